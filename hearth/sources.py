@@ -1,0 +1,151 @@
+"""The six sources of the Hearth data world: file format, keys and codes.
+
+This is the interface every stage agrees on. The data contracts in `data_contracts/` carry the
+full column definitions (types, descriptions, roles) and must agree with what is listed here;
+`tests/test_contracts.py` checks that they do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str  # "register" (baseline then monthly changes) or "event" (monthly new records)
+    file_format: str  # "csv" or "parquet", as the agency sends it
+    columns: tuple[str, ...]
+    date_column: str
+
+
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source(
+            "addresses",
+            "register",
+            "parquet",
+            (
+                "household_pid",
+                "la_code",
+                "ward_code",
+                "lsoa_code",
+                "imd_decile",
+                "property_type",
+                "tenure",
+                "updated_date",
+            ),
+            "updated_date",
+        ),
+        Source(
+            "people",
+            "register",
+            "parquet",
+            (
+                "person_pid",
+                "household_pid",
+                "birth_year",
+                "sex",
+                "ethnic_group",
+                "status",
+                "effective_date",
+            ),
+            "effective_date",
+        ),
+        Source(
+            "social_care",
+            "event",
+            "csv",
+            ("record_id", "person_pid", "household_pid", "event_date", "service", "event_type"),
+            "event_date",
+        ),
+        Source(
+            "health",
+            "event",
+            "parquet",
+            (
+                "record_id",
+                "person_pid",
+                "event_date",
+                "event_type",
+                "category",
+                "condition",
+                "smoking_status",
+            ),
+            "event_date",
+        ),
+        Source(
+            "fire",
+            "event",
+            "csv",
+            ("record_id", "household_pid", "event_date", "event_type", "cause"),
+            "event_date",
+        ),
+        Source(
+            "police",
+            "event",
+            "csv",
+            ("record_id", "person_pid", "household_pid", "event_date", "event_type", "risk_level"),
+            "event_date",
+        ),
+    )
+}
+
+EVENT_SOURCES = tuple(n for n, s in SOURCES.items() if s.kind == "event")
+REGISTER_SOURCES = tuple(n for n, s in SOURCES.items() if s.kind == "register")
+
+# Allowed codes per (source, column). A null is allowed only where the contract says so.
+CODES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("addresses", "property_type"): ("HOUSE", "FLAT", "BUNGALOW", "MAISONETTE", "OTHER"),
+    ("addresses", "tenure"): ("OWNER_OCCUPIED", "PRIVATE_RENTED", "SOCIAL_RENTED", "OTHER"),
+    ("people", "sex"): ("F", "M", "U"),
+    ("people", "ethnic_group"): ("WHITE", "MIXED", "ASIAN", "BLACK", "OTHER", "NOT_STATED"),
+    ("people", "status"): ("RESIDENT", "LEFT_AREA"),
+    ("social_care", "service"): ("CHILDREN", "ADULTS"),
+    ("social_care", "event_type"): (
+        "CONTACT",
+        "REFERRAL",
+        "EARLY_HELP",
+        "ASSESSMENT",
+        "CIN_PLAN",
+        "CP_PLAN",
+        "LOOKED_AFTER",
+        "CARE_PACKAGE",
+        "SAFEGUARDING_CONCERN",
+    ),
+    ("health", "event_type"): (
+        "AE_ATTENDANCE",
+        "EMERGENCY_ADMISSION",
+        "LTC_REGISTER",
+        "SMOKING_STATUS",
+        "MENTAL_HEALTH_CONTACT",
+        "SUBSTANCE_MISUSE_CONTACT",
+    ),
+    ("health", "category"): ("RESPIRATORY", "FALL", "MENTAL_HEALTH", "SUBSTANCE", "OTHER"),
+    ("health", "condition"): ("COPD", "ASTHMA", "DIABETES", "DEMENTIA", "FRAILTY"),
+    ("health", "smoking_status"): ("CURRENT", "EX", "NEVER"),
+    ("fire", "event_type"): (
+        "DWELLING_FIRE",
+        "FALSE_ALARM",
+        "HOME_FIRE_SAFETY_VISIT",
+        "SMOKE_ALARM_FITTED",
+    ),
+    ("fire", "cause"): ("SMOKING_MATERIALS", "COOKING", "ELECTRICAL", "CLUTTER", "OTHER"),
+    ("police", "event_type"): ("DOMESTIC_ABUSE", "ASB", "MISSING_PERSON", "CONCERN_FOR_WELFARE"),
+    ("police", "risk_level"): ("STANDARD", "MEDIUM", "HIGH"),
+}
+
+# What counts as a crisis (DESIGN.md, "labels"): (source, event_type, extra condition or None).
+CRISIS_EVENTS: tuple[tuple[str, str, tuple[str, str] | None], ...] = (
+    ("health", "EMERGENCY_ADMISSION", None),
+    ("fire", "DWELLING_FIRE", None),
+    ("police", "DOMESTIC_ABUSE", ("risk_level", "HIGH")),
+    ("social_care", "CP_PLAN", None),
+    ("social_care", "LOOKED_AFTER", None),
+)
+
+
+def landing_file_name(source: str, month: str) -> str:
+    """The file name an agency uses for one month's extract, e.g. `health_2025-03.parquet`."""
+    return f"{source}_{month}.{SOURCES[source].file_format}"
