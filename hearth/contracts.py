@@ -65,6 +65,11 @@ class ConditionalRule:
     def name(self) -> str:
         return f"{self.column}_required_when_{self.required_when_column}"
 
+    @property
+    def when_column(self) -> str:
+        """Short alias of `required_when_column`."""
+        return self.required_when_column
+
     def violation_sql(self) -> str:
         """SQL predicate that is true for a row breaking the rule."""
         when = f"{_q(self.required_when_column)} IN ({_values(self.in_values)})"
