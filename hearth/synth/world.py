@@ -1,0 +1,418 @@
+"""`synthesise`: the whole synthetic world, landing tree and truth (docs/synthetic-world.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hearth.sources import EVENT_SOURCES, SOURCES
+from hearth.synth import params as P
+from hearth.synth.dynamics import LEAVE, ROLE_CODE, Population
+from hearth.synth.events import BlockEvents, generate_events, household_rates
+from hearth.synth.ids import nhs_numbers, pseudonyms, synthetic_key, uprns
+from hearth.synth.latent import eligibility, laplace_table, simulate_chains, z_nodes
+from hearth.synth.months import month_name, parse_month, random_day_in_month
+from hearth.synth.population import SEXES, Areas, Households, make_areas, make_households
+from hearth.synth.truth import block_truth
+from hearth.synth.write import (
+    PARQUET_OPTIONS,
+    ROW_GROUP_SIZE,
+    codes,
+    dates,
+    null_strings,
+    record_ids,
+    take,
+    write_landing,
+)
+
+# Independent random streams: (seed, stream[, block]).
+_AREAS, _HOUSEHOLDS, _BLOCK, _PEOPLE, _ADDRESSES = 1, 2, 3, 4, 5
+_KEY_ROLE = np.array([ROLE_CODE[k.role] for k in P.KEYS])
+_KEY_SOURCE = np.array([EVENT_SOURCES.index(k.source) for k in P.KEYS])
+
+
+@dataclass
+class SynthSummary:
+    out: Path
+    truth: Path
+    households: int
+    persons: int  # everyone ever on the person register
+    months: int
+    first_month: str
+    last_month: str
+    rows: dict[str, int] = field(default_factory=dict)  # rows written per source, all months
+    truth_rows: int = 0
+    crisis_rate: float = 0.0  # mean crisis_12m over households and as-of months
+
+
+def synthesise(
+    out: Path,
+    truth: Path,
+    households: int = 5000,
+    seed: int = 7,
+    months: int = 36,
+    end: str = "2025-12",
+    mess_rate: float = 0.01,
+    move_rate: float = 0.002,
+    progress: Callable[[str, float], None] | None = None,
+) -> SynthSummary:
+    """Write a landing tree under `out` and the truth under `truth`; same arguments, same bytes."""
+    if households < 2 or months < 2:
+        raise ValueError("need at least 2 households and 2 months")
+    if not (0.0 <= mess_rate < 1.0 / 3.0) or not (0.0 <= move_rate < 0.5):
+        raise ValueError("mess_rate must be in [0, 1/3) and move_rate in [0, 0.5)")
+    report = progress or (lambda stage, fraction: None)
+    out, truth = Path(out), Path(truth)
+    last = parse_month(end)
+    first = last - months + 1
+    horizon = months + 12  # simulate a year past `end` for the outcomes
+
+    report("areas and households", 0.0)
+    areas = make_areas(np.random.default_rng([seed, _AREAS]), households)
+    hh, people = make_households(
+        np.random.default_rng([seed, _HOUSEHOLDS]), areas, households, first
+    )
+
+    events, tr = _simulate_blocks(hh, seed, months, horizon, first, mess_rate, report)
+
+    report("pseudonymising identifiers", 0.55)
+    key = synthetic_key(seed)
+    hh_pids = pa.array(pseudonyms(key, uprns(households, seed)), pa.string())
+    pop = Population.start(people, hh, areas)
+    expected = people.household.size * (1.0 + 2.0 * move_rate * months) + 1000
+    pool = nhs_numbers(int(expected), seed)
+    person_pids = pa.chunked_array([pseudonyms(key, pool[: pop.n_persons])], pa.string())
+
+    rows = {s: 0 for s in (*P.RECORD_ID_PREFIX, "addresses", "people")}
+    rng_people = np.random.default_rng([seed, _PEOPLE])
+    rng_addr = np.random.default_rng([seed, _ADDRESSES])
+    tenure, ptype = hh.tenure.copy(), hh.ptype.copy()
+    ev_person = np.full(events.t.size, -1, dtype=np.int64)
+    for t in range(months):
+        m = first + t
+        name = month_name(m)
+        report(f"writing {name}", 0.6 + 0.35 * t / months)
+        if t == 0:
+            stable = np.flatnonzero(pop.hh_of >= 0)
+            rows["addresses"] += _write_addresses(
+                out,
+                name,
+                hh,
+                areas,
+                hh_pids,
+                np.arange(households),
+                tenure,
+                ptype,
+                hh.updated_day,
+            )
+            rows["people"] += _write_people(
+                out,
+                name,
+                pop,
+                person_pids,
+                hh_pids,
+                np.arange(pop.n_persons),
+                pop.hh_of,
+                np.zeros(pop.n_persons, dtype=np.int64),
+                people.effective_day,
+            )
+        else:
+            stable, ch = pop.step(rng_people, m, move_rate)
+            if pop.n_persons > pool.size:  # more arrivals than the pool allows: extend it
+                pool = nhs_numbers(2 * pop.n_persons, seed)
+            old = sum(len(c) for c in person_pids.chunks)
+            new = pa.array(pseudonyms(key, pool[old : pop.n_persons]), pa.string())
+            person_pids = pa.chunked_array([*person_pids.chunks, new])
+            rows["people"] += _write_people(
+                out,
+                name,
+                pop,
+                person_pids,
+                hh_pids,
+                ch.person,
+                ch.household,
+                (ch.kind == LEAVE).astype(np.int64),
+                ch.day,
+            )
+            changed, tenure, ptype = _address_changes(rng_addr, tenure, ptype, hh)
+            day = random_day_in_month(rng_addr, np.full(changed.size, m))
+            order = np.lexsort((changed, day))
+            rows["addresses"] += _write_addresses(
+                out, name, hh, areas, hh_pids, changed[order], tenure, ptype, day[order]
+            )
+        sel = np.flatnonzero(events.t == t)
+        ev_person[sel] = pop.assign(
+            rng_people, stable, events.h[sel], _KEY_ROLE[events.key[sel]], m // 12
+        )
+        for s, source in enumerate(EVENT_SOURCES):
+            idx = np.flatnonzero(
+                (_KEY_SOURCE[events.key] == s)
+                & (((events.t == t) & ~events.late) | ((events.t == t - 1) & events.late))
+            )
+            idx = np.repeat(idx, 1 + events.dup[idx])
+            rows[source] += _write_events(
+                out, source, name, events, idx, ev_person, person_pids, hh_pids
+            )
+
+    report("writing truth", 0.95)
+    truth_rows = _write_truth(truth, hh_pids, first, tr)
+    crisis_rate = float(tr[2].mean())
+    summary = SynthSummary(
+        out,
+        truth,
+        households,
+        pop.n_persons,
+        months,
+        month_name(first),
+        month_name(last),
+        rows,
+        truth_rows,
+        crisis_rate,
+    )
+    _write_world(truth, summary, seed, end, mess_rate, move_rate, pop)
+    report("done", 1.0)
+    return summary
+
+
+def _simulate_blocks(
+    hh: Households,
+    seed: int,
+    months: int,
+    horizon: int,
+    first: int,
+    mess_rate: float,
+    report: Callable[[str, float], None],
+) -> tuple[BlockEvents, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Hidden state, records and truth, one block of households at a time."""
+    nodes, _ = z_nodes()
+    phi = laplace_table()
+    n = hh.n
+    p = np.empty((months, n))
+    p_full = np.empty((months, n))
+    crisis = np.empty((months, n), dtype=bool)
+    q_all = hh.q
+    parts: list[BlockEvents] = []
+    for b, lo in enumerate(range(0, n, P.BLOCK)):
+        hi = min(lo + P.BLOCK, n)
+        report(f"simulating households {lo:,}-{hi:,} of {n:,}", 0.05 + 0.5 * lo / n)
+        rng = np.random.default_rng([seed, _BLOCK, b])
+        q = q_all[lo:hi]
+        has_child, has_old = hh.has_child[lo:hi], hh.has_old[lo:hi]
+        elig = eligibility(has_child, has_old)
+        z_idx = rng.integers(0, nodes.size, size=hi - lo)
+        bits = simulate_chains(rng, q, elig, horizon)
+        rates = household_rates(q, has_child, has_old)
+        ev = generate_events(rng, rates, nodes[z_idx], bits, months, first, mess_rate)
+        bt = block_truth(q, elig, z_idx, bits, rates, ev, months, mess_rate, phi)
+        p[:, lo:hi], p_full[:, lo:hi], crisis[:, lo:hi] = bt.p, bt.p_full, bt.crisis
+        keep = ev.t < months
+        landed = {f: v[keep] for f, v in asdict(ev).items()}
+        landed["h"] = landed["h"] + lo
+        parts.append(BlockEvents(**landed))
+    cat = {f: np.concatenate([getattr(e, f) for e in parts]) for f in asdict(parts[0])}
+    order = np.lexsort((cat["key"], cat["h"], cat["day"], cat["t"]))  # record-id order
+    return BlockEvents(**{f: v[order] for f, v in cat.items()}), (p, p_full, crisis)
+
+
+def _address_changes(
+    rng: np.random.Generator, tenure: np.ndarray, ptype: np.ndarray, hh: Households
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = tenure.size
+    t_change = rng.random(n) < P.TENURE_CHANGE_RATE
+    p_change = rng.random(n) < P.PROPERTY_CORRECTION_RATE
+    tenure = tenure.copy()
+    ptype = ptype.copy()
+    tenure[t_change] = (tenure[t_change] + rng.integers(1, 4, int(t_change.sum()))) % 4
+    ptype[p_change] = (ptype[p_change] + rng.integers(1, 5, int(p_change.sum()))) % 5
+    return np.flatnonzero(t_change | p_change), tenure, ptype
+
+
+def _write_addresses(
+    out: Path,
+    month: str,
+    hh: Households,
+    areas: Areas,
+    hh_pids: pa.Array,
+    idx: np.ndarray,
+    tenure: np.ndarray,
+    ptype: np.ndarray,
+    day: np.ndarray,
+) -> int:
+    lsoa = hh.lsoa[idx]
+    ward = areas.lsoa_ward[lsoa]
+    cols = {
+        "household_pid": take(hh_pids, idx),
+        "la_code": codes(areas.la_codes, areas.ward_la[ward]),
+        "ward_code": codes(areas.ward_codes, ward),
+        "lsoa_code": codes(areas.lsoa_codes, lsoa),
+        "imd_decile": pa.array(hh.decile[idx], pa.int64()),
+        "property_type": codes(P.PROPERTY_TYPES, ptype[idx]),
+        "tenure": codes(P.TENURES, tenure[idx]),
+        "updated_date": dates(day),
+    }
+    return write_landing(out, "addresses", month, cols)
+
+
+def _write_people(
+    out: Path,
+    month: str,
+    pop: Population,
+    person_pids: pa.ChunkedArray,
+    hh_pids: pa.Array,
+    person: np.ndarray,
+    household: np.ndarray,
+    left: np.ndarray,
+    day: np.ndarray,
+) -> int:
+    cols = {
+        "person_pid": take(person_pids, person),
+        "household_pid": take(hh_pids, household),
+        "birth_year": pa.array(pop.birth_year[person], pa.int64()),
+        "sex": codes(SEXES, pop.sex[person]),
+        "ethnic_group": codes(P.ETHNIC_GROUPS, pop.eth[person]),
+        "status": codes(("RESIDENT", "LEFT_AREA"), left),
+        "effective_date": dates(day),
+    }
+    return write_landing(out, "people", month, cols)
+
+
+def _key_column(column: str, key: np.ndarray) -> pa.Array:
+    values = [dict(k.attrs).get(column) for k in P.KEYS]
+    return pa.array(values, pa.string()).take(pa.array(key.astype(np.int64)))
+
+
+def _write_events(
+    out: Path,
+    source: str,
+    month: str,
+    ev: BlockEvents,
+    idx: np.ndarray,
+    ev_person: np.ndarray,
+    person_pids: pa.ChunkedArray,
+    hh_pids: pa.Array,
+) -> int:
+    key = ev.key[idx]
+    miss = ev.miss[idx]
+    person = np.where((miss == 3) | ((source == "police") & (miss == 1)), -1, ev_person[idx])
+    household = np.where((miss == 3) | ((source == "police") & (miss == 2)), -1, ev.h[idx])
+    if source == "social_care":
+        household = np.where(ev.sc_household[idx], household, -1)
+    # record numbers count records of this source in record-id order, from 1
+    in_source = _KEY_SOURCE[ev.key] == EVENT_SOURCES.index(source)
+    number = np.cumsum(in_source)[idx]
+    cols: dict[str, pa.Array] = {}
+    for c in SOURCES[source].columns:
+        if c == "record_id":
+            cols[c] = record_ids(P.RECORD_ID_PREFIX[source], number, P.RECORD_ID_DIGITS)
+        elif c == "person_pid":
+            cols[c] = take(person_pids, person)
+        elif c == "household_pid":
+            cols[c] = take(hh_pids, household)
+        elif c == "event_date":
+            cols[c] = dates(ev.day[idx])
+        elif c == "event_type":
+            cols[c] = pa.array([k.event_type for k in P.KEYS]).take(pa.array(key.astype(np.int64)))
+        else:
+            cols[c] = _key_column(c, key) if idx.size else null_strings(0)
+    cols = {
+        c: (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v) for c, v in cols.items()
+    }
+    return write_landing(out, source, month, cols)
+
+
+def _write_truth(
+    truth: Path, hh_pids: pa.Array, first: int, tr: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> int:
+    p, p_full, crisis = tr
+    truth.mkdir(parents=True, exist_ok=True)
+    schema = pa.schema(
+        [
+            ("household_pid", pa.string()),
+            ("as_of", pa.string()),
+            ("p_crisis_12m", pa.float64()),
+            ("p_crisis_12m_full", pa.float64()),
+            ("crisis_12m", pa.bool_()),
+        ]
+    )
+    n = len(hh_pids)
+    with pq.ParquetWriter(truth / "households.parquet", schema, **PARQUET_OPTIONS) as writer:
+        for i in range(p.shape[0]):
+            as_of = month_name(first + 1 + i)
+            table = pa.Table.from_arrays(
+                [
+                    hh_pids,
+                    pa.array(np.full(n, as_of)),
+                    pa.array(p[i]),
+                    pa.array(p_full[i]),
+                    pa.array(crisis[i]),
+                ],
+                schema=schema,
+            )
+            writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+    return n * p.shape[0]
+
+
+def _write_world(
+    truth: Path,
+    s: SynthSummary,
+    seed: int,
+    end: str,
+    mess_rate: float,
+    move_rate: float,
+    pop: Population,
+) -> None:
+    """The parameters behind the truth (never the key or a raw identifier)."""
+    nodes, weights = z_nodes()
+    onset, rem, stat = P.chain_tables()
+    world = {
+        "generator": "hearth.synth",
+        "seed": seed,
+        "households": s.households,
+        "months": s.months,
+        "end": end,
+        "first_month": s.first_month,
+        "as_of_months": [
+            month_name(parse_month(s.first_month) + 1),
+            month_name(parse_month(end) + 1),
+        ],
+        "mess_rate": mess_rate,
+        "move_rate": move_rate,
+        "leave_rate": move_rate * P.LEAVE_SHARE_OF_MOVE_RATE,
+        "arrival_rate": move_rate * P.LEAVE_SHARE_OF_MOVE_RATE,
+        "social_care_household_share": P.SOCIAL_CARE_HOUSEHOLD_SHARE,
+        "z": {
+            "shape": P.Z_SHAPE,
+            "rate": P.Z_RATE,
+            "nodes": nodes.tolist(),
+            "weights": weights.tolist(),
+        },
+        "deprivation_multiplier": list(P.DEP_MULT),
+        "vulnerabilities": [
+            {
+                "name": v.name,
+                "needs": v.needs,
+                "prevalence_by_quintile": list(v.prevalence),
+                "onset_by_quintile": onset[k].tolist(),
+                "remission": v.remission,
+            }
+            for k, v in enumerate(P.VULNS)
+        ],
+        "keys": [asdict(k) for k in P.KEYS],
+        "counts": {
+            "rows": s.rows,
+            "persons": s.persons,
+            "moves": pop.moves,
+            "leaves": pop.leaves,
+            "arrivals": pop.arrivals,
+            "truth_rows": s.truth_rows,
+            "crisis_rate": s.crisis_rate,
+        },
+    }
+    del stat, rem
+    (truth / "world.json").write_text(json.dumps(world, indent=2) + "\n", encoding="utf-8")
