@@ -65,8 +65,10 @@ class Population:
         """Advance one month. Returns (members for the whole month, that month's changes)."""
         leave_rate = move_rate * P.LEAVE_SHARE_OF_MOVE_RATE
         resident = self.hh_of >= 0
-        size = np.bincount(self.hh_of[resident], minlength=self.n_households)
-        cand = resident & (size[np.maximum(self.hh_of, 0)] >= 2)
+        adult = resident & (self.birth_year <= month // 12 - 18)
+        adults = np.bincount(self.hh_of[adult], minlength=self.n_households)
+        # Only adults move or leave, and only from households with another adult in them.
+        cand = adult & (adults[np.maximum(self.hh_of, 0)] >= 2)
         self.mover_exposure += int(cand.sum())
         u = rng.random(self.n_persons)
         depart = np.flatnonzero(cand & (u < move_rate + leave_rate))

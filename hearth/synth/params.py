@@ -33,15 +33,15 @@ HH_TYPES = (
     "MULTIGEN",  # two adults, 1-3 children and one adult 65-95
 )
 # P(type) in the most (q=0) and least (q=4) deprived quintile; linear in between.
-HH_TYPE_P_Q0 = (0.20, 0.12, 0.12, 0.07, 0.17, 0.14, 0.12, 0.06)
-HH_TYPE_P_Q4 = (0.12, 0.16, 0.18, 0.15, 0.24, 0.04, 0.08, 0.03)
+HH_TYPE_P_Q0 = (0.21, 0.13, 0.12, 0.07, 0.16, 0.13, 0.12, 0.06)
+HH_TYPE_P_Q4 = (0.12, 0.18, 0.18, 0.15, 0.22, 0.04, 0.08, 0.03)
 N_CHILDREN_P = {  # number of children 1, 2, 3, 4 (MULTIGEN uses the first three)
     "FAMILY": (0.40, 0.40, 0.15, 0.05),
     "LONE_PARENT": (0.50, 0.32, 0.13, 0.05),
     "MULTIGEN": (0.50, 0.35, 0.15),
 }
 N_MULTI_ADULTS_P = (0.60, 0.30, 0.10)  # 3, 4, 5 adults
-OLD_AGE_MEAN_OVER_65 = 10.0  # older adults: age = 65 + exponential(mean), capped at 99
+OLD_AGE_MEAN_OVER_65 = 13.0  # older adults: age = 65 + exponential(mean), capped at 99
 
 TENURES = ("OWNER_OCCUPIED", "PRIVATE_RENTED", "SOCIAL_RENTED", "OTHER")
 TENURE_P_Q0 = (0.30, 0.27, 0.40, 0.03)
@@ -81,9 +81,9 @@ VULNS: tuple[Vuln, ...] = (
     Vuln("smoking", (0.34, 0.26, 0.20, 0.15, 0.11), 0.02, None),
     Vuln("copd", (0.07, 0.05, 0.04, 0.03, 0.02), 0.002, None),
     Vuln("frailty", (0.40, 0.35, 0.30, 0.26, 0.22), 0.01, "old"),
-    Vuln("mental_health", (0.14, 0.11, 0.09, 0.075, 0.06), 0.05, None),
-    Vuln("substance_misuse", (0.08, 0.05, 0.035, 0.025, 0.015), 0.03, None),
-    Vuln("domestic_abuse", (0.06, 0.045, 0.03, 0.022, 0.015), 0.04, None),
+    Vuln("mental_health", (0.14, 0.11, 0.09, 0.075, 0.06), 0.03, None),
+    Vuln("substance_misuse", (0.08, 0.05, 0.035, 0.025, 0.015), 0.02, None),
+    Vuln("domestic_abuse", (0.06, 0.045, 0.03, 0.022, 0.015), 0.03, None),
     Vuln("child_vulnerability", (0.16, 0.11, 0.08, 0.06, 0.04), 0.025, "child"),
     Vuln("hoarding", (0.025, 0.022, 0.02, 0.018, 0.016), 0.005, None),
 )
@@ -151,12 +151,12 @@ def _sc(service: str, event_type: str, vuln: str | None, **kw: object) -> Key:
 
 KEYS: tuple[Key, ...] = (
     # health, non-crisis
-    _h("LTC_REGISTER", "condition", "COPD", "copd", lam0=0.002, lam1=0.06),
+    _h("LTC_REGISTER", "condition", "COPD", "copd", lam0=0.001, lam1=0.06),
     _h("AE_ATTENDANCE", "category", "RESPIRATORY", "copd", lam0=0.004, lam1=0.05),
-    _h("LTC_REGISTER", "condition", "FRAILTY", "frailty", lam0=0.002, lam1=0.05, role="oldest"),
+    _h("LTC_REGISTER", "condition", "FRAILTY", "frailty", lam0=0.001, lam1=0.05, role="oldest"),
     _h("LTC_REGISTER", "condition", "DEMENTIA", "frailty", lam0=0.001, lam1=0.02, role="oldest"),
     _h("AE_ATTENDANCE", "category", "FALL", "frailty", lam0=0.003, lam1=0.05, role="oldest"),
-    Key("health", "MENTAL_HEALTH_CONTACT", (), "mental_health", lam0=0.004, lam1=0.10),
+    Key("health", "MENTAL_HEALTH_CONTACT", (), "mental_health", lam0=0.003, lam1=0.10),
     _h("AE_ATTENDANCE", "category", "MENTAL_HEALTH", "mental_health", lam0=0.001, lam1=0.02),
     Key("health", "SUBSTANCE_MISUSE_CONTACT", (), "substance_misuse", lam0=0.001, lam1=0.08),
     _h("AE_ATTENDANCE", "category", "SUBSTANCE", "substance_misuse", lam0=0.001, lam1=0.03),
@@ -276,7 +276,7 @@ KEYS: tuple[Key, ...] = (
         "mental_health",
         crisis=True,
         b0=0.0001,
-        a=0.006,
+        a=0.005,
     ),
     _h(
         "EMERGENCY_ADMISSION",
@@ -287,7 +287,7 @@ KEYS: tuple[Key, ...] = (
         b0=0.00005,
         a=0.013,
     ),
-    _h("EMERGENCY_ADMISSION", "category", "OTHER", None, crisis=True, b0=0.0004, b_old=0.0004),
+    _h("EMERGENCY_ADMISSION", "category", "OTHER", None, crisis=True, b0=0.0003, b_old=0.0003),
     Key(
         "fire",
         "DWELLING_FIRE",
