@@ -410,6 +410,7 @@ def _write_world(
             "moves": pop.moves,
             "leaves": pop.leaves,
             "arrivals": pop.arrivals,
+            "departure_exposure": pop.mover_exposure,
             "truth_rows": s.truth_rows,
             "crisis_rate": s.crisis_rate,
         },
