@@ -7,7 +7,6 @@ hashes are all that is written.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 
 import numpy as np
 
@@ -55,27 +54,9 @@ def uprns(n: int, seed: int) -> np.ndarray:
     return 10**11 + (i * (_MULT % span) + c) % span
 
 
-def _hmac_hex_local(key: bytes, values: Iterable[str]) -> list[str]:
-    """hmac.new(key, v.encode(), sha256).hexdigest() for each value, with the pads precomputed."""
-    block = 64
-    k = hashlib.sha256(key).digest() if len(key) > block else key
-    k = k.ljust(block, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
-    out = []
-    for v in values:
-        h = inner.copy()
-        h.update(v.encode("utf-8"))
-        o = outer.copy()
-        o.update(h.digest())
-        out.append(o.hexdigest())
-    return out
-
-
 def pseudonyms(key: bytes, raw: np.ndarray) -> list[str]:
-    """HMAC-SHA256 hex digests of the decimal strings of raw integer identifiers."""
-    try:  # the project's shared implementation, where it exists
-        from hearth.pseudonymise import hmac_hex
-    except ImportError:
-        hmac_hex = _hmac_hex_local
-    return hmac_hex(key, (str(int(x)) for x in raw.tolist()))
+    """HMAC-SHA256 hex digests of the decimal strings of raw integer identifiers, exactly as a
+    partner agency would make them with `hearth pseudonymise`."""
+    from hearth.pseudonymise import hmac_hex
+
+    return hmac_hex(key, (str(int(x)) for x in raw.tolist()))  # type: ignore[return-value]
