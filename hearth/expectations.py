@@ -210,6 +210,21 @@ class ValidationSummary:
         return asdict(self)
 
 
+def _check_table_visible(connection: duckdb.DuckDBPyConnection, table: str) -> None:
+    """GX reads through new cursors, which do not see the caller's temporary tables or views."""
+    quoted = ".".join('"' + part.replace('"', '""') + '"' for part in table.split("."))
+    probe = connection.cursor()
+    try:
+        probe.execute(f"SELECT 1 FROM {quoted} LIMIT 0")
+    except duckdb.Error:
+        raise ValueError(
+            f"no table {table!r} for GX to validate (GX cannot see temporary tables or "
+            "views: validate a persistent table, named 'table' or 'schema.table')"
+        ) from None
+    finally:
+        probe.close()
+
+
 def validate_table(
     con: str | Path | duckdb.DuckDBPyConnection, table: str, suite: Mapping | str
 ) -> ValidationSummary:
@@ -218,6 +233,8 @@ def validate_table(
     `con` is an open DuckDB connection (preferred inside a pipeline that already holds one) or
     the path of a DuckDB file, opened read-only for the validation. `suite` is a suite dict
     (from `build_suite` or `load_suite`) or a source name, meaning `expectations/<source>.json`.
+    `table` must be a persistent table ("name" or "schema.name"): GX reads through new cursors
+    of the connection, which do not see temporary tables.
     """
     from hearth.gx_duckdb import close_datasource, duckdb_datasource, gx_context, raised_exception
 
@@ -238,20 +255,24 @@ def validate_table(
     else:
         connection = con
 
-    context = gx_context()  # sets GX's environment before GX is imported
-    import great_expectations as gx
-
-    datasource = duckdb_datasource(context, connection)
     try:
-        batch = (
-            datasource.add_table_asset(name=table, table_name=table)
-            .add_batch_definition_whole_table("all")
-            .get_batch()
-        )
-        gx_suite = gx.ExpectationSuite(**json.loads(json.dumps(suite_dict)))
-        result = batch.validate(gx_suite, result_format=RESULT_FORMAT)
+        _check_table_visible(connection, table)
+        schema_name, _, table_name = table.rpartition(".")
+        context = gx_context()  # sets GX's environment before GX is imported
+        import great_expectations as gx
+
+        datasource = duckdb_datasource(context, connection, schema=schema_name or None)
+        try:
+            batch = (
+                datasource.add_table_asset(name=table, table_name=table_name)
+                .add_batch_definition_whole_table("all")
+                .get_batch()
+            )
+            gx_suite = gx.ExpectationSuite(**json.loads(json.dumps(suite_dict)))
+            result = batch.validate(gx_suite, result_format=RESULT_FORMAT)
+        finally:
+            close_datasource(datasource)
     finally:
-        close_datasource(datasource)
         if own:
             connection.close()
 

@@ -78,16 +78,24 @@ def raised_exception(exception_info: dict | None) -> bool:
     return any(isinstance(v, dict) and v.get("raised_exception") for v in exception_info.values())
 
 
-def duckdb_datasource(context: Any, con: duckdb.DuckDBPyConnection, *, shim: bool = True) -> Any:
+def duckdb_datasource(
+    context: Any, con: duckdb.DuckDBPyConnection, *, shim: bool = True, schema: str | None = None
+) -> Any:
     """A GX SQL data source reading through `con` (an open DuckDB connection) via duckdb-engine.
 
     GX's own engines use cursors of `con`, so they share its database instance: no second
     connection with a different configuration is opened (DuckDB refuses that in one process).
+    With `schema`, each cursor's search path is that schema: GX's column reflection ignores a
+    table asset's schema_name on DuckDB, so tables are named without it.
     """
     import duckdb_engine
 
     def creator() -> Any:
-        return duckdb_engine.ConnectionWrapper(con.cursor())
+        cursor = con.cursor()
+        if schema:
+            quoted = schema.replace("'", "''")
+            cursor.execute(f"SET search_path = '{quoted}'")
+        return duckdb_engine.ConnectionWrapper(cursor)
 
     datasource = context.data_sources.add_sql(
         name="hearth_duckdb",

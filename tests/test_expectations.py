@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -202,7 +204,9 @@ def test_validate_table_on_an_open_connection(gx, tmp_path):
     assert [o.rule for o in summary.failures] == ["required_when:risk_level"]
     assert con.execute("SELECT count(*) FROM police").fetchone() == (10,)  # still open
     con.close()
-    duckdb.connect(str(path)).close()  # GX let go of the file
+    # GX's cursors are closed too: another process can now open the file for writing
+    probe = f"import duckdb; duckdb.connect({str(path)!r}).close()"
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)
 
 
 def test_without_the_shim_gx_on_duckdb_still_fails(gx):
@@ -237,3 +241,18 @@ def test_without_the_shim_gx_on_duckdb_still_fails(gx):
     assert not_null.result["unexpected_count"] == 3  # fix 1 alone mends the counts
     regex = buffered_only["expect_column_values_to_match_regex"]
     assert raised_exception(regex.exception_info)  # but regex still needs fix 2
+
+
+def test_schema_qualified_table_and_clear_error_for_temporary_ones(gx):
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw")
+    con.execute(
+        "CREATE TABLE raw.fire AS SELECT 'FR-' || i AS record_id, sha256(i::VARCHAR) AS "
+        "household_pid, DATE '2025-01-01' AS event_date, 'FALSE_ALARM' AS event_type, "
+        "CASE WHEN i = 0 THEN 'ARSON' END AS cause FROM range(5) r(i)"
+    )
+    summary = validate_table(con, "raw.fire", "fire")
+    assert [(o.rule, o.unexpected_count) for o in summary.failures] == [("allowed_values:cause", 1)]
+    con.execute("CREATE TEMP TABLE scratch AS SELECT * FROM raw.fire")
+    with pytest.raises(ValueError, match="cannot see temporary tables"):
+        validate_table(con, "scratch", "fire")
