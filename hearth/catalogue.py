@@ -1,0 +1,98 @@
+"""The feature catalogue (`sql/features.yaml`): names, agencies, plain words and roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import yaml
+
+from hearth.settings import SQL_DIR
+
+NO_EVENT_MONTHS = 99  # "months since" for a household with no such record in three years
+WINDOW_WORDS = {3: "3 months", 12: "12 months", 24: "2 years", 36: "3 years"}
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    agency: str  # health | social_care | fire | police | register | combined
+    roles: tuple[str, ...]
+    kind: str  # count | trend | recency | household | derived
+    key: str | None = None  # the event feature it belongs to
+    window: int | None = None
+    one: str = ""
+    many: str = ""
+    text: str = ""
+
+    def describe(self, value: float) -> str:
+        """The feature and its value in plain words, as a reason reads."""
+        if self.kind == "count":
+            n = int(round(value))
+            return (
+                f"{n} {self.one if n == 1 else self.many} in the last {WINDOW_WORDS[self.window]}"
+            )
+        if self.kind == "trend":
+            n = int(round(value))
+            if n > 0:
+                return f"{n} more {self.many} in the last 12 months than in the 12 before"
+            if n < 0:
+                return f"{-n} fewer {self.many} in the last 12 months than in the 12 before"
+            return f"no change in {self.many} over two years"
+        if self.kind == "recency":
+            if value >= NO_EVENT_MONTHS:
+                return f"no {self.one} in the last 3 years"
+            n = int(round(value))
+            return f"latest {self.one} {n} month{'s' if n != 1 else ''} ago"
+        return self.text.format(value=value)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    features: tuple[Feature, ...]
+    event_codes: tuple[tuple[str, str], ...]  # (event_code, feature key)
+    windows: tuple[int, ...]
+    roles: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def by_name(self, name: str) -> Feature:
+        return self._index()[name]
+
+    def _index(self) -> dict[str, Feature]:
+        return {f.name: f for f in self.features}
+
+    def agency_features(self, agency: str) -> list[str]:
+        """One agency's own features plus the register's (who lives where), which every
+        partner already shares: the single-agency model of the value-of-sharing table."""
+        return [f.name for f in self.features if f.agency in (agency, "register")]
+
+    @property
+    def agencies(self) -> list[str]:
+        return sorted({f.agency for f in self.features} - {"register", "combined"})
+
+
+@cache
+def load_catalogue() -> Catalogue:
+    raw = yaml.safe_load((SQL_DIR / "features.yaml").read_text(encoding="utf-8"))
+    windows = tuple(raw["windows"])
+    feats: list[Feature] = []
+    codes: list[tuple[str, str]] = []
+    for ef in raw["event_features"]:
+        key, roles = ef["key"], tuple(ef["roles"])
+        codes += [(c, key) for c in ef["codes"]]
+        common = dict(agency=ef["agency"], roles=roles, key=key, one=ef["one"], many=ef["many"])
+        feats += [Feature(f"{key}_{w}m", kind="count", window=w, **common) for w in windows]
+        feats.append(Feature(f"{key}_trend", kind="trend", **common))
+        feats.append(Feature(f"{key}_months_since", kind="recency", **common))
+    for hf in raw["household_features"]:
+        feats.append(
+            Feature(hf["name"], hf["agency"], tuple(hf["roles"]), "household", text=hf["text"])
+        )
+    for df in raw["derived_features"]:
+        feats.append(
+            Feature(df["name"], df["agency"], tuple(df["roles"]), "derived", text=df["text"])
+        )
+    return Catalogue(tuple(feats), tuple(codes), windows, tuple(raw["roles"]))

@@ -1,0 +1,158 @@
+"""Household features and labels as of a date, from the linked warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from hearth.catalogue import NO_EVENT_MONTHS, Catalogue, load_catalogue
+from hearth.ingest.rules import add_months
+from hearth.warehouse import query, query_one, run_sql
+
+# Who and where, not model inputs: kept beside the features for publishing and fairness.
+ID_COLUMNS = ["household_pid", "la_code", "ward_code", "lsoa_code", "ethnic_group"]
+
+
+def as_of_params(as_of: str) -> dict[str, object]:
+    return {"as_of": date(int(as_of[:4]), int(as_of[5:7]), 1), "as_of_month": as_of}
+
+
+def _load_event_map(con: duckdb.DuckDBPyConnection, cat: Catalogue) -> None:
+    frame = pl.DataFrame(
+        {
+            "event_code": [c for c, _ in cat.event_codes],
+            "feature_key": [k for _, k in cat.event_codes],
+        }
+    )
+    con.register("feature_event_map", frame)
+
+
+def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
+    """One row per household living in the area at `as_of`, one column per catalogue feature
+    (in catalogue order) plus the identifying columns. Only the past counts."""
+    cat = load_catalogue()
+    params = as_of_params(as_of)
+    base = query(con, "features/household_base", params).pl()
+    _load_event_map(con, cat)
+    counts = query(con, "features/event_counts", params).pl()
+    con.unregister("feature_event_map")
+    wide = base
+    if counts.height:
+        counts = counts.with_columns(
+            (pl.col("c12") - pl.col("c12_before")).alias("trend"),
+        )
+        values = {f"c{w}": f"_{w}m" for w in cat.windows} | {
+            "trend": "_trend",
+            "months_since": "_months_since",
+        }
+        for value, suffix in values.items():
+            piece = counts.pivot(on="feature_key", index="household_pid", values=value)
+            piece = piece.rename({c: f"{c}{suffix}" for c in piece.columns if c != "household_pid"})
+            wide = wide.join(piece, on="household_pid", how="left")
+    fill = []
+    for f in cat.features:
+        if f.kind in ("count", "trend"):
+            fill.append(
+                pl.col(f.name).fill_null(0) if f.name in wide.columns else pl.lit(0).alias(f.name)
+            )
+        elif f.kind == "recency":
+            fill.append(
+                pl.col(f.name).fill_null(NO_EVENT_MONTHS)
+                if f.name in wide.columns
+                else pl.lit(NO_EVENT_MONTHS).alias(f.name)
+            )
+    wide = wide.with_columns(fill)
+    agencies_12m = [
+        pl.sum_horizontal(
+            [pl.col(f.name) for f in cat.features if f.agency == a and f.window == 12]
+        )
+        > 0
+        for a in cat.agencies
+    ]
+    wide = wide.with_columns(
+        ((pl.col("smoker_recorded_36m") > 0) & (pl.col("smoke_alarm_fitted_36m") == 0))
+        .cast(pl.Int64)
+        .alias("smoker_without_alarm"),
+        (
+            ((pl.col("domestic_abuse_36m") + pl.col("domestic_abuse_high_36m")) > 0)
+            & (pl.col("children") > 0)
+        )
+        .cast(pl.Int64)
+        .alias("abuse_with_children"),
+        pl.sum_horizontal([e.cast(pl.Int64) for e in agencies_12m]).alias("agencies_involved_12m"),
+    )
+    return (
+        wide.select(ID_COLUMNS + cat.names)
+        .with_columns(pl.col(cat.names).cast(pl.Float64))
+        .sort("household_pid")
+    )
+
+
+def build_labels(con: duckdb.DuckDBPyConnection, households: pl.Series, as_of: str) -> pl.Series:
+    """For each household given, 1 if it had a crisis in the 12 months from `as_of`."""
+    crises = query(con, "labels", as_of_params(as_of)).pl()
+    frame = pl.DataFrame({"household_pid": households}).join(crises, on="household_pid", how="left")
+    return (frame["crises"].fill_null(0) > 0).cast(pl.Int8).alias("crisis_12m")
+
+
+def label_window_end(as_of: str) -> str:
+    return add_months(as_of, 12)
+
+
+@dataclass(frozen=True)
+class Design:
+    """The temporal design for scoring at T: train at T-24 (labels to T-12), validate at T-12
+    (labels to T), score at T. A label window never reaches past the next date's features."""
+
+    score_as_of: str
+    valid_as_of: str
+    train_as_of: str
+
+    @classmethod
+    def for_scoring(cls, as_of: str) -> Design:
+        return cls(as_of, add_months(as_of, -12), add_months(as_of, -24))
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The month after the newest extract loaded."""
+    newest = query_one(con, "newest_month")[0]
+    if newest is None:
+        raise LookupError("No extract has been loaded yet; land extracts and run the ingest step.")
+    return add_months(newest, 1)
+
+
+def build_feature_sets(con: duckdb.DuckDBPyConnection, design: Design) -> dict[str, int]:
+    """Features at the three dates and labels at the two that have them, kept in the warehouse."""
+    frames, labels = [], []
+    for as_of in (design.train_as_of, design.valid_as_of, design.score_as_of):
+        f = build_features(con, as_of)
+        frames.append(f.with_columns(pl.lit(as_of).alias("as_of")))
+        if as_of != design.score_as_of:
+            y = build_labels(con, f["household_pid"], as_of)
+            labels.append(
+                pl.DataFrame({"household_pid": f["household_pid"], "crisis_12m": y}).with_columns(
+                    pl.lit(as_of).alias("as_of")
+                )
+            )
+    con.register("features_frame", pl.concat(frames))
+    con.register("labels_frame", pl.concat(labels))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        run_sql(con, "features/store")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("features_frame")
+        con.unregister("labels_frame")
+    return {f.item(0, "as_of"): f.height for f in frames}
+
+
+def load_window(con: duckdb.DuckDBPyConnection, as_of: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    feats = query(con, "features/load", {"as_of_month": as_of}).pl()
+    labels = query(con, "features/load_labels", {"as_of_month": as_of}).pl()
+    return feats, labels

@@ -1,0 +1,89 @@
+"""The raw-identifier guard: Hearth must never hold an NHS number, postcode, e-mail, phone
+number or date of birth. A hit anywhere is a batch-level failure; messages name the column and
+the kind of identifier, never the value."""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+# Column names that say "this is a person's identity".
+_NAME_LIKE = re.compile(
+    r"(^|_)(first_?name|fore_?name|sur_?name|last_?name|given_?name|full_?name|name|"
+    r"address|addr|street|postcode|post_code|zip|dob|date_?of_?birth|birth_?date|"
+    r"nhs_?(no|num|number)?|uprn|email|e_mail|phone|telephone|mobile|ni_?number)($|_)",
+    re.IGNORECASE,
+)
+
+_NHS_CANDIDATE = r"(?:^|[^0-9A-Za-z])(\d{3} ?\d{3} ?\d{4})(?:[^0-9A-Za-z]|$)"
+_POSTCODE = r"(?i)(?:^|[^A-Za-z0-9])[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}(?:[^A-Za-z0-9]|$)"
+_EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+_PHONE = r"(?:^|[^0-9A-Za-z+])(?:\+44 ?|0)(?:[0-9] ?-?){9,10}(?:[^0-9A-Za-z]|$)"
+_DATE_LIKE = (
+    r"(?:^|[^0-9])(?:(?:19|20)[0-9]{2}-[01][0-9]-[0-3][0-9]"
+    r"|[0-3]?[0-9][/.-][01]?[0-9][/.-](?:19|20)?[0-9]{2})(?:[^0-9]|$)"
+)
+
+KINDS = {
+    "nhs_number": "an NHS number",
+    "postcode": "a full postcode",
+    "email": "an e-mail address",
+    "phone": "a phone number",
+    "date_of_birth": "a date of birth",
+}
+
+
+def identifier_like_columns(columns: list[str]) -> list[str]:
+    """Columns whose names look like names, addresses, dates of birth or direct identifiers."""
+    return [c for c in columns if _NAME_LIKE.search(c.strip())]
+
+
+def _nhs_valid(candidate: pl.Expr) -> pl.Expr:
+    """Modulus-11 check on a 10-digit string (spaces removed): weights 10..2 on the first nine
+    digits; check digit = 11 - (sum mod 11), 11 -> 0, 10 -> never valid."""
+    digits = candidate.str.replace_all(" ", "")
+    total = pl.sum_horizontal(
+        [digits.str.slice(i, 1).cast(pl.Int64, strict=False) * (10 - i) for i in range(9)]
+    )
+    check = 11 - (total % 11)
+    check = pl.when(check == 11).then(0).otherwise(check)
+    last = digits.str.slice(9, 1).cast(pl.Int64, strict=False)
+    return (digits.str.len_chars() == 10) & (check != 10) & (check == last)
+
+
+def scan_identifiers(
+    df: pl.DataFrame, date_columns: set[str], pid_columns: set[str]
+) -> dict[str, dict[str, int]]:
+    """Count values that look like raw identifiers, per column and kind.
+
+    Pseudonym columns are checked only where a value is not a well-formed pseudonym: a 64-hex
+    digest can contain digit runs that pass the NHS check by chance, but a raw NHS number
+    pasted into a pid column is exactly what this guard is for. Declared date columns are not
+    checked for dates (event dates are not dates of birth)."""
+    hits: dict[str, dict[str, int]] = {}
+    exprs = []
+    for col in df.columns:
+        if df.schema[col] != pl.String:
+            continue
+        v = pl.col(col)
+        if col in pid_columns:
+            v = pl.when(v.str.contains(r"^[0-9a-f]{64}$")).then(None).otherwise(v)
+        nhs = v.str.extract(_NHS_CANDIDATE, 1)
+        checks = {
+            "nhs_number": _nhs_valid(nhs).fill_null(False),
+            "postcode": v.str.contains(_POSTCODE).fill_null(False),
+            "email": v.str.contains(_EMAIL).fill_null(False),
+            "phone": v.str.contains(_PHONE).fill_null(False),
+        }
+        if col not in date_columns:
+            checks["date_of_birth"] = v.str.contains(_DATE_LIKE).fill_null(False)
+        exprs += [e.sum().alias(f"{col}\x1f{kind}") for kind, e in checks.items()]
+    if not exprs:
+        return hits
+    counts = df.select(exprs).row(0, named=True)
+    for key, n in counts.items():
+        if n:
+            col, kind = key.split("\x1f")
+            hits.setdefault(col, {})[kind] = int(n)
+    return hits

@@ -1,0 +1,201 @@
+"""Ingest one extract: batch checks, row rules, then an atomic replace of that source-month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from hearth.contracts import Contract
+from hearth.ingest.files import BatchProblem, Extract, read_extract, sha256_of
+from hearth.ingest.identifiers import KINDS, identifier_like_columns, scan_identifiers
+from hearth.ingest.rules import apply_rules, check_month_matches_folder
+from hearth.sources import SOURCES
+from hearth.warehouse import query, query_one, run_sql
+
+
+@dataclass
+class IngestResult:
+    source: str
+    month: str
+    file_name: str
+    status: str  # loaded | unchanged | refused
+    rows_received: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    quarantined_by_rule: dict[str, int] = field(default_factory=dict)
+    rule: str | None = None  # the batch rule that refused it
+    column: str | None = None
+    message: str | None = None
+
+
+def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
+    flagged = identifier_like_columns(columns)
+    if flagged:
+        raise BatchProblem(
+            "no_raw_identifiers",
+            f"{ex.source}: file {ex.file_name} has column '{flagged[0]}', whose name suggests "
+            "a name, address, date of birth or direct identifier; Hearth accepts pseudonymised "
+            "extracts only.",
+            column=flagged[0],
+        )
+    expected = [c.name for c in contract.columns]
+    missing = [c for c in expected if c not in columns]
+    extra = [c for c in columns if c not in expected]
+    if missing and extra:
+        raise BatchProblem(
+            "schema_matches_contract",
+            f"{ex.source}: file {ex.file_name} lacks column '{missing[0]}' and has unknown "
+            f"column '{extra[0]}' (renamed?); the contract's columns are required as named.",
+            column=missing[0],
+        )
+    if missing:
+        raise BatchProblem(
+            "schema_matches_contract",
+            f"{ex.source}: file {ex.file_name} lacks column '{missing[0]}', which the contract "
+            "requires.",
+            column=missing[0],
+        )
+    if extra:
+        raise BatchProblem(
+            "schema_matches_contract",
+            f"{ex.source}: file {ex.file_name} has column '{extra[0]}', which is not in the "
+            "contract; unknown columns are refused.",
+            column=extra[0],
+        )
+
+
+def _check_identifiers(contract: Contract, ex: Extract, df: pl.DataFrame) -> None:
+    date_cols = {c.name for c in contract.columns if c.logical_type == "date"}
+    pid_cols = {c.name for c in contract.columns if c.pattern}
+    hits = scan_identifiers(df, date_cols, pid_cols)
+    for col, kinds in hits.items():
+        kind, n = next(iter(kinds.items()))
+        raise BatchProblem(
+            "no_raw_identifiers",
+            f"{ex.source}: file {ex.file_name}, column '{col}' holds what looks like "
+            f"{KINDS[kind]} in {n} rows; the extract was not loaded. Pseudonymise it at the "
+            "agency (hearth pseudonymise) and land it again.",
+            column=col,
+        )
+
+
+def _check_volume(
+    con: duckdb.DuckDBPyConnection, ex: Extract, rows: int, tolerance: float, min_rows: int
+) -> None:
+    prev = query_one(
+        con,
+        "ingest/previous_volume",
+        {
+            "source": ex.source,
+            "month": ex.month,
+            "is_register": SOURCES[ex.source].kind == "register",
+        },
+    )
+    if not prev or prev[0] < min_rows:
+        return
+    ratio = rows / prev[0]
+    if ratio > tolerance or ratio < 1 / tolerance:
+        raise BatchProblem(
+            "volume_in_line",
+            f"{ex.source}: file {ex.file_name} has {rows} rows against {prev[0]} in the previous "
+            f"month ({ratio:.2f} times); a partial or doubled extract is refused. If the change "
+            "is real, raise the volume tolerance for this run.",
+        )
+
+
+def ingest_extract(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    ex: Extract,
+    volume_tolerance: float = 3.0,
+    volume_min_rows: int = 50,
+) -> IngestResult:
+    """Check and load one extract. Nothing is changed in the warehouse unless it passes every
+    batch check; a file already loaded with the same bytes is left as it is."""
+    sha = sha256_of(ex.path)
+    done = query_one(con, "ingest/loaded_sha", {"source": ex.source, "month": ex.month})
+    if done and done[0] == sha:
+        return IngestResult(ex.source, ex.month, ex.file_name, "unchanged", *done[1:])
+    rows = 0
+    try:
+        raw = read_extract(ex)
+        rows = raw.height
+        _check_columns(contract, ex, raw.columns)
+        if rows == 0:
+            raise BatchProblem(
+                "not_empty", f"{ex.source}: file {ex.file_name} has a header but no rows."
+            )
+        _check_identifiers(contract, ex, raw)
+        _check_volume(con, ex, rows, volume_tolerance, volume_min_rows)
+        known = None
+        if "record_id" in raw.columns:
+            known = query(con, "ingest/record_ids", {"source": ex.source, "month": ex.month}).pl()[
+                "record_id"
+            ]
+        outcome = apply_rules(contract, ex, raw, known)
+        check_month_matches_folder(contract, ex, outcome.accepted)
+    except BatchProblem as p:
+        run_sql(
+            con,
+            "ingest/record_refusal",
+            {
+                "source": ex.source,
+                "month": ex.month,
+                "file_name": ex.file_name,
+                "sha256": sha,
+                "rows_received": rows,
+                "rule": p.rule,
+                "column_name": p.column,
+                "message": str(p),
+            },
+        )
+        return IngestResult(
+            ex.source,
+            ex.month,
+            ex.file_name,
+            "refused",
+            rows,
+            rule=p.rule,
+            column=p.column,
+            message=str(p),
+        )
+    accepted, quarantined = outcome.accepted, outcome.quarantined
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_sql(con, "ingest/replace_month", {"source": ex.source, "month": ex.month})
+        con.register("accepted_rows", accepted)
+        con.table("accepted_rows").insert_into(f"raw_{ex.source}")
+        con.register("quarantined_rows", quarantined)
+        run_sql(
+            con,
+            "ingest/record_load",
+            {
+                "source": ex.source,
+                "month": ex.month,
+                "file_name": ex.file_name,
+                "sha256": sha,
+                "rows_received": outcome.rows_received,
+                "rows_accepted": accepted.height,
+                "rows_quarantined": quarantined.height,
+            },
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("accepted_rows")
+        con.unregister("quarantined_rows")
+    by_rule = dict(quarantined.group_by("rule").len().iter_rows()) if quarantined.height else {}
+    return IngestResult(
+        ex.source,
+        ex.month,
+        ex.file_name,
+        "loaded",
+        outcome.rows_received,
+        accepted.height,
+        quarantined.height,
+        by_rule,
+    )

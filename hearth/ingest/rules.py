@@ -1,0 +1,167 @@
+"""Row-level rules: each received row is either accepted (with its values typed as the contract
+says) or quarantined with the first rule it breaks. Rules never look at other sources."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from hearth.contracts import Contract
+from hearth.ingest.files import BatchProblem, Extract
+from hearth.sources import SOURCES
+
+# A rule that most rows of a column break is not bad rows but a changed extract.
+MAJORITY_SHARE = 0.5
+MAJORITY_MIN_ROWS = 20
+EARLIEST_DATE = date(1900, 1, 1)
+
+RULE_TEXT = {
+    "missing_value": "a required value is missing",
+    "malformed_pid": "not a pseudonym (64 lowercase hex characters)",
+    "unknown_code": "a code not in the contract's list",
+    "not_a_number": "not a whole number",
+    "out_of_range": "outside the contract's range",
+    "invalid_date": "not a date in YYYY-MM-DD form",
+    "impossible_date": "a date before 1900",
+    "future_date": "a date after the end of the extract month",
+    "missing_required_detail": "a detail the contract requires for this record type is missing",
+    "duplicate_row": "an exact copy of another row in the same extract",
+    "duplicate_record_id": "a record already received in another extract",
+}
+
+
+def month_end(month: str) -> date:
+    y, m = int(month[:4]), int(month[5:7])
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def month_start(month: str) -> date:
+    return date(int(month[:4]), int(month[5:7]), 1)
+
+
+def add_months(month: str, n: int) -> str:
+    y, m = int(month[:4]), int(month[5:7]) - 1 + n
+    return f"{y + m // 12:04d}-{m % 12 + 1:02d}"
+
+
+@dataclass
+class RuleOutcome:
+    accepted: pl.DataFrame  # typed per contract, plus _extract_month and _row_number
+    quarantined: pl.DataFrame  # _row_number, rule, column_name, row_json
+    rows_received: int
+
+
+def _typed(contract: Contract, df: pl.DataFrame) -> pl.DataFrame:
+    out = []
+    for col in contract.columns:
+        v = pl.col(col.name)
+        if col.logical_type == "integer":
+            out.append(v.cast(pl.Int64, strict=False).alias(col.name))
+        elif col.logical_type == "number":
+            out.append(v.cast(pl.Float64, strict=False).alias(col.name))
+        elif col.logical_type == "date":
+            out.append(v.str.to_date("%Y-%m-%d", strict=False).alias(col.name))
+        else:
+            out.append(v)
+    return df.select(out)
+
+
+def _failures(contract: Contract, raw: pl.DataFrame, typed: pl.DataFrame, month: str):
+    """(rule, column, boolean Series of rows that break it) in priority order."""
+    end = month_end(month)
+    checks: list[tuple[str, str | None, pl.Series]] = []
+    for col in contract.columns:
+        r, t = raw[col.name], typed[col.name]
+        present = r.is_not_null()
+        if col.required:
+            checks.append(("missing_value", col.name, ~present))
+        if col.pattern:
+            checks.append(
+                ("malformed_pid", col.name, present & ~r.str.contains(col.pattern).fill_null(False))
+            )
+        if col.allowed_values:
+            checks.append(("unknown_code", col.name, present & ~r.is_in(list(col.allowed_values))))
+        if col.logical_type in ("integer", "number"):
+            checks.append(("not_a_number", col.name, present & t.is_null()))
+            if col.minimum is not None:
+                checks.append(("out_of_range", col.name, (t < col.minimum).fill_null(False)))
+            if col.maximum is not None:
+                checks.append(("out_of_range", col.name, (t > col.maximum).fill_null(False)))
+        if col.logical_type == "date":
+            checks.append(("invalid_date", col.name, present & t.is_null()))
+            checks.append(("impossible_date", col.name, (t < EARLIEST_DATE).fill_null(False)))
+            checks.append(("future_date", col.name, (t > end).fill_null(False)))
+    for rule in contract.conditional_rules:
+        needs = raw[rule.required_when_column].is_in(list(rule.in_values)).fill_null(False)
+        checks.append(("missing_required_detail", rule.column, needs & raw[rule.column].is_null()))
+    return checks
+
+
+def apply_rules(
+    contract: Contract, ex: Extract, raw: pl.DataFrame, known_record_ids: pl.Series | None
+) -> RuleOutcome:
+    """Split an extract (already checked at batch level for its columns) into accepted and
+    quarantined rows. Raises BatchProblem when a rule breaks on most rows of a column."""
+    n = raw.height
+    raw = raw.select([c.name for c in contract.columns]).with_row_index("_row_number", offset=1)
+    typed = _typed(contract, raw)
+    rule = pl.Series("rule", [None] * n, dtype=pl.String)
+    column = pl.Series("column_name", [None] * n, dtype=pl.String)
+    for name, col, broken in _failures(contract, raw, typed, ex.month):
+        broken = broken.fill_null(False)
+        hits = int(broken.sum())
+        if hits and n >= MAJORITY_MIN_ROWS and hits / n > MAJORITY_SHARE:
+            raise BatchProblem(
+                "schema_matches_contract",
+                f"{ex.source}: in file {ex.file_name}, column '{col}' breaks rule '{name}' "
+                f"({RULE_TEXT[name]}) in {hits} of {n} rows; the extract's format has changed.",
+                column=col,
+            )
+        first = broken & rule.is_null()
+        rule = pl.select(pl.when(first).then(pl.lit(name)).otherwise(rule)).to_series()
+        column = pl.select(pl.when(first).then(pl.lit(col)).otherwise(column)).to_series()
+    data_cols = [c.name for c in contract.columns]
+    dup = raw.select(~pl.struct(data_cols).is_first_distinct()).to_series()
+    first = dup & rule.is_null()
+    rule = pl.select(pl.when(first).then(pl.lit("duplicate_row")).otherwise(rule)).to_series()
+    if "record_id" in raw.columns and known_record_ids is not None and len(known_record_ids):
+        seen = raw["record_id"].is_in(known_record_ids)
+        first = seen & rule.is_null()
+        rule = pl.select(
+            pl.when(first).then(pl.lit("duplicate_record_id")).otherwise(rule)
+        ).to_series()
+        column = pl.select(pl.when(first).then(pl.lit("record_id")).otherwise(column)).to_series()
+    ok = rule.is_null()
+    accepted = typed.with_columns(
+        raw["_row_number"], pl.lit(ex.month).alias("_extract_month")
+    ).filter(ok)
+    quarantined = (
+        raw.filter(~ok)
+        .select(
+            "_row_number",
+            pl.struct(data_cols).struct.json_encode().alias("row_json"),
+        )
+        .with_columns(rule.filter(~ok).alias("rule"), column.filter(~ok).alias("column_name"))
+    )
+    return RuleOutcome(accepted=accepted, quarantined=quarantined, rows_received=n)
+
+
+def check_month_matches_folder(contract: Contract, ex: Extract, accepted: pl.DataFrame) -> None:
+    """Most records in an event extract should be dated in its month or shortly before."""
+    src = SOURCES[ex.source]
+    if src.kind != "event" or accepted.height < MAJORITY_MIN_ROWS:
+        return
+    lo, hi = month_start(add_months(ex.month, -2)), month_end(ex.month)
+    d = accepted[src.date_column]
+    inside = int(((d >= lo) & (d <= hi)).sum())
+    if inside / accepted.height < MAJORITY_SHARE:
+        raise BatchProblem(
+            "extract_month_matches_folder",
+            f"{ex.source}: file {ex.file_name} sits in folder {ex.month} but only {inside} of "
+            f"{accepted.height} records in column '{src.date_column}' are dated in or just "
+            "before that month; check that it was landed in the right folder.",
+            column=src.date_column,
+        )

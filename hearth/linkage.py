@@ -1,0 +1,42 @@
+"""Events to people to households, and how well each source links."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from hearth.warehouse import query, run_sql
+
+LINKED = ("linked_by_household_key", "linked_by_person_key")
+
+
+def link(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Rebuild residence, households and linked events in one transaction; return the
+    linkage counts per source and extract month."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_sql(con, "linkage/residence")
+        run_sql(con, "linkage/events")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return query(con, "linkage/summary").pl()
+
+
+def linkage_by_source(summary: pl.DataFrame) -> dict[str, dict[str, object]]:
+    """Per source: events, linked, the rate, and unlinked counts by reason."""
+    out: dict[str, dict[str, object]] = {}
+    for source in summary["source"].unique().sort().to_list():
+        part = summary.filter(pl.col("source") == source)
+        by_status = dict(part.group_by("link_status").agg(pl.col("events").sum()).iter_rows())
+        total = int(sum(by_status.values()))
+        linked = int(sum(v for k, v in by_status.items() if k in LINKED))
+        out[source] = {
+            "events": total,
+            "linked": linked,
+            "linkage_rate": round(linked / total, 4) if total else None,
+            "linked_by": {k: int(v) for k, v in by_status.items() if k in LINKED},
+            "unlinked_by_reason": {k: int(v) for k, v in by_status.items() if k not in LINKED},
+        }
+    return out

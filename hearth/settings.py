@@ -1,0 +1,41 @@
+"""Where Hearth keeps things at run time. Read when called, never at import."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def hearth_home() -> Path:
+    """`HEARTH_HOME`, default `./.hearth`, made absolute so child processes agree."""
+    return Path(os.environ.get("HEARTH_HOME", ".hearth")).expanduser().resolve()
+
+
+def landing_dir() -> Path:
+    return Path(os.environ.get("HEARTH_LANDING", hearth_home() / "landing")).resolve()
+
+
+def warehouse_path() -> Path:
+    return Path(os.environ.get("HEARTH_WAREHOUSE", hearth_home() / "warehouse.duckdb")).resolve()
+
+
+def outputs_dir() -> Path:
+    return Path(os.environ.get("HEARTH_OUTPUTS", hearth_home() / "outputs")).resolve()
+
+
+def mlflow_tracking_uri() -> str:
+    """SQLite under HEARTH_HOME unless MLFLOW_TRACKING_URI points at a shared server."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    return uri or f"sqlite:///{hearth_home() / 'mlflow.db'}"
+
+
+def mlflow_artifact_root() -> Path:
+    return hearth_home() / "mlartifacts"
+
+
+def dagster_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME", hearth_home() / "dagster")).resolve()
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SQL_DIR = PROJECT_ROOT / "sql"

@@ -1,0 +1,52 @@
+"""run_summary.json: what a machine (or an officer) needs to know about a run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+
+from hearth.linkage import linkage_by_source
+from hearth.warehouse import query
+
+
+def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    sources = {r["source"]: r for r in query(con, "summary/sources").pl().iter_rows(named=True)}
+    rules = query(con, "summary/quarantine_rules").pl()
+    for name, entry in sources.items():
+        entry.pop("source")
+        part = rules.filter(pl.col("source") == name)
+        entry["quarantined_by_rule"] = dict(zip(part["rule"], part["rows"], strict=True))
+        entry["balanced"] = (
+            entry["rows_received"] == entry["rows_accepted"] + entry["rows_quarantined"]
+        )
+    return {
+        "sources": sources,
+        "by_month": query(con, "summary/by_month").pl().to_dicts(),
+        "refused_extracts": query(con, "summary/refusals").pl().to_dicts(),
+        "linkage": linkage_by_source(query(con, "linkage/summary").pl()),
+    }
+
+
+def run_summary(
+    con: duckdb.DuckDBPyConnection,
+    as_of: str,
+    ranked: pl.DataFrame,
+    model: dict[str, object],
+    status: str = "published",
+) -> dict[str, object]:
+    dq = data_quality(con)
+    tiers = dict(ranked.group_by("risk_tier").len().iter_rows()) if ranked.height else {}
+    return {
+        "as_of": as_of,
+        "status": status,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sources": dq["sources"],
+        "linkage": dq["linkage"],
+        "refused_extracts": dq["refused_extracts"],
+        "extracts_by_month": dq["by_month"],
+        "households_scored": ranked.height,
+        "risk_tiers": tiers,
+        "model": model,
+    }

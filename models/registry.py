@@ -1,0 +1,214 @@
+"""MLflow: one run per training, every version registered, and a promotion gate.
+
+The new version becomes `@champion` only if its precision at 1% on the validation window is at
+least the current champion's on the same window; otherwise it is `@challenger`. The decision
+and its reason are logged on the run and the version."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from hearth import settings
+from models.metrics import evaluate_scores
+
+MODEL_NAME = "household_crisis_risk"
+EXPERIMENT = "hearth-household-crisis-risk"
+KEY_METRICS = (
+    "precision_at_1pct",
+    "recall_at_1pct",
+    "precision_at_5pct",
+    "recall_at_5pct",
+    "auc",
+    "average_precision",
+    "brier",
+)
+
+
+def mlflow_client(tracking_uri: str | None = None):
+    """Point MLflow at Hearth's store (SQLite under HEARTH_HOME unless a server is set)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    uri = tracking_uri or settings.mlflow_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        root = settings.mlflow_artifact_root()
+        root.mkdir(parents=True, exist_ok=True)
+        mlflow.create_experiment(EXPERIMENT, artifact_location=root.as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    return mlflow, MlflowClient()
+
+
+@dataclass
+class Decision:
+    version: str
+    run_id: str
+    alias: str  # champion | challenger
+    reason: str
+    champion_precision_at_1pct: float | None
+
+
+def current_champion(client) -> object | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(MODEL_NAME, "champion")
+    except MlflowException:
+        return None
+
+
+def champion_on_window(mlflow, champ, frame: pl.DataFrame, y: np.ndarray, fixed_k: int):
+    """The champion's metrics on the same validation window, or None with a reason if it
+    cannot be scored on today's features."""
+    names = json.loads(champ.tags.get("feature_names", "[]"))
+    missing = [n for n in names if n not in frame.columns]
+    if not names or missing:
+        return None, "the current champion uses features that are no longer built"
+    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champ.version}")
+    X = frame.select(names).to_numpy().astype(np.float64)
+    scores = model.predict_proba(X)[:, 1]
+    return evaluate_scores(y, scores, frame["household_pid"].to_numpy(), fixed_k), ""
+
+
+def decide(
+    new_p1: float, champ_p1: float | None, champ_version: str | None, why_none: str
+) -> tuple[str, str]:
+    """The promotion rule on its own, so it can be tested both ways."""
+    if champ_version is None:
+        return "champion", "there was no champion yet"
+    if champ_p1 is None:
+        return "champion", f"{why_none} (version {champ_version})"
+    if new_p1 >= champ_p1:
+        return (
+            "champion",
+            f"precision at 1% {new_p1:.3f} is at least the champion's (version {champ_version}) "
+            f"{champ_p1:.3f} on the same validation window",
+        )
+    return (
+        "challenger",
+        f"precision at 1% {new_p1:.3f} is below the champion's (version {champ_version}) "
+        f"{champ_p1:.3f} on the same validation window",
+    )
+
+
+def log_and_promote(
+    result,
+    valid_frame: pl.DataFrame,
+    valid_y: np.ndarray,
+    artifacts: dict[str, Path],
+    fixed_k: int = 1000,
+    tracking_uri: str | None = None,
+) -> Decision:
+    """Log the training run with its artifacts, register the model and apply the gate."""
+    mlflow, client = mlflow_client(tracking_uri)
+    import sklearn
+    from mlflow.models import infer_signature
+
+    names = result.feature_names
+    example = valid_frame.select(names).head(5).to_pandas()
+    champ = current_champion(client)
+    champ_metrics, why = (None, "")
+    if champ is not None:
+        champ_metrics, why = champion_on_window(mlflow, champ, valid_frame, valid_y, fixed_k)
+    with mlflow.start_run(
+        run_name=f"train {result.train_as_of} / validate {result.valid_as_of}"
+    ) as run:
+        p = result.params
+        mlflow.log_params(
+            {
+                "candidate": result.kind,
+                "train_as_of": result.train_as_of,
+                "valid_as_of": result.valid_as_of,
+                "train_rows": result.train_rows,
+                "valid_rows": result.valid_rows,
+                "features": len(names),
+                "max_iter": p.max_iter,
+                "learning_rate": p.learning_rate,
+                "max_leaf_nodes": p.max_leaf_nodes,
+                "min_samples_leaf": p.min_samples_leaf,
+                "l2_regularization": p.l2_regularization,
+                "logistic_c": p.logistic_c,
+                "calibration": p.calibration,
+                "fixed_k": fixed_k,
+            }
+        )
+        mlflow.log_metrics({k: v for k, v in result.metrics.items() if np.isfinite(v)})
+        for kind, met in result.candidate_metrics.items():
+            mlflow.log_metrics(
+                {f"{kind}.{k}": v for k, v in met.items() if np.isfinite(v) and k in KEY_METRICS}
+            )
+        for path in artifacts.values():
+            mlflow.log_artifact(str(path))
+        info = mlflow.sklearn.log_model(
+            result.model,
+            name="model",
+            registered_model_name=MODEL_NAME,
+            input_example=example,
+            signature=infer_signature(example, result.valid_scores[:5]),
+            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+            skops_trusted_types=_own_types(result.model),
+        )
+        version = str(info.registered_model_version)
+        new_p1 = result.metrics["precision_at_1pct"]
+        champ_p1 = champ_metrics["precision_at_1pct"] if champ_metrics else None
+        alias, reason = decide(new_p1, champ_p1, champ.version if champ else None, why)
+        client.set_model_version_tag(MODEL_NAME, version, "feature_names", json.dumps(names))
+        client.set_model_version_tag(MODEL_NAME, version, "valid_as_of", result.valid_as_of)
+        client.set_model_version_tag(MODEL_NAME, version, "candidate", result.kind)
+        client.set_model_version_tag(MODEL_NAME, version, "promotion", f"{alias}: {reason}")
+        client.set_registered_model_alias(MODEL_NAME, alias, version)
+        mlflow.set_tag("promotion_decision", alias)
+        mlflow.set_tag("promotion_reason", reason)
+        with tempfile.TemporaryDirectory() as tmp:
+            note = Path(tmp) / "promotion.txt"
+            note.write_text(f"Version {version} became @{alias}: {reason}.\n", encoding="utf-8")
+            mlflow.log_artifact(str(note))
+        return Decision(version, run.info.run_id, alias, reason, champ_p1)
+
+
+def _own_types(model) -> list[str]:
+    """The types inside our fitted model that skops does not trust by default: our own
+    baseline and transforms and sklearn's calibration wrapper, all made by this code."""
+    import skops.io
+
+    return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+
+
+def load_champion(tracking_uri: str | None = None):
+    """The champion model and its feature names and version."""
+    mlflow, client = mlflow_client(tracking_uri)
+    champ = current_champion(client)
+    if champ is None:
+        raise LookupError(
+            f"There is no @champion version of {MODEL_NAME} yet; run the training step first."
+        )
+    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@champion")
+    return model, json.loads(champ.tags["feature_names"]), champ
+
+
+def champion_summary(tracking_uri: str | None = None) -> dict[str, object]:
+    """Name, version, promotion decision and validation metrics of the champion."""
+    _, client = mlflow_client(tracking_uri)
+    champ = current_champion(client)
+    if champ is None:
+        return {"name": MODEL_NAME, "version": None}
+    run = client.get_run(champ.run_id)
+    return {
+        "name": MODEL_NAME,
+        "version": champ.version,
+        "alias": "champion",
+        "uri": f"models:/{MODEL_NAME}@champion",
+        "run_id": champ.run_id,
+        "candidate": champ.tags.get("candidate"),
+        "promotion": champ.tags.get("promotion"),
+        "train_as_of": run.data.params.get("train_as_of"),
+        "valid_as_of": run.data.params.get("valid_as_of"),
+        "metrics": dict(sorted(run.data.metrics.items())),
+    }

@@ -1,0 +1,24 @@
+"""The batch-level checks each extract asset reports. All are blocking: a failure stops every
+downstream step, and its description names the source, file, column and rule."""
+
+import dagster as dg
+
+BATCH_CHECKS = {
+    "file_readable": "The file opens: UTF-8 text or sound Parquet, well-formed rows.",
+    "not_empty": "The extract has rows.",
+    "schema_matches_contract": "Columns, delimiter and value formats are as the contract says.",
+    "no_raw_identifiers": "No NHS number, postcode, e-mail, phone number or date of birth, and "
+    "no column named like one.",
+    "extract_month_matches_folder": "Record dates agree with the month folder the file sits in.",
+    "volume_in_line": "The row count is not far off the previous month's.",
+    "extract_present": "The source sent an extract for the newest month.",
+    "rows_accounted": "Every received row was accepted or quarantined: received = accepted + "
+    "quarantined, checked against the warehouse.",
+}
+
+
+def batch_check_specs(asset_name: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(name, asset=asset_name, description=text, blocking=True)
+        for name, text in BATCH_CHECKS.items()
+    ]

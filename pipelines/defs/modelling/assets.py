@@ -1,0 +1,125 @@
+"""Train, evaluate, register and promote; then score every household with the champion."""
+
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+
+from hearth.catalogue import load_catalogue
+from hearth.features import Design, default_as_of, load_window
+from models.card import write_artifacts
+from models.registry import MODEL_NAME, load_champion, log_and_promote
+from models.score import score_households
+from models.train import CANDIDATES, TrainParams
+from models.training import Window, train_and_evaluate
+from pipelines.resources import MlflowResource, RunSettings, WarehouseResource
+
+
+class TrainConfig(dg.Config):
+    """Hyperparameters of the candidates (see models/train.py)."""
+
+    max_iter: int = 200
+    learning_rate: float = 0.08
+    max_leaf_nodes: int = 31
+    min_samples_leaf: int = 50
+    l2_regularization: float = 1.0
+    logistic_c: float = 0.5
+    calibration: str = "isotonic"
+    candidates: list[str] = list(CANDIDATES)
+    value_of_sharing: bool = True
+
+
+def _window(con, as_of: str) -> Window:
+    feats, labels = load_window(con, as_of)
+    y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
+    return Window(as_of, feats, y.fill_null(0).to_numpy().astype(int))
+
+
+@dg.asset(
+    group_name="modelling",
+    kinds={"scikitlearn", "mlflow"},
+    deps=["household_features", "crisis_labels"],
+)
+def champion_model(
+    context: dg.AssetExecutionContext,
+    config: TrainConfig,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+    run_settings: RunSettings,
+):
+    """Candidates (a contact-count baseline, logistic regression, gradient-boosted trees) are
+    trained at T-24 and judged on T-12; the best is logged to MLflow with its metrics,
+    fairness, value of sharing and model card, registered as a new version of
+    household_crisis_risk, and becomes @champion only if it is at least as good as the
+    current champion on the same validation window (otherwise @challenger)."""
+    with warehouse.connect(read_only=True) as con:
+        as_of = run_settings.as_of or default_as_of(con)
+        design = Design.for_scoring(as_of)
+        train, valid = _window(con, design.train_as_of), _window(con, design.valid_as_of)
+    params = TrainParams(
+        max_iter=config.max_iter,
+        learning_rate=config.learning_rate,
+        max_leaf_nodes=config.max_leaf_nodes,
+        min_samples_leaf=config.min_samples_leaf,
+        l2_regularization=config.l2_regularization,
+        logistic_c=config.logistic_c,
+        calibration=config.calibration,
+        candidates=tuple(config.candidates),
+    )
+    result = train_and_evaluate(
+        train,
+        valid,
+        load_catalogue(),
+        params,
+        run_settings.fixed_k,
+        sharing=config.value_of_sharing,
+        progress=context.log.info,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        artifacts = write_artifacts(result, valid.y, Path(tmp))
+        decision = log_and_promote(
+            result, valid.frame, valid.y, artifacts, run_settings.fixed_k, mlflow.uri()
+        )
+    context.log.info(f"Version {decision.version} is @{decision.alias}: {decision.reason}")
+    return dg.MaterializeResult(
+        metadata={
+            "model": MODEL_NAME,
+            "version": decision.version,
+            "alias": decision.alias,
+            "promotion_reason": decision.reason,
+            "candidate": result.kind,
+            **{k: float(v) for k, v in result.metrics.items()},
+        }
+    )
+
+
+@dg.asset(
+    group_name="modelling",
+    kinds={"scikitlearn", "shap", "duckdb"},
+    deps=["champion_model", "household_features"],
+    pool="warehouse",
+)
+def household_scores(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+    run_settings: RunSettings,
+):
+    """The champion's score for every household at T with its rank, risk tier, top three
+    reasons in plain words (for the households that will be read) and a suggested lead
+    agency, kept in the warehouse table household_scores."""
+    from hearth.scores import store_scores
+
+    model, names, champ = load_champion(mlflow.uri())
+    with warehouse.connect() as con:
+        as_of = run_settings.as_of or default_as_of(con)
+        feats, _ = load_window(con, as_of)
+        ranked = score_households(model, names, feats, run_settings.explain_share)
+        store_scores(con, ranked, as_of, champ.version)
+    return dg.MaterializeResult(
+        metadata={
+            "as_of": as_of,
+            "households_scored": ranked.height,
+            "model_version": champ.version,
+        }
+    )

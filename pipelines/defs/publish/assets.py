@@ -1,0 +1,38 @@
+"""What people receive: the ranked list and the run summary, written all-or-nothing."""
+
+import dagster as dg
+
+from hearth.features import default_as_of
+from hearth.publish import clear_stale_temporaries, publish_atomically, write_json, write_ranked
+from hearth.scores import load_scores
+from hearth.summary import run_summary
+from models.registry import champion_summary
+from pipelines.resources import MlflowResource, OutputsResource, RunSettings, WarehouseResource
+
+
+@dg.asset(group_name="publish", kinds={"parquet", "csv", "json"}, deps=["household_scores"])
+def published_outputs(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    outputs: OutputsResource,
+    mlflow: MlflowResource,
+    run_settings: RunSettings,
+):
+    """outputs/<as_of>/ with ranked_households.parquet and .csv and run_summary.json, moved
+    into place only when complete; outputs/latest points at it."""
+    with warehouse.connect(read_only=True) as con:
+        as_of = run_settings.as_of or default_as_of(con)
+        ranked = load_scores(con)
+        summary = run_summary(con, as_of, ranked, champion_summary(mlflow.uri()))
+    root = outputs.resolved()
+    clear_stale_temporaries(root)
+
+    def write(folder):
+        write_ranked(folder, ranked)
+        write_json(folder / "run_summary.json", summary)
+
+    final = publish_atomically(root, as_of, write)
+    context.log.info(f"Published {ranked.height} households to {final}")
+    return dg.MaterializeResult(
+        metadata={"folder": str(final), "households": ranked.height, "as_of": as_of}
+    )

@@ -1,0 +1,1 @@
+SELECT max(extract_month) FROM ingest_log

@@ -1,0 +1,34 @@
+-- The warehouse's bookkeeping tables. Source tables (raw_<source>) are made by ingest from
+-- the data contracts; everything here is created once and kept.
+CREATE TABLE IF NOT EXISTS ingest_log (
+    source VARCHAR NOT NULL,
+    extract_month VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    rows_received BIGINT NOT NULL,
+    rows_accepted BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    status VARCHAR NOT NULL,          -- loaded | refused
+    problems VARCHAR,                 -- plain sentences, one per line, never a value
+    ingested_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (source, extract_month)
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    source VARCHAR NOT NULL,
+    extract_month VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    row_number BIGINT NOT NULL,
+    rule VARCHAR NOT NULL,
+    column_name VARCHAR,
+    quarantined_at TIMESTAMP NOT NULL,
+    row_json VARCHAR NOT NULL         -- the pseudonymised row as received, for `hearth quarantine show`
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    used_at TIMESTAMP NOT NULL,
+    action VARCHAR NOT NULL,
+    role VARCHAR,
+    clients BIGINT,
+    matched BIGINT,
+    run_as_of VARCHAR,
+    detail VARCHAR
+);
