@@ -94,6 +94,13 @@ def synthesise(
     rng_addr = np.random.default_rng([seed, _ADDRESSES])
     tenure, ptype = hh.tenure.copy(), hh.ptype.copy()
     ev_person = np.full(events.t.size, -1, dtype=np.int64)
+    ev_source = _KEY_SOURCE[events.key]
+    # record numbers count each source's records in record-id order, from 1
+    ev_number = np.zeros(events.t.size, dtype=np.int64)
+    for s in range(len(EVENT_SOURCES)):
+        sel = ev_source == s
+        ev_number[sel] = np.arange(1, int(sel.sum()) + 1)
+    by_month = np.searchsorted(events.t, np.arange(months + 1))  # events are sorted by month
     for t in range(months):
         m = first + t
         name = month_name(m)
@@ -146,18 +153,19 @@ def synthesise(
             rows["addresses"] += _write_addresses(
                 out, name, hh, areas, hh_pids, changed[order], tenure, ptype, day[order]
             )
-        sel = np.flatnonzero(events.t == t)
+        sel = np.arange(by_month[t], by_month[t + 1])
         ev_person[sel] = pop.assign(
             rng_people, stable, events.h[sel], _KEY_ROLE[events.key[sel]], m // 12
         )
         for s, source in enumerate(EVENT_SOURCES):
-            idx = np.flatnonzero(
-                (_KEY_SOURCE[events.key] == s)
-                & (((events.t == t) & ~events.late) | ((events.t == t - 1) & events.late))
-            )
+            lo = by_month[max(t - 1, 0)]
+            cand = np.arange(lo, by_month[t + 1])
+            ct, cl = events.t[cand], events.late[cand]
+            keep = (ev_source[cand] == s) & (((ct == t) & ~cl) | ((ct == t - 1) & cl))
+            idx = cand[keep]
             idx = np.repeat(idx, 1 + events.dup[idx])
             rows[source] += _write_events(
-                out, source, name, events, idx, ev_person, person_pids, hh_pids
+                out, source, name, events, idx, ev_person, ev_number, person_pids, hh_pids
             )
 
     report("writing truth", 0.95)
@@ -294,6 +302,7 @@ def _write_events(
     ev: BlockEvents,
     idx: np.ndarray,
     ev_person: np.ndarray,
+    ev_number: np.ndarray,
     person_pids: pa.ChunkedArray,
     hh_pids: pa.Array,
 ) -> int:
@@ -303,9 +312,7 @@ def _write_events(
     household = np.where((miss == 3) | ((source == "police") & (miss == 2)), -1, ev.h[idx])
     if source == "social_care":
         household = np.where(ev.sc_household[idx], household, -1)
-    # record numbers count records of this source in record-id order, from 1
-    in_source = _KEY_SOURCE[ev.key] == EVENT_SOURCES.index(source)
-    number = np.cumsum(in_source)[idx]
+    number = ev_number[idx]
     cols: dict[str, pa.Array] = {}
     for c in SOURCES[source].columns:
         if c == "record_id":
