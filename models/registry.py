@@ -202,7 +202,7 @@ def champion_summary(tracking_uri: str | None = None) -> dict[str, object]:
     run = client.get_run(champ.run_id)
     return {
         "name": MODEL_NAME,
-        "version": champ.version,
+        "version": str(champ.version),
         "alias": "champion",
         "uri": f"models:/{MODEL_NAME}@champion",
         "run_id": champ.run_id,

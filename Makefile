@@ -1,0 +1,39 @@
+# Two commands on a new machine with only Python 3.11+: `make demo` and `make test`.
+# Each installs what it needs from the project's own files (uv.lock) first.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced
+
+.PHONY: demo test lint format install browser
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The system Chromium that Playwright drives in the report's browser test (Debian package).
+browser:
+	@bash .ci/ensure-chromium
+
+demo: install
+	$(VENV)/bin/hearth demo
+
+test: install browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
