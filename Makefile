@@ -27,7 +27,6 @@ demo: install
 	$(VENV)/bin/hearth demo
 
 test: install browser
-	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 lint: install

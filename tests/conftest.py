@@ -28,8 +28,13 @@ def hearth_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "hearth_home"
     home.mkdir()
     monkeypatch.setenv("HEARTH_HOME", str(home))
-    for var in ("DAGSTER_HOME", "MLFLOW_TRACKING_URI", "HEARTH_LANDING", "HEARTH_WAREHOUSE",
-                "HEARTH_OUTPUTS"):
+    for var in (
+        "DAGSTER_HOME",
+        "MLFLOW_TRACKING_URI",
+        "HEARTH_LANDING",
+        "HEARTH_WAREHOUSE",
+        "HEARTH_OUTPUTS",
+    ):
         monkeypatch.delenv(var, raising=False)
     return home
 

@@ -13,8 +13,18 @@ from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
-COLUMNS = ["rank", "household_pid", "la_code", "ward_code", "score", "risk_tier",
-           "reason_1", "reason_2", "reason_3", "lead_agency"]
+COLUMNS = [
+    "rank",
+    "household_pid",
+    "la_code",
+    "ward_code",
+    "score",
+    "risk_tier",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "lead_agency",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +58,13 @@ def test_run_publishes_the_ranked_list(first_run):
     assert csv.filter(pl.col("risk_tier") == "very high").height == SMALL_HOUSEHOLDS // 100
     # progress was shown for every stage
     text = "\n".join(lines)
-    for step in ("health extract", "linked events", "feature sets", "champion model",
-                 "published outputs"):
+    for step in (
+        "health extract",
+        "linked events",
+        "feature sets",
+        "champion model",
+        "published outputs",
+    ):
         assert f"done    {step}" in text
 
 
@@ -95,15 +110,20 @@ def test_second_run_is_idempotent_and_gated(first_run, small_world):
     mp = pytest.MonkeyPatch()
     mp.setenv("HEARTH_HOME", str(home))
     try:
-        again = run_pipeline(small_world / "landing", train_config=FAST_TRAINING, say=lambda _: None)
+        again = run_pipeline(
+            small_world / "landing", train_config=FAST_TRAINING, say=lambda _: None
+        )
     finally:
         mp.undo()
     assert again.success, again.problems
     first = json.loads((home / "outputs" / "2026-01" / "run_summary.json").read_text())
     # the same files again: nothing double-counted
-    assert first["sources"]["health"]["rows_received"] == json.loads(
-        (again.output_folder / "run_summary.json").read_text()
-    )["sources"]["health"]["rows_received"]
+    assert (
+        first["sources"]["health"]["rows_received"]
+        == json.loads((again.output_folder / "run_summary.json").read_text())["sources"]["health"][
+            "rows_received"
+        ]
+    )
     model = first["model"]
     # the same data and settings give the same precision, so version 2 ties and is promoted
     assert model["version"] == "2"
