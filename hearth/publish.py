@@ -55,15 +55,24 @@ def publish_atomically(outputs: Path, as_of: str, write: Callable[[Path], None])
     return final
 
 
-def clear_stale_temporaries(outputs: Path) -> None:
-    """Remove half-written folders left by a run that was killed."""
+def clear_stale_temporaries(outputs: Path) -> list[str]:
+    """Remove half-written folders left by a run that was killed. A kill between the two
+    renames of `publish_atomically` leaves `outputs/<as_of>` missing and the last good folder
+    as `.old-<as_of>-<id>`: that folder is put back first. Returns the as-of months restored."""
+    restored: list[str] = []
     if outputs.is_dir():
+        for p in sorted(outputs.glob(".old-*")):
+            as_of = p.name[len(".old-") : -9]  # .old-<as_of>-<8 hex>
+            if p.is_dir() and not p.is_symlink() and as_of and not (outputs / as_of).exists():
+                p.rename(outputs / as_of)
+                restored.append(as_of)
         for p in outputs.iterdir():
             if p.name.startswith((".tmp-", ".old-", ".latest-")):
                 if p.is_symlink() or p.is_file():
                     p.unlink()
                 else:
                     shutil.rmtree(p, ignore_errors=True)
+    return restored
 
 
 def write_ranked(folder: Path, ranked: pl.DataFrame) -> None:
