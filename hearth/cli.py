@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hearth import settings
 from hearth.cli_pseudonymise import pseudonymise_command
+from hearth.commands import models as models_commands
 
 app = typer.Typer(
     help="Hearth: checked, linked, pseudonymised extracts to a ranked list of households.",
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+app.add_typer(models_commands.app, name="models")
 
 app.command(
     "pseudonymise", help="Pseudonymise identifier columns before an extract leaves an agency."

@@ -212,3 +212,28 @@ def champion_summary(tracking_uri: str | None = None) -> dict[str, object]:
         "valid_as_of": run.data.params.get("valid_as_of"),
         "metrics": dict(sorted(run.data.metrics.items())),
     }
+
+
+def promote_by_hand(version: str, reason: str, tracking_uri: str | None = None) -> str | None:
+    """Make `version` the champion and record the reason; the previous champion becomes
+    @challenger. Returns the previous champion's version."""
+    from datetime import UTC, datetime
+
+    from mlflow.exceptions import MlflowException
+
+    _, client = mlflow_client(tracking_uri)
+    try:
+        client.get_model_version(MODEL_NAME, version)
+    except MlflowException:
+        raise LookupError(
+            f"There is no version {version} of {MODEL_NAME}; see `hearth models list`."
+        ) from None
+    champ = current_champion(client)
+    previous = str(champ.version) if champ is not None else None
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    client.set_model_version_tag(MODEL_NAME, version, "manual_promotion", f"{when}: {reason}")
+    client.set_model_version_tag(MODEL_NAME, version, "promotion", f"champion (by hand): {reason}")
+    client.set_registered_model_alias(MODEL_NAME, "champion", version)
+    if previous and previous != str(version):
+        client.set_registered_model_alias(MODEL_NAME, "challenger", previous)
+    return previous

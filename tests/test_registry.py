@@ -1,0 +1,95 @@
+"""The MLflow registry round trip on a real SQLite tracking store: the gate both ways, the
+champion that scoring loads, and a promotion by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from models.metrics import evaluate_scores
+from models.registry import (
+    MODEL_NAME,
+    load_champion,
+    log_and_promote,
+    mlflow_client,
+    promote_by_hand,
+)
+from models.train import TrainParams
+from models.training import TrainingResult
+
+NAMES = ["signal", "noise"]
+
+
+@pytest.fixture
+def window():
+    rng = np.random.default_rng(5)
+    n = 3000
+    signal = rng.exponential(1.0, n)
+    noise = rng.normal(0, 1, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(2.5 * signal - 5)))).astype(int)
+    frame = pl.DataFrame(
+        {"household_pid": [f"{i:064x}" for i in range(n)], "signal": signal, "noise": noise}
+    )
+    return frame, y
+
+
+def result_for(model, frame, y) -> TrainingResult:
+    X = frame.select(NAMES).to_numpy()
+    scores = model.predict_proba(X)[:, 1]
+    metrics = evaluate_scores(y, scores, frame["household_pid"].to_numpy(), 100)
+    empty = pl.DataFrame()
+    return TrainingResult(
+        model=model,
+        kind="logistic",
+        feature_names=NAMES,
+        train_as_of="2024-01",
+        valid_as_of="2025-01",
+        metrics=metrics,
+        candidate_metrics={"logistic": metrics},
+        calibration=empty,
+        fairness=empty,
+        sharing=empty,
+        valid_scores=scores,
+        params=TrainParams(),
+        train_rows=len(y),
+        valid_rows=len(y),
+    )
+
+
+def test_gate_both_ways_and_champion_round_trip(hearth_home, window, tmp_path):
+    frame, y = window
+    X = frame.select(NAMES).to_numpy()
+    good = LogisticRegression().fit(X, y)
+    # a model that ranks by the noise column only: worse on the same window
+    bad_two = LogisticRegression()
+    bad_two.coef_, bad_two.intercept_ = np.array([[0.0, 1.0]]), np.array([-3.0])
+    bad_two.classes_ = np.array([0, 1])
+
+    first = log_and_promote(result_for(good, frame, y), frame, y, {}, fixed_k=100)
+    assert (first.version, first.alias) == ("1", "champion")
+    assert first.reason == "there was no champion yet"
+
+    second = log_and_promote(result_for(bad_two, frame, y), frame, y, {}, fixed_k=100)
+    assert (second.version, second.alias) == ("2", "challenger")
+    assert "below the champion's (version 1)" in second.reason
+
+    model, names, champ = load_champion()
+    assert str(champ.version) == "1" and names == NAMES
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], good.predict_proba(X)[:, 1])
+
+    mlflow, client = mlflow_client()
+    run = client.get_run(second.run_id)
+    assert run.data.tags["promotion_decision"] == "challenger"
+    assert run.data.metrics["precision_at_1pct"] == pytest.approx(
+        result_for(bad_two, frame, y).metrics["precision_at_1pct"]
+    )
+
+    previous = promote_by_hand("2", "field trial asked for the simpler model")
+    assert previous == "1"
+    model, _, champ = load_champion()
+    assert str(champ.version) == "2" and "field trial" in champ.tags["manual_promotion"]
+    assert str(client.get_model_version_by_alias(MODEL_NAME, "challenger").version) == "1"
+    with pytest.raises(LookupError):
+        promote_by_hand("9", "no such version here")
