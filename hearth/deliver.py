@@ -1,0 +1,301 @@
+"""What commissioners and partner agencies receive, written into a published output folder:
+
+- `ranked_households.xlsx`: cover sheet, area summary, a sheet per local authority with the
+  published top of the list (by default the top 5% of households);
+- `roles/<role>/ranked_households.{csv,xlsx}`: the published top as each role may see it;
+- `model/`: the champion's model card, plots and tables, copied from its MLflow run;
+- `plans/` when a capacity file is given: each team's visit plan and a summary;
+- `report.html`: one self-contained page for commissioners.
+
+In the pipeline all of it is written inside `publish_atomically`'s temporary folder, so it
+appears with the ranked list or not at all. The CLI commands that add to a published folder
+later (`hearth publish --role`, `hearth plan`) replace one sub-folder or file at a time, each
+written beside its place and renamed in."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from hearth.contracts import ROLES
+from hearth.deliver_text import ListMeta, top_words
+from hearth.roles import role_view
+
+DEFAULT_TOP = 0.05  # the very high and high tiers
+HIGH_RISK_TIERS = ("very high", "high")
+MODEL_ARTIFACTS = (
+    "model_card.md",
+    "calibration.png",
+    "precision_recall.png",
+    "calibration.csv",
+    "fairness.csv",
+    "sharing.csv",
+    "promotion.txt",
+)
+_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+def top_count(top: float, n: int) -> int:
+    """Households in the published top: a share of all (0 < top < 1) or a number (top >= 1)."""
+    if top <= 0:
+        raise ValueError("the published top must be a share above 0 or a number of households")
+    if not n:
+        return 0
+    if top < 1:
+        # the ranks r with r / n <= top, exactly as the risk tiers are cut (models/score.py)
+        k = int(top * n)
+        while k < n and (k + 1) / n <= top:
+            k += 1
+        while k > 0 and k / n > top:
+            k -= 1
+        return max(1, k)
+    return min(int(top), n)
+
+
+def published_top(ranked: pl.DataFrame, top: float) -> pl.DataFrame:
+    return ranked.filter(pl.col("rank") <= top_count(top, ranked.height)).sort("rank")
+
+
+def area_counts(ranked: pl.DataFrame) -> pl.DataFrame:
+    """Households and high-risk households (very high and high tiers) per ward (raw counts)."""
+    return (
+        ranked.group_by("la_code", "ward_code")
+        .agg(
+            pl.len().alias("households"),
+            pl.col("risk_tier").is_in(HIGH_RISK_TIERS).sum().alias("high_risk"),
+        )
+        .sort("la_code", "ward_code")
+    )
+
+
+def list_meta(summary: dict, published: int, top: float, role: str | None) -> ListMeta:
+    model = summary.get("model") or {}
+    version = model.get("version")
+    name = model.get("name", "household_crisis_risk")
+    return ListMeta(
+        as_of=str(summary.get("as_of")),
+        model=f"{name} version {version}" if version else f"{name} (no champion)",
+        generated_at=str(summary.get("generated_at", "")),
+        households=int(summary.get("households_scored", 0)),
+        published=published,
+        top_words=top_words(top, published),
+        role=role,
+    )
+
+
+def fetch_model_artifacts(run_id: str | None, tracking_uri: str, dst: Path) -> Path | None:
+    """Copy the champion run's card, plots and tables (not the model itself) into `dst`."""
+    if not run_id:
+        return None
+    from models.registry import mlflow_client
+
+    _, client = mlflow_client(tracking_uri)
+    dst.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
+        previous = os.environ.get(_PROGRESS_BAR)
+        os.environ[_PROGRESS_BAR] = "false"  # no progress bars on the run's stderr
+        try:
+            got = Path(client.download_artifacts(run_id, "", tmp))
+        finally:
+            if previous is None:
+                os.environ.pop(_PROGRESS_BAR, None)
+            else:
+                os.environ[_PROGRESS_BAR] = previous
+        for name in MODEL_ARTIFACTS:
+            if (got / name).is_file():
+                shutil.copyfile(got / name, dst / name)
+    return dst
+
+
+def write_role_files(folder: Path, top_rows: pl.DataFrame, meta: ListMeta, areas) -> None:
+    """`folder/ranked_households.{csv,xlsx}` in the role's view."""
+    from hearth.workbook import write_workbook
+
+    assert meta.role is not None
+    view = role_view(top_rows, meta.role)
+    folder.mkdir(parents=True, exist_ok=True)
+    view.with_columns(pl.col("score").round(6)).write_csv(folder / "ranked_households.csv")
+    write_workbook(folder / "ranked_households.xlsx", view, meta, areas)
+
+
+def write_plans(folder: Path, ranked_top: pl.DataFrame, capacity: Path, summary: dict) -> dict:
+    """`folder/plans/`: one CSV and XLSX per team in its agency's view, and plan_summary.json."""
+    from hearth.capacity import allocate, load_capacity
+    from hearth.workbook import write_workbook
+
+    teams = load_capacity(capacity)
+    plan = allocate(ranked_top, teams)
+    out = folder / "plans"
+    out.mkdir(parents=True, exist_ok=True)
+    for tp in plan.teams:
+        view = role_view(tp.households, tp.team.agency).with_columns(
+            tp.households["visit_order"], pl.lit(tp.team.name).alias("team")
+        )
+        view = view.select(
+            "visit_order", "team", *[c for c in view.columns if c not in ("visit_order", "team")]
+        )
+        view.with_columns(pl.col("score").round(6)).write_csv(out / f"{tp.team.slug}.csv")
+        meta = list_meta(summary, tp.planned, 1, tp.team.agency)
+        meta = ListMeta(
+            **{
+                **meta.__dict__,
+                "top_words": f"the visit plan of {tp.team.name}: {tp.planned:,} households "
+                f"for {tp.team.visits_per_month:,} visits",
+            }
+        )
+        write_workbook(out / f"{tp.team.slug}.xlsx", view.drop("team"), meta)
+    data = {"as_of": summary.get("as_of"), "capacity_file": capacity.name, **plan.summary()}
+    (out / "plan_summary.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return data
+
+
+def write_deliverables(
+    folder: Path,
+    ranked: pl.DataFrame,
+    summary: dict,
+    model_dir: Path | None = None,
+    top: float = DEFAULT_TOP,
+    capacity: Path | None = None,
+    roles: tuple[str, ...] = ROLES,
+) -> dict[str, float]:
+    """Everything people receive, into `folder` (which already holds the ranked list and
+    run_summary.json). Returns seconds per part."""
+    from hearth.report import write_report
+    from hearth.workbook import write_workbook
+
+    timings: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[[], object]) -> object:
+        t = time.perf_counter()
+        out = fn()
+        timings[name] = round(time.perf_counter() - t, 3)
+        return out
+
+    top_rows = published_top(ranked, top)
+    areas = area_counts(ranked)
+    if model_dir is not None and model_dir.is_dir():
+        shutil.copytree(model_dir, folder / "model", dirs_exist_ok=True)
+    meta = list_meta(summary, top_rows.height, top, None)
+    timed(
+        "workbook",
+        lambda: write_workbook(
+            folder / "ranked_households.xlsx",
+            role_view(top_rows, "commissioner"),
+            meta,
+            areas,
+            summary.get("risk_tiers"),
+        ),
+    )
+    for role in roles:
+        role_meta = list_meta(summary, top_rows.height, top, role)
+        timed(
+            f"role {role}",
+            lambda r=role, m=role_meta: write_role_files(folder / "roles" / r, top_rows, m, areas),
+        )
+    plan = None
+    if capacity is not None:
+        plan = timed("plans", lambda: write_plans(folder, top_rows, capacity, summary))
+    timed(
+        "report",
+        lambda: write_report(
+            folder / "report.html", summary, ranked, folder / "model", plan, areas=areas
+        ),
+    )
+    return timings
+
+
+# ---- adding to a folder that is already published ------------------------------------------
+
+
+def replace_path(parent: Path, name: str, write: Callable[[Path], None]) -> Path:
+    """Write `parent/name` (a file or a folder) beside its place, then swap it in."""
+    tmp = parent / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
+    try:
+        write(tmp)
+        final = parent / name
+        if final.is_dir() and not final.is_symlink():
+            old = parent / f".old-{name}-{uuid.uuid4().hex[:8]}"
+            final.rename(old)
+            tmp.rename(final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+        return final
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+
+
+def published_folder(outputs: Path, as_of: str | None) -> Path:
+    folder = outputs / (as_of or "latest")
+    if not (folder / "ranked_households.parquet").is_file():
+        which = f"for {as_of}" if as_of else "yet"
+        raise FileNotFoundError(
+            f"No published list {which} in {outputs}: run `hearth run` first"
+            + (f" or check the month (folders: {_months(outputs)})." if as_of else ".")
+        )
+    return folder.resolve()
+
+
+def _months(outputs: Path) -> str:
+    names = sorted(p.name for p in outputs.iterdir() if p.is_dir() and p.name[:1].isdigit())
+    return ", ".join(names) or "none"
+
+
+def load_published(folder: Path) -> tuple[pl.DataFrame, dict]:
+    ranked = pl.read_parquet(folder / "ranked_households.parquet")
+    summary = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
+    return ranked, summary
+
+
+def publish_roles(folder: Path, roles: tuple[str, ...], top: float = DEFAULT_TOP) -> list[Path]:
+    """`hearth publish --role`: (re)write roles/<role>/ in a published folder."""
+    ranked, summary = load_published(folder)
+    top_rows = published_top(ranked, top)
+    areas = area_counts(ranked)
+    (folder / "roles").mkdir(exist_ok=True)
+    out = []
+    for role in roles:
+        meta = list_meta(summary, top_rows.height, top, role)
+        out.append(
+            replace_path(
+                folder / "roles", role, lambda p, m=meta: write_role_files(p, top_rows, m, areas)
+            )
+        )
+    return out
+
+
+def plan_published(folder: Path, capacity: Path, top: float = DEFAULT_TOP) -> dict:
+    """`hearth plan`: (re)write plans/ in a published folder and the report that shows them."""
+    from hearth.capacity import load_capacity
+    from hearth.report import write_report
+
+    load_capacity(capacity)  # a bad file stops here, before anything is replaced
+    ranked, summary = load_published(folder)
+    top_rows = published_top(ranked, top)
+    result: dict = {}
+
+    def write(tmp: Path) -> None:
+        tmp.mkdir()
+        result.update(write_plans(tmp, top_rows, capacity, summary))
+        for p in (tmp / "plans").iterdir():
+            p.rename(tmp / p.name)
+        (tmp / "plans").rmdir()
+
+    replace_path(folder, "plans", write)
+    replace_path(
+        folder,
+        "report.html",
+        lambda p: write_report(p, summary, ranked, folder / "model", result),
+    )
+    return result

@@ -1,0 +1,82 @@
+"""Words shared by the workbook's cover sheet and report.html, so both say the same thing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COLUMN_LABELS = {
+    "rank": "Rank",
+    "household_pid": "Household (pseudonym)",
+    "la_code": "Local authority",
+    "ward_code": "Ward",
+    "lsoa_code": "LSOA",
+    "score": "Chance of a crisis in 12 months",
+    "risk_tier": "Risk tier",
+    "reason_1": "Reason 1",
+    "reason_2": "Reason 2",
+    "reason_3": "Reason 3",
+    "lead_agency": "Suggested lead agency",
+}
+
+TIER_WORDS = {
+    "very high": "the top 1% of households",
+    "high": "the next 4% (to the top 5%)",
+    "raised": "the next 15% (to the top 20%)",
+    "usual": "everyone else",
+}
+
+HOW_TO_READ = [
+    "Households are in order of their estimated chance of reaching a crisis in the next 12 "
+    "months (an emergency hospital admission, a fire in the home, high-risk domestic abuse, a "
+    "child protection plan or a child becoming looked after). Rank 1 is the household to reach "
+    "first.",
+    "The chance is the model's calibrated estimate: of 100 households shown at 20%, about 20 "
+    "would be expected to reach a crisis without help. Adding up the chances of the households a "
+    "team can visit gives the number of crises that team could expect to meet.",
+    "Risk tiers follow the ranking: very high is the top 1% of all households, high the next 4%, "
+    "raised the next 15%, usual the rest.",
+    "The three reasons are what raised this household's estimate most, in plain words, from what "
+    "the agencies recorded. A reason you may not see reads 'other agency information'.",
+    "The suggested lead agency is who the partnership's rules say is best placed to offer "
+    "support first; it is a suggestion for the team, not a referral.",
+    "Households are identified by pseudonym only. An agency can find the households it already "
+    "knows with `hearth reidentify`, using the key shared between partners.",
+]
+
+NOT_FOR = [
+    "deciding anyone's eligibility for a service or benefit, or withdrawing a service;",
+    "enforcement, investigation, immigration, housing allocation or any sanction;",
+    "any decision about a person without a practitioner's own judgement and conversation;",
+    "sharing outside the partnership or with the household as a 'score'; contact is an offer "
+    "of voluntary support.",
+]
+
+LIMITS = (
+    "The model sees only what the agencies recorded: a household that has not come to anyone's "
+    "notice scores low whatever its need."
+)
+
+
+@dataclass(frozen=True)
+class ListMeta:
+    """What the cover of a list says about it."""
+
+    as_of: str
+    model: str  # e.g. "household_crisis_risk version 3"
+    generated_at: str
+    households: int  # households scored
+    published: int  # households in this file
+    top_words: str  # e.g. "the top 5% of all households (the very high and high tiers)"
+    role: str | None = None  # None for the commissioners' full workbook
+
+
+def top_words(top: float, published: int) -> str:
+    if top < 1:
+        pct = f"{top * 100:g}%"
+        tiers = {
+            "1%": " (the very high tier)",
+            "5%": " (the very high and high tiers)",
+            "20%": " (the very high, high and raised tiers)",
+        }.get(pct, "")
+        return f"the top {pct} of all households{tiers}: {published:,} households"
+    return f"the top {published:,} households"
