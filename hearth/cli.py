@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hearth import settings
+from hearth.cli_deliver import audit_command, plan_command, publish_command, reidentify_command
 from hearth.cli_pseudonymise import pseudonymise_command
 from hearth.commands import models as models_commands
 
@@ -26,6 +27,14 @@ app.add_typer(models_commands.app, name="models")
 app.command(
     "pseudonymise", help="Pseudonymise identifier columns before an extract leaves an agency."
 )(pseudonymise_command)
+app.command("publish", help="Write each role's view of a published list (roles/<role>/).")(
+    publish_command
+)
+app.command("plan", help="Split the top of the list into each team's visit plan.")(plan_command)
+app.command(
+    "reidentify", help="At an agency: find the ranked households you already know (audited)."
+)(reidentify_command)
+app.command("audit", help="List the audit log of re-identifications.")(audit_command)
 
 
 def fail(message: str, code: int = 2) -> None:
