@@ -104,24 +104,20 @@ def read_extract(ex: Extract) -> pl.DataFrame:
                 f"{ex.source}: file {ex.file_name} is not a readable Parquet file "
                 f"({type(e).__name__}); it may be truncated or damaged.",
             ) from None
-        return df.with_columns(
-            [
-                pl.col(c).cast(pl.String).replace("", None)
-                for c in df.columns
-                if df.schema[c] != pl.Null
-            ]
-        )
+        return df.with_columns([_as_text(df[c]).replace("", None) for c in df.columns])
     _check_utf8(ex)
     with ex.path.open("rb") as f:
         head = f.readline().decode("utf-8-sig").strip("\r\n")
     if not head.strip():
         raise BatchProblem("not_empty", f"{ex.source}: file {ex.file_name} has no header row.")
-    if head.count(",") == 0 and head.count(";") > 0:
-        raise BatchProblem(
-            "schema_matches_contract",
-            f"{ex.source}: file {ex.file_name} is separated by semicolons; the contract "
-            "requires commas.",
-        )
+    if "," not in head:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if sep in head:
+                raise BatchProblem(
+                    "schema_matches_contract",
+                    f"{ex.source}: file {ex.file_name} is separated by {name}; the contract "
+                    "requires commas.",
+                )
     try:
         df = pl.read_csv(
             ex.path,
@@ -136,4 +132,25 @@ def read_extract(ex: Extract) -> pl.DataFrame:
             f"({type(e).__name__}); rows have different numbers of fields or broken quotes.",
         ) from None
     df = df.rename({c: c.lstrip("\ufeff").strip() for c in df.columns})
-    return df.with_columns(pl.all().str.strip_chars().replace("", None))
+    df = df.with_columns(pl.all().str.strip_chars().replace("", None))
+    # A blank line (every field empty) is not a record: it is not counted as received.
+    return df.filter(~pl.all_horizontal(pl.all().is_null())) if df.width else df
+
+
+def _as_text(s: pl.Series) -> pl.Series:
+    """A Parquet column as the text an agency meant: dates as YYYY-MM-DD (a timestamp at
+    midnight is a date written by a tool that has no date type), whole floats as integers
+    (a tool that writes integers with gaps as floats), everything else as its string."""
+    if s.dtype == pl.Null:
+        return s.cast(pl.String)
+    if s.dtype == pl.Date:
+        return s.dt.strftime("%Y-%m-%d")
+    if isinstance(s.dtype, pl.Datetime):
+        present = s.drop_nulls()
+        if (present.dt.truncate("1d") == present).all():
+            return s.dt.strftime("%Y-%m-%d")
+    if s.dtype in (pl.Float32, pl.Float64):
+        present = s.drop_nulls()
+        if present.is_finite().all() and (present.round(0) == present).all():
+            return s.cast(pl.Int64).cast(pl.String)
+    return s.cast(pl.String)

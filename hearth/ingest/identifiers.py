@@ -31,7 +31,13 @@ KINDS = {
     "email": "an e-mail address",
     "phone": "a phone number",
     "date_of_birth": "a date of birth",
+    "bare_number": "a raw identifier (a bare number, such as a UPRN, where a pseudonym belongs)",
 }
+# In a pseudonym column, a value of digits only is an identifier that was never hashed.
+_BARE_NUMBER = r"^[0-9][0-9 ]{4,14}[0-9]$"
+# Kinds looked for in a header row: a header that holds data (a file sent without its header)
+# is judged by what it holds; dates are left out (a first row of data has event dates).
+HEADER_KINDS = ("nhs_number", "postcode", "email", "phone")
 
 
 def identifier_like_columns(columns: list[str]) -> list[str]:
@@ -78,6 +84,8 @@ def scan_identifiers(
         }
         if col not in date_columns:
             checks["date_of_birth"] = v.str.contains(_DATE_LIKE).fill_null(False)
+        if col in pid_columns:
+            checks["bare_number"] = v.str.contains(_BARE_NUMBER).fill_null(False)
         exprs += [e.sum().alias(f"{col}\x1f{kind}") for kind, e in checks.items()]
     if not exprs:
         return hits
@@ -87,3 +95,14 @@ def scan_identifiers(
             col, kind = key.split("\x1f")
             hits.setdefault(col, {})[kind] = int(n)
     return hits
+
+
+def scan_header(columns: list[str]) -> dict[str, str]:
+    """Header cells that hold an identifier (column position as text, e.g. "3", to kind)."""
+    header = pl.DataFrame({str(i + 1): [c] for i, c in enumerate(columns)})
+    hits = scan_identifiers(header, set(), set())
+    return {
+        col: next(k for k in HEADER_KINDS if k in kinds)
+        for col, kinds in hits.items()
+        if any(k in kinds for k in HEADER_KINDS)
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import duckdb
@@ -9,7 +10,12 @@ import polars as pl
 
 from hearth.contracts import Contract
 from hearth.ingest.files import BatchProblem, Extract, read_extract, sha256_of
-from hearth.ingest.identifiers import KINDS, identifier_like_columns, scan_identifiers
+from hearth.ingest.identifiers import (
+    KINDS,
+    identifier_like_columns,
+    scan_header,
+    scan_identifiers,
+)
 from hearth.ingest.rules import apply_rules, check_month_matches_folder
 from hearth.sources import SOURCES
 from hearth.warehouse import query, query_one, run_sql
@@ -30,6 +36,18 @@ class IngestResult:
     message: str | None = None
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z_ ]{0,39}[A-Za-z0-9]?")
+
+
+def _shown(column: str, position: int) -> str:
+    """How a message names a column the contract does not know. A name that is not a plain
+    word (digits, a hex string, a date) may be a value (a file sent without its header), so
+    such a column is named by its position only."""
+    if _PLAIN_NAME.fullmatch(column):
+        return f"column '{column}'"
+    return f"column {position + 1} (its name is not shown: it looks like a value)"
+
+
 def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
     flagged = identifier_like_columns(columns)
     if flagged:
@@ -40,14 +58,30 @@ def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
             "extracts only.",
             column=flagged[0],
         )
+    in_header = scan_header(columns)
+    if in_header:
+        position, kind = next(iter(in_header.items()))
+        raise BatchProblem(
+            "no_raw_identifiers",
+            f"{ex.source}: file {ex.file_name} has what looks like {KINDS[kind]} in its header "
+            f"row (column {position}); the extract was not loaded. Pseudonymise it at the "
+            "agency (hearth pseudonymise) and land it again.",
+        )
     expected = [c.name for c in contract.columns]
     missing = [c for c in expected if c not in columns]
-    extra = [c for c in columns if c not in expected]
+    extra = [(i, c) for i, c in enumerate(columns) if c not in expected]
+    if len(missing) == len(expected):
+        raise BatchProblem(
+            "schema_matches_contract",
+            f"{ex.source}: file {ex.file_name} has none of the contract's columns in its first "
+            "row; the header row is missing or wrong (the first row must name the columns).",
+        )
     if missing and extra:
         raise BatchProblem(
             "schema_matches_contract",
             f"{ex.source}: file {ex.file_name} lacks column '{missing[0]}' and has unknown "
-            f"column '{extra[0]}' (renamed?); the contract's columns are required as named.",
+            f"{_shown(extra[0][1], extra[0][0])} (renamed?); the contract's columns are required "
+            "as named.",
             column=missing[0],
         )
     if missing:
@@ -58,11 +92,12 @@ def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
             column=missing[0],
         )
     if extra:
+        position, name = extra[0]
         raise BatchProblem(
             "schema_matches_contract",
-            f"{ex.source}: file {ex.file_name} has column '{extra[0]}', which is not in the "
-            "contract; unknown columns are refused.",
-            column=extra[0],
+            f"{ex.source}: file {ex.file_name} has {_shown(name, position)}, which is not in "
+            "the contract; unknown columns are refused.",
+            column=name if _PLAIN_NAME.fullmatch(name) else None,
         )
 
 
@@ -75,8 +110,8 @@ def _check_identifiers(contract: Contract, ex: Extract, df: pl.DataFrame) -> Non
         raise BatchProblem(
             "no_raw_identifiers",
             f"{ex.source}: file {ex.file_name}, column '{col}' holds what looks like "
-            f"{KINDS[kind]} in {n} rows; the extract was not loaded. Pseudonymise it at the "
-            "agency (hearth pseudonymise) and land it again.",
+            f"{KINDS[kind]} in {n} row{'s' if n != 1 else ''}; the extract was not loaded. "
+            "Pseudonymise it at the agency (hearth pseudonymise) and land it again.",
             column=col,
         )
 
@@ -119,6 +154,7 @@ def ingest_extract(
     if done and done[0] == sha:
         return IngestResult(ex.source, ex.month, ex.file_name, "unchanged", *done[1:])
     rows = 0
+    problem: BatchProblem | None = None
     try:
         raw = read_extract(ex)
         rows = raw.height
@@ -137,6 +173,14 @@ def ingest_extract(
         outcome = apply_rules(contract, ex, raw, known)
         check_month_matches_folder(contract, ex, outcome.accepted)
     except BatchProblem as p:
+        problem = p
+    except Exception as e:  # never let a library's message (which may quote data) through
+        problem = BatchProblem(
+            "file_readable",
+            f"{ex.source}: file {ex.file_name} could not be checked ({type(e).__name__}); it "
+            "is not in a form Hearth can read as its contract says.",
+        )
+    if problem is not None:
         run_sql(
             con,
             "ingest/record_refusal",
@@ -146,9 +190,9 @@ def ingest_extract(
                 "file_name": ex.file_name,
                 "sha256": sha,
                 "rows_received": rows,
-                "rule": p.rule,
-                "column_name": p.column,
-                "message": str(p),
+                "rule": problem.rule,
+                "column_name": problem.column,
+                "message": str(problem),
             },
         )
         return IngestResult(
@@ -157,9 +201,9 @@ def ingest_extract(
             ex.file_name,
             "refused",
             rows,
-            rule=p.rule,
-            column=p.column,
-            message=str(p),
+            rule=problem.rule,
+            column=problem.column,
+            message=str(problem),
         )
     accepted, quarantined = outcome.accepted, outcome.quarantined
     con.execute("BEGIN TRANSACTION")

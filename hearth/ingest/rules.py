@@ -29,6 +29,7 @@ RULE_TEXT = {
     "future_date": "a date after the end of the extract month",
     "missing_required_detail": "a detail the contract requires for this record type is missing",
     "duplicate_row": "an exact copy of another row in the same extract",
+    "duplicate_key": "a repeat, with different values, of an id that must be unique in the extract",
     "duplicate_record_id": "a record already received in another extract",
 }
 
@@ -114,6 +115,14 @@ def apply_rules(
         broken = broken.fill_null(False)
         hits = int(broken.sum())
         if hits and n >= MAJORITY_MIN_ROWS and hits / n > MAJORITY_SHARE:
+            if name == "future_date":
+                raise BatchProblem(
+                    "extract_month_matches_folder",
+                    f"{ex.source}: file {ex.file_name} sits in folder {ex.month} but {hits} of "
+                    f"{n} records in column '{col}' are dated after that month; check that it "
+                    "was landed in the right folder.",
+                    column=col,
+                )
             raise BatchProblem(
                 "schema_matches_contract",
                 f"{ex.source}: in file {ex.file_name}, column '{col}' breaks rule '{name}' "
@@ -127,6 +136,12 @@ def apply_rules(
     dup = raw.select(~pl.struct(data_cols).is_first_distinct()).to_series()
     first = dup & rule.is_null()
     rule = pl.select(pl.when(first).then(pl.lit("duplicate_row")).otherwise(rule)).to_series()
+    for col in (c.name for c in contract.columns if c.unique):
+        # Among the rows still accepted, a later row with the same id: the first one stands.
+        key = pl.select(pl.when(rule.is_null()).then(raw[col])).to_series()
+        first = key.is_not_null() & ~key.is_first_distinct()
+        rule = pl.select(pl.when(first).then(pl.lit("duplicate_key")).otherwise(rule)).to_series()
+        column = pl.select(pl.when(first).then(pl.lit(col)).otherwise(column)).to_series()
     if "record_id" in raw.columns and known_record_ids is not None and len(known_record_ids):
         seen = raw["record_id"].is_in(known_record_ids)
         first = seen & rule.is_null()
