@@ -272,7 +272,7 @@ def test_counts_windows_trend_and_recency_by_hand(tiny):
     assert (f["ae_respiratory_3m"], f["ae_respiratory_12m"], f["ae_respiratory_36m"]) == (1, 2, 3)
     assert f["ae_respiratory_trend"] == 2 - 1
     assert f["ae_respiratory_months_since"] == 2
-    assert f["admission_36m"] == 0
+    assert f["admission_respiratory_36m"] == 0
     assert f["ae_fall_months_since"] == 99
     # household: Alice (born 1950) and Bob (born 2015)
     assert (f["residents"], f["children"], f["over_75s"], f["lives_alone"]) == (2, 1, 0, 0)
@@ -295,7 +295,7 @@ def test_only_the_past_counts(tiny):
     assert h2["domestic_abuse_high_36m"] == 0
     h3 = row(f, H3)
     assert h3["smoker_without_alarm"] == 0 and h3["smoke_alarm_fitted_36m"] == 1
-    assert h3["dwelling_fire_36m"] == 0
+    assert h3["fire_other_36m"] == 0
     # the late record is used once it has arrived
     later = row(build_features(con, "2025-02"), H1)
     assert later["ae_respiratory_12m"] == 3
@@ -306,7 +306,7 @@ def test_labels_start_where_features_stop(tiny):
     f = build_features(con, AS_OF)
     y = dict(zip(f["household_pid"], build_labels(con, f["household_pid"], AS_OF), strict=True))
     # H1: admission on the as-of date is in the label window (and in no feature)
-    assert y[H1] == 1 and row(f, H1)["admission_36m"] == 0
+    assert y[H1] == 1 and row(f, H1)["admission_respiratory_36m"] == 0
     assert y[H2] == 1  # high-risk domestic abuse in 2025-06
     assert y[H3] == 0  # the fire on 2026-01-01 is after the 12 months
     design = Design.for_scoring("2026-01")
