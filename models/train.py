@@ -35,6 +35,10 @@ class TrainParams:
     logistic_c: float = 0.5
     calibration: str = "isotonic"
     calibration_share: float = 0.2
+    # The value-of-sharing table refits the model nine times: on a large area it uses a fixed
+    # sample of training households and fewer trees, with its own joined model as reference.
+    sharing_max_rows: int = 200_000
+    sharing_max_iter: int = 100
     seed: int = 0
     candidates: tuple[str, ...] = field(default_factory=lambda: CANDIDATES)
 

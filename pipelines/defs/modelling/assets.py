@@ -27,6 +27,8 @@ class TrainConfig(dg.Config):
     calibration: str = "isotonic"
     candidates: list[str] = list(CANDIDATES)
     value_of_sharing: bool = True
+    sharing_max_rows: int = 200_000
+    sharing_max_iter: int = 100
 
 
 def _window(con, as_of: str) -> Window:
@@ -65,6 +67,8 @@ def champion_model(
         logistic_c=config.logistic_c,
         calibration=config.calibration,
         candidates=tuple(config.candidates),
+        sharing_max_rows=config.sharing_max_rows,
+        sharing_max_iter=config.sharing_max_iter,
     )
     result = train_and_evaluate(
         train,
