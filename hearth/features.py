@@ -48,10 +48,13 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
             "trend": "_trend",
             "months_since": "_months_since",
         }
-        for value, suffix in values.items():
-            piece = counts.pivot(on="feature_key", index="household_pid", values=value)
-            piece = piece.rename({c: f"{c}{suffix}" for c in piece.columns if c != "household_pid"})
-            wide = wide.join(piece, on="household_pid", how="left")
+        # One pivot for all statistics: columns come out as <statistic>_<feature key>.
+        piece = counts.pivot(on="feature_key", index="household_pid", values=list(values))
+        keys = counts["feature_key"].unique().to_list()
+        piece = piece.rename(
+            {f"{v}_{k}": f"{k}{suffix}" for v, suffix in values.items() for k in keys}
+        )
+        wide = wide.join(piece, on="household_pid", how="left")
     fill = []
     for f in cat.features:
         if f.kind in ("count", "trend"):

@@ -59,6 +59,7 @@ def query_one(
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("SET enable_progress_bar = false")  # pipeline logs, not a terminal
     try:
         if not read_only:
             run_sql(con, "schema")

@@ -1,0 +1,194 @@
+"""End-to-end benchmark: synthesise a world, run the whole pipeline through Dagster, run the
+same compute bare, and compare the model with the oracle. Run by hand, never in CI:
+
+    .venv/bin/python -m benchmarks.run --households 100000
+    .venv/bin/python -m benchmarks.run --households 1000000
+
+Writes benchmarks/results/<date>-<households>.json and prints a summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks.memory import TreeMemory
+
+RESULTS = Path(__file__).resolve().parent / "results"
+STAGES = {
+    "ingest": "_extract",
+    "checks": "_expectations",
+    "link": "linked_events",
+    "features": "feature_sets",
+    "train_evaluate": "champion_model",
+    "score": "household_scores",
+    "publish": "published_outputs",
+}
+
+
+def _stage_of(step: str) -> str:
+    for stage, marker in STAGES.items():
+        if marker in step:
+            return stage
+    return "other"
+
+
+def expected_quality(truth: Path, scores: pl.DataFrame, as_of: str, share: float = 0.01) -> dict:
+    """Expected precision and recall at `share` of the model's ranking and of the oracle's
+    (ranking by the truth's p_crisis_12m), over the same households."""
+    t = pl.read_parquet(truth / "households.parquet").filter(pl.col("as_of") == as_of)
+    joined = scores.join(t, on="household_pid", how="inner")
+    n = joined.height
+    k = max(1, int(np.ceil(share * n)))
+    total = joined["p_crisis_12m"].sum()
+    model_top = joined.sort(["score", "household_pid"], descending=[True, False]).head(k)
+    oracle_top = joined.sort("p_crisis_12m", descending=True).head(k)
+    full_top = joined.sort("p_crisis_12m_full", descending=True).head(k)
+    out = {
+        "as_of": as_of,
+        "households": n,
+        "k": k,
+        "model_expected_precision": float(model_top["p_crisis_12m"].mean()),
+        "oracle_expected_precision": float(oracle_top["p_crisis_12m"].mean()),
+        "model_expected_recall": float(model_top["p_crisis_12m"].sum() / total),
+        "oracle_expected_recall": float(oracle_top["p_crisis_12m"].sum() / total),
+        "full_information_precision": float(full_top["p_crisis_12m_full"].mean()),
+        "model_realised_precision": float(model_top["crisis_12m"].mean()),
+    }
+    out["precision_ratio_to_oracle"] = (
+        out["model_expected_precision"] / out["oracle_expected_precision"]
+    )
+    out["recall_ratio_to_oracle"] = out["model_expected_recall"] / out["oracle_expected_recall"]
+    return out
+
+
+def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[str, float]:
+    """The same DuckDB SQL and model fit, called directly in this process: no Dagster, no GX,
+    no MLflow."""
+    from hearth.catalogue import load_catalogue
+    from hearth.features import Design, build_feature_sets, load_window
+    from hearth.ingest.run import ingest_source, landing_months
+    from hearth.linkage import link
+    from hearth.sources import SOURCES
+    from hearth.warehouse import connect
+    from models.score import score_households
+    from models.train import fit_candidate
+    from models.training import Window
+
+    times: dict[str, float] = {}
+    months = landing_months(landing)
+    with connect(work / "bare.duckdb") as con:
+        t = time.perf_counter()
+        for s in SOURCES:
+            ingest_source(con, landing, s, months)
+        times["ingest"] = time.perf_counter() - t
+        t = time.perf_counter()
+        link(con)
+        times["link"] = time.perf_counter() - t
+        t = time.perf_counter()
+        design = Design.for_scoring(as_of)
+        build_feature_sets(con, design)
+        times["features"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cat = load_catalogue()
+        feats, labels = load_window(con, design.train_as_of)
+        y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
+        train = Window(design.train_as_of, feats, y.fill_null(0).to_numpy().astype(int))
+        model = fit_candidate(
+            "gradient_boosting", train.X(cat.names), train.y, train.pids, cat.names, train_params
+        )
+        times["train"] = time.perf_counter() - t
+        t = time.perf_counter()
+        score_feats, _ = load_window(con, as_of)
+        score_households(model, cat.names, score_feats)
+        times["score"] = time.perf_counter() - t
+    times["total"] = sum(times.values())
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--households", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-bench"))
+    ap.add_argument("--keep", action="store_true", help="Keep the work folder afterwards.")
+    args = ap.parse_args()
+
+    from hearth.synth import synthesise
+    from models.train import TrainParams
+
+    work = args.work / str(args.households)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    os.environ["HEARTH_HOME"] = str(work / "home")
+    os.environ.pop("DAGSTER_HOME", None)
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    landing, truth = work / "landing", work / "_truth"
+    result: dict[str, object] = {
+        "date": date.today().isoformat(),
+        "households": args.households,
+        "seed": args.seed,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    }
+    stage_seconds: dict[str, float] = {}
+    with TreeMemory() as mem:
+        mem.stage = "synth"
+        t = time.perf_counter()
+        synthesise(landing, truth, households=args.households, seed=args.seed)
+        stage_seconds["synth"] = time.perf_counter() - t
+        print(f"synth: {stage_seconds['synth']:.1f} s", flush=True)
+
+        from hearth.runner import run_pipeline
+
+        def say(line: str) -> None:
+            print(line, flush=True)
+            if line.strip().startswith("running "):
+                mem.stage = _stage_of(line.strip()[8:].replace(" ", "_"))
+
+        t = time.perf_counter()
+        outcome = run_pipeline(landing, say=say)
+        e2e = time.perf_counter() - t
+        if not outcome.success:
+            raise SystemExit(f"The run stopped: {outcome.problems}")
+        for step, secs in outcome.step_seconds.items():
+            stage = _stage_of(step)
+            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + secs
+        mem.stage = "bare"
+        bare = bare_compute(landing, work, outcome.output_folder.name, TrainParams())
+    ranked = pl.read_parquet(outcome.output_folder / "ranked_households.parquet")
+    summary = json.loads((outcome.output_folder / "run_summary.json").read_text())
+    result.update(
+        {
+            "stage_seconds": {k: round(v, 2) for k, v in stage_seconds.items()},
+            "stage_peak_memory_mb": {k: round(v / 2**20) for k, v in mem.peaks.items()},
+            "end_to_end_seconds": round(e2e, 2),
+            "orchestration_seconds": round(e2e - sum(outcome.step_seconds.values()), 2),
+            "peak_memory_mb": round(mem.peak / 2**20),
+            "households_per_second": round(args.households / e2e, 1),
+            "bare_compute_seconds": {k: round(v, 2) for k, v in bare.items()},
+            "ratio_end_to_end_to_bare": round(e2e / bare["total"], 3),
+            "quality_at_scoring_date": expected_quality(
+                truth, ranked.select("household_pid", "score"), outcome.output_folder.name
+            ),
+            "model": summary["model"],
+        }
+    )
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{result['date']}-{args.households}.json"
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "model"}, indent=2, default=str))
+    print(f"Wrote {out}")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
