@@ -25,6 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth import settings
 from hearth.contracts import ROLES
 from hearth.deliver_text import ListMeta, top_words
 from hearth.roles import role_view
@@ -41,6 +42,23 @@ MODEL_ARTIFACTS = (
     "promotion.txt",
 )
 _PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+def publish_top() -> float:
+    """The published top: HEARTH_PUBLISH_TOP (a share such as 0.05, or a number such as 2000),
+    default the top 5% of households."""
+    raw = os.environ.get("HEARTH_PUBLISH_TOP", "").strip()
+    if not raw:
+        return DEFAULT_TOP
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"HEARTH_PUBLISH_TOP is {raw!r}; use a share such as 0.05 or a count such as 2000."
+        ) from None
+    if value <= 0:
+        raise ValueError("HEARTH_PUBLISH_TOP must be above 0.")
+    return value
 
 
 def top_count(top: float, n: int) -> int:
@@ -99,7 +117,7 @@ def fetch_model_artifacts(run_id: str | None, tracking_uri: str, dst: Path) -> P
 
     _, client = mlflow_client(tracking_uri)
     dst.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
+    with tempfile.TemporaryDirectory(dir=dst) as tmp:
         previous = os.environ.get(_PROGRESS_BAR)
         os.environ[_PROGRESS_BAR] = "false"  # no progress bars on the run's stderr
         try:
@@ -165,6 +183,7 @@ def write_deliverables(
     top: float = DEFAULT_TOP,
     capacity: Path | None = None,
     roles: tuple[str, ...] = ROLES,
+    warn: Callable[[str], None] = lambda _: None,
 ) -> dict[str, float]:
     """Everything people receive, into `folder` (which already holds the ranked list and
     run_summary.json). Returns seconds per part."""
@@ -202,7 +221,13 @@ def write_deliverables(
         )
     plan = None
     if capacity is not None:
-        plan = timed("plans", lambda: write_plans(folder, top_rows, capacity, summary))
+        from hearth.capacity import CapacityError
+
+        try:
+            plan = timed("plans", lambda: write_plans(folder, top_rows, capacity, summary))
+        except CapacityError as e:  # the list matters more than the plans: publish without
+            shutil.rmtree(folder / "plans", ignore_errors=True)
+            warn(f"No visit plans: {e}")
     timed(
         "report",
         lambda: write_report(
@@ -210,6 +235,12 @@ def write_deliverables(
         ),
     )
     return timings
+
+
+def capacity_file() -> Path | None:
+    """HEARTH_HOME/capacity.yaml if there is one: then every published run makes visit plans."""
+    path = settings.hearth_home() / "capacity.yaml"
+    return path if path.is_file() else None
 
 
 # ---- adding to a folder that is already published ------------------------------------------

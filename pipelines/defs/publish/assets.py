@@ -1,7 +1,11 @@
 """What people receive: the ranked list and the run summary, written all-or-nothing."""
 
+import tempfile
+from pathlib import Path
+
 import dagster as dg
 
+from hearth.deliver import capacity_file, fetch_model_artifacts, publish_top, write_deliverables
 from hearth.features import default_as_of
 from hearth.publish import clear_stale_temporaries, publish_atomically, write_json, write_ranked
 from hearth.scores import load_scores
@@ -10,7 +14,11 @@ from models.registry import champion_summary
 from pipelines.resources import MlflowResource, OutputsResource, RunSettings, WarehouseResource
 
 
-@dg.asset(group_name="publish", kinds={"parquet", "csv", "json"}, deps=["household_scores"])
+@dg.asset(
+    group_name="publish",
+    kinds={"parquet", "csv", "json", "xlsx", "html"},
+    deps=["household_scores"],
+)
 def published_outputs(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
@@ -18,7 +26,9 @@ def published_outputs(
     mlflow: MlflowResource,
     run_settings: RunSettings,
 ):
-    """outputs/<as_of>/ with ranked_households.parquet and .csv and run_summary.json, moved
+    """outputs/<as_of>/ with ranked_households.parquet and .csv and run_summary.json, the
+    workbook (ranked_households.xlsx), report.html, each role's view (roles/), the champion's
+    model card (model/) and, if HEARTH_HOME/capacity.yaml exists, visit plans (plans/), moved
     into place only when complete; outputs/latest points at it."""
     with warehouse.connect(read_only=True) as con:
         as_of = run_settings.as_of or default_as_of(con)
@@ -27,11 +37,22 @@ def published_outputs(
     root = outputs.resolved()
     clear_stale_temporaries(root)
 
-    def write(folder):
-        write_ranked(folder, ranked)
-        write_json(folder / "run_summary.json", summary)
+    top, capacity, seconds = publish_top(), capacity_file(), {}
 
-    final = publish_atomically(root, as_of, write)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = fetch_model_artifacts(summary["model"].get("run_id"), mlflow.uri(), Path(tmp))
+
+        def write(folder):
+            write_ranked(folder, ranked)
+            write_json(folder / "run_summary.json", summary)
+            seconds.update(
+                write_deliverables(
+                    folder, ranked, summary, model_dir, top, capacity, warn=context.log.warning
+                )
+            )
+
+        final = publish_atomically(root, as_of, write)
+    context.log.info(f"Workbook, role views and report written in {sum(seconds.values()):.1f} s")
     context.log.info(f"Published {ranked.height} households to {final}")
     return dg.MaterializeResult(
         metadata={"folder": str(final), "households": ranked.height, "as_of": as_of}
