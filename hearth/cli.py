@@ -13,6 +13,7 @@ from hearth import settings
 from hearth.cli_deliver import audit_command, plan_command, publish_command, reidentify_command
 from hearth.cli_pseudonymise import pseudonymise_command
 from hearth.commands import models as models_commands
+from hearth.commands.quarantine import quarantine_app
 
 app = typer.Typer(
     help="Hearth: checked, linked, pseudonymised extracts to a ranked list of households.",
@@ -23,6 +24,7 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 app.add_typer(models_commands.app, name="models")
+app.add_typer(quarantine_app, name="quarantine")
 
 app.command(
     "pseudonymise", help="Pseudonymise identifier columns before an extract leaves an agency."
