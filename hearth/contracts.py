@@ -99,6 +99,7 @@ class Contract:
     id: str = ""
     version: str = ""
     path: Path | None = None
+    latency_days: int | None = None  # slaProperties latency: days after month end a file is due
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -302,6 +303,10 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
     retention = next((s for s in odcs.slaProperties or [] if s.property == "retention"), None)
     if retention is None:
         raise fail("slaProperties has no retention")
+    latency = next((s for s in odcs.slaProperties or [] if s.property == "latency"), None)
+    latency_days = (
+        int(latency.value) if latency is not None and latency.unit in ("d", "day", "days") else None
+    )
     units = {"y": "years", "yr": "years", "years": "years", "m": "months", "month": "months"}
     retention_text = f"{retention.value} {units.get(retention.unit or '', retention.unit or '')}"
 
@@ -325,6 +330,7 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
         id=odcs.id or "",
         version=odcs.version or "",
         path=path,
+        latency_days=latency_days,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
+from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.linkage import linkage_by_source
 from hearth.warehouse import query
 
@@ -29,6 +30,12 @@ def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     }
 
 
+def freshness(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, object]:
+    """Each source's newest loaded extract against the month a run at `as_of` needs."""
+    newest = dict(query(con, "summary/newest_by_source").fetchall())
+    return freshness_report(newest, expected_month(as_of, []))
+
+
 def run_summary(
     con: duckdb.DuckDBPyConnection,
     as_of: str,
@@ -46,6 +53,7 @@ def run_summary(
         "linkage": dq["linkage"],
         "refused_extracts": dq["refused_extracts"],
         "extracts_by_month": dq["by_month"],
+        "freshness": freshness(con, as_of),
         "households_scored": ranked.height,
         "risk_tiers": tiers,
         "model": model,

@@ -21,15 +21,14 @@ from tests.quality_corpus import (
     Refused,
     World,
     build,
-    make_world,
     secret_of,
     valid_rows,
 )
 
 
-@pytest.fixture(scope="session")
-def world(tmp_path_factory) -> World:
-    return World(make_world(tmp_path_factory.mktemp("quality_world")))
+@pytest.fixture
+def world(quality_world) -> World:
+    return quality_world
 
 
 def warehouse_text(con: duckdb.DuckDBPyConnection) -> str:

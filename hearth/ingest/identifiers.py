@@ -68,33 +68,30 @@ def scan_identifiers(
     pasted into a pid column is exactly what this guard is for. Declared date columns are not
     checked for dates (event dates are not dates of birth)."""
     hits: dict[str, dict[str, int]] = {}
-    exprs = []
-    for col in df.columns:
-        if df.schema[col] != pl.String:
-            continue
-        v = pl.col(col)
-        if col in pid_columns:
-            v = pl.when(v.str.contains(r"^[0-9a-f]{64}$")).then(None).otherwise(v)
-        nhs = v.str.extract(_NHS_CANDIDATE, 1)
-        checks = {
-            "nhs_number": _nhs_valid(nhs).fill_null(False),
-            "postcode": v.str.contains(_POSTCODE).fill_null(False),
-            "email": v.str.contains(_EMAIL).fill_null(False),
-            "phone": v.str.contains(_PHONE).fill_null(False),
-        }
-        if col not in date_columns:
-            checks["date_of_birth"] = v.str.contains(_DATE_LIKE).fill_null(False)
-        if col in pid_columns:
-            checks["bare_number"] = v.str.contains(_BARE_NUMBER).fill_null(False)
-        exprs += [e.sum().alias(f"{col}\x1f{kind}") for kind, e in checks.items()]
-    if not exprs:
+    columns = [c for c in df.columns if df.schema[c] == pl.String]
+    if not columns or df.height == 0:
         return hits
-    counts = df.select(exprs).row(0, named=True)
-    for key, n in counts.items():
-        if n:
-            col, kind = key.split("\x1f")
-            hits.setdefault(col, {})[kind] = int(n)
-    return hits
+    # One long column of (column, value): each pattern is compiled and run once per extract,
+    # not once per column.
+    long = df.select(columns).unpivot(variable_name="column", value_name="v").drop_nulls("v")
+    col, v = pl.col("column"), pl.col("v")
+    is_pid = col.is_in(sorted(pid_columns))
+    long = long.filter(~(is_pid & v.str.contains(r"^[0-9a-f]{64}$")))
+    checks = {
+        "nhs_number": _nhs_valid(v.str.extract(_NHS_CANDIDATE, 1)).fill_null(False),
+        "postcode": v.str.contains(_POSTCODE),
+        "email": v.str.contains(_EMAIL),
+        "phone": v.str.contains(_PHONE),
+        "date_of_birth": v.str.contains(_DATE_LIKE) & ~col.is_in(sorted(date_columns)),
+        "bare_number": v.str.contains(_BARE_NUMBER) & is_pid,
+    }
+    counts = long.group_by("column").agg(e.sum().alias(kind) for kind, e in checks.items())
+    for row in counts.sort("column").iter_rows(named=True):
+        for kind in checks:
+            if row[kind]:
+                hits.setdefault(row["column"], {})[kind] = int(row[kind])
+    # report columns in the file's order
+    return {c: hits[c] for c in columns if c in hits}
 
 
 def scan_header(columns: list[str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ import duckdb
 
 from hearth.contracts import load_contract
 from hearth.ingest.files import Extract, discover
+from hearth.ingest.freshness import Freshness, assess
 from hearth.ingest.load import IngestResult, ingest_extract
 from hearth.warehouse import query
 
@@ -17,7 +18,8 @@ from hearth.warehouse import query
 class SourceReport:
     source: str
     results: list[IngestResult] = field(default_factory=list)
-    missing_latest: str | None = None  # the newest month, when this source has no file for it
+    missing_latest: str | None = None  # the expected month, when this source has no file for it
+    freshness: Freshness | None = None
     accounting_errors: list[str] = field(default_factory=list)
 
     def problems(self, rule: str) -> list[str]:
@@ -35,9 +37,13 @@ def ingest_source(
     source: str,
     months: list[str],
     volume_tolerance: float = 3.0,
+    expected: str | None = None,
 ) -> SourceReport:
     """Load every month of `months` that has a file for this source, oldest first (so each
-    month's volume is judged against the one before), then re-count every loaded month."""
+    month's volume is judged against the one before), then re-count every loaded month.
+
+    `expected` is the month the run needs from every source (hearth/ingest/freshness.py;
+    default the newest of `months`); the report says whether this source has sent it."""
     contract = load_contract(source)
     found, _ = discover(landing)
     by_month: dict[str, Extract] = {e.month: e for e in found if e.source == source}
@@ -46,8 +52,11 @@ def ingest_source(
         ex = by_month.get(month)
         if ex is not None:
             report.results.append(ingest_extract(con, contract, ex, volume_tolerance))
-    if months and max(months) not in by_month:
-        report.missing_latest = max(months)
+    expected = expected or (max(months) if months else None)
+    if expected:
+        report.freshness = assess(source, max(by_month) if by_month else None, expected)
+        if report.freshness.stale:
+            report.missing_latest = expected
     for src, month, received, accepted, held in query(
         con, "ingest/accounting", {"source": source}
     ).fetchall():

@@ -4,6 +4,7 @@ stays fast."""
 
 import dagster as dg
 
+from hearth.ingest.freshness import expected_month
 from hearth.ingest.run import ingest_source
 from hearth.sources import SOURCES
 from pipelines.defs.ingest.checks import BATCH_CHECKS, batch_check_specs
@@ -24,20 +25,32 @@ def _check_results(asset_name: str, report, allow_missing: bool):
             description=" ".join(problems) if problems else "passed",
             metadata={"problems": len(problems)},
         )
-    missing = report.missing_latest
+    fresh = report.freshness
+    stale = fresh is not None and fresh.stale
     yield dg.AssetCheckResult(
         asset_key=asset_name,
         check_name="extract_present",
-        passed=missing is None or allow_missing,
+        passed=not stale or allow_missing,
         severity=dg.AssetCheckSeverity.ERROR
-        if missing and not allow_missing
+        if stale and not allow_missing
         else dg.AssetCheckSeverity.WARN,
         description=(
-            f"{report.source}: no extract for {missing}, the newest month landed; the run stops "
-            "unless missing sources are allowed (hearth run --allow-missing-sources)."
-            if missing
+            fresh.sentence()
+            + (
+                " Going on without it: missing sources are allowed for this run."
+                if allow_missing
+                else " The run stops unless missing sources are allowed (hearth run "
+                "--allow-missing-sources)."
+            )
+            if stale
             else "passed"
         ),
+        metadata={
+            "status": fresh.status if fresh else "no months in the run",
+            "expected_month": (fresh.expected_month if fresh else None) or "",
+            "newest_month": (fresh.newest_month if fresh else None) or "",
+            "due_by": (fresh.due_by if fresh else None) or "",
+        },
     )
     errors = report.accounting_errors
     yield dg.AssetCheckResult(
@@ -76,7 +89,12 @@ def make_ingest_asset(source: str) -> dg.AssetsDefinition:
         months = list(context.partition_keys)
         with warehouse.connect() as con:
             report = ingest_source(
-                con, landing.resolved(), source, months, run_settings.volume_tolerance
+                con,
+                landing.resolved(),
+                source,
+                months,
+                run_settings.volume_tolerance,
+                expected=expected_month(run_settings.as_of, months),
             )
         loaded = [r for r in report.results if r.status == "loaded"]
         for r in report.results:
