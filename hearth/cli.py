@@ -14,6 +14,7 @@ from hearth.cli_deliver import audit_command, plan_command, publish_command, rei
 from hearth.cli_pseudonymise import pseudonymise_command
 from hearth.commands import models as models_commands
 from hearth.commands.quarantine import quarantine_app
+from hearth.commands.ui import ui_command
 
 app = typer.Typer(
     help="Hearth: checked, linked, pseudonymised extracts to a ranked list of households.",
@@ -37,6 +38,9 @@ app.command(
     "reidentify", help="At an agency: find the ranked households you already know (audited)."
 )(reidentify_command)
 app.command("audit", help="List the audit log of re-identifications.")(audit_command)
+app.command(
+    "ui", help="Start the Dagster UI and the MLflow UI on 127.0.0.1; Ctrl-C stops both."
+)(ui_command)
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -105,12 +105,28 @@ def _end_stale_mlflow_runs(tracking_uri: str) -> int:
     return len(runs)
 
 
+def mark_run_failed(instance, run_id: str) -> bool:
+    """Record in Dagster that a run whose process was killed has failed (it would otherwise
+    show as started for ever)."""
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.is_finished:
+        return False
+    instance.report_run_failed(
+        run,
+        "The run's process was killed. Hearth discarded its partial work: the warehouse and the "
+        "outputs are as they were before it.",
+    )
+    return True
+
+
 def recover(
     warehouse: Path,
     outputs: Path | None = None,
     tracking_uri: str | None = None,
+    interrupted: Callable[[str], object] | None = None,
 ) -> list[str]:
     """Put right what a killed run left behind. Call only while holding the run lock.
+    `interrupted(run_id)` is told the Dagster run id of a run that was killed.
     Returns plain sentences about what was done (empty when the last run ended normally)."""
     from hearth.publish import clear_stale_temporaries
 
@@ -134,6 +150,11 @@ def recover(
             "did not finish; its partial work was discarded and the warehouse is as it was "
             "before it."
         )
+        if interrupted and last.get("run_id"):
+            try:
+                interrupted(last["run_id"])
+            except Exception as e:  # recovery must not stop the run
+                notes.append(f"Could not mark that run as failed in Dagster ({type(e).__name__}).")
         if tracking_uri:
             try:
                 n = _end_stale_mlflow_runs(tracking_uri)
@@ -146,7 +167,8 @@ def recover(
     if outputs is not None:
         restored = clear_stale_temporaries(outputs)
         if restored:
-            notes.append(f"Restored outputs/{', outputs/'.join(restored)} after an interrupted swap.")
+            names = ", ".join(f"outputs/{a}" for a in restored)
+            notes.append(f"Restored {names} after an interrupted swap.")
     return notes
 
 
@@ -159,13 +181,14 @@ def guarded_run(
     outputs: Path | None = None,
     tracking_uri: str | None = None,
     atomic: bool = True,
+    interrupted: Callable[[str], object] | None = None,
 ) -> Iterator[Path]:
     """Hold the run lock, recover from a killed run, and yield the warehouse path the run must
     use: a shadow copy that replaces the warehouse when the block ends normally (whether or not
     the run's checks passed), and is thrown away if the block is interrupted."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with run_lock(warehouse.parent, what, say):
-        for note in recover(warehouse, outputs, tracking_uri):
+        for note in recover(warehouse, outputs, tracking_uri, interrupted):
             if say:
                 say(note)
         marker = warehouse.parent / MARKER

@@ -216,8 +216,13 @@ def reidentify(
     result = result.with_columns(pl.col("score").round(6))
     households = pairs["household_pid"].n_unique()
 
-    # The audit row first: if it cannot be written, nothing is handed out.
-    with connect(settings.warehouse_path()) as con:
+    # The audit row first: if it cannot be written, nothing is handed out. A run in progress
+    # works on its own copy of the warehouse and swaps it in at the end (hearth/recovery.py),
+    # so a row written beside it would be lost: wait for the run lock like any other writer.
+    from hearth.runlock import run_lock
+
+    wh = settings.warehouse_path()
+    with run_lock(wh.parent, "hearth reidentify (audit row)"), connect(wh) as con:
         audit(
             con,
             "reidentify",

@@ -79,9 +79,8 @@ def run_lock(
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if say:
-                say(
-                    f"Waiting for the run already in progress to finish: {_describe(holder(folder))}."
-                )
+                who = _describe(holder(folder))
+                say(f"Waiting for the run already in progress to finish: {who}.")
             started = time.monotonic()
             while True:
                 try:

@@ -26,14 +26,26 @@ class RunOutcome:
     step_seconds: dict[str, float] = field(default_factory=dict)
 
 
+# First lines of the dagster.yaml files Hearth ships; a copy that starts with one is Hearth's
+# to refresh, any other file in DAGSTER_HOME is the installer's own (e.g. Postgres settings).
+_MANAGED_YAML = ("# hearth-managed", "# Dagster instance settings for a single-machine Hearth")
+
+
 def ensure_dagster_home() -> Path:
-    """DAGSTER_HOME under HEARTH_HOME unless set, with the project's dagster.yaml in it."""
+    """DAGSTER_HOME under HEARTH_HOME unless set, with the project's dagster.yaml in it (kept up
+    to date unless someone has put their own settings there)."""
     home = settings.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        shutil.copyfile(settings.PROJECT_ROOT / "dagster.yaml", cfg)
+    shipped = settings.PROJECT_ROOT / "dagster.yaml"
+    if not cfg.exists() or (
+        cfg.read_text(encoding="utf-8").startswith(_MANAGED_YAML)
+        and cfg.read_bytes() != shipped.read_bytes()
+    ):
+        tmp = home / f".dagster.yaml.{os.getpid()}"
+        shutil.copyfile(shipped, tmp)
+        os.replace(tmp, cfg)
     return home
 
 
@@ -64,6 +76,45 @@ def run_pipeline(
     allow_missing_sources: bool = False,
     train_config: dict | None = None,
     say: Callable[[str], None] = print,
+) -> RunOutcome:
+    """One run at a time per warehouse: a second `hearth run` waits for the one in progress
+    (hearth/runlock.py), then goes on. What a killed run left behind is put right first
+    (hearth/recovery.py). A run that stops writes an alert (hearth/alerts.py)."""
+    from hearth.alerts import alert_stopped_run, stop_from_instance
+    from hearth.recovery import mark_run_failed, recover
+    from hearth.runlock import run_lock
+
+    def instance():
+        import dagster as dg
+
+        ensure_dagster_home()
+        return dg.DagsterInstance.get()
+
+    warehouse = settings.warehouse_path()
+    with run_lock(warehouse.parent, f"hearth run on {landing}", say):
+        for note in recover(
+            warehouse,
+            settings.outputs_dir(),
+            settings.mlflow_tracking_uri(),
+            lambda run_id: mark_run_failed(instance(), run_id),
+        ):
+            say(f"  note: {note}")
+        outcome = _run_pipeline_locked(landing, as_of, allow_missing_sources, train_config, say)
+    if not outcome.success and outcome.run_id:
+        try:
+            stop = stop_from_instance(instance(), outcome.run_id)
+            alert_stopped_run(outcome.run_id, JOB_NAME, stop, "hearth run")
+        except Exception as e:  # an alert that cannot be sent must not hide the run's result
+            say(f"  note: the alert could not be written ({type(e).__name__}).")
+    return outcome
+
+
+def _run_pipeline_locked(
+    landing: Path,
+    as_of: str | None,
+    allow_missing_sources: bool,
+    train_config: dict | None,
+    say: Callable[[str], None],
 ) -> RunOutcome:
     """Ingest every landed month (unchanged files are skipped), then link, build features,
     train, score and publish, all in one Dagster run recorded in the instance."""
@@ -106,6 +157,7 @@ def run_pipeline(
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: months[0],
                 ASSET_PARTITION_RANGE_END_TAG: months[-1],
+                "hearth/trigger": "hearth run",
             },
             raise_on_error=False,
         )

@@ -18,9 +18,35 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file (default HEARTH_HOME/warehouse.duckdb)."""
 
     path: str | None = None
+    # Each run works on a copy of the warehouse that replaces it when the run ends, so a killed
+    # run leaves it as it was (hearth.recovery); the run lock is held either way.
+    atomic_runs: bool = True
 
     def resolved(self) -> Path:
         return Path(self.path).resolve() if self.path else settings.warehouse_path()
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
+        """For the length of a run: hold the run lock (a second run waits, never fails on
+        DuckDB's file lock) and hand every step the run's shadow copy of the warehouse."""
+        from hearth.recovery import guarded_run, mark_run_failed
+
+        run = context.run
+        if run is None:  # built outside a run (a test's resource context)
+            yield self
+            return
+        outputs = settings.outputs_dir()
+        with guarded_run(
+            self.resolved(),
+            run.run_id,
+            what=f"Dagster run {run.run_id[:8]} of {run.job_name}",
+            say=context.log.info if context.log else None,
+            outputs=outputs if outputs.is_dir() else None,
+            tracking_uri=settings.mlflow_tracking_uri(),
+            atomic=self.atomic_runs,
+            interrupted=lambda run_id: mark_run_failed(context.instance, run_id),
+        ) as path:
+            yield self.model_copy(update={"path": str(path)})
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

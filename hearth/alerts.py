@@ -1,0 +1,170 @@
+"""Plain-language alerts when a run stops: a line in HEARTH_HOME/alerts.log and, where
+HEARTH_ALERT_WEBHOOK is set, a JSON POST (Teams, Slack and most chat or ticket tools accept a
+`text` field). The alert names the check that stopped the run and the file, column and rule it
+found - never a value, never a key - and says what to do next."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hearth import settings
+
+WEBHOOK_ENV = "HEARTH_ALERT_WEBHOOK"
+ALERTS_LOG = "alerts.log"
+
+
+@dataclass
+class Stop:
+    """Why a run stopped: the checks that failed and the steps that failed for other reasons."""
+
+    checks: list[tuple[str, str, str]] = field(default_factory=list)  # (asset, check, sentence)
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (step, sentence)
+
+    def sentences(self) -> list[str]:
+        return [f"[{a} · {c}] {d}" for a, c, d in self.checks] + [
+            f"[{s}] {d}" for s, d in self.steps
+        ]
+
+
+def _deepest(err) -> str:
+    msg = err.message.strip().splitlines()[0] if err and err.message else "unknown error"
+    cause = err.cause if err else None
+    while cause is not None and cause.cause is not None:
+        cause = cause.cause
+    return cause.message.strip().splitlines()[0] if cause is not None else msg
+
+
+def stop_from_events(events) -> Stop:
+    """Read a stopped run's events (DagsterEvent objects) for its failed blocking checks and
+    failed steps, as `hearth run` reports them."""
+    stop = Stop()
+    for ev in events:
+        if ev is None:
+            continue
+        kind = ev.event_type_value
+        if kind == "ASSET_CHECK_EVALUATION":
+            data = ev.event_specific_data
+            if not data.passed and data.severity.value == "ERROR":
+                stop.checks.append(
+                    (
+                        data.asset_key.to_user_string(),
+                        data.check_name,
+                        data.description or f"check {data.check_name} failed",
+                    )
+                )
+        elif kind == "STEP_FAILURE":
+            err = ev.step_failure_data.error
+            first = err.message.strip().splitlines()[0] if err and err.message else ""
+            if "blocking asset check" in first:
+                continue  # the check itself is reported above
+            stop.steps.append((ev.step_key, _deepest(err)))
+    return stop
+
+
+def stop_from_instance(instance, run_id: str) -> Stop:
+    """The same, read back from the Dagster instance's event log (for the failure sensor)."""
+    from dagster import DagsterEventType
+
+    entries = instance.all_logs(
+        run_id,
+        of_type={DagsterEventType.ASSET_CHECK_EVALUATION, DagsterEventType.STEP_FAILURE},
+    )
+    return stop_from_events(e.dagster_event for e in entries)
+
+
+TRIGGERS = {
+    "landing_sensor": "the landing sensor",
+    "monthly_publish": "the monthly schedule",
+    "hearth run": "hearth run",
+}
+
+
+def compose(
+    run_id: str,
+    job: str,
+    stop: Stop,
+    trigger: str | None = None,
+    months: str | None = None,
+    when: str | None = None,
+) -> str:
+    """The alert as a few lines of plain English."""
+    when = when or time.strftime("%Y-%m-%d %H:%M:%S")
+    by = f", started by {TRIGGERS.get(trigger, trigger)}" if trigger else ""
+    span = f", extract months {months}" if months else ""
+    lines = [
+        f"[{when}] Hearth stopped: run {run_id[:8]} of {job}{by}{span}. Nothing was published; "
+        "the last outputs are as they were."
+    ]
+    for asset, check, text in stop.checks:
+        lines.append(f" • The check '{check}' on {asset} stopped the run: {text}")
+    for step, text in stop.steps:
+        lines.append(f" • The step '{step}' failed: {text}")
+    if not stop.checks and not stop.steps:
+        lines.append(" • The run ended before any step reported why (it may have been cancelled).")
+    if stop.checks:
+        lines.append(
+            "   What to do: fix or replace the file named and land it again - the landing sensor "
+            "picks it up - or run `hearth run`."
+        )
+    lines.append(f"   Details: the Dagster UI (hearth ui), Runs, run {run_id[:8]}.")
+    return "\n".join(lines)
+
+
+def send(
+    text: str,
+    payload: dict,
+    home: Path | None = None,
+    webhook: str | None = None,
+    timeout: float = 10.0,
+) -> Path:
+    """Append the alert to alerts.log and POST it to the webhook if one is configured. A webhook
+    that fails is noted in the log; it never stops anything."""
+    home = home or settings.hearth_home()
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / ALERTS_LOG
+    notes = []
+    url = webhook if webhook is not None else os.environ.get(WEBHOOK_ENV)
+    if url:
+        body = json.dumps({"text": text, **payload}).encode("utf-8")
+        req = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                resp.read()
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            # the address may hold a token: name the failure, not the address
+            reason = getattr(e, "code", None) or type(e).__name__
+            notes.append(f"   (the alert webhook did not accept it: {reason})")
+    with log.open("a", encoding="utf-8") as f:
+        f.write(text + "\n" + "".join(n + "\n" for n in notes) + "\n")
+    return log
+
+
+def alert_stopped_run(
+    run_id: str,
+    job: str,
+    stop: Stop,
+    trigger: str | None = None,
+    months: str | None = None,
+    home: Path | None = None,
+) -> str:
+    """Compose and send the alert for a stopped run; returns its text."""
+    text = compose(run_id, job, stop, trigger, months)
+    payload = {
+        "run_id": run_id,
+        "job": job,
+        "status": "stopped",
+        "trigger": trigger,
+        "months": months,
+        "checks": [f"{a}.{c}" for a, c, _ in stop.checks],
+        "problems": stop.sentences(),
+    }
+    send(text, payload, home)
+    return text

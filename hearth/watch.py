@@ -1,0 +1,185 @@
+"""Watching the landing folder: which extract months are new or changed since last time, and
+whether the newest month is complete enough to train and publish. Plain functions; the Dagster
+sensor and schedule in `pipelines/defs/operations/` call them.
+
+The sensor's cursor is JSON: `{"files": {"<source>/<YYYY-MM>/<file>": {"size", "mtime_ns",
+"sha256"}}}`. A file whose size and modification time are unchanged is not read again; one whose
+bytes hash to the same sha256 (copied again, touched) is not new. So a file is never sent to a
+run twice, and a corrected file for a month is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hearth.ingest.files import Extract, discover, sha256_of
+from hearth.ingest.rules import add_months
+from hearth.sources import SOURCES
+
+# A file modified this recently may still be being copied in: leave it to the next tick.
+SETTLE_SECONDS = float(os.environ.get("HEARTH_LANDING_SETTLE_SECONDS", "60"))
+# More new months than this at once (a first load, a catch-up) go in one run, as `hearth run`
+# does, instead of one run each.
+MAX_SINGLE_MONTH_RUNS = 3
+
+
+def load_cursor(text: str | None) -> dict[str, dict]:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return files if isinstance(files, dict) else {}
+
+
+def dump_cursor(files: dict[str, dict]) -> str:
+    return json.dumps({"files": dict(sorted(files.items()))}, separators=(",", ":"))
+
+
+@dataclass
+class LandingScan:
+    files: dict[str, dict]  # the new cursor
+    changed: dict[str, dict[str, str]] = field(default_factory=dict)  # month -> {source: sha}
+    new_files: list[str] = field(default_factory=list)
+    changed_files: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    settling: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # folders that don't fit the layout
+
+
+def scan_landing(
+    landing: Path,
+    cursor: dict[str, dict],
+    settle_seconds: float = SETTLE_SECONDS,
+    now: float | None = None,
+) -> LandingScan:
+    """Compare the landing tree with the cursor."""
+    now = time.time() if now is None else now
+    found, notes = discover(landing)
+    out = LandingScan(files={}, notes=notes)
+    seen = set()
+    for ex in found:
+        key = ex.file_name
+        seen.add(key)
+        st = ex.path.stat()
+        old = cursor.get(key)
+        if old and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
+            out.files[key] = old
+            continue
+        if now - st.st_mtime < settle_seconds:
+            out.settling.append(key)
+            if old:
+                out.files[key] = old
+            continue
+        sha = sha256_of(ex.path)
+        out.files[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+        if old and old.get("sha256") == sha:
+            continue  # the same bytes again
+        (out.changed_files if old else out.new_files).append(key)
+        out.changed.setdefault(ex.month, {})[ex.source] = sha
+    out.removed = sorted(k for k in cursor if k not in seen)
+    return out
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    months: tuple[str, ...]  # one month, or the first and last of a range
+    sources: tuple[str, ...]
+    run_key: str
+
+    @property
+    def single(self) -> bool:
+        return len(self.months) == 1
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
+
+
+def plan_runs(
+    changed: dict[str, dict[str, str]], max_single: int = MAX_SINGLE_MONTH_RUNS
+) -> list[PlannedRun]:
+    """One run per new or changed month; many months at once, one run over their range. The
+    run key is made from the files' hashes, so the same files never make a second run."""
+    if not changed:
+        return []
+    if len(changed) <= max_single:
+        return [
+            PlannedRun(
+                (month,),
+                tuple(sorted(by_source)),
+                f"landing:{month}:{_digest([f'{s}={h}' for s, h in by_source.items()])}",
+            )
+            for month, by_source in sorted(changed.items())
+        ]
+    months = sorted(changed)
+    sources = sorted({s for by in changed.values() for s in by})
+    parts = [f"{m}/{s}={h}" for m, by in changed.items() for s, h in by.items()]
+    key = f"landing:{months[0]}..{months[-1]}:{_digest(parts)}"
+    return [PlannedRun((months[0], months[-1]), tuple(sources), key)]
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    run: bool
+    reason: str
+    first_month: str | None = None
+    newest_month: str | None = None
+    as_of: str | None = None
+    fingerprint: str | None = None
+
+
+def landing_fingerprint(found: list[Extract]) -> str:
+    """Cheap identity of what is landed: every file's name, size and modification time."""
+    parts = []
+    for ex in found:
+        st = ex.path.stat()
+        parts.append(f"{ex.file_name}:{st.st_size}:{st.st_mtime_ns}")
+    return _digest(parts)
+
+
+def plan_publish(landing: Path, outputs: Path) -> PublishPlan:
+    """Whether the monthly run should start now: every source has sent the newest month, and
+    outputs for the month after it are not already published from these files."""
+    found, _ = discover(landing)
+    if not found:
+        return PublishPlan(False, f"No extracts have landed in {landing} yet.")
+    months = sorted({e.month for e in found})
+    newest = months[-1]
+    have = {e.source for e in found if e.month == newest}
+    missing = [s for s in SOURCES if s not in have]
+    if missing:
+        names = ", ".join(s.replace("_", " ") for s in missing)
+        return PublishPlan(
+            False,
+            f"Waiting for the {newest} extract from {names}; the monthly run starts the first "
+            "morning every source has sent it.",
+            months[0],
+            newest,
+        )
+    as_of = add_months(newest, 1)
+    summary = outputs / as_of / "run_summary.json"
+    newest_landed = max(e.path.stat().st_mtime for e in found)
+    if summary.exists() and summary.stat().st_mtime >= newest_landed:
+        return PublishPlan(
+            False,
+            f"outputs/{as_of} is already published from the extracts landed.",
+            months[0],
+            newest,
+            as_of,
+        )
+    return PublishPlan(
+        True,
+        f"Every source has sent {newest}: train, promote and publish for {as_of}.",
+        months[0],
+        newest,
+        as_of,
+        landing_fingerprint(found),
+    )

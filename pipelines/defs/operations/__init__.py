@@ -1,0 +1,1 @@
+"""Operations: the landing sensor, the monthly schedule and the stopped-run alert."""

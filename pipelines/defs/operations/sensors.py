@@ -1,0 +1,133 @@
+"""Sensors: a run for each new or changed extract month, and an alert when a run stops.
+
+Both are evaluated by Dagster's daemon, which `hearth ui` (dagster dev) starts; both are on by
+default and can be switched off under Automation in the Dagster UI."""
+
+import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
+
+from hearth.alerts import alert_stopped_run, stop_from_instance
+from hearth.watch import dump_cursor, load_cursor, plan_runs, scan_landing
+from pipelines.defs.ingest.checks import BATCH_CHECKS
+from pipelines.resources import LandingResource
+
+JOB = "hearth_full_run"
+TRIGGER_TAG = "hearth/trigger"
+
+
+def _ingest_selection(sources):
+    assets = [dg.AssetKey(f"{s}_extract") for s in sources]
+    checks = [dg.AssetCheckKey(a, name) for a in assets for name in BATCH_CHECKS]
+    return assets, checks
+
+
+@dg.sensor(
+    job_name=JOB,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Watches the landing folder (HEARTH_LANDING, default HEARTH_HOME/landing). For each "
+        "extract month with a new or changed file it starts a run that loads and checks just "
+        "those files (the month's partition of their sources' extract assets), so a problem is "
+        "caught - and alerted - the day the file lands. The cursor holds each file's size, "
+        "modification time and sha256: a file is never sent to a run twice. Training and "
+        "publishing are the monthly schedule's job."
+    ),
+)
+def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
+    folder = landing.resolved()
+    if not folder.is_dir():
+        return dg.SkipReason(f"The landing folder {folder} does not exist yet.")
+    scan = scan_landing(folder, load_cursor(context.cursor))
+    for note in scan.notes:
+        context.log.warning(note)
+    if scan.removed:
+        context.log.info(f"No longer landed (ignored): {', '.join(scan.removed)}")
+    requests = []
+    for plan in plan_runs(scan.changed):
+        assets, checks = _ingest_selection(plan.sources)
+        tags = {TRIGGER_TAG: "landing_sensor"}
+        if plan.single:
+            requests.append(
+                dg.RunRequest(
+                    run_key=plan.run_key,
+                    job_name=JOB,
+                    partition_key=plan.months[0],
+                    asset_selection=assets,
+                    asset_check_keys=checks,
+                    tags=tags,
+                )
+            )
+        else:
+            # a first load or a catch-up: one run over the range, as `hearth run` does
+            tags |= {
+                ASSET_PARTITION_RANGE_START_TAG: plan.months[0],
+                ASSET_PARTITION_RANGE_END_TAG: plan.months[-1],
+            }
+            requests.append(
+                dg.RunRequest(
+                    run_key=plan.run_key,
+                    job_name=JOB,
+                    asset_selection=assets,
+                    asset_check_keys=checks,
+                    tags=tags,
+                    # sources that have not sent every month of the range are not an error here
+                    run_config={
+                        "resources": {"run_settings": {"config": {"allow_missing_sources": True}}}
+                    },
+                )
+            )
+    cursor = dump_cursor(scan.files)
+    if requests:
+        context.log.info(
+            f"New: {len(scan.new_files)} file(s), changed: {len(scan.changed_files)}; "
+            f"{len(requests)} run(s) requested."
+        )
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
+    waiting = f"; {len(scan.settling)} still arriving" if scan.settling else ""
+    return dg.SensorResult(
+        skip_reason=dg.SkipReason(
+            f"No new or changed extracts ({len(scan.files)} files watched{waiting})."
+        ),
+        cursor=cursor,
+    )
+
+
+def _months(tags) -> str | None:
+    if PARTITION_NAME_TAG in tags:
+        return tags[PARTITION_NAME_TAG]
+    start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    if start and end:
+        return start if start == end else f"{start} to {end}"
+    return None
+
+
+@dg.run_failure_sensor(
+    name="alert_on_stopped_run",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "When a run stops, writes a plain-language alert naming the check that stopped it (and "
+        "the file, column and rule - never a value) to HEARTH_HOME/alerts.log and, if "
+        "HEARTH_ALERT_WEBHOOK is set, POSTs it there as JSON."
+    ),
+)
+def alert_on_stopped_run(context: dg.RunFailureSensorContext):
+    run = context.dagster_run
+    trigger = run.tags.get(TRIGGER_TAG)
+    if trigger == "hearth run":
+        return  # `hearth run` writes its own alert as it stops
+    trigger = (
+        run.tags.get("dagster/sensor_name") or run.tags.get("dagster/schedule_name") or trigger
+    )
+    stop = stop_from_instance(context.instance, run.run_id)
+    text = alert_stopped_run(run.run_id, run.job_name, stop, trigger, _months(run.tags))
+    context.log.info(text)
+
+
+@dg.definitions
+def operations_sensors() -> dg.Definitions:
+    return dg.Definitions(sensors=[landing_sensor, alert_on_stopped_run])
