@@ -117,7 +117,7 @@ def _report_run(outcome) -> None:
         "[bold red]The run stopped.[/] Nothing was published; the last outputs are as they were."
     )
     for p in outcome.problems:
-        err.print(f" • {p}")
+        err.print(f" • {p}", markup=False)  # "[source_extract · rule]" is text, not markup
     last = settings.hearth_home() / "last_run.json"
     err.print(f"Details: Dagster run {outcome.run_id} (see hearth ui) and {last}.")
     raise typer.Exit(1)

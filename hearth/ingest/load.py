@@ -136,7 +136,8 @@ def _check_volume(
             "volume_in_line",
             f"{ex.source}: file {ex.file_name} has {rows} rows against {prev[0]} in the previous "
             f"month ({ratio:.2f} times); a partial or doubled extract is refused. If the change "
-            "is real, raise the volume tolerance for this run.",
+            f"is real, run once with a volume tolerance above {tolerance:g} (run_settings "
+            "volume_tolerance in the Dagster launchpad).",
         )
 
 
