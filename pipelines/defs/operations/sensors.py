@@ -12,17 +12,16 @@ from dagster._core.storage.tags import (
 
 from hearth.alerts import alert_stopped_run, stop_from_instance
 from hearth.watch import dump_cursor, load_cursor, plan_runs, scan_landing
-from pipelines.defs.ingest.checks import BATCH_CHECKS
 from pipelines.resources import LandingResource
 
 JOB = "hearth_full_run"
 TRIGGER_TAG = "hearth/trigger"
 
 
-def _ingest_selection(sources):
-    assets = [dg.AssetKey(f"{s}_extract") for s in sources]
-    checks = [dg.AssetCheckKey(a, name) for a in assets for name in BATCH_CHECKS]
-    return assets, checks
+def _ingest_selection(sources) -> list[dg.AssetKey]:
+    """The extract assets of these sources; every check on them (batch checks, expectation
+    suites) comes with them, as no check selection is given."""
+    return [dg.AssetKey(f"{s}_extract") for s in sources]
 
 
 @dg.sensor(
@@ -49,7 +48,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
         context.log.info(f"No longer landed (ignored): {', '.join(scan.removed)}")
     requests = []
     for plan in plan_runs(scan.changed):
-        assets, checks = _ingest_selection(plan.sources)
+        assets = _ingest_selection(plan.sources)
         tags = {TRIGGER_TAG: "landing_sensor"}
         if plan.single:
             requests.append(
@@ -58,7 +57,6 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
                     job_name=JOB,
                     partition_key=plan.months[0],
                     asset_selection=assets,
-                    asset_check_keys=checks,
                     tags=tags,
                 )
             )
@@ -73,7 +71,6 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
                     run_key=plan.run_key,
                     job_name=JOB,
                     asset_selection=assets,
-                    asset_check_keys=checks,
                     tags=tags,
                     # sources that have not sent every month of the range are not an error here
                     run_config={
