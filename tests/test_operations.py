@@ -366,3 +366,40 @@ def test_outputs_swap_interrupted_between_renames_is_put_back(tmp_path):
     assert (outputs / "2026-01" / "a.csv").read_text() == "good"
     assert sorted(p.name for p in outputs.iterdir()) == ["2026-01", "latest"]
     assert (outputs / "latest" / "a.csv").read_text() == "good"
+
+
+@pytest.mark.parametrize("name", ["dagster.yaml", "deploy/dagster.postgres.yaml"])
+def test_instance_settings_are_valid_for_dagster(name, tmp_path, monkeypatch):
+    import shutil
+
+    from dagster._core.instance.config import dagster_instance_config
+
+    from hearth.settings import PROJECT_ROOT
+
+    shutil.copyfile(PROJECT_ROOT / name, tmp_path / "dagster.yaml")
+    for var in ("DAGSTER_HOME", "DAGSTER_PG_HOST", "DAGSTER_PG_DB", "DAGSTER_PG_USER"):
+        monkeypatch.setenv(var, str(tmp_path))
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", "not-used")
+    cfg, _ = dagster_instance_config(str(tmp_path))
+    assert cfg["telemetry"] == {"enabled": False}
+    assert cfg["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert cfg["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
+
+
+def test_dagster_home_gets_the_shipped_settings_but_keeps_an_installers_own(
+    hearth_home, monkeypatch
+):
+    from hearth.runner import ensure_dagster_home
+    from hearth.settings import PROJECT_ROOT
+
+    monkeypatch.setenv("DAGSTER_HOME", str(hearth_home / "dagster"))  # undone after the test
+
+    cfg = ensure_dagster_home() / "dagster.yaml"
+    assert cfg.read_bytes() == (PROJECT_ROOT / "dagster.yaml").read_bytes()
+    cfg.write_text("# hearth-managed: an older copy\ntelemetry:\n  enabled: false\n")
+    ensure_dagster_home()
+    assert cfg.read_bytes() == (PROJECT_ROOT / "dagster.yaml").read_bytes()
+    own = (PROJECT_ROOT / "deploy" / "dagster.postgres.yaml").read_text()
+    cfg.write_text(own)
+    ensure_dagster_home()
+    assert cfg.read_text() == own
