@@ -17,10 +17,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import polars as pl
@@ -42,6 +45,9 @@ MODEL_ARTIFACTS = (
     "promotion.txt",
 )
 _PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+# Lists of this many rows or more have their workbooks written in parallel processes.
+PARALLEL_FROM = 20_000
+MAX_WORKERS = 4
 
 
 def publish_top() -> float:
@@ -133,15 +139,26 @@ def fetch_model_artifacts(run_id: str | None, tracking_uri: str, dst: Path) -> P
     return dst
 
 
-def write_role_files(folder: Path, top_rows: pl.DataFrame, meta: ListMeta, areas) -> None:
-    """`folder/ranked_households.{csv,xlsx}` in the role's view."""
+def write_role_files(
+    folder: Path,
+    top_rows: pl.DataFrame,
+    meta: ListMeta,
+    areas,
+    same_workbook: Path | None = None,
+    tiers: dict[str, int] | None = None,
+) -> None:
+    """`folder/ranked_households.{csv,xlsx}` in the role's view. `same_workbook`: a workbook
+    already written for this role's view (the commissioners' main one), copied, not rewritten."""
     from hearth.workbook import write_workbook
 
     assert meta.role is not None
     view = role_view(top_rows, meta.role)
     folder.mkdir(parents=True, exist_ok=True)
     view.with_columns(pl.col("score").round(6)).write_csv(folder / "ranked_households.csv")
-    write_workbook(folder / "ranked_households.xlsx", view, meta, areas)
+    if same_workbook is not None:
+        shutil.copyfile(same_workbook, folder / "ranked_households.xlsx")
+    else:
+        write_workbook(folder / "ranked_households.xlsx", view, meta, areas, tiers)
 
 
 def write_plans(folder: Path, ranked_top: pl.DataFrame, capacity: Path, summary: dict) -> dict:
@@ -184,11 +201,11 @@ def write_deliverables(
     capacity: Path | None = None,
     roles: tuple[str, ...] = ROLES,
     warn: Callable[[str], None] = lambda _: None,
+    parallel_from: int = PARALLEL_FROM,
 ) -> dict[str, float]:
     """Everything people receive, into `folder` (which already holds the ranked list and
     run_summary.json). Returns seconds per part."""
     from hearth.report import write_report
-    from hearth.workbook import write_workbook
 
     timings: dict[str, float] = {}
 
@@ -202,22 +219,35 @@ def write_deliverables(
     areas = area_counts(ranked)
     if model_dir is not None and model_dir.is_dir():
         shutil.copytree(model_dir, folder / "model", dirs_exist_ok=True)
-    meta = list_meta(summary, top_rows.height, top, None)
-    timed(
-        "workbook",
-        lambda: write_workbook(
-            folder / "ranked_households.xlsx",
-            role_view(top_rows, "commissioner"),
-            meta,
-            areas,
-            summary.get("risk_tiers"),
-        ),
-    )
+    # The main workbook is the commissioners' view: the same file serves roles/commissioner/.
+    tiers = summary.get("risk_tiers")
+    main = folder / "ranked_households.xlsx"
+    jobs: list[tuple[str, str, tuple]] = [
+        (
+            "workbook",
+            "main",
+            (str(main), list_meta(summary, top_rows.height, top, "commissioner"), tiers),
+        )
+    ]
     for role in roles:
-        role_meta = list_meta(summary, top_rows.height, top, role)
+        if role != "commissioner":
+            meta = list_meta(summary, top_rows.height, top, role)
+            jobs.append((f"role {role}", "role", (str(folder / "roles" / role), meta, tiers)))
+    workers = min(len(jobs), os.cpu_count() or 1, MAX_WORKERS)
+    t = time.perf_counter()
+    if workers > 1 and top_rows.height >= parallel_from:
+        timings.update(_in_processes(jobs, top_rows, areas, workers))
+    else:
+        for name, kind, args in jobs:
+            timings[name] = _timed_call(_job(kind, top_rows, areas, *args))
+    timings["workbooks (wall)"] = round(time.perf_counter() - t, 3)
+    if "commissioner" in roles:
+        meta = list_meta(summary, top_rows.height, top, "commissioner")
         timed(
-            f"role {role}",
-            lambda r=role, m=role_meta: write_role_files(folder / "roles" / r, top_rows, m, areas),
+            "role commissioner",
+            lambda: write_role_files(
+                folder / "roles" / "commissioner", top_rows, meta, areas, main, tiers
+            ),
         )
     plan = None
     if capacity is not None:
@@ -235,6 +265,79 @@ def write_deliverables(
         ),
     )
     return timings
+
+
+def _timed_call(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return round(time.perf_counter() - t, 3)
+
+
+def _job(kind: str, top_rows: pl.DataFrame, areas, path: str, meta: ListMeta, tiers):
+    """One workbook to write: the commissioners' main workbook or a role's files."""
+    from hearth.workbook import write_workbook
+
+    if kind == "main":
+        return lambda: write_workbook(
+            Path(path), role_view(top_rows, "commissioner"), meta, areas, tiers
+        )
+    return lambda: write_role_files(Path(path), top_rows, meta, areas, None, tiers)
+
+
+def _in_processes(jobs, top_rows: pl.DataFrame, areas, workers: int) -> dict[str, float]:
+    """Write the workbooks in `workers` child processes (`python -m hearth.deliver JOBFILE`).
+
+    xlsxwriter is pure Python, so a million households' lists (six workbooks of 50,000 rows)
+    are CPU-bound. Children are started as fresh interpreters on this module, not with
+    multiprocessing, which would re-import the caller's __main__ (a script, a notebook)."""
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="hearth-workbooks-") as tmp:
+        tmp_dir = Path(tmp)
+        top_rows.write_parquet(tmp_dir / "top.parquet")
+        areas.write_parquet(tmp_dir / "areas.parquet")
+        procs = []
+        for w in range(workers):
+            mine = [
+                {"name": name, "kind": kind, "path": path, "meta": asdict(meta), "tiers": tiers}
+                for name, kind, (path, meta, tiers) in jobs[w::workers]
+            ]
+            job_file = tmp_dir / f"jobs-{w}.json"
+            job_file.write_text(json.dumps({"dir": tmp, "jobs": mine}), encoding="utf-8")
+            procs.append(
+                (
+                    job_file,
+                    subprocess.Popen(
+                        [sys.executable, "-m", "hearth.deliver", str(job_file)],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.PIPE,
+                        text=True,
+                    ),
+                )
+            )
+        problems = []
+        for job_file, proc in procs:
+            _, stderr = proc.communicate()
+            if proc.returncode != 0:
+                lines = [ln for ln in (stderr or "").strip().splitlines() if ln.strip()]
+                problems.append(lines[-1] if lines else f"exit status {proc.returncode}")
+                continue
+            timings.update(json.loads(job_file.with_suffix(".done").read_text()))
+        if problems:
+            raise RuntimeError(f"Writing the workbooks failed: {problems[0]}")
+    return timings
+
+
+def _worker(job_file: Path) -> None:
+    spec = json.loads(job_file.read_text(encoding="utf-8"))
+    tmp_dir = Path(spec["dir"])
+    top_rows = pl.read_parquet(tmp_dir / "top.parquet")
+    areas = pl.read_parquet(tmp_dir / "areas.parquet")
+    done = {}
+    for job in spec["jobs"]:
+        meta = ListMeta(**job["meta"])
+        fn = _job(job["kind"], top_rows, areas, job["path"], meta, job["tiers"])
+        done[job["name"]] = _timed_call(fn)
+    job_file.with_suffix(".done").write_text(json.dumps(done), encoding="utf-8")
 
 
 def capacity_file() -> Path | None:
@@ -300,7 +403,11 @@ def publish_roles(folder: Path, roles: tuple[str, ...], top: float = DEFAULT_TOP
         meta = list_meta(summary, top_rows.height, top, role)
         out.append(
             replace_path(
-                folder / "roles", role, lambda p, m=meta: write_role_files(p, top_rows, m, areas)
+                folder / "roles",
+                role,
+                lambda p, m=meta: write_role_files(
+                    p, top_rows, m, areas, tiers=summary.get("risk_tiers")
+                ),
             )
         )
     return out
@@ -330,3 +437,7 @@ def plan_published(folder: Path, capacity: Path, top: float = DEFAULT_TOP) -> di
         lambda p: write_report(p, summary, ranked, folder / "model", result),
     )
     return result
+
+
+if __name__ == "__main__":  # a workbook-writing child of _in_processes
+    _worker(Path(sys.argv[1]))

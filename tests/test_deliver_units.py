@@ -322,3 +322,41 @@ def test_report_is_self_contained_and_escapes_text():
     cells = re.findall(r'<span class="agg">([^<]*)</span>', html)
     assert cells and not any(is_disclosive(c) for c in cells)
     assert 'id="hl-tier-very-high" data-value="3">*<' in html  # a small tier is not shown
+
+
+def test_workbooks_written_in_processes_match_those_written_in_turn(tmp_path):
+    from openpyxl import load_workbook
+
+    from hearth.deliver import write_deliverables
+
+    police_only = _feature("police", {"police"}, {"fire", "health"})
+    ranked = _ranked([[police_only, "residents", None]] * 30).with_columns(
+        pl.Series("la_code", ["E06000901", "E06000902", "E06000903"] * 10)
+    )
+    summary = {
+        "as_of": "2026-01",
+        "households_scored": 30,
+        "risk_tiers": {"very high": 30},
+        "model": {"name": "m", "version": "3"},
+    }
+    written = {}
+    for how, parallel_from in (("in turn", 10**9), ("in processes", 1)):
+        folder = tmp_path / how
+        folder.mkdir()
+        timings = write_deliverables(folder, ranked, summary, top=12, parallel_from=parallel_from)
+        assert "workbooks (wall)" in timings and "role fire" in timings
+        written[how] = {
+            str(p.relative_to(folder)): (
+                [
+                    [list(r) for r in ws.iter_rows(values_only=True)]
+                    for ws in load_workbook(p, read_only=True).worksheets
+                ]
+                if p.suffix == ".xlsx"
+                else p.read_text()
+            )
+            for p in sorted(folder.rglob("*"))
+            if p.suffix in (".xlsx", ".csv")
+        }
+    assert written["in turn"] == written["in processes"]
+    fire = written["in turn"]["roles/fire/ranked_households.csv"]
+    assert OTHER_AGENCY in fire and police_only not in fire
