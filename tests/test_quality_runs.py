@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -15,6 +16,7 @@ from hearth.cli import app
 from hearth.publish import publish_atomically
 from hearth.runner import run_pipeline
 from tests.quality_corpus import LATEST, MONTHS, build, case, secret_of
+from tests.test_quality_gate import warehouse_text
 
 pytestmark = pytest.mark.xdist_group("quality_runs")
 OLDER = MONTHS[:-2]
@@ -22,12 +24,14 @@ OLDER = MONTHS[:-2]
 
 @pytest.fixture
 def broken_landing(quality_world, tmp_path) -> Path:
-    """The valid world with NHS numbers in police's newest extract and fire's newest missing."""
+    """The valid world with NHS numbers in police's newest extract (refused), unknown codes in
+    fire's (quarantined) and social care's newest missing."""
     landing = tmp_path / "landing"
     # two months keep the run short: the newest, and the one before it
     shutil.copytree(quality_world.landing, landing, ignore=shutil.ignore_patterns(*OLDER))
     build(case("nhs_number_spaced"), quality_world, landing)  # overwrites police 2025-12
-    shutil.rmtree(landing / "fire" / LATEST)
+    build(case("unknown_codes"), quality_world, landing)  # overwrites fire 2025-12
+    shutil.rmtree(landing / "social_care" / LATEST)
     return landing
 
 
@@ -71,14 +75,15 @@ def test_a_blocking_check_stops_the_run(broken_landing, home, quality_world):
         "not loaded." in text
     )
     assert (
-        "[fire_extract · extract_present] fire: no extract for 2025-12 (due by 2026-01-10); the "
-        "newest is 2025-11, 1 month behind. The run stops unless missing sources are allowed"
-        in text
+        "[social_care_extract · extract_present] social_care: no extract for 2025-12 (due by "
+        "2026-01-10); the newest is 2025-11, 1 month behind. The run stops unless missing "
+        "sources are allowed" in text
     )
+    assert text.count(" • ") == 2
     # the expectation checks passed on the sources that loaded; nothing downstream ran
-    for source in ("addresses", "people", "social care", "health"):
+    for source in ("addresses", "people", "health", "fire"):
         assert f"done {source} extract expectations" in text
-    assert "fire extract expectations" not in text and "running linked events" not in text
+    assert "police extract expectations" not in text and "running linked events" not in text
 
     assert snapshot(home / "outputs") == before
     secret = secret_of(case("nhs_number_spaced"), quality_world)
@@ -87,12 +92,23 @@ def test_a_blocking_check_stops_the_run(broken_landing, home, quality_world):
     assert (home / "last_run.json").is_file()
     assert files_holding(home, secret) == []
     assert files_holding(home, secret.replace(" ", "")) == []
+    # a quarantined value is kept in the quarantine's row_json, and nowhere else
+    code = secret_of(case("unknown_codes"), quality_world)
+    assert code not in result.output
+    assert [Path(f).name for f in files_holding(home, code)] in ([], ["warehouse.duckdb"])
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        held = con.execute(
+            "SELECT count(*) FROM quarantine WHERE source = 'fire' AND row_json LIKE ?",
+            [f"%{code}%"],
+        ).fetchone()[0]
+        assert held == 2
+        assert code not in warehouse_text(con)
 
 
 def test_missing_sources_can_be_allowed(broken_landing, home):
     lines: list[str] = []
     outcome = run_pipeline(broken_landing, allow_missing_sources=True, say=lines.append)
     assert not outcome.success
-    # fire being behind no longer stops the run; police's raw identifiers still do
+    # social care being behind no longer stops the run; police's raw identifiers still do
     assert [p.split("]")[0] for p in outcome.problems] == ["[police_extract · no_raw_identifiers"]
-    assert any("done    fire extract" in line for line in lines)
+    assert any("done    social care extract expectations" in line for line in lines)
