@@ -27,6 +27,17 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _say(message: str) -> None:
+    console.print(message, highlight=False)
+
+
+def _run_lock(what: str):
+    """Changes to a published folder wait for a run in progress, which may swap it out."""
+    from hearth.runlock import run_lock
+
+    return run_lock(settings.warehouse_path().parent, what, _say)
+
+
 def _folder(as_of: str | None) -> Path:
     from hearth.deliver import published_folder
 
@@ -62,7 +73,9 @@ def publish_command(
     if unknown:
         _fail(f"Unknown role {unknown[0]!r}: choose one of {', '.join(ROLES)}.")
     folder = _folder(as_of)
-    for path in publish_roles(folder, roles, _top(top)):
+    with _run_lock("hearth publish --role"):
+        paths = publish_roles(folder, roles, _top(top))
+    for path in paths:
         console.print(f"Wrote {path}/ranked_households.csv and .xlsx", highlight=False)
 
 
@@ -80,7 +93,8 @@ def plan_command(
 
     folder = _folder(as_of)
     try:
-        plan = plan_published(folder, capacity, _top(top))
+        with _run_lock("hearth plan"):
+            plan = plan_published(folder, capacity, _top(top))
     except CapacityError as e:
         _fail(str(e))
     table = Table(title=f"Visit plans, {folder.name}")
@@ -130,7 +144,7 @@ def reidentify_command(
     if role not in ROLES:
         _fail(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
     try:
-        r = reidentify(key_file, clients, id_column, role, out, as_of)
+        r = reidentify(key_file, clients, id_column, role, out, as_of, say=_say)
     except (PseudonymiseError, ReidentifyError) as e:
         _fail(str(e))
     except Exception as e:  # e.g. the warehouse is busy with a run: no detail that could leak

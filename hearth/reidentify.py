@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,6 +150,7 @@ def reidentify(
     role: str,
     out: Path | None = None,
     as_of: str | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> ReidentifyResult:
     from hearth.deliver import load_published, published_folder
 
@@ -222,7 +224,7 @@ def reidentify(
     from hearth.runlock import run_lock
 
     wh = settings.warehouse_path()
-    with run_lock(wh.parent, "hearth reidentify (audit row)"), connect(wh) as con:
+    with run_lock(wh.parent, "hearth reidentify (audit row)", say), connect(wh) as con:
         audit(
             con,
             "reidentify",
