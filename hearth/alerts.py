@@ -92,8 +92,10 @@ def compose(
     trigger: str | None = None,
     months: str | None = None,
     when: str | None = None,
+    reason: str | None = None,
 ) -> str:
-    """The alert as a few lines of plain English."""
+    """The alert as a few lines of plain English. `reason` is Dagster's own account of the
+    failure, used when no check or step says why (a run killed or cancelled)."""
     when = when or time.strftime("%Y-%m-%d %H:%M:%S")
     by = f", started by {TRIGGERS.get(trigger, trigger)}" if trigger else ""
     span = f", extract months {months}" if months else ""
@@ -106,7 +108,10 @@ def compose(
     for step, text in stop.steps:
         lines.append(f" • The step '{step}' failed: {text}")
     if not stop.checks and not stop.steps:
-        lines.append(" • The run ended before any step reported why (it may have been cancelled).")
+        why = reason.strip().splitlines()[0] if reason and reason.strip() else None
+        lines.append(
+            f" • {why}" if why else " • The run ended before any step said why (cancelled?)."
+        )
     if stop.checks:
         lines.append(
             "   What to do: fix or replace the file named and land it again - the landing sensor "
@@ -154,9 +159,10 @@ def alert_stopped_run(
     trigger: str | None = None,
     months: str | None = None,
     home: Path | None = None,
+    reason: str | None = None,
 ) -> str:
     """Compose and send the alert for a stopped run; returns its text."""
-    text = compose(run_id, job, stop, trigger, months)
+    text = compose(run_id, job, stop, trigger, months, reason=reason)
     payload = {
         "run_id": run_id,
         "job": job,

@@ -244,6 +244,20 @@ def test_alert_is_logged_when_the_webhook_is_down(hearth_home, monkeypatch):
     assert "secret-token" not in text
 
 
+def test_alert_for_a_killed_run_says_so():
+    from hearth.alerts import Stop, compose
+    from hearth.recovery import mark_run_failed
+
+    with dg.instance_for_test() as instance:
+        run = instance.add_run(dg.DagsterRun(job_name="hearth_full_run", run_id="k" * 36))
+        assert mark_run_failed(instance, run.run_id)
+        assert instance.get_run_by_id(run.run_id).is_finished
+        event = instance.all_logs(run.run_id)[-1].dagster_event
+        assert not mark_run_failed(instance, run.run_id)  # only once
+    text = compose(run.run_id, "hearth_full_run", Stop(), "landing_sensor", reason=event.message)
+    assert "The run's process was killed" in text and "as they were before it" in text
+
+
 HOLD = """
 import sys, time
 from pathlib import Path

@@ -121,7 +121,10 @@ def alert_on_stopped_run(context: dg.RunFailureSensorContext):
         run.tags.get("dagster/sensor_name") or run.tags.get("dagster/schedule_name") or trigger
     )
     stop = stop_from_instance(context.instance, run.run_id)
-    text = alert_stopped_run(run.run_id, run.job_name, stop, trigger, _months(run.tags))
+    reason = context.failure_event.message if context.failure_event else None
+    text = alert_stopped_run(
+        run.run_id, run.job_name, stop, trigger, _months(run.tags), reason=reason
+    )
     context.log.info(text)
 
 
