@@ -74,7 +74,12 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
     """The same DuckDB SQL and model fit, called directly in this process: no Dagster, no GX,
     no MLflow."""
     from hearth.catalogue import load_catalogue
-    from hearth.features import Design, build_feature_sets, load_window
+    from hearth.features import (
+        Design,
+        build_feature_sets,
+        cap_recency,
+        load_window,
+    )
     from hearth.ingest.run import ingest_source, landing_months
     from hearth.linkage import link
     from hearth.sources import SOURCES
@@ -98,17 +103,20 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
         build_feature_sets(con, design)
         times["features"] = time.perf_counter() - t
         t = time.perf_counter()
-        cat = load_catalogue()
+        history = history_months(con, design.train_as_of)
+        names, cap = load_catalogue().usable_names(history), recency_cap(history)
         feats, labels = load_window(con, design.train_as_of)
         y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
-        train = Window(design.train_as_of, feats, y.fill_null(0).to_numpy().astype(int))
+        train = Window(
+            design.train_as_of, cap_recency(feats, cap), y.fill_null(0).to_numpy().astype(int)
+        )
         model = fit_candidate(
-            "gradient_boosting", train.X(cat.names), train.y, train.pids, cat.names, train_params
+            "gradient_boosting", train.X(names), train.y, train.pids, names, train_params
         )
         times["train"] = time.perf_counter() - t
         t = time.perf_counter()
         score_feats, _ = load_window(con, as_of)
-        score_households(model, cat.names, score_feats)
+        score_households(model, names, cap_recency(score_feats, cap), recency_cap=cap)
         times["score"] = time.perf_counter() - t
     times["total"] = sum(times.values())
     return times

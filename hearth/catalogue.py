@@ -10,7 +10,8 @@ import yaml
 from hearth.settings import SQL_DIR
 
 NO_EVENT_MONTHS = 99  # "months since" for a household with no such record in three years
-WINDOW_WORDS = {3: "3 months", 12: "12 months", 24: "2 years", 36: "3 years"}
+WINDOW_WORDS = {3: "3 months", 6: "6 months", 12: "12 months", 24: "2 years", 36: "3 years"}
+TREND_HISTORY = 24  # a trend compares the last 12 months with the 12 before
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,9 @@ class Feature:
     many: str = ""
     text: str = ""
 
-    def describe(self, value: float) -> str:
-        """The feature and its value in plain words, as a reason reads."""
+    def describe(self, value: float, recency_cap: int | None = None) -> str:
+        """The feature and its value in plain words, as a reason reads. `recency_cap` is the
+        longest look-back the model used: beyond it, "months since" reads as none."""
         if self.kind == "count":
             n = int(round(value))
             return (
@@ -40,6 +42,8 @@ class Feature:
                 return f"{-n} fewer {self.many} in the last 12 months than in the 12 before"
             return f"no change in {self.many} over two years"
         if self.kind == "recency":
+            if recency_cap is not None and value > recency_cap:
+                return f"no {self.one} in the last {recency_cap} months"
             if value >= NO_EVENT_MONTHS:
                 return f"no {self.one} in the last 3 years"
             n = int(round(value))
@@ -63,6 +67,20 @@ class Catalogue:
 
     def _index(self) -> dict[str, Feature]:
         return {f.name: f for f in self.features}
+
+    def usable_names(self, history_months: int) -> list[str]:
+        """The features a model trained with `history_months` of history before its training
+        date can use and mean the same at every later date: count windows no longer than that
+        history, trends only with two years of it. (Recency is capped instead, see
+        `recency_cap`.)"""
+        out = []
+        for f in self.features:
+            if f.kind == "count" and f.window > history_months:
+                continue
+            if f.kind == "trend" and history_months < TREND_HISTORY:
+                continue
+            out.append(f.name)
+        return out
 
     def agency_features(self, agency: str) -> list[str]:
         """One agency's own features plus the register's (who lives where), which every

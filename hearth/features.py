@@ -155,6 +155,28 @@ def build_feature_sets(con: duckdb.DuckDBPyConnection, design: Design) -> dict[s
     return {f.item(0, "as_of"): f.height for f in frames}
 
 
+def history_months(con: duckdb.DuckDBPyConnection, as_of: str) -> int:
+    """Whole months of event history before `as_of`."""
+    first = query_one(con, "first_month")[0]
+    if first is None:
+        return 0
+    return (int(as_of[:4]) - int(first[:4])) * 12 + int(as_of[5:7]) - int(first[5:7])
+
+
+def recency_cap(history: int) -> int:
+    """The longest "months since" a model trained with `history` months can tell apart."""
+    return max(1, min(history, 36))
+
+
+def cap_recency(frame: pl.DataFrame, cap: int) -> pl.DataFrame:
+    """ "Months since" beyond `cap` becomes cap + 1 ("none in the last cap months"), so a
+    household reads the same at the training date and at every later date."""
+    cols = [c for c in frame.columns if c.endswith("_months_since")]
+    return frame.with_columns(
+        [pl.when(pl.col(c) > cap).then(float(cap + 1)).otherwise(pl.col(c)).alias(c) for c in cols]
+    )
+
+
 def load_window(con: duckdb.DuckDBPyConnection, as_of: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     feats = query(con, "features/load", {"as_of_month": as_of}).pl()
     labels = query(con, "features/load_labels", {"as_of_month": as_of}).pl()

@@ -49,7 +49,12 @@ class Reasons:
 
 
 def top_reasons(
-    contrib: np.ndarray, X: np.ndarray, names: list[str], cat: Catalogue, n: int = 3
+    contrib: np.ndarray,
+    X: np.ndarray,
+    names: list[str],
+    cat: Catalogue,
+    n: int = 3,
+    recency_cap: int | None = None,
 ) -> Reasons:
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :n]
     texts, feats = [], []
@@ -59,7 +64,7 @@ def top_reasons(
             if contrib[i, j] <= 0:
                 break
             row_f.append(names[j])
-            row_t.append(cat.by_name(names[j]).describe(float(X[i, j])))
+            row_t.append(cat.by_name(names[j]).describe(float(X[i, j]), recency_cap))
         texts.append(row_t)
         feats.append(row_f)
     return Reasons(texts, feats)

@@ -71,7 +71,10 @@ def champion_on_window(mlflow, champ, frame: pl.DataFrame, y: np.ndarray, fixed_
     missing = [n for n in names if n not in frame.columns]
     if not names or missing:
         return None, "the current champion uses features that are no longer built"
+    from hearth.features import cap_recency
+
     model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champ.version}")
+    frame = cap_recency(frame, int(champ.tags.get("recency_cap", 36)))
     X = frame.select(names).to_numpy().astype(np.float64)
     scores = model.predict_proba(X)[:, 1]
     return evaluate_scores(y, scores, frame["household_pid"].to_numpy(), fixed_k), ""
@@ -112,7 +115,7 @@ def log_and_promote(
     from mlflow.models import infer_signature
 
     names = result.feature_names
-    example = valid_frame.select(names).head(5).to_pandas()
+    example = valid_frame.select(names).head(5).to_pandas()  # raw_frame: uncapped values
     champ = current_champion(client)
     champ_metrics, why = (None, "")
     if champ is not None:
@@ -161,6 +164,9 @@ def log_and_promote(
         alias, reason = decide(new_p1, champ_p1, champ.version if champ else None, why)
         client.set_model_version_tag(MODEL_NAME, version, "feature_names", json.dumps(names))
         client.set_model_version_tag(MODEL_NAME, version, "valid_as_of", result.valid_as_of)
+        client.set_model_version_tag(
+            MODEL_NAME, version, "recency_cap", str(getattr(result, "recency_cap", 36))
+        )
         client.set_model_version_tag(MODEL_NAME, version, "candidate", result.kind)
         client.set_model_version_tag(MODEL_NAME, version, "promotion", f"{alias}: {reason}")
         client.set_registered_model_alias(MODEL_NAME, alias, version)

@@ -29,6 +29,7 @@ def score_households(
     frame: pl.DataFrame,
     explain_share: float = 0.05,
     explain_min: int = 1000,
+    recency_cap: int | None = None,
 ) -> pl.DataFrame:
     """The ranked list. Reasons are worked out for the households that will be read (the top
     `explain_share`, at least `explain_min`); explaining a million costs minutes for nothing."""
@@ -47,7 +48,7 @@ def score_households(
     if n_explain:
         Xe = X[explain_idx]
         contrib = contributions(inner_estimator(model), Xe)
-        rs = top_reasons(contrib, Xe, feature_names, cat)
+        rs = top_reasons(contrib, Xe, feature_names, cat, recency_cap=recency_cap)
         for pos, i in enumerate(explain_idx):
             reasons[i] = rs.texts[pos]
             reason_features[i] = rs.features[pos]

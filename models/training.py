@@ -45,6 +45,7 @@ class TrainingResult:
     sharing: pl.DataFrame
     valid_scores: np.ndarray
     params: TrainParams
+    recency_cap: int = 36
     train_rows: int = 0
     valid_rows: int = 0
     notes: list[str] = field(default_factory=list)
@@ -61,6 +62,7 @@ def value_of_sharing(
     params: TrainParams,
     fixed_k: int,
     progress: Callable[[str], None],
+    names: list[str],
 ) -> pl.DataFrame:
     """The same kind of model on all agencies joined, on each agency's features alone and on
     all but one agency, fitted with the same settings on the same training households."""
@@ -113,8 +115,9 @@ def train_and_evaluate(
     fixed_k: int = 1000,
     sharing: bool = True,
     progress: Callable[[str], None] = lambda _: None,
+    names: list[str] | None = None,
 ) -> TrainingResult:
-    names = cat.names
+    names = names or cat.names
     Xt, Xv = train.X(names), valid.X(names)
     if train.y.sum() == 0:
         raise ValueError(
@@ -144,7 +147,7 @@ def train_and_evaluate(
     progress("fairness by group")
     fair = fairness_table(valid.y, scores, valid.pids, group_columns(valid.frame))
     share = (
-        value_of_sharing(train, valid, cat, params, fixed_k, progress)
+        value_of_sharing(train, valid, cat, params, fixed_k, progress, names)
         if sharing
         else pl.DataFrame()
     )

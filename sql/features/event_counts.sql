@@ -6,7 +6,9 @@ SELECT
     l.household_pid,
     m.feature_key,
     count(*) FILTER (WHERE l.event_date >= $as_of - INTERVAL 3 MONTH) AS c3,
+    count(*) FILTER (WHERE l.event_date >= $as_of - INTERVAL 6 MONTH) AS c6,
     count(*) FILTER (WHERE l.event_date >= $as_of - INTERVAL 12 MONTH) AS c12,
+    count(*) FILTER (WHERE l.event_date >= $as_of - INTERVAL 24 MONTH) AS c24,
     count(*) FILTER (
         WHERE l.event_date >= $as_of - INTERVAL 24 MONTH AND l.event_date < $as_of - INTERVAL 12 MONTH
     ) AS c12_before,

@@ -6,7 +6,14 @@ from pathlib import Path
 import dagster as dg
 
 from hearth.catalogue import load_catalogue
-from hearth.features import Design, default_as_of, load_window
+from hearth.features import (
+    Design,
+    cap_recency,
+    default_as_of,
+    history_months,
+    load_window,
+    recency_cap,
+)
 from models.card import write_artifacts
 from models.registry import MODEL_NAME, load_champion, log_and_promote
 from models.score import score_households
@@ -18,21 +25,22 @@ from pipelines.resources import MlflowResource, RunSettings, WarehouseResource
 class TrainConfig(dg.Config):
     """Hyperparameters of the candidates (see models/train.py)."""
 
-    max_iter: int = 200
-    learning_rate: float = 0.08
-    max_leaf_nodes: int = 31
-    min_samples_leaf: int = 50
+    max_iter: int = 150
+    learning_rate: float = 0.05
+    max_leaf_nodes: int = 15
+    min_samples_leaf: int = 200
     l2_regularization: float = 1.0
     logistic_c: float = 0.5
-    calibration: str = "isotonic"
+    calibration: str = "sigmoid"
     candidates: list[str] = list(CANDIDATES)
     value_of_sharing: bool = True
     sharing_max_rows: int = 200_000
     sharing_max_iter: int = 100
 
 
-def _window(con, as_of: str) -> Window:
+def _window(con, as_of: str, cap: int) -> Window:
     feats, labels = load_window(con, as_of)
+    feats = cap_recency(feats, cap)
     y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
     return Window(as_of, feats, y.fill_null(0).to_numpy().astype(int))
 
@@ -57,7 +65,15 @@ def champion_model(
     with warehouse.connect(read_only=True) as con:
         as_of = run_settings.as_of or default_as_of(con)
         design = Design.for_scoring(as_of)
-        train, valid = _window(con, design.train_as_of), _window(con, design.valid_as_of)
+        history = history_months(con, design.train_as_of)
+        cap = recency_cap(history)
+        train, valid = _window(con, design.train_as_of, cap), _window(con, design.valid_as_of, cap)
+        raw_valid, _ = load_window(con, design.valid_as_of)
+    catalogue = load_catalogue()
+    names = catalogue.usable_names(history)
+    context.log.info(
+        f"{history} months of history before {design.train_as_of}: {len(names)} features usable"
+    )
     params = TrainParams(
         max_iter=config.max_iter,
         learning_rate=config.learning_rate,
@@ -73,16 +89,18 @@ def champion_model(
     result = train_and_evaluate(
         train,
         valid,
-        load_catalogue(),
+        catalogue,
         params,
         run_settings.fixed_k,
         sharing=config.value_of_sharing,
         progress=context.log.info,
+        names=names,
     )
+    result.recency_cap = cap
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = write_artifacts(result, valid.y, Path(tmp))
         decision = log_and_promote(
-            result, valid.frame, valid.y, artifacts, run_settings.fixed_k, mlflow.uri()
+            result, raw_valid, valid.y, artifacts, run_settings.fixed_k, mlflow.uri()
         )
     context.log.info(f"Version {decision.version} is @{decision.alias}: {decision.reason}")
     return dg.MaterializeResult(
@@ -115,10 +133,13 @@ def household_scores(
     from hearth.scores import store_scores
 
     model, names, champ = load_champion(mlflow.uri())
+    cap = int(champ.tags.get("recency_cap", 36))
     with warehouse.connect() as con:
         as_of = run_settings.as_of or default_as_of(con)
         feats, _ = load_window(con, as_of)
-        ranked = score_households(model, names, feats, run_settings.explain_share)
+        ranked = score_households(
+            model, names, cap_recency(feats, cap), run_settings.explain_share, recency_cap=cap
+        )
         store_scores(con, ranked, as_of, champ.version)
     return dg.MaterializeResult(
         metadata={
