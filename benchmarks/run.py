@@ -78,7 +78,9 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
         Design,
         build_feature_sets,
         cap_recency,
+        history_months,
         load_window,
+        recency_cap,
     )
     from hearth.ingest.run import ingest_source, landing_months
     from hearth.linkage import link
