@@ -438,7 +438,7 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
         share_html = "<p>No value-of-sharing table was logged with this model.</p>"
     card = _card_sections(model_dir)
     return f"""<section id="model"><h2>Model card</h2>
-{_table(["", ""], facts, "", "facts")}
+{_table(["", ""], facts, "facts", "facts")}
 <h3>How well it ranks (validation year)</h3>
 {_table(["Measure", "Value"], met_rows, "num-2")}
 <div class="figs">{"".join(figures)}</div>

@@ -8,8 +8,12 @@
   var heads = table.querySelectorAll("thead th");
   var SCORE = 4, TIER = 5, PID = 1;
   var sortCol = 0, sortDir = 1;
+  function pct(v) { return (v * 100).toFixed(1) + "%"; }
+  // what a search looks through: the cells as shown (the score as a percentage)
   var haystack = data.map(function (r) {
-    return r.map(function (v) { return v === null ? "" : String(v); }).join(" ").toLowerCase();
+    return r.map(function (v, c) {
+      return v === null ? "" : c === SCORE ? pct(v) : String(v);
+    }).join(" ").toLowerCase();
   });
   function cmp(a, b) {
     var x = a[sortCol], y = b[sortCol];
@@ -39,7 +43,7 @@
       var tr = document.createElement("tr");
       for (var c = 0; c < r.length; c++) {
         var v = r[c];
-        if (c === SCORE) cell(tr, (v * 100).toFixed(1) + "%", "score");
+        if (c === SCORE) cell(tr, pct(v), "score");
         else if (c === PID) cell(tr, v.slice(0, 12) + "\u2026", "pid", v);
         else if (c === TIER) {
           var td = cell(tr, "", "");
