@@ -80,7 +80,12 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
         .cast(pl.Int64)
         .alias("smoker_without_alarm"),
         (
-            ((pl.col("domestic_abuse_36m") + pl.col("domestic_abuse_high_36m")) > 0)
+            (
+                pl.col("domestic_abuse_36m")
+                + pl.col("domestic_abuse_medium_36m")
+                + pl.col("domestic_abuse_high_36m")
+                > 0
+            )
             & (pl.col("children") > 0)
         )
         .cast(pl.Int64)
