@@ -78,6 +78,11 @@ def test_run_summary_accounts_for_every_row(first_run, small_world):
     for name, s in summary["sources"].items():
         assert s["rows_received"] == s["rows_accepted"] + s["rows_quarantined"], name
         assert s["months"] == 36
+    by_month = summary["extracts_by_month"]
+    assert len(by_month) == 6 * 36 and summary["refused_extracts"] == []
+    assert all(m["rows_received"] == m["rows_accepted"] + m["rows_quarantined"] for m in by_month)
+    assert summary["freshness"]["expected_month"] == "2025-12"
+    assert summary["freshness"]["stale_sources"] == []
     # the synthetic world's mess is caught: duplicates and missing keys are quarantined
     health = summary["sources"]["health"]["quarantined_by_rule"]
     assert health.get("duplicate_row", 0) > 0 and health.get("missing_value", 0) > 0
