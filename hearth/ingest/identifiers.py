@@ -76,24 +76,22 @@ def scan_identifiers(
     long = df.select(columns).unpivot(variable_name="column", value_name="v").drop_nulls("v")
     col, v = pl.col("column"), pl.col("v")
     is_pid = col.is_in(sorted(pid_columns))
-    # Every pattern needs a digit or an @: codes and well-formed pseudonyms are set aside
-    # first, and each distinct value is tested once (weighted by how often it occurs).
-    long = (
-        long.filter(v.str.contains(r"[0-9@]") & ~(is_pid & v.str.contains(r"^[0-9a-f]{64}$")))
-        .group_by("column", "v")
-        .len("n")
-    )
+    # Every pattern needs a digit or an @: codes and well-formed pseudonyms are set aside first.
+    long = long.filter(v.str.contains(r"[0-9@]") & ~(is_pid & v.str.contains(r"^[0-9a-f]{64}$")))
     checks = {
-        "nhs_number": _nhs_valid(v.str.extract(_NHS_CANDIDATE, 1)).fill_null(False),
+        "nhs_number": v.str.contains(_NHS_CANDIDATE),  # candidates; the check digit below
         "postcode": v.str.contains(_POSTCODE),
         "email": v.str.contains(_EMAIL),
         "phone": v.str.contains(_PHONE),
         "date_of_birth": v.str.contains(_DATE_LIKE) & ~col.is_in(sorted(date_columns)),
         "bare_number": v.str.contains(_BARE_NUMBER) & is_pid,
     }
-    counts = long.group_by("column").agg(
-        pl.col("n").filter(e).sum().alias(kind) for kind, e in checks.items()
+    flags = long.select("column", "v", **checks).filter(pl.any_horizontal(*checks))
+    # the modulus-11 check only on the few values shaped like an NHS number
+    flags = flags.with_columns(
+        pl.col("nhs_number") & _nhs_valid(v.str.extract(_NHS_CANDIDATE, 1)).fill_null(False)
     )
+    counts = flags.group_by("column").agg(pl.col(kind).sum() for kind in checks)
     for row in counts.sort("column").iter_rows(named=True):
         for kind in checks:
             if row[kind]:

@@ -141,6 +141,17 @@ def _check_volume(
         )
 
 
+def _known_record_ids(con: duckdb.DuckDBPyConnection, ex: Extract, raw: pl.DataFrame) -> pl.Series:
+    """The extract's record ids that were already accepted from another month."""
+    con.register("incoming_ids", raw.select("record_id"))
+    try:
+        return query(con, "ingest/record_ids", {"source": ex.source, "month": ex.month}).pl()[
+            "record_id"
+        ]
+    finally:
+        con.unregister("incoming_ids")
+
+
 def ingest_extract(
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
@@ -168,9 +179,7 @@ def ingest_extract(
         _check_volume(con, ex, rows, volume_tolerance, volume_min_rows)
         known = None
         if "record_id" in raw.columns:
-            known = query(con, "ingest/record_ids", {"source": ex.source, "month": ex.month}).pl()[
-                "record_id"
-            ]
+            known = _known_record_ids(con, ex, raw)
         outcome = apply_rules(contract, ex, raw, known)
         check_month_matches_folder(contract, ex, outcome.accepted)
     except BatchProblem as p:

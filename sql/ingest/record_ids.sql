@@ -1,8 +1,18 @@
--- Record ids already accepted for a source from other extract months (a late duplicate).
-SELECT record_id FROM raw_social_care WHERE $source = 'social_care' AND _extract_month <> $month
+-- Record ids of the incoming extract (registered as incoming_ids) already accepted for the same
+-- source from another extract month (a late duplicate). A semi-join in DuckDB: only the few
+-- ids that repeat come back, however many months are loaded.
+SELECT DISTINCT i.record_id FROM incoming_ids i
+WHERE $source = 'social_care' AND i.record_id IN (
+    SELECT record_id FROM raw_social_care WHERE _extract_month <> $month)
 UNION ALL
-SELECT record_id FROM raw_health WHERE $source = 'health' AND _extract_month <> $month
+SELECT DISTINCT i.record_id FROM incoming_ids i
+WHERE $source = 'health' AND i.record_id IN (
+    SELECT record_id FROM raw_health WHERE _extract_month <> $month)
 UNION ALL
-SELECT record_id FROM raw_fire WHERE $source = 'fire' AND _extract_month <> $month
+SELECT DISTINCT i.record_id FROM incoming_ids i
+WHERE $source = 'fire' AND i.record_id IN (
+    SELECT record_id FROM raw_fire WHERE _extract_month <> $month)
 UNION ALL
-SELECT record_id FROM raw_police WHERE $source = 'police' AND _extract_month <> $month
+SELECT DISTINCT i.record_id FROM incoming_ids i
+WHERE $source = 'police' AND i.record_id IN (
+    SELECT record_id FROM raw_police WHERE _extract_month <> $month)
