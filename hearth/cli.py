@@ -38,9 +38,9 @@ app.command(
     "reidentify", help="At an agency: find the ranked households you already know (audited)."
 )(reidentify_command)
 app.command("audit", help="List the audit log of re-identifications.")(audit_command)
-app.command(
-    "ui", help="Start the Dagster UI and the MLflow UI on 127.0.0.1; Ctrl-C stops both."
-)(ui_command)
+app.command("ui", help="Start the Dagster UI and the MLflow UI on 127.0.0.1; Ctrl-C stops both.")(
+    ui_command
+)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -135,15 +135,53 @@ def run(
     allow_missing_sources: Annotated[
         bool, typer.Option(help="Go on when a source has no extract for the newest month.")
     ] = False,
+    train_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--train-config",
+            help="YAML or JSON file of training settings for this run (max_iter, "
+            "learning_rate, candidates, value_of_sharing, ...; see TrainConfig).",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline through Dagster: ingest, check, link, features, train, publish."""
     from hearth.runner import run_pipeline
 
     if not landing.is_dir():
         fail(f"The landing folder {landing} does not exist.")
+    training = _train_settings(train_config) if train_config else None
     console.print(f"Running Hearth on {landing} (HEARTH_HOME={settings.hearth_home()})")
-    outcome = run_pipeline(landing, as_of, allow_missing_sources, say=console.print)
+    outcome = run_pipeline(
+        landing, as_of, allow_missing_sources, train_config=training, say=console.print
+    )
     _report_run(outcome)
+
+
+def _train_settings(path: Path) -> dict:
+    """Training settings from a file, checked against the training step's config."""
+    import yaml
+    from pydantic import ValidationError
+
+    from pipelines.defs.modelling.assets import TrainConfig
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        fail(f"Could not read training settings from {path} ({type(e).__name__}).")
+    if not isinstance(data, dict):
+        fail(f"{path} must hold settings as name: value pairs.")
+    unknown = sorted(set(data) - set(TrainConfig.model_fields))
+    if unknown:
+        fail(
+            f"{path}: unknown training setting '{unknown[0]}'; known: "
+            f"{', '.join(TrainConfig.model_fields)}."
+        )
+    try:
+        TrainConfig(**data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        fail(f"{path}: training setting '{first['loc'][0]}': {first['msg']}.")
+    return data
 
 
 @app.command()
