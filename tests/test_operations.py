@@ -106,15 +106,17 @@ def test_sensor_waits_for_files_still_arriving_and_batches_a_first_load(tmp_path
 
 
 def schedule(landing: Path, outputs: Path, instance=None):
-    ctx = dg.build_schedule_context(
+    # As a context manager, so the context's resources and instance scope are closed again:
+    # left open they leak a dead instance into later definition loads in the same process.
+    with dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=datetime(2026, 1, 7, 6, 0),
         resources={
             "landing": LandingResource(path=str(landing)),
             "outputs": OutputsResource(path=str(outputs)),
         },
-    )
-    return monthly_publish(ctx)
+    ) as ctx:
+        return monthly_publish(ctx)
 
 
 def test_schedule_waits_for_every_source_then_publishes_once(tmp_path):
