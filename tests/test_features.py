@@ -25,7 +25,7 @@ AS_OF = "2025-01"  # features from events before 2025-01-01 that arrived in extr
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
-    cols = [c[0] for c in con.execute(f"DESCRIBE {table}").fetchall()]
+    cols = con.table(table).columns
     frame = pl.DataFrame(
         [{c: r.get(c) for c in cols} for r in rows],
         schema_overrides={c: pl.Date for c in ("event_date", "effective_date", "updated_date")}
