@@ -40,3 +40,23 @@ def linkage_by_source(summary: pl.DataFrame) -> dict[str, dict[str, object]]:
             "unlinked_by_reason": {k: int(v) for k, v in by_status.items() if k not in LINKED},
         }
     return out
+
+
+def linkage_by_month(summary: pl.DataFrame) -> list[dict[str, object]]:
+    """Per source and extract month: events, linked, rate, and unlinked counts by reason."""
+    out = []
+    for (source, month), part in summary.group_by(["source", "extract_month"], maintain_order=True):
+        by_status = dict(zip(part["link_status"], part["events"], strict=True))
+        total = int(sum(by_status.values()))
+        linked = int(sum(v for k, v in by_status.items() if k in LINKED))
+        out.append(
+            {
+                "source": source,
+                "extract_month": month,
+                "events": total,
+                "linked": linked,
+                "linkage_rate": round(linked / total, 4) if total else None,
+                "unlinked_by_reason": {k: int(v) for k, v in by_status.items() if k not in LINKED},
+            }
+        )
+    return sorted(out, key=lambda r: (r["source"], r["extract_month"]))

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from hearth.ingest.freshness import expected_month, freshness_report
-from hearth.linkage import linkage_by_source
+from hearth.linkage import linkage_by_month, linkage_by_source
 from hearth.warehouse import query
 
 
@@ -26,7 +26,8 @@ def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
         "sources": sources,
         "by_month": query(con, "summary/by_month").pl().to_dicts(),
         "refused_extracts": query(con, "summary/refusals").pl().to_dicts(),
-        "linkage": linkage_by_source(query(con, "linkage/summary").pl()),
+        "linkage": linkage_by_source(links := query(con, "linkage/summary").pl()),
+        "linkage_by_month": linkage_by_month(links),
     }
 
 
@@ -51,6 +52,7 @@ def run_summary(
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sources": dq["sources"],
         "linkage": dq["linkage"],
+        "linkage_by_month": dq["linkage_by_month"],
         "refused_extracts": dq["refused_extracts"],
         "extracts_by_month": dq["by_month"],
         "freshness": freshness(con, as_of),

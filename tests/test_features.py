@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from hearth.features import Design, build_features, build_labels
-from hearth.linkage import link, linkage_by_source
+from hearth.linkage import link, linkage_by_month, linkage_by_source
 from hearth.warehouse import connect
 
 
@@ -245,6 +245,14 @@ def test_linkage_reasons_and_counts(tiny):
     assert by["police"]["linked_by"] == {"linked_by_household_key": 2, "linked_by_person_key": 2}
     assert by["police"]["unlinked_by_reason"] == {"no_key": 1}
     assert by["fire"]["linkage_rate"] == 1.0
+    months = {(r["source"], r["extract_month"]): r for r in linkage_by_month(summary)}
+    july = months[("police", "2024-07")]
+    assert (july["events"], july["linked"], july["linkage_rate"]) == (2, 1, 0.5)
+    assert july["unlinked_by_reason"] == {"no_key": 1}
+    assert months[("health", "2024-05")]["unlinked_by_reason"] == {
+        "no_household_at_date": 1,
+        "unknown_pid": 1,
+    }
 
 
 def test_person_who_moved_counts_in_the_right_household(tiny):
