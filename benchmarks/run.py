@@ -23,9 +23,10 @@ import polars as pl
 from benchmarks.memory import TreeMemory
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# Checked in this order: a check step is named like `health_extract_expectations`.
 STAGES = {
-    "ingest": "_extract",
     "checks": "_expectations",
+    "ingest": "_extract",
     "link": "linked_events",
     "features": "feature_sets",
     "train_evaluate": "champion_model",
