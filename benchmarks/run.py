@@ -179,6 +179,7 @@ def main() -> None:
     result.update(
         {
             "stage_seconds": {k: round(v, 2) for k, v in stage_seconds.items()},
+            "step_seconds": {k: round(v, 2) for k, v in outcome.step_seconds.items()},
             "stage_peak_memory_mb": {k: round(v / 2**20) for k, v in mem.peaks.items()},
             "end_to_end_seconds": round(e2e, 2),
             "orchestration_seconds": round(e2e - sum(outcome.step_seconds.values()), 2),
