@@ -23,30 +23,20 @@ SELECT 'police', record_id, person_pid, household_pid, event_date, _extract_mont
        event_type = 'DOMESTIC_ABUSE' AND coalesce(risk_level, '') = 'HIGH'
 FROM raw_police;
 CREATE OR REPLACE TABLE linked_events AS
-WITH known_people AS (SELECT DISTINCT person_pid FROM residence),
-via_person AS (
-    SELECT e.record_id, e.source, r.household_pid AS person_household, r.person_pid IS NOT NULL AS had_stay
-    FROM events e
-    ASOF LEFT JOIN residence r
-        ON e.person_pid = r.person_pid AND e.event_date >= r.valid_from
-    WHERE e.person_pid IS NOT NULL
-)
+WITH known_people AS (SELECT DISTINCT person_pid FROM residence)
 SELECT
     e.*,
-    CASE
-        WHEN h.household_pid IS NOT NULL THEN h.household_pid
-        ELSE p.person_household
-    END AS household_pid,
+    coalesce(h.household_pid, r.household_pid) AS household_pid,
     CASE
         WHEN h.household_pid IS NOT NULL THEN 'linked_by_household_key'
-        WHEN p.person_household IS NOT NULL THEN 'linked_by_person_key'
+        WHEN r.household_pid IS NOT NULL THEN 'linked_by_person_key'
         WHEN e.person_pid IS NULL AND e.household_key IS NULL THEN 'no_key'
         WHEN e.person_pid IS NULL THEN 'unknown_pid'
-        WHEN kp.person_pid IS NULL AND (e.household_key IS NULL OR h.household_pid IS NULL)
-            THEN 'unknown_pid'
+        WHEN kp.person_pid IS NULL THEN 'unknown_pid'
         ELSE 'no_household_at_date'
     END AS link_status
 FROM events e
 LEFT JOIN households h ON e.household_key = h.household_pid
-LEFT JOIN via_person p ON e.record_id = p.record_id AND e.source = p.source
+-- the person's stay that had started by the event date (people move)
+ASOF LEFT JOIN residence r ON e.person_pid = r.person_pid AND e.event_date >= r.valid_from
 LEFT JOIN known_people kp ON e.person_pid = kp.person_pid
