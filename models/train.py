@@ -44,12 +44,20 @@ class TrainParams:
     candidates: tuple[str, ...] = field(default_factory=lambda: CANDIDATES)
 
 
-def calibration_mask(household_pid: np.ndarray, share: float) -> np.ndarray:
-    """True for the households held back for calibration: a fixed share by pseudonym."""
+def household_sample(household_pid: np.ndarray, share: float, purpose: str) -> np.ndarray:
+    """A fixed share of households chosen by pseudonym: the same every run. `purpose` salts
+    the choice so that two samples (say calibration, and a sample to train on) are
+    independent rather than the same households."""
     cut = int(share * 2**32)
+    salt = purpose.encode() + b":"
     return np.array(
-        [int(hashlib.sha256(h.encode()).hexdigest()[:8], 16) < cut for h in household_pid]
+        [int(hashlib.sha256(salt + h.encode()).hexdigest()[:8], 16) < cut for h in household_pid]
     )
+
+
+def calibration_mask(household_pid: np.ndarray, share: float) -> np.ndarray:
+    """True for the households held back for calibration."""
+    return household_sample(household_pid, share, "calibration")
 
 
 def _log1p_nonneg(X):

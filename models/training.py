@@ -12,7 +12,7 @@ import polars as pl
 from hearth.catalogue import Catalogue
 from models.fairness import fairness_table, group_columns
 from models.metrics import calibration_table, evaluate_scores
-from models.train import TrainParams, calibration_mask, fit_candidate
+from models.train import TrainParams, fit_candidate, household_sample
 
 
 @dataclass
@@ -69,7 +69,7 @@ def value_of_sharing(
     sample = np.ones(len(train.y), dtype=bool)
     if len(train.y) > params.sharing_max_rows:
         share = params.sharing_max_rows / len(train.y)
-        sample = calibration_mask(train.pids, share)  # a fixed sample, chosen by pseudonym
+        sample = household_sample(train.pids, share, "value of sharing")
     light = replace(params, max_iter=min(params.max_iter, params.sharing_max_iter))
     sets = [("all agencies joined", cat.names)]
     for agency in cat.agencies:

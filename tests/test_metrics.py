@@ -98,3 +98,15 @@ def test_risk_tiers_follow_rank_shares():
     tiers = risk_tiers(np.arange(1, 201), 200)
     assert tiers[:2] == ["very high"] * 2 and tiers[2] == "high" and tiers[9] == "high"
     assert tiers[10] == "raised" and tiers[39] == "raised" and tiers[40] == "usual"
+
+
+def test_samples_by_pseudonym_are_fixed_and_independent():
+    from models.train import calibration_mask, household_sample
+
+    h = pids(20000)
+    cal = calibration_mask(h, 0.2)
+    assert cal.tolist() == calibration_mask(h, 0.2).tolist()
+    assert abs(cal.mean() - 0.2) < 0.02
+    sample = household_sample(h, 0.2, "value of sharing")
+    # a sample to train on must not be (nearly) all calibration households
+    assert abs((cal & sample).sum() / sample.sum() - 0.2) < 0.03
