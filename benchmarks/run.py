@@ -131,14 +131,25 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-bench"))
     ap.add_argument("--keep", action="store_true", help="Keep the work folder afterwards.")
+    ap.add_argument(
+        "--reuse-world",
+        action="store_true",
+        help="Reuse a world already synthesised in the work folder (synth is then not timed).",
+    )
     args = ap.parse_args()
 
     from hearth.synth import synthesise
     from models.train import TrainParams
 
     work = args.work / str(args.households)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    reuse = args.reuse_world and (work / "landing").is_dir() and (work / "_truth").is_dir()
+    if reuse:
+        for leftover in ("home", "features"):
+            shutil.rmtree(work / leftover, ignore_errors=True)
+        (work / "bare.duckdb").unlink(missing_ok=True)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
     os.environ["HEARTH_HOME"] = str(work / "home")
     os.environ.pop("DAGSTER_HOME", None)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
@@ -151,11 +162,12 @@ def main() -> None:
     }
     stage_seconds: dict[str, float] = {}
     with TreeMemory() as mem:
-        mem.stage = "synth"
-        t = time.perf_counter()
-        synthesise(landing, truth, households=args.households, seed=args.seed)
-        stage_seconds["synth"] = time.perf_counter() - t
-        print(f"synth: {stage_seconds['synth']:.1f} s", flush=True)
+        if not reuse:
+            mem.stage = "synth"
+            t = time.perf_counter()
+            synthesise(landing, truth, households=args.households, seed=args.seed)
+            stage_seconds["synth"] = time.perf_counter() - t
+            print(f"synth: {stage_seconds['synth']:.1f} s", flush=True)
 
         from hearth.runner import run_pipeline
 
