@@ -15,7 +15,6 @@ import numpy as np
 import polars as pl
 
 from hearth import settings
-from models.metrics import evaluate_scores
 
 MODEL_NAME = "household_crisis_risk"
 EXPERIMENT = "hearth-household-crisis-risk"
@@ -72,6 +71,7 @@ def champion_on_window(mlflow, champ, frame: pl.DataFrame, y: np.ndarray, fixed_
     if not names or missing:
         return None, "the current champion uses features that are no longer built"
     from hearth.features import cap_recency
+    from models.metrics import evaluate_scores  # sklearn: not at definitions load
 
     model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champ.version}")
     frame = cap_recency(frame, int(champ.tags.get("recency_cap", 36)))

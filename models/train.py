@@ -19,8 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from models.baseline import ContactCountBaseline
-
-CANDIDATES = ("baseline", "logistic", "gradient_boosting")
+from models.candidates import CANDIDATES
 
 
 @dataclass

@@ -43,3 +43,18 @@ def test_ingest_assets_have_blocking_batch_checks():
             "rows_accounted",
             "extract_present",
         } <= names
+
+
+def test_loading_definitions_imports_no_heavy_library():
+    """Loading the definitions (every UI refresh, every sensor tick) must not pull in
+    scikit-learn, Great Expectations, MLflow or shap: they load inside the steps."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import pipelines.definitions as d; d.defs(); "
+        "print(sorted(m for m in ('sklearn', 'great_expectations', 'mlflow', 'shap') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -14,11 +14,8 @@ from hearth.features import (
     load_window,
     recency_cap,
 )
-from models.card import write_artifacts
+from models.candidates import CANDIDATES
 from models.registry import MODEL_NAME, load_champion, log_and_promote
-from models.score import score_households
-from models.train import CANDIDATES, TrainParams
-from models.training import Window, train_and_evaluate
 from pipelines.resources import MlflowResource, RunSettings, WarehouseResource
 
 
@@ -38,7 +35,9 @@ class TrainConfig(dg.Config):
     sharing_max_iter: int = 100
 
 
-def _window(con, as_of: str, cap: int) -> Window:
+def _window(con, as_of: str, cap: int):
+    from models.training import Window
+
     feats, labels = load_window(con, as_of)
     feats = cap_recency(feats, cap)
     y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
@@ -62,6 +61,11 @@ def champion_model(
     fairness, value of sharing and model card, registered as a new version of
     household_crisis_risk, and becomes @champion only if it is at least as good as the
     current champion on the same validation window (otherwise @challenger)."""
+    # scikit-learn and plotting load here, not when the definitions load
+    from models.card import write_artifacts
+    from models.train import TrainParams
+    from models.training import train_and_evaluate
+
     with warehouse.connect(read_only=True) as con:
         as_of = run_settings.as_of or default_as_of(con)
         design = Design.for_scoring(as_of)
@@ -131,6 +135,7 @@ def household_scores(
     reasons in plain words (for the households that will be read) and a suggested lead
     agency, kept in the warehouse table household_scores."""
     from hearth.scores import store_scores
+    from models.score import score_households
 
     model, names, champ = load_champion(mlflow.uri())
     cap = int(champ.tags.get("recency_cap", 36))
