@@ -75,7 +75,7 @@ def champion_on_window(mlflow, champ, frame: pl.DataFrame, y: np.ndarray, fixed_
 
     model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champ.version}")
     frame = cap_recency(frame, int(champ.tags.get("recency_cap", 36)))
-    X = frame.select(names).to_numpy().astype(np.float64)
+    X = frame.select(names).to_numpy().astype(np.float32, copy=False)
     scores = model.predict_proba(X)[:, 1]
     return evaluate_scores(y, scores, frame["household_pid"].to_numpy(), fixed_k), ""
 
