@@ -51,7 +51,7 @@ def _event_columns(cat: Catalogue, households: pl.Series, counts: pl.DataFrame) 
     }
     columns: dict[str, np.ndarray] = {}
     for stat, (suffix, empty) in stats.items():
-        grid = np.full((n, len(keys)), empty, dtype=np.float64)
+        grid = np.full((n, len(keys)), empty, dtype=np.float32)
         if stat == "trend":
             grid[r, c] = (hits["c12"] - hits["c12_before"]).to_numpy()
         else:

@@ -19,6 +19,12 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("HEARTH_WAREHOUSE", hearth_home() / "warehouse.duckdb")).resolve()
 
 
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory budget per connection (HEARTH_DUCKDB_MEMORY, default 4GB): it spills
+    to disk beyond it rather than take the machine."""
+    return os.environ.get("HEARTH_DUCKDB_MEMORY", "4GB")
+
+
 def outputs_dir() -> Path:
     return Path(os.environ.get("HEARTH_OUTPUTS", hearth_home() / "outputs")).resolve()
 

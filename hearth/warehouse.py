@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 
+from hearth import settings
 from hearth.settings import SQL_DIR
 
 
@@ -59,7 +60,7 @@ def query_one(
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
-    con.execute("SET enable_progress_bar = false")  # pipeline logs, not a terminal
+    run_sql(con, "session", {"memory_limit": settings.duckdb_memory_limit()})
     try:
         if not read_only:
             run_sql(con, "schema")
