@@ -152,6 +152,15 @@ def _known_record_ids(con: duckdb.DuckDBPyConnection, ex: Extract, raw: pl.DataF
         con.unregister("incoming_ids")
 
 
+def _is_register_update(con: duckdb.DuckDBPyConnection, ex: Extract) -> bool:
+    """A register sends its full baseline once, then only what changed: a month with no
+    changes (a header and no rows) is a true extract, not an empty one."""
+    if SOURCES[ex.source].kind != "register":
+        return False
+    earlier = query_one(con, "ingest/earlier_months", {"source": ex.source, "month": ex.month})
+    return bool(earlier and earlier[0])
+
+
 def ingest_extract(
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
@@ -171,7 +180,7 @@ def ingest_extract(
         raw = read_extract(ex)
         rows = raw.height
         _check_columns(contract, ex, raw.columns)
-        if rows == 0:
+        if rows == 0 and not _is_register_update(con, ex):
             raise BatchProblem(
                 "not_empty", f"{ex.source}: file {ex.file_name} has a header but no rows."
             )
