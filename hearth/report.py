@@ -19,24 +19,14 @@ from pathlib import Path
 import polars as pl
 
 from hearth.deliver_text import COLUMN_LABELS, HOW_TO_READ, LIMITS, NOT_FOR, TIER_WORDS
+from hearth.publish import PUBLIC_COLUMNS
 from hearth.roles import role_view
 from hearth.suppression import SUPPRESSED, headline, suppress
 
 TIERS = ("very high", "high", "raised", "usual")
 TOP_ROWS = 500
 EXPECTED_K = 1000
-TOP_COLUMNS = (
-    "rank",
-    "household_pid",
-    "la_code",
-    "ward_code",
-    "score",
-    "risk_tier",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "lead_agency",
-)
+TOP_COLUMNS = tuple(PUBLIC_COLUMNS)  # the top of the list shows what the CSV shows
 METRIC_WORDS = {
     "precision_at_1pct": "Precision in the top 1% (share of listed households that had a crisis)",
     "recall_at_1pct": "Recall in the top 1% (share of all crises that were on the list)",
