@@ -25,6 +25,7 @@ def load() -> list[dict]:
 
 def table(runs: list[dict]) -> str:
     head = [
+        "run",
         "households",
         "end to end (s)",
         "households/s",
@@ -38,19 +39,19 @@ def table(runs: list[dict]) -> str:
     for r in runs:
         q = r["quality_at_scoring_date"]
         lines.append(
-            f"| {r['households']:,} | {r['end_to_end_seconds']:.0f} "
+            f"| {r['_file'][:-5]} | {r['households']:,} | {r['end_to_end_seconds']:.0f} "
             f"| {r['households_per_second']:,.0f} "
             f"| {r['peak_memory_mb'] / 1024:.1f} | {r['bare_compute_seconds']['total']:.0f} "
             f"| {r['ratio_end_to_end_to_bare']:.2f} | {q['precision_ratio_to_oracle']:.3f} "
             f"| {q['recall_ratio_to_oracle']:.3f} |"
         )
-    lines += ["", "| households | " + " | ".join(STAGES) + " |", "|" + "---|" * (len(STAGES) + 1)]
+    lines += ["", "| run | " + " | ".join(STAGES) + " |", "|" + "---|" * (len(STAGES) + 1)]
     for r in runs:
         cells = [
             f"{r['stage_seconds'].get(s, 0):.0f}" if s in r["stage_seconds"] else "-"
             for s in STAGES
         ]
-        lines.append(f"| {r['households']:,} | " + " | ".join(cells) + " |")
+        lines.append(f"| {r['_file'][:-5]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
