@@ -212,10 +212,9 @@ class ValidationSummary:
 
 def _check_table_visible(connection: duckdb.DuckDBPyConnection, table: str) -> None:
     """GX reads through new cursors, which do not see the caller's temporary tables or views."""
-    quoted = ".".join('"' + part.replace('"', '""') + '"' for part in table.split("."))
     probe = connection.cursor()
     try:
-        probe.execute(f"SELECT 1 FROM {quoted} LIMIT 0")
+        probe.table(table).limit(0).fetchall()  # the relational API: no SQL built from names
     except duckdb.Error:
         raise ValueError(
             f"no table {table!r} for GX to validate (GX cannot see temporary tables or "

@@ -93,8 +93,7 @@ def duckdb_datasource(
     def creator() -> Any:
         cursor = con.cursor()
         if schema:
-            quoted = schema.replace("'", "''")
-            cursor.execute(f"SET search_path = '{quoted}'")
+            cursor.execute("SET search_path = $schema", {"schema": schema})
         return duckdb_engine.ConnectionWrapper(cursor)
 
     datasource = context.data_sources.add_sql(
