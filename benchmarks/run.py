@@ -113,9 +113,20 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
         train = Window(
             design.train_as_of, cap_recency(feats, cap), y.fill_null(0).to_numpy().astype(int)
         )
-        model = fit_candidate(
-            "gradient_boosting", train.X(names), train.y, train.pids, names, train_params
+        fit_candidate("gradient_boosting", train.X(names), train.y, train.pids, names, train_params)
+        del train, feats
+        # the pipeline fits the chosen model again on the newest labelled year to score
+        history = history_months(con, design.valid_as_of)
+        names, cap = load_catalogue().usable_names(history), recency_cap(history)
+        feats, labels = load_window(con, design.valid_as_of)
+        y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
+        latest = Window(
+            design.valid_as_of, cap_recency(feats, cap), y.fill_null(0).to_numpy().astype(int)
         )
+        model = fit_candidate(
+            "gradient_boosting", latest.X(names), latest.y, latest.pids, names, train_params
+        )
+        del latest, feats
         times["train"] = time.perf_counter() - t
         t = time.perf_counter()
         score_feats, _ = load_window(con, as_of)

@@ -20,7 +20,8 @@ class Feature:
     agency: str  # health | social_care | fire | police | register | combined
     roles: tuple[str, ...]
     kind: str  # count | trend | recency | household | derived
-    key: str | None = None  # the event feature it belongs to
+    key: str | None = None  # the event feature (or theme) it belongs to
+    members: tuple[str, ...] = ()  # a theme's event feature keys; empty for the rest
     window: int | None = None
     one: str = ""
     many: str = ""
@@ -84,8 +85,29 @@ class Catalogue:
 
     def agency_features(self, agency: str) -> list[str]:
         """One agency's own features plus the register's (who lives where), which every
-        partner already shares: the single-agency model of the value-of-sharing table."""
-        return [f.name for f in self.features if f.agency in (agency, "register")]
+        partner already shares, plus the themes that agency holds records of (counted over
+        its records only, see `theme_members`): the single-agency model of the
+        value-of-sharing table."""
+        return self.features_of({agency})
+
+    def features_of(self, agencies: set[str]) -> list[str]:
+        """The features a model fitted on these agencies' data can have: their own, the
+        register's, and the themes with at least one of their record kinds."""
+        own = [f for f in self.features if f.agency in agencies or f.agency == "register"]
+        themes = [f for f in self.features if f.members and self.theme_members(f.key, agencies)]
+        return [f.name for f in self.features if f in own or f in themes]
+
+    def theme_members(self, theme: str, agencies: set[str] | None = None) -> list[str]:
+        """The event feature keys a theme adds up, only those of `agencies` if given."""
+        members = next(f.members for f in self.features if f.key == theme and f.members)
+        if agencies is None:
+            return list(members)
+        agency_of = {f.key: f.agency for f in self.features if f.kind == "recency"}
+        return [k for k in members if agency_of[k] in agencies]
+
+    @property
+    def themes(self) -> list[str]:
+        return list(dict.fromkeys(f.key for f in self.features if f.members))
 
     @property
     def agencies(self) -> list[str]:
@@ -105,6 +127,23 @@ def load_catalogue() -> Catalogue:
         feats += [Feature(f"{key}_{w}m", kind="count", window=w, **common) for w in windows]
         feats.append(Feature(f"{key}_trend", kind="trend", **common))
         feats.append(Feature(f"{key}_months_since", kind="recency", **common))
+    for tf in raw.get("theme_features", []):
+        members = tuple(tf["keys"])
+        unknown = [k for k in members if k not in {f.key for f in feats}]
+        if unknown:
+            raise ValueError(f"sql/features.yaml: theme {tf['key']} names unknown {unknown}")
+        # who may read a reason built on a theme: whoever may read every record kind in it
+        roles = tuple(
+            r for r in raw["roles"] if all(r in f.roles for f in feats if f.key in members)
+        )
+        common = dict(agency="combined", roles=roles, key=tf["key"], one=tf["one"], many=tf["many"])
+        feats += [
+            Feature(f"{tf['key']}_{w}m", kind="count", window=w, members=members, **common)
+            for w in windows
+        ]
+        feats.append(
+            Feature(f"{tf['key']}_months_since", kind="recency", members=members, **common)
+        )
     for hf in raw["household_features"]:
         feats.append(
             Feature(hf["name"], hf["agency"], tuple(hf["roles"]), "household", text=hf["text"])

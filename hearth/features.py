@@ -37,7 +37,7 @@ def _event_columns(cat: Catalogue, households: pl.Series, counts: pl.DataFrame) 
     """Spread the long (household, feature key, statistics) counts into one column per
     catalogue feature, in the households' order: a scatter into arrays, far cheaper than a
     pivot on a million households."""
-    keys = [f.key for f in cat.features if f.kind == "recency"]
+    keys = [f.key for f in cat.features if f.kind == "recency" and not f.members]
     n, slot = len(households), {k: i for i, k in enumerate(keys)}
     rows = pl.DataFrame({"household_pid": households}).with_row_index("row")
     hits = counts.join(rows, on="household_pid", how="inner").filter(
@@ -61,6 +61,25 @@ def _event_columns(cat: Catalogue, households: pl.Series, counts: pl.DataFrame) 
     return pl.DataFrame(columns)
 
 
+def theme_columns(cat: Catalogue, agencies: set[str] | None = None) -> list[pl.Expr]:
+    """Each theme's counts and "months since" from its member event features, over the
+    records of `agencies` only if given (the value-of-sharing models). A theme with no member
+    among those agencies reads as no records."""
+    exprs = []
+    for theme in cat.themes:
+        keys = cat.theme_members(theme, agencies)
+        for w in cat.windows:
+            total = pl.sum_horizontal([pl.col(f"{k}_{w}m") for k in keys]) if keys else pl.lit(0)
+            exprs.append(total.cast(pl.Float32).alias(f"{theme}_{w}m"))
+        latest = (
+            pl.min_horizontal([pl.col(f"{k}_months_since") for k in keys])
+            if keys
+            else pl.lit(NO_EVENT_MONTHS)
+        )
+        exprs.append(latest.cast(pl.Float32).alias(f"{theme}_months_since"))
+    return exprs
+
+
 def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
     """One row per household living in the area at `as_of`, one column per catalogue feature
     (in catalogue order) plus the identifying columns. Only the past counts."""
@@ -71,6 +90,7 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
     counts = query(con, "features/event_counts", params).pl()
     con.unregister("feature_event_map")
     wide = base.hstack(_event_columns(cat, base["household_pid"], counts))
+    wide = wide.with_columns(theme_columns(cat))
     agencies_12m = [
         pl.sum_horizontal(
             [pl.col(f.name) for f in cat.features if f.agency == a and f.window == 12]
@@ -79,14 +99,16 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
         for a in cat.agencies
     ]
     wide = wide.with_columns(
-        ((pl.col("smoker_recorded_36m") > 0) & (pl.col("smoke_alarm_fitted_36m") == 0))
+        # 12-month windows: every model has at least that much history, so these mean the
+        # same at its training date and at every later one
+        ((pl.col("smoker_recorded_12m") > 0) & (pl.col("smoke_alarm_fitted_12m") == 0))
         .cast(pl.Int64)
         .alias("smoker_without_alarm"),
         (
             (
-                pl.col("domestic_abuse_36m")
-                + pl.col("domestic_abuse_medium_36m")
-                + pl.col("domestic_abuse_high_36m")
+                pl.col("domestic_abuse_12m")
+                + pl.col("domestic_abuse_medium_12m")
+                + pl.col("domestic_abuse_high_12m")
                 > 0
             )
             & (pl.col("children") > 0)

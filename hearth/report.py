@@ -339,6 +339,17 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
         ],
         ["Promotion", escape(str(model.get("promotion") or ""))],
     ]
+    if model.get("refit_as_of"):
+        facts.insert(
+            4,
+            [
+                "Scores from",
+                escape(
+                    f"the same recipe fitted again on households as at {model['refit_as_of']} "
+                    "with crises in the 12 months after: the newest year, and a longer history"
+                ),
+            ],
+        )
     figures = []
     for name, caption in (
         ("calibration.png", "Calibration: predicted chance against the share that had a crisis."),

@@ -52,6 +52,17 @@ def model_card(result) -> str:
         f"- Validated on households as at {result.valid_as_of} ({result.valid_rows} households), "
         "with crises in the 12 months after: a later year the model never saw.",
         f"- Features: {len(result.feature_names)} (see features.txt and the feature catalogue).",
+    ]
+    if result.refit_as_of:
+        lines += [
+            f"- Scoring model: the same recipe fitted again on households as at "
+            f"{result.refit_as_of} ({result.refit_rows} households) with crises in the 12 months "
+            f"after, so that it uses the newest year and {result.recency_cap} months of history "
+            f"(the model above had {result.eval_recency_cap}). The metrics below are those of "
+            "the model trained on the earlier year, judged on the later one: the honest "
+            "estimate for the recipe.",
+        ]
+    lines += [
         "",
         "## Validation metrics",
         "",

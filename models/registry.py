@@ -65,16 +65,27 @@ def current_champion(client) -> object | None:
 
 def champion_on_window(mlflow, champ, frame: pl.DataFrame, y: np.ndarray, fixed_k: int):
     """The champion's metrics on the same validation window, or None with a reason if it
-    cannot be scored on today's features."""
-    names = json.loads(champ.tags.get("feature_names", "[]"))
+    cannot be scored on today's features.
+
+    A champion that was refitted on its newest year saw crises that may fall in today's
+    validation window, so it is judged by the model it was judged by itself (trained a year
+    earlier, kept with it as `evaluation_model`): recipe against recipe, both out of time."""
+    if "evaluation_model_uri" in champ.tags:
+        uri = champ.tags["evaluation_model_uri"]
+        names = json.loads(champ.tags.get("evaluation_feature_names", "[]"))
+        cap = int(champ.tags.get("evaluation_recency_cap", 36))
+    else:
+        uri = f"models:/{MODEL_NAME}/{champ.version}"
+        names = json.loads(champ.tags.get("feature_names", "[]"))
+        cap = int(champ.tags.get("recency_cap", 36))
     missing = [n for n in names if n not in frame.columns]
     if not names or missing:
         return None, "the current champion uses features that are no longer built"
     from hearth.features import cap_recency
     from models.metrics import evaluate_scores  # sklearn: not at definitions load
 
-    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champ.version}")
-    frame = cap_recency(frame, int(champ.tags.get("recency_cap", 36)))
+    model = mlflow.sklearn.load_model(uri)
+    frame = cap_recency(frame, cap)
     X = frame.select(names).to_numpy().astype(np.float32, copy=False)
     scores = model.predict_proba(X)[:, 1]
     return evaluate_scores(y, scores, frame["household_pid"].to_numpy(), fixed_k), ""
@@ -129,6 +140,7 @@ def log_and_promote(
                 "candidate": result.kind,
                 "train_as_of": result.train_as_of,
                 "valid_as_of": result.valid_as_of,
+                "refit_as_of": result.refit_as_of or "none",
                 "train_rows": result.train_rows,
                 "valid_rows": result.valid_rows,
                 "features": len(names),
@@ -159,6 +171,20 @@ def log_and_promote(
             skops_trusted_types=_own_types(result.model),
         )
         version = str(info.registered_model_version)
+        evaluation_tags = {}
+        if result.eval_model is not None:
+            judged = mlflow.sklearn.log_model(
+                result.eval_model,
+                name="evaluation_model",
+                pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+                skops_trusted_types=_own_types(result.eval_model),
+            )
+            evaluation_tags = {
+                "evaluation_model_uri": judged.model_uri,
+                "evaluation_feature_names": json.dumps(result.eval_feature_names),
+                "evaluation_recency_cap": str(result.eval_recency_cap),
+                "refit_as_of": result.refit_as_of,
+            }
         new_p1 = result.metrics["precision_at_1pct"]
         champ_p1 = champ_metrics["precision_at_1pct"] if champ_metrics else None
         alias, reason = decide(new_p1, champ_p1, champ.version if champ else None, why)
@@ -168,6 +194,8 @@ def log_and_promote(
             MODEL_NAME, version, "recency_cap", str(getattr(result, "recency_cap", 36))
         )
         client.set_model_version_tag(MODEL_NAME, version, "candidate", result.kind)
+        for key, value in evaluation_tags.items():
+            client.set_model_version_tag(MODEL_NAME, version, key, value)
         client.set_model_version_tag(MODEL_NAME, version, "promotion", f"{alias}: {reason}")
         client.set_registered_model_alias(MODEL_NAME, alias, version)
         mlflow.set_tag("promotion_decision", alias)
@@ -216,6 +244,7 @@ def champion_summary(tracking_uri: str | None = None) -> dict[str, object]:
         "promotion": champ.tags.get("promotion"),
         "train_as_of": run.data.params.get("train_as_of"),
         "valid_as_of": run.data.params.get("valid_as_of"),
+        "refit_as_of": champ.tags.get("refit_as_of"),
         "metrics": dict(sorted(run.data.metrics.items())),
     }
 

@@ -63,10 +63,23 @@ def _log1p_nonneg(X):
     return np.log1p(np.clip(X, 0, None))
 
 
+def contact_columns(feature_names: list[str]) -> list[int]:
+    """The baseline's inputs: each agency record kind's 12-month count, once (themes and
+    combinations would count the same record twice)."""
+    from hearth.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    out = []
+    for i, name in enumerate(feature_names):
+        f = cat.by_name(name)
+        if f.kind == "count" and f.window == 12 and not f.members:
+            out.append(i)
+    return out
+
+
 def make_estimator(kind: str, params: TrainParams, feature_names: list[str]):
     if kind == "baseline":
-        cols = [i for i, n in enumerate(feature_names) if n.endswith("_12m")]
-        return ContactCountBaseline(columns=cols)
+        return ContactCountBaseline(columns=contact_columns(feature_names))
     if kind == "logistic":
         return make_pipeline(
             FunctionTransformer(_log1p_nonneg),

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from hearth.catalogue import Catalogue
+from hearth.features import theme_columns
 from models.fairness import fairness_table, group_columns
 from models.metrics import calibration_table, evaluate_scores
 from models.train import TrainParams, fit_candidate, household_sample
@@ -32,6 +33,12 @@ class Window:
     def pids(self) -> np.ndarray:
         return self.frame["household_pid"].to_numpy()
 
+    def restricted(self, agencies: set[str], cat: Catalogue) -> Window:
+        """The same window with each theme counted over these agencies' records only."""
+        if set(agencies) >= set(cat.agencies):
+            return self
+        return replace(self, frame=self.frame.with_columns(theme_columns(cat, agencies)))
+
 
 @dataclass
 class TrainingResult:
@@ -51,6 +58,13 @@ class TrainingResult:
     train_rows: int = 0
     valid_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    # After a refit (see `refit_on_latest`), `model` is the refitted model that scores, and
+    # these keep the model that was judged on the validation window.
+    eval_model: object | None = None
+    eval_feature_names: list[str] = field(default_factory=list)
+    eval_recency_cap: int = 36
+    refit_as_of: str | None = None
+    refit_rows: int = 0
 
 
 def _score(model, X: np.ndarray) -> np.ndarray:
@@ -73,31 +87,33 @@ def value_of_sharing(
         share = params.sharing_max_rows / len(train.y)
         sample = household_sample(train.pids, share, "value of sharing")
     light = replace(params, max_iter=min(params.max_iter, params.sharing_max_iter))
-    sets = [("all agencies joined", cat.names)]
+    usable = set(names)
+    everyone = set(cat.agencies)
+    sets = [("all agencies joined", everyone)]
     for agency in cat.agencies:
-        sets.append((f"{agency} alone", cat.agency_features(agency)))
-        sets.append(
-            (
-                f"all but {agency}",
-                [f.name for f in cat.features if f.agency not in (agency, "combined")],
-            )
-        )
+        sets.append((f"{agency} alone", {agency}))
+        sets.append((f"all but {agency}", everyone - {agency}))
     rows = []
-    for label, names in sets:
+    for label, agencies in sets:
         progress(f"value of sharing: {label}")
+        # Themes are counted over these agencies' records only: what they could build alone.
+        cols = (
+            names if agencies == everyone else [n for n in cat.features_of(agencies) if n in usable]
+        )
+        t_sub, v_sub = train.restricted(agencies, cat), valid.restricted(agencies, cat)
         m = fit_candidate(
             "gradient_boosting",
-            train.X(names, sample),
+            t_sub.X(cols, sample),
             train.y[sample],
             train.pids[sample],
-            names,
+            cols,
             light,
         )
-        met = evaluate_scores(valid.y, _score(m, valid.X(names)), valid.pids, fixed_k)
+        met = evaluate_scores(valid.y, _score(m, v_sub.X(cols)), valid.pids, fixed_k)
         rows.append(
             {
                 "model": label,
-                "features": len(names),
+                "features": len(cols),
                 "training_households": int(sample.sum()),
                 "precision_at_1pct": met["precision_at_1pct"],
                 "precision_at_5pct": met["precision_at_5pct"],
@@ -169,3 +185,33 @@ def train_and_evaluate(
         train_rows=len(train.y),
         valid_rows=len(valid.y),
     )
+
+
+def refit_on_latest(
+    result: TrainingResult,
+    latest: Window,
+    names: list[str],
+    params: TrainParams,
+    recency_cap: int,
+) -> TrainingResult:
+    """Fit the chosen candidate again on the newest labelled year (features at T-12, crises in
+    (T-12, T]) to score at T.
+
+    The model judged on the validation window was trained at T-24 and so could only use the
+    history there was before T-24; the refit uses 12 more months of history (longer windows,
+    a longer "months since") and the newest year of crises. Its quality is what the
+    validation window measured for the same recipe: the refit itself has no later year to be
+    judged on until next year. The judged model is kept (`eval_model`) for the promotion gate.
+    """
+    if latest.y.sum() == 0:
+        result.notes.append(
+            f"No crisis in the 12 months after {latest.as_of}: kept the model trained at "
+            f"{result.train_as_of} for scoring."
+        )
+        return result
+    model = fit_candidate(result.kind, latest.X(names), latest.y, latest.pids, names, params)
+    result.eval_model, result.model = result.model, model
+    result.eval_feature_names, result.feature_names = result.feature_names, names
+    result.eval_recency_cap, result.recency_cap = result.recency_cap, recency_cap
+    result.refit_as_of, result.refit_rows = latest.as_of, len(latest.y)
+    return result

@@ -10,7 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from hearth.features import Design, build_features, build_labels
+from hearth.catalogue import load_catalogue
+from hearth.features import Design, build_features, build_labels, theme_columns
 from hearth.linkage import link, linkage_by_month, linkage_by_source
 from hearth.warehouse import connect
 
@@ -289,7 +290,7 @@ def test_counts_windows_trend_and_recency_by_hand(tiny):
     # police: H1 key in 2024-07 and Bob's incident in 2023-07
     assert f["domestic_abuse_12m"] == 1 and f["domestic_abuse_36m"] == 2
     assert f["abuse_with_children"] == 1
-    # a smoker with no smoke alarm fitted in three years
+    # a smoker recorded in the last year with no smoke alarm fitted in it
     assert f["smoker_without_alarm"] == 1
     assert f["agencies_involved_12m"] == 2  # health and police
 
@@ -319,3 +320,33 @@ def test_labels_start_where_features_stop(tiny):
     assert y[H3] == 0  # the fire on 2026-01-01 is after the 12 months
     design = Design.for_scoring("2026-01")
     assert (design.train_as_of, design.valid_as_of) == ("2024-01", "2025-01")
+
+
+def test_themes_add_up_their_record_kinds_across_agencies(tiny):
+    con, _ = tiny
+    cat = load_catalogue()
+    f = build_features(con, AS_OF)
+    h1 = row(f, H1)
+    # breathing: the A&E attendances (no COPD register record or admission before the as-of date)
+    assert (h1["breathing_records_3m"], h1["breathing_records_12m"]) == (1, 2)
+    assert h1["breathing_records_36m"] == 3 and h1["breathing_records_months_since"] == 2
+    # domestic abuse: the two police incidents (the theme also counts child safeguarding)
+    assert h1["domestic_abuse_records_36m"] == 2
+    # Dora's mental health contact in H3 after her move
+    assert row(f, H3)["mental_health_records_12m"] == 1
+    for theme in cat.themes:
+        members = cat.theme_members(theme)
+        for w in cat.windows:
+            expected = f.select(pl.sum_horizontal([f"{k}_{w}m" for k in members])).to_series()
+            assert f[f"{theme}_{w}m"].to_list() == expected.to_list()
+    # The same themes as the police alone could count them: no health records in them.
+    police_only = f.with_columns(theme_columns(cat, {"police"}))
+    p1 = row(police_only, H1)
+    assert p1["breathing_records_36m"] == 0 and p1["breathing_records_months_since"] == 99
+    assert p1["domestic_abuse_records_36m"] == 2 and p1["mental_health_records_12m"] == 0
+    assert "breathing_records_12m" not in cat.agency_features("police")
+    assert "domestic_abuse_records_12m" in cat.agency_features("police")
+    assert "breathing_records_12m" in cat.agency_features("health")
+    # Who may read a reason on a theme: whoever may read each kind of record in it.
+    assert cat.by_name("breathing_records_12m").roles == ("commissioner", "health")
+    assert cat.by_name("crisis_records_12m").roles == ("commissioner",)

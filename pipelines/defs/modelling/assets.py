@@ -33,6 +33,9 @@ class TrainConfig(dg.Config):
     value_of_sharing: bool = True
     sharing_max_rows: int = 200_000
     sharing_max_iter: int = 100
+    # Fit the chosen candidate again on the newest labelled year (T-12) to score at T: it then
+    # uses 12 more months of history; see models/training.py:refit_on_latest.
+    refit_on_latest: bool = True
 
 
 def _window(con, as_of: str, cap: int):
@@ -57,19 +60,21 @@ def champion_model(
     run_settings: RunSettings,
 ):
     """Candidates (a contact-count baseline, logistic regression, gradient-boosted trees) are
-    trained at T-24 and judged on T-12; the best is logged to MLflow with its metrics,
-    fairness, value of sharing and model card, registered as a new version of
-    household_crisis_risk, and becomes @champion only if it is at least as good as the
-    current champion on the same validation window (otherwise @challenger)."""
+    trained at T-24 and judged on T-12; the best is fitted again on T-12 (the newest year of
+    crises, 12 more months of history) to score at T. It is logged to MLflow with its
+    metrics, fairness, value of sharing and model card, registered as a new version of
+    household_crisis_risk, and becomes @champion only if its recipe is at least as good as
+    the current champion's on the same validation window (otherwise @challenger)."""
     # scikit-learn and plotting load here, not when the definitions load
     from models.card import write_artifacts
     from models.train import TrainParams
-    from models.training import train_and_evaluate
+    from models.training import Window, refit_on_latest, train_and_evaluate
 
     with warehouse.connect(read_only=True) as con:
         as_of = run_settings.as_of or default_as_of(con)
         design = Design.for_scoring(as_of)
         history = history_months(con, design.train_as_of)
+        latest_history = history_months(con, design.valid_as_of)
         cap = recency_cap(history)
         train, valid = _window(con, design.train_as_of, cap), _window(con, design.valid_as_of, cap)
         raw_valid, _ = load_window(con, design.valid_as_of)
@@ -101,6 +106,21 @@ def champion_model(
         names=names,
     )
     result.recency_cap = cap
+    del train  # a million households by 350 features: free it before the refit
+    if config.refit_on_latest:
+        latest_names, latest_cap = (
+            catalogue.usable_names(latest_history),
+            recency_cap(latest_history),
+        )
+        context.log.info(
+            f"refitting the {result.kind.replace('_', ' ')} on {design.valid_as_of} "
+            f"({latest_history} months of history: {len(latest_names)} features usable)"
+        )
+        latest = Window(design.valid_as_of, cap_recency(raw_valid, latest_cap), valid.y)
+        result = refit_on_latest(result, latest, latest_names, params, latest_cap)
+        del latest
+    for note in result.notes:
+        context.log.warning(note)
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = write_artifacts(result, valid.y, Path(tmp))
         decision = log_and_promote(
@@ -114,6 +134,7 @@ def champion_model(
             "alias": decision.alias,
             "promotion_reason": decision.reason,
             "candidate": result.kind,
+            "scoring_model_fitted_at": result.refit_as_of or result.train_as_of,
             **{k: float(v) for k, v in result.metrics.items()},
         }
     )
