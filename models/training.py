@@ -134,7 +134,10 @@ def train_and_evaluate(
     sharing: bool = True,
     progress: Callable[[str], None] = lambda _: None,
     names: list[str] | None = None,
+    recency_cap: int = 36,
 ) -> TrainingResult:
+    """`names` are the features usable with the training date's history and `recency_cap` its
+    longest "months since" (both windows were capped to it by the caller)."""
     names = names or cat.names
     Xt, Xv = train.X(names), valid.X(names)
     if train.y.sum() == 0:
@@ -182,6 +185,7 @@ def train_and_evaluate(
         sharing=share,
         valid_scores=scores,
         params=params,
+        recency_cap=recency_cap,
         train_rows=len(train.y),
         valid_rows=len(valid.y),
     )

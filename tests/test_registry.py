@@ -3,6 +3,8 @@ champion that scoring loads, and a promotion by hand."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -93,3 +95,29 @@ def test_gate_both_ways_and_champion_round_trip(hearth_home, window, tmp_path):
     assert str(client.get_model_version_by_alias(MODEL_NAME, "challenger").version) == "1"
     with pytest.raises(LookupError):
         promote_by_hand("9", "no such version here")
+
+
+def test_a_refitted_champion_is_judged_by_the_model_it_was_judged_by(hearth_home, window):
+    """A refitted champion has seen the crises of today's validation window; the gate must
+    compare recipes (the models judged out of time), never that refit."""
+    frame, y = window
+    frame = frame.with_columns(pl.Series("leak", y + 0.01 * np.arange(len(y)) / len(y)))
+    X = frame.select(NAMES).to_numpy()
+    judged = LogisticRegression().fit(X, y)
+    leaky = LogisticRegression().fit(frame.select(["leak"]).to_numpy(), y)
+    first = result_for(judged, frame, y)
+    first.eval_model, first.eval_feature_names, first.eval_recency_cap = judged, NAMES, 12
+    first.model, first.feature_names, first.refit_as_of = leaky, ["leak"], "2025-01"
+    first.valid_scores = leaky.predict_proba(frame.select(["leak"]).to_numpy())[:, 1]
+    one = log_and_promote(first, frame, y, {}, fixed_k=100)
+    assert one.alias == "champion"
+
+    # the same recipe again: equal to the judged model, far below the leaky refit
+    two = log_and_promote(result_for(judged, frame, y), frame, y, {}, fixed_k=100)
+    assert two.alias == "champion", two.reason
+    assert two.champion_precision_at_1pct == pytest.approx(first.metrics["precision_at_1pct"])
+
+    _, client = mlflow_client()
+    tags = client.get_model_version(MODEL_NAME, "1").tags
+    assert tags["refit_as_of"] == "2025-01" and json.loads(tags["feature_names"]) == ["leak"]
+    assert json.loads(tags["evaluation_feature_names"]) == NAMES

@@ -38,7 +38,7 @@ def trained():
     cat = load_catalogue()
     names = cat.usable_names(12)
     train, valid = window("2024-01", 1), window("2025-01", 2)
-    result = train_and_evaluate(train, valid, cat, SMALL, fixed_k=50, names=names)
+    result = train_and_evaluate(train, valid, cat, SMALL, fixed_k=50, names=names, recency_cap=12)
     return cat, names, valid, result
 
 

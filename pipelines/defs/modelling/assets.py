@@ -104,8 +104,8 @@ def champion_model(
         sharing=config.value_of_sharing,
         progress=context.log.info,
         names=names,
+        recency_cap=cap,
     )
-    result.recency_cap = cap
     del train  # a million households by 350 features: free it before the refit
     if config.refit_on_latest:
         latest_names, latest_cap = (
