@@ -80,5 +80,9 @@ def lead_agency(values: dict[str, float], first_reason_feature: str | None, cat:
     for rule in rules["rules"]:
         if all(_OPS[c["op"]](values.get(c["feature"], 0.0), c["value"]) for c in rule["when"]):
             return rule["lead"]
-    agency = cat.by_name(first_reason_feature).agency if first_reason_feature else "register"
-    return rules["by_agency"][agency]
+    if first_reason_feature is None:
+        return rules["by_agency"]["register"]
+    feature = cat.by_name(first_reason_feature)
+    if feature.members and feature.key in rules.get("by_theme", {}):
+        return rules["by_theme"][feature.key]
+    return rules["by_agency"][feature.agency]

@@ -167,6 +167,7 @@ def test_published_top_and_area_counts():
 def test_every_suggested_lead_has_an_agency():
     rules = yaml.safe_load((ROOT / "models" / "lead_agency.yaml").read_text())
     leads = {r["lead"] for r in rules["rules"]} | set(rules["by_agency"].values())
+    leads |= set(rules["by_theme"].values())
     for lead in leads:
         assert lead_role(lead) in AGENCIES, lead
     assert lead_role("Fire and rescue (safe and well visit)") == "fire"

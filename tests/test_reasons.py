@@ -76,6 +76,23 @@ def test_lead_agency_rules_in_order():
     # no rule matches: the agency behind the strongest reason leads
     assert lead_agency({}, "asb_12m", cat) == rules["by_agency"]["police"]
     assert lead_agency({}, None, cat) == rules["by_agency"]["register"]
+    # a theme leads to its service
+    assert lead_agency({}, "breathing_records_12m", cat) == "Community respiratory team (health)"
+    assert set(rules["by_theme"]) == set(cat.themes)
     for rule in rules["rules"]:
         for cond in rule["when"]:
             assert cond["feature"] in cat.names, cond
+
+
+def test_models_rules_prints_the_rules_in_order():
+    from typer.testing import CliRunner
+
+    from hearth.cli import app
+
+    result = CliRunner().invoke(app, ["models", "rules"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    rules = load_rules()
+    positions = [result.output.index(r["when"][0]["feature"]) for r in rules["rules"]]
+    assert positions == sorted(positions)
+    assert "smoker_without_alarm >= 1" in result.output
+    assert "breathing_records" in result.output and "Council early help hub" in result.output

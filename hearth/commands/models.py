@@ -142,3 +142,24 @@ def promote(
         raise typer.Exit(2) from None
     was = f" (version {previous} is now @challenger)" if previous else ""
     console.print(f"Version {version} is now @champion{was}. Reason recorded.")
+
+
+@app.command()
+def rules() -> None:
+    """Print the lead-agency rules (models/lead_agency.yaml) in the order they are tried."""
+    from models.reasons import RULES_FILE, load_rules
+
+    spec = load_rules()
+    t = Table(title=f"Who should lead ({RULES_FILE.name}): the first rule that holds wins")
+    for col in ("#", "lead", "why", "when"):
+        t.add_column(col)
+    for i, rule in enumerate(spec["rules"], 1):
+        when = " and ".join(f"{c['feature']} {c['op']} {c['value']}" for c in rule["when"])
+        t.add_row(str(i), rule["lead"], rule.get("why", ""), when)
+    console.print(t)
+    fallback = Table(title="When no rule holds: by the strongest reason")
+    fallback.add_column("theme or agency")
+    fallback.add_column("lead")
+    for key, lead in {**spec.get("by_theme", {}), **spec["by_agency"]}.items():
+        fallback.add_row(key, lead)
+    console.print(fallback)
