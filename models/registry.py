@@ -151,6 +151,7 @@ def log_and_promote(
                 "l2_regularization": p.l2_regularization,
                 "logistic_c": p.logistic_c,
                 "calibration": p.calibration,
+                "max_negatives": p.max_negatives,
                 "fixed_k": fixed_k,
             }
         )

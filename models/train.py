@@ -35,6 +35,9 @@ class TrainParams:
     # Platt scaling keeps the ranking: isotonic steps would tie the top of the list.
     calibration: str = "sigmoid"
     calibration_share: float = 0.2
+    # Fit on every crisis and at most about this many households without one (0: all); see
+    # fitting_sample. Calibration always uses all the held-back households.
+    max_negatives: int = 300_000
     # The value-of-sharing table refits the model nine times: on a large area it uses a fixed
     # sample of training households and fewer trees, with its own joined model as reference.
     sharing_max_rows: int = 200_000
@@ -52,6 +55,21 @@ def household_sample(household_pid: np.ndarray, share: float, purpose: str) -> n
     return np.array(
         [int(hashlib.sha256(salt + h.encode()).hexdigest()[:8], 16) < cut for h in household_pid]
     )
+
+
+def fitting_sample(
+    household_pid: np.ndarray, y: np.ndarray, max_negatives: int, rows: np.ndarray
+) -> np.ndarray:
+    """Every household with a crisis and, on a large area, a fixed share of those without,
+    about `max_negatives` of them (case-control sampling). Crises are rare, so most of a
+    million rows say little the next 300,000 do not; fitting on fewer costs a third of the
+    time and moves the model's log-odds by a constant, which the calibration on the full,
+    unsampled held-back households then removes. The ranking is unchanged in expectation."""
+    negatives = int(((y == 0) & rows).sum())
+    if max_negatives <= 0 or negatives <= max_negatives:
+        return rows
+    share = max_negatives / negatives
+    return rows & ((y == 1) | household_sample(household_pid, share, "negatives"))
 
 
 def calibration_mask(household_pid: np.ndarray, share: float) -> np.ndarray:
@@ -112,7 +130,8 @@ def fit_candidate(
     if kind == "baseline":  # the baseline is its own calibration
         return est.fit(X, y)
     cal = calibration_mask(household_pid, params.calibration_share)
-    est.fit(X[~cal], y[~cal])
+    fit = fitting_sample(household_pid, y, params.max_negatives, ~cal)
+    est.fit(X[fit], y[fit])
     if y[cal].sum() == 0:
         return est
     return CalibratedClassifierCV(FrozenEstimator(est), method=params.calibration).fit(

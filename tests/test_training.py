@@ -87,3 +87,25 @@ def test_refit_without_crises_keeps_the_model_and_says_so():
     out = refit_on_latest(result, quiet, cat.usable_names(24), SMALL, recency_cap=24)
     assert out.model is model and out.refit_as_of is None
     assert "No crisis in the 12 months after 2025-01" in out.notes[0]
+
+
+def test_case_control_sampling_keeps_every_crisis_and_calibration_whole():
+    from models.train import calibration_mask, fit_candidate, fitting_sample
+
+    w = window("2024-01", 5, 20000)
+    rows = ~calibration_mask(w.pids, 0.2)
+    keep = fitting_sample(w.pids, w.y, 3000, rows)
+    assert keep[(w.y == 1) & rows].all() and not keep[~rows].any()
+    assert abs(int((keep & (w.y == 0)).sum()) - 3000) < 300
+    np.testing.assert_array_equal(keep, fitting_sample(w.pids, w.y, 3000, rows))
+    assert fitting_sample(w.pids, w.y, 10**9, rows) is rows  # a small area: everything
+    # Fitted on the sample, calibrated on the whole held-back fifth: the mean predicted risk
+    # is the observed rate, not the sample's inflated one.
+    names = load_catalogue().usable_names(12)
+    X = w.X(names)
+    sampled = fit_candidate(
+        "gradient_boosting", X, w.y, w.pids, names, TrainParams(max_iter=30, max_negatives=3000)
+    )
+    p = sampled.predict_proba(X)[:, 1]
+    assert p.mean() == pytest.approx(w.y.mean(), rel=0.15)
+    assert (keep & (w.y == 1)).sum() / keep.sum() > 2 * w.y.mean()

@@ -15,9 +15,10 @@ from pipelines.resources import RunSettings, WarehouseResource
             deps=["linked_events"],
             description=(
                 "Household features at the scoring date T and at T-12 and T-24: counts and "
-                "recency of each agency's records over 3, 12 and 36 months, trends, household "
-                "composition, area and cross-agency combinations, from events strictly before "
-                "each date that had arrived by then. Described in sql/features.yaml."
+                "recency of each agency's records over 3, 6, 12, 24 and 36 months, trends, "
+                "themes (related records across agencies), household composition, area and "
+                "cross-agency combinations, from events strictly before each date that had "
+                "arrived by then. Described in sql/features.yaml."
             ),
         ),
         dg.AssetSpec(

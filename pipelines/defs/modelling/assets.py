@@ -29,6 +29,7 @@ class TrainConfig(dg.Config):
     l2_regularization: float = 1.0
     logistic_c: float = 0.5
     calibration: str = "sigmoid"
+    max_negatives: int = 300_000
     candidates: list[str] = list(CANDIDATES)
     value_of_sharing: bool = True
     sharing_max_rows: int = 200_000
@@ -91,6 +92,7 @@ def champion_model(
         l2_regularization=config.l2_regularization,
         logistic_c=config.logistic_c,
         calibration=config.calibration,
+        max_negatives=config.max_negatives,
         candidates=tuple(config.candidates),
         sharing_max_rows=config.sharing_max_rows,
         sharing_max_iter=config.sharing_max_iter,
