@@ -136,6 +136,28 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
     return times
 
 
+def _commit() -> str:
+    """The code measured: the short commit, with `+changes` when the tree differs from it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--households", type=int, default=100_000)
@@ -170,6 +192,7 @@ def main() -> None:
         "households": args.households,
         "seed": args.seed,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "commit": _commit(),
     }
     stage_seconds: dict[str, float] = {}
     with TreeMemory() as mem:
@@ -217,7 +240,7 @@ def main() -> None:
         }
     )
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{result['date']}-{args.households}.json"
+    out = RESULTS / f"{result['date']}-{args.households}-commit-{result['commit']}.json"
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "model"}, indent=2, default=str))
     print(f"Wrote {out}")

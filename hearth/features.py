@@ -170,9 +170,30 @@ def _write_atomically(frame: pl.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+# Households exist at the training date only if a register month came before it.
+MIN_TRAINING_HISTORY = 1
+
+
+def require_history(con: duckdb.DuckDBPyConnection, design: Design) -> None:
+    """Refuse, in words, a design whose training date comes (almost) before the extracts."""
+    history = history_months(con, design.train_as_of)
+    if history >= MIN_TRAINING_HISTORY:
+        return
+    first = query_one(con, "first_month")[0]
+    have = history_months(con, design.score_as_of)
+    raise ValueError(
+        f"Scoring at {design.score_as_of} trains on households as at {design.train_as_of} "
+        f"(24 months earlier), which needs at least {MIN_TRAINING_HISTORY} month of extracts "
+        f"before that, so it needs {24 + MIN_TRAINING_HISTORY} months of extracts; the extracts "
+        f"loaded start at {first}, {have} months before {design.score_as_of}. Land the "
+        "earlier months' extracts."
+    )
+
+
 def build_feature_sets(con: duckdb.DuckDBPyConnection, design: Design) -> dict[str, int]:
     """Features at the three dates and labels at the two that have them, kept beside the
     warehouse (see `features_folder`), replacing the last run's."""
+    require_history(con, design)
     frames, labels = [], []
     for as_of in (design.train_as_of, design.valid_as_of, design.score_as_of):
         f = build_features(con, as_of)

@@ -11,7 +11,14 @@ import polars as pl
 import pytest
 
 from hearth.catalogue import load_catalogue
-from hearth.features import Design, build_features, build_labels, theme_columns
+from hearth.features import (
+    Design,
+    build_feature_sets,
+    build_features,
+    build_labels,
+    require_history,
+    theme_columns,
+)
 from hearth.linkage import link, linkage_by_month, linkage_by_source
 from hearth.warehouse import connect
 
@@ -350,3 +357,18 @@ def test_themes_add_up_their_record_kinds_across_agencies(tiny):
     # Who may read a reason on a theme: whoever may read each kind of record in it.
     assert cat.by_name("breathing_records_12m").roles == ("commissioner", "health")
     assert cat.by_name("crisis_records_12m").roles == ("commissioner",)
+
+
+def test_too_little_history_before_the_training_date_is_refused_in_words(tiny):
+    con, _ = tiny
+    # the first health extract loaded is 2023-01's
+    con.execute(
+        "INSERT INTO ingest_log VALUES ('health', '2023-01', 'health_2023-01.csv', 'x', 1, 1, 0, "
+        "'loaded', NULL, now())"
+    )
+    with pytest.raises(ValueError) as err:
+        build_feature_sets(con, Design.for_scoring("2025-01"))
+    msg = str(err.value)
+    assert "trains on households as at 2023-01" in msg
+    assert "needs 25 months of extracts" in msg and "start at 2023-01, 24 months" in msg
+    require_history(con, Design.for_scoring("2025-02"))  # a month before 2023-02: enough

@@ -84,6 +84,12 @@ def champion_model(
     context.log.info(
         f"{history} months of history before {design.train_as_of}: {len(names)} features usable"
     )
+    if history < 12:
+        context.log.warning(
+            f"Only {history} months of extracts come before the training date "
+            f"{design.train_as_of}, so the model cannot use a 12-month look-back; with "
+            "36 months of extracts it can."
+        )
     params = TrainParams(
         max_iter=config.max_iter,
         learning_rate=config.learning_rate,
