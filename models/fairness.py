@@ -9,12 +9,36 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from fairlearn.metrics import MetricFrame, count
-from sklearn.metrics import precision_score, recall_score
+from fairlearn.metrics import MetricFrame
 
 from models.metrics import k_for, top_k_mask
 
 FLAG_BELOW = 0.8
+
+
+# fairlearn computes each metric on a group's rows one element at a time, which takes seconds per
+# group on a million households. These metrics need only how many rows share each (group,
+# crisis, listed) combination, so each grouping is passed as at most four weighted rows per
+# group: the same numbers, exactly, in milliseconds.
+def _households(t: np.ndarray, p: np.ndarray, sample_weight: np.ndarray) -> int:
+    return int(np.sum(sample_weight))
+
+
+def _crises(t: np.ndarray, p: np.ndarray, sample_weight: np.ndarray) -> int:
+    return int(np.sum(sample_weight * t))
+
+
+def _precision(t: np.ndarray, p: np.ndarray, sample_weight: np.ndarray) -> float:
+    listed = np.sum(sample_weight * p)
+    return float(np.sum(sample_weight * t * p) / listed) if listed else 0.0
+
+
+def _recall(t: np.ndarray, p: np.ndarray, sample_weight: np.ndarray) -> float:
+    crises = np.sum(sample_weight * t)
+    return float(np.sum(sample_weight * t * p) / crises) if crises else 0.0
+
+
+METRICS = {"households": _households, "crises": _crises, "precision": _precision, "recall": _recall}
 
 
 def age_band(oldest_age: pl.Expr) -> pl.Expr:
@@ -53,26 +77,30 @@ def fairness_table(
 ) -> pl.DataFrame:
     """One row per (grouping, group): households, crises, precision and recall at the capacity
     `share` of all households, and recall's ratio to the best-served group."""
-    selected = top_k_mask(scores, household_pid, k_for(share, len(y))).astype(int)
+    selected = top_k_mask(scores, household_pid, k_for(share, len(y)))
     rows = []
     for grouping in groups.columns:
+        compact = (
+            pl.DataFrame(
+                {
+                    "group": groups[grouping],
+                    "crisis": np.asarray(y).astype(np.int64),
+                    "listed": selected.astype(np.int64),
+                }
+            )
+            .group_by(["group", "crisis", "listed"])
+            .len()
+            .sort(["group", "crisis", "listed"])
+        )
+        weight = compact["len"].to_numpy()
         mf = MetricFrame(
-            metrics={
-                "households": count,
-                "precision": lambda t, p: precision_score(t, p, zero_division=0),
-                "recall": lambda t, p: recall_score(t, p, zero_division=0),
-            },
-            y_true=np.asarray(y).astype(int),
-            y_pred=selected,
-            sensitive_features=groups[grouping].to_numpy(),
+            metrics=METRICS,
+            y_true=compact["crisis"].to_numpy(),
+            y_pred=compact["listed"].to_numpy(),
+            sensitive_features=compact["group"].to_numpy(),
+            sample_params={name: {"sample_weight": weight} for name in METRICS},
         )
         by = mf.by_group.reset_index()
-        crises = MetricFrame(
-            metrics=lambda t, p: int(np.sum(t)),
-            y_true=np.asarray(y).astype(int),
-            y_pred=selected,
-            sensitive_features=groups[grouping].to_numpy(),
-        ).by_group
         best = float(by["recall"].max()) or 1.0
         for _, r in by.iterrows():
             g = r.iloc[0]
@@ -82,7 +110,7 @@ def fairness_table(
                     "grouping": grouping,
                     "group": str(g),
                     "households": int(r["households"]),
-                    "crises": int(crises.loc[g]),
+                    "crises": int(r["crises"]),
                     "precision": float(r["precision"]),
                     "recall": float(r["recall"]),
                     "recall_ratio_to_best": ratio,

@@ -80,6 +80,11 @@ def test_fairness_flags_the_group_the_list_misses():
     b = t.filter(pl.col("group") == "b").row(0, named=True)
     assert (a["households"], a["crises"], a["recall"], a["flag"]) == (100, 10, 1.0, False)
     assert (b["recall"], b["recall_ratio_to_best"], b["flag"]) == (0.0, 0.0, True)
+    assert (a["precision"], b["precision"], b["households"], b["crises"]) == (1.0, 0.0, 100, 10)
+    # at 10% capacity the list holds 20 of group a: its 10 crises and 10 others
+    wider = fairness_table(y, s, pids(n), pl.DataFrame({"g": group}), share=0.10)
+    a = wider.filter(pl.col("group") == "a").row(0, named=True)
+    assert (a["precision"], a["recall"]) == (0.5, 1.0)
 
 
 def test_promotion_rule_both_ways():
