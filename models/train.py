@@ -38,9 +38,10 @@ class TrainParams:
     # Fit on every crisis and at most about this many households without one (0: all); see
     # fitting_sample. Calibration always uses all the held-back households.
     max_negatives: int = 300_000
-    # The value-of-sharing table refits the model nine times: on a large area it uses a fixed
-    # sample of training households and fewer trees, with its own joined model as reference.
-    sharing_max_rows: int = 200_000
+    # The value-of-sharing table refits the model nine times: on a large area it uses every
+    # training household with a crisis and about this many without, and fewer trees, with its
+    # own joined model as reference.
+    sharing_max_negatives: int = 100_000
     sharing_max_iter: int = 100
     seed: int = 0
     candidates: tuple[str, ...] = field(default_factory=lambda: CANDIDATES)

@@ -13,7 +13,7 @@ from hearth.catalogue import Catalogue
 from hearth.features import theme_columns
 from models.fairness import fairness_table, group_columns
 from models.metrics import calibration_table, evaluate_scores
-from models.train import TrainParams, fit_candidate, household_sample
+from models.train import TrainParams, fit_candidate, fitting_sample
 
 
 @dataclass
@@ -82,10 +82,8 @@ def value_of_sharing(
 ) -> pl.DataFrame:
     """The same kind of model on all agencies joined, on each agency's features alone and on
     all but one agency, fitted with the same settings on the same training households."""
-    sample = np.ones(len(train.y), dtype=bool)
-    if len(train.y) > params.sharing_max_rows:
-        share = params.sharing_max_rows / len(train.y)
-        sample = household_sample(train.pids, share, "value of sharing")
+    everything = np.ones(len(train.y), dtype=bool)
+    sample = fitting_sample(train.pids, train.y, params.sharing_max_negatives, everything)
     light = replace(params, max_iter=min(params.max_iter, params.sharing_max_iter))
     usable = set(names)
     everyone = set(cat.agencies)

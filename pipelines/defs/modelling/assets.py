@@ -32,7 +32,7 @@ class TrainConfig(dg.Config):
     max_negatives: int = 300_000
     candidates: list[str] = list(CANDIDATES)
     value_of_sharing: bool = True
-    sharing_max_rows: int = 200_000
+    sharing_max_negatives: int = 100_000
     sharing_max_iter: int = 100
     # Fit the chosen candidate again on the newest labelled year (T-12) to score at T: it then
     # uses 12 more months of history; see models/training.py:refit_on_latest.
@@ -100,7 +100,7 @@ def champion_model(
         calibration=config.calibration,
         max_negatives=config.max_negatives,
         candidates=tuple(config.candidates),
-        sharing_max_rows=config.sharing_max_rows,
+        sharing_max_negatives=config.sharing_max_negatives,
         sharing_max_iter=config.sharing_max_iter,
     )
     result = train_and_evaluate(
