@@ -89,7 +89,7 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
     from hearth.warehouse import connect
     from models.score import score_households
     from models.train import fit_candidate
-    from models.training import Window
+    from models.training import labelled_window
 
     times: dict[str, float] = {}
     months = landing_months(landing)
@@ -106,27 +106,20 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
         build_feature_sets(con, design)
         times["features"] = time.perf_counter() - t
         t = time.perf_counter()
+        catalogue = load_catalogue()
         history = history_months(con, design.train_as_of)
-        names, cap = load_catalogue().usable_names(history), recency_cap(history)
-        feats, labels = load_window(con, design.train_as_of)
-        y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
-        train = Window(
-            design.train_as_of, cap_recency(feats, cap), y.fill_null(0).to_numpy().astype(int)
-        )
+        names, cap = catalogue.usable_names(history), recency_cap(history)
+        train = labelled_window(con, design.train_as_of, cap)
         fit_candidate("gradient_boosting", train.X(names), train.y, train.pids, names, train_params)
-        del train, feats
+        del train
         # the pipeline fits the chosen model again on the newest labelled year to score
         history = history_months(con, design.valid_as_of)
-        names, cap = load_catalogue().usable_names(history), recency_cap(history)
-        feats, labels = load_window(con, design.valid_as_of)
-        y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
-        latest = Window(
-            design.valid_as_of, cap_recency(feats, cap), y.fill_null(0).to_numpy().astype(int)
-        )
+        names, cap = catalogue.usable_names(history), recency_cap(history)
+        latest = labelled_window(con, design.valid_as_of, cap)
         model = fit_candidate(
             "gradient_boosting", latest.X(names), latest.y, latest.pids, names, train_params
         )
-        del latest, feats
+        del latest
         times["train"] = time.perf_counter() - t
         t = time.perf_counter()
         score_feats, _ = load_window(con, as_of)

@@ -53,6 +53,12 @@ def model_card(result) -> str:
         "with crises in the 12 months after: a later year the model never saw.",
         f"- Features: {len(result.feature_names)} (see features.txt and the feature catalogue).",
     ]
+    lines.append(
+        "- Each fit uses every household with a crisis and at most about "
+        f"{result.params.max_negatives:,} without one (case-control sampling: fewer rows that "
+        "say little more); the probabilities are calibrated on a held-back fifth of households "
+        "that is not sampled."
+    )
     if result.refit_as_of:
         lines += [
             f"- Scoring model: the same recipe fitted again on households as at "

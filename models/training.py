@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from hearth.catalogue import Catalogue
-from hearth.features import theme_columns
+from hearth.features import cap_recency, load_window, theme_columns
 from models.fairness import fairness_table, group_columns
 from models.metrics import calibration_table, evaluate_scores
 from models.train import TrainParams, fit_candidate, fitting_sample
@@ -38,6 +38,13 @@ class Window:
         if set(agencies) >= set(cat.agencies):
             return self
         return replace(self, frame=self.frame.with_columns(theme_columns(cat, agencies)))
+
+
+def labelled_window(con, as_of: str, cap: int) -> Window:
+    """The stored features at `as_of` ("months since" capped at `cap`) with their labels."""
+    feats, labels = load_window(con, as_of)
+    y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
+    return Window(as_of, cap_recency(feats, cap), y.fill_null(0).to_numpy().astype(int))
 
 
 @dataclass

@@ -39,15 +39,6 @@ class TrainConfig(dg.Config):
     refit_on_latest: bool = True
 
 
-def _window(con, as_of: str, cap: int):
-    from models.training import Window
-
-    feats, labels = load_window(con, as_of)
-    feats = cap_recency(feats, cap)
-    y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
-    return Window(as_of, feats, y.fill_null(0).to_numpy().astype(int))
-
-
 @dg.asset(
     group_name="modelling",
     kinds={"scikitlearn", "mlflow"},
@@ -69,7 +60,7 @@ def champion_model(
     # scikit-learn and plotting load here, not when the definitions load
     from models.card import write_artifacts
     from models.train import TrainParams
-    from models.training import Window, refit_on_latest, train_and_evaluate
+    from models.training import Window, labelled_window, refit_on_latest, train_and_evaluate
 
     with warehouse.connect(read_only=True) as con:
         as_of = run_settings.as_of or default_as_of(con)
@@ -77,7 +68,8 @@ def champion_model(
         history = history_months(con, design.train_as_of)
         latest_history = history_months(con, design.valid_as_of)
         cap = recency_cap(history)
-        train, valid = _window(con, design.train_as_of, cap), _window(con, design.valid_as_of, cap)
+        train = labelled_window(con, design.train_as_of, cap)
+        valid = labelled_window(con, design.valid_as_of, cap)
         raw_valid, _ = load_window(con, design.valid_as_of)
     catalogue = load_catalogue()
     names = catalogue.usable_names(history)
