@@ -31,8 +31,14 @@ KEY_METRICS = (
 
 def mlflow_client(tracking_uri: str | None = None):
     """Point MLflow at Hearth's store (SQLite under HEARTH_HOME unless a server is set)."""
+    import logging
+
     import mlflow
     from mlflow import MlflowClient
+
+    # MLflow's notes on database set-up and pip versions mean nothing to an officer reading a
+    # run's progress; its errors still show (and registrations are still announced).
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
 
     uri = tracking_uri or settings.mlflow_tracking_uri()
     mlflow.set_tracking_uri(uri)
