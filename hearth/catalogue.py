@@ -93,9 +93,13 @@ class Catalogue:
     def features_of(self, agencies: set[str]) -> list[str]:
         """The features a model fitted on these agencies' data can have: their own, the
         register's, and the themes with at least one of their record kinds."""
-        own = [f for f in self.features if f.agency in agencies or f.agency == "register"]
-        themes = [f for f in self.features if f.members and self.theme_members(f.key, agencies)]
-        return [f.name for f in self.features if f in own or f in themes]
+        return [
+            f.name
+            for f in self.features
+            if f.agency in agencies
+            or f.agency == "register"
+            or (f.members and self.theme_members(f.key, agencies))
+        ]
 
     def theme_members(self, theme: str, agencies: set[str] | None = None) -> list[str]:
         """The event feature keys a theme adds up, only those of `agencies` if given."""

@@ -128,10 +128,8 @@ def tables(path: Path) -> dict[str, int]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         names = con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
-        return {
-            f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0]
-            for s, t in names
-        }
+        # the relational API: a table's name is never spliced into SQL
+        return {f"{s}.{t}": con.table(f"{s}.{t}").count("*").fetchall()[0][0] for s, t in names}
     finally:
         con.close()
 

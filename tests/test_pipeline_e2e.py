@@ -94,6 +94,7 @@ def test_run_summary_accounts_for_every_row(first_run, small_world):
     assert model["name"] == "household_crisis_risk" and model["version"] == "1"
     assert 0 <= model["metrics"]["precision_at_1pct"] <= 1
     assert model["train_as_of"] == "2024-01" and model["valid_as_of"] == "2025-01"
+    assert model["refit_as_of"] == "2025-01"
 
 
 def test_champion_is_registered_and_loadable(first_run):
@@ -108,6 +109,12 @@ def test_champion_is_registered_and_loadable(first_run):
         mp.undo()
     assert str(champ.version) == "1"
     assert len(names) > 100 and hasattr(model, "predict_proba")
+    # the model that scores is the refit at T-12 (two years of history: 24-month windows);
+    # the one judged at T-24 (one year: no 24-month window) is kept for the gate
+    judged = json.loads(champ.tags["evaluation_feature_names"])
+    assert champ.tags["refit_as_of"] == "2025-01" and champ.tags["recency_cap"] == "24"
+    assert "breathing_records_24m" in names and "breathing_records_24m" not in judged
+    assert champ.tags["evaluation_recency_cap"] == "12"
 
 
 def test_second_run_is_idempotent_and_gated(first_run, small_world):
