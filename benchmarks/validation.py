@@ -75,7 +75,8 @@ def _rule_counts_sql(contract, table: str) -> str:
 
 def large_extract(con_path: Path, source: str, month: str, path: Path) -> dict[str, object]:
     from hearth.contracts import load_contract
-    from hearth.ingest.files import Extract, read_extract
+    from hearth.ingest.files import read_extract
+    from hearth.ingest.landing import Extract
     from hearth.ingest.identifiers import scan_identifiers
     from hearth.ingest.load import ingest_extract
     from hearth.ingest.rules import apply_rules

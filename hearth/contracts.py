@@ -100,6 +100,8 @@ class Contract:
     version: str = ""
     path: Path | None = None
     latency_days: int | None = None  # slaProperties latency: days after month end a file is due
+    # ODCS primaryKey columns in primaryKeyPosition order: at most one row per key in a file
+    key: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -286,6 +288,9 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
         )
         raise fail(f"columns disagree with hearth/sources.py: {detail}")
 
+    keyed = [p for p in table.properties or [] if p.primaryKey]
+    key = tuple(p.name for p in sorted(keyed, key=lambda p: p.primaryKeyPosition or 0))
+
     custom = _custom(odcs.customProperties)
     file_format = custom.get("fileFormat")
     if file_format != expected.file_format:
@@ -331,6 +336,7 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
         version=odcs.version or "",
         path=path,
         latency_days=latency_days,
+        key=key,
     )
 
 

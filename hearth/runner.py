@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hearth import settings
-from hearth.ingest.files import discover
+from hearth.ingest.landing import discover
 from hearth.publish import write_json
 
 JOB_NAME = "hearth_full_run"

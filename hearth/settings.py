@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 
 def hearth_home() -> Path:
     """`HEARTH_HOME`, default `./.hearth`, made absolute so child processes agree."""
     return Path(os.environ.get("HEARTH_HOME", ".hearth")).expanduser().resolve()
+
+
+def today() -> date:
+    """The run's clock (UTC). HEARTH_CLOCK (YYYY-MM-DD) sets it, to replay a past day or test
+    a future one; an extract month after it is refused."""
+    value = os.environ.get("HEARTH_CLOCK")
+    if value:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"HEARTH_CLOCK must be a date as YYYY-MM-DD, not {value!r}.") from None
+    return datetime.now(UTC).date()
 
 
 def landing_dir() -> Path:

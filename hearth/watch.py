@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hearth.ingest.files import Extract, discover, sha256_of
+from hearth.ingest.files import sha256_of
+from hearth.ingest.landing import Extract, discover
 from hearth.ingest.rules import add_months
 from hearth.sources import SOURCES
 
@@ -66,24 +67,29 @@ def scan_landing(
     out = LandingScan(files={}, notes=notes)
     seen = set()
     for ex in found:
-        key = ex.file_name
-        seen.add(key)
-        st = ex.path.stat()
-        old = cursor.get(key)
-        if old and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
-            out.files[key] = old
-            continue
-        if now - st.st_mtime < settle_seconds:
-            out.settling.append(key)
-            if old:
+        for path in ex.paths:
+            key = ex.part_name(path)
+            seen.add(key)
+            st = path.stat()
+            old = cursor.get(key)
+            if old and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
                 out.files[key] = old
-            continue
-        sha = sha256_of(ex.path)
-        out.files[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
-        if old and old.get("sha256") == sha:
-            continue  # the same bytes again
-        (out.changed_files if old else out.new_files).append(key)
-        out.changed.setdefault(ex.month, {})[ex.source] = sha
+                continue
+            if now - st.st_mtime < settle_seconds:
+                out.settling.append(key)
+                if old:
+                    out.files[key] = old
+                continue
+            sha = sha256_of(path)
+            out.files[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+            if old and old.get("sha256") == sha:
+                continue  # the same bytes again
+            (out.changed_files if old else out.new_files).append(key)
+            by_source = out.changed.setdefault(ex.month, {})
+            # several parts of one month changed: the run key covers every one of them
+            by_source[ex.source] = (
+                f"{by_source[ex.source]}+{sha}" if ex.source in by_source else sha
+            )
     out.removed = sorted(k for k in cursor if k not in seen)
     return out
 
@@ -140,8 +146,9 @@ def landing_fingerprint(found: list[Extract]) -> str:
     """Cheap identity of what is landed: every file's name, size and modification time."""
     parts = []
     for ex in found:
-        st = ex.path.stat()
-        parts.append(f"{ex.file_name}:{st.st_size}:{st.st_mtime_ns}")
+        for path in ex.paths:
+            st = path.stat()
+            parts.append(f"{ex.part_name(path)}:{st.st_size}:{st.st_mtime_ns}")
     return _digest(parts)
 
 
@@ -166,7 +173,7 @@ def plan_publish(landing: Path, outputs: Path) -> PublishPlan:
         )
     as_of = add_months(newest, 1)
     summary = outputs / as_of / "run_summary.json"
-    newest_landed = max(e.path.stat().st_mtime for e in found)
+    newest_landed = max(p.stat().st_mtime for e in found for p in e.paths)
     if summary.exists() and summary.stat().st_mtime >= newest_landed:
         return PublishPlan(
             False,

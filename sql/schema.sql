@@ -32,3 +32,14 @@ CREATE TABLE IF NOT EXISTS audit_log (
     run_as_of VARCHAR,
     detail VARCHAR
 );
+-- Entries under the landing that were not read (with why) and months missing between a
+-- source's first and newest extract: the landing is the truth, and what was not read is named.
+CREATE TABLE IF NOT EXISTS landing_issues (
+    path VARCHAR NOT NULL,            -- relative to the landing
+    source VARCHAR,                   -- NULL for the landing's top level
+    extract_month VARCHAR,
+    kind VARCHAR NOT NULL,            -- unread | gap
+    why VARCHAR NOT NULL,
+    blocking BOOLEAN NOT NULL,        -- it may hold rows: the source's run stops
+    seen_at TIMESTAMP NOT NULL
+);

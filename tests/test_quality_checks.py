@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from hearth.contracts import load_contract
-from hearth.ingest.files import Extract
+from hearth.ingest.landing import Extract
 from hearth.ingest.load import ingest_extract
 from hearth.ingest.suite_check import check_accepted_rows, suite_for_accepted_rows
 from hearth.settings import PROJECT_ROOT

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from hearth.contracts import load_contract
-from hearth.ingest.files import Extract
+from hearth.ingest.landing import Extract
 from hearth.ingest.load import ingest_extract
 from hearth.sources import SOURCES
 from hearth.warehouse import connect

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from hearth.cli import app
 from hearth.contracts import load_contract
-from hearth.ingest.files import Extract
+from hearth.ingest.landing import Extract
 from hearth.ingest.freshness import assess, expected_month, freshness_report
 from hearth.ingest.load import ingest_extract
 from hearth.summary import freshness

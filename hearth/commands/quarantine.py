@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hearth import settings
-from hearth.ingest.files import MONTH_RE
+from hearth.ingest.landing import MONTH_RE
 from hearth.ingest.rules import RULE_TEXT
 from hearth.sources import SOURCES
 from hearth.warehouse import query, query_one

@@ -1,22 +1,19 @@
-"""Finding extracts in the landing tree and reading them, as received, into strings.
+"""Reading extracts, as received, into strings.
 
 Every value is read as text so that the row rules see exactly what the agency sent; types are
-coerced afterwards as the contract says."""
+coerced afterwards as the contract says. Which files make an extract is decided by the landing
+inventory (`hearth/ingest/landing.py`)."""
 
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from hearth.sources import SOURCES
-
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-DATA_SUFFIXES = {".csv", ".parquet"}
+from hearth.ingest.landing import Extract
 
 
 class BatchProblem(Exception):
@@ -29,45 +26,6 @@ class BatchProblem(Exception):
         self.column = column
 
 
-@dataclass(frozen=True)
-class Extract:
-    source: str
-    month: str
-    path: Path
-
-    @property
-    def file_name(self) -> str:
-        return f"{self.source}/{self.month}/{self.path.name}"
-
-
-def discover(landing: Path) -> tuple[list[Extract], list[str]]:
-    """All extracts in the landing tree, and plain sentences about folders that don't fit."""
-    found: list[Extract] = []
-    problems: list[str] = []
-    for source in SOURCES:
-        src_dir = landing / source
-        if not src_dir.is_dir():
-            continue
-        for month_dir in sorted(p for p in src_dir.iterdir() if p.is_dir()):
-            if not MONTH_RE.match(month_dir.name):
-                problems.append(
-                    f"{source}: folder '{month_dir.name}' is not an extract month (YYYY-MM); "
-                    "its files were not read."
-                )
-                continue
-            files = sorted(
-                p for p in month_dir.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
-            )
-            if len(files) > 1:
-                problems.append(
-                    f"{source} {month_dir.name}: {len(files)} data files in one month folder; "
-                    "land one file per month."
-                )
-            if files:
-                found.append(Extract(source, month_dir.name, files[0]))
-    return found, problems
-
-
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -76,59 +34,75 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _check_utf8(ex: Extract) -> None:
+def extract_sha256(ex: Extract) -> str:
+    """The identity of an extract's bytes: its file's sha256, or one over its parts' names and
+    hashes (so adding, removing or changing a part is a changed extract)."""
+    if len(ex.paths) == 1:
+        return sha256_of(ex.paths[0])
+    h = hashlib.sha256()
+    for p in ex.paths:
+        h.update(f"{p.name}\0{sha256_of(p)}\n".encode())
+    return h.hexdigest()
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+def _check_utf8(source: str, name: str, path: Path) -> None:
     dec = codecs.getincrementaldecoder("utf-8")()
-    with ex.path.open("rb") as f:
-        try:
+    try:
+        with _open(path) as f:
             for chunk in iter(lambda: f.read(1 << 22), b""):
                 dec.decode(chunk)
             dec.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise BatchProblem(
-                "file_readable",
-                f"{ex.source}: file {ex.file_name} is not UTF-8 text (wrong encoding, perhaps "
-                "Latin-1 or Windows-1252); ask the agency to export it as UTF-8.",
-            ) from None
+    except UnicodeDecodeError:
+        raise BatchProblem(
+            "file_readable",
+            f"{source}: file {name} is not UTF-8 text (wrong encoding, perhaps "
+            "Latin-1 or Windows-1252); ask the agency to export it as UTF-8.",
+        ) from None
+    except (OSError, EOFError) as e:  # a damaged gzip stream
+        raise BatchProblem(
+            "file_readable",
+            f"{source}: file {name} cannot be decompressed ({type(e).__name__}); it may be "
+            "truncated or damaged.",
+        ) from None
 
 
-def read_extract(ex: Extract) -> pl.DataFrame:
-    """Read one extract with every column as text (nulls for empty cells)."""
-    if ex.path.stat().st_size == 0:
-        raise BatchProblem("not_empty", f"{ex.source}: file {ex.file_name} is empty (0 bytes).")
-    if ex.path.suffix.lower() == ".parquet":
+def _read_file(source: str, name: str, path: Path) -> pl.DataFrame:
+    """One data file with every column as text (nulls for empty cells)."""
+    if path.stat().st_size == 0:
+        raise BatchProblem("not_empty", f"{source}: file {name} is empty (0 bytes).")
+    if path.name.lower().endswith(".parquet"):
         try:
-            df = pl.read_parquet(ex.path)
+            df = pl.read_parquet(path)
         except Exception as e:  # polars raises several kinds for a damaged file
             raise BatchProblem(
                 "file_readable",
-                f"{ex.source}: file {ex.file_name} is not a readable Parquet file "
+                f"{source}: file {name} is not a readable Parquet file "
                 f"({type(e).__name__}); it may be truncated or damaged.",
             ) from None
         return df.with_columns([_as_text(df[c]).replace("", None) for c in df.columns])
-    _check_utf8(ex)
-    with ex.path.open("rb") as f:
+    _check_utf8(source, name, path)
+    with _open(path) as f:
         head = f.readline().decode("utf-8-sig").strip("\r\n")
     if not head.strip():
-        raise BatchProblem("not_empty", f"{ex.source}: file {ex.file_name} has no header row.")
+        raise BatchProblem("not_empty", f"{source}: file {name} has no header row.")
     if "," not in head:
-        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+        for sep, what in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
             if sep in head:
                 raise BatchProblem(
                     "schema_matches_contract",
-                    f"{ex.source}: file {ex.file_name} is separated by {name}; the contract "
-                    "requires commas.",
+                    f"{source}: file {name} is separated by {what}; the contract requires commas.",
                 )
     try:
-        df = pl.read_csv(
-            ex.path,
-            infer_schema=False,
-            encoding="utf8",
-            truncate_ragged_lines=False,
-        )
+        with _open(path) as f:
+            df = pl.read_csv(f.read(), infer_schema=False, truncate_ragged_lines=False)
     except Exception as e:  # a ragged or malformed CSV
         raise BatchProblem(
             "file_readable",
-            f"{ex.source}: file {ex.file_name} is not a well-formed CSV file "
+            f"{source}: file {name} is not a well-formed CSV file "
             f"({type(e).__name__}); rows have different numbers of fields or broken quotes.",
         ) from None
     df = df.rename({c: c.lstrip("\ufeff").strip() for c in df.columns})
@@ -137,20 +111,67 @@ def read_extract(ex: Extract) -> pl.DataFrame:
     return df.filter(~pl.all_horizontal(pl.all().is_null())) if df.width else df
 
 
+def read_parts(ex: Extract) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The extract's rows with every column as text, its parts concatenated in name order, and
+    beside it each row's origin: `file_name` (the part) and `file_row` (its row in that part)."""
+    frames, origins, columns = [], [], None
+    for path in ex.paths:
+        name = ex.part_name(path)
+        df = _read_file(ex.source, name, path)
+        if columns is None:
+            columns, first = df.columns, name
+        elif df.columns != columns:
+            raise BatchProblem(
+                "schema_matches_contract",
+                f"{ex.source}: file {name} has other columns than {first}, another part of the "
+                f"same month's extract; every part of a split extract must have the same "
+                "columns.",
+            )
+        frames.append(df)
+        origins.append(
+            pl.DataFrame(
+                {
+                    "file_name": pl.Series([name] * df.height, dtype=pl.String),
+                    "file_row": pl.int_range(1, df.height + 1, eager=True, dtype=pl.Int64),
+                }
+            )
+        )
+    return pl.concat(frames, how="vertical"), pl.concat(origins, how="vertical")
+
+
+def read_extract(ex: Extract) -> pl.DataFrame:
+    """Read one extract with every column as text (nulls for empty cells)."""
+    return read_parts(ex)[0]
+
+
 def _as_text(s: pl.Series) -> pl.Series:
-    """A Parquet column as the text an agency meant: dates as YYYY-MM-DD (a timestamp at
-    midnight is a date written by a tool that has no date type), whole floats as integers
-    (a tool that writes integers with gaps as floats), everything else as its string."""
+    """A Parquet column as the text an agency meant, value by value: dates as YYYY-MM-DD (a
+    timestamp at midnight is a date written by a tool that has no date type), whole floats as
+    integers (a tool that writes integers with gaps as floats), NaN as an empty cell (pandas'
+    missing value), everything else as its string. One odd value (1980.5) stays itself and
+    breaks its own row's rule, not its column."""
     if s.dtype == pl.Null:
         return s.cast(pl.String)
     if s.dtype == pl.Date:
         return s.dt.strftime("%Y-%m-%d")
     if isinstance(s.dtype, pl.Datetime):
-        present = s.drop_nulls()
-        if (present.dt.truncate("1d") == present).all():
-            return s.dt.strftime("%Y-%m-%d")
+        midnight = s.dt.truncate("1d") == s
+        return (
+            pl.select(
+                pl.when(midnight.fill_null(False))
+                .then(s.dt.strftime("%Y-%m-%d"))
+                .otherwise(s.cast(pl.String))
+            )
+            .to_series()
+            .alias(s.name)
+        )
     if s.dtype in (pl.Float32, pl.Float64):
-        present = s.drop_nulls()
-        if present.is_finite().all() and (present.round(0) == present).all():
-            return s.cast(pl.Int64).cast(pl.String)
+        s = s.fill_nan(None)
+        whole = (s.is_finite() & (s.round(0) == s) & (s.abs() < 2**53)).fill_null(False)
+        as_int = pl.select(pl.when(whole).then(s).otherwise(None)).to_series().cast(pl.Int64)
+        return (
+            pl.select(pl.when(whole).then(as_int.cast(pl.String)).otherwise(s.cast(pl.String)))
+            .to_series()
+            .alias(s.name)
+        )
     return s.cast(pl.String)

@@ -9,13 +9,14 @@ import duckdb
 import polars as pl
 
 from hearth.contracts import Contract
-from hearth.ingest.files import BatchProblem, Extract, read_extract, sha256_of
+from hearth.ingest.files import BatchProblem, extract_sha256, read_parts
 from hearth.ingest.identifiers import (
     KINDS,
     identifier_like_columns,
     scan_header,
     scan_identifiers,
 )
+from hearth.ingest.landing import Extract
 from hearth.ingest.rules import apply_rules, check_month_matches_folder
 from hearth.sources import SOURCES
 from hearth.warehouse import query, query_one, run_sql
@@ -167,17 +168,19 @@ def ingest_extract(
     ex: Extract,
     volume_tolerance: float = 3.0,
     volume_min_rows: int = 50,
+    force: bool = False,
 ) -> IngestResult:
     """Check and load one extract. Nothing is changed in the warehouse unless it passes every
-    batch check; a file already loaded with the same bytes is left as it is."""
-    sha = sha256_of(ex.path)
+    batch check; a file already loaded with the same bytes is left as it is unless `force`
+    (an earlier month changed, so this month's late duplicates must be judged again)."""
+    sha = extract_sha256(ex)
     done = query_one(con, "ingest/loaded_sha", {"source": ex.source, "month": ex.month})
-    if done and done[0] == sha:
+    if done and done[0] == sha and not force:
         return IngestResult(ex.source, ex.month, ex.file_name, "unchanged", *done[1:])
     rows = 0
     problem: BatchProblem | None = None
     try:
-        raw = read_extract(ex)
+        raw, origin = read_parts(ex)
         rows = raw.height
         _check_columns(contract, ex, raw.columns)
         if rows == 0 and not _is_register_update(con, ex):
@@ -189,7 +192,7 @@ def ingest_extract(
         known = None
         if "record_id" in raw.columns:
             known = _known_record_ids(con, ex, raw)
-        outcome = apply_rules(contract, ex, raw, known)
+        outcome = apply_rules(contract, ex, raw, known, origin)
         check_month_matches_folder(contract, ex, outcome.accepted)
     except BatchProblem as p:
         problem = p

@@ -10,7 +10,8 @@ from datetime import date
 import polars as pl
 
 from hearth.contracts import Contract
-from hearth.ingest.files import BatchProblem, Extract
+from hearth.ingest.files import BatchProblem
+from hearth.ingest.landing import Extract
 from hearth.sources import SOURCES
 
 # A rule that most rows of a column break is not bad rows but a changed extract.
@@ -29,7 +30,8 @@ RULE_TEXT = {
     "future_date": "a date after the end of the extract month",
     "missing_required_detail": "a detail the contract requires for this record type is missing",
     "duplicate_row": "an exact copy of another row in the same extract",
-    "duplicate_key": "a repeat, with different values, of an id that must be unique in the extract",
+    "duplicate_key": "a repeat, with different values, of an id or key that must be unique in the "
+    "extract (e.g. one person in two households on the same date)",
     "duplicate_record_id": "a record already received in another extract",
 }
 
@@ -70,9 +72,10 @@ def _typed(contract: Contract, df: pl.DataFrame) -> pl.DataFrame:
     return df.select(out)
 
 
-def _failures(contract: Contract, raw: pl.DataFrame, typed: pl.DataFrame, month: str):
-    """(rule, column, boolean Series of rows that break it) in priority order."""
-    end = month_end(month)
+def _failures(contract: Contract, raw: pl.DataFrame, typed: pl.DataFrame, month: str, today: date):
+    """(rule, column, boolean Series of rows that break it) in priority order. A date after
+    the extract month's end, or after the run's clock, has not happened yet."""
+    end = min(month_end(month), today)
     checks: list[tuple[str, str | None, pl.Series]] = []
     for col in contract.columns:
         r, t = raw[col.name], typed[col.name]
@@ -102,16 +105,27 @@ def _failures(contract: Contract, raw: pl.DataFrame, typed: pl.DataFrame, month:
 
 
 def apply_rules(
-    contract: Contract, ex: Extract, raw: pl.DataFrame, known_record_ids: pl.Series | None
+    contract: Contract,
+    ex: Extract,
+    raw: pl.DataFrame,
+    known_record_ids: pl.Series | None,
+    origin: pl.DataFrame | None = None,
+    today: date | None = None,
 ) -> RuleOutcome:
     """Split an extract (already checked at batch level for its columns) into accepted and
-    quarantined rows. Raises BatchProblem when a rule breaks on most rows of a column."""
+    quarantined rows. Raises BatchProblem when a rule breaks on most rows of a column.
+
+    `origin` gives each row's part file and row in it (`read_parts`), so that a quarantined row
+    of a split extract is named by its own file."""
+    from hearth import settings
+
+    today = today or settings.today()
     n = raw.height
     raw = raw.select([c.name for c in contract.columns]).with_row_index("_row_number", offset=1)
     typed = _typed(contract, raw)
     rule = pl.Series("rule", [None] * n, dtype=pl.String)
     column = pl.Series("column_name", [None] * n, dtype=pl.String)
-    for name, col, broken in _failures(contract, raw, typed, ex.month):
+    for name, col, broken in _failures(contract, raw, typed, ex.month, today):
         broken = broken.fill_null(False)
         hits = int(broken.sum())
         if hits and n >= MAJORITY_MIN_ROWS and hits / n > MAJORITY_SHARE:
@@ -142,6 +156,21 @@ def apply_rules(
         first = key.is_not_null() & ~key.is_first_distinct()
         rule = pl.select(pl.when(first).then(pl.lit("duplicate_key")).otherwise(rule)).to_series()
         column = pl.select(pl.when(first).then(pl.lit(col)).otherwise(column)).to_series()
+    if len(contract.key) > 1:
+        # A composite key (a person on a date): two different rows for one key contradict
+        # each other (one person in two households); the first stands, the rest are held.
+        keyed = (
+            rule.is_null()
+            & raw.select(
+                pl.all_horizontal(pl.col(c).is_not_null() for c in contract.key)
+            ).to_series()
+        )
+        key = raw.select(pl.when(keyed).then(pl.struct(list(contract.key)))).to_series()
+        first = key.is_not_null() & ~key.is_first_distinct()
+        rule = pl.select(pl.when(first).then(pl.lit("duplicate_key")).otherwise(rule)).to_series()
+        column = pl.select(
+            pl.when(first).then(pl.lit(", ".join(contract.key))).otherwise(column)
+        ).to_series()
     if "record_id" in raw.columns and known_record_ids is not None and len(known_record_ids):
         seen = raw["record_id"].is_in(known_record_ids)
         first = seen & rule.is_null()
@@ -153,10 +182,17 @@ def apply_rules(
     accepted = typed.with_columns(
         raw["_row_number"], pl.lit(ex.month).alias("_extract_month")
     ).filter(ok)
+    if origin is None:
+        origin = pl.DataFrame(
+            {"file_name": [ex.file_name] * n, "file_row": raw["_row_number"]},
+            schema={"file_name": pl.String, "file_row": pl.Int64},
+        )
     quarantined = (
-        raw.filter(~ok)
+        raw.with_columns(origin["file_name"], origin["file_row"])
+        .filter(~ok)
         .select(
-            "_row_number",
+            pl.col("file_row").alias("_row_number"),
+            "file_name",
             pl.struct(data_cols).struct.json_encode().alias("row_json"),
         )
         .with_columns(rule.filter(~ok).alias("rule"), column.filter(~ok).alias("column_name"))

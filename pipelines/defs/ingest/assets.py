@@ -11,7 +11,9 @@ from pipelines.defs.ingest.checks import BATCH_CHECKS, batch_check_specs
 from pipelines.defs.ingest.partitions import extract_months
 from pipelines.resources import LandingResource, RunSettings, WarehouseResource
 
-_RULE_CHECKS = [c for c in BATCH_CHECKS if c not in ("extract_present", "rows_accounted")]
+_RULE_CHECKS = [
+    c for c in BATCH_CHECKS if c not in ("extract_present", "rows_accounted", "all_files_read")
+]
 
 
 def _check_results(asset_name: str, report, allow_missing: bool):
@@ -27,22 +29,25 @@ def _check_results(asset_name: str, report, allow_missing: bool):
         )
     fresh = report.freshness
     stale = fresh is not None and fresh.stale
+    gaps = report.gap_sentence()
+    missing = [fresh.sentence()] if stale else []
+    missing += [gaps] if gaps else []
+    # A missing or late extract is never a passed check: a warning when this run allows it,
+    # an error when it stops the run.
     yield dg.AssetCheckResult(
         asset_key=asset_name,
         check_name="extract_present",
-        passed=not stale or allow_missing,
-        severity=dg.AssetCheckSeverity.ERROR
-        if stale and not allow_missing
-        else dg.AssetCheckSeverity.WARN,
+        passed=not missing,
+        severity=dg.AssetCheckSeverity.WARN if allow_missing else dg.AssetCheckSeverity.ERROR,
         description=(
-            fresh.sentence()
+            " ".join(missing)
             + (
                 " Going on without it: missing sources are allowed for this run."
                 if allow_missing
                 else " The run stops unless missing sources are allowed (hearth run "
                 "--allow-missing-sources)."
             )
-            if stale
+            if missing
             else "passed"
         ),
         metadata={
@@ -50,6 +55,28 @@ def _check_results(asset_name: str, report, allow_missing: bool):
             "expected_month": (fresh.expected_month if fresh else None) or "",
             "newest_month": (fresh.newest_month if fresh else None) or "",
             "due_by": (fresh.due_by if fresh else None) or "",
+            "missing_months_inside_history": ", ".join(report.gaps),
+        },
+    )
+    unread = report.blocking_unread
+    ignored = [u for u in report.unread if not u.blocking]
+    yield dg.AssetCheckResult(
+        asset_key=asset_name,
+        check_name="all_files_read",
+        passed=not unread,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            " ".join(f"{asset_name.removesuffix('_extract')}: {u.sentence()}" for u in unread)
+            + " Nothing is published until every file is read: fix or remove it and run again."
+            if unread
+            else "every file was read"
+            + (f" ({len(ignored)} hidden or system file(s) ignored)" if ignored else "")
+        ),
+        metadata={
+            "not_read": len(unread),
+            "ignored": len(ignored),
+            "months_dropped_no_longer_landed": ", ".join(report.dropped),
+            "months_judged_again": ", ".join(report.rejudged),
         },
     )
     errors = report.accounting_errors
@@ -100,6 +127,16 @@ def make_ingest_asset(source: str) -> dg.AssetsDefinition:
         for r in report.results:
             if r.status == "refused":
                 context.log.error(r.message)
+        if report.dropped:
+            context.log.warning(
+                f"{source}: {', '.join(report.dropped)} no longer landed; removed from the "
+                "warehouse (the landing is the truth)."
+            )
+        if report.rejudged:
+            context.log.info(
+                f"{source}: {', '.join(report.rejudged)} judged again after an earlier month "
+                "changed."
+            )
         yield dg.MaterializeResult(
             metadata={
                 "months_in_run": len(months),

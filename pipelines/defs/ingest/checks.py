@@ -11,7 +11,10 @@ BATCH_CHECKS = {
     "no column named like one.",
     "extract_month_matches_folder": "Record dates agree with the month folder the file sits in.",
     "volume_in_line": "The row count is not far off the previous month's.",
-    "extract_present": "The source sent an extract for the newest month.",
+    "extract_present": "The source sent an extract for the newest month, and for every month "
+    "between its first and its newest.",
+    "all_files_read": "Every file under the source's landing folder was read, or is a hidden or "
+    "system file: nothing landed goes unread.",
     "rows_accounted": "Every received row was accepted or quarantined: received = accepted + "
     "quarantined, checked against the warehouse.",
 }
