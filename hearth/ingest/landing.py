@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from hearth.ingest.safe_paths import LINK_OUTSIDE, split_links
 from hearth.sources import SOURCES
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -144,7 +145,8 @@ def _rel(landing: Path, path: Path) -> str:
 
 def _month_folder(landing: Path, source: str, month_dir: Path, inv: Inventory, clock: str) -> None:
     month = month_dir.name
-    entries = sorted(month_dir.iterdir())
+    entries, away = split_links(landing, month_dir.iterdir())
+    inv.unread += [Unread(_rel(landing, p), source, month, LINK_OUTSIDE, True) for p in away]
     if month > clock:
         inv.unread.append(
             Unread(
@@ -197,7 +199,12 @@ def inventory(landing: Path, today: date | None = None) -> Inventory:
     if not landing.is_dir():
         return inv
     clock = clock_month(today)
-    for top in sorted(landing.iterdir()):
+    tops, away = split_links(landing, landing.iterdir())
+    inv.unread += [
+        Unread(_rel(landing, p), p.name if p.name in SOURCES else None, None, LINK_OUTSIDE, True)
+        for p in away
+    ]
+    for top in tops:
         rel = _rel(landing, top)
         if top.name in SOURCES and top.is_dir():
             continue
@@ -217,9 +224,11 @@ def inventory(landing: Path, today: date | None = None) -> Inventory:
             )
     for source in SOURCES:
         src_dir = landing / source
-        if not src_dir.is_dir():
+        if not src_dir.is_dir() or src_dir in away:
             continue
-        for p in sorted(src_dir.iterdir()):
+        entries, outside = split_links(landing, src_dir.iterdir())
+        inv.unread += [Unread(_rel(landing, p), source, None, LINK_OUTSIDE, True) for p in outside]
+        for p in entries:
             rel = _rel(landing, p)
             if _is_system(p.name):
                 inv.unread.append(Unread(rel, source, None, "a hidden or system file.", False))
