@@ -21,6 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth.access import refuse_shared_secret
+
 KEY_ENV_VAR = "HEARTH_PSEUDONYMISATION_KEY"
 MIN_KEY_BYTES = 16
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
@@ -49,12 +51,16 @@ def read_key(key_file: Path | None, env_var: str = KEY_ENV_VAR) -> SecretKey:
 
     The key is the file's bytes (or the variable's UTF-8 text) with surrounding whitespace
     removed, so a trailing newline does not change it. It must be at least 16 bytes; a random
-    key of 32 bytes, e.g. `openssl rand -hex 32`, is recommended.
+    key of 32 bytes, e.g. `openssl rand -hex 32`, is recommended. A key file that its group or
+    other users could read or change is refused (chmod 600 it).
     """
     if key_file is not None:
         path = Path(key_file)
         if not path.is_file():
             raise PseudonymiseError(f"The key file {path} does not exist or is not a file.")
+        refusal = refuse_shared_secret(path, "key file")  # before a byte of it is read
+        if refusal:
+            raise PseudonymiseError(refusal)
         try:
             key = path.read_bytes().strip()
         except OSError as e:

@@ -29,6 +29,13 @@ OTHER_KEY = b"another-test-key-0123456789abcdef"
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
+def private_key_file(path, data: bytes):
+    """A key file as partners keep it: readable by its owner only."""
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return path
+
+
 def reference(key: bytes, text: str) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
@@ -70,8 +77,7 @@ def test_hmac_hex_property(values):
 
 
 def test_read_key_file_first_then_environment(tmp_path, monkeypatch):
-    key_file = tmp_path / "key"
-    key_file.write_bytes(KEY + b"\n")
+    key_file = private_key_file(tmp_path / "key", KEY + b"\n")
     monkeypatch.setenv("HEARTH_PSEUDONYMISATION_KEY", OTHER_KEY.decode())
     assert read_key(key_file) == KEY  # file wins; trailing newline ignored
     assert read_key(None) == OTHER_KEY
@@ -90,18 +96,49 @@ def test_read_key_errors_are_plain_and_secret(tmp_path, monkeypatch):
     with pytest.raises(PseudonymiseError, match="at least 16 bytes") as err:
         read_key(None)
     assert short not in str(err.value) and short not in repr(err.value)
-    (tmp_path / "short").write_text(short)
+    private_key_file(tmp_path / "short", short.encode())
     with pytest.raises(PseudonymiseError, match="at least 16 bytes") as err:
         read_key(tmp_path / "short")
     assert short not in str(err.value)
 
 
 def test_key_hidden_in_repr_and_str(tmp_path):
-    (tmp_path / "k").write_bytes(KEY)
+    private_key_file(tmp_path / "k", KEY)
     key = read_key(tmp_path / "k")
     assert isinstance(key, bytes) and key == KEY
     for shown in (repr(key), str(key), f"{key}", f"{key!r}", repr([key]), repr(SecretKey(KEY))):
         assert KEY_TEXT not in shown
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o602, 0o644, 0o660, 0o666])
+def test_a_key_file_others_could_read_or_change_is_refused_unread(tmp_path, mode, monkeypatch):
+    key_file = private_key_file(tmp_path / "shared.key", KEY)
+    key_file.chmod(mode)
+    read = []
+    real = type(key_file).read_bytes
+    monkeypatch.setattr(type(key_file), "read_bytes", lambda p: read.append(p) or real(p))
+    with pytest.raises(PseudonymiseError) as err:
+        read_key(key_file)
+    message = str(err.value)
+    assert f"The key file {key_file} can be read or changed by" in message
+    assert f"(mode {mode:04o})" in message and f"chmod 600 {key_file}" in message
+    assert KEY_TEXT not in message and read == []  # refused before a byte was read
+    key_file.chmod(0o600)
+    assert read_key(key_file) == KEY
+    key_file.chmod(0o400)
+    assert read_key(key_file) == KEY
+
+
+def test_pseudonymise_command_refuses_a_shared_key_file(tmp_path, capsys):
+    key_file = private_key_file(tmp_path / "partner.key", KEY)
+    key_file.chmod(0o644)
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(CSV)
+    with pytest.raises(typer.Exit) as exit_:
+        pseudonymise_command(key_file, "nhs_number", src, dst)
+    assert exit_.value.exit_code == 2 and not dst.exists()
+    err = capsys.readouterr().err
+    assert "chmod 600" in err and KEY_TEXT not in err
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -187,8 +224,7 @@ def test_other_errors(tmp_path, columns, dst_name, problem):
 
 
 def test_key_never_in_outputs_errors_or_console(tmp_path, monkeypatch, capsys):
-    key_file = tmp_path / "partner.key"
-    key_file.write_text(KEY_TEXT + "\n")
+    key_file = private_key_file(tmp_path / "partner.key", (KEY_TEXT + "\n").encode())
     monkeypatch.setenv("HEARTH_PSEUDONYMISATION_KEY", KEY_TEXT)
     src = tmp_path / "in.csv"
     src.write_text(CSV)
