@@ -294,6 +294,23 @@ def _data_quality(summary: dict) -> str:
         if refused
         else "<p>No extract was refused.</p>"
     )
+    not_read = summary.get("not_read") or []
+    not_read_html = (
+        _table(
+            ["Entry in the landing", "Source", "Why it was not read", "Stops the run"],
+            [
+                [
+                    escape(str(u.get("path", ""))),
+                    escape(str(u.get("source") or "(top level)")),
+                    escape(str(u.get("why", ""))),
+                    "yes" if u.get("blocking") else "no",
+                ]
+                for u in not_read
+            ],
+        )
+        if not_read
+        else "<p>Every file in the landing was read.</p>"
+    )
     source_table = _table(
         ["Source", "Months", "Rows received", "Accepted", "Quarantined", "Quarantined by rule"],
         rows,
@@ -313,6 +330,7 @@ rows received = rows accepted + rows quarantined.</p>
 <h3>Linkage of events to households</h3>
 {link_table}
 <h3>Extracts refused</h3>{refused_html}
+<h3>Files not read</h3>{not_read_html}
 <h3>Per source and month</h3>{"".join(details)}
 </section>"""
 

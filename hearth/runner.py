@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hearth import settings
-from hearth.ingest.landing import discover
+from hearth.ingest.landing import inventory
 from hearth.publish import write_json
 
 JOB_NAME = "hearth_full_run"
@@ -127,9 +127,10 @@ def _run_pipeline_locked(
     from pipelines.definitions import defs
     from pipelines.defs.loggers import PROGRESS
 
-    found, folder_problems = discover(landing)
-    for p in folder_problems:
-        say(f"  note: {p}")
+    inv = inventory(landing)
+    found = inv.extracts
+    for u in inv.unread:
+        say(f"  note: {u.sentence()}")
     months = sorted({e.month for e in found})
     if not months:
         return RunOutcome(False, as_of, None, [f"No extracts found under {landing}."])
@@ -180,6 +181,7 @@ def _run_pipeline_locked(
             "problems": problems,
             "output_folder": str(folder) if folder else None,
             "step_seconds": timings,
+            "not_read": [u.to_dict() for u in inv.unread],
         },
     )
     return outcome

@@ -12,18 +12,33 @@ from hearth.linkage import linkage_by_month, linkage_by_source
 from hearth.warehouse import query
 
 
-def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+def sources_accounted(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """Rows received, accepted and quarantined per source, whether they balance, and what under
+    the landing was not read."""
     sources = {r["source"]: r for r in query(con, "summary/sources").pl().iter_rows(named=True)}
     rules = query(con, "summary/quarantine_rules").pl()
+    issues = query(con, "summary/landing_issues").pl().to_dicts()
     for name, entry in sources.items():
         entry.pop("source")
         part = rules.filter(pl.col("source") == name)
         entry["quarantined_by_rule"] = dict(zip(part["rule"], part["rows"], strict=True))
+        not_read = [i for i in issues if i["source"] == name and i["kind"] == "unread"]
+        entry["files_not_read"] = sum(i["blocking"] for i in not_read)
+        entry["months_missing"] = [
+            i["extract_month"] for i in issues if i["source"] == name and i["kind"] == "gap"
+        ]
+        # Balanced only if every row received is accepted or quarantined and no file that may
+        # hold rows went unread.
         entry["balanced"] = (
             entry["rows_received"] == entry["rows_accepted"] + entry["rows_quarantined"]
+            and entry["files_not_read"] == 0
         )
+    return {"sources": sources, "not_read": [i for i in issues if i["kind"] == "unread"]}
+
+
+def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     return {
-        "sources": sources,
+        **sources_accounted(con),
         "by_month": query(con, "summary/by_month").pl().to_dicts(),
         "refused_extracts": query(con, "summary/refusals").pl().to_dicts(),
         "linkage": linkage_by_source(links := query(con, "linkage/summary").pl()),
@@ -54,6 +69,7 @@ def run_summary(
         "linkage": dq["linkage"],
         "linkage_by_month": dq["linkage_by_month"],
         "refused_extracts": dq["refused_extracts"],
+        "not_read": dq["not_read"],
         "extracts_by_month": dq["by_month"],
         "freshness": freshness(con, as_of),
         "households_scored": ranked.height,
