@@ -24,6 +24,19 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _private(ctx: typer.Context) -> None:
+    """Whatever Hearth writes is its owner's only (umask 077), and a HEARTH_HOME that others
+    could read is tightened before anything is done with it (hearth/access.py)."""
+    from hearth.access import ensure_private_home, private_process
+
+    private_process()
+    if ctx.invoked_subcommand not in ("pseudonymise", "synth"):  # these run at an agency
+        ensure_private_home(create=False)
+
+
 app.add_typer(models_commands.app, name="models")
 app.add_typer(quarantine_app, name="quarantine")
 

@@ -3,7 +3,6 @@ and partner agencies receive, from a run that is already published."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -167,38 +166,86 @@ def reidentify_command(
 
 def audit_command(
     limit: Annotated[int, typer.Option(help="How many of the latest entries.")] = 50,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Check that no entry was changed or deleted (exit 1 if one was).",
+        ),
+    ] = False,
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            "--expect",
+            help="With --verify: a head line kept from an earlier --verify (N:HASH).",
+        ),
+    ] = None,
 ) -> None:
-    """List the audit log: every re-identification (when, role, clients, matched, which run)."""
+    """List the audit log: every re-identification (when, who, role, clients, matched, which
+    run). With --verify, check its chain of hashes and its head instead."""
+    from hearth.audit import verify as verify_log
     from hearth.reidentify import audit_entries
 
+    check = verify_log(expect)
+    if verify:
+        if check.intact:
+            head = f" Head: {check.head}." if check.head else ""
+            console.print(
+                f"The audit log is intact: {check.entries:,} entries, none changed or deleted."
+                f"{head}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            if check.head:
+                console.print(
+                    "Keep the head line elsewhere and check against it later with "
+                    f"hearth audit --verify --expect {check.head}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            return
+        err.print("[bold red]The audit log has been tampered with:[/]")
+        for p in check.problems:
+            err.print(f" • {p}", markup=False, highlight=False)
+        raise typer.Exit(1)
     entries = audit_entries(limit)
-    if entries.is_empty():
+    if not check.intact:
+        err.print(
+            "[bold red]Warning:[/] the audit log below has been changed or cut short; "
+            "run hearth audit --verify for what.",
+            highlight=False,
+        )
+    if not entries:
         console.print("The audit log is empty.")
         return
     table = Table(title="Audit log (newest first)")
-    for col in ("when (UTC)", "action", "role", "clients", "matched", "households", "run"):
+    columns = ("when (UTC)", "action", "user", "role", "clients", "matched", "households", "run")
+    for col in columns:
         table.add_column(
             col, justify="right" if col in ("clients", "matched", "households") else "left"
         )
-    for row in entries.iter_rows(named=True):
-        try:
-            detail = json.loads(row["detail"] or "{}")
-        except ValueError:
-            detail = {}
+    for row in entries:
+        detail = row.get("detail") if isinstance(row.get("detail"), dict) else {}
         households = detail.get("households_returned")
         version = detail.get("model_version")
-        run = (row["run_as_of"] or "") + (f" (model v{version})" if version else "")
+        run = (row.get("run_as_of") or "") + (f" (model v{version})" if version else "")
+        user = str(row.get("user") or "")
+        if row.get("sudo_user") and row.get("os_user"):
+            user += f" (as {row['os_user']})"
         table.add_row(
-            str(row["used_at"])[:19],
-            row["action"],
-            row["role"] or "",
-            _count(row["clients"]),
-            _count(row["matched"]),
+            str(row.get("at") or "")[:19].replace("T", " "),
+            str(row.get("action") or ""),
+            user,
+            str(row.get("role") or ""),
+            _count(row.get("clients")),
+            _count(row.get("matched")),
             _count(households),
             run,
         )
     console.print(table)
 
 
-def _count(n: int | None) -> str:
-    return "" if n is None else f"{n:,}"
+def _count(n: object) -> str:
+    if isinstance(n, int):
+        return f"{n:,}"
+    return "" if n is None else str(n)

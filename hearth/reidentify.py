@@ -8,27 +8,31 @@ the as-of date (only for roles whose contract lets them see person pseudonyms: s
 health, police). The agency gets back the ranked households it already knows, in its role's
 view, beside its own identifiers, in a file on its side.
 
-What Hearth keeps: one row in the warehouse's `audit_log` (when, role, how many clients, how
-many matched, which published run) — never an identifier or a pseudonym of the list. The output
-file may not be written inside HEARTH_HOME, and the key never appears in a message."""
+The role is not taken on the caller's word: the OS user must be given it in the roles file
+(hearth/role_access.py). What Hearth keeps: one entry in the audit log (hearth/audit.py: when,
+who, role, how many clients, how many matched, which published run), chained so that it cannot
+be edited unseen — never an identifier or a pseudonym of the list. The warehouse is only read
+(a person's household at the as-of date), so this works while a run or a reader has it open.
+The output file may not be written inside HEARTH_HOME, and the key never appears in a message."""
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from hearth import settings
 from hearth.contracts import load_contract
 from hearth.pseudonymise import hmac_hex, read_key
 from hearth.roles import check_role, role_view
-from hearth.warehouse import connect, query, run_sql
+from hearth.warehouse import query, run_sql
 
 FORMATS = (".csv", ".parquet")
 
@@ -111,36 +115,58 @@ def _write_out(frame: pl.DataFrame, out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def audit(
-    con,
-    action: str,
-    role: str | None,
-    clients: int | None,
-    matched: int | None,
-    as_of: str | None,
-    detail: dict,
-) -> None:
-    run_sql(
-        con,
-        "publish/audit_insert",
-        {
-            "used_at": datetime.now(UTC).replace(tzinfo=None),
-            "action": action,
-            "role": role,
-            "clients": clients,
-            "matched": matched,
-            "run_as_of": as_of,
-            "detail": json.dumps(detail, sort_keys=True),
-        },
+def audit_entries(limit: int = 50) -> list[dict]:
+    """The newest `limit` audit entries, newest first."""
+    from hearth.audit import entries
+
+    return list(reversed(entries()))[:limit]
+
+
+def _audit(action: str, grant, **fields) -> None:
+    from hearth.audit import append
+
+    append(
+        action,
+        role=grant.role,
+        user=grant.user,
+        os_user=grant.os_user,
+        sudo_user=grant.sudo_user,
+        via=grant.via,
+        **fields,
     )
 
 
-def audit_entries(limit: int = 50) -> pl.DataFrame:
+def _authorised(role: str):
+    """The roles file's grant of `role` to this OS user; a refusal is audited, then raised."""
+    from hearth.access import os_user, sudo_user
+    from hearth.role_access import Grant, RoleError, authorise
+
+    try:
+        return authorise(role)
+    except RoleError as e:
+        who = sudo_user() or os_user()
+        _audit("refused", Grant(role, who, os_user(), sudo_user(), None), detail={"why": str(e)})
+        raise ReidentifyError(str(e)) from None
+
+
+@contextmanager
+def _read_warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse, read only (DuckDB lets any number of processes read a file together)."""
     path = settings.warehouse_path()
     if not path.is_file():
-        return pl.DataFrame()
-    with connect(path, read_only=True) as con:
-        return query(con, "publish/audit_list", {"limit": limit}).pl()
+        raise ReidentifyError(f"There is no warehouse at {path}: run the pipeline first.")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException:
+        raise ReidentifyError(
+            f"The warehouse {path} is open for writing by another process (not a Hearth run, "
+            "which works on a copy); try again when it has finished. Nothing was written."
+        ) from None
+    try:
+        run_sql(con, "session", {"memory_limit": settings.duckdb_memory_limit()})
+        yield con
+    finally:
+        con.close()
 
 
 def reidentify(
@@ -155,6 +181,14 @@ def reidentify(
     from hearth.deliver import load_published, published_folder
 
     check_role(role)
+    grant = _authorised(role)
+    if say and grant.via.endswith("(no roles file)"):
+        from hearth.role_access import roles_file
+
+        say(
+            f"Note: there is no roles file ({roles_file()[0]}), so the owner of HEARTH_HOME may "
+            "use every role and no one else may use any; see 'Access' in docs/operations.md."
+        )
     key = read_key(key_file)  # PseudonymiseError names the file or variable, never the key
     clients = Path(clients)
     home = settings.hearth_home()
@@ -192,7 +226,7 @@ def reidentify(
     pairs = direct
     if persons_allowed(role):
         y, m = int(run_as_of[:4]), int(run_as_of[5:7])
-        with connect(settings.warehouse_path(), read_only=True) as con:
+        with _read_warehouse() as con:
             con.register("client_pids", frame.to_arrow())
             try:
                 via_person = query(
@@ -218,27 +252,21 @@ def reidentify(
     result = result.with_columns(pl.col("score").round(6))
     households = pairs["household_pid"].n_unique()
 
-    # The audit row first: if it cannot be written, nothing is handed out. A run in progress
-    # works on its own copy of the warehouse and swaps it in at the end (hearth/recovery.py),
-    # so a row written beside it would be lost: wait for the run lock like any other writer.
-    from hearth.runlock import run_lock
-
-    wh = settings.warehouse_path()
-    with run_lock(wh.parent, "hearth reidentify (audit row)", say), connect(wh) as con:
-        audit(
-            con,
-            "reidentify",
-            role,
-            n_clients,
-            matched,
-            run_as_of,
-            {
-                "households_returned": households,
-                "model_version": (summary.get("model") or {}).get("version"),
-                "id_column": id_column,
-                "matched_people": persons_allowed(role),
-            },
-        )
+    # The audit entry first: if it cannot be written, nothing is handed out. It goes to the
+    # audit log's own folder, so it never waits for a run or a reader of the warehouse.
+    _audit(
+        "reidentify",
+        grant,
+        clients=n_clients,
+        matched=matched,
+        run_as_of=run_as_of,
+        detail={
+            "households_returned": households,
+            "model_version": (summary.get("model") or {}).get("version"),
+            "id_column": id_column,
+            "matched_people": persons_allowed(role),
+        },
+    )
     _write_out(result, out)
     return ReidentifyResult(
         role, run_as_of, n_clients, matched, households, out, persons_allowed(role)

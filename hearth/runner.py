@@ -34,6 +34,10 @@ _MANAGED_YAML = ("# hearth-managed", "# Dagster instance settings for a single-m
 def ensure_dagster_home() -> Path:
     """DAGSTER_HOME under HEARTH_HOME unless set, with the project's dagster.yaml in it (kept up
     to date unless someone has put their own settings there)."""
+    from hearth.access import ensure_private_home, private_process
+
+    private_process()  # what this run, the UIs and Dagster's daemon write: owner only
+    ensure_private_home()  # HEARTH_HOME for its owner only, created 0700 or tightened
     home = settings.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
@@ -67,7 +71,19 @@ def _problems(result) -> list[str]:
                 cause = cause.cause
             detail = cause.message.strip().splitlines()[0] if cause else msg
             out.append(f"[{ev.step_key}] {detail}")
+        elif ev.event_type_value == "RESOURCE_INIT_FAILURE":  # e.g. a path outside HEARTH_HOME
+            from hearth.access import resource_refusal_sentence
+
+            err = ev.event_specific_data.error
+            text = "\n".join(e.message for e in _chain(err))
+            out.append(resource_refusal_sentence(text) or "A resource of the run failed to start.")
     return out
+
+
+def _chain(err):
+    while err is not None:
+        yield err
+        err = err.cause
 
 
 def run_pipeline(
@@ -90,6 +106,10 @@ def run_pipeline(
         ensure_dagster_home()
         return dg.DagsterInstance.get()
 
+    from hearth.access import ensure_private_home, private_process
+
+    private_process()  # the lock, the warehouse, MLflow, outputs: its owner's only
+    ensure_private_home()
     warehouse = settings.warehouse_path()
     with run_lock(warehouse.parent, f"hearth run on {landing}", say):
         for note in recover(
@@ -151,6 +171,10 @@ def _run_pipeline_locked(
     }
     if train_config:
         run_config["ops"] = {"champion_model": {"config": train_config}}
+    # The landing resource takes only HEARTH_HOME or what HEARTH_LANDING names (run config can
+    # come from anyone who can launch a run): the landing given to this run is named there.
+    previous_landing = os.environ.get("HEARTH_LANDING")
+    os.environ["HEARTH_LANDING"] = str(landing.resolve())
     try:
         result = job.execute_in_process(
             run_config=run_config,
@@ -164,6 +188,10 @@ def _run_pipeline_locked(
         )
     finally:
         PROGRESS.update(say=None, timings=None)
+        if previous_landing is None:
+            os.environ.pop("HEARTH_LANDING", None)
+        else:
+            os.environ["HEARTH_LANDING"] = previous_landing
     problems = [] if result.success else _problems(result)
     folder = None
     if result.success:

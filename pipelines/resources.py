@@ -9,9 +9,29 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import field_validator
 
 from hearth import settings
 from hearth.warehouse import connect
+
+
+def _run_path(resource: str, value: str | None, configured: Path, env_var: str) -> str | None:
+    """Run config may name only places under HEARTH_HOME or the one its environment names
+    (anyone who can launch a run in the UI can write run config: hearth/access.py)."""
+    from hearth.access import run_path_refusal
+
+    refusal = None if value is None else run_path_refusal(resource, value, configured, env_var)
+    if refusal:
+        raise ValueError(refusal)
+    return value
+
+
+def _private_run() -> None:
+    """The run's files are its owner's only, whoever started it (hearth ui, dagster dev)."""
+    from hearth.access import ensure_private_home, private_process
+
+    private_process()
+    ensure_private_home()
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -24,6 +44,16 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def resolved(self) -> Path:
         return Path(self.path).resolve() if self.path else settings.warehouse_path()
+
+    @field_validator("path")
+    @classmethod
+    def _path_allowed(cls, value: str | None) -> str | None:
+        configured = settings.warehouse_path()
+        shadow = f".{configured.name}."  # the run's copy beside it (hearth/recovery.py)
+        beside = value is not None and Path(value).resolve().parent == configured.parent
+        if beside and Path(value).name.startswith(shadow):
+            return value
+        return _run_path("warehouse", value, configured, "HEARTH_WAREHOUSE")
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
@@ -62,6 +92,14 @@ class LandingResource(dg.ConfigurableResource):
     def resolved(self) -> Path:
         return Path(self.path).resolve() if self.path else settings.landing_dir()
 
+    @field_validator("path")
+    @classmethod
+    def _path_allowed(cls, value: str | None) -> str | None:
+        return _run_path("landing", value, settings.landing_dir(), "HEARTH_LANDING")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        _private_run()
+
 
 class OutputsResource(dg.ConfigurableResource):
     """Where published lists and reports go (default HEARTH_HOME/outputs)."""
@@ -71,6 +109,14 @@ class OutputsResource(dg.ConfigurableResource):
     def resolved(self) -> Path:
         return Path(self.path).resolve() if self.path else settings.outputs_dir()
 
+    @field_validator("path")
+    @classmethod
+    def _path_allowed(cls, value: str | None) -> str | None:
+        return _run_path("outputs", value, settings.outputs_dir(), "HEARTH_OUTPUTS")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        _private_run()
+
 
 class MlflowResource(dg.ConfigurableResource):
     """MLflow tracking and registry (default SQLite at HEARTH_HOME/mlflow.db)."""
@@ -79,6 +125,28 @@ class MlflowResource(dg.ConfigurableResource):
 
     def uri(self) -> str:
         return self.tracking_uri or settings.mlflow_tracking_uri()
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _uri_allowed(cls, value: str | None) -> str | None:
+        """The tracking URI of the environment (MLFLOW_TRACKING_URI or HEARTH_HOME/mlflow.db),
+        or another SQLite store under HEARTH_HOME; never a server or file named by run config."""
+        if value is None or value == settings.mlflow_tracking_uri():
+            return value
+        from hearth.access import inside
+
+        store = value.removeprefix("sqlite:///")
+        if value.startswith("sqlite:///") and inside(Path(store), settings.hearth_home()):
+            return value
+        raise ValueError(
+            f"The run's configuration points the mlflow resource at {value}, not at this "
+            f"environment's tracking store ({settings.mlflow_tracking_uri()}); the run was "
+            "refused and nothing was read or written. Set MLFLOW_TRACKING_URI where Hearth runs "
+            "to use another store."
+        )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        _private_run()
 
 
 class RunSettings(dg.ConfigurableResource):

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
+import stat
 from html import escape
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,6 +45,7 @@ SEED = 11  # the small world's seed (tests/conftest.py)
 @pytest.fixture(scope="module")
 def run(small_world, tmp_path_factory):
     home = tmp_path_factory.mktemp("deliver_home")
+    umask = os.umask(0o022)  # as a shell usually has: the run itself must make its files private
     mp = pytest.MonkeyPatch()
     mp.setenv("HEARTH_HOME", str(home))
     for var in (
@@ -67,6 +70,7 @@ def run(small_world, tmp_path_factory):
         home=home, folder=folder, ranked=ranked, summary=summary, top=top, lines=lines
     )
     mp.undo()
+    os.umask(umask)
 
 
 def _cli(*args: str, env: dict | None = None):
@@ -261,6 +265,7 @@ def test_reidentify_returns_known_households_audits_and_never_leaks_the_key(run,
     agency.mkdir()
     key_file = agency / "shared.key"
     key_file.write_bytes(key + b"\n")
+    key_file.chmod(0o600)  # a key others could read is refused (tests/test_pseudonymise.py)
     spaced = [f"{n // 10**7:03d} {n // 10**4 % 1000:03d} {n % 10**4:04d}" for n in nhs.tolist()]
     pl.DataFrame({"nhs_number": [*spaced, "", "0000000000"]}).write_csv(agency / "clients.csv")
     top_pids = set(run.top["household_pid"])
@@ -348,6 +353,7 @@ def test_reidentify_returns_known_households_audits_and_never_leaks_the_key(run,
     assert inside.exit_code == 2 and "inside HEARTH_HOME" in inside.output
     assert not (run.home / "clients_out.csv").exists()
     (agency / "short.key").write_bytes(b"0123")
+    (agency / "short.key").chmod(0o600)
     short = _cli(
         "reidentify",
         "--key-file",
@@ -379,13 +385,16 @@ def test_reidentify_returns_known_households_audits_and_never_leaks_the_key(run,
     audit = _cli("audit")
     outputs.append(audit.output)
     assert audit.exit_code == 0
+    from hearth.access import os_user
     from hearth.reidentify import audit_entries
 
     entries = audit_entries()
-    assert set(entries["action"]) == {"reidentify"}
-    # every use is audited; the refused ones handed nothing out
-    assert sorted(entries["role"].to_list()) == ["fire", "fire", "health", "police"]
-    health_row = entries.filter(pl.col("role") == "health").row(0, named=True)
+    assert {e["action"] for e in entries} == {"reidentify"}
+    # every use is audited, with the OS user; the refused ones handed nothing out
+    assert sorted(e["role"] for e in entries) == ["fire", "fire", "health", "police"]
+    assert {e["os_user"] for e in entries} == {os_user()}
+    assert os_user() in audit.output
+    (health_row,) = [e for e in entries if e["role"] == "health"]
     assert health_row["clients"] == len(spaced) + 1  # the empty identifier is not a client
     assert 40 < health_row["matched"] <= len(spaced)
     assert health_row["run_as_of"] == run.summary["as_of"]
@@ -404,6 +413,70 @@ def test_reidentify_returns_known_households_audits_and_never_leaks_the_key(run,
             if run.home in path.parents:
                 assert not any(r in data for r in raw), path
     assert not any(any(s.decode("latin-1") in line for s in secrets) for line in run.lines)
+
+
+def test_everything_the_run_keeps_is_its_owners_only(run):
+    """The warehouse, MLflow's store, Dagster's storage, the outputs and every role's file:
+    folders 0700, files 0600, although the run started with umask 022."""
+    assert stat.S_IMODE(run.home.stat().st_mode) == 0o700
+    kept = [
+        p
+        for p in run.home.rglob("*")
+        if not p.is_symlink() and p.name != "capacity.yaml"  # the test's own copy
+    ]
+    for must in ("warehouse.duckdb", "mlflow.db", "dagster", "last_run.json", "mlartifacts"):
+        assert run.home / must in kept, must
+    assert any(p.parent.name == "police" and p.parent.parent.name == "roles" for p in kept)
+    assert any(p.name == "ranked_households.xlsx" for p in kept)
+    loose = [f"{p} {stat.S_IMODE(p.stat().st_mode):04o}" for p in kept if p.stat().st_mode & 0o077]
+    assert not loose
+
+
+def test_reidentify_works_while_another_process_reads_the_warehouse(run, tmp_path):
+    """Before, the audit row was written into the warehouse and failed with DuckDB's lock
+    (IOException) while any other process had it open; now the warehouse is only read."""
+    import subprocess
+    import sys
+
+    import duckdb
+
+    key, nhs, _ = _raw_ids(SMALL_HOUSEHOLDS)
+    agency = tmp_path / "agency"
+    agency.mkdir()
+    (agency / "k").write_bytes(key)
+    (agency / "k").chmod(0o600)
+    pl.DataFrame({"nhs_number": [str(n) for n in nhs.tolist()]}).write_csv(agency / "c.csv")
+    wh = run.home / "warehouse.duckdb"
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+            "con.execute('SELECT count(*) FROM raw_people').fetchall()\n"
+            "print('reading', flush=True)\n"
+            "time.sleep(120)\n",
+            str(wh),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "reading"
+        with pytest.raises(duckdb.IOException):  # a writer cannot open it now
+            duckdb.connect(str(wh)).close()
+        args = ["--key-file", str(agency / "k"), "--clients", str(agency / "c.csv")]
+        result = _cli("reidentify", *args, "--id-column", "nhs_number", "--role", "health")
+        assert result.exit_code == 0, result.output
+        assert "clients matched" in result.output
+    finally:
+        reader.kill()
+        reader.wait(timeout=30)
+    from hearth.audit import entries, verify
+
+    newest = entries()[-1]
+    assert newest["role"] == "health" and newest["clients"] == len(nhs)
+    assert verify().intact
 
 
 def test_report_in_the_system_chromium(run, tmp_path):
