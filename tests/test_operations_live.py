@@ -354,7 +354,7 @@ def test_mlflow_server_names_the_champion(home, tmp_path):
     assert len(versions) == len(succeeded(home))  # one version per completed run
 
 
-def test_hearth_ui_starts_both_and_ctrl_c_stops_both(home):
+def test_hearth_ui_starts_both_and_ctrl_c_stops_both(home, tmp_path):
     dport, mport = free_port(), free_port()
     proc = hearth(home, "ui", "--dagster-port", str(dport), "--mlflow-port", str(mport))
     lines: list[str] = []
@@ -372,6 +372,9 @@ def test_hearth_ui_starts_both_and_ctrl_c_stops_both(home):
             assert r.status == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{mport}/health", timeout=10) as r:
             assert r.status == 200
+        from tests.access_probes import check_nobody_can_change_things
+
+        check_nobody_can_change_things(home, dport, mport, text, tmp_path, dagster_runs)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         rest, _ = proc.communicate(timeout=90)
     finally:

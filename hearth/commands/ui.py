@@ -1,9 +1,18 @@
 """`hearth ui`: the Dagster UI (runs, asset checks, the landing sensor and the monthly schedule)
 and the MLflow UI (model versions, metrics, the champion), on this machine only.
 
-Both listen on 127.0.0.1. `dagster dev` also starts Dagster's daemon, which evaluates the sensor
-and the schedule and launches queued runs. Each server runs in its own process group, so Ctrl-C
-(or SIGTERM) stops both and everything they started; their output goes to HEARTH_HOME/logs/."""
+Both listen on 127.0.0.1, and neither lets whoever reaches it change things unasked:
+
+- the Dagster webserver runs read-only (`dagster-webserver --read-only`: no launching,
+  re-executing, terminating or wiping runs, no switching the sensor or schedule); Dagster's
+  daemon runs beside it (`dagster-daemon run`), so the landing sensor and the monthly schedule
+  still start runs. `--allow-launch` starts the webserver able to launch runs; run config can
+  then still not point a run's resources outside HEARTH_HOME (pipelines/resources.py);
+- the MLflow server runs MLflow's basic-auth app: every request needs a user name and password
+  (hearth/commands/ui_auth.py; the admin's password is in a file only its owner can read).
+
+Each server runs in its own process group, so Ctrl-C (or SIGTERM) stops them all and
+everything they started; their output goes to HEARTH_HOME/logs/."""
 
 from __future__ import annotations
 
@@ -61,11 +70,13 @@ def executable(name: str) -> str:
 class Server:
     name: str
     url: str
-    ready_path: str
+    ready_path: str | None  # None: a process with no address (Dagster's daemon)
     proc: subprocess.Popen
     log: Path
 
     def answers(self) -> bool:
+        if self.ready_path is None:
+            return self.proc.poll() is None
         try:
             with urllib.request.urlopen(self.url + self.ready_path, timeout=2) as r:
                 return r.status == 200
@@ -73,7 +84,9 @@ class Server:
             return False
 
 
-def start(name: str, cmd: list[str], url: str, ready_path: str, log: Path, env: dict) -> Server:
+def start(
+    name: str, cmd: list[str], url: str, ready_path: str | None, log: Path, env: dict
+) -> Server:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -132,9 +145,18 @@ def ui_command(
         int | None, typer.Option(help="Port for the MLflow UI (default 5000, or a free one).")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for both to answer.")] = 180,
+    allow_launch: Annotated[
+        bool,
+        typer.Option(
+            "--allow-launch",
+            help="Let the Dagster UI launch runs and switch automations (default: read-only; "
+            "anyone who can reach its port could then start a run).",
+        ),
+    ] = False,
 ) -> None:
-    """Start the Dagster UI and the MLflow UI on 127.0.0.1 and print their addresses; Ctrl-C
-    stops both."""
+    """Start the Dagster UI (read-only unless --allow-launch) and the MLflow UI (sign-in
+    required) on 127.0.0.1 and print their addresses; Ctrl-C stops both."""
+    from hearth.commands.ui_auth import ADMIN, ensure_mlflow_auth
     from hearth.runner import ensure_dagster_home
 
     home = settings.hearth_home()
@@ -147,9 +169,12 @@ def ui_command(
     try:
         dport = dagster_port or free_port(3000)
         url = f"http://{HOST}:{dport}"
-        cmd = [executable("dagster"), "dev", "-m", "pipelines.definitions"]
-        cmd += ["-h", HOST, "-p", str(dport)]
+        cmd = [executable("dagster-webserver"), "-m", "pipelines.definitions"]
+        cmd += ["-h", HOST, "-p", str(dport)] + ([] if allow_launch else ["--read-only"])
         servers.append(start("Dagster UI", cmd, url, "/server_info", logs / "dagster-ui.log", env))
+        cmd = [executable("dagster-daemon"), "run", "-m", "pipelines.definitions"]
+        servers.append(start("Dagster daemon", cmd, "", None, logs / "dagster-daemon.log", env))
+        mlflow_note = "signs in with its own server's accounts"
         tracking = settings.mlflow_tracking_uri()
         if tracking.startswith(("http://", "https://")):
             mlflow_url = tracking  # a shared tracking server: nothing to start here
@@ -160,9 +185,11 @@ def ui_command(
             artifacts.mkdir(parents=True, exist_ok=True)
             cmd = [executable("mlflow"), "server", "--backend-store-uri", tracking]
             cmd += ["--artifacts-destination", artifacts.as_uri(), "--workers", "1"]
-            cmd += ["--host", HOST, "--port", str(mport)]
+            cmd += ["--host", HOST, "--port", str(mport), "--app-name", "basic-auth"]
+            auth = ensure_mlflow_auth(home)
+            mlflow_note = f"sign in as {ADMIN}: the password is in {auth.password_file}"
             # the server's background job runner (GenAI evaluation jobs) is not used by Hearth
-            menv = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **env}
+            menv = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **env, **auth.env()}
             servers.append(
                 start("MLflow UI", cmd, mlflow_url, "/health", logs / "mlflow-ui.log", menv)
             )
@@ -172,11 +199,18 @@ def ui_command(
             why = "stopped" if bad.proc.poll() is not None else f"did not answer in {timeout:.0f} s"
             typer.echo(f"The {bad.name} {why}; see {bad.log}.", err=True)
             raise typer.Exit(1)
+        mode = (
+            "LAUNCHING ALLOWED: anyone who can reach this address can start a run"
+            if allow_launch
+            else "read-only (hearth ui --allow-launch to launch runs from it)"
+        )
         typer.echo(
             f"Dagster UI  {url}\n"
             "            runs, asset checks, the landing sensor and the monthly schedule\n"
+            f"            {mode}\n"
             f"MLflow UI   {mlflow_url}\n"
             "            model versions, metrics, fairness and the @champion\n"
+            f"            {mlflow_note}\n"
             f"Logs in {logs}. Press Ctrl-C to stop both.",
         )
         while True:
