@@ -100,6 +100,8 @@ class Case:
     base_month: str = LATEST  # the valid extract it was made from
     before: tuple[str, ...] = ()  # valid months of this source loaded first
     suffix: str | None = None  # file suffix when not the source's own format
+    # the offending value may identify someone: it is withheld even from the quarantine
+    withheld: bool = False
 
     def file_path(self, landing: Path) -> Path:
         name = landing_file_name(self.source, self.month)
@@ -538,9 +540,12 @@ CASES: list[Case] = [
     Case(
         "nhs_like_failing_check",
         "police",
-        "a 10-digit record id that fails the NHS check",
+        "a 10-digit record id that fails the NHS check: not refused, but not of the agency's "
+        "form either, so held without its value",
         text_case("police", lambda df: put_rows(df, "record_id", [3], NHS_FAILS_CHECK)),
-        Loaded(),
+        Loaded({"malformed_value": 1}),
+        secret=NHS_FAILS_CHECK,
+        withheld=True,
     ),
     # -- rows quarantined -----------------------------------------------------------------------
     Case(
@@ -611,6 +616,7 @@ CASES: list[Case] = [
         ),
         Loaded({"malformed_pid": 2}),
         secret="A" * 63 + "F",
+        withheld=True,
     ),
     Case(
         "unknown_codes",
@@ -655,6 +661,11 @@ CASES: list[Case] = [
         base_month=BASELINE,
     ),
 ]
+
+
+from tests.quality_corpus_identifiers import IDENTIFIER_CASES  # noqa: E402
+
+CASES += IDENTIFIER_CASES
 
 
 def case(name: str) -> Case:

@@ -151,5 +151,44 @@ def test_case(case, world, tmp_path):
     if secret:
         assert not mentions(result.message or "", secret)
         assert not mentions(stored, secret)
-        if isinstance(case.expect, Loaded) and case.expect.quarantined:
+        if case.withheld:
+            # it may identify someone: not even the quarantine keeps it, only its fingerprint
+            assert not mentions(row_json, secret)
+            assert "[withheld: " in row_json
+        elif isinstance(case.expect, Loaded) and case.expect.quarantined:
             assert secret in row_json  # kept, as received, for `hearth quarantine show`
+
+
+IDENTIFYING = [
+    c
+    for c in CASES
+    if c.secret and (c.withheld or (isinstance(c.expect, Refused) and "identif" in c.expect.rule))
+]
+
+
+def test_no_injected_identifier_is_held_anywhere_in_the_home(world, tmp_path, monkeypatch):
+    """Every identifying case of the corpus, landed one after another into one HEARTH_HOME (each
+    replacing the month before it): none of their values is in any file of the home, the
+    warehouse's tables (quarantine included) or its bytes."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HEARTH_HOME", str(home))
+    assert len(IDENTIFYING) >= 15
+    secrets = set()
+    with connect(home / "warehouse.duckdb") as con:
+        for c in IDENTIFYING:
+            landing = tmp_path / c.name
+            path = build(c, world, landing)
+            load_before(con, world, c.source, c.before)
+            result = ingest_extract(con, load_contract(c.source), Extract(c.source, c.month, path))
+            assert result.status == ("refused" if isinstance(c.expect, Refused) else "loaded")
+            secrets.add(secret_of(c, world))
+        held = " ".join(r[0] for r in con.execute("SELECT row_json FROM quarantine").fetchall())
+        text = warehouse_text(con) + held
+        con.execute("CHECKPOINT")
+    assert "[withheld: " in held
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.name == "warehouse.duckdb" for p in files)
+    for secret in secrets:
+        assert not mentions(text, secret), secret
+        for p in files:
+            assert secret.encode() not in p.read_bytes(), (secret, p.name)

@@ -12,6 +12,7 @@ from hearth.contracts import Contract
 from hearth.ingest.files import BatchProblem, extract_sha256, read_parts
 from hearth.ingest.identifiers import (
     KINDS,
+    guard_columns,
     identifier_like_columns,
     scan_header,
     scan_identifiers,
@@ -103,9 +104,7 @@ def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
 
 
 def _check_identifiers(contract: Contract, ex: Extract, df: pl.DataFrame) -> None:
-    date_cols = {c.name for c in contract.columns if c.logical_type == "date"}
-    pid_cols = {c.name for c in contract.columns if c.pattern}
-    hits = scan_identifiers(df, date_cols, pid_cols)
+    hits = scan_identifiers(df, **guard_columns(contract))
     for col, kinds in hits.items():
         kind, n = next(iter(kinds.items()))
         raise BatchProblem(

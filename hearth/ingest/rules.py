@@ -11,7 +11,9 @@ import polars as pl
 
 from hearth.contracts import Contract
 from hearth.ingest.files import BatchProblem
+from hearth.ingest.identifiers import guard_columns
 from hearth.ingest.landing import Extract
+from hearth.ingest.withhold import withhold
 from hearth.sources import SOURCES
 
 # A rule that most rows of a column break is not bad rows but a changed extract.
@@ -22,6 +24,8 @@ EARLIEST_DATE = date(1900, 1, 1)
 RULE_TEXT = {
     "missing_value": "a required value is missing",
     "malformed_pid": "not a pseudonym (64 lowercase hex characters)",
+    "malformed_value": "not of the form the contract declares (a record id of the agency's form, "
+    "an ONS code)",
     "unknown_code": "a code not in the contract's list",
     "not_a_number": "not a whole number",
     "out_of_range": "outside the contract's range",
@@ -83,9 +87,8 @@ def _failures(contract: Contract, raw: pl.DataFrame, typed: pl.DataFrame, month:
         if col.required:
             checks.append(("missing_value", col.name, ~present))
         if col.pattern:
-            checks.append(
-                ("malformed_pid", col.name, present & ~r.str.contains(col.pattern).fill_null(False))
-            )
+            rule = "malformed_pid" if col.name.endswith("_pid") else "malformed_value"
+            checks.append((rule, col.name, present & ~r.str.contains(col.pattern).fill_null(False)))
         if col.allowed_values:
             checks.append(("unknown_code", col.name, present & ~r.is_in(list(col.allowed_values))))
         if col.logical_type in ("integer", "number"):
@@ -187,11 +190,18 @@ def apply_rules(
             {"file_name": [ex.file_name] * n, "file_row": raw["_row_number"]},
             schema={"file_name": pl.String, "file_row": pl.Int64},
         )
+    held = raw.filter(~ok)
+    # Nothing that may identify someone is kept, even in quarantine (hearth/ingest/withhold.py).
+    safe = withhold(
+        held.select(data_cols), rule.filter(~ok), column.filter(~ok), guard_columns(contract)
+    )
     quarantined = (
-        raw.with_columns(origin["file_name"], origin["file_row"])
-        .filter(~ok)
+        safe.with_columns(
+            origin["file_row"].filter(~ok).alias("_row_number"),
+            origin["file_name"].filter(~ok),
+        )
         .select(
-            pl.col("file_row").alias("_row_number"),
+            "_row_number",
             "file_name",
             pl.struct(data_cols).struct.json_encode().alias("row_json"),
         )
