@@ -192,7 +192,8 @@ def test_validate_table_on_an_open_connection(gx, tmp_path):
     path = tmp_path / "w.duckdb"
     con = duckdb.connect(str(path))  # read-write, held by this process, as a pipeline would
     con.execute(
-        "CREATE TABLE police AS SELECT 'PL-' || lpad(i::VARCHAR, 6, '0') AS record_id, NULL::VARCHAR AS person_pid, "
+        "CREATE TABLE police AS SELECT 'PL-' || lpad(i::VARCHAR, 6, '0') AS record_id, "
+        "NULL::VARCHAR AS person_pid, "
         "NULL::VARCHAR AS household_pid, DATE '2025-01-01' AS event_date, "
         "CASE WHEN i < 3 THEN 'DOMESTIC_ABUSE' ELSE 'ASB' END AS event_type, "
         "CASE WHEN i < 2 THEN 'HIGH' END AS risk_level FROM range(10) r(i)"
@@ -247,7 +248,8 @@ def test_schema_qualified_table_and_clear_error_for_temporary_ones(gx):
     con = duckdb.connect()
     con.execute("CREATE SCHEMA raw")
     con.execute(
-        "CREATE TABLE raw.fire AS SELECT 'FR-' || lpad(i::VARCHAR, 6, '0') AS record_id, sha256(i::VARCHAR) AS "
+        "CREATE TABLE raw.fire AS SELECT 'FR-' || lpad(i::VARCHAR, 6, '0') AS record_id, "
+        "sha256(i::VARCHAR) AS "
         "household_pid, DATE '2025-01-01' AS event_date, 'FALSE_ALARM' AS event_type, "
         "CASE WHEN i = 0 THEN 'ARSON' END AS cause FROM range(5) r(i)"
     )
