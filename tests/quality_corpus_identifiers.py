@@ -105,6 +105,27 @@ IDENTIFIER_CASES: list[Case] = [
         Refused("schema_matches_contract", "record_id"),
     ),
     Case(
+        "header_repeated_mid_file",
+        "police",
+        "two exports pasted together: the header row again in the middle of the file",
+        text_case(
+            "police",
+            lambda df: pl.concat(
+                [df.head(10), pl.DataFrame([dict(zip(df.columns, df.columns))]), df.slice(10)]
+            ),
+        ),
+        Loaded({"malformed_value": 1}, extra_rows=1),
+    ),
+    Case(
+        "excel_scientific_uprn",
+        "fire",
+        "a UPRN that Excel turned into scientific notation where the pseudonym belongs",
+        text_case("fire", lambda df: put_rows(df, "household_pid", [3], "1.00023E+11")),
+        Loaded({"malformed_pid": 1}),
+        secret="1.00023E+11",
+        withheld=True,
+    ),
+    Case(
         "fractional_integer",
         "people",
         "a birth year with a fraction (7.5 is not truncated to 7)",

@@ -120,7 +120,9 @@ def read_parts(ex: Extract) -> tuple[pl.DataFrame, pl.DataFrame]:
         df = _read_file(ex.source, name, path)
         if columns is None:
             columns, first = df.columns, name
-        elif df.columns != columns:
+        elif set(df.columns) == set(columns):
+            df = df.select(columns)  # the same columns in another order are the same columns
+        else:
             raise BatchProblem(
                 "schema_matches_contract",
                 f"{ex.source}: file {name} has other columns than {first}, another part of the "
