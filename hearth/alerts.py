@@ -25,11 +25,14 @@ class Stop:
 
     checks: list[tuple[str, str, str]] = field(default_factory=list)  # (asset, check, sentence)
     steps: list[tuple[str, str]] = field(default_factory=list)  # (step, sentence)
+    ended: str | None = None  # why the run ended when no step says (interrupted as it ended)
 
     def sentences(self) -> list[str]:
-        return [f"[{a} · {c}] {d}" for a, c, d in self.checks] + [
-            f"[{s}] {d}" for s, d in self.steps
-        ]
+        return (
+            [f"[{a} · {c}] {d}" for a, c, d in self.checks]
+            + [f"[{s}] {d}" for s, d in self.steps]
+            + ([self.ended] if self.ended else [])
+        )
 
 
 def _deepest(err) -> str:
@@ -40,10 +43,41 @@ def _deepest(err) -> str:
     return cause.message.strip().splitlines()[0] if cause is not None else msg
 
 
+def step_sentence(ev) -> str | None:
+    """The sentence for a failed step (a STEP_FAILURE DagsterEvent), or None for the failure of
+    a blocking check, which its check's own sentence reports."""
+    from hearth.recovery import INTERRUPTED
+
+    data = ev.step_failure_data
+    err = data.error
+    first = err.message.strip().splitlines()[0] if err and err.message else ""
+    if "blocking asset check" in first:
+        return None
+    if data.error_source is not None and data.error_source.value == "INTERRUPT":
+        return INTERRUPTED.format(when="during this step")
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description  # a dagster.Failure: its sentence, no type
+    return _deepest(err)
+
+
+def run_failure_sentence(ev) -> str | None:
+    """The sentence for a run that was interrupted where no step was running (as it started
+    or ended: Hearth holds signals back there and then records the run as interrupted)."""
+    data = ev.event_specific_data
+    reason = getattr(data, "failure_reason", None)
+    if reason is None or reason.value != "UNEXPECTED_TERMINATION":
+        return None
+    err = getattr(data, "error", None)
+    text = _deepest(err) if err else ""
+    at = text.find("The run was interrupted")  # after the exception's class name
+    return text[at:] if at >= 0 else None
+
+
 def stop_from_events(events) -> Stop:
     """Read a stopped run's events (DagsterEvent objects) for its failed blocking checks and
     failed steps, as `hearth run` reports them."""
     stop = Stop()
+    ended = None
     for ev in events:
         if ev is None:
             continue
@@ -59,11 +93,13 @@ def stop_from_events(events) -> Stop:
                     )
                 )
         elif kind == "STEP_FAILURE":
-            err = ev.step_failure_data.error
-            first = err.message.strip().splitlines()[0] if err and err.message else ""
-            if "blocking asset check" in first:
-                continue  # the check itself is reported above
-            stop.steps.append((ev.step_key, _deepest(err)))
+            sentence = step_sentence(ev)
+            if sentence:
+                stop.steps.append((ev.step_key, sentence))
+        elif kind == "PIPELINE_FAILURE":
+            ended = run_failure_sentence(ev)
+    if not stop.steps:
+        stop.ended = ended
     return stop
 
 
@@ -73,7 +109,11 @@ def stop_from_instance(instance, run_id: str) -> Stop:
 
     entries = instance.all_logs(
         run_id,
-        of_type={DagsterEventType.ASSET_CHECK_EVALUATION, DagsterEventType.STEP_FAILURE},
+        of_type={
+            DagsterEventType.ASSET_CHECK_EVALUATION,
+            DagsterEventType.STEP_FAILURE,
+            DagsterEventType.RUN_FAILURE,
+        },
     )
     return stop_from_events(e.dagster_event for e in entries)
 
@@ -106,9 +146,12 @@ def compose(
     for asset, check, text in stop.checks:
         lines.append(f" • The check '{check}' on {asset} stopped the run: {text}")
     for step, text in stop.steps:
-        lines.append(f" • The step '{step}' failed: {text}")
+        if text.startswith("The run was interrupted"):
+            lines.append(" • " + text.replace("this step", f"the step '{step}'"))
+        else:
+            lines.append(f" • The step '{step}' failed: {text}")
     if not stop.checks and not stop.steps:
-        why = reason.strip().splitlines()[0] if reason and reason.strip() else None
+        why = stop.ended or (reason.strip().splitlines()[0] if reason and reason.strip() else None)
         lines.append(
             f" • {why}" if why else " • The run ended before any step said why (cancelled?)."
         )

@@ -371,7 +371,13 @@ def replace_path(parent: Path, name: str, write: Callable[[Path], None]) -> Path
 
 
 def published_folder(outputs: Path, as_of: str | None) -> Path:
-    folder = outputs / (as_of or "latest")
+    """The folder of the published list for `as_of` (default the latest). While a run that was
+    killed as it committed waits for recovery, that is the list its commit is putting in place."""
+    from hearth.publish import committed_folder, last_good_folder
+
+    folder = committed_folder(outputs, as_of) or outputs / (as_of or "latest")
+    if not (folder / "ranked_households.parquet").is_file():
+        folder = last_good_folder(outputs, as_of or "latest") or folder
     if not (folder / "ranked_households.parquet").is_file():
         which = f"for {as_of}" if as_of else "yet"
         raise FileNotFoundError(

@@ -32,9 +32,9 @@ def write_json(path: Path, data: dict) -> None:
     )
 
 
-def publish_atomically(outputs: Path, as_of: str, write: Callable[[Path], None]) -> Path:
-    """Call `write(folder)` on a fresh temporary folder, then swap it in for
-    `outputs/<as_of>` and point `outputs/latest` at it."""
+def prepare_outputs(outputs: Path, as_of: str, write: Callable[[Path], None]) -> Path:
+    """Call `write(folder)` on a fresh hidden folder beside `outputs/<as_of>` and return it,
+    complete; a failure removes it. A run's commit swaps it in (`swap_in`)."""
     outputs.mkdir(parents=True, exist_ok=True)
     tmp = outputs / f".tmp-{as_of}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
@@ -43,16 +43,70 @@ def publish_atomically(outputs: Path, as_of: str, write: Callable[[Path], None])
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return tmp
+
+
+def old_name(as_of: str) -> str:
+    """Where `swap_in` parks the folder it replaces until the new one is in place."""
+    return f".old-{as_of}-{uuid.uuid4().hex[:8]}"
+
+
+def swap_in(outputs: Path, as_of: str, prepared: Path, old: Path) -> Path:
+    """Put a prepared folder in place of `outputs/<as_of>` and point `outputs/latest` at it.
+    Safe to call again after a kill at any point (a commit being rolled forward): each rename
+    is done only if it has not been done yet."""
+    from hearth.commit import pause_point
+
     final = outputs / as_of
-    old = outputs / f".old-{as_of}-{uuid.uuid4().hex[:8]}"
+    if prepared.exists():
+        if final.exists():
+            final.rename(old)
+            pause_point("outputs_swap")
+        prepared.rename(final)
     if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    link_tmp = outputs / f".latest-{uuid.uuid4().hex[:8]}"
-    link_tmp.symlink_to(final.name, target_is_directory=True)
-    os.replace(link_tmp, outputs / "latest")
+        link_tmp = outputs / f".latest-{uuid.uuid4().hex[:8]}"
+        link_tmp.symlink_to(final.name, target_is_directory=True)
+        os.replace(link_tmp, outputs / "latest")
     shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def publish_atomically(outputs: Path, as_of: str, write: Callable[[Path], None]) -> Path:
+    """Call `write(folder)` on a fresh temporary folder, then swap it in for
+    `outputs/<as_of>` and point `outputs/latest` at it (outside a run's commit)."""
+    tmp = prepare_outputs(outputs, as_of, write)
+    return swap_in(outputs, as_of, tmp, outputs / old_name(as_of))
+
+
+def committed_folder(outputs: Path, as_of: str | None) -> Path | None:
+    """The list a committed run is putting in place (its commit record exists, so it is the
+    last good list) while it is not in place yet: a run killed mid-commit leaves it so until
+    the next run rolls it forward. `as_of` None asks for the latest."""
+    from hearth import settings
+    from hearth.commit import JOURNAL, read_record
+
+    journal = read_record(settings.warehouse_path().parent / JOURNAL) or {}
+    out = journal.get("outputs") or {}
+    if not out or Path(out.get("root", "")).resolve() != outputs.resolve():
+        return None
+    if as_of not in (None, out.get("as_of")):
+        return None
+    for p in (outputs / out["prepared"], outputs / out["as_of"]):
+        if (p / "ranked_households.parquet").is_file():
+            return p
+    return None
+
+
+def last_good_folder(outputs: Path, name: str) -> Path | None:
+    """The parked folder of the last good list for `name` (an as-of month or "latest") when a
+    swap outside a run's commit was cut off between its two renames."""
+    link = outputs / name
+    as_of = os.readlink(link) if link.is_symlink() else name
+    parked = sorted(outputs.glob(f".old-{as_of}-*"), key=lambda p: p.stat().st_mtime)
+    for p in reversed(parked):
+        if (p / "ranked_households.parquet").is_file():
+            return p
+    return None
 
 
 def clear_stale_temporaries(outputs: Path) -> list[str]:

@@ -55,29 +55,28 @@ def ensure_dagster_home() -> Path:
 
 def _problems(result) -> list[str]:
     """One sentence per failed blocking check or failed step; never a traceback."""
+    from hearth.alerts import run_failure_sentence, step_sentence
+
     out = []
     for ev in result.get_asset_check_evaluations():
         if not ev.passed and ev.severity.value == "ERROR":
             desc = ev.description or f"check {ev.check_name} failed"
             out.append(f"[{ev.asset_key.to_user_string()} · {ev.check_name}] {desc}")
+    ended = None
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
-            err = ev.step_failure_data.error
-            msg = err.message.strip().splitlines()[0] if err else "unknown error"
-            if "blocking asset check" in msg:
-                continue
-            cause = err.cause if err else None
-            while cause is not None and cause.cause is not None:
-                cause = cause.cause
-            detail = cause.message.strip().splitlines()[0] if cause else msg
-            out.append(f"[{ev.step_key}] {detail}")
+            detail = step_sentence(ev)  # None for a blocking check's failure: reported above
+            if detail:
+                out.append(f"[{ev.step_key}] {detail}")
+        elif ev.event_type_value == "PIPELINE_FAILURE":
+            ended = run_failure_sentence(ev)  # interrupted as the run started or ended
         elif ev.event_type_value == "RESOURCE_INIT_FAILURE":  # e.g. a path outside HEARTH_HOME
             from hearth.access import resource_refusal_sentence
 
             err = ev.event_specific_data.error
             text = "\n".join(e.message for e in _chain(err))
             out.append(resource_refusal_sentence(text) or "A resource of the run failed to start.")
-    return out
+    return out or ([ended] if ended else [])
 
 
 def _chain(err):
@@ -97,7 +96,7 @@ def run_pipeline(
     (hearth/runlock.py), then goes on. What a killed run left behind is put right first
     (hearth/recovery.py). A run that stops writes an alert (hearth/alerts.py)."""
     from hearth.alerts import alert_stopped_run, stop_from_instance
-    from hearth.recovery import mark_run_failed, recover
+    from hearth.recovery import finish_abandoned, recover, settle_dead_run
     from hearth.runlock import run_lock
 
     def instance():
@@ -116,10 +115,12 @@ def run_pipeline(
             warehouse,
             settings.outputs_dir(),
             settings.mlflow_tracking_uri(),
-            lambda run_id: mark_run_failed(instance(), run_id),
+            lambda run_id, outcome: settle_dead_run(instance(), run_id, outcome),
         ):
             say(f"  note: {note}")
         outcome = _run_pipeline_locked(landing, as_of, allow_missing_sources, train_config, say)
+        for note in finish_abandoned(warehouse, settings.mlflow_tracking_uri()):
+            say(f"  note: {note}")
     if not outcome.success and outcome.run_id:
         try:
             stop = stop_from_instance(instance(), outcome.run_id)

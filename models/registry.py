@@ -58,6 +58,7 @@ class Decision:
     alias: str  # champion | challenger
     reason: str
     champion_precision_at_1pct: float | None
+    previous_champion: str | None = None  # the champion it was judged against
 
 
 def current_champion(client) -> object | None:
@@ -118,6 +119,55 @@ def decide(
     )
 
 
+def _log_training(mlflow, result, fixed_k: int, artifacts: dict[str, Path]) -> None:
+    """Parameters, metrics (the chosen model's and each candidate's) and artifacts."""
+    p = result.params
+    mlflow.log_params(
+        {
+            "candidate": result.kind,
+            "train_as_of": result.train_as_of,
+            "valid_as_of": result.valid_as_of,
+            "refit_as_of": result.refit_as_of or "none",
+            "train_rows": result.train_rows,
+            "valid_rows": result.valid_rows,
+            "features": len(result.feature_names),
+            "max_iter": p.max_iter,
+            "learning_rate": p.learning_rate,
+            "max_leaf_nodes": p.max_leaf_nodes,
+            "min_samples_leaf": p.min_samples_leaf,
+            "l2_regularization": p.l2_regularization,
+            "logistic_c": p.logistic_c,
+            "calibration": p.calibration,
+            "max_negatives": p.max_negatives,
+            "fixed_k": fixed_k,
+        }
+    )
+    mlflow.log_metrics({k: v for k, v in result.metrics.items() if np.isfinite(v)})
+    measured = dict(result.candidate_metrics)
+    if "baseline" not in measured and getattr(result, "baseline_metrics", None):
+        measured["baseline_reference"] = result.baseline_metrics  # the gate's reference
+    for kind, met in measured.items():
+        mlflow.log_metrics(
+            {f"{kind}.{k}": v for k, v in met.items() if np.isfinite(v) and k in KEY_METRICS}
+        )
+    for path in artifacts.values():
+        mlflow.log_artifact(str(path))
+
+
+def log_refused(
+    result, reason: str, fixed_k: int, tracking_uri: str | None, run_tags: dict[str, str]
+) -> str:
+    """Keep a refused training in MLflow (parameters, metrics, the reason) without registering
+    a version, so the data scientist can see why; returns the MLflow run id."""
+    mlflow, _ = mlflow_client(tracking_uri)
+    tags = {**run_tags, "promotion_decision": "refused", "promotion_reason": reason}
+    with mlflow.start_run(
+        run_name=f"refused: train {result.train_as_of} / validate {result.valid_as_of}", tags=tags
+    ) as run:
+        _log_training(mlflow, result, fixed_k, {})
+        return run.info.run_id
+
+
 def log_and_promote(
     result,
     valid_frame: pl.DataFrame,
@@ -125,8 +175,12 @@ def log_and_promote(
     artifacts: dict[str, Path],
     fixed_k: int = 1000,
     tracking_uri: str | None = None,
+    set_alias: bool = True,
+    run_tags: dict[str, str] | None = None,
 ) -> Decision:
-    """Log the training run with its artifacts, register the model and apply the gate."""
+    """Log the training run with its artifacts, register the model and apply the gate. Inside
+    a pipeline run `set_alias` is False: the alias moves when the run commits
+    (`apply_decision`), never before, so a run that is interrupted never moves it."""
     mlflow, client = mlflow_client(tracking_uri)
     import sklearn
     from mlflow.models import infer_signature
@@ -138,36 +192,9 @@ def log_and_promote(
     if champ is not None:
         champ_metrics, why = champion_on_window(mlflow, champ, valid_frame, valid_y, fixed_k)
     with mlflow.start_run(
-        run_name=f"train {result.train_as_of} / validate {result.valid_as_of}"
+        run_name=f"train {result.train_as_of} / validate {result.valid_as_of}", tags=run_tags
     ) as run:
-        p = result.params
-        mlflow.log_params(
-            {
-                "candidate": result.kind,
-                "train_as_of": result.train_as_of,
-                "valid_as_of": result.valid_as_of,
-                "refit_as_of": result.refit_as_of or "none",
-                "train_rows": result.train_rows,
-                "valid_rows": result.valid_rows,
-                "features": len(names),
-                "max_iter": p.max_iter,
-                "learning_rate": p.learning_rate,
-                "max_leaf_nodes": p.max_leaf_nodes,
-                "min_samples_leaf": p.min_samples_leaf,
-                "l2_regularization": p.l2_regularization,
-                "logistic_c": p.logistic_c,
-                "calibration": p.calibration,
-                "max_negatives": p.max_negatives,
-                "fixed_k": fixed_k,
-            }
-        )
-        mlflow.log_metrics({k: v for k, v in result.metrics.items() if np.isfinite(v)})
-        for kind, met in result.candidate_metrics.items():
-            mlflow.log_metrics(
-                {f"{kind}.{k}": v for k, v in met.items() if np.isfinite(v) and k in KEY_METRICS}
-            )
-        for path in artifacts.values():
-            mlflow.log_artifact(str(path))
+        _log_training(mlflow, result, fixed_k, artifacts)
         info = mlflow.sklearn.log_model(
             result.model,
             name="model",
@@ -204,14 +231,17 @@ def log_and_promote(
         for key, value in evaluation_tags.items():
             client.set_model_version_tag(MODEL_NAME, version, key, value)
         client.set_model_version_tag(MODEL_NAME, version, "promotion", f"{alias}: {reason}")
-        client.set_registered_model_alias(MODEL_NAME, alias, version)
+        if set_alias:
+            client.set_registered_model_alias(MODEL_NAME, alias, version)
         mlflow.set_tag("promotion_decision", alias)
         mlflow.set_tag("promotion_reason", reason)
         with tempfile.TemporaryDirectory() as tmp:
             note = Path(tmp) / "promotion.txt"
-            note.write_text(f"Version {version} became @{alias}: {reason}.\n", encoding="utf-8")
+            became = "became" if set_alias else "becomes, when the run commits,"
+            note.write_text(f"Version {version} {became} @{alias}: {reason}.\n", encoding="utf-8")
             mlflow.log_artifact(str(note))
-        return Decision(version, run.info.run_id, alias, reason, champ_p1)
+        previous = str(champ.version) if champ is not None else None
+        return Decision(version, run.info.run_id, alias, reason, champ_p1, previous)
 
 
 def _own_types(model) -> list[str]:
@@ -222,22 +252,32 @@ def _own_types(model) -> list[str]:
     return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
 
 
-def load_champion(tracking_uri: str | None = None):
-    """The champion model and its feature names and version."""
+def _version_or_champion(client, version: str | None):
+    """The given version (the one a run decided on, before its commit moves the alias), or
+    the current @champion."""
+    if version is not None:
+        return client.get_model_version(MODEL_NAME, str(version))
+    return current_champion(client)
+
+
+def load_champion(tracking_uri: str | None = None, version: str | None = None):
+    """The champion model (or the version a run decided on) and its feature names and
+    version."""
     mlflow, client = mlflow_client(tracking_uri)
-    champ = current_champion(client)
+    champ = _version_or_champion(client, version)
     if champ is None:
         raise LookupError(
             f"There is no @champion version of {MODEL_NAME} yet; run the training step first."
         )
-    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@champion")
+    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champ.version}")
     return model, json.loads(champ.tags["feature_names"]), champ
 
 
-def champion_summary(tracking_uri: str | None = None) -> dict[str, object]:
-    """Name, version, promotion decision and validation metrics of the champion."""
+def champion_summary(tracking_uri: str | None = None, version: str | None = None) -> dict:
+    """Name, version, promotion decision and validation metrics of the champion (or of the
+    version a run decided on, which is @champion once the run commits)."""
     _, client = mlflow_client(tracking_uri)
-    champ = current_champion(client)
+    champ = _version_or_champion(client, version)
     if champ is None:
         return {"name": MODEL_NAME, "version": None}
     run = client.get_run(champ.run_id)

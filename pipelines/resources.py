@@ -58,8 +58,9 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
         """For the length of a run: hold the run lock (a second run waits, never fails on
-        DuckDB's file lock) and hand every step the run's shadow copy of the warehouse."""
-        from hearth.recovery import guarded_run, mark_run_failed
+        DuckDB's file lock) and hand every step the run's shadow copy of the warehouse. At the
+        end the run commits, or is rolled back if a signal interrupted it (hearth/commit.py)."""
+        from hearth.recovery import dagster_run_end, guarded_run, settle_dead_run
 
         run = context.run
         if run is None:  # built outside a run (a test's resource context)
@@ -74,7 +75,8 @@ class WarehouseResource(dg.ConfigurableResource):
             outputs=outputs if outputs.is_dir() else None,
             tracking_uri=settings.mlflow_tracking_uri(),
             atomic=self.atomic_runs,
-            interrupted=lambda run_id: mark_run_failed(context.instance, run_id),
+            interrupted=lambda run_id, outcome: settle_dead_run(context.instance, run_id, outcome),
+            run_end=lambda: dagster_run_end(context.instance, run.run_id),
         ) as path:
             yield self.model_copy(update={"path": str(path)})
 

@@ -362,9 +362,11 @@ def test_a_run_killed_mid_way_leaves_the_warehouse_and_the_next_one_recovers(tmp
     assert wh.read_bytes() == before and stale_shadows(wh)
     told: list[str] = []
     interrupted: list[str] = []
-    with guarded_run(wh, "run-next-00000", say=told.append, interrupted=interrupted.append):
+    with guarded_run(
+        wh, "run-next-00000", say=told.append, interrupted=lambda *a: interrupted.append(a)
+    ):
         pass
-    assert interrupted == ["run-killed-0000"]
+    assert interrupted == [("run-killed-0000", "rolled back")]
     assert "The previous run (the killed run" in told[0] and "discarded" in told[0]
     assert not stale_shadows(wh) and _table(wh) == [(1,)]
 

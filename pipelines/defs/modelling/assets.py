@@ -1,11 +1,14 @@
 """Train, evaluate, register and promote; then score every household with the champion."""
 
 import tempfile
+import time
 from pathlib import Path
+from typing import NoReturn
 
 import dagster as dg
 
 from hearth.catalogue import load_catalogue
+from hearth.commit import stage, staged
 from hearth.features import (
     Design,
     cap_recency,
@@ -15,8 +18,18 @@ from hearth.features import (
     recency_cap,
 )
 from models.candidates import CANDIDATES
+from models.gate import Refusal, model_refusal, scores_refusal, window_refusal
 from models.registry import MODEL_NAME, load_champion, log_and_promote
 from pipelines.resources import MlflowResource, RunSettings, WarehouseResource
+
+
+def _refuse(refusal: Refusal) -> NoReturn:
+    """Stop the run with the gate's sentence (no traceback in `hearth run`'s problem list)."""
+    raise dg.Failure(
+        description=refusal.sentence,
+        metadata={"gate_rule": refusal.rule, **refusal.metadata},
+        allow_retries=False,
+    )
 
 
 class TrainConfig(dg.Config):
@@ -56,7 +69,8 @@ def champion_model(
     crises, 12 more months of history) to score at T. It is logged to MLflow with its
     metrics, fairness, value of sharing and model card, registered as a new version of
     household_crisis_risk, and becomes @champion only if its recipe is at least as good as
-    the current champion's on the same validation window (otherwise @challenger)."""
+    the current champion's on the same validation window (otherwise @challenger). The alias
+    moves when the run commits. A version that cannot rank (models/gate.py) stops the run."""
     # scikit-learn and plotting load here, not when the definitions load
     from models.card import write_artifacts
     from models.train import TrainParams
@@ -71,6 +85,9 @@ def champion_model(
         train = labelled_window(con, design.train_as_of, cap)
         valid = labelled_window(con, design.valid_as_of, cap)
         raw_valid, _ = load_window(con, design.valid_as_of)
+    refusal = window_refusal(train.y, valid.y, design.train_as_of, design.valid_as_of)
+    if refusal:
+        _refuse(refusal)
     catalogue = load_catalogue()
     names = catalogue.usable_names(history)
     context.log.info(
@@ -107,6 +124,13 @@ def champion_model(
         recency_cap=cap,
     )
     del train  # a million households by 350 features: free it before the refit
+    run_tags = {"dagster_run_id": context.run_id}
+    refusal = model_refusal(result, valid.y)
+    if refusal:
+        from models.registry import log_refused
+
+        log_refused(result, refusal.sentence, run_settings.fixed_k, mlflow.uri(), run_tags)
+        _refuse(refusal)
     if config.refit_on_latest:
         latest_names, latest_cap = (
             catalogue.usable_names(latest_history),
@@ -121,12 +145,37 @@ def champion_model(
         del latest
     for note in result.notes:
         context.log.warning(note)
+    # Inside a run the alias moves only when the run commits (hearth/commit.py); noting that
+    # training has begun lets a rollback find the version it registers.
+    in_run = stage(warehouse.resolved(), "training", {"since": time.strftime("%H:%M:%S")})
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = write_artifacts(result, valid.y, Path(tmp))
         decision = log_and_promote(
-            result, raw_valid, valid.y, artifacts, run_settings.fixed_k, mlflow.uri()
+            result,
+            raw_valid,
+            valid.y,
+            artifacts,
+            run_settings.fixed_k,
+            mlflow.uri(),
+            set_alias=not in_run,
+            run_tags=run_tags,
         )
-    context.log.info(f"Version {decision.version} is @{decision.alias}: {decision.reason}")
+    previous = decision.previous_champion
+    if in_run:
+        stage(
+            warehouse.resolved(),
+            "champion",
+            {
+                "version": decision.version,
+                "alias": decision.alias,
+                "previous": previous,
+                "scoring_version": decision.version if decision.alias == "champion" else previous,
+            },
+        )
+    when = "when the run commits" if in_run else "now"
+    context.log.info(
+        f"Version {decision.version} becomes @{decision.alias} {when}: {decision.reason}"
+    )
     return dg.MaterializeResult(
         metadata={
             "model": MODEL_NAME,
@@ -158,7 +207,9 @@ def household_scores(
     from hearth.scores import store_scores
     from models.score import score_households
 
-    model, names, champ = load_champion(mlflow.uri())
+    # the version this run decided on (the alias moves only when the run commits)
+    decided = staged(warehouse.resolved()).get("champion") or {}
+    model, names, champ = load_champion(mlflow.uri(), decided.get("scoring_version"))
     cap = int(champ.tags.get("recency_cap", 36))
     with warehouse.connect() as con:
         as_of = run_settings.as_of or default_as_of(con)
@@ -166,6 +217,9 @@ def household_scores(
         ranked = score_households(
             model, names, cap_recency(feats, cap), run_settings.explain_share, recency_cap=cap
         )
+        refusal = scores_refusal(ranked["score"].to_numpy(), as_of, str(champ.version))
+        if refusal:
+            _refuse(refusal)
         store_scores(con, ranked, as_of, champ.version)
     return dg.MaterializeResult(
         metadata={

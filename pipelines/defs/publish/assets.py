@@ -5,9 +5,17 @@ from pathlib import Path
 
 import dagster as dg
 
+from hearth.commit import pause_point, stage, staged
 from hearth.deliver import capacity_file, fetch_model_artifacts, publish_top, write_deliverables
 from hearth.features import default_as_of
-from hearth.publish import clear_stale_temporaries, publish_atomically, write_json, write_ranked
+from hearth.publish import (
+    clear_stale_temporaries,
+    old_name,
+    prepare_outputs,
+    swap_in,
+    write_json,
+    write_ranked,
+)
 from hearth.scores import load_scores
 from hearth.summary import run_summary
 from models.registry import champion_summary
@@ -28,12 +36,15 @@ def published_outputs(
 ):
     """outputs/<as_of>/ with ranked_households.parquet and .csv and run_summary.json, the
     workbook (ranked_households.xlsx), report.html, each role's view (roles/), the champion's
-    model card (model/) and, if HEARTH_HOME/capacity.yaml exists, visit plans (plans/), moved
-    into place only when complete; outputs/latest points at it."""
+    model card (model/) and, if HEARTH_HOME/capacity.yaml exists, visit plans (plans/), all
+    prepared in a hidden folder that the run's commit moves into place with the warehouse and
+    the champion alias (hearth/commit.py); outputs/latest then points at it."""
+    decided = staged(warehouse.resolved()).get("champion") or {}
     with warehouse.connect(read_only=True) as con:
         as_of = run_settings.as_of or default_as_of(con)
         ranked = load_scores(con)
-        summary = run_summary(con, as_of, ranked, champion_summary(mlflow.uri()))
+        model = champion_summary(mlflow.uri(), decided.get("scoring_version"))
+        summary = run_summary(con, as_of, ranked, model)
     root = outputs.resolved()
     clear_stale_temporaries(root)
 
@@ -51,9 +62,25 @@ def published_outputs(
                 )
             )
 
-        final = publish_atomically(root, as_of, write)
+        prepared = prepare_outputs(root, as_of, write)
     context.log.info(f"Workbook, role views and report written in {sum(seconds.values()):.1f} s")
-    context.log.info(f"Published {ranked.height} households to {final}")
+    final, old = root / as_of, old_name(as_of)
+    change = {"root": str(root), "as_of": as_of, "prepared": prepared.name, "old": old}
+    in_run = stage(warehouse.resolved(), "outputs", change)
+    if in_run:
+        context.log.info(
+            f"Prepared {ranked.height} households for {final}; they replace it when the run "
+            "commits, with the warehouse and the champion alias."
+        )
+    else:  # outside a shadowed run: nothing else to commit with
+        swap_in(root, as_of, prepared, root / old)
+        context.log.info(f"Published {ranked.height} households to {final}")
+    pause_point("outputs_prepared")
     return dg.MaterializeResult(
-        metadata={"folder": str(final), "households": ranked.height, "as_of": as_of}
+        metadata={
+            "folder": str(final),
+            "households": ranked.height,
+            "as_of": as_of,
+            "published": "when the run commits (with the warehouse)" if in_run else "at once",
+        }
     )
