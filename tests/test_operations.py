@@ -27,6 +27,13 @@ from pipelines.resources import LandingResource, OutputsResource
 PAST = time.time() - 3600  # files older than the sensor's settling time
 
 
+@pytest.fixture(autouse=True)
+def _home_in_tmp(tmp_path, monkeypatch):
+    """The resources take only paths under HEARTH_HOME (or what HEARTH_LANDING/HEARTH_OUTPUTS
+    name; pipelines/resources.py): these tests' landing and outputs are in their tmp folder."""
+    monkeypatch.setenv("HEARTH_HOME", str(tmp_path))
+
+
 def land(landing: Path, source: str, month: str, body: str = "a,b\n1,2\n", age: float = PAST):
     ext = SOURCES[source].file_format
     path = landing / source / month / f"{source}_{month}.{ext}"
