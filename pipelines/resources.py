@@ -151,6 +151,17 @@ class MlflowResource(dg.ConfigurableResource):
         _private_run()
 
 
+class PrivateIOManager(dg.FilesystemIOManager):
+    """Dagster's file IO manager (default: DAGSTER_HOME/storage), whose `base_dir` run config
+    may point only under HEARTH_HOME or DAGSTER_HOME: no step's output is written, or read
+    back, from a folder of the caller's choosing."""
+
+    @field_validator("base_dir")
+    @classmethod
+    def _base_dir_allowed(cls, value: str | None) -> str | None:
+        return _run_path("io_manager", value, settings.dagster_home(), "DAGSTER_HOME")
+
+
 class RunSettings(dg.ConfigurableResource):
     """Choices for one run. `as_of` defaults to the month after the newest extract."""
 

@@ -20,7 +20,12 @@ from typer.testing import CliRunner
 from hearth import audit
 from hearth.access import ensure_private_home, os_user, private_process
 from hearth.role_access import RoleError, authorise
-from pipelines.resources import LandingResource, MlflowResource, OutputsResource
+from pipelines.resources import (
+    LandingResource,
+    MlflowResource,
+    OutputsResource,
+    PrivateIOManager,
+)
 
 SETPRIV = shutil.which("setpriv")
 
@@ -371,7 +376,7 @@ def _probe_job():
         return mlflow.uri()
 
     resources = {"landing": LandingResource(), "outputs": OutputsResource()}
-    return probe, resources | {"mlflow": MlflowResource()}
+    return probe, resources | {"mlflow": MlflowResource(), "io_manager": PrivateIOManager()}
 
 
 def _materialize(config: dict):
@@ -392,6 +397,7 @@ def _materialize(config: dict):
         ("landing", {"path": "{elsewhere}"}),
         ("mlflow", {"tracking_uri": "sqlite:///{elsewhere}/mlflow.db"}),
         ("mlflow", {"tracking_uri": "http://127.0.0.1:1/"}),
+        ("io_manager", {"base_dir": "{elsewhere}/pickles"}),
     ],
 )
 def test_run_config_pointing_outside_hearth_home_is_refused(
@@ -423,3 +429,9 @@ def test_run_config_under_hearth_home_or_where_the_environment_says_is_used(
     assert (hearth_home / "outputs" / "probe.txt").read_text() == str(landing.resolve())
     uri = f"sqlite:///{hearth_home / 'mlflow.db'}"
     assert _materialize({"mlflow": {"tracking_uri": uri}}).success
+
+
+def test_the_definitions_use_the_guarded_io_manager():
+    from pipelines.definitions import defs
+
+    assert isinstance(defs().resources["io_manager"], PrivateIOManager)

@@ -6,6 +6,7 @@ from pipelines.resources import (
     LandingResource,
     MlflowResource,
     OutputsResource,
+    PrivateIOManager,
     RunSettings,
     WarehouseResource,
 )
@@ -20,5 +21,6 @@ def resources() -> dg.Definitions:
             "outputs": OutputsResource(),
             "mlflow": MlflowResource(),
             "run_settings": RunSettings(),
+            "io_manager": PrivateIOManager(),
         }
     )
