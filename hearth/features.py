@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -12,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from hearth.catalogue import NO_EVENT_MONTHS, Catalogue, load_catalogue
-from hearth.ingest.rules import add_months
+from hearth.months import add_months, month_start, months_between
 from hearth.warehouse import query, query_one
 
 # Who and where, not model inputs: kept beside the features for publishing and fairness.
@@ -20,7 +19,7 @@ ID_COLUMNS = ["household_pid", "la_code", "ward_code", "lsoa_code", "ethnic_grou
 
 
 def as_of_params(as_of: str) -> dict[str, object]:
-    return {"as_of": date(int(as_of[:4]), int(as_of[5:7]), 1), "as_of_month": as_of}
+    return {"as_of": month_start(as_of), "as_of_month": as_of}
 
 
 def _load_event_map(con: duckdb.DuckDBPyConnection, cat: Catalogue) -> None:
@@ -220,7 +219,7 @@ def history_months(con: duckdb.DuckDBPyConnection, as_of: str) -> int:
     first = query_one(con, "first_month")[0]
     if first is None:
         return 0
-    return (int(as_of[:4]) - int(first[:4])) * 12 + int(as_of[5:7]) - int(first[5:7])
+    return months_between(first, as_of)
 
 
 def recency_cap(history: int) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hearth.ingest.files import sha256_of
 from hearth.ingest.landing import Extract, discover
-from hearth.ingest.rules import add_months
+from hearth.months import add_months
 from hearth.sources import SOURCES
 
 # A file modified this recently may still be being copied in: leave it to the next tick.

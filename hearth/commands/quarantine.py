@@ -21,8 +21,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from hearth import settings
-from hearth.ingest.landing import MONTH_RE
 from hearth.ingest.rules import RULE_TEXT
+from hearth.months import MONTH_RE
 from hearth.sources import SOURCES
 from hearth.warehouse import query, query_one
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from hearth.contracts import load_contract
-from hearth.ingest.rules import add_months, month_end
+from hearth.months import add_months, month_end, months_between
 from hearth.sources import SOURCES
 
 
@@ -62,10 +62,6 @@ def expected_month(as_of: str | None, landed: list[str]) -> str | None:
     return max(landed) if landed else None
 
 
-def _months_between(a: str, b: str) -> int:
-    return (int(b[:4]) - int(a[:4])) * 12 + int(b[5:7]) - int(a[5:7])
-
-
 def assess(source: str, newest: str | None, expected: str) -> Freshness:
     latency = load_contract(source).latency_days
     due = (month_end(expected) + timedelta(days=latency)).isoformat() if latency else None
@@ -73,7 +69,7 @@ def assess(source: str, newest: str | None, expected: str) -> Freshness:
         return Freshness(source, expected, None, "missing", None, due)
     if newest >= expected:
         return Freshness(source, expected, newest, "current", 0, due)
-    return Freshness(source, expected, newest, "late", _months_between(newest, expected), due)
+    return Freshness(source, expected, newest, "late", months_between(newest, expected), due)
 
 
 def freshness_report(newest_by_source: dict[str, str | None], expected: str) -> dict[str, object]:

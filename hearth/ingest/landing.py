@@ -12,15 +12,14 @@ has not begun cannot have been extracted."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from hearth.ingest.safe_paths import LINK_OUTSIDE, split_links
+from hearth.months import MONTH_RE, add_months, month_of
 from hearth.sources import SOURCES
 
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # What Hearth reads: CSV (optionally gzipped, as large exports often are) and Parquet.
 DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 SYSTEM_FILES = {"thumbs.db", "desktop.ini", ".ds_store"}
@@ -105,13 +104,8 @@ class Inventory:
         while m < months[-1]:
             if m not in have:
                 out.append(m)
-            m = _next_month(m)
+            m = add_months(m, 1)
         return out
-
-
-def _next_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    return f"{y + m // 12:04d}-{m % 12 + 1:02d}"
 
 
 def clock_month(today: date | None = None) -> str:
@@ -119,8 +113,7 @@ def clock_month(today: date | None = None) -> str:
     today)."""
     from hearth import settings
 
-    d = today or settings.today()
-    return f"{d.year:04d}-{d.month:02d}"
+    return month_of(today or settings.today())
 
 
 def is_data_file(path: Path) -> bool:

@@ -3,7 +3,6 @@ says) or quarantined with the first rule it breaks. Rules never look at other so
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +13,7 @@ from hearth.ingest.files import BatchProblem
 from hearth.ingest.identifiers import guard_columns
 from hearth.ingest.landing import Extract
 from hearth.ingest.withhold import withhold
+from hearth.months import add_months, month_end, month_start
 from hearth.sources import SOURCES
 
 # A rule that most rows of a column break is not bad rows but a changed extract.
@@ -38,20 +38,6 @@ RULE_TEXT = {
     "extract (e.g. one person in two households on the same date)",
     "duplicate_record_id": "a record already received in another extract",
 }
-
-
-def month_end(month: str) -> date:
-    y, m = int(month[:4]), int(month[5:7])
-    return date(y, m, calendar.monthrange(y, m)[1])
-
-
-def month_start(month: str) -> date:
-    return date(int(month[:4]), int(month[5:7]), 1)
-
-
-def add_months(month: str, n: int) -> str:
-    y, m = int(month[:4]), int(month[5:7]) - 1 + n
-    return f"{y + m // 12:04d}-{m % 12 + 1:02d}"
 
 
 @dataclass
