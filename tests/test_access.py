@@ -289,3 +289,21 @@ def test_the_definitions_use_the_guarded_io_manager():
     from pipelines.definitions import defs
 
     assert isinstance(defs().resources["io_manager"], PrivateIOManager)
+
+
+def test_through_sudo_the_role_is_checked_for_the_person_sudo_names(
+    hearth_home, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SUDO_USER", "asmith")
+    monkeypatch.setenv("SUDO_UID", str(os.getuid() + 4242))
+    monkeypatch.delenv("HEARTH_ROLES_FILE", raising=False)
+    with pytest.raises(RoleError, match="you are asmith"):  # even the home's owner's account
+        authorise("police")
+    _roles(tmp_path, monkeypatch, "police:\n  users: [asmith]\n")
+    grant = authorise("police")
+    assert (grant.user, grant.os_user, grant.sudo_user) == ("asmith", os_user(), "asmith")
+    with pytest.raises(RoleError, match="asmith may not use the health role"):
+        authorise("health")
+    monkeypatch.setenv("SUDO_UID", str(os.getuid()))  # sudo to oneself names no one else
+    with pytest.raises(RoleError, match=f"{os_user()} may not use the police role"):
+        authorise("police")
