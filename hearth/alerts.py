@@ -73,6 +73,18 @@ def run_failure_sentence(ev) -> str | None:
     return text[at:] if at >= 0 else None
 
 
+def _refused_config(ev) -> str | None:
+    """The sentence of a run refused because its config pointed a resource outside
+    HEARTH_HOME (pipelines/resources.py), from the run's failure."""
+    from hearth.access import resource_refusal_sentence
+
+    err, texts = getattr(ev.event_specific_data, "error", None), []
+    while err is not None:
+        texts.append(err.message)
+        err = err.cause
+    return resource_refusal_sentence("\n".join(texts))
+
+
 def stop_from_events(events) -> Stop:
     """Read a stopped run's events (DagsterEvent objects) for its failed blocking checks and
     failed steps, as `hearth run` reports them."""
@@ -97,7 +109,7 @@ def stop_from_events(events) -> Stop:
             if sentence:
                 stop.steps.append((ev.step_key, sentence))
         elif kind == "PIPELINE_FAILURE":
-            ended = run_failure_sentence(ev)
+            ended = run_failure_sentence(ev) or _refused_config(ev)
     if not stop.steps:
         stop.ended = ended
     return stop

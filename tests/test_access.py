@@ -269,6 +269,10 @@ def test_run_config_pointing_outside_hearth_home_is_refused(
     (sentence,) = _problems(result)
     assert sentence.startswith(f"The run's configuration points the {resource} resource at ")
     assert "the run was refused and nothing was read or written" in sentence and failures
+    from hearth.alerts import compose, stop_from_events  # the alert says the same
+
+    alert = compose(result.run_id, "probe", stop_from_events(e for e in result.all_events))
+    assert f" • {sentence}" in alert
 
 
 def test_run_config_under_hearth_home_or_where_the_environment_says_is_used(
