@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from hearth.ingest.landing import inventory
 from hearth.ingest.safe_paths import LINK_OUTSIDE
@@ -60,3 +61,19 @@ def test_links_inside_the_landing_and_a_linked_root_are_read(tmp_path):
     names = {e.file_name for e in inv.extracts}
     assert names == {f"fire/{MONTH}/fire.csv", f"health/{MONTH}/health.csv"}
     assert not any(u.why == LINK_OUTSIDE for u in inv.unread)
+
+
+def test_a_file_swapped_for_a_link_after_the_inventory_is_not_opened(tmp_path):
+    """Between the inventory and the read, a landed file replaced by a link is refused by the
+    read itself (O_NOFOLLOW), not followed."""
+    from hearth.ingest.files import BatchProblem, read_extract
+    from hearth.ingest.landing import Extract
+
+    secret = tmp_path / "key.txt"
+    secret.write_text("record_id\nnot for hearth\n")
+    month = tmp_path / "landing" / "police" / "2025-12"
+    month.mkdir(parents=True)
+    path = month / "police_2025-12.csv"
+    path.symlink_to(secret)
+    with pytest.raises(BatchProblem, match="is a link, not a file; it was not read"):
+        read_extract(Extract("police", "2025-12", path))

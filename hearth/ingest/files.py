@@ -7,9 +7,14 @@ inventory (`hearth/ingest/landing.py`)."""
 from __future__ import annotations
 
 import codecs
+import errno
 import gzip
 import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -26,9 +31,26 @@ class BatchProblem(Exception):
         self.column = column
 
 
+def open_landed(path: Path):
+    """A landed file for reading, refusing to follow a link: the inventory names links that
+    lead out of the landing, and a file swapped for one after that is not opened either."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+        source, month = path.parent.parent.name, path.parent.name
+        raise BatchProblem(
+            "file_readable",
+            f"{source}: file {source}/{month}/{path.name} is a link, not a file; it was not "
+            "read. Land the file itself.",
+        ) from None
+    return os.fdopen(fd, "rb")
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as f:
+    with open_landed(path) as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -45,8 +67,15 @@ def extract_sha256(ex: Extract) -> str:
     return h.hexdigest()
 
 
-def _open(path: Path):
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+@contextmanager
+def _open(path: Path) -> Iterator[BinaryIO]:
+    """A landed file's bytes, decompressed when it is gzipped."""
+    with open_landed(path) as raw:
+        if path.name.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                yield f
+        else:
+            yield raw
 
 
 def _check_utf8(source: str, name: str, path: Path) -> None:
@@ -76,7 +105,8 @@ def _read_file(source: str, name: str, path: Path) -> pl.DataFrame:
         raise BatchProblem("not_empty", f"{source}: file {name} is empty (0 bytes).")
     if path.name.lower().endswith(".parquet"):
         try:
-            df = pl.read_parquet(path)
+            with open_landed(path) as f:
+                df = pl.read_parquet(f)
         except Exception as e:  # polars raises several kinds for a damaged file
             raise BatchProblem(
                 "file_readable",

@@ -172,13 +172,18 @@ def ingest_extract(
     """Check and load one extract. Nothing is changed in the warehouse unless it passes every
     batch check; a file already loaded with the same bytes is left as it is unless `force`
     (an earlier month changed, so this month's late duplicates must be judged again)."""
-    sha = extract_sha256(ex)
-    done = query_one(con, "ingest/loaded_sha", {"source": ex.source, "month": ex.month})
-    if done and done[0] == sha and not force:
-        return IngestResult(ex.source, ex.month, ex.file_name, "unchanged", *done[1:])
     rows = 0
     problem: BatchProblem | None = None
     try:
+        sha = extract_sha256(ex)
+    except BatchProblem as p:  # a file that became a link after the inventory
+        sha, problem = "not read", p
+    done = query_one(con, "ingest/loaded_sha", {"source": ex.source, "month": ex.month})
+    if problem is None and done and done[0] == sha and not force:
+        return IngestResult(ex.source, ex.month, ex.file_name, "unchanged", *done[1:])
+    try:
+        if problem is not None:
+            raise problem
         raw, origin = read_parts(ex)
         rows = raw.height
         _check_columns(contract, ex, raw.columns)
