@@ -114,23 +114,23 @@ WELFARE = {"welfare_concern_12m": 1, "welfare_concern_months_since": 3, THEME: 1
 
 @pytest.fixture(scope="module")
 def sharing() -> dict[str, dict]:
-    """Training at T-24, 800 households: 40 with health mental health records, all with a crisis
-    after; 400 with a police concern for welfare, none with a crisis; 40 with no records and a
-    crisis; 320 with no records and none. Counted over every agency, the theme is 1 for 440
-    households of which 40 had a crisis (9%), against 40 of 360 (11%) without: the theme reads
-    as lower risk. Counted over health's records alone, it is 1 for the 40 health households,
-    all with a crisis: higher risk.
+    """Training at T-24, 840 households: 40 with health mental health records, all with a crisis
+    after; 400 with a police concern for welfare, none with a crisis; 120 with no records and a
+    crisis; 280 with no records and none. Counted over every agency, the theme is 1 for 440
+    households of which 40 had a crisis (9%), against 120 of 400 (30%) without: the theme reads
+    as lower risk (in the calibration sample too). Counted over health's records alone, it is 1
+    for the 40 health households, all with a crisis: higher risk.
 
     Validation at T-12, 400 households: 40 with health records and a crisis, 40 with a police
     concern for welfare and none, 320 with nothing and none."""
     train_groups = [
         ("c_health_", 40, HEALTH),
         ("b_welfare_", 400, WELFARE),
-        ("a_crisis_no_records_", 40, {}),
-        ("a_none_", 320, {}),
+        ("a_crisis_no_records_", 120, {}),
+        ("a_none_", 280, {}),
     ]
     train = Window(
-        "2024-01", frame(train_groups), np.array([1] * 40 + [0] * 400 + [1] * 40 + [0] * 320)
+        "2024-01", frame(train_groups), np.array([1] * 40 + [0] * 400 + [1] * 120 + [0] * 280)
     )
     valid_groups = [("c_health_", 40, HEALTH), ("b_welfare_", 40, WELFARE), ("a_none_", 320, {})]
     valid = Window("2025-01", frame(valid_groups), np.array([1] * 40 + [0] * 360))
@@ -156,7 +156,7 @@ def test_health_alone_counts_its_theme_over_health_records_in_training_and_valid
 
 
 def test_the_other_sets_by_hand(sharing):
-    # every agency's records: the theme reads as lower risk (9% against 11%), so the top 5%
+    # every agency's records: the theme reads as lower risk (9% against 30%), so the top 5%
     # are households with no records, none with a crisis
     for joined in ("all agencies joined", "all but fire", "all but social_care"):
         assert sharing[joined]["precision_at_5pct"] == 0.0, joined
@@ -178,4 +178,4 @@ def test_the_other_sets_by_hand(sharing):
         "social_care alone": 1,
         "all but social_care": 2,
     }
-    assert all(r["training_households"] == 800 for r in sharing.values())
+    assert all(r["training_households"] == 840 for r in sharing.values())
