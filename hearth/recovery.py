@@ -193,7 +193,14 @@ def recover(
 
     notes: list[str] = []
     home = warehouse.parent
+    for tmp in home.glob(".run-*.json.*.tmp"):  # a record cut off as it was written
+        tmp.unlink(missing_ok=True)
     journal, marker = read_record(home / JOURNAL), read_record(home / MARKER)
+    if journal is not None and not journal.get("warehouse"):
+        # written whole or not at all (hearth/commit.py write_record), so this is damage, not a
+        # commit: the marker decides
+        (home / JOURNAL).unlink(missing_ok=True)
+        journal = None
     last, outcome = journal if journal is not None else marker, None
     if journal is not None:
         try:
