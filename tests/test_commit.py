@@ -321,3 +321,40 @@ def test_dagster_runs_commit_only_when_not_interrupted(hearth_home, monkeypatch,
         "nothing it did was kept: the warehouse, the outputs and @champion are as they were."
     )
     assert problems == alert == [expected if mode == "as_it_ends" else f"[loaded] {expected}"]
+
+
+KILLED = """
+import os, sys, duckdb
+from pathlib import Path
+from hearth.recovery import guarded_run
+with guarded_run(Path(sys.argv[1]), sys.argv[2], what="the killed run") as shadow:
+    con = duckdb.connect(str(shadow))
+    con.execute("DELETE FROM t")
+    con.close()
+    os.kill(os.getpid(), 9)
+"""
+
+
+def test_a_killed_hearth_run_is_marked_failed_and_named_by_the_next_runs_alert(hearth_home):
+    from hearth.recovery import recover, settle_dead_run
+
+    make_home(hearth_home)
+    wh = hearth_home / "warehouse.duckdb"
+    before = wh.read_bytes()
+    with dg.instance_for_test() as instance:
+        run = instance.add_run(
+            dg.DagsterRun(job_name="hearth_full_run", tags={"hearth/trigger": "hearth run"})
+        )
+        proc = subprocess.run([sys.executable, "-c", KILLED, str(wh), run.run_id])
+        assert proc.returncode == -9 and wh.read_bytes() == before
+        notes = recover(
+            wh, hearth_home / "outputs", None, lambda r, o: settle_dead_run(instance, r, o)
+        )
+        assert "did not finish; its partial work was discarded" in notes[0]
+        assert instance.get_run_by_id(run.run_id).status.value == "FAILURE"
+    assert wh.read_bytes() == before and rows(wh) == [(1,)]
+    alert = (hearth_home / "alerts.log").read_text()
+    assert (
+        f"Hearth stopped: run {run.run_id[:8]} of hearth_full_run, started by hearth run" in alert
+    )
+    assert "The run's process was killed; Hearth discarded its partial work." in alert
