@@ -225,7 +225,7 @@ def commit(
     Returns (committed, notes); not committed if a signal was noted before the record."""
     data = read_record(marker) or {}
     if shadow is not None and shadow.exists():
-        _checkpoint(shadow)
+        checkpoint(shadow)
         fsync_path(shadow)
     out = (data.get("staged") or {}).get("outputs")
     if publish and out:
@@ -287,7 +287,7 @@ def roll_back(
     return notes
 
 
-def _checkpoint(path: Path) -> None:
+def checkpoint(path: Path) -> None:
     """Fold a pending write-ahead log into the database file, so the file alone is the state."""
     if Path(f"{path}.wal").exists():
         import duckdb

@@ -31,7 +31,7 @@ from pathlib import Path
 from hearth.commit import (
     JOURNAL,
     MARKER,
-    _checkpoint,
+    checkpoint,
     commit,
     deferred_signals,
     describe,
@@ -84,7 +84,7 @@ def begin_shadow(warehouse: Path, run_id: str) -> Path:
     for p in (shadow, Path(f"{shadow}.wal")):
         p.unlink(missing_ok=True)
     if warehouse.exists():
-        _checkpoint(warehouse)
+        checkpoint(warehouse)
         shutil.copyfile(warehouse, shadow)
     return shadow
 
@@ -323,10 +323,15 @@ def guarded_run(
         committed = False
         try:
             yield shadow
+            unknown = False
             with deferred_signals() as noted:
-                end = run_end() if run_end else RunEnd()
+                try:
+                    end = run_end() if run_end else RunEnd()
+                except Exception as e:  # how the run went is unknown: keep nothing, and say so
+                    say(f"Could not read how the run ended ({type(e).__name__}); nothing is kept.")
+                    end, unknown = RunEnd(), True
                 pause_point("before_commit")
-                if end.interrupted is None and not noted:
+                if end.interrupted is None and not noted and not unknown:
                     committed, notes = commit(
                         marker, warehouse, shadow, not end.stopped, tracking_uri, noted
                     )
@@ -342,7 +347,8 @@ def guarded_run(
                     "were put in place first."
                 )
             if not committed and end.interrupted is None:
-                # the signal came as the run was ending: record the run as interrupted
+                # the signal came as the run was ending (or its end could not be read): record
+                # the run as interrupted, so Dagster does not record a success
                 raise RunInterrupted(INTERRUPTED.format(when="as it was ending"))
         except BaseException:
             if not committed and not (home / JOURNAL).exists():
