@@ -75,8 +75,7 @@ def expected_quality(truth: Path, scores: pl.DataFrame, as_of: str, share: float
 def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[str, float]:
     """The same DuckDB SQL and model fit, called directly in this process: no Dagster, no GX,
     no MLflow."""
-    from hearth.catalogue import load_catalogue
-    from hearth.features import (
+    from hearth.features.build import (
         Design,
         build_feature_sets,
         cap_recency,
@@ -84,8 +83,9 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
         load_window,
         recency_cap,
     )
+    from hearth.features.catalogue import load_catalogue
     from hearth.ingest.run import ingest_source, landing_months
-    from hearth.linkage import link
+    from hearth.linkage.link import link
     from hearth.sources import SOURCES
     from hearth.warehouse import connect
     from models.score import score_households
@@ -197,7 +197,7 @@ def main() -> None:
             stage_seconds["synth"] = time.perf_counter() - t
             print(f"synth: {stage_seconds['synth']:.1f} s", flush=True)
 
-        from hearth.runner import run_pipeline
+        from pipelines.launch import run_pipeline
 
         def say(line: str) -> None:
             print(line, flush=True)

@@ -74,12 +74,12 @@ def _rule_counts_sql(contract, table: str) -> str:
 
 
 def large_extract(con_path: Path, source: str, month: str, path: Path) -> dict[str, object]:
-    from hearth.contracts import load_contract
     from hearth.ingest.files import read_extract
-    from hearth.ingest.landing import Extract
     from hearth.ingest.identifiers import scan_identifiers
+    from hearth.ingest.landing import Extract
     from hearth.ingest.load import ingest_extract
     from hearth.ingest.rules import apply_rules
+    from hearth.quality.contracts import load_contract
     from hearth.warehouse import connect
 
     contract = load_contract(source)
@@ -172,8 +172,8 @@ def whole_tree(landing: Path, work: Path) -> tuple[dict[str, object], Path]:
 
 
 def expectation_checks(wh: Path) -> dict[str, object]:
-    from hearth.contracts import load_contract
-    from hearth.ingest.suite_check import check_accepted_rows
+    from hearth.quality.contracts import load_contract
+    from hearth.quality.suite_check import check_accepted_rows
     from hearth.sources import SOURCES
     from hearth.warehouse import connect
 

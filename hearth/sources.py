@@ -2,7 +2,7 @@
 
 This is the interface every stage agrees on. The data contracts in `data_contracts/` carry the
 full column definitions (types, descriptions, roles) and must agree with what is listed here;
-`tests/test_contracts.py` checks that they do.
+`tests/unit/quality/test_contracts.py` checks that they do.
 """
 
 from __future__ import annotations

@@ -60,10 +60,10 @@ def query_one(
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
-    run_sql(con, "session", {"memory_limit": settings.duckdb_memory_limit()})
+    run_sql(con, "warehouse/session", {"memory_limit": settings.duckdb_memory_limit()})
     try:
         if not read_only:
-            run_sql(con, "schema")
+            run_sql(con, "ingest/schema")
             run_sql(con, "ingest/raw_tables")
         yield con
     finally:

@@ -16,7 +16,7 @@ import yaml
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
-from hearth.catalogue import Catalogue
+from hearth.features.catalogue import Catalogue
 
 RULES_FILE = Path(__file__).with_name("lead_agency.yaml")
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from hearth.catalogue import load_catalogue
+from hearth.features.catalogue import load_catalogue
 from models.metrics import rank_order
 from models.reasons import contributions, lead_agency, top_reasons
 from models.train import inner_estimator

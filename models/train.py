@@ -85,7 +85,7 @@ def _log1p_nonneg(X):
 def contact_columns(feature_names: list[str]) -> list[int]:
     """The baseline's inputs: each agency record kind's 12-month count, once (themes and
     combinations would count the same record twice)."""
-    from hearth.catalogue import load_catalogue
+    from hearth.features.catalogue import load_catalogue
 
     cat = load_catalogue()
     out = []

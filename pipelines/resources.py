@@ -17,8 +17,8 @@ from hearth.warehouse import connect
 
 def _run_path(resource: str, value: str | None, configured: Path, env_var: str) -> str | None:
     """Run config may name only places under HEARTH_HOME or the one its environment names
-    (anyone who can launch a run in the UI can write run config: hearth/access.py)."""
-    from hearth.access import run_path_refusal
+    (anyone who can launch a run in the UI can write run config: hearth/privacy/access.py)."""
+    from hearth.privacy.access import run_path_refusal
 
     refusal = None if value is None else run_path_refusal(resource, value, configured, env_var)
     if refusal:
@@ -28,7 +28,7 @@ def _run_path(resource: str, value: str | None, configured: Path, env_var: str) 
 
 def _private_run() -> None:
     """The run's files are its owner's only, whoever started it (hearth ui, dagster dev)."""
-    from hearth.access import ensure_private_home, private_process
+    from hearth.privacy.access import ensure_private_home, private_process
 
     private_process()
     ensure_private_home()
@@ -39,7 +39,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     path: str | None = None
     # Each run works on a copy of the warehouse that replaces it when the run ends, so a killed
-    # run leaves it as it was (hearth.recovery); the run lock is held either way.
+    # run leaves it as it was (hearth.operations.recovery); the run lock is held either way.
     atomic_runs: bool = True
 
     def resolved(self) -> Path:
@@ -49,7 +49,7 @@ class WarehouseResource(dg.ConfigurableResource):
     @classmethod
     def _path_allowed(cls, value: str | None) -> str | None:
         configured = settings.warehouse_path()
-        shadow = f".{configured.name}."  # the run's copy beside it (hearth/recovery.py)
+        shadow = f".{configured.name}."  # the run's copy beside it (hearth/operations/recovery.py)
         beside = value is not None and Path(value).resolve().parent == configured.parent
         if beside and Path(value).name.startswith(shadow):
             return value
@@ -59,8 +59,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
         """For the length of a run: hold the run lock (a second run waits, never fails on
         DuckDB's file lock) and hand every step the run's shadow copy of the warehouse. At the
-        end the run commits, or is rolled back if a signal interrupted it (hearth/commit.py)."""
-        from hearth.recovery import dagster_run_end, guarded_run, settle_dead_run
+        end the run commits, or is rolled back if a signal interrupted it (hearth/operations/commit.py)."""
+        from hearth.operations.recovery import dagster_run_end, guarded_run, settle_dead_run
 
         run = context.run
         if run is None:  # built outside a run (a test's resource context)
@@ -135,7 +135,7 @@ class MlflowResource(dg.ConfigurableResource):
         or another SQLite store under HEARTH_HOME; never a server or file named by run config."""
         if value is None or value == settings.mlflow_tracking_uri():
             return value
-        from hearth.access import inside
+        from hearth.privacy.access import inside
 
         store = value.removeprefix("sqlite:///")
         if value.startswith("sqlite:///") and inside(Path(store), settings.hearth_home()):

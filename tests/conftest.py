@@ -49,7 +49,7 @@ def landing_copy(small_world, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def quality_world(tmp_path_factory):
-    """The quality-gate corpus's small valid world (tests/quality_corpus.py), made once."""
-    from tests.quality_corpus import World, make_world
+    """The quality-gate corpus's small valid world (tests/support/quality_corpus.py), made once."""
+    from tests.support.quality_corpus import World, make_world
 
     return World(make_world(tmp_path_factory.mktemp("quality_world")))

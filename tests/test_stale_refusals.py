@@ -10,15 +10,15 @@ import shutil
 import pytest
 
 from hearth.warehouse import connect, query
-from tests.quality_corpus import LATEST, MONTHS
-from tests.test_landing_integrity import extract, load
+from tests.support.quality_corpus import LATEST, MONTHS
+from tests.unit.ingest.test_landing_integrity import extract, load
 
 pytestmark = pytest.mark.xdist_group("landing_integrity")
 
 
 def refusals(db) -> list[tuple]:
     with connect(db, read_only=True) as con:
-        return [(r[0], r[1], r[3]) for r in query(con, "summary/refusals").fetchall()]
+        return [(r[0], r[1], r[3]) for r in query(con, "publish/summary_refusals").fetchall()]
 
 
 def test_a_refusal_of_a_file_no_longer_landed_is_cleared(quality_world, tmp_path, monkeypatch):

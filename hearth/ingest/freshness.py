@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from hearth.contracts import load_contract
 from hearth.months import add_months, month_end, months_between
+from hearth.quality.contracts import load_contract
 from hearth.sources import SOURCES
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 if TYPE_CHECKING:
-    from hearth.contracts import Contract
+    from hearth.quality.contracts import Contract
 
 # Column names that say "this is a person's identity".
 _NAME_LIKE = re.compile(

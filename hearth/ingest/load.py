@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from hearth.contracts import Contract
 from hearth.ingest.files import BatchProblem, extract_sha256, read_parts
 from hearth.ingest.identifiers import (
     KINDS,
@@ -19,6 +18,7 @@ from hearth.ingest.identifiers import (
 )
 from hearth.ingest.landing import Extract
 from hearth.ingest.rules import apply_rules, check_month_matches_folder
+from hearth.quality.contracts import Contract
 from hearth.sources import SOURCES
 from hearth.warehouse import query, query_one, run_sql
 

@@ -8,12 +8,12 @@ from datetime import date
 
 import polars as pl
 
-from hearth.contracts import Contract
 from hearth.ingest.files import BatchProblem
 from hearth.ingest.identifiers import guard_columns
 from hearth.ingest.landing import Extract
 from hearth.ingest.withhold import withhold
 from hearth.months import add_months, month_end, month_start
+from hearth.quality.contracts import Contract
 from hearth.sources import SOURCES
 
 # A rule that most rows of a column break is not bad rows but a changed extract.

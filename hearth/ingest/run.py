@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from hearth.contracts import load_contract
 from hearth.ingest.freshness import Freshness, assess
 from hearth.ingest.landing import Extract, Inventory, Unread, discover, inventory
 from hearth.ingest.load import IngestResult, ingest_extract
+from hearth.quality.contracts import load_contract
 from hearth.warehouse import query, run_sql
 
 

@@ -57,6 +57,6 @@ def uprns(n: int, seed: int) -> np.ndarray:
 def pseudonyms(key: bytes, raw: np.ndarray) -> list[str]:
     """HMAC-SHA256 hex digests of the decimal strings of raw integer identifiers, exactly as a
     partner agency would make them with `hearth pseudonymise`."""
-    from hearth.pseudonymise import hmac_hex
+    from hearth.privacy.pseudonymise import hmac_hex
 
     return hmac_hex(key, (str(int(x)) for x in raw.tolist()))  # type: ignore[return-value]

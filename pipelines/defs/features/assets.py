@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hearth.features import Design, build_feature_sets, default_as_of
+from hearth.features.build import Design, build_feature_sets, default_as_of
 from pipelines.resources import RunSettings, WarehouseResource
 
 
@@ -18,7 +18,7 @@ from pipelines.resources import RunSettings, WarehouseResource
                 "recency of each agency's records over 3, 6, 12, 24 and 36 months, trends, "
                 "themes (related records across agencies), household composition, area and "
                 "cross-agency combinations, from events strictly before each date that had "
-                "arrived by then. Described in sql/features.yaml."
+                "arrived by then. Described in sql/features/catalogue.yaml."
             ),
         ),
         dg.AssetSpec(

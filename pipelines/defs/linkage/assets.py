@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hearth.linkage import link, linkage_by_source
+from hearth.linkage.link import link, linkage_by_source
 from hearth.sources import SOURCES
 from hearth.warehouse import query
 from pipelines.resources import WarehouseResource

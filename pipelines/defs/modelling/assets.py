@@ -7,9 +7,7 @@ from typing import NoReturn
 
 import dagster as dg
 
-from hearth.catalogue import load_catalogue
-from hearth.commit import stage, staged
-from hearth.features import (
+from hearth.features.build import (
     Design,
     cap_recency,
     default_as_of,
@@ -17,6 +15,8 @@ from hearth.features import (
     load_window,
     recency_cap,
 )
+from hearth.features.catalogue import load_catalogue
+from hearth.operations.commit import stage, staged
 from models.candidates import CANDIDATES
 from models.gate import Refusal, model_refusal, scores_refusal, window_refusal
 from models.registry import MODEL_NAME, load_champion, log_and_promote
@@ -145,7 +145,7 @@ def champion_model(
         del latest
     for note in result.notes:
         context.log.warning(note)
-    # Inside a run the alias moves only when the run commits (hearth/commit.py); noting that
+    # Inside a run the alias moves only when the run commits (hearth/operations/commit.py); noting that
     # training has begun lets a rollback find the version it registers.
     in_run = stage(warehouse.resolved(), "training", {"since": time.strftime("%H:%M:%S")})
     with tempfile.TemporaryDirectory() as tmp:
@@ -204,7 +204,7 @@ def household_scores(
     """The champion's score for every household at T with its rank, risk tier, top three
     reasons in plain words (for the households that will be read) and a suggested lead
     agency, kept in the warehouse table household_scores."""
-    from hearth.scores import store_scores
+    from hearth.publish.ranked import store_scores
     from models.score import score_households
 
     # the version this run decided on (the alias moves only when the run commits)

@@ -7,7 +7,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from hearth.watch import plan_publish
+from hearth.operations.watch import plan_publish
 from pipelines.resources import LandingResource, OutputsResource
 
 JOB = "hearth_full_run"

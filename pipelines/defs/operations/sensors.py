@@ -10,8 +10,8 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
-from hearth.alerts import alert_stopped_run, stop_from_instance
-from hearth.watch import dump_cursor, load_cursor, plan_runs, scan_landing
+from hearth.operations.alerts import alert_stopped_run, stop_from_instance
+from hearth.operations.watch import dump_cursor, load_cursor, plan_runs, scan_landing
 from pipelines.resources import LandingResource
 
 JOB = "hearth_full_run"

@@ -5,10 +5,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from hearth.commit import pause_point, stage, staged
-from hearth.deliver import capacity_file, fetch_model_artifacts, publish_top, write_deliverables
-from hearth.features import default_as_of
-from hearth.publish import (
+from hearth.features.build import default_as_of
+from hearth.operations.commit import pause_point, stage, staged
+from hearth.publish.deliver import (
+    capacity_file,
+    fetch_model_artifacts,
+    publish_top,
+    write_deliverables,
+)
+from hearth.publish.outputs import (
     clear_stale_temporaries,
     old_name,
     prepare_outputs,
@@ -16,8 +21,8 @@ from hearth.publish import (
     write_json,
     write_ranked,
 )
-from hearth.scores import load_scores
-from hearth.summary import run_summary
+from hearth.publish.ranked import load_scores
+from hearth.publish.summary import run_summary
 from models.registry import champion_summary
 from pipelines.resources import MlflowResource, OutputsResource, RunSettings, WarehouseResource
 
@@ -38,7 +43,7 @@ def published_outputs(
     workbook (ranked_households.xlsx), report.html, each role's view (roles/), the champion's
     model card (model/) and, if HEARTH_HOME/capacity.yaml exists, visit plans (plans/), all
     prepared in a hidden folder that the run's commit moves into place with the warehouse and
-    the champion alias (hearth/commit.py); outputs/latest then points at it."""
+    the champion alias (hearth/operations/commit.py); outputs/latest then points at it."""
     decided = staged(warehouse.resolved()).get("champion") or {}
     with warehouse.connect(read_only=True) as con:
         as_of = run_settings.as_of or default_as_of(con)

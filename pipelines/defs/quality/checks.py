@@ -1,11 +1,11 @@
 """The expectation suites as blocking asset checks: one `expectations` check per ingested
 source, run on the accepted rows of the months in the run, in DuckDB through GX
-(hearth/ingest/suite_check.py). Results and counts go into the check's metadata, never values.
+(hearth/quality/suite_check.py). Results and counts go into the check's metadata, never values.
 GX is imported only when a check runs, so loading these definitions stays fast."""
 
 import dagster as dg
 
-from hearth.ingest.suite_check import check_accepted_rows
+from hearth.quality.suite_check import check_accepted_rows
 from hearth.sources import SOURCES
 from pipelines.resources import WarehouseResource
 

@@ -1,0 +1,251 @@
+"""`hearth publish`, `hearth plan`, `hearth reidentify` and `hearth audit`: what commissioners
+and partner agencies receive, from a run that is already published."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hearth import settings
+from hearth.quality.contracts import ROLES
+
+console = Console()
+err = Console(stderr=True)
+
+ROLE_HELP = "Role: " + " | ".join(ROLES) + "."
+AS_OF_HELP = "Published month, YYYY-MM (default: the latest)."
+TOP_HELP = "Published top of the list: a share (0.05 = top 5%) or a number of households."
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]Error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _say(message: str) -> None:
+    console.print(message, highlight=False)
+
+
+def _run_lock(what: str):
+    """Changes to a published folder wait for a run in progress, which may swap it out."""
+    from hearth.operations.runlock import run_lock
+
+    return run_lock(settings.warehouse_path().parent, what, _say)
+
+
+def _folder(as_of: str | None) -> Path:
+    from hearth.publish.deliver import published_folder
+
+    try:
+        return published_folder(settings.outputs_dir(), as_of)
+    except FileNotFoundError as e:
+        _fail(str(e))
+        raise  # pragma: no cover
+
+
+def _top(top: float | None) -> float:
+    from hearth.publish.deliver import publish_top
+
+    value = publish_top() if top is None else top
+    if value <= 0:
+        _fail("--top must be a share above 0 (e.g. 0.05) or a number of households (e.g. 2000).")
+    return value
+
+
+def publish_command(
+    role: Annotated[
+        list[str] | None, typer.Option("--role", help=ROLE_HELP + " Repeat; default all.")
+    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
+    top: Annotated[float | None, typer.Option("--top", help=TOP_HELP)] = None,
+) -> None:
+    """Write each role's view of a published list: roles/<role>/ranked_households.csv/.xlsx,
+    with only the columns and reasons that role may see."""
+    from hearth.publish.deliver import publish_roles
+
+    roles = tuple(role or ROLES)
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        _fail(f"Unknown role {unknown[0]!r}: choose one of {', '.join(ROLES)}.")
+    folder = _folder(as_of)
+    with _run_lock("hearth publish --role"):
+        paths = publish_roles(folder, roles, _top(top))
+    for path in paths:
+        console.print(f"Wrote {path}/ranked_households.csv and .xlsx", highlight=False)
+
+
+def plan_command(
+    capacity: Annotated[
+        Path, typer.Option("--capacity", help="Teams and visits per month (YAML).")
+    ],
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
+    top: Annotated[float | None, typer.Option("--top", help=TOP_HELP)] = None,
+) -> None:
+    """Split the top of a published list into each team's visit plan (plans/), one team per
+    household, and show the precision to expect at each team's capacity."""
+    from hearth.publish.capacity import CapacityError
+    from hearth.publish.deliver import plan_published
+
+    folder = _folder(as_of)
+    try:
+        with _run_lock("hearth plan"):
+            plan = plan_published(folder, capacity, _top(top))
+    except CapacityError as e:
+        _fail(str(e))
+    table = Table(title=f"Visit plans, {folder.name}")
+    for col in ("team", "agency", "visits", "planned", "led by agency", "expected precision"):
+        table.add_column(col, justify="left" if col in ("team", "agency") else "right")
+    for t in plan["teams"]:
+        p = t["expected_precision"]
+        table.add_row(
+            t["team"],
+            t["agency"],
+            f"{t['visits_per_month']:,}",
+            f"{t['planned']:,}",
+            f"{t['led_by_this_agency']:,}",
+            "" if p is None else f"{p:.0%}",
+        )
+    console.print(table)
+    console.print(
+        f"{plan['households_not_planned']:,} of the top {plan['households_considered']:,} "
+        f"households were not planned. Plans in {folder / 'plans'}; report.html updated.",
+        highlight=False,
+    )
+
+
+def reidentify_command(
+    clients: Annotated[
+        Path, typer.Option("--clients", help="The agency's client list (CSV or Parquet).")
+    ],
+    id_column: Annotated[
+        str, typer.Option("--id-column", help="Column with the NHS number or UPRN.")
+    ],
+    role: Annotated[str, typer.Option("--role", help=ROLE_HELP)],
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="The shared key (default: HEARTH_PSEUDONYMISATION_KEY)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write (default: beside the client list)."),
+    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
+) -> None:
+    """At the agency: hash your own client list with the shared key and get back the ranked
+    households you already know, in your role's view. Every use is audited."""
+    from hearth.privacy.pseudonymise import PseudonymiseError
+    from hearth.privacy.reidentify import ReidentifyError, reidentify
+
+    if role not in ROLES:
+        _fail(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
+    try:
+        r = reidentify(key_file, clients, id_column, role, out, as_of, say=_say)
+    except (PseudonymiseError, ReidentifyError) as e:
+        _fail(str(e))
+    except Exception as e:  # e.g. the warehouse is busy with a run: no detail that could leak
+        _fail(
+            f"Re-identification stopped ({type(e).__name__}); nothing was written. If a run is "
+            "in progress, try again when it has finished."
+        )
+    console.print(
+        f"{r.matched:,} of {r.clients:,} clients matched {r.households:,} ranked households "
+        f"(list of {r.as_of}, {r.role} view). Wrote {r.out}",
+        highlight=False,
+    )
+    if not r.people_matched:
+        console.print(
+            f"The {r.role} role matches households (UPRN pseudonyms) only: its data contracts do "
+            "not let it see person pseudonyms, so NHS numbers on the list were not matched.",
+            highlight=False,
+        )
+
+
+def audit_command(
+    limit: Annotated[int, typer.Option(help="How many of the latest entries.")] = 50,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Check that no entry was changed or deleted (exit 1 if one was).",
+        ),
+    ] = False,
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            "--expect",
+            help="With --verify: a head line kept from an earlier --verify (N:HASH).",
+        ),
+    ] = None,
+) -> None:
+    """List the audit log: every re-identification (when, who, role, clients, matched, which
+    run). With --verify, check its chain of hashes and its head instead."""
+    from hearth.privacy.audit import verify as verify_log
+    from hearth.privacy.reidentify import audit_entries
+
+    check = verify_log(expect)
+    if verify:
+        if check.intact:
+            head = f" Head: {check.head}." if check.head else ""
+            console.print(
+                f"The audit log is intact: {check.entries:,} entries, none changed or deleted."
+                f"{head}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            if check.head:
+                console.print(
+                    "Keep the head line elsewhere and check against it later with "
+                    f"hearth audit --verify --expect {check.head}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            return
+        err.print("[bold red]The audit log has been tampered with:[/]")
+        for p in check.problems:
+            err.print(f" • {p}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    entries = audit_entries(limit)
+    if not check.intact:
+        err.print(
+            "[bold red]Warning:[/] the audit log below has been changed or cut short; "
+            "run hearth audit --verify for what.",
+            highlight=False,
+        )
+    if not entries:
+        console.print("The audit log is empty.")
+        return
+    table = Table(title="Audit log (newest first)")
+    columns = ("when (UTC)", "action", "user", "role", "clients", "matched", "households", "run")
+    for col in columns:
+        table.add_column(
+            col, justify="right" if col in ("clients", "matched", "households") else "left"
+        )
+    for row in entries:
+        detail = row.get("detail") if isinstance(row.get("detail"), dict) else {}
+        households = detail.get("households_returned")
+        version = detail.get("model_version")
+        run = (row.get("run_as_of") or "") + (f" (model v{version})" if version else "")
+        user = str(row.get("user") or "")
+        if row.get("sudo_user") and row.get("os_user"):
+            user += f" (as {row['os_user']})"
+        table.add_row(
+            str(row.get("at") or "")[:19].replace("T", " "),
+            str(row.get("action") or ""),
+            user,
+            str(row.get("role") or ""),
+            _count(row.get("clients")),
+            _count(row.get("matched")),
+            _count(households),
+            run,
+        )
+    console.print(table)
+
+
+def _count(n: object) -> str:
+    if isinstance(n, int):
+        return f"{n:,}"
+    return "" if n is None else str(n)

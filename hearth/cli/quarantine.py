@@ -1,0 +1,169 @@
+"""`hearth quarantine list|show`: the rows the quality gate held back, and why.
+
+Rows that break a row rule (unknown code, impossible or future date, missing key, duplicate)
+are kept in the warehouse's quarantine table with the rule, the column and the row as received
+(pseudonymised: Hearth holds no raw identifier). They are released by correcting the extract
+and landing it again in the same month folder: the next run replaces that month, quarantine
+included.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from hearth import settings
+from hearth.ingest.rules import RULE_TEXT
+from hearth.months import MONTH_RE
+from hearth.sources import SOURCES
+from hearth.warehouse import query, query_one
+
+quarantine_app = typer.Typer(
+    help="List and show the rows the quality gate quarantined.", no_args_is_help=True
+)
+console = Console()
+err = Console(stderr=True)
+
+PID_SHOWN = 12  # characters of a 64-character pseudonym shown in the table (--json: all)
+WIDE_TABLE = 150  # terminal width from which rows are shown one a line
+
+
+def _cell(column: str, value: object, offending: bool) -> str:
+    text = "" if value is None else escape(str(value))
+    if column.endswith("_pid") and len(text) > PID_SHOWN:
+        text = text[:PID_SHOWN] + "…"
+    return f"[bold red]{text or '(empty)'}[/]" if offending else text
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _check_filters(source: str | None, month: str | None, rule: str | None = None) -> None:
+    if source is not None and source not in SOURCES:
+        _fail(f"'{source}' is not a source; sources are {', '.join(SOURCES)}.")
+    if month is not None and not MONTH_RE.match(month):
+        _fail(f"'{month}' is not a month; give it as YYYY-MM.")
+    if rule is not None and rule not in RULE_TEXT:
+        _fail(f"'{rule}' is not a row rule; rules are {', '.join(RULE_TEXT)}.")
+
+
+def _open(path: Path | None) -> duckdb.DuckDBPyConnection:
+    path = path or settings.warehouse_path()
+    if not path.is_file():
+        _fail(f"There is no warehouse at {path} yet: run `hearth run` first.")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        _fail(f"The warehouse {path} is in use by a running pipeline; try again when the run ends.")
+        raise  # unreachable: _fail exits
+
+
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option("--warehouse", help="Warehouse file (default HEARTH_HOME/warehouse.duckdb)."),
+]
+
+
+@quarantine_app.command("list")
+def list_quarantine(
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    month: Annotated[str | None, typer.Option(help="Only this extract month, YYYY-MM.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Quarantined rows counted by source, extract month, rule and column."""
+    _check_filters(source, month)
+    con = _open(warehouse)
+    try:
+        rows = query(con, "ingest/quarantine_counts", {"source": source, "month": month}).fetchall()
+    finally:
+        con.close()
+    keys = ("source", "month", "rule", "column", "rows", "rows_received", "file")
+    if as_json:
+        for r in rows:
+            console.print_json(json.dumps(dict(zip(keys, r, strict=True))), indent=None)
+        return
+    if not rows:
+        where = " ".join(x for x in (source, month) if x)
+        console.print(f"No rows are quarantined{' for ' + where if where else ''}.")
+        return
+    table = Table(title="Quarantined rows", show_lines=False)
+    for name in ("source", "month", "rule", "column", "rows", "of received"):
+        table.add_column(name, justify="right" if name in ("rows", "of received") else "left")
+    for src, m, rule, column, n, received, _file in rows:
+        table.add_row(src, m, rule, column or "", f"{n:,}", f"{received:,}" if received else "")
+    console.print(table)
+    total = sum(r[4] for r in rows)
+    console.print(
+        f"{total:,} rows in {len({(r[0], r[1]) for r in rows})} extract(s). See them with "
+        "`hearth quarantine show --source S --month M`."
+    )
+
+
+@quarantine_app.command("show")
+def show_quarantine(
+    source: Annotated[str, typer.Option(help="The source.")],
+    month: Annotated[str, typer.Option(help="The extract month, YYYY-MM.")],
+    rule: Annotated[str | None, typer.Option(help="Only rows caught by this rule.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per row, full pseudonyms.")
+    ] = False,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Quarantined rows of one extract as received (pseudonymised), with rule and column."""
+    _check_filters(source, month, rule)
+    con = _open(warehouse)
+    params = {"source": source, "month": month, "rule": rule}
+    try:
+        total = query_one(con, "ingest/quarantine_total", params)[0]
+        rows = query(con, "ingest/quarantine_rows", {**params, "limit": limit}).fetchall()
+    finally:
+        con.close()
+    if as_json:
+        for row_number, r, column, row_json, file_name, _at in rows:
+            record = {"row": row_number, "rule": r, "column": column, "file": file_name}
+            record["values"] = json.loads(row_json)
+            console.print_json(json.dumps(record), indent=None)
+        return
+    if not rows:
+        console.print(
+            f"No quarantined rows for {source} {month}{' under rule ' + rule if rule else ''}."
+        )
+        return
+    columns = SOURCES[source].columns
+    console.print(f"[bold]{source} {month}[/]: {rows[0][4]}")
+    wide = console.width >= WIDE_TABLE
+    table = Table(show_header=wide, box=None if not wide else box.SIMPLE_HEAD)
+    for name in ("row", "rule", "column", *columns) if wide else ("field", "value"):
+        table.add_column(name)
+    for row_number, r, column, row_json, _file, _at in rows:
+        values = json.loads(row_json)
+        cells = [_cell(c, values.get(c), c == column) for c in columns]
+        if wide:
+            table.add_row(str(row_number), r, column or "", *cells)
+            continue
+        # one block per row, one line per field: readable at any terminal width
+        table.add_row(f"[bold]row {row_number}[/]", f"[bold]{r}[/] ({RULE_TEXT[r]})")
+        for c, cell in zip(columns, cells, strict=True):
+            table.add_row(f"  {c}", cell)
+        table.add_row("", "")
+    console.print(table)
+    console.print(
+        f"Showing {len(rows)} of {total} rows. Rules: "
+        + "; ".join(f"{r}: {RULE_TEXT[r]}" for r in sorted({row[1] for row in rows}))
+    )
+    console.print(
+        f"To release them, correct the file and land it again in {source}/{month}/: the next "
+        "run replaces that month, its quarantine included."
+    )

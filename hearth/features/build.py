@@ -1,0 +1,248 @@
+"""Household features and labels as of a date, from the linked warehouse."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from hearth.features.catalogue import NO_EVENT_MONTHS, Catalogue, load_catalogue
+from hearth.months import add_months, month_start, months_between
+from hearth.warehouse import query, query_one
+
+# Who and where, not model inputs: kept beside the features for publishing and fairness.
+ID_COLUMNS = ["household_pid", "la_code", "ward_code", "lsoa_code", "ethnic_group"]
+
+
+def as_of_params(as_of: str) -> dict[str, object]:
+    return {"as_of": month_start(as_of), "as_of_month": as_of}
+
+
+def _load_event_map(con: duckdb.DuckDBPyConnection, cat: Catalogue) -> None:
+    frame = pl.DataFrame(
+        {
+            "event_code": [c for c, _ in cat.event_codes],
+            "feature_key": [k for _, k in cat.event_codes],
+        }
+    )
+    con.register("feature_event_map", frame)
+
+
+def _event_columns(cat: Catalogue, households: pl.Series, counts: pl.DataFrame) -> pl.DataFrame:
+    """Spread the long (household, feature key, statistics) counts into one column per
+    catalogue feature, in the households' order: a scatter into arrays, far cheaper than a
+    pivot on a million households."""
+    keys = [f.key for f in cat.features if f.kind == "recency" and not f.members]
+    n, slot = len(households), {k: i for i, k in enumerate(keys)}
+    rows = pl.DataFrame({"household_pid": households}).with_row_index("row")
+    hits = counts.join(rows, on="household_pid", how="inner").filter(
+        pl.col("feature_key").is_in(keys)
+    )
+    r = hits["row"].to_numpy()
+    c = hits["feature_key"].replace_strict(slot, return_dtype=pl.Int64).to_numpy()
+    stats = {f"c{w}": (f"_{w}m", 0.0) for w in cat.windows} | {
+        "trend": ("_trend", 0.0),
+        "months_since": ("_months_since", float(NO_EVENT_MONTHS)),
+    }
+    columns: dict[str, np.ndarray] = {}
+    for stat, (suffix, empty) in stats.items():
+        grid = np.full((n, len(keys)), empty, dtype=np.float32)
+        if stat == "trend":
+            grid[r, c] = (hits["c12"] - hits["c12_before"]).to_numpy()
+        else:
+            grid[r, c] = hits[stat].to_numpy()
+        for key, i in slot.items():
+            columns[f"{key}{suffix}"] = grid[:, i]
+    return pl.DataFrame(columns)
+
+
+def theme_columns(cat: Catalogue, agencies: set[str] | None = None) -> list[pl.Expr]:
+    """Each theme's counts and "months since" from its member event features, over the
+    records of `agencies` only if given (the value-of-sharing models). A theme with no member
+    among those agencies reads as no records."""
+    exprs = []
+    for theme in cat.themes:
+        keys = cat.theme_members(theme, agencies)
+        for w in cat.windows:
+            total = pl.sum_horizontal([pl.col(f"{k}_{w}m") for k in keys]) if keys else pl.lit(0)
+            exprs.append(total.cast(pl.Float32).alias(f"{theme}_{w}m"))
+        latest = (
+            pl.min_horizontal([pl.col(f"{k}_months_since") for k in keys])
+            if keys
+            else pl.lit(NO_EVENT_MONTHS)
+        )
+        exprs.append(latest.cast(pl.Float32).alias(f"{theme}_months_since"))
+    return exprs
+
+
+def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
+    """One row per household living in the area at `as_of`, one column per catalogue feature
+    (in catalogue order) plus the identifying columns. Only the past counts."""
+    cat = load_catalogue()
+    params = as_of_params(as_of)
+    base = query(con, "features/household_base", params).pl()
+    _load_event_map(con, cat)
+    counts = query(con, "features/event_counts", params).pl()
+    con.unregister("feature_event_map")
+    wide = base.hstack(_event_columns(cat, base["household_pid"], counts))
+    wide = wide.with_columns(theme_columns(cat))
+    agencies_12m = [
+        pl.sum_horizontal(
+            [pl.col(f.name) for f in cat.features if f.agency == a and f.window == 12]
+        )
+        > 0
+        for a in cat.agencies
+    ]
+    wide = wide.with_columns(
+        # 12-month windows: every model has at least that much history, so these mean the
+        # same at its training date and at every later one
+        ((pl.col("smoker_recorded_12m") > 0) & (pl.col("smoke_alarm_fitted_12m") == 0))
+        .cast(pl.Int64)
+        .alias("smoker_without_alarm"),
+        (
+            (
+                pl.col("domestic_abuse_12m")
+                + pl.col("domestic_abuse_medium_12m")
+                + pl.col("domestic_abuse_high_12m")
+                > 0
+            )
+            & (pl.col("children") > 0)
+        )
+        .cast(pl.Int64)
+        .alias("abuse_with_children"),
+        pl.sum_horizontal([e.cast(pl.Int64) for e in agencies_12m]).alias("agencies_involved_12m"),
+    )
+    return (
+        wide.select(ID_COLUMNS + cat.names)
+        .with_columns(pl.col(cat.names).cast(pl.Float32))  # counts are exact; half the memory
+        .sort("household_pid")
+    )
+
+
+def build_labels(con: duckdb.DuckDBPyConnection, households: pl.Series, as_of: str) -> pl.Series:
+    """For each household given, 1 if it had a crisis in the 12 months from `as_of`."""
+    crises = query(con, "features/labels", as_of_params(as_of)).pl()
+    frame = pl.DataFrame({"household_pid": households}).join(crises, on="household_pid", how="left")
+    return (frame["crises"].fill_null(0) > 0).cast(pl.Int8).alias("crisis_12m")
+
+
+def label_window_end(as_of: str) -> str:
+    return add_months(as_of, 12)
+
+
+@dataclass(frozen=True)
+class Design:
+    """The temporal design for scoring at T: train at T-24 (labels to T-12), validate at T-12
+    (labels to T), score at T. A label window never reaches past the next date's features."""
+
+    score_as_of: str
+    valid_as_of: str
+    train_as_of: str
+
+    @classmethod
+    def for_scoring(cls, as_of: str) -> Design:
+        return cls(as_of, add_months(as_of, -12), add_months(as_of, -24))
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The month after the newest extract loaded."""
+    newest = query_one(con, "features/newest_month")[0]
+    if newest is None:
+        raise LookupError("No extract has been loaded yet; land extracts and run the ingest step.")
+    return add_months(newest, 1)
+
+
+def features_folder(con: duckdb.DuckDBPyConnection) -> Path:
+    """Feature sets are Parquet files in `features/` beside the warehouse file: a million
+    households by 300 features is written ten times faster than into a DuckDB table, and
+    analysts can still query them (`FROM 'features/features_2026-01.parquet'`)."""
+    return Path(query_one(con, "warehouse/database_path")[0]).parent / "features"
+
+
+def _write_atomically(frame: pl.DataFrame, path: Path) -> None:
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.write_parquet(tmp)
+    os.replace(tmp, path)
+
+
+# Households exist at the training date only if a register month came before it.
+MIN_TRAINING_HISTORY = 1
+
+
+def require_history(con: duckdb.DuckDBPyConnection, design: Design) -> None:
+    """Refuse, in words, a design whose training date comes (almost) before the extracts."""
+    history = history_months(con, design.train_as_of)
+    if history >= MIN_TRAINING_HISTORY:
+        return
+    first = query_one(con, "features/first_month")[0]
+    have = history_months(con, design.score_as_of)
+    raise ValueError(
+        f"Scoring at {design.score_as_of} trains on households as at {design.train_as_of} "
+        f"(24 months earlier), which needs at least {MIN_TRAINING_HISTORY} month of extracts "
+        f"before that, so it needs {24 + MIN_TRAINING_HISTORY} months of extracts; the extracts "
+        f"loaded start at {first}, {have} months before {design.score_as_of}. Land the "
+        "earlier months' extracts."
+    )
+
+
+def build_feature_sets(con: duckdb.DuckDBPyConnection, design: Design) -> dict[str, int]:
+    """Features at the three dates and labels at the two that have them, kept beside the
+    warehouse (see `features_folder`), replacing the last run's."""
+    require_history(con, design)
+    folder = features_folder(con)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = {}
+    # Written as each date is built: a million households by 350 features is 1.4 GB a date.
+    for as_of in (design.train_as_of, design.valid_as_of, design.score_as_of):
+        f = build_features(con, as_of)
+        rows[as_of] = f.height
+        if as_of != design.score_as_of:
+            y = build_labels(con, f["household_pid"], as_of)
+            labels = pl.DataFrame({"household_pid": f["household_pid"], "crisis_12m": y})
+            _write_atomically(
+                labels.with_columns(pl.lit(as_of).alias("as_of")),
+                folder / f"labels_{as_of}.parquet",
+            )
+        _write_atomically(
+            f.with_columns(pl.lit(as_of).alias("as_of")), folder / f"features_{as_of}.parquet"
+        )
+        del f
+    return rows
+
+
+def history_months(con: duckdb.DuckDBPyConnection, as_of: str) -> int:
+    """Whole months of event history before `as_of`."""
+    first = query_one(con, "features/first_month")[0]
+    if first is None:
+        return 0
+    return months_between(first, as_of)
+
+
+def recency_cap(history: int) -> int:
+    """The longest "months since" a model trained with `history` months can tell apart."""
+    return max(1, min(history, 36))
+
+
+def cap_recency(frame: pl.DataFrame, cap: int) -> pl.DataFrame:
+    """ "Months since" beyond `cap` becomes cap + 1 ("none in the last cap months"), so a
+    household reads the same at the training date and at every later date."""
+    cols = [c for c in frame.columns if c.endswith("_months_since")]
+    # months are whole numbers, so clipping at cap + 1 is "anything beyond cap reads cap + 1"
+    return frame.with_columns([pl.col(c).clip(upper_bound=cap + 1) for c in cols])
+
+
+def load_window(con: duckdb.DuckDBPyConnection, as_of: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Features at `as_of` (and its labels, empty for the scoring date), ordered by household."""
+    folder = features_folder(con)
+    feats = pl.read_parquet(folder / f"features_{as_of}.parquet").drop("as_of")
+    label_file = folder / f"labels_{as_of}.parquet"
+    labels = (
+        pl.read_parquet(label_file).drop("as_of")
+        if label_file.exists()
+        else pl.DataFrame(schema={"household_pid": pl.String, "crisis_12m": pl.Int8})
+    )
+    return feats.sort("household_pid"), labels

@@ -1,0 +1,161 @@
+"""The feature catalogue (`sql/features/catalogue.yaml`): names, agencies, plain words and roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import yaml
+
+from hearth.settings import SQL_DIR
+
+NO_EVENT_MONTHS = 99  # "months since" for a household with no such record in three years
+WINDOW_WORDS = {3: "3 months", 6: "6 months", 12: "12 months", 24: "2 years", 36: "3 years"}
+TREND_HISTORY = 24  # a trend compares the last 12 months with the 12 before
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    agency: str  # health | social_care | fire | police | register | combined
+    roles: tuple[str, ...]
+    kind: str  # count | trend | recency | household | derived
+    key: str | None = None  # the event feature (or theme) it belongs to
+    members: tuple[str, ...] = ()  # a theme's event feature keys; empty for the rest
+    window: int | None = None
+    one: str = ""
+    many: str = ""
+    text: str = ""
+
+    def describe(self, value: float, recency_cap: int | None = None) -> str:
+        """The feature and its value in plain words, as a reason reads. `recency_cap` is the
+        longest look-back the model used: beyond it, "months since" reads as none."""
+        if self.kind == "count":
+            n = int(round(value))
+            return (
+                f"{n} {self.one if n == 1 else self.many} in the last {WINDOW_WORDS[self.window]}"
+            )
+        if self.kind == "trend":
+            n = int(round(value))
+            if n > 0:
+                return f"{n} more {self.many} in the last 12 months than in the 12 before"
+            if n < 0:
+                return f"{-n} fewer {self.many} in the last 12 months than in the 12 before"
+            return f"no change in {self.many} over two years"
+        if self.kind == "recency":
+            if recency_cap is not None and value > recency_cap:
+                return f"no {self.one} in the last {recency_cap} months"
+            if value >= NO_EVENT_MONTHS:
+                return f"no {self.one} in the last 3 years"
+            n = int(round(value))
+            return f"latest {self.one} {n} month{'s' if n != 1 else ''} ago"
+        return self.text.format(value=value)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    features: tuple[Feature, ...]
+    event_codes: tuple[tuple[str, str], ...]  # (event_code, feature key)
+    windows: tuple[int, ...]
+    roles: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def by_name(self, name: str) -> Feature:
+        return self._index()[name]
+
+    def _index(self) -> dict[str, Feature]:
+        return {f.name: f for f in self.features}
+
+    def usable_names(self, history_months: int) -> list[str]:
+        """The features a model trained with `history_months` of history before its training
+        date can use and mean the same at every later date: count windows no longer than that
+        history, trends only with two years of it. (Recency is capped instead, see
+        `recency_cap`.)"""
+        out = []
+        for f in self.features:
+            if f.kind == "count" and f.window > history_months:
+                continue
+            if f.kind == "trend" and history_months < TREND_HISTORY:
+                continue
+            out.append(f.name)
+        return out
+
+    def agency_features(self, agency: str) -> list[str]:
+        """One agency's own features plus the register's (who lives where), which every
+        partner already shares, plus the themes that agency holds records of (counted over
+        its records only, see `theme_members`): the single-agency model of the
+        value-of-sharing table."""
+        return self.features_of({agency})
+
+    def features_of(self, agencies: set[str]) -> list[str]:
+        """The features a model fitted on these agencies' data can have: their own, the
+        register's, and the themes with at least one of their record kinds."""
+        return [
+            f.name
+            for f in self.features
+            if f.agency in agencies
+            or f.agency == "register"
+            or (f.members and self.theme_members(f.key, agencies))
+        ]
+
+    def theme_members(self, theme: str, agencies: set[str] | None = None) -> list[str]:
+        """The event feature keys a theme adds up, only those of `agencies` if given."""
+        members = next(f.members for f in self.features if f.key == theme and f.members)
+        if agencies is None:
+            return list(members)
+        agency_of = {f.key: f.agency for f in self.features if f.kind == "recency"}
+        return [k for k in members if agency_of[k] in agencies]
+
+    @property
+    def themes(self) -> list[str]:
+        return list(dict.fromkeys(f.key for f in self.features if f.members))
+
+    @property
+    def agencies(self) -> list[str]:
+        return sorted({f.agency for f in self.features} - {"register", "combined"})
+
+
+@cache
+def load_catalogue() -> Catalogue:
+    raw = yaml.safe_load((SQL_DIR / "features" / "catalogue.yaml").read_text(encoding="utf-8"))
+    windows = tuple(raw["windows"])
+    feats: list[Feature] = []
+    codes: list[tuple[str, str]] = []
+    for ef in raw["event_features"]:
+        key, roles = ef["key"], tuple(ef["roles"])
+        codes += [(c, key) for c in ef["codes"]]
+        common = dict(agency=ef["agency"], roles=roles, key=key, one=ef["one"], many=ef["many"])
+        feats += [Feature(f"{key}_{w}m", kind="count", window=w, **common) for w in windows]
+        feats.append(Feature(f"{key}_trend", kind="trend", **common))
+        feats.append(Feature(f"{key}_months_since", kind="recency", **common))
+    for tf in raw.get("theme_features", []):
+        members = tuple(tf["keys"])
+        unknown = [k for k in members if k not in {f.key for f in feats}]
+        if unknown:
+            raise ValueError(
+                f"sql/features/catalogue.yaml: theme {tf['key']} names unknown {unknown}"
+            )
+        # who may read a reason built on a theme: whoever may read every record kind in it
+        roles = tuple(
+            r for r in raw["roles"] if all(r in f.roles for f in feats if f.key in members)
+        )
+        common = dict(agency="combined", roles=roles, key=tf["key"], one=tf["one"], many=tf["many"])
+        feats += [
+            Feature(f"{tf['key']}_{w}m", kind="count", window=w, members=members, **common)
+            for w in windows
+        ]
+        feats.append(
+            Feature(f"{tf['key']}_months_since", kind="recency", members=members, **common)
+        )
+    for hf in raw["household_features"]:
+        feats.append(
+            Feature(hf["name"], hf["agency"], tuple(hf["roles"]), "household", text=hf["text"])
+        )
+    for df in raw["derived_features"]:
+        feats.append(
+            Feature(df["name"], df["agency"], tuple(df["roles"]), "derived", text=df["text"])
+        )
+    return Catalogue(tuple(feats), tuple(codes), windows, tuple(raw["roles"]))

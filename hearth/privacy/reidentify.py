@@ -1,0 +1,273 @@
+"""Re-identification at the agency: `hearth reidentify`.
+
+An agency holds its own client list with real identifiers (NHS numbers or UPRNs). It hashes
+them with the key shared between partners — the same keyed hash and normalisation as
+`hearth pseudonymise` — and Hearth matches the pseudonyms against the published list: a
+household pseudonym directly, a person pseudonym through the household that person lived in at
+the as-of date (only for roles whose contract lets them see person pseudonyms: social care,
+health, police). The agency gets back the ranked households it already knows, in its role's
+view, beside its own identifiers, in a file on its side.
+
+The role is not taken on the caller's word: the OS user must be given it in the roles file
+(hearth/privacy/role_access.py). What Hearth keeps: one entry in the audit log (hearth/privacy/audit.py: when,
+who, role, how many clients, how many matched, which published run), chained so that it cannot
+be edited unseen — never an identifier or a pseudonym of the list. The warehouse is only read
+(a person's household at the as-of date), so this works while a run or a reader has it open.
+The output file may not be written inside HEARTH_HOME, and the key never appears in a message."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from hearth import settings
+from hearth.privacy.pseudonymise import hmac_hex, read_key
+from hearth.publish.roles import check_role, role_view
+from hearth.quality.contracts import load_contract
+from hearth.warehouse import query, run_sql
+
+FORMATS = (".csv", ".parquet")
+
+
+class ReidentifyError(ValueError):
+    """A problem with the client list, the output or the published run, in a sentence."""
+
+
+@dataclass(frozen=True)
+class ReidentifyResult:
+    role: str
+    as_of: str
+    clients: int  # non-empty identifiers on the list
+    matched: int  # of those, how many led to a household on the ranked list
+    households: int  # distinct households returned
+    out: Path
+    people_matched: bool = True  # False for roles that may match households only
+
+
+def persons_allowed(role: str) -> bool:
+    """Whether a role may match people, not only households: the roles the people register's
+    contract lets see person pseudonyms (a fire service matches by UPRN only)."""
+    return role in load_contract("people").column("person_pid").roles
+
+
+def default_out(clients: Path, as_of: str) -> Path:
+    return clients.with_name(f"{clients.stem}_hearth_{as_of}.csv")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _read_clients(path: Path, id_column: str) -> pl.Series:
+    if path.suffix.lower() not in FORMATS:
+        raise ReidentifyError(f"The client list {path} must end in .csv or .parquet.")
+    if not path.is_file():
+        raise ReidentifyError(f"The client list {path} does not exist.")
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = pl.read_csv(path, infer_schema=False)
+        else:
+            frame = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as e:
+        # The library's message may quote a line of the file, i.e. an identifier: not shown.
+        raise ReidentifyError(
+            f"The client list {path} could not be read ({type(e).__name__})."
+        ) from None
+    if id_column not in frame.columns:
+        raise ReidentifyError(
+            f"Column '{id_column}' is not in {path}; its columns are: {', '.join(frame.columns)}."
+        )
+    col = frame[id_column]
+    if col.dtype.is_integer() or col.dtype == pl.Null:
+        col = col.cast(pl.String)
+    elif col.dtype != pl.String:
+        raise ReidentifyError(
+            f"Column '{id_column}' in {path} holds {col.dtype} values; identifiers must be text "
+            "or whole numbers."
+        )
+    return col
+
+
+def _write_out(frame: pl.DataFrame, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if out.suffix.lower() == ".parquet":
+            frame.write_parquet(tmp)
+        else:
+            frame.write_csv(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def audit_entries(limit: int = 50) -> list[dict]:
+    """The newest `limit` audit entries, newest first."""
+    from hearth.privacy.audit import entries
+
+    return list(reversed(entries()))[:limit]
+
+
+def _audit(action: str, grant, **fields) -> None:
+    from hearth.privacy.audit import append
+
+    append(
+        action,
+        role=grant.role,
+        user=grant.user,
+        os_user=grant.os_user,
+        sudo_user=grant.sudo_user,
+        via=grant.via,
+        **fields,
+    )
+
+
+def _authorised(role: str):
+    """The roles file's grant of `role` to this OS user; a refusal is audited, then raised."""
+    from hearth.privacy.access import os_user, sudo_user
+    from hearth.privacy.role_access import Grant, RoleError, authorise
+
+    try:
+        return authorise(role)
+    except RoleError as e:
+        who = sudo_user() or os_user()
+        _audit("refused", Grant(role, who, os_user(), sudo_user(), None), detail={"why": str(e)})
+        raise ReidentifyError(str(e)) from None
+
+
+@contextmanager
+def _read_warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse, read only (DuckDB lets any number of processes read a file together)."""
+    path = settings.warehouse_path()
+    if not path.is_file():
+        raise ReidentifyError(f"There is no warehouse at {path}: run the pipeline first.")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException:
+        raise ReidentifyError(
+            f"The warehouse {path} is open for writing by another process (not a Hearth run, "
+            "which works on a copy); try again when it has finished. Nothing was written."
+        ) from None
+    try:
+        run_sql(con, "warehouse/session", {"memory_limit": settings.duckdb_memory_limit()})
+        yield con
+    finally:
+        con.close()
+
+
+def reidentify(
+    key_file: Path | None,
+    clients: Path,
+    id_column: str,
+    role: str,
+    out: Path | None = None,
+    as_of: str | None = None,
+    say: Callable[[str], None] | None = None,
+) -> ReidentifyResult:
+    from hearth.publish.deliver import load_published, published_folder
+
+    check_role(role)
+    grant = _authorised(role)
+    if say and grant.via.endswith("(no roles file)"):
+        from hearth.privacy.role_access import roles_file
+
+        say(
+            f"Note: there is no roles file ({roles_file()[0]}), so the owner of HEARTH_HOME may "
+            "use every role and no one else may use any; see 'Access' in docs/operations.md."
+        )
+    key = read_key(key_file)  # PseudonymiseError names the file or variable, never the key
+    clients = Path(clients)
+    home = settings.hearth_home()
+    if _inside(clients, home):
+        raise ReidentifyError(
+            f"The client list {clients} is inside HEARTH_HOME ({home}); raw identifiers must "
+            "never be kept there. Keep the list at the agency and run the command from there."
+        )
+    try:
+        folder = published_folder(settings.outputs_dir(), as_of)
+    except FileNotFoundError as e:
+        raise ReidentifyError(str(e)) from None
+    ranked, summary = load_published(folder)
+    run_as_of = str(summary.get("as_of") or folder.name)
+    out = Path(out) if out else default_out(clients, run_as_of)
+    if out.suffix.lower() not in FORMATS:
+        raise ReidentifyError(f"The output {out} must end in .csv or .parquet.")
+    if _inside(out, home) or _inside(out, settings.outputs_dir()):
+        raise ReidentifyError(
+            f"The output {out} would be inside HEARTH_HOME ({home}); it holds the agency's own "
+            "identifiers, so it must be written at the agency. Choose another --out."
+        )
+    if out.exists() and out.resolve() == clients.resolve():
+        raise ReidentifyError("The output must not be the client list itself.")
+
+    ids = _read_clients(clients, id_column)
+    pids = pl.Series("client_pid", hmac_hex(key, ids.to_list()), dtype=pl.String)
+    frame = pl.DataFrame({"client_row": pl.int_range(0, len(ids), eager=True), "client_pid": pids})
+    frame = frame.filter(pl.col("client_pid").is_not_null())
+    n_clients = frame.height
+
+    direct = frame.join(
+        ranked.select("household_pid"), left_on="client_pid", right_on="household_pid"
+    ).select("client_row", pl.col("client_pid").alias("household_pid"))
+    pairs = direct
+    if persons_allowed(role):
+        y, m = int(run_as_of[:4]), int(run_as_of[5:7])
+        with _read_warehouse() as con:
+            con.register("client_pids", frame.to_arrow())
+            try:
+                via_person = query(
+                    con, "publish/client_households", {"as_of": datetime(y, m, 1).date()}
+                ).pl()
+            finally:
+                con.unregister("client_pids")
+        pairs = pl.concat([direct, via_person.cast({"client_row": pl.Int64})]).unique()
+    pairs = pairs.join(ranked.select("household_pid"), on="household_pid", how="semi")
+    matched = pairs["client_row"].n_unique()
+    view = role_view(ranked, role)
+    id_name = id_column if id_column not in view.columns else f"client_{id_column}"
+    keyed = view.with_columns(ranked["household_pid"].alias("_household"))
+    listed = pl.DataFrame({"client_row": pl.int_range(0, len(ids), eager=True), id_name: ids})
+    result = (
+        pairs.join(keyed, left_on="household_pid", right_on="_household", suffix="_view")
+        .join(listed, on="client_row")
+        .sort("rank", "client_row")
+    )
+    result = result.select(
+        id_name, *[f"{c}_view" if c == "household_pid" else c for c in view.columns]
+    ).rename({"household_pid_view": "household_pid"}, strict=False)
+    result = result.with_columns(pl.col("score").round(6))
+    households = pairs["household_pid"].n_unique()
+
+    # The audit entry first: if it cannot be written, nothing is handed out. It goes to the
+    # audit log's own folder, so it never waits for a run or a reader of the warehouse.
+    _audit(
+        "reidentify",
+        grant,
+        clients=n_clients,
+        matched=matched,
+        run_as_of=run_as_of,
+        detail={
+            "households_returned": households,
+            "model_version": (summary.get("model") or {}).get("version"),
+            "id_column": id_column,
+            "matched_people": persons_allowed(role),
+        },
+    )
+    _write_out(result, out)
+    return ReidentifyResult(
+        role, run_as_of, n_clients, matched, households, out, persons_allowed(role)
+    )

@@ -1,0 +1,80 @@
+"""run_summary.json: what a machine (or an officer) needs to know about a run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+
+from hearth.ingest.freshness import expected_month, freshness_report
+from hearth.linkage.link import linkage_by_month, linkage_by_source
+from hearth.warehouse import query
+
+
+def sources_accounted(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """Rows received, accepted and quarantined per source, whether they balance, and what under
+    the landing was not read."""
+    sources = {
+        r["source"]: r for r in query(con, "publish/summary_sources").pl().iter_rows(named=True)
+    }
+    rules = query(con, "publish/summary_quarantine_rules").pl()
+    issues = query(con, "publish/summary_landing_issues").pl().to_dicts()
+    for name, entry in sources.items():
+        entry.pop("source")
+        part = rules.filter(pl.col("source") == name)
+        entry["quarantined_by_rule"] = dict(zip(part["rule"], part["rows"], strict=True))
+        not_read = [i for i in issues if i["source"] == name and i["kind"] == "unread"]
+        entry["files_not_read"] = sum(i["blocking"] for i in not_read)
+        entry["months_missing"] = [
+            i["extract_month"] for i in issues if i["source"] == name and i["kind"] == "gap"
+        ]
+        # Balanced only if every row received is accepted or quarantined and no file that may
+        # hold rows went unread.
+        entry["balanced"] = (
+            entry["rows_received"] == entry["rows_accepted"] + entry["rows_quarantined"]
+            and entry["files_not_read"] == 0
+        )
+    return {"sources": sources, "not_read": [i for i in issues if i["kind"] == "unread"]}
+
+
+def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    return {
+        **sources_accounted(con),
+        "by_month": query(con, "publish/summary_by_month").pl().to_dicts(),
+        "refused_extracts": query(con, "publish/summary_refusals").pl().to_dicts(),
+        "linkage": linkage_by_source(links := query(con, "linkage/summary").pl()),
+        "linkage_by_month": linkage_by_month(links),
+    }
+
+
+def freshness(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, object]:
+    """Each source's newest loaded extract against the month a run at `as_of` needs."""
+    newest = dict(query(con, "publish/summary_newest_by_source").fetchall())
+    return freshness_report(newest, expected_month(as_of, []))
+
+
+def run_summary(
+    con: duckdb.DuckDBPyConnection,
+    as_of: str,
+    ranked: pl.DataFrame,
+    model: dict[str, object],
+    status: str = "published",
+) -> dict[str, object]:
+    dq = data_quality(con)
+    tiers = dict(ranked.group_by("risk_tier").len().iter_rows()) if ranked.height else {}
+    return {
+        "as_of": as_of,
+        "status": status,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sources": dq["sources"],
+        "linkage": dq["linkage"],
+        "linkage_by_month": dq["linkage_by_month"],
+        "refused_extracts": dq["refused_extracts"],
+        "not_read": dq["not_read"],
+        "extracts_by_month": dq["by_month"],
+        "freshness": freshness(con, as_of),
+        "households_scored": ranked.height,
+        "risk_tiers": tiers,
+        "model": model,
+    }

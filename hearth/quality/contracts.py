@@ -1,0 +1,409 @@
+"""Data contracts: load `data_contracts/<source>.yaml` (Open Data Contract Standard v3.1.0).
+
+Each file is checked three ways before Hearth trusts it:
+
+1. against the official ODCS JSON schema bundled with `open-data-contract-standard` (draft
+   2019-09), which rejects unknown keys, a missing `id` or a misspelt `logicalType`;
+2. through the package's pydantic model, which is how the rest of the file is read;
+3. against `hearth/sources.py`: the same columns in the same order, the same codes, the same
+   file format.
+
+Anything wrong raises `ContractError` naming the file and the problem. The result is a small
+frozen `Contract` that the ingest, check and expectation code can use without knowing ODCS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hearth.settings import PROJECT_ROOT
+from hearth.sources import CODES, SOURCES
+
+CONTRACTS_DIR = PROJECT_ROOT / "data_contracts"
+
+# Who may see a column: the roles named in each column's customProperties `roles`.
+ROLES = ("commissioner", "social_care", "health", "fire", "police")
+
+DUCKDB_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "date": "DATE", "number": "DOUBLE"}
+
+
+class ContractError(ValueError):
+    """A contract file is missing, malformed, or disagrees with hearth/sources.py."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    logical_type: str  # string | integer | date | number
+    required: bool
+    unique: bool
+    allowed_values: tuple[str, ...] | None
+    minimum: int | float | None
+    maximum: int | float | None
+    pattern: str | None
+    description: str
+    roles: tuple[str, ...]
+    classification: str | None = None
+
+
+@dataclass(frozen=True)
+class ConditionalRule:
+    """`column` must not be null on rows where `required_when_column` is one of `in_values`."""
+
+    column: str
+    required_when_column: str
+    in_values: tuple[str, ...]
+    description: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.column}_required_when_{self.required_when_column}"
+
+    @property
+    def when_column(self) -> str:
+        """Short alias of `required_when_column`."""
+        return self.required_when_column
+
+    def violation_sql(self) -> str:
+        """SQL predicate that is true for a row breaking the rule."""
+        when = f"{_q(self.required_when_column)} IN ({_values(self.in_values)})"
+        return f"{when} AND {_q(self.column)} IS NULL"
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """One row-level rule, as a SQL predicate that is true for a row that breaks it."""
+
+    name: str  # e.g. "required:person_pid", "allowed_values:event_type"
+    column: str
+    violation_sql: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Contract:
+    source: str
+    file_format: str
+    columns: tuple[Column, ...]
+    conditional_rules: tuple[ConditionalRule, ...]
+    purpose: str
+    lawful_basis: tuple[str, ...]
+    owner: str
+    retention: str  # e.g. "6 years"
+    id: str = ""
+    version: str = ""
+    path: Path | None = None
+    latency_days: int | None = None  # slaProperties latency: days after month end a file is due
+    # ODCS primaryKey columns in primaryKeyPosition order: at most one row per key in a file
+    key: tuple[str, ...] = ()
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"the {self.source} contract has no column {name!r}")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def duckdb_type(self, col: str | Column) -> str:
+        """DuckDB type for a column: VARCHAR, BIGINT, DATE or DOUBLE."""
+        column = col if isinstance(col, Column) else self.column(col)
+        return DUCKDB_TYPES[column.logical_type]
+
+    def duckdb_columns(self) -> dict[str, str]:
+        """Column name to DuckDB type, in contract order (e.g. for `read_csv(columns=...)`)."""
+        return {c.name: self.duckdb_type(c) for c in self.columns}
+
+    def visible_to(self, role: str) -> tuple[str, ...]:
+        """The columns that `role` may see."""
+        if role not in ROLES:
+            raise KeyError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        return tuple(c.name for c in self.columns if role in c.roles)
+
+    def row_rules(self) -> tuple[RowRule, ...]:
+        """Row-level rules as SQL predicates, for quarantining rows (uniqueness not included)."""
+        rules: list[RowRule] = []
+        for c in self.columns:
+            q = _q(c.name)
+            if c.required:
+                rules.append(
+                    RowRule(f"required:{c.name}", c.name, f"{q} IS NULL", f"{c.name} is missing")
+                )
+            if c.allowed_values is not None:
+                rules.append(
+                    RowRule(
+                        f"allowed_values:{c.name}",
+                        c.name,
+                        f"{q} IS NOT NULL AND {q} NOT IN ({_values(c.allowed_values)})",
+                        f"{c.name} is not one of the allowed codes",
+                    )
+                )
+            if c.minimum is not None or c.maximum is not None:
+                bounds = []
+                if c.minimum is not None:
+                    bounds.append(f"{q} < {c.minimum}")
+                if c.maximum is not None:
+                    bounds.append(f"{q} > {c.maximum}")
+                rules.append(
+                    RowRule(
+                        f"range:{c.name}",
+                        c.name,
+                        f"{q} IS NOT NULL AND ({' OR '.join(bounds)})",
+                        f"{c.name} is outside {c.minimum}..{c.maximum}",
+                    )
+                )
+            if c.pattern is not None:
+                rules.append(
+                    RowRule(
+                        f"pattern:{c.name}",
+                        c.name,
+                        f"{q} IS NOT NULL AND NOT regexp_matches({q}, {_lit(c.pattern)})",
+                        f"{c.name} does not match {c.pattern}",
+                    )
+                )
+        for r in self.conditional_rules:
+            rules.append(
+                RowRule(f"required_when:{r.column}", r.column, r.violation_sql(), r.description)
+            )
+        return tuple(rules)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _values(values: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(_lit(v) for v in values)
+
+
+def conditional_rule_query(rule: ConditionalRule) -> str:
+    """The SQL a contract's conditional rule must carry (`${table}` is the ODCS placeholder)."""
+    when = f"{rule.required_when_column} IN ({_values(rule.in_values)})"
+    return f"SELECT COUNT(*) FROM ${{table}} WHERE {when} AND {rule.column} IS NULL"
+
+
+@functools.cache
+def _odcs_validator():
+    import jsonschema
+    import open_data_contract_standard
+
+    schema_file = Path(open_data_contract_standard.__file__).parent / "schema.json"
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def contract_path(source: str, root: Path | None = None) -> Path:
+    return Path(root or CONTRACTS_DIR) / f"{source}.yaml"
+
+
+def load_contract(source: str, root: Path | None = None) -> Contract:
+    """Load and check `data_contracts/<source>.yaml`; raise ContractError if anything is off."""
+    path = contract_path(source, root)
+    if source not in SOURCES:
+        raise ContractError(f"{path}: {source!r} is not a Hearth source ({', '.join(SOURCES)})")
+    if not path.is_file():
+        raise ContractError(f"{path}: no contract file for source {source!r}")
+    stat = path.stat()
+    return _load(path.resolve(), source, stat.st_mtime_ns, stat.st_size)
+
+
+def load_all(root: Path | None = None) -> dict[str, Contract]:
+    """All six contracts, in hearth/sources.py order."""
+    return {s: load_contract(s, root) for s in SOURCES}
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: Path, source: str, _mtime_ns: int, _size: int) -> Contract:
+    from open_data_contract_standard.model import OpenDataContractStandard
+    from pydantic import ValidationError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ContractError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(data, dict):
+        raise ContractError(f"{path}: expected a YAML mapping at the top level")
+
+    errors = sorted(_odcs_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        shown = "; ".join(_describe(e, data) for e in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise ContractError(f"{path}: does not follow the ODCS schema: {shown}{more}")
+    try:
+        odcs = OpenDataContractStandard.model_validate(data)
+    except ValidationError as e:
+        raise ContractError(f"{path}: rejected by the ODCS model: {e}") from None
+    return _to_contract(path, source, odcs)
+
+
+def _describe(error: Any, data: dict) -> str:
+    """A schema error as 'where: what', naming the column when the error is inside one."""
+    where = error.json_path
+    p = list(error.absolute_path)
+    if len(p) >= 4 and p[0] == "schema" and p[2] == "properties":
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            where += f" (column {data['schema'][p[1]]['properties'][p[3]]['name']!r})"
+    return f"{where}: {error.message}"
+
+
+def _custom(props: list | None) -> dict[str, Any]:
+    return {p.property: p.value for p in props or []}
+
+
+def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
+    def fail(problem: str) -> ContractError:
+        return ContractError(f"{path}: {problem}")
+
+    expected = SOURCES[source]
+    tables = odcs.schema_ or []
+    if len(tables) != 1 or tables[0].name != source:
+        raise fail(f"expected exactly one schema object named {source!r}")
+    table = tables[0]
+
+    columns = tuple(_column(p, source, fail) for p in table.properties or [])
+    names = tuple(c.name for c in columns)
+    if names != expected.columns:
+        missing = [n for n in expected.columns if n not in names]
+        extra = [n for n in names if n not in expected.columns]
+        detail = (
+            f"missing {missing}, unexpected {extra}"
+            if missing or extra
+            else f"order is {list(names)}, expected {list(expected.columns)}"
+        )
+        raise fail(f"columns disagree with hearth/sources.py: {detail}")
+
+    keyed = [p for p in table.properties or [] if p.primaryKey]
+    key = tuple(p.name for p in sorted(keyed, key=lambda p: p.primaryKeyPosition or 0))
+
+    custom = _custom(odcs.customProperties)
+    file_format = custom.get("fileFormat")
+    if file_format != expected.file_format:
+        raise fail(
+            f"customProperties fileFormat is {file_format!r}, hearth/sources.py says "
+            f"{expected.file_format!r}"
+        )
+    lawful = custom.get("lawfulBasis")
+    if not lawful:
+        raise fail("customProperties lawfulBasis is missing")
+    lawful_basis = (lawful,) if isinstance(lawful, str) else tuple(lawful)
+
+    rules = tuple(_conditional(q, names, fail) for q in table.quality or [])
+
+    retention = next((s for s in odcs.slaProperties or [] if s.property == "retention"), None)
+    if retention is None:
+        raise fail("slaProperties has no retention")
+    latency = next((s for s in odcs.slaProperties or [] if s.property == "latency"), None)
+    latency_days = (
+        int(latency.value) if latency is not None and latency.unit in ("d", "day", "days") else None
+    )
+    units = {"y": "years", "yr": "years", "years": "years", "m": "months", "month": "months"}
+    retention_text = f"{retention.value} {units.get(retention.unit or '', retention.unit or '')}"
+
+    description = odcs.description
+    if description is None or not description.purpose:
+        raise fail("description.purpose is missing")
+    team = odcs.team
+    owner = getattr(team, "name", None)
+    if not owner:
+        raise fail("team.name (the owner) is missing")
+
+    return Contract(
+        source=source,
+        file_format=file_format,
+        columns=columns,
+        conditional_rules=rules,
+        purpose=description.purpose.strip(),
+        lawful_basis=lawful_basis,
+        owner=owner,
+        retention=retention_text.strip(),
+        id=odcs.id or "",
+        version=odcs.version or "",
+        path=path,
+        latency_days=latency_days,
+        key=key,
+    )
+
+
+def _column(prop: Any, source: str, fail) -> Column:
+    name = prop.name
+    if prop.logicalType not in DUCKDB_TYPES:
+        raise fail(f"column {name!r}: logicalType {prop.logicalType!r} is not one Hearth reads")
+    if not (prop.description or "").strip():
+        raise fail(f"column {name!r} has no description")
+    roles = _custom(prop.customProperties).get("roles")
+    if not roles or not isinstance(roles, list) or not set(roles) <= set(ROLES):
+        raise fail(f"column {name!r}: customProperties roles must be a non-empty list of {ROLES}")
+
+    allowed = None
+    for q in prop.quality or []:
+        if q.type == "library" and q.metric == "invalidValues" and q.mustBe == 0:
+            valid = (q.arguments or {}).get("validValues")
+            if not valid:
+                raise fail(f"column {name!r}: invalidValues rule has no arguments.validValues")
+            allowed = tuple(valid)
+        else:
+            raise fail(
+                f"column {name!r}: quality rule {q.name or q.type!r} is not one Hearth "
+                "understands (library invalidValues with validValues and mustBe 0)"
+            )
+    if allowed != CODES.get((source, name)):
+        raise fail(
+            f"column {name!r}: allowed codes {list(allowed or [])} disagree with "
+            f"hearth/sources.py {list(CODES.get((source, name), []))}"
+        )
+
+    options = prop.logicalTypeOptions or {}
+    return Column(
+        name=name,
+        logical_type=prop.logicalType,
+        required=bool(prop.required),
+        unique=bool(prop.unique),
+        allowed_values=allowed,
+        minimum=options.get("minimum") if prop.logicalType in ("integer", "number") else None,
+        maximum=options.get("maximum") if prop.logicalType in ("integer", "number") else None,
+        pattern=options.get("pattern") if prop.logicalType == "string" else None,
+        description=" ".join(prop.description.split()),
+        roles=tuple(roles),
+        classification=prop.classification,
+    )
+
+
+def _conditional(q: Any, names: tuple[str, ...], fail) -> ConditionalRule:
+    custom = _custom(q.customProperties)
+    column, when, values = (
+        custom.get("requiredColumn"),
+        custom.get("whenColumn"),
+        custom.get("whenIn"),
+    )
+    if q.type != "sql" or not column or not when or not values:
+        raise fail(
+            f"table quality rule {q.name!r}: Hearth understands only sql rules with "
+            "customProperties requiredColumn, whenColumn and whenIn"
+        )
+    for c in (column, when):
+        if c not in names:
+            raise fail(f"table quality rule {q.name!r}: no column {c!r}")
+    rule = ConditionalRule(column, when, tuple(values), " ".join((q.description or "").split()))
+    if " ".join((q.query or "").split()) != conditional_rule_query(rule) or q.mustBe != 0:
+        raise fail(
+            f"table quality rule {q.name!r}: query and mustBe must be exactly "
+            f"{conditional_rule_query(rule)!r} and 0, to match its customProperties"
+        )
+    return rule

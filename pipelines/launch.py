@@ -1,0 +1,216 @@
+"""`hearth run`: materialise the whole graph through Dagster, with progress, and turn a stopped
+run into plain sentences."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hearth import settings
+from hearth.ingest.landing import inventory
+from hearth.publish.outputs import write_json
+
+JOB_NAME = "hearth_full_run"
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    as_of: str | None
+    run_id: str | None
+    problems: list[str] = field(default_factory=list)
+    output_folder: Path | None = None
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+
+# First lines of the dagster.yaml files Hearth ships; a copy that starts with one is Hearth's
+# to refresh, any other file in DAGSTER_HOME is the installer's own (e.g. Postgres settings).
+_MANAGED_YAML = ("# hearth-managed", "# Dagster instance settings for a single-machine Hearth")
+
+
+def ensure_dagster_home() -> Path:
+    """DAGSTER_HOME under HEARTH_HOME unless set, with the project's dagster.yaml in it (kept up
+    to date unless someone has put their own settings there)."""
+    from hearth.privacy.access import ensure_private_home, private_process
+
+    private_process()  # what this run, the UIs and Dagster's daemon write: owner only
+    ensure_private_home()  # HEARTH_HOME for its owner only, created 0700 or tightened
+    home = settings.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    cfg = home / "dagster.yaml"
+    shipped = settings.PROJECT_ROOT / "dagster.yaml"
+    if not cfg.exists() or (
+        cfg.read_text(encoding="utf-8").startswith(_MANAGED_YAML)
+        and cfg.read_bytes() != shipped.read_bytes()
+    ):
+        tmp = home / f".dagster.yaml.{os.getpid()}"
+        shutil.copyfile(shipped, tmp)
+        os.replace(tmp, cfg)
+    return home
+
+
+def _problems(result) -> list[str]:
+    """One sentence per failed blocking check or failed step; never a traceback."""
+    from hearth.operations.alerts import run_failure_sentence, step_sentence
+
+    out = []
+    for ev in result.get_asset_check_evaluations():
+        if not ev.passed and ev.severity.value == "ERROR":
+            desc = ev.description or f"check {ev.check_name} failed"
+            out.append(f"[{ev.asset_key.to_user_string()} · {ev.check_name}] {desc}")
+    ended = None
+    for ev in result.all_events:
+        if ev.event_type_value == "STEP_FAILURE":
+            detail = step_sentence(ev)  # None for a blocking check's failure: reported above
+            if detail:
+                out.append(f"[{ev.step_key}] {detail}")
+        elif ev.event_type_value == "PIPELINE_FAILURE":
+            ended = run_failure_sentence(ev)  # interrupted as the run started or ended
+        elif ev.event_type_value == "RESOURCE_INIT_FAILURE":  # e.g. a path outside HEARTH_HOME
+            from hearth.privacy.access import resource_refusal_sentence
+
+            err = ev.event_specific_data.error
+            text = "\n".join(e.message for e in _chain(err))
+            out.append(resource_refusal_sentence(text) or "A resource of the run failed to start.")
+    return out or ([ended] if ended else [])
+
+
+def _chain(err):
+    while err is not None:
+        yield err
+        err = err.cause
+
+
+def run_pipeline(
+    landing: Path,
+    as_of: str | None = None,
+    allow_missing_sources: bool = False,
+    train_config: dict | None = None,
+    say: Callable[[str], None] = print,
+) -> RunOutcome:
+    """One run at a time per warehouse: a second `hearth run` waits for the one in progress
+    (hearth/operations/runlock.py), then goes on. What a killed run left behind is put right first
+    (hearth/operations/recovery.py). A run that stops writes an alert (hearth/operations/alerts.py)."""
+    from hearth.operations.alerts import alert_stopped_run, stop_from_instance
+    from hearth.operations.recovery import finish_abandoned, recover, settle_dead_run
+    from hearth.operations.runlock import run_lock
+
+    def instance():
+        import dagster as dg
+
+        ensure_dagster_home()
+        return dg.DagsterInstance.get()
+
+    from hearth.privacy.access import ensure_private_home, private_process
+
+    private_process()  # the lock, the warehouse, MLflow, outputs: its owner's only
+    ensure_private_home()
+    warehouse = settings.warehouse_path()
+    with run_lock(warehouse.parent, f"hearth run on {landing}", say):
+        for note in recover(
+            warehouse,
+            settings.outputs_dir(),
+            settings.mlflow_tracking_uri(),
+            lambda run_id, outcome: settle_dead_run(instance(), run_id, outcome),
+        ):
+            say(f"  note: {note}")
+        outcome = _run_pipeline_locked(landing, as_of, allow_missing_sources, train_config, say)
+        for note in finish_abandoned(warehouse, settings.mlflow_tracking_uri()):
+            say(f"  note: {note}")
+    if not outcome.success and outcome.run_id:
+        try:
+            stop = stop_from_instance(instance(), outcome.run_id)
+            alert_stopped_run(outcome.run_id, JOB_NAME, stop, "hearth run")
+        except Exception as e:  # an alert that cannot be sent must not hide the run's result
+            say(f"  note: the alert could not be written ({type(e).__name__}).")
+    return outcome
+
+
+def _run_pipeline_locked(
+    landing: Path,
+    as_of: str | None,
+    allow_missing_sources: bool,
+    train_config: dict | None,
+    say: Callable[[str], None],
+) -> RunOutcome:
+    """Ingest every landed month (unchanged files are skipped), then link, build features,
+    train, score and publish, all in one Dagster run recorded in the instance."""
+    import dagster as dg
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from pipelines.definitions import defs
+    from pipelines.defs.loggers import PROGRESS
+
+    inv = inventory(landing)
+    found = inv.extracts
+    for u in inv.unread:
+        say(f"  note: {u.sentence()}")
+    months = sorted({e.month for e in found})
+    if not months:
+        return RunOutcome(False, as_of, None, [f"No extracts found under {landing}."])
+    ensure_dagster_home()
+    instance = dg.DagsterInstance.get()
+    job = defs().resolve_job_def(JOB_NAME)
+    timings: dict[str, float] = {}
+    PROGRESS.update(say=say, timings=timings)
+    settings_cfg = {"allow_missing_sources": allow_missing_sources}
+    if as_of:
+        settings_cfg["as_of"] = as_of
+    run_config = {
+        "resources": {
+            "run_settings": {"config": settings_cfg},
+            "landing": {"config": {"path": str(landing.resolve())}},
+        },
+        "loggers": {"hearth_progress": {}},
+    }
+    if train_config:
+        run_config["ops"] = {"champion_model": {"config": train_config}}
+    # The landing resource takes only HEARTH_HOME or what HEARTH_LANDING names (run config can
+    # come from anyone who can launch a run): the landing given to this run is named there.
+    previous_landing = os.environ.get("HEARTH_LANDING")
+    os.environ["HEARTH_LANDING"] = str(landing.resolve())
+    try:
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: months[0],
+                ASSET_PARTITION_RANGE_END_TAG: months[-1],
+                "hearth/trigger": "hearth run",
+            },
+            raise_on_error=False,
+        )
+    finally:
+        PROGRESS.update(say=None, timings=None)
+        if previous_landing is None:
+            os.environ.pop("HEARTH_LANDING", None)
+        else:
+            os.environ["HEARTH_LANDING"] = previous_landing
+    problems = [] if result.success else _problems(result)
+    folder = None
+    if result.success:
+        for ev in result.get_asset_materialization_events():
+            if ev.asset_key.to_user_string() == "published_outputs":
+                folder = Path(ev.materialization.metadata["folder"].value)
+    outcome = RunOutcome(
+        result.success, as_of, result.run_id, problems, folder, step_seconds=timings
+    )
+    write_json(
+        settings.hearth_home() / "last_run.json",
+        {
+            "run_id": result.run_id,
+            "status": "published" if result.success else "stopped",
+            "problems": problems,
+            "output_folder": str(folder) if folder else None,
+            "step_seconds": timings,
+            "not_read": [u.to_dict() for u in inv.unread],
+        },
+    )
+    return outcome

@@ -1,0 +1,568 @@
+"""What commissioners and partner agencies receive, from one real run of the pipeline on the
+small synthetic world (with a capacity file in HEARTH_HOME): the workbook, the role views,
+visit plans, re-identification with its audit, and report.html driven in the system Chromium."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import stat
+from html import escape
+from pathlib import Path
+from types import SimpleNamespace
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from hearth.publish.report import TOP_COLUMNS
+from hearth.publish.roles import OTHER_AGENCY, REASONS, visible_columns, visible_features
+from hearth.publish.suppression import headline, is_disclosive
+from hearth.publish.words import COLUMN_LABELS
+from hearth.quality.contracts import ROLES
+from pipelines.launch import run_pipeline
+from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
+
+pytestmark = pytest.mark.xdist_group("deliver")
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SEED = 11  # the small world's seed (tests/conftest.py)
+
+
+@pytest.fixture(scope="module")
+def run(small_world, tmp_path_factory):
+    home = tmp_path_factory.mktemp("deliver_home")
+    umask = os.umask(0o022)  # as a shell usually has: the run itself must make its files private
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HEARTH_HOME", str(home))
+    for var in (
+        "DAGSTER_HOME",
+        "MLFLOW_TRACKING_URI",
+        "HEARTH_LANDING",
+        "HEARTH_WAREHOUSE",
+        "HEARTH_OUTPUTS",
+        "HEARTH_PUBLISH_TOP",
+        "HEARTH_PSEUDONYMISATION_KEY",
+    ):
+        mp.delenv(var, raising=False)
+    shutil.copyfile(ROOT / "docs" / "capacity.example.yaml", home / "capacity.yaml")
+    lines: list[str] = []
+    outcome = run_pipeline(small_world / "landing", train_config=FAST_TRAINING, say=lines.append)
+    assert outcome.success, outcome.problems
+    folder = outcome.output_folder
+    ranked = pl.read_parquet(folder / "ranked_households.parquet")
+    summary = json.loads((folder / "run_summary.json").read_text())
+    top = ranked.filter(pl.col("risk_tier").is_in(["very high", "high"])).sort("rank")
+    yield SimpleNamespace(
+        home=home, folder=folder, ranked=ranked, summary=summary, top=top, lines=lines
+    )
+    mp.undo()
+    os.umask(umask)
+
+
+def _cli(*args: str, env: dict | None = None):
+    from hearth.cli.app import app
+
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def test_publish_step_writes_everything(run):
+    f = run.folder
+    for name in (
+        "ranked_households.xlsx",
+        "report.html",
+        "model/model_card.md",
+        "model/calibration.png",
+        "model/fairness.csv",
+        "model/sharing.csv",
+        "plans/plan_summary.json",
+    ):
+        assert (f / name).is_file(), name
+    for role in ROLES:
+        assert (f / "roles" / role / "ranked_households.csv").is_file()
+        assert (f / "roles" / role / "ranked_households.xlsx").is_file()
+    assert not [p for p in f.parent.iterdir() if p.name.startswith((".tmp-", ".old-"))]
+    assert run.top.height == SMALL_HOUSEHOLDS // 20  # the published top: the top two tiers
+
+
+def test_workbook_opens_with_the_right_sheets(run):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(run.folder / "ranked_households.xlsx")
+    las = sorted(run.top["la_code"].unique().to_list())
+    assert wb.sheetnames == ["About this list", "Areas", *las]
+    cover = "\n".join(str(c) for row in wb["About this list"].values for c in row if c)
+    assert run.summary["as_of"] in cover
+    assert f"version {run.summary['model']['version']}" in cover
+    assert "must not be used for" in cover and "ranked_households.csv" in cover
+    assert "top 5%" in cover
+    labels = [COLUMN_LABELS[c] for c in visible_columns("commissioner")]
+    seen: list[str] = []
+    for la in las:
+        ws = wb[la]
+        rows = list(ws.values)
+        assert list(rows[0]) == labels
+        assert ws.freeze_panes == "C2" and ws.auto_filter.ref.startswith("A1:")
+        body = rows[1:]
+        expected = run.top.filter(pl.col("la_code") == la)
+        assert [r[0] for r in body] == expected["rank"].to_list()
+        assert {r[2] for r in body} == {la}
+        score_cell = ws.cell(row=2, column=labels.index(COLUMN_LABELS["score"]) + 1)
+        assert score_cell.number_format == "0.0%" and 0 < score_cell.value <= 1
+        tier_col = labels.index(COLUMN_LABELS["risk_tier"]) + 1
+        for r in range(2, len(rows) + 1):
+            cell = ws.cell(row=r, column=tier_col)
+            if cell.value == "very high":
+                assert cell.fill.fgColor.rgb.endswith("9B1C1C")
+        seen += [r[1] for r in body]
+    assert sorted(seen) == sorted(run.top["household_pid"].to_list())
+
+
+def test_no_aggregate_cell_shows_a_count_from_1_to_7(run):
+    from openpyxl import load_workbook
+
+    for path in [
+        run.folder / "ranked_households.xlsx",
+        *(run.folder / "roles").glob("*/ranked_households.xlsx"),
+    ]:
+        wb = load_workbook(path, read_only=True)
+        for sheet in ("About this list", "Areas"):
+            for row in wb[sheet].iter_rows(values_only=True):
+                for value in row:
+                    if value is not None:
+                        assert not is_disclosive(str(value)), (path, sheet, value)
+        areas = list(wb["Areas"].iter_rows(values_only=True))
+        assert areas[0][2:] == ("Households", "High-risk households")
+        assert any(r[3] == "*" for r in areas[1:])  # the small world has small wards
+        wb.close()
+    html = (run.folder / "report.html").read_text()
+    cells = re.findall(r'<span class="agg">([^<]*)</span>', html)
+    assert len(cells) > 100 and "*" in cells
+    assert not [c for c in cells if is_disclosive(c)]
+
+
+def _expected_view(ranked: pl.DataFrame, role: str) -> pl.DataFrame:
+    allowed = visible_features(role)
+    rows = []
+    for r in ranked.iter_rows(named=True):
+        out = {c: r[c] for c in visible_columns(role)}
+        for reason in REASONS:
+            feature = r[f"{reason}_feature"]
+            if r[reason] is not None and feature not in allowed:
+                out[reason] = OTHER_AGENCY
+        rows.append(out)
+    return pl.DataFrame(rows, schema={c: ranked.schema[c] for c in visible_columns(role)})
+
+
+def test_each_role_file_holds_only_what_the_role_may_see(run):
+    from openpyxl import load_workbook
+
+    masked_somewhere = False
+    for role in ROLES:
+        folder = run.folder / "roles" / role
+        csv = pl.read_csv(
+            folder / "ranked_households.csv",
+            schema_overrides={
+                c: pl.String for c in (*REASONS, "lead_agency", "la_code", "ward_code", "lsoa_code")
+            },
+        )
+        assert csv.columns == visible_columns(role)
+        expected = _expected_view(run.top, role)
+        assert csv.drop("score").equals(expected.drop("score")), role
+        assert (csv["score"] - expected["score"]).abs().max() < 1e-6
+        masked_somewhere |= (csv.select(REASONS) == OTHER_AGENCY).sum_horizontal().sum() > 0
+        wb = load_workbook(folder / "ranked_households.xlsx", read_only=True)
+        assert role.replace("_", " ") in str(next(wb["About this list"].values)[0])
+        shown = set()
+        at = [visible_columns(role).index(r) for r in REASONS]
+        for la in wb.sheetnames[2:]:
+            rows = list(wb[la].iter_rows(values_only=True))
+            assert list(rows[0]) == [COLUMN_LABELS[c] for c in visible_columns(role)]
+            for r in rows[1:]:
+                shown.update(r[i] for i in at if r[i])
+        wb.close()
+        allowed_texts = set(csv.select(REASONS).unpivot()["value"].drop_nulls())
+        assert shown <= allowed_texts
+        # no reason built on a feature the role may not see, in any file of the role's folder
+        hidden = (
+            run.top.select(
+                pl.concat_list(REASONS).alias("t"),
+                pl.concat_list([f"{r}_feature" for r in REASONS]).alias("f"),
+            )
+            .explode("t", "f")
+            .filter(~pl.col("f").is_in(sorted(visible_features(role))))
+        )
+        leaked = set(hidden["t"].drop_nulls()) - allowed_texts
+        text = (folder / "ranked_households.csv").read_text()
+        assert not [t for t in leaked if t in text], role
+    assert masked_somewhere
+
+
+def test_publish_role_command_rewrites_one_role(run):
+    before = (run.folder / "roles" / "police" / "ranked_households.csv").stat().st_mtime_ns
+    result = _cli("publish", "--role", "fire", "--top", "20")
+    assert result.exit_code == 0, result.output
+    fire = pl.read_csv(run.folder / "roles" / "fire" / "ranked_households.csv")
+    assert fire["rank"].to_list() == list(range(1, 21))
+    assert (run.folder / "roles" / "police" / "ranked_households.csv").stat().st_mtime_ns == before
+    assert _cli("publish", "--role", "fire").exit_code == 0  # back to the default top
+    assert pl.read_csv(run.folder / "roles" / "fire" / "ranked_households.csv").height == (
+        run.top.height
+    )
+    bad = _cli("publish", "--role", "press")
+    assert bad.exit_code == 2 and "Unknown role" in bad.output
+
+
+def test_visit_plans_send_each_household_to_one_team(run):
+    plan = json.loads((run.folder / "plans" / "plan_summary.json").read_text())
+    assert plan["households_considered"] == run.top.height
+    everyone: list[str] = []
+    for team in plan["teams"]:
+        frame = pl.read_csv(run.folder / team["file"])
+        assert frame.height == team["planned"] <= team["visits_per_month"]
+        assert frame.columns == ["visit_order", "team", *visible_columns(team["agency"])]
+        assert frame["rank"].is_sorted()
+        if team["planned"]:
+            assert abs(frame["score"].mean() - team["expected_precision"]) < 1e-3
+        everyone += frame["household_pid"].to_list()
+        assert (run.folder / team["file"]).with_suffix(".xlsx").is_file()
+    assert len(everyone) == len(set(everyone)) == plan["households_planned"]
+    assert set(everyone) <= set(run.top["household_pid"])
+    html = (run.folder / "report.html").read_text()
+    assert 'id="plan-table"' in html
+    assert all(escape(t["team"]) in html for t in plan["teams"])
+    again = _cli("plan", "--capacity", str(ROOT / "docs" / "capacity.example.yaml"))
+    assert again.exit_code == 0, again.output
+    replanned = json.loads((run.folder / "plans" / "plan_summary.json").read_text())
+    assert replanned.pop("capacity_file") == "capacity.example.yaml"
+    assert replanned == {k: v for k, v in plan.items() if k != "capacity_file"}
+
+
+def _raw_ids(households: int):
+    from hearth.synth.ids import nhs_numbers, synthetic_key, uprns
+
+    return synthetic_key(SEED), nhs_numbers(80, SEED), uprns(households, SEED)
+
+
+def test_reidentify_returns_known_households_audits_and_never_leaks_the_key(run, tmp_path):
+    from hearth.privacy.pseudonymise import hmac_hex
+
+    key, nhs, uprn = _raw_ids(SMALL_HOUSEHOLDS)
+    agency = tmp_path / "agency"
+    agency.mkdir()
+    key_file = agency / "shared.key"
+    key_file.write_bytes(key + b"\n")
+    key_file.chmod(
+        0o600
+    )  # a key others could read is refused (tests/unit/privacy/test_pseudonymise.py)
+    spaced = [f"{n // 10**7:03d} {n // 10**4 % 1000:03d} {n % 10**4:04d}" for n in nhs.tolist()]
+    pl.DataFrame({"nhs_number": [*spaced, "", "0000000000"]}).write_csv(agency / "clients.csv")
+    top_pids = set(run.top["household_pid"])
+    known = [
+        str(u)
+        for u, p in zip(uprn.tolist(), hmac_hex(key, map(str, uprn.tolist())), strict=True)
+        if p in top_pids
+    ][:15]
+    pl.DataFrame({"uprn": [*known, "123456789012"]}).write_csv(agency / "homes.csv")
+
+    env_key = key.hex()  # another key, given by environment variable instead of a file
+    outputs = []
+    health = _cli(
+        "reidentify",
+        "--key-file",
+        str(key_file),
+        "--clients",
+        str(agency / "clients.csv"),
+        "--id-column",
+        "nhs_number",
+        "--role",
+        "health",
+    )
+    outputs.append(health.output)
+    assert health.exit_code == 0, health.output
+    out = agency / f"clients_hearth_{run.summary['as_of']}.csv"
+    got = pl.read_csv(out, schema_overrides={"nhs_number": pl.String})
+    assert got.columns == ["nhs_number", *visible_columns("health")]
+    assert got.height > 40 and set(got["nhs_number"]) <= set(spaced)
+    assert set(got["household_pid"]) <= set(run.ranked["household_pid"])
+    assert got["rank"].is_sorted()
+
+    fire = _cli(
+        "reidentify",
+        "--key-file",
+        str(key_file),
+        "--clients",
+        str(agency / "homes.csv"),
+        "--id-column",
+        "uprn",
+        "--role",
+        "fire",
+        "--out",
+        str(agency / "fire.csv"),
+    )
+    outputs.append(fire.output)
+    assert fire.exit_code == 0, fire.output
+    got = pl.read_csv(agency / "fire.csv", schema_overrides={"uprn": pl.String})
+    assert sorted(got["uprn"]) == sorted(known)
+    expected = _expected_view(run.top, "fire").filter(
+        pl.col("household_pid").is_in(got["household_pid"].to_list())
+    )
+    assert set(got.drop("uprn", "score").rows()) == set(expected.drop("score").rows())
+    # fire may not match people: NHS numbers find nothing for it
+    nobody = _cli(
+        "reidentify",
+        "--key-file",
+        str(key_file),
+        "--clients",
+        str(agency / "clients.csv"),
+        "--id-column",
+        "nhs_number",
+        "--role",
+        "fire",
+        "--out",
+        str(agency / "fire_people.csv"),
+    )
+    outputs.append(nobody.output)
+    assert nobody.exit_code == 0 and "matches households (UPRN pseudonyms) only" in nobody.output
+    # refusals: an output inside HEARTH_HOME, a short key; neither writes or shows the key
+    inside = _cli(
+        "reidentify",
+        "--key-file",
+        str(key_file),
+        "--clients",
+        str(agency / "clients.csv"),
+        "--id-column",
+        "nhs_number",
+        "--role",
+        "health",
+        "--out",
+        str(run.home / "clients_out.csv"),
+    )
+    outputs.append(inside.output)
+    assert inside.exit_code == 2 and "inside HEARTH_HOME" in inside.output
+    assert not (run.home / "clients_out.csv").exists()
+    (agency / "short.key").write_bytes(b"0123")
+    (agency / "short.key").chmod(0o600)
+    short = _cli(
+        "reidentify",
+        "--key-file",
+        str(agency / "short.key"),
+        "--clients",
+        str(agency / "clients.csv"),
+        "--id-column",
+        "nhs_number",
+        "--role",
+        "health",
+    )
+    outputs.append(short.output)
+    assert short.exit_code == 2 and "too short" in short.output
+    by_env = _cli(
+        "reidentify",
+        "--clients",
+        str(agency / "homes.csv"),
+        "--id-column",
+        "uprn",
+        "--role",
+        "police",
+        "--out",
+        str(agency / "police.csv"),
+        env={"HEARTH_PSEUDONYMISATION_KEY": env_key},
+    )
+    outputs.append(by_env.output)
+    assert by_env.exit_code == 0, by_env.output
+
+    audit = _cli("audit")
+    outputs.append(audit.output)
+    assert audit.exit_code == 0
+    from hearth.privacy.access import os_user
+    from hearth.privacy.reidentify import audit_entries
+
+    entries = audit_entries()
+    assert {e["action"] for e in entries} == {"reidentify"}
+    # every use is audited, with the OS user; the refused ones handed nothing out
+    assert sorted(e["role"] for e in entries) == ["fire", "fire", "health", "police"]
+    assert {e["os_user"] for e in entries} == {os_user()}
+    assert os_user() in audit.output
+    (health_row,) = [e for e in entries if e["role"] == "health"]
+    assert health_row["clients"] == len(spaced) + 1  # the empty identifier is not a client
+    assert 40 < health_row["matched"] <= len(spaced)
+    assert health_row["run_as_of"] == run.summary["as_of"]
+    assert "health" in audit.output and run.summary["as_of"] in audit.output
+
+    # the key, in any spelling, is in no output, message or file Hearth keeps; nor are the
+    # agency's raw identifiers
+    secrets = [key, key.hex().encode(), base64.b64encode(key), env_key.encode()]
+    raw = [s.encode() for s in spaced[:20]] + [str(n).encode() for n in nhs.tolist()[:20]]
+    for text in outputs:
+        assert not any(s in text.encode() for s in secrets)
+    for path in [*run.home.rglob("*"), *agency.glob("*_hearth_*.csv"), agency / "fire.csv"]:
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(s in data for s in secrets), path
+            if run.home in path.parents:
+                assert not any(r in data for r in raw), path
+    assert not any(any(s.decode("latin-1") in line for s in secrets) for line in run.lines)
+
+
+def test_everything_the_run_keeps_is_its_owners_only(run):
+    """The warehouse, MLflow's store, Dagster's storage, the outputs and every role's file:
+    folders 0700, files 0600, although the run started with umask 022."""
+    assert stat.S_IMODE(run.home.stat().st_mode) == 0o700
+    kept = [
+        p
+        for p in run.home.rglob("*")
+        if not p.is_symlink() and p.name != "capacity.yaml"  # the test's own copy
+    ]
+    for must in ("warehouse.duckdb", "mlflow.db", "dagster", "last_run.json", "mlartifacts"):
+        assert run.home / must in kept, must
+    assert any(p.parent.name == "police" and p.parent.parent.name == "roles" for p in kept)
+    assert any(p.name == "ranked_households.xlsx" for p in kept)
+    loose = [f"{p} {stat.S_IMODE(p.stat().st_mode):04o}" for p in kept if p.stat().st_mode & 0o077]
+    assert not loose
+
+
+def test_reidentify_works_while_another_process_reads_the_warehouse(run, tmp_path):
+    """Before, the audit row was written into the warehouse and failed with DuckDB's lock
+    (IOException) while any other process had it open; now the warehouse is only read."""
+    import subprocess
+    import sys
+
+    import duckdb
+
+    key, nhs, _ = _raw_ids(SMALL_HOUSEHOLDS)
+    agency = tmp_path / "agency"
+    agency.mkdir()
+    (agency / "k").write_bytes(key)
+    (agency / "k").chmod(0o600)
+    pl.DataFrame({"nhs_number": [str(n) for n in nhs.tolist()]}).write_csv(agency / "c.csv")
+    wh = run.home / "warehouse.duckdb"
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+            "con.execute('SELECT count(*) FROM raw_people').fetchall()\n"
+            "print('reading', flush=True)\n"
+            "time.sleep(120)\n",
+            str(wh),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "reading"
+        with pytest.raises(duckdb.IOException):  # a writer cannot open it now
+            duckdb.connect(str(wh)).close()
+        args = ["--key-file", str(agency / "k"), "--clients", str(agency / "c.csv")]
+        result = _cli("reidentify", *args, "--id-column", "nhs_number", "--role", "health")
+        assert result.exit_code == 0, result.output
+        assert "clients matched" in result.output
+    finally:
+        reader.kill()
+        reader.wait(timeout=30)
+    from hearth.privacy.audit import entries, verify
+
+    newest = entries()[-1]
+    assert newest["role"] == "health" and newest["clients"] == len(nhs)
+    assert verify().intact
+
+
+def test_report_in_the_system_chromium(run, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is absent: `make test` installs it (.ci/ensure-chromium)")
+    from playwright.sync_api import sync_playwright
+
+    report = run.folder / "report.html"
+    url = report.resolve().as_uri()
+    summary, ranked = run.summary, run.ranked.sort("rank")
+    requests: list[str] = []
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.on("request", lambda r: requests.append(r.url))
+            page = context.new_page()
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.goto(url, wait_until="load")
+
+            # headline numbers are run_summary.json's
+            n = summary["households_scored"]
+            assert page.text_content("#hl-households") == headline(n)
+            assert int(page.get_attribute("#hl-households", "data-value")) == n
+            for tier, count in summary["risk_tiers"].items():
+                sel = f"#hl-tier-{tier.replace(' ', '-')}"
+                assert int(page.get_attribute(sel, "data-value")) == count
+                assert page.text_content(sel) == headline(count)
+            expected = ranked.head(1000)["score"].sum()
+            assert abs(float(page.get_attribute("#hl-expected", "data-value")) - expected) < 1e-3
+            assert page.text_content("#hl-expected") == f"{expected:,.0f}"
+            aggs = page.locator(".agg").all_inner_texts()
+            assert aggs and not [a for a in aggs if is_disclosive(a)]
+
+            rows = page.locator("#top-table tbody tr")
+            assert rows.count() == min(500, n)
+
+            # the search box: a ward from the list
+            ward = ranked["ward_code"][0]
+            page.fill("#search", ward)
+            want = (
+                ranked.head(500)
+                .select(TOP_COLUMNS)
+                .filter(
+                    pl.concat_str(pl.all().cast(pl.String).fill_null(""), separator=" ")
+                    .str.to_lowercase()
+                    .str.contains(ward.lower(), literal=True)
+                )
+                .height
+            )
+            assert rows.count() == want > 0
+            wards = page.locator("#top-table tbody tr td:nth-child(4)").all_inner_texts()
+            assert set(wards) == {ward}
+            assert page.text_content("#shown") == f"showing {want} of {min(500, n)}"
+            page.fill("#search", "no such household anywhere")
+            assert rows.count() == 0
+            page.fill("#search", "")
+
+            # sorting: rank descending, then score descending and ascending
+            page.click("#top-table thead th:nth-child(1) button")
+            assert page.get_attribute("#top-table thead th:nth-child(1)", "aria-sort") == (
+                "descending"
+            )
+            assert page.text_content("#top-table tbody tr:first-child td:first-child") == str(
+                min(500, n)
+            )
+            score_head = "#top-table thead th:nth-child(5) button"
+            page.click(score_head)
+            page.click(score_head)
+            assert page.get_attribute("#top-table thead th:nth-child(5)", "aria-sort") == (
+                "ascending"
+            )
+            shown = [
+                float(s.rstrip("%"))
+                for s in page.locator("#top-table tbody tr td:nth-child(5)").all_inner_texts()
+            ]
+            assert shown == sorted(shown) and len(shown) == min(500, n)
+
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+        finally:
+            browser.close()
+    assert not problems, problems
+    assert requests and all(r == url or r.startswith("data:") for r in requests), requests

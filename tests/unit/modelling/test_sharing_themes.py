@@ -1,0 +1,181 @@
+"""The value-of-sharing models (models/training.py `value_of_sharing`, hearth/features/build.py
+`theme_columns`, hearth/features/catalogue.py `features_of`) count each theme over their own agencies'
+records only, at validation as in training. Hand-built feature frames, expectations by hand.
+
+The theme used throughout is `mental_health_records`: health's mental health contacts, A&E
+attendances and admissions for mental health, and the police's concerns for welfare."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hearth.features.build import ID_COLUMNS
+from hearth.features.catalogue import NO_EVENT_MONTHS, load_catalogue
+from models.train import TrainParams
+from models.training import Window, value_of_sharing
+
+CAT = load_catalogue()
+THEME = "mental_health_records_12m"
+
+
+def frame(groups: list[tuple[str, int, dict[str, float]]]) -> pl.DataFrame:
+    """Households as stored by build_features: every catalogue column, no records unless a
+    group says otherwise (counts 0, "months since" 99). Each group is (pseudonym prefix,
+    households, values)."""
+    rows = []
+    for prefix, n, values in groups:
+        for i in range(n):
+            row = {c: f"{prefix}{i:04d}" if c == "household_pid" else "x" for c in ID_COLUMNS}
+            row |= {
+                name: float(NO_EVENT_MONTHS) if name.endswith("_months_since") else 0.0
+                for name in CAT.names
+            }
+            rows.append(row | values)
+    return pl.DataFrame(rows).with_columns(pl.col(CAT.names).cast(pl.Float32))
+
+
+def test_a_theme_for_one_agency_counts_only_that_agencys_records():
+    # 1, 2, 4 and 8 records of the four kinds, so each sum says which kinds are in it
+    f = frame(
+        [
+            (
+                "h",
+                1,
+                {
+                    "mental_health_contact_12m": 1,
+                    "mental_health_contact_months_since": 5,
+                    "ae_mental_health_12m": 2,
+                    "ae_mental_health_months_since": 7,
+                    "admission_mental_health_12m": 4,
+                    "admission_mental_health_months_since": 9,
+                    "welfare_concern_12m": 8,
+                    "welfare_concern_months_since": 2,
+                    THEME: 15,  # as stored: every agency's records
+                    "mental_health_records_months_since": 2,
+                },
+            )
+        ]
+    )
+    stored = Window("2025-01", f, np.zeros(1, dtype=int))
+
+    def theme(agencies: set[str]) -> tuple[float, float]:
+        row = stored.restricted(agencies, CAT).frame.row(0, named=True)
+        return row[THEME], row["mental_health_records_months_since"]
+
+    assert theme({"health"}) == (1 + 2 + 4, 5)  # no concern for welfare in it
+    assert theme({"police"}) == (8, 2)
+    assert theme({"fire"}) == (0, NO_EVENT_MONTHS)
+    assert theme({"social_care"}) == (0, NO_EVENT_MONTHS)
+    assert theme({"health", "social_care", "fire"}) == (7, 5)  # all but police
+    assert theme({"health", "social_care", "fire", "police"}) == (15, 2)  # all joined
+
+
+def test_each_agency_has_the_themes_it_holds_records_of():
+    themes = {
+        agency: sorted(
+            f.key
+            for f in CAT.features
+            if f.members and f.window == 12 and f.name in CAT.features_of({agency})
+        )
+        for agency in CAT.agencies
+    }
+    assert themes == {
+        "fire": ["crisis_records"],
+        "health": [
+            "alcohol_drugs_asb_records",
+            "breathing_records",
+            "crisis_records",
+            "falls_frailty_records",
+            "mental_health_records",
+        ],
+        "police": [
+            "alcohol_drugs_asb_records",
+            "child_welfare_records",
+            "crisis_records",
+            "domestic_abuse_records",
+            "mental_health_records",
+        ],
+        "social_care": [
+            "child_welfare_records",
+            "crisis_records",
+            "domestic_abuse_records",
+            "falls_frailty_records",
+        ],
+    }
+
+
+# Pseudonym prefixes set the tie order (equal scores rank in pseudonym order, models/metrics.py):
+# no records (a_) before police concerns for welfare (b_) before health records (c_).
+HEALTH = {"mental_health_contact_12m": 1, "mental_health_contact_months_since": 3, THEME: 1}
+WELFARE = {"welfare_concern_12m": 1, "welfare_concern_months_since": 3, THEME: 1}
+
+
+@pytest.fixture(scope="module")
+def sharing() -> dict[str, dict]:
+    """Training at T-24, 840 households: 40 with health mental health records, all with a crisis
+    after; 400 with a police concern for welfare, none with a crisis; 120 with no records and a
+    crisis; 280 with no records and none. Counted over every agency, the theme is 1 for 440
+    households of which 40 had a crisis (9%), against 120 of 400 (30%) without: the theme reads
+    as lower risk (in the calibration sample too). Counted over health's records alone, it is 1
+    for the 40 health households, all with a crisis: higher risk.
+
+    Validation at T-12, 400 households: 40 with health records and a crisis, 40 with a police
+    concern for welfare and none, 320 with nothing and none."""
+    train_groups = [
+        ("c_health_", 40, HEALTH),
+        ("b_welfare_", 400, WELFARE),
+        ("a_crisis_no_records_", 120, {}),
+        ("a_none_", 280, {}),
+    ]
+    train = Window(
+        "2024-01", frame(train_groups), np.array([1] * 40 + [0] * 400 + [1] * 120 + [0] * 280)
+    )
+    valid_groups = [("c_health_", 40, HEALTH), ("b_welfare_", 40, WELFARE), ("a_none_", 320, {})]
+    valid = Window("2025-01", frame(valid_groups), np.array([1] * 40 + [0] * 360))
+    params = TrainParams(max_iter=20, sharing_max_iter=20, min_samples_leaf=5)
+    # the model may use the theme and the register's head count (the same for everyone)
+    names = [THEME, "residents"]
+    table = value_of_sharing(train, valid, CAT, params, 10, lambda _: None, names)
+    return {r["model"]: r for r in table.iter_rows(named=True)}
+
+
+def test_health_alone_counts_its_theme_over_health_records_in_training_and_validation(sharing):
+    """Health alone learns "a health mental health record: a crisis follows" and, validated
+    on the same health-only theme, puts the 40 health households first: the top 5% (20 of
+    400) and the top 1% (4) all had a crisis, precision 1.0, recall at 1% 4/40.
+
+    If validation counted the police's concerns for welfare in health's theme, the 40
+    welfare households would tie with the health ones and come first (b_ before c_):
+    precision 0. If training did, the theme would read as lower risk: precision 0."""
+    health = sharing["health alone"]
+    assert (health["precision_at_5pct"], health["precision_at_1pct"]) == (1.0, 1.0)
+    assert health["recall_at_1pct"] == pytest.approx(4 / 40)
+    assert sharing["all but police"]["precision_at_5pct"] == 1.0  # health's theme again
+
+
+def test_the_other_sets_by_hand(sharing):
+    # every agency's records: the theme reads as lower risk (9% against 30%), so the top 5%
+    # are households with no records, none with a crisis
+    for joined in ("all agencies joined", "all but fire", "all but social_care"):
+        assert sharing[joined]["precision_at_5pct"] == 0.0, joined
+    # the police's records alone: the theme marks no crisis; no records ranks first, a_ first
+    for police in ("police alone", "all but health"):
+        assert sharing[police]["precision_at_5pct"] == 0.0, police
+    # fire and social care hold no record of the theme: only the head count, all tied, a_ first
+    for none in ("fire alone", "social_care alone"):
+        assert sharing[none]["features"] == 1 and sharing[none]["precision_at_5pct"] == 0.0
+    # the columns each set may use: the theme wherever the agencies hold a record kind of it
+    assert {m: r["features"] for m, r in sharing.items()} == {
+        "all agencies joined": 2,
+        "fire alone": 1,
+        "all but fire": 2,
+        "health alone": 2,
+        "all but health": 2,
+        "police alone": 2,
+        "all but police": 2,
+        "social_care alone": 1,
+        "all but social_care": 2,
+    }
+    assert all(r["training_households"] == 840 for r in sharing.values())
