@@ -77,3 +77,34 @@ def disown_versions(
                     client.delete_registered_model_alias(MODEL_NAME, alias)
         tagged.append(version)
     return sorted(tagged, key=int)
+
+
+class MlflowStore:
+    """`hearth.operations.model_store.ModelStore` on an MLflow tracking store: what a run's
+    commit and recovery do to the registry."""
+
+    def __init__(self, tracking_uri: str):
+        self.tracking_uri = tracking_uri
+
+    def apply_decision(self, decision: dict, run_id: str) -> str | None:
+        return apply_decision(decision, self.tracking_uri, run_id)
+
+    def disown_versions(self, run_id: str, why: str, previous: str | None = None) -> list[str]:
+        return disown_versions(run_id, why, self.tracking_uri, previous)
+
+    def end_stale_runs(self) -> int:
+        return end_stale_runs(self.tracking_uri)
+
+
+def end_stale_runs(tracking_uri: str) -> int:
+    """Mark training runs left RUNNING by a killed run as KILLED. Only called while holding the
+    run lock, when no training can be in progress."""
+    _, client = mlflow_client(tracking_uri)
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    if exp is None:
+        return 0
+    runs = client.search_runs([exp.experiment_id], filter_string="attributes.status = 'RUNNING'")
+    for r in runs:
+        client.set_tag(r.info.run_id, "hearth.interrupted", "the Hearth run was killed mid-way")
+        client.set_terminated(r.info.run_id, status="KILLED")
+    return len(runs)

@@ -7,6 +7,8 @@ and its reason are logged on the run and the version."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -319,3 +321,37 @@ def promote_by_hand(version: str, reason: str, tracking_uri: str | None = None) 
     if previous and previous != str(version):
         client.set_registered_model_alias(MODEL_NAME, "challenger", previous)
     return previous
+
+
+MODEL_ARTIFACTS = (
+    "model_card.md",
+    "calibration.png",
+    "precision_recall.png",
+    "calibration.csv",
+    "fairness.csv",
+    "sharing.csv",
+    "promotion.txt",
+)
+_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+def fetch_model_artifacts(run_id: str | None, tracking_uri: str, dst: Path) -> Path | None:
+    """Copy the champion run's card, plots and tables (not the model itself) into `dst`."""
+    if not run_id:
+        return None
+    _, client = mlflow_client(tracking_uri)
+    dst.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dst) as tmp:
+        previous = os.environ.get(_PROGRESS_BAR)
+        os.environ[_PROGRESS_BAR] = "false"  # no progress bars on the run's stderr
+        try:
+            got = Path(client.download_artifacts(run_id, "", tmp))
+        finally:
+            if previous is None:
+                os.environ.pop(_PROGRESS_BAR, None)
+            else:
+                os.environ[_PROGRESS_BAR] = previous
+        for name in MODEL_ARTIFACTS:
+            if (got / name).is_file():
+                shutil.copyfile(got / name, dst / name)
+    return dst

@@ -109,17 +109,20 @@ def run_pipeline(
 
     private_process()  # the lock, the warehouse, MLflow, outputs: its owner's only
     ensure_private_home()
+    from models.promotion import MlflowStore
+
     warehouse = settings.warehouse_path()
+    store = MlflowStore(settings.mlflow_tracking_uri())
     with run_lock(warehouse.parent, f"hearth run on {landing}", say):
         for note in recover(
             warehouse,
             settings.outputs_dir(),
-            settings.mlflow_tracking_uri(),
+            store,
             lambda run_id, outcome: settle_dead_run(instance(), run_id, outcome),
         ):
             say(f"  note: {note}")
         outcome = _run_pipeline_locked(landing, as_of, allow_missing_sources, train_config, say)
-        for note in finish_abandoned(warehouse, settings.mlflow_tracking_uri()):
+        for note in finish_abandoned(warehouse, store):
             say(f"  note: {note}")
     if not outcome.success and outcome.run_id:
         try:

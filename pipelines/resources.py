@@ -61,6 +61,7 @@ class WarehouseResource(dg.ConfigurableResource):
         DuckDB's file lock) and hand every step the run's shadow copy of the warehouse. At the
         end the run commits, or is rolled back if a signal interrupted it (hearth/operations/commit.py)."""
         from hearth.operations.recovery import dagster_run_end, guarded_run, settle_dead_run
+        from models.promotion import MlflowStore
 
         run = context.run
         if run is None:  # built outside a run (a test's resource context)
@@ -73,7 +74,7 @@ class WarehouseResource(dg.ConfigurableResource):
             what=f"Dagster run {run.run_id[:8]} of {run.job_name}",
             say=context.log.info if context.log else None,
             outputs=outputs if outputs.is_dir() else None,
-            tracking_uri=settings.mlflow_tracking_uri(),
+            models=MlflowStore(settings.mlflow_tracking_uri()),
             atomic=self.atomic_runs,
             interrupted=lambda run_id, outcome: settle_dead_run(context.instance, run_id, outcome),
             run_end=lambda: dagster_run_end(context.instance, run.run_id),

@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hearth import settings
+from hearth.cli import models as models_commands
 from hearth.cli.deliver import audit_command, plan_command, publish_command, reidentify_command
 from hearth.cli.pseudonymise import pseudonymise_command
 from hearth.cli.quarantine import quarantine_app
 from hearth.cli.ui import ui_command
-from hearth.cli import models as models_commands
 
 app = typer.Typer(
     help="Hearth: checked, linked, pseudonymised extracts to a ranked list of households.",

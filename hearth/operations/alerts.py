@@ -35,6 +35,13 @@ class Stop:
         )
 
 
+# What a run interrupted by a signal says, wherever it is reported.
+INTERRUPTED = (
+    "The run was interrupted (Ctrl-C, or a stop signal such as a shutdown's SIGTERM) {when}; "
+    "nothing it did was kept: the warehouse, the outputs and @champion are as they were."
+)
+
+
 def _deepest(err) -> str:
     msg = err.message.strip().splitlines()[0] if err and err.message else "unknown error"
     cause = err.cause if err else None
@@ -46,8 +53,6 @@ def _deepest(err) -> str:
 def step_sentence(ev) -> str | None:
     """The sentence for a failed step (a STEP_FAILURE DagsterEvent), or None for the failure of
     a blocking check, which its check's own sentence reports."""
-    from hearth.operations.recovery import INTERRUPTED
-
     data = ev.step_failure_data
     err = data.error
     first = err.message.strip().splitlines()[0] if err and err.message else ""

@@ -31,9 +31,12 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from hearth.operations.model_store import ModelStore
 
 MARKER = ".run-in-progress.json"
 JOURNAL = ".run-commit.json"
@@ -166,6 +169,27 @@ def pause_point(name: str) -> None:
         time.sleep(0.02)  # a signal handler that raises ends the wait too
 
 
+# ---- the outputs swap -------------------------------------------------------
+
+
+def swap_in(outputs: Path, as_of: str, prepared: Path, old: Path) -> Path:
+    """Put a prepared folder in place of `outputs/<as_of>` and point `outputs/latest` at it.
+    Safe to call again after a kill at any point (a commit being rolled forward): each rename
+    is done only if it has not been done yet."""
+    final = outputs / as_of
+    if prepared.exists():
+        if final.exists():
+            final.rename(old)
+            pause_point("outputs_swap")
+        prepared.rename(final)
+    if final.exists():
+        link_tmp = outputs / f".latest-{uuid.uuid4().hex[:8]}"
+        link_tmp.symlink_to(final.name, target_is_directory=True)
+        os.replace(link_tmp, outputs / "latest")
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
 # ---- commit, roll forward, roll back -------------------------------------------------------
 
 
@@ -184,10 +208,8 @@ def journal_from(marker: dict, warehouse: Path, shadow: Path | None, publish: bo
     }
 
 
-def roll_forward(journal: dict, tracking_uri: str | None) -> list[str]:
+def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
     """Do (again) what a commit record says; safe to repeat after a kill at any point."""
-    from hearth.publish.outputs import swap_in
-
     notes: list[str] = []
     warehouse = Path(journal["warehouse"])
     if journal.get("shadow"):
@@ -202,11 +224,9 @@ def roll_forward(journal: dict, tracking_uri: str | None) -> list[str]:
         swap_in(root, out["as_of"], root / out["prepared"], root / out["old"])
     champ = journal.get("champion")
     if champ:
-        if tracking_uri is None:
-            raise RuntimeError("The commit names a model version but no MLflow store was given.")
-        from models.promotion import apply_decision
-
-        note = apply_decision(champ, tracking_uri, journal.get("run_id") or "")
+        if models is None:
+            raise RuntimeError("The commit names a model version but no model store was given.")
+        note = models.apply_decision(champ, journal.get("run_id") or "")
         if note:
             notes.append(note)
     return notes
@@ -217,7 +237,7 @@ def commit(
     warehouse: Path,
     shadow: Path | None,
     publish: bool,
-    tracking_uri: str | None,
+    models: ModelStore | None,
     noted: list[int],
 ) -> tuple[bool, list[str]]:
     """Steps 1-4 for a run that ended without an interruption. `publish` is False for a run
@@ -235,16 +255,16 @@ def commit(
     journal = marker.parent / JOURNAL
     write_record(journal, journal_from(data, warehouse, shadow, publish))
     pause_point("after_commit_record")
-    notes = roll_forward(read_record(journal) or {}, tracking_uri)
+    notes = roll_forward(read_record(journal) or {}, models)
     if not publish:
-        notes += drop_staged(data, tracking_uri, "the run stopped before publishing")
+        notes += drop_staged(data, models, "the run stopped before publishing")
     marker.unlink(missing_ok=True)
     journal.unlink(missing_ok=True)
     fsync_path(marker.parent)
     return True, notes
 
 
-def drop_staged(marker: dict, tracking_uri: str | None, why: str) -> list[str]:
+def drop_staged(marker: dict, models: ModelStore | None, why: str) -> list[str]:
     """Undo what a run staged but will never commit: its prepared folder, and the versions it
     registered (tagged; they never had an alias)."""
     notes: list[str] = []
@@ -252,12 +272,10 @@ def drop_staged(marker: dict, tracking_uri: str | None, why: str) -> list[str]:
     out = st.get("outputs")
     if out:
         shutil.rmtree(Path(out["root"]) / out["prepared"], ignore_errors=True)
-    if tracking_uri and ("champion" in st or "training" in st) and marker.get("run_id"):
-        from models.promotion import disown_versions
-
+    if models is not None and ("champion" in st or "training" in st) and marker.get("run_id"):
         previous = (st.get("champion") or {}).get("previous")
         try:
-            versions = disown_versions(marker["run_id"], why, tracking_uri, previous)
+            versions = models.disown_versions(marker["run_id"], why, previous)
         except Exception as e:  # the warehouse and outputs are safe; say what was not tidied
             notes.append(
                 f"Could not tag the versions it registered in MLflow ({type(e).__name__})."
@@ -273,7 +291,7 @@ def drop_staged(marker: dict, tracking_uri: str | None, why: str) -> list[str]:
 
 
 def roll_back(
-    marker: Path, shadow_files: list[Path], tracking_uri: str | None, why: str
+    marker: Path, shadow_files: list[Path], models: ModelStore | None, why: str
 ) -> list[str]:
     """Throw away everything a run did that was not committed."""
     data = read_record(marker) or {}
@@ -282,7 +300,7 @@ def roll_back(
             shutil.rmtree(p, ignore_errors=True)
         else:
             p.unlink(missing_ok=True)
-    notes = drop_staged(data, tracking_uri, why)
+    notes = drop_staged(data, models, why)
     marker.unlink(missing_ok=True)
     return notes
 

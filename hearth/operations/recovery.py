@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from hearth.operations.alerts import INTERRUPTED
 from hearth.operations.commit import (
     JOURNAL,
     MARKER,
@@ -42,17 +43,13 @@ from hearth.operations.commit import (
     roll_forward,
     write_record,
 )
+from hearth.operations.model_store import ModelStore
 from hearth.operations.runlock import run_lock
 
 __all__ = ["MARKER", "JOURNAL", "guarded_run", "recover", "stale_shadows"]
 
 # What became of a run whose process died, for its Dagster record.
 ROLLED_BACK, ROLLED_FORWARD, ROLLED_FORWARD_STOPPED = "rolled back", "rolled forward", "stopped"
-
-INTERRUPTED = (
-    "The run was interrupted (Ctrl-C, or a stop signal such as a shutdown's SIGTERM) {when}; "
-    "nothing it did was kept: the warehouse, the outputs and @champion are as they were."
-)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -110,24 +107,6 @@ def dagster_run_end(instance, run_id: str) -> RunEnd:
     return end
 
 
-def _end_stale_mlflow_runs(tracking_uri: str) -> int:
-    """Mark training runs left RUNNING by a killed run as KILLED. Only called while holding the
-    run lock, when no training can be in progress."""
-    from mlflow import MlflowClient
-
-    from models.registry import EXPERIMENT
-
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    exp = client.get_experiment_by_name(EXPERIMENT)
-    if exp is None:
-        return 0
-    runs = client.search_runs([exp.experiment_id], filter_string="attributes.status = 'RUNNING'")
-    for r in runs:
-        client.set_tag(r.info.run_id, "hearth.interrupted", "the Hearth run was killed mid-way")
-        client.set_terminated(r.info.run_id, status="KILLED")
-    return len(runs)
-
-
 def mark_run_failed(instance, run_id: str, outcome: str = ROLLED_BACK) -> bool:
     """Make Dagster's record of a run whose process died say what became of it (it would
     otherwise show as started for ever). Returns whether the record was changed."""
@@ -182,7 +161,7 @@ def settle_dead_run(instance, run_id: str, outcome: str) -> None:
 def recover(
     warehouse: Path,
     outputs: Path | None = None,
-    tracking_uri: str | None = None,
+    models: ModelStore | None = None,
     interrupted: Callable[[str, str], object] | None = None,
 ) -> list[str]:
     """Put right what a run whose process died left behind. Call only while holding the run
@@ -204,14 +183,14 @@ def recover(
     last, outcome = journal if journal is not None else marker, None
     if journal is not None:
         try:
-            extra = roll_forward(journal, tracking_uri)
+            extra = roll_forward(journal, models)
         except Exception as e:  # leave the record: the next run tries again
             return [
                 f"The previous run ({describe(journal)}) had committed but its results could not "
                 f"be put in place yet ({type(e).__name__}: {e}); Hearth will try again."
             ]
         if not journal.get("published") and marker:
-            extra += drop_staged(marker, tracking_uri, "the run stopped before publishing")
+            extra += drop_staged(marker, models, "the run stopped before publishing")
         outcome = ROLLED_FORWARD if journal.get("published") else ROLLED_FORWARD_STOPPED
         what = ["the warehouse"]
         if journal.get("outputs"):
@@ -228,7 +207,7 @@ def recover(
     elif marker is not None:
         run_id = (marker.get("run_id") or "")[:8]
         why = f"Dagster run {run_id} was interrupted before it committed"
-        extra = roll_back(home / MARKER, stale_shadows(warehouse), tracking_uri, why)
+        extra = roll_back(home / MARKER, stale_shadows(warehouse), models, why)
         outcome = ROLLED_BACK
         notes.append(
             f"The previous run ({describe(marker)}) did not finish; its partial work was "
@@ -243,9 +222,9 @@ def recover(
         except Exception as e:  # recovery must not stop the run
             notes.append(f"Could not update that run's record in Dagster ({type(e).__name__}).")
     touched_mlflow = "training" in ((marker or {}).get("staged") or {})
-    if outcome and tracking_uri and touched_mlflow:
+    if outcome and models is not None and touched_mlflow:
         try:
-            n = _end_stale_mlflow_runs(tracking_uri)
+            n = models.end_stale_runs()
         except Exception as e:  # recovery must not stop the run
             notes.append(f"Could not tidy MLflow after it ({type(e).__name__}).")
         else:
@@ -259,7 +238,7 @@ def recover(
     return notes
 
 
-def finish_abandoned(warehouse: Path, tracking_uri: str | None = None) -> list[str]:
+def finish_abandoned(warehouse: Path, models: ModelStore | None = None) -> list[str]:
     """Roll back a run of this process that ended without its resource finishing (Dagster can
     stop a run before its teardown resumes); called by `hearth run` after the run, under the
     lock. A committed run (its record written) is left for `recover` to roll forward."""
@@ -268,9 +247,7 @@ def finish_abandoned(warehouse: Path, tracking_uri: str | None = None) -> list[s
     if not marker or marker.get("pid") != os.getpid() or (home / JOURNAL).exists():
         return []
     with deferred_signals():
-        return roll_back(
-            home / MARKER, stale_shadows(warehouse), tracking_uri, "the run was interrupted"
-        )
+        return roll_back(home / MARKER, stale_shadows(warehouse), models, "the run was interrupted")
 
 
 @contextmanager
@@ -280,7 +257,7 @@ def guarded_run(
     what: str = "a Hearth run",
     say: Callable[[str], None] | None = None,
     outputs: Path | None = None,
-    tracking_uri: str | None = None,
+    models: ModelStore | None = None,
     atomic: bool = True,
     interrupted: Callable[[str, str], object] | None = None,
     run_end: Callable[[], RunEnd] | None = None,
@@ -296,7 +273,7 @@ def guarded_run(
         marker = home / MARKER
         shadow = shadow_path(warehouse, run_id) if atomic else None
         with deferred_signals() as noted:  # recovery and the copy are not cut short
-            for note in recover(warehouse, outputs, tracking_uri, interrupted):
+            for note in recover(warehouse, outputs, models, interrupted):
                 say(note)
             write_record(
                 marker,
@@ -312,7 +289,7 @@ def guarded_run(
             if shadow is not None:
                 begin_shadow(warehouse, run_id)
         if noted:
-            roll_back(marker, _shadow_files(shadow) if shadow else [], tracking_uri, "interrupted")
+            roll_back(marker, _shadow_files(shadow) if shadow else [], models, "interrupted")
             raise RunInterrupted(INTERRUPTED.format(when="as it started"))
         if shadow is None:
             try:
@@ -333,13 +310,13 @@ def guarded_run(
                 pause_point("before_commit")
                 if end.interrupted is None and not noted and not unknown:
                     committed, notes = commit(
-                        marker, warehouse, shadow, not end.stopped, tracking_uri, noted
+                        marker, warehouse, shadow, not end.stopped, models, noted
                     )
                     for note in notes:
                         say(note)
                 if not committed:
                     why = f"Dagster run {run_id[:8]} was interrupted before it committed"
-                    for note in roll_back(marker, _shadow_files(shadow), tracking_uri, why):
+                    for note in roll_back(marker, _shadow_files(shadow), models, why):
                         say(note)
             if committed and noted:
                 say(
@@ -353,5 +330,5 @@ def guarded_run(
         except BaseException:
             if not committed and not (home / JOURNAL).exists():
                 with deferred_signals():
-                    roll_back(marker, _shadow_files(shadow), tracking_uri, "interrupted")
+                    roll_back(marker, _shadow_files(shadow), models, "interrupted")
             raise

@@ -29,22 +29,12 @@ from pathlib import Path
 import polars as pl
 
 from hearth import settings
+from hearth.publish.ranked import area_counts
 from hearth.publish.roles import role_view
 from hearth.publish.words import ListMeta, top_words
 from hearth.quality.contracts import ROLES
 
 DEFAULT_TOP = 0.05  # the very high and high tiers
-HIGH_RISK_TIERS = ("very high", "high")
-MODEL_ARTIFACTS = (
-    "model_card.md",
-    "calibration.png",
-    "precision_recall.png",
-    "calibration.csv",
-    "fairness.csv",
-    "sharing.csv",
-    "promotion.txt",
-)
-_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 # Lists of this many rows or more have their workbooks written in parallel processes.
 PARALLEL_FROM = 20_000
 MAX_WORKERS = 4
@@ -88,18 +78,6 @@ def published_top(ranked: pl.DataFrame, top: float) -> pl.DataFrame:
     return ranked.filter(pl.col("rank") <= top_count(top, ranked.height)).sort("rank")
 
 
-def area_counts(ranked: pl.DataFrame) -> pl.DataFrame:
-    """Households and high-risk households (very high and high tiers) per ward (raw counts)."""
-    return (
-        ranked.group_by("la_code", "ward_code")
-        .agg(
-            pl.len().alias("households"),
-            pl.col("risk_tier").is_in(HIGH_RISK_TIERS).sum().alias("high_risk"),
-        )
-        .sort("la_code", "ward_code")
-    )
-
-
 def list_meta(summary: dict, published: int, top: float, role: str | None) -> ListMeta:
     model = summary.get("model") or {}
     version = model.get("version")
@@ -113,30 +91,6 @@ def list_meta(summary: dict, published: int, top: float, role: str | None) -> Li
         top_words=top_words(top, published),
         role=role,
     )
-
-
-def fetch_model_artifacts(run_id: str | None, tracking_uri: str, dst: Path) -> Path | None:
-    """Copy the champion run's card, plots and tables (not the model itself) into `dst`."""
-    if not run_id:
-        return None
-    from models.registry import mlflow_client
-
-    _, client = mlflow_client(tracking_uri)
-    dst.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dst) as tmp:
-        previous = os.environ.get(_PROGRESS_BAR)
-        os.environ[_PROGRESS_BAR] = "false"  # no progress bars on the run's stderr
-        try:
-            got = Path(client.download_artifacts(run_id, "", tmp))
-        finally:
-            if previous is None:
-                os.environ.pop(_PROGRESS_BAR, None)
-            else:
-                os.environ[_PROGRESS_BAR] = previous
-        for name in MODEL_ARTIFACTS:
-            if (got / name).is_file():
-                shutil.copyfile(got / name, dst / name)
-    return dst
 
 
 def write_role_files(

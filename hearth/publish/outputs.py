@@ -51,29 +51,11 @@ def old_name(as_of: str) -> str:
     return f".old-{as_of}-{uuid.uuid4().hex[:8]}"
 
 
-def swap_in(outputs: Path, as_of: str, prepared: Path, old: Path) -> Path:
-    """Put a prepared folder in place of `outputs/<as_of>` and point `outputs/latest` at it.
-    Safe to call again after a kill at any point (a commit being rolled forward): each rename
-    is done only if it has not been done yet."""
-    from hearth.operations.commit import pause_point
-
-    final = outputs / as_of
-    if prepared.exists():
-        if final.exists():
-            final.rename(old)
-            pause_point("outputs_swap")
-        prepared.rename(final)
-    if final.exists():
-        link_tmp = outputs / f".latest-{uuid.uuid4().hex[:8]}"
-        link_tmp.symlink_to(final.name, target_is_directory=True)
-        os.replace(link_tmp, outputs / "latest")
-    shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
 def publish_atomically(outputs: Path, as_of: str, write: Callable[[Path], None]) -> Path:
     """Call `write(folder)` on a fresh temporary folder, then swap it in for
     `outputs/<as_of>` and point `outputs/latest` at it (outside a run's commit)."""
+    from hearth.operations.commit import swap_in
+
     tmp = prepare_outputs(outputs, as_of, write)
     return swap_in(outputs, as_of, tmp, outputs / old_name(as_of))
 

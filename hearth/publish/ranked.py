@@ -1,4 +1,4 @@
-"""Keeping the ranked list in the warehouse between scoring and publishing."""
+"""The ranked list: kept in the warehouse between scoring and publishing, and counted by area."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import duckdb
 import polars as pl
 
 from hearth.warehouse import query, run_sql
+
+HIGH_RISK_TIERS = ("very high", "high")
 
 
 def store_scores(
@@ -23,3 +25,15 @@ def store_scores(
 
 def load_scores(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return query(con, "publish/scores_load").pl()
+
+
+def area_counts(ranked: pl.DataFrame) -> pl.DataFrame:
+    """Households and high-risk households (very high and high tiers) per ward (raw counts)."""
+    return (
+        ranked.group_by("la_code", "ward_code")
+        .agg(
+            pl.len().alias("households"),
+            pl.col("risk_tier").is_in(HIGH_RISK_TIERS).sum().alias("high_risk"),
+        )
+        .sort("la_code", "ward_code")
+    )

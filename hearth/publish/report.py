@@ -68,7 +68,7 @@ def build_report(
     areas: pl.DataFrame | None = None,
     top_rows: int = TOP_ROWS,
 ) -> str:
-    from hearth.publish.deliver import area_counts
+    from hearth.publish.ranked import area_counts
 
     if areas is None:
         areas = area_counts(ranked)

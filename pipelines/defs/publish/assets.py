@@ -6,10 +6,9 @@ from pathlib import Path
 import dagster as dg
 
 from hearth.features.build import default_as_of
-from hearth.operations.commit import pause_point, stage, staged
+from hearth.operations.commit import pause_point, stage, staged, swap_in
 from hearth.publish.deliver import (
     capacity_file,
-    fetch_model_artifacts,
     publish_top,
     write_deliverables,
 )
@@ -17,13 +16,12 @@ from hearth.publish.outputs import (
     clear_stale_temporaries,
     old_name,
     prepare_outputs,
-    swap_in,
     write_json,
     write_ranked,
 )
 from hearth.publish.ranked import load_scores
 from hearth.publish.summary import run_summary
-from models.registry import champion_summary
+from models.registry import champion_summary, fetch_model_artifacts
 from pipelines.resources import MlflowResource, OutputsResource, RunSettings, WarehouseResource
 
 

@@ -211,7 +211,7 @@ def test_the_alias_moves_at_commit_and_an_interrupted_runs_version_is_disowned(h
     import polars as pl
 
     from hearth.operations.commit import journal_from, roll_forward
-    from models.promotion import disown_versions
+    from models.promotion import MlflowStore, disown_versions
     from models.registry import MODEL_NAME, mlflow_client, promote_by_hand
 
     rng = np.random.default_rng(3)
@@ -236,7 +236,7 @@ def test_the_alias_moves_at_commit_and_an_interrupted_runs_version_is_disowned(h
     assert journal["champion"] == decision
     journal["warehouse"] = str(hearth_home / "none.duckdb")
     for _ in range(2):  # a roll forward may be repeated
-        roll_forward(journal, uri)
+        roll_forward(journal, MlflowStore(uri))
         assert str(client.get_model_version_by_alias(MODEL_NAME, "champion").version) == "2"
 
     third = _register(frame, y, "cccccccc-3333")

@@ -21,7 +21,8 @@ from hearth.publish.capacity import (
     lead_role,
     load_capacity,
 )
-from hearth.publish.deliver import area_counts, published_top, top_count
+from hearth.publish.deliver import published_top, top_count
+from hearth.publish.ranked import area_counts
 from hearth.publish.report import build_report
 from hearth.publish.roles import OTHER_AGENCY, REASONS, role_view, visible_columns, visible_features
 from hearth.publish.suppression import headline, is_disclosive, suppress
