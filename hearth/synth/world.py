@@ -11,24 +11,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hearth.sources import EVENT_SOURCES, SOURCES
+from hearth.sources import EVENT_SOURCES
 from hearth.synth import params as P
 from hearth.synth.dynamics import LEAVE, ROLE_CODE, Population
 from hearth.synth.events import BlockEvents, generate_events, household_rates
+from hearth.synth.extracts import write_addresses, write_events, write_people
 from hearth.synth.ids import nhs_numbers, pseudonyms, synthetic_key, uprns
 from hearth.synth.latent import eligibility, laplace_table, simulate_chains, z_nodes
 from hearth.synth.months import month_name, parse_month, random_day_in_month
-from hearth.synth.population import SEXES, Areas, Households, make_areas, make_households
+from hearth.synth.population import Households, make_areas, make_households
 from hearth.synth.truth import block_truth
 from hearth.synth.write import (
     PARQUET_OPTIONS,
     ROW_GROUP_SIZE,
-    codes,
-    dates,
-    null_strings,
-    record_ids,
-    take,
-    write_landing,
 )
 
 # Independent random streams: (seed, stream[, block]).
@@ -107,7 +102,7 @@ def synthesise(
         report(f"writing {name}", 0.6 + 0.35 * t / months)
         if t == 0:
             stable = np.flatnonzero(pop.hh_of >= 0)
-            rows["addresses"] += _write_addresses(
+            rows["addresses"] += write_addresses(
                 out,
                 name,
                 hh,
@@ -118,7 +113,7 @@ def synthesise(
                 ptype,
                 hh.updated_day,
             )
-            rows["people"] += _write_people(
+            rows["people"] += write_people(
                 out,
                 name,
                 pop,
@@ -136,7 +131,7 @@ def synthesise(
             old = sum(len(c) for c in person_pids.chunks)
             new = pa.array(pseudonyms(key, pool[old : pop.n_persons]), pa.string())
             person_pids = pa.chunked_array([*person_pids.chunks, new])
-            rows["people"] += _write_people(
+            rows["people"] += write_people(
                 out,
                 name,
                 pop,
@@ -150,7 +145,7 @@ def synthesise(
             changed, tenure, ptype = _address_changes(rng_addr, tenure, ptype, hh)
             day = random_day_in_month(rng_addr, np.full(changed.size, m))
             order = np.lexsort((changed, day))
-            rows["addresses"] += _write_addresses(
+            rows["addresses"] += write_addresses(
                 out, name, hh, areas, hh_pids, changed[order], tenure, ptype, day[order]
             )
         sel = np.arange(by_month[t], by_month[t + 1])
@@ -164,7 +159,7 @@ def synthesise(
             keep = (ev_source[cand] == s) & (((ct == t) & ~cl) | ((ct == t - 1) & cl))
             idx = cand[keep]
             idx = np.repeat(idx, 1 + events.dup[idx])
-            rows[source] += _write_events(
+            rows[source] += write_events(
                 out, source, name, events, idx, ev_person, ev_number, person_pids, hh_pids
             )
 
@@ -239,98 +234,6 @@ def _address_changes(
     tenure[t_change] = (tenure[t_change] + rng.integers(1, 4, int(t_change.sum()))) % 4
     ptype[p_change] = (ptype[p_change] + rng.integers(1, 5, int(p_change.sum()))) % 5
     return np.flatnonzero(t_change | p_change), tenure, ptype
-
-
-def _write_addresses(
-    out: Path,
-    month: str,
-    hh: Households,
-    areas: Areas,
-    hh_pids: pa.Array,
-    idx: np.ndarray,
-    tenure: np.ndarray,
-    ptype: np.ndarray,
-    day: np.ndarray,
-) -> int:
-    lsoa = hh.lsoa[idx]
-    ward = areas.lsoa_ward[lsoa]
-    cols = {
-        "household_pid": take(hh_pids, idx),
-        "la_code": codes(areas.la_codes, areas.ward_la[ward]),
-        "ward_code": codes(areas.ward_codes, ward),
-        "lsoa_code": codes(areas.lsoa_codes, lsoa),
-        "imd_decile": pa.array(hh.decile[idx], pa.int64()),
-        "property_type": codes(P.PROPERTY_TYPES, ptype[idx]),
-        "tenure": codes(P.TENURES, tenure[idx]),
-        "updated_date": dates(day),
-    }
-    return write_landing(out, "addresses", month, cols)
-
-
-def _write_people(
-    out: Path,
-    month: str,
-    pop: Population,
-    person_pids: pa.ChunkedArray,
-    hh_pids: pa.Array,
-    person: np.ndarray,
-    household: np.ndarray,
-    left: np.ndarray,
-    day: np.ndarray,
-) -> int:
-    cols = {
-        "person_pid": take(person_pids, person),
-        "household_pid": take(hh_pids, household),
-        "birth_year": pa.array(pop.birth_year[person], pa.int64()),
-        "sex": codes(SEXES, pop.sex[person]),
-        "ethnic_group": codes(P.ETHNIC_GROUPS, pop.eth[person]),
-        "status": codes(("RESIDENT", "LEFT_AREA"), left),
-        "effective_date": dates(day),
-    }
-    return write_landing(out, "people", month, cols)
-
-
-def _key_column(column: str, key: np.ndarray) -> pa.Array:
-    values = [dict(k.attrs).get(column) for k in P.KEYS]
-    return pa.array(values, pa.string()).take(pa.array(key.astype(np.int64)))
-
-
-def _write_events(
-    out: Path,
-    source: str,
-    month: str,
-    ev: BlockEvents,
-    idx: np.ndarray,
-    ev_person: np.ndarray,
-    ev_number: np.ndarray,
-    person_pids: pa.ChunkedArray,
-    hh_pids: pa.Array,
-) -> int:
-    key = ev.key[idx]
-    miss = ev.miss[idx]
-    person = np.where((miss == 3) | ((source == "police") & (miss == 1)), -1, ev_person[idx])
-    household = np.where((miss == 3) | ((source == "police") & (miss == 2)), -1, ev.h[idx])
-    if source == "social_care":
-        household = np.where(ev.sc_household[idx], household, -1)
-    number = ev_number[idx]
-    cols: dict[str, pa.Array] = {}
-    for c in SOURCES[source].columns:
-        if c == "record_id":
-            cols[c] = record_ids(P.RECORD_ID_PREFIX[source], number, P.RECORD_ID_DIGITS)
-        elif c == "person_pid":
-            cols[c] = take(person_pids, person)
-        elif c == "household_pid":
-            cols[c] = take(hh_pids, household)
-        elif c == "event_date":
-            cols[c] = dates(ev.day[idx])
-        elif c == "event_type":
-            cols[c] = pa.array([k.event_type for k in P.KEYS]).take(pa.array(key.astype(np.int64)))
-        else:
-            cols[c] = _key_column(c, key) if idx.size else null_strings(0)
-    cols = {
-        c: (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v) for c, v in cols.items()
-    }
-    return write_landing(out, source, month, cols)
 
 
 def _write_truth(
