@@ -1,4 +1,5 @@
-"""The registry side of a run's commit (hearth/operations/commit.py): the alias a run decided on moves only
+"""The registry side of a run's commit (hearth/operations/commit.py): the alias a run decided on
+moves only
 when the run commits, and the versions of a run that never committed are marked as such.
 
 A pipeline run registers its version while it trains (so its outputs can name it) but leaves

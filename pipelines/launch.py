@@ -94,7 +94,8 @@ def run_pipeline(
 ) -> RunOutcome:
     """One run at a time per warehouse: a second `hearth run` waits for the one in progress
     (hearth/operations/runlock.py), then goes on. What a killed run left behind is put right first
-    (hearth/operations/recovery.py). A run that stops writes an alert (hearth/operations/alerts.py)."""
+    (hearth/operations/recovery.py). A run that stops writes an alert
+    (hearth/operations/alerts.py)."""
     from hearth.operations.alerts import alert_stopped_run, stop_from_instance
     from hearth.operations.recovery import finish_abandoned, recover, settle_dead_run
     from hearth.operations.runlock import run_lock

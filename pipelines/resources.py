@@ -59,7 +59,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
         """For the length of a run: hold the run lock (a second run waits, never fails on
         DuckDB's file lock) and hand every step the run's shadow copy of the warehouse. At the
-        end the run commits, or is rolled back if a signal interrupted it (hearth/operations/commit.py)."""
+        end the run commits, or is rolled back if a signal interrupted it
+        (hearth/operations/commit.py)."""
         from hearth.operations.recovery import dagster_run_end, guarded_run, settle_dead_run
         from models.promotion import MlflowStore
 

@@ -3,7 +3,8 @@ and roll back.
 
 A run changes three things people rely on: the warehouse, the published outputs and the
 `@champion` alias. While it runs, each is only prepared: the steps write a shadow copy of the
-warehouse (hearth/operations/recovery.py), a hidden, complete outputs folder (`outputs/.tmp-<as_of>-…`) and
+warehouse (hearth/operations/recovery.py), a hidden, complete outputs folder
+(`outputs/.tmp-<as_of>-…`) and
 a decision about the new model version, and the last two are *staged* in the run's marker
 (`.run-in-progress.json` beside the warehouse). When the run ends without an interruption:
 

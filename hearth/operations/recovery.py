@@ -176,7 +176,8 @@ def recover(
         tmp.unlink(missing_ok=True)
     journal, marker = read_record(home / JOURNAL), read_record(home / MARKER)
     if journal is not None and not journal.get("warehouse"):
-        # written whole or not at all (hearth/operations/commit.py write_record), so this is damage, not a
+        # written whole or not at all (hearth/operations/commit.py write_record), so this is
+        # damage, not a
         # commit: the marker decides
         (home / JOURNAL).unlink(missing_ok=True)
         journal = None

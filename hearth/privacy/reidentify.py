@@ -9,7 +9,8 @@ health, police). The agency gets back the ranked households it already knows, in
 view, beside its own identifiers, in a file on its side.
 
 The role is not taken on the caller's word: the OS user must be given it in the roles file
-(hearth/privacy/role_access.py). What Hearth keeps: one entry in the audit log (hearth/privacy/audit.py: when,
+(hearth/privacy/role_access.py). What Hearth keeps: one entry in the audit log
+(hearth/privacy/audit.py: when,
 who, role, how many clients, how many matched, which published run), chained so that it cannot
 be edited unseen — never an identifier or a pseudonym of the list. The warehouse is only read
 (a person's household at the as-of date), so this works while a run or a reader has it open.

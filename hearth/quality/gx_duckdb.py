@@ -15,7 +15,8 @@ shipped (checked with GX 1.24.1, duckdb 2.0.1, duckdb-engine 0.17, SQLAlchemy 2.
    GX's PostgreSQL regex SQL.
 
 Both fixes are applied to one execution engine instance, never to GX's classes, so nothing
-else in the process changes. `tests/unit/quality/test_expectations.py` checks that without the shim the bug
+else in the process changes. `tests/unit/quality/test_expectations.py` checks that without the shim
+the bug
 still shows: when that test fails, GX has fixed it upstream and this module can be simplified.
 
 GX is imported inside functions only: `import great_expectations` takes seconds.

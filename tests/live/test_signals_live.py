@@ -13,7 +13,8 @@ extract, so every later run has real work to do):
    the outputs as they were.
 
 A signal inside a training step is the same Dagster interruption as one inside an ingest step;
-tests/unit/operations/test_commit.py covers both signals inside steps and at every point of the commit, fast."""
+tests/unit/operations/test_commit.py covers both signals inside steps and at every point of the
+commit, fast."""
 
 from __future__ import annotations
 

@@ -111,7 +111,11 @@ IDENTIFIER_CASES: list[Case] = [
         text_case(
             "police",
             lambda df: pl.concat(
-                [df.head(10), pl.DataFrame([dict(zip(df.columns, df.columns))]), df.slice(10)]
+                [
+                    df.head(10),
+                    pl.DataFrame([dict(zip(df.columns, df.columns, strict=True))]),
+                    df.slice(10),
+                ]
             ),
         ),
         Loaded({"malformed_value": 1}, extra_rows=1),

@@ -1,5 +1,6 @@
 """A tiny hand-built warehouse for the rule tests (tests/unit/features/test_feature_windows.py,
-tests/unit/features/test_label_window.py): households with one resident each and fire records, inserted
+tests/unit/features/test_label_window.py): households with one resident each and fire records,
+inserted
 straight into the raw tables as ingest would leave them, then linked by the real linkage SQL.
 Fire records carry the household key, so each links to exactly the household named."""
 
@@ -60,5 +61,6 @@ def record_history_from(con: duckdb.DuckDBPyConnection, month: str) -> None:
 
 
 def relink(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild residence, households and linked_events from the raw rows (hearth/linkage/link.py)."""
+    """Rebuild residence, households and linked_events from the raw rows
+    (hearth/linkage/link.py)."""
     link(con)

@@ -145,7 +145,8 @@ def champion_model(
         del latest
     for note in result.notes:
         context.log.warning(note)
-    # Inside a run the alias moves only when the run commits (hearth/operations/commit.py); noting that
+    # Inside a run the alias moves only when the run commits (hearth/operations/commit.py); noting
+    # that
     # training has begun lets a rollback find the version it registers.
     in_run = stage(warehouse.resolved(), "training", {"since": time.strftime("%H:%M:%S")})
     with tempfile.TemporaryDirectory() as tmp:

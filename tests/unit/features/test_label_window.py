@@ -1,4 +1,5 @@
-"""Where the crisis label's year starts and ends (sql/features/labels.sql, hearth/features/build.py), on a
+"""Where the crisis label's year starts and ends (sql/features/labels.sql,
+hearth/features/build.py), on a
 tiny hand-built warehouse: one household per boundary, labels worked out by hand.
 
 A household's label at the as-of month M is 1 if a crisis linked to it is dated in

@@ -1,4 +1,5 @@
-"""The quality gate on the corpus of malformed extracts (tests/support/quality_corpus.py): each case's
+"""The quality gate on the corpus of malformed extracts (tests/support/quality_corpus.py): each
+case's
 exact outcome, through `ingest_extract` on a DuckDB file, and that the offending value is kept
 nowhere but the quarantine table's row_json."""
 

@@ -1,5 +1,6 @@
 """The value-of-sharing models (models/training.py `value_of_sharing`, hearth/features/build.py
-`theme_columns`, hearth/features/catalogue.py `features_of`) count each theme over their own agencies'
+`theme_columns`, hearth/features/catalogue.py `features_of`) count each theme over their own
+agencies'
 records only, at validation as in training. Hand-built feature frames, expectations by hand.
 
 The theme used throughout is `mental_health_records`: health's mental health contacts, A&E

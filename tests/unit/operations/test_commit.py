@@ -1,4 +1,5 @@
-"""One commit for the warehouse, the outputs and @champion (hearth/operations/commit.py), on real files:
+"""One commit for the warehouse, the outputs and @champion (hearth/operations/commit.py), on real
+files:
 a real DuckDB warehouse, a real outputs tree, a real MLflow store and a real Dagster instance.
 
 The matrix interrupts a small run in a child process at every named point of its end - inside

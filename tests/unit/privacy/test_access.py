@@ -1,5 +1,6 @@
 """Access: a private HEARTH_HOME, roles from a file the installer owns, and run config that
-cannot send a run's files outside HEARTH_HOME (the audit chain: tests/unit/privacy/test_access_audit.py).
+cannot send a run's files outside HEARTH_HOME (the audit chain:
+tests/unit/privacy/test_access_audit.py).
 Real files, real DuckDB, real Dagster runs."""
 
 from __future__ import annotations

@@ -211,7 +211,8 @@ def test_validate_table_on_an_open_connection(gx, tmp_path):
 
 
 def test_without_the_shim_gx_on_duckdb_still_fails(gx):
-    """GX issues #11579/#10738. If this fails, GX fixed the bug: simplify hearth/quality/gx_duckdb.py."""
+    """GX issues #11579/#10738. If this fails, GX fixed the bug: simplify
+    hearth/quality/gx_duckdb.py."""
     con = duckdb.connect()
     con.execute(
         "CREATE TABLE t AS SELECT CASE WHEN i < 3 THEN NULL ELSE 'A' END AS c FROM range(10) r(i)"
