@@ -4,11 +4,11 @@ then by household pseudonym."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import polars as pl
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from hearth.publish.ranked import top_count
 
 
 def rank_order(scores: np.ndarray, household_pid: np.ndarray) -> np.ndarray:
@@ -27,10 +27,9 @@ def top_k_mask(scores: np.ndarray, household_pid: np.ndarray, k: int) -> np.ndar
 
 
 def k_for(share_or_count: float, n: int) -> int:
-    """k for a share of households (0 < x < 1) or a fixed number (x >= 1); at least one."""
-    if share_or_count < 1:
-        return max(1, math.ceil(share_or_count * n))
-    return int(min(share_or_count, n))
+    """k for a share of households (0 < x < 1, rounded up, at least one) or a fixed number
+    (x >= 1): the same k as the published top (hearth/publish/ranked.py:top_count)."""
+    return top_count(share_or_count, n)
 
 
 def precision_recall_at_k(

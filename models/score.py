@@ -6,21 +6,10 @@ import numpy as np
 import polars as pl
 
 from hearth.features.catalogue import load_catalogue
+from hearth.publish.ranked import risk_tiers
 from models.metrics import rank_order
 from models.reasons import contributions, lead_agency, top_reasons
 from models.train import inner_estimator
-
-# Tiers by rank share: agencies plan visits by capacity, so tiers follow the ranking.
-TIERS = (("very high", 0.01), ("high", 0.05), ("raised", 0.20))
-OTHER_TIER = "usual"
-
-
-def risk_tiers(ranks: np.ndarray, n: int) -> list[str]:
-    out = []
-    for r in ranks:
-        share = r / n
-        out.append(next((t for t, cut in TIERS if share <= cut), OTHER_TIER))
-    return out
 
 
 def score_households(

@@ -12,18 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-PUBLIC_COLUMNS = [
-    "rank",
-    "household_pid",
-    "la_code",
-    "ward_code",
-    "score",
-    "risk_tier",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "lead_agency",
-]
+from hearth.publish.ranked import PUBLIC_COLUMNS
 
 
 def write_json(path: Path, data: dict) -> None:

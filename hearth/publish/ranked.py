@@ -1,13 +1,110 @@
-"""The ranked list: kept in the warehouse between scoring and publishing, and counted by area."""
+"""The ranked list, in one place: its public columns and their labels, the risk tiers (their
+order, cuts and words), "the top share -> how many households" (`top_count`, used by the
+published top, the tiers and the model metrics alike), and the list kept in the warehouse
+between scoring and publishing, counted by area.
+
+Rounding: a share of n households is the smallest number of households that is at least that
+share, rounded up (ceil), never fewer than one: the top 1% of 1,999 households is 20 and the
+top 5% is 100. A household of rank r is in the top share s when r <= top_count(s, n), that
+is when fewer than s * n households are ranked above it; the risk tiers are cut the same way,
+so the published top 5% is exactly the very high and high tiers."""
 
 from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
 
 import duckdb
 import polars as pl
 
 from hearth.warehouse import query, run_sql
 
-HIGH_RISK_TIERS = ("very high", "high")
+PUBLIC_COLUMNS = [
+    "rank",
+    "household_pid",
+    "la_code",
+    "ward_code",
+    "score",
+    "risk_tier",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "lead_agency",
+]
+COLUMN_LABELS = {
+    "rank": "Rank",
+    "household_pid": "Household (pseudonym)",
+    "la_code": "Local authority",
+    "ward_code": "Ward",
+    "lsoa_code": "LSOA",
+    "score": "Chance of a crisis in 12 months",
+    "risk_tier": "Risk tier",
+    "reason_1": "Reason 1",
+    "reason_2": "Reason 2",
+    "reason_3": "Reason 3",
+    "lead_agency": "Suggested lead agency",
+}
+
+# Tiers by rank share: agencies plan visits by capacity, so tiers follow the ranking. Each tier
+# holds the households in its top share not in a tier before it; the rest are OTHER_TIER.
+TIER_CUTS = (("very high", 0.01), ("high", 0.05), ("raised", 0.20))
+OTHER_TIER = "usual"
+TIERS = (*(t for t, _ in TIER_CUTS), OTHER_TIER)  # highest first
+HIGH_RISK_TIERS = ("very high", "high")  # the top 5%: the published top by default
+TIER_WORDS = {
+    "very high": "the top 1% of households",
+    "high": "the next 4% (to the top 5%)",
+    "raised": "the next 15% (to the top 20%)",
+    "usual": "everyone else",
+}
+
+DEFAULT_TOP = 0.05  # the very high and high tiers
+
+
+def top_count(top: float, n: int) -> int:
+    """Households in the top of a list of `n`: a share of all (0 < top < 1), rounded up and at
+    least one, or a number of households (top >= 1), at most `n`."""
+    if top <= 0:
+        raise ValueError("the top must be a share above 0 or a number of households")
+    if not n:
+        return 0
+    if top < 1:
+        # the smallest k with k / n >= top, worked in the same float steps as a rank share
+        k = min(n, math.ceil(top * n))
+        while k > 0 and (k - 1) / n >= top:
+            k -= 1
+        while k < n and k / n < top:
+            k += 1
+        return max(1, k)
+    return int(min(top, n))
+
+
+def risk_tiers(ranks: Iterable[int], n: int) -> list[str]:
+    """The risk tier of each rank (1 = highest) in a list of `n` households."""
+    cuts = [(t, top_count(share, n)) for t, share in TIER_CUTS]
+    return [next((t for t, k in cuts if r <= k), OTHER_TIER) for r in ranks]
+
+
+def publish_top() -> float:
+    """The published top: HEARTH_PUBLISH_TOP (a share such as 0.05, or a number such as 2000),
+    default the top 5% of households."""
+    raw = os.environ.get("HEARTH_PUBLISH_TOP", "").strip()
+    if not raw:
+        return DEFAULT_TOP
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"HEARTH_PUBLISH_TOP is {raw!r}; use a share such as 0.05 or a count such as 2000."
+        ) from None
+    if value <= 0:
+        raise ValueError("HEARTH_PUBLISH_TOP must be above 0.")
+    return value
+
+
+def published_top(ranked: pl.DataFrame, top: float) -> pl.DataFrame:
+    return ranked.filter(pl.col("rank") <= top_count(top, ranked.height)).sort("rank")
 
 
 def store_scores(

@@ -4,26 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-COLUMN_LABELS = {
-    "rank": "Rank",
-    "household_pid": "Household (pseudonym)",
-    "la_code": "Local authority",
-    "ward_code": "Ward",
-    "lsoa_code": "LSOA",
-    "score": "Chance of a crisis in 12 months",
-    "risk_tier": "Risk tier",
-    "reason_1": "Reason 1",
-    "reason_2": "Reason 2",
-    "reason_3": "Reason 3",
-    "lead_agency": "Suggested lead agency",
-}
-
-TIER_WORDS = {
-    "very high": "the top 1% of households",
-    "high": "the next 4% (to the top 5%)",
-    "raised": "the next 15% (to the top 20%)",
-    "usual": "everyone else",
-}
+from hearth.publish.ranked import TIER_CUTS
 
 HOW_TO_READ = [
     "Households are in order of their estimated chance of reaching a crisis in the next 12 "
@@ -73,10 +54,11 @@ class ListMeta:
 def top_words(top: float, published: int) -> str:
     if top < 1:
         pct = f"{top * 100:g}%"
-        tiers = {
-            "1%": " (the very high tier)",
-            "5%": " (the very high and high tiers)",
-            "20%": " (the very high, high and raised tiers)",
-        }.get(pct, "")
-        return f"the top {pct} of all households{tiers}: {published:,} households"
+        ends = {f"{cut * 100:g}%": i for i, (_, cut) in enumerate(TIER_CUTS)}
+        which = ""
+        if pct in ends:  # the top is where a tier ends: name the tiers it holds
+            tiers = [t for t, _ in TIER_CUTS[: ends[pct] + 1]]
+            named = tiers[0] if len(tiers) == 1 else f"{', '.join(tiers[:-1])} and {tiers[-1]}"
+            which = f" (the {named} tier{'s' if len(tiers) > 1 else ''})"
+        return f"the top {pct} of all households{which}: {published:,} households"
     return f"the top {published:,} households"

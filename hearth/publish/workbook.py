@@ -11,8 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth.publish.ranked import COLUMN_LABELS, TIERS
 from hearth.publish.suppression import headline, suppress
-from hearth.publish.words import COLUMN_LABELS, HOW_TO_READ, LIMITS, NOT_FOR, ListMeta
+from hearth.publish.words import HOW_TO_READ, LIMITS, NOT_FOR, ListMeta
 
 TIER_COLOURS = {
     "very high": {"bg_color": "#9B1C1C", "font_color": "#FFFFFF", "bold": True},
@@ -124,7 +125,7 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
             "in the same folder.",
         ),
     ]
-    for tier in ("very high", "high", "raised", "usual"):
+    for tier in TIERS:
         if tier in tiers:
             rows.append(("kv", f"Households in the {tier} tier", headline(tiers[tier])))
     if meta.role:

@@ -18,10 +18,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from hearth.publish.ranked import COLUMN_LABELS
 from hearth.publish.report import TOP_COLUMNS
 from hearth.publish.roles import OTHER_AGENCY, REASONS, visible_columns, visible_features
 from hearth.publish.suppression import headline, is_disclosive
-from hearth.publish.words import COLUMN_LABELS
 from hearth.quality.contracts import ROLES
 from pipelines.launch import run_pipeline
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS

@@ -1,0 +1,17 @@
+"""report.html: one self-contained page for commissioners.
+
+Everything is inside the file: CSS and a little vanilla JavaScript inline, charts as inline SVG
+or PNG images as data: URIs, the top of the list as JSON in a script element. A Content
+Security Policy forbids any network request, so the page works offline and cannot leak. Counts
+in aggregate tables follow the NHS small-number rule (hearth/publish/suppression.py); the headline
+totals are partnership-wide and match run_summary.json.
+
+- `page`: the page itself (head, navigation, footer, the top of the list as data, the assets);
+- `sections`: the headline, how to read it, the areas, data quality, visit plans, the top;
+- `model_card`: the champion's model card, fairness and value-of-sharing tables;
+- `cells`: tables, cards and the small-number cells they hold;
+- `charts`: inline SVG charts."""
+
+from hearth.publish.report.page import TOP_COLUMNS, TOP_ROWS, build_report, write_report
+
+__all__ = ["TOP_COLUMNS", "TOP_ROWS", "build_report", "write_report"]

@@ -1,0 +1,78 @@
+"""Inline SVG charts: horizontal bars, columns over months and a calibration line."""
+
+from __future__ import annotations
+
+from html import escape
+
+TIER_FILL = {"very high": "#9b1c1c", "high": "#f4a259", "raised": "#fde68a", "usual": "#d1d5db"}
+
+
+def _bars_svg(items: list[tuple[str, float, str]], colours: list[str], width: int = 640) -> str:
+    """Horizontal bars: (label, value, text shown at the bar's end)."""
+    if not items:
+        return ""
+    label_w, bar_h, gap = 230, 18, 6
+    top = max((v for _, v, _ in items), default=0) or 1
+    h = len(items) * (bar_h + gap) + gap
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {h}" '
+        f'width="{width}" height="{h}" class="chart">'
+    ]
+    span = width - label_w - 70
+    for i, (label, value, shown) in enumerate(items):
+        y = gap + i * (bar_h + gap)
+        w = max(0.0, value / top * span)
+        colour = colours[i % len(colours)]
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 13}" text-anchor="end">{escape(label)}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}"/>'
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 13}">{escape(shown)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _columns_svg(items: list[tuple[str, float]], width: int = 640, height: int = 120) -> str:
+    """Vertical bars over months, with the first and last month labelled."""
+    if not items:
+        return ""
+    top = max(v for _, v in items) or 1
+    n = len(items)
+    step = (width - 20) / n
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height + 20}" '
+        f'width="{width}" height="{height + 20}" class="chart">'
+    ]
+    for i, (label, v) in enumerate(items):
+        bh = v / top * height
+        x = 10 + i * step
+        parts.append(
+            f'<rect x="{x:.1f}" y="{height - bh:.1f}" width="{max(step - 2, 1):.1f}" '
+            f'height="{bh:.1f}" fill="#1e6fb3"><title>{escape(label)}</title></rect>'
+        )
+    parts.append(
+        f'<text x="10" y="{height + 15}">{escape(items[0][0])}</text>'
+        f'<text x="{width - 10}" y="{height + 15}" text-anchor="end">{escape(items[-1][0])}</text>'
+        "</svg>"
+    )
+    return "".join(parts)
+
+
+def _calibration_svg(rows: list[dict[str, str]], size: int = 320) -> str:
+    pts = [(float(r["mean_predicted"]), float(r["observed_rate"])) for r in rows]
+    hi = max(max(p for p, _ in pts), max(o for _, o in pts)) or 1
+    pad = 30
+
+    def xy(p: float, o: float) -> str:
+        return f"{pad + p / hi * (size - 2 * pad):.1f},{size - pad - o / hi * (size - 2 * pad):.1f}"
+
+    line = " ".join(xy(p, o) for p, o in pts)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {size} {size}" '
+        f'width="{size}" height="{size}" class="chart">'
+        f'<line x1="{pad}" y1="{size - pad}" x2="{size - pad}" y2="{pad}" stroke="#999" '
+        'stroke-dasharray="4"/>'
+        f'<polyline points="{line}" fill="none" stroke="#b3541e" stroke-width="2"/>'
+        f'<text x="{size / 2}" y="{size - 6}" text-anchor="middle">predicted chance</text>'
+        "</svg>"
+    )
