@@ -4,9 +4,10 @@ Columns follow the data contracts: a column taken from a source (the household p
 the area codes come from the addresses register) is shown to a role only if that source's
 contract lists the role on the column. Columns Hearth makes (rank, score, tier, the reasons and
 the suggested lead agency) are the point of the list and go to every role, but each reason is
-shown only if the feature catalogue (`sql/features/catalogue.yaml`) lets the role see the feature it was
-built on; otherwise it reads "other agency information". A reason on a feature the catalogue
-does not know is hidden too (fail closed). The lead agency stays: it names who should act."""
+shown only if the feature catalogue (`sql/features/catalogue.yaml`) lets the role see the
+feature it was built on; otherwise it reads "other agency information". A reason on a feature
+the catalogue does not know is hidden too (fail closed). The lead agency stays: it names who
+should act."""
 
 from __future__ import annotations
 

@@ -62,3 +62,18 @@ def top_words(top: float, published: int) -> str:
             which = f" (the {named} tier{'s' if len(tiers) > 1 else ''})"
         return f"the top {pct} of all households{which}: {published:,} households"
     return f"the top {published:,} households"
+
+
+def list_meta(summary: dict, published: int, top: float, role: str | None) -> ListMeta:
+    model = summary.get("model") or {}
+    version = model.get("version")
+    name = model.get("name", "household_crisis_risk")
+    return ListMeta(
+        as_of=str(summary.get("as_of")),
+        model=f"{name} version {version}" if version else f"{name} (no champion)",
+        generated_at=str(summary.get("generated_at", "")),
+        households=int(summary.get("households_scored", 0)),
+        published=published,
+        top_words=top_words(top, published),
+        role=role,
+    )

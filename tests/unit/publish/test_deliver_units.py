@@ -21,8 +21,13 @@ from hearth.publish.capacity import (
     lead_role,
     load_capacity,
 )
-from hearth.publish.deliver import published_top, top_count
-from hearth.publish.ranked import area_counts
+from hearth.publish.ranked import (
+    HIGH_RISK_TIERS,
+    area_counts,
+    published_top,
+    risk_tiers,
+    top_count,
+)
 from hearth.publish.report import build_report
 from hearth.publish.roles import OTHER_AGENCY, REASONS, role_view, visible_columns, visible_features
 from hearth.publish.suppression import headline, is_disclosive, suppress
@@ -149,9 +154,11 @@ def test_every_role_sees_only_catalogue_permitted_features():
 
 @pytest.mark.parametrize("n", [1, 7, 99, 100, 2000, 2001, 3000, 123457])
 def test_top_count_cuts_where_the_tiers_do(n):
-    # models/score.py: a household is in the top two tiers when rank / n <= 0.05 (the end-to-end
-    # test checks the same against the tiers of a real run)
-    in_top_two = sum(r / n <= 0.05 for r in range(1, n + 1))
+    # hearth/publish/ranked.py: a household is in the top two tiers when fewer than 5% of all are
+    # ranked above it (the end-to-end test checks the same against the tiers of a real run)
+    in_top_two = sum((r - 1) / n < 0.05 for r in range(1, n + 1))
+    tiers = risk_tiers(range(1, n + 1), n)
+    assert sum(t in HIGH_RISK_TIERS for t in tiers) == in_top_two
     assert top_count(0.05, n) == max(1, in_top_two)
     assert top_count(250, n) == min(250, n)
 
