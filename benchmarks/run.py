@@ -75,15 +75,9 @@ def expected_quality(truth: Path, scores: pl.DataFrame, as_of: str, share: float
 def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[str, float]:
     """The same DuckDB SQL and model fit, called directly in this process: no Dagster, no GX,
     no MLflow."""
-    from hearth.features.build import (
-        Design,
-        build_feature_sets,
-        cap_recency,
-        history_months,
-        load_window,
-        recency_cap,
-    )
+    from hearth.features.build import build_feature_sets, load_window
     from hearth.features.catalogue import load_catalogue
+    from hearth.features.design import Design, cap_recency, history_months, recency_cap
     from hearth.ingest.run import ingest_source, landing_months
     from hearth.linkage.link import link
     from hearth.sources import SOURCES

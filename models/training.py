@@ -9,8 +9,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import polars as pl
 
-from hearth.features.build import cap_recency, load_window, theme_columns
+from hearth.features.build import load_window, theme_columns
 from hearth.features.catalogue import Catalogue
+from hearth.features.design import cap_recency
 from models.fairness import fairness_table, group_columns
 from models.metrics import calibration_table, evaluate_scores
 from models.train import TrainParams, fit_candidate, fitting_sample

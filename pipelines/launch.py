@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hearth import settings
+from hearth.atomic import write_atomically
 from hearth.ingest.landing import inventory
 from hearth.publish.outputs import write_json
 
@@ -47,9 +48,7 @@ def ensure_dagster_home() -> Path:
         cfg.read_text(encoding="utf-8").startswith(_MANAGED_YAML)
         and cfg.read_bytes() != shipped.read_bytes()
     ):
-        tmp = home / f".dagster.yaml.{os.getpid()}"
-        shutil.copyfile(shipped, tmp)
-        os.replace(tmp, cfg)
+        write_atomically(cfg, lambda tmp: shutil.copyfile(shipped, tmp))
     return home
 
 
@@ -83,6 +82,38 @@ def _chain(err):
     while err is not None:
         yield err
         err = err.cause
+
+
+def read_train_settings(path: Path) -> dict:
+    """Training settings for `run_pipeline(train_config=...)` from a YAML or JSON file, checked
+    against the training step's config; ValueError with a sentence naming what is wrong."""
+    import yaml
+    from pydantic import ValidationError
+
+    from pipelines.defs.modelling.assets import TrainConfig
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise ValueError(
+            f"Could not read training settings from {path} ({type(e).__name__})."
+        ) from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold settings as name: value pairs.")
+    unknown = sorted(set(data) - set(TrainConfig.model_fields))
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown training setting '{unknown[0]}'; known: "
+            f"{', '.join(TrainConfig.model_fields)}."
+        )
+    try:
+        TrainConfig(**data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise ValueError(
+            f"{path}: training setting '{first['loc'][0]}': {first['msg']}."
+        ) from None
+    return data
 
 
 def run_pipeline(

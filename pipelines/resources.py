@@ -12,6 +12,7 @@ import duckdb
 from pydantic import field_validator
 
 from hearth import settings
+from hearth.features.design import Design
 from hearth.warehouse import connect
 
 
@@ -172,3 +173,8 @@ class RunSettings(dg.ConfigurableResource):
     volume_tolerance: float = 3.0
     fixed_k: int = 1000
     explain_share: float = 0.05
+
+    def design(self, con: duckdb.DuckDBPyConnection) -> Design:
+        """The run's temporal design (hearth/features/design.py): scoring at `as_of`, or by
+        default at the month after the newest extract landed and accepted."""
+        return Design.for_run(con, self.as_of)

@@ -37,19 +37,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from hearth.atomic import fsync_path, write_text_atomically
 from hearth.operations.model_store import ModelStore
 
 MARKER = ".run-in-progress.json"
 JOURNAL = ".run-commit.json"
 PAUSE_ENV = "HEARTH_TEST_PAUSE_AT"  # tests only: pause at a named point (see pause_point)
-
-
-def fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def fsync_tree(folder: Path) -> None:
@@ -73,13 +66,7 @@ def read_record(path: Path) -> dict | None:
 
 def write_record(path: Path, data: dict) -> None:
     """Write `path` whole or not at all, and flush it (and its folder) to disk."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_path(path.parent)
+    write_text_atomically(path, json.dumps(data, indent=1), durable=True)
 
 
 # ---- staging: what a run's steps prepare for the commit ------------------------------------

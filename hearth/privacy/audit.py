@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hearth import settings
+from hearth.atomic import write_text_atomically
 
 GENESIS = "0" * 64
 FIELDS = (
@@ -89,13 +90,7 @@ def _lines() -> list[str]:
 
 
 def _write_head(count: int, last: str) -> None:
-    tmp = head_path().with_name(f".head.json.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"entries": count, "hash": last}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, head_path())
+    write_text_atomically(head_path(), json.dumps({"entries": count, "hash": last}), durable=True)
 
 
 def append(

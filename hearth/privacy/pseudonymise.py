@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from hearth.atomic import write_atomically
 from hearth.privacy.access import refuse_shared_secret
 
 KEY_ENV_VAR = "HEARTH_PSEUDONYMISATION_KEY"
@@ -165,20 +165,10 @@ def _read(path: Path, fmt: str) -> pl.DataFrame:
 
 def _write(df: pl.DataFrame, path: Path, fmt: str) -> None:
     """Write to a temporary file beside `path`, then rename, so no half-written file is left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
-        if fmt == "csv":
-            df.write_csv(tmp)
-        else:
-            df.write_parquet(tmp)
-        os.replace(tmp, path)
+        write_atomically(path, df.write_csv if fmt == "csv" else df.write_parquet)
     except OSError as e:
         raise PseudonymiseError(f"{path} could not be written ({e.strerror}).") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _pseudonymise_series(mac: _Hmac, s: pl.Series, src: Path) -> pl.Series:

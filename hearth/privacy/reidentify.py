@@ -18,8 +18,6 @@ The output file may not be written inside HEARTH_HOME, and the key never appears
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import duckdb
 import polars as pl
 
 from hearth import settings
+from hearth.atomic import write_atomically
 from hearth.privacy.pseudonymise import hmac_hex, read_key
 from hearth.publish.roles import check_role, role_view
 from hearth.quality.contracts import load_contract
@@ -102,18 +101,9 @@ def _read_clients(path: Path, id_column: str) -> pl.Series:
 
 
 def _write_out(frame: pl.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        if out.suffix.lower() == ".parquet":
-            frame.write_parquet(tmp)
-        else:
-            frame.write_csv(tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomically(
+        out, frame.write_parquet if out.suffix.lower() == ".parquet" else frame.write_csv
+    )
 
 
 def audit_entries(limit: int = 50) -> list[dict]:

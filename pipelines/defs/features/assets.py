@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hearth.features.build import Design, build_feature_sets, default_as_of
+from hearth.features.build import build_feature_sets
 from pipelines.resources import RunSettings, WarehouseResource
 
 
@@ -40,8 +40,7 @@ def feature_sets(
 ):
     """Build features and labels for the temporal design around the run's as-of date."""
     with warehouse.connect() as con:
-        as_of = run_settings.as_of or default_as_of(con)
-        design = Design.for_scoring(as_of)
+        design = run_settings.design(con)
         rows = build_feature_sets(con, design)
     context.log.info(f"Features built for {rows}")
     meta = {

@@ -7,15 +7,9 @@ from typing import NoReturn
 
 import dagster as dg
 
-from hearth.features.build import (
-    Design,
-    cap_recency,
-    default_as_of,
-    history_months,
-    load_window,
-    recency_cap,
-)
+from hearth.features.build import load_window
 from hearth.features.catalogue import load_catalogue
+from hearth.features.design import cap_recency, history_months, recency_cap
 from hearth.operations.commit import stage, staged
 from models.candidates import CANDIDATES
 from models.gate import Refusal, model_refusal, scores_refusal, window_refusal
@@ -77,8 +71,7 @@ def champion_model(
     from models.training import Window, labelled_window, refit_on_latest, train_and_evaluate
 
     with warehouse.connect(read_only=True) as con:
-        as_of = run_settings.as_of or default_as_of(con)
-        design = Design.for_scoring(as_of)
+        design = run_settings.design(con)
         history = history_months(con, design.train_as_of)
         latest_history = history_months(con, design.valid_as_of)
         cap = recency_cap(history)
@@ -213,7 +206,7 @@ def household_scores(
     model, names, champ = load_champion(mlflow.uri(), decided.get("scoring_version"))
     cap = int(champ.tags.get("recency_cap", 36))
     with warehouse.connect() as con:
-        as_of = run_settings.as_of or default_as_of(con)
+        as_of = run_settings.design(con).score_as_of
         feats, _ = load_window(con, as_of)
         ranked = score_households(
             model, names, cap_recency(feats, cap), run_settings.explain_share, recency_cap=cap

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from hearth.features.build import default_as_of
 from hearth.operations.commit import pause_point, stage, staged, swap_in
 from hearth.publish.deliver import (
     capacity_file,
@@ -44,7 +43,7 @@ def published_outputs(
     the champion alias (hearth/operations/commit.py); outputs/latest then points at it."""
     decided = staged(warehouse.resolved()).get("champion") or {}
     with warehouse.connect(read_only=True) as con:
-        as_of = run_settings.as_of or default_as_of(con)
+        as_of = run_settings.design(con).score_as_of
         ranked = load_scores(con)
         model = champion_summary(mlflow.uri(), decided.get("scoring_version"))
         summary = run_summary(con, as_of, ranked, model)

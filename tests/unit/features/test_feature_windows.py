@@ -15,7 +15,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from hearth.features.build import build_features, cap_recency
+from hearth.features.build import build_features
+from hearth.features.design import cap_recency
 from hearth.warehouse import connect
 from tests.support.tiny_warehouse import add_fire_record, add_household, relink
 

@@ -10,15 +10,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from hearth.features.build import (
-    Design,
-    build_feature_sets,
-    build_features,
-    build_labels,
-    require_history,
-    theme_columns,
-)
+from hearth.features.build import build_feature_sets, build_features, build_labels, theme_columns
 from hearth.features.catalogue import load_catalogue
+from hearth.features.design import Design, require_history
 from hearth.linkage.link import link, linkage_by_month, linkage_by_source
 from hearth.warehouse import connect
 

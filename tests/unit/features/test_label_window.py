@@ -14,7 +14,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from hearth.features.build import Design, build_feature_sets, build_features, build_labels
+from hearth.features.build import build_feature_sets, build_features, build_labels
+from hearth.features.design import Design
 from hearth.warehouse import connect
 from tests.support.tiny_warehouse import add_fire_record, add_household, record_history_from, relink
 

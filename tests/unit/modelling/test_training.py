@@ -7,8 +7,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hearth.features.build import Design, label_window_end, theme_columns
+from hearth.features.build import label_window_end, theme_columns
 from hearth.features.catalogue import load_catalogue
+from hearth.features.design import Design
 from models.train import TrainParams
 from models.training import Window, refit_on_latest, train_and_evaluate
 
