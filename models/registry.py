@@ -90,7 +90,7 @@ def champion_on_window(mlflow, champ, frame: pl.DataFrame, y: np.ndarray, fixed_
     missing = [n for n in names if n not in frame.columns]
     if not names or missing:
         return None, "the current champion uses features that are no longer built"
-    from hearth.features.build import cap_recency
+    from hearth.features.design import cap_recency
     from models.metrics import evaluate_scores  # sklearn: not at definitions load
 
     model = mlflow.sklearn.load_model(uri)
