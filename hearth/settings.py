@@ -56,5 +56,28 @@ def dagster_home() -> Path:
     return Path(os.environ.get("DAGSTER_HOME", hearth_home() / "dagster")).resolve()
 
 
+def landing_settle_seconds() -> float:
+    """How long a landed file must be left unchanged before the landing sensor reads it
+    (HEARTH_LANDING_SETTLE_SECONDS, default 60): a file still being copied in waits a tick."""
+    return float(os.environ.get("HEARTH_LANDING_SETTLE_SECONDS", "60"))
+
+
+ALERT_WEBHOOK_ENV = "HEARTH_ALERT_WEBHOOK"
+ROLES_FILE_ENV = "HEARTH_ROLES_FILE"
+
+
+def alert_webhook() -> str | None:
+    """Where a stopped run's alert is POSTed (HEARTH_ALERT_WEBHOOK), if anywhere."""
+    return os.environ.get(ALERT_WEBHOOK_ENV) or None
+
+
+def roles_file() -> tuple[Path, bool]:
+    """The roles file, and whether HEARTH_ROLES_FILE named it (default HEARTH_HOME/roles.yaml)."""
+    named = os.environ.get(ROLES_FILE_ENV)
+    if named:
+        return Path(named).expanduser(), True
+    return hearth_home() / "roles.yaml", False
+
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "sql"

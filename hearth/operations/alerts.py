@@ -6,7 +6,6 @@ found - never a value, never a key - and says what to do next."""
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from hearth import settings
 
-WEBHOOK_ENV = "HEARTH_ALERT_WEBHOOK"
+WEBHOOK_ENV = settings.ALERT_WEBHOOK_ENV
 ALERTS_LOG = "alerts.log"
 
 
@@ -194,7 +193,7 @@ def send(
     home.mkdir(parents=True, exist_ok=True)
     log = home / ALERTS_LOG
     notes = []
-    url = webhook if webhook is not None else os.environ.get(WEBHOOK_ENV)
+    url = webhook if webhook is not None else settings.alert_webhook()
     if url:
         body = json.dumps({"text": text, **payload}).encode("utf-8")
         req = urllib.request.Request(

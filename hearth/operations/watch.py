@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hearth import settings
 from hearth.ingest.files import sha256_of
 from hearth.ingest.landing import Extract, discover
 from hearth.months import add_months
 from hearth.sources import SOURCES
 
-# A file modified this recently may still be being copied in: leave it to the next tick.
-SETTLE_SECONDS = float(os.environ.get("HEARTH_LANDING_SETTLE_SECONDS", "60"))
 # More new months than this at once (a first load, a catch-up) go in one run, as `hearth run`
 # does, instead of one run each.
 MAX_SINGLE_MONTH_RUNS = 3
@@ -58,11 +56,13 @@ class LandingScan:
 def scan_landing(
     landing: Path,
     cursor: dict[str, dict],
-    settle_seconds: float = SETTLE_SECONDS,
+    settle_seconds: float | None = None,
     now: float | None = None,
 ) -> LandingScan:
     """Compare the landing tree with the cursor."""
     now = time.time() if now is None else now
+    # A file modified this recently may still be being copied in: leave it to the next tick.
+    settle_seconds = settings.landing_settle_seconds() if settle_seconds is None else settle_seconds
     found, notes = discover(landing)
     out = LandingScan(files={}, notes=notes)
     seen = set()

@@ -174,11 +174,10 @@ def reidentify(
     check_role(role)
     grant = _authorised(role)
     if say and grant.via.endswith("(no roles file)"):
-        from hearth.privacy.role_access import roles_file
-
         say(
-            f"Note: there is no roles file ({roles_file()[0]}), so the owner of HEARTH_HOME may "
-            "use every role and no one else may use any; see 'Access' in docs/operations.md."
+            f"Note: there is no roles file ({settings.roles_file()[0]}), so the owner of "
+            "HEARTH_HOME may use every role and no one else may use any; see 'Access' in "
+            "docs/operations.md."
         )
     key = read_key(key_file)  # PseudonymiseError names the file or variable, never the key
     clients = Path(clients)

@@ -32,7 +32,7 @@ from hearth import settings
 from hearth.privacy.access import home_owner, mode_text, os_user, sudo_user, user_name
 from hearth.quality.contracts import ROLES
 
-ROLES_ENV_VAR = "HEARTH_ROLES_FILE"
+ROLES_ENV_VAR = settings.ROLES_FILE_ENV
 SETUP_HINT = "see 'Access' in docs/operations.md"
 
 
@@ -49,14 +49,6 @@ class Grant:
     os_user: str  # the account the process runs as
     sudo_user: str | None
     via: str  # "user asmith in /etc/hearth/roles.yaml", "owner of HEARTH_HOME (no roles file)"
-
-
-def roles_file() -> tuple[Path, bool]:
-    """The roles file, and whether it was named by HEARTH_ROLES_FILE (read when called)."""
-    named = os.environ.get(ROLES_ENV_VAR)
-    if named:
-        return Path(named).expanduser(), True
-    return settings.hearth_home() / "roles.yaml", False
 
 
 def _trusted(path: Path) -> None:
@@ -137,7 +129,7 @@ def authorise(role: str) -> Grant:
         raise RoleError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
     account, behind = os_user(), sudo_user()
     person = behind or account
-    path, named = roles_file()
+    path, named = settings.roles_file()
     if not path.exists():
         if named:
             raise RoleError(
