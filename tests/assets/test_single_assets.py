@@ -245,6 +245,7 @@ def test_extract_asset_loads_its_newest_month(stages, source):
 
 def test_linked_events_links_every_event_source(stages):
     result = stages.run("linked_events")
+    assert materialized(result) == ["linked_events"]
     meta = materialization(result, "linked_events")
     linkage = meta["linkage"]
     event_sources = {"health", "social_care", "fire", "police"}
@@ -272,6 +273,8 @@ def test_linked_events_links_every_event_source(stages):
 
 def test_feature_sets_write_features_and_labels(stages):
     result = stages.run("feature_sets")
+    assert materialized(result) == ["crisis_labels", "household_features"]
+    assert not result.get_asset_check_evaluations()
     features = materialization(result, "household_features")
     labels = materialization(result, "crisis_labels")
     dates = {"score_as_of": AS_OF, "valid_as_of": "2025-01", "train_as_of": "2024-01"}
@@ -298,11 +301,14 @@ def test_feature_sets_write_features_and_labels(stages):
 
 def test_champion_model_registers_and_promotes_version_1(stages):
     result = stages.run("champion_model")
+    assert materialized(result) == ["champion_model"]
     meta = materialization(result, "champion_model")
     assert meta["model"] == "household_crisis_risk"
     assert meta["version"] == "1" and meta["alias"] == "champion"
     assert meta["scoring_model_fitted_at"] == "2025-01"  # refit on the newest labelled year
+    assert meta["candidate"] in TRAINING["candidates"]
     assert 0 <= meta["precision_at_1pct"] <= 1
+    assert "promotion_reason" in meta
 
     # the alias moved when the run committed
     from models.registry import load_champion
@@ -314,6 +320,7 @@ def test_champion_model_registers_and_promotes_version_1(stages):
 
 def test_household_scores_ranks_every_household(stages):
     result = stages.run("household_scores")
+    assert materialized(result) == ["household_scores"]
     meta = materialization(result, "household_scores")
     assert meta == {"as_of": AS_OF, "households_scored": SMALL_HOUSEHOLDS, "model_version": 1}
     scores = pl.DataFrame(
@@ -334,6 +341,7 @@ def test_household_scores_ranks_every_household(stages):
 
 def test_published_outputs_swaps_in_the_folder_at_commit(stages):
     result = stages.run("published_outputs")
+    assert materialized(result) == ["published_outputs"]
     meta = materialization(result, "published_outputs")
     folder = stages.home / "outputs" / AS_OF
     assert meta["folder"] == str(folder)
