@@ -110,9 +110,7 @@ def read_train_settings(path: Path) -> dict:
         TrainConfig(**data)
     except ValidationError as e:
         first = e.errors()[0]
-        raise ValueError(
-            f"{path}: training setting '{first['loc'][0]}': {first['msg']}."
-        ) from None
+        raise ValueError(f"{path}: training setting '{first['loc'][0]}': {first['msg']}.") from None
     return data
 
 

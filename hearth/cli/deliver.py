@@ -7,34 +7,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from hearth import settings
+from hearth.cli.console import console, err, fail, say
 from hearth.quality.contracts import ROLES
-
-console = Console()
-err = Console(stderr=True)
 
 ROLE_HELP = "Role: " + " | ".join(ROLES) + "."
 AS_OF_HELP = "Published month, YYYY-MM (default: the latest)."
 TOP_HELP = "Published top of the list: a share (0.05 = top 5%) or a number of households."
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]Error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _say(message: str) -> None:
-    console.print(message, highlight=False)
-
-
 def _run_lock(what: str):
     """Changes to a published folder wait for a run in progress, which may swap it out."""
     from hearth.operations.runlock import run_lock
 
-    return run_lock(settings.warehouse_path().parent, what, _say)
+    return run_lock(settings.warehouse_path().parent, what, say)
 
 
 def _folder(as_of: str | None) -> Path:
@@ -43,8 +31,7 @@ def _folder(as_of: str | None) -> Path:
     try:
         return published_folder(settings.outputs_dir(), as_of)
     except FileNotFoundError as e:
-        _fail(str(e))
-        raise  # pragma: no cover
+        fail(str(e))
 
 
 def _top(top: float | None) -> float:
@@ -52,7 +39,7 @@ def _top(top: float | None) -> float:
 
     value = publish_top() if top is None else top
     if value <= 0:
-        _fail("--top must be a share above 0 (e.g. 0.05) or a number of households (e.g. 2000).")
+        fail("--top must be a share above 0 (e.g. 0.05) or a number of households (e.g. 2000).")
     return value
 
 
@@ -70,7 +57,7 @@ def publish_command(
     roles = tuple(role or ROLES)
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        _fail(f"Unknown role {unknown[0]!r}: choose one of {', '.join(ROLES)}.")
+        fail(f"Unknown role {unknown[0]!r}: choose one of {', '.join(ROLES)}.")
     folder = _folder(as_of)
     with _run_lock("hearth publish --role"):
         paths = publish_roles(folder, roles, _top(top))
@@ -95,7 +82,7 @@ def plan_command(
         with _run_lock("hearth plan"):
             plan = plan_published(folder, capacity, _top(top))
     except CapacityError as e:
-        _fail(str(e))
+        fail(str(e))
     table = Table(title=f"Visit plans, {folder.name}")
     for col in ("team", "agency", "visits", "planned", "led by agency", "expected precision"):
         table.add_column(col, justify="left" if col in ("team", "agency") else "right")
@@ -141,13 +128,13 @@ def reidentify_command(
     from hearth.privacy.reidentify import ReidentifyError, reidentify
 
     if role not in ROLES:
-        _fail(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
+        fail(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
     try:
-        r = reidentify(key_file, clients, id_column, role, out, as_of, say=_say)
+        r = reidentify(key_file, clients, id_column, role, out, as_of, say=say)
     except (PseudonymiseError, ReidentifyError) as e:
-        _fail(str(e))
+        fail(str(e))
     except Exception as e:  # e.g. the warehouse is busy with a run: no detail that could leak
-        _fail(
+        fail(
             f"Re-identification stopped ({type(e).__name__}); nothing was written. If a run is "
             "in progress, try again when it has finished."
         )

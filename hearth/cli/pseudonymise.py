@@ -1,6 +1,6 @@
 """`hearth pseudonymise`: pseudonymise identifier columns of an extract before it leaves an agency.
 
-The main CLI wires it as a command, e.g. `app.command("pseudonymise")(pseudonymise_command)`:
+hearth/cli/app.py registers it as the `pseudonymise` command:
 
     hearth pseudonymise --key-file K --columns nhs_number,uprn IN.csv OUT.parquet
 
@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
+from hearth.cli.console import console, fail
 from hearth.privacy.pseudonymise import (
     KEY_ENV_VAR,
     PseudonymiseError,
@@ -48,13 +48,15 @@ def pseudonymise_command(
     dst: Annotated[Path | None, typer.Argument(help="Output file, .csv or .parquet.")] = None,
 ) -> PseudonymiseResult:
     """Replace identifier columns by keyed pseudonyms (HMAC-SHA256); other columns untouched."""
+    problem = None
     try:
         if src is None or dst is None:
             raise PseudonymiseError("Give an input file and an output file.")
         key = read_key(key_file)
         result = pseudonymise_file(key, parse_columns(columns), Path(src), Path(dst))
     except PseudonymiseError as e:
-        Console(stderr=True).print(Text(f"Error: {e}", style="red"), soft_wrap=True)
-        raise typer.Exit(2) from None
-    Console().print(Text(result.summary(), style="green"), soft_wrap=True)
+        problem = str(e)
+    if problem is not None:  # outside the handler: the exit carries no trace of the error
+        fail(problem)
+    console.print(Text(result.summary(), style="green"), soft_wrap=True)
     return result

@@ -16,21 +16,15 @@ from typing import Annotated
 import duckdb
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from hearth import settings
+from hearth.cli.console import console, fail
 from hearth.ingest.rules import RULE_TEXT
 from hearth.months import MONTH_RE
 from hearth.sources import SOURCES
 from hearth.warehouse import query, query_one
-
-quarantine_app = typer.Typer(
-    help="List and show the rows the quality gate quarantined.", no_args_is_help=True
-)
-console = Console()
-err = Console(stderr=True)
 
 PID_SHOWN = 12  # characters of a 64-character pseudonym shown in the table (--json: all)
 WIDE_TABLE = 150  # terminal width from which rows are shown one a line
@@ -43,29 +37,23 @@ def _cell(column: str, value: object, offending: bool) -> str:
     return f"[bold red]{text or '(empty)'}[/]" if offending else text
 
 
-def _fail(message: str) -> None:
-    err.print(f"[bold red]Error:[/] {message}")
-    raise typer.Exit(2)
-
-
 def _check_filters(source: str | None, month: str | None, rule: str | None = None) -> None:
     if source is not None and source not in SOURCES:
-        _fail(f"'{source}' is not a source; sources are {', '.join(SOURCES)}.")
+        fail(f"'{source}' is not a source; sources are {', '.join(SOURCES)}.")
     if month is not None and not MONTH_RE.match(month):
-        _fail(f"'{month}' is not a month; give it as YYYY-MM.")
+        fail(f"'{month}' is not a month; give it as YYYY-MM.")
     if rule is not None and rule not in RULE_TEXT:
-        _fail(f"'{rule}' is not a row rule; rules are {', '.join(RULE_TEXT)}.")
+        fail(f"'{rule}' is not a row rule; rules are {', '.join(RULE_TEXT)}.")
 
 
 def _open(path: Path | None) -> duckdb.DuckDBPyConnection:
     path = path or settings.warehouse_path()
     if not path.is_file():
-        _fail(f"There is no warehouse at {path} yet: run `hearth run` first.")
+        fail(f"There is no warehouse at {path} yet: run `hearth run` first.")
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error:
-        _fail(f"The warehouse {path} is in use by a running pipeline; try again when the run ends.")
-        raise  # unreachable: _fail exits
+        fail(f"The warehouse {path} is in use by a running pipeline; try again when the run ends.")
 
 
 WarehouseOption = Annotated[
@@ -74,7 +62,6 @@ WarehouseOption = Annotated[
 ]
 
 
-@quarantine_app.command("list")
 def list_quarantine(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     month: Annotated[str | None, typer.Option(help="Only this extract month, YYYY-MM.")] = None,
@@ -110,7 +97,6 @@ def list_quarantine(
     )
 
 
-@quarantine_app.command("show")
 def show_quarantine(
     source: Annotated[str, typer.Option(help="The source.")],
     month: Annotated[str, typer.Option(help="The extract month, YYYY-MM.")],

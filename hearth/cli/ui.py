@@ -33,6 +33,7 @@ from typing import Annotated
 import typer
 
 from hearth import settings
+from hearth.cli.console import console, fail
 
 HOST = "127.0.0.1"
 
@@ -133,6 +134,11 @@ def stop(servers: list[Server], grace: float = 20.0) -> None:
             s.proc.wait(timeout=5)
 
 
+def _echo(text: str) -> None:
+    """A line as it is: addresses and paths are text, not markup, and lines are not cut."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def _terminate(signum, frame):
     raise KeyboardInterrupt
 
@@ -193,18 +199,17 @@ def ui_command(
             servers.append(
                 start("MLflow UI", cmd, mlflow_url, "/health", logs / "mlflow-ui.log", menv)
             )
-        typer.echo(f"Starting the Dagster UI and the MLflow UI for HEARTH_HOME={home} ...")
+        _echo(f"Starting the Dagster UI and the MLflow UI for HEARTH_HOME={home} ...")
         bad = wait_ready(servers, timeout)
         if bad is not None:
             why = "stopped" if bad.proc.poll() is not None else f"did not answer in {timeout:.0f} s"
-            typer.echo(f"The {bad.name} {why}; see {bad.log}.", err=True)
-            raise typer.Exit(1)
+            fail(f"The {bad.name} {why}; see {bad.log}.", 1, label="")
         mode = (
             "LAUNCHING ALLOWED: anyone who can reach this address can start a run"
             if allow_launch
             else "read-only (hearth ui --allow-launch to launch runs from it)"
         )
-        typer.echo(
+        _echo(
             f"Dagster UI  {url}\n"
             "            runs, asset checks, the landing sensor and the monthly schedule\n"
             f"            {mode}\n"
@@ -216,15 +221,14 @@ def ui_command(
         while True:
             for s in servers:
                 if s.proc.poll() is not None:
-                    typer.echo(f"The {s.name} stopped; see {s.log}.", err=True)
-                    raise typer.Exit(1)
+                    fail(f"The {s.name} stopped; see {s.log}.", 1, label="")
             time.sleep(1)
     except KeyboardInterrupt:
-        typer.echo("\nStopping the UIs ...")
+        _echo("\nStopping the UIs ...")
     finally:
         for sig in previous:  # a second Ctrl-C must not cut the shutdown short
             signal.signal(sig, signal.SIG_IGN)
         stop(servers)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    typer.echo("Stopped.")
+    _echo("Stopped.")

@@ -1,0 +1,140 @@
+"""`hearth synth`, `hearth run` and `hearth demo`: a synthetic world, and whole runs of the
+pipeline through Dagster (pipelines/launch.py), with progress; a stopped run in sentences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hearth import settings
+from hearth.cli.console import console, err, fail
+
+
+def _synth(
+    landing: Path,
+    truth: Path,
+    households: int,
+    seed: int,
+    months: int,
+    end: str,
+    mess_rate: float,
+    move_rate: float,
+):
+    from hearth.synth import synthesise
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("synthesising", total=1.0)
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.update(task, description=stage, completed=fraction)
+
+        return synthesise(
+            landing,
+            truth,
+            households=households,
+            seed=seed,
+            months=months,
+            end=end,
+            mess_rate=mess_rate,
+            move_rate=move_rate,
+            progress=progress,
+        )
+
+
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Landing folder to write.")],
+    truth: Annotated[Path, typer.Option("--truth", help="Folder for the truth (evaluation only).")],
+    households: Annotated[int, typer.Option(help="Households in the world.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 7,
+    months: Annotated[int, typer.Option(help="Monthly extracts to write.")] = 36,
+    end: Annotated[str, typer.Option(help="Last extract month, YYYY-MM.")] = "2025-12",
+    mess_rate: Annotated[float, typer.Option(help="Share of messy records.")] = 0.01,
+    move_rate: Annotated[float, typer.Option(help="Monthly chance a person moves house.")] = 0.002,
+) -> None:
+    """Write a synthetic landing tree for all six sources, and the truth beside it."""
+    try:
+        s = _synth(out, truth, households, seed, months, end, mess_rate, move_rate)
+    except ValueError as e:
+        fail(str(e))
+    console.print(
+        f"Wrote {s.households:,} households ({s.persons:,} people), {s.months} months "
+        f"{s.first_month}..{s.last_month} to {out}; truth in {truth}."
+    )
+
+
+def _report_run(outcome) -> None:
+    if outcome.success:
+        console.print(f"[bold green]Published[/] {outcome.output_folder}")
+        console.print(f"Run summary: {outcome.output_folder / 'run_summary.json'}")
+        return
+    err.print(
+        "[bold red]The run stopped.[/] Nothing was published; the last outputs are as they were."
+    )
+    for p in outcome.problems:
+        err.print(f" • {p}", markup=False)  # "[source_extract · rule]" is text, not markup
+    last = settings.hearth_home() / "last_run.json"
+    err.print(f"Details: Dagster run {outcome.run_id} (see hearth ui) and {last}.")
+    raise typer.Exit(1)
+
+
+def run(
+    landing: Annotated[Path, typer.Option("--landing", help="Landing folder with the extracts.")],
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Scoring month, YYYY-MM (default: the month after the newest extract)."
+        ),
+    ] = None,
+    allow_missing_sources: Annotated[
+        bool, typer.Option(help="Go on when a source has no extract for the newest month.")
+    ] = False,
+    train_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--train-config",
+            help="YAML or JSON file of training settings for this run (max_iter, "
+            "learning_rate, candidates, value_of_sharing, ...; see TrainConfig).",
+        ),
+    ] = None,
+) -> None:
+    """Run the whole pipeline through Dagster: ingest, check, link, features, train, publish."""
+    from pipelines.launch import read_train_settings, run_pipeline
+
+    if not landing.is_dir():
+        fail(f"The landing folder {landing} does not exist.")
+    training = None
+    if train_config:
+        try:
+            training = read_train_settings(train_config)
+        except ValueError as e:
+            fail(str(e))
+    console.print(f"Running Hearth on {landing} (HEARTH_HOME={settings.hearth_home()})")
+    outcome = run_pipeline(
+        landing, as_of, allow_missing_sources, train_config=training, say=console.print
+    )
+    _report_run(outcome)
+
+
+def demo(
+    households: Annotated[int, typer.Option(help="Households in the synthetic world.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Synthesise a world into HEARTH_HOME and run the whole pipeline on it."""
+    from pipelines.launch import run_pipeline
+
+    home = settings.hearth_home()
+    landing, truth = home / "landing", home / "_truth"
+    console.print(f"Synthesising {households:,} households into {landing}")
+    _synth(landing, truth, households, seed, 36, "2025-12", 0.01, 0.002)
+    outcome = run_pipeline(landing, say=console.print)
+    _report_run(outcome)
