@@ -40,14 +40,14 @@ pytestmark = pytest.mark.xdist_group("assets_single")
 
 NEWEST = "2025-12"  # the small world's last extract month
 AS_OF = "2026-01"  # the month after it: the run's default scoring date
-CLOCK = "2026-01-20"
+CLOCK = "2026-01-20"  # the run's day (HEARTH_CLOCK): the newest month is in the past
 # FAST_TRAINING, with two candidates and no value-of-sharing models: the asset's steps (judge,
 # gate, refit, register, promote) all run, in a fraction of the time
 TRAINING = {
     **FAST_TRAINING,
     "candidates": ["baseline", "logistic"],
     "value_of_sharing": False,
-}  # the run's day (HEARTH_CLOCK): the newest month is in the past
+}
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
