@@ -160,7 +160,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from hearth.synth import synthesise
-    from models.train import TrainParams
+    from models.params import TrainParams
 
     work = args.work / str(args.households)
     reuse = args.reuse_world and (work / "landing").is_dir() and (work / "_truth").is_dir()

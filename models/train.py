@@ -8,7 +8,6 @@ training date, so no future information is involved."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -20,31 +19,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from models.baseline import ContactCountBaseline
 from models.candidates import CANDIDATES
-
-
-@dataclass
-class TrainParams:
-    """Hyperparameters; set from Dagster Config, never constants in the pipeline."""
-
-    max_iter: int = 150
-    learning_rate: float = 0.05
-    max_leaf_nodes: int = 15
-    min_samples_leaf: int = 200
-    l2_regularization: float = 1.0
-    logistic_c: float = 0.5
-    # Platt scaling keeps the ranking: isotonic steps would tie the top of the list.
-    calibration: str = "sigmoid"
-    calibration_share: float = 0.2
-    # Fit on every crisis and at most about this many households without one (0: all); see
-    # fitting_sample. Calibration always uses all the held-back households.
-    max_negatives: int = 300_000
-    # The value-of-sharing table refits the model nine times: on a large area it uses every
-    # training household with a crisis and about this many without, and fewer trees, with its
-    # own joined model as reference.
-    sharing_max_negatives: int = 100_000
-    sharing_max_iter: int = 100
-    seed: int = 0
-    candidates: tuple[str, ...] = field(default_factory=lambda: CANDIDATES)
+from models.params import TrainParams
 
 
 def household_sample(household_pid: np.ndarray, share: float, purpose: str) -> np.ndarray:

@@ -14,7 +14,8 @@ from hearth.features.catalogue import Catalogue
 from hearth.features.design import cap_recency
 from models.fairness import fairness_table, group_columns
 from models.metrics import calibration_table, evaluate_scores
-from models.train import TrainParams, fit_candidate, fitting_sample
+from models.params import TrainParams
+from models.train import fit_candidate, fitting_sample
 
 
 @dataclass

@@ -114,7 +114,7 @@ def test_flat_scores_at_scoring_time_are_refused():
 
 def test_real_models_on_blank_features_are_refused_and_the_baseline_is_always_the_reference():
     from hearth.features.catalogue import load_catalogue
-    from models.train import TrainParams
+    from models.params import TrainParams
     from models.training import Window, train_and_evaluate
     from tests.unit.modelling.test_training import window
 

@@ -6,8 +6,9 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from hearth.features.catalogue import load_catalogue
+from models.params import TrainParams
 from models.reasons import contributions, lead_agency, load_rules, top_reasons
-from models.train import TrainParams, make_estimator
+from models.train import make_estimator
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from models.metrics import evaluate_scores
+from models.params import TrainParams
 from models.registry import (
     MODEL_NAME,
     load_champion,
@@ -18,7 +19,6 @@ from models.registry import (
     mlflow_client,
     promote_by_hand,
 )
-from models.train import TrainParams
 from models.training import TrainingResult
 
 NAMES = ["signal", "noise"]

@@ -14,7 +14,7 @@ import pytest
 
 from hearth.features.build import ID_COLUMNS
 from hearth.features.catalogue import NO_EVENT_MONTHS, load_catalogue
-from models.train import TrainParams
+from models.params import TrainParams
 from models.training import Window, value_of_sharing
 
 CAT = load_catalogue()

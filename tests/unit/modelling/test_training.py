@@ -10,7 +10,7 @@ import pytest
 from hearth.features.build import label_window_end, theme_columns
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design
-from models.train import TrainParams
+from models.params import TrainParams
 from models.training import Window, refit_on_latest, train_and_evaluate
 
 SMALL = TrainParams(

@@ -1,0 +1,136 @@
+"""The champion recipe: what the `champion_model` asset does, as a plain function.
+
+Candidates are trained at T-24 and judged on T-12; a version that cannot rank is refused
+(models/gate.py); the chosen recipe is fitted again on T-12 to score at T, logged to MLflow
+with its card, registered, and the promotion decided. Inside a run the alias moves only when
+the run commits (hearth/operations/commit.py): the decision is staged for it."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from hearth.features.build import load_window
+from hearth.features.catalogue import load_catalogue
+from hearth.features.design import Design, cap_recency, history_months, recency_cap
+from hearth.operations.commit import stage
+from models.gate import Refusal, model_refusal, window_refusal
+from models.params import TrainParams
+
+
+class Refused(Exception):
+    """The gate refused the version; `refusal` carries its sentence and rule."""
+
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.sentence)
+        self.refusal = refusal
+
+
+@dataclass
+class Trained:
+    result: object  # models.training.TrainingResult
+    decision: object  # models.registry.Decision
+    alias_moves: str  # "now", or "when the run commits"
+
+
+def train_champion(
+    open_warehouse: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+    design: Design,
+    params: TrainParams,
+    fixed_k: int,
+    tracking_uri: str,
+    warehouse: Path,
+    run_tags: dict[str, str],
+    info: Callable[[str], None] = lambda _: None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> Trained:
+    """Train, judge, refit, log, register and decide. Raises `Refused` for a version the gate
+    refuses (after logging its training as refused). The warehouse is opened (read only) just
+    to load the windows, and closed before training."""
+    # scikit-learn and plotting load here, not when the definitions load
+    from models.card import write_artifacts
+    from models.registry import log_and_promote, log_refused
+    from models.training import Window, labelled_window, refit_on_latest, train_and_evaluate
+
+    with open_warehouse() as con:
+        history = history_months(con, design.train_as_of)
+        latest_history = history_months(con, design.valid_as_of)
+        cap = recency_cap(history)
+        train = labelled_window(con, design.train_as_of, cap)
+        valid = labelled_window(con, design.valid_as_of, cap)
+        raw_valid, _ = load_window(con, design.valid_as_of)
+    refusal = window_refusal(train.y, valid.y, design.train_as_of, design.valid_as_of)
+    if refusal:
+        raise Refused(refusal)
+    catalogue = load_catalogue()
+    names = catalogue.usable_names(history)
+    info(f"{history} months of history before {design.train_as_of}: {len(names)} features usable")
+    if history < 12:
+        warn(
+            f"Only {history} months of extracts come before the training date "
+            f"{design.train_as_of}, so the model cannot use a 12-month look-back; with "
+            "36 months of extracts it can."
+        )
+    result = train_and_evaluate(
+        train,
+        valid,
+        catalogue,
+        params,
+        fixed_k,
+        sharing=params.value_of_sharing,
+        progress=info,
+        names=names,
+        recency_cap=cap,
+    )
+    del train  # a million households by 350 features: free it before the refit
+    refusal = model_refusal(result, valid.y)
+    if refusal:
+        log_refused(result, refusal.sentence, fixed_k, tracking_uri, run_tags)
+        raise Refused(refusal)
+    if params.refit_on_latest:
+        latest_names, latest_cap = (
+            catalogue.usable_names(latest_history),
+            recency_cap(latest_history),
+        )
+        info(
+            f"refitting the {result.kind.replace('_', ' ')} on {design.valid_as_of} "
+            f"({latest_history} months of history: {len(latest_names)} features usable)"
+        )
+        latest = Window(design.valid_as_of, cap_recency(raw_valid, latest_cap), valid.y)
+        result = refit_on_latest(result, latest, latest_names, params, latest_cap)
+        del latest
+    for note in result.notes:
+        warn(note)
+    # Noting that training has begun lets a rollback find the version it registers.
+    in_run = stage(warehouse, "training", {"since": time.strftime("%H:%M:%S")})
+    with tempfile.TemporaryDirectory() as tmp:
+        artifacts = write_artifacts(result, valid.y, Path(tmp))
+        decision = log_and_promote(
+            result,
+            raw_valid,
+            valid.y,
+            artifacts,
+            fixed_k,
+            tracking_uri,
+            set_alias=not in_run,
+            run_tags=run_tags,
+        )
+    if in_run:
+        previous = decision.previous_champion
+        stage(
+            warehouse,
+            "champion",
+            {
+                "version": decision.version,
+                "alias": decision.alias,
+                "previous": previous,
+                "scoring_version": decision.version if decision.alias == "champion" else previous,
+            },
+        )
+    return Trained(result, decision, "when the run commits" if in_run else "now")
