@@ -26,7 +26,7 @@ def _run_lock(what: str):
 
 
 def _folder(as_of: str | None) -> Path:
-    from hearth.publish.deliver import published_folder
+    from hearth.publish.published import published_folder
 
     try:
         return published_folder(settings.outputs_dir(), as_of)
@@ -35,7 +35,7 @@ def _folder(as_of: str | None) -> Path:
 
 
 def _top(top: float | None) -> float:
-    from hearth.publish.deliver import publish_top
+    from hearth.publish.ranked import publish_top
 
     value = publish_top() if top is None else top
     if value <= 0:
@@ -52,7 +52,7 @@ def publish_command(
 ) -> None:
     """Write each role's view of a published list: roles/<role>/ranked_households.csv/.xlsx,
     with only the columns and reasons that role may see."""
-    from hearth.publish.deliver import publish_roles
+    from hearth.publish.role_files import publish_roles
 
     roles = tuple(role or ROLES)
     unknown = [r for r in roles if r not in ROLES]
@@ -75,7 +75,7 @@ def plan_command(
     """Split the top of a published list into each team's visit plan (plans/), one team per
     household, and show the precision to expect at each team's capacity."""
     from hearth.publish.capacity import CapacityError
-    from hearth.publish.deliver import plan_published
+    from hearth.publish.plans import plan_published
 
     folder = _folder(as_of)
     try:

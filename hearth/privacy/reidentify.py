@@ -169,7 +169,7 @@ def reidentify(
     as_of: str | None = None,
     say: Callable[[str], None] | None = None,
 ) -> ReidentifyResult:
-    from hearth.publish.deliver import load_published, published_folder
+    from hearth.publish.published import load_published, published_folder
 
     check_role(role)
     grant = _authorised(role)

@@ -25,25 +25,14 @@ from pathlib import Path
 
 import polars as pl
 
-from hearth.publish.plans import capacity_file, plan_published, write_plans
-from hearth.publish.published import load_published, published_folder
-from hearth.publish.ranked import DEFAULT_TOP, area_counts, publish_top, published_top
-from hearth.publish.role_files import publish_roles, write_role_files
+from hearth.publish.plans import write_plans
+from hearth.publish.ranked import DEFAULT_TOP, area_counts, published_top
+from hearth.publish.role_files import write_role_files
 from hearth.publish.words import list_meta
 from hearth.publish.workbook_jobs import in_processes, timed_call, workbook_job
 from hearth.quality.contracts import ROLES
 
 # The names callers found here before the publish stage was split by job.
-__all__ = [
-    "DEFAULT_TOP",
-    "capacity_file",
-    "load_published",
-    "plan_published",
-    "publish_roles",
-    "publish_top",
-    "published_folder",
-    "write_deliverables",
-]
 
 # Lists of this many rows or more have their workbooks written in parallel processes.
 PARALLEL_FROM = 20_000

@@ -6,11 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from hearth.operations.commit import pause_point, stage, staged, swap_in
-from hearth.publish.deliver import (
-    capacity_file,
-    publish_top,
-    write_deliverables,
-)
+from hearth.publish.deliver import write_deliverables
 from hearth.publish.outputs import (
     clear_stale_temporaries,
     old_name,
@@ -18,7 +14,8 @@ from hearth.publish.outputs import (
     write_json,
     write_ranked,
 )
-from hearth.publish.ranked import load_scores
+from hearth.publish.plans import capacity_file
+from hearth.publish.ranked import load_scores, publish_top
 from hearth.publish.summary import run_summary
 from models.registry import champion_summary, fetch_model_artifacts
 from pipelines.resources import MlflowResource, OutputsResource, RunSettings, WarehouseResource

@@ -116,7 +116,7 @@ def test_a_signal_or_kill_at_any_point_leaves_the_old_state_or_the_new_never_a_m
     tmp_path, monkeypatch, point, name
 ):
     from hearth.operations.recovery import guarded_run, stale_shadows
-    from hearth.publish.deliver import published_folder
+    from hearth.publish.published import published_folder
 
     home = tmp_path / "home"
     monkeypatch.setenv("HEARTH_HOME", str(home))  # where `hearth publish` looks
