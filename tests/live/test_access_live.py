@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hearth.settings import PROJECT_ROOT
-from tests import access_probes as ap
+from tests.support import access_probes as ap
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("access_live")]
 
