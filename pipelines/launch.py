@@ -173,13 +173,10 @@ def _run_pipeline_locked(
     """Ingest every landed month (unchanged files are skipped), then link, build features,
     train, score and publish, all in one Dagster run recorded in the instance."""
     import dagster as dg
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
 
     from pipelines.definitions import defs
     from pipelines.defs.loggers import PROGRESS
+    from pipelines.tags import PARTITION_RANGE_END, PARTITION_RANGE_START
 
     inv = inventory(landing)
     found = inv.extracts
@@ -214,8 +211,8 @@ def _run_pipeline_locked(
             run_config=run_config,
             instance=instance,
             tags={
-                ASSET_PARTITION_RANGE_START_TAG: months[0],
-                ASSET_PARTITION_RANGE_END_TAG: months[-1],
+                PARTITION_RANGE_START: months[0],
+                PARTITION_RANGE_END: months[-1],
                 "hearth/trigger": "hearth run",
             },
             raise_on_error=False,

@@ -58,3 +58,15 @@ def test_loading_definitions_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_run_tags_hearth_sets_are_dagsters_own():
+    """pipelines/tags.py writes Dagster's documented tag strings rather than importing its
+    private constants: this fails if a Dagster upgrade renames them."""
+    from dagster._core.storage import tags as dagster_tags
+
+    from pipelines import tags
+
+    assert tags.PARTITION_RANGE_START == dagster_tags.ASSET_PARTITION_RANGE_START_TAG
+    assert tags.PARTITION_RANGE_END == dagster_tags.ASSET_PARTITION_RANGE_END_TAG
+    assert tags.PARTITION_NAME == dagster_tags.PARTITION_NAME_TAG

@@ -134,9 +134,8 @@ def tables(path: Path) -> dict[str, int]:
 
 def dagster_runs(home: Path):
     import dagster as dg
-    from dagster._core.instance.ref import InstanceRef
 
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster"))) as inst:
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as inst:
         return list(reversed(inst.get_run_records()))  # oldest first
 
 

@@ -1,14 +1,10 @@
 """The monthly schedule: train, promote and publish once the month's extracts are all in."""
 
 import dagster as dg
-from dagster._core.storage.dagster_run import RunsFilter
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from hearth.operations.watch import plan_publish
 from pipelines.resources import LandingResource, OutputsResource
+from pipelines.tags import PARTITION_RANGE_END, PARTITION_RANGE_START
 
 JOB = "hearth_full_run"
 FINGERPRINT_TAG = "hearth/landing_fingerprint"
@@ -35,7 +31,7 @@ def monthly_publish(
         return dg.SkipReason(plan.reason)
     tags = {FINGERPRINT_TAG: plan.fingerprint}
     done = context.instance.get_runs(
-        filters=RunsFilter(job_name=JOB, tags={FINGERPRINT_TAG: plan.fingerprint}), limit=1
+        filters=dg.RunsFilter(job_name=JOB, tags={FINGERPRINT_TAG: plan.fingerprint}), limit=1
     )
     if done:
         return dg.SkipReason(
@@ -48,8 +44,8 @@ def monthly_publish(
         tags={
             **tags,
             "hearth/trigger": "monthly_publish",
-            ASSET_PARTITION_RANGE_START_TAG: plan.first_month,
-            ASSET_PARTITION_RANGE_END_TAG: plan.newest_month,
+            PARTITION_RANGE_START: plan.first_month,
+            PARTITION_RANGE_END: plan.newest_month,
         },
     )
 

@@ -4,15 +4,11 @@ Both are evaluated by Dagster's daemon, which `hearth ui` (dagster dev) starts; 
 default and can be switched off under Automation in the Dagster UI."""
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 
 from hearth.operations.alerts import alert_stopped_run, stop_from_instance
 from hearth.operations.watch import dump_cursor, load_cursor, plan_runs, scan_landing
 from pipelines.resources import LandingResource
+from pipelines.tags import PARTITION_NAME, PARTITION_RANGE_END, PARTITION_RANGE_START
 
 JOB = "hearth_full_run"
 TRIGGER_TAG = "hearth/trigger"
@@ -63,8 +59,8 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
         else:
             # a first load or a catch-up: one run over the range, as `hearth run` does
             tags |= {
-                ASSET_PARTITION_RANGE_START_TAG: plan.months[0],
-                ASSET_PARTITION_RANGE_END_TAG: plan.months[-1],
+                PARTITION_RANGE_START: plan.months[0],
+                PARTITION_RANGE_END: plan.months[-1],
             }
             requests.append(
                 dg.RunRequest(
@@ -95,9 +91,9 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
 
 
 def _months(tags) -> str | None:
-    if PARTITION_NAME_TAG in tags:
-        return tags[PARTITION_NAME_TAG]
-    start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    if PARTITION_NAME in tags:
+        return tags[PARTITION_NAME]
+    start, end = tags.get(PARTITION_RANGE_START), tags.get(PARTITION_RANGE_END)
     if start and end:
         return start if start == end else f"{start} to {end}"
     return None
