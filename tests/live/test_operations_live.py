@@ -201,7 +201,8 @@ def test_two_runs_at_once_both_finish_one_after_the_other(world, home):
     assert len(waited) == 1, "one run should have waited for the other"
     # the first to start put right what the killed run left, and only it
     recovered = [o for o in outs if "did not finish; its partial work was discarded" in o]
-    assert len(recovered) == 1 and recovered[0] not in waited
+    notes = [ln for o in outs for ln in o.splitlines() if "note:" in ln]
+    assert len(recovered) == 1 and recovered[0] not in waited, notes
     assert not list(home.glob(".warehouse.duckdb.run-*"))
     # the new month is in and published; latest points at it
     from hearth.months import add_months
