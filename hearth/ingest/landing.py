@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from hearth import settings
 from hearth.ingest.safe_paths import LINK_OUTSIDE, split_links
 from hearth.months import MONTH_RE, add_months, month_of
 from hearth.sources import SOURCES
@@ -111,8 +112,6 @@ class Inventory:
 def clock_month(today: date | None = None) -> str:
     """The run's clock as a month (HEARTH_CLOCK, YYYY-MM-DD, replays a past day; default
     today)."""
-    from hearth import settings
-
     return month_of(today or settings.today())
 
 

@@ -8,6 +8,7 @@ from datetime import date
 
 import polars as pl
 
+from hearth import settings
 from hearth.ingest.files import BatchProblem
 from hearth.ingest.identifiers import guard_columns
 from hearth.ingest.landing import Extract
@@ -106,8 +107,6 @@ def apply_rules(
 
     `origin` gives each row's part file and row in it (`read_parts`), so that a quarantined row
     of a split extract is named by its own file."""
-    from hearth import settings
-
     today = today or settings.today()
     n = raw.height
     raw = raw.select([c.name for c in contract.columns]).with_row_index("_row_number", offset=1)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth import settings
 from hearth.ingest.identifiers import KINDS, first_kind, flag_values
 
 KEY_FILE = ".fingerprint.key"
@@ -29,8 +30,6 @@ FORM_RULES = ("malformed_pid", "malformed_value")
 
 def fingerprint_key(home: Path | None = None) -> bytes:
     """This home's fingerprint key, made on first use (32 random bytes, owner-only)."""
-    from hearth import settings
-
     path = (home or settings.hearth_home()) / KEY_FILE
     try:
         return path.read_bytes()
@@ -67,7 +66,6 @@ def withhold(
     `hearth.ingest.load.guard_columns(contract)`."""
     if rows.height == 0:
         return rows
-    key = key if key is not None else fingerprint_key()
     flags = flag_values(rows, **guard)  # type: ignore[arg-type]
     kinds = flags.select("_i", "column", first_kind(flags).alias("kind"))
     broken = pl.DataFrame(
@@ -81,6 +79,7 @@ def withhold(
     hide = pl.concat([kinds, form]).unique(["_i", "column"], keep="first", maintain_order=True)
     if hide.height == 0:
         return rows
+    key = key if key is not None else fingerprint_key()  # made only when something is withheld
     out = rows.to_dict(as_series=False)
     for i, col, kind in hide.iter_rows():
         value = out[col][i]

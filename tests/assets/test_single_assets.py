@@ -142,7 +142,13 @@ class Stages:
 
     def columns(self, table: str) -> list[str]:
         with duckdb.connect(str(self.home / "warehouse.duckdb"), read_only=True) as con:
-            return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+            return con.table(table).columns  # the relational API: no name spliced into SQL
+
+    def month_rows(self, table: str, month: str) -> int:
+        """Rows of `table` that arrived in extract month `month`."""
+        with duckdb.connect(str(self.home / "warehouse.duckdb"), read_only=True) as con:
+            rel = con.table(table).filter(duckdb.ColumnExpression("_extract_month") == month)
+            return rel.count("*").fetchall()[0][0]
 
 
 @pytest.fixture(scope="module")
@@ -217,8 +223,7 @@ def test_extract_asset_loads_its_newest_month(stages, source):
     assert present["newest_month"].value == NEWEST
 
     # the warehouse: the month's accepted rows in raw_<source>, accounted for in ingest_log
-    (accepted,) = stages.sql(f"SELECT count(*) FROM raw_{source} WHERE _extract_month = ?", NEWEST)
-    assert accepted[0] == meta["rows_accepted"]
+    assert stages.month_rows(f"raw_{source}", NEWEST) == meta["rows_accepted"]
     log = stages.sql(
         "SELECT status, rows_received, rows_accepted, rows_quarantined FROM ingest_log "
         "WHERE source = ? AND extract_month = ?",
