@@ -42,34 +42,57 @@ CHROMIUM_ARGS = [
 SEED = 11  # the small world's seed (tests/conftest.py)
 
 
-@pytest.fixture(scope="module")
-def run(small_world, tmp_path_factory):
+UNSET = (
+    "DAGSTER_HOME",
+    "MLFLOW_TRACKING_URI",
+    "HEARTH_LANDING",
+    "HEARTH_WAREHOUSE",
+    "HEARTH_OUTPUTS",
+    "HEARTH_PUBLISH_TOP",
+    "HEARTH_PSEUDONYMISATION_KEY",
+)
+
+
+def _point_at(mp: pytest.MonkeyPatch, home: Path) -> None:
+    mp.setenv("HEARTH_HOME", str(home))
+    for var in UNSET:
+        mp.delenv(var, raising=False)
+
+
+# Session-scoped: under xdist other modules' tests run between these in the same worker, which
+# would tear a module-scoped run down and make it again. The environment and umask are set only
+# while the run is made, and again for each test by `run`.
+@pytest.fixture(scope="session")
+def delivered(small_world, tmp_path_factory):
     home = tmp_path_factory.mktemp("deliver_home")
     umask = os.umask(0o022)  # as a shell usually has: the run itself must make its files private
     mp = pytest.MonkeyPatch()
-    mp.setenv("HEARTH_HOME", str(home))
-    for var in (
-        "DAGSTER_HOME",
-        "MLFLOW_TRACKING_URI",
-        "HEARTH_LANDING",
-        "HEARTH_WAREHOUSE",
-        "HEARTH_OUTPUTS",
-        "HEARTH_PUBLISH_TOP",
-        "HEARTH_PSEUDONYMISATION_KEY",
-    ):
-        mp.delenv(var, raising=False)
-    shutil.copyfile(ROOT / "docs" / "capacity.example.yaml", home / "capacity.yaml")
-    lines: list[str] = []
-    outcome = run_pipeline(small_world / "landing", train_config=FAST_TRAINING, say=lines.append)
+    _point_at(mp, home)
+    try:
+        shutil.copyfile(ROOT / "docs" / "capacity.example.yaml", home / "capacity.yaml")
+        lines: list[str] = []
+        outcome = run_pipeline(
+            small_world / "landing", train_config=FAST_TRAINING, say=lines.append
+        )
+    finally:
+        mp.undo()
+        os.umask(umask)
     assert outcome.success, outcome.problems
     folder = outcome.output_folder
     ranked = pl.read_parquet(folder / "ranked_households.parquet")
     summary = json.loads((folder / "run_summary.json").read_text())
     top = ranked.filter(pl.col("risk_tier").is_in(["very high", "high"])).sort("rank")
-    yield SimpleNamespace(
+    return SimpleNamespace(
         home=home, folder=folder, ranked=ranked, summary=summary, top=top, lines=lines
     )
-    mp.undo()
+
+
+@pytest.fixture
+def run(delivered, monkeypatch):
+    """The delivered run, with HEARTH_HOME pointing at it for this test."""
+    _point_at(monkeypatch, delivered.home)
+    umask = os.umask(0o022)
+    yield delivered
     os.umask(umask)
 
 

@@ -27,7 +27,10 @@ COLUMNS = [
 ]
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: under xdist other modules' tests run between these in the same worker, which
+# would tear a module-scoped run down and make it again. The environment is set only while the
+# run is made; each test that runs Hearth again sets it for itself.
+@pytest.fixture(scope="session")
 def first_run(small_world, tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e_home")
     mp = pytest.MonkeyPatch()
@@ -35,9 +38,13 @@ def first_run(small_world, tmp_path_factory):
     for var in ("DAGSTER_HOME", "MLFLOW_TRACKING_URI"):
         mp.delenv(var, raising=False)
     lines: list[str] = []
-    outcome = run_pipeline(small_world / "landing", train_config=FAST_TRAINING, say=lines.append)
-    yield home, outcome, lines
-    mp.undo()
+    try:
+        outcome = run_pipeline(
+            small_world / "landing", train_config=FAST_TRAINING, say=lines.append
+        )
+    finally:
+        mp.undo()
+    return home, outcome, lines
 
 
 def test_run_publishes_the_ranked_list(first_run):

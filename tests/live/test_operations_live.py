@@ -202,7 +202,8 @@ def test_two_runs_at_once_both_finish_one_after_the_other(world, home):
     # the first to start put right what the killed run left, and only it
     recovered = [o for o in outs if "did not finish; its partial work was discarded" in o]
     notes = [ln for o in outs for ln in o.splitlines() if "note:" in ln]
-    assert len(recovered) == 1 and recovered[0] not in waited, notes
+    told = "\n---\n".join(o[-2500:] for o in outs)
+    assert len(recovered) == 1 and recovered[0] not in waited, f"{notes}\n{told}"
     assert not list(home.glob(".warehouse.duckdb.run-*"))
     # the new month is in and published; latest points at it
     from hearth.months import add_months
