@@ -155,6 +155,22 @@ def test_no_aggregate_cell_shows_a_count_from_1_to_7(run):
     assert len(cells) > 100 and "*" in cells
     assert not [c for c in cells if is_disclosive(c)]
 
+    # rows of extracts are shown exactly and add up; no literal backtick; names beside codes
+    table = re.search(r'id="source-table".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        received, accepted, quarantined = (int(c.replace(",", "")) for c in cells[2:5])
+        source = run.summary["sources"][cells[0].replace(" ", "_")]
+        assert (received, accepted, quarantined) == (
+            source["rows_received"],
+            source["rows_accepted"],
+            source["rows_quarantined"],
+        )
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S))
+    assert "`" not in text
+    la = run.top.row(0, named=True)
+    assert escape(f"{la['la_name']} ({la['la_code']})") in html
+
 
 def _expected_view(ranked: pl.DataFrame, role: str) -> pl.DataFrame:
     allowed = visible_features(role)
