@@ -66,7 +66,7 @@ def read_area_lookup(path: Path) -> AreaLookup:
             "refused",
             _empty(),
             problem=f"{shown}: {why}; the file was not used and the list shows area codes. "
-            f"Send it as the contract says ({contract.path.parent.name}/"
+            f"Send it as the contract says (data_contracts/{REFERENCE_FOLDER}/"
             f"{contract.path.name}): a UTF-8 CSV with the columns {', '.join(expected)}.",
         )
 

@@ -60,7 +60,10 @@ def sheet_name(la_name: str, used: set[str]) -> str:
     name): at most 31 characters, none of []:*?/\\, not starting or ending with '."""
     text = "".join("_" if ch in "[]:*?/\\" else ch for ch in (la_name or "Unknown area"))
     base = text.strip().strip("'").strip()[:31].strip()
-    name, i = base or "Unknown area", 2
+    base = base or "Unknown area"
+    if base.lower() == "history":  # a name Excel keeps for itself
+        base = "History (area)"
+    name, i = base, 2
     while name.lower() in used:
         suffix = f" ({i})"
         name, i = base[: 31 - len(suffix)] + suffix, i + 1
@@ -250,7 +253,14 @@ def _areas(wb, f, areas: pl.DataFrame, meta: ListMeta) -> None:
         areas = areas.with_columns(pl.col("la_code").alias("la_name"))
     if "ward_name" not in areas.columns:
         areas = areas.with_columns(pl.col("ward_code").alias("ward_name"))
-    rows = areas.sort(["high_risk", "la_name", "ward_name"], descending=[True, False, False])
+    # most high-risk households first by the count as shown (a suppressed count after the
+    # shown ones and before 0), so the order tells no more than the cells do
+    shown = pl.col("high_risk").map_elements(
+        lambda n: 0.5 if rounded(n) is None else float(rounded(n)), return_dtype=pl.Float64
+    )
+    rows = areas.with_columns(shown.alias("_shown")).sort(
+        ["_shown", "la_name", "ward_name"], descending=[True, False, False]
+    )
     names = [c for c, _, _ in AREA_COLUMNS]
     for r, row in enumerate(rows.select(names).iter_rows(), start=1):
         for c in range(4):

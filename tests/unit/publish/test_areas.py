@@ -116,7 +116,8 @@ def test_a_file_that_breaks_its_contract_is_refused_in_a_sentence(tmp_path, text
     lookup = _lookup(tmp_path, text, encoding)
     assert lookup.status == "refused" and lookup.names.height == 0
     assert says in lookup.problem and lookup.problem.startswith("reference/areas.csv: ")
-    assert "areas.yaml" in lookup.problem and "Northmoor" not in lookup.problem
+    assert "data_contracts/reference/areas.yaml" in lookup.problem
+    assert "Northmoor" not in lookup.problem and "Môn" not in lookup.problem  # never a value
     assert lookup.problem in names_sentence(name_areas(_ranked([[None] * 3]), lookup)[1])
 
 

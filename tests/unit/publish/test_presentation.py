@@ -170,6 +170,9 @@ def test_areas_numbers_are_numbers_and_star_only_where_suppressed(delivered):
                 else:
                     assert isinstance(cell, int) and cell == rounded(raw), (path, row)
         assert stars and len(rows) == areas.height + 1
+        # by the count as shown, then by name: the order tells no more than the cells do
+        keys = [(-(0.5 if r[5] == SUPPRESSED else r[5]), r[0], r[2]) for r in rows[1:]]
+        assert keys == sorted(keys)
         names = {r[1]: r[0] for r in rows[1:]}
         assert names["E06000901"] == "Northmoor" and names["E06000903"] == "E06000903"
 
@@ -205,10 +208,13 @@ def test_a_header_that_needs_three_lines_gets_them():
 
 def test_sheet_names_are_valid_and_unique():
     used = {"about this list", "areas"}
-    names = [sheet_name(n, used) for n in ["Areas", "A/B: C", "x" * 40, "x" * 40, "'Quoted'", ""]]
+    names = [
+        sheet_name(n, used)
+        for n in ["Areas", "A/B: C", "x" * 40, "x" * 40, "'Quoted'", "", "History"]
+    ]
     assert names[0] == "Areas (2)" and names[1] == "A_B_ C" and len(names[2]) == 31
     assert names[3] != names[2] and len(names[3]) <= 31 and names[4] == "Quoted"
-    assert names[5] == "Unknown area"
+    assert names[5] == "Unknown area" and names[6] == "History (area)"
 
 
 # ---- the report ----------------------------------------------------------------------------
@@ -312,3 +318,31 @@ def test_words_for_people():
     assert when_words("not a time") == "not a time"
     assert month_words("2026-01") == "January 2026" and month_words("2026-13") == "2026-13"
     assert percent(0.28) == "28.0%" and percent(1) == "100.0%" and percent(None) == ""
+
+
+def test_the_areas_sheet_orders_by_the_count_as_shown(tmp_path):
+    from openpyxl import load_workbook
+
+    from hearth.publish.words import ListMeta
+    from hearth.publish.workbook import write_workbook
+
+    areas = pl.DataFrame(
+        {
+            "la_code": ["E06000901"] * 5,
+            "la_name": ["Northmoor"] * 5,
+            "ward_code": [f"E0590100{i}" for i in range(5)],
+            "ward_name": ["Zed", "Alpha", "Beech", "Yew", "Oak"],
+            "households": [40, 40, 40, 40, 40],
+            "high_risk": [12, 8, 3, 6, 0],  # shown 10, 10, *, *, 0
+        }
+    )
+    meta = ListMeta("2026-01", "m version 1", "", 200, 0, "the top 5%")
+    write_workbook(tmp_path / "w.xlsx", _world().head(0), meta, areas)
+    rows = list(load_workbook(tmp_path / "w.xlsx", read_only=True)["Areas"].values)[1:]
+    assert [(r[2], r[5]) for r in rows] == [
+        ("Alpha", 10),
+        ("Zed", 10),
+        ("Beech", SUPPRESSED),
+        ("Yew", SUPPRESSED),
+        ("Oak", 0),
+    ]
