@@ -271,6 +271,7 @@ def _data_quality(summary: dict) -> str:
 rows received = rows accepted + rows quarantined. These are counts of rows in the extracts, not
 of people or households, so they are shown exactly.</p>
 {source_table}
+{_unbalanced(sources)}
 <h3>Area names</h3>
 <p id="area-names">{escape(names_sentence(summary.get("area_names")))}</p>
 {_area_rules(summary.get("area_names"))}
@@ -280,6 +281,26 @@ of people or households, so they are shown exactly.</p>
 <h3>Files not read</h3>{not_read_html}
 <h3>Per source and month</h3>{"".join(details)}
 </section>"""
+
+
+def _unbalanced(sources: dict) -> str:
+    """A sentence naming each source whose rows do not all add up: a file under its folder that
+    was not read may hold rows that are in neither count."""
+    out = []
+    for name, s in sources.items():
+        if s.get("balanced") is False:
+            n = int(s.get("files_not_read") or 0)
+            why = (
+                f"{n:,} file{'s' if n != 1 else ''} under its folder {'were' if n != 1 else 'was'} "
+                "not read (below)"
+                if n
+                else "rows received are not rows accepted plus rows quarantined"
+            )
+            out.append(f"{name.replace('_', ' ')}: {why}")
+    if not out:
+        return ""
+    said = escape("; ".join(out))
+    return f'<p class="warn" id="unbalanced">Not every row is accounted for: {said}.</p>'
 
 
 def _area_rules(area_names: dict | None) -> str:

@@ -256,6 +256,15 @@ def test_the_data_quality_table_adds_up_exactly_for_every_source():
     ]
 
 
+def test_a_source_that_does_not_add_up_is_named():
+    assert 'id="unbalanced"' not in _report()
+    summary = {**SUMMARY, "sources": {**SUMMARY["sources"]}}
+    summary["sources"]["fire"] = {**SUMMARY["sources"]["fire"], "balanced": False}
+    summary["sources"]["fire"]["files_not_read"] = 1
+    html = build_report(summary, _world(), None)
+    assert "fire: 1 file under its folder was not read" in _visible_text(html)
+
+
 def test_names_are_beside_codes_and_unnamed_codes_are_counted():
     html = _report()
     las = _table(html, "ward-table")
