@@ -92,6 +92,16 @@ SOURCES: dict[str, Source] = {
     )
 }
 
+# Reference files: not a partner's monthly extract but a lookup that changes rarely, landed once
+# as `landing/reference/<file>` (no month folders) and read when the list is published. Each
+# has its own contract in `data_contracts/reference/`.
+REFERENCE_FOLDER = "reference"
+REFERENCES: dict[str, Source] = {
+    "areas": Source(
+        "areas", "reference", "csv", ("area_code", "area_type", "area_name"), date_column=""
+    ),
+}
+
 EVENT_SOURCES = tuple(n for n, s in SOURCES.items() if s.kind == "event")
 REGISTER_SOURCES = tuple(n for n, s in SOURCES.items() if s.kind == "register")
 
@@ -135,6 +145,10 @@ CODES: dict[tuple[str, str], tuple[str, ...]] = {
     ("police", "event_type"): ("DOMESTIC_ABUSE", "ASB", "MISSING_PERSON", "CONCERN_FOR_WELFARE"),
     ("police", "risk_level"): ("STANDARD", "MEDIUM", "HIGH"),
 }
+# Allowed codes of the reference files' columns, as CODES is for the sources.
+REFERENCE_CODES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("areas", "area_type"): ("LA", "WARD", "LSOA"),
+}
 
 # What counts as a crisis (DESIGN.md, "labels"): (source, event_type, extra condition or None).
 CRISIS_EVENTS: tuple[tuple[str, str, tuple[str, str] | None], ...] = (
@@ -144,6 +158,11 @@ CRISIS_EVENTS: tuple[tuple[str, str, tuple[str, str] | None], ...] = (
     ("social_care", "CP_PLAN", None),
     ("social_care", "LOOKED_AFTER", None),
 )
+
+
+def reference_file_name(name: str) -> str:
+    """The file name of a reference file in `landing/reference/`, e.g. `areas.csv`."""
+    return f"{name}.{REFERENCES[name].file_format}"
 
 
 def landing_file_name(source: str, month: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from hearth import settings
 from hearth.ingest.safe_paths import LINK_OUTSIDE, split_links
 from hearth.months import MONTH_RE, add_months, month_of
-from hearth.sources import SOURCES
+from hearth.sources import REFERENCE_FOLDER, REFERENCES, SOURCES, reference_file_name
 
 # What Hearth reads: CSV (optionally gzipped, as large exports often are) and Parquet.
 DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet")
@@ -185,6 +185,25 @@ def _month_folder(landing: Path, source: str, month_dir: Path, inv: Inventory, c
         inv.extracts.append(Extract(source, month, tuple(parts)))
 
 
+def _reference_folder(landing: Path, folder: Path, inv: Inventory) -> None:
+    """`landing/reference/`: reference files (the area names lookup), read when a list is
+    published, not extracts. Anything else there is named; it holds no extract's rows, so it
+    does not stop a run."""
+    known = {reference_file_name(n) for n in REFERENCES}
+    entries, away = split_links(landing, folder.iterdir())
+    inv.unread += [Unread(_rel(landing, p), None, None, LINK_OUTSIDE, False) for p in away]
+    for p in entries:
+        if p.name in known and p.is_file():
+            continue
+        why = (
+            "a hidden or system file."
+            if _is_system(p.name)
+            else f"not a reference file Hearth knows ({', '.join(sorted(known))}); the area "
+            "names lookup is reference/areas.csv."
+        )
+        inv.unread.append(Unread(_rel(landing, p), None, None, why, False))
+
+
 def inventory(landing: Path, today: date | None = None) -> Inventory:
     """Every extract under the landing, and every entry that is not read with why."""
     inv = Inventory()
@@ -200,6 +219,9 @@ def inventory(landing: Path, today: date | None = None) -> Inventory:
         rel = _rel(landing, top)
         if top.name in SOURCES and top.is_dir():
             continue
+        if top.name == REFERENCE_FOLDER and top.is_dir():
+            _reference_folder(landing, top, inv)
+            continue
         if _is_system(top.name):
             inv.unread.append(Unread(rel, None, None, "a hidden or system file.", False))
         else:
@@ -210,7 +232,7 @@ def inventory(landing: Path, today: date | None = None) -> Inventory:
                     None,
                     None,
                     f"not a source folder Hearth knows ({names}); extracts land as "
-                    "<source>/<YYYY-MM>/<file>.",
+                    f"<source>/<YYYY-MM>/<file> and reference files in {REFERENCE_FOLDER}/.",
                     not top.is_file() or is_data_file(top),
                 )
             )

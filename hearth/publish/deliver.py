@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from hearth.publish.plans import write_plans
-from hearth.publish.ranked import DEFAULT_TOP, area_counts, published_top
+from hearth.publish.ranked import DEFAULT_TOP, area_counts, published_top, with_area_names
 from hearth.publish.role_files import write_role_files
 from hearth.publish.words import list_meta
 from hearth.publish.workbook_jobs import in_processes, timed_call, workbook_job
@@ -62,6 +62,7 @@ def write_deliverables(
         timings[name] = round(time.perf_counter() - t, 3)
         return out
 
+    ranked = with_area_names(ranked)  # names beside codes (the codes where none were looked up)
     top_rows = published_top(ranked, top)
     areas = area_counts(ranked)
     if model_dir is not None and model_dir.is_dir():

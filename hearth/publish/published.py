@@ -13,6 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth.publish.ranked import with_area_names
+
 
 def replace_path(parent: Path, name: str, write: Callable[[Path], None]) -> Path:
     """Write `parent/name` (a file or a folder) beside its place, then swap it in."""
@@ -58,6 +60,7 @@ def _months(outputs: Path) -> str:
 
 
 def load_published(folder: Path) -> tuple[pl.DataFrame, dict]:
-    ranked = pl.read_parquet(folder / "ranked_households.parquet")
+    # a list published before area names carries its codes as names
+    ranked = with_area_names(pl.read_parquet(folder / "ranked_households.parquet"))
     summary = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
     return ranked, summary

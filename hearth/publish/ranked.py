@@ -23,7 +23,9 @@ from hearth.warehouse import query, run_sql
 PUBLIC_COLUMNS = [
     "rank",
     "household_pid",
+    "la_name",
     "la_code",
+    "ward_name",
     "ward_code",
     "score",
     "risk_tier",
@@ -35,9 +37,12 @@ PUBLIC_COLUMNS = [
 COLUMN_LABELS = {
     "rank": "Rank",
     "household_pid": "Household (pseudonym)",
-    "la_code": "Local authority",
-    "ward_code": "Ward",
-    "lsoa_code": "LSOA",
+    "la_name": "Local authority",
+    "la_code": "Local authority code",
+    "ward_name": "Ward",
+    "ward_code": "Ward code",
+    "lsoa_name": "LSOA",
+    "lsoa_code": "LSOA code",
     "score": "Chance of a crisis in 12 months",
     "risk_tier": "Risk tier",
     "reason_1": "Reason 1",
@@ -45,6 +50,15 @@ COLUMN_LABELS = {
     "reason_3": "Reason 3",
     "lead_agency": "Suggested lead agency",
 }
+
+# The areas a household is in: (the lookup's area_type, the code column, its name column). The
+# name is the area's name from the area names lookup (hearth/publish/areas.py), or the code
+# itself when the lookup has none, so a name column is never empty where its code is not.
+AREA_LEVELS = (
+    ("LA", "la_code", "la_name"),
+    ("WARD", "ward_code", "ward_name"),
+    ("LSOA", "lsoa_code", "lsoa_name"),
+)
 
 # Tiers by rank share: agencies plan visits by capacity, so tiers follow the ranking. Each tier
 # holds the households in its top share not in a tier before it; the rest are OTHER_TIER.
@@ -124,13 +138,35 @@ def load_scores(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return query(con, "publish/scores_load").pl()
 
 
+def with_area_names(
+    ranked: pl.DataFrame, names: dict[str, dict[str, str]] | None = None
+) -> pl.DataFrame:
+    """`ranked` with a name column beside each area code column it has: the name from `names`
+    (area_type -> code -> name) or, with no name, the code. A name column already there is
+    kept unless `names` is given (a list published before names has them added as codes)."""
+    out = []
+    for level, code, name in AREA_LEVELS:
+        if code not in ranked.columns or (names is None and name in ranked.columns):
+            continue
+        lookup = (names or {}).get(level) or {}
+        code_col = pl.col(code).cast(pl.String)
+        named = code_col.replace_strict(lookup, default=None, return_dtype=pl.String)
+        out.append(pl.coalesce(named, code_col).alias(name))
+    return ranked.with_columns(out) if out else ranked
+
+
 def area_counts(ranked: pl.DataFrame) -> pl.DataFrame:
-    """Households and high-risk households (very high and high tiers) per ward (raw counts)."""
+    """Households and high-risk households (very high and high tiers) per ward (raw counts),
+    with the local authority's and the ward's names."""
+    named = with_area_names(ranked)
     return (
-        ranked.group_by("la_code", "ward_code")
+        named.group_by("la_code", "ward_code")
         .agg(
+            pl.col("la_name").first(),
+            pl.col("ward_name").first(),
             pl.len().alias("households"),
             pl.col("risk_tier").is_in(HIGH_RISK_TIERS).sum().alias("high_risk"),
         )
         .sort("la_code", "ward_code")
+        .select("la_code", "la_name", "ward_code", "ward_name", "households", "high_risk")
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from hearth.features.catalogue import Catalogue, load_catalogue
+from hearth.publish.ranked import with_area_names
 from hearth.quality.contracts import ROLES, load_contract
 
 OTHER_AGENCY = "other agency information"
@@ -24,8 +25,12 @@ REASONS = ("reason_1", "reason_2", "reason_3")
 LIST_COLUMNS: dict[str, tuple[str, str] | None] = {
     "rank": None,
     "household_pid": ("addresses", "household_pid"),
+    # an area's name goes to whoever may see its code (hearth/publish/areas.py)
+    "la_name": ("addresses", "la_code"),
     "la_code": ("addresses", "la_code"),
+    "ward_name": ("addresses", "ward_code"),
     "ward_code": ("addresses", "ward_code"),
+    "lsoa_name": ("addresses", "lsoa_code"),
     "lsoa_code": ("addresses", "lsoa_code"),
     "score": None,
     "risk_tier": None,
@@ -73,4 +78,4 @@ def role_view(ranked: pl.DataFrame, role: str, cat: Catalogue | None = None) -> 
             .otherwise(pl.lit(OTHER_AGENCY))
             .alias(reason)
         )
-    return ranked.with_columns(masked).select(visible_columns(role))
+    return with_area_names(ranked).with_columns(masked).select(visible_columns(role))

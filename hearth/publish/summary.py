@@ -60,7 +60,9 @@ def run_summary(
     ranked: pl.DataFrame,
     model: dict[str, object],
     status: str = "published",
+    area_names: dict | None = None,
 ) -> dict[str, object]:
+    """`area_names`: what the area names lookup gave (hearth/publish/areas.py, name_areas)."""
     dq = data_quality(con)
     tiers = dict(ranked.group_by("risk_tier").len().iter_rows()) if ranked.height else {}
     return {
@@ -74,6 +76,7 @@ def run_summary(
         "not_read": dq["not_read"],
         "extracts_by_month": dq["by_month"],
         "freshness": freshness(con, as_of),
+        "area_names": area_names,
         "households_scored": ranked.height,
         "risk_tiers": tiers,
         "model": model,

@@ -10,18 +10,25 @@ SUPPRESSED = "*"
 SMALL_MAX = 7
 
 
-def suppress(count: int | None) -> str:
-    """One count as it may be shown: '' for unknown, '0', '*' for 1-7, else to the nearest 5."""
-    if count is None:
-        return ""
+def rounded(count: int) -> int | None:
+    """One count as it may be shown, as a number: 0, None for 1-7 (suppressed), else to the
+    nearest 5. A workbook writes the number as a number and None as '*'."""
     n = int(count)
     if n < 0:
         raise ValueError("a count cannot be negative")
     if n == 0:
-        return "0"
+        return 0
     if n <= SMALL_MAX:
-        return SUPPRESSED
-    return f"{5 * ((2 * n + 5) // 10):,}"
+        return None
+    return 5 * ((2 * n + 5) // 10)
+
+
+def suppress(count: int | None) -> str:
+    """One count as it may be shown: '' for unknown, '0', '*' for 1-7, else to the nearest 5."""
+    if count is None:
+        return ""
+    n = rounded(count)
+    return SUPPRESSED if n is None else f"{n:,}"
 
 
 def headline(count: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from hearth.publish.ranked import TIER_CUTS
 
@@ -21,7 +22,7 @@ HOW_TO_READ = [
     "The suggested lead agency is who the partnership's rules say is best placed to offer "
     "support first; it is a suggestion for the team, not a referral.",
     "Households are identified by pseudonym only. An agency can find the households it already "
-    "knows with `hearth reidentify`, using the key shared between partners.",
+    "knows with the hearth reidentify command, using the key shared between partners.",
 ]
 
 NOT_FOR = [
@@ -36,6 +37,61 @@ LIMITS = (
     "The model sees only what the agencies recorded: a household that has not come to anyone's "
     "notice scores low whatever its need."
 )
+
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def month_words(month: str | None) -> str:
+    """A YYYY-MM month for people: "January 2026" (anything else is shown as it is)."""
+    text = str(month or "")
+    year, _, mm = text.partition("-")
+    if year.isdigit() and mm.isdigit() and 1 <= int(mm) <= 12 and len(year) == 4:
+        return f"{MONTHS[int(mm) - 1]} {year}"
+    return text
+
+
+def when_words(stamp: str | None) -> str:
+    """A timestamp (ISO 8601, as run_summary.json keeps it) for people, in UK time:
+    "1 December 2026, 19:35". Anything that is not a timestamp is shown as it is."""
+    text = str(stamp or "")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        from zoneinfo import ZoneInfo
+
+        moment = moment.astimezone(ZoneInfo("Europe/London"))
+        zone = ""
+    except Exception:  # noqa: BLE001 - no time zone database: say the time is UTC
+        moment, zone = moment.astimezone(UTC), " UTC"
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M}{zone}"
+
+
+def percent(share: object, places: int = 1) -> str:
+    """A share (0 to 1) as people read it, the one format for shares on every page: "28.0%";
+    "" for a missing value."""
+    try:
+        v = float(share)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return "" if v != v else f"{v * 100:.{places}f}%"
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 
 from hearth.publish.ranked import COLUMN_LABELS, TIERS
-from hearth.publish.suppression import headline, suppress
-from hearth.publish.words import HOW_TO_READ, LIMITS, NOT_FOR, ListMeta
+from hearth.publish.suppression import SUPPRESSED, headline, rounded
+from hearth.publish.words import HOW_TO_READ, LIMITS, NOT_FOR, ListMeta, month_words, when_words
 
 TIER_COLOURS = {
     "very high": {"bg_color": "#9B1C1C", "font_color": "#FFFFFF", "bold": True},
@@ -24,23 +24,46 @@ TIER_COLOURS = {
 WIDTHS = {
     "rank": 7,
     "household_pid": 22,
-    "la_code": 14,
+    "la_name": 18,
+    "la_code": 12,
+    "ward_name": 18,
     "ward_code": 12,
+    "lsoa_name": 18,
     "lsoa_code": 12,
     "score": 14,
     "risk_tier": 10,
-    "reason_1": 48,
-    "reason_2": 48,
-    "reason_3": 48,
-    "lead_agency": 38,
+    "reason_1": 40,
+    "reason_2": 40,
+    "reason_3": 40,
+    "lead_agency": 30,
+    "lead_why": 40,
 }
-AREA_HEADERS = ["Local authority", "Ward", "Households", "High-risk households"]
+# Columns of free text: wrapped in their cells, so a reason reads whole and prints.
+WRAPPED = ("reason_1", "reason_2", "reason_3", "lead_agency", "lead_why")
+AREA_COLUMNS = (
+    ("la_name", "Local authority", 22),
+    ("la_code", "Local authority code", 14),
+    ("ward_name", "Ward", 22),
+    ("ward_code", "Ward code", 12),
+    ("households", "Households", 12),
+    ("high_risk", "High-risk households", 14),
+)
+AREA_HEADERS = [label for _, label, _ in AREA_COLUMNS]
+# A risk tier is written as its place in TIERS (1 = very high) shown as its words, so that
+# sorting or filtering the column goes in risk order, not alphabetically.
+TIER_ORDER = {t: i + 1 for i, t in enumerate(TIERS)}
+LINE_HEIGHT = 15  # points per line of 11-point text
 
 
-def sheet_name(la_code: str, used: set[str]) -> str:
-    """A valid, unique sheet name (at most 31 characters, none of []:*?/\\)."""
-    base = "".join("_" if ch in "[]:*?/\\" else ch for ch in (la_code or "Unknown area"))[:31]
-    name, i = base or "Unknown area", 2
+def sheet_name(la_name: str, used: set[str]) -> str:
+    """A valid, unique sheet name from a local authority's name (or its code where it has no
+    name): at most 31 characters, none of []:*?/\\, not starting or ending with '."""
+    text = "".join("_" if ch in "[]:*?/\\" else ch for ch in (la_name or "Unknown area"))
+    base = text.strip().strip("'").strip()[:31].strip()
+    base = base or "Unknown area"
+    if base.lower() == "history":  # a name Excel keeps for itself
+        base = "History (area)"
+    name, i = base, 2
     while name.lower() in used:
         suffix = f" ({i})"
         name, i = base[: 31 - len(suffix)] + suffix, i + 1
@@ -64,13 +87,14 @@ def write_workbook(
         f = _formats(wb)
         _cover(wb, f, meta, view, tiers or {})
         if areas is not None:
-            _areas(wb, f, areas)
+            _areas(wb, f, areas, meta)
         used = {"about this list", "areas"}
         if view.height:
-            las = view["la_code"].fill_null("").unique().sort().to_list()
+            by = "la_name" if "la_name" in view.columns else "la_code"
+            las = view.select(pl.col(by).fill_null("")).unique().sort(by)[by].to_list()
             for la in las:
-                part = view.filter(pl.col("la_code").fill_null("") == la)
-                _list_sheet(wb, f, sheet_name(la, used), part)
+                part = view.filter(pl.col(by).fill_null("") == la)
+                _list_sheet(wb, f, sheet_name(la, used), part, meta)
     finally:
         wb.close()
 
@@ -91,10 +115,49 @@ def _formats(wb) -> dict:
                 "border": 1,
             }
         ),
-        "pct": wb.add_format({"num_format": "0.0%"}),
+        "pct": wb.add_format({"num_format": "0.0%", "valign": "top"}),
+        "top": wb.add_format({"valign": "top"}),
+        "count": wb.add_format({"num_format": "#,##0"}),
         "right": wb.add_format({"align": "right"}),
-        "tier": {t: wb.add_format(c) for t, c in TIER_COLOURS.items()},
+        "tier": {
+            t: wb.add_format({**c, "num_format": f'"{t}"', "align": "left", "valign": "top"})
+            for t, c in TIER_COLOURS.items()
+        },
     }
+
+
+def footer_text(meta: ListMeta) -> str:
+    """The printed footer of every sheet: what the list is, its as-of month and the page."""
+    who = f" ({meta.role.replace('_', ' ')} view)" if meta.role else ""
+    words = f"Hearth: households to reach first{who}, as of {month_words(meta.as_of)}"
+    return f"&L{words.replace('&', '&&')}&RPage &P of &N"
+
+
+def print_setup(ws, meta: ListMeta, header_rows: int = 1, one_page: bool = False) -> None:
+    """Landscape A4, fitted to one page wide (and one page tall for the cover), the heading
+    row repeated on every printed page, and the footer."""
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.fit_to_pages(1, 1 if one_page else 0)
+    if header_rows:
+        ws.repeat_rows(0, header_rows - 1)
+    ws.set_footer(footer_text(meta))
+
+
+def header_height(labels: list[str], widths: list[float]) -> float:
+    """Points for a heading row tall enough for its longest wrapped label."""
+    lines = 1
+    for label, width in zip(labels, widths, strict=True):
+        per_line = max(int(width) - 1, 4)
+        words, n, used = label.split(), 1, 0
+        for w in words:
+            if used and used + 1 + len(w) > per_line:
+                n, used = n + 1, len(w)
+            else:
+                used += (1 if used else 0) + len(w)
+        lines = max(lines, n)
+    return LINE_HEIGHT * lines + 6
 
 
 def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> None:
@@ -113,9 +176,9 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
             "next 12 months, with the three main reasons and a suggested lead agency, made by "
             "Hearth from the partners' pseudonymised extracts.",
         ),
-        ("kv", "As of", meta.as_of),
+        ("kv", "As of", f"{month_words(meta.as_of)} ({meta.as_of})"),
         ("kv", "Model", meta.model),
-        ("kv", "Made", meta.generated_at),
+        ("kv", "Made", when_words(meta.generated_at)),
         ("kv", "Households scored", headline(meta.households)),
         (
             "kv",
@@ -137,6 +200,14 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
                 "reasons this role may see; other reasons read 'other agency information'.",
             )
         )
+    rows.append(
+        (
+            "kv",
+            "Sorting",
+            "Risk tier sorts in risk order (very high, high, raised, usual); rank sorts the "
+            "list back into its order.",
+        )
+    )
     rows += [(), ("h2", "How to read it")]
     rows += [("para", t) for t in HOW_TO_READ]
     rows += [(), ("h2", "It must not be used for")]
@@ -147,10 +218,12 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
         ("h2", "Small numbers"),
         (
             "para",
-            "Counts in the Areas sheet follow the NHS small-number rule: 1 to 7 is "
-            "shown as *, other counts are rounded to the nearest 5.",
+            "Counts of households in the Areas sheet follow the NHS small-number rule: 1 to 7 "
+            "is shown as *, other counts are rounded to the nearest 5.",
         ),
     ]
+    print_setup(ws, meta, header_rows=0, one_page=True)
+    ws.print_area(0, 0, len(rows) - 1, 1)
     for r, row in enumerate(rows):
         if not row:
             continue
@@ -166,44 +239,68 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
             ws.write(r, 1, row[1], f["wrap"])
 
 
-def _areas(wb, f, areas: pl.DataFrame) -> None:
+def _areas(wb, f, areas: pl.DataFrame, meta: ListMeta) -> None:
+    """Households and high-risk households per ward: numbers as numbers, '*' where a count of
+    1 to 7 is suppressed."""
     ws = wb.add_worksheet("Areas")
-    ws.set_column(0, 1, 16)
-    ws.set_column(2, 3, 20)
+    for i, (_, _, width) in enumerate(AREA_COLUMNS):
+        ws.set_column(i, i, width)
+    ws.set_row(0, header_height(AREA_HEADERS, [w for _, _, w in AREA_COLUMNS]))
     ws.write_row(0, 0, AREA_HEADERS, f["head"])
     ws.freeze_panes(1, 0)
-    rows = areas.sort(["high_risk", "la_code", "ward_code"], descending=[True, False, False])
-    for r, (la, ward, n, high) in enumerate(
-        rows.select("la_code", "ward_code", "households", "high_risk").iter_rows(), start=1
-    ):
-        ws.write_row(r, 0, [la, ward])
-        ws.write_string(r, 2, suppress(n), f["right"])
-        ws.write_string(r, 3, suppress(high), f["right"])
+    print_setup(ws, meta)
+    if "la_name" not in areas.columns:
+        areas = areas.with_columns(pl.col("la_code").alias("la_name"))
+    if "ward_name" not in areas.columns:
+        areas = areas.with_columns(pl.col("ward_code").alias("ward_name"))
+    # most high-risk households first by the count as shown (a suppressed count after the
+    # shown ones and before 0), so the order tells no more than the cells do
+    shown = pl.col("high_risk").map_elements(
+        lambda n: 0.5 if rounded(n) is None else float(rounded(n)), return_dtype=pl.Float64
+    )
+    rows = areas.with_columns(shown.alias("_shown")).sort(
+        ["_shown", "la_name", "ward_name"], descending=[True, False, False]
+    )
+    names = [c for c, _, _ in AREA_COLUMNS]
+    for r, row in enumerate(rows.select(names).iter_rows(), start=1):
+        for c in range(4):
+            if row[c] is not None:
+                ws.write_string(r, c, str(row[c]))
+        for c in (4, 5):
+            shown = rounded(row[c]) if row[c] is not None else None
+            if shown is None:
+                ws.write_string(r, c, SUPPRESSED if row[c] is not None else "", f["right"])
+            else:
+                ws.write_number(r, c, shown, f["count"])
     ws.autofilter(0, 0, max(rows.height, 1), len(AREA_HEADERS) - 1)
 
 
-def _list_sheet(wb, f, name: str, part: pl.DataFrame) -> None:
+def _list_sheet(wb, f, name: str, part: pl.DataFrame, meta: ListMeta) -> None:
     ws = wb.add_worksheet(name)
     cols = part.columns
-    for i, c in enumerate(cols):
-        ws.set_column(i, i, WIDTHS.get(c, 14))
-    ws.set_row(0, 30)
-    ws.write_row(0, 0, [COLUMN_LABELS.get(c, c) for c in cols], f["head"])
+    widths = [WIDTHS.get(c, 14) for c in cols]
+    wrap_i = {i for i, c in enumerate(cols) if c in WRAPPED}
+    for i, width in enumerate(widths):
+        ws.set_column(i, i, width, f["wrap"] if i in wrap_i else f["top"])
+    labels = [COLUMN_LABELS.get(c, c) for c in cols]
+    ws.set_row(0, header_height(labels, widths))
+    ws.write_row(0, 0, labels, f["head"])
     ws.freeze_panes(1, 2 if "household_pid" in cols else 1)
     ws.autofilter(0, 0, max(part.height, 1), len(cols) - 1)
+    print_setup(ws, meta)
     score_i = cols.index("score") if "score" in cols else None
     tier_i = cols.index("risk_tier") if "risk_tier" in cols else None
-    pct, tier_fmt = f["pct"], f["tier"]
-    write_row, write_number, write_string = ws.write_row, ws.write_number, ws.write_string
-    if score_i is None or tier_i != score_i + 1:  # a view without score and tier side by side
-        for r, row in enumerate(part.iter_rows(), start=1):
-            write_row(r, 0, row)
-        return
-    rest = tier_i + 1
+    fmt = [f["wrap"] if i in wrap_i else f["top"] for i in range(len(cols))]
+    pct, tier_fmt, write, write_string = f["pct"], f["tier"], ws.write, ws.write_string
     for r, row in enumerate(part.iter_rows(), start=1):
-        write_row(r, 0, row[:score_i])
-        if row[score_i] is not None:
-            write_number(r, score_i, row[score_i], pct)
-        if row[tier_i] is not None:
-            write_string(r, tier_i, row[tier_i], tier_fmt.get(row[tier_i]))
-        write_row(r, rest, row[rest:])
+        for i, value in enumerate(row):
+            if value is None:
+                continue
+            if i == score_i:
+                ws.write_number(r, i, value, pct)
+            elif i == tier_i and value in TIER_ORDER:
+                ws.write_number(r, i, TIER_ORDER[value], tier_fmt[value])
+            elif isinstance(value, str):  # text is text: never read as a formula or link
+                write_string(r, i, value, fmt[i])
+            else:
+                write(r, i, value, fmt[i])

@@ -32,7 +32,7 @@ from hearth.quality.contract_model import (  # the contract's model; loaded here
     conditional_rule_query,
 )
 from hearth.settings import PROJECT_ROOT
-from hearth.sources import CODES, SOURCES
+from hearth.sources import CODES, REFERENCE_CODES, REFERENCE_FOLDER, REFERENCES, SOURCES
 
 CONTRACTS_DIR = PROJECT_ROOT / "data_contracts"
 
@@ -60,6 +60,18 @@ def load_contract(source: str, root: Path | None = None) -> Contract:
         raise ContractError(f"{path}: no contract file for source {source!r}")
     stat = path.stat()
     return _load(path.resolve(), source, stat.st_mtime_ns, stat.st_size)
+
+
+def load_reference_contract(name: str, root: Path | None = None) -> Contract:
+    """Load and check `data_contracts/reference/<name>.yaml`, the contract of a reference file
+    (`hearth/sources.py` REFERENCES), in the same three ways as a source's."""
+    path = Path(root or CONTRACTS_DIR) / REFERENCE_FOLDER / f"{name}.yaml"
+    if name not in REFERENCES:
+        raise ContractError(f"{path}: {name!r} is not a Hearth reference file")
+    if not path.is_file():
+        raise ContractError(f"{path}: no contract file for reference file {name!r}")
+    stat = path.stat()
+    return _load(path.resolve(), name, stat.st_mtime_ns, stat.st_size)
 
 
 def load_all(root: Path | None = None) -> dict[str, Contract]:
@@ -109,7 +121,7 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
     def fail(problem: str) -> ContractError:
         return ContractError(f"{path}: {problem}")
 
-    expected = SOURCES[source]
+    expected = SOURCES.get(source) or REFERENCES[source]
     tables = odcs.schema_ or []
     if len(tables) != 1 or tables[0].name != source:
         raise fail(f"expected exactly one schema object named {source!r}")
@@ -201,10 +213,11 @@ def _column(prop: Any, source: str, fail) -> Column:
                 f"column {name!r}: quality rule {q.name or q.type!r} is not one Hearth "
                 "understands (library invalidValues with validValues and mustBe 0)"
             )
-    if allowed != CODES.get((source, name)):
+    codes = CODES.get((source, name)) or REFERENCE_CODES.get((source, name))
+    if allowed != codes:
         raise fail(
             f"column {name!r}: allowed codes {list(allowed or [])} disagree with "
-            f"hearth/sources.py {list(CODES.get((source, name), []))}"
+            f"hearth/sources.py {list(codes or [])}"
         )
 
     options = prop.logicalTypeOptions or {}

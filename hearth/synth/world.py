@@ -19,6 +19,7 @@ from hearth.synth.extracts import write_addresses, write_events, write_people
 from hearth.synth.ids import nhs_numbers, pseudonyms, synthetic_key, uprns
 from hearth.synth.latent import eligibility, laplace_table, simulate_chains, z_nodes
 from hearth.synth.months import month_name, parse_month, random_day_in_month
+from hearth.synth.places import write_area_names
 from hearth.synth.population import Households, make_areas, make_households
 from hearth.synth.truth import block_truth
 from hearth.synth.write import (
@@ -163,6 +164,7 @@ def synthesise(
                 out, source, name, events, idx, ev_person, ev_number, person_pids, hh_pids
             )
 
+    write_area_names(out, areas)  # the names lookup a council lands from the ONS names
     report("writing truth", 0.95)
     truth_rows = _write_truth(truth, hh_pids, first, tr)
     crisis_rate = float(tr[2].mean())

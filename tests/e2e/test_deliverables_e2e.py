@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from hearth.publish.ranked import COLUMN_LABELS
+from hearth.publish.ranked import COLUMN_LABELS, TIERS
 from hearth.publish.report import TOP_COLUMNS
 from hearth.publish.roles import OTHER_AGENCY, REASONS, visible_columns, visible_features
 from hearth.publish.suppression import headline, is_disclosive
@@ -125,8 +125,9 @@ def test_workbook_opens_with_the_right_sheets(run):
     from openpyxl import load_workbook
 
     wb = load_workbook(run.folder / "ranked_households.xlsx")
-    las = sorted(run.top["la_code"].unique().to_list())
+    las = sorted(run.top["la_name"].unique().to_list())  # sheets named by the areas' names
     assert wb.sheetnames == ["About this list", "Areas", *las]
+    assert not set(las) & set(run.top["la_code"])
     cover = "\n".join(str(c) for row in wb["About this list"].values for c in row if c)
     assert run.summary["as_of"] in cover
     assert f"version {run.summary['model']['version']}" in cover
@@ -140,16 +141,16 @@ def test_workbook_opens_with_the_right_sheets(run):
         assert list(rows[0]) == labels
         assert ws.freeze_panes == "C2" and ws.auto_filter.ref.startswith("A1:")
         body = rows[1:]
-        expected = run.top.filter(pl.col("la_code") == la)
+        expected = run.top.filter(pl.col("la_name") == la)
         assert [r[0] for r in body] == expected["rank"].to_list()
-        assert {r[2] for r in body} == {la}
+        assert {r[labels.index(COLUMN_LABELS["la_name"])] for r in body} == {la}
         score_cell = ws.cell(row=2, column=labels.index(COLUMN_LABELS["score"]) + 1)
         assert score_cell.number_format == "0.0%" and 0 < score_cell.value <= 1
         tier_col = labels.index(COLUMN_LABELS["risk_tier"]) + 1
         for r in range(2, len(rows) + 1):
             cell = ws.cell(row=r, column=tier_col)
-            if cell.value == "very high":
-                assert cell.fill.fgColor.rgb.endswith("9B1C1C")
+            if cell.number_format == '"very high"':  # tier 1, shown in words, sorts first
+                assert cell.value == 1 and cell.fill.fgColor.rgb.endswith("9B1C1C")
         seen += [r[1] for r in body]
     assert sorted(seen) == sorted(run.top["household_pid"].to_list())
 
@@ -168,13 +169,30 @@ def test_no_aggregate_cell_shows_a_count_from_1_to_7(run):
                     if value is not None:
                         assert not is_disclosive(str(value)), (path, sheet, value)
         areas = list(wb["Areas"].iter_rows(values_only=True))
-        assert areas[0][2:] == ("Households", "High-risk households")
-        assert any(r[3] == "*" for r in areas[1:])  # the small world has small wards
+        assert areas[0][4:] == ("Households", "High-risk households")
+        assert any(r[5] == "*" for r in areas[1:])  # the small world has small wards
+        assert all(isinstance(v, int) or v == "*" for r in areas[1:] for v in r[4:])
         wb.close()
     html = (run.folder / "report.html").read_text()
     cells = re.findall(r'<span class="agg">([^<]*)</span>', html)
     assert len(cells) > 100 and "*" in cells
     assert not [c for c in cells if is_disclosive(c)]
+
+    # rows of extracts are shown exactly and add up; no literal backtick; names beside codes
+    table = re.search(r'id="source-table".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        received, accepted, quarantined = (int(c.replace(",", "")) for c in cells[2:5])
+        source = run.summary["sources"][cells[0].replace(" ", "_")]
+        assert (received, accepted, quarantined) == (
+            source["rows_received"],
+            source["rows_accepted"],
+            source["rows_quarantined"],
+        )
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S))
+    assert "`" not in text
+    la = run.top.row(0, named=True)
+    assert escape(f"{la['la_name']} ({la['la_code']})") in html
 
 
 def _expected_view(ranked: pl.DataFrame, role: str) -> pl.DataFrame:
@@ -555,7 +573,8 @@ def test_report_in_the_system_chromium(run, tmp_path):
                 .height
             )
             assert rows.count() == want > 0
-            wards = page.locator("#top-table tbody tr td:nth-child(4)").all_inner_texts()
+            ward_at = TOP_COLUMNS.index("ward_code") + 1
+            wards = page.locator(f"#top-table tbody tr td:nth-child({ward_at})").all_inner_texts()
             assert set(wards) == {ward}
             assert page.text_content("#shown") == f"showing {want} of {min(500, n)}"
             page.fill("#search", "no such household anywhere")
@@ -570,17 +589,24 @@ def test_report_in_the_system_chromium(run, tmp_path):
             assert page.text_content("#top-table tbody tr:first-child td:first-child") == str(
                 min(500, n)
             )
-            score_head = "#top-table thead th:nth-child(5) button"
+            at = TOP_COLUMNS.index("score") + 1
+            score_head = f"#top-table thead th:nth-child({at}) button"
             page.click(score_head)
             page.click(score_head)
-            assert page.get_attribute("#top-table thead th:nth-child(5)", "aria-sort") == (
+            assert page.get_attribute(f"#top-table thead th:nth-child({at})", "aria-sort") == (
                 "ascending"
             )
             shown = [
                 float(s.rstrip("%"))
-                for s in page.locator("#top-table tbody tr td:nth-child(5)").all_inner_texts()
+                for s in page.locator(f"#top-table tbody tr td:nth-child({at})").all_inner_texts()
             ]
             assert shown == sorted(shown) and len(shown) == min(500, n)
+            # risk tier sorts in risk order, not alphabetically
+            at = TOP_COLUMNS.index("risk_tier") + 1
+            page.click(f"#top-table thead th:nth-child({at}) button")
+            tiers = page.locator(f"#top-table tbody tr td:nth-child({at})").all_inner_texts()
+            order = [t for t in TIERS if t in tiers]
+            assert [t for i, t in enumerate(tiers) if i == 0 or tiers[i - 1] != t] == order
 
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=True)

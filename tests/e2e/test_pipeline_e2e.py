@@ -16,7 +16,9 @@ pytestmark = pytest.mark.xdist_group("e2e")
 COLUMNS = [
     "rank",
     "household_pid",
+    "la_name",
     "la_code",
+    "ward_name",
     "ward_code",
     "score",
     "risk_tier",
@@ -62,6 +64,8 @@ def test_run_publishes_the_ranked_list(first_run):
     top = csv.head(50)
     assert top["reason_1"].null_count() == 0 and top["lead_agency"].null_count() == 0
     assert set(csv["risk_tier"]) <= {"very high", "high", "raised", "usual"}
+    # the synthetic world's area names lookup names every area: no code stands in for a name
+    assert (csv["la_name"] != csv["la_code"]).all() and (csv["ward_name"] != csv["ward_code"]).all()
     assert csv.filter(pl.col("risk_tier") == "very high").height == SMALL_HOUSEHOLDS // 100
     # progress was shown for every stage
     text = "\n".join(lines)
@@ -88,6 +92,9 @@ def test_run_summary_accounts_for_every_row(first_run, small_world):
     by_month = summary["extracts_by_month"]
     assert len(by_month) == 6 * 36 and summary["refused_extracts"] == []
     assert all(m["rows_received"] == m["rows_accepted"] + m["rows_quarantined"] for m in by_month)
+    names = summary["area_names"]
+    assert names["status"] == "used" and names["codes_shown_as_code"] == 0
+    assert names["rows_received"] == names["rows_used"] and names["rows_not_used_by_rule"] == {}
     assert summary["freshness"]["expected_month"] == "2025-12"
     assert summary["freshness"]["stale_sources"] == []
     # the synthetic world's mess is caught: duplicates and missing keys are quarantined

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from hearth.publish.suppression import SUPPRESSED, suppress
+from hearth.publish.words import percent
 
 
 def _card(id_: str, label: str, shown: str, value: float, note: str = "", cls: str = "") -> str:
@@ -20,6 +21,13 @@ def _agg(count) -> str:
     return f'<span class="agg">{escape(suppress(None if count is None else int(count)))}</span>'
 
 
+def _exact(count) -> str:
+    """A count of rows (not of people or households), shown exactly: '' for unknown."""
+    if count is None:
+        return ""
+    return f'<span class="exact">{int(count):,}</span>'
+
+
 def _sort_value(count: int | None) -> float:
     """The shown value as a number for ordering and bar length ('*' counts as 0)."""
     shown = suppress(count)
@@ -27,11 +35,8 @@ def _sort_value(count: int | None) -> float:
 
 
 def _pct(x) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return ""
-    return "" if v != v else f"{v:.1%}"
+    """A share, in the one format for shares (hearth/publish/words.py)."""
+    return percent(x)
 
 
 def _num(x) -> str:

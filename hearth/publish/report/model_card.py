@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hearth.publish.report.cells import _agg, _num, _pct, _table
 from hearth.publish.report.charts import _bars_svg, _calibration_svg
+from hearth.publish.words import percent
 
 METRIC_WORDS = {
     "precision_at_1pct": "Precision in the top 1% (share of listed households that had a crisis)",
@@ -26,6 +27,22 @@ METRIC_WORDS = {
     "prevalence": "Households with a crisis in the validation year",
     "lift_over_baseline_at_1pct": "Lift over the contact-count baseline at 1%",
 }
+# Measures that are shares of households or crises, shown as percentages like every share on
+# the page; the rest (AUC, average precision, Brier) are scores, shown to three places.
+SHARE_METRICS = ("precision_", "recall_", "prevalence")
+LIFT_WORDS = (
+    "Lift over the contact-count baseline: the model's precision in the top 1% divided by that "
+    "of the simplest list, the households with the most agency contacts in the last 12 months; 2.0 "
+    "times means the model's top 1% holds twice as many households heading for a crisis."
+)
+
+
+def metric_text(key: str, value: float) -> str:
+    if key.startswith(SHARE_METRICS):
+        return percent(value)
+    if key.startswith("lift_"):
+        return f"{value:.2f} times"
+    return f"{value:.3f}"
 
 
 def _model_card(model: dict, model_dir: Path | None) -> str:
@@ -33,7 +50,7 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
         return '<section id="model"><h2>Model card</h2><p>No champion model yet.</p></section>'
     metrics = model.get("metrics") or {}
     met_rows = [
-        [escape(words), f"{metrics[k]:.3f}"]
+        [escape(words), metric_text(k, metrics[k])]
         for k, words in METRIC_WORDS.items()
         if k in metrics and metrics[k] == metrics[k]
     ]
@@ -153,6 +170,7 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
 {_table(["", ""], facts, "facts", "facts")}
 <h3>How well it ranks (validation year)</h3>
 {_table(["Measure", "Value"], met_rows, "num-2")}
+{f"<p>{escape(LIFT_WORDS)}</p>" if "lift_over_baseline_at_1pct" in metrics else ""}
 <div class="figs">{"".join(figures)}</div>
 <h3>Fairness: for whom the list works less well</h3>
 <p>The list is cut once for everyone at 5% of households; within each group, the share of its
@@ -195,8 +213,17 @@ def _card_sections(model_dir: Path | None) -> str:
         lines = [ln.strip() for ln in m.group(1).strip().splitlines() if ln.strip()]
         bullets = [ln[2:] for ln in lines if ln.startswith("- ")]
         paras = [ln for ln in lines if not ln.startswith("- ")]
-        body = "".join(f"<p>{escape(p)}</p>" for p in paras)
+        body = "".join(f"<p>{_md_text(p)}</p>" for p in paras)
         if bullets:
-            body += "<ul>" + "".join(f"<li>{escape(b)}</li>" for b in bullets) + "</ul>"
+            body += "<ul>" + "".join(f"<li>{_md_text(b)}</li>" for b in bullets) + "</ul>"
         out.append(f"<h3>{escape(title)}</h3>{body}")
     return "".join(out)
+
+
+def _md_text(text: str) -> str:
+    """A line of the model card's Markdown as HTML text: `code` as code, and no backtick or
+    bold marker shown literally."""
+    html = escape(text)
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
+    html = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", html)
+    return html.replace("`", "")

@@ -22,6 +22,7 @@ from hearth.publish.report.sections import (
 )
 from hearth.publish.roles import role_view
 from hearth.publish.suppression import SUPPRESSED
+from hearth.publish.words import month_words, when_words
 
 TOP_ROWS = 500
 
@@ -56,8 +57,9 @@ def build_report(
     areas: pl.DataFrame | None = None,
     top_rows: int = TOP_ROWS,
 ) -> str:
-    from hearth.publish.ranked import area_counts
+    from hearth.publish.ranked import area_counts, with_area_names
 
+    ranked = with_area_names(ranked)
     if areas is None:
         areas = area_counts(ranked)
     model_dir = Path(model_dir) if model_dir else None
@@ -74,7 +76,8 @@ def build_report(
     sections.append(_top_of_list(ranked, top_rows))
     version = model.get("version")
     top_json = _json_for_script(_top_data(ranked, top_rows))
-    title = f"Hearth: households to reach first, as of {summary.get('as_of')}"
+    as_of = summary.get("as_of")
+    title = f"Hearth: households to reach first, as of {month_words(as_of)}"
     nav = "".join(
         f'<a href="#{i}">{escape(t)}</a>'
         for i, t in (
@@ -99,16 +102,18 @@ def build_report(
 <header>
 <h1>{escape(title)}</h1>
 <p class="sub">Model {escape(str(model.get("name", "")))} version {escape(str(version))} ·
-made {escape(str(summary.get("generated_at", "")))} · one file, no network: it can be read offline
+made {escape(when_words(summary.get("generated_at")))} · list month {escape(str(as_of))} ·
+one file, no network: it can be read offline
 and e-mailed within the partnership.</p>
 <nav>{nav}</nav>
 </header>
 <main>
 {"".join(sections)}
 </main>
-<footer>Made by Hearth from pseudonymised extracts. Counts in tables: 1 to 7 shown as
-{SUPPRESSED}, others rounded to the nearest 5 (NHS small-number rule). Exact figures for
-intelligence officers are in run_summary.json.</footer>
+<footer>Made by Hearth from pseudonymised extracts. Counts of households and people in tables:
+1 to 7 shown as {SUPPRESSED}, others rounded to the nearest 5 (NHS small-number rule); counts
+of rows in the extracts are exact. Exact figures for intelligence officers are in
+run_summary.json.</footer>
 <script type="application/json" id="top-data">{top_json}</script>
 <script>{_asset("report.js")}</script>
 </body>

@@ -7,11 +7,14 @@ from html import escape
 
 import polars as pl
 
+from hearth.publish.areas import names_sentence
 from hearth.publish.ranked import COLUMN_LABELS, PUBLIC_COLUMNS, TIER_WORDS, TIERS
-from hearth.publish.report.cells import _agg, _card, _sort_value, _table
+from hearth.publish.report.cells import _agg, _card, _exact, _sort_value, _table
 from hearth.publish.report.charts import TIER_FILL, _bars_svg, _columns_svg
-from hearth.publish.suppression import SUPPRESSED, headline, suppress
-from hearth.publish.words import HOW_TO_READ, LIMITS, NOT_FOR
+from hearth.publish.suppression import SUPPRESSED, headline, rounded
+from hearth.publish.words import HOW_TO_READ, LIMITS, NOT_FOR, percent
+
+WARD_BARS = 15  # wards in the chart of the most high-risk households
 
 EXPECTED_K = 1000
 
@@ -42,7 +45,7 @@ def _headline(summary: dict, ranked: pl.DataFrame) -> str:
             f"Crises expected in the top {k:,}",
             f"{expected:,.0f}",
             round(expected, 3),
-            f"the sum of their chances: about {expected / k:.0%} of them" if k else "",
+            f"the sum of their chances: about {percent(expected / k)} of them" if k else "",
         ),
     ]
     tier_svg = _bars_svg(
@@ -63,30 +66,83 @@ def _how_to_read() -> str:
 </section>"""
 
 
-def _areas(areas: pl.DataFrame) -> str:
-    la = (
-        areas.group_by("la_code")
-        .agg(pl.col("households").sum(), pl.col("high_risk").sum())
-        .sort("la_code")
+def _area_label(name: object, code: object) -> str:
+    """An area as people read it: its name with its code, or the code alone where the name is
+    the code (no name in the lookup)."""
+    name, code = str(name if name is not None else ""), str(code if code is not None else "")
+    return escape(code if name in ("", code) else f"{name} ({code})")
+
+
+def ward_chart_items(areas: pl.DataFrame, bars: int = WARD_BARS) -> tuple[list, int]:
+    """The wards to chart: those whose high-risk count may be shown (not 1 to 7), most first by
+    the shown (rounded) count, then by name; and how many wards with a suppressed count were
+    left out. A ward with none is not a ward 'with the most'."""
+    shown = areas.with_columns(
+        pl.col("high_risk")
+        .map_elements(lambda n: rounded(n) if n is not None else None, return_dtype=pl.Int64)
+        .alias("_shown")
     )
-    la_rows = [[escape(str(r[0])), _agg(r[1]), _agg(r[2])] for r in la.iter_rows()]
-    wards = areas.with_columns(
-        pl.col("high_risk").map_elements(_sort_value, return_dtype=pl.Float64).alias("_shown")
-    ).sort(["_shown", "la_code", "ward_code"], descending=[True, False, False])
-    ward_rows = [
-        [escape(str(la_code)), escape(str(ward)), _agg(n), _agg(high)]
-        for la_code, ward, n, high in wards.select(
-            "la_code", "ward_code", "households", "high_risk"
+    left_out = shown.filter(pl.col("_shown").is_null() & (pl.col("high_risk") > 0)).height
+    top = (
+        shown.filter(pl.col("_shown") > 0)
+        .sort(["_shown", "la_name", "ward_name"], descending=[True, False, False])
+        .head(bars)
+    )
+    items = [
+        (
+            f"{ward} ({la})" if ward != ward_code else f"{ward_code} ({la})",
+            float(n),
+            f"{n:,}",
+        )
+        for la, ward, ward_code, n in top.select(
+            "la_name", "ward_name", "ward_code", "_shown"
         ).iter_rows()
     ]
-    chart = _bars_svg(
-        [
-            (f"{w} ({la_code})", _sort_value(h), suppress(h))
-            for la_code, w, h in wards.head(15)
-            .select("la_code", "ward_code", "high_risk")
-            .iter_rows()
-        ],
-        colours=["#b3541e"],
+    return items, left_out
+
+
+def _areas(areas: pl.DataFrame) -> str:
+    if "la_name" not in areas.columns or "ward_name" not in areas.columns:
+        areas = areas.with_columns(
+            pl.col("la_code").alias("la_name"), pl.col("ward_code").alias("ward_name")
+        )
+    la = (
+        areas.group_by("la_code")
+        .agg(pl.col("la_name").first(), pl.col("households").sum(), pl.col("high_risk").sum())
+        .sort("la_name", "la_code")
+    )
+    la_rows = [
+        [_area_label(name, code), _agg(n), _agg(high)]
+        for code, name, n, high in la.select(
+            "la_code", "la_name", "households", "high_risk"
+        ).iter_rows()
+    ]
+    wards = areas.with_columns(
+        pl.col("high_risk").map_elements(_sort_value, return_dtype=pl.Float64).alias("_shown")
+    ).sort(["_shown", "la_name", "ward_name"], descending=[True, False, False])
+    ward_rows = [
+        [_area_label(la_name, la_code), _area_label(ward_name, ward), _agg(n), _agg(high)]
+        for la_code, la_name, ward, ward_name, n, high in wards.select(
+            "la_code", "la_name", "ward_code", "ward_name", "households", "high_risk"
+        ).iter_rows()
+    ]
+    items, left_out = ward_chart_items(areas)
+    chart = _bars_svg(items, colours=["#b3541e"])
+    wards_word = f"{left_out:,} ward{'s' if left_out != 1 else ''}"
+    figure = (
+        f'<figure id="ward-chart">{chart}<figcaption>The {len(items)} wards with the most '
+        "high-risk households (rounded to the nearest 5)."
+        + (
+            f" {wards_word} with 1 to 7 high-risk households "
+            f"{'are' if left_out != 1 else 'is'} left out: small numbers are not shown."
+            if left_out
+            else ""
+        )
+        + "</figcaption></figure>"
+        if items
+        else '<p id="ward-chart">No ward has more than 7 high-risk households'
+        + (f" ({wards_word} with 1 to 7)" if left_out else "")
+        + ", so none is charted: small numbers are not shown.</p>"
     )
     ward_table = _table(
         ["Local authority", "Ward", "Households", "High-risk households"],
@@ -96,13 +152,12 @@ def _areas(areas: pl.DataFrame) -> str:
     )
     return f"""<section id="areas"><h2>The area picture</h2>
 <p>High-risk households are those in the very high and high tiers (the top 5% of all
-households). Counts follow the small-number rule: 1 to 7 is shown as {SUPPRESSED}, others are
-rounded to the nearest 5.</p>
+households). Counts of households follow the small-number rule: 1 to 7 is shown as
+{SUPPRESSED}, others are rounded to the nearest 5.</p>
 <h3>Local authorities</h3>
 {_table(["Local authority", "Households", "High-risk households"], la_rows, "num-2 num-3")}
 <h3>Wards with the most high-risk households</h3>
-<figure>{chart}<figcaption>The 15 wards with the most high-risk households (rounded).
-</figcaption></figure>
+{figure}
 <details><summary>All {len(ward_rows):,} wards</summary>
 {ward_table}
 </details>
@@ -115,15 +170,15 @@ def _data_quality(summary: dict) -> str:
     for name, s in sources.items():
         rules = s.get("quarantined_by_rule") or {}
         rule_text = ", ".join(
-            f"{escape(k.replace('_', ' '))}: {suppress(v)}" for k, v in rules.items()
+            f"{escape(k.replace('_', ' '))}: {_exact(v)}" for k, v in rules.items()
         )
         rows.append(
             [
                 escape(name.replace("_", " ")),
                 escape(f"{s.get('first_month')} to {s.get('latest_month')}"),
-                _agg(s.get("rows_received")),
-                _agg(s.get("rows_accepted")),
-                _agg(s.get("rows_quarantined")),
+                _exact(s.get("rows_received")),
+                _exact(s.get("rows_accepted")),
+                _exact(s.get("rows_quarantined")),
                 rule_text or "none",
             ]
         )
@@ -134,11 +189,11 @@ def _data_quality(summary: dict) -> str:
         link_rows.append(
             [
                 escape(name.replace("_", " ")),
-                _agg(lk.get("events")),
-                _agg(lk.get("linked")),
-                "" if rate is None else f"{rate:.1%}",
+                _exact(lk.get("events")),
+                _exact(lk.get("linked")),
+                percent(rate),
                 ", ".join(
-                    f"{escape(k.replace('_', ' '))}: {suppress(v)}" for k, v in unlinked.items()
+                    f"{escape(k.replace('_', ' '))}: {_exact(v)}" for k, v in unlinked.items()
                 )
                 or "none",
             ]
@@ -148,15 +203,15 @@ def _data_quality(summary: dict) -> str:
         months.setdefault(m["source"], []).append(m)
     details = []
     for source, ms in months.items():
-        chart = _columns_svg([(m["extract_month"], _sort_value(m["rows_received"])) for m in ms])
+        chart = _columns_svg([(m["extract_month"], float(m["rows_received"] or 0)) for m in ms])
         table = _table(
             ["Month", "Rows received", "Accepted", "Quarantined"],
             [
                 [
                     escape(m["extract_month"]),
-                    _agg(m["rows_received"]),
-                    _agg(m["rows_accepted"]),
-                    _agg(m["rows_quarantined"]),
+                    _exact(m["rows_received"]),
+                    _exact(m["rows_accepted"]),
+                    _exact(m["rows_quarantined"]),
                 ]
                 for m in ms
             ],
@@ -164,7 +219,7 @@ def _data_quality(summary: dict) -> str:
         )
         details.append(
             f"<details><summary>{escape(source.replace('_', ' '))}: {len(ms)} monthly "
-            f"extracts</summary><figure>{chart}<figcaption>Rows received per month (rounded)."
+            f"extracts</summary><figure>{chart}<figcaption>Rows received per month."
             f"</figcaption></figure>{table}</details>"
         )
     refused = summary.get("refused_extracts") or []
@@ -213,14 +268,48 @@ def _data_quality(summary: dict) -> str:
     )
     return f"""<section id="quality"><h2>The data-quality picture</h2>
 <p>Every row an agency sent is either accepted or quarantined with the rule that caught it:
-rows received = rows accepted + rows quarantined.</p>
+rows received = rows accepted + rows quarantined. These are counts of rows in the extracts, not
+of people or households, so they are shown exactly.</p>
 {source_table}
+{_unbalanced(sources)}
+<h3>Area names</h3>
+<p id="area-names">{escape(names_sentence(summary.get("area_names")))}</p>
+{_area_rules(summary.get("area_names"))}
 <h3>Linkage of events to households</h3>
 {link_table}
 <h3>Extracts refused</h3>{refused_html}
 <h3>Files not read</h3>{not_read_html}
 <h3>Per source and month</h3>{"".join(details)}
 </section>"""
+
+
+def _unbalanced(sources: dict) -> str:
+    """A sentence naming each source whose rows do not all add up: a file under its folder that
+    was not read may hold rows that are in neither count."""
+    out = []
+    for name, s in sources.items():
+        if s.get("balanced") is False:
+            n = int(s.get("files_not_read") or 0)
+            why = (
+                f"{n:,} file{'s' if n != 1 else ''} under its folder {'were' if n != 1 else 'was'} "
+                "not read (below)"
+                if n
+                else "rows received are not rows accepted plus rows quarantined"
+            )
+            out.append(f"{name.replace('_', ' ')}: {why}")
+    if not out:
+        return ""
+    said = escape("; ".join(out))
+    return f'<p class="warn" id="unbalanced">Not every row is accounted for: {said}.</p>'
+
+
+def _area_rules(area_names: dict | None) -> str:
+    """The rows of the area names lookup that were not used, by rule (rows, not people)."""
+    rules = (area_names or {}).get("rows_not_used_by_rule") or {}
+    if not rules:
+        return ""
+    rows = [[escape(rule.replace("_", " ")), _exact(n)] for rule, n in rules.items()]
+    return _table(["Lookup rows not used, by rule", "Rows"], rows, "num-2", "area-rules")
 
 
 def _plans(plan: dict) -> str:
@@ -236,7 +325,7 @@ def _plans(plan: dict) -> str:
                 f"{t['planned']:,}",
                 f"{t['led_by_this_agency']:,}",
                 f"{t['expected_crises']:,.1f}",
-                "" if p is None else f"{p:.0%}",
+                percent(p),
             ]
         )
     return f"""<section id="plans"><h2>Visit plans at each team's capacity</h2>
@@ -266,6 +355,17 @@ another route. Each team's list is in plans/, in its agency's view.</p>
 </section>"""
 
 
+def _column_places() -> str:
+    """Where the page's script finds the score, the tier and the pseudonym in each row of the
+    top of the list, and the tiers in risk order (for sorting)."""
+    return (
+        f'data-score-col="{TOP_COLUMNS.index("score")}" '
+        f'data-tier-col="{TOP_COLUMNS.index("risk_tier")}" '
+        f'data-pid-col="{TOP_COLUMNS.index("household_pid")}" '
+        f'data-tier-order="{escape("|".join(TIERS))}"'
+    )
+
+
 def _top_of_list(ranked: pl.DataFrame, top_rows: int) -> str:
     n = min(top_rows, ranked.height)
     heads = "".join(
@@ -274,12 +374,13 @@ def _top_of_list(ranked: pl.DataFrame, top_rows: int) -> str:
         for i, c in enumerate(TOP_COLUMNS)
     )
     return f"""<section id="list"><h2>The top {n:,} households</h2>
-<p>Search by ward, local authority, reason, lead agency or the start of a household pseudonym;
-click a column heading to sort. The whole list is in ranked_households.xlsx and .csv.</p>
+<p>Search by ward, local authority (by name or code), reason, lead agency or the start of a
+household pseudonym; click a column heading to sort (risk tier sorts in risk order). The
+whole list is in ranked_households.xlsx and .csv.</p>
 <div class="tools"><label for="search">Search</label>
 <input id="search" type="search" autocomplete="off"
- placeholder="e.g. a ward code, fire, domestic abuse">
+ placeholder="e.g. a ward, fire, domestic abuse">
 <span id="shown" aria-live="polite"></span></div>
-<div class="scroll"><table id="top-table"><thead><tr>{heads}</tr></thead>
+<div class="scroll"><table id="top-table" {_column_places()}><thead><tr>{heads}</tr></thead>
 <tbody></tbody></table></div>
 </section>"""

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from hearth.operations.commit import pause_point, stage, staged, swap_in
+from hearth.publish.areas import area_lookup_file, name_areas, read_area_lookup
 from hearth.publish.deliver import write_deliverables
 from hearth.publish.outputs import (
     clear_stale_temporaries,
@@ -18,7 +19,13 @@ from hearth.publish.plans import capacity_file
 from hearth.publish.ranked import load_scores, publish_top
 from hearth.publish.summary import run_summary
 from models.registry import champion_summary, fetch_model_artifacts
-from pipelines.resources import MlflowResource, OutputsResource, RunSettings, WarehouseResource
+from pipelines.resources import (
+    LandingResource,
+    MlflowResource,
+    OutputsResource,
+    RunSettings,
+    WarehouseResource,
+)
 
 
 @dg.asset(
@@ -32,18 +39,23 @@ def published_outputs(
     outputs: OutputsResource,
     mlflow: MlflowResource,
     run_settings: RunSettings,
+    landing: LandingResource,
 ):
     """outputs/<as_of>/ with ranked_households.parquet and .csv and run_summary.json, the
     workbook (ranked_households.xlsx), report.html, each role's view (roles/), the champion's
     model card (model/) and, if HEARTH_HOME/capacity.yaml exists, visit plans (plans/), all
     prepared in a hidden folder that the run's commit moves into place with the warehouse and
-    the champion alias (hearth/operations/commit.py); outputs/latest then points at it."""
+    the champion alias (hearth/operations/commit.py); outputs/latest then points at it. Areas
+    are named from the landing's area names lookup (reference/areas.csv), codes where none."""
     decided = staged(warehouse.resolved()).get("champion") or {}
     with warehouse.connect(read_only=True) as con:
         as_of = run_settings.design(con).score_as_of
-        ranked = load_scores(con)
+        lookup = read_area_lookup(area_lookup_file(landing.resolved()))
+        ranked, area_names = name_areas(load_scores(con), lookup)
         model = champion_summary(mlflow.uri(), decided.get("scoring_version"))
-        summary = run_summary(con, as_of, ranked, model)
+        summary = run_summary(con, as_of, ranked, model, area_names=area_names)
+    if lookup.problem:
+        context.log.warning(lookup.problem)
     root = outputs.resolved()
     clear_stale_temporaries(root)
 

@@ -90,8 +90,24 @@ def test_determinism(tmp_path: Path) -> None:
 
     a, b, c = run("a", 3), run("b", 3), run("c", 4)
     assert a == b
-    assert len(a) == 6 * 8 + 2
+    assert len(a) == 6 * 8 + 2 + 1  # the extracts, the truth and the area names lookup
+    assert "out/reference/areas.csv" in a
     assert a.keys() == c.keys() and all(a[k] != c[k] for k in a)
+
+
+def test_area_names_lookup_names_every_area_and_keeps_its_contract(world: dict) -> None:
+    from hearth.publish.areas import area_lookup_file, read_area_lookup
+
+    lookup = read_area_lookup(area_lookup_file(world["root"] / "out"))
+    assert lookup.status == "used" and lookup.rows_not_used == {}
+    assert lookup.rows_received == lookup.names.height
+    names = {t: lookup.name_of(t) for t in ("LA", "WARD", "LSOA")}
+    for _, table in _all(world, "addresses"):
+        for col, level in (("la_code", "LA"), ("ward_code", "WARD"), ("lsoa_code", "LSOA")):
+            assert set(table.column(col).drop_null().to_pylist()) <= set(names[level]), col
+    for level in ("LA", "WARD"):  # names people can tell apart: one area, one name
+        assert len(set(names[level].values())) == len(names[level]), level
+    assert all(not n[:1].isdigit() and n.strip() == n for m in names.values() for n in m.values())
 
 
 def test_layout_and_schema(world: dict) -> None:

@@ -6,7 +6,11 @@
   var search = document.getElementById("search");
   var shown = document.getElementById("shown");
   var heads = table.querySelectorAll("thead th");
-  var SCORE = 4, TIER = 5, PID = 1;
+  // where the score, the tier and the pseudonym are, and the tiers in risk order, from the page
+  var SCORE = Number(table.dataset.scoreCol), TIER = Number(table.dataset.tierCol);
+  var PID = Number(table.dataset.pidCol);
+  var tierRank = {};
+  table.dataset.tierOrder.split("|").forEach(function (t, i) { tierRank[t] = i; });
   var sortCol = 0, sortDir = 1;
   function pct(v) { return (v * 100).toFixed(1) + "%"; }
   // what a search looks through: the cells as shown (the score as a percentage)
@@ -20,6 +24,9 @@
     if (x === y) return a[0] - b[0];
     if (x === null) return 1;
     if (y === null) return -1;
+    if (sortCol === TIER && x in tierRank && y in tierRank) {
+      return (tierRank[x] - tierRank[y]) * sortDir || a[0] - b[0];
+    }
     if (typeof x === "number" && typeof y === "number") return (x - y) * sortDir;
     return String(x).localeCompare(String(y)) * sortDir;
   }
