@@ -11,4 +11,4 @@ from hearth.settings import project_path
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(project_root=project_path("pyproject.toml").parent)
+    return dg.load_from_defs_folder(path_within_project=project_path("pyproject.toml").parent)
