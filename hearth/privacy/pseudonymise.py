@@ -212,9 +212,16 @@ def check_names(columns: Mapping[str, str], present: list[str]) -> None:
         raise PseudonymiseError(f"Two columns would both be named '{twice[0]}'.")
 
 
-def _pseudonymise_series(mac: _Hmac, s: pl.Series, prepared: Prepared) -> pl.Series:
+def pseudonymise_series(
+    key: bytes | _Hmac, s: pl.Series, where: str, kind: str | None = None
+) -> tuple[pl.Series, Prepared]:
+    """A text column's pseudonyms (its written forms made one first), and what was found in it;
+    IdentifierFormError, with counts, for numbers whose digits are lost."""
+    mac = key if isinstance(key, _Hmac) else _Hmac(key)
+    prepared = prepare(s, where, kind)
     hashed = [None if t is None else mac(t) for t in prepared.text]
-    return s.replace_strict(prepared.raw, hashed, default=None, return_dtype=pl.String)
+    out = s.replace_strict(prepared.raw, hashed, default=None, return_dtype=pl.String)
+    return out, prepared
 
 
 def pseudonymise_file(
@@ -263,8 +270,8 @@ def pseudonymise_file(
     try:
         for c in names:
             text = as_text(df[c], str(src))
-            prepared = prepare(text, str(src), kind_of(c, renames[c]))
-            hashed.append(_pseudonymise_series(mac, text, prepared))
+            column, prepared = pseudonymise_series(mac, text, str(src), kind_of(c, renames[c]))
+            hashed.append(column)
             notes += prepared.notes(c)
     except IdentifierFormError as e:
         raise PseudonymiseError(str(e)) from None
