@@ -93,6 +93,11 @@ PROJECT_FILES = (
     "pyproject.toml",
 )
 PACKAGED_PROJECT = "_project"
+# Dagster's name for Hearth's code location: pyproject.toml's [tool.dg.project] and
+# [tool.dagster] say the same, and `hearth ui` registers the location under it (-l), so the
+# name the UI, the daemon and the project give agree wherever the checkout or install lives.
+CODE_LOCATION = "hearth"
+DEFINITIONS_MODULE = "pipelines.definitions"
 
 
 def project_root() -> Path:

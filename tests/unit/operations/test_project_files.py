@@ -31,8 +31,32 @@ def test_the_wheel_ships_every_project_file_inside_the_package():
 
 
 def test_dagster_project_names_its_code_location():
-    project = _pyproject()["tool"]["dg"]["project"]
-    assert project["code_location_name"] == "hearth"
+    tool = _pyproject()["tool"]
+    assert tool["dg"]["project"]["code_location_name"] == settings.CODE_LOCATION == "hearth"
+    assert tool["dagster"]["code_location_name"] == settings.CODE_LOCATION
+    assert tool["dagster"]["module_name"] == settings.DEFINITIONS_MODULE
+
+
+def test_hearth_ui_registers_the_location_under_the_project_s_name(monkeypatch, tmp_path):
+    """Dagster warns on every load when the name a location is registered under differs from
+    the project's code_location_name: `hearth ui` gives both servers the project's name."""
+    from hearth.cli import ui
+
+    started: list[list[str]] = []
+
+    def fake_start(name, cmd, url, ready_path, log, env):
+        started.append(cmd)
+        if len(started) == 2:
+            raise KeyboardInterrupt  # stop before anything is launched
+
+    monkeypatch.setenv("HEARTH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
+    monkeypatch.setattr(ui, "start", fake_start)
+    monkeypatch.setattr(ui, "stop", lambda servers: None)
+    ui.ui_command(dagster_port=3999)
+    webserver, daemon = started
+    assert webserver[1:5] == ["-m", "pipelines.definitions", "-l", "hearth"]
+    assert daemon[1:6] == ["run", "-m", "pipelines.definitions", "-l", "hearth"]
 
 
 def test_code_location_is_hearth_in_a_checkout_of_any_name(tmp_path):
