@@ -181,3 +181,54 @@ def test_an_existing_output_is_replaced_only_when_asked(tmp_path, capsys):
     assert dst.read_text() == "someone's earlier work\n"
     pseudonymise_command(key_file, "nhs_number:person_pid", src, dst, overwrite=True)
     assert pl.read_csv(dst)["person_pid"].to_list() == [_pid(NHS)]
+
+
+def _readme_columns() -> str:
+    """The `--columns` of the README's pseudonymise example, as a partner analyst copies it."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    (columns,) = re.findall(r"hearth pseudonymise --key-file \S+ --columns (\S+) ", readme)
+    return columns
+
+
+def test_what_the_readme_example_writes_hearth_accepts(quality_world, tmp_path, monkeypatch):
+    """A police extract as the agency holds it (NHS numbers and UPRNs, in mixed forms),
+    pseudonymised with the README's command, lands and loads through the quality gate."""
+    from hearth.ingest.landing import Extract
+    from hearth.ingest.load import ingest_extract
+    from hearth.quality.contracts import load_contract
+    from hearth.synth.ids import nhs_numbers, uprns
+    from hearth.warehouse import connect
+    from tests.support.quality_corpus import LATEST
+
+    pseudo = quality_world.frame("police", LATEST)
+    people = pseudo["person_pid"].unique(maintain_order=True).to_list()
+    homes = pseudo["household_pid"].drop_nulls().unique(maintain_order=True).to_list()
+    nhs = dict(zip(people, map(str, nhs_numbers(len(people), 3).tolist()), strict=True))
+    uprn = dict(zip(homes, map(str, uprns(len(homes), 3).tolist()), strict=True))
+    raw = pseudo.with_columns(
+        pl.col("person_pid").replace_strict(nhs).alias("person_pid"),
+        (pl.col("household_pid").replace_strict(uprn, default=None) + ".0"),
+    ).rename({"person_pid": "nhs_number", "household_pid": "uprn"})
+    raw = raw.with_columns(  # every other NHS number as a dashed 3-3-4
+        pl.when(pl.int_range(pl.len()) % 2 == 0)
+        .then(pl.col("nhs_number").str.replace(r"^(\d{3})(\d{3})(\d{4})$", "$1-$2-$3"))
+        .otherwise(pl.col("nhs_number"))
+    )
+    raw.write_csv(tmp_path / "police_raw.csv")
+    key_file = tmp_path / "shared.key"
+    key_file.write_bytes(KEY)
+    key_file.chmod(0o600)
+    landed = tmp_path / "landing" / "police" / LATEST / quality_world.path("police", LATEST).name
+    pseudonymise_command(key_file, _readme_columns(), tmp_path / "police_raw.csv", landed)
+
+    out = pl.read_csv(landed, infer_schema=False)
+    assert out.columns == pseudo.columns
+    by_person = out.select("person_pid", p=pl.Series(pseudo["person_pid"]))
+    assert by_person.unique().height == len(people)  # one pseudonym per person, both forms
+    monkeypatch.setenv("HEARTH_HOME", str(tmp_path / "home"))
+    with connect(tmp_path / "w.duckdb") as con:
+        result = ingest_extract(con, load_contract("police"), Extract("police", LATEST, landed))
+    assert result.status == "loaded", result.message
