@@ -10,6 +10,8 @@ and `hearth reidentify` hash the same text for all of them:
   as those numbers;
 - scientific notation (`1.00012E+11`, how Excel shows a 12-digit UPRN, and saves it to CSV) has
   lost the last digits: no one can tell which number it was, so it is refused, with a count;
+- a value that is already a pseudonym (64 hex characters) is refused: hashed again it would
+  match no one;
 - a value that is none of these is hashed as it is (after whitespace is removed).
 
 A value already in its plain form is unchanged, so its pseudonym is the one it always had.
@@ -34,6 +36,7 @@ _DASH = re.compile(rf"[{DASHES}]")
 _WHOLE_DECIMAL = re.compile(r"([0-9]+)\.0+")
 _SCIENTIFIC = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
 _UPRN = r"^[0-9]{1,12}$"
+_PSEUDONYM = re.compile(r"[0-9a-f]{64}")  # what pseudonymising makes (the contracts' pattern)
 _NHS_NAME = re.compile(r"nhs", re.IGNORECASE)
 _UPRN_NAME = re.compile(r"uprn", re.IGNORECASE)
 # Past 2**53 a float no longer holds every whole number: its digits cannot be trusted.
@@ -137,7 +140,7 @@ def prepare(s: pl.Series, where: str, kind: str | None = None) -> Prepared:
     raw = counts[s.name].to_list()
     n = counts["_n"].to_list()
     text: list[str | None] = []
-    mangled = reformatted = 0
+    mangled = reformatted = hashed = 0
     for value, rows in zip(raw, n, strict=True):
         try:
             t = normalise(value)
@@ -145,7 +148,15 @@ def prepare(s: pl.Series, where: str, kind: str | None = None) -> Prepared:
             mangled += rows
             t = None
         reformatted += rows if t is not None and t != value.strip() else 0
+        hashed += rows if t is not None and _PSEUDONYM.fullmatch(t) else 0
         text.append(t)
+    if hashed:
+        raise IdentifierFormError(
+            f"Column '{s.name}' in {where}: {hashed:,} of {sum(n):,} values are already "
+            "pseudonyms (64 hex characters); hashing them again would give pseudonyms that "
+            "match no one in other agencies' extracts. Nothing was written. Use the identifiers "
+            "as the agency holds them (the extract before it was pseudonymised)."
+        )
     if mangled:
         raise IdentifierFormError(
             f"Column '{s.name}' in {where}: {mangled:,} of {sum(n):,} values are a number in "

@@ -99,6 +99,20 @@ def test_scientific_notation_is_refused_with_counts_never_values(tmp_path):
     assert not dst.exists()
 
 
+def test_a_column_already_pseudonymised_is_not_hashed_again(tmp_path):
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    pseudonymise_file(KEY, {"nhs_number": "person_pid"}, _csv(src, [NHS, NHS_BAD]), dst)
+    again = tmp_path / "again.csv"
+    with pytest.raises(PseudonymiseError, match=r"2 of 2 values are already pseudonyms") as e:
+        pseudonymise_file(KEY, ["person_pid"], dst, again)
+    assert _pid(NHS) not in str(e.value) and not again.exists()
+
+
+def _csv(path, values: list[str], column: str = "nhs_number"):
+    path.write_text("\n".join([column, *values]) + "\n")
+    return path
+
+
 def test_nhs_numbers_failing_the_check_digit_are_counted_not_shown(tmp_path):
     src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
     src.write_text(f"nhs_number\n{NHS}\n{NHS_BAD}\n{NHS_BAD}\n12345\nNOT-A-NUMBER\n\n")

@@ -72,7 +72,10 @@ NUMBER_FORM = re.compile(r"[0-9]+(?:[-\u2010-\u2014\u2212][0-9]+)+|[0-9]+\.0+")
     )
 )
 def test_hmac_hex_property(values):
-    values = [v for v in values if v is None or not SCIENTIFIC.fullmatch("".join(v.split()))]
+    refused = (SCIENTIFIC, HEX64)  # lost digits, or already a pseudonym: tested elsewhere
+    values = [
+        v for v in values if v is None or not any(r.fullmatch("".join(v.split())) for r in refused)
+    ]
     out = hmac_hex(KEY, values)
     assert len(out) == len(values)
     for v, h in zip(values, out, strict=True):
