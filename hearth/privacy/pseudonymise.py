@@ -190,17 +190,22 @@ def _suggest(column: str) -> str:
 def check_names(columns: Mapping[str, str], present: list[str]) -> None:
     """Refuse output names Hearth would refuse in an extract, or that clash with another column,
     before any work: the sentence names the `--columns` to give instead."""
+    flagged = [new for new in columns.values() if identifier_like_columns([new])]
+    if flagged:
+        how = ",".join(
+            _suggest(old) if identifier_like_columns([new]) else f"{old}:{new}"
+            for old, new in columns.items()
+        )
+        named = " and ".join(f"'{c}'" for c in flagged)
+        raise PseudonymiseError(
+            f"Column {named} would be named like an identifier, and Hearth refuses an extract "
+            "with such a column (no_raw_identifiers), so the output would not be accepted. Give "
+            "the data contract's name for each pseudonym (person_pid for an NHS number, "
+            f"household_pid for a UPRN), e.g. --columns {how}. Nothing was written."
+        )
     for old, new in columns.items():
         if not new or new != new.strip():
             raise PseudonymiseError(f"Column '{old}' is given an empty or padded new name.")
-        if identifier_like_columns([new]):
-            how = _suggest(old)
-            raise PseudonymiseError(
-                f"Column '{new}' is named like an identifier, and Hearth refuses an extract with "
-                "such a column (no_raw_identifiers), so the output would not be accepted. Give "
-                "the data contract's name for the pseudonym (person_pid for an NHS number, "
-                f"household_pid for a UPRN), e.g. --columns {how}. Nothing was written."
-            )
         if new != old and new in present and new not in columns:
             raise PseudonymiseError(
                 f"Column '{old}' cannot be renamed '{new}': the file already has a column of "

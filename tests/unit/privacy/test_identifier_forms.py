@@ -143,9 +143,13 @@ def test_a_kept_identifier_name_is_refused_with_the_contract_name_to_give(tmp_pa
     src = tmp_path / "in.csv"
     src.write_text(f"nhs_number,uprn\n{NHS},{UPRN}\n")
     for columns, how in [
-        (["nhs_number"], "--columns nhs_number:person_pid"),
-        ({"uprn": "uprn"}, "--columns uprn:household_pid"),
-        ({"nhs_number": "person_pid", "uprn": "postcode"}, "--columns uprn:household_pid"),
+        (["nhs_number"], "--columns nhs_number:person_pid."),
+        (["nhs_number", "uprn"], "--columns nhs_number:person_pid,uprn:household_pid."),
+        ({"uprn": "uprn"}, "--columns uprn:household_pid."),
+        (
+            {"nhs_number": "person_pid", "uprn": "postcode"},
+            "--columns nhs_number:person_pid,uprn:household_pid.",
+        ),
     ]:
         with pytest.raises(PseudonymiseError, match="no_raw_identifiers") as e:
             pseudonymise_file(KEY, columns, src, tmp_path / "out.csv")
