@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime
+from importlib import resources
 from pathlib import Path
 
 
@@ -79,5 +80,52 @@ def roles_file() -> tuple[Path, bool]:
     return hearth_home() / "roles.yaml", False
 
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The files the code reads at run time, besides the Python: `sql/`, `data_contracts/`,
+# `expectations/`, `deploy/`, `dagster.yaml` and `pyproject.toml` (Dagster's project settings).
+# In a checkout they are its top-level folders; the wheel carries the same files inside the
+# package, at `hearth/_project/` (pyproject.toml, [tool.hatch.build.targets.wheel.force-include]).
+PROJECT_FILES = (
+    "sql",
+    "data_contracts",
+    "expectations",
+    "deploy",
+    "dagster.yaml",
+    "pyproject.toml",
+)
+PACKAGED_PROJECT = "_project"
+# Dagster's name for Hearth's code location: pyproject.toml's [tool.dg.project] and
+# [tool.dagster] say the same, and `hearth ui` registers the location under it (-l), so the
+# name the UI, the daemon and the project give agree wherever the checkout or install lives.
+CODE_LOCATION = "hearth"
+DEFINITIONS_MODULE = "pipelines.definitions"
+
+
+def project_root() -> Path:
+    """The folder holding PROJECT_FILES: inside the installed package if the wheel put them
+    there, else the checkout's top folder (the one above `hearth/`)."""
+    packaged = Path(str(resources.files("hearth"))) / PACKAGED_PROJECT
+    if (packaged / "pyproject.toml").is_file():
+        return packaged.resolve()
+    return Path(__file__).resolve().parents[1]
+
+
+def project_path(name: str) -> Path:
+    """One of PROJECT_FILES (or a path under one), wherever Hearth is installed; a sentence
+    naming what is missing if the installation lacks it."""
+    if name.split("/")[0] not in PROJECT_FILES:
+        raise ValueError(
+            f"{name} is not one of the files Hearth ships ({', '.join(PROJECT_FILES)})."
+        )
+    path = project_root() / name
+    if not path.exists():
+        raise FileNotFoundError(
+            f"Hearth's {name} is not in {path.parent}: the installation is incomplete; "
+            "install Hearth again from its wheel or run it from a checkout."
+        )
+    return path
+
+
+PROJECT_ROOT = project_root()
 SQL_DIR = PROJECT_ROOT / "sql"
+CONTRACTS_DIR = PROJECT_ROOT / "data_contracts"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"

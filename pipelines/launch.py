@@ -43,7 +43,7 @@ def ensure_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     cfg = home / "dagster.yaml"
-    shipped = settings.PROJECT_ROOT / "dagster.yaml"
+    shipped = settings.project_path("dagster.yaml")  # the checkout's, or the wheel's copy
     if not cfg.exists() or (
         cfg.read_text(encoding="utf-8").startswith(_MANAGED_YAML)
         and cfg.read_bytes() != shipped.read_bytes()

@@ -121,6 +121,9 @@ def reidentify_command(
         typer.Option("--out", help="Where to write (default: beside the client list)."),
     ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+    ] = False,
 ) -> None:
     """At the agency: hash your own client list with the shared key and get back the ranked
     households you already know, in your role's view. Every use is audited."""
@@ -130,7 +133,7 @@ def reidentify_command(
     if role not in ROLES:
         fail(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
     try:
-        r = reidentify(key_file, clients, id_column, role, out, as_of, say=say)
+        r = reidentify(key_file, clients, id_column, role, out, as_of, say=say, overwrite=overwrite)
     except (PseudonymiseError, ReidentifyError) as e:
         fail(str(e))
     except Exception as e:  # e.g. the warehouse is busy with a run: no detail that could leak

@@ -2,13 +2,17 @@
 
 hearth/cli/app.py registers it as the `pseudonymise` command:
 
-    hearth pseudonymise --key-file K --columns nhs_number,uprn IN.csv OUT.parquet
+    hearth pseudonymise --key-file K --columns nhs_number:person_pid,uprn:household_pid IN OUT
 
-Without --key-file the key is read from HEARTH_PSEUDONYMISATION_KEY. The key is never printed.
+Each column is written under the name after its colon: the data contract's (person_pid for an NHS
+number, household_pid for a UPRN), which Hearth accepts. Without --key-file the key is read from
+HEARTH_PSEUDONYMISATION_KEY. The key is never printed; an existing output is replaced only with
+--overwrite (or when confirmed at a terminal).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +20,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from hearth.cli.console import console, fail
+from hearth.cli.console import console, err, fail
 from hearth.privacy.pseudonymise import (
     KEY_ENV_VAR,
     PseudonymiseError,
@@ -32,6 +36,22 @@ def parse_columns(columns: str | Sequence[str]) -> list[str]:
     return [c.strip() for part in parts for c in part.split(",") if c.strip()]
 
 
+def parse_renames(columns: str | Sequence[str]) -> dict[str, str]:
+    """'nhs_number:person_pid,ref' to {'nhs_number': 'person_pid', 'ref': 'ref'}."""
+    out: dict[str, str] = {}
+    for item in parse_columns(columns):
+        old, colon, new = (p.strip() for p in item.partition(":"))
+        if not old or (colon and not new) or ":" in new:
+            raise PseudonymiseError(
+                f"'{item}' in --columns is not a column or column:new_name "
+                "(e.g. nhs_number:person_pid)."
+            )
+        if old in out:
+            raise PseudonymiseError(f"Column '{old}' is named more than once.")
+        out[old] = new or old
+    return out
+
+
 def pseudonymise_command(
     key_file: Annotated[
         Path | None,
@@ -42,21 +62,34 @@ def pseudonymise_command(
     ] = None,
     columns: Annotated[
         str,
-        typer.Option("--columns", help="Comma-separated identifier columns, e.g. nhs_number,uprn."),
+        typer.Option(
+            "--columns",
+            help="Comma-separated identifier columns, each as column:contract_name, e.g. "
+            "nhs_number:person_pid,uprn:household_pid (the names Hearth's data contracts expect).",
+        ),
     ] = "",
     src: Annotated[Path | None, typer.Argument(help="Input extract, .csv or .parquet.")] = None,
     dst: Annotated[Path | None, typer.Argument(help="Output file, .csv or .parquet.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+    ] = False,
 ) -> PseudonymiseResult:
-    """Replace identifier columns by keyed pseudonyms (HMAC-SHA256); other columns untouched."""
+    """Replace identifier columns by keyed pseudonyms (HMAC-SHA256) under the data contract's
+    names; other columns untouched."""
     problem = None
     try:
         if src is None or dst is None:
             raise PseudonymiseError("Give an input file and an output file.")
+        renames = parse_renames(columns)
+        if Path(dst).exists() and not overwrite and sys.stdin.isatty():
+            overwrite = typer.confirm(f"{dst} already exists. Replace it?", default=False)
         key = read_key(key_file)
-        result = pseudonymise_file(key, parse_columns(columns), Path(src), Path(dst))
+        result = pseudonymise_file(key, renames, Path(src), Path(dst), overwrite=overwrite)
     except PseudonymiseError as e:
         problem = str(e)
     if problem is not None:  # outside the handler: the exit carries no trace of the error
         fail(problem)
     console.print(Text(result.summary(), style="green"), soft_wrap=True)
+    for note in result.notes:
+        err.print(Text(f"Note: {note}", style="yellow"), soft_wrap=True)
     return result

@@ -175,10 +175,11 @@ def ui_command(
     try:
         dport = dagster_port or free_port(3000)
         url = f"http://{HOST}:{dport}"
-        cmd = [executable("dagster-webserver"), "-m", "pipelines.definitions"]
+        code = ["-m", settings.DEFINITIONS_MODULE, "-l", settings.CODE_LOCATION]
+        cmd = [executable("dagster-webserver"), *code]
         cmd += ["-h", HOST, "-p", str(dport)] + ([] if allow_launch else ["--read-only"])
         servers.append(start("Dagster UI", cmd, url, "/server_info", logs / "dagster-ui.log", env))
-        cmd = [executable("dagster-daemon"), "run", "-m", "pipelines.definitions"]
+        cmd = [executable("dagster-daemon"), "run", *code]
         servers.append(start("Dagster daemon", cmd, "", None, logs / "dagster-daemon.log", env))
         mlflow_note = "signs in with its own server's accounts"
         tracking = settings.mlflow_tracking_uri()

@@ -75,7 +75,7 @@ def identifier_like_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if _NAME_LIKE.search(c.strip())]
 
 
-def _nhs_valid(candidate: pl.Expr) -> pl.Expr:
+def nhs_number_valid(candidate: pl.Expr) -> pl.Expr:
     """Modulus-11 check on a 10-digit string (spaces removed): weights 10..2 on the first nine
     digits; check digit = 11 - (sum mod 11), 11 -> 0, 10 -> never valid."""
     digits = candidate.str.replace_all(r"[ .-]", "")
@@ -148,7 +148,7 @@ def flag_values(
     flags = long.select("_i", "column", "v", **checks).filter(pl.any_horizontal(*checks))
     # the modulus-11 check only on the few values shaped like an NHS number
     flags = flags.with_columns(
-        pl.col("nhs_number") & _nhs_valid(v.str.extract(_NHS_CANDIDATE, 1)).fill_null(False)
+        pl.col("nhs_number") & nhs_number_valid(v.str.extract(_NHS_CANDIDATE, 1)).fill_null(False)
     )
     return flags.filter(pl.any_horizontal(*checks.keys()))
 

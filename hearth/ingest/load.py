@@ -57,7 +57,9 @@ def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
             "no_raw_identifiers",
             f"{ex.source}: file {ex.file_name} has column '{flagged[0]}', whose name suggests "
             "a name, address, date of birth or direct identifier; Hearth accepts pseudonymised "
-            "extracts only.",
+            "extracts only, under the contract's column names: the agency pseudonymises it with "
+            "hearth pseudonymise --columns nhs_number:person_pid,uprn:household_pid and sends "
+            "it again.",
             column=flagged[0],
         )
     in_header = scan_header(columns)

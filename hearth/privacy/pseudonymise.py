@@ -3,8 +3,13 @@
 Every partner uses the same secret key, so the same NHS number or UPRN gives the same pseudonym
 in every agency's extract, and Hearth can link records without ever holding the identifier.
 
-- Identifiers are normalised first: all whitespace is removed, so "943 476 5919" and
-  "9434765919" give the same pseudonym. A value that is empty after that stays empty (null).
+- Identifiers are normalised first (hearth/privacy/identifier_forms.py): "943 476 5919",
+  "943-476-5919" and "9434765919.0" give the pseudonym of "9434765919"; a number in scientific
+  notation ("1.00012E+11") has lost digits and is refused. A value that is empty stays empty.
+- Each column may be given the name the data contract expects (`nhs_number:person_pid`); a
+  column that would keep a name Hearth refuses in an extract (`nhs_number`, `uprn`) is refused
+  here first, with the names to give. NHS numbers and UPRNs are checked (counts, never values).
+- An existing output file is replaced only when asked (`overwrite=True`).
 - A pseudonym is 64 lowercase hex characters.
 - The key is read from a file (preferred) or an environment variable. It never appears in a
   message, a repr or an output: `read_key` returns a `SecretKey`, a `bytes` whose repr hides it.
@@ -14,14 +19,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from hearth.atomic import write_atomically
+from hearth.ingest.identifiers import identifier_like_columns
 from hearth.privacy.access import refuse_shared_secret
+from hearth.privacy.identifier_forms import (
+    IdentifierFormError,
+    Prepared,
+    as_text,
+    kind_of,
+    normalise,
+    prepare,
+)
 
 KEY_ENV_VAR = "HEARTH_PSEUDONYMISATION_KEY"
 MIN_KEY_BYTES = 16
@@ -83,14 +97,6 @@ def read_key(key_file: Path | None, env_var: str = KEY_ENV_VAR) -> SecretKey:
     return SecretKey(key)
 
 
-def normalise(value: str | int | None) -> str | None:
-    """An identifier with all whitespace removed; None if nothing is left."""
-    if value is None:
-        return None
-    text = "".join(str(value).split())
-    return text or None
-
-
 class _Hmac:
     """HMAC-SHA256 with the key's inner and outer pads hashed once (RFC 2104), then copied.
 
@@ -130,12 +136,16 @@ class PseudonymiseResult:
     src: Path
     dst: Path
     rows: int
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # as named in the input
     distinct: dict[str, int] = field(default_factory=dict)  # distinct pseudonyms per column
     empty: dict[str, int] = field(default_factory=dict)  # empty identifiers per column
+    renamed: dict[str, str] = field(default_factory=dict)  # input name -> output name
+    notes: tuple[str, ...] = ()  # what was normalised or failed a check: counts, never values
 
     def summary(self) -> str:
-        cols = ", ".join(self.columns)
+        cols = ", ".join(
+            f"{c} -> {self.renamed[c]}" if self.renamed.get(c, c) != c else c for c in self.columns
+        )
         noun = "column" if len(self.columns) == 1 else "columns"
         return (
             f"Pseudonymised {len(self.columns)} {noun} ({cols}) in {self.rows:,} rows: "
@@ -157,9 +167,9 @@ def _read(path: Path, fmt: str) -> pl.DataFrame:
             return pl.read_csv(path, infer_schema=False)
         return pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        # The library's message may quote a line of the file, i.e. an identifier: not shown.
         raise PseudonymiseError(
-            f"{path} could not be read as {fmt.upper()}: {first_line}"
+            f"{path} could not be read as {fmt.upper()} ({type(e).__name__}); nothing was written."
         ) from None
 
 
@@ -171,47 +181,106 @@ def _write(df: pl.DataFrame, path: Path, fmt: str) -> None:
         raise PseudonymiseError(f"{path} could not be written ({e.strerror}).") from None
 
 
-def _pseudonymise_series(mac: _Hmac, s: pl.Series, src: Path) -> pl.Series:
-    if s.dtype.is_integer() or s.dtype in (pl.Categorical, pl.Enum, pl.Null):
-        s = s.cast(pl.String)
-    elif s.dtype != pl.String:
-        raise PseudonymiseError(
-            f"Column '{s.name}' in {src} holds {s.dtype} values; identifiers must be text or "
-            "whole numbers."
+def _suggest(column: str) -> str:
+    kind = kind_of(column)
+    target = {"nhs_number": "person_pid", "uprn": "household_pid"}.get(kind, "<contract column>")
+    return f"{column}:{target}"
+
+
+def check_names(columns: Mapping[str, str], present: list[str]) -> None:
+    """Refuse output names Hearth would refuse in an extract, or that clash with another column,
+    before any work: the sentence names the `--columns` to give instead."""
+    flagged = [new for new in columns.values() if identifier_like_columns([new])]
+    if flagged:
+        how = ",".join(
+            _suggest(old) if identifier_like_columns([new]) else f"{old}:{new}"
+            for old, new in columns.items()
         )
-    # Hash each distinct value once, then map the column: identifiers repeat across events.
-    raw = s.drop_nulls().unique().to_list()
-    hashed = [None if (t := normalise(v)) is None else mac(t) for v in raw]
-    return s.replace_strict(raw, hashed, default=None, return_dtype=pl.String)
+        named = " and ".join(f"'{c}'" for c in flagged)
+        raise PseudonymiseError(
+            f"Column {named} would be named like an identifier, and Hearth refuses an extract "
+            "with such a column (no_raw_identifiers), so the output would not be accepted. Give "
+            "the data contract's name for each pseudonym (person_pid for an NHS number, "
+            f"household_pid for a UPRN), e.g. --columns {how}. Nothing was written."
+        )
+    for old, new in columns.items():
+        if not new or new != new.strip():
+            raise PseudonymiseError(f"Column '{old}' is given an empty or padded new name.")
+        if new != old and new in present and new not in columns:
+            raise PseudonymiseError(
+                f"Column '{old}' cannot be renamed '{new}': the file already has a column of "
+                "that name. Nothing was written."
+            )
+    targets = list(columns.values())
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise PseudonymiseError(f"Two columns would both be named '{twice[0]}'.")
 
 
-def pseudonymise_file(key: bytes, columns: list[str], src: Path, dst: Path) -> PseudonymiseResult:
+def pseudonymise_series(
+    key: bytes | _Hmac, s: pl.Series, where: str, kind: str | None = None
+) -> tuple[pl.Series, Prepared]:
+    """A text column's pseudonyms (its written forms made one first), and what was found in it;
+    IdentifierFormError, with counts, for numbers whose digits are lost."""
+    mac = key if isinstance(key, _Hmac) else _Hmac(key)
+    prepared = prepare(s, where, kind)
+    hashed = [None if t is None else mac(t) for t in prepared.text]
+    out = s.replace_strict(prepared.raw, hashed, default=None, return_dtype=pl.String)
+    return out, prepared
+
+
+def pseudonymise_file(
+    key: bytes,
+    columns: list[str] | Mapping[str, str],
+    src: Path,
+    dst: Path,
+    overwrite: bool = False,
+) -> PseudonymiseResult:
     """Replace `columns` of `src` by their pseudonyms and write `dst`; other columns untouched.
 
-    CSV or Parquet in and out, chosen by each file's extension. Rows in = rows out.
+    `columns` is a list of names, or a mapping of each input name to its output name (the data
+    contract's, e.g. {"nhs_number": "person_pid"}). CSV or Parquet in and out, chosen by each
+    file's extension. Rows in = rows out. An existing `dst` is replaced only with `overwrite`.
     """
     src, dst = Path(src), Path(dst)
-    if not columns:
+    names = list(columns)
+    if not names:
         raise PseudonymiseError("Name at least one column to pseudonymise.")
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    duplicates = sorted({c for c in names if names.count(c) > 1})
     if duplicates:
         raise PseudonymiseError(f"Column '{duplicates[0]}' is named more than once.")
+    renames = dict(columns) if isinstance(columns, Mapping) else {c: c for c in names}
     src_fmt, dst_fmt = _format(src, "input"), _format(dst, "output")
     if not src.is_file():
         raise PseudonymiseError(f"The input file {src} does not exist.")
     if dst.exists() and dst.resolve() == src.resolve():
         raise PseudonymiseError(f"The output file must not be the input file ({src}).")
+    if dst.exists() and not overwrite:
+        raise PseudonymiseError(
+            f"The output file {dst} already exists; nothing was written. Give --overwrite to "
+            "replace it, or choose another output file."
+        )
     if len(key) < MIN_KEY_BYTES:
         raise PseudonymiseError(f"The key is too short: it must be at least {MIN_KEY_BYTES} bytes.")
 
     df = _read(src, src_fmt)
-    for c in columns:
+    for c in names:
         if c not in df.columns:
             raise PseudonymiseError(
                 f"Column '{c}' is not in {src}; its columns are: {', '.join(df.columns)}."
             )
+    check_names(renames, df.columns)
     mac = _Hmac(key)
-    out = df.with_columns([_pseudonymise_series(mac, df[c], src) for c in columns])
+    hashed, notes = [], []
+    try:
+        for c in names:
+            text = as_text(df[c], str(src))
+            column, prepared = pseudonymise_series(mac, text, str(src), kind_of(c, renames[c]))
+            hashed.append(column)
+            notes += prepared.notes(c)
+    except IdentifierFormError as e:
+        raise PseudonymiseError(str(e)) from None
+    out = df.with_columns(hashed).rename({c: n for c, n in renames.items() if c != n})
     if out.height != df.height:  # pragma: no cover - a mapping cannot change the row count
         raise PseudonymiseError(f"Row count changed while pseudonymising {src}.")
     _write(out, dst, dst_fmt)
@@ -219,7 +288,11 @@ def pseudonymise_file(key: bytes, columns: list[str], src: Path, dst: Path) -> P
         src=src,
         dst=dst,
         rows=out.height,
-        columns=tuple(columns),
-        distinct={c: out[c].n_unique() - int(out[c].null_count() > 0) for c in columns},
-        empty={c: out[c].null_count() for c in columns},
+        columns=tuple(names),
+        distinct={
+            c: out[renames[c]].n_unique() - int(out[renames[c]].null_count() > 0) for c in names
+        },
+        empty={c: out[renames[c]].null_count() for c in names},
+        renamed=renames,
+        notes=tuple(notes),
     )

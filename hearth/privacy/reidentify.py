@@ -29,7 +29,8 @@ import polars as pl
 
 from hearth import settings
 from hearth.atomic import write_atomically
-from hearth.privacy.pseudonymise import hmac_hex, read_key
+from hearth.privacy.identifier_forms import IdentifierFormError, as_text
+from hearth.privacy.pseudonymise import pseudonymise_series, read_key
 from hearth.publish.roles import check_role, role_view
 from hearth.quality.contracts import load_contract
 from hearth.warehouse import query, run_sql
@@ -58,8 +59,9 @@ def persons_allowed(role: str) -> bool:
     return role in load_contract("people").column("person_pid").roles
 
 
-def default_out(clients: Path, as_of: str) -> Path:
-    return clients.with_name(f"{clients.stem}_hearth_{as_of}.csv")
+def default_out(clients: Path, as_of: str, role: str) -> Path:
+    """Beside the client list, named by role and month: two roles' files never collide."""
+    return clients.with_name(f"{clients.stem}_hearth_{role}_{as_of}.csv")
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -89,15 +91,31 @@ def _read_clients(path: Path, id_column: str) -> pl.Series:
         raise ReidentifyError(
             f"Column '{id_column}' is not in {path}; its columns are: {', '.join(frame.columns)}."
         )
-    col = frame[id_column]
-    if col.dtype.is_integer() or col.dtype == pl.Null:
-        col = col.cast(pl.String)
-    elif col.dtype != pl.String:
-        raise ReidentifyError(
-            f"Column '{id_column}' in {path} holds {col.dtype} values; identifiers must be text "
-            "or whole numbers."
-        )
-    return col
+    try:
+        return as_text(frame[id_column], str(path))
+    except IdentifierFormError as e:
+        raise ReidentifyError(str(e)) from None
+
+
+def _client_pids(key: bytes, ids: pl.Series, where: str) -> pl.Series:
+    """The list's pseudonyms, made as `hearth pseudonymise` makes them (the same forms made
+    one); a number in scientific notation is refused with a count."""
+    try:
+        pids, _ = pseudonymise_series(key, ids, where)
+    except IdentifierFormError as e:
+        raise ReidentifyError(str(e)) from None
+    return pids.alias("client_pid")
+
+
+def _known(frame: pl.DataFrame, persons: bool) -> int:
+    """How many of the list's pseudonyms are a household or (if the role may match people) a
+    person anywhere in the warehouse: 0 means another key or another column."""
+    with _read_warehouse() as con:
+        con.register("client_pids", frame.to_arrow())
+        try:
+            return query(con, "publish/client_known", {"persons": persons}).fetchall()[0][0]
+        finally:
+            con.unregister("client_pids")
 
 
 def _write_out(frame: pl.DataFrame, out: Path) -> None:
@@ -168,6 +186,7 @@ def reidentify(
     out: Path | None = None,
     as_of: str | None = None,
     say: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> ReidentifyResult:
     from hearth.publish.published import load_published, published_folder
 
@@ -193,7 +212,7 @@ def reidentify(
         raise ReidentifyError(str(e)) from None
     ranked, summary = load_published(folder)
     run_as_of = str(summary.get("as_of") or folder.name)
-    out = Path(out) if out else default_out(clients, run_as_of)
+    out = Path(out) if out else default_out(clients, run_as_of, role)
     if out.suffix.lower() not in FORMATS:
         raise ReidentifyError(f"The output {out} must end in .csv or .parquet.")
     if _inside(out, home) or _inside(out, settings.outputs_dir()):
@@ -203,9 +222,14 @@ def reidentify(
         )
     if out.exists() and out.resolve() == clients.resolve():
         raise ReidentifyError("The output must not be the client list itself.")
+    if out.exists() and not overwrite:
+        raise ReidentifyError(
+            f"The output {out} already exists; nothing was written. Give --overwrite to replace "
+            "it, or --out to write elsewhere."
+        )
 
     ids = _read_clients(clients, id_column)
-    pids = pl.Series("client_pid", hmac_hex(key, ids.to_list()), dtype=pl.String)
+    pids = _client_pids(key, ids, str(clients))
     frame = pl.DataFrame({"client_row": pl.int_range(0, len(ids), eager=True), "client_pid": pids})
     frame = frame.filter(pl.col("client_pid").is_not_null())
     n_clients = frame.height
@@ -241,6 +265,27 @@ def reidentify(
     ).rename({"household_pid_view": "household_pid"}, strict=False)
     result = result.with_columns(pl.col("score").round(6))
     households = pairs["household_pid"].n_unique()
+    if matched == 0 and n_clients and _known(frame, persons_allowed(role)) == 0:
+        _audit(
+            "refused",
+            grant,
+            clients=n_clients,
+            matched=0,
+            run_as_of=run_as_of,
+            detail={"why": "no identifier on the list is known to Hearth", "id_column": id_column},
+        )
+        whom = (
+            "a person or a household"
+            if persons_allowed(role)
+            else f"a household (the {role} role matches UPRNs only)"
+        )
+        raise ReidentifyError(
+            f"None of the {n_clients:,} identifiers in column '{id_column}' of {clients} is known "
+            f"to Hearth as {whom}, on the list or not: the key is probably not the one the "
+            "partners' extracts were pseudonymised with (check --key-file or "
+            "HEARTH_PSEUDONYMISATION_KEY), or the column does not hold the NHS numbers or "
+            "UPRNs the extracts were made from. Nothing was written."
+        )
 
     # The audit entry first: if it cannot be written, nothing is handed out. It goes to the
     # audit log's own folder, so it never waits for a run or a reader of the warehouse.

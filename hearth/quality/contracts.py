@@ -31,10 +31,8 @@ from hearth.quality.contract_model import (  # the contract's model; loaded here
     ContractError,
     conditional_rule_query,
 )
-from hearth.settings import PROJECT_ROOT
+from hearth.settings import CONTRACTS_DIR
 from hearth.sources import CODES, REFERENCE_CODES, REFERENCE_FOLDER, REFERENCES, SOURCES
-
-CONTRACTS_DIR = PROJECT_ROOT / "data_contracts"
 
 
 @functools.cache

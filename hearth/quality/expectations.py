@@ -26,11 +26,9 @@ from typing import Any
 
 import duckdb
 
-from hearth.quality.contracts import CONTRACTS_DIR, Contract, load_all
-from hearth.settings import PROJECT_ROOT
+from hearth.quality.contracts import Contract, load_all
+from hearth.settings import CONTRACTS_DIR, EXPECTATIONS_DIR
 from hearth.sources import SOURCES
-
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 # What GX may return: counts only. partial_unexpected_count=0 keeps GX from fetching any
 # unexpected values; the summary below copies only the counts in any case.

@@ -334,7 +334,7 @@ def test_reidentify_returns_known_households_audits_and_never_leaks_the_key(run,
     )
     outputs.append(health.output)
     assert health.exit_code == 0, health.output
-    out = agency / f"clients_hearth_{run.summary['as_of']}.csv"
+    out = agency / f"clients_hearth_health_{run.summary['as_of']}.csv"  # the role's own file
     got = pl.read_csv(out, schema_overrides={"nhs_number": pl.String})
     assert got.columns == ["nhs_number", *visible_columns("health")]
     assert got.height > 40 and set(got["nhs_number"]) <= set(spaced)
@@ -362,7 +362,7 @@ def test_reidentify_returns_known_households_audits_and_never_leaks_the_key(run,
         pl.col("household_pid").is_in(got["household_pid"].to_list())
     )
     assert set(got.drop("uprn", "score").rows()) == set(expected.drop("score").rows())
-    # fire may not match people: NHS numbers find nothing for it
+    # fire may not match people: NHS numbers find nothing for it, and it is told why
     nobody = _cli(
         "reidentify",
         "--key-file",
@@ -377,7 +377,8 @@ def test_reidentify_returns_known_households_audits_and_never_leaks_the_key(run,
         str(agency / "fire_people.csv"),
     )
     outputs.append(nobody.output)
-    assert nobody.exit_code == 0 and "matches households (UPRN pseudonyms) only" in nobody.output
+    assert nobody.exit_code == 2 and "the fire role matches UPRNs only" in nobody.output
+    assert not (agency / "fire_people.csv").exists()
     # refusals: an output inside HEARTH_HOME, a short key; neither writes or shows the key
     inside = _cli(
         "reidentify",
@@ -422,8 +423,23 @@ def test_reidentify_returns_known_households_audits_and_never_leaks_the_key(run,
         str(agency / "police.csv"),
         env={"HEARTH_PSEUDONYMISATION_KEY": env_key},
     )
-    outputs.append(by_env.output)
-    assert by_env.exit_code == 0, by_env.output
+    outputs.append(by_env.output)  # another key: nothing it hashes is known to Hearth
+    assert by_env.exit_code == 2 and "the key is probably not the one" in by_env.output
+    assert "None of the 16 identifiers in column 'uprn'" in by_env.output
+    assert not (agency / "police.csv").exists()
+    again = _cli(  # the health list again: its file exists, so it is not replaced unasked
+        "reidentify",
+        "--key-file",
+        str(key_file),
+        "--clients",
+        str(agency / "clients.csv"),
+        "--id-column",
+        "nhs_number",
+        "--role",
+        "health",
+    )
+    outputs.append(again.output)
+    assert again.exit_code == 2 and "already exists; nothing was written" in again.output
 
     audit = _cli("audit")
     outputs.append(audit.output)
@@ -432,12 +448,14 @@ def test_reidentify_returns_known_households_audits_and_never_leaks_the_key(run,
     from hearth.privacy.reidentify import audit_entries
 
     entries = audit_entries()
-    assert {e["action"] for e in entries} == {"reidentify"}
+    assert {e["action"] for e in entries} == {"reidentify", "refused"}
     # every use is audited, with the OS user; the refused ones handed nothing out
-    assert sorted(e["role"] for e in entries) == ["fire", "fire", "health", "police"]
+    used = sorted((e["action"], e["role"]) for e in entries)
+    expected = [("refused", "fire"), ("refused", "police"), ("reidentify", "fire")]
+    assert used == [*expected, ("reidentify", "health")]
     assert {e["os_user"] for e in entries} == {os_user()}
     assert os_user() in audit.output
-    (health_row,) = [e for e in entries if e["role"] == "health"]
+    (health_row,) = [e for e in entries if e["role"] == "health" and e["action"] == "reidentify"]
     assert health_row["clients"] == len(spaced) + 1  # the empty identifier is not a client
     assert 40 < health_row["matched"] <= len(spaced)
     assert health_row["run_as_of"] == run.summary["as_of"]
