@@ -17,6 +17,7 @@ from hearth.publish.outputs import (
 from hearth.publish.plans import capacity_file
 from hearth.publish.ranked import load_scores, publish_top
 from hearth.publish.summary import run_summary
+from models.monitoring import load_report
 from models.registry import champion_summary, fetch_model_artifacts
 from pipelines.resources import MlflowResource, OutputsResource, RunSettings, WarehouseResource
 
@@ -43,6 +44,7 @@ def published_outputs(
         as_of = run_settings.design(con).score_as_of
         ranked = load_scores(con)
         model = champion_summary(mlflow.uri(), decided.get("scoring_version"))
+        model["monitoring"] = load_report(con, as_of)  # between months: models/monitoring.py
         summary = run_summary(con, as_of, ranked, model)
     root = outputs.resolved()
     clear_stale_temporaries(root)
