@@ -234,6 +234,8 @@ def reference_window(
         feats, _ = load_window(con, as_of)
     except FileNotFoundError:
         return None
+    if any(n not in feats.columns for n in names):
+        return None  # kept by an older catalogue: not comparable feature by feature
     feats = cap_recency(feats, cap)
     X = feats.select(names).to_numpy().astype(np.float32, copy=False)
     return as_of, feats, model.predict_proba(X)[:, 1]
