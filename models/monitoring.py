@@ -4,8 +4,8 @@ it, and how far the scores and each feature have moved from the scoring model's 
 - **Overlap**: the share of this month's top 1% (and top 5%) that was in last month's. Each
   household that entered or left is put under the first that applies: it is new to the area
   (or gone from it), someone moved in or out, it has new agency records since last month, or
-  none of these (it moved because other households did, or because the model changed:
-  `new_model_version` says whether it did).
+  the model changed and last month's model, scoring this month's households, would have
+  listed it (or not) as last month (`new_model`), or none of these: other households moved.
 - **PSI** (population stability index) of a distribution against a reference:
   sum over bins of (current share - reference share) * ln(current share / reference share),
   bins from the reference (one per value when it has few values, else its deciles), a share
@@ -18,6 +18,7 @@ it, and how far the scores and each feature have moved from the scoring model's 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import duckdb
 import numpy as np
@@ -34,7 +35,7 @@ PSI_FLOOR = 1e-4
 PSI_LARGE = 0.25
 PSI_SAMPLE = 200_000  # rows each side, evenly spaced: the index changes in the third decimal
 SHARES = {"1pct": 0.01, "5pct": 0.05}
-CAUSES = ("new_household", "moved", "new_records", "no_change_of_its_own")
+CAUSES = ("new_household", "moved", "new_records", "new_model", "no_change_of_its_own")
 SHOWN_FEATURES = 10
 
 
@@ -85,23 +86,41 @@ def _cause(pid: str, other: set[str], moved: set[str], records: set[str]) -> str
     return "no_change_of_its_own"
 
 
+def _top(ranking: pl.DataFrame, share: float) -> set[str]:
+    k = top_count(share, ranking.height)
+    return set(ranking.filter(pl.col("rank") <= k)["household_pid"].to_list())
+
+
 def overlap(
-    current: pl.DataFrame, previous: pl.DataFrame, changes: pl.DataFrame, share: float
+    current: pl.DataFrame,
+    previous: pl.DataFrame,
+    changes: pl.DataFrame,
+    share: float,
+    old_model_now: pl.DataFrame | None = None,
 ) -> dict:
     """Overlap of the top `share` of two rankings (household_pid, rank) and why households
-    entered or left; `changes` has household_pid, new_records, moved (monitoring_changes)."""
+    entered or left; `changes` has household_pid, new_records, moved (monitoring_changes).
+    `old_model_now` is this month's households ranked by last month's model, when the model
+    changed: a household with no change of its own that entered (left) because the new model
+    does (does not) list it where the old one would not (would) is put under "new_model"."""
     k_now, k_before = top_count(share, current.height), top_count(share, previous.height)
-    now = set(current.filter(pl.col("rank") <= k_now)["household_pid"].to_list())
-    before = set(previous.filter(pl.col("rank") <= k_before)["household_pid"].to_list())
+    now, before = _top(current, share), _top(previous, share)
+    old_top = _top(old_model_now, share) if old_model_now is not None else None
     moved = set(changes.filter(pl.col("moved"))["household_pid"].to_list())
     records = set(changes.filter(pl.col("new_records"))["household_pid"].to_list())
     listed_now, listed_before = set(current["household_pid"]), set(previous["household_pid"])
     entered = {c: 0 for c in CAUSES}
     for pid in now - before:
-        entered[_cause(pid, listed_before, moved, records)] += 1
+        cause = _cause(pid, listed_before, moved, records)
+        if cause == "no_change_of_its_own" and old_top is not None and pid not in old_top:
+            cause = "new_model"
+        entered[cause] += 1
     left = {c: 0 for c in CAUSES}
     for pid in before - now:
-        left[_cause(pid, listed_now, moved, records)] += 1
+        cause = _cause(pid, listed_now, moved, records)
+        if cause == "no_change_of_its_own" and old_top is not None and pid in old_top:
+            cause = "new_model"
+        left[cause] += 1
     kept = len(now & before)
     return {
         "listed": k_now,
@@ -138,22 +157,28 @@ def monitor(
     features_now: pl.DataFrame,
     reference: tuple[str, pl.DataFrame, np.ndarray] | None,
     names: list[str],
+    last_model: Callable[[str], pl.DataFrame | None] = lambda _: None,
 ) -> dict:
     """The month's monitoring report (a dict that goes to MLflow, the warehouse and the
     report). `ranked` has household_pid and rank; `reference` is (as_of, its features, the
-    model's scores there) or None when the training window's features are not kept."""
+    model's scores there) or None when the training window's features are not kept;
+    `last_model(version)` ranks this month's households by that earlier version, or None."""
     report: dict = {"as_of": as_of, "model_version": str(model_version)}
     prev = previous_ranking(con, as_of)
     if prev.height:
         before = prev["as_of"][0]
         last_version = str(prev["model_version"][0])
         changes = _changes(con, before, as_of)
+        new_model = last_version != str(model_version)
+        old_now = last_model(last_version) if new_model else None
         report |= {
             "previous_as_of": before,
             "previous_model_version": last_version,
-            "new_model_version": last_version != str(model_version),
+            "new_model_version": new_model,
+            "old_model_compared": old_now is not None,
             "overlap": {
-                name: overlap(ranked, prev, changes, share) for name, share in SHARES.items()
+                name: overlap(ranked, prev, changes, share, old_now)
+                for name, share in SHARES.items()
             },
         }
     if reference is not None:
@@ -241,6 +266,31 @@ def reference_window(
     return as_of, feats, model.predict_proba(X)[:, 1]
 
 
+def rank_by_version(
+    version: str, features_now: pl.DataFrame, tracking_uri: str
+) -> pl.DataFrame | None:
+    """This month's households ranked by an earlier model version (its own features and
+    "months since" cap), or None if it cannot score them (features no longer built)."""
+    from mlflow.exceptions import MlflowException
+
+    from models.metrics import rank_order
+    from models.registry import load_champion
+
+    try:
+        model, names, champ = load_champion(tracking_uri, version)
+    except (LookupError, MlflowException):  # a version deleted from the registry
+        return None
+    if any(n not in features_now.columns for n in names):
+        return None
+    frame = cap_recency(features_now, int(champ.tags.get("recency_cap", 36)))
+    scores = model.predict_proba(frame.select(names).to_numpy().astype(np.float32))[:, 1]
+    pids = frame["household_pid"].to_numpy()
+    order = rank_order(scores, pids)
+    ranks = np.empty(len(order), dtype=np.int64)
+    ranks[order] = np.arange(1, len(order) + 1)
+    return pl.DataFrame({"household_pid": pids, "rank": ranks})
+
+
 def log_monitoring(report: dict, tracking_uri: str, run_tags: dict[str, str]) -> str:
     """One MLflow run per month's scoring, beside the training runs; returns its id."""
     from models.registry import mlflow_client
@@ -292,6 +342,7 @@ def monitor_month(
         now,
         reference_window(con, ref_as_of, model, names, cap),
         names,
+        lambda version: rank_by_version(version, features_now, tracking_uri),
     )
     report["mlflow_run_id"] = log_monitoring(report, tracking_uri, run_tags)
     store(con, ranked, as_of, str(champ.version), report)

@@ -13,7 +13,8 @@ CAUSE_WORDS = {
     "new_household": "new to the area's list (or gone from it)",
     "moved": "someone moved in or out",
     "new_records": "new agency records since last month",
-    "no_change_of_its_own": "no change of its own (other households, or the model, moved it)",
+    "new_model": "the new model version ranks it differently",
+    "no_change_of_its_own": "no change of its own (other households moved past it)",
 }
 SHARE_WORDS = {"1pct": "top 1%", "5pct": "top 5%"}
 PSI_WORDS = (

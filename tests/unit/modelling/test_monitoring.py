@@ -62,6 +62,7 @@ def test_overlap_and_why_households_entered_or_left():
         "new_household": 0,
         "moved": 1,
         "new_records": 0,
+        "new_model": 0,
         "no_change_of_its_own": 0,
     }
     assert top1["left"]["new_records"] == 1 and sum(top1["left"].values()) == 1
@@ -73,8 +74,29 @@ def test_overlap_and_why_households_entered_or_left():
         "new_household": 0,
         "moved": 0,
         "new_records": 1,
+        "new_model": 0,
         "no_change_of_its_own": 0,
     }  # h050
+
+
+def test_a_new_model_version_is_named_as_the_cause_when_the_old_one_disagrees():
+    base = [f"h{i:03d}" for i in range(100)]  # the top 1% is one household
+    previous = ranking(base)  # h000 first last month
+    current = ranking(["h001", *[p for p in base if p != "h001"]])  # h001 first now
+    none = pl.DataFrame(
+        schema={"household_pid": pl.String, "new_records": pl.Boolean, "moved": pl.Boolean}
+    )
+    # last month's model, on this month's households, still puts h000 first: the model moved
+    # both h001 in and h000 out
+    old_model_now = ranking(base)
+    o = overlap(current, previous, none, 0.01, old_model_now)
+    assert (o["entered"]["new_model"], o["left"]["new_model"]) == (1, 1)
+    # had the old model also put h001 first, neither is the model's doing
+    o = overlap(current, previous, none, 0.01, ranking(current["household_pid"].to_list()))
+    assert o["entered"]["no_change_of_its_own"] == 1 and o["left"]["no_change_of_its_own"] == 1
+    assert o["entered"]["new_model"] == 0 == o["left"]["new_model"]
+    # without the old model's ranking the cause is not guessed
+    assert overlap(current, previous, none, 0.01)["entered"]["new_model"] == 0
 
 
 @pytest.fixture
@@ -134,11 +156,20 @@ def test_monitor_compares_with_last_month_and_the_training_window(con):
     features = pl.DataFrame({"household_pid": ["h2", "h1", "h3", "h4"], "x": [1.0, 1, 0, 0]})
     reference = ("2025-01", pl.DataFrame({"x": [0.0, 0, 0, 1]}), np.array([0.1, 0.2, 0.3, 0.4]))
     report = monitor(
-        con, now, "2026-01", "2", np.array([0.4, 0.3, 0.2, 0.1]), features, reference, ["x"]
+        con,
+        now,
+        "2026-01",
+        "2",
+        np.array([0.4, 0.3, 0.2, 0.1]),
+        features,
+        reference,
+        ["x"],
+        lambda version: ranking(["h1", "h2", "h3", "h4"]) if version == "1" else None,
     )
     assert report["new_model_version"] is True and report["previous_as_of"] == "2025-12"
     top1 = report["overlap"]["1pct"]
     assert (top1["listed"], top1["kept"]) == (1, 0)
+    assert report["old_model_compared"] is True
     assert top1["entered"]["new_records"] == 1  # h2's late-arriving record
     assert top1["left"]["new_records"] == 1  # h1's new record
     # x: 3/4 zeros then 2/4: (0.5 - 0.75) ln(0.5 / 0.75) + (0.5 - 0.25) ln(0.5 / 0.25)
