@@ -11,8 +11,8 @@ are compared with, and the page says so.
 Two refits can come out as the very same model: when the trees cannot split on an agency's
 records (too few households hold them for the leaf size), the model falls back on the register
 (household size, ages, deprivation), and "police alone" and "social care alone" are then both
-the register's model. `same_scores_as` names the earlier row a refit repeats, so a reader can
-tell a repeat from a coincidence."""
+the register's model. The register alone is a row of its own, and `same_scores_as` names the
+earlier row a refit repeats, so a reader can tell a repeat from a coincidence."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from models.train import fit_candidate, fitting_sample
 
 JOINED = "all agencies joined (the model)"
 JOINED_REFIT = "all agencies joined, refitted as the rows below"
+REGISTER = "the register alone (who lives where)"
 COLUMNS = (
     "precision_at_1pct",
     "precision_at_5pct",
@@ -48,8 +49,10 @@ def _row(label: str, features: int, households: int, met: dict, same: str = "") 
 
 
 def refit_sets(cat: Catalogue) -> list[tuple[str, set[str]]]:
+    """The register alone first (what every partner already shares), so that an agency's
+    refit that cannot use its own records shows as the same scores as it."""
     everyone = set(cat.agencies)
-    sets = []
+    sets: list[tuple[str, set[str]]] = [(REGISTER, set())]
     for agency in cat.agencies:
         sets.append((f"{agency.replace('_', ' ')} alone", {agency}))
         sets.append((f"all but {agency.replace('_', ' ')}", everyone - {agency}))
@@ -89,6 +92,8 @@ def value_of_sharing(
             if agencies >= set(cat.agencies)
             else [n for n in cat.features_of(agencies) if n in usable]
         )
+        if not cols:  # nothing this set could fit on (no register features in use)
+            continue
         t_sub, v_sub = train.restricted(agencies, cat), valid.restricted(agencies, cat)
         m = fit_candidate(
             kind, t_sub.X(cols, sample), train.y[sample], train.pids[sample], cols, light
@@ -105,10 +110,27 @@ def value_of_sharing(
 
 
 def sharing_note(table: pl.DataFrame) -> str:
-    """One plain sentence on what the rows are compared with (for the card and the report)."""
+    """Plain sentences on what the rows are compared with and which rows repeat the register
+    (for the card and the report)."""
     if not table.height:
         return ""
-    models = table["model"].to_list()
+    note = _compared_with(table["model"].to_list())
+    if "same_scores_as" in table.columns:
+        repeats = table.filter(pl.col("same_scores_as") == REGISTER)["model"].to_list()
+        if repeats:
+            note += (
+                f" {_and(repeats).capitalize()} gave the very same scores as the register alone: "
+                "on an area this size too few households hold those records for the model to "
+                "learn from them, so those rows say nothing about the agency's data."
+            )
+    return note
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _compared_with(models: list[str]) -> str:
     if JOINED_REFIT in models:
         return (
             "The first row is the model itself. The refits below it are lighter, to keep nine "

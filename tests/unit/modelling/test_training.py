@@ -47,7 +47,7 @@ def trained():
 def test_value_of_sharing_counts_themes_over_each_models_agencies(trained):
     cat, names, _, result = trained
     table = {r["model"]: r for r in result.sharing.iter_rows(named=True)}
-    assert len(table) == 1 + 2 * len(cat.agencies) + (JOINED_REFIT in table)
+    assert len(table) == 2 + 2 * len(cat.agencies) + (JOINED_REFIT in table)  # and the register
     assert table[JOINED]["features"] == len(names)
     # the joined row is the model itself: the card's numbers
     for name in ("precision_at_1pct", "precision_at_5pct", "recall_at_1pct"):
