@@ -133,8 +133,8 @@ def _and(items: list[str]) -> str:
 def _compared_with(models: list[str]) -> str:
     if JOINED_REFIT in models:
         return (
-            "The first row is the model itself. The refits below it are lighter, to keep nine "
-            "refits quick on a large area (fewer households without a crisis, fewer trees), "
+            "The first row is the model itself. The refits below it are lighter, to keep them "
+            "quick on a large area (fewer households without a crisis, fewer trees), "
             "so they are compared with the joined data refitted the same way, not with the "
             "model."
         )
