@@ -126,10 +126,11 @@ def fairness_lines(fair: pl.DataFrame) -> list[str]:
             f"{r['verdict']} |"
         )
     flagged = fair.filter(pl.col("flag"))
+    few = int((~fair["judged"]).sum())
     lines += [
         "",
         f"{flagged.height} of {int(fair['judged'].sum())} groups judged are flagged; "
-        f"{int((~fair['judged']).sum())} are too few to judge.",
+        f"{few} {'is' if few == 1 else 'are'} too few to judge.",
     ]
     return lines
 
