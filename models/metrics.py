@@ -4,6 +4,8 @@ then by household pseudonym."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
@@ -84,4 +86,70 @@ def calibration_table(y: np.ndarray, prob: np.ndarray, bins: int = 10) -> pl.Dat
             pl.col("y").mean().alias("observed_rate"),
         )
         .sort("bin")
+    )
+
+
+# The champion must beat the contact-count baseline at 1% by a margin the data can show: of the
+# crises on exactly one of the two lists, more must be on the model's than chance would give.
+MARGIN_P = 0.05
+
+
+def sign_test_p(only_model: int, only_baseline: int) -> float:
+    """One-sided exact sign test: the chance of at least `only_model` of the crises found by
+    one list alone being the model's, if either list were as likely to find each."""
+    n = only_model + only_baseline
+    if n == 0:
+        return 1.0
+    return sum(math.comb(n, i) for i in range(only_model, n + 1)) / 2**n
+
+
+def versus_baseline(
+    y: np.ndarray,
+    model_scores: np.ndarray,
+    baseline_scores: np.ndarray,
+    household_pid: np.ndarray,
+    share: float = 0.01,
+) -> dict[str, float]:
+    """The two top-`share` lists of the same window, compared crisis by crisis: how many each
+    finds, how many only one of them finds, and the sign test's p-value for the model's lead."""
+    y = np.asarray(y).astype(bool)
+    k = k_for(share, len(y))
+    mine = top_k_mask(model_scores, household_pid, k)
+    base = top_k_mask(baseline_scores, household_pid, k)
+    only_model, only_base = int((y & mine & ~base).sum()), int((y & base & ~mine).sum())
+    return {
+        "baseline_check.listed_at_1pct": float(k),
+        "baseline_check.model_found_at_1pct": float((y & mine).sum()),
+        "baseline_check.baseline_found_at_1pct": float((y & base).sum()),
+        "baseline_check.found_only_by_model": float(only_model),
+        "baseline_check.found_only_by_baseline": float(only_base),
+        "baseline_check.p_value": sign_test_p(only_model, only_base),
+    }
+
+
+def baseline_margin(metrics: dict[str, float]) -> tuple[bool, str]:
+    """Whether the model beats the contact-count baseline at 1% by a margin the data can show,
+    and a sentence saying so (from `versus_baseline`'s metrics, as logged)."""
+    need = ("found_only_by_model", "found_only_by_baseline", "p_value", "listed_at_1pct")
+    if any(f"baseline_check.{n}" not in metrics for n in need):
+        return False, (
+            "The champion's MLflow run has no comparison with the contact-count baseline "
+            "(baseline_check metrics), so whether it beats the baseline cannot be shown; "
+            "train a new version."
+        )
+    a = int(metrics["baseline_check.found_only_by_model"])
+    b = int(metrics["baseline_check.found_only_by_baseline"])
+    p = float(metrics["baseline_check.p_value"])
+    k = int(metrics["baseline_check.listed_at_1pct"])
+    found = (
+        f"of the crises on only one of the two top-1% lists ({k:,} households each) on the "
+        f"validation window, the model's list found {a} and the contact-count baseline's {b}"
+    )
+    if p < MARGIN_P:
+        return True, f"The champion beats the contact-count baseline: {found} (p = {p:.3f})."
+    return False, (
+        f"The champion does not beat the contact-count baseline at 1% by a margin the data can "
+        f"show: {found}, a lead chance alone gives with p = {p:.2f} (below {MARGIN_P} is "
+        "needed). On an area this size the list may be no better than counting contacts: read "
+        "it with that in mind, and check again as more history arrives."
     )

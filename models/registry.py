@@ -123,6 +123,9 @@ def decide(
 
 def _log_training(mlflow, result, fixed_k: int, artifacts: dict[str, Path]) -> None:
     """Parameters, metrics (the chosen model's and each candidate's) and artifacts."""
+    from models.card import evaluation_metrics  # scikit-learn: not at definitions load
+    from models.fairness import RULE as FAIRNESS_RULE
+
     p = result.params
     mlflow.log_params(
         {
@@ -145,6 +148,8 @@ def _log_training(mlflow, result, fixed_k: int, artifacts: dict[str, Path]) -> N
         }
     )
     mlflow.log_metrics({k: v for k, v in result.metrics.items() if np.isfinite(v)})
+    mlflow.log_metrics(evaluation_metrics(result))  # fairness and value of sharing, as numbers
+    mlflow.set_tag("fairness_rule", FAIRNESS_RULE)
     measured = dict(result.candidate_metrics)
     if "baseline" not in measured and getattr(result, "baseline_metrics", None):
         measured["baseline_reference"] = result.baseline_metrics  # the gate's reference

@@ -1,5 +1,5 @@
 """Train the candidates at one date, judge them on a later date, and measure what each
-agency's data adds (the value of sharing)."""
+agency's data adds (the value of sharing, models/sharing.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from hearth.features.build import load_window, theme_columns
 from hearth.features.catalogue import Catalogue
 from hearth.features.design import cap_recency
 from models.fairness import fairness_table, group_columns
-from models.metrics import calibration_table, evaluate_scores
+from models.metrics import calibration_table, evaluate_scores, versus_baseline
 from models.params import TrainParams
-from models.train import fit_candidate, fitting_sample
+from models.sharing import value_of_sharing
+from models.train import fit_candidate
 
 
 @dataclass
@@ -83,58 +84,6 @@ def _score(model, X: np.ndarray) -> np.ndarray:
     return model.predict_proba(X)[:, 1]
 
 
-def value_of_sharing(
-    train: Window,
-    valid: Window,
-    cat: Catalogue,
-    params: TrainParams,
-    fixed_k: int,
-    progress: Callable[[str], None],
-    names: list[str],
-) -> pl.DataFrame:
-    """The same kind of model on all agencies joined, on each agency's features alone and on
-    all but one agency, fitted with the same settings on the same training households."""
-    everything = np.ones(len(train.y), dtype=bool)
-    sample = fitting_sample(train.pids, train.y, params.sharing_max_negatives, everything)
-    light = replace(params, max_iter=min(params.max_iter, params.sharing_max_iter))
-    usable = set(names)
-    everyone = set(cat.agencies)
-    sets = [("all agencies joined", everyone)]
-    for agency in cat.agencies:
-        sets.append((f"{agency} alone", {agency}))
-        sets.append((f"all but {agency}", everyone - {agency}))
-    rows = []
-    for label, agencies in sets:
-        progress(f"value of sharing: {label}")
-        # Themes are counted over these agencies' records only: what they could build alone.
-        cols = (
-            names if agencies == everyone else [n for n in cat.features_of(agencies) if n in usable]
-        )
-        t_sub, v_sub = train.restricted(agencies, cat), valid.restricted(agencies, cat)
-        m = fit_candidate(
-            "gradient_boosting",
-            t_sub.X(cols, sample),
-            train.y[sample],
-            train.pids[sample],
-            cols,
-            light,
-        )
-        met = evaluate_scores(valid.y, _score(m, v_sub.X(cols)), valid.pids, fixed_k)
-        rows.append(
-            {
-                "model": label,
-                "features": len(cols),
-                "training_households": int(sample.sum()),
-                "precision_at_1pct": met["precision_at_1pct"],
-                "precision_at_5pct": met["precision_at_5pct"],
-                "recall_at_1pct": met["recall_at_1pct"],
-            }
-        )
-    out = pl.DataFrame(rows)
-    joined = out.item(0, "precision_at_1pct") or float("nan")
-    return out.with_columns((pl.col("precision_at_1pct") / joined).alias("share_of_joined_p1"))
-
-
 def train_and_evaluate(
     train: Window,
     valid: Window,
@@ -162,11 +111,13 @@ def train_and_evaluate(
         fitted[kind] = fit_candidate(kind, Xt, train.y, train.pids, names, params)
         cand_metrics[kind] = evaluate_scores(valid.y, _score(fitted[kind], Xv), valid.pids, fixed_k)
     if "baseline" in cand_metrics:
+        base_scores = _score(fitted["baseline"], Xv)
         reference = cand_metrics["baseline"]
     else:
         progress("fitting the contact-count baseline (the gate's reference)")
         base = fit_candidate("baseline", Xt, train.y, train.pids, names, params)
-        reference = evaluate_scores(valid.y, _score(base, Xv), valid.pids, fixed_k)
+        base_scores = _score(base, Xv)
+        reference = evaluate_scores(valid.y, base_scores, valid.pids, fixed_k)
     # The best candidate at the tightest capacity wins; average precision breaks ties.
     best = max(
         params.candidates,
@@ -181,10 +132,12 @@ def train_and_evaluate(
         metrics["lift_over_baseline_at_1pct"] = (
             metrics["precision_at_1pct"] / reference["precision_at_1pct"]
         )
+    # how far the list is ahead of the baseline's, counted (the champion_model asset check)
+    metrics |= versus_baseline(valid.y, scores, base_scores, valid.pids)
     progress("fairness by group")
     fair = fairness_table(valid.y, scores, valid.pids, group_columns(valid.frame))
     share = (
-        value_of_sharing(train, valid, cat, params, fixed_k, progress, names)
+        value_of_sharing(train, valid, cat, params, fixed_k, progress, names, best, metrics)
         if sharing
         else pl.DataFrame()
     )

@@ -327,7 +327,11 @@ def test_household_scores_ranks_every_household(stages):
     result = stages.run("household_scores")
     assert materialized(result) == ["household_scores"]
     meta = materialization(result, "household_scores")
+    monitoring = {k: meta.pop(k) for k in list(meta) if k.startswith("monitoring.")}
     assert meta == {"as_of": AS_OF, "households_scored": SMALL_HOUSEHOLDS, "model_version": 1}
+    # the first month kept: no last month to compare with, the shift from training measured
+    assert set(monitoring) == {"monitoring.score_psi", "monitoring.features_large_shift"}
+    assert stages.sql("SELECT DISTINCT as_of FROM score_history") == [(AS_OF,)]
     scores = pl.DataFrame(
         stages.sql("SELECT rank, score, risk_tier, as_of, model_version FROM household_scores"),
         schema=["rank", "score", "risk_tier", "as_of", "model_version"],

@@ -8,7 +8,9 @@ totals are partnership-wide and match run_summary.json.
 
 - `page`: the page itself (head, navigation, footer, the top of the list as data, the assets);
 - `sections`: the headline, how to read it, the areas, data quality, visit plans, the top;
-- `model_card`: the champion's model card, fairness and value-of-sharing tables;
+- `model_card`: the champion's model card section, from its folder (`model_tables`: fairness
+  with intervals and verdicts, the value of sharing, the card's own sections) and this month's
+  monitoring report (`monitoring`: overlap with last month's list and why, PSI);
 - `cells`: tables, cards and the small-number cells they hold;
 - `charts`: inline SVG charts."""
 

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import base64
 import csv
-import re
 from html import escape
 from pathlib import Path
 
-from hearth.publish.report.cells import _agg, _num, _pct, _table
+from hearth.publish.report.cells import _pct, _table
 from hearth.publish.report.charts import _bars_svg, _calibration_svg
+from hearth.publish.report.model_tables import (
+    SHARING_HEADS,
+    card_paragraphs,
+    card_section,
+    fairness_html,
+    sharing_rows,
+)
+from hearth.publish.report.monitoring import monitoring_html
 from hearth.publish.words import percent
 
 METRIC_WORDS = {
@@ -92,62 +99,11 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
             figures.insert(
                 0, f"<figure>{_calibration_svg(cal)}<figcaption>Calibration.</figcaption></figure>"
             )
-    fairness = _read_csv(model_dir, "fairness.csv")
-    fair_html = (
-        _table(
-            [
-                "Grouping",
-                "Group",
-                "Households",
-                "Crises",
-                "Precision at 5%",
-                "Recall at 5%",
-                "Recall against best-served group",
-                "Flag",
-            ],
-            [
-                [
-                    escape(r["grouping"].replace("_", " ")),
-                    escape(r["group"]),
-                    _agg(int(r["households"])),
-                    _agg(int(r["crises"])),
-                    _pct(r["precision"]),
-                    _pct(r["recall"]),
-                    _num(r["recall_ratio_to_best"]),
-                    "below 0.8" if r["flag"].lower() == "true" else "",
-                ]
-                for r in fairness
-            ],
-            "num-3 num-4 num-5 num-6 num-7",
-            "fairness-table",
-        )
-        if fairness
-        else "<p>No fairness table was logged with this model.</p>"
-    )
+    fair_html = fairness_html(_read_csv(model_dir, "fairness.csv"))
     sharing = _read_csv(model_dir, "sharing.csv")
     if sharing:
         share_html = (
-            _table(
-                [
-                    "Model trained on",
-                    "Precision at 1%",
-                    "Precision at 5%",
-                    "Recall at 1%",
-                    "Against all agencies joined",
-                ],
-                [
-                    [
-                        escape(r["model"].replace("_", " ")),
-                        _pct(r["precision_at_1pct"]),
-                        _pct(r["precision_at_5pct"]),
-                        _pct(r["recall_at_1pct"]),
-                        _pct(r["share_of_joined_p1"]),
-                    ]
-                    for r in sharing
-                ],
-                "num-2 num-3 num-4 num-5",
-                "sharing-table",
-            )
+            _table(SHARING_HEADS, sharing_rows(sharing), "num-2 num-3 num-4 num-5", "sharing-table")
             + "<figure>"
             + _bars_svg(
                 [
@@ -165,21 +121,36 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
         )
     else:
         share_html = "<p>No value-of-sharing table was logged with this model.</p>"
-    card = _card_sections(model_dir)
+    text = _card_text(model_dir)
+    fair_rule = card_paragraphs(text, "Fairness") or (
+        "<p>The list is cut once for everyone at 5% of households; within each group, the share "
+        "of its crises that were on the list (recall) and the share of its listed households "
+        "that had one (precision).</p>"
+    )
+    share_note = card_paragraphs(text, "The value of sharing") or (
+        "<p>The same kind of model trained on each agency's data alone, and on all agencies "
+        "but one: how much of the joined-up list's precision each agency's data brings.</p>"
+    )
+    measured = card_section(text, "Where quality was measured")
+    measured_html = f"<h3>Where quality was measured</h3>{measured}" if measured else ""
+    card = "".join(
+        f"<h3>{escape(t)}</h3>{card_section(text, t)}"
+        for t in ("Intended use", "Limits")
+        if card_section(text, t)
+    )
     return f"""<section id="model"><h2>Model card</h2>
 {_table(["", ""], facts, "facts", "facts")}
 <h3>How well it ranks (validation year)</h3>
 {_table(["Measure", "Value"], met_rows, "num-2")}
 {f"<p>{escape(LIFT_WORDS)}</p>" if "lift_over_baseline_at_1pct" in metrics else ""}
 <div class="figs">{"".join(figures)}</div>
+{measured_html}
+{monitoring_html(model.get("monitoring"))}
 <h3>Fairness: for whom the list works less well</h3>
-<p>The list is cut once for everyone at 5% of households; within each group, the share of its
-crises that were on the list (recall) and the share of its listed households that had one
-(precision). A group whose recall is below 0.8 of the best-served group's is flagged.</p>
+{fair_rule}
 {fair_html}
 <h3>The value of sharing</h3>
-<p>The same kind of model trained on each agency's data alone, and on all agencies but one:
-how much of the joined-up list's precision each agency's data brings.</p>
+{share_note}
 {share_html}
 {card}
 </section>"""
@@ -200,30 +171,7 @@ def _read_csv(model_dir: Path | None, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _card_sections(model_dir: Path | None) -> str:
-    """The model card's 'Intended use' and 'Limits' sections, as HTML."""
+def _card_text(model_dir: Path | None) -> str:
     if model_dir is None or not (model_dir / "model_card.md").is_file():
         return ""
-    text = (model_dir / "model_card.md").read_text(encoding="utf-8")
-    out = []
-    for title in ("Intended use", "Limits"):
-        m = re.search(rf"^## {re.escape(title)}\s*\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-        if not m:
-            continue
-        lines = [ln.strip() for ln in m.group(1).strip().splitlines() if ln.strip()]
-        bullets = [ln[2:] for ln in lines if ln.startswith("- ")]
-        paras = [ln for ln in lines if not ln.startswith("- ")]
-        body = "".join(f"<p>{_md_text(p)}</p>" for p in paras)
-        if bullets:
-            body += "<ul>" + "".join(f"<li>{_md_text(b)}</li>" for b in bullets) + "</ul>"
-        out.append(f"<h3>{escape(title)}</h3>{body}")
-    return "".join(out)
-
-
-def _md_text(text: str) -> str:
-    """A line of the model card's Markdown as HTML text: `code` as code, and no backtick or
-    bold marker shown literally."""
-    html = escape(text)
-    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
-    html = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", html)
-    return html.replace("`", "")
+    return (model_dir / "model_card.md").read_text(encoding="utf-8")

@@ -103,8 +103,11 @@ def household_scores(
 ):
     """The champion's score for every household at T with its rank, risk tier, top three
     reasons in plain words (for the households that will be read) and a suggested lead
-    agency, kept in the warehouse table household_scores."""
+    agency, kept in the warehouse table household_scores. Monitoring between months
+    (models/monitoring.py): the overlap with last month's list and why it changed, and the
+    shift of the scores and features from the champion's training window, logged to MLflow."""
     from hearth.publish.ranked import store_scores
+    from models.monitoring import monitor_month, monitoring_metrics
     from models.score import score_households
 
     # the version this run decided on (the alias moves only when the run commits)
@@ -114,17 +117,21 @@ def household_scores(
     with warehouse.connect() as con:
         as_of = run_settings.design(con).score_as_of
         feats, _ = load_window(con, as_of)
-        ranked = score_households(
-            model, names, cap_recency(feats, cap), run_settings.explain_share, recency_cap=cap
-        )
+        feats = cap_recency(feats, cap)
+        ranked = score_households(model, names, feats, run_settings.explain_share, recency_cap=cap)
         refusal = scores_refusal(ranked["score"].to_numpy(), as_of, str(champ.version))
         if refusal:
             _refuse(refusal)
         store_scores(con, ranked, as_of, champ.version)
+        tags = {"dagster_run_id": context.run_id}
+        report = monitor_month(
+            con, ranked, as_of, feats, model, names, champ, cap, mlflow.uri(), tags
+        )
     return dg.MaterializeResult(
         metadata={
             "as_of": as_of,
             "households_scored": ranked.height,
             "model_version": champ.version,
+            **{k: v for k, v in monitoring_metrics(report).items() if "feature_psi" not in k},
         }
     )

@@ -18,6 +18,7 @@ from hearth.publish.outputs import (
 from hearth.publish.plans import capacity_file
 from hearth.publish.ranked import load_scores, publish_top
 from hearth.publish.summary import run_summary
+from models.monitoring import load_report
 from models.registry import champion_summary, fetch_model_artifacts
 from pipelines.resources import (
     LandingResource,
@@ -53,6 +54,7 @@ def published_outputs(
         lookup = read_area_lookup(area_lookup_file(landing.resolved()))
         ranked, area_names = name_areas(load_scores(con), lookup)
         model = champion_summary(mlflow.uri(), decided.get("scoring_version"))
+        model["monitoring"] = load_report(con, as_of)  # between months: models/monitoring.py
         summary = run_summary(con, as_of, ranked, model, area_names=area_names)
     if lookup.problem:
         context.log.warning(lookup.problem)

@@ -1,4 +1,4 @@
-"""The value-of-sharing models (models/training.py `value_of_sharing`, hearth/features/build.py
+"""The value-of-sharing models (models/sharing.py `value_of_sharing`, hearth/features/build.py
 `theme_columns`, hearth/features/catalogue.py `features_of`) count each theme over their own
 agencies'
 records only, at validation as in training. Hand-built feature frames, expectations by hand.
@@ -14,8 +14,11 @@ import pytest
 
 from hearth.features.build import ID_COLUMNS
 from hearth.features.catalogue import NO_EVENT_MONTHS, load_catalogue
+from models.metrics import evaluate_scores
 from models.params import TrainParams
-from models.training import Window, value_of_sharing
+from models.sharing import JOINED, JOINED_REFIT, REGISTER, sharing_note, value_of_sharing
+from models.train import fit_candidate
+from models.training import Window
 
 CAT = load_catalogue()
 THEME = "mental_health_records_12m"
@@ -138,8 +141,25 @@ def sharing() -> dict[str, dict]:
     params = TrainParams(max_iter=20, sharing_max_iter=20, min_samples_leaf=5)
     # the model may use the theme and the register's head count (the same for everyone)
     names = [THEME, "residents"]
-    table = value_of_sharing(train, valid, CAT, params, 10, lambda _: None, names)
-    return {r["model"]: r for r in table.iter_rows(named=True)}
+    model = fit_candidate("gradient_boosting", train.X(names), train.y, train.pids, names, params)
+    met = evaluate_scores(valid.y, model.predict_proba(valid.X(names))[:, 1], valid.pids, 10)
+    table = value_of_sharing(
+        train, valid, CAT, params, 10, lambda _: None, names, "gradient_boosting", met
+    )
+    out = {r["model"]: r for r in table.iter_rows(named=True)}
+    out["_model"] = met
+    out["_windows"] = (train, valid, names)
+    return out
+
+
+def test_the_joined_row_is_the_model_itself(sharing):
+    """The first row is the chosen model's own validation numbers (the model card's), and
+    with nothing lightened the refits are compared with it."""
+    met, joined = sharing["_model"], sharing[JOINED]
+    for name in ("precision_at_1pct", "precision_at_5pct", "recall_at_1pct"):
+        assert joined[name] == met[name], name
+    assert joined["share_of_joined_p1"] == 1.0 or met["precision_at_1pct"] == 0
+    assert JOINED_REFIT not in sharing
 
 
 def test_health_alone_counts_its_theme_over_health_records_in_training_and_validation(sharing):
@@ -159,24 +179,53 @@ def test_health_alone_counts_its_theme_over_health_records_in_training_and_valid
 def test_the_other_sets_by_hand(sharing):
     # every agency's records: the theme reads as lower risk (9% against 30%), so the top 5%
     # are households with no records, none with a crisis
-    for joined in ("all agencies joined", "all but fire", "all but social_care"):
+    for joined in (JOINED, "all but fire", "all but social care"):
         assert sharing[joined]["precision_at_5pct"] == 0.0, joined
     # the police's records alone: the theme marks no crisis; no records ranks first, a_ first
     for police in ("police alone", "all but health"):
         assert sharing[police]["precision_at_5pct"] == 0.0, police
     # fire and social care hold no record of the theme: only the head count, all tied, a_ first
-    for none in ("fire alone", "social_care alone"):
+    for none in ("fire alone", "social care alone"):
         assert sharing[none]["features"] == 1 and sharing[none]["precision_at_5pct"] == 0.0
+    # ... and so they are the very same model as the register's alone, which the table says
+    # rather than leave the repeat to look like chance
+    assert sharing[REGISTER]["features"] == 1 and sharing[REGISTER]["same_scores_as"] == ""
+    assert sharing["fire alone"]["same_scores_as"] == REGISTER
+    assert sharing["social care alone"]["same_scores_as"] == REGISTER
+    assert sharing["health alone"]["same_scores_as"] == ""
     # the columns each set may use: the theme wherever the agencies hold a record kind of it
+    sharing = {m: r for m, r in sharing.items() if not m.startswith("_")}
     assert {m: r["features"] for m, r in sharing.items()} == {
-        "all agencies joined": 2,
+        JOINED: 2,
+        REGISTER: 1,
         "fire alone": 1,
         "all but fire": 2,
         "health alone": 2,
         "all but health": 2,
         "police alone": 2,
         "all but police": 2,
-        "social_care alone": 1,
-        "all but social_care": 2,
+        "social care alone": 1,
+        "all but social care": 2,
     }
     assert all(r["training_households"] == 840 for r in sharing.values())
+    table = pl.DataFrame(list(sharing.values()))
+    assert "Fire alone and social care alone gave the very same scores as the register alone" in (
+        sharing_note(table)
+    )
+
+
+def test_lighter_refits_are_compared_with_the_joined_data_refitted_the_same_way(sharing):
+    train, valid, names = sharing["_windows"]
+    # fewer trees for the refits than the model had: they are lighter than the model
+    params = TrainParams(max_iter=30, sharing_max_iter=20, min_samples_leaf=5)
+    model = {"precision_at_1pct": 0.5, "precision_at_5pct": 0.5, "recall_at_1pct": 0.05}
+    table = value_of_sharing(
+        train, valid, CAT, params, 10, lambda _: None, names, "logistic", model
+    )
+    rows = {r["model"]: r for r in table.iter_rows(named=True)}
+    assert list(rows)[:2] == [JOINED, JOINED_REFIT]
+    assert rows[JOINED]["precision_at_1pct"] == 0.5  # the model's own number, not a refit's
+    refit = rows[JOINED_REFIT]["precision_at_1pct"]
+    for label, r in rows.items():
+        expected = r["precision_at_1pct"] / refit if refit else float("nan")
+        assert r["share_of_joined_p1"] == pytest.approx(expected, nan_ok=True), label

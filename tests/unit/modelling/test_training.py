@@ -11,6 +11,7 @@ from hearth.features.build import label_window_end, theme_columns
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design
 from models.params import TrainParams
+from models.sharing import JOINED, JOINED_REFIT
 from models.training import Window, refit_on_latest, train_and_evaluate
 
 SMALL = TrainParams(
@@ -46,14 +47,17 @@ def trained():
 def test_value_of_sharing_counts_themes_over_each_models_agencies(trained):
     cat, names, _, result = trained
     table = {r["model"]: r for r in result.sharing.iter_rows(named=True)}
-    assert len(table) == 1 + 2 * len(cat.agencies)
-    assert table["all agencies joined"]["features"] == len(names)
+    assert len(table) == 2 + 2 * len(cat.agencies) + (JOINED_REFIT in table)  # and the register
+    assert table[JOINED]["features"] == len(names)
+    # the joined row is the model itself: the card's numbers
+    for name in ("precision_at_1pct", "precision_at_5pct", "recall_at_1pct"):
+        assert table[JOINED][name] == result.metrics[name], name
     fire = [n for n in cat.features_of({"fire"}) if n in names]
     assert table["fire alone"]["features"] == len(fire)
     assert "crisis_records_12m" in fire and "breathing_records_12m" not in fire
     assert not any(n.endswith("_24m") or n.endswith("_36m") for n in fire)
     # health and police each hold half the signal; together they find more
-    joined = table["all agencies joined"]["precision_at_5pct"]
+    joined = table[JOINED_REFIT if JOINED_REFIT in table else JOINED]["precision_at_5pct"]
     assert joined > table["health alone"]["precision_at_5pct"]
     assert joined > table["police alone"]["precision_at_5pct"]
     assert table["health alone"]["precision_at_5pct"] > table["fire alone"]["precision_at_5pct"]

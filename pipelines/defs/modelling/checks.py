@@ -1,0 +1,37 @@
+"""The champion_model's check: does the champion beat the contact-count baseline at 1% by a
+margin the data can show? A warning, not a stop: the gate (models/gate.py) already refuses a
+version that does not beat the baseline at all; this says when its lead is within chance."""
+
+import dagster as dg
+
+from hearth.operations.commit import staged
+from models.registry import champion_summary
+from pipelines.defs.modelling.assets import champion_model
+from pipelines.resources import MlflowResource, WarehouseResource
+
+
+@dg.asset_check(
+    asset=champion_model,
+    description=(
+        "The champion's top 1% finds more crises than the contact-count baseline's by more "
+        "than chance (one-sided sign test on the crises only one list finds, p < 0.05)."
+    ),
+)
+def champion_beats_baseline(
+    warehouse: WarehouseResource, mlflow: MlflowResource
+) -> dg.AssetCheckResult:
+    from models.metrics import baseline_margin  # scikit-learn: not when the definitions load
+
+    decided = staged(warehouse.resolved()).get("champion") or {}
+    model = champion_summary(mlflow.uri(), decided.get("scoring_version"))
+    metrics = model.get("metrics") or {}
+    passed, sentence = baseline_margin(metrics)
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=sentence,
+        metadata={
+            "model_version": str(model.get("version")),
+            **{k: float(v) for k, v in metrics.items() if k.startswith("baseline_check.")},
+        },
+    )

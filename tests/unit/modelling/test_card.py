@@ -1,0 +1,118 @@
+"""The model card (models/card.py) and the champion-against-baseline margin (models/metrics.py):
+the size of area quality was measured on, the fairness rule, the joined row, by hand."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from models.card import evaluation_metrics, model_card
+from models.fairness import RULE, fairness_table, wilson
+from models.metrics import baseline_margin, sign_test_p, versus_baseline
+from models.params import TrainParams
+from models.sharing import JOINED
+from models.training import TrainingResult
+
+
+def pids(n: int) -> np.ndarray:
+    return np.array([f"{i:064x}" for i in range(n)])
+
+
+def test_sign_test_by_hand():
+    # 12 against 11 of 23: P(X >= 12) for Binomial(23, 1/2) is exactly one half
+    assert sign_test_p(12, 11) == pytest.approx(0.5)
+    # 10 against 2: (C(12,10) + C(12,11) + C(12,12)) / 2^12 = 79 / 4096
+    assert sign_test_p(10, 2) == pytest.approx(79 / 4096)
+    assert sign_test_p(0, 0) == 1.0
+
+
+def test_versus_baseline_counts_the_crises_only_one_list_finds():
+    # 200 households, top 1% = 2: the model lists 0 and 1, the baseline 1 and 2
+    y = np.zeros(200, dtype=int)
+    y[[0, 1, 2]] = 1
+    model = np.linspace(1, 0, 200)
+    base = model.copy()
+    base[0], base[2] = 0.0, 2.0
+    m = versus_baseline(y, model, base, pids(200))
+    assert m["baseline_check.listed_at_1pct"] == 2
+    assert (
+        m["baseline_check.model_found_at_1pct"],
+        m["baseline_check.baseline_found_at_1pct"],
+    ) == (2, 2)
+    assert (
+        m["baseline_check.found_only_by_model"],
+        m["baseline_check.found_only_by_baseline"],
+    ) == (1, 1)
+    assert m["baseline_check.p_value"] == pytest.approx(0.75)
+
+
+def test_the_margin_warns_when_chance_gives_the_lead():
+    counts = {
+        "baseline_check.listed_at_1pct": 50.0,
+        "baseline_check.found_only_by_model": 12.0,
+        "baseline_check.found_only_by_baseline": 11.0,
+        "baseline_check.p_value": sign_test_p(12, 11),
+    }
+    passed, sentence = baseline_margin(counts)
+    assert not passed and "does not beat the contact-count baseline" in sentence
+    assert "found 12" in sentence and "baseline's 11" in sentence
+    counts |= {
+        "baseline_check.found_only_by_model": 10.0,
+        "baseline_check.found_only_by_baseline": 2.0,
+        "baseline_check.p_value": sign_test_p(10, 2),
+    }
+    assert baseline_margin(counts)[0]
+    assert not baseline_margin({})[0]  # a champion logged before the check: say so
+
+
+def result() -> TrainingResult:
+    n = 5000
+    rng = np.random.default_rng(3)
+    y = (rng.random(n) < 0.06).astype(int)
+    scores = np.clip(0.3 * y + rng.random(n) * 0.7, 0, 1)
+    groups = pl.DataFrame({"g": np.where(np.arange(n) % 2, "a", "b")})
+    metrics = {"precision_at_1pct": 0.28, "prevalence": 0.06, "auc": 0.7}
+    sharing = pl.DataFrame(
+        {
+            "model": [JOINED, "fire alone", "police alone"],
+            "features": [10, 5, 5],
+            "training_households": [n, n, n],
+            "precision_at_1pct": [0.28, 0.12, 0.12],
+            "precision_at_5pct": [0.2, 0.1, 0.1],
+            "recall_at_1pct": [0.05, 0.02, 0.02],
+            "same_scores_as": ["", "", "fire alone"],
+            "share_of_joined_p1": [1.0, 0.43, 0.43],
+        }
+    )
+    return TrainingResult(
+        model=None,
+        kind="gradient_boosting",
+        feature_names=["x"] * 10,
+        train_as_of="2024-01",
+        valid_as_of="2025-01",
+        metrics=metrics,
+        candidate_metrics={},
+        calibration=pl.DataFrame(),
+        fairness=fairness_table(y, scores, pids(n), groups),
+        sharing=sharing,
+        valid_scores=scores,
+        params=TrainParams(),
+        train_rows=n,
+        valid_rows=n,
+    )
+
+
+def test_the_card_says_where_quality_was_measured_and_the_fairness_rule():
+    card = model_card(result())
+    assert "On one area of 5,000 households" in card and "Its top 1% is 50 households" in card
+    # precision 0.28 at 400 households (the top 1% of 40,000): 112 of 400, by Wilson
+    low, high = wilson(112, 400)
+    assert f"| 40,000 | 400 | {low:.1%} to {high:.1%} |" in card
+    assert "What a small council should expect" in card
+    assert RULE in card and "most deprived fifth is IMD deciles 1 and 2" in card
+    assert "| police alone | 12.0% | 10.0% | 2.0% | the same scores as fire alone |" in card
+
+
+def test_fairness_and_sharing_numbers_go_to_mlflow_as_metrics():
+    m = evaluation_metrics(result())
+    assert m["sharing.all_agencies_joined_the_model.precision_at_1pct"] == 0.28
+    assert {"fairness.g.a.recall", "fairness.g.a.recall_low", "fairness.groups_flagged"} <= set(m)
