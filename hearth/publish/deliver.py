@@ -25,6 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth.publish.model_files import deliver_model_files
 from hearth.publish.plans import write_plans
 from hearth.publish.ranked import DEFAULT_TOP, area_counts, published_top, with_area_names
 from hearth.publish.role_files import write_role_files
@@ -66,7 +67,7 @@ def write_deliverables(
     top_rows = published_top(ranked, top)
     areas = area_counts(ranked)
     if model_dir is not None and model_dir.is_dir():
-        shutil.copytree(model_dir, folder / "model", dirs_exist_ok=True)
+        deliver_model_files(model_dir, folder / "model")  # its counts suppressed
     # The main workbook is the commissioners' view: the same file serves roles/commissioner/.
     tiers = summary.get("risk_tiers")
     main = folder / "ranked_households.xlsx"
@@ -108,8 +109,6 @@ def write_deliverables(
             warn(f"No visit plans: {e}")
     timed(
         "report",
-        lambda: write_report(
-            folder / "report.html", summary, ranked, folder / "model", plan, areas=areas
-        ),
+        lambda: write_report(folder / "report.html", summary, ranked, model_dir, plan, areas=areas),
     )
     return timings

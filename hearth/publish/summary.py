@@ -9,6 +9,7 @@ import polars as pl
 
 from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.linkage.link import linkage_by_month, linkage_by_source
+from hearth.publish.model_files import suppressed_metrics
 from hearth.warehouse import query
 
 
@@ -79,5 +80,14 @@ def run_summary(
         "area_names": area_names,
         "households_scored": ranked.height,
         "risk_tiers": tiers,
-        "model": model,
+        "model": _model_for_summary(model),
     }
+
+
+def _model_for_summary(model: dict[str, object]) -> dict[str, object]:
+    """The champion's facts as they are handed over: its counts of crises follow the
+    small-number rule (hearth/publish/model_files.py)."""
+    metrics = model.get("metrics")
+    if not isinstance(metrics, dict):
+        return model
+    return {**model, "metrics": suppressed_metrics(metrics)}

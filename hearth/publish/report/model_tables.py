@@ -8,6 +8,7 @@ import re
 from html import escape
 
 from hearth.publish.report.cells import _agg, _num, _pct, _table
+from hearth.publish.suppression import SUPPRESSED
 
 
 def _interval(r: dict[str, str], name: str) -> str:
@@ -26,6 +27,16 @@ def _ratio(r: dict[str, str]) -> str:
     return f"{shown} ({low} to {high})" if shown and low and high else shown
 
 
+def _count(value: str | None) -> str:
+    """A fairness count: exact in the champion's table, already suppressed (`*` or rounded to
+    5) in a delivered copy (hearth/publish/model_files.py); either way shown under the rule."""
+    if value in (None, ""):
+        return ""
+    if value == SUPPRESSED:
+        return f'<span class="agg">{SUPPRESSED}</span>'
+    return _agg(int(float(value)))
+
+
 def fairness_html(fairness: list[dict[str, str]]) -> str:
     if not fairness:
         return "<p>No fairness table was logged with this model.</p>"
@@ -37,9 +48,9 @@ def fairness_html(fairness: list[dict[str, str]]) -> str:
             [
                 escape(r.get("grouping_words") or r["grouping"].replace("_", " ")),
                 escape(r["group"]),
-                _agg(int(r["households"])),
-                _agg(int(r["crises"])),
-                _agg(int(r["listed"])) if r.get("listed") else "",
+                _count(r["households"]),
+                _count(r["crises"]),
+                _count(r.get("listed")),
                 escape(_interval(r, "recall")) if judged else "",
                 escape(_interval(r, "precision")) if judged else "",
                 escape(_ratio(r)) if judged else "",
