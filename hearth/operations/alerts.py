@@ -41,6 +41,15 @@ INTERRUPTED = (
 )
 
 
+def nothing_kept(outputs: Path | None = None) -> str:
+    """What a stopped run left published, in words: the last outputs, or (in a home where
+    nothing has been published yet) that there are none."""
+    outputs = outputs or settings.outputs_dir()
+    if outputs.is_dir() and any(outputs.glob("*/ranked_households.parquet")):
+        return "Nothing was published; the last outputs are as they were."
+    return "Nothing was published, and no list has been published here before."
+
+
 def _deepest(err) -> str:
     msg = err.message.strip().splitlines()[0] if err and err.message else "unknown error"
     cause = err.cause if err else None
@@ -149,6 +158,7 @@ def compose(
     months: str | None = None,
     when: str | None = None,
     reason: str | None = None,
+    outputs: Path | None = None,
 ) -> str:
     """The alert as a few lines of plain English. `reason` is Dagster's own account of the
     failure, used when no check or step says why (a run killed or cancelled)."""
@@ -156,8 +166,7 @@ def compose(
     by = f", started by {TRIGGERS.get(trigger, trigger)}" if trigger else ""
     span = f", extract months {months}" if months else ""
     lines = [
-        f"[{when}] Hearth stopped: run {run_id[:8]} of {job}{by}{span}. Nothing was published; "
-        "the last outputs are as they were."
+        f"[{when}] Hearth stopped: run {run_id[:8]} of {job}{by}{span}. {nothing_kept(outputs)}"
     ]
     for asset, check, text in stop.checks:
         lines.append(f" • The check '{check}' on {asset} stopped the run: {text}")
