@@ -209,7 +209,6 @@ def _run_pipeline_locked(
         return RunOutcome(False, as_of, None, [refused])
     ensure_dagster_home()
     instance = dg.DagsterInstance.get()
-    job = defs().resolve_job_def(JOB_NAME)
     timings: dict[str, float] = {}
     PROGRESS.update(say=say, timings=timings)
     settings_cfg = {"allow_missing_sources": allow_missing_sources}
@@ -229,6 +228,8 @@ def _run_pipeline_locked(
     previous_landing = os.environ.get("HEARTH_LANDING")
     os.environ["HEARTH_LANDING"] = str(landing.resolve())
     try:
+        # loaded with this landing named: the extract partitions start at its first month
+        job = defs().resolve_job_def(JOB_NAME)
         result = job.execute_in_process(
             run_config=run_config,
             instance=instance,

@@ -88,7 +88,7 @@ def _check_results(asset_name: str, report, allow_missing: bool):
     )
 
 
-def make_ingest_asset(source: str) -> dg.AssetsDefinition:
+def make_ingest_asset(source: str, months: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     name = f"{source}_extract"
     src = SOURCES[source]
 
@@ -96,7 +96,7 @@ def make_ingest_asset(source: str) -> dg.AssetsDefinition:
         name=name,
         group_name="ingest",
         kinds={"duckdb", "polars", src.file_format},
-        partitions_def=extract_months,
+        partitions_def=months,
         backfill_policy=dg.BackfillPolicy.single_run(),
         check_specs=batch_check_specs(name),
         pool="warehouse",
@@ -162,4 +162,14 @@ def make_ingest_asset(source: str) -> dg.AssetsDefinition:
     return _ingest
 
 
-ingest_assets = [make_ingest_asset(s) for s in SOURCES]
+def build_ingest_assets(start: str | None = None) -> list[dg.AssetsDefinition]:
+    """Every source's extract asset, on one partitions definition from `start` (default: the
+    first month landed, read now: pipelines/defs/ingest/partitions.py)."""
+    months = extract_months(start)
+    return [make_ingest_asset(s, months) for s in SOURCES]
+
+
+@dg.definitions
+def ingest_definitions() -> dg.Definitions:
+    """Built when the definitions load, so the partitions start at the first landed month."""
+    return dg.Definitions(assets=build_ingest_assets())

@@ -37,13 +37,15 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
     folder = landing.resolved()
     if not folder.is_dir():
         return dg.SkipReason(f"The landing folder {folder} does not exist yet.")
-    scan = scan_landing(folder, load_cursor(context.cursor))
+    before = load_cursor(context.cursor)
+    scan = scan_landing(folder, before)
     for note in scan.notes:
         context.log.warning(note)
     if scan.removed:
         context.log.info(f"No longer landed (ignored): {', '.join(scan.removed)}")
+    changed = _known_months(context, scan, before)
     requests = []
-    for plan in plan_runs(scan.changed):
+    for plan in plan_runs(changed):
         assets = _ingest_selection(plan.sources)
         tags = {TRIGGER_TAG: "landing_sensor"}
         if plan.single:
@@ -88,6 +90,29 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
         ),
         cursor=cursor,
     )
+
+
+def _known_months(context: dg.SensorEvaluationContext, scan, before: dict) -> dict:
+    """The changed months the loaded definitions have partitions for. The partitions start at
+    the first month landed when the definitions loaded (pipelines/defs/ingest/partitions.py):
+    a month landed before it waits, out of the cursor, until they are reloaded."""
+    repo = context.repository_def
+    months = repo.get_job(JOB).partitions_def if repo is not None else None
+    first = months.get_first_partition_key() if months is not None else None
+    early = sorted(m for m in scan.changed if first and m < first)
+    if not early:
+        return scan.changed
+    context.log.warning(
+        f"Extracts for {', '.join(early)} landed before the first month the loaded definitions "
+        f"know ({first}): reload them (Deployment > Reload, or restart hearth ui) and the next "
+        "tick sends them to a run."
+    )
+    for key in [k for k in scan.files if k.split("/")[1] in early]:
+        if key in before:
+            scan.files[key] = before[key]
+        else:
+            del scan.files[key]
+    return {m: by for m, by in scan.changed.items() if m not in early}
 
 
 def _months(tags) -> str | None:
