@@ -16,11 +16,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from hearth import settings
-from hearth.ingest.files import sha256_of
+from hearth.ingest.files import extract_sha256, sha256_of
 from hearth.ingest.landing import Extract, discover
 from hearth.months import add_months
 from hearth.sources import SOURCES
+from hearth.warehouse import connect, query
 
 # More new months than this at once (a first load, a catch-up) go in one run, as `hearth run`
 # does, instead of one run each.
@@ -92,6 +95,40 @@ def scan_landing(
             )
     out.removed = sorted(k for k in cursor if k not in seen)
     return out
+
+
+def loaded_extracts(warehouse: Path) -> dict[tuple[str, str], str]:
+    """(source, month) -> sha256 of every extract the warehouse holds as loaded; empty when
+    there is no warehouse yet or a run holds it (that run skips unchanged files itself)."""
+    if not warehouse.is_file():
+        return {}
+    try:
+        with connect(warehouse, read_only=True) as con:
+            rows = query(con, "ingest/loaded_extracts").fetchall()
+    except duckdb.Error:
+        return {}
+    return {(source, month): sha for source, month, sha in rows}
+
+
+def drop_loaded(scan: LandingScan, landing: Path, loaded: dict[tuple[str, str], str]) -> list[str]:
+    """Take out of `scan.changed` the extracts whose bytes the warehouse already holds as loaded
+    (by `hearth run` before the sensor's first tick, say): a file is never processed twice.
+    Returns them as `source month`, for the tick's log."""
+    if not loaded or not scan.changed:
+        return []
+    found, _ = discover(landing)
+    extracts = {(e.source, e.month): e for e in found}
+    dropped = []
+    for month in sorted(scan.changed):
+        by_source = scan.changed[month]
+        for source in sorted(by_source):
+            ex = extracts.get((source, month))
+            if ex is not None and loaded.get((source, month)) == extract_sha256(ex):
+                del by_source[source]
+                dropped.append(f"{source} {month}")
+        if not by_source:
+            del scan.changed[month]
+    return dropped
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,16 @@ default and can be switched off under Automation in the Dagster UI."""
 
 import dagster as dg
 
+from hearth import settings
 from hearth.operations.alerts import alert_stopped_run, stop_from_instance
-from hearth.operations.watch import dump_cursor, load_cursor, plan_runs, scan_landing
+from hearth.operations.watch import (
+    drop_loaded,
+    dump_cursor,
+    load_cursor,
+    loaded_extracts,
+    plan_runs,
+    scan_landing,
+)
 from pipelines.resources import LandingResource
 from pipelines.tags import PARTITION_NAME, PARTITION_RANGE_END, PARTITION_RANGE_START
 
@@ -43,6 +51,13 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
         context.log.warning(note)
     if scan.removed:
         context.log.info(f"No longer landed (ignored): {', '.join(scan.removed)}")
+    if scan.changed:
+        done = drop_loaded(scan, folder, loaded_extracts(settings.warehouse_path()))
+        if done:
+            context.log.info(
+                f"Already loaded with the same bytes (not sent to a run): {len(done)} extract(s), "
+                f"{done[0]}{' ...' if len(done) > 1 else ''}"
+            )
     changed = _known_months(context, scan, before)
     requests = []
     for plan in plan_runs(changed):
