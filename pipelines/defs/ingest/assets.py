@@ -7,17 +7,13 @@ import dagster as dg
 from hearth.ingest.freshness import expected_month
 from hearth.ingest.run import ingest_source
 from hearth.sources import SOURCES
-from pipelines.defs.ingest.checks import BATCH_CHECKS, batch_check_specs
+from pipelines.defs.ingest.checks import REFUSING_CHECKS, batch_check_specs
 from pipelines.defs.ingest.partitions import extract_months
 from pipelines.resources import LandingResource, RunSettings, WarehouseResource
 
-_RULE_CHECKS = [
-    c for c in BATCH_CHECKS if c not in ("extract_present", "rows_accounted", "all_files_read")
-]
-
 
 def _check_results(asset_name: str, report, allow_missing: bool):
-    for check in _RULE_CHECKS:
+    for check in REFUSING_CHECKS:
         problems = report.problems(check)
         yield dg.AssetCheckResult(
             asset_key=asset_name,

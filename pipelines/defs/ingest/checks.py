@@ -24,6 +24,13 @@ BATCH_CHECKS = {
 }
 
 
+# The checks whose failure means a file was refused (not loaded); the others judge what is
+# missing, unread or unaccounted for.
+REFUSING_CHECKS = tuple(
+    c for c in BATCH_CHECKS if c not in ("extract_present", "rows_accounted", "all_files_read")
+)
+
+
 def batch_check_specs(asset_name: str) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(name, asset=asset_name, description=text)

@@ -19,6 +19,7 @@ import dagster as dg
 from hearth.operations.alerts import STOPPED_BY_CHECKS, stop_from_instance
 from hearth.quality.suite_check import check_accepted_rows
 from hearth.sources import SOURCES
+from pipelines.defs.ingest.checks import REFUSING_CHECKS
 from pipelines.resources import WarehouseResource
 
 GATE = "quality_gate"
@@ -79,7 +80,8 @@ def quality_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseRes
     months = _months_in_run(context)
     # what the ingest steps of this run reported, read back from the run's log before this
     # step adds its own results
-    stopped = stop_from_instance(context.instance, context.op_execution_context.run_id).sentences()
+    stop = stop_from_instance(context.instance, context.op_execution_context.run_id)
+    stopped = stop.sentences()
     keys = sorted(context.selected_asset_check_keys, key=lambda k: k.asset_key.to_user_string())
     broken = []
     with warehouse.connect() as con:
@@ -87,12 +89,23 @@ def quality_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseRes
             source = key.asset_key.to_user_string().removesuffix("_extract")
             result = check_accepted_rows(con, source, months)
             meta = result.metadata()
+            refused = [
+                c
+                for a, c, _ in stop.checks
+                if a == key.asset_key.to_user_string() and c in REFUSING_CHECKS
+            ]
+            note = (
+                f" A file of the run was refused ({', '.join(refused)}) and not loaded: only the "
+                "rows accepted before it were checked."
+                if refused
+                else ""
+            )
             yield dg.AssetCheckResult(
                 asset_key=key.asset_key,
                 check_name=key.name,
                 passed=result.passed,
                 severity=dg.AssetCheckSeverity.ERROR,
-                description=result.describe(),
+                description=result.describe() + note,
                 metadata={**meta, "results": dg.MetadataValue.md(meta["results"])},
             )
             if not result.passed:
