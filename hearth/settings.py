@@ -79,6 +79,12 @@ def telemetry_off() -> None:
     os.environ.update(TELEMETRY_OFF)
 
 
+def landing_sensor_state() -> Path:
+    """Where the landing sensor keeps what it has seen of each file (HEARTH_HOME/landing_sensor);
+    its Dagster cursor is one line naming the state there."""
+    return hearth_home() / "landing_sensor"
+
+
 ALERT_WEBHOOK_ENV = "HEARTH_ALERT_WEBHOOK"
 ROLES_FILE_ENV = "HEARTH_ROLES_FILE"
 

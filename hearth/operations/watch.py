@@ -2,16 +2,20 @@
 whether the newest month is complete enough to train and publish. Plain functions; the Dagster
 sensor and schedule in `pipelines/defs/operations/` call them.
 
-The sensor's cursor is JSON: `{"files": {"<source>/<YYYY-MM>/<file>": {"size", "mtime_ns",
-"sha256"}}}`. A file whose size and modification time are unchanged is not read again; one whose
-bytes hash to the same sha256 (copied again, touched) is not new. So a file is never sent to a
-run twice, and a corrected file for a month is.
+What the sensor has seen is JSON, `{"files": {"<source>/<YYYY-MM>/<file>": {"size",
+"mtime_ns", "sha256"}}}`, kept in HEARTH_HOME/landing_sensor/<digest>.json; its Dagster cursor
+is one line naming that state (`216 files watched; state <digest> ...`), so the sensor's page in
+the UI is not filled with it. A file whose size and modification time are unchanged is not
+read again; one whose bytes hash to the same sha256 (copied again, touched) is not new. So a
+file is never sent to a run twice, and a corrected file for a month is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from hearth import settings
+from hearth.atomic import write_atomically
 from hearth.ingest.files import extract_sha256, sha256_of
 from hearth.ingest.landing import Extract, discover
 from hearth.months import add_months
@@ -30,9 +35,25 @@ from hearth.warehouse import connect, query
 MAX_SINGLE_MONTH_RUNS = 3
 
 
-def load_cursor(text: str | None) -> dict[str, dict]:
+# The cursor Dagster shows on the sensor's page: one line naming the state file.
+_CURSOR_RE = re.compile(r"state ([0-9a-f]{16})")
+KEEP_STATES = 5  # a tick whose cursor Dagster did not keep can still be read back
+
+
+def load_cursor(text: str | None, state: Path | None = None) -> dict[str, dict]:
+    """The files the sensor has seen, from its cursor: `N files watched; state <digest>` read
+    from `state` (default settings.landing_sensor_state()), or the JSON itself (older cursors).
+    A state that is gone reads as nothing seen: the warehouse still keeps loaded files from
+    being sent twice (drop_loaded)."""
     if not text:
         return {}
+    found = _CURSOR_RE.search(text)
+    if found and not text.lstrip().startswith("{"):
+        path = (state or settings.landing_sensor_state()) / f"{found.group(1)}.json"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            return {}
     try:
         data = json.loads(text)
     except ValueError:
@@ -41,8 +62,18 @@ def load_cursor(text: str | None) -> dict[str, dict]:
     return files if isinstance(files, dict) else {}
 
 
-def dump_cursor(files: dict[str, dict]) -> str:
-    return json.dumps({"files": dict(sorted(files.items()))}, separators=(",", ":"))
+def dump_cursor(files: dict[str, dict], state: Path | None = None) -> str:
+    """Keep `files` in a state file named by its digest and return the one-line cursor."""
+    state = state or settings.landing_sensor_state()
+    text = json.dumps({"files": dict(sorted(files.items()))}, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = state / f"{digest}.json"
+    if not path.is_file():
+        write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    os.utime(path)  # the newest states are the ones kept
+    for old in sorted(state.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-KEEP_STATES]:
+        old.unlink(missing_ok=True)
+    return f"{len(files)} files watched; state {digest} ({state.name}/{digest}.json)"
 
 
 @dataclass

@@ -36,8 +36,9 @@ def _ingest_selection(sources) -> list[dg.AssetKey]:
         "Watches the landing folder (HEARTH_LANDING, default HEARTH_HOME/landing). For each "
         "extract month with a new or changed file it starts a run that loads and checks just "
         "those files (the month's partition of their sources' extract assets), so a problem is "
-        "caught - and alerted - the day the file lands. The cursor holds each file's size, "
-        "modification time and sha256: a file is never sent to a run twice. Training and "
+        "caught - and alerted - the day the file lands. It keeps each file's size, modification "
+        "time and sha256 (in HEARTH_HOME/landing_sensor; the cursor names the state) and leaves "
+        "out files the warehouse already holds: a file is never sent to a run twice. Training and "
         "publishing are the monthly schedule's job."
     ),
 )
