@@ -63,6 +63,29 @@ def landing_settle_seconds() -> float:
     return float(os.environ.get("HEARTH_LANDING_SETTLE_SECONDS", "60"))
 
 
+# Nothing leaves the machine: the switches Dagster and MLflow read to send no usage data. They
+# are set (over any other value) by every `hearth` command and whenever the Dagster definitions
+# load, so they reach `dagster dev`, its daemon, the MLflow UI and every run's process. Dagster's
+# own switch is `telemetry: enabled: false` in dagster.yaml (the copy in DAGSTER_HOME); `dg`
+# reads `[tool.dg.cli.telemetry] enabled = false` in pyproject.toml.
+TELEMETRY_OFF = {
+    "DAGSTER_DISABLE_TELEMETRY": "true",  # Dagster: never upload its usage logs
+    "MLFLOW_DISABLE_TELEMETRY": "true",  # MLflow 3: no usage events, from clients or its UI
+    "DO_NOT_TRACK": "true",  # the common switch (MLflow honours it; it must read "true")
+}
+
+
+def telemetry_off() -> None:
+    """Switch off Dagster's and MLflow's usage telemetry for this process and its children."""
+    os.environ.update(TELEMETRY_OFF)
+
+
+def landing_sensor_state() -> Path:
+    """Where the landing sensor keeps what it has seen of each file (HEARTH_HOME/landing_sensor);
+    its Dagster cursor is one line naming the state there."""
+    return hearth_home() / "landing_sensor"
+
+
 ALERT_WEBHOOK_ENV = "HEARTH_ALERT_WEBHOOK"
 ROLES_FILE_ENV = "HEARTH_ROLES_FILE"
 

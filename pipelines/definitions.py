@@ -6,9 +6,14 @@ installed (hearth/settings.py: project_path)."""
 
 import dagster as dg
 
-from hearth.settings import project_path
+from hearth import settings
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(path_within_project=project_path("pyproject.toml").parent)
+    """Loading them (`dagster dev`, `dg`, a code server) switches usage telemetry off for the
+    process and the runs it starts (hearth/settings.py: TELEMETRY_OFF)."""
+    settings.telemetry_off()
+    return dg.load_from_defs_folder(
+        path_within_project=settings.project_path("pyproject.toml").parent
+    )

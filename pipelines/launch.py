@@ -84,6 +84,25 @@ def _chain(err):
         err = err.cause
 
 
+def as_of_problem(landing: Path, as_of: str | None) -> str | None:
+    """Why a run on `landing` cannot score at `as_of`, as one sentence, or None. Looks only at
+    the month written and the months landed, so a month the run could never use is refused in
+    seconds rather than after minutes of ingest and features."""
+    from hearth.features.design import as_of_refusal
+    from hearth.months import MonthError, parse_month
+
+    if as_of is None:
+        return None
+    try:
+        month = parse_month(as_of, "as-of month")
+    except MonthError as e:
+        return str(e)
+    months = sorted({e.month for e in inventory(landing).extracts})
+    if not months:
+        return None  # the run says that nothing has landed
+    return as_of_refusal(month, months[0], months[-1])
+
+
 def read_train_settings(path: Path) -> dict:
     """Training settings for `run_pipeline(train_config=...)` from a YAML or JSON file, checked
     against the training step's config; ValueError with a sentence naming what is wrong."""
@@ -185,9 +204,11 @@ def _run_pipeline_locked(
     months = sorted({e.month for e in found})
     if not months:
         return RunOutcome(False, as_of, None, [f"No extracts found under {landing}."])
+    refused = as_of_problem(landing, as_of)
+    if refused:
+        return RunOutcome(False, as_of, None, [refused])
     ensure_dagster_home()
     instance = dg.DagsterInstance.get()
-    job = defs().resolve_job_def(JOB_NAME)
     timings: dict[str, float] = {}
     PROGRESS.update(say=say, timings=timings)
     settings_cfg = {"allow_missing_sources": allow_missing_sources}
@@ -207,6 +228,8 @@ def _run_pipeline_locked(
     previous_landing = os.environ.get("HEARTH_LANDING")
     os.environ["HEARTH_LANDING"] = str(landing.resolve())
     try:
+        # loaded with this landing named: the extract partitions start at its first month
+        job = defs().resolve_job_def(JOB_NAME)
         result = job.execute_in_process(
             run_config=run_config,
             instance=instance,

@@ -174,6 +174,14 @@ class RunSettings(dg.ConfigurableResource):
     fixed_k: int = 1000
     explain_share: float = 0.05
 
+    @field_validator("as_of")
+    @classmethod
+    def _as_of_is_a_month(cls, value: str | None) -> str | None:
+        """A launchpad's `2026/01` or `2026-13` is refused as the run starts, in a sentence."""
+        from hearth.months import parse_month
+
+        return None if value is None else parse_month(value, "as-of month (run_settings.as_of)")
+
     def design(self, con: duckdb.DuckDBPyConnection) -> Design:
         """The run's temporal design (hearth/features/design.py): scoring at `as_of`, or by
         default at the month after the newest extract landed and accepted."""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import typer
 
+from hearth import settings
 from hearth.cli import models, quarantine
 from hearth.cli.deliver import audit_command, plan_command, publish_command, reidentify_command
 from hearth.cli.pseudonymise import pseudonymise_command
@@ -79,9 +80,11 @@ app = _typer("Hearth: checked, linked, pseudonymised extracts to a ranked list o
 @app.callback()
 def _private(ctx: typer.Context) -> None:
     """Whatever Hearth writes is its owner's only (umask 077), and a HEARTH_HOME that others
-    could read is tightened before anything is done with it (hearth/privacy/access.py)."""
+    could read is tightened before anything is done with it (hearth/privacy/access.py). No
+    usage telemetry leaves the machine (hearth/settings.py: TELEMETRY_OFF)."""
     from hearth.privacy.access import ensure_private_home, private_process
 
+    settings.telemetry_off()  # before Dagster or MLflow is imported or started
     private_process()
     if ctx.invoked_subcommand not in ("pseudonymise", "synth"):  # these run at an agency
         ensure_private_home(create=False)

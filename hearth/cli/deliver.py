@@ -26,11 +26,13 @@ def _run_lock(what: str):
 
 
 def _folder(as_of: str | None) -> Path:
+    from hearth.months import MonthError, parse_month
     from hearth.publish.published import published_folder
 
     try:
-        return published_folder(settings.outputs_dir(), as_of)
-    except FileNotFoundError as e:
+        month = None if as_of is None else parse_month(as_of, "published month (--as-of)")
+        return published_folder(settings.outputs_dir(), month)
+    except (FileNotFoundError, MonthError) as e:
         fail(str(e))
 
 

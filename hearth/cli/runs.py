@@ -11,6 +11,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hearth import settings
 from hearth.cli.console import console, err, fail
+from hearth.months import MonthError, parse_month
+
+# Checked by typer before any work: a count below it is refused with a one-line usage error.
+HOUSEHOLDS = typer.Option(min=2, help="Households in the synthetic world (2 or more).")
 
 
 def _synth(
@@ -54,15 +58,21 @@ def _synth(
 def synth(
     out: Annotated[Path, typer.Option("--out", help="Landing folder to write.")],
     truth: Annotated[Path, typer.Option("--truth", help="Folder for the truth (evaluation only).")],
-    households: Annotated[int, typer.Option(help="Households in the world.")] = 5000,
+    households: Annotated[int, HOUSEHOLDS] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 7,
-    months: Annotated[int, typer.Option(help="Monthly extracts to write.")] = 36,
+    months: Annotated[int, typer.Option(min=2, help="Monthly extracts to write (2 or more).")] = 36,
     end: Annotated[str, typer.Option(help="Last extract month, YYYY-MM.")] = "2025-12",
-    mess_rate: Annotated[float, typer.Option(help="Share of messy records.")] = 0.01,
-    move_rate: Annotated[float, typer.Option(help="Monthly chance a person moves house.")] = 0.002,
+    mess_rate: Annotated[
+        float, typer.Option(min=0.0, max=1 / 3, help="Share of messy records.")
+    ] = 0.01,
+    move_rate: Annotated[
+        float,
+        typer.Option(min=0.0, max=0.5, help="Monthly chance a person moves house."),
+    ] = 0.002,
 ) -> None:
     """Write a synthetic landing tree for all six sources, and the truth beside it."""
     try:
+        end = parse_month(end, "last extract month (--end)")
         s = _synth(out, truth, households, seed, months, end, mess_rate, move_rate)
     except ValueError as e:
         fail(str(e))
@@ -77,13 +87,14 @@ def _report_run(outcome) -> None:
         console.print(f"[bold green]Published[/] {outcome.output_folder}")
         console.print(f"Run summary: {outcome.output_folder / 'run_summary.json'}")
         return
-    err.print(
-        "[bold red]The run stopped.[/] Nothing was published; the last outputs are as they were."
-    )
+    from hearth.operations.alerts import nothing_kept
+
+    err.print(f"[bold red]The run stopped.[/] {nothing_kept()}")
     for p in outcome.problems:
         err.print(f" • {p}", markup=False)  # "[source_extract · rule]" is text, not markup
     last = settings.hearth_home() / "last_run.json"
-    err.print(f"Details: Dagster run {outcome.run_id} (see hearth ui) and {last}.")
+    if outcome.run_id:
+        err.print(f"Details: Dagster run {outcome.run_id} (see hearth ui) and {last}.")
     raise typer.Exit(1)
 
 
@@ -108,10 +119,18 @@ def run(
     ] = None,
 ) -> None:
     """Run the whole pipeline through Dagster: ingest, check, link, features, train, publish."""
-    from pipelines.launch import read_train_settings, run_pipeline
+    if as_of is not None:
+        try:
+            as_of = parse_month(as_of, "as-of month (--as-of)")
+        except MonthError as e:
+            fail(str(e))
+    from pipelines.launch import as_of_problem, read_train_settings, run_pipeline
 
     if not landing.is_dir():
         fail(f"The landing folder {landing} does not exist.")
+    refused = as_of_problem(landing, as_of)
+    if refused:
+        fail(refused)
     training = None
     if train_config:
         try:
@@ -126,7 +145,7 @@ def run(
 
 
 def demo(
-    households: Annotated[int, typer.Option(help="Households in the synthetic world.")] = 5000,
+    households: Annotated[int, HOUSEHOLDS] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
     """Synthesise a world into HEARTH_HOME and run the whole pipeline on it."""
@@ -135,6 +154,9 @@ def demo(
     home = settings.hearth_home()
     landing, truth = home / "landing", home / "_truth"
     console.print(f"Synthesising {households:,} households into {landing}")
-    _synth(landing, truth, households, seed, 36, "2025-12", 0.01, 0.002)
+    try:
+        _synth(landing, truth, households, seed, 36, "2025-12", 0.01, 0.002)
+    except ValueError as e:
+        fail(str(e))
     outcome = run_pipeline(landing, say=console.print)
     _report_run(outcome)

@@ -64,6 +64,28 @@ def require_history(con: duckdb.DuckDBPyConnection, design: Design) -> None:
     )
 
 
+def as_of_refusal(as_of: str, first: str, newest: str) -> str | None:
+    """Why a run cannot score at `as_of` when the extracts landed run from `first` to `newest`
+    (all YYYY-MM), as one sentence; None when it can. Checked before a run starts, so a month
+    the run could never use is refused in seconds, not after minutes of work."""
+    latest = add_months(newest, 1)
+    if as_of > latest:
+        n = months_between(newest, as_of)
+        return (
+            f"The as-of month {as_of} is {n} month{'s' if n != 1 else ''} after the newest "
+            f"extract, {newest}: a run scores at the month after the newest extract ({latest}) "
+            "or earlier."
+        )
+    earliest = add_months(first, 24 + MIN_TRAINING_HISTORY)
+    if as_of < earliest:
+        return (
+            f"The as-of month {as_of} is too early: scoring at it trains on households as at "
+            f"{add_months(as_of, -24)} (24 months earlier), and the extracts landed start at "
+            f"{first}, so the earliest as-of month they allow is {earliest}."
+        )
+    return None
+
+
 def history_months(con: duckdb.DuckDBPyConnection, as_of: str) -> int:
     """Whole months of event history before `as_of`."""
     first = query_one(con, "features/first_month")[0]

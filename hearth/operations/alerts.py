@@ -41,6 +41,15 @@ INTERRUPTED = (
 )
 
 
+def nothing_kept(outputs: Path | None = None) -> str:
+    """What a stopped run left published, in words: the last outputs, or (in a home where
+    nothing has been published yet) that there are none."""
+    outputs = outputs or settings.outputs_dir()
+    if outputs.is_dir() and any(outputs.glob("*/ranked_households.*")):
+        return "Nothing was published; the last outputs are as they were."
+    return "Nothing was published, and no list has been published here before."
+
+
 def _deepest(err) -> str:
     msg = err.message.strip().splitlines()[0] if err and err.message else "unknown error"
     cause = err.cause if err else None
@@ -49,13 +58,21 @@ def _deepest(err) -> str:
     return cause.message.strip().splitlines()[0] if cause is not None else msg
 
 
+# The metadata key of the quality gate's failure (pipelines/defs/quality/checks.py): the
+# failed checks it lists are reported one by one from their own results.
+STOPPED_BY_CHECKS = "problems_found"
+
+
 def step_sentence(ev) -> str | None:
     """The sentence for a failed step (a STEP_FAILURE DagsterEvent), or None for the failure of
-    a blocking check, which its check's own sentence reports."""
+    a blocking check or of the quality gate, which the checks' own sentences report."""
     data = ev.step_failure_data
     err = data.error
     first = err.message.strip().splitlines()[0] if err and err.message else ""
     if "blocking asset check" in first:
+        return None
+    user = data.user_failure_data
+    if user is not None and STOPPED_BY_CHECKS in (user.metadata or {}):
         return None
     if data.error_source is not None and data.error_source.value == "INTERRUPT":
         return INTERRUPTED.format(when="during this step")
@@ -149,6 +166,7 @@ def compose(
     months: str | None = None,
     when: str | None = None,
     reason: str | None = None,
+    outputs: Path | None = None,
 ) -> str:
     """The alert as a few lines of plain English. `reason` is Dagster's own account of the
     failure, used when no check or step says why (a run killed or cancelled)."""
@@ -156,8 +174,7 @@ def compose(
     by = f", started by {TRIGGERS.get(trigger, trigger)}" if trigger else ""
     span = f", extract months {months}" if months else ""
     lines = [
-        f"[{when}] Hearth stopped: run {run_id[:8]} of {job}{by}{span}. Nothing was published; "
-        "the last outputs are as they were."
+        f"[{when}] Hearth stopped: run {run_id[:8]} of {job}{by}{span}. {nothing_kept(outputs)}"
     ]
     for asset, check, text in stop.checks:
         lines.append(f" • The check '{check}' on {asset} stopped the run: {text}")

@@ -2,34 +2,58 @@
 whether the newest month is complete enough to train and publish. Plain functions; the Dagster
 sensor and schedule in `pipelines/defs/operations/` call them.
 
-The sensor's cursor is JSON: `{"files": {"<source>/<YYYY-MM>/<file>": {"size", "mtime_ns",
-"sha256"}}}`. A file whose size and modification time are unchanged is not read again; one whose
-bytes hash to the same sha256 (copied again, touched) is not new. So a file is never sent to a
-run twice, and a corrected file for a month is.
+What the sensor has seen is JSON, `{"files": {"<source>/<YYYY-MM>/<file>": {"size",
+"mtime_ns", "sha256"}}}`, kept in HEARTH_HOME/landing_sensor/<digest>.json; its Dagster cursor
+is one line naming that state (`216 files watched; state <digest> ...`), so the sensor's page in
+the UI is not filled with it. A file whose size and modification time are unchanged is not
+read again; one whose bytes hash to the same sha256 (copied again, touched) is not new. So a
+file is never sent to a run twice, and a corrected file for a month is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from hearth import settings
-from hearth.ingest.files import sha256_of
+from hearth.atomic import write_atomically
+from hearth.ingest.files import extract_sha256, sha256_of
 from hearth.ingest.landing import Extract, discover
 from hearth.months import add_months
 from hearth.sources import SOURCES
+from hearth.warehouse import connect, query
 
 # More new months than this at once (a first load, a catch-up) go in one run, as `hearth run`
 # does, instead of one run each.
 MAX_SINGLE_MONTH_RUNS = 3
 
 
-def load_cursor(text: str | None) -> dict[str, dict]:
+# The cursor Dagster shows on the sensor's page: one line naming the state file.
+_CURSOR_RE = re.compile(r"state ([0-9a-f]{16})")
+KEEP_STATES = 5  # a tick whose cursor Dagster did not keep can still be read back
+
+
+def load_cursor(text: str | None, state: Path | None = None) -> dict[str, dict]:
+    """The files the sensor has seen, from its cursor: `N files watched; state <digest>` read
+    from `state` (default settings.landing_sensor_state()), or the JSON itself (older cursors).
+    A state that is gone reads as nothing seen: the warehouse still keeps loaded files from
+    being sent twice (drop_loaded)."""
     if not text:
         return {}
+    found = _CURSOR_RE.search(text)
+    if found and not text.lstrip().startswith("{"):
+        path = (state or settings.landing_sensor_state()) / f"{found.group(1)}.json"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            return {}
     try:
         data = json.loads(text)
     except ValueError:
@@ -38,8 +62,18 @@ def load_cursor(text: str | None) -> dict[str, dict]:
     return files if isinstance(files, dict) else {}
 
 
-def dump_cursor(files: dict[str, dict]) -> str:
-    return json.dumps({"files": dict(sorted(files.items()))}, separators=(",", ":"))
+def dump_cursor(files: dict[str, dict], state: Path | None = None) -> str:
+    """Keep `files` in a state file named by its digest and return the one-line cursor."""
+    state = state or settings.landing_sensor_state()
+    text = json.dumps({"files": dict(sorted(files.items()))}, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = state / f"{digest}.json"
+    if not path.is_file():
+        write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    os.utime(path)  # the newest states are the ones kept
+    for old in sorted(state.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-KEEP_STATES]:
+        old.unlink(missing_ok=True)
+    return f"{len(files)} files watched; state {digest} ({state.name}/{digest}.json)"
 
 
 @dataclass
@@ -92,6 +126,40 @@ def scan_landing(
             )
     out.removed = sorted(k for k in cursor if k not in seen)
     return out
+
+
+def loaded_extracts(warehouse: Path) -> dict[tuple[str, str], str]:
+    """(source, month) -> sha256 of every extract the warehouse holds as loaded; empty when
+    there is no warehouse yet or a run holds it (that run skips unchanged files itself)."""
+    if not warehouse.is_file():
+        return {}
+    try:
+        with connect(warehouse, read_only=True) as con:
+            rows = query(con, "ingest/loaded_extracts").fetchall()
+    except duckdb.Error:
+        return {}
+    return {(source, month): sha for source, month, sha in rows}
+
+
+def drop_loaded(scan: LandingScan, landing: Path, loaded: dict[tuple[str, str], str]) -> list[str]:
+    """Take out of `scan.changed` the extracts whose bytes the warehouse already holds as loaded
+    (by `hearth run` before the sensor's first tick, say): a file is never processed twice.
+    Returns them as `source month`, for the tick's log."""
+    if not loaded or not scan.changed:
+        return []
+    found, _ = discover(landing)
+    extracts = {(e.source, e.month): e for e in found}
+    dropped = []
+    for month in sorted(scan.changed):
+        by_source = scan.changed[month]
+        for source in sorted(by_source):
+            ex = extracts.get((source, month))
+            if ex is not None and loaded.get((source, month)) == extract_sha256(ex):
+                del by_source[source]
+                dropped.append(f"{source} {month}")
+        if not by_source:
+            del scan.changed[month]
+    return dropped
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,11 @@ PROGRESS: dict[str, Callable[[str], None] | dict[str, float] | None] = {
 }
 
 
+# Steps whose own log lines `hearth run` prints under "running <step>": the training recipe
+# logs each candidate and value-of-sharing fit through Dagster's context log (models/recipe.py).
+SHOW_PROGRESS_OF = frozenset({"champion_model"})
+
+
 class _StepLines(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -22,7 +27,12 @@ class _StepLines(logging.Handler):
         say, timings = PROGRESS["say"], PROGRESS["timings"]
         meta = getattr(record, "dagster_meta", None) or {}
         event, step = meta.get("dagster_event"), meta.get("step_key")
-        if say is None or event is None or step is None:
+        if say is None or step is None:
+            return
+        if event is None:
+            # the long steps' own progress (which candidate, which value-of-sharing fit)
+            if step in SHOW_PROGRESS_OF and record.levelno >= logging.INFO:
+                say(f"          {meta.get('orig_message') or record.getMessage()}")
             return
         name = step.replace("_", " ")
         kind = event.event_type_value

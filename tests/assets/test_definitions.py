@@ -31,9 +31,12 @@ def test_every_asset_has_description_group_and_kinds():
         assert spec.kinds, spec.key
 
 
-def test_ingest_assets_have_blocking_batch_checks():
+def test_ingest_assets_have_batch_checks_and_one_gate_that_blocks():
+    """The batch checks report (ERROR or WARN); the quality gate's expectations check, run once
+    every extract is in, is the one that blocks, so a stop names every problem at once."""
     d = defs()
-    checks = set(d.resolve_asset_graph().asset_check_keys)
+    graph = d.resolve_asset_graph()
+    checks = set(graph.asset_check_keys)
     for source in ("addresses", "people", "social_care", "health", "fire", "police"):
         names = {c.name for c in checks if c.asset_key == dg.AssetKey(f"{source}_extract")}
         assert {
@@ -42,7 +45,14 @@ def test_ingest_assets_have_blocking_batch_checks():
             "volume_in_line",
             "rows_accounted",
             "extract_present",
+            "expectations",
         } <= names
+        blocking = {
+            c.name
+            for c in checks
+            if c.asset_key == dg.AssetKey(f"{source}_extract") and graph.get_check_spec(c).blocking
+        }
+        assert blocking == {"expectations"}
 
 
 def test_loading_definitions_imports_no_heavy_library():

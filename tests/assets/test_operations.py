@@ -19,6 +19,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from hearth.operations.watch import load_cursor
 from hearth.sources import SOURCES
 from pipelines.defs.operations.schedules import monthly_publish
 from pipelines.defs.operations.sensors import alert_on_stopped_run, landing_sensor
@@ -61,7 +62,10 @@ def test_sensor_requests_one_run_per_new_month_and_never_twice(tmp_path):
     assert {k.to_user_string() for k in req.asset_selection} == {f"{s}_extract" for s in SOURCES}
     assert req.asset_check_keys is None  # every check on those assets comes with them
     assert req.tags["hearth/trigger"] == "landing_sensor"
-    cursor = json.loads(first.cursor)["files"]
+    # the sensor's page shows one line, not the files' JSON: the state is kept under HEARTH_HOME
+    assert first.cursor.startswith(f"{len(SOURCES)} files watched; state ")
+    assert len(first.cursor) < 100 and "{" not in first.cursor
+    cursor = load_cursor(first.cursor)
     assert set(cursor) == {f"{s}/2025-11/{s}_2025-11.{SOURCES[s].file_format}" for s in SOURCES}
     assert all(len(v["sha256"]) == 64 for v in cursor.values())
 
@@ -99,7 +103,7 @@ def test_sensor_waits_for_files_still_arriving_and_batches_a_first_load(tmp_path
     land(landing, "health", "2025-12", age=time.time())  # being copied in right now
     waiting = evaluate(landing, None)
     assert not waiting.run_requests and "1 still arriving" in waiting.skip_reason.skip_message
-    assert json.loads(waiting.cursor)["files"] == {}
+    assert load_cursor(waiting.cursor) == {}
     # a first load of many months is one run over the range, not one each
     for m in ("2025-01", "2025-02", "2025-03", "2025-04", "2025-05"):
         for s in SOURCES:

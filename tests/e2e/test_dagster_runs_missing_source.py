@@ -86,8 +86,70 @@ def test_a_run_launched_with_no_config_stops_on_a_missing_source(job, hearth_hom
     assert present.passed is False and present.severity == dg.AssetCheckSeverity.ERROR
     assert "fire: no extract for 2025-12" in present.description
     assert "The run stops unless missing sources are allowed" in present.description
-    assert [e.step_key for e in result.get_step_failure_events()] == ["fire_extract"]
+    # the quality gate stopped it, after the extract's checks had all reported
+    assert [e.step_key for e in result.get_step_failure_events()] == ["quality_gate"]
     # every other check on the extract passed: the missing month alone stopped the run
+    assert {n for n, e in checks.items() if not e.passed} == {"extract_present"}
+
+
+def _run_failure(instance: dg.DagsterInstance, run_id: str):
+    """The run's failure as Dagster stored it: what the run's page leads with."""
+    (entry,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    return entry.dagster_event
+
+
+def test_the_stored_run_failure_holds_every_problems_sentence(job, hearth_home):
+    """Two sources wrong at once (fire behind, police never sent): Dagster's stored run failure
+    names both, in Hearth's sentences, not a check's class name; and `hearth run`'s reading of
+    the run finds each problem once."""
+    from hearth.operations.alerts import stop_from_instance
+
+    land(hearth_home / "landing", "fire", "2025-11")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key="2025-12",
+            asset_selection=[dg.AssetKey("fire_extract"), dg.AssetKey("police_extract")],
+            raise_on_error=False,
+        )
+        assert not result.success
+        failure = _run_failure(instance, result.run_id)
+        stop = stop_from_instance(instance, result.run_id)
+    error = failure.event_specific_data.error
+    assert error is not None
+    text = error.message
+    assert "The run stopped on 2 problems in the extracts" in text
+    assert "[fire_extract · extract_present] fire: no extract for 2025-12" in text
+    assert "[police_extract · extract_present] police: no extract has been landed" in text
+    assert "DagsterAssetCheckFailedError" not in text
+    # the checks report each problem; the gate's failure is not counted again
+    assert [(a, c) for a, c, _ in stop.checks] == [
+        ("fire_extract", "extract_present"),
+        ("police_extract", "extract_present"),
+    ]
+    assert stop.steps == []
+
+
+def test_a_missing_source_the_run_allows_is_a_warning_not_a_pass(job, hearth_home):
+    """The landing sensor's catch-up run (and `hearth run --allow-missing-sources`) goes on
+    without fire's December, and says so: extract_present failed with WARN severity, never
+    passed; nothing else stops the run."""
+    land(hearth_home / "landing", "fire", "2025-11")
+    allowing = {"resources": {"run_settings": {"config": {"allow_missing_sources": True}}}}
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config=allowing,
+            partition_key="2025-12",
+            asset_selection=[dg.AssetKey("fire_extract")],
+            raise_on_error=False,
+        )
+    assert result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    present = checks["extract_present"]
+    assert present.passed is False and present.severity == dg.AssetCheckSeverity.WARN
+    assert "fire: no extract for 2025-12" in present.description
+    assert "Going on without it: missing sources are allowed for this run." in present.description
     assert {n for n, e in checks.items() if not e.passed} == {"extract_present"}
 
 

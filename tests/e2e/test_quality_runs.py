@@ -80,10 +80,8 @@ def test_a_blocking_check_stops_the_run(broken_landing, home, quality_world):
         "sources are allowed" in text
     )
     assert text.count(" • ") == 2
-    # the expectation checks passed on the sources that loaded; nothing downstream ran
-    for source in ("addresses", "people", "health", "fire"):
-        assert f"done {source} extract expectations" in text
-    assert "police extract expectations" not in text and "running linked events" not in text
+    # the quality gate stopped the run after every extract had reported; nothing downstream ran
+    assert "FAILED quality gate" in text and "running linked events" not in text
 
     assert snapshot(home / "outputs") == before
     secret = secret_of(case("nhs_number_spaced"), quality_world)
@@ -111,4 +109,42 @@ def test_missing_sources_can_be_allowed(broken_landing, home):
     assert not outcome.success
     # social care being behind no longer stops the run; police's raw identifiers still do
     assert [p.split("]")[0] for p in outcome.problems] == ["[police_extract · no_raw_identifiers"]
-    assert any("done    social care extract expectations" in line for line in lines)
+    # ...and is still not a passed check: a warning on the Checks tab, for this run as for the
+    # landing sensor's
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        found = {
+            (d.asset_key.to_user_string(), d.check_name): d
+            for d in (
+                e.dagster_event.event_specific_data
+                for e in instance.all_logs(
+                    outcome.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                )
+            )
+        }
+    present = found[("social_care_extract", "extract_present")]
+    assert (present.passed, present.severity) == (False, dg.AssetCheckSeverity.WARN)
+    # police's expectations ran on what was accepted before, and say why its month is not there
+    police = found[("police_extract", "expectations")]
+    assert police.passed
+    assert "A file of the run was refused (no_raw_identifiers) and not loaded" in (
+        police.description
+    )
+    # the quality gate names only what stops the run
+    (failure,) = [
+        e for e in instance_failures(home, outcome.run_id) if e.step_key == "quality_gate"
+    ]
+    text = failure.step_failure_data.user_failure_data.description
+    assert "police: file police/2025-12/police_2025-12.csv" in text and "social_care" not in text
+
+
+def instance_failures(home: Path, run_id: str) -> list:
+    """The failed steps of a run, read back from the HEARTH_HOME's Dagster instance."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        return [
+            e.dagster_event
+            for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        ]

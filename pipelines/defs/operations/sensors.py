@@ -5,8 +5,16 @@ default and can be switched off under Automation in the Dagster UI."""
 
 import dagster as dg
 
+from hearth import settings
 from hearth.operations.alerts import alert_stopped_run, stop_from_instance
-from hearth.operations.watch import dump_cursor, load_cursor, plan_runs, scan_landing
+from hearth.operations.watch import (
+    drop_loaded,
+    dump_cursor,
+    load_cursor,
+    loaded_extracts,
+    plan_runs,
+    scan_landing,
+)
 from pipelines.resources import LandingResource
 from pipelines.tags import PARTITION_NAME, PARTITION_RANGE_END, PARTITION_RANGE_START
 
@@ -28,8 +36,9 @@ def _ingest_selection(sources) -> list[dg.AssetKey]:
         "Watches the landing folder (HEARTH_LANDING, default HEARTH_HOME/landing). For each "
         "extract month with a new or changed file it starts a run that loads and checks just "
         "those files (the month's partition of their sources' extract assets), so a problem is "
-        "caught - and alerted - the day the file lands. The cursor holds each file's size, "
-        "modification time and sha256: a file is never sent to a run twice. Training and "
+        "caught - and alerted - the day the file lands. It keeps each file's size, modification "
+        "time and sha256 (in HEARTH_HOME/landing_sensor; the cursor names the state) and leaves "
+        "out files the warehouse already holds: a file is never sent to a run twice. Training and "
         "publishing are the monthly schedule's job."
     ),
 )
@@ -37,13 +46,22 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
     folder = landing.resolved()
     if not folder.is_dir():
         return dg.SkipReason(f"The landing folder {folder} does not exist yet.")
-    scan = scan_landing(folder, load_cursor(context.cursor))
+    before = load_cursor(context.cursor)
+    scan = scan_landing(folder, before)
     for note in scan.notes:
         context.log.warning(note)
     if scan.removed:
         context.log.info(f"No longer landed (ignored): {', '.join(scan.removed)}")
+    if scan.changed:
+        done = drop_loaded(scan, folder, loaded_extracts(settings.warehouse_path()))
+        if done:
+            context.log.info(
+                f"Already loaded with the same bytes (not sent to a run): {len(done)} extract(s), "
+                f"{done[0]}{' ...' if len(done) > 1 else ''}"
+            )
+    changed = _known_months(context, scan, before)
     requests = []
-    for plan in plan_runs(scan.changed):
+    for plan in plan_runs(changed):
         assets = _ingest_selection(plan.sources)
         tags = {TRIGGER_TAG: "landing_sensor"}
         if plan.single:
@@ -88,6 +106,29 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
         ),
         cursor=cursor,
     )
+
+
+def _known_months(context: dg.SensorEvaluationContext, scan, before: dict) -> dict:
+    """The changed months the loaded definitions have partitions for. The partitions start at
+    the first month landed when the definitions loaded (pipelines/defs/ingest/partitions.py):
+    a month landed before it waits, out of the cursor, until they are reloaded."""
+    repo = context.repository_def
+    months = repo.get_job(JOB).partitions_def if repo is not None else None
+    first = months.get_first_partition_key() if months is not None else None
+    early = sorted(m for m in scan.changed if first and m < first)
+    if not early:
+        return scan.changed
+    context.log.warning(
+        f"Extracts for {', '.join(early)} landed before the first month the loaded definitions "
+        f"know ({first}): reload them (Deployment > Reload, or restart hearth ui) and the next "
+        "tick sends them to a run."
+    )
+    for key in [k for k in scan.files if k.split("/")[1] in early]:
+        if key in before:
+            scan.files[key] = before[key]
+        else:
+            del scan.files[key]
+    return {m: by for m, by in scan.changed.items() if m not in early}
 
 
 def _months(tags) -> str | None:
