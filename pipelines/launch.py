@@ -140,9 +140,10 @@ def run_pipeline(
     private_process()  # the lock, the warehouse, MLflow, outputs: its owner's only
     ensure_private_home()
     from models.promotion import MlflowStore
+    from models.registry import Registry
 
     warehouse = settings.warehouse_path()
-    store = MlflowStore(settings.mlflow_tracking_uri())
+    store = MlflowStore(Registry(settings.mlflow_tracking_uri()))
     with run_lock(warehouse.parent, f"hearth run on {landing}", say):
         for note in recover(
             warehouse,

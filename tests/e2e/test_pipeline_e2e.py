@@ -99,19 +99,20 @@ def test_run_summary_accounts_for_every_row(first_run, small_world):
 
 def test_champion_is_registered_and_loadable(first_run):
     home, _, _ = first_run
-    from models.registry import load_champion
+    from models.registry import Registry
 
     mp = pytest.MonkeyPatch()
     mp.setenv("HEARTH_HOME", str(home))
     try:
-        model, names, champ = load_champion()
+        registry = Registry()
+        model, names, champ = registry.load_champion()
+        judged = registry.feature_names(champ, judged=True)
     finally:
         mp.undo()
     assert str(champ.version) == "1"
     assert len(names) > 100 and hasattr(model, "predict_proba")
     # the model that scores is the refit at T-12 (two years of history: 24-month windows);
     # the one judged at T-24 (one year: no 24-month window) is kept for the gate
-    judged = json.loads(champ.tags["evaluation_feature_names"])
     assert champ.tags["refit_as_of"] == "2025-01" and champ.tags["recency_cap"] == "24"
     assert "breathing_records_24m" in names and "breathing_records_24m" not in judged
     assert champ.tags["evaluation_recency_cap"] == "12"
@@ -137,6 +138,9 @@ def test_second_run_is_idempotent_and_gated(first_run, small_world):
         ]
     )
     model = first["model"]
-    # the same data and settings give the same precision, so version 2 ties and is promoted
-    assert model["version"] == "2"
-    assert "at least the champion's" in model["promotion"]
+    # the same data and settings: no second, identical version; version 1 stays champion
+    assert model["version"] == "1"
+    assert (
+        json.loads((again.output_folder / "run_summary.json").read_text())["model"]["version"]
+        == "1"
+    )

@@ -17,7 +17,7 @@ from hearth.publish.outputs import (
 from hearth.publish.plans import capacity_file
 from hearth.publish.ranked import load_scores, publish_top
 from hearth.publish.summary import run_summary
-from models.registry import champion_summary, fetch_model_artifacts
+from models.versions import champion_summary
 from pipelines.resources import MlflowResource, OutputsResource, RunSettings, WarehouseResource
 
 
@@ -42,7 +42,7 @@ def published_outputs(
     with warehouse.connect(read_only=True) as con:
         as_of = run_settings.design(con).score_as_of
         ranked = load_scores(con)
-        model = champion_summary(mlflow.uri(), decided.get("scoring_version"))
+        model = champion_summary(mlflow.registry(), decided.get("scoring_version"))
         summary = run_summary(con, as_of, ranked, model)
     root = outputs.resolved()
     clear_stale_temporaries(root)
@@ -50,7 +50,9 @@ def published_outputs(
     top, capacity, seconds = publish_top(), capacity_file(), {}
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = fetch_model_artifacts(summary["model"].get("run_id"), mlflow.uri(), Path(tmp))
+        model_dir = mlflow.registry().fetch_model_artifacts(
+            summary["model"].get("run_id"), Path(tmp)
+        )
 
         def write(folder):
             write_ranked(folder, ranked)
