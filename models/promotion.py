@@ -147,6 +147,7 @@ class HandPromotion:
     previous: str | None  # the champion it replaced (now @challenger)
     already: bool  # it was the champion already: nothing changed (but a pin, if asked)
     pinned: bool
+    pinned_before: bool = False  # it was the pinned champion already
 
 
 def promote_by_hand(
@@ -165,17 +166,21 @@ def promote_by_hand(
     champ = registry.champion()
     previous = str(champ.version) if champ is not None else None
     already = previous == str(version)
+    pin_now = pinned(registry)
+    pinned_before = bool(already and pin_now and str(pin_now["version"]) == str(version))
     if not already:
         registry.tag_version(version, {"promotion": f"champion (by hand, {by}): {reason}"})
         record_promotion(registry, version, "champion", by, reason)
         if previous:
             record_promotion(registry, previous, "challenger", by, f"version {version}: {reason}")
-    if pin:
+    if pin and not pinned_before:
         pin_record = {"version": str(version), "by": by, "at": now(), "reason": reason}
         registry.tag_model(PIN_TAG, json.dumps(pin_record))
     elif not already:
         registry.tag_model(PIN_TAG, None)  # a pin was on the version that was replaced
-    return HandPromotion(str(version), None if already else previous, already, pin)
+    return HandPromotion(
+        str(version), None if already else previous, already, pin or pinned_before, pinned_before
+    )
 
 
 def unpin(registry: Registry | None = None) -> dict | None:

@@ -49,10 +49,16 @@ RUN_TAG = "dagster_run_id"  # on each MLflow training run: the Dagster run that 
 _QUIET_ENV = {"MLFLOW_LOG_UV_FILES": "false", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
 
 
+# mlflow.set_tracking_uri also sets these in the environment: restored, so that the environment
+# goes on saying what the user set (hearth/settings.py reads MLFLOW_TRACKING_URI as "a server").
+_URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
 @contextmanager
-def _quiet() -> Iterator[None]:
-    previous = {k: os.environ.get(k) for k in _QUIET_ENV}
-    os.environ.update(_QUIET_ENV)
+def _environment(values: dict[str, str], keep: tuple[str, ...] = ()) -> Iterator[None]:
+    """`values` set in the environment for the block; they and `keep` restored after it."""
+    previous = {k: os.environ.get(k) for k in (*values, *keep)}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -61,6 +67,10 @@ def _quiet() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _quiet():
+    return _environment(_QUIET_ENV)
 
 
 class Registry:
@@ -123,8 +133,7 @@ class Registry:
         # reading a run's progress; its errors still show.
         logging.getLogger("mlflow").setLevel(logging.ERROR)
         self.relocate()
-        mlflow.set_tracking_uri(self.uri)
-        mlflow.set_registry_uri(self.uri)
+        self._point(mlflow)
         exp = mlflow.get_experiment_by_name(EXPERIMENT)
         if exp is None:
             root = settings.mlflow_artifact_root()
@@ -139,6 +148,12 @@ class Registry:
         self._mlflow, self._client = mlflow, MlflowClient(self.uri, self.uri)
         return mlflow, self._client
 
+    def _point(self, mlflow) -> None:
+        """MLflow's module-level functions (runs, logging, loading) at this store."""
+        with _environment({}, keep=_URI_ENV):
+            mlflow.set_tracking_uri(self.uri)
+            mlflow.set_registry_uri(self.uri)
+
     @property
     def client(self):
         return self._connect()[1]
@@ -146,7 +161,9 @@ class Registry:
     @property
     def mlflow(self):
         """The mlflow module, pointed at this store (for models/run_log.py)."""
-        return self._connect()[0]
+        mlflow = self._connect()[0]
+        self._point(mlflow)  # another Registry may have pointed it elsewhere since
+        return mlflow
 
     def experiment_id(self) -> str | None:
         exp = self.client.get_experiment_by_name(EXPERIMENT)

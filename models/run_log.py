@@ -55,7 +55,7 @@ class Fingerprint:
 def frame_digest(frame: pl.DataFrame, y: np.ndarray | None = None) -> str:
     """The content of a window (its columns, every row's values, its labels)."""
     h = hashlib.sha256(json.dumps(frame.columns).encode())
-    h.update(frame.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy().tobytes())
+    h.update(frame.hash_rows(seed=0).to_numpy().tobytes())
     if y is not None:
         h.update(np.asarray(y, dtype=np.int64).tobytes())
     return h.hexdigest()[:32]
@@ -89,7 +89,7 @@ def training_fingerprint(
 
 def run_name(result, as_of: str | None, version: str | None, prefix: str = "") -> str:
     """e.g. `v7 · gradient boosting · as of 2026-01`."""
-    parts = [prefix or (f"v{version}" if version else "")]
+    parts = [" ".join(p for p in (prefix, f"v{version}" if version else "") if p)]
     parts.append(result.kind.replace("_", " "))
     parts.append(f"as of {as_of}" if as_of else f"validated {result.valid_as_of}")
     return " · ".join(p for p in parts if p)
@@ -222,7 +222,8 @@ def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[
     import cloudpickle
     import pandas as pd
     import sklearn
-    from mlflow.models import infer_signature
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
     from models.portable import HouseholdRisk, pickled_by_value
 
@@ -241,7 +242,12 @@ def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[
             python_model=wrapper,
             registered_model_name=MODEL_NAME,
             input_example=example,
-            signature=infer_signature(example, wrapper.predict(None, example)),
+            # Columns named, of any numeric type (int64 counts, float64, float32): MLflow would
+            # refuse int64 for a double column ("cannot safely convert"); the model casts.
+            signature=ModelSignature(
+                inputs=Schema([ColSpec(AnyType(), n) for n in result.feature_names]),
+                outputs=Schema([TensorSpec(np.dtype("float64"), (-1,), "crisis_probability")]),
+            ),
             pip_requirements=requirements,
         )
     judged = {}
