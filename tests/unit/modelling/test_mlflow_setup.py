@@ -69,7 +69,7 @@ def test_the_champion_pyfunc_returns_probabilities_for_float64_and_int_frames(he
     got = model.predict(df)
     capped = np.column_stack([df["signal"], np.minimum(df["fire_months_since"], 13)])
     expected = logistic.predict_proba(capped.astype(np.float32))[:, 1]
-    assert got.dtype == np.float64 and 0 < got.min() and got.max() < 1  # not 0/1 labels
+    assert got.dtype == np.float64 and got.min() > 0 and got.max() < 1  # not 0/1 labels
     np.testing.assert_array_equal(got, expected)  # capped as at training, float32 like Hearth
     ints = df.assign(fire_months_since=df["fire_months_since"].astype("int64"))
     np.testing.assert_array_equal(model.predict(ints), expected)
@@ -84,12 +84,12 @@ def test_the_pickle_needs_no_hearth_source(hearth_home, window):
     mv = Registry().version(decision.version)
     root = Registry().client.download_artifacts(mv.run_id, "model", str(hearth_home / "dl"))
     code = (
-        "import sys; sys.path.append(%r); import importlib.util as u\n"
+        "import sys; sys.path.append({!r}); import importlib.util as u\n"
         "assert u.find_spec('models') is None and u.find_spec('hearth') is None\n"
         "import mlflow, numpy as np, pandas as pd\n"
-        "m = mlflow.pyfunc.load_model(%r)\n"
-        "print(m.predict(pd.DataFrame({'signal': [0.0, 3.0], 'noise': [1, 1]})).tolist())\n"
-    ) % (sysconfig.get_paths()["purelib"], root)
+        "m = mlflow.pyfunc.load_model({!r})\n"
+        "print(m.predict(pd.DataFrame({{'signal': [0.0, 3.0], 'noise': [1, 1]}})).tolist())\n"
+    ).format(sysconfig.get_paths()["purelib"], root)
     out = subprocess.run(
         [sys.executable, "-S", "-I", "-c", code], capture_output=True, text=True, cwd="/"
     )
