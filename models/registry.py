@@ -165,6 +165,14 @@ class Registry:
         self._point(mlflow)  # another Registry may have pointed it elsewhere since
         return mlflow
 
+    def ui_page(self) -> str:
+        """Where the MLflow UI should open: Hearth's experiment on the model-training view
+        (the UI's `workflowType`, MLflow 3), rather than the GenAI home page. Connecting first
+        also points a moved home's artifact locations at it (`relocate`)."""
+        exp = self.experiment_id()
+        where = f"experiments/{exp}" if exp else ""
+        return f"/#/{where}?workflowType=machine_learning"
+
     def experiment_id(self) -> str | None:
         exp = self.client.get_experiment_by_name(EXPERIMENT)
         return None if exp is None else exp.experiment_id

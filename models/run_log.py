@@ -35,10 +35,11 @@ KEY_METRICS = (
 )
 FINGERPRINT_TAG = "hearth.fingerprint"
 MODEL_DESCRIPTION = (
-    "Each household's chance of a crisis (a safeguarding referral, an emergency admission, a "
-    "dwelling fire or a police call-out) in the 12 months after the scoring date, ranked for "
+    "Each household's chance of a crisis (an emergency admission, a dwelling fire, high-risk "
+    "domestic abuse, a child protection plan or a child becoming looked after) in the 12 "
+    "months after the scoring date, ranked for "
     "proactive, voluntary support. Load it anywhere with "
-    "`mlflow.pyfunc.load_model('models:/household_crisis_risk@champion')`: `predict` takes the "
+    f"`mlflow.pyfunc.load_model('{Registry.champion_uri}')`: `predict` takes the "
     "household features as Hearth stores them (HEARTH_HOME/features/features_<as_of>.parquet, "
     "any numeric dtype) and returns the probability, the published list's `score`."
 )

@@ -76,6 +76,13 @@ def _report_run(outcome) -> None:
     if outcome.success:
         console.print(f"[bold green]Published[/] {outcome.output_folder}")
         console.print(f"Run summary: {outcome.output_folder / 'run_summary.json'}")
+        m = outcome.model
+        if m.get("version"):
+            became = "is @champion" if m.get("alias") == "champion" else "is @challenger"
+            console.print(
+                f"Model: version {m['version']} {became}: {m.get('promotion_reason', '')}.",
+                markup=False,
+            )
         return
     err.print(
         "[bold red]The run stopped.[/] Nothing was published; the last outputs are as they were."

@@ -181,8 +181,12 @@ def test_runs_are_named_described_and_record_their_inputs(hearth_home, window):
     mv = registry.version(decision.version)
     assert "Model card" in mv.description and "feature_names" not in mv.tags
     assert "predict" in registry.client.get_registered_model(MODEL_NAME).description
-    importance = registry.run_json(decision.run_id, "feature_names.json")
-    assert importance == {"model": NAMES}
+    assert registry.run_json(decision.run_id, "feature_names.json") == {"model": NAMES}
+    # hearth ui opens the MLflow UI on this experiment, in the model-training view
+    exp = registry.experiment_id()
+    assert registry.ui_page() == f"/#/experiments/{exp}?workflowType=machine_learning"
+    kind = registry.client.get_experiment(exp).tags["mlflow.experimentKind"]
+    assert kind == "custom_model_development"
 
 
 def test_a_home_copied_elsewhere_loads_its_champion_and_artifacts(
