@@ -162,7 +162,12 @@ def _importance(result, valid_frame: pl.DataFrame, out: Path, sample: int = 2000
     X = wrapper.matrix(frame)
     if not len(X):
         return None
-    contrib = np.abs(contributions(inner_estimator(result.model), X)).mean(axis=0)
+    try:
+        contrib = np.abs(contributions(inner_estimator(result.model), X)).mean(axis=0)
+    except (AttributeError, TypeError, ValueError, IndexError) as e:  # a kind it cannot explain
+        path = out / "feature_importance.txt"
+        path.write_text(f"No global feature importance for this model ({type(e).__name__}).\n")
+        return path
     table = pl.DataFrame(
         {"feature": result.feature_names, "mean_abs_contribution": contrib.astype(float)}
     ).sort("mean_abs_contribution", descending=True)

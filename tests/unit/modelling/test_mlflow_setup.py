@@ -75,28 +75,35 @@ def test_the_champion_pyfunc_returns_probabilities_for_float64_and_int_frames(he
     np.testing.assert_array_equal(model.predict(ints), expected)
 
 
-def test_the_pickle_needs_no_hearth_source(hearth_home, window):
-    """The baseline (a Hearth class) pickled by value: loads in an interpreter without the
-    project on its path (site-packages only, no .pth files, so no editable install)."""
+def test_the_candidates_with_hearths_own_classes_load_without_hearth_source(hearth_home, window):
+    """The baseline and the logistic pipeline (Hearth's own class and transform) pickled by
+    value: they load in an interpreter without the project on its path (site-packages only,
+    no .pth files, so not the editable install either)."""
     frame, y = window
-    baseline = ContactCountBaseline(columns=[0]).fit(frame.select(NAMES).to_numpy(), y)
-    decision = _register(window, baseline)
-    mv = Registry().version(decision.version)
-    root = Registry().client.download_artifacts(mv.run_id, "model", str(hearth_home / "dl"))
+    X = frame.select(NAMES).to_numpy()
+    baseline = ContactCountBaseline(columns=[0]).fit(X, y)
+    logistic = make_estimator("logistic", TrainParams(), NAMES).fit(X, y)
+    registry = Registry()
+    roots = []
+    for model in (baseline, logistic):
+        mv = registry.version(_register(window, model).version)
+        dst = hearth_home / f"dl{mv.version}"
+        roots.append(registry.client.download_artifacts(mv.run_id, "model", str(dst)))
     code = (
         "import sys; sys.path.append({!r}); import importlib.util as u\n"
         "assert u.find_spec('models') is None and u.find_spec('hearth') is None\n"
         "import mlflow, numpy as np, pandas as pd\n"
-        "m = mlflow.pyfunc.load_model({!r})\n"
-        "print(m.predict(pd.DataFrame({{'signal': [0.0, 3.0], 'noise': [1, 1]}})).tolist())\n"
-    ).format(sysconfig.get_paths()["purelib"], root)
+        "frame = pd.DataFrame({{'signal': [0.0, 3.0], 'noise': [1, 1]}})\n"
+        "print([mlflow.pyfunc.load_model(r).predict(frame).tolist() for r in {!r}])\n"
+    ).format(sysconfig.get_paths()["purelib"], roots)
     out = subprocess.run(
         [sys.executable, "-S", "-I", "-c", code], capture_output=True, text=True, cwd="/"
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    probs = json.loads(out.stdout.strip().splitlines()[-1])
-    X = np.array([[0.0, 1.0], [3.0, 1.0]], dtype=np.float32)
-    np.testing.assert_allclose(probs, baseline.predict_proba(X)[:, 1])
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    X2 = np.array([[0.0, 1.0], [3.0, 1.0]], dtype=np.float32)
+    np.testing.assert_allclose(got[0], baseline.predict_proba(X2)[:, 1])
+    np.testing.assert_allclose(got[1], logistic.predict_proba(X2)[:, 1])
 
 
 def test_promotions_record_who_when_why_and_a_pin_holds(hearth_home, window):
@@ -117,9 +124,16 @@ def test_promotions_record_who_when_why_and_a_pin_holds(hearth_home, window):
     assert "is @champion already; its promotion record is unchanged" in again.output
     assert "@challenger" not in again.output
     assert registry.version("1").tags["promotion_reason"] == "the field trial used it"
-    # the list shows who, when and why
+    # the list shows who, when and why; compare shows model, features, calibration, reason
     listed = runner.invoke(app, ["models", "list"], env={"COLUMNS": "250"})
     assert "j.doe" in listed.output and "the field trial used it" in listed.output
+    compared = runner.invoke(app, ["models", "compare", "1", "2"], env={"COLUMNS": "250"})
+    rows = {
+        line.split("│")[1].strip(): line for line in compared.output.splitlines() if "│" in line
+    }
+    assert "logistic" in rows["model"] and rows["features"].count(" 2 ") == 2
+    assert "sigmoid" in rows["calibration"] or "isotonic" in rows["calibration"]
+    assert "the field trial used it" in rows["promotion"]
     # pinned: a routine run that ties registers a challenger and says why
     promote_by_hand("1", "keep it for the audit year", by="j.doe", pin=True)
     assert pinned(registry)["version"] == "1"
