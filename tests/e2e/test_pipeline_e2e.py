@@ -212,6 +212,9 @@ def test_second_run_is_idempotent_and_gated(first_run, small_world):
     model = first["model"]
     # the same data and settings: no second, identical version; version 1 stays champion
     assert model["version"] == "1"
+    # and the run says so at its end (hearth run prints it)
+    assert again.model["version"] == "1" and again.model["alias"] == "champion"
+    assert "no new version was registered" in again.model["promotion_reason"]
     assert (
         json.loads((again.output_folder / "run_summary.json").read_text())["model"]["version"]
         == "1"

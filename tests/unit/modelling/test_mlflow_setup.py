@@ -236,3 +236,16 @@ def test_the_signature_refuses_a_frame_without_the_features(hearth_home, window)
     model = mlflow.pyfunc.load_model(Registry().champion_uri)
     with pytest.raises(MlflowException, match="missing inputs"):
         model.predict(pd.DataFrame({"noise": [1.0]}))
+
+
+def test_hearth_run_ends_with_the_versions_alias_and_why(tmp_path):
+    from hearth.cli.console import console
+    from hearth.cli.runs import _report_run
+    from pipelines.launch import RunOutcome
+
+    why = "precision at 1% 0.300 is below the champion's (version 2) 0.350"
+    model = {"version": "3", "alias": "challenger", "promotion_reason": why}
+    with console.capture() as cap:
+        _report_run(RunOutcome(True, "2026-01", "r", [], tmp_path, model=model))
+    text = " ".join(cap.get().split())
+    assert f"Model: version 3 is @challenger: {why}." in text
