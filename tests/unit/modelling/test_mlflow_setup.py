@@ -174,6 +174,15 @@ def test_an_identical_retrain_registers_no_new_version(hearth_home, window):
         {"training": (frame.head(len(y) - 1), y[:-1]), "validation": (frame, y)}, TrainParams()
     )
     assert other.digest != fp.digest
+    # the same data with changed training code is another training too
+    import models.run_log
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(models.run_log, "code_digest", lambda: "a changed recipe")
+        changed = training_fingerprint(
+            {"training": (frame, y), "validation": (frame, y)}, TrainParams()
+        )
+    assert changed.digest != fp.digest and changed.windows == fp.windows
     assert _register(window, fingerprint=other).version == "2"
 
 
