@@ -78,6 +78,7 @@ def training_fingerprint(
     setting = json.dumps(
         {
             "windows": digests,
+            "code": code_digest(),
             "params": repr(params),
             "hearth": hearth_version,
             "scikit-learn": sklearn.__version__,
@@ -86,6 +87,21 @@ def training_fingerprint(
         sort_keys=True,
     )
     return Fingerprint(hashlib.sha256(setting.encode()).hexdigest()[:32], digests)
+
+
+def code_digest() -> str:
+    """The training code and the feature catalogue as they are now: a changed recipe is
+    another training even on the same data (a checkout's version number does not move)."""
+    from hearth.settings import SQL_DIR
+
+    h = hashlib.sha256()
+    files = sorted(Path(__file__).parent.glob("*.py")) + sorted(
+        Path(__file__).parent.glob("*.yaml")
+    )
+    for path in [*files, SQL_DIR / "features" / "catalogue.yaml"]:
+        h.update(path.name.encode() + b"\0")
+        h.update(path.read_bytes() if path.is_file() else b"")
+    return h.hexdigest()[:32]
 
 
 def run_name(result, as_of: str | None, version: str | None, prefix: str = "") -> str:
