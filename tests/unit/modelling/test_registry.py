@@ -118,3 +118,6 @@ def test_a_refitted_champion_is_judged_by_the_model_it_was_judged_by(hearth_home
     assert "feature_names" not in one_version.tags  # an artifact, not a huge tag
     assert registry.feature_names(one_version) == ["leak"]
     assert registry.feature_names(one_version, judged=True) == NAMES
+    # a version registered before the names moved to an artifact kept them as a tag
+    registry.tag_version("1", {"feature_names": '["leak", "old"]'})
+    assert registry.feature_names(registry.version("1")) == ["leak", "old"]
