@@ -53,6 +53,16 @@ def mlflow_artifact_root() -> Path:
     return hearth_home() / "mlartifacts"
 
 
+def os_user() -> str:
+    """Who is at the keyboard (the login name), for the records that say who did what."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (a bare container)
+        return f"uid {os.getuid()}"
+
+
 def dagster_home() -> Path:
     return Path(os.environ.get("DAGSTER_HOME", hearth_home() / "dagster")).resolve()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -28,6 +29,9 @@ from hearth.features.build import load_window
 from hearth.features.design import cap_recency
 from hearth.months import month_start
 from hearth.publish.ranked import top_count
+
+if TYPE_CHECKING:  # the registry imports MLflow's client only when it is used
+    from models.registry import Registry
 from hearth.warehouse import query, query_one, run_sql
 
 PSI_BINS = 10
@@ -267,17 +271,16 @@ def reference_window(
 
 
 def rank_by_version(
-    version: str, features_now: pl.DataFrame, tracking_uri: str
+    version: str, features_now: pl.DataFrame, registry: Registry
 ) -> pl.DataFrame | None:
     """This month's households ranked by an earlier model version (its own features and
     "months since" cap), or None if it cannot score them (features no longer built)."""
     from mlflow.exceptions import MlflowException
 
     from models.metrics import rank_order
-    from models.registry import load_champion
 
     try:
-        model, names, champ = load_champion(tracking_uri, version)
+        model, names, champ = registry.load_champion(version)
     except (LookupError, MlflowException):  # a version deleted from the registry
         return None
     if any(n not in features_now.columns for n in names):
@@ -291,13 +294,15 @@ def rank_by_version(
     return pl.DataFrame({"household_pid": pids, "rank": ranks})
 
 
-def log_monitoring(report: dict, tracking_uri: str, run_tags: dict[str, str]) -> str:
+def log_monitoring(report: dict, registry: Registry, run_tags: dict[str, str]) -> str:
     """One MLflow run per month's scoring, beside the training runs; returns its id."""
-    from models.registry import mlflow_client
-
-    mlflow, _ = mlflow_client(tracking_uri)
     tags = {**run_tags, "kind": "monitoring", "model_version": report["model_version"]}
-    with mlflow.start_run(run_name=f"monitoring {report['as_of']}", tags=tags) as run:
+    name = f"monitoring {report['as_of']}"
+    about = (
+        f"How the list scored at {report['as_of']} moved since last month (models/monitoring.py)."
+    )
+    with registry.start_run(name, tags, about) as run:
+        mlflow = registry.mlflow
         mlflow.log_params(
             {
                 k: report.get(k, "none")
@@ -319,18 +324,15 @@ def monitor_month(
     names: list[str],
     champ,
     cap: int,
-    tracking_uri: str,
+    registry: Registry,
     run_tags: dict[str, str],
 ) -> dict:
     """Everything the household_scores asset does for monitoring: compare with last month and
     with the champion's training window (`champ` is its MLflow model version), log the
     metrics to MLflow, and keep this month's ranking and report in the warehouse."""
-    from models.registry import mlflow_client
-
     ref_as_of = champ.tags.get("refit_as_of")
     if not ref_as_of:
-        _, client = mlflow_client(tracking_uri)
-        ref_as_of = client.get_run(champ.run_id).data.params.get("train_as_of")
+        ref_as_of = registry.run(champ.run_id).data.params.get("train_as_of")
     by_pid = features_now.select("household_pid", *names)
     now = ranked.select("household_pid", "rank", "score").join(by_pid, on="household_pid")
     report = monitor(
@@ -342,8 +344,8 @@ def monitor_month(
         now,
         reference_window(con, ref_as_of, model, names, cap),
         names,
-        lambda version: rank_by_version(version, features_now, tracking_uri),
+        lambda version: rank_by_version(version, features_now, registry),
     )
-    report["mlflow_run_id"] = log_monitoring(report, tracking_uri, run_tags)
+    report["mlflow_run_id"] = log_monitoring(report, registry, run_tags)
     store(con, ranked, as_of, str(champ.version), report)
     return report

@@ -35,7 +35,7 @@ class Refused(Exception):
 @dataclass
 class Trained:
     result: object  # models.training.TrainingResult
-    decision: object  # models.registry.Decision
+    decision: object  # models.promotion.Decision
     alias_moves: str  # "now", or "when the run commits"
 
 
@@ -55,8 +55,12 @@ def train_champion(
     to load the windows, and closed before training."""
     # scikit-learn and plotting load here, not when the definitions load
     from models.card import write_artifacts
-    from models.registry import log_and_promote, log_refused
+    from models.registry import Registry
+    from models.run_log import log_and_promote, log_refused, training_fingerprint
     from models.training import Window, labelled_window, refit_on_latest, train_and_evaluate
+
+    registry = Registry(tracking_uri)
+    run_tags = {**run_tags, "hearth.as_of": design.score_as_of}
 
     with open_warehouse() as con:
         history = history_months(con, design.train_as_of)
@@ -68,6 +72,10 @@ def train_champion(
     refusal = window_refusal(train.y, valid.y, design.train_as_of, design.valid_as_of)
     if refusal:
         raise Refused(refusal)
+    # identical data and settings register no second version (models/run_log.py)
+    fingerprint = training_fingerprint(
+        {"training": (train.frame, train.y), "validation": (raw_valid, valid.y)}, params
+    )
     catalogue = load_catalogue()
     names = catalogue.usable_names(history)
     info(f"{history} months of history before {design.train_as_of}: {len(names)} features usable")
@@ -91,7 +99,7 @@ def train_champion(
     del train  # a million households by 350 features: free it before the refit
     refusal = model_refusal(result, valid.y)
     if refusal:
-        log_refused(result, refusal.sentence, fixed_k, tracking_uri, run_tags)
+        log_refused(registry, result, refusal.sentence, fixed_k, run_tags)
         raise Refused(refusal)
     if params.refit_on_latest:
         latest_names, latest_cap = (
@@ -112,14 +120,15 @@ def train_champion(
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = write_artifacts(result, valid.y, Path(tmp))
         decision = log_and_promote(
+            registry,
             result,
             raw_valid,
             valid.y,
             artifacts,
             fixed_k,
-            tracking_uri,
             set_alias=not in_run,
             run_tags=run_tags,
+            fingerprint=fingerprint,
         )
     if in_run:
         previous = decision.previous_champion
@@ -131,6 +140,7 @@ def train_champion(
                 "alias": decision.alias,
                 "previous": previous,
                 "scoring_version": decision.version if decision.alias == "champion" else previous,
+                "reason": decision.reason,
             },
         )
     return Trained(result, decision, "when the run commits" if in_run else "now")

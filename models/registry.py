@@ -1,333 +1,37 @@
-"""MLflow: one run per training, every version registered, and a promotion gate.
+"""MLflow for Hearth: `Registry(tracking_uri)` is the one object that talks to it.
 
-The new version becomes `@champion` only if its precision at 1% on the validation window is at
-least the current champion's on the same window; otherwise it is `@challenger`. The decision
-and its reason are logged on the run and the version."""
+It knows the store (SQLite under HEARTH_HOME unless MLFLOW_TRACKING_URI names a server), the
+experiment and model names and every `models:/...` URI; it logs, registers, tags and moves
+aliases, loads the champion and fetches its artifacts, and ends stale runs. What a training run
+logs is put together in models/run_log.py, the promotion rules are in models/promotion.py and
+the versions side by side in models/versions.py: all three reach MLflow only through here.
+
+A home can be moved or restored from a backup: artifact locations in a SQLite store under
+HEARTH_HOME are absolute, so when the store finds itself in another home it points them at
+this home's `mlartifacts/` before anything reads them (`sql/modelling/relocate_artifacts.sql`)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import sqlite3
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import numpy as np
-import polars as pl
-
 from hearth import settings
+from hearth.warehouse import statements
 
 MODEL_NAME = "household_crisis_risk"
 EXPERIMENT = "hearth-household-crisis-risk"
-KEY_METRICS = (
-    "precision_at_1pct",
-    "recall_at_1pct",
-    "precision_at_5pct",
-    "recall_at_5pct",
-    "auc",
-    "average_precision",
-    "brier",
-)
-
-
-def mlflow_client(tracking_uri: str | None = None):
-    """Point MLflow at Hearth's store (SQLite under HEARTH_HOME unless a server is set)."""
-    import logging
-
-    import mlflow
-    from mlflow import MlflowClient
-
-    # MLflow's notes on database set-up and pip versions mean nothing to an officer reading a
-    # run's progress; its errors still show (and registrations are still announced).
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-
-    uri = tracking_uri or settings.mlflow_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        root = settings.mlflow_artifact_root()
-        root.mkdir(parents=True, exist_ok=True)
-        mlflow.create_experiment(EXPERIMENT, artifact_location=root.as_uri())
-    mlflow.set_experiment(EXPERIMENT)
-    return mlflow, MlflowClient()
-
-
-@dataclass
-class Decision:
-    version: str
-    run_id: str
-    alias: str  # champion | challenger
-    reason: str
-    champion_precision_at_1pct: float | None
-    previous_champion: str | None = None  # the champion it was judged against
-
-
-def current_champion(client) -> object | None:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return client.get_model_version_by_alias(MODEL_NAME, "champion")
-    except MlflowException:
-        return None
-
-
-def champion_on_window(mlflow, champ, frame: pl.DataFrame, y: np.ndarray, fixed_k: int):
-    """The champion's metrics on the same validation window, or None with a reason if it
-    cannot be scored on today's features.
-
-    A champion that was refitted on its newest year saw crises that may fall in today's
-    validation window, so it is judged by the model it was judged by itself (trained a year
-    earlier, kept with it as `evaluation_model`): recipe against recipe, both out of time."""
-    if "evaluation_model_uri" in champ.tags:
-        uri = champ.tags["evaluation_model_uri"]
-        names = json.loads(champ.tags.get("evaluation_feature_names", "[]"))
-        cap = int(champ.tags.get("evaluation_recency_cap", 36))
-    else:
-        uri = f"models:/{MODEL_NAME}/{champ.version}"
-        names = json.loads(champ.tags.get("feature_names", "[]"))
-        cap = int(champ.tags.get("recency_cap", 36))
-    missing = [n for n in names if n not in frame.columns]
-    if not names or missing:
-        return None, "the current champion uses features that are no longer built"
-    from hearth.features.design import cap_recency
-    from models.metrics import evaluate_scores  # sklearn: not at definitions load
-
-    model = mlflow.sklearn.load_model(uri)
-    frame = cap_recency(frame, cap)
-    X = frame.select(names).to_numpy().astype(np.float32, copy=False)
-    scores = model.predict_proba(X)[:, 1]
-    return evaluate_scores(y, scores, frame["household_pid"].to_numpy(), fixed_k), ""
-
-
-def decide(
-    new_p1: float, champ_p1: float | None, champ_version: str | None, why_none: str
-) -> tuple[str, str]:
-    """The promotion rule on its own, so it can be tested both ways."""
-    if champ_version is None:
-        return "champion", "there was no champion yet"
-    if champ_p1 is None:
-        return "champion", f"{why_none} (version {champ_version})"
-    if new_p1 >= champ_p1:
-        return (
-            "champion",
-            f"precision at 1% {new_p1:.3f} is at least the champion's (version {champ_version}) "
-            f"{champ_p1:.3f} on the same validation window",
-        )
-    return (
-        "challenger",
-        f"precision at 1% {new_p1:.3f} is below the champion's (version {champ_version}) "
-        f"{champ_p1:.3f} on the same validation window",
-    )
-
-
-def _log_training(mlflow, result, fixed_k: int, artifacts: dict[str, Path]) -> None:
-    """Parameters, metrics (the chosen model's and each candidate's) and artifacts."""
-    from models.card import evaluation_metrics  # scikit-learn: not at definitions load
-    from models.fairness import RULE as FAIRNESS_RULE
-
-    p = result.params
-    mlflow.log_params(
-        {
-            "candidate": result.kind,
-            "train_as_of": result.train_as_of,
-            "valid_as_of": result.valid_as_of,
-            "refit_as_of": result.refit_as_of or "none",
-            "train_rows": result.train_rows,
-            "valid_rows": result.valid_rows,
-            "features": len(result.feature_names),
-            "max_iter": p.max_iter,
-            "learning_rate": p.learning_rate,
-            "max_leaf_nodes": p.max_leaf_nodes,
-            "min_samples_leaf": p.min_samples_leaf,
-            "l2_regularization": p.l2_regularization,
-            "logistic_c": p.logistic_c,
-            "calibration": p.calibration,
-            "max_negatives": p.max_negatives,
-            "fixed_k": fixed_k,
-        }
-    )
-    mlflow.log_metrics({k: v for k, v in result.metrics.items() if np.isfinite(v)})
-    mlflow.log_metrics(evaluation_metrics(result))  # fairness and value of sharing, as numbers
-    mlflow.set_tag("fairness_rule", FAIRNESS_RULE)
-    measured = dict(result.candidate_metrics)
-    if "baseline" not in measured and getattr(result, "baseline_metrics", None):
-        measured["baseline_reference"] = result.baseline_metrics  # the gate's reference
-    for kind, met in measured.items():
-        mlflow.log_metrics(
-            {f"{kind}.{k}": v for k, v in met.items() if np.isfinite(v) and k in KEY_METRICS}
-        )
-    for path in artifacts.values():
-        mlflow.log_artifact(str(path))
-
-
-def log_refused(
-    result, reason: str, fixed_k: int, tracking_uri: str | None, run_tags: dict[str, str]
-) -> str:
-    """Keep a refused training in MLflow (parameters, metrics, the reason) without registering
-    a version, so the data scientist can see why; returns the MLflow run id."""
-    mlflow, _ = mlflow_client(tracking_uri)
-    tags = {**run_tags, "promotion_decision": "refused", "promotion_reason": reason}
-    with mlflow.start_run(
-        run_name=f"refused: train {result.train_as_of} / validate {result.valid_as_of}", tags=tags
-    ) as run:
-        _log_training(mlflow, result, fixed_k, {})
-        return run.info.run_id
-
-
-def log_and_promote(
-    result,
-    valid_frame: pl.DataFrame,
-    valid_y: np.ndarray,
-    artifacts: dict[str, Path],
-    fixed_k: int = 1000,
-    tracking_uri: str | None = None,
-    set_alias: bool = True,
-    run_tags: dict[str, str] | None = None,
-) -> Decision:
-    """Log the training run with its artifacts, register the model and apply the gate. Inside
-    a pipeline run `set_alias` is False: the alias moves when the run commits
-    (`apply_decision`), never before, so a run that is interrupted never moves it."""
-    mlflow, client = mlflow_client(tracking_uri)
-    import sklearn
-    from mlflow.models import infer_signature
-
-    names = result.feature_names
-    example = valid_frame.select(names).head(5).to_pandas()  # raw_frame: uncapped values
-    champ = current_champion(client)
-    champ_metrics, why = (None, "")
-    if champ is not None:
-        champ_metrics, why = champion_on_window(mlflow, champ, valid_frame, valid_y, fixed_k)
-    with mlflow.start_run(
-        run_name=f"train {result.train_as_of} / validate {result.valid_as_of}", tags=run_tags
-    ) as run:
-        _log_training(mlflow, result, fixed_k, artifacts)
-        info = mlflow.sklearn.log_model(
-            result.model,
-            name="model",
-            registered_model_name=MODEL_NAME,
-            input_example=example,
-            signature=infer_signature(example, result.valid_scores[:5]),
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
-            skops_trusted_types=_own_types(result.model),
-        )
-        version = str(info.registered_model_version)
-        evaluation_tags = {}
-        if result.eval_model is not None:
-            judged = mlflow.sklearn.log_model(
-                result.eval_model,
-                name="evaluation_model",
-                pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
-                skops_trusted_types=_own_types(result.eval_model),
-            )
-            evaluation_tags = {
-                "evaluation_model_uri": judged.model_uri,
-                "evaluation_feature_names": json.dumps(result.eval_feature_names),
-                "evaluation_recency_cap": str(result.eval_recency_cap),
-                "refit_as_of": result.refit_as_of,
-            }
-        new_p1 = result.metrics["precision_at_1pct"]
-        champ_p1 = champ_metrics["precision_at_1pct"] if champ_metrics else None
-        alias, reason = decide(new_p1, champ_p1, champ.version if champ else None, why)
-        client.set_model_version_tag(MODEL_NAME, version, "feature_names", json.dumps(names))
-        client.set_model_version_tag(MODEL_NAME, version, "valid_as_of", result.valid_as_of)
-        client.set_model_version_tag(
-            MODEL_NAME, version, "recency_cap", str(getattr(result, "recency_cap", 36))
-        )
-        client.set_model_version_tag(MODEL_NAME, version, "candidate", result.kind)
-        for key, value in evaluation_tags.items():
-            client.set_model_version_tag(MODEL_NAME, version, key, value)
-        client.set_model_version_tag(MODEL_NAME, version, "promotion", f"{alias}: {reason}")
-        if set_alias:
-            client.set_registered_model_alias(MODEL_NAME, alias, version)
-        mlflow.set_tag("promotion_decision", alias)
-        mlflow.set_tag("promotion_reason", reason)
-        with tempfile.TemporaryDirectory() as tmp:
-            note = Path(tmp) / "promotion.txt"
-            became = "became" if set_alias else "becomes, when the run commits,"
-            note.write_text(f"Version {version} {became} @{alias}: {reason}.\n", encoding="utf-8")
-            mlflow.log_artifact(str(note))
-        previous = str(champ.version) if champ is not None else None
-        return Decision(version, run.info.run_id, alias, reason, champ_p1, previous)
-
-
-def _own_types(model) -> list[str]:
-    """The types inside our fitted model that skops does not trust by default: our own
-    baseline and transforms and sklearn's calibration wrapper, all made by this code."""
-    import skops.io
-
-    return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
-
-
-def _version_or_champion(client, version: str | None):
-    """The given version (the one a run decided on, before its commit moves the alias), or
-    the current @champion."""
-    if version is not None:
-        return client.get_model_version(MODEL_NAME, str(version))
-    return current_champion(client)
-
-
-def load_champion(tracking_uri: str | None = None, version: str | None = None):
-    """The champion model (or the version a run decided on) and its feature names and
-    version."""
-    mlflow, client = mlflow_client(tracking_uri)
-    champ = _version_or_champion(client, version)
-    if champ is None:
-        raise LookupError(
-            f"There is no @champion version of {MODEL_NAME} yet; run the training step first."
-        )
-    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{champ.version}")
-    return model, json.loads(champ.tags["feature_names"]), champ
-
-
-def champion_summary(tracking_uri: str | None = None, version: str | None = None) -> dict:
-    """Name, version, promotion decision and validation metrics of the champion (or of the
-    version a run decided on, which is @champion once the run commits)."""
-    _, client = mlflow_client(tracking_uri)
-    champ = _version_or_champion(client, version)
-    if champ is None:
-        return {"name": MODEL_NAME, "version": None}
-    run = client.get_run(champ.run_id)
-    return {
-        "name": MODEL_NAME,
-        "version": str(champ.version),
-        "alias": "champion",
-        "uri": f"models:/{MODEL_NAME}@champion",
-        "run_id": champ.run_id,
-        "candidate": champ.tags.get("candidate"),
-        "promotion": champ.tags.get("promotion"),
-        "train_as_of": run.data.params.get("train_as_of"),
-        "valid_as_of": run.data.params.get("valid_as_of"),
-        "refit_as_of": champ.tags.get("refit_as_of"),
-        "metrics": dict(sorted(run.data.metrics.items())),
-    }
-
-
-def promote_by_hand(version: str, reason: str, tracking_uri: str | None = None) -> str | None:
-    """Make `version` the champion and record the reason; the previous champion becomes
-    @challenger. Returns the previous champion's version."""
-    from datetime import UTC, datetime
-
-    from mlflow.exceptions import MlflowException
-
-    _, client = mlflow_client(tracking_uri)
-    try:
-        client.get_model_version(MODEL_NAME, version)
-    except MlflowException:
-        raise LookupError(
-            f"There is no version {version} of {MODEL_NAME}; see `hearth models list`."
-        ) from None
-    champ = current_champion(client)
-    previous = str(champ.version) if champ is not None else None
-    when = datetime.now(UTC).isoformat(timespec="seconds")
-    client.set_model_version_tag(MODEL_NAME, version, "manual_promotion", f"{when}: {reason}")
-    client.set_model_version_tag(MODEL_NAME, version, "promotion", f"champion (by hand): {reason}")
-    client.set_registered_model_alias(MODEL_NAME, "champion", version)
-    if previous and previous != str(version):
-        client.set_registered_model_alias(MODEL_NAME, "challenger", previous)
-    return previous
-
-
+# The registered artifact (a pyfunc returning probabilities, models/portable.py) and the
+# model judged on the validation window, kept beside a refitted one for the promotion gate.
+MODEL_ARTIFACT = "model"
+JUDGED_ARTIFACT = "evaluation_model"
+FEATURES_FILE = "feature_names.json"
 MODEL_ARTIFACTS = (
     "model_card.md",
     "calibration.png",
@@ -335,28 +39,306 @@ MODEL_ARTIFACTS = (
     "calibration.csv",
     "fairness.csv",
     "sharing.csv",
+    "feature_importance.csv",
+    FEATURES_FILE,
     "promotion.txt",
 )
-_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+RUN_TAG = "dagster_run_id"  # on each MLflow training run: the Dagster run that trained it
+# What MLflow should not do inside a Hearth run: copy the checkout's uv.lock and pyproject into
+# every model (they describe Hearth, not the model), or draw progress bars on the run's stderr.
+_QUIET_ENV = {"MLFLOW_LOG_UV_FILES": "false", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
 
 
-def fetch_model_artifacts(run_id: str | None, tracking_uri: str, dst: Path) -> Path | None:
-    """Copy the champion run's card, plots and tables (not the model itself) into `dst`."""
-    if not run_id:
-        return None
-    _, client = mlflow_client(tracking_uri)
-    dst.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dst) as tmp:
-        previous = os.environ.get(_PROGRESS_BAR)
-        os.environ[_PROGRESS_BAR] = "false"  # no progress bars on the run's stderr
-        try:
-            got = Path(client.download_artifacts(run_id, "", tmp))
-        finally:
-            if previous is None:
-                os.environ.pop(_PROGRESS_BAR, None)
+# mlflow.set_tracking_uri also sets these in the environment: restored, so that the environment
+# goes on saying what the user set (hearth/settings.py reads MLFLOW_TRACKING_URI as "a server").
+_URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+@contextmanager
+def _environment(values: dict[str, str], keep: tuple[str, ...] = ()) -> Iterator[None]:
+    """`values` set in the environment for the block; they and `keep` restored after it."""
+    previous = {k: os.environ.get(k) for k in (*values, *keep)}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
             else:
-                os.environ[_PROGRESS_BAR] = previous
-        for name in MODEL_ARTIFACTS:
-            if (got / name).is_file():
-                shutil.copyfile(got / name, dst / name)
-    return dst
+                os.environ[key] = value
+
+
+def _quiet():
+    return _environment(_QUIET_ENV)
+
+
+class Registry:
+    """Hearth's MLflow tracking store and model registry."""
+
+    def __init__(self, tracking_uri: str | None = None):
+        self.uri = tracking_uri or settings.mlflow_tracking_uri()
+        self._mlflow = None
+        self._client = None
+
+    # --- names and URIs ---------------------------------------------------------------
+    name = MODEL_NAME
+    experiment_name = EXPERIMENT
+    champion_uri = f"models:/{MODEL_NAME}@champion"
+
+    @staticmethod
+    def version_uri(version: str) -> str:
+        return f"models:/{MODEL_NAME}/{version}"
+
+    # --- the connection -----------------------------------------------------------------
+    def _home_store(self) -> Path | None:
+        """The SQLite file, if this is the store under HEARTH_HOME (the one a backup moves)."""
+        home_db = settings.hearth_home() / "mlflow.db"
+        return home_db if self.uri == f"sqlite:///{home_db}" else None
+
+    def relocate(self) -> int:
+        """Point artifact locations written under another home at this home's mlartifacts/
+        (the home was moved or restored elsewhere). Returns the rows changed."""
+        db = self._home_store()
+        if db is None or not db.is_file():
+            return 0
+        root = settings.mlflow_artifact_root()
+        with sqlite3.connect(db) as con:
+            if not con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'experiments'"
+            ).fetchone():
+                return 0
+            row = con.execute(
+                "SELECT artifact_location FROM experiments WHERE name = ?", (EXPERIMENT,)
+            ).fetchone()
+            if row is None or row[0] in (root.as_uri(), str(root)):
+                return 0
+            old = Path(row[0].removeprefix("file://"))
+            if old.name != root.name:  # not a home's mlartifacts/: someone else's choice
+                return 0
+            changed = 0
+            for old_prefix, new_prefix in ((old.as_uri(), root.as_uri()), (str(old), str(root))):
+                for stmt in statements("modelling/relocate_artifacts"):
+                    cur = con.execute(stmt, {"old": old_prefix, "new": new_prefix})
+                    changed += cur.rowcount
+        return changed
+
+    def _connect(self):
+        if self._client is not None:
+            return self._mlflow, self._client
+        import mlflow
+        from mlflow import MlflowClient
+
+        # MLflow's notes on database set-up and pip versions mean nothing to an officer
+        # reading a run's progress; its errors still show.
+        logging.getLogger("mlflow").setLevel(logging.ERROR)
+        self.relocate()
+        self._point(mlflow)
+        exp = mlflow.get_experiment_by_name(EXPERIMENT)
+        if exp is None:
+            root = settings.mlflow_artifact_root()
+            root.mkdir(parents=True, exist_ok=True)
+            mlflow.create_experiment(
+                EXPERIMENT,
+                artifact_location=root.as_uri(),
+                # the MLflow UI opens it on the model-training view (not GenAI)
+                tags={"mlflow.experimentKind": "custom_model_development"},
+            )
+        mlflow.set_experiment(EXPERIMENT)
+        self._mlflow, self._client = mlflow, MlflowClient(self.uri, self.uri)
+        return mlflow, self._client
+
+    def _point(self, mlflow) -> None:
+        """MLflow's module-level functions (runs, logging, loading) at this store."""
+        with _environment({}, keep=_URI_ENV):
+            mlflow.set_tracking_uri(self.uri)
+            mlflow.set_registry_uri(self.uri)
+
+    @property
+    def client(self):
+        return self._connect()[1]
+
+    @property
+    def mlflow(self):
+        """The mlflow module, pointed at this store (for models/run_log.py)."""
+        mlflow = self._connect()[0]
+        self._point(mlflow)  # another Registry may have pointed it elsewhere since
+        return mlflow
+
+    def ui_page(self) -> str:
+        """Where the MLflow UI should open: Hearth's experiment on the model-training view
+        (the UI's `workflowType`, MLflow 3), rather than the GenAI home page. Connecting first
+        also points a moved home's artifact locations at it (`relocate`)."""
+        exp = self.experiment_id()
+        where = f"experiments/{exp}" if exp else ""
+        return f"/#/{where}?workflowType=machine_learning"
+
+    def experiment_id(self) -> str | None:
+        exp = self.client.get_experiment_by_name(EXPERIMENT)
+        return None if exp is None else exp.experiment_id
+
+    # --- reading the registry -----------------------------------------------------------
+    def champion(self):
+        """The @champion model version, or None."""
+        return self.holder("champion")
+
+    def holder(self, alias: str):
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version_by_alias(MODEL_NAME, alias)
+        except MlflowException:
+            return None
+
+    def version(self, version: str):
+        """A model version; LookupError with a sentence if there is none."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version(MODEL_NAME, str(version))
+        except MlflowException:
+            raise LookupError(
+                f"There is no version {version} of {MODEL_NAME}; see `hearth models list`."
+            ) from None
+
+    def version_or_champion(self, version: str | None):
+        """The given version (the one a run decided on, before its commit moves the alias), or
+        the current @champion."""
+        return self.version(version) if version is not None else self.champion()
+
+    def versions(self) -> list:
+        """Every version, oldest first."""
+        found = self.client.search_model_versions(f"name='{MODEL_NAME}'")
+        return sorted(found, key=lambda mv: int(mv.version))
+
+    def aliases(self) -> dict[str, str]:
+        """alias -> version; empty when nothing is registered."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self.client.get_registered_model(MODEL_NAME)
+        except MlflowException:
+            return {}
+        return {a: str(v) for a, v in (model.aliases or {}).items()}
+
+    def model_tags(self) -> dict[str, str]:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return dict(self.client.get_registered_model(MODEL_NAME).tags or {})
+        except MlflowException:
+            return {}
+
+    def run(self, run_id: str):
+        return self.client.get_run(run_id)
+
+    def runs(self, filter_string: str) -> list:
+        exp = self.experiment_id()
+        return [] if exp is None else self.client.search_runs([exp], filter_string=filter_string)
+
+    def run_json(self, run_id: str, name: str):
+        """A JSON artifact of a run, or None if it has none."""
+        with tempfile.TemporaryDirectory() as tmp, _quiet():
+            try:
+                path = self.client.download_artifacts(run_id, name, tmp)
+            except Exception:  # no such artifact (older versions kept it as a tag)
+                return None
+            return json.loads(Path(path).read_text(encoding="utf-8"))
+
+    def feature_names(self, mv, judged: bool = False) -> list[str]:
+        """The features a version's model (or its judged model) reads, in order."""
+        tag = "evaluation_feature_names" if judged else "feature_names"
+        if tag in mv.tags:  # versions before the names moved to an artifact
+            return json.loads(mv.tags[tag])
+        names = self.run_json(mv.run_id, FEATURES_FILE) or {}
+        return list(names.get("evaluation" if judged else "model") or [])
+
+    # --- loading models -----------------------------------------------------------------
+    def load_estimator(self, uri: str):
+        """The fitted scikit-learn model behind a model URI (the registered pyfunc's, or an
+        sklearn-flavoured model as logged before the pyfunc)."""
+        mlflow = self.mlflow
+        with _quiet():
+            if "sklearn" in mlflow.models.get_model_info(uri).flavors:
+                return mlflow.sklearn.load_model(uri)
+            return mlflow.pyfunc.load_model(uri).unwrap_python_model().estimator
+
+    def load_champion(self, version: str | None = None):
+        """The champion's estimator (or the version a run decided on's), its feature names
+        and its model version."""
+        champ = self.version_or_champion(version)
+        if champ is None:
+            raise LookupError(
+                f"There is no @champion version of {MODEL_NAME} yet; run the training step first."
+            )
+        model = self.load_estimator(self.version_uri(champ.version))
+        return model, self.feature_names(champ), champ
+
+    def fetch_model_artifacts(self, run_id: str | None, dst: Path) -> Path | None:
+        """Copy the champion run's card, plots and tables (not the model itself) into `dst`."""
+        if not run_id:
+            return None
+        dst.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=dst) as tmp, _quiet():
+            got = Path(self.client.download_artifacts(run_id, "", tmp))
+            for name in MODEL_ARTIFACTS:
+                if (got / name).is_file():
+                    shutil.copyfile(got / name, dst / name)
+        return dst
+
+    # --- writing ------------------------------------------------------------------------
+    @contextmanager
+    def start_run(self, run_name: str, tags: dict[str, str] | None, description: str):
+        mlflow = self.mlflow
+        with _quiet(), mlflow.start_run(run_name=run_name, tags=tags, description=description) as r:
+            yield r
+
+    def rename_run(self, run_id: str, run_name: str) -> None:
+        self.client.update_run(run_id, name=run_name)
+
+    def tag_version(self, version: str, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(MODEL_NAME, str(version), key, value)
+
+    def tag_model(self, key: str, value: str | None) -> None:
+        """Set (or, with None, delete) a tag of the registered model."""
+        from mlflow.exceptions import MlflowException
+
+        if value is not None:
+            self.client.set_registered_model_tag(MODEL_NAME, key, value)
+            return
+        with suppress(MlflowException):  # there was no such tag
+            self.client.delete_registered_model_tag(MODEL_NAME, key)
+
+    def describe(self, version: str | None, text: str) -> None:
+        """The registered model's description (version None) or a version's."""
+        if version is None:
+            self.client.update_registered_model(MODEL_NAME, description=text)
+        else:
+            self.client.update_model_version(MODEL_NAME, str(version), description=text)
+
+    def set_alias(self, alias: str, version: str) -> None:
+        self.client.set_registered_model_alias(MODEL_NAME, alias, str(version))
+
+    def delete_alias(self, alias: str) -> None:
+        self.client.delete_registered_model_alias(MODEL_NAME, alias)
+
+    def tag_run(self, run_id: str, key: str, value: str) -> None:
+        self.client.set_tag(run_id, key, value)
+
+    def end_run(self, run_id: str, why: str) -> None:
+        """Mark a run left RUNNING by a killed Hearth run as KILLED, saying why."""
+        self.client.set_tag(run_id, "hearth.interrupted", why)
+        self.client.set_terminated(run_id, status="KILLED")
+
+    def end_stale_runs(self) -> int:
+        """Mark training runs left RUNNING by a killed run as KILLED. Only called while holding
+        the run lock, when no training can be in progress."""
+        runs = self.runs("attributes.status = 'RUNNING'")
+        for r in runs:
+            self.end_run(r.info.run_id, "the Hearth run was killed mid-way")
+        return len(runs)
+
+    def runs_of(self, dagster_run_id: str) -> list:
+        """The training runs of one Dagster run (the id is checked by the caller)."""
+        return self.runs(f"tags.{RUN_TAG} = '{dagster_run_id}'")

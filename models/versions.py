@@ -2,10 +2,11 @@
 
 Every version of `household_crisis_risk` with its aliases, the windows it was trained and
 validated on, its promotion decision and its validation metrics, and the change in each key
-metric from one version to the others. Read-only: promotion is in models/registry.py."""
+metric from one version to the others. Read-only: promotion is in models/promotion.py."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 # The key validation metrics, in the order they are shown, with their short labels.
@@ -20,37 +21,42 @@ KEY_METRICS = (
 )
 
 
-def version_rows(tracking_uri: str | None = None) -> list[dict]:
-    """Every version of the model with its aliases, windows, decision and metrics, oldest
-    first; none when nothing is registered yet."""
-    from mlflow.exceptions import MlflowException
+def version_rows(registry=None) -> list[dict]:
+    """Every version of the model with its aliases, windows, decision, who promoted it, when
+    and why, and its metrics, oldest first; none when nothing is registered yet."""
+    from models.promotion import HISTORY_TAG, pinned
+    from models.registry import Registry
 
-    from models.registry import MODEL_NAME, mlflow_client
-
-    _, client = mlflow_client(tracking_uri)
-    try:
-        model = client.get_registered_model(MODEL_NAME)
-    except MlflowException:
-        return []
+    registry = registry or Registry()
     aliases: dict[str, list[str]] = {}
-    for alias, version in (model.aliases or {}).items():
-        aliases.setdefault(str(version), []).append(alias)
+    for alias, version in registry.aliases().items():
+        aliases.setdefault(version, []).append(alias)
+    versions = registry.versions()
+    pin = pinned(registry) if versions else None
     rows = []
-    for mv in client.search_model_versions(f"name='{MODEL_NAME}'"):
-        run = client.get_run(mv.run_id)
+    for mv in versions:
+        run = registry.run(mv.run_id)
+        params = run.data.params
+        history = json.loads(mv.tags.get(HISTORY_TAG, "[]"))
         rows.append(
             {
                 "version": str(mv.version),
                 "aliases": sorted(aliases.get(str(mv.version), [])),
                 "candidate": mv.tags.get("candidate", ""),
-                "train_as_of": run.data.params.get("train_as_of", ""),
-                "valid_as_of": run.data.params.get("valid_as_of", ""),
+                "features": params.get("features", ""),
+                "calibration": params.get("calibration", ""),
+                "train_as_of": params.get("train_as_of", ""),
+                "valid_as_of": params.get("valid_as_of", ""),
                 "promotion": mv.tags.get("promotion", ""),
-                "manual_promotion": mv.tags.get("manual_promotion", ""),
+                "promoted_by": mv.tags.get("promoted_by", ""),
+                "promoted_at": mv.tags.get("promoted_at", ""),
+                "promotion_reason": mv.tags.get("promotion_reason", ""),
+                "history": history,
+                "pinned": bool(pin and str(pin["version"]) == str(mv.version)),
                 "metrics": run.data.metrics,
             }
         )
-    return sorted(rows, key=lambda r: int(r["version"]))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -85,3 +91,25 @@ def compare_versions(rows: list[dict], versions: list[str]) -> Comparison:
             cells.append((val, delta))
         metrics.append((label, cells))
     return Comparison(chosen, metrics)
+
+
+def champion_summary(registry, version: str | None = None) -> dict:
+    """Name, version, promotion (who, when, why) and validation metrics of the champion (or of
+    the version a run decided on, which is @champion once the run commits)."""
+    champ = registry.version_or_champion(version)
+    if champ is None:
+        return {"name": registry.name, "version": None}
+    run = registry.run(champ.run_id)
+    return {
+        "name": registry.name,
+        "version": str(champ.version),
+        "alias": "champion",
+        "uri": registry.champion_uri,
+        "run_id": champ.run_id,
+        "candidate": champ.tags.get("candidate"),
+        "promotion": champ.tags.get("promotion"),
+        "train_as_of": run.data.params.get("train_as_of"),
+        "valid_as_of": run.data.params.get("valid_as_of"),
+        "refit_as_of": champ.tags.get("refit_as_of"),
+        "metrics": dict(sorted(run.data.metrics.items())),
+    }

@@ -25,6 +25,7 @@ class RunOutcome:
     problems: list[str] = field(default_factory=list)
     output_folder: Path | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
+    model: dict[str, str] = field(default_factory=dict)  # the version trained, its alias, why
 
 
 # First lines of the dagster.yaml files Hearth ships; a copy that starts with one is Hearth's
@@ -159,9 +160,10 @@ def run_pipeline(
     private_process()  # the lock, the warehouse, MLflow, outputs: its owner's only
     ensure_private_home()
     from models.promotion import MlflowStore
+    from models.registry import Registry
 
     warehouse = settings.warehouse_path()
-    store = MlflowStore(settings.mlflow_tracking_uri())
+    store = MlflowStore(Registry(settings.mlflow_tracking_uri()))
     with run_lock(warehouse.parent, f"hearth run on {landing}", say):
         for note in recover(
             warehouse,
@@ -247,13 +249,17 @@ def _run_pipeline_locked(
         else:
             os.environ["HEARTH_LANDING"] = previous_landing
     problems = [] if result.success else _problems(result)
-    folder = None
+    folder, model = None, {}
     if result.success:
         for ev in result.get_asset_materialization_events():
+            meta = ev.materialization.metadata
             if ev.asset_key.to_user_string() == "published_outputs":
-                folder = Path(ev.materialization.metadata["folder"].value)
+                folder = Path(meta["folder"].value)
+            elif ev.asset_key.to_user_string() == "champion_model":
+                keys = ("version", "alias", "promotion_reason")
+                model = {k: str(meta[k].value) for k in keys if k in meta}
     outcome = RunOutcome(
-        result.success, as_of, result.run_id, problems, folder, step_seconds=timings
+        result.success, as_of, result.run_id, problems, folder, step_seconds=timings, model=model
     )
     write_json(
         settings.hearth_home() / "last_run.json",

@@ -1,8 +1,6 @@
 """Configurable resources. Each is set by environment variables (HEARTH_HOME and friends) with
 embedded defaults under HEARTH_HOME, resolved when a run uses it, never at import."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,60 +31,6 @@ def _private_run() -> None:
 
     private_process()
     ensure_private_home()
-
-
-class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file (default HEARTH_HOME/warehouse.duckdb)."""
-
-    path: str | None = None
-    # Each run works on a copy of the warehouse that replaces it when the run ends, so a killed
-    # run leaves it as it was (hearth.operations.recovery); the run lock is held either way.
-    atomic_runs: bool = True
-
-    def resolved(self) -> Path:
-        return Path(self.path).resolve() if self.path else settings.warehouse_path()
-
-    @field_validator("path")
-    @classmethod
-    def _path_allowed(cls, value: str | None) -> str | None:
-        configured = settings.warehouse_path()
-        shadow = f".{configured.name}."  # the run's copy beside it (hearth/operations/recovery.py)
-        beside = value is not None and Path(value).resolve().parent == configured.parent
-        if beside and Path(value).name.startswith(shadow):
-            return value
-        return _run_path("warehouse", value, configured, "HEARTH_WAREHOUSE")
-
-    @contextmanager
-    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
-        """For the length of a run: hold the run lock (a second run waits, never fails on
-        DuckDB's file lock) and hand every step the run's shadow copy of the warehouse. At the
-        end the run commits, or is rolled back if a signal interrupted it
-        (hearth/operations/commit.py)."""
-        from hearth.operations.recovery import dagster_run_end, guarded_run, settle_dead_run
-        from models.promotion import MlflowStore
-
-        run = context.run
-        if run is None:  # built outside a run (a test's resource context)
-            yield self
-            return
-        outputs = settings.outputs_dir()
-        with guarded_run(
-            self.resolved(),
-            run.run_id,
-            what=f"Dagster run {run.run_id[:8]} of {run.job_name}",
-            say=context.log.info if context.log else None,
-            outputs=outputs if outputs.is_dir() else None,
-            models=MlflowStore(settings.mlflow_tracking_uri()),
-            atomic=self.atomic_runs,
-            interrupted=lambda run_id, outcome: settle_dead_run(context.instance, run_id, outcome),
-            run_end=lambda: dagster_run_end(context.instance, run.run_id),
-        ) as path:
-            yield self.model_copy(update={"path": str(path)})
-
-    @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with connect(self.resolved(), read_only=read_only) as con:
-            yield con
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -131,6 +75,12 @@ class MlflowResource(dg.ConfigurableResource):
     def uri(self) -> str:
         return self.tracking_uri or settings.mlflow_tracking_uri()
 
+    def registry(self):
+        """The one MLflow object (models/registry.py) on this resource's store."""
+        from models.registry import Registry
+
+        return Registry(self.uri())
+
     @field_validator("tracking_uri")
     @classmethod
     def _uri_allowed(cls, value: str | None) -> str | None:
@@ -152,6 +102,66 @@ class MlflowResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         _private_run()
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file (default HEARTH_HOME/warehouse.duckdb). A run's commit also
+    moves its outputs and the champion alias, so it holds the run's `outputs` and `mlflow`
+    resources: the same ones the assets get, configured once (`hearth_resources`)."""
+
+    # plain annotations (no `from __future__ import annotations` here): Dagster reads them to
+    # find nested resources
+    outputs: OutputsResource
+    mlflow: MlflowResource
+    path: str | None = None
+    # Each run works on a copy of the warehouse that replaces it when the run ends, so a killed
+    # run leaves it as it was (hearth.operations.recovery); the run lock is held either way.
+    atomic_runs: bool = True
+
+    def resolved(self) -> Path:
+        return Path(self.path).resolve() if self.path else settings.warehouse_path()
+
+    @field_validator("path")
+    @classmethod
+    def _path_allowed(cls, value: str | None) -> str | None:
+        configured = settings.warehouse_path()
+        shadow = f".{configured.name}."  # the run's copy beside it (hearth/operations/recovery.py)
+        beside = value is not None and Path(value).resolve().parent == configured.parent
+        if beside and Path(value).name.startswith(shadow):
+            return value
+        return _run_path("warehouse", value, configured, "HEARTH_WAREHOUSE")
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["WarehouseResource"]:
+        """For the length of a run: hold the run lock (a second run waits, never fails on
+        DuckDB's file lock) and hand every step the run's shadow copy of the warehouse. At the
+        end the run commits, or is rolled back if a signal interrupted it
+        (hearth/operations/commit.py)."""
+        from hearth.operations.recovery import dagster_run_end, guarded_run, settle_dead_run
+        from models.promotion import MlflowStore
+
+        run = context.run
+        if run is None:  # built outside a run (a test's resource context)
+            yield self
+            return
+        outputs = self.outputs.resolved()
+        with guarded_run(
+            self.resolved(),
+            run.run_id,
+            what=f"Dagster run {run.run_id[:8]} of {run.job_name}",
+            say=context.log.info if context.log else None,
+            outputs=outputs if outputs.is_dir() else None,
+            models=MlflowStore(self.mlflow.registry()),
+            atomic=self.atomic_runs,
+            interrupted=lambda run_id, outcome: settle_dead_run(context.instance, run_id, outcome),
+            run_end=lambda: dagster_run_end(context.instance, run.run_id),
+        ) as path:
+            yield self.model_copy(update={"path": str(path)})
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(self.resolved(), read_only=read_only) as con:
+            yield con
 
 
 class PrivateIOManager(dg.FilesystemIOManager):
@@ -186,3 +196,19 @@ class RunSettings(dg.ConfigurableResource):
         """The run's temporal design (hearth/features/design.py): scoring at `as_of`, or by
         default at the month after the newest extract landed and accepted."""
         return Design.for_run(con, self.as_of)
+
+
+def hearth_resources() -> dict[str, dg.ConfigurableResource | dg.IOManager]:
+    """The resources every stage shares. `outputs` and `mlflow` are configured at launch and
+    shared with the warehouse, so run config for them reaches the run's commit too (a nested
+    resource built in place would keep its defaults whatever the run config said)."""
+    outputs = OutputsResource.configure_at_launch()
+    mlflow = MlflowResource.configure_at_launch()
+    return {
+        "warehouse": WarehouseResource(outputs=outputs, mlflow=mlflow),
+        "landing": LandingResource(),
+        "outputs": outputs,
+        "mlflow": mlflow,
+        "run_settings": RunSettings(),
+        "io_manager": PrivateIOManager(),
+    }

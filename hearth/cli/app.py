@@ -49,6 +49,7 @@ GROUPS: tuple[tuple[str, str, Commands], ...] = (
             ("list", models.list_versions, None),
             ("compare", models.compare, None),
             ("promote", models.promote, None),
+            ("unpin", models.unpin, None),
             ("rules", models.rules, None),
         ),
     ),

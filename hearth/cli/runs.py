@@ -86,6 +86,13 @@ def _report_run(outcome) -> None:
     if outcome.success:
         console.print(f"[bold green]Published[/] {outcome.output_folder}")
         console.print(f"Run summary: {outcome.output_folder / 'run_summary.json'}")
+        m = outcome.model
+        if m.get("version"):
+            became = "is @champion" if m.get("alias") == "champion" else "is @challenger"
+            console.print(
+                f"Model: version {m['version']} {became}: {m.get('promotion_reason', '')}.",
+                markup=False,
+            )
         return
     from hearth.operations.alerts import nothing_kept
 

@@ -186,8 +186,13 @@ def ui_command(
         if tracking.startswith(("http://", "https://")):
             mlflow_url = tracking  # a shared tracking server: nothing to start here
         else:
+            from models.registry import Registry
+
             mport = mlflow_port or free_port(5000)
-            mlflow_url = f"http://{HOST}:{mport}"
+            # the experiment on the model-training view; a moved home's artifacts found first
+            page = Registry(tracking).ui_page()
+            base_url = f"http://{HOST}:{mport}"
+            mlflow_url = base_url + page
             artifacts = settings.mlflow_artifact_root()
             artifacts.mkdir(parents=True, exist_ok=True)
             cmd = [executable("mlflow"), "server", "--backend-store-uri", tracking]
@@ -198,7 +203,7 @@ def ui_command(
             # the server's background job runner (GenAI evaluation jobs) is not used by Hearth
             menv = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **env, **auth.env()}
             servers.append(
-                start("MLflow UI", cmd, mlflow_url, "/health", logs / "mlflow-ui.log", menv)
+                start("MLflow UI", cmd, base_url, "/health", logs / "mlflow-ui.log", menv)
             )
         _echo(f"Starting the Dagster UI and the MLflow UI for HEARTH_HOME={home} ...")
         bad = wait_ready(servers, timeout)

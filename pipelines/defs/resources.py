@@ -1,26 +1,10 @@
-"""The resources every stage shares."""
+"""The resources every stage shares (pipelines/resources.py:hearth_resources)."""
 
 import dagster as dg
 
-from pipelines.resources import (
-    LandingResource,
-    MlflowResource,
-    OutputsResource,
-    PrivateIOManager,
-    RunSettings,
-    WarehouseResource,
-)
+from pipelines.resources import hearth_resources
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(
-        resources={
-            "warehouse": WarehouseResource(),
-            "landing": LandingResource(),
-            "outputs": OutputsResource(),
-            "mlflow": MlflowResource(),
-            "run_settings": RunSettings(),
-            "io_manager": PrivateIOManager(),
-        }
-    )
+    return dg.Definitions(resources=hearth_resources())

@@ -28,13 +28,7 @@ from pipelines.defs.linkage.assets import linkage_rate_reasonable, linked_events
 from pipelines.defs.modelling.assets import champion_model, household_scores
 from pipelines.defs.publish.assets import published_outputs
 from pipelines.defs.quality.checks import quality_gate
-from pipelines.resources import (
-    LandingResource,
-    MlflowResource,
-    OutputsResource,
-    RunSettings,
-    WarehouseResource,
-)
+from pipelines.resources import MlflowResource, hearth_resources
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
 
 pytestmark = pytest.mark.xdist_group("assets_single")
@@ -59,13 +53,9 @@ INGEST = {a.key.to_user_string(): a for a in ingest_assets}
 
 def resources() -> dict[str, object]:
     """The resources as `hearth run` has them: every path from HEARTH_HOME."""
-    return {
-        "warehouse": WarehouseResource(),
-        "landing": LandingResource(),
-        "outputs": OutputsResource(),
-        "mlflow": MlflowResource(),
-        "run_settings": RunSettings(),
-    }
+    resources = hearth_resources()
+    resources.pop("io_manager")
+    return resources
 
 
 class Stages:
@@ -321,9 +311,7 @@ def test_champion_model_registers_and_promotes_version_1(stages):
     assert "promotion_reason" in meta
 
     # the alias moved when the run committed
-    from models.registry import load_champion
-
-    model, names, champ = load_champion(MlflowResource().uri())
+    model, names, champ = MlflowResource().registry().load_champion()
     assert str(champ.version) == "1" and hasattr(model, "predict_proba")
     assert champ.tags["refit_as_of"] == "2025-01" and len(names) > 100
 

@@ -4,6 +4,7 @@ HEARTH_HOME: what an officer's `hearth run` does."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -113,22 +114,94 @@ def test_run_summary_accounts_for_every_row(first_run, small_world):
 
 def test_champion_is_registered_and_loadable(first_run):
     home, _, _ = first_run
-    from models.registry import load_champion
+    from models.registry import Registry
 
     mp = pytest.MonkeyPatch()
     mp.setenv("HEARTH_HOME", str(home))
     try:
-        model, names, champ = load_champion()
+        registry = Registry()
+        model, names, champ = registry.load_champion()
+        judged = registry.feature_names(champ, judged=True)
     finally:
         mp.undo()
     assert str(champ.version) == "1"
     assert len(names) > 100 and hasattr(model, "predict_proba")
     # the model that scores is the refit at T-12 (two years of history: 24-month windows);
     # the one judged at T-24 (one year: no 24-month window) is kept for the gate
-    judged = json.loads(champ.tags["evaluation_feature_names"])
     assert champ.tags["refit_as_of"] == "2025-01" and champ.tags["recency_cap"] == "24"
     assert "breathing_records_24m" in names and "breathing_records_24m" not in judged
     assert champ.tags["evaluation_recency_cap"] == "12"
+
+
+def _uv() -> str | None:
+    import shutil
+    import sys
+
+    from hearth.settings import PROJECT_ROOT
+
+    for root in (PROJECT_ROOT, Path(sys.prefix).resolve().parent):
+        if (root / ".tools" / "bin" / "uv").is_file():
+            return str(root / ".tools" / "bin" / "uv")
+    return shutil.which("uv")
+
+
+@pytest.mark.slow
+def test_a_clean_venv_loads_the_champion_and_predicts_the_published_score(first_run, tmp_path):
+    """No Hearth source: a new venv with only the model's logged requirements loads
+    models:/household_crisis_risk@champion from the home's store, and its predict on the
+    stored features is the published list's score."""
+    import subprocess
+    import sys
+
+    home, outcome, _ = first_run
+    assert outcome.success
+    uv = _uv()
+    if uv is None:
+        pytest.skip("uv is not installed (make installs it in .tools/)")
+    from models.registry import Registry
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HEARTH_HOME", str(home))
+    try:
+        registry = Registry()
+        champ = registry.champion()
+        reqs = registry.client.download_artifacts(
+            champ.run_id, "model/requirements.txt", str(tmp_path)
+        )
+        uri = registry.uri
+    finally:
+        mp.undo()
+    venv = tmp_path / "clean"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    env = {"VIRTUAL_ENV": str(venv), "PATH": "/usr/bin:/bin"}
+    install = [uv, "pip", "install", "-q", "-r", reqs]
+    if subprocess.run([*install, "--offline"], env=env, capture_output=True).returncode:
+        subprocess.run(install, env=env, check=True)  # not all in uv's cache: fetch them
+    features = home / "features" / "features_2026-01.parquet"
+    out = tmp_path / "predicted.json"
+    code = (
+        "import importlib.util as u, json, sys, mlflow, pandas as pd\n"
+        "assert u.find_spec('models') is None and u.find_spec('hearth') is None\n"
+        f"mlflow.set_tracking_uri({uri!r})\n"
+        "m = mlflow.pyfunc.load_model('models:/household_crisis_risk@champion')\n"
+        f"frame = pd.read_parquet({str(features)!r})\n"
+        "p = m.predict(frame.astype({c: 'float64' for c in frame.columns if c != 'household_pid'"
+        " and frame[c].dtype.kind in 'iuf'}))\n"
+        f"json.dump(dict(zip(frame['household_pid'], p.tolist())), open({str(out)!r}, 'w'))\n"
+    )
+    run = subprocess.run(
+        [str(venv / "bin" / "python"), "-I", "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    predicted = json.loads(out.read_text())
+    published = pl.read_parquet(home / "outputs" / "2026-01" / "ranked_households.parquet")
+    assert len(predicted) == published.height == SMALL_HOUSEHOLDS
+    for pid, score in zip(published["household_pid"], published["score"], strict=True):
+        assert predicted[pid] == pytest.approx(score, rel=1e-12, abs=1e-15)
 
 
 def test_second_run_is_idempotent_and_gated(first_run, small_world):
@@ -151,6 +224,12 @@ def test_second_run_is_idempotent_and_gated(first_run, small_world):
         ]
     )
     model = first["model"]
-    # the same data and settings give the same precision, so version 2 ties and is promoted
-    assert model["version"] == "2"
-    assert "at least the champion's" in model["promotion"]
+    # the same data and settings: no second, identical version; version 1 stays champion
+    assert model["version"] == "1"
+    # and the run says so at its end (hearth run prints it)
+    assert again.model["version"] == "1" and again.model["alias"] == "champion"
+    assert "no new version was registered" in again.model["promotion_reason"]
+    assert (
+        json.loads((again.output_folder / "run_summary.json").read_text())["model"]["version"]
+        == "1"
+    )

@@ -366,7 +366,8 @@ def test_hearth_ui_starts_both_and_ctrl_c_stops_both(home, tmp_path):
             assert time.monotonic() < deadline, "".join(lines)
         text = "".join(lines)
         assert f"Dagster UI  http://127.0.0.1:{dport}" in text, text
-        assert f"MLflow UI   http://127.0.0.1:{mport}" in text, text
+        assert f"MLflow UI   http://127.0.0.1:{mport}/#/experiments/" in text, text
+        assert "workflowType=machine_learning" in text, text  # the model-training view
         with urllib.request.urlopen(f"http://127.0.0.1:{dport}/server_info", timeout=10) as r:
             assert r.status == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{mport}/health", timeout=10) as r:

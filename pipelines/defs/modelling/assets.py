@@ -9,7 +9,7 @@ from hearth.features.design import cap_recency
 from hearth.operations.commit import staged
 from models.gate import Refusal, scores_refusal
 from models.params import TrainParams, config_fields
-from models.registry import MODEL_NAME, load_champion
+from models.registry import MODEL_NAME
 from pipelines.resources import MlflowResource, RunSettings, WarehouseResource
 
 
@@ -112,7 +112,7 @@ def household_scores(
 
     # the version this run decided on (the alias moves only when the run commits)
     decided = staged(warehouse.resolved()).get("champion") or {}
-    model, names, champ = load_champion(mlflow.uri(), decided.get("scoring_version"))
+    model, names, champ = mlflow.registry().load_champion(decided.get("scoring_version"))
     cap = int(champ.tags.get("recency_cap", 36))
     with warehouse.connect() as con:
         as_of = run_settings.design(con).score_as_of
@@ -125,7 +125,7 @@ def household_scores(
         store_scores(con, ranked, as_of, champ.version)
         tags = {"dagster_run_id": context.run_id}
         report = monitor_month(
-            con, ranked, as_of, feats, model, names, champ, cap, mlflow.uri(), tags
+            con, ranked, as_of, feats, model, names, champ, cap, mlflow.registry(), tags
         )
     return dg.MaterializeResult(
         metadata={

@@ -5,7 +5,7 @@ version that does not beat the baseline at all; this says when its lead is withi
 import dagster as dg
 
 from hearth.operations.commit import staged
-from models.registry import champion_summary
+from models.versions import champion_summary
 from pipelines.defs.modelling.assets import champion_model
 from pipelines.resources import MlflowResource, WarehouseResource
 
@@ -23,7 +23,7 @@ def champion_beats_baseline(
     from models.metrics import baseline_margin  # scikit-learn: not when the definitions load
 
     decided = staged(warehouse.resolved()).get("champion") or {}
-    model = champion_summary(mlflow.uri(), decided.get("scoring_version"))
+    model = champion_summary(mlflow.registry(), decided.get("scoring_version"))
     metrics = model.get("metrics") or {}
     passed, sentence = baseline_margin(metrics)
     return dg.AssetCheckResult(

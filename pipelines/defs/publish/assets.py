@@ -19,7 +19,7 @@ from hearth.publish.plans import capacity_file
 from hearth.publish.ranked import load_scores, publish_top
 from hearth.publish.summary import run_summary
 from models.monitoring import load_report
-from models.registry import champion_summary, fetch_model_artifacts
+from models.versions import champion_summary
 from pipelines.resources import (
     LandingResource,
     MlflowResource,
@@ -53,7 +53,7 @@ def published_outputs(
         as_of = run_settings.design(con).score_as_of
         lookup = read_area_lookup(area_lookup_file(landing.resolved()))
         ranked, area_names = name_areas(load_scores(con), lookup)
-        model = champion_summary(mlflow.uri(), decided.get("scoring_version"))
+        model = champion_summary(mlflow.registry(), decided.get("scoring_version"))
         model["monitoring"] = load_report(con, as_of)  # between months: models/monitoring.py
         summary = run_summary(con, as_of, ranked, model, area_names=area_names)
     if lookup.problem:
@@ -64,7 +64,9 @@ def published_outputs(
     top, capacity, seconds = publish_top(), capacity_file(), {}
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = fetch_model_artifacts(summary["model"].get("run_id"), mlflow.uri(), Path(tmp))
+        model_dir = mlflow.registry().fetch_model_artifacts(
+            summary["model"].get("run_id"), Path(tmp)
+        )
 
         def write(folder):
             write_ranked(folder, ranked)

@@ -10,7 +10,7 @@ from models.metrics import (
     precision_recall_at_k,
     rank_order,
 )
-from models.registry import decide
+from models.promotion import decide
 from models.score import risk_tiers
 
 

@@ -3,8 +3,6 @@ champion that scoring loads, and a promotion by hand."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import polars as pl
 import pytest
@@ -12,13 +10,9 @@ from sklearn.linear_model import LogisticRegression
 
 from models.metrics import evaluate_scores
 from models.params import TrainParams
-from models.registry import (
-    MODEL_NAME,
-    load_champion,
-    log_and_promote,
-    mlflow_client,
-    promote_by_hand,
-)
+from models.promotion import promote_by_hand
+from models.registry import MODEL_NAME, Registry
+from models.run_log import log_and_promote
 from models.training import TrainingResult
 
 NAMES = ["signal", "noise"]
@@ -69,29 +63,30 @@ def test_gate_both_ways_and_champion_round_trip(hearth_home, window, tmp_path):
     bad_two.coef_, bad_two.intercept_ = np.array([[0.0, 1.0]]), np.array([-3.0])
     bad_two.classes_ = np.array([0, 1])
 
-    first = log_and_promote(result_for(good, frame, y), frame, y, {}, fixed_k=100)
+    first = log_and_promote(Registry(), result_for(good, frame, y), frame, y, {}, fixed_k=100)
     assert (first.version, first.alias) == ("1", "champion")
     assert first.reason == "there was no champion yet"
 
-    second = log_and_promote(result_for(bad_two, frame, y), frame, y, {}, fixed_k=100)
+    second = log_and_promote(Registry(), result_for(bad_two, frame, y), frame, y, {}, fixed_k=100)
     assert (second.version, second.alias) == ("2", "challenger")
     assert "below the champion's (version 1)" in second.reason
 
-    model, names, champ = load_champion()
+    model, names, champ = Registry().load_champion()
     assert str(champ.version) == "1" and names == NAMES
     np.testing.assert_allclose(model.predict_proba(X)[:, 1], good.predict_proba(X)[:, 1])
 
-    mlflow, client = mlflow_client()
+    client = Registry().client
     run = client.get_run(second.run_id)
     assert run.data.tags["promotion_decision"] == "challenger"
     assert run.data.metrics["precision_at_1pct"] == pytest.approx(
         result_for(bad_two, frame, y).metrics["precision_at_1pct"]
     )
 
-    previous = promote_by_hand("2", "field trial asked for the simpler model")
-    assert previous == "1"
-    model, _, champ = load_champion()
-    assert str(champ.version) == "2" and "field trial" in champ.tags["manual_promotion"]
+    done = promote_by_hand("2", "field trial asked for the simpler model", by="a.analyst")
+    assert (done.previous, done.already) == ("1", False)
+    model, _, champ = Registry().load_champion()
+    assert str(champ.version) == "2" and "field trial" in champ.tags["promotion_reason"]
+    assert champ.tags["promoted_by"] == "a.analyst"
     assert str(client.get_model_version_by_alias(MODEL_NAME, "challenger").version) == "1"
     with pytest.raises(LookupError):
         promote_by_hand("9", "no such version here")
@@ -109,15 +104,20 @@ def test_a_refitted_champion_is_judged_by_the_model_it_was_judged_by(hearth_home
     first.eval_model, first.eval_feature_names, first.eval_recency_cap = judged, NAMES, 12
     first.model, first.feature_names, first.refit_as_of = leaky, ["leak"], "2025-01"
     first.valid_scores = leaky.predict_proba(frame.select(["leak"]).to_numpy())[:, 1]
-    one = log_and_promote(first, frame, y, {}, fixed_k=100)
+    one = log_and_promote(Registry(), first, frame, y, {}, fixed_k=100)
     assert one.alias == "champion"
 
     # the same recipe again: equal to the judged model, far below the leaky refit
-    two = log_and_promote(result_for(judged, frame, y), frame, y, {}, fixed_k=100)
+    two = log_and_promote(Registry(), result_for(judged, frame, y), frame, y, {}, fixed_k=100)
     assert two.alias == "champion", two.reason
     assert two.champion_precision_at_1pct == pytest.approx(first.metrics["precision_at_1pct"])
 
-    _, client = mlflow_client()
-    tags = client.get_model_version(MODEL_NAME, "1").tags
-    assert tags["refit_as_of"] == "2025-01" and json.loads(tags["feature_names"]) == ["leak"]
-    assert json.loads(tags["evaluation_feature_names"]) == NAMES
+    registry = Registry()
+    one_version = registry.version("1")
+    assert one_version.tags["refit_as_of"] == "2025-01"
+    assert "feature_names" not in one_version.tags  # an artifact, not a huge tag
+    assert registry.feature_names(one_version) == ["leak"]
+    assert registry.feature_names(one_version, judged=True) == NAMES
+    # a version registered before the names moved to an artifact kept them as a tag
+    registry.tag_version("1", {"feature_names": '["leak", "old"]'})
+    assert registry.feature_names(registry.version("1")) == ["leak", "old"]

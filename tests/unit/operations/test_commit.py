@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from hearth.operations.commit import JOURNAL, MARKER, PAUSE_ENV
-from pipelines.resources import OutputsResource, WarehouseResource
+from pipelines.resources import MlflowResource, OutputsResource, WarehouseResource
 
 RUN = """
 import sys, duckdb
@@ -193,11 +193,13 @@ def test_a_stopped_run_commits_its_warehouse_but_not_what_it_staged(tmp_path):
 def _register(frame, y, tag: str):
     from sklearn.linear_model import LogisticRegression
 
-    from models.registry import log_and_promote
+    from models.registry import Registry
+    from models.run_log import log_and_promote
     from tests.unit.modelling.test_registry import NAMES, result_for
 
     model = LogisticRegression().fit(frame.select(NAMES).to_numpy(), y)
     return log_and_promote(
+        Registry(),
         result_for(model, frame, y),
         frame,
         y,
@@ -212,8 +214,8 @@ def test_the_alias_moves_at_commit_and_an_interrupted_runs_version_is_disowned(h
     import polars as pl
 
     from hearth.operations.commit import journal_from, roll_forward
-    from models.promotion import MlflowStore, disown_versions
-    from models.registry import MODEL_NAME, mlflow_client, promote_by_hand
+    from models.promotion import MlflowStore, disown_versions, promote_by_hand
+    from models.registry import MODEL_NAME, Registry
 
     rng = np.random.default_rng(3)
     n = 2000
@@ -224,7 +226,8 @@ def test_the_alias_moves_at_commit_and_an_interrupted_runs_version_is_disowned(h
     )
     uri = f"sqlite:///{hearth_home / 'mlflow.db'}"
     first = _register(frame, y, "aaaaaaaa-1111")
-    _, client = mlflow_client(uri)
+    registry = Registry(uri)
+    client = registry.client
     assert client.get_registered_model(MODEL_NAME).aliases == {}  # registered, not promoted
     promote_by_hand(first.version, "the first version, promoted for this test")
 
@@ -237,17 +240,16 @@ def test_the_alias_moves_at_commit_and_an_interrupted_runs_version_is_disowned(h
     assert journal["champion"] == decision
     journal["warehouse"] = str(hearth_home / "none.duckdb")
     for _ in range(2):  # a roll forward may be repeated
-        roll_forward(journal, MlflowStore(uri))
+        roll_forward(journal, MlflowStore(registry))
         assert str(client.get_model_version_by_alias(MODEL_NAME, "champion").version) == "2"
 
     third = _register(frame, y, "cccccccc-3333")
-    assert disown_versions("cccccccc-3333", "Dagster run cccccccc was interrupted", uri, "2") == [
-        "3"
-    ]
+    why = "Dagster run cccccccc was interrupted"
+    assert disown_versions(registry, "cccccccc-3333", why, "2") == ["3"]
     tags = client.get_model_version(MODEL_NAME, third.version).tags
     assert tags["promotion"] == "never promoted: Dagster run cccccccc was interrupted"
     assert str(client.get_model_version_by_alias(MODEL_NAME, "champion").version) == "2"
-    assert disown_versions("not a run id; DROP", "x", uri) == []
+    assert disown_versions(registry, "not a run id; DROP", "x") == []
 
 
 # ---- inside Dagster: an interrupted step, a stop, and a signal as the run ends --------------
@@ -280,7 +282,10 @@ def _job():
     return dg.Definitions(
         assets=[loaded, published],
         jobs=[dg.define_asset_job("j", executor_def=dg.in_process_executor)],
-        resources={"warehouse": WarehouseResource(), "outputs": OutputsResource()},
+        resources={
+            "warehouse": WarehouseResource(outputs=OutputsResource(), mlflow=MlflowResource()),
+            "outputs": OutputsResource(),
+        },
     ).resolve_job_def("j")
 
 
