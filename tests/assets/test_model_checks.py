@@ -5,7 +5,7 @@ champion's MLflow metrics (the margin itself is tested in tests/unit/modelling/t
 import dagster as dg
 
 from pipelines.defs.modelling.checks import champion_beats_baseline
-from pipelines.resources import MlflowResource, WarehouseResource
+from pipelines.resources import MlflowResource, OutputsResource, WarehouseResource
 
 
 def test_the_check_is_on_champion_model():
@@ -27,14 +27,17 @@ def test_the_check_reads_the_version_this_run_decided_on(hearth_home, monkeypatc
         "baseline_check.p_value": sign_test_p(12, 11),
     }
 
-    def summary(uri, version):
+    def summary(registry, version):
         asked.append(version)
         return {"version": "3", "metrics": logged}
 
     monkeypatch.setattr(checks, "champion_summary", summary)
+    mlflow, outputs = MlflowResource(), OutputsResource()
     resources = {
-        "warehouse": WarehouseResource(path=str(hearth_home / "warehouse.duckdb")),
-        "mlflow": MlflowResource(),
+        "warehouse": WarehouseResource(
+            path=str(hearth_home / "warehouse.duckdb"), outputs=outputs, mlflow=mlflow
+        ),
+        "mlflow": mlflow,
     }
     result = champion_beats_baseline(**resources)
     assert asked == [None]  # nothing staged: the current champion
