@@ -7,8 +7,9 @@ import polars as pl
 
 from hearth.features.catalogue import load_catalogue
 from hearth.publish.ranked import risk_tiers
+from hearth.publish.roles import ROLE_REASONS, encode_role_reasons
 from models.metrics import rank_order
-from models.reasons import contributions, lead_agency, top_reasons
+from models.reasons import contributions, lead_agency, lead_why_for, top_reasons
 from models.train import inner_estimator
 
 
@@ -33,16 +34,27 @@ def score_households(
     explain_idx = order[:n_explain]
     reasons = [[] for _ in range(len(order))]
     leads = [""] * len(order)
+    whys: list[str | None] = [None] * len(order)
+    by_role: list[str | None] = [None] * len(order)
     reason_features: list[list[str]] = [[] for _ in range(len(order))]
     if n_explain:
         Xe = X[explain_idx]
         contrib = contributions(inner_estimator(model), Xe)
-        rs = top_reasons(contrib, Xe, feature_names, cat, recency_cap=recency_cap)
+        # every catalogue feature of the household, not only the model's: the kinds of record
+        # behind a theme and the facts the lead rules read
+        known = [c for c in cat.names if c in frame.columns]
+        values = frame[explain_idx.tolist()].select(known).to_dicts()
+        rs = top_reasons(
+            contrib, Xe, feature_names, cat, recency_cap=recency_cap, values=values, roles=cat.roles
+        )
         for pos, i in enumerate(explain_idx):
             reasons[i] = rs.texts[pos]
             reason_features[i] = rs.features[pos]
-            values = dict(zip(feature_names, Xe[pos], strict=True))
-            leads[i] = lead_agency(values, rs.features[pos][0] if rs.features[pos] else None, cat)
+            lead = lead_agency(values[pos], rs.features[pos], cat, recency_cap)
+            leads[i], whys[i] = lead.lead, lead.why
+            by_role[i] = encode_role_reasons(
+                {role: (rs.by_role[pos][role], lead_why_for(lead, role, cat)) for role in cat.roles}
+            )
     out = frame.select("household_pid", "la_code", "ward_code", "lsoa_code").with_columns(
         pl.Series("rank", ranks),
         pl.Series("score", scores),
@@ -62,6 +74,8 @@ def score_households(
             for j in range(3)
         ],
         pl.Series("lead_agency", [x or None for x in leads], dtype=pl.String),
+        pl.Series("lead_why", whys, dtype=pl.String),
+        pl.Series(ROLE_REASONS, by_role, dtype=pl.String),
     )
     return out.sort("rank").select(
         "rank",
@@ -75,7 +89,9 @@ def score_households(
         "reason_2",
         "reason_3",
         "lead_agency",
+        "lead_why",
         "reason_1_feature",
         "reason_2_feature",
         "reason_3_feature",
+        ROLE_REASONS,
     )

@@ -31,6 +31,7 @@ PUBLIC_COLUMNS = [
     "reason_2",
     "reason_3",
     "lead_agency",
+    "lead_why",
 ]
 COLUMN_LABELS = {
     "rank": "Rank",
@@ -44,6 +45,7 @@ COLUMN_LABELS = {
     "reason_2": "Reason 2",
     "reason_3": "Reason 3",
     "lead_agency": "Suggested lead agency",
+    "lead_why": "Why this lead",
 }
 
 # Tiers by rank share: agencies plan visits by capacity, so tiers follow the ranking. Each tier

@@ -33,6 +33,7 @@ WIDTHS = {
     "reason_2": 48,
     "reason_3": 48,
     "lead_agency": 38,
+    "lead_why": 56,
 }
 AREA_HEADERS = ["Local authority", "Ward", "Households", "High-risk households"]
 
