@@ -13,7 +13,15 @@ import polars as pl
 
 from hearth.publish.ranked import COLUMN_LABELS, TIERS
 from hearth.publish.suppression import headline, suppress
-from hearth.publish.words import HOW_TO_READ, LIMITS, NOT_FOR, ListMeta
+from hearth.publish.words import (
+    HOW_TO_READ,
+    KEY_NOTE,
+    KEY_TITLE,
+    LIMITS,
+    NOT_FOR,
+    ListMeta,
+    reason_key_rows,
+)
 
 TIER_COLOURS = {
     "very high": {"bg_color": "#9B1C1C", "font_color": "#FFFFFF", "bold": True},
@@ -134,12 +142,15 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
             (
                 "kv",
                 "Whose view",
-                f"{meta.role.replace('_', ' ')}: only the columns and "
-                "reasons this role may see; other reasons read 'other agency information'.",
+                f"{meta.role.replace('_', ' ')}: only the columns this role may see, and "
+                "each household's strongest reasons among the records it may see; 'other "
+                "agency information' where only other agencies' records explain a household.",
             )
         )
     rows += [(), ("h2", "How to read it")]
     rows += [("para", t) for t in HOW_TO_READ]
+    rows += [(), ("h2", KEY_TITLE), ("para", KEY_NOTE)]
+    rows += [("kv", words, meaning) for words, meaning in reason_key_rows()]
     rows += [(), ("h2", "It must not be used for")]
     rows += [("para", "- " + t) for t in NOT_FOR]
     rows += [
