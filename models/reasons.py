@@ -127,12 +127,36 @@ def lead_agency(
     if not reason_features:
         return Lead(rules["by_agency"]["register"], NO_REASON_WHY, ())
     first = reason_features[0]
+    return Lead(
+        _strongest_lead(first, values, cat, recency_cap, rules),
+        f"strongest reason: {say(cat, first, values, recency_cap)}",
+        (first,),
+    )
+
+
+def _strongest_lead(
+    first: str, values: Mapping[str, float], cat: Catalogue, recency_cap, rules: dict
+) -> str:
+    """The lead when no rule leads: the strongest reason's theme (or the kinds of record it
+    names, for a theme in `lead_by_kind`) or its agency."""
     feature = cat.by_name(first)
-    if feature.members and feature.key in rules.get("by_theme", {}):
-        lead = rules["by_theme"][feature.key]
-    else:
-        lead = rules["by_agency"][feature.agency]
-    return Lead(lead, f"strongest reason: {say(cat, first, values, recency_cap)}", (first,))
+    by_theme = rules.get("by_theme", {})
+    if feature.members and feature.key in rules.get("lead_by_kind", ()):
+        kinds = named_keys(cat, first, values, recency_cap) - {feature.key}
+        leads = {_kind_lead(k, cat, rules) for k in kinds}
+        if len(leads) == 1:
+            return leads.pop()
+    if feature.members and feature.key in by_theme:
+        return by_theme[feature.key]
+    return rules["by_agency"][feature.agency]
+
+
+def _kind_lead(key: str, cat: Catalogue, rules: dict) -> str:
+    mixed = set(rules.get("lead_by_kind", ()))
+    for theme, lead in rules.get("by_theme", {}).items():
+        if theme not in mixed and theme in cat.themes and key in cat.theme_members(theme):
+            return lead
+    return rules["by_agency"][cat.by_name(f"{key}_months_since").agency]
 
 
 NO_REASON_WHY = "no one agency's records stand out: the council's early help hub coordinates"

@@ -63,25 +63,55 @@ def _kinds(
     return [(k, m) for k, m in happened if m == latest]
 
 
+def _shared_tail(members: list[Feature]) -> int:
+    """How many closing words all these kinds' plural words share ("... domestic abuse
+    incidents"), leaving each at least one word of its own; 0 if none."""
+    words = [m.many.split() for m in members]
+    n = 0
+    while all(len(w) > n + 1 for w in words) and len({tuple(w[-n - 1 :]) for w in words}) == 1:
+        n += 1
+    return n
+
+
+def _list_kinds(members: list[Feature], counts: list[int] | None, rest: str = "") -> str:
+    """The kinds named together, their shared closing words said once: "4 standard-risk and
+    2 high-risk domestic abuse incidents", "standard-risk and medium-risk domestic abuse
+    incidents"; `rest` (the kinds not named) closes the list."""
+    tail = _shared_tail(members) if len(members) > 1 and not rest else 0
+    items = []
+    for i, m in enumerate(members):
+        n = counts[i] if counts else 1
+        words = (m.one if n == 1 else m.many).split()
+        if tail:
+            words = m.many.split()[:-tail]
+        items.append(f"{n} {' '.join(words)}" if counts else " ".join(words))
+    said = _and([*items, rest] if rest else items)
+    return f"{said} {' '.join(members[0].many.split()[-tail:])}" if tail else said
+
+
 def _theme_words(cat: Catalogue, f: Feature, kinds: list[tuple[str, int]]) -> str:
     if f.kind == "count":
         if len(kinds) == 1:  # one kind of record: the member feature's own sentence
             return cat.by_name(f"{kinds[0][0]}_{f.window}m").describe(kinds[0][1])
         total = sum(n for _, n in kinds)
-        parts = []
-        for k, n in kinds[:MAX_KINDS] if len(kinds) <= MAX_KINDS else kinds[: MAX_KINDS - 1]:
-            member = cat.by_name(f"{k}_{f.window}m")
-            parts.append(f"{n} {member.one if n == 1 else member.many}")
-        if len(kinds) > MAX_KINDS:
-            rest = sum(n for _, n in kinds[MAX_KINDS - 1 :])
-            parts.append(f"{rest} other {'record' if rest == 1 else 'records'}")
+        shown = kinds if len(kinds) <= MAX_KINDS else kinds[: MAX_KINDS - 1]
+        left = sum(n for _, n in kinds[len(shown) :])
+        said = _list_kinds(
+            [cat.by_name(f"{k}_{f.window}m") for k, _ in shown],
+            [n for _, n in shown],
+            f"{left} other {'record' if left == 1 else 'records'}" if left else "",
+        )
         head = f"{total} {f.one if total == 1 else f.many}"
-        return f"{head} in the last {WINDOW_WORDS[f.window]}: {_and(parts)}"
-    names = [cat.by_name(f"{k}_months_since").one for k, _ in kinds]
-    if len(names) > MAX_KINDS:
-        names = [*names[: MAX_KINDS - 1], f"{len(names) - MAX_KINDS + 1} other kinds"]
+        return f"{head} in the last {WINDOW_WORDS[f.window]}: {said}"
+    shown = kinds if len(kinds) <= MAX_KINDS else kinds[: MAX_KINDS - 1]
+    left = len(kinds) - len(shown)
+    said = _list_kinds(
+        [cat.by_name(f"{k}_months_since") for k, _ in shown],
+        None,
+        f"{left} other kinds" if left else "",
+    )
     n = kinds[0][1]
-    return f"latest {f.one}: {_and(names)}, {n} month{'s' if n != 1 else ''} ago"
+    return f"latest {f.one}: {said}, {n} month{'s' if n != 1 else ''} ago"
 
 
 def say(

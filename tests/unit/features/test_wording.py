@@ -69,6 +69,10 @@ def test_a_theme_count_is_broken_down_by_kind(cat):
         "domestic_abuse_high_12m": 1.0,
         "crisis_records_12m": 7.0,
     }
+    assert say(cat, "domestic_abuse_records_12m", many | {"domestic_abuse_12m": 4.0}) == (
+        "5 domestic abuse records in the last 12 months: 4 standard-risk and 1 high-risk "
+        "domestic abuse incidents"
+    )
     assert say(cat, "crisis_records_12m", many) == (
         "7 past crises in the last 12 months: 3 emergency hospital admissions after a fall, "
         "2 dwelling fires (cooking, electrical or other) and 2 other records"

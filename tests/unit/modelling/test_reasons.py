@@ -104,6 +104,25 @@ def test_lead_agency_rules_in_order_and_about_the_reasons():
             assert cond["feature"] in cat.names, cond
 
 
+def test_a_past_crisis_leads_by_the_kind_of_record_it_names():
+    """Rank 14 of a demo: the strongest reason is a high-risk domestic abuse incident 14
+    months ago (a past crisis), and the domestic abuse service leads, not the early help hub."""
+    cat = load_catalogue()
+    rules = load_rules()
+    quiet = {f.name: 99.0 if f.kind == "recency" else 0.0 for f in cat.features}
+    reason = ["crisis_records_months_since"]
+    da = quiet | {"domestic_abuse_high_months_since": 14.0, "crisis_records_months_since": 14.0}
+    lead = lead_agency(da, reason, cat)
+    assert lead.lead == rules["by_theme"]["domestic_abuse_records"]
+    assert lead.why == (
+        "strongest reason: latest past crisis: high-risk domestic abuse incident, 14 months ago"
+    )
+    fire = quiet | {"fire_clutter_months_since": 3.0, "crisis_records_months_since": 3.0}
+    assert lead_agency(fire, reason, cat).lead == rules["by_agency"]["fire"]
+    both = fire | {"admission_fall_months_since": 3.0}  # two kinds that would lead apart
+    assert lead_agency(both, reason, cat).lead == rules["by_theme"]["crisis_records"]
+
+
 def test_the_domestic_abuse_lead_reads_the_records_the_reason_shows():
     """Rank 10 of issue 16: ten domestic abuse records in two years, none of them a standard-
     risk police incident, led to the early help hub because the rule read another feature."""
