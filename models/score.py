@@ -12,6 +12,8 @@ from models.metrics import rank_order
 from models.reasons import contributions, lead_agency, lead_why_for, top_reasons
 from models.train import inner_estimator
 
+EXPLAIN_CHUNK = 5000  # households explained at a time
+
 
 def score_households(
     model,
@@ -37,17 +39,19 @@ def score_households(
     whys: list[str | None] = [None] * len(order)
     by_role: list[str | None] = [None] * len(order)
     reason_features: list[list[str]] = [[] for _ in range(len(order))]
-    if n_explain:
-        Xe = X[explain_idx]
+    # every catalogue feature of the household, not only the model's: the kinds of record
+    # behind a theme and the facts the lead rules read; a chunk at a time (a million
+    # households explain 50,000, whose features as Python values would fill gigabytes)
+    known = [c for c in cat.names if c in frame.columns]
+    for start in range(0, n_explain, EXPLAIN_CHUNK):
+        chunk = explain_idx[start : start + EXPLAIN_CHUNK]
+        Xe = X[chunk]
         contrib = contributions(inner_estimator(model), Xe)
-        # every catalogue feature of the household, not only the model's: the kinds of record
-        # behind a theme and the facts the lead rules read
-        known = [c for c in cat.names if c in frame.columns]
-        values = frame[explain_idx.tolist()].select(known).to_dicts()
+        values = frame[chunk.tolist()].select(known).to_dicts()
         rs = top_reasons(
             contrib, Xe, feature_names, cat, recency_cap=recency_cap, values=values, roles=cat.roles
         )
-        for pos, i in enumerate(explain_idx):
+        for pos, i in enumerate(chunk):
             reasons[i] = rs.texts[pos]
             reason_features[i] = rs.features[pos]
             lead = lead_agency(values[pos], rs.features[pos], cat, recency_cap)

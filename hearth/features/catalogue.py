@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import yaml
 
@@ -66,9 +66,11 @@ class Catalogue:
         return [f.name for f in self.features]
 
     def by_name(self, name: str) -> Feature:
-        return self._index()[name]
+        return self._index[name]
 
+    @cached_property
     def _index(self) -> dict[str, Feature]:
+        """Built once per catalogue (reasons look features up hundreds of thousands of times)."""
         return {f.name: f for f in self.features}
 
     def usable_names(self, history_months: int) -> list[str]:
