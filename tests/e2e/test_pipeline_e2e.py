@@ -24,6 +24,7 @@ COLUMNS = [
     "reason_2",
     "reason_3",
     "lead_agency",
+    "lead_why",
 ]
 
 
@@ -54,6 +55,7 @@ def test_run_publishes_the_ranked_list(first_run):
     assert csv["household_pid"].str.contains(r"^[0-9a-f]{64}$").all()
     top = csv.head(50)
     assert top["reason_1"].null_count() == 0 and top["lead_agency"].null_count() == 0
+    assert top["lead_why"].null_count() == 0
     assert set(csv["risk_tier"]) <= {"very high", "high", "raised", "usual"}
     assert csv.filter(pl.col("risk_tier") == "very high").height == SMALL_HOUSEHOLDS // 100
     # progress was shown for every stage
