@@ -17,7 +17,7 @@ import yaml
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
-from hearth.features.catalogue import Catalogue
+from hearth.features.catalogue import Catalogue, load_catalogue
 from hearth.features.wording import fact_keys, named_keys, say
 
 RULES_FILE = Path(__file__).with_name("lead_agency.yaml")
@@ -89,7 +89,41 @@ def top_reasons(
 
 @cache
 def load_rules() -> dict:
-    return yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    rules = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    check_rules(rules, load_catalogue(), RULES_FILE.name)
+    return rules
+
+
+def check_rules(rules: dict, cat: Catalogue, where: str) -> None:
+    """Refuse a rules file the scorer could not apply, in a sentence naming the rule and key."""
+    for i, rule in enumerate(rules.get("rules") or [], 1):
+        if not rule.get("lead") or not rule.get("why") or not rule.get("when"):
+            raise ValueError(f"{where}: rule {i} needs a lead, a why and at least one condition.")
+        for c in rule["when"]:
+            if c.get("feature") not in cat.names:
+                raise ValueError(
+                    f"{where}: rule {i} ({rule['lead']}) reads {c.get('feature')!r}, which is "
+                    "not a feature of sql/features/catalogue.yaml."
+                )
+            if c.get("op") not in _OPS or not isinstance(c.get("value"), int | float):
+                raise ValueError(
+                    f"{where}: rule {i} ({rule['lead']}) compares {c['feature']} with "
+                    f"{c.get('op')!r} {c.get('value')!r}; use one of {', '.join(_OPS)} and a "
+                    "number."
+                )
+    missing = [a for a in ("register", "combined", *cat.agencies) if a not in rules["by_agency"]]
+    unknown = [
+        t
+        for t in (*rules.get("by_theme", {}), *rules.get("lead_by_kind", ()))
+        if t not in cat.themes
+    ]
+    if missing:
+        raise ValueError(f"{where}: by_agency has no lead for {', '.join(missing)}.")
+    if unknown:
+        raise ValueError(
+            f"{where}: {', '.join(unknown)} under by_theme or lead_by_kind is not a theme of "
+            "sql/features/catalogue.yaml."
+        )
 
 
 @dataclass(frozen=True)
@@ -168,9 +202,8 @@ def _rule_why(
     values: Mapping[str, float],
     cat: Catalogue,
     recency_cap: int | None,
-    role: str | None = None,
 ) -> str:
-    said = [say(cat, f, values, recency_cap, role) for f in facts]
+    said = [say(cat, f, values, recency_cap) for f in facts]
     stated = [s for s in said if s and s != rule["why"]]
     return f"{rule['why']} ({'; '.join(stated)})" if stated else rule["why"]
 

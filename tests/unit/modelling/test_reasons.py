@@ -8,7 +8,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from hearth.features.catalogue import load_catalogue
 from hearth.features.wording import say
 from models.params import TrainParams
-from models.reasons import contributions, lead_agency, load_rules, top_reasons
+from models.reasons import check_rules, contributions, lead_agency, load_rules, top_reasons
 from models.train import make_estimator
 
 
@@ -141,6 +141,26 @@ def test_the_domestic_abuse_lead_reads_the_records_the_reason_shows():
         "domestic abuse recorded in the last year (5 domestic abuse records in the last 12 "
         "months: 3 medium-risk domestic abuse incidents and 2 child safeguarding concerns)"
     )
+
+
+@pytest.mark.parametrize(
+    "break_it, words",
+    [
+        (lambda r: r["rules"][0]["when"][0].update(feature="domestic_abuse_1m"), "rule 1"),
+        (lambda r: r["rules"][1]["when"][0].update(op="=>"), "use one of"),
+        (lambda r: r["by_agency"].pop("fire"), "no lead for fire"),
+        (lambda r: r["by_theme"].update(no_such_theme="x"), "no_such_theme"),
+    ],
+)
+def test_a_rules_file_the_scorer_cannot_apply_is_refused(break_it, words):
+    import copy
+
+    rules = copy.deepcopy(load_rules())
+    check_rules(rules, load_catalogue(), "lead_agency.yaml")  # as shipped: accepted
+    break_it(rules)
+    with pytest.raises(ValueError, match="lead_agency.yaml") as e:
+        check_rules(rules, load_catalogue(), "lead_agency.yaml")
+    assert words in str(e.value)
 
 
 def test_models_rules_prints_the_rules_in_order():
