@@ -7,6 +7,7 @@ raise the risk become reasons."""
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,7 +17,8 @@ import yaml
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
-from hearth.features.catalogue import Catalogue
+from hearth.features.catalogue import Catalogue, load_catalogue
+from hearth.features.wording import fact_keys, named_keys, say
 
 RULES_FILE = Path(__file__).with_name("lead_agency.yaml")
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
@@ -44,8 +46,10 @@ def contributions(inner_model, X: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Reasons:
-    texts: list[list[str]]  # up to three per household
+    texts: list[list[str]]  # up to `n` per household, everything shown (the full list)
     features: list[list[str]]  # the feature behind each reason
+    # per household, per role: the role's own top reasons as (text, feature), strongest first
+    by_role: list[dict[str, list[tuple[str, str]]]]
 
 
 def top_reasons(
@@ -55,34 +59,158 @@ def top_reasons(
     cat: Catalogue,
     n: int = 3,
     recency_cap: int | None = None,
+    values: list[Mapping[str, float]] | None = None,
+    roles: tuple[str, ...] = (),
 ) -> Reasons:
-    order = np.argsort(-contrib, axis=1, kind="stable")[:, :n]
-    texts, feats = [], []
+    """Each household's strongest `n` reasons (features whose contribution raised its risk),
+    in words, for the full list and for each of `roles`: a role reads the strongest among the
+    reasons it may read, a theme counted over the record kinds it may read. `values`: each
+    household's catalogue features by name (to name the kinds behind a theme); by default
+    the model's own features from `X`."""
+    order = np.argsort(-contrib, axis=1, kind="stable")
+    texts, feats, by_role = [], [], []
     for i, idx in enumerate(order):
-        row_t, row_f = [], []
+        row = values[i] if values is not None else dict(zip(names, X[i].tolist(), strict=True))
+        picked: dict[str | None, list[tuple[str, str]]] = {r: [] for r in (None, *roles)}
         for j in idx:
-            if contrib[i, j] <= 0:
+            if contrib[i, j] <= 0 or all(len(p) >= n for p in picked.values()):
                 break
-            row_f.append(names[j])
-            row_t.append(cat.by_name(names[j]).describe(float(X[i, j]), recency_cap))
-        texts.append(row_t)
-        feats.append(row_f)
-    return Reasons(texts, feats)
+            for role, got in picked.items():
+                if len(got) >= n:
+                    continue
+                text = say(cat, names[j], row, recency_cap, role)
+                if text and all(text != t for t, _ in got):
+                    got.append((text, names[j]))
+        texts.append([t for t, _ in picked[None]])
+        feats.append([f for _, f in picked[None]])
+        by_role.append({r: picked[r] for r in roles})
+    return Reasons(texts, feats, by_role)
 
 
 @cache
 def load_rules() -> dict:
-    return yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    rules = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    check_rules(rules, load_catalogue(), RULES_FILE.name)
+    return rules
 
 
-def lead_agency(values: dict[str, float], first_reason_feature: str | None, cat: Catalogue) -> str:
+def check_rules(rules: dict, cat: Catalogue, where: str) -> None:
+    """Refuse a rules file the scorer could not apply, in a sentence naming the rule and key."""
+    for i, rule in enumerate(rules.get("rules") or [], 1):
+        if not rule.get("lead") or not rule.get("why") or not rule.get("when"):
+            raise ValueError(f"{where}: rule {i} needs a lead, a why and at least one condition.")
+        for c in rule["when"]:
+            if c.get("feature") not in cat.names:
+                raise ValueError(
+                    f"{where}: rule {i} ({rule['lead']}) reads {c.get('feature')!r}, which is "
+                    "not a feature of sql/features/catalogue.yaml."
+                )
+            if c.get("op") not in _OPS or not isinstance(c.get("value"), int | float):
+                raise ValueError(
+                    f"{where}: rule {i} ({rule['lead']}) compares {c['feature']} with "
+                    f"{c.get('op')!r} {c.get('value')!r}; use one of {', '.join(_OPS)} and a "
+                    "number."
+                )
+    missing = [a for a in ("register", "combined", *cat.agencies) if a not in rules["by_agency"]]
+    unknown = [
+        t
+        for t in (*rules.get("by_theme", {}), *rules.get("lead_by_kind", ()))
+        if t not in cat.themes
+    ]
+    if missing:
+        raise ValueError(f"{where}: by_agency has no lead for {', '.join(missing)}.")
+    if unknown:
+        raise ValueError(
+            f"{where}: {', '.join(unknown)} under by_theme or lead_by_kind is not a theme of "
+            "sql/features/catalogue.yaml."
+        )
+
+
+@dataclass(frozen=True)
+class Lead:
+    lead: str
+    why: str  # the rule's why and the facts that fired it, in words (`lead_why`)
+    facts: tuple[str, ...]  # the features the why states
+
+
+def _holds(rule: dict, values: Mapping[str, float]) -> bool:
+    return all(
+        _OPS[c["op"]](float(values.get(c["feature"], 0.0)), c["value"]) for c in rule["when"]
+    )
+
+
+def lead_agency(
+    values: Mapping[str, float],
+    reason_features: list[str],
+    cat: Catalogue,
+    recency_cap: int | None = None,
+) -> Lead:
+    """Who should lead, and why. The first rule whose conditions all hold and that is about
+    the records one of the household's reasons names wins, so the lead follows what the list
+    shows; its why states the rule and the household's facts that fired it, in the same
+    words as the reasons. With no such rule the strongest reason's theme or agency leads."""
     rules = load_rules()
+    shown: set[str] = set()
+    for name in reason_features:
+        shown |= named_keys(cat, name, values, recency_cap)
     for rule in rules["rules"]:
-        if all(_OPS[c["op"]](values.get(c["feature"], 0.0), c["value"]) for c in rule["when"]):
-            return rule["lead"]
-    if first_reason_feature is None:
-        return rules["by_agency"]["register"]
-    feature = cat.by_name(first_reason_feature)
-    if feature.members and feature.key in rules.get("by_theme", {}):
-        return rules["by_theme"][feature.key]
+        facts = tuple(dict.fromkeys(c["feature"] for c in rule["when"]))
+        about = set().union(*(fact_keys(cat, f) for f in facts))
+        if about & shown and _holds(rule, values):
+            return Lead(rule["lead"], _rule_why(rule, facts, values, cat, recency_cap), facts)
+    if not reason_features:
+        return Lead(rules["by_agency"]["register"], NO_REASON_WHY, ())
+    first = reason_features[0]
+    return Lead(
+        _strongest_lead(first, values, cat, recency_cap, rules),
+        f"strongest reason: {say(cat, first, values, recency_cap)}",
+        (first,),
+    )
+
+
+def _strongest_lead(
+    first: str, values: Mapping[str, float], cat: Catalogue, recency_cap, rules: dict
+) -> str:
+    """The lead when no rule leads: the strongest reason's theme (or the kinds of record it
+    names, for a theme in `lead_by_kind`) or its agency."""
+    feature = cat.by_name(first)
+    by_theme = rules.get("by_theme", {})
+    if feature.members and feature.key in rules.get("lead_by_kind", ()):
+        kinds = named_keys(cat, first, values, recency_cap) - {feature.key}
+        leads = {_kind_lead(k, cat, rules) for k in kinds}
+        if len(leads) == 1:
+            return leads.pop()
+    if feature.members and feature.key in by_theme:
+        return by_theme[feature.key]
     return rules["by_agency"][feature.agency]
+
+
+def _kind_lead(key: str, cat: Catalogue, rules: dict) -> str:
+    mixed = set(rules.get("lead_by_kind", ()))
+    for theme, lead in rules.get("by_theme", {}).items():
+        if theme not in mixed and theme in cat.themes and key in cat.theme_members(theme):
+            return lead
+    return rules["by_agency"][cat.by_name(f"{key}_months_since").agency]
+
+
+NO_REASON_WHY = "no one agency's records stand out: the council's early help hub coordinates"
+
+
+def _rule_why(
+    rule: dict,
+    facts: tuple[str, ...],
+    values: Mapping[str, float],
+    cat: Catalogue,
+    recency_cap: int | None,
+) -> str:
+    said = [say(cat, f, values, recency_cap) for f in facts]
+    stated = [s for s in said if s and s != rule["why"]]
+    return f"{rule['why']} ({'; '.join(stated)})" if stated else rule["why"]
+
+
+def lead_why_for(lead: Lead, role: str, cat: Catalogue) -> str | None:
+    """The lead's why as `role` may read it: in full when the role may read every fact it
+    states (the whole feature, not part of a theme); otherwise None (other agencies' facts)."""
+    if any(role not in cat.by_name(f).roles for f in lead.facts):
+        return None
+    return lead.why

@@ -7,9 +7,12 @@ import polars as pl
 
 from hearth.features.catalogue import load_catalogue
 from hearth.publish.ranked import risk_tiers
+from hearth.publish.roles import ROLE_REASONS, encode_role_reasons
 from models.metrics import rank_order
-from models.reasons import contributions, lead_agency, top_reasons
+from models.reasons import contributions, lead_agency, lead_why_for, top_reasons
 from models.train import inner_estimator
+
+EXPLAIN_CHUNK = 5000  # households explained at a time
 
 
 def score_households(
@@ -33,16 +36,29 @@ def score_households(
     explain_idx = order[:n_explain]
     reasons = [[] for _ in range(len(order))]
     leads = [""] * len(order)
+    whys: list[str | None] = [None] * len(order)
+    by_role: list[str | None] = [None] * len(order)
     reason_features: list[list[str]] = [[] for _ in range(len(order))]
-    if n_explain:
-        Xe = X[explain_idx]
+    # every catalogue feature of the household, not only the model's: the kinds of record
+    # behind a theme and the facts the lead rules read; a chunk at a time (a million
+    # households explain 50,000, whose features as Python values would fill gigabytes)
+    known = [c for c in cat.names if c in frame.columns]
+    for start in range(0, n_explain, EXPLAIN_CHUNK):
+        chunk = explain_idx[start : start + EXPLAIN_CHUNK]
+        Xe = X[chunk]
         contrib = contributions(inner_estimator(model), Xe)
-        rs = top_reasons(contrib, Xe, feature_names, cat, recency_cap=recency_cap)
-        for pos, i in enumerate(explain_idx):
+        values = frame[chunk.tolist()].select(known).to_dicts()
+        rs = top_reasons(
+            contrib, Xe, feature_names, cat, recency_cap=recency_cap, values=values, roles=cat.roles
+        )
+        for pos, i in enumerate(chunk):
             reasons[i] = rs.texts[pos]
             reason_features[i] = rs.features[pos]
-            values = dict(zip(feature_names, Xe[pos], strict=True))
-            leads[i] = lead_agency(values, rs.features[pos][0] if rs.features[pos] else None, cat)
+            lead = lead_agency(values[pos], rs.features[pos], cat, recency_cap)
+            leads[i], whys[i] = lead.lead, lead.why
+            by_role[i] = encode_role_reasons(
+                {role: (rs.by_role[pos][role], lead_why_for(lead, role, cat)) for role in cat.roles}
+            )
     out = frame.select("household_pid", "la_code", "ward_code", "lsoa_code").with_columns(
         pl.Series("rank", ranks),
         pl.Series("score", scores),
@@ -62,6 +78,8 @@ def score_households(
             for j in range(3)
         ],
         pl.Series("lead_agency", [x or None for x in leads], dtype=pl.String),
+        pl.Series("lead_why", whys, dtype=pl.String),
+        pl.Series(ROLE_REASONS, by_role, dtype=pl.String),
     )
     return out.sort("rank").select(
         "rank",
@@ -75,7 +93,9 @@ def score_households(
         "reason_2",
         "reason_3",
         "lead_agency",
+        "lead_why",
         "reason_1_feature",
         "reason_2_feature",
         "reason_3_feature",
+        ROLE_REASONS,
     )

@@ -177,7 +177,10 @@ def rules() -> None:
     from models.reasons import RULES_FILE, load_rules
 
     spec = load_rules()
-    t = Table(title=f"Who should lead ({RULES_FILE.name}): the first rule that holds wins")
+    t = Table(
+        title=f"Who should lead ({RULES_FILE.name}): the first rule that holds and is about "
+        "a record one of the household's reasons names wins"
+    )
     for col in ("#", "lead", "why", "when"):
         t.add_column(col)
     for i, rule in enumerate(spec["rules"], 1):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import yaml
 
@@ -26,6 +26,8 @@ class Feature:
     one: str = ""
     many: str = ""
     text: str = ""
+    definition: str = ""  # what a theme counts, said once in the key (`Catalogue.reason_key`)
+    uses: tuple[str, ...] = ()  # a derived feature's inputs (feature names or agencies)
 
     def describe(self, value: float, recency_cap: int | None = None) -> str:
         """The feature and its value in plain words, as a reason reads. `recency_cap` is the
@@ -64,9 +66,11 @@ class Catalogue:
         return [f.name for f in self.features]
 
     def by_name(self, name: str) -> Feature:
-        return self._index()[name]
+        return self._index[name]
 
+    @cached_property
     def _index(self) -> dict[str, Feature]:
+        """Built once per catalogue (reasons look features up hundreds of thousands of times)."""
         return {f.name: f for f in self.features}
 
     def usable_names(self, history_months: int) -> list[str]:
@@ -142,7 +146,14 @@ def load_catalogue() -> Catalogue:
         roles = tuple(
             r for r in raw["roles"] if all(r in f.roles for f in feats if f.key in members)
         )
-        common = dict(agency="combined", roles=roles, key=tf["key"], one=tf["one"], many=tf["many"])
+        common = dict(
+            agency="combined",
+            roles=roles,
+            key=tf["key"],
+            one=tf["one"],
+            many=tf["many"],
+            definition=tf.get("definition", ""),
+        )
         feats += [
             Feature(f"{tf['key']}_{w}m", kind="count", window=w, members=members, **common)
             for w in windows
@@ -156,6 +167,13 @@ def load_catalogue() -> Catalogue:
         )
     for df in raw["derived_features"]:
         feats.append(
-            Feature(df["name"], df["agency"], tuple(df["roles"]), "derived", text=df["text"])
+            Feature(
+                df["name"],
+                df["agency"],
+                tuple(df["roles"]),
+                "derived",
+                text=df["text"],
+                uses=tuple(df.get("uses", ())),
+            )
         )
     return Catalogue(tuple(feats), tuple(codes), windows, tuple(raw["roles"]))

@@ -33,6 +33,7 @@ PUBLIC_COLUMNS = [
     "reason_2",
     "reason_3",
     "lead_agency",
+    "lead_why",
 ]
 COLUMN_LABELS = {
     "rank": "Rank",
@@ -49,6 +50,7 @@ COLUMN_LABELS = {
     "reason_2": "Reason 2",
     "reason_3": "Reason 3",
     "lead_agency": "Suggested lead agency",
+    "lead_why": "Why this lead",
 }
 
 # The areas a household is in: (the lookup's area_type, the code column, its name column). The

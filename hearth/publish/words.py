@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hearth.features.catalogue import load_catalogue
+from hearth.features.wording import reason_key
 from hearth.publish.ranked import TIER_CUTS
 
 HOW_TO_READ = [
@@ -18,9 +20,14 @@ HOW_TO_READ = [
     "Risk tiers follow the ranking: very high is the top 1% of all households, high the next 4%, "
     "raised the next 15%, usual the rest.",
     "The three reasons are what raised this household's estimate most, in plain words, from what "
-    "the agencies recorded. A reason you may not see reads 'other agency information'.",
+    "the agencies recorded; a reason on several kinds of record names the kinds this household "
+    "has (the words are defined once, in the key below). A partner's own view shows the "
+    "strongest reasons among the records that partner may see; 'other agency information' "
+    "means only other agencies' records explain this household.",
     "The suggested lead agency is who the partnership's rules say is best placed to offer "
-    "support first; it is a suggestion for the team, not a referral.",
+    "support first; it is a suggestion for the team, not a referral. 'Why this lead' gives the "
+    "rule and the household's records that fired it (a rule leads only when one of the reasons "
+    "is about the same records), or the strongest reason when no rule does.",
     "Households are identified by pseudonym only. An agency can find the households it already "
     "knows with the hearth reidentify command, using the key shared between partners.",
 ]
@@ -32,6 +39,18 @@ NOT_FOR = [
     "sharing outside the partnership or with the household as a 'score'; contact is an offer "
     "of voluntary support.",
 ]
+
+KEY_TITLE = "Words used in the reasons"
+KEY_NOTE = (
+    "A reason on one of these names the kinds of record behind it for that household. In a "
+    "partner's own view, they count only the records that partner may see."
+)
+
+
+def reason_key_rows() -> list[tuple[str, str]]:
+    """(words, what they count) for the key beside the list: each theme's definition, once."""
+    return reason_key(load_catalogue())
+
 
 LIMITS = (
     "The model sees only what the agencies recorded: a household that has not come to anyone's "

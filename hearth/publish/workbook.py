@@ -13,7 +13,17 @@ import polars as pl
 
 from hearth.publish.ranked import COLUMN_LABELS, TIERS
 from hearth.publish.suppression import SUPPRESSED, headline, rounded
-from hearth.publish.words import HOW_TO_READ, LIMITS, NOT_FOR, ListMeta, month_words, when_words
+from hearth.publish.words import (
+    HOW_TO_READ,
+    KEY_NOTE,
+    KEY_TITLE,
+    LIMITS,
+    NOT_FOR,
+    ListMeta,
+    month_words,
+    reason_key_rows,
+    when_words,
+)
 
 TIER_COLOURS = {
     "very high": {"bg_color": "#9B1C1C", "font_color": "#FFFFFF", "bold": True},
@@ -32,11 +42,11 @@ WIDTHS = {
     "lsoa_code": 12,
     "score": 14,
     "risk_tier": 10,
-    "reason_1": 40,
-    "reason_2": 40,
-    "reason_3": 40,
-    "lead_agency": 30,
-    "lead_why": 40,
+    "reason_1": 48,
+    "reason_2": 48,
+    "reason_3": 48,
+    "lead_agency": 38,
+    "lead_why": 56,
 }
 # Columns of free text: wrapped in their cells, so a reason reads whole and prints.
 WRAPPED = ("reason_1", "reason_2", "reason_3", "lead_agency", "lead_why")
@@ -196,8 +206,9 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
             (
                 "kv",
                 "Whose view",
-                f"{meta.role.replace('_', ' ')}: only the columns and "
-                "reasons this role may see; other reasons read 'other agency information'.",
+                f"{meta.role.replace('_', ' ')}: only the columns this role may see, and "
+                "each household's strongest reasons among the records it may see; 'other "
+                "agency information' where only other agencies' records explain a household.",
             )
         )
     rows.append(
@@ -210,6 +221,8 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
     )
     rows += [(), ("h2", "How to read it")]
     rows += [("para", t) for t in HOW_TO_READ]
+    rows += [(), ("h2", KEY_TITLE), ("para", KEY_NOTE)]
+    rows += [("kv", words, meaning) for words, meaning in reason_key_rows()]
     rows += [(), ("h2", "It must not be used for")]
     rows += [("para", "- " + t) for t in NOT_FOR]
     rows += [

@@ -335,7 +335,9 @@ def test_household_scores_ranks_every_household(stages):
     assert (scores["score"].diff().drop_nulls() <= 1e-12).all()
     assert set(scores["as_of"]) == {AS_OF} and {str(v) for v in scores["model_version"]} == {"1"}
     assert set(scores["risk_tier"]) <= {"very high", "high", "raised", "usual"}
-    assert {"household_pid", "reason_1", "lead_agency"} <= set(stages.columns("household_scores"))
+    assert {"household_pid", "reason_1", "lead_agency", "lead_why", "role_reasons"} <= set(
+        stages.columns("household_scores")
+    )
 
 
 # ---- publish ------------------------------------------------------------------------------

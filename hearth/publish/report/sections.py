@@ -12,7 +12,15 @@ from hearth.publish.ranked import COLUMN_LABELS, PUBLIC_COLUMNS, TIER_WORDS, TIE
 from hearth.publish.report.cells import _agg, _card, _exact, _sort_value, _table
 from hearth.publish.report.charts import TIER_FILL, _bars_svg, _columns_svg
 from hearth.publish.suppression import SUPPRESSED, headline, rounded
-from hearth.publish.words import HOW_TO_READ, LIMITS, NOT_FOR, percent
+from hearth.publish.words import (
+    HOW_TO_READ,
+    KEY_NOTE,
+    KEY_TITLE,
+    LIMITS,
+    NOT_FOR,
+    percent,
+    reason_key_rows,
+)
 
 WARD_BARS = 15  # wards in the chart of the most high-risk households
 
@@ -61,7 +69,9 @@ def _headline(summary: dict, ranked: pl.DataFrame) -> str:
 def _how_to_read() -> str:
     items = "".join(f"<li>{escape(t)}</li>" for t in HOW_TO_READ)
     nots = "".join(f"<li>{escape(t)}</li>" for t in NOT_FOR)
+    key = "".join(f"<dt>{escape(w)}</dt><dd>{escape(d)}</dd>" for w, d in reason_key_rows())
     return f"""<section id="read"><h2>How to read this list</h2><ul>{items}</ul>
+<h3 id="key">{escape(KEY_TITLE)}</h3><p>{escape(KEY_NOTE)}</p><dl class="key">{key}</dl>
 <div class="warn"><h3>It must not be used for</h3><ul>{nots}</ul><p>{escape(LIMITS)}</p></div>
 </section>"""
 

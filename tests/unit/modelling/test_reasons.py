@@ -6,8 +6,9 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from hearth.features.catalogue import load_catalogue
+from hearth.features.wording import say
 from models.params import TrainParams
-from models.reasons import contributions, lead_agency, load_rules, top_reasons
+from models.reasons import check_rules, contributions, lead_agency, load_rules, top_reasons
 from models.train import make_estimator
 
 
@@ -38,9 +39,10 @@ def test_reasons_are_catalogue_words_for_what_raised_the_risk(fitted, kind):
     reasons = top_reasons(contrib, row, names, cat)
     assert reasons.features[0][0] == "ae_respiratory_12m"
     assert reasons.texts[0][0] == "4 A&E attendances for breathing problems in the last 12 months"
+    values = dict(zip(names, row[0].tolist(), strict=True))
     for feature, text in zip(reasons.features[0], reasons.texts[0], strict=True):
-        assert text == cat.by_name(feature).describe(row[0, names.index(feature)])
-    assert len(reasons.texts[0]) <= 3
+        assert text == say(cat, feature, values)
+    assert len(reasons.texts[0]) <= 3 and len(set(reasons.texts[0])) == len(reasons.texts[0])
 
 
 def test_describe_reads_as_plain_words():
@@ -64,25 +66,101 @@ def test_describe_reads_as_plain_words():
         assert f.describe(1.0) and f.roles and f.agency
 
 
-def test_lead_agency_rules_in_order():
+def test_lead_agency_rules_in_order_and_about_the_reasons():
     cat = load_catalogue()
     rules = load_rules()
     assert rules["rules"][0]["lead"].startswith("Fire and rescue")
-    smoker = {"smoker_without_alarm": 1.0, "abuse_with_children": 1.0}
-    assert lead_agency(smoker, None, cat).startswith("Fire and rescue")
-    abuse = {"abuse_with_children": 1.0}
-    assert lead_agency(abuse, None, cat) == "Early help (children's services)"
+    smoker = {"smoker_without_alarm": 1.0, "abuse_with_children": 1.0, "children": 2.0}
+    assert lead_agency(smoker, ["smoker_without_alarm"], cat).lead.startswith("Fire and rescue")
+    # the fire rule holds but no reason shows it: the rule the reasons are about leads
+    abuse = lead_agency(smoker, ["abuse_with_children"], cat)
+    assert abuse.lead == "Early help (children's services)"
+    assert abuse.why == rules["rules"][1]["why"] and abuse.facts == ("abuse_with_children",)
+    # ranks 14 and 50 of issue 16: smoker without alarm, reasons from the police
+    asb = lead_agency(smoker | {"asb_12m": 3.0}, ["asb_12m"], cat)
+    assert asb.lead == rules["by_agency"]["police"]
+    assert asb.why == "strongest reason: 3 anti-social behaviour reports in the last 12 months"
     copd = {"copd_register_36m": 2.0, "ae_respiratory_12m": 1.0}
-    assert lead_agency(copd, None, cat) == "Community respiratory team (health)"
-    # no rule matches: the agency behind the strongest reason leads
-    assert lead_agency({}, "asb_12m", cat) == rules["by_agency"]["police"]
-    assert lead_agency({}, None, cat) == rules["by_agency"]["register"]
+    copd_lead = lead_agency(copd, ["ae_respiratory_12m"], cat)
+    assert copd_lead.lead == "Community respiratory team (health)"
+    assert copd_lead.why == (
+        "COPD with recent A&E use for breathing problems (2 COPD register records in the last "
+        "3 years; 1 A&E attendance for breathing problems in the last 12 months)"
+    )
+    # no rule is about the reasons: the agency behind the strongest reason leads
+    assert lead_agency({"asb_12m": 1.0}, ["asb_12m"], cat).lead == rules["by_agency"]["police"]
+    none = lead_agency({}, [], cat)
+    assert none.lead == rules["by_agency"]["register"] and none.why and none.facts == ()
     # a theme leads to its service
-    assert lead_agency({}, "breathing_records_12m", cat) == "Community respiratory team (health)"
+    breathing = {"breathing_records_12m": 1.0, "ae_respiratory_12m": 1.0}
+    assert (
+        lead_agency(breathing | {"copd_register_36m": 0.0}, ["breathing_records_12m"], cat).lead
+        == "Community respiratory team (health)"
+    )
     assert set(rules["by_theme"]) == set(cat.themes)
     for rule in rules["rules"]:
+        assert rule["why"] and rule["lead"]
         for cond in rule["when"]:
             assert cond["feature"] in cat.names, cond
+
+
+def test_a_past_crisis_leads_by_the_kind_of_record_it_names():
+    """Rank 14 of a demo: the strongest reason is a high-risk domestic abuse incident 14
+    months ago (a past crisis), and the domestic abuse service leads, not the early help hub."""
+    cat = load_catalogue()
+    rules = load_rules()
+    quiet = {f.name: 99.0 if f.kind == "recency" else 0.0 for f in cat.features}
+    reason = ["crisis_records_months_since"]
+    da = quiet | {"domestic_abuse_high_months_since": 14.0, "crisis_records_months_since": 14.0}
+    lead = lead_agency(da, reason, cat)
+    assert lead.lead == rules["by_theme"]["domestic_abuse_records"]
+    assert lead.why == (
+        "strongest reason: latest past crisis: high-risk domestic abuse incident, 14 months ago"
+    )
+    fire = quiet | {"fire_clutter_months_since": 3.0, "crisis_records_months_since": 3.0}
+    assert lead_agency(fire, reason, cat).lead == rules["by_agency"]["fire"]
+    both = fire | {"admission_fall_months_since": 3.0}  # two kinds that would lead apart
+    assert lead_agency(both, reason, cat).lead == rules["by_theme"]["crisis_records"]
+
+
+def test_the_domestic_abuse_lead_reads_the_records_the_reason_shows():
+    """Rank 10 of issue 16: ten domestic abuse records in two years, none of them a standard-
+    risk police incident, led to the early help hub because the rule read another feature."""
+    cat = load_catalogue()
+    values = {f: 0.0 for f in cat.names} | {
+        "domestic_abuse_medium_12m": 3.0,
+        "domestic_abuse_medium_24m": 6.0,
+        "child_safeguarding_12m": 2.0,
+        "child_safeguarding_24m": 4.0,
+        "domestic_abuse_records_12m": 5.0,
+        "domestic_abuse_records_24m": 10.0,
+    }
+    lead = lead_agency(values, ["domestic_abuse_records_24m", "residents"], cat)
+    assert lead.lead == "Domestic abuse service (police-led MARAC)"
+    assert lead.why == (
+        "domestic abuse recorded in the last year (5 domestic abuse records in the last 12 "
+        "months: 3 medium-risk domestic abuse incidents and 2 child safeguarding concerns)"
+    )
+
+
+@pytest.mark.parametrize(
+    "break_it, words",
+    [
+        (lambda r: r["rules"][0]["when"][0].update(feature="domestic_abuse_1m"), "rule 1"),
+        (lambda r: r["rules"][1]["when"][0].update(op="=>"), "use one of"),
+        (lambda r: r["by_agency"].pop("fire"), "no lead for fire"),
+        (lambda r: r["by_theme"].update(no_such_theme="x"), "no_such_theme"),
+    ],
+)
+def test_a_rules_file_the_scorer_cannot_apply_is_refused(break_it, words):
+    import copy
+
+    rules = copy.deepcopy(load_rules())
+    check_rules(rules, load_catalogue(), "lead_agency.yaml")  # as shipped: accepted
+    break_it(rules)
+    with pytest.raises(ValueError, match="lead_agency.yaml") as e:
+        check_rules(rules, load_catalogue(), "lead_agency.yaml")
+    assert words in str(e.value)
 
 
 def test_models_rules_prints_the_rules_in_order():
