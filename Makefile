@@ -26,8 +26,11 @@ browser:
 demo: install
 	$(VENV)/bin/hearth demo
 
+# --dist loadfile: each test file on one worker, so a file's session fixtures (a run, a live
+# world) are made once and its tests keep their order. (xdist 3.8's loadgroup does not group
+# under pytest 9.2, which no longer lets a plugin rename a test's node id.)
 test: install browser
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-
 from hearth.warehouse import connect, query
 from tests.support.quality_corpus import LATEST, MONTHS
 from tests.unit.ingest.test_landing_integrity import extract, load
-
-pytestmark = pytest.mark.xdist_group("landing_integrity")
 
 
 def refusals(db) -> list[tuple]:

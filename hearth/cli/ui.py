@@ -67,6 +67,20 @@ def executable(name: str) -> str:
     return found
 
 
+def write_workspace(dagster_home: Path) -> Path:
+    """The workspace both servers load: Hearth's definitions under the code location name the
+    project declares ([tool.dg.project] code_location_name), so the UI and the daemon keep one
+    location name (`dagster-webserver -m` has no option for it: its `-l` is a path prefix)."""
+    import yaml
+
+    from hearth.atomic import write_text_atomically
+
+    path = dagster_home / "workspace.yaml"
+    module = {"module_name": settings.DEFINITIONS_MODULE, "location_name": settings.CODE_LOCATION}
+    write_text_atomically(path, yaml.safe_dump({"load_from": [{"python_module": module}]}))
+    return path
+
+
 @dataclass
 class Server:
     name: str
@@ -175,7 +189,7 @@ def ui_command(
     try:
         dport = dagster_port or free_port(3000)
         url = f"http://{HOST}:{dport}"
-        code = ["-m", settings.DEFINITIONS_MODULE, "-l", settings.CODE_LOCATION]
+        code = ["-w", str(write_workspace(dagster_home))]
         cmd = [executable("dagster-webserver"), *code]
         cmd += ["-h", HOST, "-p", str(dport)] + ([] if allow_launch else ["--read-only"])
         servers.append(start("Dagster UI", cmd, url, "/server_info", logs / "dagster-ui.log", env))

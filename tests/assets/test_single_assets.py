@@ -31,8 +31,6 @@ from pipelines.defs.quality.checks import quality_gate
 from pipelines.resources import MlflowResource, hearth_resources
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
 
-pytestmark = pytest.mark.xdist_group("assets_single")
-
 NEWEST = "2025-12"  # the small world's last extract month
 AS_OF = "2026-01"  # the month after it: the run's default scoring date
 CLOCK = "2026-01-20"  # the run's day (HEARTH_CLOCK): the newest month is in the past

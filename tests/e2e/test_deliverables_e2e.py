@@ -28,8 +28,6 @@ from hearth.quality.contracts import ROLES
 from pipelines.launch import run_pipeline
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
 
-pytestmark = pytest.mark.xdist_group("deliver")
-
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -17,7 +17,7 @@ import pytest
 
 from hearth import settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("installed_wheel")]
+pytestmark = pytest.mark.slow
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 TRAINING = "max_iter: 60\nmax_leaf_nodes: 15\nmin_samples_leaf: 20\n"

@@ -17,7 +17,7 @@ from pipelines.launch import run_pipeline
 from tests.conftest import FAST_TRAINING
 from tests.e2e.test_quality_runs import snapshot
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("landing_runs")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

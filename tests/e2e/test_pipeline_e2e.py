@@ -12,8 +12,6 @@ import pytest
 from pipelines.launch import run_pipeline
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
 
-pytestmark = pytest.mark.xdist_group("e2e")
-
 COLUMNS = [
     "rank",
     "household_pid",

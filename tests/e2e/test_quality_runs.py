@@ -18,7 +18,6 @@ from pipelines.launch import run_pipeline
 from tests.support.quality_corpus import LATEST, MONTHS, build, case, secret_of
 from tests.unit.ingest.test_quality_gate import warehouse_text
 
-pytestmark = pytest.mark.xdist_group("quality_runs")
 OLDER = MONTHS[:-2]
 
 

@@ -17,7 +17,7 @@ import pytest
 from hearth.settings import PROJECT_ROOT
 from tests.support import access_probes as ap
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("access_live")]
+pytestmark = pytest.mark.slow
 
 
 def _free_port() -> int:

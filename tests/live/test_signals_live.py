@@ -32,7 +32,7 @@ import pytest
 from hearth.operations.commit import JOURNAL, MARKER, PAUSE_ENV
 from tests.live.test_operations_live import dagster_runs, env_for, finish, outputs_state
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("signals_live")]
+pytestmark = pytest.mark.slow
 
 HOUSEHOLDS, MONTHS = 800, 26
 TRAINING = "candidates: [logistic]\nvalue_of_sharing: false\n"

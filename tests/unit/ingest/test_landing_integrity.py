@@ -23,7 +23,6 @@ from hearth.sources import SOURCES, landing_file_name
 from hearth.warehouse import connect, query_one
 from tests.support.quality_corpus import LATEST, MONTHS
 
-pytestmark = pytest.mark.xdist_group("landing_integrity")
 NOV = MONTHS[-2]
 CLOCK = "2026-01-15"  # the run's clock in these tests: 2026-02 is a month that has not begun
 

@@ -55,8 +55,17 @@ def test_hearth_ui_registers_the_location_under_the_project_s_name(monkeypatch, 
     monkeypatch.setattr(ui, "stop", lambda servers: None)
     ui.ui_command(dagster_port=3999)
     webserver, daemon = started
-    assert webserver[1:5] == ["-m", "pipelines.definitions", "-l", "hearth"]
-    assert daemon[1:6] == ["run", "-m", "pipelines.definitions", "-l", "hearth"]
+    # a workspace file, not `-l`: dagster-webserver's `-l` is its URL path prefix
+    assert webserver[1] == "-w" and daemon[1:3] == ["run", "-w"] and webserver[2] == daemon[3]
+    assert "-l" not in webserver and "-l" not in daemon
+    import yaml
+
+    workspace = yaml.safe_load(Path(webserver[2]).read_text())
+    assert workspace == {
+        "load_from": [
+            {"python_module": {"module_name": "pipelines.definitions", "location_name": "hearth"}}
+        ]
+    }
 
 
 def test_code_location_is_hearth_in_a_checkout_of_any_name(tmp_path):
