@@ -7,6 +7,7 @@ import polars as pl
 
 from hearth.features.catalogue import load_catalogue
 from hearth.publish.ranked import risk_tiers
+from models.ensemble import LogOddsAverage, platt_slope
 from models.metrics import rank_order
 from models.reasons import contributions, lead_agency, top_reasons
 from models.train import inner_estimator
@@ -36,7 +37,7 @@ def score_households(
     reason_features: list[list[str]] = [[] for _ in range(len(order))]
     if n_explain:
         Xe = X[explain_idx]
-        contrib = contributions(inner_estimator(model), Xe)
+        contrib = explain(model, Xe)
         rs = top_reasons(contrib, Xe, feature_names, cat, recency_cap=recency_cap)
         for pos, i in enumerate(explain_idx):
             reasons[i] = rs.texts[pos]
@@ -79,3 +80,13 @@ def score_households(
         "reason_2_feature",
         "reason_3_feature",
     )
+
+
+def explain(model, X: np.ndarray) -> np.ndarray:
+    """Per-row, per-feature contributions to the model's log-odds, for the reasons: an
+    ensemble's are the mean of its members', each scaled by its calibration."""
+    if isinstance(model, LogOddsAverage):
+        return np.mean(
+            [platt_slope(m) * contributions(inner_estimator(m), X) for m in model.members], axis=0
+        )
+    return contributions(inner_estimator(model), X)

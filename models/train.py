@@ -19,6 +19,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from models.baseline import ContactCountBaseline
 from models.candidates import CANDIDATES
+from models.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
 from models.params import TrainParams
 
 
@@ -71,6 +72,14 @@ def contact_columns(feature_names: list[str]) -> list[int]:
     return out
 
 
+def monotone_constraints(feature_names: list[str]) -> list[int]:
+    """Each feature's direction from the catalogue (+1 counts of records of need, -1 months
+    since the latest, 0 the rest): never set by hand per feature."""
+    from hearth.features.catalogue import load_catalogue
+
+    return load_catalogue().monotone_constraints(feature_names)
+
+
 def make_estimator(kind: str, params: TrainParams, feature_names: list[str]):
     if kind == "baseline":
         return ContactCountBaseline(columns=contact_columns(feature_names))
@@ -87,6 +96,7 @@ def make_estimator(kind: str, params: TrainParams, feature_names: list[str]):
             max_leaf_nodes=params.max_leaf_nodes,
             min_samples_leaf=params.min_samples_leaf,
             l2_regularization=params.l2_regularization,
+            monotonic_cst=monotone_constraints(feature_names) if params.monotone else None,
             early_stopping=False,
             random_state=params.seed,
         )
@@ -101,7 +111,11 @@ def fit_candidate(
     feature_names: list[str],
     params: TrainParams,
 ):
-    """Fit one candidate on the training households and calibrate it on the held-back ones."""
+    """Fit one candidate on the training households and calibrate it on the held-back ones
+    (the ensemble: each of its members, then their average)."""
+    if kind == ENSEMBLE:
+        members = [fit_candidate(m, X, y, household_pid, feature_names, params) for m in MEMBERS]
+        return LogOddsAverage(members)
     est = make_estimator(kind, params, feature_names)
     if kind == "baseline":  # the baseline is its own calibration
         return est.fit(X, y)

@@ -26,6 +26,19 @@ class Feature:
     one: str = ""
     many: str = ""
     text: str = ""
+    sign_of_need: bool = False  # records of need (not a status or a protective measure)
+
+    @property
+    def monotone(self) -> int:
+        """How risk may move with this feature's value, from what the feature is: +1 (does
+        not fall) for a count of agency records, -1 (does not rise) for the months since the
+        latest one, 0 (free) for the rest (trends, household make-up, area, combinations, and
+        the record kinds the catalogue lists as `not_signs_of_need`).
+        More records, or more recent ones, never mean less need: a constraint a data
+        scientist can defend on any extract, not one fitted to a world."""
+        if not self.sign_of_need:
+            return 0
+        return {"count": 1, "recency": -1}.get(self.kind, 0)
 
     def describe(self, value: float, recency_cap: int | None = None) -> str:
         """The feature and its value in plain words, as a reason reads. `recency_cap` is the
@@ -83,6 +96,12 @@ class Catalogue:
             out.append(f.name)
         return out
 
+    def monotone_constraints(self, names: list[str]) -> list[int]:
+        """Each named feature's `monotone` direction, in the order given (for a model's
+        `monotonic_cst`)."""
+        index = self._index()
+        return [index[n].monotone for n in names]
+
     def agency_features(self, agency: str) -> list[str]:
         """One agency's own features plus the register's (who lives where), which every
         partner already shares, plus the themes that agency holds records of (counted over
@@ -124,10 +143,15 @@ def load_catalogue() -> Catalogue:
     windows = tuple(raw["windows"])
     feats: list[Feature] = []
     codes: list[tuple[str, str]] = []
+    not_need = set(raw.get("not_signs_of_need", []))
+    unknown = sorted(not_need - {ef["key"] for ef in raw["event_features"]})
+    if unknown:
+        raise ValueError(f"sql/features/catalogue.yaml: not_signs_of_need names unknown {unknown}")
     for ef in raw["event_features"]:
         key, roles = ef["key"], tuple(ef["roles"])
         codes += [(c, key) for c in ef["codes"]]
         common = dict(agency=ef["agency"], roles=roles, key=key, one=ef["one"], many=ef["many"])
+        common["sign_of_need"] = key not in not_need
         feats += [Feature(f"{key}_{w}m", kind="count", window=w, **common) for w in windows]
         feats.append(Feature(f"{key}_trend", kind="trend", **common))
         feats.append(Feature(f"{key}_months_since", kind="recency", **common))
@@ -143,6 +167,7 @@ def load_catalogue() -> Catalogue:
             r for r in raw["roles"] if all(r in f.roles for f in feats if f.key in members)
         )
         common = dict(agency="combined", roles=roles, key=tf["key"], one=tf["one"], many=tf["many"])
+        common["sign_of_need"] = not_need.isdisjoint(members)
         feats += [
             Feature(f"{tf['key']}_{w}m", kind="count", window=w, members=members, **common)
             for w in windows
