@@ -58,6 +58,23 @@ def _log1p_nonneg(X):
     return np.log1p(np.clip(X, 0, None))
 
 
+def _keep_columns(X, keep):
+    """The kept columns as they are, the others zero (so the coefficients and reasons stay
+    one per feature)."""
+    return np.where(keep, X, 0)
+
+
+def logistic_columns(feature_names: list[str]) -> np.ndarray:
+    """The logistic regression's inputs: the themes (related records added up across
+    agencies), the household and the combinations; not each record kind's own windows. A
+    linear model of three hundred overlapping counts chases chance on a small area; a few
+    dozen themes are what a practitioner would weigh, and the trees see the rest."""
+    from hearth.features.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    return np.array([cat.by_name(n).agency in ("combined", "register") for n in feature_names])
+
+
 def contact_columns(feature_names: list[str]) -> list[int]:
     """The baseline's inputs: each agency record kind's 12-month count, once (themes and
     combinations would count the same record twice)."""
@@ -85,6 +102,7 @@ def make_estimator(kind: str, params: TrainParams, feature_names: list[str]):
         return ContactCountBaseline(columns=contact_columns(feature_names))
     if kind == "logistic":
         return make_pipeline(
+            FunctionTransformer(_keep_columns, kw_args={"keep": logistic_columns(feature_names)}),
             FunctionTransformer(_log1p_nonneg),
             StandardScaler(),
             LogisticRegression(C=params.logistic_c, max_iter=500),
