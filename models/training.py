@@ -141,12 +141,16 @@ def value_of_sharing(
     return out.with_columns((pl.col("precision_at_1pct") / joined).alias("share_of_joined_p1"))
 
 
-def choose(candidate_metrics: dict[str, dict[str, float]], candidates) -> str:
+def choose(
+    candidate_metrics: dict[str, dict[str, float]], candidates, reference: dict | None = None
+) -> str:
     """The candidate with the highest average precision on the validation window: every
     household with a crisis counts, so it varies far less from year to year than the
     precision in the top 1% (a few hundred households on a small area), while still weighing
     the top of the list most. Precision in the top 5%, then the candidates' order, breaks
-    ties. The capacity metrics are reported beside it, not used to choose."""
+    ties. The capacity metrics are reported beside it, not used to rank; but a candidate the
+    gate would refuse (a learned model whose precision at 1% does not beat the contact-count
+    baseline's, `reference`; models/gate.py) is passed over while another is acceptable."""
 
     def key(kind: str) -> tuple[float, float]:
         m = candidate_metrics[kind]
@@ -155,7 +159,13 @@ def choose(candidate_metrics: dict[str, dict[str, float]], candidates) -> str:
             float(np.nan_to_num(m.get("precision_at_5pct", np.nan), nan=-1.0)),
         )
 
-    return max(candidates, key=key)
+    base = float(np.nan_to_num((reference or {}).get("precision_at_1pct", np.nan), nan=-1.0))
+    acceptable = [
+        k
+        for k in candidates
+        if k != "baseline" and np.nan_to_num(candidate_metrics[k]["precision_at_1pct"]) > base
+    ]
+    return max(acceptable or candidates, key=key)
 
 
 def fit_all(
@@ -215,7 +225,7 @@ def train_and_evaluate(
         progress("fitting the contact-count baseline (the gate's reference)")
         base = fit_candidate("baseline", Xt, train.y, train.pids, names, params)
         reference = evaluate_scores(valid.y, _score(base, Xv), valid.pids, fixed_k)
-    best = choose(cand_metrics, params.candidates)
+    best = choose(cand_metrics, params.candidates, reference)
     scores = _score(fitted[best], Xv)
     metrics = dict(cand_metrics[best])
     if reference["precision_at_1pct"] > 0:

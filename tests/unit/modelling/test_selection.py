@@ -46,6 +46,12 @@ def test_selection_does_not_follow_one_noisy_top_one_percent():
     assert choose(metrics, tuple(metrics)) == "logistic"
     metrics["logistic"]["average_precision"] = float("nan")
     assert choose(metrics, tuple(metrics)) == "gradient_boosting"
+    # a candidate the gate would refuse (not beating the baseline at 1%) is passed over
+    # while another is acceptable, and the choice falls back to the criterion when none is
+    base = metrics["baseline"] | {"precision_at_1pct": 0.46}
+    assert choose(metrics, tuple(metrics), base) == "logistic"
+    base["precision_at_1pct"] = 0.6
+    assert choose(metrics, tuple(metrics), base) == "gradient_boosting"
 
 
 @pytest.fixture(scope="module")
