@@ -1,4 +1,5 @@
-"""Print a markdown table of the end-to-end benchmark results in benchmarks/results/, for
+"""Print markdown tables of the end-to-end benchmark results in benchmarks/results/ and of
+the quality runs over area sizes (benchmarks/quality.py, `quality-*.json`), for
 docs/performance.md:
 
     .venv/bin/python -m benchmarks.summarise
@@ -55,5 +56,47 @@ def table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def quality_table() -> str:
+    """One row per quality run, then each size's mean over its seeds (the targets' measure)."""
+    runs = [json.loads(p.read_text()) | {"_file": p.name} for p in RESULTS.glob("quality-*.json")]
+    runs.sort(key=lambda r: (r["households"], r["mess_rate"], r["seed"], r["_file"]))
+    head = [
+        "run",
+        "households",
+        "seed",
+        "mess / move",
+        "crises in training",
+        "chosen",
+        "expected P@1% model/oracle",
+        "Brier model/oracle",
+        "top 1% mean score / true",
+        "recipe (s)",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    by_size: dict[tuple[int, float], list[float]] = {}
+    for r in runs:
+        q, c = r["quality_at_scoring_date"], r["calibration_at_scoring_date"]
+        by_size.setdefault((r["households"], r["mess_rate"]), []).append(
+            q["precision_ratio_to_oracle"]
+        )
+        lines.append(
+            f"| {r['_file'][:-5]} | {r['households']:,} | {r['seed']} "
+            f"| {r['mess_rate']} / {r['move_rate']} | {r['crises_in_training']:,} "
+            f"| {r['chosen'].replace('_', ' ')} | {q['precision_ratio_to_oracle']:.3f} "
+            f"| {c['brier_ratio_to_oracle']:.3f} | {c['top_score_ratio_to_truth']:.3f} "
+            f"| {r['seconds_recipe']:.0f} |"
+        )
+    lines += [
+        "",
+        "| households | mess rate | runs | mean expected P@1% model/oracle |",
+        "|---|---|---|---|",
+    ]
+    for (n, mess), ratios in sorted(by_size.items()):
+        lines.append(f"| {n:,} | {mess} | {len(ratios)} | {sum(ratios) / len(ratios):.3f} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     print(table(load()))
+    print()
+    print(quality_table())

@@ -5,7 +5,7 @@ definitions load this without scikit-learn."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from models.candidates import CANDIDATES
@@ -17,8 +17,14 @@ class TrainParams:
 
     max_iter: int = 150
     learning_rate: float = 0.05
+    # The largest trees, for a large area; `sized` makes them smaller when there were fewer
+    # crises to learn from (about `crises_per_leaf` crises in training for each leaf).
     max_leaf_nodes: int = 15
     min_samples_leaf: int = 200
+    crises_per_leaf: int = 400
+    # Risk may not fall as a count of agency records rises (nor rise with the months since
+    # the latest), as the feature catalogue says of each feature (Feature.monotone).
+    monotone: bool = True
     l2_regularization: float = 1.0
     logistic_c: float = 0.5
     # Platt scaling keeps the ranking: isotonic steps would tie the top of the list.
@@ -39,6 +45,18 @@ class TrainParams:
     # Fit the chosen candidate again on the newest labelled year (T-12) to score at T: it then
     # uses 12 more months of history; see models/training.py:refit_on_latest.
     refit_on_latest: bool = True
+
+    def sized(self, crises: int, households: int) -> TrainParams:
+        """These parameters sized to the data: trees with about one leaf for each
+        `crises_per_leaf` crises in training (between 4 and `max_leaf_nodes`), and leaves of
+        at least `min_samples_leaf` households or 1 in 200 of them, whichever is fewer (at
+        least 20). A million-household area keeps the largest trees; a small one gets trees
+        its few hundred crises can support. `crises_per_leaf` 0 leaves them as given."""
+        if self.crises_per_leaf <= 0:
+            return self
+        leaves = min(self.max_leaf_nodes, max(4, crises // self.crises_per_leaf))
+        leaf = min(self.min_samples_leaf, max(20, households // 200))
+        return replace(self, max_leaf_nodes=leaves, min_samples_leaf=leaf)
 
     @classmethod
     def from_config(cls, config: Any) -> TrainParams:

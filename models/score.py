@@ -8,6 +8,7 @@ import polars as pl
 from hearth.features.catalogue import load_catalogue
 from hearth.publish.ranked import risk_tiers
 from hearth.publish.roles import ROLE_REASONS, encode_role_reasons
+from models.ensemble import LogOddsAverage, platt_slope
 from models.metrics import rank_order
 from models.reasons import contributions, lead_agency, lead_why_for, top_reasons
 from models.train import inner_estimator
@@ -46,7 +47,7 @@ def score_households(
     for start in range(0, n_explain, EXPLAIN_CHUNK):
         chunk = explain_idx[start : start + EXPLAIN_CHUNK]
         Xe = X[chunk]
-        contrib = contributions(inner_estimator(model), Xe)
+        contrib = explain(model, Xe)
         values = frame[chunk.tolist()].select(known).to_dicts()
         rs = top_reasons(
             contrib, Xe, feature_names, cat, recency_cap=recency_cap, values=values, roles=cat.roles
@@ -99,3 +100,13 @@ def score_households(
         "reason_3_feature",
         ROLE_REASONS,
     )
+
+
+def explain(model, X: np.ndarray) -> np.ndarray:
+    """Per-row, per-feature contributions to the model's log-odds, for the reasons: an
+    ensemble's are the mean of its members', each scaled by its calibration."""
+    if isinstance(model, LogOddsAverage):
+        return np.mean(
+            [platt_slope(m) * contributions(inner_estimator(m), X) for m in model.members], axis=0
+        )
+    return contributions(inner_estimator(model), X)

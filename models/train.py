@@ -19,6 +19,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from models.baseline import ContactCountBaseline
 from models.candidates import CANDIDATES
+from models.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
 from models.params import TrainParams
 
 
@@ -57,6 +58,23 @@ def _log1p_nonneg(X):
     return np.log1p(np.clip(X, 0, None))
 
 
+def _keep_columns(X, keep):
+    """The kept columns as they are, the others zero (so the coefficients and reasons stay
+    one per feature)."""
+    return np.where(keep, X, 0)
+
+
+def logistic_columns(feature_names: list[str]) -> np.ndarray:
+    """The logistic regression's inputs: the themes (related records added up across
+    agencies), the household and the combinations; not each record kind's own windows. A
+    linear model of three hundred overlapping counts chases chance on a small area; a few
+    dozen themes are what a practitioner would weigh, and the trees see the rest."""
+    from hearth.features.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    return np.array([cat.by_name(n).agency in ("combined", "register") for n in feature_names])
+
+
 def contact_columns(feature_names: list[str]) -> list[int]:
     """The baseline's inputs: each agency record kind's 12-month count, once (themes and
     combinations would count the same record twice)."""
@@ -71,11 +89,20 @@ def contact_columns(feature_names: list[str]) -> list[int]:
     return out
 
 
+def monotone_constraints(feature_names: list[str]) -> list[int]:
+    """Each feature's direction from the catalogue (+1 counts of records of need, -1 months
+    since the latest, 0 the rest): never set by hand per feature."""
+    from hearth.features.catalogue import load_catalogue
+
+    return load_catalogue().monotone_constraints(feature_names)
+
+
 def make_estimator(kind: str, params: TrainParams, feature_names: list[str]):
     if kind == "baseline":
         return ContactCountBaseline(columns=contact_columns(feature_names))
     if kind == "logistic":
         return make_pipeline(
+            FunctionTransformer(_keep_columns, kw_args={"keep": logistic_columns(feature_names)}),
             FunctionTransformer(_log1p_nonneg),
             StandardScaler(),
             LogisticRegression(C=params.logistic_c, max_iter=500),
@@ -87,6 +114,7 @@ def make_estimator(kind: str, params: TrainParams, feature_names: list[str]):
             max_leaf_nodes=params.max_leaf_nodes,
             min_samples_leaf=params.min_samples_leaf,
             l2_regularization=params.l2_regularization,
+            monotonic_cst=monotone_constraints(feature_names) if params.monotone else None,
             early_stopping=False,
             random_state=params.seed,
         )
@@ -101,7 +129,11 @@ def fit_candidate(
     feature_names: list[str],
     params: TrainParams,
 ):
-    """Fit one candidate on the training households and calibrate it on the held-back ones."""
+    """Fit one candidate on the training households and calibrate it on the held-back ones
+    (the ensemble: each of its members, then their average)."""
+    if kind == ENSEMBLE:
+        members = [fit_candidate(m, X, y, household_pid, feature_names, params) for m in MEMBERS]
+        return LogOddsAverage(members)
     est = make_estimator(kind, params, feature_names)
     if kind == "baseline":  # the baseline is its own calibration
         return est.fit(X, y)

@@ -28,6 +28,19 @@ class Feature:
     text: str = ""
     definition: str = ""  # what a theme counts, said once in the key (`Catalogue.reason_key`)
     uses: tuple[str, ...] = ()  # a derived feature's inputs (feature names or agencies)
+    sign_of_need: bool = False  # records of need (not a status or a protective measure)
+
+    @property
+    def monotone(self) -> int:
+        """How risk may move with this feature's value, from what the feature is: +1 (does
+        not fall) for a count of agency records, -1 (does not rise) for the months since the
+        latest one, 0 (free) for the rest (trends, household make-up, area, combinations, and
+        the record kinds the catalogue lists as `not_signs_of_need`).
+        More records, or more recent ones, never mean less need: a constraint a data
+        scientist can defend on any extract, not one fitted to a world."""
+        if not self.sign_of_need:
+            return 0
+        return {"count": 1, "recency": -1}.get(self.kind, 0)
 
     def describe(self, value: float, recency_cap: int | None = None) -> str:
         """The feature and its value in plain words, as a reason reads. `recency_cap` is the
@@ -87,6 +100,12 @@ class Catalogue:
             out.append(f.name)
         return out
 
+    def monotone_constraints(self, names: list[str]) -> list[int]:
+        """Each named feature's `monotone` direction, in the order given (for a model's
+        `monotonic_cst`)."""
+        index = self._index()
+        return [index[n].monotone for n in names]
+
     def agency_features(self, agency: str) -> list[str]:
         """One agency's own features plus the register's (who lives where), which every
         partner already shares, plus the themes that agency holds records of (counted over
@@ -128,10 +147,15 @@ def load_catalogue() -> Catalogue:
     windows = tuple(raw["windows"])
     feats: list[Feature] = []
     codes: list[tuple[str, str]] = []
+    not_need = set(raw.get("not_signs_of_need", []))
+    unknown = sorted(not_need - {ef["key"] for ef in raw["event_features"]})
+    if unknown:
+        raise ValueError(f"sql/features/catalogue.yaml: not_signs_of_need names unknown {unknown}")
     for ef in raw["event_features"]:
         key, roles = ef["key"], tuple(ef["roles"])
         codes += [(c, key) for c in ef["codes"]]
         common = dict(agency=ef["agency"], roles=roles, key=key, one=ef["one"], many=ef["many"])
+        common["sign_of_need"] = key not in not_need
         feats += [Feature(f"{key}_{w}m", kind="count", window=w, **common) for w in windows]
         feats.append(Feature(f"{key}_trend", kind="trend", **common))
         feats.append(Feature(f"{key}_months_since", kind="recency", **common))
@@ -154,6 +178,7 @@ def load_catalogue() -> Catalogue:
             many=tf["many"],
             definition=tf.get("definition", ""),
         )
+        common["sign_of_need"] = not_need.isdisjoint(members)
         feats += [
             Feature(f"{tf['key']}_{w}m", kind="count", window=w, members=members, **common)
             for w in windows

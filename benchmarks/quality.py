@@ -1,0 +1,187 @@
+"""Model quality over area sizes, on fresh synthetic worlds (seeds the tests do not use). Run by
+hand, never in CI, one at a time, with `nice -n 10`:
+
+    .venv/bin/python -m benchmarks.quality --households 40000 --seed 101
+    .venv/bin/python -m benchmarks.quality --households 40000 --seed 102 --mess 0.05 --move 0.01
+
+Each run synthesises a 36-month world, runs the bare ingest, linkage and feature SQL, then the
+champion recipe as the pipeline runs it (`train_and_evaluate`: every candidate, the selection,
+the value-of-sharing table; then `refit_on_latest`) and scores the scoring date. Only here,
+after the recipe has finished, is the world's truth read: the ranking is compared with the
+oracle's (ranking by `p_crisis_12m`), and calibration with the true probabilities. Writes
+benchmarks/results/quality-<date>-<households>-seed<seed>[-mess].json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks.run import RESULTS, _commit, expected_quality
+
+
+def build_world(work: Path, households: int, seed: int, mess: float, move: float) -> Path:
+    """Synthesise, ingest, link and build the feature sets once; reused by later runs."""
+    from hearth.features.build import build_feature_sets
+    from hearth.features.design import Design
+    from hearth.ingest.run import ingest_source, landing_months
+    from hearth.linkage.link import link
+    from hearth.sources import SOURCES
+    from hearth.synth import synthesise
+    from hearth.warehouse import connect
+
+    done = work / "built"
+    if done.exists():
+        return work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    landing = work / "landing"
+    synthesise(
+        landing, work / "_truth", households=households, seed=seed, mess_rate=mess, move_rate=move
+    )
+    months = landing_months(landing)
+    with connect(work / "bench.duckdb") as con:
+        for s in SOURCES:
+            ingest_source(con, landing, s, months)
+        link(con)
+        build_feature_sets(con, Design.for_run(con, None))
+    done.write_text("ok\n")
+    return work
+
+
+def run_recipe(work: Path, params, sharing: bool) -> dict:
+    """The recipe of models/recipe.py without MLflow or the gate: select, refit, score at T."""
+    from hearth.features.build import load_window
+    from hearth.features.catalogue import load_catalogue
+    from hearth.features.design import Design, cap_recency, history_months, recency_cap
+    from hearth.warehouse import connect
+    from models.training import Window, labelled_window, refit_on_latest, train_and_evaluate
+
+    cat = load_catalogue()
+    with connect(work / "bench.duckdb", read_only=True) as con:
+        design = Design.for_run(con, None)
+        history = history_months(con, design.train_as_of)
+        latest_history = history_months(con, design.valid_as_of)
+        cap = recency_cap(history)
+        train = labelled_window(con, design.train_as_of, cap)
+        valid = labelled_window(con, design.valid_as_of, cap)
+        raw_valid, _ = load_window(con, design.valid_as_of)
+        score_frame, _ = load_window(con, design.score_as_of)
+    t = time.perf_counter()
+    result = train_and_evaluate(
+        train,
+        valid,
+        cat,
+        params,
+        sharing=sharing,
+        names=cat.usable_names(history),
+        recency_cap=cap,
+    )
+    judged = time.perf_counter() - t
+    latest_cap = recency_cap(latest_history)
+    latest = Window(design.valid_as_of, cap_recency(raw_valid, latest_cap), valid.y)
+    result = refit_on_latest(result, latest, cat.usable_names(latest_history), params, latest_cap)
+    frame = cap_recency(score_frame, result.recency_cap)
+    X = frame.select(result.feature_names).to_numpy().astype(np.float32, copy=False)
+    scores = result.model.predict_proba(X)[:, 1]
+    return {
+        "design": design,
+        "result": result,
+        "crises_in_training": int(train.y.sum()),
+        "training_households": len(train.y),
+        "seconds_train_evaluate": round(judged, 2),
+        "seconds_total": round(time.perf_counter() - t, 2),
+        "scores": frame.select("household_pid").with_columns(pl.Series("score", scores)),
+    }
+
+
+def calibration(truth: Path, scores: pl.DataFrame, as_of: str, share: float = 0.01) -> dict:
+    """Brier score of the model and of the oracle against the crises there were, and the top
+    `share`'s mean score against its mean true probability."""
+    t = pl.read_parquet(truth / "households.parquet").filter(pl.col("as_of") == as_of)
+    j = scores.join(t, on="household_pid", how="inner")
+    y = j["crisis_12m"].to_numpy().astype(float)
+    s, p = j["score"].to_numpy(), j["p_crisis_12m"].to_numpy()
+    k = max(1, int(np.ceil(share * j.height)))
+    top = j.sort(["score", "household_pid"], descending=[True, False]).head(k)
+    out = {
+        "model_brier": float(np.mean((s - y) ** 2)),
+        "oracle_brier": float(np.mean((p - y) ** 2)),
+        "top_mean_score": float(top["score"].mean()),
+        "top_mean_true_probability": float(top["p_crisis_12m"].mean()),
+    }
+    out["brier_ratio_to_oracle"] = out["model_brier"] / out["oracle_brier"]
+    out["top_score_ratio_to_truth"] = out["top_mean_score"] / out["top_mean_true_probability"]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--households", type=int, default=40_000)
+    ap.add_argument("--seed", type=int, default=101)
+    ap.add_argument("--mess", type=float, default=0.01)
+    ap.add_argument("--move", type=float, default=0.002)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-quality"))
+    ap.add_argument("--no-sharing", action="store_true", help="Skip the value-of-sharing table.")
+    ap.add_argument("--tag", default="", help="A word for the results file name.")
+    ap.add_argument("--build-only", action="store_true", help="Only build the world.")
+    args = ap.parse_args()
+
+    from models.params import TrainParams
+
+    world = f"{args.households}-seed{args.seed}-mess{args.mess}-move{args.move}"
+    work = build_world(args.work / world, args.households, args.seed, args.mess, args.move)
+    if args.build_only:
+        return
+    run = run_recipe(work, TrainParams(), sharing=not args.no_sharing)
+    result, as_of = run["result"], run["design"].score_as_of
+    truth = work / "_truth"
+    quality = expected_quality(truth, run["scores"], as_of)
+    sharing = {}
+    if result.sharing.height:
+        sharing = dict(result.sharing.select("model", "precision_at_1pct").iter_rows())
+    out = {
+        "date": date.today().isoformat(),
+        "commit": _commit(),
+        "households": args.households,
+        "seed": args.seed,
+        "mess_rate": args.mess,
+        "move_rate": args.move,
+        "chosen": result.kind,
+        "selection": result.selection,
+        "crises_in_training": run["crises_in_training"],
+        "training_households": run["training_households"],
+        "seconds_train_evaluate": run["seconds_train_evaluate"],
+        "seconds_recipe": run["seconds_total"],
+        "quality_at_scoring_date": quality,
+        "calibration_at_scoring_date": calibration(truth, run["scores"], as_of),
+        "candidate_metrics": result.candidate_metrics,
+        "value_of_sharing_p1": sharing,
+        "params": {
+            k: v for k, v in vars(result.params).items() if isinstance(v, int | float | str)
+        },
+    }
+    RESULTS.mkdir(exist_ok=True)
+    extra = "-mess" if args.mess > 0.01 or args.move > 0.002 else ""
+    tag = f"-{args.tag}" if args.tag else ""
+    path = RESULTS / f"quality-{out['date']}-{args.households}-seed{args.seed}{extra}{tag}.json"
+    path.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    q, c = quality, out["calibration_at_scoring_date"]
+    print(
+        f"{args.households} seed {args.seed}: chosen {result.kind}, "
+        f"{run['crises_in_training']} crises in training, "
+        f"ratio {q['precision_ratio_to_oracle']:.3f}, "
+        f"brier ratio {c['brier_ratio_to_oracle']:.3f}, "
+        f"top score/truth {c['top_score_ratio_to_truth']:.3f}, recipe {run['seconds_total']} s"
+    )
+    print(f"Wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
