@@ -72,7 +72,11 @@ def logistic_columns(feature_names: list[str]) -> np.ndarray:
     from hearth.features.catalogue import load_catalogue
 
     cat = load_catalogue()
-    return np.array([cat.by_name(n).agency in ("combined", "register") for n in feature_names])
+    known = set(cat.names)
+    # a column the catalogue does not describe (a data scientist's own) is the regression's too
+    return np.array(
+        [n not in known or cat.by_name(n).agency in ("combined", "register") for n in feature_names]
+    )
 
 
 def contact_columns(feature_names: list[str]) -> list[int]:

@@ -174,7 +174,8 @@ def train_and_evaluate(
     else:
         progress("fitting the contact-count baseline (the gate's reference)")
         base = fit_candidate("baseline", Xt, train.y, train.pids, names, params)
-        reference = evaluate_scores(valid.y, _score(base, Xv), valid.pids, fixed_k)
+        base_scores = _score(base, Xv)
+        reference = evaluate_scores(valid.y, base_scores, valid.pids, fixed_k)
     best = choose(cand_metrics, params.candidates, reference)
     scores = _score(fitted[best], Xv)
     metrics = dict(cand_metrics[best])

@@ -103,8 +103,7 @@ class Catalogue:
     def monotone_constraints(self, names: list[str]) -> list[int]:
         """Each named feature's `monotone` direction, in the order given (for a model's
         `monotonic_cst`)."""
-        index = self._index()
-        return [index[n].monotone for n in names]
+        return [self._index[n].monotone for n in names]
 
     def agency_features(self, agency: str) -> list[str]:
         """One agency's own features plus the register's (who lives where), which every
