@@ -352,7 +352,9 @@ def test_mlflow_server_names_the_champion(home, tmp_path):
     assert "champion" in champion["aliases"]
     # the champion is the version that scored the published list
     assert champion["version"] == summary["model"]["version"]
-    assert len(versions) == len(succeeded(home))  # one version per completed run
+    # one version per completed run but the last: the second of the two runs at once trained
+    # on the very same data, so it registered no new version (models/run_log.py: same as vN)
+    assert len(versions) == len(succeeded(home)) - 1
 
 
 def test_hearth_ui_starts_both_and_ctrl_c_stops_both(home, tmp_path):
