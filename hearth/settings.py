@@ -116,7 +116,8 @@ def roles_file() -> tuple[Path, bool]:
 # The files the code reads at run time, besides the Python: `sql/`, `data_contracts/`,
 # `expectations/`, `deploy/`, `dagster.yaml` and `pyproject.toml` (Dagster's project settings).
 # In a checkout they are its top-level folders; the wheel carries the same files inside the
-# package, at `hearth/_project/` (pyproject.toml, [tool.hatch.build.targets.wheel.force-include]).
+# package, at `hearth/_project/` (pyproject.toml's wheel force-include, added by hatch_build.py
+# to built wheels only: an editable install reads the checkout).
 PROJECT_FILES = (
     "sql",
     "data_contracts",
