@@ -67,6 +67,18 @@ def executable(name: str) -> str:
     return found
 
 
+def prepare_instance(dagster_home: Path) -> None:
+    """Create the Dagster instance's storage once, here, before the servers start: on a fresh
+    home the webserver, its code server and the daemon would each create the SQLite schedule
+    storage at the same moment, and Alembic's version table can end with two heads, after
+    which the code location does not load."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.get_run_records(limit=1)
+        instance.all_instigator_state()
+
+
 def write_workspace(dagster_home: Path) -> Path:
     """The workspace both servers load: Hearth's definitions under the code location name the
     project declares ([tool.dg.project] code_location_name), so the UI and the daemon keep one
@@ -189,6 +201,7 @@ def ui_command(
     try:
         dport = dagster_port or free_port(3000)
         url = f"http://{HOST}:{dport}"
+        prepare_instance(dagster_home)
         code = ["-w", str(write_workspace(dagster_home))]
         cmd = [executable("dagster-webserver"), *code]
         cmd += ["-h", HOST, "-p", str(dport)] + ([] if allow_launch else ["--read-only"])
