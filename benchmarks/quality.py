@@ -59,20 +59,17 @@ def run_recipe(work: Path, params, sharing: bool) -> dict:
     """The recipe of models/recipe.py without MLflow or the gate: select, refit, score at T."""
     from hearth.features.build import load_window
     from hearth.features.catalogue import load_catalogue
-    from hearth.features.design import Design, cap_recency, history_months, recency_cap
+    from hearth.features.design import Design, cap_recency, recency_cap
     from hearth.warehouse import connect
-    from models.training import Window, labelled_window, refit_on_latest, train_and_evaluate
+    from models.training import Window, load_windows, refit_on_latest, train_and_evaluate
 
     cat = load_catalogue()
     with connect(work / "bench.duckdb", read_only=True) as con:
         design = Design.for_run(con, None)
-        history = history_months(con, design.train_as_of)
-        latest_history = history_months(con, design.valid_as_of)
-        cap = recency_cap(history)
-        train = labelled_window(con, design.train_as_of, cap)
-        valid = labelled_window(con, design.valid_as_of, cap)
-        raw_valid, _ = load_window(con, design.valid_as_of)
+        w = load_windows(con, design)  # as the champion_model asset reads them (models/recipe.py)
         score_frame, _ = load_window(con, design.score_as_of)
+    train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
+    history, latest_history = w.history, w.latest_history
     t = time.perf_counter()
     result = train_and_evaluate(
         train,

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from hearth.features.build import load_window
 from hearth.features.catalogue import load_catalogue
-from hearth.features.design import Design, cap_recency, history_months, recency_cap
+from hearth.features.design import Design, cap_recency, recency_cap
 from hearth.operations.commit import stage
 from models.gate import Refusal, model_refusal, window_refusal
 from models.params import TrainParams
@@ -57,18 +56,15 @@ def train_champion(
     from models.card import write_artifacts
     from models.registry import Registry
     from models.run_log import log_and_promote, log_refused, training_fingerprint
-    from models.training import Window, labelled_window, refit_on_latest, train_and_evaluate
+    from models.training import Window, load_windows, refit_on_latest, train_and_evaluate
 
     registry = Registry(tracking_uri)
     run_tags = {**run_tags, "hearth.as_of": design.score_as_of}
 
     with open_warehouse() as con:
-        history = history_months(con, design.train_as_of)
-        latest_history = history_months(con, design.valid_as_of)
-        cap = recency_cap(history)
-        train = labelled_window(con, design.train_as_of, cap)
-        valid = labelled_window(con, design.valid_as_of, cap)
-        raw_valid, _ = load_window(con, design.valid_as_of)
+        w = load_windows(con, design)
+    train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
+    history, latest_history = w.history, w.latest_history
     refusal = window_refusal(train.y, valid.y, design.train_as_of, design.valid_as_of)
     if refusal:
         raise Refused(refusal)

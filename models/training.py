@@ -11,7 +11,7 @@ import polars as pl
 
 from hearth.features.build import load_window, theme_columns
 from hearth.features.catalogue import Catalogue
-from hearth.features.design import cap_recency
+from hearth.features.design import Design, cap_recency, history_months, recency_cap
 from models.candidates import SELECTION_CRITERION
 from models.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
 from models.fairness import fairness_table, group_columns
@@ -50,6 +50,38 @@ def labelled_window(con, as_of: str, cap: int) -> Window:
     feats, labels = load_window(con, as_of)
     y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
     return Window(as_of, cap_recency(feats, cap), y.fill_null(0).to_numpy().astype(int))
+
+
+@dataclass
+class Windows:
+    """What a training run reads from the warehouse: the labelled windows at the training and
+    validation dates ("months since" capped to the training date's history), the validation
+    date's features uncapped (for the refit there) and each date's months of history."""
+
+    train: Window
+    valid: Window
+    raw_valid: pl.DataFrame
+    history: int
+    latest_history: int
+
+    @property
+    def cap(self) -> int:
+        return recency_cap(self.history)
+
+
+def load_windows(con, design: Design) -> Windows:
+    """The windows of one run's temporal design (the champion_model asset and the quality
+    benchmark read them the same way)."""
+    history = history_months(con, design.train_as_of)
+    cap = recency_cap(history)
+    raw_valid, _ = load_window(con, design.valid_as_of)
+    return Windows(
+        train=labelled_window(con, design.train_as_of, cap),
+        valid=labelled_window(con, design.valid_as_of, cap),
+        raw_valid=raw_valid,
+        history=history,
+        latest_history=history_months(con, design.valid_as_of),
+    )
 
 
 @dataclass
