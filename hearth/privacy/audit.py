@@ -10,10 +10,16 @@ waits for (or fails on) a run or a reader holding the DuckDB file:
 - `head.json`: how many entries there are and the newest one's hash, rewritten after every
   append, so deleting entries from the end is detected too.
 
-`verify()` (`hearth audit --verify`) checks all of it. Someone who can write the folder could
-still rebuild the whole chain and its head; to catch that, keep the head line that `--verify`
-prints somewhere else (the council's records) and check against it with `--expect N:HASH`.
-Entries hold counts, roles and OS user names, never an identifier or a pseudonym of a list."""
+Whoever can write the folder (the service account Hearth runs as) could still delete it, or
+rebuild the whole chain and its head. So each entry is also sent, before it is written here, to
+a sink outside the account's reach (hearth/privacy/audit_sink.py: syslog or journald, a webhook,
+or an append-only file another user owns), named in the installer's roles file (`audit:` `sink:`)
+or HEARTH_AUDIT_SINK; `verify()` (`hearth audit --verify`) checks the log against the copies
+there: how many, each one's hash, the newest. With no sink it says what it cannot detect.
+
+The user recorded is the kernel's login user (/proc/self/loginuid: the person who logged in,
+kept through sudo), never an environment variable. Entries hold counts, roles and OS user
+names, never an identifier or a pseudonym of a list."""
 
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ from pathlib import Path
 
 from hearth import settings
 from hearth.atomic import write_text_atomically
+from hearth.privacy import audit_sink
+from hearth.privacy.access import login_uid, login_user, os_user
 
 GENESIS = "0" * 64
 FIELDS = (
@@ -36,9 +44,9 @@ FIELDS = (
     "at",
     "action",
     "role",
-    "user",
-    "os_user",
-    "sudo_user",
+    "user",  # the kernel's login user (or the effective user where none was recorded)
+    "os_user",  # the account the process ran as
+    "login_uid",  # /proc/self/loginuid, None when unset: where `user` came from
     "via",
     "clients",
     "matched",
@@ -93,33 +101,55 @@ def _write_head(count: int, last: str) -> None:
     write_text_atomically(head_path(), json.dumps({"entries": count, "hash": last}), durable=True)
 
 
+# Entries written before the user came from the kernel carried `sudo_user` instead.
+LEGACY_FIELDS = tuple("sudo_user" if f == "login_uid" else f for f in FIELDS)
+
+
+class AuditError(RuntimeError):
+    """An entry could not be recorded (its sink refused it): a sentence; nothing was written."""
+
+
+def sink() -> audit_sink.Sink | None:
+    """The configured sink (the installer's roles file first, then the environment)."""
+    from hearth.privacy.role_access import RoleError, audit_settings
+
+    try:
+        section = audit_settings()
+    except RoleError:
+        section = None  # an untrusted roles file names no sink; verify says so
+    return audit_sink.configured(section)
+
+
 def append(
     action: str,
     *,
     role: str | None,
-    user: str,
-    os_user: str,
-    sudo_user: str | None,
     via: str | None,
     clients: int | None = None,
     matched: int | None = None,
     run_as_of: str | None = None,
     detail: dict | None = None,
 ) -> dict:
-    """Add one entry at the end of the chain and move the head to it; returns the entry."""
+    """Add one entry at the end of the chain, send it to the sink, move the head; returns it.
+    Who did it is read from the kernel here, not taken from the caller."""
     import_legacy()
+    try:
+        target = sink()
+    except audit_sink.AuditSinkError as e:
+        raise AuditError(str(e)) from None
     with _locked(exclusive=True):
         return _append_locked(
             action,
             role=role,
-            user=user,
-            os_user=os_user,
-            sudo_user=sudo_user,
+            user=login_user(),
+            os_user=os_user(),
+            login_uid=login_uid(),
             via=via,
             clients=clients,
             matched=matched,
             run_as_of=run_as_of,
             detail=detail,
+            target=target,
         )
 
 
@@ -129,12 +159,13 @@ def _append_locked(
     role: str | None,
     user: str,
     os_user: str,
-    sudo_user: str | None,
+    login_uid: int | None,
     via: str | None,
     clients: int | None,
     matched: int | None,
     run_as_of: str | None,
     detail: dict | None,
+    target: audit_sink.Sink | None,
 ) -> dict:
     lines = _lines()
     prev, seq = GENESIS, 1
@@ -152,7 +183,7 @@ def _append_locked(
         "role": role,
         "user": user,
         "os_user": os_user,
-        "sudo_user": sudo_user,
+        "login_uid": login_uid,
         "via": via,
         "clients": clients,
         "matched": matched,
@@ -161,6 +192,13 @@ def _append_locked(
         "prev": prev,
     }
     entry["hash"] = entry_hash(entry)
+    # The sink first: an entry it did not take is not written here, and the caller hands
+    # nothing out. (One it took whose local write then failed shows in --verify.)
+    if target is not None:
+        try:
+            audit_sink.send(target, entry, settings.hearth_home())
+        except audit_sink.AuditSinkError as e:
+            raise AuditError(f"{e} Nothing was recorded or handed out.") from None
     line = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     fd = os.open(log_path(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as f:
@@ -194,7 +232,11 @@ def import_legacy() -> int:
         rows = query(con, "publish/audit_legacy").fetchall()
     finally:
         con.close()
-    with _locked(exclusive=True):
+    try:
+        target = sink()
+    except audit_sink.AuditSinkError:
+        target = None
+    with _locked(exclusive=True), contextlib.suppress(AuditError):
         if log_path().exists() or head_path().exists():
             return 0
         for used_at, action, role, clients, matched, run_as_of, detail in rows:
@@ -208,12 +250,13 @@ def import_legacy() -> int:
                 role=role,
                 user="unknown (recorded before OS users were)",
                 os_user="unknown",
-                sudo_user=None,
+                login_uid=None,
                 via=None,
                 clients=clients,
                 matched=matched,
                 run_as_of=run_as_of,
                 detail=extra,
+                target=target,
             )
     return len(rows)
 
@@ -232,41 +275,62 @@ def entries() -> list[dict]:
     return out
 
 
+# What the log and its head alone cannot show: whoever can write the folder can do each.
+BLIND_SPOTS = (
+    "the log and its head deleted, or emptied, together",
+    "the newest entries cut off and the head rewritten to match",
+    "an entry edited, deleted, moved or forged, and the chain and head rebuilt after it",
+    "the log and its head replaced by an older copy",
+)
+
+
 @dataclass
 class Verification:
     entries: int
     head: str | None  # "N:HASH" of the newest entry
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what was found altered
+    sink: str | None = None  # the sink the log was checked against, described
+    sink_entries: int | None = None  # how many entries it holds for this home
+    # why no verdict could be reached (no log and nothing to compare with, an unreadable sink)
+    undetermined: str | None = None
+    blind_spots: tuple[str, ...] = ()  # what this check could not detect (no sink)
 
     @property
     def intact(self) -> bool:
-        return not self.problems
+        return not self.problems and self.undetermined is None
 
 
 def _describe(e: dict) -> str:
     role = f", role {e.get('role')}" if e.get("role") else ""
-    return f"entry {e.get('seq')} ({e.get('at', '?')[:19]}, {e.get('action')}{role})"
+    return f"entry {e.get('seq')} ({str(e.get('at', '?'))[:19]}, {e.get('action')}{role})"
 
 
-def verify(expect: str | None = None) -> Verification:
-    """Check every entry's hash and link, and the head; `expect` is an earlier head line
-    ("N:HASH") that entry N must still match."""
-    import_legacy()
-    with _locked(exclusive=False):
-        lines = _lines()
-        head = None
-        if head_path().exists():
-            try:
-                head = json.loads(head_path().read_text(encoding="utf-8"))
-            except ValueError:
-                head = {}
+def _numbers(seqs: list[int]) -> str:
+    """[3, 4, 5, 9] -> "3-5 and 9"."""
+    runs: list[list[int]] = []
+    for n in sorted(seqs):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    parts = [str(a) if a == b else f"{a}-{b}" for a, b in runs]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _entries_word(seqs: list[int]) -> str:
+    return f"entr{'y' if len(seqs) == 1 else 'ies'} {_numbers(seqs)}"
+
+
+def _check_chain(lines: list[str], head: dict | None) -> tuple[list[str], list[str]]:
+    """Problems with the chain and head, and each line's hash (a damaged line's bytes')."""
     problems: list[str] = []
     hashes: list[str] = []
     prev, last_seq = GENESIS, 0
+    shapes = ({*FIELDS, "hash"}, {*LEGACY_FIELDS, "hash"})
     for i, ln in enumerate(lines, start=1):
         try:
             e = json.loads(ln)
-            if not isinstance(e, dict) or set(e) != {*FIELDS, "hash"}:
+            if not isinstance(e, dict) or set(e) not in shapes:
                 raise ValueError
         except ValueError:
             problems.append(
@@ -282,7 +346,7 @@ def verify(expect: str | None = None) -> Verification:
                 "no longer matches its hash."
             )
         elif e["seq"] != last_seq + 1:
-            missing = e["seq"] - last_seq - 1
+            missing = e["seq"] - last_seq - 1 if isinstance(e["seq"], int) else 0
             what = (
                 f"{missing} entr{'y was' if missing == 1 else 'ies were'} deleted before it"
                 if missing > 0
@@ -304,30 +368,137 @@ def verify(expect: str | None = None) -> Verification:
                 f"The audit head ({head_path()}) is missing: the log cannot show that no "
                 "entries were deleted from its end."
             )
-    else:
-        count, last = head.get("entries"), head.get("hash")
-        if not isinstance(count, int) or not isinstance(last, str):
-            problems.append(f"The audit head ({head_path()}) was edited: it is not Hearth's.")
-        elif count > n:
-            k = count - n
-            where = " from its end" if not problems else ""
+        return problems, hashes
+    count, last = head.get("entries"), head.get("hash")
+    if not isinstance(count, int) or not isinstance(last, str):
+        problems.append(f"The audit head ({head_path()}) was edited: it is not Hearth's.")
+    elif count > n:
+        k = count - n
+        where = " from its end" if not problems else ""
+        problems.append(
+            f"The audit head records {count} entries but the log holds {n}: {k} "
+            f"entr{'y was' if k == 1 else 'ies were'} deleted{where}."
+        )
+    elif count < n:
+        problems.append(
+            f"The audit log holds {n} entries but its head records {count}: entries were "
+            "added by hand, or a write was interrupted."
+        )
+    elif n and hashes[-1] != last:
+        problems.append(
+            "The newest audit entry does not match the head: the log's end was rewritten."
+        )
+    return problems, hashes
+
+
+def _check_sink(hashes: list[str], copies: list[dict]) -> list[str]:
+    """The log (each line's hash, in order) against the sink's copies of this home's entries:
+    how many, each one's hash, the newest. Entries older than the sink's first copy (written
+    before the sink was configured) are checked by their chain only."""
+    by_seq: dict[int, list[dict]] = {}
+    for c in copies:
+        if isinstance(c.get("seq"), int) and isinstance(c.get("hash"), str):
+            versions = by_seq.setdefault(c["seq"], [])
+            if all(v["hash"] != c["hash"] for v in versions):
+                versions.append(c)
+    problems: list[str] = []
+    twice = sorted(s for s, v in by_seq.items() if len(v) > 1)
+    if twice:
+        problems.append(
+            f"The sink holds two different {_entries_word(twice)}: the log was rebuilt, and "
+            "written on after."
+        )
+    if not by_seq:
+        if hashes:
             problems.append(
-                f"The audit head records {count} entries but the log holds {n}: {k} "
-                f"entr{'y was' if k == 1 else 'ies were'} deleted{where}."
+                f"The log holds {len(hashes)} entries but the sink none for this home: they were "
+                "forged, or written before the sink was configured."
             )
-        elif count < n:
-            problems.append(
-                f"The audit log holds {n} entries but its head records {count}: entries were "
-                "added by hand, or a write was interrupted."
-            )
-        elif n and hashes[-1] != last:
-            problems.append(
-                "The newest audit entry does not match the head: the log's end was rewritten."
-            )
+        return problems
+    first, newest = min(by_seq), max(by_seq)
+    missing, changed, extra = [], [], []
+    for seq in range(first, max(newest, len(hashes)) + 1):
+        local = hashes[seq - 1] if seq <= len(hashes) else None
+        copy = by_seq.get(seq)
+        if copy is None:
+            if local is not None:
+                extra.append(seq)
+        elif local is None:
+            missing.append(seq)
+        elif all(v["hash"] != local for v in copy):
+            changed.append(seq)
+    held = sum(1 for s in by_seq if s >= first)
+    if len(hashes) - first + 1 != held:
+        problems.append(
+            f"The log holds {max(len(hashes) - first + 1, 0)} entries from entry {first} on, "
+            f"the sink {held}."
+        )
+    if missing:
+        newest_copy = by_seq[missing[-1]][0]
+        problems.append(
+            f"The sink holds {_entries_word(missing)}, which the log does not (the newest: "
+            f"{_describe(newest_copy)}): deleted from the log."
+        )
+    if changed:
+        problems.append(
+            f"The log's {_entries_word(changed)} {'is' if len(changed) == 1 else 'are'} not the "
+            "one the sink holds: edited, moved, or the chain rebuilt."
+        )
+    if extra:
+        problems.append(
+            f"The log's {_entries_word(extra)} never reached the sink: added by hand (forged), "
+            "or written while no sink was configured."
+        )
+    if hashes and hashes[-1] not in {v["hash"] for v in by_seq[newest]}:
+        problems.append(
+            f"The log's newest entry ({len(hashes)}) is not the sink's newest "
+            f"({_describe(by_seq[newest][0])})."
+        )
+    return problems
+
+
+def verify(expect: str | None = None) -> Verification:
+    """Check every entry's hash and link and the head, then the log against the sink's copies;
+    `expect` is an earlier head line ("N:HASH") that entry N must still match."""
+    import_legacy()
+    with _locked(exclusive=False):
+        lines = _lines()
+        head = None
+        if head_path().exists():
+            try:
+                head = json.loads(head_path().read_text(encoding="utf-8"))
+            except ValueError:
+                head = {}
+            if not isinstance(head, dict):
+                head = {}
+    problems, hashes = _check_chain(lines, head)
     if expect:
         problems += _check_expected(expect, hashes)
-    top = f"{n}:{hashes[-1]}" if hashes else None
-    return Verification(n, top, problems)
+    n = len(lines)
+    result = Verification(n, f"{n}:{hashes[-1]}" if hashes else None, problems)
+    try:
+        target = sink()
+    except audit_sink.AuditSinkError as e:
+        result.undetermined = str(e)
+        return result
+    if target is None:
+        result.blind_spots = BLIND_SPOTS
+        if not n and head is None and not problems:
+            result.undetermined = (
+                "There is no audit log in this home, and no audit sink to compare with: Hearth "
+                "cannot tell a log that was never written (no one has used hearth reidentify "
+                f"here) from one that was deleted. Configure a sink ({audit_sink.HOW_TO})."
+            )
+        return result
+    result.sink = target.describe()
+    try:
+        copies = audit_sink.read_copies(target, settings.hearth_home())
+    except audit_sink.AuditSinkError as e:
+        result.undetermined = f"{e} The log was not checked against the sink."
+        return result
+    result.sink_entries = len({c.get("seq") for c in copies})
+    result.problems += _check_sink(hashes, copies)
+    return result
 
 
 def _check_expected(expect: str, hashes: list[str]) -> list[str]:
