@@ -313,7 +313,11 @@ def _numbers(seqs: list[int]) -> str:
             runs[-1][1] = n
         else:
             runs.append([n, n])
-    parts = [str(a) if a == b else f"{a}-{b}" for a, b in runs]
+    parts = [
+        p
+        for a, b in runs
+        for p in ([str(a)] if a == b else [str(a), str(b)] if b == a + 1 else [f"{a}-{b}"])
+    ]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -360,7 +364,7 @@ def _check_chain(lines: list[str], head: dict | None) -> tuple[list[str], list[s
             )
         last_seq = e["seq"] if isinstance(e["seq"], int) else last_seq + 1
         prev = e["hash"]
-        hashes.append(e["hash"])
+        hashes.append(entry_hash(e))  # of what it says now: an edit shows against the sink
     n = len(lines)
     if head is None:
         if n:
@@ -427,12 +431,10 @@ def _check_sink(hashes: list[str], copies: list[dict]) -> list[str]:
             missing.append(seq)
         elif all(v["hash"] != local for v in copy):
             changed.append(seq)
-    held = sum(1 for s in by_seq if s >= first)
-    if len(hashes) - first + 1 != held:
-        problems.append(
-            f"The log holds {max(len(hashes) - first + 1, 0)} entries from entry {first} on, "
-            f"the sink {held}."
-        )
+    local_n, held = max(len(hashes) - first + 1, 0), len(by_seq)
+    if local_n != held:
+        since = "" if first == 1 else f" from entry {first} on (the sink's first)"
+        problems.append(f"The log holds {local_n} entries{since} and the sink {held}.")
     if missing:
         newest_copy = by_seq[missing[-1]][0]
         problems.append(
@@ -441,8 +443,9 @@ def _check_sink(hashes: list[str], copies: list[dict]) -> list[str]:
         )
     if changed:
         problems.append(
-            f"The log's {_entries_word(changed)} {'is' if len(changed) == 1 else 'are'} not the "
-            "one the sink holds: edited, moved, or the chain rebuilt."
+            f"The log's {_entries_word(changed)} "
+            f"{'is not the one' if len(changed) == 1 else 'are not the ones'} the sink holds: "
+            "edited, moved, or the chain rebuilt after an edit."
         )
     if extra:
         problems.append(
