@@ -9,6 +9,12 @@ in every agency's extract, and Hearth can link records without ever holding the 
 - Each column may be given the name the data contract expects (`nhs_number:person_pid`); a
   column that would keep a name Hearth refuses in an extract (`nhs_number`, `uprn`) is refused
   here first, with the names to give. NHS numbers and UPRNs are checked (counts, never values).
+- The output is shaped by the source's data contract (`data_contracts/<source>.yaml`): only its
+  columns are written, in its order; every other column (a name, a date of birth, a raw UPRN
+  that was not mapped) is dropped and named. A value of a kept column that is not of the shape
+  the contract declares for it (hearth/privacy/shapes.py) may be an identifier in the wrong
+  column: the whole output is refused, naming the column, the rule and how many values. With no
+  source named, the file's columns (after renaming) must be exactly one contract's.
 - An existing output file is replaced only when asked (`overwrite=True`).
 - A pseudonym is 64 lowercase hex characters.
 - The key is read from a file (preferred) or an environment variable. It never appears in a
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +43,8 @@ from hearth.privacy.identifier_forms import (
     normalise,
     prepare,
 )
+from hearth.privacy.shapes import PSEUDONYM, declared_shape, shape_faults
+from hearth.quality.contract_model import Contract, ContractError
 
 KEY_ENV_VAR = "HEARTH_PSEUDONYMISATION_KEY"
 MIN_KEY_BYTES = 16
@@ -141,16 +150,31 @@ class PseudonymiseResult:
     empty: dict[str, int] = field(default_factory=dict)  # empty identifiers per column
     renamed: dict[str, str] = field(default_factory=dict)  # input name -> output name
     notes: tuple[str, ...] = ()  # what was normalised or failed a check: counts, never values
+    source: str = ""  # the contract the output follows
+    written: tuple[str, ...] = ()  # the output's columns (the contract's)
+    dropped: tuple[str, ...] = ()  # input columns the contract does not hold, as shown
 
     def summary(self) -> str:
         cols = ", ".join(
             f"{c} -> {self.renamed[c]}" if self.renamed.get(c, c) != c else c for c in self.columns
         )
         noun = "column" if len(self.columns) == 1 else "columns"
-        return (
-            f"Pseudonymised {len(self.columns)} {noun} ({cols}) in {self.rows:,} rows: "
-            f"{self.src} -> {self.dst}"
+        done = (
+            f"Pseudonymised {len(self.columns)} {noun} ({cols})"
+            if self.columns
+            else "Pseudonymised no column"
         )
+        text = (
+            f"{done} in {self.rows:,} rows and wrote the {self.source} contract's "
+            f"{len(self.written)} columns: {self.src} -> {self.dst}"
+        )
+        if self.dropped:
+            n = len(self.dropped)
+            text += (
+                f"; dropped {n} column{'s' if n != 1 else ''} the {self.source} contract does "
+                f"not hold: {', '.join(self.dropped)}"
+            )
+        return text + "."
 
 
 def _format(path: Path, what: str) -> str:
@@ -229,23 +253,119 @@ def pseudonymise_series(
     return out, prepared
 
 
+# A column name that is a plain word may be shown; anything else (digits, a date, a hex
+# string) may be a value - a file sent without its header - and is named by position only.
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_ ]{0,39}")
+
+
+def shown(name: str, position: int) -> str:
+    """How a message names one of the input file's columns."""
+    if _PLAIN_NAME.fullmatch(name):
+        return name
+    return f"column {position + 1} (its name is not shown: it looks like a value)"
+
+
+def _contract(source: str | Contract | None, names_out: list[str]) -> Contract:
+    """The contract the output follows: the one named, or the one whose columns the file has
+    exactly (after renaming); otherwise a refusal, since nothing may leave undeclared."""
+    from hearth.quality.contracts import load_all, load_contract
+    from hearth.sources import SOURCES
+
+    if isinstance(source, Contract):
+        return source
+    try:
+        if source is not None:
+            return load_contract(source)
+        contracts = load_all()
+    except ContractError as e:
+        raise PseudonymiseError(f"{e}. Nothing was written.") from None
+    exact = [c for c in contracts.values() if set(c.column_names) == set(names_out)]
+    if len(exact) == 1:
+        return exact[0]
+    covering = [s for s, c in contracts.items() if set(c.column_names) <= set(names_out)]
+    hint = (
+        f" It has every column of the {covering[0]} contract: give --source {covering[0]}."
+        if len(covering) == 1
+        else ""
+    )
+    raise PseudonymiseError(
+        "Give --source (one of "
+        + ", ".join(SOURCES)
+        + "): without it, pseudonymise writes a file only when its columns, after --columns, "
+        "are exactly those of one data contract, and this file's are not, so a column no "
+        f"contract declares could have been passed on.{hint} Nothing was written."
+    )
+
+
+def _check_contract_columns(
+    contract: Contract, renames: Mapping[str, str], present: list[str]
+) -> None:
+    pids = [c.name for c in contract.columns if c.pattern == PSEUDONYM]
+    where = f"the {contract.source} contract"
+    for old, new in renames.items():
+        if new not in contract.column_names:
+            raise PseudonymiseError(
+                f"'{new}' (from --columns {old}:{new}) is not a column of {where}, whose "
+                f"pseudonym columns are {', '.join(pids) or 'none'}. Nothing was written."
+            )
+        if new not in pids:
+            raise PseudonymiseError(
+                f"'{new}' (from --columns {old}:{new}) is not a pseudonym column of {where}: "
+                f"it holds {declared_shape(contract.column(new)).words}. Pseudonyms go in "
+                f"{', '.join(pids) or 'none of its columns'}. Nothing was written."
+            )
+    names_out = {renames.get(c, c) for c in present}
+    missing = [c.name for c in contract.columns if c.name not in names_out and c.required]
+    if missing:
+        raise PseudonymiseError(
+            f"The file lacks {len(missing)} column{'s' if len(missing) != 1 else ''} of {where} "
+            f"(after --columns) that it requires: {', '.join(missing)}. Export them under these "
+            "names. Nothing was written."
+        )
+
+
+def _refuse_unshaped(contract: Contract, df: pl.DataFrame, hashed: set[str], src: Path) -> None:
+    """Refuse the whole output if a kept column holds values not of its declared shape."""
+    faults = []
+    for column in contract.columns:
+        if column.name in hashed or column.name not in df.columns:
+            continue
+        n = shape_faults(column, df[column.name])
+        if n:
+            shape = declared_shape(column)
+            faults.append(
+                f"column '{column.name}' holds {n:,} value{'s' if n != 1 else ''} not of its "
+                f"declared shape ({shape.rule}: {shape.words})"
+            )
+    if faults:
+        raise PseudonymiseError(
+            f"{src} was not pseudonymised: "
+            + "; ".join(faults)
+            + f". A value the {contract.source} contract does not declare may be an identifier "
+            "in the wrong column, and nothing identifying may leave the agency: correct those "
+            "rows in the source system (or leave the cells empty) and run again. Nothing was "
+            "written."
+        )
+
+
 def pseudonymise_file(
     key: bytes,
     columns: list[str] | Mapping[str, str],
     src: Path,
     dst: Path,
     overwrite: bool = False,
+    source: str | Contract | None = None,
 ) -> PseudonymiseResult:
-    """Replace `columns` of `src` by their pseudonyms and write `dst`; other columns untouched.
+    """Replace `columns` of `src` by their pseudonyms and write `dst` with the columns of the
+    source's data contract only (see the module's docstring).
 
     `columns` is a list of names, or a mapping of each input name to its output name (the data
-    contract's, e.g. {"nhs_number": "person_pid"}). CSV or Parquet in and out, chosen by each
-    file's extension. Rows in = rows out. An existing `dst` is replaced only with `overwrite`.
+    contract's, e.g. {"nhs_number": "person_pid"}). `source` names the contract (or is one);
+    None infers it from the columns. CSV or Parquet in and out, chosen by each file's
+    extension. Rows in = rows out. An existing `dst` is replaced only with `overwrite`.
     """
     src, dst = Path(src), Path(dst)
     names = list(columns)
-    if not names:
-        raise PseudonymiseError("Name at least one column to pseudonymise.")
     duplicates = sorted({c for c in names if names.count(c) > 1})
     if duplicates:
         raise PseudonymiseError(f"Column '{duplicates[0]}' is named more than once.")
@@ -266,10 +386,21 @@ def pseudonymise_file(
     df = _read(src, src_fmt)
     for c in names:
         if c not in df.columns:
+            listed = [shown(n, i) for i, n in enumerate(df.columns)]
             raise PseudonymiseError(
-                f"Column '{c}' is not in {src}; its columns are: {', '.join(df.columns)}."
+                f"Column '{c}' is not in {src}; its columns are: {', '.join(listed)}."
             )
     check_names(renames, df.columns)
+    names_out = [renames.get(c, c) for c in df.columns]
+    contract = _contract(source, names_out)
+    _check_contract_columns(contract, renames, df.columns)
+    hashed_out = set(renames.values())
+    _refuse_unshaped(
+        contract,
+        df.rename({c: n for c, n in renames.items() if c != n}),
+        hashed_out,
+        src,
+    )
     mac = _Hmac(key)
     hashed, notes = [], []
     try:
@@ -281,9 +412,31 @@ def pseudonymise_file(
     except IdentifierFormError as e:
         raise PseudonymiseError(str(e)) from None
     out = df.with_columns(hashed).rename({c: n for c, n in renames.items() if c != n})
+    # An optional column the agency does not hold is sent empty, and said so.
+    absent = [c for c in contract.column_names if c not in out.columns]
+    for c in absent:
+        pids = c in {x.name for x in contract.columns if x.pattern == PSEUDONYM}
+        notes.append(
+            f"The file has no column '{c}', which the {contract.source} contract allows to be "
+            "empty: it was written empty"
+            + (
+                f" (if the file holds its identifier, map it: --columns <column>:{c})"
+                if pids
+                else ""
+            )
+            + "."
+        )
+    out = out.with_columns(pl.lit(None, pl.String).alias(c) for c in absent).select(
+        contract.column_names
+    )
     if out.height != df.height:  # pragma: no cover - a mapping cannot change the row count
         raise PseudonymiseError(f"Row count changed while pseudonymising {src}.")
     _write(out, dst, dst_fmt)
+    dropped = tuple(
+        shown(c, i)
+        for i, c in enumerate(df.columns)
+        if renames.get(c, c) not in contract.column_names
+    )
     return PseudonymiseResult(
         src=src,
         dst=dst,
@@ -295,4 +448,7 @@ def pseudonymise_file(
         empty={c: out[renames[c]].null_count() for c in names},
         renamed=renames,
         notes=tuple(notes),
+        source=contract.source,
+        written=contract.column_names,
+        dropped=dropped,
     )
