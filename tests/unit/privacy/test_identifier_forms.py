@@ -11,7 +11,8 @@ import typer
 from hearth.cli.pseudonymise import parse_renames, pseudonymise_command
 from hearth.ingest.identifiers import identifier_like_columns
 from hearth.privacy.identifier_forms import MangledIdentifier, kind_of, normalise
-from hearth.privacy.pseudonymise import PseudonymiseError, hmac_hex, pseudonymise_file
+from hearth.privacy.pseudonymise import PseudonymiseError, hmac_hex
+from tests.unit.privacy.contract_helpers import pseudonymise_file
 
 KEY = b"test-key-NOT-REAL-5e1d0c9b8a7f6e5d"
 NHS = "9434765919"  # the NHS's own example number: valid check digit
