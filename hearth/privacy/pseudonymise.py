@@ -12,7 +12,8 @@ in every agency's extract, and Hearth can link records without ever holding the 
 - The output is shaped by the source's data contract (`data_contracts/<source>.yaml`): only its
   columns are written, in its order; every other column (a name, a date of birth, a raw UPRN
   that was not mapped) is dropped and named. A value of a kept column that is not of the shape
-  the contract declares for it (hearth/privacy/shapes.py) may be an identifier in the wrong
+  the contract declares for it (hearth/privacy/shapes.py; the shaping is
+  hearth/privacy/partner_contract.py) may be an identifier in the wrong
   column: the whole output is refused, naming the column, the rule and how many values. With no
   source named, the file's columns (after renaming) must be exactly one contract's.
 - An existing output file is replaced only when asked (`overwrite=True`).
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +43,15 @@ from hearth.privacy.identifier_forms import (
     normalise,
     prepare,
 )
-from hearth.privacy.shapes import PSEUDONYM, declared_shape, shape_faults
-from hearth.quality.contract_model import Contract, ContractError
+from hearth.privacy.partner_contract import (
+    ContractOutputError,
+    absent_optional,
+    check_contract_columns,
+    output_contract,
+    refuse_unshaped,
+    shown,
+)
+from hearth.quality.contract_model import Contract
 
 KEY_ENV_VAR = "HEARTH_PSEUDONYMISATION_KEY"
 MIN_KEY_BYTES = 16
@@ -253,101 +260,6 @@ def pseudonymise_series(
     return out, prepared
 
 
-# A column name that is a plain word may be shown; anything else (digits, a date, a hex
-# string) may be a value - a file sent without its header - and is named by position only.
-_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_ ]{0,39}")
-
-
-def shown(name: str, position: int) -> str:
-    """How a message names one of the input file's columns."""
-    if _PLAIN_NAME.fullmatch(name):
-        return name
-    return f"column {position + 1} (its name is not shown: it looks like a value)"
-
-
-def _contract(source: str | Contract | None, names_out: list[str]) -> Contract:
-    """The contract the output follows: the one named, or the one whose columns the file has
-    exactly (after renaming); otherwise a refusal, since nothing may leave undeclared."""
-    from hearth.quality.contracts import load_all, load_contract
-    from hearth.sources import SOURCES
-
-    if isinstance(source, Contract):
-        return source
-    try:
-        if source is not None:
-            return load_contract(source)
-        contracts = load_all()
-    except ContractError as e:
-        raise PseudonymiseError(f"{e}. Nothing was written.") from None
-    exact = [c for c in contracts.values() if set(c.column_names) == set(names_out)]
-    if len(exact) == 1:
-        return exact[0]
-    covering = [s for s, c in contracts.items() if set(c.column_names) <= set(names_out)]
-    hint = (
-        f" It has every column of the {covering[0]} contract: give --source {covering[0]}."
-        if len(covering) == 1
-        else ""
-    )
-    raise PseudonymiseError(
-        "Give --source (one of "
-        + ", ".join(SOURCES)
-        + "): without it, pseudonymise writes a file only when its columns, after --columns, "
-        "are exactly those of one data contract, and this file's are not, so a column no "
-        f"contract declares could have been passed on.{hint} Nothing was written."
-    )
-
-
-def _check_contract_columns(
-    contract: Contract, renames: Mapping[str, str], present: list[str]
-) -> None:
-    pids = [c.name for c in contract.columns if c.pattern == PSEUDONYM]
-    where = f"the {contract.source} contract"
-    for old, new in renames.items():
-        if new not in contract.column_names:
-            raise PseudonymiseError(
-                f"'{new}' (from --columns {old}:{new}) is not a column of {where}, whose "
-                f"pseudonym columns are {', '.join(pids) or 'none'}. Nothing was written."
-            )
-        if new not in pids:
-            raise PseudonymiseError(
-                f"'{new}' (from --columns {old}:{new}) is not a pseudonym column of {where}: "
-                f"it holds {declared_shape(contract.column(new)).words}. Pseudonyms go in "
-                f"{', '.join(pids) or 'none of its columns'}. Nothing was written."
-            )
-    names_out = {renames.get(c, c) for c in present}
-    missing = [c.name for c in contract.columns if c.name not in names_out and c.required]
-    if missing:
-        raise PseudonymiseError(
-            f"The file lacks {len(missing)} column{'s' if len(missing) != 1 else ''} of {where} "
-            f"(after --columns) that it requires: {', '.join(missing)}. Export them under these "
-            "names. Nothing was written."
-        )
-
-
-def _refuse_unshaped(contract: Contract, df: pl.DataFrame, hashed: set[str], src: Path) -> None:
-    """Refuse the whole output if a kept column holds values not of its declared shape."""
-    faults = []
-    for column in contract.columns:
-        if column.name in hashed or column.name not in df.columns:
-            continue
-        n = shape_faults(column, df[column.name])
-        if n:
-            shape = declared_shape(column)
-            faults.append(
-                f"column '{column.name}' holds {n:,} value{'s' if n != 1 else ''} not of its "
-                f"declared shape ({shape.rule}: {shape.words})"
-            )
-    if faults:
-        raise PseudonymiseError(
-            f"{src} was not pseudonymised: "
-            + "; ".join(faults)
-            + f". A value the {contract.source} contract does not declare may be an identifier "
-            "in the wrong column, and nothing identifying may leave the agency: correct those "
-            "rows in the source system (or leave the cells empty) and run again. Nothing was "
-            "written."
-        )
-
-
 def pseudonymise_file(
     key: bytes,
     columns: list[str] | Mapping[str, str],
@@ -391,16 +303,13 @@ def pseudonymise_file(
                 f"Column '{c}' is not in {src}; its columns are: {', '.join(listed)}."
             )
     check_names(renames, df.columns)
-    names_out = [renames.get(c, c) for c in df.columns]
-    contract = _contract(source, names_out)
-    _check_contract_columns(contract, renames, df.columns)
-    hashed_out = set(renames.values())
-    _refuse_unshaped(
-        contract,
-        df.rename({c: n for c, n in renames.items() if c != n}),
-        hashed_out,
-        src,
-    )
+    try:
+        contract = output_contract(source, [renames.get(c, c) for c in df.columns])
+        check_contract_columns(contract, renames, df.columns)
+        renamed = df.rename({c: n for c, n in renames.items() if c != n})
+        refuse_unshaped(contract, renamed, set(renames.values()), src)
+    except ContractOutputError as e:
+        raise PseudonymiseError(str(e)) from None
     mac = _Hmac(key)
     hashed, notes = [], []
     try:
@@ -412,20 +321,8 @@ def pseudonymise_file(
     except IdentifierFormError as e:
         raise PseudonymiseError(str(e)) from None
     out = df.with_columns(hashed).rename({c: n for c, n in renames.items() if c != n})
-    # An optional column the agency does not hold is sent empty, and said so.
-    absent = [c for c in contract.column_names if c not in out.columns]
-    for c in absent:
-        pids = c in {x.name for x in contract.columns if x.pattern == PSEUDONYM}
-        notes.append(
-            f"The file has no column '{c}', which the {contract.source} contract allows to be "
-            "empty: it was written empty"
-            + (
-                f" (if the file holds its identifier, map it: --columns <column>:{c})"
-                if pids
-                else ""
-            )
-            + "."
-        )
+    absent, absent_notes = absent_optional(contract, out.columns)  # sent empty, and said so
+    notes += absent_notes
     out = out.with_columns(pl.lit(None, pl.String).alias(c) for c in absent).select(
         contract.column_names
     )

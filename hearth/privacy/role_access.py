@@ -94,8 +94,11 @@ def audit_settings() -> tuple[dict, Path] | None:
     when the file exists and is trusted; None without a roles file; RoleError if untrusted.
     It lives here because the installer owns this file: the service account cannot change it."""
     path, _ = settings.roles_file()
-    if not path.exists():
-        return None
+    try:
+        if not path.exists():
+            return None
+    except PermissionError:
+        raise RoleError(f"The roles file {path} cannot be reached (permission denied).") from None
     section = _read(path).get(AUDIT_KEY) or {}
     if not isinstance(section, dict):
         raise RoleError(f"In the roles file {path}, '{AUDIT_KEY}' must be a mapping (sink, read).")
@@ -153,6 +156,16 @@ def authorise(role: str) -> Grant:
         raise RoleError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
     account, person = os_user(), login_user()
     path, named = settings.roles_file()
+    try:
+        path.stat()
+    except PermissionError:
+        raise RoleError(
+            f"The roles file {path} cannot be reached by {person} (permission denied on its "
+            f"folder); no role may be used. It must be readable by everyone who uses a role "
+            f"({SETUP_HINT})."
+        ) from None
+    except OSError:
+        pass
     if not path.exists():
         if named:
             raise RoleError(

@@ -46,7 +46,8 @@ def server() -> Iterator[Path]:
 
 def _roles_file(base: Path, text: str, owner: int, mode: int, name: str) -> Path:
     folder = base / name
-    folder.mkdir(mode=0o755)
+    folder.mkdir()
+    folder.chmod(0o755)  # exactly: an earlier test may have left the umask at 077
     os.chown(folder, owner, owner)
     path = folder / "roles.yaml"
     path.write_text(text)
@@ -110,3 +111,14 @@ def test_a_role_the_installers_file_grants_works(server):
     fire = _as_nobody(server, "fire", roles)
     assert fire.get("via") == f"group nogroup in {roles}", fire
     assert "refused" in _as_nobody(server, "health", roles)
+
+
+def test_a_roles_file_the_caller_cannot_reach_is_a_sentence(server):
+    roles = _roles_file(server, "police:\n  users: [nobody]\n", 0, 0o644, "closed")
+    roles.parent.chmod(0o700)
+    got = _as_nobody(server, "police", roles)
+    assert got == {
+        "refused": f"The roles file {roles} cannot be reached by nobody (permission denied on "
+        "its folder); no role may be used. It must be readable by everyone who uses a role "
+        "(see 'Access' in docs/operations.md)."
+    }
