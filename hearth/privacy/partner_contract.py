@@ -55,11 +55,20 @@ def output_contract(source: str | Contract | None, names_out: list[str]) -> Cont
     exact = [c for c in contracts.values() if set(c.column_names) == set(names_out)]
     if len(exact) == 1:
         return exact[0]
-    covering = [s for s, c in contracts.items() if set(c.column_names) <= set(names_out)]
+    # to name in the hint: of the contracts whose required columns the file has, the one
+    # sharing the most columns with it, if one does
+    have = set(names_out)
+    fits = sorted(
+        (
+            (len(set(c.column_names) & have), s)
+            for s, c in contracts.items()
+            if set(c.required_columns) <= have
+        ),
+        reverse=True,
+    )
+    best = fits[0][1] if fits and (len(fits) == 1 or fits[0][0] > fits[1][0]) else None
     hint = (
-        f" It has every column of the {covering[0]} contract: give --source {covering[0]}."
-        if len(covering) == 1
-        else ""
+        f" It has the columns the {best} contract requires: give --source {best}." if best else ""
     )
     raise ContractOutputError(
         "Give --source (one of "

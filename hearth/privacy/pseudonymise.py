@@ -172,8 +172,8 @@ class PseudonymiseResult:
             else "Pseudonymised no column"
         )
         text = (
-            f"{done} in {self.rows:,} rows and wrote the {self.source} contract's "
-            f"{len(self.written)} columns: {self.src} -> {self.dst}"
+            f"{done} in {self.rows:,} row{'s' if self.rows != 1 else ''} and wrote the "
+            f"{self.source} contract's {len(self.written)} columns: {self.src} -> {self.dst}"
         )
         if self.dropped:
             n = len(self.dropped)
