@@ -162,7 +162,8 @@ def audit_command(
         bool,
         typer.Option(
             "--verify",
-            help="Check that no entry was changed or deleted (exit 1 if one was).",
+            help="Check the log's chain, its head and its copies in the audit sink: exit 1 if "
+            "an entry was changed, deleted or added, or if that cannot be told.",
         ),
     ] = False,
     expect: Annotated[
@@ -174,34 +175,18 @@ def audit_command(
     ] = None,
 ) -> None:
     """List the audit log: every re-identification (when, who, role, clients, matched, which
-    run). With --verify, check its chain of hashes and its head instead."""
+    run). With --verify, check its chain of hashes, its head and the sink's copies instead."""
     from hearth.privacy.audit import verify as verify_log
     from hearth.privacy.reidentify import audit_entries
 
     check = verify_log(expect)
     if verify:
-        if check.intact:
-            head = f" Head: {check.head}." if check.head else ""
-            console.print(
-                f"The audit log is intact: {check.entries:,} entries, none changed or deleted."
-                f"{head}",
-                highlight=False,
-                soft_wrap=True,
-            )
-            if check.head:
-                console.print(
-                    "Keep the head line elsewhere and check against it later with "
-                    f"hearth audit --verify --expect {check.head}",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-            return
-        err.print("[bold red]The audit log has been tampered with:[/]")
-        for p in check.problems:
-            err.print(f" • {p}", markup=False, highlight=False)
-        raise typer.Exit(1)
+        _print_verification(check)
+        if not check.intact:
+            raise typer.Exit(1)
+        return
     entries = audit_entries(limit)
-    if not check.intact:
+    if check.problems:
         err.print(
             "[bold red]Warning:[/] the audit log below has been changed or cut short; "
             "run hearth audit --verify for what.",
@@ -222,7 +207,7 @@ def audit_command(
         version = detail.get("model_version")
         run = (row.get("run_as_of") or "") + (f" (model v{version})" if version else "")
         user = str(row.get("user") or "")
-        if row.get("sudo_user") and row.get("os_user"):
+        if row.get("os_user") and row.get("os_user") not in (user, "unknown"):
             user += f" (as {row['os_user']})"
         table.add_row(
             str(row.get("at") or "")[:19].replace("T", " "),
@@ -235,6 +220,46 @@ def audit_command(
             run,
         )
     console.print(table)
+
+
+def _print_verification(check) -> None:
+    """What `hearth audit --verify` found, in sentences: intact, altered, or cannot tell."""
+
+    def say(text: str, **kw) -> None:
+        console.print(text, highlight=False, soft_wrap=True, markup=False, **kw)
+
+    against = f" and against {check.sink}" if check.sink else ""
+    if check.problems:
+        err.print("[bold red]The audit log has been tampered with:[/]")
+        for p in check.problems:
+            err.print(f" • {p}", markup=False, highlight=False, soft_wrap=True)
+        if check.sink_entries is not None:
+            err.print(
+                f"(checked its chain{against}, which holds {check.sink_entries:,} entries for "
+                "this home)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+    elif check.undetermined:
+        err.print("[bold red]The audit log could not be verified:[/]")
+        err.print(f" {check.undetermined}", markup=False, highlight=False, soft_wrap=True)
+    else:
+        head = f" Head: {check.head}." if check.head else ""
+        say(
+            f"The audit log is intact: {check.entries:,} entries, none changed or deleted "
+            f"(checked its chain of hashes and its head{against}).{head}"
+        )
+    if check.blind_spots:
+        say(
+            "No audit sink is configured, so this check cannot detect: "
+            + "; ".join(check.blind_spots)
+            + ". Whoever runs Hearth can do each of these. Send every entry to a sink outside "
+            "that account's reach (syslog, a webhook, or an append-only file another user "
+            "owns): 'audit: sink:' in the roles file, or HEARTH_AUDIT_SINK; see 'The audit "
+            "sink' in docs/operations.md. Until then, keep the head line elsewhere and check "
+            f"against it later: hearth audit --verify --expect {check.head or 'N:HASH'}"
+        )
 
 
 def _count(n: object) -> str:

@@ -2,10 +2,13 @@
 
 hearth/cli/app.py registers it as the `pseudonymise` command:
 
-    hearth pseudonymise --key-file K --columns nhs_number:person_pid,uprn:household_pid IN OUT
+    hearth pseudonymise --source police --key-file K \
+        --columns nhs_number:person_pid,uprn:household_pid IN OUT
 
 Each column is written under the name after its colon: the data contract's (person_pid for an NHS
-number, household_pid for a UPRN), which Hearth accepts. Without --key-file the key is read from
+number, household_pid for a UPRN), which Hearth accepts. Only the columns of the source's contract
+are written; the others are dropped and named. Without --source the file's columns (after
+--columns) must be exactly one contract's. Without --key-file the key is read from
 HEARTH_PSEUDONYMISATION_KEY. The key is never printed; an existing output is replaced only with
 --overwrite (or when confirmed at a terminal).
 """
@@ -73,9 +76,19 @@ def pseudonymise_command(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
     ] = False,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="The source whose data contract the output follows (addresses, people, "
+            "social_care, health, fire, police): only its columns are written. Without it, the "
+            "file's columns (after --columns) must be exactly one contract's.",
+        ),
+    ] = None,
 ) -> PseudonymiseResult:
     """Replace identifier columns by keyed pseudonyms (HMAC-SHA256) under the data contract's
-    names; other columns untouched."""
+    names, and write only the columns of the source's data contract (the others are dropped
+    and named; a value not of its column's declared shape refuses the whole output)."""
     problem = None
     try:
         if src is None or dst is None:
@@ -84,7 +97,9 @@ def pseudonymise_command(
         if Path(dst).exists() and not overwrite and sys.stdin.isatty():
             overwrite = typer.confirm(f"{dst} already exists. Replace it?", default=False)
         key = read_key(key_file)
-        result = pseudonymise_file(key, renames, Path(src), Path(dst), overwrite=overwrite)
+        result = pseudonymise_file(
+            key, renames, Path(src), Path(dst), overwrite=overwrite, source=source
+        )
     except PseudonymiseError as e:
         problem = str(e)
     if problem is not None:  # outside the handler: the exit carries no trace of the error

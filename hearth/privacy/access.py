@@ -103,13 +103,28 @@ def os_user() -> str:
     return user_name(os.getuid())
 
 
-def sudo_user() -> str | None:
-    """The person behind `sudo -u <service account> hearth ...`, as sudo records it; None when
-    not run through sudo. Only a process already running as the account could forge it."""
-    name, uid = os.environ.get("SUDO_USER"), os.environ.get("SUDO_UID")
-    if not name or not uid or uid == str(os.getuid()):
+# /proc/self/loginuid holds this value until a login sets it (a service, a container).
+UNSET_LOGINUID = 4294967295
+
+
+def login_uid() -> int | None:
+    """The user id the kernel recorded when this session logged in (pam_loginuid), or None when
+    it was never set. Unlike SUDO_USER or any environment variable, a process cannot change it:
+    `sudo -u hearth ...` keeps the analyst's, and so do its children."""
+    try:
+        text = Path("/proc/self/loginuid").read_text(encoding="ascii").strip()
+        uid = int(text)
+    except (OSError, ValueError):
         return None
-    return name
+    return None if uid == UNSET_LOGINUID else uid
+
+
+def login_user() -> str:
+    """Who is behind this process, as the kernel knows it: the login user (the person who
+    logged in, whatever account they then became through sudo), or, where no login was
+    recorded, the effective user's name. Never read from the environment."""
+    uid = login_uid()
+    return user_name(os.geteuid() if uid is None else uid)
 
 
 def home_owner(home: Path | None = None) -> str | None:

@@ -10,10 +10,16 @@ waits for (or fails on) a run or a reader holding the DuckDB file:
 - `head.json`: how many entries there are and the newest one's hash, rewritten after every
   append, so deleting entries from the end is detected too.
 
-`verify()` (`hearth audit --verify`) checks all of it. Someone who can write the folder could
-still rebuild the whole chain and its head; to catch that, keep the head line that `--verify`
-prints somewhere else (the council's records) and check against it with `--expect N:HASH`.
-Entries hold counts, roles and OS user names, never an identifier or a pseudonym of a list."""
+Whoever can write the folder (the service account Hearth runs as) could still delete it, or
+rebuild the whole chain and its head. So each entry is also sent, before it is written here, to
+a sink outside the account's reach (hearth/privacy/audit_sink.py: syslog or journald, a webhook,
+or an append-only file another user owns), named in the installer's roles file (`audit:` `sink:`)
+or HEARTH_AUDIT_SINK; `verify()` (`hearth audit --verify`) checks the log against the copies
+there: how many, each one's hash, the newest. With no sink it says what it cannot detect.
+
+The user recorded is the kernel's login user (/proc/self/loginuid: the person who logged in,
+kept through sudo), never an environment variable. Entries hold counts, roles and OS user
+names, never an identifier or a pseudonym of a list."""
 
 from __future__ import annotations
 
@@ -29,23 +35,16 @@ from pathlib import Path
 
 from hearth import settings
 from hearth.atomic import write_text_atomically
+from hearth.privacy import audit_sink
+from hearth.privacy.access import login_uid, login_user, os_user
 
-GENESIS = "0" * 64
-FIELDS = (
-    "seq",
-    "at",
-    "action",
-    "role",
-    "user",
-    "os_user",
-    "sudo_user",
-    "via",
-    "clients",
-    "matched",
-    "run_as_of",
-    "detail",
-    "prev",
-)
+# The chain's primitives live with its checks; named here too, as callers know them.
+from hearth.privacy.audit_checks import BLIND_SPOTS as BLIND_SPOTS
+from hearth.privacy.audit_checks import FIELDS as FIELDS
+from hearth.privacy.audit_checks import GENESIS as GENESIS
+from hearth.privacy.audit_checks import canonical as canonical
+from hearth.privacy.audit_checks import check_chain, check_expected, check_sink
+from hearth.privacy.audit_checks import entry_hash as entry_hash
 
 
 def audit_dir() -> Path:
@@ -58,15 +57,6 @@ def log_path() -> Path:
 
 def head_path() -> Path:
     return audit_dir() / "head.json"
-
-
-def canonical(entry: dict) -> bytes:
-    body = {k: v for k, v in entry.items() if k != "hash"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
-def entry_hash(entry: dict) -> str:
-    return hashlib.sha256(canonical(entry)).hexdigest()
 
 
 @contextlib.contextmanager
@@ -93,33 +83,51 @@ def _write_head(count: int, last: str) -> None:
     write_text_atomically(head_path(), json.dumps({"entries": count, "hash": last}), durable=True)
 
 
+class AuditError(RuntimeError):
+    """An entry could not be recorded (its sink refused it): a sentence; nothing was written."""
+
+
+def sink() -> audit_sink.Sink | None:
+    """The configured sink (the installer's roles file first, then the environment)."""
+    from hearth.privacy.role_access import RoleError, audit_settings
+
+    try:
+        section = audit_settings()
+    except RoleError:
+        section = None  # an untrusted roles file names no sink; verify says so
+    return audit_sink.configured(section)
+
+
 def append(
     action: str,
     *,
     role: str | None,
-    user: str,
-    os_user: str,
-    sudo_user: str | None,
     via: str | None,
     clients: int | None = None,
     matched: int | None = None,
     run_as_of: str | None = None,
     detail: dict | None = None,
 ) -> dict:
-    """Add one entry at the end of the chain and move the head to it; returns the entry."""
+    """Add one entry at the end of the chain, send it to the sink, move the head; returns it.
+    Who did it is read from the kernel here, not taken from the caller."""
     import_legacy()
+    try:
+        target = sink()
+    except audit_sink.AuditSinkError as e:
+        raise AuditError(str(e)) from None
     with _locked(exclusive=True):
         return _append_locked(
             action,
             role=role,
-            user=user,
-            os_user=os_user,
-            sudo_user=sudo_user,
+            user=login_user(),
+            os_user=os_user(),
+            login_uid=login_uid(),
             via=via,
             clients=clients,
             matched=matched,
             run_as_of=run_as_of,
             detail=detail,
+            target=target,
         )
 
 
@@ -129,12 +137,13 @@ def _append_locked(
     role: str | None,
     user: str,
     os_user: str,
-    sudo_user: str | None,
+    login_uid: int | None,
     via: str | None,
     clients: int | None,
     matched: int | None,
     run_as_of: str | None,
     detail: dict | None,
+    target: audit_sink.Sink | None,
 ) -> dict:
     lines = _lines()
     prev, seq = GENESIS, 1
@@ -152,7 +161,7 @@ def _append_locked(
         "role": role,
         "user": user,
         "os_user": os_user,
-        "sudo_user": sudo_user,
+        "login_uid": login_uid,
         "via": via,
         "clients": clients,
         "matched": matched,
@@ -161,6 +170,13 @@ def _append_locked(
         "prev": prev,
     }
     entry["hash"] = entry_hash(entry)
+    # The sink first: an entry it did not take is not written here, and the caller hands
+    # nothing out. (One it took whose local write then failed shows in --verify.)
+    if target is not None:
+        try:
+            audit_sink.send(target, entry, settings.hearth_home())
+        except audit_sink.AuditSinkError as e:
+            raise AuditError(f"{e} Nothing was recorded or handed out.") from None
     line = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     fd = os.open(log_path(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as f:
@@ -194,7 +210,11 @@ def import_legacy() -> int:
         rows = query(con, "publish/audit_legacy").fetchall()
     finally:
         con.close()
-    with _locked(exclusive=True):
+    try:
+        target = sink()
+    except audit_sink.AuditSinkError:
+        target = None
+    with _locked(exclusive=True), contextlib.suppress(AuditError):
         if log_path().exists() or head_path().exists():
             return 0
         for used_at, action, role, clients, matched, run_as_of, detail in rows:
@@ -208,12 +228,13 @@ def import_legacy() -> int:
                 role=role,
                 user="unknown (recorded before OS users were)",
                 os_user="unknown",
-                sudo_user=None,
+                login_uid=None,
                 via=None,
                 clients=clients,
                 matched=matched,
                 run_as_of=run_as_of,
                 detail=extra,
+                target=target,
             )
     return len(rows)
 
@@ -236,21 +257,21 @@ def entries() -> list[dict]:
 class Verification:
     entries: int
     head: str | None  # "N:HASH" of the newest entry
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what was found altered
+    sink: str | None = None  # the sink the log was checked against, described
+    sink_entries: int | None = None  # how many entries it holds for this home
+    # why no verdict could be reached (no log and nothing to compare with, an unreadable sink)
+    undetermined: str | None = None
+    blind_spots: tuple[str, ...] = ()  # what this check could not detect (no sink)
 
     @property
     def intact(self) -> bool:
-        return not self.problems
-
-
-def _describe(e: dict) -> str:
-    role = f", role {e.get('role')}" if e.get("role") else ""
-    return f"entry {e.get('seq')} ({e.get('at', '?')[:19]}, {e.get('action')}{role})"
+        return not self.problems and self.undetermined is None
 
 
 def verify(expect: str | None = None) -> Verification:
-    """Check every entry's hash and link, and the head; `expect` is an earlier head line
-    ("N:HASH") that entry N must still match."""
+    """Check every entry's hash and link and the head, then the log against the sink's copies;
+    `expect` is an earlier head line ("N:HASH") that entry N must still match."""
     import_legacy()
     with _locked(exclusive=False):
         lines = _lines()
@@ -260,84 +281,33 @@ def verify(expect: str | None = None) -> Verification:
                 head = json.loads(head_path().read_text(encoding="utf-8"))
             except ValueError:
                 head = {}
-    problems: list[str] = []
-    hashes: list[str] = []
-    prev, last_seq = GENESIS, 0
-    for i, ln in enumerate(lines, start=1):
-        try:
-            e = json.loads(ln)
-            if not isinstance(e, dict) or set(e) != {*FIELDS, "hash"}:
-                raise ValueError
-        except ValueError:
-            problems.append(
-                f"Line {i} of the audit log is not an entry Hearth wrote: it was edited."
-            )
-            prev = hashlib.sha256(ln.encode()).hexdigest()
-            hashes.append(prev)
-            last_seq += 1
-            continue
-        if e["hash"] != entry_hash(e):
-            problems.append(
-                f"The audit log's {_describe(e)} was changed after it was written: its content "
-                "no longer matches its hash."
-            )
-        elif e["seq"] != last_seq + 1:
-            missing = e["seq"] - last_seq - 1
-            what = (
-                f"{missing} entr{'y was' if missing == 1 else 'ies were'} deleted before it"
-                if missing > 0
-                else "entries were moved or copied"
-            )
-            problems.append(f"The audit log's {_describe(e)} follows entry {last_seq}: {what}.")
-        elif e["prev"] != prev:
-            problems.append(
-                f"The audit log's {_describe(e)} does not follow the entry before it: that entry "
-                "was changed, or replaced."
-            )
-        last_seq = e["seq"] if isinstance(e["seq"], int) else last_seq + 1
-        prev = e["hash"]
-        hashes.append(e["hash"])
-    n = len(lines)
-    if head is None:
-        if n:
-            problems.append(
-                f"The audit head ({head_path()}) is missing: the log cannot show that no "
-                "entries were deleted from its end."
-            )
-    else:
-        count, last = head.get("entries"), head.get("hash")
-        if not isinstance(count, int) or not isinstance(last, str):
-            problems.append(f"The audit head ({head_path()}) was edited: it is not Hearth's.")
-        elif count > n:
-            k = count - n
-            where = " from its end" if not problems else ""
-            problems.append(
-                f"The audit head records {count} entries but the log holds {n}: {k} "
-                f"entr{'y was' if k == 1 else 'ies were'} deleted{where}."
-            )
-        elif count < n:
-            problems.append(
-                f"The audit log holds {n} entries but its head records {count}: entries were "
-                "added by hand, or a write was interrupted."
-            )
-        elif n and hashes[-1] != last:
-            problems.append(
-                "The newest audit entry does not match the head: the log's end was rewritten."
-            )
+            if not isinstance(head, dict):
+                head = {}
+    problems, hashes = check_chain(lines, head, head_path())
     if expect:
-        problems += _check_expected(expect, hashes)
-    top = f"{n}:{hashes[-1]}" if hashes else None
-    return Verification(n, top, problems)
-
-
-def _check_expected(expect: str, hashes: list[str]) -> list[str]:
+        problems += check_expected(expect, hashes)
+    n = len(lines)
+    result = Verification(n, f"{n}:{hashes[-1]}" if hashes else None, problems)
     try:
-        k_text, want = expect.split(":", 1)
-        k = int(k_text)
-    except ValueError:
-        return [f"--expect must be a head line as --verify prints it (N:HASH), not {expect!r}."]
-    if k < 1 or k > len(hashes):
-        return [f"The audit log no longer has entry {k}, which the head you kept names."]
-    if hashes[k - 1] != want:
-        return [f"Entry {k} is not the one the head you kept names: the log was rewritten since."]
-    return []
+        target = sink()
+    except audit_sink.AuditSinkError as e:
+        result.undetermined = str(e)
+        return result
+    if target is None:
+        result.blind_spots = BLIND_SPOTS
+        if not n and head is None and not problems:
+            result.undetermined = (
+                "There is no audit log in this home, and no audit sink to compare with: Hearth "
+                "cannot tell a log that was never written (no one has used hearth reidentify "
+                f"here) from one that was deleted. Configure a sink ({audit_sink.HOW_TO})."
+            )
+        return result
+    result.sink = target.describe()
+    try:
+        copies = audit_sink.read_copies(target, settings.hearth_home())
+    except audit_sink.AuditSinkError as e:
+        result.undetermined = f"{e} The log was not checked against the sink."
+        return result
+    result.sink_entries = len({c.get("seq") for c in copies})
+    result.problems += check_sink(hashes, copies)
+    return result

@@ -9,6 +9,13 @@ in every agency's extract, and Hearth can link records without ever holding the 
 - Each column may be given the name the data contract expects (`nhs_number:person_pid`); a
   column that would keep a name Hearth refuses in an extract (`nhs_number`, `uprn`) is refused
   here first, with the names to give. NHS numbers and UPRNs are checked (counts, never values).
+- The output is shaped by the source's data contract (`data_contracts/<source>.yaml`): only its
+  columns are written, in its order; every other column (a name, a date of birth, a raw UPRN
+  that was not mapped) is dropped and named. A value of a kept column that is not of the shape
+  the contract declares for it (hearth/privacy/shapes.py; the shaping is
+  hearth/privacy/partner_contract.py) may be an identifier in the wrong
+  column: the whole output is refused, naming the column, the rule and how many values. With no
+  source named, the file's columns (after renaming) must be exactly one contract's.
 - An existing output file is replaced only when asked (`overwrite=True`).
 - A pseudonym is 64 lowercase hex characters.
 - The key is read from a file (preferred) or an environment variable. It never appears in a
@@ -36,6 +43,15 @@ from hearth.privacy.identifier_forms import (
     normalise,
     prepare,
 )
+from hearth.privacy.partner_contract import (
+    ContractOutputError,
+    absent_optional,
+    check_contract_columns,
+    output_contract,
+    refuse_unshaped,
+    shown,
+)
+from hearth.quality.contract_model import Contract
 
 KEY_ENV_VAR = "HEARTH_PSEUDONYMISATION_KEY"
 MIN_KEY_BYTES = 16
@@ -141,16 +157,31 @@ class PseudonymiseResult:
     empty: dict[str, int] = field(default_factory=dict)  # empty identifiers per column
     renamed: dict[str, str] = field(default_factory=dict)  # input name -> output name
     notes: tuple[str, ...] = ()  # what was normalised or failed a check: counts, never values
+    source: str = ""  # the contract the output follows
+    written: tuple[str, ...] = ()  # the output's columns (the contract's)
+    dropped: tuple[str, ...] = ()  # input columns the contract does not hold, as shown
 
     def summary(self) -> str:
         cols = ", ".join(
             f"{c} -> {self.renamed[c]}" if self.renamed.get(c, c) != c else c for c in self.columns
         )
         noun = "column" if len(self.columns) == 1 else "columns"
-        return (
-            f"Pseudonymised {len(self.columns)} {noun} ({cols}) in {self.rows:,} rows: "
-            f"{self.src} -> {self.dst}"
+        done = (
+            f"Pseudonymised {len(self.columns)} {noun} ({cols})"
+            if self.columns
+            else "Pseudonymised no column"
         )
+        text = (
+            f"{done} in {self.rows:,} row{'s' if self.rows != 1 else ''} and wrote the "
+            f"{self.source} contract's {len(self.written)} columns: {self.src} -> {self.dst}"
+        )
+        if self.dropped:
+            n = len(self.dropped)
+            text += (
+                f"; dropped {n} column{'s' if n != 1 else ''} the {self.source} contract does "
+                f"not hold: {', '.join(self.dropped)}"
+            )
+        return text + "."
 
 
 def _format(path: Path, what: str) -> str:
@@ -235,17 +266,18 @@ def pseudonymise_file(
     src: Path,
     dst: Path,
     overwrite: bool = False,
+    source: str | Contract | None = None,
 ) -> PseudonymiseResult:
-    """Replace `columns` of `src` by their pseudonyms and write `dst`; other columns untouched.
+    """Replace `columns` of `src` by their pseudonyms and write `dst` with the columns of the
+    source's data contract only (see the module's docstring).
 
     `columns` is a list of names, or a mapping of each input name to its output name (the data
-    contract's, e.g. {"nhs_number": "person_pid"}). CSV or Parquet in and out, chosen by each
-    file's extension. Rows in = rows out. An existing `dst` is replaced only with `overwrite`.
+    contract's, e.g. {"nhs_number": "person_pid"}). `source` names the contract (or is one);
+    None infers it from the columns. CSV or Parquet in and out, chosen by each file's
+    extension. Rows in = rows out. An existing `dst` is replaced only with `overwrite`.
     """
     src, dst = Path(src), Path(dst)
     names = list(columns)
-    if not names:
-        raise PseudonymiseError("Name at least one column to pseudonymise.")
     duplicates = sorted({c for c in names if names.count(c) > 1})
     if duplicates:
         raise PseudonymiseError(f"Column '{duplicates[0]}' is named more than once.")
@@ -266,10 +298,18 @@ def pseudonymise_file(
     df = _read(src, src_fmt)
     for c in names:
         if c not in df.columns:
+            listed = [shown(n, i) for i, n in enumerate(df.columns)]
             raise PseudonymiseError(
-                f"Column '{c}' is not in {src}; its columns are: {', '.join(df.columns)}."
+                f"Column '{c}' is not in {src}; its columns are: {', '.join(listed)}."
             )
     check_names(renames, df.columns)
+    try:
+        contract = output_contract(source, [renames.get(c, c) for c in df.columns])
+        check_contract_columns(contract, renames, df.columns)
+        renamed = df.rename({c: n for c, n in renames.items() if c != n})
+        refuse_unshaped(contract, renamed, set(renames.values()), src)
+    except ContractOutputError as e:
+        raise PseudonymiseError(str(e)) from None
     mac = _Hmac(key)
     hashed, notes = [], []
     try:
@@ -281,9 +321,19 @@ def pseudonymise_file(
     except IdentifierFormError as e:
         raise PseudonymiseError(str(e)) from None
     out = df.with_columns(hashed).rename({c: n for c, n in renames.items() if c != n})
+    absent, absent_notes = absent_optional(contract, out.columns)  # sent empty, and said so
+    notes += absent_notes
+    out = out.with_columns(pl.lit(None, pl.String).alias(c) for c in absent).select(
+        contract.column_names
+    )
     if out.height != df.height:  # pragma: no cover - a mapping cannot change the row count
         raise PseudonymiseError(f"Row count changed while pseudonymising {src}.")
     _write(out, dst, dst_fmt)
+    dropped = tuple(
+        shown(c, i)
+        for i, c in enumerate(df.columns)
+        if renames.get(c, c) not in contract.column_names
+    )
     return PseudonymiseResult(
         src=src,
         dst=dst,
@@ -295,4 +345,7 @@ def pseudonymise_file(
         empty={c: out[renames[c]].null_count() for c in names},
         renamed=renames,
         notes=tuple(notes),
+        source=contract.source,
+        written=contract.column_names,
+        dropped=dropped,
     )

@@ -132,29 +132,24 @@ def audit_entries(limit: int = 50) -> list[dict]:
 
 
 def _audit(action: str, grant, **fields) -> None:
-    from hearth.privacy.audit import append
+    from hearth.privacy.audit import AuditError, append
 
-    append(
-        action,
-        role=grant.role,
-        user=grant.user,
-        os_user=grant.os_user,
-        sudo_user=grant.sudo_user,
-        via=grant.via,
-        **fields,
-    )
+    # The audit finds who is behind the process itself (the kernel's login user).
+    try:
+        append(action, role=grant.role, via=grant.via, **fields)
+    except AuditError as e:
+        raise ReidentifyError(str(e)) from None
 
 
 def _authorised(role: str):
     """The roles file's grant of `role` to this OS user; a refusal is audited, then raised."""
-    from hearth.privacy.access import os_user, sudo_user
+    from hearth.privacy.access import login_user, os_user
     from hearth.privacy.role_access import Grant, RoleError, authorise
 
     try:
         return authorise(role)
     except RoleError as e:
-        who = sudo_user() or os_user()
-        _audit("refused", Grant(role, who, os_user(), sudo_user(), None), detail={"why": str(e)})
+        _audit("refused", Grant(role, login_user(), os_user(), None), detail={"why": str(e)})
         raise ReidentifyError(str(e)) from None
 
 

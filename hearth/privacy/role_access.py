@@ -1,9 +1,10 @@
 """Who may use a role: OS users and groups mapped to roles in a file the installer owns.
 
 `hearth reidentify --role police` hands out the police view of the list beside the agency's
-own identifiers, so the role is not taken on the caller's word: the OS user running Hearth
-(or, through `sudo -u <service account>`, the person sudo names) must be given that role in the
-roles file, by name or through one of their OS groups:
+own identifiers, so the role is not taken on the caller's word: the person running Hearth, as
+the kernel knows them (their login user, /proc/self/loginuid, which `sudo -u <service account>`
+keeps; the effective user where no login was recorded; never an environment variable), must be
+given that role in the roles file, by name or through one of their OS groups:
 
     # HEARTH_ROLES_FILE, default HEARTH_HOME/roles.yaml
     police:
@@ -11,6 +12,8 @@ roles file, by name or through one of their OS groups:
       groups: [hearth-police]
     health:
       groups: [hearth-health]
+    audit:                      # not a role: where each audit entry is also sent
+      sink: file:/var/log/hearth/audit.jsonl
 
 The file is trusted only if it is owned by root or by the owner of HEARTH_HOME and nobody else
 can change it (no group or other write bit, on it or on its folder). With no roles file, only
@@ -29,11 +32,12 @@ from pathlib import Path
 import yaml
 
 from hearth import settings
-from hearth.privacy.access import home_owner, mode_text, os_user, sudo_user, user_name
+from hearth.privacy.access import home_owner, login_user, mode_text, os_user, user_name
 from hearth.quality.contracts import ROLES
 
 ROLES_ENV_VAR = settings.ROLES_FILE_ENV
 SETUP_HINT = "see 'Access' in docs/operations.md"
+AUDIT_KEY = "audit"  # the roles file's section naming the audit sink (hearth/privacy/audit.py)
 
 
 class RoleError(PermissionError):
@@ -45,10 +49,10 @@ class Grant:
     """Who was allowed to use `role`, and on what grounds (both go on the audit row)."""
 
     role: str
-    user: str  # the person the role was checked for
+    user: str  # the person the role was checked for: the kernel's login user
     os_user: str  # the account the process runs as
-    sudo_user: str | None
-    via: str  # "user asmith in /etc/hearth/roles.yaml", "owner of HEARTH_HOME (no roles file)"
+    # "user asmith in /etc/hearth/roles.yaml", "owner of HEARTH_HOME (no roles file)"
+    via: str | None
 
 
 def _trusted(path: Path) -> None:
@@ -74,8 +78,7 @@ def _trusted(path: Path) -> None:
             )
 
 
-def load_roles(path: Path) -> dict[str, dict[str, set[str]]]:
-    """{role: {"users": {...}, "groups": {...}}} from a roles file, checked."""
+def _read(path: Path) -> dict:
     _trusted(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -83,8 +86,32 @@ def load_roles(path: Path) -> dict[str, dict[str, set[str]]]:
         raise RoleError(f"The roles file {path} could not be read ({type(e).__name__}).") from None
     if not isinstance(data, dict):
         raise RoleError(f"The roles file {path} must map each role to its users and groups.")
+    return data
+
+
+def audit_settings() -> tuple[dict, Path] | None:
+    """The roles file's `audit` section (where each audit entry is also sent) and the file,
+    when the file exists and is trusted; None without a roles file; RoleError if untrusted.
+    It lives here because the installer owns this file: the service account cannot change it."""
+    path, _ = settings.roles_file()
+    try:
+        if not path.exists():
+            return None
+    except PermissionError:
+        raise RoleError(f"The roles file {path} cannot be reached (permission denied).") from None
+    section = _read(path).get(AUDIT_KEY) or {}
+    if not isinstance(section, dict):
+        raise RoleError(f"In the roles file {path}, '{AUDIT_KEY}' must be a mapping (sink, read).")
+    return section, path
+
+
+def load_roles(path: Path) -> dict[str, dict[str, set[str]]]:
+    """{role: {"users": {...}, "groups": {...}}} from a roles file, checked."""
+    data = _read(path)
     out: dict[str, dict[str, set[str]]] = {}
     for role, who in data.items():
+        if role == AUDIT_KEY:
+            continue
         if role not in ROLES:
             raise RoleError(
                 f"The roles file {path} names an unknown role {role!r}; roles are: "
@@ -127,17 +154,26 @@ def authorise(role: str) -> Grant:
     """The grant for the person running this process to use `role`, or RoleError."""
     if role not in ROLES:
         raise RoleError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
-    account, behind = os_user(), sudo_user()
-    person = behind or account
+    account, person = os_user(), login_user()
     path, named = settings.roles_file()
+    try:
+        path.stat()
+    except PermissionError:
+        raise RoleError(
+            f"The roles file {path} cannot be reached by {person} (permission denied on its "
+            f"folder); no role may be used. It must be readable by everyone who uses a role "
+            f"({SETUP_HINT})."
+        ) from None
+    except OSError:
+        pass
     if not path.exists():
         if named:
             raise RoleError(
                 f"{ROLES_ENV_VAR} names {path}, which does not exist; no role may be used."
             )
         owner = home_owner()
-        if behind is None and account == owner:
-            return Grant(role, person, account, behind, "owner of HEARTH_HOME (no roles file)")
+        if person == owner:
+            return Grant(role, person, account, "owner of HEARTH_HOME (no roles file)")
         raise RoleError(
             f"There is no roles file ({path}), so only the owner of HEARTH_HOME ({owner}) may "
             f"use a role, and you are {person}. The installer maps OS users or groups to roles "
@@ -146,10 +182,10 @@ def authorise(role: str) -> Grant:
     roles = load_roles(path)
     allowed = roles.get(role, {"users": set(), "groups": set()})
     if person in allowed["users"]:
-        return Grant(role, person, account, behind, f"user {person} in {path}")
+        return Grant(role, person, account, f"user {person} in {path}")
     shared = sorted(groups_of(person) & allowed["groups"])
     if shared:
-        return Grant(role, person, account, behind, f"group {shared[0]} in {path}")
+        return Grant(role, person, account, f"group {shared[0]} in {path}")
     raise RoleError(
         f"{person} may not use the {role} role: the roles file {path} does not give it to "
         f"{person} or to any of their groups. Ask the installer to add you ({SETUP_HINT})."

@@ -35,9 +35,6 @@ def _log(n: int = 5) -> list[dict]:
         audit.append(
             "reidentify",
             role=("health", "police", "fire")[i % 3],
-            user=os_user(),
-            os_user=os_user(),
-            sudo_user=None,
             via="test",
             clients=10 + i,
             matched=i,
@@ -110,7 +107,7 @@ def test_a_rebuilt_chain_is_caught_by_a_head_kept_elsewhere(hearth_home):
     # someone rebuilds the whole chain and its head without entry 2
     shutil.rmtree(audit.audit_dir())
     for e in entries[:1] + entries[2:]:
-        fields = {k: e[k] for k in ("role", "user", "os_user", "sudo_user", "via", "clients")}
+        fields = {k: e[k] for k in ("role", "via", "clients")}
         audit.append(e["action"], **fields, matched=e["matched"], run_as_of=e["run_as_of"])
     assert audit.verify().intact  # the chain alone cannot tell
     check = audit.verify(expect=kept)

@@ -11,7 +11,8 @@ import typer
 from hearth.cli.pseudonymise import parse_renames, pseudonymise_command
 from hearth.ingest.identifiers import identifier_like_columns
 from hearth.privacy.identifier_forms import MangledIdentifier, kind_of, normalise
-from hearth.privacy.pseudonymise import PseudonymiseError, hmac_hex, pseudonymise_file
+from hearth.privacy.pseudonymise import PseudonymiseError, hmac_hex
+from tests.unit.privacy.contract_helpers import column, contract_of, pseudonymise_file
 
 KEY = b"test-key-NOT-REAL-5e1d0c9b8a7f6e5d"
 NHS = "9434765919"  # the NHS's own example number: valid check digit
@@ -191,24 +192,27 @@ def test_an_existing_output_is_replaced_only_when_asked(tmp_path, capsys):
     src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
     src.write_text(f"nhs_number\n{NHS}\n")
     dst.write_text("someone's earlier work\n")
+    only = contract_of(column("person_pid"))
     with pytest.raises(typer.Exit) as e:
-        pseudonymise_command(key_file, "nhs_number:person_pid", src, dst)
+        pseudonymise_command(key_file, "nhs_number:person_pid", src, dst, source=only)
     assert e.value.exit_code == 2
     err = capsys.readouterr().err
     assert "already exists; nothing was written. Give --overwrite" in err
     assert dst.read_text() == "someone's earlier work\n"
-    pseudonymise_command(key_file, "nhs_number:person_pid", src, dst, overwrite=True)
+    pseudonymise_command(key_file, "nhs_number:person_pid", src, dst, True, only)
     assert pl.read_csv(dst)["person_pid"].to_list() == [_pid(NHS)]
 
 
-def _readme_columns() -> str:
-    """The `--columns` of the README's pseudonymise example, as a partner analyst copies it."""
+def _readme_example() -> tuple[str, str]:
+    """The `--source` and `--columns` of the README's pseudonymise example, as a partner
+    analyst copies them."""
     import re
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    (columns,) = re.findall(r"hearth pseudonymise --key-file \S+ --columns (\S+) ", readme)
-    return columns
+    pattern = r"hearth pseudonymise --source (\S+) --key-file \S+ --columns (\S+) "
+    ((source, columns),) = re.findall(pattern, readme)
+    return source, columns
 
 
 def test_what_the_readme_example_writes_hearth_accepts(quality_world, tmp_path, monkeypatch):
@@ -235,12 +239,21 @@ def test_what_the_readme_example_writes_hearth_accepts(quality_world, tmp_path, 
         .then(pl.col("nhs_number").str.replace(r"^(\d{3})(\d{3})(\d{4})$", "$1-$2-$3"))
         .otherwise(pl.col("nhs_number"))
     )
+    # and what the police system exports beside them, which must not leave
+    raw = raw.with_columns(
+        full_name=pl.lit("Mary Smith"), date_of_birth=pl.lit("1980-05-14"), uprn_text=pl.lit("x")
+    )
     raw.write_csv(tmp_path / "police_raw.csv")
     key_file = tmp_path / "shared.key"
     key_file.write_bytes(KEY)
     key_file.chmod(0o600)
     landed = tmp_path / "landing" / "police" / LATEST / quality_world.path("police", LATEST).name
-    pseudonymise_command(key_file, _readme_columns(), tmp_path / "police_raw.csv", landed)
+    source, columns = _readme_example()
+    result = pseudonymise_command(
+        key_file, columns, tmp_path / "police_raw.csv", landed, source=source
+    )
+    assert result.dropped == ("full_name", "date_of_birth", "uprn_text")
+    assert "Mary Smith" not in landed.read_text() and "1980-05-14" not in landed.read_text()
 
     out = pl.read_csv(landed, infer_schema=False)
     assert out.columns == pseudo.columns

@@ -19,9 +19,9 @@ from hearth.privacy.pseudonymise import (
     SecretKey,
     hmac_hex,
     normalise,
-    pseudonymise_file,
     read_key,
 )
+from tests.unit.privacy.contract_helpers import column, contract_of, pseudonymise_file
 
 KEY_TEXT = "test-key-NOT-REAL-8c1f0e2a9b7d4c3e"
 KEY = KEY_TEXT.encode()
@@ -160,6 +160,7 @@ def test_pseudonymise_command_refuses_a_shared_key_file(tmp_path, capsys):
 # --- files ------------------------------------------------------------------------------------
 
 NAMES = {"nhs_number": "person_pid", "uprn": "household_pid"}
+CODES = ("007", "010")
 CSV = (
     "nhs_number,uprn,note,code\n"
     "943 476 5919,100000000001,keep  spaces ,007\n"
@@ -168,16 +169,20 @@ CSV = (
 )
 
 
-def test_csv_round_trip_keeps_other_columns(tmp_path):
+WITH_CODE = contract_of(column("person_pid"), column("household_pid"), column("code", CODES))
+
+
+def test_csv_round_trip_keeps_the_contracts_other_columns_only(tmp_path):
     src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
     src.write_text(CSV)
-    result = pseudonymise_file(KEY, NAMES, src, dst)
+    result = pseudonymise_file(KEY, NAMES, src, dst, source=WITH_CODE)
     assert result.rows == 3 and result.columns == ("nhs_number", "uprn")
+    assert result.dropped == ("note",)  # the contract does not hold it
     before = pl.read_csv(src, infer_schema=False)
     after = pl.read_csv(dst, infer_schema=False)
-    assert after.columns == ["person_pid", "household_pid", "note", "code"]
+    assert after.columns == ["person_pid", "household_pid", "code"]
     assert after.height == before.height
-    assert after.select("note", "code").equals(before.select("note", "code"))  # "007" kept
+    assert after["code"].equals(before["code"])  # "007" kept
     nhs = after["person_pid"].to_list()
     assert nhs[0] == nhs[1] == reference(KEY, "9434765919") and nhs[2] is None
     assert after["household_pid"].to_list() == [
@@ -199,7 +204,15 @@ def test_parquet_round_trip_keeps_types(tmp_path):
         }
     )
     df.write_parquet(src)
-    pseudonymise_file(KEY, {"uprn": "household_pid", "nhs_number": "person_pid"}, src, dst)
+    typed = contract_of(
+        column("household_pid"),
+        column("person_pid"),
+        column("birth_year", kind="integer"),
+        column("seen", kind="date"),
+        column("score", kind="number"),
+    )
+    renames = {"uprn": "household_pid", "nhs_number": "person_pid"}
+    pseudonymise_file(KEY, renames, src, dst, source=typed)
     out = pl.read_parquet(dst)
     assert out.height == df.height
     assert out.columns == ["household_pid", "person_pid", "birth_year", "seen", "score"]
@@ -212,7 +225,7 @@ def test_parquet_round_trip_keeps_types(tmp_path):
 def test_csv_to_parquet(tmp_path):
     src, dst = tmp_path / "in.csv", tmp_path / "sub" / "out.parquet"
     src.write_text(CSV)
-    pseudonymise_file(KEY, {"nhs_number": "person_pid"}, src, dst)
+    pseudonymise_file(KEY, {"nhs_number": "person_pid"}, src, dst, source=WITH_CODE)
     assert pl.read_parquet(dst)["code"].to_list() == ["007", None, "010"]
 
 
@@ -228,7 +241,6 @@ def test_missing_column_names_file_and_column(tmp_path):
     ("columns", "dst_name", "problem"),
     [
         (["score"], "out.parquet", "text or whole numbers"),
-        ([], "out.parquet", "at least one column"),
         (["uprn", "uprn"], "out.parquet", "more than once"),
         (["uprn"], "out.xlsx", "must end in .csv or .parquet"),
         (["uprn"], "in.parquet", "must not be the input"),
@@ -244,21 +256,32 @@ def test_other_errors(tmp_path, columns, dst_name, problem):
 # --- the key never leaks: files, exceptions, stdout/stderr ------------------------------------
 
 
+POLICE_CSV = (
+    "record_id,nhs_number,uprn,event_date,event_type,risk_level\n"
+    "PL000000001,943 476 5919,100000000001,2025-03-14,ASB,\n"
+    "PL000000002,9434765919,,2025-03-15,DOMESTIC_ABUSE,HIGH\n"
+    "PL000000003,,100000000002,2025-03-16,ASB,\n"
+)
+
+
 def test_key_never_in_outputs_errors_or_console(tmp_path, monkeypatch, capsys):
     key_file = private_key_file(tmp_path / "partner.key", (KEY_TEXT + "\n").encode())
     monkeypatch.setenv("HEARTH_PSEUDONYMISATION_KEY", KEY_TEXT)
     src = tmp_path / "in.csv"
-    src.write_text(CSV)
+    src.write_text(POLICE_CSV)
     outputs = [tmp_path / "out.csv", tmp_path / "out.parquet"]
     for dst in outputs:
         result = pseudonymise_command(
-            key_file, "nhs_number:person_pid,uprn:household_pid", src, dst
+            key_file, "nhs_number:person_pid,uprn:household_pid", src, dst, source="police"
         )
         assert KEY_TEXT not in repr(result)
-    pseudonymise_command(None, ["nhs_number:person_pid"], src, tmp_path / "env.csv")  # env key
+    # the key from the environment; the unmapped UPRN is dropped, household_pid sent empty
+    pseudonymise_command(
+        None, ["nhs_number:person_pid"], src, tmp_path / "env.csv", source="police"
+    )
     errors = []
     for args in [
-        (key_file, "nope", src, tmp_path / "x.csv"),
+        (key_file, "nope", src, tmp_path / "x.csv", False, "police"),
         (key_file, "uprn", tmp_path / "absent.csv", tmp_path / "x.csv"),
         (tmp_path / "absent.key", "uprn", src, tmp_path / "x.csv"),
     ]:
