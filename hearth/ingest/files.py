@@ -19,6 +19,7 @@ from typing import BinaryIO
 import polars as pl
 
 from hearth.ingest.landing import Extract
+from hearth.ingest.safe_paths import printable
 
 
 class BatchProblem(Exception):
@@ -42,8 +43,8 @@ def open_landed(path: Path):
         source, month = path.parent.parent.name, path.parent.name
         raise BatchProblem(
             "file_readable",
-            f"{source}: file {source}/{month}/{path.name} is a link, not a file; it was not "
-            "read. Land the file itself.",
+            f"{source}: file {source}/{month}/{printable(path.name)} is a link, not a file; it "
+            "was not read. Land the file itself.",
         ) from None
     return os.fdopen(fd, "rb")
 
