@@ -38,8 +38,8 @@ KEPT = {
     ("police", "risk_level"): ["STANDARD", "HIGH"],
 }
 WITHHELD = {
-    ("people", "birth_year"): ["19800", "1980.5", " 1980", "-198", "9434765919", "about 1980"],
-    ("addresses", "imd_decile"): ["100", "1.5", "seventh", "1 0"],
+    ("people", "birth_year"): ["19800", "1980.5", " 1980", "19 8", "-198", "9434765919", "1e3"],
+    ("addresses", "imd_decile"): ["100", "1.5", "seventh", "1 0", "1 ", "+1", "0x"],
     ("people", "sex"): ["f", "FEMALE", "MF", "SMITH"],
     ("health", "person_pid"): [PID.upper(), PID[:-1], PID + "0", "9434765919"],
     ("health", "record_id"): ["HL00000", "HL0000000001", "hl000001", "XHL000001", "HL 000001"],
