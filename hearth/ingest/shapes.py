@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from hearth.quality.contract_model import Column, Contract
 
 DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+PSEUDONYM = r"^[0-9a-f]{64}$"  # the pseudonym columns' declared pattern
 DECIMALS = 6  # digits after the point a number may show
 
 
@@ -104,6 +105,15 @@ def column_shape(col: Column) -> Shape:
         regex = rf"^{sign}[0-9]{{1,{digits}}}(?:\.[0-9]{{1,{DECIMALS}}})?$"
         return Shape(col.name, "a number", regex=regex)
     return Shape(col.name, "text with no declared form")
+
+
+def faults(col: Column, values: pl.Series) -> int:
+    """How many non-empty values of `col` are not of its declared shape (counted, never kept).
+    A float column of whole numbers (a Parquet integer column saved through pandas) is read as
+    those numbers."""
+    if values.dtype.is_float() and bool((values.drop_nulls() % 1 == 0).all()):
+        values = values.cast(pl.Int64)
+    return int((~column_shape(col).keeps(values.cast(pl.String))).sum())
 
 
 def shapes(contract: Contract) -> dict[str, Shape]:
