@@ -131,7 +131,8 @@ def resolve(
     if wp.rising_prevalence != 0:
         k = int(rng(_RISING).integers(0, P.K))
         trend = (1.0 + wp.rising_prevalence) ** (np.arange(horizon) / max(months - 1, 1))
-        onset[k] = onset[k] * trend[None, None, :]
+        # A probability still: onset + remission at most 1 (a steep rise on a short world).
+        onset[k] = np.minimum(onset[k] * trend[None, None, :], 1.0 - rem[k][:, None, None])
         drawn["rising_prevalence"] = {"problem": P.VULNS[k].name, "onset_times": trend.tolist()}
 
     n_src = len(EVENT_SOURCES)
