@@ -209,13 +209,13 @@ def test_laplace_by_month_matches_the_static_table_and_simulation() -> None:
         assert abs(mc.mean() - phi[t, k, q, 1, g, s]) < 4 * mc.std() / np.sqrt(n) + 1e-12
 
 
-def _block(world: World, n: int, n_land: int, mess: float, seed: int, one_class: bool):
+def _block(world: World, n: int, n_land: int, mess: float, seed: int, one_class: bool, la: int = 0):
     """One block simulated directly, as world.py does it, and its truth."""
     rng = np.random.default_rng(seed)
     if one_class:
         q = np.zeros(n, dtype=np.int64)
-        la = np.zeros(n, dtype=np.int64)
-        ward = np.zeros(n, dtype=np.int64)
+        ward = np.full(n, la, dtype=np.int64)
+        la = np.full(n, la, dtype=np.int64)
         has_child = np.ones(n, dtype=bool)
         has_old = np.ones(n, dtype=bool)
     else:
@@ -242,10 +242,26 @@ def test_truth_exact_under_every_mechanism() -> None:
     the rising problem inside the three months): those with the same observed history share one
     p, which must match their empirical crisis frequency."""
     n_land, mess = 3, 0.1
-    wp = replace(P.REALISTIC, rising_prevalence=4.0, seasonality=0.6, area_recording_sd=0.5)
-    world = resolve(wp, 8, 3, 12, parse_month("2024-01"), n_land, n_land + 12)
+    wp = replace(
+        P.REALISTIC,
+        rising_prevalence=4.0,
+        seasonality=0.8,
+        area_recording_sd=0.5,
+        recording_changes=1,
+        change_up=(5.0, 5.0),
+        change_down=(5.0, 5.0),
+    )
+    # The first seed whose change is health's whole coverage, from the second month: strong
+    # enough that a filter that ignored it would be found out.
+    for seed in range(200):
+        world = resolve(wp, seed, 3, 12, parse_month("2024-01"), n_land, n_land + 12)
+        ch = world.drawn["recording_changes"][0]
+        if ch["what"] == "coverage" and ch["source"] == "health" and ch["from_month_index"] == 1:
+            break
     assert world.time_varying and world.n_u > 1
-    tr = _block(world, 60_000, n_land, mess, 5, one_class=True)
+    tr = _block(
+        world, 60_000, n_land, mess, 5, one_class=True, la=P.LA_CODES.index(ch["authority"])
+    )
     checked = 0
     for row in (n_land - 1, 0):
         p, y = tr.p[row], tr.crisis[row]
