@@ -296,3 +296,22 @@ def test_truth_calibrated_by_tenth_on_a_larger_realistic_world() -> None:
         z2.append(((ybar - pbar) / sd) ** 2)
     assert sum(z2) < 29.6  # chi-square, 10 degrees of freedom, p = 0.001
     assert p[tenth == 9].mean() > 4 * p[tenth == 0].mean()  # and it ranks
+
+
+def test_hearth_synth_realistic_and_one_mechanism(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hearth.cli.app import app
+
+    def synth(name: str, *flags: str) -> dict:
+        out, truth = tmp_path / name / "out", tmp_path / name / "truth"
+        args = ["synth", "--out", str(out), "--truth", str(truth), "--households", "300"]
+        result = CliRunner().invoke(app, [*args, "--months", "4", *flags])
+        assert result.exit_code == 0, result.output
+        return json.loads((truth / "world.json").read_text())
+
+    assert synth("realistic", "--realistic")["mechanisms"]["on"] == P.REALISTIC.active()
+    assert len(P.REALISTIC.active()) == len(P.MECHANISMS)  # the preset turns every one on
+    one = synth("one", "--mechanism", "cooccurrence")["mechanisms"]
+    assert one["on"] == ["cooccurrence"] and one["params"]["cooccurrence"] == 0.8
+    assert "mechanisms" not in synth("today")
