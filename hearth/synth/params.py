@@ -352,3 +352,15 @@ RECORD_ID_DIGITS = 9  # never 10, so a record id cannot look like an NHS number
 # Household blocks: each block has its own random streams, so output does not depend on how many
 # blocks are processed together and memory stays flat.
 BLOCK = 32768
+
+
+# --- a world that does not flatter the model (issue 27): its switches live in world_params.py
+from hearth.synth.world_params import (  # noqa: E402
+    MECHANISMS,
+    REALISTIC,
+    SEASON_PEAK_MONTH,
+    WorldParams,
+    world_params,
+)
+
+__all__ = ["MECHANISMS", "REALISTIC", "SEASON_PEAK_MONTH", "WorldParams", "world_params"]

@@ -17,18 +17,20 @@ from hearth.synth.dynamics import LEAVE, ROLE_CODE, Population
 from hearth.synth.events import BlockEvents, generate_events, household_rates
 from hearth.synth.extracts import write_addresses, write_events, write_people
 from hearth.synth.ids import nhs_numbers, pseudonyms, synthetic_key, uprns
-from hearth.synth.latent import eligibility, laplace_table, simulate_chains, z_nodes
+from hearth.synth.latent import eligibility, laplace_by_month, laplace_table, simulate_chains
+from hearth.synth.mechanisms import World, resolve
 from hearth.synth.months import month_name, parse_month, random_day_in_month
 from hearth.synth.places import write_area_names
-from hearth.synth.population import Households, make_areas, make_households
+from hearth.synth.population import Areas, Households, make_areas, make_households
 from hearth.synth.truth import block_truth
 from hearth.synth.write import (
     PARQUET_OPTIONS,
     ROW_GROUP_SIZE,
 )
 
-# Independent random streams: (seed, stream[, block]).
-_AREAS, _HOUSEHOLDS, _BLOCK, _PEOPLE, _ADDRESSES = 1, 2, 3, 4, 5
+# Independent random streams: (seed, stream[, block]). 6 is the mechanisms' per-seed draws
+# (mechanisms.py), 7 the household factor of each block: today's streams never move.
+_AREAS, _HOUSEHOLDS, _BLOCK, _PEOPLE, _ADDRESSES, _FACTOR = 1, 2, 3, 4, 5, 7
 _KEY_ROLE = np.array([ROLE_CODE[k.role] for k in P.KEYS])
 _KEY_SOURCE = np.array([EVENT_SOURCES.index(k.source) for k in P.KEYS])
 
@@ -57,12 +59,17 @@ def synthesise(
     mess_rate: float = 0.01,
     move_rate: float = 0.002,
     progress: Callable[[str, float], None] | None = None,
+    world: P.WorldParams | None = None,
 ) -> SynthSummary:
-    """Write a landing tree under `out` and the truth under `truth`; same arguments, same bytes."""
+    """Write a landing tree under `out` and the truth under `truth`; same arguments, same bytes.
+    `world` switches on the mechanisms of a less flattering world (`params.REALISTIC` all of
+    them); None or `WorldParams()` is today's world."""
     if households < 2 or months < 2:
         raise ValueError("need at least 2 households and 2 months")
     if not (0.0 <= mess_rate < 1.0 / 3.0) or not (0.0 <= move_rate < 0.5):
         raise ValueError("mess_rate must be in [0, 1/3) and move_rate in [0, 0.5)")
+    wp = world or P.WorldParams()
+    wp.check()
     report = progress or (lambda stage, fraction: None)
     out, truth = Path(out), Path(truth)
     last = parse_month(end)
@@ -75,7 +82,10 @@ def synthesise(
         np.random.default_rng([seed, _HOUSEHOLDS]), areas, households, first
     )
 
-    events, tr = _simulate_blocks(hh, seed, months, horizon, first, mess_rate, report)
+    resolved = resolve(wp, seed, len(P.LA_CODES), len(areas.ward_codes), first, months, horizon)
+    events, tr = _simulate_blocks(
+        hh, areas, resolved, seed, months, horizon, first, mess_rate, report
+    )
 
     report("pseudonymising identifiers", 0.55)
     key = synthetic_key(seed)
@@ -180,13 +190,15 @@ def synthesise(
         truth_rows,
         crisis_rate,
     )
-    _write_world(truth, summary, seed, end, mess_rate, move_rate, pop)
+    _write_world(truth, summary, seed, end, mess_rate, move_rate, pop, resolved)
     report("done", 1.0)
     return summary
 
 
 def _simulate_blocks(
     hh: Households,
+    areas: Areas,
+    world: World,
     seed: int,
     months: int,
     horizon: int,
@@ -195,8 +207,11 @@ def _simulate_blocks(
     report: Callable[[str, float], None],
 ) -> tuple[BlockEvents, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Hidden state, records and truth, one block of households at a time."""
-    nodes, _ = z_nodes()
-    phi = laplace_table()
+    n_z = world.z.size // world.n_u
+    z_of_node = world.z
+    phi = laplace_by_month(world, months) if world.time_varying else laplace_table(world=world)
+    ward_all = areas.lsoa_ward[hh.lsoa]
+    la_all = areas.ward_la[ward_all]
     n = hh.n
     p = np.empty((months, n))
     p_full = np.empty((months, n))
@@ -210,11 +225,18 @@ def _simulate_blocks(
         q = q_all[lo:hi]
         has_child, has_old = hh.has_child[lo:hi], hh.has_old[lo:hi]
         elig = eligibility(has_child, has_old)
-        z_idx = rng.integers(0, nodes.size, size=hi - lo)
-        bits = simulate_chains(rng, q, elig, horizon)
-        rates = household_rates(q, has_child, has_old)
-        ev = generate_events(rng, rates, nodes[z_idx], bits, months, first, mess_rate)
-        bt = block_truth(q, elig, z_idx, bits, rates, ev, months, mess_rate, phi)
+        la, ward = la_all[lo:hi], ward_all[lo:hi]
+        z_idx = rng.integers(0, n_z, size=hi - lo)
+        u_idx = None
+        if world.n_u > 1:  # the household factor, from its own stream
+            u_idx = np.random.default_rng([seed, _FACTOR, b]).integers(0, world.n_u, hi - lo)
+        node = z_idx if u_idx is None else z_idx * world.n_u + u_idx
+        bits = simulate_chains(rng, q, elig, horizon, world, u_idx)
+        area = world.area_mult(la, ward)
+        rates = household_rates(q, has_child, has_old, world.keys, area)
+        z = z_of_node[node]
+        ev = generate_events(rng, rates, z, bits, months, first, mess_rate, world, la)
+        bt = block_truth(q, elig, node, bits, rates, ev, months, mess_rate, phi, world, la)
         p[:, lo:hi], p_full[:, lo:hi], crisis[:, lo:hi] = bt.p, bt.p_full, bt.crisis
         keep = ev.t < months
         landed = {f: v[keep] for f, v in asdict(ev).items()}
@@ -278,8 +300,11 @@ def _write_world(
     mess_rate: float,
     move_rate: float,
     pop: Population,
+    resolved: World,
 ) -> None:
     """The parameters behind the truth (never the key or a raw identifier)."""
+    from hearth.synth.latent import z_nodes
+
     nodes, weights = z_nodes()
     onset, rem, stat = P.chain_tables()
     world = {
@@ -315,7 +340,7 @@ def _write_world(
             }
             for k, v in enumerate(P.VULNS)
         ],
-        "keys": [asdict(k) for k in P.KEYS],
+        "keys": [asdict(k) for k in resolved.keys],
         "counts": {
             "rows": s.rows,
             "persons": s.persons,
@@ -327,5 +352,11 @@ def _write_world(
             "crisis_rate": s.crisis_rate,
         },
     }
+    if not resolved.params.is_default:  # today's world.json stays as it was, byte for byte
+        world["mechanisms"] = {
+            "on": resolved.params.active(),
+            "params": asdict(resolved.params),
+            "drawn": resolved.drawn,
+        }
     del stat, rem
     (truth / "world.json").write_text(json.dumps(world, indent=2) + "\n", encoding="utf-8")
