@@ -25,7 +25,7 @@ import duckdb
 
 from hearth.quality.expectations import ValidationSummary, load_suite, validate_table
 from hearth.sources import SOURCES
-from hearth.warehouse import query, run_sql
+from hearth.warehouse import query, run_source_sql, run_sql
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ def check_accepted_rows(
     if source not in SOURCES:
         raise KeyError(f"{source!r} is not a Hearth source")
     run_sql(con, "quality/views")
+    run_source_sql(con, "quality/source_view", SOURCES[source])
     run_sql(con, "quality/set_months", {"source": source, "months": months})
     checked = tuple(
         r[0] for r in query(con, "quality/months_checked", {"source": source}).fetchall()
