@@ -60,7 +60,8 @@ with connect(db) as con:
         "SELECT event_code, is_crisis, link_status, count(*) FROM linked_events "
         "WHERE source = 'housing' GROUP BY ALL ORDER BY ALL").fetchall()
     out["labels_crises"] = con.sql(
-        "SELECT count(*) FROM linked_events WHERE is_crisis AND source = 'housing'").fetchall()[0][0]
+        "SELECT count(*) FROM linked_events WHERE is_crisis AND source = 'housing'"
+    ).fetchall()[0][0]
 print(json.dumps(out))
 """
 
