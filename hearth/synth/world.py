@@ -270,6 +270,17 @@ def _write_truth(
     return n * p.shape[0]
 
 
+def _key_record(key: P.Key) -> dict:
+    """A record key as world.json documents it, with whether it is a crisis (the contracts')."""
+    fields = asdict(key)
+    head = ("source", "event_type", "attrs", "vuln")
+    return {
+        **{f: fields[f] for f in head},
+        "crisis": key.crisis,
+        **{f: v for f, v in fields.items() if f not in head},
+    }
+
+
 def _write_world(
     truth: Path,
     s: SynthSummary,
@@ -315,7 +326,7 @@ def _write_world(
             }
             for k, v in enumerate(P.VULNS)
         ],
-        "keys": [asdict(k) for k in P.KEYS],
+        "keys": [_key_record(k) for k in P.KEYS],
         "counts": {
             "rows": s.rows,
             "persons": s.persons,
