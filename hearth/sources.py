@@ -64,6 +64,7 @@ class Source:
     code_details: tuple[str, ...] = ()  # the first of these present ends the code
     crisis_events: tuple[str, ...] = ()  # event codes that are crises (see is_crisis_code)
     order: int = 0
+    register_of: str | None = None  # a register: whose register it is (household or person)
     codes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -83,6 +84,7 @@ def sql_names(source: Source) -> dict[str, str]:
     """The placeholders of the per-source SQL templates, each quoted from the contract."""
     names = lambda cols: ", ".join(quote(c) for c in cols)  # noqa: E731
     return {
+        **register_names(),
         "source_text": quote(source.name, as_text=True),
         "source_table": quote(source.name),
         "raw_table": quote(f"raw_{source.name}"),
@@ -176,6 +178,9 @@ def _read(path: Path, kind_expected: tuple[str, ...]) -> Source:
             raise fail("customProperties crisisEvents must be a list of event codes.")
     elif parts["kind"] or links or crisis:
         raise fail("only an event source declares eventCode, linkKey or crisisEvents.")
+    register_of = custom.get("registerOf")
+    if register_of is not None and (kind != "register" or register_of not in LINK_KEYS):
+        raise fail(f"customProperties registerOf is for a register, one of {LINK_KEYS}.")
     source = Source(
         name=name,
         kind=kind,
@@ -192,6 +197,7 @@ def _read(path: Path, kind_expected: tuple[str, ...]) -> Source:
         code_details=tuple(parts["detail"]),
         crisis_events=tuple(str(c) for c in crisis),
         order=int(custom.get("listOrder") or 0),
+        register_of=custom.get("registerOf"),
         codes=codes,
     )
     for pattern in source.crisis_events:
@@ -228,6 +234,23 @@ def references() -> dict[str, Source]:
     `data_contracts/reference/`."""
     root = project_path("data_contracts") / REFERENCE_FOLDER
     return {p.stem: _read(p, ("reference",)) for p in sorted(root.glob("*.yaml"))}
+
+
+@cache
+def register_names() -> dict[str, str]:
+    """The placeholders `{household_register}` and `{person_register}` of the linkage and
+    feature SQL: the raw tables of the registers whose contracts say whose register they are
+    (registerOf). Each must be declared by exactly one register."""
+    names = {}
+    for of in LINK_KEYS:
+        found = [s for s in sources().values() if s.register_of == of]
+        if len(found) != 1:
+            raise SourceError(
+                f"data_contracts/: exactly one register must declare registerOf: {of} "
+                f"(found {len(found)})."
+            )
+        names[f"{of}_register"] = quote(f"raw_{found[0].name}")
+    return names
 
 
 def agencies() -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import duckdb
 
 from hearth import settings
 from hearth.settings import SQL_DIR
-from hearth.sources import SOURCES, Source, sql_names
+from hearth.sources import SOURCES, Source, register_names, sql_names
 
 # A template's placeholder for a name from a contract: `{raw_table}`, `{date_column}`.
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -21,8 +21,14 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 @cache
 def sql_text(name: str) -> str:
-    """The text of `sql/<name>.sql` (name may include a sub-folder, e.g. `ingest/ledger`)."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """The text of `sql/<name>.sql` (name may include a sub-folder, e.g. `ingest/ledger`), with
+    the registers' tables filled in where it names them (`{household_register}`,
+    `{person_register}`: hearth.sources.register_names)."""
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    if "_register}" not in text:
+        return text
+    names = register_names()
+    return re.sub(r"\{([a-z]+_register)\}", lambda m: names[m.group(1)], text)
 
 
 def statements(name: str) -> list[str]:
