@@ -112,7 +112,6 @@ def check_rules(rules: dict, cat: Catalogue, where: str) -> None:
                     f"{c.get('op')!r} {c.get('value')!r}; use one of {', '.join(_OPS)} and a "
                     "number."
                 )
-    _check_leads(rules, where)
     missing = [a for a in ("register", "combined", *cat.agencies) if a not in rules["by_agency"]]
     unknown = [
         t
@@ -126,6 +125,7 @@ def check_rules(rules: dict, cat: Catalogue, where: str) -> None:
             f"{where}: {', '.join(unknown)} under by_theme or lead_by_kind is not a theme of "
             "sql/features/catalogue.yaml."
         )
+    _check_leads(rules, where)
 
 
 def _check_leads(rules: dict, where: str) -> None:
