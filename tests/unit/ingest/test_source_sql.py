@@ -54,3 +54,30 @@ def test_a_template_is_filled_only_with_quoted_contract_names(tmp_path):
         for s in SOURCES.values():
             cols = con.sql(f"DESCRIBE raw_{s.name}").fetchall()
             assert [c[0] for c in cols] == [*s.columns, "_row_number", "_extract_month"]
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (("    - property: eventCode\n      value: kind\n", ""),
+         "exactly one column with eventCode"),
+        (("    - property: linkKey\n      value: household\n", ""),
+         "person or household key"),
+        (("- property: agency\n  value: fire\n", ""), "names the agency"),
+        (("crisisEvents\n  value:\n  - DWELLING_FIRE\n", "crisisEvents\n  value:\n  - HOUSE_FIRE\n"),
+         "'HOUSE_FIRE' is not a code of event_type"),
+        (("  value: event_date\n- property: listOrder", "  value: when\n- property: listOrder"),
+         "dateColumn must name one of its columns"),
+    ],
+)  # fmt: skip
+def test_a_contract_missing_what_hearth_needs_is_refused_in_a_sentence(change, words, tmp_path):
+    from hearth.settings import CONTRACTS_DIR
+    from hearth.sources import KINDS, _read
+
+    text = (CONTRACTS_DIR / "fire.yaml").read_text(encoding="utf-8")
+    assert change[0] in text
+    path = tmp_path / "fire.yaml"
+    path.write_text(text.replace(change[0], change[1]), encoding="utf-8")
+    with pytest.raises(SourceError, match=re.escape(words)) as e:
+        _read(path, KINDS)
+    assert str(e.value).startswith(str(path))
