@@ -64,7 +64,7 @@ def test_a_template_is_filled_only_with_quoted_contract_names(tmp_path):
         (("    - property: linkKey\n      value: household\n", ""),
          "person or household key"),
         (("- property: agency\n  value: fire\n", ""), "names the agency"),
-        (("crisisEvents\n  value:\n  - DWELLING_FIRE\n", "crisisEvents\n  value:\n  - HOUSE_FIRE\n"),
+        (("value:\n  - DWELLING_FIRE\nschema:", "value:\n  - HOUSE_FIRE\nschema:"),
          "'HOUSE_FIRE' is not a code of event_type"),
         (("  value: event_date\n- property: listOrder", "  value: when\n- property: listOrder"),
          "dateColumn must name one of its columns"),
