@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from hearth.settings import PROJECT_FILES
 from tests.support.quality_corpus import MONTHS
@@ -118,6 +119,7 @@ def _housing_extracts(landing: Path) -> dict[str, int]:
     return expected
 
 
+@pytest.mark.slow  # ingests every source of the quality world again, in a subprocess
 def test_a_source_added_by_its_contract_alone_is_ingested_checked_and_linked(
     quality_world, tmp_path
 ):
