@@ -20,7 +20,7 @@ from hearth.ingest.rules import apply_rules, check_month_matches_folder
 from hearth.ingest.shapes import header_is_shown
 from hearth.quality.contracts import Contract
 from hearth.sources import SOURCES
-from hearth.warehouse import query, query_one, run_sql
+from hearth.warehouse import query_one, query_source, run_source_sql, run_sql
 
 
 @dataclass
@@ -142,11 +142,17 @@ def _check_volume(
         )
 
 
+def clear_month(con: duckdb.DuckDBPyConnection, source: str, month: str) -> None:
+    """Remove one source's month from the warehouse (its rows, quarantine, log, refusals)."""
+    run_source_sql(con, "ingest/replace_raw_month", SOURCES[source], {"month": month})
+    run_sql(con, "ingest/replace_month", {"source": source, "month": month})
+
+
 def _known_record_ids(con: duckdb.DuckDBPyConnection, ex: Extract, raw: pl.DataFrame) -> pl.Series:
     """The extract's record ids that were already accepted from another month."""
     con.register("incoming_ids", raw.select("record_id"))
     try:
-        return query(con, "ingest/record_ids", {"source": ex.source, "month": ex.month}).pl()[
+        return query_source(con, "ingest/record_ids", SOURCES[ex.source], {"month": ex.month}).pl()[
             "record_id"
         ]
     finally:
@@ -235,7 +241,7 @@ def ingest_extract(
     accepted, quarantined = outcome.accepted, outcome.quarantined
     con.execute("BEGIN TRANSACTION")
     try:
-        run_sql(con, "ingest/replace_month", {"source": ex.source, "month": ex.month})
+        clear_month(con, ex.source, ex.month)
         con.register("accepted_rows", accepted)
         con.table("accepted_rows").insert_into(f"raw_{ex.source}")
         con.register("quarantined_rows", quarantined)

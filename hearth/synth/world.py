@@ -292,6 +292,17 @@ def _write_truth(
     return n * p.shape[0]
 
 
+def _key_record(key: P.Key) -> dict:
+    """A record key as world.json documents it, with whether it is a crisis (the contracts')."""
+    fields = asdict(key)
+    head = ("source", "event_type", "attrs", "vuln")
+    return {
+        **{f: fields[f] for f in head},
+        "crisis": key.crisis,
+        **{f: v for f, v in fields.items() if f not in head},
+    }
+
+
 def _write_world(
     truth: Path,
     s: SynthSummary,
@@ -340,7 +351,7 @@ def _write_world(
             }
             for k, v in enumerate(P.VULNS)
         ],
-        "keys": [asdict(k) for k in resolved.keys],
+        "keys": [_key_record(k) for k in resolved.keys],
         "counts": {
             "rows": s.rows,
             "persons": s.persons,
