@@ -19,8 +19,10 @@ Recovery (the next run, under the run lock) reads the record first: if there is 
 done again (each part is idempotent) - *roll forward*. If there is only a marker, the run is
 *rolled back*: the shadow and the prepared folder are deleted and any version it registered is
 tagged as from an interrupted run (it never had an alias). A run stopped by a check or by the
-promotion gate is not interrupted: it commits its warehouse (the ingest bookkeeping, as
-before) but nothing it staged for publishing.
+promotion gate is not interrupted, but it changes no accepted record: of its warehouse it commits
+only what an officer needs to see why it stopped (STOPPED_RUN_KEEPS: the refusals, what under the
+landing was not read, the removals it would make), and nothing it staged for publishing. Its
+loads, quarantine and any removal are done again by the next run.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from pathlib import Path
 from hearth.atomic import fsync_path, write_text_atomically
 from hearth.operations.model_store import ModelStore
 
+# The warehouse tables a stopped run keeps (sql/warehouse/keep_stopped_run.sql): records for the
+# officer to look at, never accepted rows, quarantine, loads or deletions.
+STOPPED_RUN_KEEPS = ("batch_refusals", "landing_issues", "removals_pending")
 MARKER = ".run-in-progress.json"
 JOURNAL = ".run-commit.json"
 PAUSE_ENV = "HEARTH_TEST_PAUSE_AT"  # tests only: pause at a named point (see pause_point)
@@ -191,6 +196,8 @@ def journal_from(marker: dict, warehouse: Path, shadow: Path | None, publish: bo
         "published": publish,
         "warehouse": str(warehouse),
         "shadow": str(shadow) if shadow is not None else None,
+        # stopped: only these tables of the shadow are kept, the rest of it is thrown away
+        "keep": None if publish else list(STOPPED_RUN_KEEPS),
         "outputs": st.get("outputs"),
         "champion": st.get("champion"),
     }
@@ -202,7 +209,11 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
     warehouse = Path(journal["warehouse"])
     if journal.get("shadow"):
         shadow = Path(journal["shadow"])
-        if shadow.exists():
+        if shadow.exists() and journal.get("keep") is not None:
+            keep_tables(shadow, warehouse, journal["keep"])
+            shadow.unlink()
+            fsync_path(warehouse.parent)
+        elif shadow.exists():
             os.replace(shadow, warehouse)
             fsync_path(warehouse.parent)
         pause_point("after_warehouse_rename")
@@ -229,7 +240,8 @@ def commit(
     noted: list[int],
 ) -> tuple[bool, list[str]]:
     """Steps 1-4 for a run that ended without an interruption. `publish` is False for a run
-    stopped by a check: its warehouse is committed, what it staged for publishing is dropped.
+    stopped by a check: of its warehouse only STOPPED_RUN_KEEPS is committed, what it staged for
+    publishing is dropped.
     Returns (committed, notes); not committed if a signal was noted before the record."""
     data = read_record(marker) or {}
     if shadow is not None and shadow.exists():
@@ -291,6 +303,33 @@ def roll_back(
     notes = drop_staged(data, models, why)
     marker.unlink(missing_ok=True)
     return notes
+
+
+def keep_tables(shadow: Path, warehouse: Path, tables: list[str]) -> None:
+    """Copy `tables` of a stopped run's shadow into the warehouse, in one transaction (the rest
+    of the shadow is not kept). Repeating it gives the same warehouse."""
+    import duckdb
+
+    from hearth.warehouse import connect, run_sql
+
+    src = duckdb.connect(str(shadow), read_only=True)
+    try:
+        present = {t for (t,) in src.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        frames = {t: src.table(t).pl() for t in tables if t in present}
+    finally:
+        src.close()
+    with connect(warehouse) as con:
+        for t in tables:
+            # a copy made before the table existed: the warehouse keeps its own
+            con.register(f"kept_{t}", frames[t] if t in frames else con.table(t).pl())
+        con.execute("BEGIN TRANSACTION")
+        try:
+            run_sql(con, "warehouse/keep_stopped_run")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("CHECKPOINT")
 
 
 def checkpoint(path: Path) -> None:

@@ -160,24 +160,44 @@ def test_a_signal_or_kill_at_any_point_leaves_the_old_state_or_the_new_never_a_m
     assert not stale_shadows(wh)
 
 
-def test_a_stopped_run_commits_its_warehouse_but_not_what_it_staged(tmp_path):
-    from hearth.operations.commit import stage
-    from hearth.operations.recovery import RunEnd, guarded_run
+def test_a_stopped_run_keeps_only_its_refusal_records(tmp_path):
+    """Issue 23: a stopped run changes no accepted record. It keeps what the officer looks at
+    (refusals, what was not read, the removals it would make: STOPPED_RUN_KEEPS) and nothing
+    else of its warehouse, and nothing it staged."""
+    from hearth.operations.commit import STOPPED_RUN_KEEPS, stage
+    from hearth.operations.recovery import RunEnd, guarded_run, stale_shadows
     from hearth.publish.outputs import old_name, prepare_outputs
+    from hearth.warehouse import connect
 
     home = tmp_path / "home"
     make_home(home)
     wh, out = home / "warehouse.duckdb", home / "outputs"
+    with connect(wh) as con:  # a loaded month, its quarantine and its log
+        con.execute("INSERT INTO raw_fire (record_id, _extract_month) VALUES ('FR000001', 'm')")
     before_tree = tree(out)
     with guarded_run(wh, "run-stopped-0000", outputs=out, run_end=lambda: RunEnd(None, True)) as s:
-        con = duckdb.connect(str(s))
-        con.execute("INSERT INTO t VALUES (2)")
-        con.close()
+        with connect(s) as con:
+            con.execute("INSERT INTO t VALUES (2)")
+            con.execute("DELETE FROM raw_fire")  # a removal no one accepted, or one accepted
+            con.execute(
+                "INSERT INTO batch_refusals VALUES ('fire', '2025-12', 'f.csv', 'x', 3, "
+                "'not_empty', NULL, 'refused', now()::TIMESTAMP)"
+            )
+            con.execute(
+                "INSERT INTO removals_pending VALUES ('fire', 'm', 'not_landed', 1, 0, 'fire:m:k', "
+                "'x', 'fire m: gone', now()::TIMESTAMP)"
+            )
         prepared = prepare_outputs(out, "2026-01", writes("new"))
         change = {"root": str(out), "as_of": "2026-01", "prepared": prepared.name}
         assert stage(s, "outputs", change | {"old": old_name("2026-01")})
-    assert rows(wh) == [(1,), (2,)]  # the ingest bookkeeping of a stopped run is kept
+    assert rows(wh) == [(1,)]  # no accepted record changed
+    with connect(wh, read_only=True) as con:
+        assert con.execute("SELECT record_id FROM raw_fire").fetchall() == [("FR000001",)]
+        assert con.execute("SELECT rule FROM batch_refusals").fetchall() == [("not_empty",)]
+        assert con.execute("SELECT removal_key FROM removals_pending").fetchall() == [("fire:m:k",)]
+    assert set(STOPPED_RUN_KEEPS) == {"batch_refusals", "landing_issues", "removals_pending"}
     assert tree(out) == before_tree and not prepared.exists()
+    assert not stale_shadows(wh)
     # an interrupted step: nothing is kept, even the warehouse
     before = wh.read_bytes()
     with guarded_run(wh, "run-cut-00000000", run_end=lambda: RunEnd("health_extract", True)) as s:
@@ -316,8 +336,8 @@ def test_dagster_runs_commit_only_when_not_interrupted(hearth_home, monkeypatch,
         assert (out / "latest" / LIST).read_text() == "new"
         return
     assert not result.success
-    if mode == "stop":
-        assert rows(wh) == [(1,), (2,)] and tree(out) == before_tree
+    if mode == "stop":  # a stopped run changes no accepted record (issue 23)
+        assert rows(wh) == [(1,)] and tree(out) == before_tree
         assert problems == alert == ["[published] The gate refused the version."]
         return
     assert wh.read_bytes() == before_bytes and tree(out) == before_tree
