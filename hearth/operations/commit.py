@@ -200,6 +200,7 @@ def journal_from(marker: dict, warehouse: Path, shadow: Path | None, publish: bo
         "keep": None if publish else list(STOPPED_RUN_KEEPS),
         "outputs": st.get("outputs"),
         "champion": st.get("champion"),
+        "removals": st.get("removals"),  # accepted removals: audited as they take effect
     }
 
 
@@ -221,6 +222,11 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
     if out:
         root = Path(out["root"])
         swap_in(root, out["as_of"], root / out["prepared"], root / out["old"])
+    removals = journal.get("removals")
+    if removals:
+        from hearth.operations.removal_audit import audit_removals
+
+        audit_removals(removals["applied"], journal.get("run_id") or "", removals.get("via"))
     champ = journal.get("champion")
     if champ:
         if models is None:
