@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from hearth.ingest.landing import Inventory
+from hearth.months import MONTH_RE
 from hearth.warehouse import query, run_sql
 
 # A re-landed month may lose up to this share of the accepted rows of the copy it replaces (an
@@ -83,10 +84,23 @@ class Removal:
         return asdict(self) | {"key": self.key}
 
 
-def unreadable_months(inv: Inventory, source: str) -> set[str]:
+def unreadable_months(inv: Inventory, source: str, held: set[str] | None = None) -> set[str]:
     """Months of `source` the landing has but could not read whole (a file Hearth does not
-    read, a link out of the landing, a month after the run's clock): never removed."""
-    return {u.month for u in inv.unread_for(source) if u.blocking and u.month}
+    read, a link out of the landing - a file, a month folder or the source's folder itself -, a
+    month after the run's clock): never removed. `held` are the months the warehouse holds,
+    all kept when the source's folder itself could not be read."""
+    out: set[str] = set()
+    for u in inv.unread_for(source):
+        if not u.blocking:
+            continue
+        name = u.path.rsplit("/", 1)[-1]
+        if u.month:
+            out.add(u.month)
+        elif MONTH_RE.match(name) and u.path == f"{source}/{name}":
+            out.add(name)  # a month folder that is a link out of the landing
+        elif u.path == source:
+            out |= held or set()  # the source's folder is a link out of the landing
+    return out
 
 
 def held_copies(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[str, int, int]]:
@@ -100,10 +114,11 @@ def not_landed(con: duckdb.DuckDBPyConnection, source: str, inv: Inventory) -> l
     """The months the warehouse holds for `source` that the landing no longer has (and that are
     not merely unreadable), with the rows they hold."""
     landed = {e.month for e in inv.extracts if e.source == source}
-    keep = landed | unreadable_months(inv, source)
+    copies = held_copies(con, source)
+    keep = landed | unreadable_months(inv, source, set(copies))
     return [
         Removal(source, month, NOT_LANDED, acc, q, sha)
-        for month, (sha, acc, q) in sorted(held_copies(con, source).items())
+        for month, (sha, acc, q) in sorted(copies.items())
         if month not in keep
     ]
 

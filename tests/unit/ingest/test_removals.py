@@ -7,7 +7,8 @@ Sequences: a source folder deleted; the clock set back, then forward; a month wh
 refused (a workbook, a link out of the landing, an empty file); a month folder renamed; a source
 folder emptied; a month re-landed with half its rows; a part removed from a split month; a
 month re-landed with a quarter of its rows (refused on volume against the copy it replaces);
-the landing changed after the list was shown."""
+the landing changed after the list was shown; a month folder or a whole source folder that is
+a link out of the landing (unreadable, so kept)."""
 
 from __future__ import annotations
 
@@ -144,10 +145,30 @@ def _empty(landing: Path) -> None:
     extract(landing, "health", NOV).write_bytes(b"")
 
 
+def _month_folder_linked_out(landing: Path) -> None:
+    folder = landing / "police" / NOV
+    outside = landing.parent / "police_nov"
+    shutil.move(folder, outside)
+    os.symlink(outside, folder, target_is_directory=True)
+
+
+def _source_folder_linked_out(landing: Path) -> None:
+    folder = landing / "fire"
+    outside = landing.parent / "fire_share"
+    shutil.move(folder, outside)
+    os.symlink(outside, folder, target_is_directory=True)
+
+
 @pytest.mark.parametrize(
     ("change", "source"),
-    [(_workbook, "fire"), (_link_out, "social_care"), (_empty, "health")],
-    ids=["workbook", "link_out_of_landing", "empty_file"],
+    [
+        (_workbook, "fire"),
+        (_link_out, "social_care"),
+        (_empty, "health"),
+        (_month_folder_linked_out, "police"),
+        (_source_folder_linked_out, "fire"),
+    ],
+    ids=["workbook", "link_out_of_landing", "empty_file", "month_linked_out", "source_linked_out"],
 )
 def test_a_month_whose_only_file_is_refused_is_kept(loaded, change, source):
     landing, db = loaded
