@@ -19,10 +19,12 @@ Recovery (the next run, under the run lock) reads the record first: if there is 
 done again (each part is idempotent) - *roll forward*. If there is only a marker, the run is
 *rolled back*: the shadow and the prepared folder are deleted and any version it registered is
 tagged as from an interrupted run (it never had an alias). A run stopped by a check or by the
-promotion gate is not interrupted, but it changes no accepted record: of its warehouse it commits
-only what an officer needs to see why it stopped (STOPPED_RUN_KEEPS: the refusals, what under the
-landing was not read, the removals it would make), and nothing it staged for publishing. Its
-loads, quarantine and any removal are done again by the next run.
+promotion gate is not interrupted, but it removes or alters no record the warehouse held: of its
+warehouse it commits the months it added (whole, with their quarantine) for sources where nothing
+held changed, and what an officer needs to see why it stopped (STOPPED_RUN_KEEPS: the refusals,
+what under the landing was not read, the removals it would make); nothing it staged for
+publishing. A replaced month, a month judged again and any removal are done again by the next
+run.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ from pathlib import Path
 from hearth.atomic import fsync_path, write_text_atomically
 from hearth.operations.model_store import ModelStore
 
-# The warehouse tables a stopped run keeps (sql/warehouse/keep_stopped_run.sql): records for the
-# officer to look at, never accepted rows, quarantine, loads or deletions.
+# The warehouse tables a stopped run keeps whole (sql/warehouse/keep_stopped_run.sql): records for
+# the officer to look at. Of the rest it keeps only months it added where nothing held changed:
+# never a removal, a replaced month or a month judged again.
 STOPPED_RUN_KEEPS = ("batch_refusals", "landing_issues", "removals_pending")
 MARKER = ".run-in-progress.json"
 JOURNAL = ".run-commit.json"
@@ -246,8 +249,8 @@ def commit(
     noted: list[int],
 ) -> tuple[bool, list[str]]:
     """Steps 1-4 for a run that ended without an interruption. `publish` is False for a run
-    stopped by a check: of its warehouse only STOPPED_RUN_KEEPS is committed, what it staged for
-    publishing is dropped.
+    stopped by a check: of its warehouse only new months and STOPPED_RUN_KEEPS are committed
+    (`keep_tables`), what it staged for publishing is dropped.
     Returns (committed, notes); not committed if a signal was noted before the record."""
     data = read_record(marker) or {}
     if shadow is not None and shadow.exists():
@@ -312,29 +315,26 @@ def roll_back(
 
 
 def keep_tables(shadow: Path, warehouse: Path, tables: list[str]) -> None:
-    """Copy `tables` of a stopped run's shadow into the warehouse, in one transaction (the rest
-    of the shadow is not kept). Repeating it gives the same warehouse."""
-    import duckdb
-
+    """Put into the warehouse what a stopped run may keep of its shadow
+    (sql/warehouse/keep_stopped_run.sql: new months whole where nothing held changed, and
+    `tables`, the records an officer looks at), in one transaction; the rest of the shadow is
+    not kept. Repeating it gives the same warehouse."""
     from hearth.warehouse import connect, run_sql
 
-    src = duckdb.connect(str(shadow), read_only=True)
-    try:
-        present = {t for (t,) in src.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        frames = {t: src.table(t).pl() for t in tables if t in present}
-    finally:
-        src.close()
+    with connect(shadow):  # a copy made before a table existed gets it (empty)
+        pass
     with connect(warehouse) as con:
-        for t in tables:
-            # a copy made before the table existed: the warehouse keeps its own
-            con.register(f"kept_{t}", frames[t] if t in frames else con.table(t).pl())
-        con.execute("BEGIN TRANSACTION")
+        con.execute("ATTACH $path AS run_copy (READ_ONLY)", {"path": str(shadow)})
         try:
-            run_sql(con, "warehouse/keep_stopped_run")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+            con.execute("BEGIN TRANSACTION")
+            try:
+                run_sql(con, "warehouse/keep_stopped_run")
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.execute("DETACH run_copy")
         con.execute("CHECKPOINT")
 
 

@@ -160,10 +160,28 @@ def test_a_signal_or_kill_at_any_point_leaves_the_old_state_or_the_new_never_a_m
     assert not stale_shadows(wh)
 
 
-def test_a_stopped_run_keeps_only_its_refusal_records(tmp_path):
+def _load(con, source: str, month: str, sha: str, record: str, quarantined: int = 0) -> None:
+    """A month as ingest leaves it: one accepted row, its load log (and quarantined rows)."""
+    con.execute(
+        f"INSERT INTO raw_{source} (record_id, _extract_month) VALUES (?, ?)", [record, month]
+    )
+    for n in range(quarantined):
+        con.execute(
+            "INSERT INTO quarantine VALUES (?, ?, 'f.csv', ?, 'unknown_code', 'event_type', "
+            "now()::TIMESTAMP, '{}')",
+            [source, month, n + 2],
+        )
+    con.execute(
+        "INSERT INTO ingest_log VALUES (?, ?, 'f.csv', ?, ?, 1, ?, 'loaded', NULL, "
+        "now()::TIMESTAMP)",
+        [source, month, sha, 1 + quarantined, quarantined],
+    )
+
+
+def test_a_stopped_run_removes_or_alters_no_record_it_held(tmp_path):
     """Issue 23: a stopped run changes no accepted record. It keeps what the officer looks at
-    (refusals, what was not read, the removals it would make: STOPPED_RUN_KEEPS) and nothing
-    else of its warehouse, and nothing it staged."""
+    (refusals, what was not read, the removals it would make: STOPPED_RUN_KEEPS) and months it
+    added whole where nothing held changed; never a removal or a replaced month."""
     from hearth.operations.commit import STOPPED_RUN_KEEPS, stage
     from hearth.operations.recovery import RunEnd, guarded_run, stale_shadows
     from hearth.publish.outputs import old_name, prepare_outputs
@@ -172,32 +190,64 @@ def test_a_stopped_run_keeps_only_its_refusal_records(tmp_path):
     home = tmp_path / "home"
     make_home(home)
     wh, out = home / "warehouse.duckdb", home / "outputs"
-    with connect(wh) as con:  # a loaded month, its quarantine and its log
-        con.execute("INSERT INTO raw_fire (record_id, _extract_month) VALUES ('FR000001', 'm')")
-    before_tree = tree(out)
+    with connect(wh) as con:
+        _load(con, "fire", "2025-11", "a", "FR000001")
+        _load(con, "police", "2025-11", "b", "PO000001")
+
+    def held() -> dict[str, list[tuple]]:
+        with connect(wh, read_only=True) as con:
+            return {
+                t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in ("raw_fire", "raw_police", "ingest_log", "quarantine")
+            }
+
+    before, before_tree = held(), tree(out)
     with guarded_run(wh, "run-stopped-0000", outputs=out, run_end=lambda: RunEnd(None, True)) as s:
         with connect(s) as con:
             con.execute("INSERT INTO t VALUES (2)")
-            con.execute("DELETE FROM raw_fire")  # a removal no one accepted, or one accepted
+            # fire: November removed (accepted or not) and December added: nothing of fire kept
+            con.execute("DELETE FROM raw_fire")
+            con.execute("DELETE FROM ingest_log WHERE source = 'fire'")
+            _load(con, "fire", "2025-12", "c", "FR000002")
+            # police: December added, November as it was: December is kept whole
+            _load(con, "police", "2025-12", "d", "PO000002", quarantined=2)
             con.execute(
-                "INSERT INTO batch_refusals VALUES ('fire', '2025-12', 'f.csv', 'x', 3, "
+                "INSERT INTO batch_refusals VALUES ('health', '2025-12', 'f.csv', 'x', 3, "
                 "'not_empty', NULL, 'refused', now()::TIMESTAMP)"
             )
             con.execute(
-                "INSERT INTO removals_pending VALUES ('fire', 'm', 'not_landed', 1, 0, 'fire:m:k', "
-                "'x', 'fire m: gone', now()::TIMESTAMP)"
+                "INSERT INTO removals_pending VALUES ('fire', '2025-11', 'not_landed', 1, 0, "
+                "'fire:2025-11:k', 'a', 'fire 2025-11: gone', now()::TIMESTAMP)"
             )
         prepared = prepare_outputs(out, "2026-01", writes("new"))
         change = {"root": str(out), "as_of": "2026-01", "prepared": prepared.name}
         assert stage(s, "outputs", change | {"old": old_name("2026-01")})
-    assert rows(wh) == [(1,)]  # no accepted record changed
+    after = held()
+    assert rows(wh) == [(1,)]
+    assert after["raw_fire"] == before["raw_fire"]  # no removal, and no month beside one
+    assert [r[0] for r in after["raw_police"]] == ["PO000001", "PO000002"]
+    assert [(r[0], r[1]) for r in after["ingest_log"]] == [
+        ("fire", "2025-11"),
+        ("police", "2025-11"),
+        ("police", "2025-12"),
+    ]
+    assert len(after["quarantine"]) == 2  # the added month's quarantine, for the officer
     with connect(wh, read_only=True) as con:
-        assert con.execute("SELECT record_id FROM raw_fire").fetchall() == [("FR000001",)]
         assert con.execute("SELECT rule FROM batch_refusals").fetchall() == [("not_empty",)]
-        assert con.execute("SELECT removal_key FROM removals_pending").fetchall() == [("fire:m:k",)]
+        assert con.execute("SELECT removal_key FROM removals_pending").fetchall() == [
+            ("fire:2025-11:k",)
+        ]
     assert set(STOPPED_RUN_KEEPS) == {"batch_refusals", "landing_issues", "removals_pending"}
     assert tree(out) == before_tree and not prepared.exists()
     assert not stale_shadows(wh)
+
+
+def test_an_interrupted_step_keeps_nothing(tmp_path):
+    from hearth.operations.recovery import RunEnd, guarded_run
+
+    home = tmp_path / "home"
+    make_home(home)
+    wh = home / "warehouse.duckdb"
     # an interrupted step: nothing is kept, even the warehouse
     before = wh.read_bytes()
     with guarded_run(wh, "run-cut-00000000", run_end=lambda: RunEnd("health_extract", True)) as s:
