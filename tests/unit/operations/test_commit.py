@@ -434,3 +434,34 @@ def test_a_killed_hearth_run_is_marked_failed_and_named_by_the_next_runs_alert(h
         f"Hearth stopped: run {run.run_id[:8]} of hearth_full_run, started by hearth run" in alert
     )
     assert "The run's process was killed; Hearth discarded its partial work." in alert
+
+
+def test_accepted_removals_are_audited_once_when_the_run_commits(hearth_home):
+    """Issue 23: the removals an officer accepted are recorded in the audit with the user, as the
+    run's commit takes effect - once, even when a kill makes the commit roll forward again."""
+    from hearth.operations.commit import journal_from, roll_forward
+    from hearth.privacy.audit import entries
+
+    applied = [
+        {
+            "key": "fire:2025-11:0123456789",
+            "source": "fire",
+            "month": "2025-11",
+            "kind": "not_landed",
+            "rows_accepted": 37,
+            "rows_quarantined": 2,
+        }
+    ]
+    marker = {
+        "run_id": "dddddddd-4444",
+        "staged": {"removals": {"applied": applied, "via": "hearth run"}},
+    }
+    assert journal_from(marker, Path("w"), None, False)["removals"] is None  # stopped: never
+    journal = journal_from(marker, Path("w"), None, True)
+    journal["warehouse"] = str(hearth_home / "none.duckdb")
+    for _ in range(2):
+        roll_forward(journal, None)
+    [entry] = [e for e in entries() if e["action"] == "removals_accepted"]
+    assert entry["detail"]["run_id"] == "dddddddd-4444" and entry["via"] == "hearth run"
+    assert entry["detail"]["rows_accepted"] == 37 and entry["detail"]["removals"] == applied
+    assert entry["os_user"] and entry["user"]
