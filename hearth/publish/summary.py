@@ -55,6 +55,12 @@ def freshness(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, object]:
     return freshness_report(newest, expected_month(as_of, []))
 
 
+def pending_removals(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    from hearth.ingest.removals import pending
+
+    return [{k: r[k] for k in r if k != "sentence"} | {"why": r["sentence"]} for r in pending(con)]
+
+
 def run_summary(
     con: duckdb.DuckDBPyConnection,
     as_of: str,
@@ -77,6 +83,9 @@ def run_summary(
         "not_read": dq["not_read"],
         "extracts_by_month": dq["by_month"],
         "freshness": freshness(con, as_of),
+        # months the warehouse keeps though the landing no longer has them, or would lose to a
+        # shrunk copy: not removed until an officer accepts (hearth/ingest/removals.py)
+        "removals_pending": pending_removals(con),
         "area_names": area_names,
         "households_scored": ranked.height,
         "risk_tiers": tiers,

@@ -9,6 +9,7 @@ import polars as pl
 
 from hearth.publish.areas import names_sentence
 from hearth.publish.ranked import COLUMN_LABELS, PUBLIC_COLUMNS, TIER_WORDS, TIERS
+from hearth.publish.report.behind import behind_html
 from hearth.publish.report.cells import _agg, _card, _exact, _sort_value, _table
 from hearth.publish.report.charts import TIER_FILL, _bars_svg, _columns_svg
 from hearth.publish.suppression import SUPPRESSED, headline, rounded
@@ -287,6 +288,8 @@ of people or households, so they are shown exactly.</p>
 {_area_rules(summary.get("area_names"))}
 <h3>Linkage of events to households</h3>
 {link_table}
+<h3>Sources behind, and records kept though no longer landed</h3>
+{behind_html(summary)}
 <h3>Extracts refused</h3>{refused_html}
 <h3>Files not read</h3>{not_read_html}
 <h3>Per source and month</h3>{"".join(details)}
