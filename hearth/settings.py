@@ -25,6 +25,21 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+RETENTION_ENV = "HEARTH_RETENTION_MONTHS"
+
+
+def retention_override_months() -> int | None:
+    """HEARTH_RETENTION_MONTHS: for test and synthetic worlds only, a retention in months that
+    replaces every contract's when it is shorter (it can never keep a record longer than its
+    contract says). Unset in production: the contracts' `slaProperties: retention` rule."""
+    value = os.environ.get(RETENTION_ENV)
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{RETENTION_ENV} must be a whole number of months, not {value!r}.")
+    return int(value)
+
+
 def landing_dir() -> Path:
     return Path(os.environ.get("HEARTH_LANDING", hearth_home() / "landing")).resolve()
 

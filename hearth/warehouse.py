@@ -65,6 +65,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         if not read_only:
             run_sql(con, "ingest/schema")
             run_sql(con, "ingest/raw_tables")
+            run_sql(con, "quality/retention_schema")  # what retention deleted, counted
         yield con
     finally:
         con.close()

@@ -193,6 +193,7 @@ def journal_from(marker: dict, warehouse: Path, shadow: Path | None, publish: bo
         "shadow": str(shadow) if shadow is not None else None,
         "outputs": st.get("outputs"),
         "champion": st.get("champion"),
+        "retention": st.get("retention"),
     }
 
 
@@ -210,6 +211,9 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
     if out:
         root = Path(out["root"])
         swap_in(root, out["as_of"], root / out["prepared"], root / out["old"])
+    expired = journal.get("retention")
+    if expired:  # old outputs and feature files past retention (hearth/quality/retention.py)
+        delete_expired(expired)
     champ = journal.get("champion")
     if champ:
         if models is None:
@@ -218,6 +222,22 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
         if note:
             notes.append(note)
     return notes
+
+
+def delete_expired(expired: dict) -> None:
+    """Delete the files retention named; never what `outputs/latest` points at (it may have
+    moved since they were named). Safe to repeat."""
+    root = Path(expired.get("outputs") or "")
+    latest = root / "latest"
+    pointed = latest.resolve() if latest.is_symlink() else None
+    for raw in expired.get("paths") or []:
+        p = Path(raw)
+        if pointed is not None and p.resolve() == pointed:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def commit(

@@ -10,6 +10,7 @@ import polars as pl
 from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.linkage.link import linkage_by_month, linkage_by_source
 from hearth.publish.model_files import suppressed_metrics
+from hearth.quality.retention import logged_summary
 from hearth.warehouse import query
 
 
@@ -78,6 +79,8 @@ def run_summary(
         "extracts_by_month": dq["by_month"],
         "freshness": freshness(con, as_of),
         "area_names": area_names,
+        # what retention deleted in this run, per source (hearth/quality/retention.py)
+        "retention": logged_summary(con),
         "households_scored": ranked.height,
         "risk_tiers": tiers,
         "model": _model_for_summary(model),

@@ -163,6 +163,12 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
     )
     units = {"y": "years", "yr": "years", "years": "years", "m": "months", "month": "months"}
     retention_text = f"{retention.value} {units.get(retention.unit or '', retention.unit or '')}"
+    per_unit = {"years": 12, "months": 1}.get(units.get(retention.unit or "", ""))
+    if per_unit is None or not isinstance(retention.value, int) or retention.value < 1:
+        raise fail("slaProperties retention must be a whole number of years (y) or months (m)")
+    element = (retention.element or "").removeprefix(f"{source}.")
+    if source in SOURCES and element not in names:
+        raise fail(f"slaProperties retention element {retention.element!r} is not a column")
 
     description = odcs.description
     if description is None or not description.purpose:
@@ -186,6 +192,8 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
         path=path,
         latency_days=latency_days,
         key=key,
+        retention_months=retention.value * per_unit,
+        retention_element=element or None,
     )
 
 
