@@ -86,6 +86,7 @@ def _private(ctx: typer.Context) -> None:
     from hearth.privacy.access import ensure_private_home, private_process
 
     settings.telemetry_off()  # before Dagster or MLflow is imported or started
+    settings.dg_telemetry_off()  # and for `dg`, which reads only its user settings file
     private_process()
     if ctx.invoked_subcommand not in ("pseudonymise", "synth"):  # these run at an agency
         ensure_private_home(create=False)

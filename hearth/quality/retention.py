@@ -314,7 +314,7 @@ def expired_files(
 ) -> list[Path]:
     """Feature and label files, and `outputs/<as_of>/` folders, as of a month before `cutoff`;
     never a month in `keep_months` (what the run uses or publishes), the folder
-    `outputs/latest` points at, nor the newest published folder."""
+    `outputs/latest` points at, nor the newest folder (this run's own included)."""
     first_kept = cutoff.strftime("%Y-%m")
     found: list[Path] = []
     if features.is_dir():
@@ -326,8 +326,14 @@ def expired_files(
         published = sorted(p for p in outputs.iterdir() if p.is_dir() and _MONTH.match(p.name))
         latest = outputs / "latest"
         pointed = latest.resolve().name if latest.is_symlink() else None
-        for p in published[:-1]:  # never the newest
-            if p.name < first_kept and p.name not in keep_months and p.name != pointed:
+        # never the newest, counting the one this run is about to publish
+        newest = max([p.name for p in published] + [m for m in keep_months if _MONTH.match(m)])
+        for p in published:
+            if (
+                p.name < first_kept
+                and p.name not in keep_months
+                and p.name not in (pointed, newest)
+            ):
                 found.append(p)
     return found
 

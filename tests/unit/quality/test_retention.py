@@ -265,6 +265,8 @@ def test_old_outputs_and_feature_files_go_but_never_the_latest(tmp_path):
     only = tmp_path / "only"
     (only / "2010-01").mkdir(parents=True)
     assert expired_files(only, tmp_path / "none", cutoff) == []
+    # ... unless the run is about to publish a newer one
+    assert expired_files(only, tmp_path / "none", cutoff, {"2026-01"}) == [only / "2010-01"]
 
 
 def test_the_sentence_names_what_went():
