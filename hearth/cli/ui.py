@@ -9,7 +9,8 @@ Both listen on 127.0.0.1, and neither lets whoever reaches it change things unas
   still start runs. `--allow-launch` starts the webserver able to launch runs; run config can
   then still not point a run's resources outside HEARTH_HOME (pipelines/resources.py);
 - the MLflow server runs MLflow's basic-auth app: every request needs a user name and password
-  (hearth/cli/ui_auth.py; the admin's password is in a file only its owner can read).
+  (hearth/cli/ui_auth.py; the admin's password is in a file only its owner can read), as the
+  MLflow app `hearth` (hearth/cli/ui_mlflow.py), whose page shows no usage-data banner.
 - both answer only requests addressed to their own names (127.0.0.1, localhost and those in
   HEARTH_UI_HOSTS), so a web page cannot read them through DNS rebinding: MLflow's
   `--allowed-hosts`, and for Dagster a Host allowlist in front of its app (hearth/cli/ui_hosts.py).
@@ -229,7 +230,7 @@ def ui_command(
             artifacts.mkdir(parents=True, exist_ok=True)
             cmd = [executable("mlflow"), "server", "--backend-store-uri", tracking]
             cmd += ["--artifacts-destination", artifacts.as_uri(), "--workers", "1"]
-            cmd += ["--host", HOST, "--port", str(mport), "--app-name", "basic-auth"]
+            cmd += ["--host", HOST, "--port", str(mport), "--app-name", "hearth"]
             # the same names as the Dagster UI, no more (MLflow's default adds private ranges)
             cmd += ["--allowed-hosts", mlflow_allowed_hosts(allowed_names())]
             auth = ensure_mlflow_auth(home)

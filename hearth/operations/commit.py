@@ -214,6 +214,13 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
     expired = journal.get("retention")
     if expired:  # old outputs and feature files past retention (hearth/quality/retention.py)
         delete_expired(expired)
+        if expired.get("models_before") and models is not None:
+            gone = models.expire_versions(expired["models_before"])
+            if gone:
+                notes.append(
+                    f"Model version{'s' if len(gone) > 1 else ''} {', '.join(gone)}, trained "
+                    "only on records past their retention, deleted."
+                )
     champ = journal.get("champion")
     if champ:
         if models is None:

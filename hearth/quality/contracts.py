@@ -264,3 +264,13 @@ def _conditional(q: Any, names: tuple[str, ...], fail) -> ConditionalRule:
             f"{conditional_rule_query(rule)!r} and 0, to match its customProperties"
         )
     return rule
+
+
+def column_roles(root: Path | None = None) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Who may read each column, as the contracts say: (source, column) -> roles, in contract
+    order. The one reading of the columns' `roles` for the DPO's table (`hearth dpia`,
+    docs/data-protection.md); a per-role question ("may role R read column C of source S")
+    is the same lookup."""
+    return {
+        (s, c.name): c.roles for s, contract in load_all(root).items() for c in contract.columns
+    }

@@ -40,9 +40,15 @@ def retention(
         cutoff = derived_cutoff(result.limits)
         files = expired_files(outputs.resolved(), features_folder(con), cutoff, keep)
         record_files(con, result, files)
-    change = {"paths": result.files, "outputs": str(outputs.resolved())}
-    if files and not stage(warehouse.resolved(), "retention", change):
-        delete_expired(change)  # outside a shadowed run: nothing to wait for
+    # old files, and model versions trained only on records past retention, go at the commit
+    change = {
+        "paths": result.files,
+        "outputs": str(outputs.resolved()),
+        "models_before": cutoff.strftime("%Y-%m"),
+    }
+    if not stage(warehouse.resolved(), "retention", change):
+        # outside a shadowed run (a test's materialisation): the files at once, no models
+        delete_expired(change)
     context.log.info(result.sentence())
     summary = result.summary()
     return dg.MaterializeResult(
