@@ -11,6 +11,7 @@ from hearth.publish.areas import names_sentence
 from hearth.publish.ranked import COLUMN_LABELS, PUBLIC_COLUMNS, TIER_WORDS, TIERS
 from hearth.publish.report.cells import _agg, _card, _exact, _sort_value, _table
 from hearth.publish.report.charts import TIER_FILL, _bars_svg, _columns_svg
+from hearth.publish.report.retention import retention_section
 from hearth.publish.suppression import SUPPRESSED, headline, rounded
 from hearth.publish.words import (
     HOW_TO_READ,
@@ -21,7 +22,6 @@ from hearth.publish.words import (
     percent,
     reason_key_rows,
 )
-from hearth.quality.retention import retention_sentence
 
 WARD_BARS = 15  # wards in the chart of the most high-risk households
 
@@ -287,37 +287,13 @@ of people or households, so they are shown exactly.</p>
 <p id="area-names">{escape(names_sentence(summary.get("area_names")))}</p>
 {_area_rules(summary.get("area_names"))}
 <h3>Retention</h3>
-{_retention(summary.get("retention"))}
+{retention_section(summary.get("retention"))}
 <h3>Linkage of events to households</h3>
 {link_table}
 <h3>Extracts refused</h3>{refused_html}
 <h3>Files not read</h3>{not_read_html}
 <h3>Per source and month</h3>{"".join(details)}
 </section>"""
-
-
-def _retention(retention: dict | None) -> str:
-    """What this run deleted because its contract's retention had passed, per source."""
-    sentence = f'<p id="retention">{escape(retention_sentence(retention))}</p>'
-    if not retention:
-        return sentence
-    rows = [
-        [
-            escape(name),
-            f"{s['retention_months']} months",
-            escape(str(s["kept_from"])),
-            f"{s['accepted_rows_deleted']:,}",
-            f"{s['quarantined_rows_deleted']:,}",
-        ]
-        for name, s in (retention.get("sources") or {}).items()
-    ]
-    table = _table(
-        ["Source", "Kept for", "Records kept from", "Accepted rows deleted", "Quarantined deleted"],
-        rows,
-        "num-4 num-5",
-        "retention-table",
-    )
-    return sentence + table
 
 
 def _unbalanced(sources: dict) -> str:
