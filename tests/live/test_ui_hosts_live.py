@@ -130,3 +130,20 @@ def test_the_mlflow_ui_answers_only_its_own_names_and_shows_no_banner(ui):
     status, body = _get(mport, "/ajax-api/3.0/mlflow/ui-telemetry", f"127.0.0.1:{mport}", admin)
     assert status == 200, body[:200]
     assert json.loads(body)["disable_ui_telemetry"] is True
+
+
+def test_the_mlflow_home_page_renders_without_the_usage_banner(ui):
+    """In a real browser: MLflow's home page, signed in, shows no "MLflow collects usage data"
+    banner (a plain `mlflow server` shows it, whatever MLFLOW_DISABLE_TELEMETRY says)."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("/usr/bin/chromium is absent: `make test` installs it (.ci/ensure-chromium)")
+    home, _, mport = ui
+    password = (home / "mlflow-auth" / "admin-password").read_text().strip()
+    cmd = [str(chromium), "--headless", "--no-sandbox", "--disable-gpu"]
+    cmd += ["--disable-background-networking", "--disable-component-update", "--no-first-run"]
+    cmd += ["--virtual-time-budget=20000", "--dump-dom"]
+    url = f"http://hearth-admin:{password}@127.0.0.1:{mport}/"
+    dom = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=180).stdout
+    assert "Welcome to MLflow" in dom, dom[-2000:]  # the home page, where the banner lives
+    assert "MLflow collects usage data" not in dom
