@@ -93,6 +93,8 @@ def sql_names(source: Source) -> dict[str, str]:
         ),
         "date_column": quote(source.date_column or None),
         "record_key": quote(source.key[0] if len(source.key) == 1 else None),
+        # a register's subject: the pseudonym column of what it is the register of
+        "register_key": quote(f"{source.register_of}_pid" if source.register_of else None),
         "person_key": quote(source.person_key),
         "household_key": quote(source.household_key),
         "kind_column": quote(source.code_kind),

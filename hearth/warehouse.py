@@ -86,6 +86,11 @@ def source_sql(name: str, source: Source) -> str:
     return _PLACEHOLDER.sub(fill, sql_text(name))
 
 
+def source_statements(name: str, source: Source) -> list[str]:
+    """The statements of a template (see `source_sql`) for one source."""
+    return _split(source_sql(name, source))
+
+
 def run_source_sql(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -122,6 +127,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
             run_sql(con, "ingest/raw_tables")
             for source in SOURCES.values():  # raw_<source>, typed as its contract says
                 run_source_sql(con, "ingest/raw_table", source)
+            run_sql(con, "quality/retention_schema")  # what retention deleted, counted
         yield con
     finally:
         con.close()

@@ -117,6 +117,19 @@ def synth(
     )
 
 
+def _retention_line(folder: Path) -> str:
+    """What the run deleted because its contracts' retention had passed, from its summary."""
+    import json
+
+    from hearth.quality.retention import retention_sentence
+
+    try:
+        summary = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return retention_sentence(None)
+    return retention_sentence(summary.get("retention"))
+
+
 def _report_run(outcome) -> None:
     if outcome.success:
         if outcome.warnings:
@@ -125,6 +138,7 @@ def _report_run(outcome) -> None:
                 console.print(f" • {w}", markup=False)
         console.print(f"[bold green]Published[/] {outcome.output_folder}")
         console.print(f"Run summary: {outcome.output_folder / 'run_summary.json'}")
+        console.print(_retention_line(outcome.output_folder), markup=False)
         m = outcome.model
         if m.get("version"):
             became = "is @champion" if m.get("alias") == "champion" else "is @challenger"

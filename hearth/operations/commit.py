@@ -204,6 +204,7 @@ def journal_from(marker: dict, warehouse: Path, shadow: Path | None, publish: bo
         "outputs": st.get("outputs"),
         "champion": st.get("champion"),
         "removals": st.get("removals"),  # accepted removals: audited as they take effect
+        "retention": st.get("retention"),
     }
 
 
@@ -230,6 +231,16 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
         from hearth.operations.removal_audit import audit_removals
 
         audit_removals(removals["applied"], journal.get("run_id") or "", removals.get("via"))
+    expired = journal.get("retention")
+    if expired:  # old outputs and feature files past retention (hearth/quality/retention.py)
+        delete_expired(expired)
+        if expired.get("models_before") and models is not None:
+            gone = models.expire_versions(expired["models_before"])
+            if gone:
+                notes.append(
+                    f"Model version{'s' if len(gone) > 1 else ''} {', '.join(gone)}, trained "
+                    "only on records past their retention, deleted."
+                )
     champ = journal.get("champion")
     if champ:
         if models is None:
@@ -238,6 +249,22 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
         if note:
             notes.append(note)
     return notes
+
+
+def delete_expired(expired: dict) -> None:
+    """Delete the files retention named; never what `outputs/latest` points at (it may have
+    moved since they were named). Safe to repeat."""
+    root = Path(expired.get("outputs") or "")
+    latest = root / "latest"
+    pointed = latest.resolve() if latest.is_symlink() else None
+    for raw in expired.get("paths") or []:
+        p = Path(raw)
+        if pointed is not None and p.resolve() == pointed:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def commit(

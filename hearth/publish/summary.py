@@ -10,6 +10,7 @@ import polars as pl
 from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.linkage.link import linkage_by_month, linkage_by_source
 from hearth.publish.model_files import suppressed_metrics
+from hearth.quality.retention import logged_summary
 from hearth.warehouse import query
 
 
@@ -87,6 +88,8 @@ def run_summary(
         # shrunk copy: not removed until an officer accepts (hearth/ingest/removals.py)
         "removals_pending": pending_removals(con),
         "area_names": area_names,
+        # what retention deleted in this run, per source (hearth/quality/retention.py)
+        "retention": logged_summary(con),
         "households_scored": ranked.height,
         "risk_tiers": tiers,
         "model": _model_for_summary(model),

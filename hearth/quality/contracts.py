@@ -165,6 +165,12 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
     )
     units = {"y": "years", "yr": "years", "years": "years", "m": "months", "month": "months"}
     retention_text = f"{retention.value} {units.get(retention.unit or '', retention.unit or '')}"
+    per_unit = {"years": 12, "months": 1}.get(units.get(retention.unit or "", ""))
+    if per_unit is None or not isinstance(retention.value, int) or retention.value < 1:
+        raise fail("slaProperties retention must be a whole number of years (y) or months (m)")
+    element = (retention.element or "").removeprefix(f"{source}.")
+    if source in SOURCES and element not in names:
+        raise fail(f"slaProperties retention element {retention.element!r} is not a column")
 
     description = odcs.description
     if description is None or not description.purpose:
@@ -188,6 +194,8 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
         path=path,
         latency_days=latency_days,
         key=key,
+        retention_months=retention.value * per_unit,
+        retention_element=element or None,
     )
 
 
@@ -285,3 +293,13 @@ def _conditional(q: Any, names: tuple[str, ...], fail) -> ConditionalRule:
             f"{conditional_rule_query(rule)!r} and 0, to match its customProperties"
         )
     return rule
+
+
+def column_roles(root: Path | None = None) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Who may read each column, as the contracts say: (source, column) -> roles, in contract
+    order. The one reading of the columns' `roles` for the DPO's table (`hearth dpia`,
+    docs/data-protection.md); a per-role question ("may role R read column C of source S")
+    is the same lookup."""
+    return {
+        (s, c.name): c.roles for s, contract in load_all(root).items() for c in contract.columns
+    }

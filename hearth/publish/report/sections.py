@@ -12,6 +12,7 @@ from hearth.publish.ranked import COLUMN_LABELS, PUBLIC_COLUMNS, TIER_WORDS, TIE
 from hearth.publish.report.behind import behind_html
 from hearth.publish.report.cells import _agg, _card, _exact, _sort_value, _table
 from hearth.publish.report.charts import TIER_FILL, _bars_svg, _columns_svg
+from hearth.publish.report.retention import retention_section
 from hearth.publish.suppression import SUPPRESSED, headline, rounded
 from hearth.publish.words import (
     HOW_TO_READ,
@@ -286,6 +287,8 @@ of people or households, so they are shown exactly.</p>
 <h3>Area names</h3>
 <p id="area-names">{escape(names_sentence(summary.get("area_names")))}</p>
 {_area_rules(summary.get("area_names"))}
+<h3>Retention</h3>
+{retention_section(summary.get("retention"))}
 <h3>Linkage of events to households</h3>
 {link_table}
 <h3>Sources behind, and records kept though no longer landed</h3>
