@@ -18,7 +18,8 @@ from functools import cache, cached_property
 
 import yaml
 
-from hearth.quality.contracts import ROLES, may_read
+from hearth.features.access import agree, code_columns, code_part, reads_whole
+from hearth.quality.contracts import ROLES
 from hearth.settings import SQL_DIR
 from hearth.sources import SOURCES, event_code_parts
 
@@ -212,62 +213,6 @@ class Catalogue:
         return list(out.values())
 
 
-def code_part(code: str, role: str) -> str | None:
-    """The part of an event code `role` may read: the code itself when it may read every
-    column the code is written from, a shorter start when it may read only the first ones
-    ("police:DOMESTIC_ABUSE" of "police:DOMESTIC_ABUSE:HIGH" for a commissioner, who may not
-    read risk levels), the source alone when it may read only the record's date, and None
-    when it may not know of the record at all (fire, of a health record)."""
-    source, parts = event_code_parts(code)
-    if not may_read(role, source, SOURCES[source].date_column):
-        return None
-    kept = [source]
-    for column, value in parts:
-        if not may_read(role, source, column):
-            break
-        kept.append(value)
-    return ":".join(kept)
-
-
-def code_columns(code: str) -> tuple[tuple[str, str], ...]:
-    """The (source, column) an event code is built from: its source's date and each column
-    its parts are written from."""
-    source, parts = event_code_parts(code)
-    return ((source, SOURCES[source].date_column), *((source, c) for c, _ in parts))
-
-
-def reads_whole(
-    codes: set[str],
-    columns: set[tuple[str, str]],
-    role: str,
-    parts: dict[tuple[str, str], str | None],
-) -> bool:
-    """Whether a feature built from these event `codes` and other `columns` follows from what
-    `role` may read: each column readable, and each code either readable in full or counted
-    with every code that reads the same to the role (`parts`: `code_part` of every catalogue
-    code and role)."""
-    if not all(may_read(role, s, c) for s, c in columns):
-        return False
-    for code in codes:
-        part = parts[(code, role)]
-        if part is None:
-            return False
-        same = {c for (c, r), p in parts.items() if r == role and p == part}
-        if part != code and not same <= codes:
-            return False
-    return True
-
-
-def _agree(where: str, written: list | None, derived: tuple[str, ...]) -> None:
-    """A `roles:` list written in the catalogue must say what the contracts say."""
-    if written is not None and set(written) != set(derived):
-        raise ValueError(
-            f"sql/features/catalogue.yaml: {where} says roles {sorted(written)}, but the data "
-            f"contracts let {sorted(derived) or 'no role'} read every column it is built from; "
-            "the contracts decide who sees what, so remove the list or change the contract."
-        )
-
-
 @cache
 def load_catalogue() -> Catalogue:
     raw = yaml.safe_load((SQL_DIR / "features" / "catalogue.yaml").read_text(encoding="utf-8"))
@@ -302,7 +247,7 @@ def build_catalogue(raw: dict) -> Catalogue:
 
     def derive(where: str, f_codes, f_columns, written) -> tuple[str, ...]:
         roles = tuple(r for r in ROLES if reads_whole(set(f_codes), set(f_columns), r, parts))
-        _agree(where, written, roles)
+        agree(where, written, roles)
         return roles
 
     for ef in raw["event_features"]:
