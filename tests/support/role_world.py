@@ -112,6 +112,7 @@ def scored_world(n: int = 2000, seed: int = 5, explain_share: float = 0.15) -> p
         + 0.6 * frame["asb_12m"]
         + 0.6 * frame["ae_fall_12m"] * frame["over_75s"]
         + 0.5 * frame["copd_register_36m"]
+        + 0.4 * frame["smoker_recorded_12m"]
     ).to_numpy()
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     X = frame.select(names).to_numpy()
@@ -126,6 +127,7 @@ def publish_world(folder: Path, ranked: pl.DataFrame, top: float = 0.15) -> None
     workbook, the report, every role's view and a visit plan for a team of each agency."""
     from hearth.publish.deliver import write_deliverables
     from hearth.publish.outputs import write_ranked
+    from hearth.publish.ranked import with_area_names
 
     folder.mkdir(parents=True, exist_ok=True)
     capacity = folder.parent / f"{folder.name}-capacity.yaml"
@@ -137,6 +139,7 @@ def publish_world(folder: Path, ranked: pl.DataFrame, top: float = 0.15) -> None
         "risk_tiers": {t: int((ranked["risk_tier"] == t).sum()) for t in ranked["risk_tier"]},
         "model": {"name": "household_crisis_risk", "version": "1"},
     }
+    ranked = with_area_names(ranked)  # as the pipeline names the areas before it publishes
     write_ranked(folder, ranked)
     write_deliverables(folder, ranked, summary, top=top, capacity=capacity)
 
