@@ -131,8 +131,9 @@ class Lead:
     lead: str
     why: str  # the rule's why and the facts that fired it, in words (`lead_why`)
     facts: tuple[str, ...]  # the features that chose the lead (and its why states)
-    # what chose it: a rule ("rule"), the strongest reason's theme ("theme") or agency
-    # ("agency"), or no reason at all ("none"); decides who may read the lead (`lead_as_role`)
+    # what chose it: a rule ("rule"), the strongest reason's theme ("theme"), the kinds of
+    # record it names ("kinds") or its agency ("agency"), or no reason at all ("none");
+    # decides who may read the lead (`lead_as_role`)
     basis: str = "rule"
     rule_why: str = ""  # the rule's own why, before the facts
 
@@ -181,7 +182,7 @@ def _strongest_lead(
         kinds = named_keys(cat, first, values, recency_cap) - {feature.key}
         leads = {_kind_lead(k, cat, rules) for k in kinds}
         if len(leads) == 1:
-            return leads.pop(), "theme"
+            return leads.pop(), "kinds"
     if feature.members and feature.key in by_theme:
         return by_theme[feature.key], "theme"
     return rules["by_agency"][feature.agency], "agency"
@@ -220,16 +221,29 @@ def lead_as_role(
 ) -> tuple[str, str | None]:
     """The lead and its why as `role` may read them. The lead's name says what chose it (a
     "police-led MARAC" says domestic abuse was recorded), so a role sees it only if it may
-    read every fact that chose it: a rule's conditions, the strongest reason's theme whole,
-    or, for the agency behind the strongest reason, that reason in some form. Otherwise the
-    lead is `ANOTHER_AGENCY`, with no why. The why is in the role's own words."""
+    read every fact that could have chosen it: a rule's conditions; the strongest reason's
+    theme whole; for a theme that leads by the kinds of record it names, every kind that
+    leads there; for the agency behind the strongest reason, that reason in some form.
+    Otherwise the lead is `ANOTHER_AGENCY`, with no why. The lead the rules give when no one
+    agency's records stand out (the register's) says nothing and is always shown. The why is
+    in the role's own words."""
     if lead.basis == "none":
         return lead.lead, lead.why
+    said = say(cat, lead.facts[0], values, recency_cap, role) if lead.basis != "rule" else None
+    strongest = f"strongest reason: {said}" if said else None
     if lead.basis == "agency":
-        said = say(cat, lead.facts[0], values, recency_cap, role)
-        return (lead.lead, f"strongest reason: {said}") if said else (ANOTHER_AGENCY, None)
+        return (lead.lead, strongest) if said else (ANOTHER_AGENCY, None)
+    if lead.basis != "rule" and lead.lead == load_rules()["by_agency"]["register"]:
+        return lead.lead, strongest  # the hub's lead says nothing of which records chose it
+    if lead.basis == "kinds":
+        theme = cat.by_name(lead.facts[0])
+        rules = load_rules()
+        leading = [k for k in theme.members if _kind_lead(k, cat, rules) == lead.lead]
+        if all(role in cat.by_name(f"{k}_months_since").roles for k in leading):
+            return lead.lead, strongest
+        return ANOTHER_AGENCY, None
     if any(role not in cat.by_name(f).roles for f in lead.facts):
         return ANOTHER_AGENCY, None
     if lead.basis == "theme":
-        return lead.lead, f"strongest reason: {say(cat, lead.facts[0], values, recency_cap, role)}"
+        return lead.lead, strongest
     return lead.lead, _rule_why(lead.rule_why, lead.facts, values, cat, recency_cap, role)

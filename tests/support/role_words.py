@@ -284,9 +284,18 @@ def _bad_leads(folder: Path, role: str, full: pl.DataFrame) -> list[tuple[str, s
         if why.startswith("strongest reason: ") and first:
             codes = _fact_codes(first, cat, codes_of)
             f = cat.by_name(first)
-            by_agency = rules["by_agency"].get(f.agency) == lead
-            some = not codes or any(_prefix(c, role) is not None for c in codes)
-            ok = some if by_agency else readable(codes, role, every)
+            if lead == rules["by_agency"]["register"]:
+                continue  # the hub, also the lead when nothing stands out: says nothing
+            if rules["by_agency"].get(f.agency) == lead:  # the reason's agency
+                ok = not codes or any(_prefix(c, role) is not None for c in codes)
+            elif f.members and f.key in rules.get("lead_by_kind", ()):
+                # chosen by the kinds named: every kind that leads there must be readable
+                from models.reasons import _kind_lead
+
+                kinds = [k for k in f.members if _kind_lead(k, cat, rules) == lead]
+                ok = all(readable(codes_of[k], role, every) for k in kinds)
+            else:
+                ok = readable(codes, role, every)
         else:
             rule = next(
                 (r for r in rules["rules"] if r["lead"] == lead and why.startswith(r["why"])), None
