@@ -32,7 +32,7 @@ TREND_HISTORY = 24  # a trend compares the last 12 months with the 12 before
 class Feature:
     name: str
     agency: str  # health | social_care | fire | police | register | combined
-    roles: tuple[str, ...]
+    roles: tuple[str, ...]  # who may read it whole: derived from the data contracts
     kind: str  # count | trend | recency | household | derived
     key: str | None = None  # the event feature (or theme) it belongs to
     members: tuple[str, ...] = ()  # a theme's event feature keys; empty for the rest
