@@ -182,7 +182,18 @@ class Catalogue:
         """Each event feature (its "months since" stands for it) by key."""
         return {f.key: f for f in self.features if f.kind == "recency" and not f.members}
 
+    @cached_property
+    def _role_kinds(self) -> dict[tuple, tuple[Kind, ...]]:
+        return {}  # `role_kinds` answers, kept: reasons ask them hundreds of thousands of times
+
     def role_kinds(self, keys: tuple[str, ...], role: str, within: bool = False) -> list[Kind]:
+        """See `_work_out_kinds`; worked out once per question."""
+        ask = (keys, role, within)
+        if ask not in self._role_kinds:
+            self._role_kinds[ask] = tuple(self._work_out_kinds(keys, role, within))
+        return list(self._role_kinds[ask])
+
+    def _work_out_kinds(self, keys: tuple[str, ...], role: str, within: bool) -> list[Kind]:
         """The kinds of record `role` may read among the event features `keys`: a feature it
         may read whole in its own words; one it may read only in part as the coarse kind of
         that part, counted over every event feature of it (with `within`, only if those are
