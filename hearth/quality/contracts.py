@@ -79,6 +79,26 @@ def load_all(root: Path | None = None) -> dict[str, Contract]:
     return {s: load_contract(s, root) for s in SOURCES}
 
 
+def may_read(role: str, source: str, column: str, root: Path | None = None) -> bool:
+    """Whether `role` may read column `column` of source `source` (an extract or a reference
+    file): the roles its data contract lists on the column (`customProperties: roles`). The
+    one answer to "who sees what": the feature catalogue's roles, every word of every published
+    view and the data protection officer's table follow from it. An unknown role, source or
+    column raises ContractError in a sentence (never False: a misspelt name is a fault, not a
+    refusal)."""
+    if role not in ROLES:
+        raise ContractError(f"{role!r} is not a role of the data contracts ({', '.join(ROLES)})")
+    contract = (
+        load_contract(source, root) if source in SOURCES else load_reference_contract(source, root)
+    )
+    try:
+        return role in contract.column(column).roles
+    except KeyError:
+        raise ContractError(
+            f"{contract.path}: the {source} contract has no column {column!r}"
+        ) from None
+
+
 @functools.lru_cache(maxsize=64)
 def _load(path: Path, source: str, _mtime_ns: int, _size: int) -> Contract:
     from open_data_contract_standard.model import OpenDataContractStandard

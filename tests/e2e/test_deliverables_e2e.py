@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hearth.features.catalogue import load_catalogue
-from hearth.features.wording import readable_by
+from hearth.features.wording import ANOTHER_AGENCY, readable_by
 from hearth.publish.ranked import COLUMN_LABELS, TIERS
 from hearth.publish.report import TOP_COLUMNS
 from hearth.publish.roles import OTHER_AGENCY, REASONS, ROLE_REASONS, visible_columns
@@ -198,7 +198,8 @@ def test_no_aggregate_cell_shows_a_count_from_1_to_7(run):
 
 def _expected_view(ranked: pl.DataFrame, role: str) -> pl.DataFrame:
     """The role's view from what the scorer kept: each household's reasons for this role (on
-    features it may read), "other agency information" once where it may read none of them."""
+    features it may read), "other agency information" once where it may read none of them,
+    and the lead and its why as the role may read them."""
     rows = []
     for r in ranked.iter_rows(named=True):
         out = {c: r[c] for c in visible_columns(role)}
@@ -209,7 +210,10 @@ def _expected_view(ranked: pl.DataFrame, role: str) -> pl.DataFrame:
             texts = [OTHER_AGENCY]
         for i, reason in enumerate(REASONS):
             out[reason] = texts[i] if i < len(texts) else None
-        assert entry["lead_why"] in (None, r["lead_why"]), role
+        # the lead as the role may read it: the list's lead, or "another agency" with no why
+        assert entry["lead"] in (r["lead_agency"], ANOTHER_AGENCY), role
+        assert entry["lead"] != ANOTHER_AGENCY or entry["lead_why"] is None, role
+        out["lead_agency"] = entry["lead"]
         out["lead_why"] = entry["lead_why"]
         rows.append(out)
     return pl.DataFrame(rows, schema={c: ranked.schema[c] for c in visible_columns(role)})

@@ -71,7 +71,9 @@ def _headline(summary: dict, ranked: pl.DataFrame) -> str:
 def _how_to_read() -> str:
     items = "".join(f"<li>{escape(t)}</li>" for t in HOW_TO_READ)
     nots = "".join(f"<li>{escape(t)}</li>" for t in NOT_FOR)
-    key = "".join(f"<dt>{escape(w)}</dt><dd>{escape(d)}</dd>" for w, d in reason_key_rows())
+    key = "".join(
+        f"<dt>{escape(w)}</dt><dd>{escape(d)}</dd>" for w, d in reason_key_rows("commissioner")
+    )
     return f"""<section id="read"><h2>How to read this list</h2><ul>{items}</ul>
 <h3 id="key">{escape(KEY_TITLE)}</h3><p>{escape(KEY_NOTE)}</p><dl class="key">{key}</dl>
 <div class="warn"><h3>It must not be used for</h3><ul>{nots}</ul><p>{escape(LIMITS)}</p></div>
