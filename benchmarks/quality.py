@@ -71,17 +71,25 @@ def build_world(
 
 
 def run_recipe(work: Path, params, sharing: bool) -> dict:
-    """The recipe of models/recipe.py without MLflow or the gate: select, refit, score at T."""
+    """The recipe of hearth/modelling/training/recipe.py without MLflow or the gate: select, refit,
+    score at T."""
     from hearth.features.build import load_window
     from hearth.features.catalogue import load_catalogue
     from hearth.features.design import Design, cap_recency, recency_cap
+    from hearth.modelling.training.selection import (
+        Window,
+        load_windows,
+        refit_on_latest,
+        train_and_evaluate,
+    )
     from hearth.warehouse import connect
-    from models.training import Window, load_windows, refit_on_latest, train_and_evaluate
 
     cat = load_catalogue()
     with connect(work / "bench.duckdb", read_only=True) as con:
         design = Design.for_run(con, None)
-        w = load_windows(con, design)  # as the champion_model asset reads them (models/recipe.py)
+        w = load_windows(
+            con, design
+        )  # as the champion_model asset reads them (hearth/modelling/training/recipe.py)
         score_frame, _ = load_window(con, design.score_as_of)
     train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
     history, latest_history = w.history, w.latest_history
@@ -163,7 +171,7 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    from models.params import TrainParams
+    from hearth.modelling.training.params import TrainParams
 
     kind = "realistic" if args.realistic else "today"
     world = f"{args.households}-seed{args.seed}-mess{args.mess}-move{args.move}-{kind}"

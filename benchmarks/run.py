@@ -80,11 +80,11 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
     from hearth.features.design import Design, cap_recency, history_months, recency_cap
     from hearth.ingest.run import ingest_source, landing_months
     from hearth.linkage.link import link
+    from hearth.modelling.scoring.score import score_households
+    from hearth.modelling.training.fit import fit_candidate
+    from hearth.modelling.training.selection import labelled_window
     from hearth.sources import SOURCES
     from hearth.warehouse import connect
-    from models.score import score_households
-    from models.train import fit_candidate
-    from models.training import labelled_window
 
     times: dict[str, float] = {}
     months = landing_months(landing)
@@ -159,8 +159,8 @@ def main() -> None:
     )
     args = ap.parse_args()
 
+    from hearth.modelling.training.params import TrainParams
     from hearth.synth import synthesise
-    from models.params import TrainParams
 
     work = args.work / str(args.households)
     reuse = args.reuse_world and (work / "landing").is_dir() and (work / "_truth").is_dir()
@@ -191,7 +191,7 @@ def main() -> None:
             stage_seconds["synth"] = time.perf_counter() - t
             print(f"synth: {stage_seconds['synth']:.1f} s", flush=True)
 
-        from pipelines.launch import run_pipeline
+        from hearth.cli.launch import run_pipeline
 
         def say(line: str) -> None:
             print(line, flush=True)

@@ -182,7 +182,7 @@ PACKAGED_PROJECT = "_project"
 # [tool.dagster] say the same, and `hearth ui` registers the location under it (-l), so the
 # name the UI, the daemon and the project give agree wherever the checkout or install lives.
 CODE_LOCATION = "hearth"
-DEFINITIONS_MODULE = "pipelines.definitions"
+DEFINITIONS_MODULE = "hearth.definitions"
 
 
 def project_root() -> Path:

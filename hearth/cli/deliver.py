@@ -76,9 +76,9 @@ def plan_command(
 ) -> None:
     """Split the top of a published list into each team's visit plan (plans/), one team per
     household, and show the precision to expect at each team's capacity."""
+    from hearth.modelling.scoring.reasons import lead_agencies
     from hearth.publish.capacity import CapacityError
     from hearth.publish.plans import plan_published
-    from models.reasons import lead_agencies
 
     folder = _folder(as_of)
     try:

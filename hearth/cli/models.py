@@ -1,6 +1,7 @@
 """`hearth models list|compare|promote|rules`: model versions side by side, a deliberate
-promotion, and who should lead. The versions come from models/versions.py, the promotion from
-models/registry.py; this module only prints them."""
+promotion, and who should lead. The versions come from hearth/modelling/registry/versions.py, the
+promotion from
+hearth/modelling/registry/client.py; this module only prints them."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _fmt(v: float | None) -> str:
 def list_versions() -> None:
     """Every version with its aliases, windows and key validation metrics, and who promoted
     each, when and why."""
-    from models.versions import KEY_METRICS, version_rows
+    from hearth.modelling.registry.versions import KEY_METRICS, version_rows
 
     rows = version_rows()
     if not rows:
@@ -57,7 +58,7 @@ def compare(
 ) -> None:
     """Key metrics of the given versions side by side, with the change from the first, and
     each version's model, features, calibration and promotion reason."""
-    from models.versions import compare_versions, version_rows
+    from hearth.modelling.registry.versions import compare_versions, version_rows
 
     try:
         c = compare_versions(version_rows(), versions)
@@ -133,7 +134,7 @@ def promote(
         )
     if by is not None and not by.strip():
         fail("--by needs a name (or leave it out to record your login name).", label="")
-    from models.promotion import promote_by_hand
+    from hearth.modelling.registry.promotion import promote_by_hand
 
     try:
         done = promote_by_hand(version, reason.strip(), by=by and by.strip(), pin=pin)
@@ -160,7 +161,7 @@ def promote(
 
 def unpin() -> None:
     """Let routine runs promote again: take the pin off the champion."""
-    from models.promotion import unpin as take_pin_off
+    from hearth.modelling.registry.promotion import unpin as take_pin_off
 
     pin = take_pin_off()
     if pin is None:
@@ -173,8 +174,9 @@ def unpin() -> None:
 
 
 def rules() -> None:
-    """Print the lead-agency rules (models/lead_agency.yaml) in the order they are tried."""
-    from models.reasons import RULES_FILE, load_rules
+    """Print the lead-agency rules (hearth/modelling/scoring/lead_agency.yaml) in the order they are
+    tried."""
+    from hearth.modelling.scoring.reasons import RULES_FILE, load_rules
 
     spec = load_rules()
     t = Table(

@@ -1,5 +1,5 @@
 """`hearth synth`, `hearth run` and `hearth demo`: a synthetic world, and whole runs of the
-pipeline through Dagster (pipelines/launch.py), with progress; a stopped run in sentences."""
+pipeline through Dagster (hearth/cli/launch.py), with progress; a stopped run in sentences."""
 
 from __future__ import annotations
 
@@ -193,7 +193,7 @@ def run(
             as_of = parse_month(as_of, "as-of month (--as-of)")
         except MonthError as e:
             fail(str(e))
-    from pipelines.launch import as_of_problem, read_train_settings, run_pipeline
+    from hearth.cli.launch import as_of_problem, read_train_settings, run_pipeline
 
     if not landing.is_dir():
         fail(f"The landing folder {landing} does not exist.")
@@ -224,7 +224,7 @@ def demo(
     realistic: Annotated[bool, REALISTIC] = False,
 ) -> None:
     """Synthesise a world into HEARTH_HOME and run the whole pipeline on it."""
-    from pipelines.launch import run_pipeline
+    from hearth.cli.launch import run_pipeline
 
     home = settings.hearth_home()
     landing, truth = home / "landing", home / "_truth"

@@ -7,7 +7,7 @@ Both listen on 127.0.0.1, and neither lets whoever reaches it change things unas
   re-executing, terminating or wiping runs, no switching the sensor or schedule); Dagster's
   daemon runs beside it (`dagster-daemon run`), so the landing sensor and the monthly schedule
   still start runs. `--allow-launch` starts the webserver able to launch runs; run config can
-  then still not point a run's resources outside HEARTH_HOME (pipelines/resources.py);
+  then still not point a run's resources outside HEARTH_HOME (hearth/defs/resources.py);
 - the MLflow server runs MLflow's basic-auth app: every request needs a user name and password
   (hearth/cli/ui_auth.py; the admin's password is in a file only its owner can read), as the
   MLflow app `hearth` (hearth/cli/ui_mlflow.py), whose page shows no usage-data banner.
@@ -193,8 +193,8 @@ def ui_command(
 ) -> None:
     """Start the Dagster UI (read-only unless --allow-launch) and the MLflow UI (sign-in
     required) on 127.0.0.1 and print their addresses; Ctrl-C stops both."""
+    from hearth.cli.launch import ensure_dagster_home
     from hearth.cli.ui_auth import ADMIN, ensure_mlflow_auth
-    from pipelines.launch import ensure_dagster_home
 
     home = settings.hearth_home()
     dagster_home = ensure_dagster_home()
@@ -219,7 +219,7 @@ def ui_command(
         if tracking.startswith(("http://", "https://")):
             mlflow_url = tracking  # a shared tracking server: nothing to start here
         else:
-            from models.registry import Registry
+            from hearth.modelling.registry.client import Registry
 
             mport = mlflow_port or free_port(5000)
             # the experiment on the model-training view; a moved home's artifacts found first

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 # The localStorage keys MLflow 3.17's UI reads (`<key>_v<version>`, JSON values), from its
-# bundle; tests/unit/operations/test_telemetry.py checks the installed bundle still uses them.
+# bundle; tests/assets/test_telemetry.py checks the installed bundle still uses them.
 UI_SETTINGS = {
     "mlflow.telemetry.info.alert.dismissed_v1": "true",  # the banner: already dismissed
     "mlflow.settings.telemetry.enabled_v1": "false",  # Settings > UI telemetry: off

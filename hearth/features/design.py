@@ -2,7 +2,7 @@
 and T-12 (validation), scores at T; the default T; how much history a date has, and the
 longest "months since" a model trained with it can tell apart.
 
-A run reaches it through `RunSettings.design(con)` (pipelines/resources.py): the as-of month
+A run reaches it through `RunSettings.design(con)` (hearth/defs/resources.py): the as-of month
 the run was given, or the month after the newest extract landed and accepted."""
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from hearth.features.catalogue import NO_EVENT_MONTHS, WINDOW_WORDS, Catalogue, Feature, Kind
 
 MAX_KINDS = 3  # kinds of record named in one reason; the rest are counted together
-# the lead shown to a role that may not read what chose it (models/reasons.py:lead_as_role)
+# the lead shown to a role that may not read what chose it
+# (hearth/modelling/scoring/reasons.py:lead_as_role)
 ANOTHER_AGENCY = "another agency"
 
 

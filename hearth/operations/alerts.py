@@ -58,7 +58,7 @@ def _deepest(err) -> str:
     return cause.message.strip().splitlines()[0] if cause is not None else msg
 
 
-# The metadata key of the quality gate's failure (pipelines/defs/quality/checks.py): the
+# The metadata key of the quality gate's failure (hearth/defs/quality/checks.py): the
 # failed checks it lists are reported one by one from their own results.
 STOPPED_BY_CHECKS = "problems_found"
 
@@ -96,7 +96,7 @@ def run_failure_sentence(ev) -> str | None:
 
 def _refused_config(ev) -> str | None:
     """The sentence of a run refused because its config pointed a resource outside
-    HEARTH_HOME (pipelines/resources.py), from the run's failure."""
+    HEARTH_HOME (hearth/defs/resources.py), from the run's failure."""
     from hearth.privacy.access import resource_refusal_sentence
 
     err, texts = getattr(ev.event_specific_data, "error", None), []

@@ -2,8 +2,9 @@
 
 The operations stage moves `@champion` at commit, tags the versions of a run that never
 committed and ends MLflow training runs a killed run left open, but it does not import the
-registry: `models/promotion.py:MlflowStore` implements this, and the Dagster code that builds
-a run (pipelines/) hands it in. So the library stays below the models in the import graph."""
+registry: `hearth/modelling/registry/promotion.py:MlflowStore` implements this, and the Dagster code
+that builds
+a run (hearth/defs/) hands it in. So the library stays below the models in the import graph."""
 
 from __future__ import annotations
 

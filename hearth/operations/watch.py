@@ -1,6 +1,6 @@
 """Watching the landing folder: which extract months are new or changed since last time, and
 whether the newest month is complete enough to train and publish. Plain functions; the Dagster
-sensor and schedule in `pipelines/defs/operations/` call them.
+sensor and schedule in `hearth/defs/operations/` call them.
 
 What the sensor has seen is JSON, `{"files": {"<source>/<YYYY-MM>/<file>": {"size",
 "mtime_ns", "sha256"}}}`, kept in HEARTH_HOME/landing_sensor/<digest>.json; its Dagster cursor

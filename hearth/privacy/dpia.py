@@ -29,10 +29,10 @@ from pathlib import Path
 
 from hearth import settings
 from hearth.privacy.audit import verify
-from hearth.publish.suppression import SMALL_MAX, suppress
 from hearth.quality.contract_model import ROLES
 from hearth.quality.contracts import column_roles, load_all
 from hearth.quality.retention import last_deletion, retention_status
+from hearth.suppression import SMALL_MAX, suppress
 from hearth.warehouse import connect, query
 
 # The block of docs/data-protection.md that is this module's table; `python -m

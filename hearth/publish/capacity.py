@@ -146,7 +146,8 @@ def load_capacity(path: Path) -> list[Team]:
 
 def lead_role(lead: str | None, leads: Mapping[str, str]) -> str | None:
     """The agency behind a suggested lead, as the lead rules declare it (`leads` in
-    models/lead_agency.yaml, read by models.reasons.lead_agencies): never guessed from its words."""
+    hearth/modelling/scoring/lead_agency.yaml, read by
+    hearth.modelling.scoring.reasons.lead_agencies): never guessed from its words."""
     return leads.get(lead) if lead else None
 
 
@@ -173,7 +174,8 @@ def _coverage(team: Team, la: str | None, ward: str | None) -> int | None:
 
 def allocate(top: pl.DataFrame, teams: list[Team], leads: Mapping[str, str]) -> Plan:
     """`top`: the top of the list in rank order with rank, household_pid, la_code, ward_code,
-    score, lead_agency; `leads`: each lead's agency (models.reasons.lead_agencies). Returns
+    score, lead_agency; `leads`: each lead's agency
+    (hearth.modelling.scoring.reasons.lead_agencies). Returns
     each team's households and what was left unplanned."""
     left = [t.visits_per_month for t in teams]
     chosen: list[list[int]] = [[] for _ in teams]

@@ -54,7 +54,7 @@ def write_deliverables(
 ) -> dict[str, float]:
     """Everything people receive, into `folder` (which already holds the ranked list and
     run_summary.json). Returns seconds per part. With a capacity file, `leads` gives each lead's
-    agency (models.reasons.lead_agencies), which the visit plans need."""
+    agency (hearth.modelling.scoring.reasons.lead_agencies), which the visit plans need."""
     from hearth.publish.report import write_report
 
     timings: dict[str, float] = {}

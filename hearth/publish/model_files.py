@@ -1,7 +1,7 @@
 """The champion's card, plots and tables as they are delivered in `outputs/<as_of>/model/`.
 
 The report is drawn from the exact tables and suppresses counts as it shows them; the files that
-are handed over follow the same small-number rule (hearth/publish/suppression.py): a fairness
+are handed over follow the same small-number rule (hearth/suppression.py): a fairness
 group's counts of households and crises are shown as `*` (1-7) or rounded to 5, and a group too
 small to judge carries no shares from which its counts could be worked back."""
 
@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from hearth.atomic import write_text_atomically
-from hearth.publish.suppression import SUPPRESSED, rounded
+from hearth.suppression import SUPPRESSED, rounded
 
 # Counts of households in the delivered fairness table, and the shares computed from them.
 FAIRNESS_COUNTS = ("households", "crises", "listed", "found")
@@ -27,7 +27,8 @@ FAIRNESS_SHARES = (
     "ratio_low",
     "ratio_high",
 )
-# run_summary.json's champion-against-baseline counts (models/metrics.py), crises found.
+# run_summary.json's champion-against-baseline counts (hearth/modelling/evaluation/metrics.py),
+# crises found.
 BASELINE_COUNTS = (
     "baseline_check.listed_at_1pct",
     "baseline_check.model_found_at_1pct",

@@ -31,7 +31,8 @@ def write_plans(
     leads: Mapping[str, str],
 ) -> dict:
     """`folder/plans/`: one CSV and XLSX per team in its agency's view, and plan_summary.json.
-    `leads`: each lead's agency, as the lead rules declare it (models.reasons.lead_agencies)."""
+    `leads`: each lead's agency, as the lead rules declare it
+    (hearth.modelling.scoring.reasons.lead_agencies)."""
     from hearth.publish.capacity import allocate, load_capacity
     from hearth.publish.workbook import write_workbook
 

@@ -9,7 +9,7 @@ out each role's reasons, lead and why (`ROLE_REASONS`), from the features the ro
 (`hearth/features/catalogue.py` derives them from the contracts) at the level of detail it may
 see (`hearth/features/wording.py`). A household none of whose reasons the role may read shows
 "other agency information" once; a lead whose name would tell the role of a record it may not
-read is "another agency", with no why (`models/reasons.py:lead_as_role`).
+read is "another agency", with no why (`hearth/modelling/scoring/reasons.py:lead_as_role`).
 
 The commissioners' view is also the main list (`ranked_households.csv`, `.xlsx`) and the
 report: no person pseudonym, record id, clinical detail or police risk level.

@@ -12,7 +12,6 @@ from pathlib import Path
 import polars as pl
 
 from hearth.publish.ranked import COLUMN_LABELS, TIER_COLOURS, TIERS
-from hearth.publish.suppression import SUPPRESSED, headline, rounded
 from hearth.publish.words import (
     HOW_TO_READ,
     KEY_NOTE,
@@ -24,6 +23,7 @@ from hearth.publish.words import (
     reason_key_rows,
     when_words,
 )
+from hearth.suppression import SUPPRESSED, headline, rounded
 
 # Each tier's cell format, in the tiers' one set of colours (hearth/publish/ranked.py).
 TIER_FORMATS = {

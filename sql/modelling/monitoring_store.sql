@@ -1,4 +1,4 @@
--- Each month's ranking, kept for next month's comparison (models/monitoring.py): this month's
+-- Each month's ranking, kept for next month's comparison (hearth/modelling/scoring/monitoring.py): this month's
 -- replaces any earlier run for the same month, and months before the newest earlier one are dropped.
 CREATE TABLE IF NOT EXISTS score_history (
     as_of VARCHAR, household_pid VARCHAR, rank BIGINT, score DOUBLE, model_version VARCHAR

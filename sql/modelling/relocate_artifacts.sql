@@ -1,6 +1,6 @@
 -- A home's MLflow store (HEARTH_HOME/mlflow.db) that was moved or restored elsewhere: every
 -- artifact location written under the old home's mlartifacts/ (:old) is pointed at this
--- home's (:new). Run once with file:// URIs and once with plain paths (models/registry.py).
+-- home's (:new). Run once with file:// URIs and once with plain paths (hearth/modelling/registry/client.py).
 UPDATE experiments SET artifact_location = :new || substr(artifact_location, length(:old) + 1)
 WHERE artifact_location = :old OR substr(artifact_location, 1, length(:old) + 1) = :old || '/';
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.definitions import defs
+from hearth.definitions import defs
 
 STAGES = {"ingest", "linkage", "features", "modelling", "publish"}
 
@@ -23,7 +23,7 @@ def test_definitions_load_with_every_stage():
     groups = {spec.group_name for a in d.resolve_all_asset_specs() for spec in [a]}
     assert groups >= STAGES
     assert d.resolve_job_def("hearth_full_run") is not None
-    # linkage reads only what retention left (pipelines/defs/quality/retention.py)
+    # linkage reads only what retention left (hearth/defs/quality/retention.py)
     graph = d.resolve_asset_graph()
     assert dg.AssetKey("retention") in graph.get(dg.AssetKey("linked_events")).parent_keys
 
@@ -66,7 +66,7 @@ def test_loading_definitions_imports_no_heavy_library():
     import sys
 
     code = (
-        "import sys; import pipelines.definitions as d; d.defs(); "
+        "import sys; import hearth.definitions as d; d.defs(); "
         "print(sorted(m for m in ('sklearn', 'great_expectations', 'mlflow', 'shap') "
         "if m in sys.modules))"
     )
@@ -75,11 +75,11 @@ def test_loading_definitions_imports_no_heavy_library():
 
 
 def test_the_run_tags_hearth_sets_are_dagsters_own():
-    """pipelines/tags.py writes Dagster's documented tag strings rather than importing its
+    """hearth/defs/tags.py writes Dagster's documented tag strings rather than importing its
     private constants: this fails if a Dagster upgrade renames them."""
     from dagster._core.storage import tags as dagster_tags
 
-    from pipelines import tags
+    from hearth.defs import tags
 
     assert tags.PARTITION_RANGE_START == dagster_tags.ASSET_PARTITION_RANGE_START_TAG
     assert tags.PARTITION_RANGE_END == dagster_tags.ASSET_PARTITION_RANGE_END_TAG

@@ -1,11 +1,11 @@
 """The champion_model asset's check against the contact-count baseline
-(pipelines/defs/modelling/checks.py): registered on the asset as a warning, and it reads the
+(hearth/defs/modelling/checks.py): registered on the asset as a warning, and it reads the
 champion's MLflow metrics (the margin itself is tested in tests/unit/modelling/test_card.py)."""
 
 import dagster as dg
 
-from pipelines.defs.modelling.checks import champion_beats_baseline
-from pipelines.resources import MlflowResource, OutputsResource, WarehouseResource
+from hearth.defs.modelling.checks import champion_beats_baseline
+from hearth.defs.resources import MlflowResource, OutputsResource, WarehouseResource
 
 
 def test_the_check_is_on_champion_model():
@@ -16,8 +16,8 @@ def test_the_check_is_on_champion_model():
 def test_the_check_reads_the_version_this_run_decided_on(hearth_home, monkeypatch):
     """MLflow is stood in for (a real store takes half a minute to create): the check asks for
     the champion, or the version the run staged, and judges its logged baseline_check metrics."""
-    import pipelines.defs.modelling.checks as checks
-    from models.metrics import sign_test_p
+    import hearth.defs.modelling.checks as checks
+    from hearth.modelling.evaluation.metrics import sign_test_p
 
     asked = []
     logged = {

@@ -19,11 +19,11 @@ import dagster as dg
 import duckdb
 import pytest
 
+from hearth.defs.operations.schedules import monthly_publish
+from hearth.defs.operations.sensors import alert_on_stopped_run, landing_sensor
+from hearth.defs.resources import LandingResource, OutputsResource
 from hearth.operations.watch import load_cursor
 from hearth.sources import SOURCES
-from pipelines.defs.operations.schedules import monthly_publish
-from pipelines.defs.operations.sensors import alert_on_stopped_run, landing_sensor
-from pipelines.resources import LandingResource, OutputsResource
 
 PAST = time.time() - 3600  # files older than the sensor's settling time
 
@@ -31,7 +31,7 @@ PAST = time.time() - 3600  # files older than the sensor's settling time
 @pytest.fixture(autouse=True)
 def _home_in_tmp(tmp_path, monkeypatch):
     """The resources take only paths under HEARTH_HOME (or what HEARTH_LANDING/HEARTH_OUTPUTS
-    name; pipelines/resources.py): these tests' landing and outputs are in their tmp folder."""
+    name; hearth/defs/resources.py): these tests' landing and outputs are in their tmp folder."""
     monkeypatch.setenv("HEARTH_HOME", str(tmp_path))
 
 
@@ -420,8 +420,8 @@ def test_instance_settings_are_valid_for_dagster(name, tmp_path, monkeypatch):
 def test_dagster_home_gets_the_shipped_settings_but_keeps_an_installers_own(
     hearth_home, monkeypatch
 ):
+    from hearth.cli.launch import ensure_dagster_home
     from hearth.settings import PROJECT_ROOT
-    from pipelines.launch import ensure_dagster_home
 
     monkeypatch.setenv("DAGSTER_HOME", str(hearth_home / "dagster"))  # undone after the test
 

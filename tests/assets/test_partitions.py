@@ -11,13 +11,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from hearth.definitions import defs
+from hearth.defs.ingest.partitions import EMPTY_LANDING_START
+from hearth.defs.operations.sensors import landing_sensor
+from hearth.defs.resources import LandingResource
+from hearth.defs.tags import PARTITION_RANGE_START
 from hearth.months import month_of, months_between
 from hearth.operations.watch import load_cursor
-from pipelines.definitions import defs
-from pipelines.defs.ingest.partitions import EMPTY_LANDING_START
-from pipelines.defs.operations.sensors import landing_sensor
-from pipelines.resources import LandingResource
-from pipelines.tags import PARTITION_RANGE_START
 
 PAST = time.time() - 3600  # older than the sensor's settling time
 

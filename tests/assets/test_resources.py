@@ -1,11 +1,11 @@
 """The shared resources are configured once: run config for `outputs` and `mlflow` reaches the
-warehouse resource that commits the run (pipelines/resources.py:hearth_resources)."""
+warehouse resource that commits the run (hearth/defs/resources.py:hearth_resources)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.resources import OutputsResource, WarehouseResource, hearth_resources
+from hearth.defs.resources import OutputsResource, WarehouseResource, hearth_resources
 
 
 def test_run_config_for_outputs_and_mlflow_reaches_the_warehouse(hearth_home):

@@ -19,16 +19,16 @@ import duckdb
 import polars as pl
 import pytest
 
+from hearth.defs.features.assets import feature_sets
+from hearth.defs.ingest.assets import build_ingest_assets
+from hearth.defs.ingest.checks import BATCH_CHECKS
+from hearth.defs.ingest.partitions import EMPTY_LANDING_START
+from hearth.defs.linkage.assets import linkage_rate_reasonable, linked_events
+from hearth.defs.modelling.assets import champion_model, household_scores
+from hearth.defs.publish.assets import published_outputs
+from hearth.defs.quality.checks import quality_gate
+from hearth.defs.resources import MlflowResource, WarehouseResource, hearth_resources
 from hearth.sources import SOURCES
-from pipelines.defs.features.assets import feature_sets
-from pipelines.defs.ingest.assets import build_ingest_assets
-from pipelines.defs.ingest.checks import BATCH_CHECKS
-from pipelines.defs.ingest.partitions import EMPTY_LANDING_START
-from pipelines.defs.linkage.assets import linkage_rate_reasonable, linked_events
-from pipelines.defs.modelling.assets import champion_model, household_scores
-from pipelines.defs.publish.assets import published_outputs
-from pipelines.defs.quality.checks import quality_gate
-from pipelines.resources import MlflowResource, WarehouseResource, hearth_resources
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
 
 NEWEST = "2025-12"  # the small world's last extract month

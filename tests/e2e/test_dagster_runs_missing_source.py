@@ -24,11 +24,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from hearth.definitions import defs
+from hearth.defs.operations.schedules import monthly_publish
+from hearth.defs.operations.sensors import landing_sensor
+from hearth.defs.resources import LandingResource, OutputsResource
 from hearth.sources import SOURCES
-from pipelines.definitions import defs
-from pipelines.defs.operations.schedules import monthly_publish
-from pipelines.defs.operations.sensors import landing_sensor
-from pipelines.resources import LandingResource, OutputsResource
 
 PAST = time.time() - 3600  # older than the sensor's settling time
 EXTRACTS = {f"{s}_extract" for s in SOURCES}
@@ -63,7 +63,7 @@ def test_a_run_launched_with_no_config_does_not_allow_missing_sources(job):
     assert allows_missing(job, {}) is False
     # ...as `hearth run` without --allow-missing-sources
     from hearth.cli.app import run
-    from pipelines.launch import run_pipeline
+    from hearth.cli.launch import run_pipeline
 
     assert inspect.signature(run_pipeline).parameters["allow_missing_sources"].default is False
     assert inspect.signature(run).parameters["allow_missing_sources"].default is False

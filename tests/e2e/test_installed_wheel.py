@@ -82,7 +82,7 @@ def test_the_wheel_holds_every_file_the_code_reads(installed):
         for f in files:
             inside = f"hearth/{settings.PACKAGED_PROJECT}/{f.relative_to(CHECKOUT).as_posix()}"
             assert inside in names, f"{inside} is not in the wheel"
-    assert "pipelines/definitions.py" in names and "models/lead_agency.yaml" in names
+    assert "hearth/definitions.py" in names and "hearth/modelling/scoring/lead_agency.yaml" in names
 
 
 def test_installed_hearth_runs_synth_and_run_from_another_folder(installed, tmp_path):
@@ -92,7 +92,7 @@ def test_installed_hearth_runs_synth_and_run_from_another_folder(installed, tmp_
     home = tmp_path / "home"
     env = _clean_env(HEARTH_HOME=str(home))
     where = _run(
-        [str(bin_dir / "python"), "-c", "import hearth, pipelines; print(hearth.__file__)"],
+        [str(bin_dir / "python"), "-c", "import hearth; print(hearth.__file__)"],
         elsewhere,
         env,
         120,

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from hearth.cli.launch import run_pipeline
 from hearth.sources import landing_file_name
-from pipelines.launch import run_pipeline
 from tests.conftest import FAST_TRAINING
 from tests.e2e.test_quality_runs import snapshot
 

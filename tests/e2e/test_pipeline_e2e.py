@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.launch import run_pipeline
+from hearth.cli.launch import run_pipeline
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
 
 COLUMNS = [
@@ -117,7 +117,7 @@ def test_run_summary_accounts_for_every_row(first_run, small_world):
 
 def test_champion_is_registered_and_loadable(first_run):
     home, _, _ = first_run
-    from models.registry import Registry
+    from hearth.modelling.registry.client import Registry
 
     mp = pytest.MonkeyPatch()
     mp.setenv("HEARTH_HOME", str(home))
@@ -161,7 +161,7 @@ def test_a_clean_venv_loads_the_champion_and_predicts_the_published_score(first_
     uv = _uv()
     if uv is None:
         pytest.skip("uv is not installed (make installs it in .tools/)")
-    from models.registry import Registry
+    from hearth.modelling.registry.client import Registry
 
     mp = pytest.MonkeyPatch()
     mp.setenv("HEARTH_HOME", str(home))

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hearth.cli.app import app
+from hearth.cli.launch import run_pipeline
 from hearth.publish.outputs import publish_atomically
-from pipelines.launch import run_pipeline
 from tests.support.quality_corpus import LATEST, MONTHS, build, case, secret_of
 from tests.unit.ingest.test_quality_gate import warehouse_text
 

@@ -1,4 +1,4 @@
-"""Issue 23 end to end through `hearth run` (pipelines/launch.py): a landing that loses a whole
+"""Issue 23 end to end through `hearth run` (hearth/cli/launch.py): a landing that loses a whole
 source, or whose clock is set back, stops the run with the loss listed and leaves the warehouse's
 accepted rows and @champion as they were; `--allow-missing-sources` goes on with the source's
 history (exit 0, no row lost) and says so; `--accept-removals` removes exactly the listed rows
@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from hearth.cli.launch import NO_REMOVALS_WAITING, run_pipeline
 from hearth.sources import SOURCES
-from pipelines.launch import NO_REMOVALS_WAITING, run_pipeline
 from tests.conftest import FAST_TRAINING
 
 TRAINING = {**FAST_TRAINING, "value_of_sharing": False}
@@ -43,7 +43,7 @@ def accepted(home: Path) -> dict[str, list[tuple]]:
 
 
 def champion(home: Path) -> str | None:
-    from models.registry import Registry
+    from hearth.modelling.registry.client import Registry
 
     return Registry(f"sqlite:///{home / 'mlflow.db'}").aliases().get("champion")
 

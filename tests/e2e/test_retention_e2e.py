@@ -9,9 +9,9 @@ import json
 
 import duckdb
 
+from hearth.cli.launch import run_pipeline
 from hearth.cli.runs import _retention_line
 from hearth.sources import EVENT_SOURCES, SOURCES
-from pipelines.launch import run_pipeline
 from tests.conftest import FAST_TRAINING
 
 CUTOFF = "2023-07-01"

@@ -40,7 +40,8 @@ BIN = Path(sys.executable).parent
 HOUSEHOLDS, MONTHS = 800, 26
 # Small, quick models: these tests are about runs, locks and servers, not model quality. Not
 # the baseline alone: with 26 months its training date has no 12-month counts, so it gives
-# every household the same score and the promotion gate refuses it (models/gate.py).
+# every household the same score and the promotion gate refuses it
+# (hearth/modelling/evaluation/gate.py).
 TRAINING = "candidates: [logistic]\nvalue_of_sharing: false\n"
 
 
@@ -289,7 +290,7 @@ def test_dagster_webserver_serves_the_asset_graph_and_the_last_runs_checks(home,
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = env_for(home) | {"DAGSTER_HOME": str(home / "dagster")}
-    cmd = [str(BIN / "dagster-webserver"), "-m", "pipelines.definitions"]
+    cmd = [str(BIN / "dagster-webserver"), "-m", "hearth.definitions"]
     cmd += ["-h", "127.0.0.1", "-p", str(port)]
     with serving(cmd, env, f"{base}/server_info", tmp_path / "webserver.log"):
         nodes = graphql(
@@ -353,7 +354,8 @@ def test_mlflow_server_names_the_champion(home, tmp_path):
     # the champion is the version that scored the published list
     assert champion["version"] == summary["model"]["version"]
     # one version per completed run but the last: the second of the two runs at once trained
-    # on the very same data, so it registered no new version (models/run_log.py: same as vN)
+    # on the very same data, so it registered no new version (hearth/modelling/registry/run_log.py:
+    # same as vN)
     assert len(versions) == len(succeeded(home)) - 1
 
 

@@ -13,7 +13,7 @@ extract, so every later run has real work to do):
    the outputs as they were.
 
 A signal inside a training step is the same Dagster interruption as one inside an ingest step;
-tests/unit/operations/test_commit.py covers both signals inside steps and at every point of the
+tests/assets/test_commit.py covers both signals inside steps and at every point of the
 commit, fast."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def home(tmp_path_factory) -> Path:
     assert "Published" in out, out[-3000:]
     # the health agency sends a month before the validation date again, corrected: a tenth fewer
     # records, so the next run's training data differ (a retrain on identical data registers
-    # no new version: models/run_log.py) and every step has real work to do
+    # no new version: hearth/modelling/registry/run_log.py) and every step has real work to do
     corrected = sorted((home / "landing" / "health").iterdir())[-14]
     (path,) = list(corrected.iterdir())
     frame = pl.read_parquet(path)
@@ -87,7 +87,7 @@ def champion(home: Path) -> tuple[str, dict[str, dict]]:
     """The @champion version, and every version's tags."""
     from mlflow import MlflowClient
 
-    from models.registry import MODEL_NAME
+    from hearth.modelling.registry.client import MODEL_NAME
 
     uri = f"sqlite:///{home / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

@@ -135,9 +135,9 @@ def forbidden(role: str) -> list[Forbidden]:
 
 
 def _rules_file() -> Path:
-    import models.reasons
+    import hearth.modelling.scoring.reasons
 
-    return Path(models.reasons.__file__).with_name("lead_agency.yaml")
+    return Path(hearth.modelling.scoring.reasons.__file__).with_name("lead_agency.yaml")
 
 
 def _derived_codes(f, cat, codes_of) -> set[str]:
@@ -290,7 +290,7 @@ def _bad_leads(folder: Path, role: str, full: pl.DataFrame) -> list[tuple[str, s
                 ok = not codes or any(_prefix(c, role) is not None for c in codes)
             elif f.members and f.key in rules.get("lead_by_kind", ()):
                 # chosen by the kinds named: every kind that leads there must be readable
-                from models.reasons import _kind_lead
+                from hearth.modelling.scoring.reasons import _kind_lead
 
                 kinds = [k for k in f.members if _kind_lead(k, cat, rules) == lead]
                 ok = all(readable(codes_of[k], role, every) for k in kinds)

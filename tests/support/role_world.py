@@ -90,9 +90,9 @@ def scored_world(n: int = 2000, seed: int = 5, explain_share: float = 0.15) -> p
     """The ranked list of `feature_world`, scored by a quick model whose crises follow
     several agencies' records, so every kind of reason and lead turns up."""
     from hearth.features.catalogue import load_catalogue
-    from models.params import TrainParams
-    from models.score import score_households
-    from models.train import make_estimator
+    from hearth.modelling.scoring.score import score_households
+    from hearth.modelling.training.fit import make_estimator
+    from hearth.modelling.training.params import TrainParams
 
     cat = load_catalogue()
     frame = feature_world(n, seed)
@@ -125,10 +125,10 @@ def scored_world(n: int = 2000, seed: int = 5, explain_share: float = 0.15) -> p
 def publish_world(folder: Path, ranked: pl.DataFrame, top: float = 0.15) -> None:
     """Everything people receive from `ranked`, into `folder`: the ranked list, the main
     workbook, the report, every role's view and a visit plan for a team of each agency."""
+    from hearth.modelling.scoring.reasons import lead_agencies
     from hearth.publish.deliver import write_deliverables
     from hearth.publish.outputs import write_ranked
     from hearth.publish.ranked import with_area_names
-    from models.reasons import lead_agencies
 
     folder.mkdir(parents=True, exist_ok=True)
     capacity = folder.parent / f"{folder.name}-capacity.yaml"

@@ -3,7 +3,7 @@
 Everything is inside the file: CSS and a little vanilla JavaScript inline, charts as inline SVG
 or PNG images as data: URIs, the top of the list as JSON in a script element. A Content
 Security Policy forbids any network request, so the page works offline and cannot leak. Counts
-in aggregate tables follow the NHS small-number rule (hearth/publish/suppression.py); the headline
+in aggregate tables follow the NHS small-number rule (hearth/suppression.py); the headline
 totals are partnership-wide and match run_summary.json.
 
 - `page`: the page itself (head, navigation, footer, the top of the list as data, the assets);

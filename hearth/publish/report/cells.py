@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-from hearth.publish.suppression import SUPPRESSED, suppress
 from hearth.publish.words import percent
+from hearth.suppression import SUPPRESSED, suppress
 
 
 def _card(id_: str, label: str, shown: str, value: float, note: str = "", cls: str = "") -> str:

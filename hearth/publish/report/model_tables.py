@@ -8,7 +8,7 @@ import re
 from html import escape
 
 from hearth.publish.report.cells import _agg, _num, _pct, _table
-from hearth.publish.suppression import SUPPRESSED
+from hearth.suppression import SUPPRESSED
 
 
 def _interval(r: dict[str, str], name: str) -> str:

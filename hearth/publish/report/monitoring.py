@@ -1,6 +1,7 @@
 """The model section's 'Between months' part: how much of the list stayed since last month and
 why it changed, and how far the scores and features have moved from the champion's training
-window (the report made by models/monitoring.py, stored with the run). Counts of households
+window (the report made by hearth/modelling/scoring/monitoring.py, stored with the run). Counts of
+households
 follow the small-number rule."""
 
 from __future__ import annotations

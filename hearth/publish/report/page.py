@@ -22,8 +22,8 @@ from hearth.publish.report.sections import (
     _top_of_list,
 )
 from hearth.publish.roles import role_view
-from hearth.publish.suppression import SUPPRESSED
 from hearth.publish.words import month_words, when_words
+from hearth.suppression import SUPPRESSED
 
 TOP_ROWS = 500
 

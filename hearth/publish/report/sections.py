@@ -13,7 +13,6 @@ from hearth.publish.report.behind import behind_html
 from hearth.publish.report.cells import _agg, _card, _exact, _sort_value, _table
 from hearth.publish.report.charts import TIER_FILL, _bars_svg, _columns_svg
 from hearth.publish.report.retention import retention_section
-from hearth.publish.suppression import SUPPRESSED, headline, rounded
 from hearth.publish.words import (
     HOW_TO_READ,
     KEY_NOTE,
@@ -23,6 +22,7 @@ from hearth.publish.words import (
     percent,
     reason_key_rows,
 )
+from hearth.suppression import SUPPRESSED, headline, rounded
 
 WARD_BARS = 15  # wards in the chart of the most high-risk households
 

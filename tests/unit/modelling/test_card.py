@@ -1,16 +1,17 @@
-"""The model card (models/card.py) and the champion-against-baseline margin (models/metrics.py):
+"""The model card (hearth/modelling/evaluation/card.py) and the champion-against-baseline margin
+(hearth/modelling/evaluation/metrics.py):
 the size of area quality was measured on, the fairness rule, the joined row, by hand."""
 
 import numpy as np
 import polars as pl
 import pytest
 
-from models.card import evaluation_metrics, model_card
-from models.fairness import RULE, fairness_table, wilson
-from models.metrics import baseline_margin, sign_test_p, versus_baseline
-from models.params import TrainParams
-from models.sharing import JOINED
-from models.training import TrainingResult
+from hearth.modelling.evaluation.card import evaluation_metrics, model_card
+from hearth.modelling.evaluation.fairness import RULE, fairness_table, wilson
+from hearth.modelling.evaluation.metrics import baseline_margin, sign_test_p, versus_baseline
+from hearth.modelling.evaluation.sharing import JOINED
+from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.selection import TrainingResult
 
 
 def pids(n: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Fairness by group (models/fairness.py) against hand-worked Wilson intervals and the flag rule:
+"""Fairness by group (hearth/modelling/evaluation/fairness.py) against hand-worked Wilson intervals
+and the flag rule:
 a flag only when the gap is clear of the intervals, too-small groups too few to judge, groups
 in words."""
 
@@ -6,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.fairness import (
+from hearth.modelling.evaluation.fairness import (
     BEST,
     CLEAR_GAP,
     MIN_CRISES,

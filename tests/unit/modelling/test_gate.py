@@ -1,4 +1,5 @@
-"""The promotion gate's refusals (models/gate.py), each tested at its edge both ways, and on
+"""The promotion gate's refusals (hearth/modelling/evaluation/gate.py), each tested at its edge both
+ways, and on
 real trained models: a model on blank features, and the baseline as the gate's reference."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.gate import (
+from hearth.modelling.evaluation.gate import (
     FLAT_GAP,
     MAX_TIED_SHARE,
     flat_scores,
@@ -114,8 +115,8 @@ def test_flat_scores_at_scoring_time_are_refused():
 
 def test_real_models_on_blank_features_are_refused_and_the_baseline_is_always_the_reference():
     from hearth.features.catalogue import load_catalogue
-    from models.params import TrainParams
-    from models.training import Window, train_and_evaluate
+    from hearth.modelling.training.params import TrainParams
+    from hearth.modelling.training.selection import Window, train_and_evaluate
     from tests.unit.modelling.test_training import window
 
     cat = load_catalogue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from models.run_log import input_example
+from hearth.modelling.registry.run_log import input_example
 
 
 def test_the_input_example_is_one_row_of_medians_and_no_household_s_row():

@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from models.metrics import (
+from hearth.modelling.evaluation.metrics import (
     calibration_table,
     evaluate_scores,
     k_for,
     precision_recall_at_k,
     rank_order,
 )
-from models.promotion import decide
-from models.score import risk_tiers
+from hearth.modelling.registry.promotion import decide
+from hearth.modelling.scoring.score import risk_tiers
 
 
 def pids(n: int) -> np.ndarray:
@@ -84,7 +84,7 @@ def test_risk_tiers_follow_rank_shares():
 
 
 def test_samples_by_pseudonym_are_fixed_and_independent():
-    from models.train import calibration_mask, household_sample
+    from hearth.modelling.training.fit import calibration_mask, household_sample
 
     h = pids(20000)
     cal = calibration_mask(h, 0.2)

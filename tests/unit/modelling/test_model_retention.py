@@ -1,4 +1,5 @@
-"""Retention in the model registry (models/retention.py) on a real SQLite MLflow store: a
+"""Retention in the model registry (hearth/modelling/registry/retention.py) on a real SQLite MLflow
+store: a
 version trained only on records past retention goes, with its run and its artifact folders;
 the champion, the versions holding an alias and the newest stay."""
 
@@ -10,10 +11,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from models.promotion import MlflowStore
-from models.registry import Registry
-from models.retention import data_window_end
-from models.run_log import log_and_promote
+from hearth.modelling.registry.client import Registry
+from hearth.modelling.registry.promotion import MlflowStore
+from hearth.modelling.registry.retention import data_window_end
+from hearth.modelling.registry.run_log import log_and_promote
 from tests.unit.modelling.test_registry import NAMES, result_for
 from tests.unit.modelling.test_registry import window as window  # noqa: F401 (fixture)
 

@@ -1,4 +1,5 @@
-"""Monitoring between months (models/monitoring.py) against hand-computed values: the PSI, the
+"""Monitoring between months (hearth/modelling/scoring/monitoring.py) against hand-computed values:
+the PSI, the
 overlap of the top 1% and 5% with last month's and why households entered or left, the
 records and moves that count as changes, and the kept ranking and report."""
 
@@ -9,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.monitoring import (
+from hearth.modelling.scoring.monitoring import (
     PSI_FLOOR,
     _changes,
     load_report,

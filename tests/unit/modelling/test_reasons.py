@@ -7,9 +7,15 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from hearth.features.catalogue import load_catalogue
 from hearth.features.wording import say
-from models.params import TrainParams
-from models.reasons import check_rules, contributions, lead_agency, load_rules, top_reasons
-from models.train import make_estimator
+from hearth.modelling.scoring.reasons import (
+    check_rules,
+    contributions,
+    lead_agency,
+    load_rules,
+    top_reasons,
+)
+from hearth.modelling.training.fit import make_estimator
+from hearth.modelling.training.params import TrainParams
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +39,8 @@ def test_reasons_are_catalogue_words_for_what_raised_the_risk(fitted, kind):
     model = make_estimator(kind, TrainParams(max_iter=50), names).fit(X, y)
     row = np.zeros((1, len(names)))
     row[0, i_resp] = 4
-    # the logistic model weighs themes, not each record kind (models/train.py:logistic_columns)
+    # the logistic model weighs themes, not each record kind
+    # (hearth/modelling/training/fit.py:logistic_columns)
     first = "ae_respiratory_12m" if kind == "gradient_boosting" else "breathing_records_12m"
     row[0, names.index(first)] = 4
     contrib = contributions(model, row)

@@ -8,12 +8,12 @@ import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from models.metrics import evaluate_scores
-from models.params import TrainParams
-from models.promotion import promote_by_hand
-from models.registry import MODEL_NAME, Registry
-from models.run_log import log_and_promote
-from models.training import TrainingResult
+from hearth.modelling.evaluation.metrics import evaluate_scores
+from hearth.modelling.registry.client import MODEL_NAME, Registry
+from hearth.modelling.registry.promotion import promote_by_hand
+from hearth.modelling.registry.run_log import log_and_promote
+from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.selection import TrainingResult
 
 NAMES = ["signal", "noise"]
 

@@ -11,11 +11,11 @@ import pytest
 from hearth.features.build import theme_columns
 from hearth.features.catalogue import NO_EVENT_MONTHS, load_catalogue
 from hearth.features.wording import ANOTHER_AGENCY, fact_keys, named_keys, readable_by, say
+from hearth.modelling.scoring.reasons import _OPS, load_rules
+from hearth.modelling.scoring.score import score_households
+from hearth.modelling.training.fit import make_estimator
+from hearth.modelling.training.params import TrainParams
 from hearth.publish.roles import OTHER_AGENCY, REASONS, role_view
-from models.params import TrainParams
-from models.reasons import _OPS, load_rules
-from models.score import score_households
-from models.train import make_estimator
 
 N = 2000
 CAP = 36

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from hearth.features.catalogue import load_catalogue
-from models.ensemble import LogOddsAverage
-from models.params import TrainParams
-from models.score import explain
-from models.train import fit_candidate, make_estimator, monotone_constraints
-from models.training import choose, train_and_evaluate
+from hearth.modelling.scoring.score import explain
+from hearth.modelling.training.ensemble import LogOddsAverage
+from hearth.modelling.training.fit import fit_candidate, make_estimator, monotone_constraints
+from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.selection import choose, train_and_evaluate
 from tests.unit.modelling.test_training import window
 
 SMALL = TrainParams(

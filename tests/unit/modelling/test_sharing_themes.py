@@ -1,4 +1,5 @@
-"""The value-of-sharing models (models/sharing.py `value_of_sharing`, hearth/features/build.py
+"""The value-of-sharing models (hearth/modelling/evaluation/sharing.py `value_of_sharing`,
+hearth/features/build.py
 `theme_columns`, hearth/features/catalogue.py `features_of`) count each theme over their own
 agencies'
 records only, at validation as in training. Hand-built feature frames, expectations by hand.
@@ -14,11 +15,17 @@ import pytest
 
 from hearth.features.build import ID_COLUMNS
 from hearth.features.catalogue import NO_EVENT_MONTHS, load_catalogue
-from models.metrics import evaluate_scores
-from models.params import TrainParams
-from models.sharing import JOINED, JOINED_REFIT, REGISTER, sharing_note, value_of_sharing
-from models.train import fit_candidate
-from models.training import Window
+from hearth.modelling.evaluation.metrics import evaluate_scores
+from hearth.modelling.evaluation.sharing import (
+    JOINED,
+    JOINED_REFIT,
+    REGISTER,
+    sharing_note,
+    value_of_sharing,
+)
+from hearth.modelling.training.fit import fit_candidate
+from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.selection import Window
 
 CAT = load_catalogue()
 THEME = "mental_health_records_12m"
@@ -110,7 +117,8 @@ def test_each_agency_has_the_themes_it_holds_records_of():
     }
 
 
-# Pseudonym prefixes set the tie order (equal scores rank in pseudonym order, models/metrics.py):
+# Pseudonym prefixes set the tie order (equal scores rank in pseudonym order,
+# hearth/modelling/evaluation/metrics.py):
 # no records (a_) before police concerns for welfare (b_) before health records (c_).
 HEALTH = {"mental_health_contact_12m": 1, "mental_health_contact_months_since": 3, THEME: 1}
 WELFARE = {"welfare_concern_12m": 1, "welfare_concern_months_since": 3, THEME: 1}
@@ -210,7 +218,8 @@ def test_the_other_sets_by_hand(sharing):
     assert all(r["training_households"] == 840 for r in sharing.values())
     table = pl.DataFrame(list(sharing.values()))
     # Under the monotone constraints (a count of records of need never lowers the risk:
-    # models/train.py) a theme that reads as lower risk cannot be split on, so every set whose
+    # hearth/modelling/training/fit.py) a theme that reads as lower risk cannot be split on, so
+    # every set whose
     # theme counts the police's records repeats the register's model, and the note says so.
     repeats = {m for m, r in sharing.items() if r.get("same_scores_as") == REGISTER}
     assert repeats == {

@@ -10,15 +10,16 @@ import pytest
 from hearth.features.build import label_window_end, theme_columns
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design
-from models.params import TrainParams
-from models.sharing import JOINED, JOINED_REFIT
-from models.training import Window, refit_on_latest, train_and_evaluate
+from hearth.modelling.evaluation.sharing import JOINED, JOINED_REFIT
+from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.selection import Window, refit_on_latest, train_and_evaluate
 
 SMALL = TrainParams(
     max_iter=20,
     min_samples_leaf=20,
     sharing_max_iter=10,
-    # the trees too: the logistic regression weighs themes only (models/train.py), and this
+    # the trees too: the logistic regression weighs themes only (hearth/modelling/training/fit.py),
+    # and this
     # world's signal is two record kinds inside broad themes
     candidates=("baseline", "logistic", "gradient_boosting"),
 )
@@ -100,7 +101,7 @@ def test_refit_without_crises_keeps_the_model_and_says_so():
 
 
 def test_case_control_sampling_keeps_every_crisis_and_calibration_whole():
-    from models.train import calibration_mask, fit_candidate, fitting_sample
+    from hearth.modelling.training.fit import calibration_mask, fit_candidate, fitting_sample
 
     w = window("2024-01", 5, 20000)
     rows = ~calibration_mask(w.pids, 0.2)

@@ -27,7 +27,7 @@ def test_the_report_names_a_stale_source_and_kept_months():
 
 
 def test_the_model_card_says_which_source_the_model_was_trained_without(tmp_path):
-    from models.recipe import stale_sources
+    from hearth.modelling.training.recipe import stale_sources
 
     with connect(tmp_path / "w.duckdb") as con:
         for source, month in [("health", "2025-12"), ("fire", "2025-09"), ("police", "2025-12")]:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from hearth.features.catalogue import load_catalogue
 from hearth.features.wording import ANOTHER_AGENCY
+from hearth.modelling.scoring.reasons import check_rules, lead_agencies, load_rules
 from hearth.publish.capacity import (
     CapacityError,
     Team,
@@ -31,10 +32,9 @@ from hearth.publish.ranked import (
 )
 from hearth.publish.report import build_report
 from hearth.publish.roles import OTHER_AGENCY, REASONS, role_view, visible_columns, visible_features
-from hearth.publish.suppression import headline, is_disclosive, suppress
 from hearth.quality.contracts import ROLES
 from hearth.sources import AGENCIES
-from models.reasons import check_rules, lead_agencies, load_rules
+from hearth.suppression import headline, is_disclosive, suppress
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -200,7 +200,9 @@ LEADS = lead_agencies()
 
 
 def test_every_suggested_lead_declares_its_agency():
-    rules = yaml.safe_load((ROOT / "models" / "lead_agency.yaml").read_text())
+    rules = yaml.safe_load(
+        (ROOT / "hearth" / "modelling" / "scoring" / "lead_agency.yaml").read_text()
+    )
     leads = {r["lead"] for r in rules["rules"]} | set(rules["by_agency"].values())
     leads |= set(rules["by_theme"].values())
     for lead in leads:

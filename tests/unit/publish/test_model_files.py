@@ -13,7 +13,7 @@ from hearth.publish.model_files import (
     suppressed_metrics,
 )
 from hearth.publish.report.model_tables import fairness_html
-from hearth.publish.suppression import is_disclosive
+from hearth.suppression import is_disclosive
 
 HEAD = "grouping,group,households,crises,listed,found,precision,recall,judged,flag,verdict\n"
 

@@ -16,9 +16,9 @@ from hearth.publish.deliver import write_deliverables
 from hearth.publish.ranked import TIERS, area_counts, risk_tiers
 from hearth.publish.report import build_report
 from hearth.publish.report.sections import ward_chart_items
-from hearth.publish.suppression import SUPPRESSED, rounded
 from hearth.publish.words import month_words, percent, when_words
 from hearth.publish.workbook import header_height, sheet_name
+from hearth.suppression import SUPPRESSED, rounded
 from tests.unit.publish.test_deliver_units import _ranked
 
 N = 400

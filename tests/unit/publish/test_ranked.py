@@ -7,6 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from hearth.modelling.evaluation.metrics import evaluate_scores, k_for, precision_recall_at_k
 from hearth.publish.ranked import (
     HIGH_RISK_TIERS,
     OTHER_TIER,
@@ -18,7 +19,6 @@ from hearth.publish.ranked import (
     risk_tiers,
     top_count,
 )
-from models.metrics import evaluate_scores, k_for, precision_recall_at_k
 
 
 @pytest.mark.parametrize("share, k", [(0.05, 100), (0.01, 20)])

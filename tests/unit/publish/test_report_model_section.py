@@ -9,9 +9,9 @@ from html import unescape
 import numpy as np
 import polars as pl
 
+from hearth.modelling.evaluation.card import model_card
+from hearth.modelling.evaluation.fairness import RULE, TOO_FEW
 from hearth.publish.report.model_card import _model_card
-from models.card import model_card
-from models.fairness import RULE, TOO_FEW
 from tests.unit.modelling.test_card import result
 
 MODEL = {"version": "3", "name": "household_crisis_risk", "metrics": {"precision_at_1pct": 0.28}}

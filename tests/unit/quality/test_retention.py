@@ -59,7 +59,8 @@ def shortened(monkeypatch):
 
 
 def _store_ranking(con, as_of: str) -> None:
-    """A month's ranking kept for monitoring, as models/monitoring.py stores it."""
+    """A month's ranking kept for monitoring, as hearth/modelling/scoring/monitoring.py stores
+    it."""
     ranked = con.sql("SELECT DISTINCT household_pid FROM raw_addresses LIMIT 20").pl()
     ranked = ranked.with_columns(
         pl.int_range(1, ranked.height + 1).alias("rank"), pl.lit(0.5).alias("score")

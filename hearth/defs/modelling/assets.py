@@ -1,0 +1,140 @@
+"""Train, evaluate, register and promote; then score every household with the champion."""
+
+from typing import NoReturn
+
+import dagster as dg
+
+from hearth.defs.resources import MlflowResource, RunSettings, WarehouseResource
+from hearth.features.build import load_window
+from hearth.features.design import cap_recency
+from hearth.modelling.evaluation.gate import Refusal, scores_refusal
+from hearth.modelling.registry.client import MODEL_NAME
+from hearth.modelling.training.params import TrainParams, config_fields
+from hearth.operations.commit import staged
+
+
+def _refuse(refusal: Refusal) -> NoReturn:
+    """Stop the run with the gate's sentence (no traceback in `hearth run`'s problem list)."""
+    raise dg.Failure(
+        description=refusal.sentence,
+        metadata={"gate_rule": refusal.rule, **refusal.metadata},
+        allow_retries=False,
+    )
+
+
+# The launchpad's training settings, generated from hearth/modelling/training/params.py:TrainParams
+# (declared once).
+TrainConfig = type(
+    "TrainConfig",
+    (dg.Config,),
+    {
+        "__doc__": "Hyperparameters of the candidates (hearth/modelling/training/params.py: TrainParams).",
+        "__annotations__": {name: kind for name, (kind, _) in config_fields().items()},
+        **{name: default for name, (_, default) in config_fields().items()},
+    },
+)
+
+
+@dg.asset(
+    group_name="modelling",
+    kinds={"scikitlearn", "mlflow"},
+    deps=["household_features", "crisis_labels"],
+)
+def champion_model(
+    context: dg.AssetExecutionContext,
+    config: TrainConfig,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+    run_settings: RunSettings,
+):
+    """Candidates (a contact-count baseline, logistic regression, gradient-boosted trees) are
+    trained at T-24 and judged on T-12; the best is fitted again on T-12 (the newest year of
+    crises, 12 more months of history) to score at T. It is logged to MLflow with its
+    metrics, fairness, value of sharing and model card, registered as a new version of
+    household_crisis_risk, and becomes @champion only if its recipe is at least as good as
+    the current champion's on the same validation window (otherwise @challenger). The alias
+    moves when the run commits. A version that cannot rank (hearth/modelling/evaluation/gate.py)
+    stops the run."""
+    from hearth.modelling.training.recipe import Refused, train_champion
+
+    with warehouse.connect(read_only=True) as con:
+        design = run_settings.design(con)
+    try:
+        trained = train_champion(
+            lambda: warehouse.connect(read_only=True),
+            design,
+            TrainParams.from_config(config),
+            run_settings.fixed_k,
+            mlflow.uri(),
+            warehouse.resolved(),
+            {"dagster_run_id": context.run_id},
+            info=context.log.info,
+            warn=context.log.warning,
+        )
+    except Refused as e:
+        _refuse(e.refusal)
+    result, decision = trained.result, trained.decision
+    context.log.info(
+        f"Version {decision.version} becomes @{decision.alias} {trained.alias_moves}: "
+        f"{decision.reason}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "model": MODEL_NAME,
+            "version": decision.version,
+            "alias": decision.alias,
+            "promotion_reason": decision.reason,
+            "candidate": result.kind,
+            "scoring_model_fitted_at": result.refit_as_of or result.train_as_of,
+            **{k: float(v) for k, v in result.metrics.items()},
+        }
+    )
+
+
+@dg.asset(
+    group_name="modelling",
+    kinds={"scikitlearn", "shap", "duckdb"},
+    deps=["champion_model", "household_features"],
+    pool="warehouse",
+)
+def household_scores(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+    run_settings: RunSettings,
+):
+    """The champion's score for every household at T with its rank, risk tier, top three
+    reasons in plain words (for the households that will be read) and a suggested lead
+    agency, kept in the warehouse table household_scores. Monitoring between months
+    (hearth/modelling/scoring/monitoring.py): the overlap with last month's list and why it changed,
+    and the
+    shift of the scores and features from the champion's training window, logged to MLflow."""
+    from hearth.modelling.scoring.monitoring import monitor_month, monitoring_metrics
+    from hearth.modelling.scoring.score import score_households
+    from hearth.publish.ranked import store_scores
+
+    # the version this run decided on (the alias moves only when the run commits)
+    decided = staged(warehouse.resolved()).get("champion") or {}
+    model, names, champ = mlflow.registry().load_champion(decided.get("scoring_version"))
+    cap = int(champ.tags.get("recency_cap", 36))
+    with warehouse.connect() as con:
+        as_of = run_settings.design(con).score_as_of
+        feats, _ = load_window(con, as_of)
+        feats = cap_recency(feats, cap)
+        ranked = score_households(model, names, feats, run_settings.explain_share, recency_cap=cap)
+        refusal = scores_refusal(ranked["score"].to_numpy(), as_of, str(champ.version))
+        if refusal:
+            _refuse(refusal)
+        store_scores(con, ranked, as_of, champ.version)
+        tags = {"dagster_run_id": context.run_id}
+        report = monitor_month(
+            con, ranked, as_of, feats, model, names, champ, cap, mlflow.registry(), tags
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "as_of": as_of,
+            "households_scored": ranked.height,
+            "model_version": champ.version,
+            **{k: v for k, v in monitoring_metrics(report).items() if "feature_psi" not in k},
+        }
+    )

@@ -1,0 +1,40 @@
+"""The champion_model's check: does the champion beat the contact-count baseline at 1% by a
+margin the data can show? A warning, not a stop: the gate (hearth/modelling/evaluation/gate.py)
+already refuses a
+version that does not beat the baseline at all; this says when its lead is within chance."""
+
+import dagster as dg
+
+from hearth.defs.modelling.assets import champion_model
+from hearth.defs.resources import MlflowResource, WarehouseResource
+from hearth.modelling.registry.versions import champion_summary
+from hearth.operations.commit import staged
+
+
+@dg.asset_check(
+    asset=champion_model,
+    description=(
+        "The champion's top 1% finds more crises than the contact-count baseline's by more "
+        "than chance (one-sided sign test on the crises only one list finds, p < 0.05)."
+    ),
+)
+def champion_beats_baseline(
+    warehouse: WarehouseResource, mlflow: MlflowResource
+) -> dg.AssetCheckResult:
+    from hearth.modelling.evaluation.metrics import (
+        baseline_margin,  # scikit-learn: not when the definitions load
+    )
+
+    decided = staged(warehouse.resolved()).get("champion") or {}
+    model = champion_summary(mlflow.registry(), decided.get("scoring_version"))
+    metrics = model.get("metrics") or {}
+    passed, sentence = baseline_margin(metrics)
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=sentence,
+        metadata={
+            "model_version": str(model.get("version")),
+            **{k: float(v) for k, v in metrics.items() if k.startswith("baseline_check.")},
+        },
+    )

@@ -1,0 +1,223 @@
+"""Configurable resources. Each is set by environment variables (HEARTH_HOME and friends) with
+embedded defaults under HEARTH_HOME, resolved when a run uses it, never at import."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from pydantic import field_validator
+
+from hearth import settings
+from hearth.features.design import Design
+from hearth.warehouse import connect
+
+
+def _run_path(resource: str, value: str | None, configured: Path, env_var: str) -> str | None:
+    """Run config may name only places under HEARTH_HOME or the one its environment names
+    (anyone who can launch a run in the UI can write run config: hearth/privacy/access.py)."""
+    from hearth.privacy.access import run_path_refusal
+
+    refusal = None if value is None else run_path_refusal(resource, value, configured, env_var)
+    if refusal:
+        raise ValueError(refusal)
+    return value
+
+
+def _private_run() -> None:
+    """The run's files are its owner's only, whoever started it (hearth ui, dagster dev)."""
+    from hearth.privacy.access import ensure_private_home, private_process
+
+    private_process()
+    ensure_private_home()
+
+
+class LandingResource(dg.ConfigurableResource):
+    """The landing tree that agencies drop extracts into (default HEARTH_HOME/landing)."""
+
+    path: str | None = None
+
+    def resolved(self) -> Path:
+        return Path(self.path).resolve() if self.path else settings.landing_dir()
+
+    @field_validator("path")
+    @classmethod
+    def _path_allowed(cls, value: str | None) -> str | None:
+        return _run_path("landing", value, settings.landing_dir(), "HEARTH_LANDING")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        _private_run()
+
+
+class OutputsResource(dg.ConfigurableResource):
+    """Where published lists and reports go (default HEARTH_HOME/outputs)."""
+
+    path: str | None = None
+
+    def resolved(self) -> Path:
+        return Path(self.path).resolve() if self.path else settings.outputs_dir()
+
+    @field_validator("path")
+    @classmethod
+    def _path_allowed(cls, value: str | None) -> str | None:
+        return _run_path("outputs", value, settings.outputs_dir(), "HEARTH_OUTPUTS")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        _private_run()
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """MLflow tracking and registry (default SQLite at HEARTH_HOME/mlflow.db)."""
+
+    tracking_uri: str | None = None
+
+    def uri(self) -> str:
+        return self.tracking_uri or settings.mlflow_tracking_uri()
+
+    def registry(self):
+        """The one MLflow object (hearth/modelling/registry/client.py) on this resource's store."""
+        from hearth.modelling.registry.client import Registry
+
+        return Registry(self.uri())
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _uri_allowed(cls, value: str | None) -> str | None:
+        """The tracking URI of the environment (MLFLOW_TRACKING_URI or HEARTH_HOME/mlflow.db),
+        or another SQLite store under HEARTH_HOME; never a server or file named by run config."""
+        if value is None or value == settings.mlflow_tracking_uri():
+            return value
+        from hearth.privacy.access import inside
+
+        store = value.removeprefix("sqlite:///")
+        if value.startswith("sqlite:///") and inside(Path(store), settings.hearth_home()):
+            return value
+        raise ValueError(
+            f"The run's configuration points the mlflow resource at {value}, not at this "
+            f"environment's tracking store ({settings.mlflow_tracking_uri()}); the run was "
+            "refused and nothing was read or written. Set MLFLOW_TRACKING_URI where Hearth runs "
+            "to use another store."
+        )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        _private_run()
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file (default HEARTH_HOME/warehouse.duckdb). A run's commit also
+    moves its outputs and the champion alias, so it holds the run's `outputs` and `mlflow`
+    resources: the same ones the assets get, configured once (`hearth_resources`)."""
+
+    # plain annotations (no `from __future__ import annotations` here): Dagster reads them to
+    # find nested resources
+    outputs: OutputsResource
+    mlflow: MlflowResource
+    path: str | None = None
+    # Each run works on a copy of the warehouse that replaces it when the run ends, so a killed
+    # run leaves it as it was (hearth.operations.recovery); the run lock is held either way.
+    atomic_runs: bool = True
+
+    def resolved(self) -> Path:
+        return Path(self.path).resolve() if self.path else settings.warehouse_path()
+
+    @field_validator("path")
+    @classmethod
+    def _path_allowed(cls, value: str | None) -> str | None:
+        configured = settings.warehouse_path()
+        shadow = f".{configured.name}."  # the run's copy beside it (hearth/operations/recovery.py)
+        beside = value is not None and Path(value).resolve().parent == configured.parent
+        if beside and Path(value).name.startswith(shadow):
+            return value
+        return _run_path("warehouse", value, configured, "HEARTH_WAREHOUSE")
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["WarehouseResource"]:
+        """For the length of a run: hold the run lock (a second run waits, never fails on
+        DuckDB's file lock) and hand every step the run's shadow copy of the warehouse. At the
+        end the run commits, or is rolled back if a signal interrupted it
+        (hearth/operations/commit.py)."""
+        from hearth.modelling.registry.promotion import MlflowStore
+        from hearth.operations.recovery import dagster_run_end, guarded_run, settle_dead_run
+
+        run = context.run
+        if run is None:  # built outside a run (a test's resource context)
+            yield self
+            return
+        outputs = self.outputs.resolved()
+        with guarded_run(
+            self.resolved(),
+            run.run_id,
+            what=f"Dagster run {run.run_id[:8]} of {run.job_name}",
+            say=context.log.info if context.log else None,
+            outputs=outputs if outputs.is_dir() else None,
+            models=MlflowStore(self.mlflow.registry()),
+            atomic=self.atomic_runs,
+            interrupted=lambda run_id, outcome: settle_dead_run(context.instance, run_id, outcome),
+            run_end=lambda: dagster_run_end(context.instance, run.run_id),
+        ) as path:
+            yield self.model_copy(update={"path": str(path)})
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(self.resolved(), read_only=read_only) as con:
+            yield con
+
+
+class PrivateIOManager(dg.FilesystemIOManager):
+    """Dagster's file IO manager (default: DAGSTER_HOME/storage), whose `base_dir` run config
+    may point only under HEARTH_HOME or DAGSTER_HOME: no step's output is written, or read
+    back, from a folder of the caller's choosing."""
+
+    @field_validator("base_dir")
+    @classmethod
+    def _base_dir_allowed(cls, value: str | None) -> str | None:
+        return _run_path("io_manager", value, settings.dagster_home(), "DAGSTER_HOME")
+
+
+class RunSettings(dg.ConfigurableResource):
+    """Choices for one run. `as_of` defaults to the month after the newest extract."""
+
+    as_of: str | None = None
+    allow_missing_sources: bool = False
+    # The removals an officer accepts for this run: the keys (`source:month:digest`) of the list
+    # a stopped run showed (hearth/ingest/removals.py). Exactly these are applied; if the landing
+    # no longer fits one, the run stops. The landing sensor's runs never carry any.
+    accept_removals: list[str] = []
+    volume_tolerance: float = 3.0
+    fixed_k: int = 1000
+    explain_share: float = 0.05
+
+    @field_validator("as_of")
+    @classmethod
+    def _as_of_is_a_month(cls, value: str | None) -> str | None:
+        """A launchpad's `2026/01` or `2026-13` is refused as the run starts, in a sentence."""
+        from hearth.months import parse_month
+
+        return None if value is None else parse_month(value, "as-of month (run_settings.as_of)")
+
+    def design(self, con: duckdb.DuckDBPyConnection) -> Design:
+        """The run's temporal design (hearth/features/design.py): scoring at `as_of`, or by
+        default at the month after the newest extract landed and accepted."""
+        return Design.for_run(con, self.as_of)
+
+
+def hearth_resources() -> dict[str, dg.ConfigurableResource | dg.IOManager]:
+    """The resources every stage shares. `outputs` and `mlflow` are configured at launch and
+    shared with the warehouse, so run config for them reaches the run's commit too (a nested
+    resource built in place would keep its defaults whatever the run config said)."""
+    outputs = OutputsResource.configure_at_launch()
+    mlflow = MlflowResource.configure_at_launch()
+    return {
+        "warehouse": WarehouseResource(outputs=outputs, mlflow=mlflow),
+        "landing": LandingResource(),
+        "outputs": outputs,
+        "mlflow": mlflow,
+        "run_settings": RunSettings(),
+        "io_manager": PrivateIOManager(),
+    }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=hearth_resources())

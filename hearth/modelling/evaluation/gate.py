@@ -1,0 +1,159 @@
+"""What the promotion gate refuses before any comparison with the champion: a version that
+cannot rank households is never registered, promoted or published, whatever the champion's
+score (a broken champion must not let a broken challenger through: "0.000 is at least 0.000").
+
+A run refused here stops with one sentence (the `champion_model` or `household_scores` step
+raises `dagster.Failure` with it); the warehouse keeps its ingest bookkeeping, as for any
+stopped run, and nothing is published. The rules, in the order they are tried:
+
+1. **crises** - the training window (features at T-24, crises in the year after) and the
+   validation window (T-12) each need at least one household with a crisis: without one
+   there is nothing to learn from, or nothing to judge by.
+2. **flat scores** - on the validation window the model must tell households apart, by two
+   measures that hold at any number of households and any crisis rate:
+   - the mean score of its top 1% must exceed the median household's score by more than 1%
+     of that median (`FLAT_GAP`); constant scores, and scores that differ only by rounding
+     noise, fail;
+   - no more than half of its top 1% may share a score with the first household below the
+     cut (`MAX_TIED_SHARE`): otherwise who is "very high" is decided by pseudonym order.
+   The scores that are published, at T, are held to the same rule (`scores_refusal`).
+3. **the baseline** - the chosen model's precision at 1% must be strictly above the
+   contact-count baseline's on the same window (the baseline is always fitted for this, even
+   when it is not a candidate). If the baseline itself is chosen from learned candidates, none
+   of them beat it, and the version is refused. If it is the only candidate (asked for in the
+   training settings), it must beat a list drawn at random: precision at 1% strictly above the
+   window's crisis rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FLAT_GAP = 0.01  # the top 1% must score more than 1% above the median household
+MAX_TIED_SHARE = 0.5  # at most half the top 1% may tie with the first household below it
+TOP_SHARE = 0.01
+NOT_KEPT = "it was not registered, nothing was published and @champion is unchanged."
+
+
+@dataclass
+class Refusal:
+    rule: str  # crises | flat_scores | baseline
+    sentence: str
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+def _words(kind: str) -> str:
+    return {"baseline": "contact-count baseline"}.get(kind, kind.replace("_", " "))
+
+
+def window_refusal(
+    train_y: np.ndarray, valid_y: np.ndarray, train_as_of: str, valid_as_of: str
+) -> Refusal | None:
+    for y, as_of, window, why in (
+        (train_y, train_as_of, "training", "no model can be trained"),
+        (valid_y, valid_as_of, "validation", "no version can be judged"),
+    ):
+        if int(np.asarray(y).sum()) == 0:
+            return Refusal(
+                "crises",
+                f"No household had a crisis in the 12 months after {as_of} (the {window} "
+                f"window), so {why}; nothing was registered or published and @champion is "
+                "unchanged. Check that the health, fire, police and social care extracts "
+                "cover that year.",
+                {"window": window, "as_of": as_of, "households": int(len(y))},
+            )
+    return None
+
+
+def flat_scores(scores: np.ndarray) -> str | None:
+    """Why these scores cannot rank households (a phrase to follow the model's name), or None."""
+    scores = np.asarray(scores, dtype=float)
+    if len(scores) == 0:
+        return "gives no household a score"
+    if not np.isfinite(scores).all():
+        return "gives some households no score (not a number)"
+    ranked = np.sort(scores)[::-1]
+    k = max(1, int(np.ceil(TOP_SHARE * len(ranked))))
+    top, median = ranked[:k], float(np.median(ranked))
+    if float(top.mean()) - median <= FLAT_GAP * abs(median):
+        return (
+            f"gives nearly every household the same score (its top 1% average "
+            f"{float(top.mean()):.4f} against {median:.4f} for the median household; more "
+            "than 1% above it is needed to rank)"
+        )
+    if k < len(ranked):
+        tied = int((top == ranked[k]).sum())
+        if tied > MAX_TIED_SHARE * k:
+            return (
+                f"gives {tied} of its top 1% ({k} households) the same score as the household "
+                "just below them, so who is listed first would be decided by pseudonym order, "
+                "not by risk"
+            )
+    return None
+
+
+def model_refusal(result, valid_y: np.ndarray) -> Refusal | None:
+    """Rules 2 and 3 for a trained result (hearth/modelling/training/selection.py
+    TrainingResult)."""
+    kind, window = result.kind, result.valid_as_of
+    p1 = float(result.metrics["precision_at_1pct"])
+    meta: dict[str, object] = {"candidate": kind, "precision_at_1pct": p1, "as_of": window}
+    flat = flat_scores(result.valid_scores)
+    if flat:
+        return Refusal(
+            "flat_scores",
+            f"The chosen model ({_words(kind)}) {flat} on the validation window ({window}), so "
+            f"it cannot rank households; {NOT_KEPT}",
+            meta,
+        )
+    base = result.baseline_metrics or result.candidate_metrics.get("baseline") or {}
+    base_p1 = float(base.get("precision_at_1pct", float("nan")))
+    meta["baseline_precision_at_1pct"] = base_p1
+    learned = [k for k in result.candidate_metrics if k != "baseline"]
+    if kind == "baseline" and learned:
+        names = ", ".join(_words(k) for k in learned)
+        return Refusal(
+            "baseline",
+            f"No learned candidate ({names}) beat the contact-count baseline's precision at 1% "
+            f"({p1:.3f}) on the validation window ({window}); a list no better than counting "
+            f"contacts is not promoted: {NOT_KEPT}",
+            meta,
+        )
+    if kind == "baseline":
+        rate = float(np.asarray(valid_y).mean())
+        meta["crisis_rate"] = rate
+        if not p1 > rate:
+            return Refusal(
+                "baseline",
+                f"The contact-count baseline's precision at 1% ({p1:.3f}) does not beat a list "
+                f"drawn at random (the crisis rate, {rate:.3f}) on the validation window "
+                f"({window}); {NOT_KEPT}",
+                meta,
+            )
+        return None
+    if not p1 > base_p1:
+        return Refusal(
+            "baseline",
+            f"The chosen model ({_words(kind)}) has precision at 1% {p1:.3f}, which does not "
+            f"beat the contact-count baseline's {base_p1:.3f} on the same validation window "
+            f"({window}), so it adds nothing to counting contacts; {NOT_KEPT}",
+            meta,
+        )
+    return None
+
+
+def scores_refusal(scores: np.ndarray, as_of: str, version: str) -> Refusal | None:
+    """Rule 2 for the scores about to be published at T."""
+    flat = flat_scores(scores)
+    if not flat:
+        return None
+    return Refusal(
+        "flat_scores",
+        f"The champion (version {version}) {flat} at {as_of}, so the list would rank "
+        "households by pseudonym order, not by risk; nothing was published and @champion is "
+        "unchanged. The newest extracts may have blanked the features (a month dated in the "
+        "future, or a changed format): check them, land corrected files and run again.",
+        {"as_of": as_of, "model_version": version, "households": int(len(scores))},
+    )

@@ -1,0 +1,79 @@
+"""The training parameters, declared once: `TrainParams` is what the code reads, and the
+Dagster launchpad's `TrainConfig` (hearth/defs/modelling/assets.py) is generated from its
+fields, so a parameter is added, defaulted and documented in one place. No heavy imports: the
+definitions load this without scikit-learn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from hearth.modelling.training.candidates import CANDIDATES
+
+
+@dataclass
+class TrainParams:
+    """Hyperparameters; set from Dagster Config, never constants in the pipeline."""
+
+    max_iter: int = 150
+    learning_rate: float = 0.05
+    # The largest trees, for a large area; `sized` makes them smaller when there were fewer
+    # crises to learn from (about `crises_per_leaf` crises in training for each leaf).
+    max_leaf_nodes: int = 15
+    min_samples_leaf: int = 200
+    crises_per_leaf: int = 400
+    # Risk may not fall as a count of agency records rises (nor rise with the months since
+    # the latest), as the feature catalogue says of each feature (Feature.monotone).
+    monotone: bool = True
+    l2_regularization: float = 1.0
+    logistic_c: float = 0.5
+    # Platt scaling keeps the ranking: isotonic steps would tie the top of the list.
+    calibration: str = "sigmoid"
+    calibration_share: float = 0.2
+    # Fit on every crisis and at most about this many households without one (0: all); see
+    # fitting_sample. Calibration always uses all the held-back households.
+    max_negatives: int = 300_000
+    # The value-of-sharing table refits the model nine times: on a large area it uses every
+    # training household with a crisis and about this many without, and fewer trees, with its
+    # own joined model as reference.
+    sharing_max_negatives: int = 100_000
+    sharing_max_iter: int = 100
+    seed: int = 0
+    candidates: tuple[str, ...] = field(default_factory=lambda: CANDIDATES)
+    # The value-of-sharing table (nine single-agency and all-but-one refits).
+    value_of_sharing: bool = True
+    # Fit the chosen candidate again on the newest labelled year (T-12) to score at T: it then
+    # uses 12 more months of history; see hearth/modelling/training/selection.py:refit_on_latest.
+    refit_on_latest: bool = True
+
+    def sized(self, crises: int, households: int) -> TrainParams:
+        """These parameters sized to the data: trees with about one leaf for each
+        `crises_per_leaf` crises in training (between 4 and `max_leaf_nodes`), and leaves of
+        at least `min_samples_leaf` households or 1 in 200 of them, whichever is fewer (at
+        least 20). A million-household area keeps the largest trees; a small one gets trees
+        its few hundred crises can support. `crises_per_leaf` 0 leaves them as given."""
+        if self.crises_per_leaf <= 0:
+            return self
+        leaves = min(self.max_leaf_nodes, max(4, crises // self.crises_per_leaf))
+        leaf = min(self.min_samples_leaf, max(20, households // 200))
+        return replace(self, max_leaf_nodes=leaves, min_samples_leaf=leaf)
+
+    @classmethod
+    def from_config(cls, config: Any) -> TrainParams:
+        """From any object with these fields as attributes (the Dagster TrainConfig)."""
+        values = {f.name: getattr(config, f.name) for f in fields(cls) if hasattr(config, f.name)}
+        if "candidates" in values:
+            values["candidates"] = tuple(values["candidates"])
+        return cls(**values)
+
+
+def config_fields() -> dict[str, tuple[type, Any]]:
+    """Each parameter's type and default, for building a Dagster Config class from them
+    (tuples become lists: Dagster config has no tuples)."""
+    out: dict[str, tuple[type, Any]] = {}
+    defaults = TrainParams()
+    for f in fields(TrainParams):
+        value = getattr(defaults, f.name)
+        kind = {int: int, float: float, str: str, bool: bool}.get(type(value), list)
+        out[f.name] = (list[str] if kind is list else kind, list(value) if kind is list else value)
+    return out

@@ -1,0 +1,173 @@
+"""The champion recipe: what the `champion_model` asset does, as a plain function.
+
+Candidates are trained at T-24 and judged on T-12; a version that cannot rank is refused
+(hearth/modelling/evaluation/gate.py); the chosen recipe is fitted again on T-12 to score at T,
+logged to MLflow
+with its card, registered, and the promotion decided. Inside a run the alias moves only when
+the run commits (hearth/operations/commit.py): the decision is staged for it."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from hearth.features.catalogue import load_catalogue
+from hearth.features.design import Design, cap_recency, recency_cap
+from hearth.modelling.evaluation.gate import Refusal, model_refusal, window_refusal
+from hearth.modelling.training.params import TrainParams
+from hearth.operations.commit import stage
+
+
+class Refused(Exception):
+    """The gate refused the version; `refusal` carries its sentence and rule."""
+
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.sentence)
+        self.refusal = refusal
+
+
+@dataclass
+class Trained:
+    result: object  # hearth.modelling.training.selection.TrainingResult
+    decision: object  # hearth.modelling.registry.promotion.Decision
+    alias_moves: str  # "now", or "when the run commits"
+
+
+def stale_sources(con: duckdb.DuckDBPyConnection, as_of: str) -> list[str]:
+    """One sentence per source whose newest accepted extract is older than the month a run at
+    `as_of` needs: what the model card says the model was trained without."""
+    from hearth.ingest.freshness import expected_month, freshness_report
+    from hearth.warehouse import query
+
+    newest = dict(query(con, "publish/summary_newest_by_source").fetchall())
+    report = freshness_report(newest, expected_month(as_of, []))
+    out = []
+    for source in report["stale_sources"]:
+        f = report["sources"][source]
+        if f["newest_month"] is None:
+            out.append(f"{source}: no extract accepted; the model has none of its records.")
+            continue
+        behind = f["months_behind"]
+        out.append(
+            f"{source}: {behind} month{'s' if behind != 1 else ''} behind; its newest accepted "
+            f"extract is {f['newest_month']} (the run needed {f['expected_month']}), so the "
+            "model used its records up to then."
+        )
+    return out
+
+
+def train_champion(
+    open_warehouse: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+    design: Design,
+    params: TrainParams,
+    fixed_k: int,
+    tracking_uri: str,
+    warehouse: Path,
+    run_tags: dict[str, str],
+    info: Callable[[str], None] = lambda _: None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> Trained:
+    """Train, judge, refit, log, register and decide. Raises `Refused` for a version the gate
+    refuses (after logging its training as refused). The warehouse is opened (read only) just
+    to load the windows, and closed before training."""
+    # scikit-learn and plotting load here, not when the definitions load
+    from hearth.modelling.evaluation.card import write_artifacts
+    from hearth.modelling.registry.client import Registry
+    from hearth.modelling.registry.run_log import log_and_promote, log_refused, training_fingerprint
+    from hearth.modelling.training.selection import (
+        Window,
+        load_windows,
+        refit_on_latest,
+        train_and_evaluate,
+    )
+
+    registry = Registry(tracking_uri)
+    run_tags = {**run_tags, "hearth.as_of": design.score_as_of}
+
+    with open_warehouse() as con:
+        w = load_windows(con, design)
+        behind = stale_sources(con, design.score_as_of)
+    train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
+    history, latest_history = w.history, w.latest_history
+    refusal = window_refusal(train.y, valid.y, design.train_as_of, design.valid_as_of)
+    if refusal:
+        raise Refused(refusal)
+    # identical data and settings register no second version (hearth/modelling/registry/run_log.py)
+    fingerprint = training_fingerprint(
+        {"training": (train.frame, train.y), "validation": (raw_valid, valid.y)}, params
+    )
+    catalogue = load_catalogue()
+    names = catalogue.usable_names(history)
+    info(f"{history} months of history before {design.train_as_of}: {len(names)} features usable")
+    if history < 12:
+        warn(
+            f"Only {history} months of extracts come before the training date "
+            f"{design.train_as_of}, so the model cannot use a 12-month look-back; with "
+            "36 months of extracts it can."
+        )
+    result = train_and_evaluate(
+        train,
+        valid,
+        catalogue,
+        params,
+        fixed_k,
+        sharing=params.value_of_sharing,
+        progress=info,
+        names=names,
+        recency_cap=cap,
+    )
+    del train  # a million households by 350 features: free it before the refit
+    refusal = model_refusal(result, valid.y)
+    if refusal:
+        log_refused(registry, result, refusal.sentence, fixed_k, run_tags)
+        raise Refused(refusal)
+    if params.refit_on_latest:
+        latest_names, latest_cap = (
+            catalogue.usable_names(latest_history),
+            recency_cap(latest_history),
+        )
+        info(
+            f"refitting the {result.kind.replace('_', ' ')} on {design.valid_as_of} "
+            f"({latest_history} months of history: {len(latest_names)} features usable)"
+        )
+        latest = Window(design.valid_as_of, cap_recency(raw_valid, latest_cap), valid.y)
+        result = refit_on_latest(result, latest, latest_names, params, latest_cap)
+        del latest
+    result.data_freshness = behind
+    for note in result.notes:
+        warn(note)
+    # Noting that training has begun lets a rollback find the version it registers.
+    in_run = stage(warehouse, "training", {"since": time.strftime("%H:%M:%S")})
+    with tempfile.TemporaryDirectory() as tmp:
+        artifacts = write_artifacts(result, valid.y, Path(tmp))
+        decision = log_and_promote(
+            registry,
+            result,
+            raw_valid,
+            valid.y,
+            artifacts,
+            fixed_k,
+            set_alias=not in_run,
+            run_tags=run_tags,
+            fingerprint=fingerprint,
+        )
+    if in_run:
+        previous = decision.previous_champion
+        stage(
+            warehouse,
+            "champion",
+            {
+                "version": decision.version,
+                "alias": decision.alias,
+                "previous": previous,
+                "scoring_version": decision.version if decision.alias == "champion" else previous,
+                "reason": decision.reason,
+            },
+        )
+    return Trained(result, decision, "when the run commits" if in_run else "now")
