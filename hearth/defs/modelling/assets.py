@@ -28,7 +28,9 @@ TrainConfig = type(
     "TrainConfig",
     (dg.Config,),
     {
-        "__doc__": "Hyperparameters of the candidates (hearth/modelling/training/params.py: TrainParams).",
+        "__doc__": (
+            "Hyperparameters of the candidates (hearth/modelling/training/params.py: TrainParams)."
+        ),
         "__annotations__": {name: kind for name, (kind, _) in config_fields().items()},
         **{name: default for name, (_, default) in config_fields().items()},
     },

@@ -107,11 +107,12 @@ def code_digest() -> str:
     from hearth.settings import SQL_DIR
 
     h = hashlib.sha256()
-    files = sorted(Path(__file__).parent.glob("*.py")) + sorted(
-        Path(__file__).parent.glob("*.yaml")
-    )
+    modelling = Path(__file__).resolve().parents[1]  # hearth/modelling: all its sub-packages
+    files = sorted(modelling.rglob("*.py")) + sorted(modelling.rglob("*.yaml"))
     for path in [*files, SQL_DIR / "features" / "catalogue.yaml"]:
-        h.update(path.name.encode() + b"\0")
+        inside = path.is_relative_to(modelling)
+        name = path.relative_to(modelling).as_posix() if inside else path.name
+        h.update(name.encode() + b"\0")
         h.update(path.read_bytes() if path.is_file() else b"")
     return h.hexdigest()[:32]
 

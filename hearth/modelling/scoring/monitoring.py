@@ -298,7 +298,10 @@ def log_monitoring(report: dict, registry: Registry, run_tags: dict[str, str]) -
     """One MLflow run per month's scoring, beside the training runs; returns its id."""
     tags = {**run_tags, "kind": "monitoring", "model_version": report["model_version"]}
     name = f"monitoring {report['as_of']}"
-    about = f"How the list scored at {report['as_of']} moved since last month (hearth/modelling/scoring/monitoring.py)."
+    about = (
+        f"How the list scored at {report['as_of']} moved since last month "
+        "(hearth/modelling/scoring/monitoring.py)."
+    )
     with registry.start_run(name, tags, about) as run:
         mlflow = registry.mlflow
         mlflow.log_params(
