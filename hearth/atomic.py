@@ -7,6 +7,7 @@ Folders of outputs are swapped the same way by the run's commit (hearth/operatio
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -42,3 +43,14 @@ def write_atomically(path: Path, write: Callable[[Path], None], durable: bool = 
 
 def write_text_atomically(path: Path, text: str, durable: bool = False) -> None:
     write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), durable)
+
+
+def read_record(path: Path) -> dict | None:
+    """A marker or commit record: None if there is none, {} if it cannot be read."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # a record cut short: still a sign that a run did not finish
+    return data if isinstance(data, dict) else {}

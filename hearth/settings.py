@@ -183,6 +183,9 @@ PACKAGED_PROJECT = "_project"
 # name the UI, the daemon and the project give agree wherever the checkout or install lives.
 CODE_LOCATION = "hearth"
 DEFINITIONS_MODULE = "hearth.definitions"
+# The run's commit record beside the warehouse: written by the commit (hearth/operations/commit.py),
+# read by publish to find the last good list while a committed run is being put in place.
+COMMIT_RECORD = ".run-commit.json"
 
 
 def project_root() -> Path:

@@ -36,20 +36,21 @@ import signal
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hearth.atomic import fsync_path, write_text_atomically
+from hearth import settings
+from hearth.atomic import fsync_path, read_record, write_text_atomically
 from hearth.operations.model_store import ModelStore
+from hearth.publish.outputs import swap_outputs
 
 # The warehouse tables a stopped run keeps whole (sql/warehouse/keep_stopped_run.sql): records for
 # the officer to look at. Of the rest it keeps only months it added where nothing held changed:
 # never a removal, a replaced month or a month judged again.
 STOPPED_RUN_KEEPS = ("batch_refusals", "landing_issues", "removals_pending")
 MARKER = ".run-in-progress.json"
-JOURNAL = ".run-commit.json"
+JOURNAL = settings.COMMIT_RECORD
 PAUSE_ENV = "HEARTH_TEST_PAUSE_AT"  # tests only: pause at a named point (see pause_point)
 
 
@@ -59,17 +60,6 @@ def fsync_tree(folder: Path) -> None:
         if not p.is_symlink():
             fsync_path(p)
     fsync_path(folder)
-
-
-def read_record(path: Path) -> dict | None:
-    """A marker or commit record: None if there is none, {} if it cannot be read."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {}  # a record cut short: still a sign that a run did not finish
-    return data if isinstance(data, dict) else {}
 
 
 def write_record(path: Path, data: dict) -> None:
@@ -169,21 +159,9 @@ def pause_point(name: str) -> None:
 
 
 def swap_in(outputs: Path, as_of: str, prepared: Path, old: Path) -> Path:
-    """Put a prepared folder in place of `outputs/<as_of>` and point `outputs/latest` at it.
-    Safe to call again after a kill at any point (a commit being rolled forward): each rename
-    is done only if it has not been done yet."""
-    final = outputs / as_of
-    if prepared.exists():
-        if final.exists():
-            final.rename(old)
-            pause_point("outputs_swap")
-        prepared.rename(final)
-    if final.exists():
-        link_tmp = outputs / f".latest-{uuid.uuid4().hex[:8]}"
-        link_tmp.symlink_to(final.name, target_is_directory=True)
-        os.replace(link_tmp, outputs / "latest")
-    shutil.rmtree(old, ignore_errors=True)
-    return final
+    """The outputs swap (hearth/publish/outputs.py: swap_outputs), with the test hook
+    `outputs_swap` between its two renames."""
+    return swap_outputs(outputs, as_of, prepared, old, between=lambda: pause_point("outputs_swap"))
 
 
 # ---- commit, roll forward, roll back -------------------------------------------------------

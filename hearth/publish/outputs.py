@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth import settings
+from hearth.atomic import read_record
 from hearth.publish.ranked import PUBLIC_COLUMNS
 from hearth.publish.roles import role_view
 
@@ -44,20 +46,36 @@ def old_name(as_of: str) -> str:
 def publish_atomically(outputs: Path, as_of: str, write: Callable[[Path], None]) -> Path:
     """Call `write(folder)` on a fresh temporary folder, then swap it in for
     `outputs/<as_of>` and point `outputs/latest` at it (outside a run's commit)."""
-    from hearth.operations.commit import swap_in
-
     tmp = prepare_outputs(outputs, as_of, write)
-    return swap_in(outputs, as_of, tmp, outputs / old_name(as_of))
+    return swap_outputs(outputs, as_of, tmp, outputs / old_name(as_of))
+
+
+def swap_outputs(
+    outputs: Path, as_of: str, prepared: Path, old: Path, between: Callable[[], None] = lambda: None
+) -> Path:
+    """Put a prepared folder in place of `outputs/<as_of>` and point `outputs/latest` at it.
+    Safe to call again after a kill at any point (a commit being rolled forward): each rename
+    is done only if it has not been done yet. `between` runs between the two renames (a test
+    hook of the run's commit, hearth/operations/commit.py)."""
+    final = outputs / as_of
+    if prepared.exists():
+        if final.exists():
+            final.rename(old)
+            between()
+        prepared.rename(final)
+    if final.exists():
+        link_tmp = outputs / f".latest-{uuid.uuid4().hex[:8]}"
+        link_tmp.symlink_to(final.name, target_is_directory=True)
+        os.replace(link_tmp, outputs / "latest")
+    shutil.rmtree(old, ignore_errors=True)
+    return final
 
 
 def committed_folder(outputs: Path, as_of: str | None) -> Path | None:
     """The list a committed run is putting in place (its commit record exists, so it is the
     last good list) while it is not in place yet: a run killed mid-commit leaves it so until
     the next run rolls it forward. `as_of` None asks for the latest."""
-    from hearth import settings
-    from hearth.operations.commit import JOURNAL, read_record
-
-    journal = read_record(settings.warehouse_path().parent / JOURNAL) or {}
+    journal = read_record(settings.warehouse_path().parent / settings.COMMIT_RECORD) or {}
     out = journal.get("outputs") or {}
     if not out or Path(out.get("root", "")).resolve() != outputs.resolve():
         return None
