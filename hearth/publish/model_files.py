@@ -12,30 +12,10 @@ import shutil
 from pathlib import Path
 
 from hearth.atomic import write_text_atomically
+from hearth.modelling.evaluation.fairness import COUNTS as FAIRNESS_COUNTS
+from hearth.modelling.evaluation.fairness import SHARES as FAIRNESS_SHARES
+from hearth.modelling.evaluation.metrics import BASELINE_COUNTS
 from hearth.suppression import SUPPRESSED, rounded
-
-# Counts of households in the delivered fairness table, and the shares computed from them.
-FAIRNESS_COUNTS = ("households", "crises", "listed", "found")
-FAIRNESS_SHARES = (
-    "precision",
-    "precision_low",
-    "precision_high",
-    "recall",
-    "recall_low",
-    "recall_high",
-    "recall_ratio_to_best",
-    "ratio_low",
-    "ratio_high",
-)
-# run_summary.json's champion-against-baseline counts (hearth/modelling/evaluation/metrics.py),
-# crises found.
-BASELINE_COUNTS = (
-    "baseline_check.listed_at_1pct",
-    "baseline_check.model_found_at_1pct",
-    "baseline_check.baseline_found_at_1pct",
-    "baseline_check.found_only_by_model",
-    "baseline_check.found_only_by_baseline",
-)
 
 
 def _shown(value: str) -> str:

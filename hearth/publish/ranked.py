@@ -1,7 +1,7 @@
-"""The ranked list, in one place: its public columns and their labels, the risk tiers (their
-order, cuts and words), "the top share -> how many households" (`top_count`, used by the
-published top, the tiers and the model metrics alike), and the list kept in the warehouse
-between scoring and publishing, counted by area.
+"""The ranked list as published: its public columns and their labels, the risk tiers' words,
+the published top, and the list counted by area. The list itself, its tiers, `top_count` and
+the `household_scores` table it is kept in between scoring and publishing are the scorer's
+(hearth/modelling/scoring/ranking.py), imported here.
 
 Rounding: a share of n households is the smallest number of households that is at least that
 share, rounded up (ceil), never fewer than one: the top 1% of 1,999 households is 20 and the
@@ -11,14 +11,31 @@ so the published top 5% is exactly the very high and high tiers."""
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Iterable
 
-import duckdb
 import polars as pl
 
-from hearth.warehouse import query, run_sql
+from hearth.modelling.scoring.ranking import (  # the scorer's, used by publish's callers too
+    HIGH_RISK_TIERS as HIGH_RISK_TIERS,
+)
+from hearth.modelling.scoring.ranking import (
+    OTHER_TIER as OTHER_TIER,
+)
+from hearth.modelling.scoring.ranking import (
+    TIER_CUTS as TIER_CUTS,
+)
+from hearth.modelling.scoring.ranking import (
+    TIERS as TIERS,
+)
+from hearth.modelling.scoring.ranking import (
+    load_scores as load_scores,
+)
+from hearth.modelling.scoring.ranking import (
+    risk_tiers as risk_tiers,
+)
+from hearth.modelling.scoring.ranking import (
+    top_count,
+)
 
 PUBLIC_COLUMNS = [
     "rank",
@@ -62,12 +79,6 @@ AREA_LEVELS = (
     ("LSOA", "lsoa_code", "lsoa_name"),
 )
 
-# Tiers by rank share: agencies plan visits by capacity, so tiers follow the ranking. Each tier
-# holds the households in its top share not in a tier before it; the rest are OTHER_TIER.
-TIER_CUTS = (("very high", 0.01), ("high", 0.05), ("raised", 0.20))
-OTHER_TIER = "usual"
-TIERS = (*(t for t, _ in TIER_CUTS), OTHER_TIER)  # highest first
-HIGH_RISK_TIERS = ("very high", "high")  # the top 5%: the published top by default
 # Each tier's colour, the one home for every output that shows a tier (the report's cards,
 # chips and chart, the workbooks, the visit plans): (fill, text on it). One grey for "usual".
 TIER_COLOURS = {
@@ -84,30 +95,6 @@ TIER_WORDS = {
 }
 
 DEFAULT_TOP = 0.05  # the very high and high tiers
-
-
-def top_count(top: float, n: int) -> int:
-    """Households in the top of a list of `n`: a share of all (0 < top < 1), rounded up and at
-    least one, or a number of households (top >= 1), at most `n`."""
-    if top <= 0:
-        raise ValueError("the top must be a share above 0 or a number of households")
-    if not n:
-        return 0
-    if top < 1:
-        # the smallest k with k / n >= top, worked in the same float steps as a rank share
-        k = min(n, math.ceil(top * n))
-        while k > 0 and (k - 1) / n >= top:
-            k -= 1
-        while k < n and k / n < top:
-            k += 1
-        return max(1, k)
-    return int(min(top, n))
-
-
-def risk_tiers(ranks: Iterable[int], n: int) -> list[str]:
-    """The risk tier of each rank (1 = highest) in a list of `n` households."""
-    cuts = [(t, top_count(share, n)) for t, share in TIER_CUTS]
-    return [next((t for t, k in cuts if r <= k), OTHER_TIER) for r in ranks]
 
 
 def publish_top() -> float:
@@ -129,23 +116,6 @@ def publish_top() -> float:
 
 def published_top(ranked: pl.DataFrame, top: float) -> pl.DataFrame:
     return ranked.filter(pl.col("rank") <= top_count(top, ranked.height)).sort("rank")
-
-
-def store_scores(
-    con: duckdb.DuckDBPyConnection, ranked: pl.DataFrame, as_of: str, version: str
-) -> None:
-    con.register(
-        "scores_frame",
-        ranked.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(version).alias("model_version")),
-    )
-    try:
-        run_sql(con, "publish/scores_store")
-    finally:
-        con.unregister("scores_frame")
-
-
-def load_scores(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return query(con, "publish/scores_load").pl()
 
 
 def with_area_names(

@@ -26,12 +26,12 @@ import polars as pl
 
 from hearth.features.catalogue import Catalogue, load_catalogue
 from hearth.features.wording import ANOTHER_AGENCY, readable_by, visible_kinds
+from hearth.modelling.scoring.ranking import ROLE_REASONS
 from hearth.publish.ranked import with_area_names
 from hearth.quality.contracts import ROLES, load_contract
 
 OTHER_AGENCY = "other agency information"
 REASONS = ("reason_1", "reason_2", "reason_3")
-ROLE_REASONS = "role_reasons"  # hidden column: each role's reasons and lead why, as JSON
 
 # The list's columns, in order, with where each comes from: (source, contract column) or None
 # for a column Hearth makes.
@@ -82,22 +82,6 @@ def visible_features(role: str, cat: Catalogue | None = None) -> set[str]:
         if role in f.roles
         and (not f.members or all(k.members == (k.key,) for k in visible_kinds(cat, f, role)))
     }
-
-
-RoleWords = tuple[list[tuple[str, str]], tuple[str, str | None]]  # reasons, (lead, why)
-
-
-def encode_role_reasons(by_role: dict[str, RoleWords]) -> str:
-    """One household's reasons per role, [(text, feature), ...], with the lead and its why as
-    the role may read them, as the JSON kept in the `ROLE_REASONS` column."""
-    return json.dumps(
-        {
-            r: {"reasons": [list(x) for x in rs], "lead": lead, "lead_why": why}
-            for r, (rs, (lead, why)) in by_role.items()
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
 
 
 def role_reasons(

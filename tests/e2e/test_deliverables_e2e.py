@@ -21,9 +21,10 @@ from typer.testing import CliRunner
 from hearth.cli.launch import run_pipeline
 from hearth.features.catalogue import load_catalogue
 from hearth.features.wording import ANOTHER_AGENCY, readable_by
+from hearth.modelling.scoring.ranking import ROLE_REASONS
 from hearth.publish.ranked import COLUMN_LABELS, TIERS
 from hearth.publish.report import TOP_COLUMNS
-from hearth.publish.roles import OTHER_AGENCY, REASONS, ROLE_REASONS, visible_columns
+from hearth.publish.roles import OTHER_AGENCY, REASONS, visible_columns
 from hearth.quality.contracts import ROLES
 from hearth.suppression import headline, is_disclosive
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS

@@ -10,7 +10,7 @@ from hearth.features.design import cap_recency
 from hearth.modelling.evaluation.gate import Refusal, scores_refusal
 from hearth.modelling.registry.client import MODEL_NAME
 from hearth.modelling.training.params import TrainParams, config_fields
-from hearth.operations.commit import staged
+from hearth.operations.commit import stage, staged
 
 
 def _refuse(refusal: Refusal) -> NoReturn:
@@ -68,7 +68,7 @@ def champion_model(
             TrainParams.from_config(config),
             run_settings.fixed_k,
             mlflow.uri(),
-            warehouse.resolved(),
+            lambda key, value: stage(warehouse.resolved(), key, value),
             {"dagster_run_id": context.run_id},
             info=context.log.info,
             warn=context.log.warning,
@@ -112,8 +112,8 @@ def household_scores(
     and the
     shift of the scores and features from the champion's training window, logged to MLflow."""
     from hearth.modelling.scoring.monitoring import monitor_month, monitoring_metrics
+    from hearth.modelling.scoring.ranking import store_scores
     from hearth.modelling.scoring.score import score_households
-    from hearth.publish.ranked import store_scores
 
     # the version this run decided on (the alias moves only when the run commits)
     decided = staged(warehouse.resolved()).get("champion") or {}

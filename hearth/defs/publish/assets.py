@@ -14,6 +14,7 @@ from hearth.defs.resources import (
 )
 from hearth.modelling.registry.versions import champion_summary
 from hearth.modelling.scoring.monitoring import load_report
+from hearth.modelling.scoring.ranking import load_scores
 from hearth.modelling.scoring.reasons import lead_agencies
 from hearth.operations.commit import pause_point, stage, staged, swap_in
 from hearth.publish.areas import area_lookup_file, name_areas, read_area_lookup
@@ -26,7 +27,7 @@ from hearth.publish.outputs import (
     write_ranked,
 )
 from hearth.publish.plans import capacity_file
-from hearth.publish.ranked import load_scores, publish_top
+from hearth.publish.ranked import publish_top
 from hearth.publish.summary import run_summary
 
 

@@ -196,14 +196,10 @@ def judge(rows: list[dict]) -> list[dict]:
     return rows
 
 
-COLUMNS = [
-    "grouping",
-    "grouping_words",
-    "group",
-    "households",
-    "crises",
-    "listed",
-    "found",
+# The table's counts of households, and the shares worked from them: what a delivered copy
+# suppresses (hearth/publish/model_files.py reads these names from here).
+COUNTS = ("households", "crises", "listed", "found")
+SHARES = (
     "precision",
     "precision_low",
     "precision_high",
@@ -213,6 +209,13 @@ COLUMNS = [
     "recall_ratio_to_best",
     "ratio_low",
     "ratio_high",
+)
+COLUMNS = [
+    "grouping",
+    "grouping_words",
+    "group",
+    *COUNTS,
+    *SHARES,
     "judged",
     "flag",
     "verdict",

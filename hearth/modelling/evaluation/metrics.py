@@ -8,9 +8,8 @@ import math
 
 import numpy as np
 import polars as pl
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from hearth.publish.ranked import top_count
+from hearth.modelling.scoring.ranking import top_count
 
 
 def rank_order(scores: np.ndarray, household_pid: np.ndarray) -> np.ndarray:
@@ -54,6 +53,12 @@ def evaluate_scores(
     y: np.ndarray, scores: np.ndarray, household_pid: np.ndarray, fixed_k: int = 1000
 ) -> dict[str, float]:
     """All headline metrics of one ranking on one window."""
+    from sklearn.metrics import (  # sklearn
+        average_precision_score,
+        brier_score_loss,
+        roc_auc_score,
+    )
+
     y = np.asarray(y).astype(int)
     out: dict[str, float] = {}
     order = rank_order(scores, household_pid)  # once for every capacity level
@@ -92,6 +97,15 @@ def calibration_table(y: np.ndarray, prob: np.ndarray, bins: int = 10) -> pl.Dat
 # The champion must beat the contact-count baseline at 1% by a margin the data can show: of the
 # crises on exactly one of the two lists, more must be on the model's than chance would give.
 MARGIN_P = 0.05
+# versus_baseline's counts of households and crises (the rest is its p-value): what a delivered
+# copy rounds (hearth/publish/model_files.py reads these names from here).
+BASELINE_COUNTS = (
+    "baseline_check.listed_at_1pct",
+    "baseline_check.model_found_at_1pct",
+    "baseline_check.baseline_found_at_1pct",
+    "baseline_check.found_only_by_model",
+    "baseline_check.found_only_by_baseline",
+)
 
 
 def sign_test_p(only_model: int, only_baseline: int) -> float:
@@ -117,12 +131,9 @@ def versus_baseline(
     mine = top_k_mask(model_scores, household_pid, k)
     base = top_k_mask(baseline_scores, household_pid, k)
     only_model, only_base = int((y & mine & ~base).sum()), int((y & base & ~mine).sum())
+    counts = (k, (y & mine).sum(), (y & base).sum(), only_model, only_base)
     return {
-        "baseline_check.listed_at_1pct": float(k),
-        "baseline_check.model_found_at_1pct": float((y & mine).sum()),
-        "baseline_check.baseline_found_at_1pct": float((y & base).sum()),
-        "baseline_check.found_only_by_model": float(only_model),
-        "baseline_check.found_only_by_baseline": float(only_base),
+        **{name: float(n) for name, n in zip(BASELINE_COUNTS, counts, strict=True)},
         "baseline_check.p_value": sign_test_p(only_model, only_base),
     }
 

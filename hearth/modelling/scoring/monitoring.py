@@ -27,8 +27,8 @@ import polars as pl
 
 from hearth.features.build import load_window
 from hearth.features.design import cap_recency
+from hearth.modelling.scoring.ranking import top_count
 from hearth.months import month_start
-from hearth.publish.ranked import top_count
 
 if TYPE_CHECKING:  # the registry imports MLflow's client only when it is used
     from hearth.modelling.registry.client import Registry

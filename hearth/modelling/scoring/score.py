@@ -7,11 +7,10 @@ import polars as pl
 
 from hearth.features.catalogue import load_catalogue
 from hearth.modelling.evaluation.metrics import rank_order
+from hearth.modelling.scoring.ranking import ROLE_REASONS, encode_role_reasons, risk_tiers
 from hearth.modelling.scoring.reasons import contributions, lead_agency, lead_as_role, top_reasons
 from hearth.modelling.training.ensemble import LogOddsAverage, platt_slope
 from hearth.modelling.training.fit import inner_estimator
-from hearth.publish.ranked import risk_tiers
-from hearth.publish.roles import ROLE_REASONS, encode_role_reasons
 
 EXPLAIN_CHUNK = 5000  # households explained at a time
 

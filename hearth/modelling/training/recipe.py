@@ -21,7 +21,6 @@ from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design, cap_recency, recency_cap
 from hearth.modelling.evaluation.gate import Refusal, model_refusal, window_refusal
 from hearth.modelling.training.params import TrainParams
-from hearth.operations.commit import stage
 
 
 class Refused(Exception):
@@ -68,14 +67,16 @@ def train_champion(
     params: TrainParams,
     fixed_k: int,
     tracking_uri: str,
-    warehouse: Path,
+    stage: Callable[[str, dict], bool],
     run_tags: dict[str, str],
     info: Callable[[str], None] = lambda _: None,
     warn: Callable[[str], None] = lambda _: None,
 ) -> Trained:
     """Train, judge, refit, log, register and decide. Raises `Refused` for a version the gate
     refuses (after logging its training as refused). The warehouse is opened (read only) just
-    to load the windows, and closed before training."""
+    to load the windows, and closed before training. `stage(key, value)` notes a change for the
+    run's commit and returns False outside a run, when the alias moves at once (the caller
+    passes the commit's `stage`, hearth/operations/commit.py: modelling knows no operations)."""
     # scikit-learn and plotting load here, not when the definitions load
     from hearth.modelling.evaluation.card import write_artifacts
     from hearth.modelling.registry.client import Registry
@@ -143,7 +144,7 @@ def train_champion(
     for note in result.notes:
         warn(note)
     # Noting that training has begun lets a rollback find the version it registers.
-    in_run = stage(warehouse, "training", {"since": time.strftime("%H:%M:%S")})
+    in_run = stage("training", {"since": time.strftime("%H:%M:%S")})
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = write_artifacts(result, valid.y, Path(tmp))
         decision = log_and_promote(
@@ -160,7 +161,6 @@ def train_champion(
     if in_run:
         previous = decision.previous_champion
         stage(
-            warehouse,
             "champion",
             {
                 "version": decision.version,

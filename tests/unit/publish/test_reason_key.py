@@ -8,13 +8,9 @@ from html import escape
 import polars as pl
 
 from hearth.features.catalogue import load_catalogue
+from hearth.modelling.scoring.ranking import ROLE_REASONS, encode_role_reasons
 from hearth.publish.report import build_report
-from hearth.publish.roles import (
-    OTHER_AGENCY,
-    ROLE_REASONS,
-    encode_role_reasons,
-    role_view,
-)
+from hearth.publish.roles import OTHER_AGENCY, role_view
 from hearth.publish.words import KEY_TITLE, ListMeta, reason_key_rows
 
 CRISIS = "latest past crisis: dwelling fire started by smoking materials, 12 months ago"
