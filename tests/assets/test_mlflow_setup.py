@@ -92,7 +92,6 @@ def test_the_candidates_with_hearths_own_classes_load_without_hearth_source(hear
         roots.append(registry.client.download_artifacts(mv.run_id, "model", str(dst)))
     code = (
         "import sys; sys.path.append({!r}); import importlib.util as u\n"
-        "assert u.find_spec('models') is None and u.find_spec('pipelines') is None\n"
         "assert u.find_spec('hearth') is None\n"
         "import mlflow, numpy as np, pandas as pd\n"
         "frame = pd.DataFrame({{'signal': [0.0, 3.0], 'noise': [1, 1]}})\n"

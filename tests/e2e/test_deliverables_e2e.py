@@ -28,6 +28,7 @@ from hearth.publish.roles import OTHER_AGENCY, REASONS, visible_columns
 from hearth.quality.contracts import ROLES
 from hearth.suppression import headline, is_disclosive
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
+from tests.support.environment import clear_hearth
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,21 +45,8 @@ SEED = 11  # the small world's seed (tests/conftest.py)
 CAT = load_catalogue()
 
 
-UNSET = (
-    "DAGSTER_HOME",
-    "MLFLOW_TRACKING_URI",
-    "HEARTH_LANDING",
-    "HEARTH_WAREHOUSE",
-    "HEARTH_OUTPUTS",
-    "HEARTH_PUBLISH_TOP",
-    "HEARTH_PSEUDONYMISATION_KEY",
-)
-
-
 def _point_at(mp: pytest.MonkeyPatch, home: Path) -> None:
-    mp.setenv("HEARTH_HOME", str(home))
-    for var in UNSET:
-        mp.delenv(var, raising=False)
+    clear_hearth(mp, HEARTH_HOME=str(home))
 
 
 # Session-scoped: under xdist other modules' tests run between these in the same worker, which

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hearth import settings
+from tests.support.environment import without_hearth
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +41,7 @@ def _uv() -> str:
 
 def _clean_env(**extra: str) -> dict[str, str]:
     """This environment without anything that would point at the checkout or another home."""
-    drop = ("PYTHONPATH", "VIRTUAL_ENV", "DAGSTER_HOME", "MLFLOW_TRACKING_URI", "UV_PROJECT")
-    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("HEARTH_")}
-    return {**env, **extra}
+    return without_hearth(drop=("PYTHONPATH", "VIRTUAL_ENV", "UV_PROJECT"), **extra)
 
 
 def _run(cmd: list[str], cwd: Path, env: dict, timeout: float) -> subprocess.CompletedProcess:

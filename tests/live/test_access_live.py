@@ -16,6 +16,7 @@ import pytest
 
 from hearth.settings import PROJECT_ROOT
 from tests.support import access_probes as ap
+from tests.support.environment import without_hearth
 
 pytestmark = pytest.mark.slow
 
@@ -51,10 +52,7 @@ def _run_status(base: str, run_id: str) -> tuple[str, str]:
 def test_allow_launch_launches_but_run_config_outside_home_is_refused(tmp_path):
     home, chosen = tmp_path / "home", tmp_path / "chosen_by_someone"
     dport, mport = _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "MLFLOW_"))}
-    for k in ("HEARTH_LANDING", "HEARTH_WAREHOUSE", "HEARTH_OUTPUTS", "HEARTH_ALERT_WEBHOOK"):
-        env.pop(k, None)
-    env.update(HEARTH_HOME=str(home), PYTHONUNBUFFERED="1", COLUMNS="200")
+    env = without_hearth(HEARTH_HOME=str(home), PYTHONUNBUFFERED="1", COLUMNS="200")
     cmd = [str(Path(sys.executable).parent / "hearth"), "ui", "--allow-launch"]
     cmd += ["--dagster-port", str(dport), "--mlflow-port", str(mport)]
     proc = subprocess.Popen(

@@ -33,6 +33,7 @@ import pytest
 
 from hearth.months import MONTH_RE
 from hearth.settings import PROJECT_ROOT
+from tests.support.environment import without_hearth
 
 pytestmark = pytest.mark.slow
 
@@ -46,11 +47,7 @@ TRAINING = "candidates: [logistic]\nvalue_of_sharing: false\n"
 
 
 def env_for(home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "MLFLOW_"))}
-    for k in ("HEARTH_LANDING", "HEARTH_WAREHOUSE", "HEARTH_OUTPUTS", "HEARTH_ALERT_WEBHOOK"):
-        env.pop(k, None)
-    env.update(HEARTH_HOME=str(home), PYTHONUNBUFFERED="1", COLUMNS="200")
-    return env
+    return without_hearth(HEARTH_HOME=str(home), PYTHONUNBUFFERED="1", COLUMNS="200")
 
 
 def hearth(home: Path, *args: str, **popen) -> subprocess.Popen:

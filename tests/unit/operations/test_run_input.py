@@ -1,10 +1,11 @@
 """Bad input to `hearth run`, `hearth synth` and `hearth demo` is refused before any work, in
-one sentence and within seconds: a month that is not a month, an as-of month no run could use
-(after the newest extract, or too early to train), a household count below two."""
+one sentence: a month that is not a month, an as-of month no run could use (after the newest
+extract, or too early to train), a household count below two. "Before any work" is shown by
+the home: after a refusal it holds exactly the files it held before (nothing started, created
+or locked); how fast a refusal comes is not asserted here (speed is measured in benchmarks/)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,6 @@ from typer.testing import CliRunner
 
 from hearth.cli.app import app
 from hearth.features.design import as_of_refusal
-
-SECONDS = 10  # the checks read only the argument and the landing's folder names
 
 
 def _landing(root: Path, months: list[str]) -> Path:
@@ -24,10 +23,15 @@ def _landing(root: Path, months: list[str]) -> Path:
     return root / "landing"
 
 
-def _invoke(args: list[str]):
-    started = time.perf_counter()
+def _files(home: Path) -> set[str]:
+    return {p.relative_to(home).as_posix() for p in home.rglob("*")}
+
+
+def _invoke(args: list[str], home: Path):
+    """The command's result, and whether the home was left exactly as it was."""
+    before = _files(home)
     result = CliRunner().invoke(app, args, env={"COLUMNS": "400"})
-    return result, time.perf_counter() - started
+    return result, _files(home) == before
 
 
 @pytest.mark.parametrize(
@@ -47,11 +51,11 @@ def _invoke(args: list[str]):
         ("2025-01", "the earliest as-of month they allow is 2025-02"),
     ],
 )
-def test_a_bad_as_of_is_refused_in_seconds_with_a_sentence(hearth_home, as_of, sentence):
+def test_a_bad_as_of_is_refused_before_any_work_with_a_sentence(hearth_home, as_of, sentence):
     landing = _landing(hearth_home, ["2023-01", "2024-06", "2025-12"])
-    result, took = _invoke(["run", "--landing", str(landing), "--as-of", as_of])
+    result, untouched = _invoke(["run", "--landing", str(landing), "--as-of", as_of], hearth_home)
     assert result.exit_code == 2, result.output
-    assert took < SECONDS
+    assert untouched
     assert sentence in result.output
     assert "Traceback" not in result.output and "Running Hearth" not in result.output
     # nothing was started: no Dagster instance, no warehouse
@@ -74,8 +78,8 @@ def test_a_household_count_below_two_is_refused_before_any_work(hearth_home, com
     args = [command, "--households", "-5"]
     if command == "synth":
         args += ["--out", str(hearth_home / "l"), "--truth", str(hearth_home / "t")]
-    result, took = _invoke(args)
-    assert result.exit_code == 2 and took < SECONDS
+    result, untouched = _invoke(args, hearth_home)
+    assert result.exit_code == 2 and untouched
     assert "--households" in result.output and "Traceback" not in result.output
     assert not (hearth_home / "landing").exists() and not (hearth_home / "l").exists()
 
@@ -83,14 +87,10 @@ def test_a_household_count_below_two_is_refused_before_any_work(hearth_home, com
 @pytest.mark.parametrize("end", ["2025/12", "2025-13", "Dec-2025"])
 def test_synth_refuses_an_end_that_is_not_a_month(hearth_home, end):
     out = hearth_home / "l"
-    result, took = _invoke(
-        ["synth", "--out", str(out), "--truth", str(hearth_home / "t")]
-        + [
-            "--end",
-            end,
-        ]
+    result, untouched = _invoke(
+        ["synth", "--out", str(out), "--truth", str(hearth_home / "t"), "--end", end], hearth_home
     )
-    assert result.exit_code == 2 and took < SECONDS
+    assert result.exit_code == 2 and untouched
     assert f"The last extract month (--end) {end!r}" in result.output
     assert not out.exists()
 
@@ -100,8 +100,8 @@ def test_a_published_month_that_is_not_a_month_is_refused(hearth_home, command):
     args = [command, "--as-of", "2026/01"]
     if command == "plan":
         args += ["--capacity", str(hearth_home / "capacity.yaml")]
-    result, took = _invoke(args)
-    assert result.exit_code == 2 and took < SECONDS
+    result, untouched = _invoke(args, hearth_home)
+    assert result.exit_code == 2 and untouched
     assert "The published month (--as-of) '2026/01' is not a month" in result.output
 
 

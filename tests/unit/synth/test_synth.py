@@ -17,7 +17,7 @@ from hearth.sources import CODES, EVENT_SOURCES, SOURCES, landing_file_name
 from hearth.synth import params as P
 from hearth.synth import synthesise
 from hearth.synth.events import generate_events, household_rates
-from hearth.synth.ids import nhs_check_digit, nhs_numbers
+from hearth.synth.ids import nhs_numbers
 from hearth.synth.latent import (
     crisis_loading,
     eligibility,
@@ -310,8 +310,21 @@ def test_filter_against_direct_simulation() -> None:
     assert checked >= 2
 
 
+def nhs_number_is_valid(number: int) -> bool:
+    """The NHS number rule, written out here (not the generator's): weights 10 down to 2 on
+    the first nine digits, 11 less the sum modulo 11 is the tenth (11 is 0, 10 is never)."""
+    digits = [int(d) for d in f"{number:010d}"]
+    check = 11 - sum(d * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True)) % 11
+    return check != 10 and (0 if check == 11 else check) == digits[9]
+
+
+def test_the_nhs_rule_as_written_here_knows_valid_and_invalid_numbers() -> None:
+    assert nhs_number_is_valid(9434765919)  # NHS Digital's published example
+    assert not nhs_number_is_valid(9434765918) and not nhs_number_is_valid(9434765910)
+
+
 def test_nhs_numbers_valid() -> None:
     x = nhs_numbers(5000, 1)
     assert np.unique(x).size == x.size
     assert np.all((x >= 10**9) & (x < 10**10))
-    assert np.all(nhs_check_digit(x // 10) == x % 10)
+    assert all(nhs_number_is_valid(int(n)) for n in x)
