@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+import hearth.modelling
 from hearth.modelling.registry.client import (
     FEATURES_FILE,
     JUDGED_ARTIFACT,
@@ -107,7 +108,7 @@ def code_digest() -> str:
     from hearth.settings import SQL_DIR
 
     h = hashlib.sha256()
-    modelling = Path(__file__).resolve().parents[1]  # hearth/modelling: all its sub-packages
+    modelling = Path(hearth.modelling.__file__).parent  # all its sub-packages
     files = sorted(modelling.rglob("*.py")) + sorted(modelling.rglob("*.yaml"))
     for path in [*files, SQL_DIR / "features" / "catalogue.yaml"]:
         inside = path.is_relative_to(modelling)
