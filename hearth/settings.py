@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
+
+import tomlkit
 
 
 def hearth_home() -> Path:
@@ -70,7 +73,6 @@ def mlflow_artifact_root() -> Path:
 
 def os_user() -> str:
     """Who is at the keyboard (the login name), for the records that say who did what."""
-    import getpass
 
     try:
         return getpass.getuser()
@@ -122,7 +124,6 @@ def dg_telemetry_off() -> Path | None:
     false` in that file (kept as it is otherwise; a setting already there is the user's). Called
     by `make install` and every `hearth` command; returns the file, or None if it cannot be
     written (a read-only home: the README says how to set it by hand)."""
-    import tomlkit
 
     path = dg_user_config()
     try:

@@ -17,6 +17,7 @@ from hearth.cli.dpia import dpia_command
 from hearth.cli.pseudonymise import pseudonymise_command
 from hearth.cli.runs import demo, run, synth
 from hearth.cli.ui import ui_command
+from hearth.privacy.access import ensure_private_home, private_process
 
 # (name, function, help: None for the function's docstring)
 Commands = tuple[tuple[str, Callable, str | None], ...]
@@ -85,7 +86,6 @@ def _private(ctx: typer.Context) -> None:
     """Whatever Hearth writes is its owner's only (umask 077), and a HEARTH_HOME that others
     could read is tightened before anything is done with it (hearth/privacy/access.py). No
     usage telemetry leaves the machine (hearth/settings.py: TELEMETRY_OFF)."""
-    from hearth.privacy.access import ensure_private_home, private_process
 
     settings.telemetry_off()  # before Dagster or MLflow is imported or started
     settings.dg_telemetry_off()  # and for `dg`, which reads only its user settings file

@@ -11,6 +11,16 @@ from rich.table import Table
 
 from hearth import settings
 from hearth.cli.console import console, err, fail, say
+from hearth.months import MonthError, parse_month
+from hearth.operations.runlock import run_lock
+from hearth.privacy.audit import verify as verify_log
+from hearth.privacy.pseudonymise import PseudonymiseError
+from hearth.privacy.reidentify import ReidentifyError, audit_entries, reidentify
+from hearth.publish.capacity import CapacityError
+from hearth.publish.plans import plan_published
+from hearth.publish.published import published_folder
+from hearth.publish.ranked import publish_top
+from hearth.publish.role_files import publish_roles
 from hearth.quality.contracts import ROLES
 
 ROLE_HELP = "Role: " + " | ".join(ROLES) + "."
@@ -20,14 +30,11 @@ TOP_HELP = "Published top of the list: a share (0.05 = top 5%) or a number of ho
 
 def _run_lock(what: str):
     """Changes to a published folder wait for a run in progress, which may swap it out."""
-    from hearth.operations.runlock import run_lock
 
     return run_lock(settings.warehouse_path().parent, what, say)
 
 
 def _folder(as_of: str | None) -> Path:
-    from hearth.months import MonthError, parse_month
-    from hearth.publish.published import published_folder
 
     try:
         month = None if as_of is None else parse_month(as_of, "published month (--as-of)")
@@ -37,7 +44,6 @@ def _folder(as_of: str | None) -> Path:
 
 
 def _top(top: float | None) -> float:
-    from hearth.publish.ranked import publish_top
 
     value = publish_top() if top is None else top
     if value <= 0:
@@ -54,7 +60,6 @@ def publish_command(
 ) -> None:
     """Write each role's view of a published list: roles/<role>/ranked_households.csv/.xlsx,
     with only the columns and reasons that role may see."""
-    from hearth.publish.role_files import publish_roles
 
     roles = tuple(role or ROLES)
     unknown = [r for r in roles if r not in ROLES]
@@ -76,9 +81,7 @@ def plan_command(
 ) -> None:
     """Split the top of a published list into each team's visit plan (plans/), one team per
     household, and show the precision to expect at each team's capacity."""
-    from hearth.modelling.scoring.reasons import lead_agencies
-    from hearth.publish.capacity import CapacityError
-    from hearth.publish.plans import plan_published
+    from hearth.modelling.scoring.reasons import lead_agencies  # sklearn
 
     folder = _folder(as_of)
     try:
@@ -130,8 +133,6 @@ def reidentify_command(
 ) -> None:
     """At the agency: hash your own client list with the shared key and get back the ranked
     households you already know, in your role's view. Every use is audited."""
-    from hearth.privacy.pseudonymise import PseudonymiseError
-    from hearth.privacy.reidentify import ReidentifyError, reidentify
 
     if role not in ROLES:
         fail(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
@@ -177,8 +178,6 @@ def audit_command(
 ) -> None:
     """List the audit log: every re-identification (when, who, role, clients, matched, which
     run). With --verify, check its chain of hashes, its head and the sink's copies instead."""
-    from hearth.privacy.audit import verify as verify_log
-    from hearth.privacy.reidentify import audit_entries
 
     check = verify_log(expect)
     if verify:

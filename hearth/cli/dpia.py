@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from hearth.cli.console import console, fail
+from hearth.privacy.dpia import DpiaError, write_pack
 
 
 def dpia_command(
@@ -24,7 +25,6 @@ def dpia_command(
     """Write the evidence pack for the current list: who sees what, retention, withheld
     values, suppression, the audit's verification, the model card, fairness and the value of
     sharing, as one page (index.html) and its CSVs."""
-    from hearth.privacy.dpia import DpiaError, write_pack
 
     try:
         pack = write_pack(out, overwrite)

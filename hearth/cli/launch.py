@@ -9,10 +9,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+from pydantic import ValidationError
+
 from hearth import settings
 from hearth.atomic import write_atomically
+from hearth.defs.tags import PARTITION_RANGE_END, PARTITION_RANGE_START
+from hearth.features.design import as_of_refusal
 from hearth.ingest.landing import inventory
+from hearth.ingest.removals import pending
+from hearth.modelling.registry.client import Registry
+from hearth.modelling.registry.promotion import MlflowStore
+from hearth.months import MonthError, parse_month
+from hearth.operations.alerts import (
+    alert_stopped_run,
+    run_failure_sentence,
+    step_sentence,
+    stop_from_instance,
+)
+from hearth.operations.recovery import finish_abandoned, recover, settle_dead_run
+from hearth.operations.runlock import run_lock
+from hearth.privacy.access import ensure_private_home, private_process, resource_refusal_sentence
 from hearth.publish.outputs import write_json
+from hearth.warehouse import connect
 
 JOB_NAME = "hearth_full_run"
 
@@ -39,7 +58,6 @@ _MANAGED_YAML = ("# hearth-managed", "# Dagster instance settings for a single-m
 def ensure_dagster_home() -> Path:
     """DAGSTER_HOME under HEARTH_HOME unless set, with the project's dagster.yaml in it (kept up
     to date unless someone has put their own settings there)."""
-    from hearth.privacy.access import ensure_private_home, private_process
 
     private_process()  # what this run, the UIs and Dagster's daemon write: owner only
     ensure_private_home()  # HEARTH_HOME for its owner only, created 0700 or tightened
@@ -58,7 +76,6 @@ def ensure_dagster_home() -> Path:
 
 def _problems(result) -> list[str]:
     """One sentence per failed blocking check or failed step; never a traceback."""
-    from hearth.operations.alerts import run_failure_sentence, step_sentence
 
     out = []
     for ev in result.get_asset_check_evaluations():
@@ -74,8 +91,6 @@ def _problems(result) -> list[str]:
         elif ev.event_type_value == "PIPELINE_FAILURE":
             ended = run_failure_sentence(ev)  # interrupted as the run started or ended
         elif ev.event_type_value == "RESOURCE_INIT_FAILURE":  # e.g. a path outside HEARTH_HOME
-            from hearth.privacy.access import resource_refusal_sentence
-
             err = ev.event_specific_data.error
             text = "\n".join(e.message for e in _chain(err))
             out.append(resource_refusal_sentence(text) or "A resource of the run failed to start.")
@@ -101,8 +116,6 @@ def as_of_problem(landing: Path, as_of: str | None) -> str | None:
     """Why a run on `landing` cannot score at `as_of`, as one sentence, or None. Looks only at
     the month written and the months landed, so a month the run could never use is refused in
     seconds rather than after minutes of ingest and features."""
-    from hearth.features.design import as_of_refusal
-    from hearth.months import MonthError, parse_month
 
     if as_of is None:
         return None
@@ -119,10 +132,8 @@ def as_of_problem(landing: Path, as_of: str | None) -> str | None:
 def read_train_settings(path: Path) -> dict:
     """Training settings for `run_pipeline(train_config=...)` from a YAML or JSON file, checked
     against the training step's config; ValueError with a sentence naming what is wrong."""
-    import yaml
-    from pydantic import ValidationError
 
-    from hearth.defs.modelling.assets import TrainConfig
+    from hearth.defs.modelling.assets import TrainConfig  # dagster
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -148,8 +159,6 @@ def read_train_settings(path: Path) -> dict:
 
 def pending_removals(warehouse: Path) -> list[dict]:
     """The removals the last run listed and no one accepted (hearth/ingest/removals.py)."""
-    from hearth.ingest.removals import pending
-    from hearth.warehouse import connect
 
     if not warehouse.exists():
         return []
@@ -179,22 +188,15 @@ def run_pipeline(
 
     `accept_removals`: apply exactly the removals the last run listed (read from the warehouse
     under the lock); if the landing no longer fits that list, the run stops and removes nothing."""
-    from hearth.operations.alerts import alert_stopped_run, stop_from_instance
-    from hearth.operations.recovery import finish_abandoned, recover, settle_dead_run
-    from hearth.operations.runlock import run_lock
 
     def instance():
-        import dagster as dg
+        import dagster as dg  # dagster
 
         ensure_dagster_home()
         return dg.DagsterInstance.get()
 
-    from hearth.privacy.access import ensure_private_home, private_process
-
     private_process()  # the lock, the warehouse, MLflow, outputs: its owner's only
     ensure_private_home()
-    from hearth.modelling.registry.client import Registry
-    from hearth.modelling.registry.promotion import MlflowStore
 
     warehouse = settings.warehouse_path()
     store = MlflowStore(Registry(settings.mlflow_tracking_uri()))
@@ -239,11 +241,10 @@ def _run_pipeline_locked(
 ) -> RunOutcome:
     """Ingest every landed month (unchanged files are skipped), then link, build features,
     train, score and publish, all in one Dagster run recorded in the instance."""
-    import dagster as dg
+    import dagster as dg  # dagster
 
-    from hearth.definitions import defs
-    from hearth.defs.loggers import PROGRESS
-    from hearth.defs.tags import PARTITION_RANGE_END, PARTITION_RANGE_START
+    from hearth.definitions import defs  # dagster
+    from hearth.defs.loggers import PROGRESS  # dagster
 
     inv = inventory(landing)
     found = inv.extracts

@@ -5,13 +5,18 @@ hearth/modelling/registry/client.py; this module only prints them."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from hearth import settings
 from hearth.cli.console import fail
 from hearth.cli.console import wide as console
+from hearth.modelling.registry.promotion import promote_by_hand
+from hearth.modelling.registry.promotion import unpin as take_pin_off
+from hearth.modelling.registry.versions import KEY_METRICS, compare_versions, version_rows
 
 
 def _fmt(v: float | None) -> str:
@@ -21,7 +26,6 @@ def _fmt(v: float | None) -> str:
 def list_versions() -> None:
     """Every version with its aliases, windows and key validation metrics, and who promoted
     each, when and why."""
-    from hearth.modelling.registry.versions import KEY_METRICS, version_rows
 
     rows = version_rows()
     if not rows:
@@ -58,7 +62,6 @@ def compare(
 ) -> None:
     """Key metrics of the given versions side by side, with the change from the first, and
     each version's model, features, calibration and promotion reason."""
-    from hearth.modelling.registry.versions import compare_versions, version_rows
 
     try:
         c = compare_versions(version_rows(), versions)
@@ -88,9 +91,6 @@ def compare(
 
 def _published_note(version: str, pinned: bool) -> str | None:
     """What the published list was scored with, if not `version`, and how to republish."""
-    import json
-
-    from hearth import settings
 
     summary = settings.outputs_dir() / "latest" / "run_summary.json"
     try:
@@ -134,7 +134,6 @@ def promote(
         )
     if by is not None and not by.strip():
         fail("--by needs a name (or leave it out to record your login name).", label="")
-    from hearth.modelling.registry.promotion import promote_by_hand
 
     try:
         done = promote_by_hand(version, reason.strip(), by=by and by.strip(), pin=pin)
@@ -161,7 +160,6 @@ def promote(
 
 def unpin() -> None:
     """Let routine runs promote again: take the pin off the champion."""
-    from hearth.modelling.registry.promotion import unpin as take_pin_off
 
     pin = take_pin_off()
     if pin is None:
@@ -176,7 +174,7 @@ def unpin() -> None:
 def rules() -> None:
     """Print the lead-agency rules (hearth/modelling/scoring/lead_agency.yaml) in the order they are
     tried."""
-    from hearth.modelling.scoring.reasons import RULES_FILE, load_rules
+    from hearth.modelling.scoring.reasons import RULES_FILE, load_rules  # sklearn
 
     spec = load_rules()
     t = Table(

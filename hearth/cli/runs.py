@@ -3,6 +3,7 @@ pipeline through Dagster (hearth/cli/launch.py), with progress; a stopped run in
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hearth import settings
 from hearth.cli.console import console, err, fail
+from hearth.cli.launch import as_of_problem, read_train_settings, run_pipeline
 from hearth.months import MonthError, parse_month
+from hearth.operations.alerts import nothing_kept
+from hearth.quality.retention import retention_sentence
 
 # Checked by typer before any work: a count below it is refused with a one-line usage error.
 HOUSEHOLDS = typer.Option(min=2, help="Households in the synthetic world (2 or more).")
@@ -25,8 +29,8 @@ REALISTIC = typer.Option(
 
 def _world(realistic: bool, mechanisms: list[str] | None):
     """WorldParams from the flags (None: today's world); an unknown name is a usage error."""
-    from hearth.synth.params import REALISTIC as PRESET
-    from hearth.synth.params import world_params
+    from hearth.synth.params import REALISTIC as PRESET  # scipy
+    from hearth.synth.params import world_params  # scipy
 
     if realistic:
         return PRESET
@@ -49,7 +53,7 @@ def _synth(
     move_rate: float,
     world=None,
 ):
-    from hearth.synth import synthesise
+    from hearth.synth import synthesise  # scipy
 
     with Progress(
         TextColumn("{task.description}"),
@@ -119,9 +123,6 @@ def synth(
 
 def _retention_line(folder: Path) -> str:
     """What the run deleted because its contracts' retention had passed, from its summary."""
-    import json
-
-    from hearth.quality.retention import retention_sentence
 
     try:
         summary = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
@@ -147,7 +148,6 @@ def _report_run(outcome) -> None:
                 markup=False,
             )
         return
-    from hearth.operations.alerts import nothing_kept
 
     err.print(f"[bold red]The run stopped.[/] {nothing_kept()}")
     for p in outcome.problems:
@@ -193,7 +193,6 @@ def run(
             as_of = parse_month(as_of, "as-of month (--as-of)")
         except MonthError as e:
             fail(str(e))
-    from hearth.cli.launch import as_of_problem, read_train_settings, run_pipeline
 
     if not landing.is_dir():
         fail(f"The landing folder {landing} does not exist.")
@@ -224,7 +223,6 @@ def demo(
     realistic: Annotated[bool, REALISTIC] = False,
 ) -> None:
     """Synthesise a world into HEARTH_HOME and run the whole pipeline on it."""
-    from hearth.cli.launch import run_pipeline
 
     home = settings.hearth_home()
     landing, truth = home / "landing", home / "_truth"

@@ -35,10 +35,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
 from hearth import settings
+from hearth.atomic import write_text_atomically
 from hearth.cli.console import console, fail
+from hearth.cli.launch import ensure_dagster_home
+from hearth.cli.ui_auth import ADMIN, ensure_mlflow_auth
 from hearth.cli.ui_hosts import allowed_names, mlflow_allowed_hosts
+from hearth.modelling.registry.client import Registry
 
 HOST = "127.0.0.1"
 
@@ -77,7 +82,7 @@ def prepare_instance(dagster_home: Path) -> None:
     home the webserver, its code server and the daemon would each create the SQLite schedule
     storage at the same moment, and Alembic's version table can end with two heads, after
     which the code location does not load."""
-    import dagster as dg
+    import dagster as dg  # dagster
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         instance.get_run_records(limit=1)
@@ -88,9 +93,6 @@ def write_workspace(dagster_home: Path) -> Path:
     """The workspace both servers load: Hearth's definitions under the code location name the
     project declares ([tool.dg.project] code_location_name), so the UI and the daemon keep one
     location name (`dagster-webserver -m` has no option for it: its `-l` is a path prefix)."""
-    import yaml
-
-    from hearth.atomic import write_text_atomically
 
     path = dagster_home / "workspace.yaml"
     module = {"module_name": settings.DEFINITIONS_MODULE, "location_name": settings.CODE_LOCATION}
@@ -193,8 +195,6 @@ def ui_command(
 ) -> None:
     """Start the Dagster UI (read-only unless --allow-launch) and the MLflow UI (sign-in
     required) on 127.0.0.1 and print their addresses; Ctrl-C stops both."""
-    from hearth.cli.launch import ensure_dagster_home
-    from hearth.cli.ui_auth import ADMIN, ensure_mlflow_auth
 
     home = settings.hearth_home()
     dagster_home = ensure_dagster_home()
@@ -219,8 +219,6 @@ def ui_command(
         if tracking.startswith(("http://", "https://")):
             mlflow_url = tracking  # a shared tracking server: nothing to start here
         else:
-            from hearth.modelling.registry.client import Registry
-
             mport = mlflow_port or free_port(5000)
             # the experiment on the model-training view; a moved home's artifacts found first
             page = Registry(tracking).ui_page()

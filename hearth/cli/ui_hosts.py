@@ -88,7 +88,7 @@ class HostAllowlist:
 
 def main() -> None:
     """dagster-webserver's command, serving its app behind `HostAllowlist`."""
-    import dagster_webserver.cli as webserver_cli
+    import dagster_webserver.cli as webserver_cli  # dagster_webserver
 
     make_app = webserver_cli.create_app_from_workspace_process_context
     names = allowed_names()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
+
 # The localStorage keys MLflow 3.17's UI reads (`<key>_v<version>`, JSON values), from its
 # bundle; tests/assets/test_telemetry.py checks the installed bundle still uses them.
 UI_SETTINGS = {
@@ -32,9 +34,8 @@ def quiet_page(html: str) -> str:
 
 def create_app() -> Any:
     """MLflow's basic-auth app (mlflow.server.auth.create_app), its index page made quiet."""
-    from flask import request
-    from mlflow.server import app
-    from mlflow.server.auth import create_app as basic_auth_app
+    from mlflow.server import app  # mlflow
+    from mlflow.server.auth import create_app as basic_auth_app  # mlflow
 
     @app.after_request
     def _quiet(response):  # the index page only: the UI is one page

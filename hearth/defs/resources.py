@@ -11,13 +11,17 @@ from pydantic import field_validator
 
 from hearth import settings
 from hearth.features.design import Design
+from hearth.modelling.registry.client import Registry
+from hearth.modelling.registry.promotion import MlflowStore
+from hearth.months import parse_month
+from hearth.operations.recovery import dagster_run_end, guarded_run, settle_dead_run
+from hearth.privacy.access import ensure_private_home, inside, private_process, run_path_refusal
 from hearth.warehouse import connect
 
 
 def _run_path(resource: str, value: str | None, configured: Path, env_var: str) -> str | None:
     """Run config may name only places under HEARTH_HOME or the one its environment names
     (anyone who can launch a run in the UI can write run config: hearth/privacy/access.py)."""
-    from hearth.privacy.access import run_path_refusal
 
     refusal = None if value is None else run_path_refusal(resource, value, configured, env_var)
     if refusal:
@@ -27,7 +31,6 @@ def _run_path(resource: str, value: str | None, configured: Path, env_var: str) 
 
 def _private_run() -> None:
     """The run's files are its owner's only, whoever started it (hearth ui, dagster dev)."""
-    from hearth.privacy.access import ensure_private_home, private_process
 
     private_process()
     ensure_private_home()
@@ -77,7 +80,6 @@ class MlflowResource(dg.ConfigurableResource):
 
     def registry(self):
         """The one MLflow object (hearth/modelling/registry/client.py) on this resource's store."""
-        from hearth.modelling.registry.client import Registry
 
         return Registry(self.uri())
 
@@ -88,7 +90,6 @@ class MlflowResource(dg.ConfigurableResource):
         or another SQLite store under HEARTH_HOME; never a server or file named by run config."""
         if value is None or value == settings.mlflow_tracking_uri():
             return value
-        from hearth.privacy.access import inside
 
         store = value.removeprefix("sqlite:///")
         if value.startswith("sqlite:///") and inside(Path(store), settings.hearth_home()):
@@ -137,8 +138,6 @@ class WarehouseResource(dg.ConfigurableResource):
         DuckDB's file lock) and hand every step the run's shadow copy of the warehouse. At the
         end the run commits, or is rolled back if a signal interrupted it
         (hearth/operations/commit.py)."""
-        from hearth.modelling.registry.promotion import MlflowStore
-        from hearth.operations.recovery import dagster_run_end, guarded_run, settle_dead_run
 
         run = context.run
         if run is None:  # built outside a run (a test's resource context)
@@ -192,7 +191,6 @@ class RunSettings(dg.ConfigurableResource):
     @classmethod
     def _as_of_is_a_month(cls, value: str | None) -> str | None:
         """A launchpad's `2026/01` or `2026-13` is refused as the run starts, in a sentence."""
-        from hearth.months import parse_month
 
         return None if value is None else parse_month(value, "as-of month (run_settings.as_of)")
 

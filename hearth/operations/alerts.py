@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hearth import settings
+from hearth.privacy.access import resource_refusal_sentence
 
 WEBHOOK_ENV = settings.ALERT_WEBHOOK_ENV
 ALERTS_LOG = "alerts.log"
@@ -97,7 +98,6 @@ def run_failure_sentence(ev) -> str | None:
 def _refused_config(ev) -> str | None:
     """The sentence of a run refused because its config pointed a resource outside
     HEARTH_HOME (hearth/defs/resources.py), from the run's failure."""
-    from hearth.privacy.access import resource_refusal_sentence
 
     err, texts = getattr(ev.event_specific_data, "error", None), []
     while err is not None:
@@ -138,7 +138,7 @@ def stop_from_events(events) -> Stop:
 
 def stop_from_instance(instance, run_id: str) -> Stop:
     """The same, read back from the Dagster instance's event log (for the failure sensor)."""
-    from dagster import DagsterEventType
+    from dagster import DagsterEventType  # dagster
 
     entries = instance.all_logs(
         run_id,

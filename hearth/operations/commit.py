@@ -40,10 +40,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
+
 from hearth import settings
 from hearth.atomic import fsync_path, read_record, write_text_atomically
 from hearth.operations.model_store import ModelStore
+from hearth.operations.removal_audit import audit_removals
 from hearth.publish.outputs import swap_outputs
+from hearth.sources import SOURCES
+from hearth.warehouse import connect, run_source_sql, run_sql
 
 # The warehouse tables a stopped run keeps whole (sql/warehouse/keep_stopped_run.sql): records for
 # the officer to look at. Of the rest it keeps only months it added where nothing held changed:
@@ -206,8 +211,6 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
         swap_in(root, out["as_of"], root / out["prepared"], root / out["old"])
     removals = journal.get("removals")
     if removals:
-        from hearth.operations.removal_audit import audit_removals
-
         audit_removals(removals["applied"], journal.get("run_id") or "", removals.get("via"))
     expired = journal.get("retention")
     if expired:  # old outputs and feature files past retention (hearth/quality/retention.py)
@@ -324,8 +327,6 @@ def keep_tables(shadow: Path, warehouse: Path, tables: list[str]) -> None:
     (sql/warehouse/keep_stopped_run.sql: new months whole where nothing held changed, and
     `tables`, the records an officer looks at), in one transaction; the rest of the shadow is
     not kept. Repeating it gives the same warehouse."""
-    from hearth.sources import SOURCES
-    from hearth.warehouse import connect, run_source_sql, run_sql
 
     with connect(shadow):  # a copy made before a table existed gets it (empty)
         pass
@@ -350,8 +351,6 @@ def keep_tables(shadow: Path, warehouse: Path, tables: list[str]) -> None:
 def checkpoint(path: Path) -> None:
     """Fold a pending write-ahead log into the database file, so the file alone is the state."""
     if Path(f"{path}.wal").exists():
-        import duckdb
-
         con = duckdb.connect(str(path))
         try:
             con.execute("CHECKPOINT")

@@ -21,6 +21,7 @@ rolled back, and its Dagster record and alert say which.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -29,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from hearth.operations.alerts import INTERRUPTED
+from hearth.operations.alerts import INTERRUPTED, alert_stopped_run, stop_from_instance
 from hearth.operations.commit import (
     JOURNAL,
     MARKER,
@@ -46,6 +47,7 @@ from hearth.operations.commit import (
 )
 from hearth.operations.model_store import ModelStore
 from hearth.operations.runlock import run_lock
+from hearth.publish.outputs import clear_stale_temporaries
 
 __all__ = ["MARKER", "JOURNAL", "guarded_run", "recover", "stale_shadows"]
 
@@ -96,7 +98,7 @@ def discard_shadow(shadow: Path) -> None:
 def dagster_run_end(instance, run_id: str) -> RunEnd:
     """How a Dagster run is ending, read from its event log as its resources tear down (before
     Dagster records the run's own end): which step was interrupted, and whether any failed."""
-    from dagster import DagsterEventType
+    from dagster import DagsterEventType  # dagster
     from dagster._core.execution.plan.objects import ErrorSource  # marks an interrupted step
 
     end = RunEnd()
@@ -111,9 +113,8 @@ def dagster_run_end(instance, run_id: str) -> RunEnd:
 def mark_run_failed(instance, run_id: str, outcome: str = ROLLED_BACK) -> bool:
     """Make Dagster's record of a run whose process died say what became of it (it would
     otherwise show as started for ever). Returns whether the record was changed."""
-    import logging
 
-    from dagster import DagsterEvent, DagsterEventType
+    from dagster import DagsterEvent, DagsterEventType  # dagster
 
     run = instance.get_run_by_id(run_id)
     if run is None or run.is_finished:
@@ -146,7 +147,6 @@ def settle_dead_run(instance, run_id: str, outcome: str) -> None:
     """What the next run does about a run whose process died: its Dagster record, and - for a
     `hearth run`, which writes its own alert when it stops but cannot when it is killed - an
     alert naming it. (Runs launched by the daemon are alerted by the failure sensor.)"""
-    from hearth.operations.alerts import alert_stopped_run, stop_from_instance
 
     if not mark_run_failed(instance, run_id, outcome) or outcome == ROLLED_FORWARD:
         return
@@ -169,7 +169,6 @@ def recover(
     lock. `interrupted(run_id, outcome)` is told the Dagster run id of such a run and whether it
     was rolled back or forward. Returns plain sentences about what was done (empty when the
     last run ended normally)."""
-    from hearth.publish.outputs import clear_stale_temporaries
 
     notes: list[str] = []
     home = warehouse.parent

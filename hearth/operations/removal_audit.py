@@ -3,6 +3,8 @@ the run that applied them commits (hearth/operations/commit.py), with who ran it
 
 from __future__ import annotations
 
+from hearth.privacy.audit import append, entries
+
 AUDIT_ACTION = "removals_accepted"
 
 
@@ -10,7 +12,6 @@ def audit_removals(applied: list[dict], run_id: str, via: str | None) -> dict | 
     """Record in the audit (HEARTH_HOME/audit) that the removals `applied` took effect in run
     `run_id`, and who ran it: once per run, so a commit rolled forward again adds nothing.
     Counts and months only, never a record."""
-    from hearth.privacy.audit import append, entries
 
     if not applied:
         return None

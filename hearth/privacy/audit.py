@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+
 from hearth import settings
 from hearth.atomic import write_text_atomically
 from hearth.privacy import audit_sink
@@ -45,6 +47,8 @@ from hearth.privacy.audit_checks import GENESIS as GENESIS
 from hearth.privacy.audit_checks import canonical as canonical
 from hearth.privacy.audit_checks import check_chain, check_expected, check_sink
 from hearth.privacy.audit_checks import entry_hash as entry_hash
+from hearth.privacy.role_access import RoleError, audit_settings
+from hearth.warehouse import query, query_one
 
 
 def audit_dir() -> Path:
@@ -89,7 +93,6 @@ class AuditError(RuntimeError):
 
 def sink() -> audit_sink.Sink | None:
     """The configured sink (the installer's roles file first, then the environment)."""
-    from hearth.privacy.role_access import RoleError, audit_settings
 
     try:
         section = audit_settings()
@@ -191,9 +194,6 @@ def import_legacy() -> int:
     """Copy the rows of the warehouse's old `audit_log` table (kept there before the audit had
     its own folder) into a new log, once, as its first entries; the OS user of those rows was
     never recorded. Nothing is done if the log or its head exists, or the warehouse is busy."""
-    import duckdb
-
-    from hearth.warehouse import query, query_one
 
     if log_path().exists() or head_path().exists():
         return 0

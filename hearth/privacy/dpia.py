@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -334,7 +335,6 @@ def _page(as_of, text, roles, status, deleted, withheld, check, copied) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m hearth.privacy.dpia PAGE`: write PAGE's roles-by-column block again."""
-    import sys
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:

@@ -21,6 +21,8 @@ import polars as pl
 
 from hearth.ingest.shapes import PSEUDONYM, column_shape, faults
 from hearth.quality.contract_model import Contract, ContractError
+from hearth.quality.contracts import load_all, load_contract
+from hearth.sources import SOURCES
 
 
 class ContractOutputError(ValueError):
@@ -42,8 +44,6 @@ def shown(name: str, position: int) -> str:
 def output_contract(source: str | Contract | None, names_out: list[str]) -> Contract:
     """The contract the output follows: the one named, or the one whose columns the file has
     exactly (after renaming); otherwise a refusal, since nothing may leave undeclared."""
-    from hearth.quality.contracts import load_all, load_contract
-    from hearth.sources import SOURCES
 
     if isinstance(source, Contract):
         return source

@@ -30,8 +30,12 @@ import polars as pl
 from hearth import settings
 from hearth.atomic import write_atomically
 from hearth.ingest.shapes import headers_described
+from hearth.privacy.access import login_user, os_user
+from hearth.privacy.audit import AuditError, append, entries
 from hearth.privacy.identifier_forms import IdentifierFormError, as_text
 from hearth.privacy.pseudonymise import pseudonymise_series, read_key
+from hearth.privacy.role_access import Grant, RoleError, authorise
+from hearth.publish.published import load_published, published_folder
 from hearth.publish.roles import check_role, role_view
 from hearth.quality.contracts import load_contract
 from hearth.warehouse import query, run_sql
@@ -130,13 +134,11 @@ def _write_out(frame: pl.DataFrame, out: Path) -> None:
 
 def audit_entries(limit: int = 50) -> list[dict]:
     """The newest `limit` audit entries, newest first."""
-    from hearth.privacy.audit import entries
 
     return list(reversed(entries()))[:limit]
 
 
 def _audit(action: str, grant, **fields) -> None:
-    from hearth.privacy.audit import AuditError, append
 
     # The audit finds who is behind the process itself (the kernel's login user).
     try:
@@ -147,8 +149,6 @@ def _audit(action: str, grant, **fields) -> None:
 
 def _authorised(role: str):
     """The roles file's grant of `role` to this OS user; a refusal is audited, then raised."""
-    from hearth.privacy.access import login_user, os_user
-    from hearth.privacy.role_access import Grant, RoleError, authorise
 
     try:
         return authorise(role)
@@ -187,7 +187,6 @@ def reidentify(
     say: Callable[[str], None] | None = None,
     overwrite: bool = False,
 ) -> ReidentifyResult:
-    from hearth.publish.published import load_published, published_folder
 
     check_role(role)
     grant = _authorised(role)

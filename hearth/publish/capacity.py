@@ -27,6 +27,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from hearth.publish.roles import ROLE_REASONS, role_view
 from hearth.sources import AGENCIES
 
 
@@ -154,7 +155,6 @@ def lead_role(lead: str | None, leads: Mapping[str, str]) -> str | None:
 def _leads_seen(top: pl.DataFrame, agencies: set[str]) -> dict[str, list[str | None]] | None:
     """Each household's lead as each agency's view shows it, for a list scored with role
     words (None for one scored before: its lead is used as it is)."""
-    from hearth.publish.roles import ROLE_REASONS, role_view
 
     if ROLE_REASONS not in top.columns:
         return None

@@ -25,9 +25,11 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth.publish.capacity import CapacityError
 from hearth.publish.model_files import deliver_model_files
 from hearth.publish.plans import write_plans
 from hearth.publish.ranked import DEFAULT_TOP, area_counts, published_top, with_area_names
+from hearth.publish.report import write_report
 from hearth.publish.role_files import write_role_files
 from hearth.publish.words import list_meta
 from hearth.publish.workbook_jobs import in_processes, timed_call, workbook_job
@@ -55,7 +57,6 @@ def write_deliverables(
     """Everything people receive, into `folder` (which already holds the ranked list and
     run_summary.json). Returns seconds per part. With a capacity file, `leads` gives each lead's
     agency (hearth.modelling.scoring.reasons.lead_agencies), which the visit plans need."""
-    from hearth.publish.report import write_report
 
     timings: dict[str, float] = {}
 
@@ -102,8 +103,6 @@ def write_deliverables(
         )
     plan = None
     if capacity is not None:
-        from hearth.publish.capacity import CapacityError
-
         try:
             if leads is None:
                 raise ValueError("Visit plans need each lead's agency (leads).")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from io import StringIO
 from pathlib import Path
 
 from hearth.atomic import write_text_atomically
@@ -40,7 +41,6 @@ def suppressed_fairness(text: str) -> str:
         for c in FAIRNESS_COUNTS:
             if c in r:
                 r[c] = _shown(r[c])
-    from io import StringIO
 
     out = StringIO()
     w = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")

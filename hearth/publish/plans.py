@@ -11,10 +11,13 @@ from pathlib import Path
 import polars as pl
 
 from hearth import settings
+from hearth.publish.capacity import allocate, load_capacity
 from hearth.publish.published import load_published, replace_path
 from hearth.publish.ranked import DEFAULT_TOP, published_top
+from hearth.publish.report import write_report
 from hearth.publish.roles import role_view
 from hearth.publish.words import ListMeta, list_meta
+from hearth.publish.workbook import write_workbook
 
 
 def capacity_file() -> Path | None:
@@ -33,8 +36,6 @@ def write_plans(
     """`folder/plans/`: one CSV and XLSX per team in its agency's view, and plan_summary.json.
     `leads`: each lead's agency, as the lead rules declare it
     (hearth.modelling.scoring.reasons.lead_agencies)."""
-    from hearth.publish.capacity import allocate, load_capacity
-    from hearth.publish.workbook import write_workbook
 
     teams = load_capacity(capacity)
     plan = allocate(ranked_top, teams, leads)
@@ -66,8 +67,6 @@ def plan_published(
     folder: Path, capacity: Path, leads: Mapping[str, str], top: float = DEFAULT_TOP
 ) -> dict:
     """`hearth plan`: (re)write plans/ in a published folder and the report that shows them."""
-    from hearth.publish.capacity import load_capacity
-    from hearth.publish.report import write_report
 
     load_capacity(capacity)  # a bad file stops here, before anything is replaced
     ranked, summary = load_published(folder)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth.publish.outputs import committed_folder, last_good_folder
 from hearth.publish.ranked import with_area_names
 
 
@@ -40,7 +41,6 @@ def replace_path(parent: Path, name: str, write: Callable[[Path], None]) -> Path
 def published_folder(outputs: Path, as_of: str | None) -> Path:
     """The folder of the published list for `as_of` (default the latest). While a run that was
     killed as it committed waits for recovery, that is the list its commit is putting in place."""
-    from hearth.publish.outputs import committed_folder, last_good_folder
 
     folder = committed_folder(outputs, as_of) or outputs / (as_of or "latest")
     if not (folder / "ranked_households.parquet").is_file():

@@ -12,6 +12,7 @@ from hearth.publish.published import load_published, replace_path
 from hearth.publish.ranked import DEFAULT_TOP, area_counts, published_top
 from hearth.publish.roles import role_view
 from hearth.publish.words import ListMeta, list_meta
+from hearth.publish.workbook import write_workbook
 
 
 def write_role_files(
@@ -24,7 +25,6 @@ def write_role_files(
 ) -> None:
     """`folder/ranked_households.{csv,xlsx}` in the role's view. `same_workbook`: a workbook
     already written for this role's view (the commissioners' main one), copied, not rewritten."""
-    from hearth.publish.workbook import write_workbook
 
     assert meta.role is not None
     view = role_view(top_rows, meta.role)

@@ -8,6 +8,7 @@ import duckdb
 import polars as pl
 
 from hearth.ingest.freshness import expected_month, freshness_report
+from hearth.ingest.removals import pending
 from hearth.linkage.link import linkage_by_month, linkage_by_source
 from hearth.publish.model_files import suppressed_metrics
 from hearth.quality.retention import logged_summary
@@ -57,7 +58,6 @@ def freshness(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, object]:
 
 
 def pending_removals(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    from hearth.ingest.removals import pending
 
     return [{k: r[k] for k in r if k != "sentence"} | {"why": r["sentence"]} for r in pending(con)]
 

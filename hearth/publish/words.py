@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from hearth.features.catalogue import load_catalogue
 from hearth.features.wording import reason_key
@@ -100,8 +101,6 @@ def when_words(stamp: str | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
-        from zoneinfo import ZoneInfo
-
         moment = moment.astimezone(ZoneInfo("Europe/London"))
         zone = ""
     except Exception:  # noqa: BLE001 - no time zone database: say the time is UTC

@@ -89,7 +89,7 @@ def write_workbook(
 ) -> None:
     """`view`: the published top of the list in one role's columns, in rank order.
     `areas`: la_code, ward_code, households, high_risk (raw counts; suppressed here)."""
-    import xlsxwriter
+    import xlsxwriter  # xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_urls": False})
     try:

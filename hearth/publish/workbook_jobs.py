@@ -18,6 +18,7 @@ import polars as pl
 from hearth.publish.role_files import write_role_files
 from hearth.publish.roles import role_view
 from hearth.publish.words import ListMeta
+from hearth.publish.workbook import write_workbook
 
 
 def timed_call(fn: Callable[[], object]) -> float:
@@ -28,7 +29,6 @@ def timed_call(fn: Callable[[], object]) -> float:
 
 def workbook_job(kind: str, top_rows: pl.DataFrame, areas, path: str, meta: ListMeta, tiers):
     """One workbook to write: the commissioners' main workbook or a role's files."""
-    from hearth.publish.workbook import write_workbook
 
     if kind == "main":
         return lambda: write_workbook(

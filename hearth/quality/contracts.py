@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from hearth.quality.contract_model import (  # the contract's model; loaded here
     DUCKDB_TYPES,
@@ -39,8 +40,8 @@ DATE_FORMAT = "yyyy-MM-dd"  # the one date form the contracts declare and ingest
 
 @functools.cache
 def _odcs_validator():
-    import jsonschema
-    import open_data_contract_standard
+    import jsonschema  # jsonschema
+    import open_data_contract_standard  # open_data_contract_standard
 
     schema_file = Path(open_data_contract_standard.__file__).parent / "schema.json"
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
@@ -101,8 +102,9 @@ def may_read(role: str, source: str, column: str, root: Path | None = None) -> b
 
 @functools.lru_cache(maxsize=64)
 def _load(path: Path, source: str, _mtime_ns: int, _size: int) -> Contract:
-    from open_data_contract_standard.model import OpenDataContractStandard
-    from pydantic import ValidationError
+    from open_data_contract_standard.model import (
+        OpenDataContractStandard,  # open_data_contract_standard
+    )
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -27,6 +27,12 @@ from typing import Any
 import duckdb
 
 from hearth.quality.contracts import Contract, load_all
+from hearth.quality.gx_duckdb import (
+    close_datasource,
+    duckdb_datasource,
+    gx_context,
+    raised_exception,
+)
 from hearth.settings import CONTRACTS_DIR, EXPECTATIONS_DIR
 from hearth.sources import SOURCES
 
@@ -234,12 +240,6 @@ def validate_table(
     `table` must be a persistent table ("name" or "schema.name"): GX reads through new cursors
     of the connection, which do not see temporary tables.
     """
-    from hearth.quality.gx_duckdb import (
-        close_datasource,
-        duckdb_datasource,
-        gx_context,
-        raised_exception,
-    )
 
     started = time.perf_counter()
     suite_dict = load_suite(suite) if isinstance(suite, str) else dict(suite)
@@ -262,7 +262,7 @@ def validate_table(
         _check_table_visible(connection, table)
         schema_name, _, table_name = table.rpartition(".")
         context = gx_context()  # sets GX's environment before GX is imported
-        import great_expectations as gx
+        import great_expectations as gx  # great_expectations
 
         datasource = duckdb_datasource(context, connection, schema=schema_name or None)
         try:

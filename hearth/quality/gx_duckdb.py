@@ -35,8 +35,8 @@ import duckdb
 def gx_context() -> Any:
     """An ephemeral GX context with analytics and progress bars off."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    import great_expectations as gx  # great_expectations
+    from great_expectations.data_context.types.base import ProgressBarsConfig  # great_expectations
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     context = gx.get_context(mode="ephemeral")
@@ -59,7 +59,7 @@ def buffer_results(execution_engine: Any) -> None:
 
 def enable_regex(execution_engine: Any) -> None:
     """Fix 2: use GX's PostgreSQL regex SQL (`~`), which DuckDB understands."""
-    import sqlalchemy as sa
+    import sqlalchemy as sa  # sqlalchemy
 
     execution_engine.dialect_module = sa.dialects.postgresql
 
@@ -89,7 +89,7 @@ def duckdb_datasource(
     With `schema`, each cursor's search path is that schema: GX's column reflection ignores a
     table asset's schema_name on DuckDB, so tables are named without it.
     """
-    import duckdb_engine
+    import duckdb_engine  # duckdb_engine
 
     def creator() -> Any:
         cursor = con.cursor()

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from hearth.sources import EVENT_SOURCES
 from hearth.synth import params as P
+from hearth.synth.months import random_day_in_month
 
 
 @dataclass
@@ -39,7 +41,6 @@ def household_rates(
 ) -> HouseholdRates:
     """Rates of each key in each household: `keys` is the world's table; `area` (n, sources in
     EVENT_SOURCES order) the household's recording multiplier of non-crisis records."""
-    from hearth.sources import EVENT_SOURCES
 
     n = q.size
     mask = np.ones((n, P.N_KEYS), dtype=bool)
@@ -96,7 +97,6 @@ def generate_events(
 ) -> BlockEvents:
     """`world` (mechanisms.World; None: today's) gives the table and the month multipliers:
     non-crisis rates times time_mult[la, key, t], crisis hazards times crisis_season[t]."""
-    from hearth.synth.months import random_day_in_month
 
     n, months = bits.shape
     key_vuln = P.KEY_VULN if world is None else world.key_vuln

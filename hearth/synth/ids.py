@@ -10,6 +10,8 @@ import hashlib
 
 import numpy as np
 
+from hearth.privacy.pseudonymise import hmac_hex
+
 _MULT = 7919 * 104729  # coprime to 9 * 10**8 and 9 * 10**11, so i -> (i * _MULT + c) permutes
 
 
@@ -57,6 +59,5 @@ def uprns(n: int, seed: int) -> np.ndarray:
 def pseudonyms(key: bytes, raw: np.ndarray) -> list[str]:
     """HMAC-SHA256 hex digests of the decimal strings of raw integer identifiers, exactly as a
     partner agency would make them with `hearth pseudonymise`."""
-    from hearth.privacy.pseudonymise import hmac_hex
 
     return hmac_hex(key, (str(int(x)) for x in raw.tolist()))  # type: ignore[return-value]

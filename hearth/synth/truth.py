@@ -89,7 +89,7 @@ def block_truth(
     `phi` is `laplace_table` (5 axes) or `laplace_by_month` (6 axes); `world` a
     mechanisms.World (None: today's) and `la` each household's authority index."""
     if world is None:
-        from hearth.synth.mechanisms import today
+        from hearth.synth.mechanisms import today  # scipy
 
         world = today()
     n = q.size

@@ -314,7 +314,7 @@ def _write_world(
     resolved: World,
 ) -> None:
     """The parameters behind the truth (never the key or a raw identifier)."""
-    from hearth.synth.latent import z_nodes
+    from hearth.synth.latent import z_nodes  # scipy
 
     nodes, weights = z_nodes()
     onset, rem, stat = P.chain_tables()

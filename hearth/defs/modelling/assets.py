@@ -9,7 +9,10 @@ from hearth.features.build import load_window
 from hearth.features.design import cap_recency
 from hearth.modelling.evaluation.gate import Refusal, scores_refusal
 from hearth.modelling.registry.client import MODEL_NAME
+from hearth.modelling.scoring.monitoring import monitor_month, monitoring_metrics
+from hearth.modelling.scoring.ranking import store_scores
 from hearth.modelling.training.params import TrainParams, config_fields
+from hearth.modelling.training.recipe import Refused, train_champion
 from hearth.operations.commit import stage, staged
 
 
@@ -57,7 +60,6 @@ def champion_model(
     the current champion's on the same validation window (otherwise @challenger). The alias
     moves when the run commits. A version that cannot rank (hearth/modelling/evaluation/gate.py)
     stops the run."""
-    from hearth.modelling.training.recipe import Refused, train_champion
 
     with warehouse.connect(read_only=True) as con:
         design = run_settings.design(con)
@@ -111,9 +113,7 @@ def household_scores(
     (hearth/modelling/scoring/monitoring.py): the overlap with last month's list and why it changed,
     and the
     shift of the scores and features from the champion's training window, logged to MLflow."""
-    from hearth.modelling.scoring.monitoring import monitor_month, monitoring_metrics
-    from hearth.modelling.scoring.ranking import store_scores
-    from hearth.modelling.scoring.score import score_households
+    from hearth.modelling.scoring.score import score_households  # sklearn
 
     # the version this run decided on (the alias moves only when the run commits)
     decided = staged(warehouse.resolved()).get("champion") or {}

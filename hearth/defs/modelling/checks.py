@@ -7,6 +7,7 @@ import dagster as dg
 
 from hearth.defs.modelling.assets import champion_model
 from hearth.defs.resources import MlflowResource, WarehouseResource
+from hearth.modelling.evaluation.metrics import baseline_margin
 from hearth.modelling.registry.versions import champion_summary
 from hearth.operations.commit import staged
 
@@ -21,9 +22,6 @@ from hearth.operations.commit import staged
 def champion_beats_baseline(
     warehouse: WarehouseResource, mlflow: MlflowResource
 ) -> dg.AssetCheckResult:
-    from hearth.modelling.evaluation.metrics import (
-        baseline_margin,  # scikit-learn: not when the definitions load
-    )
 
     decided = staged(warehouse.resolved()).get("champion") or {}
     model = champion_summary(mlflow.registry(), decided.get("scoring_version"))

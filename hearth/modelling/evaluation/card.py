@@ -20,11 +20,11 @@ from hearth.suppression import suppress
 
 
 def _plots(result, valid_y: np.ndarray, out: Path) -> dict[str, Path]:
-    import matplotlib
+    import matplotlib  # matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import precision_recall_curve
+    import matplotlib.pyplot as plt  # matplotlib
+    from sklearn.metrics import precision_recall_curve  # sklearn
 
     paths = {}
     cal = result.calibration

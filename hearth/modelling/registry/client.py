@@ -129,8 +129,8 @@ class Registry:
     def _connect(self):
         if self._client is not None:
             return self._mlflow, self._client
-        import mlflow
-        from mlflow import MlflowClient
+        import mlflow  # mlflow
+        from mlflow import MlflowClient  # mlflow
 
         # MLflow's notes on database set-up and pip versions mean nothing to an officer
         # reading a run's progress; its errors still show.
@@ -186,7 +186,7 @@ class Registry:
         return self.holder("champion")
 
     def holder(self, alias: str):
-        from mlflow.exceptions import MlflowException
+        from mlflow.exceptions import MlflowException  # mlflow
 
         try:
             return self.client.get_model_version_by_alias(MODEL_NAME, alias)
@@ -195,7 +195,7 @@ class Registry:
 
     def version(self, version: str):
         """A model version; LookupError with a sentence if there is none."""
-        from mlflow.exceptions import MlflowException
+        from mlflow.exceptions import MlflowException  # mlflow
 
         try:
             return self.client.get_model_version(MODEL_NAME, str(version))
@@ -216,7 +216,7 @@ class Registry:
 
     def aliases(self) -> dict[str, str]:
         """alias -> version; empty when nothing is registered."""
-        from mlflow.exceptions import MlflowException
+        from mlflow.exceptions import MlflowException  # mlflow
 
         try:
             model = self.client.get_registered_model(MODEL_NAME)
@@ -225,7 +225,7 @@ class Registry:
         return {a: str(v) for a, v in (model.aliases or {}).items()}
 
     def model_tags(self) -> dict[str, str]:
-        from mlflow.exceptions import MlflowException
+        from mlflow.exceptions import MlflowException  # mlflow
 
         try:
             return dict(self.client.get_registered_model(MODEL_NAME).tags or {})
@@ -305,7 +305,7 @@ class Registry:
 
     def tag_model(self, key: str, value: str | None) -> None:
         """Set (or, with None, delete) a tag of the registered model."""
-        from mlflow.exceptions import MlflowException
+        from mlflow.exceptions import MlflowException  # mlflow
 
         if value is not None:
             self.client.set_registered_model_tag(MODEL_NAME, key, value)

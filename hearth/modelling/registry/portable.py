@@ -73,7 +73,7 @@ def pickled_by_value(obj) -> Iterator[bytes]:
     """While inside, every project module that `obj` uses is pickled by value (so MLflow's own
     cloudpickle of the model needs no Hearth source to load); yields the portable pickle.
     RuntimeError if a module is still referred to by name."""
-    import cloudpickle
+    import cloudpickle  # cloudpickle
 
     registered: list = []
     try:

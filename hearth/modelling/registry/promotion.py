@@ -24,7 +24,10 @@ import numpy as np
 import polars as pl
 
 from hearth import settings
+from hearth.features.design import cap_recency
+from hearth.modelling.evaluation.metrics import evaluate_scores
 from hearth.modelling.registry.client import Registry
+from hearth.modelling.registry.retention import expire_versions
 
 PIN_TAG = "hearth.pinned"  # on the registered model: {"version", "by", "at", "reason"}
 HISTORY_TAG = "promotion_history"
@@ -105,10 +108,6 @@ def champion_on_window(registry: Registry, champ, frame: pl.DataFrame, y: np.nda
     A champion that was refitted on its newest year saw crises that may fall in today's
     validation window, so it is judged by the model it was judged by itself (trained a year
     earlier, kept with it as `evaluation_model`): recipe against recipe, both out of time."""
-    from hearth.features.design import cap_recency
-    from hearth.modelling.evaluation.metrics import (
-        evaluate_scores,  # sklearn: not at definitions load
-    )
 
     if "evaluation_model_uri" in champ.tags:
         uri = champ.tags["evaluation_model_uri"]
@@ -278,6 +277,5 @@ class MlflowStore:
         return self.registry.end_stale_runs()
 
     def expire_versions(self, cutoff_month: str) -> list[str]:
-        from hearth.modelling.registry.retention import expire_versions
 
         return expire_versions(self.registry, cutoff_month)

@@ -17,12 +17,14 @@ import hashlib
 import json
 import tempfile
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 import hearth.modelling
+from hearth.modelling.evaluation.fairness import RULE as FAIRNESS_RULE
 from hearth.modelling.registry.client import (
     FEATURES_FILE,
     JUDGED_ARTIFACT,
@@ -36,6 +38,7 @@ from hearth.modelling.registry.promotion import (
     decide_with_pin,
     record_promotion,
 )
+from hearth.settings import SQL_DIR
 
 KEY_METRICS = (
     "precision_at_1pct",
@@ -79,9 +82,8 @@ def training_fingerprint(
     windows: dict[str, tuple[pl.DataFrame, np.ndarray]], params
 ) -> Fingerprint:
     """Same windows, same settings, same library versions: the same training."""
-    from importlib.metadata import PackageNotFoundError, version
 
-    import sklearn
+    import sklearn  # sklearn
 
     try:
         hearth_version = version("hearth")
@@ -105,7 +107,6 @@ def training_fingerprint(
 def code_digest() -> str:
     """The training code and the feature catalogue as they are now: a changed recipe is
     another training even on the same data (a checkout's version number does not move)."""
-    from hearth.settings import SQL_DIR
 
     h = hashlib.sha256()
     modelling = Path(hearth.modelling.__file__).parent  # all its sub-packages
@@ -128,7 +129,7 @@ def run_name(result, as_of: str | None, version: str | None, prefix: str = "") -
 
 def card_summary(result) -> str:
     """The model card's opening section (its summary), for the version's description."""
-    from hearth.modelling.evaluation.card import model_card
+    from hearth.modelling.evaluation.card import model_card  # sklearn
 
     lines = []
     for line in model_card(result).splitlines():
@@ -162,8 +163,8 @@ def _params(result, fixed_k: int) -> dict:
 
 def _log_inputs(mlflow, result, fingerprint: Fingerprint | None) -> None:
     """The windows as MLflow datasets: which features file, as of when, how many rows."""
-    from mlflow.data.dataset_source_registry import get_dataset_source_from_json
-    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.data.dataset_source_registry import get_dataset_source_from_json  # mlflow
+    from mlflow.data.meta_dataset import MetaDataset  # mlflow
 
     digests = fingerprint.windows if fingerprint else {}
     windows = [
@@ -183,9 +184,9 @@ def _log_inputs(mlflow, result, fingerprint: Fingerprint | None) -> None:
 def _importance(result, valid_frame: pl.DataFrame, out: Path, sample: int = 2000) -> Path | None:
     """Mean absolute contribution of each feature to the log-odds, over a fixed sample of the
     validation households (the same explanations the reasons use)."""
-    from hearth.modelling.registry.portable import HouseholdRisk
-    from hearth.modelling.scoring.reasons import contributions
-    from hearth.modelling.training.fit import inner_estimator
+    from hearth.modelling.registry.portable import HouseholdRisk  # pandas
+    from hearth.modelling.scoring.reasons import contributions  # sklearn
+    from hearth.modelling.training.fit import inner_estimator  # sklearn
 
     wrapper = HouseholdRisk(result.model, result.feature_names, result.recency_cap)
     frame = valid_frame.sort("household_pid").head(sample).to_pandas()
@@ -208,10 +209,9 @@ def _importance(result, valid_frame: pl.DataFrame, out: Path, sample: int = 2000
 
 def _log_training(registry: Registry, result, fixed_k: int, artifacts: dict[str, Path], fp) -> None:
     """Parameters, metrics (the chosen model's and each candidate's), inputs and artifacts."""
-    from hearth.modelling.evaluation.card import (
+    from hearth.modelling.evaluation.card import (  # sklearn
         evaluation_metrics,  # scikit-learn: not at definitions load
     )
-    from hearth.modelling.evaluation.fairness import RULE as FAIRNESS_RULE
 
     mlflow = registry.mlflow
     mlflow.log_params(_params(result, fixed_k))
@@ -270,13 +270,13 @@ def input_example(frame: pl.DataFrame, features: list[str]) -> pl.DataFrame:
 def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[str, dict]:
     """Register the portable pyfunc (and keep the judged model beside it); returns the version
     and the judged model's tags."""
-    import cloudpickle
-    import pandas as pd
-    import sklearn
-    from mlflow.models import ModelSignature
-    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
+    import cloudpickle  # cloudpickle
+    import pandas as pd  # pandas
+    import sklearn  # sklearn
+    from mlflow.models import ModelSignature  # mlflow
+    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec  # mlflow
 
-    from hearth.modelling.registry.portable import HouseholdRisk, pickled_by_value
+    from hearth.modelling.registry.portable import HouseholdRisk, pickled_by_value  # pandas
 
     mlflow = registry.mlflow
     wrapper = HouseholdRisk(result.model, result.feature_names, result.recency_cap)
@@ -320,7 +320,7 @@ def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[
 def _own_types(model) -> list[str]:
     """The types inside our fitted model that skops does not trust by default: our own
     baseline and transforms and sklearn's calibration wrapper, all made by this code."""
-    import skops.io
+    import skops.io  # skops
 
     return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
 

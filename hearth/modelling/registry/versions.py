@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from hearth.modelling.registry.client import Registry
+from hearth.modelling.registry.promotion import HISTORY_TAG, pinned
+
 # The key validation metrics, in the order they are shown, with their short labels.
 KEY_METRICS = (
     ("precision_at_1pct", "P@1%"),
@@ -25,8 +28,6 @@ KEY_METRICS = (
 def version_rows(registry=None) -> list[dict]:
     """Every version of the model with its aliases, windows, decision, who promoted it, when
     and why, and its metrics, oldest first; none when nothing is registered yet."""
-    from hearth.modelling.registry.client import Registry
-    from hearth.modelling.registry.promotion import HISTORY_TAG, pinned
 
     registry = registry or Registry()
     aliases: dict[str, list[str]] = {}

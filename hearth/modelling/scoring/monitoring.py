@@ -27,6 +27,7 @@ import polars as pl
 
 from hearth.features.build import load_window
 from hearth.features.design import cap_recency
+from hearth.modelling.evaluation.metrics import rank_order
 from hearth.modelling.scoring.ranking import top_count
 from hearth.months import month_start
 
@@ -275,9 +276,7 @@ def rank_by_version(
 ) -> pl.DataFrame | None:
     """This month's households ranked by an earlier model version (its own features and
     "months since" cap), or None if it cannot score them (features no longer built)."""
-    from mlflow.exceptions import MlflowException
-
-    from hearth.modelling.evaluation.metrics import rank_order
+    from mlflow.exceptions import MlflowException  # mlflow
 
     try:
         model, names, champ = registry.load_champion(version)

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from hearth.features.catalogue import load_catalogue
 from hearth.modelling.training.baseline import ContactCountBaseline
 from hearth.modelling.training.candidates import CANDIDATES
 from hearth.modelling.training.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
@@ -69,7 +70,6 @@ def logistic_columns(feature_names: list[str]) -> np.ndarray:
     agencies), the household and the combinations; not each record kind's own windows. A
     linear model of three hundred overlapping counts chases chance on a small area; a few
     dozen themes are what a practitioner would weigh, and the trees see the rest."""
-    from hearth.features.catalogue import load_catalogue
 
     cat = load_catalogue()
     known = set(cat.names)
@@ -82,7 +82,6 @@ def logistic_columns(feature_names: list[str]) -> np.ndarray:
 def contact_columns(feature_names: list[str]) -> list[int]:
     """The baseline's inputs: each agency record kind's 12-month count, once (themes and
     combinations would count the same record twice)."""
-    from hearth.features.catalogue import load_catalogue
 
     cat = load_catalogue()
     out = []
@@ -96,7 +95,6 @@ def contact_columns(feature_names: list[str]) -> list[int]:
 def monotone_constraints(feature_names: list[str]) -> list[int]:
     """Each feature's direction from the catalogue (+1 counts of records of need, -1 months
     since the latest, 0 the rest): never set by hand per feature."""
-    from hearth.features.catalogue import load_catalogue
 
     return load_catalogue().monotone_constraints(feature_names)
 

@@ -19,8 +19,12 @@ import duckdb
 
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design, cap_recency, recency_cap
+from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.modelling.evaluation.gate import Refusal, model_refusal, window_refusal
+from hearth.modelling.registry.client import Registry
+from hearth.modelling.registry.run_log import log_and_promote, log_refused, training_fingerprint
 from hearth.modelling.training.params import TrainParams
+from hearth.warehouse import query
 
 
 class Refused(Exception):
@@ -41,8 +45,6 @@ class Trained:
 def stale_sources(con: duckdb.DuckDBPyConnection, as_of: str) -> list[str]:
     """One sentence per source whose newest accepted extract is older than the month a run at
     `as_of` needs: what the model card says the model was trained without."""
-    from hearth.ingest.freshness import expected_month, freshness_report
-    from hearth.warehouse import query
 
     newest = dict(query(con, "publish/summary_newest_by_source").fetchall())
     report = freshness_report(newest, expected_month(as_of, []))
@@ -78,10 +80,8 @@ def train_champion(
     run's commit and returns False outside a run, when the alias moves at once (the caller
     passes the commit's `stage`, hearth/operations/commit.py: modelling knows no operations)."""
     # scikit-learn and plotting load here, not when the definitions load
-    from hearth.modelling.evaluation.card import write_artifacts
-    from hearth.modelling.registry.client import Registry
-    from hearth.modelling.registry.run_log import log_and_promote, log_refused, training_fingerprint
-    from hearth.modelling.training.selection import (
+    from hearth.modelling.evaluation.card import write_artifacts  # sklearn
+    from hearth.modelling.training.selection import (  # sklearn
         Window,
         load_windows,
         refit_on_latest,

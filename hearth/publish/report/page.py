@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth.publish.ranked import area_counts, with_area_names
 from hearth.publish.report.charts import tier_css
 from hearth.publish.report.model_card import _model_card
 from hearth.publish.report.sections import (
@@ -58,7 +59,6 @@ def build_report(
     areas: pl.DataFrame | None = None,
     top_rows: int = TOP_ROWS,
 ) -> str:
-    from hearth.publish.ranked import area_counts, with_area_names
 
     ranked = with_area_names(ranked)
     if areas is None:
