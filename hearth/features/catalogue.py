@@ -18,11 +18,11 @@ from functools import cache, cached_property
 
 import yaml
 
-from hearth import sources
 from hearth.features.access import agree, code_columns, code_part, reads_whole
+from hearth.features.catalogue_checks import check_agencies, crisis_keys, register_column
 from hearth.quality.contracts import ROLES
 from hearth.settings import SQL_DIR
-from hearth.sources import SOURCES, event_code_parts, is_crisis_code
+from hearth.sources import SOURCES, event_code_parts
 
 NO_EVENT_MONTHS = 99  # "months since" for a household with no such record in three years
 WINDOW_WORDS = {3: "3 months", 6: "6 months", 12: "12 months", 24: "2 years", 36: "3 years"}
@@ -225,43 +225,6 @@ class Catalogue:
         return list(out.values())
 
 
-def _check_agencies(raw: dict) -> None:
-    """Every feature is an agency's (as the contracts declare them), the register's or a
-    combination, and any roles it writes exist (they must also agree with those derived from
-    the contracts: `build_catalogue`)."""
-    agencies = {*sources.AGENCIES, "register", "combined"}
-    for group in ("event_features", "household_features", "derived_features"):
-        for f in raw.get(group, []):
-            name = f.get("key") or f.get("name")
-            if f.get("agency") not in agencies:
-                raise ValueError(
-                    f"sql/features/catalogue.yaml: feature {name} has agency {f.get('agency')!r}; "
-                    f"use one of {', '.join(sorted(agencies))} (agencies come from the contracts)."
-                )
-            unknown = [r for r in f.get("roles", []) if r not in sources.ROLES]
-            if unknown:
-                raise ValueError(
-                    f"sql/features/catalogue.yaml: feature {name} names unknown roles {unknown}; "
-                    f"roles are {', '.join(sources.ROLES)}."
-                )
-
-
-def _crisis_keys(event_features: list[dict]) -> list[str]:
-    """The event features that count crises, by the contracts' definition (crisisEvents, the
-    same the labels use): every code of such a feature is a crisis, and no other's is."""
-    keys = []
-    for ef in event_features:
-        crisis = [is_crisis_code(c) for c in ef["codes"]]
-        if any(crisis) and not all(crisis):
-            raise ValueError(
-                f"sql/features/catalogue.yaml: event feature {ef['key']} counts crises and other "
-                "records together; split it, so that the crisis theme counts only crises."
-            )
-        if any(crisis):
-            keys.append(ef["key"])
-    return keys
-
-
 @cache
 def load_catalogue() -> Catalogue:
     raw = yaml.safe_load((SQL_DIR / "features" / "catalogue.yaml").read_text(encoding="utf-8"))
@@ -271,7 +234,7 @@ def load_catalogue() -> Catalogue:
 def build_catalogue(raw: dict) -> Catalogue:
     """The catalogue from its YAML, with every feature's roles derived from the contracts;
     anything that cannot be checked against them is refused in a sentence."""
-    _check_agencies(raw)
+    check_agencies(raw)
     windows = tuple(raw["windows"])
     if "roles" in raw and tuple(raw["roles"]) != ROLES:
         raise ValueError(
@@ -318,7 +281,7 @@ def build_catalogue(raw: dict) -> Catalogue:
         feats.append(Feature(f"{key}_trend", kind="trend", **common))
         feats.append(Feature(f"{key}_months_since", kind="recency", **common))
     by_key = {f.key: f for f in feats}
-    crises = _crisis_keys(raw["event_features"])
+    crises = crisis_keys(raw["event_features"])
     for tf in raw.get("theme_features", []):
         members = tuple(tf.get("keys") or crises)
         if tf.get("crisis") and set(members) != set(crises):
@@ -353,7 +316,7 @@ def build_catalogue(raw: dict) -> Catalogue:
             Feature(f"{tf['key']}_months_since", kind="recency", members=members, **common)
         )
     for hf in raw["household_features"]:
-        columns = tuple(_register_column(hf["name"], c) for c in hf.get("columns") or ())
+        columns = tuple(register_column(hf["name"], c) for c in hf.get("columns") or ())
         if not columns:
             raise ValueError(
                 f"sql/features/catalogue.yaml: household feature {hf['name']} names no "
@@ -402,16 +365,6 @@ def build_catalogue(raw: dict) -> Catalogue:
     cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat)
     _check_coarse_words(cat, every)
     return cat
-
-
-def _register_column(name: str, written: str) -> tuple[str, str]:
-    source, _, column = str(written).partition(".")
-    if source not in SOURCES or column not in SOURCES[source].columns:
-        raise ValueError(
-            f"sql/features/catalogue.yaml: household feature {name} names {written!r}, which is "
-            "not a source.column of the data contracts"
-        )
-    return source, column
 
 
 def _check_coarse_words(cat: Catalogue, every: list[str]) -> None:

@@ -32,7 +32,8 @@ from hearth import settings
 from hearth.privacy.audit import verify
 from hearth.quality.contract_model import ROLES
 from hearth.quality.contracts import column_roles, load_all
-from hearth.quality.retention import last_deletion, retention_status
+from hearth.quality.retention import last_deletion
+from hearth.quality.retention_status import retention_status
 from hearth.suppression import SMALL_MAX, suppress
 from hearth.warehouse import connect, query
 

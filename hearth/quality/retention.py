@@ -38,7 +38,7 @@ from hearth import settings
 from hearth.months import add_months, month_of, month_start
 from hearth.quality.contracts import load_all
 from hearth.sources import SOURCES, Source
-from hearth.warehouse import query, query_source, run_sql, source_statements, statements
+from hearth.warehouse import query, run_sql, source_statements, statements
 
 DERIVED = "all sources"  # the source named for rankings made from every source
 _TABLE = re.compile(r'DELETE\s+FROM\s+"?(\w+)"?', re.IGNORECASE)
@@ -357,51 +357,6 @@ def expired_files(
             ):
                 found.append(p)
     return found
-
-
-# ---- what a DPO reads ----------------------------------------------------------------------
-
-
-def retention_status(con: duckdb.DuckDBPyConnection, today: date | None = None) -> list[dict]:
-    """Per source: its retention, the first day kept, the oldest record held (by the date its
-    retention counts from), whether that is within the limit, and the oldest quarantined month."""
-    by_source = limits(today)
-    held = {}
-    for name, src in SOURCES.items():
-        status = (
-            "retention_status_events"
-            if src.kind == "event"
-            else "retention_status_persons"
-            if src.register_of == "person"
-            else "retention_status_register"
-        )
-        held[name] = query_source(con, f"quality/{status}", src).fetchall()[0]
-    quarantined = {
-        r[0]: (r[1], r[2]) for r in query(con, "quality/retention_quarantine_oldest").fetchall()
-    }
-    out = []
-    for source in SOURCES:
-        lim = by_source[source]
-        oldest, rows = held.get(source, (None, 0))
-        q_month, q_rows = quarantined.get(source, (None, 0))
-        within = (oldest is None or oldest >= lim.cutoff) and (
-            q_month is None or q_month >= lim.cutoff_month
-        )
-        out.append(
-            {
-                "source": source,
-                "retention_months": lim.months,
-                "contract_retention_months": lim.contract_months,
-                "counted_from": lim.element,
-                "kept_from": lim.cutoff.isoformat(),
-                "rows_held": rows,
-                "oldest_record": oldest.isoformat() if oldest else "",
-                "quarantined_rows": q_rows,
-                "oldest_quarantined_month": q_month or "",
-                "within_retention": within,
-            }
-        )
-    return out
 
 
 def last_deletion(con: duckdb.DuckDBPyConnection) -> list[dict]:

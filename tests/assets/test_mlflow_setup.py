@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 
 from hearth.cli.app import app
 from hearth.modelling.registry.client import MODEL_NAME, Registry
+from hearth.modelling.registry.fingerprint import Fingerprint, training_fingerprint
 from hearth.modelling.registry.promotion import pinned, promote_by_hand, unpin
-from hearth.modelling.registry.run_log import Fingerprint, log_and_promote, training_fingerprint
+from hearth.modelling.registry.run_log import log_and_promote
 from hearth.modelling.training.baseline import ContactCountBaseline
 from hearth.modelling.training.fit import make_estimator
 from hearth.modelling.training.params import TrainParams

@@ -22,7 +22,8 @@ from hearth.features.design import Design, cap_recency, recency_cap
 from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.modelling.evaluation.gate import Refusal, model_refusal, window_refusal
 from hearth.modelling.registry.client import Registry
-from hearth.modelling.registry.run_log import log_and_promote, log_refused, training_fingerprint
+from hearth.modelling.registry.fingerprint import training_fingerprint
+from hearth.modelling.registry.run_log import log_and_promote, log_refused
 from hearth.modelling.training.params import TrainParams
 from hearth.warehouse import query
 

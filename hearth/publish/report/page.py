@@ -13,13 +13,13 @@ import polars as pl
 from hearth.publish.ranked import area_counts, with_area_names
 from hearth.publish.report.charts import tier_css
 from hearth.publish.report.model_card import _model_card
+from hearth.publish.report.plans import _plans
 from hearth.publish.report.sections import (
     TOP_COLUMNS,
     _areas,
     _data_quality,
     _headline,
     _how_to_read,
-    _plans,
     _top_of_list,
 )
 from hearth.publish.roles import role_view

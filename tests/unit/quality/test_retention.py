@@ -23,8 +23,8 @@ from hearth.quality.retention import (
     limits,
     logged_summary,
     retention_sentence,
-    retention_status,
 )
+from hearth.quality.retention_status import retention_status
 from hearth.sources import EVENT_SOURCES, SOURCES
 from hearth.warehouse import connect, run_sql
 

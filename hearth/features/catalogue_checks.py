@@ -1,0 +1,55 @@
+"""What the feature catalogue (sql/features/catalogue.yaml) is checked against as it loads:
+the contracts' agencies and roles, their crisis definition (crisisEvents) and their columns.
+Each refusal is a sentence naming the feature (hearth/features/catalogue.py: build_catalogue)."""
+
+from __future__ import annotations
+
+from hearth import sources
+from hearth.sources import SOURCES, is_crisis_code
+
+
+def check_agencies(raw: dict) -> None:
+    """Every feature is an agency's (as the contracts declare them), the register's or a
+    combination, and any roles it writes exist (they must also agree with those derived from
+    the contracts: `build_catalogue`)."""
+    agencies = {*sources.AGENCIES, "register", "combined"}
+    for group in ("event_features", "household_features", "derived_features"):
+        for f in raw.get(group, []):
+            name = f.get("key") or f.get("name")
+            if f.get("agency") not in agencies:
+                raise ValueError(
+                    f"sql/features/catalogue.yaml: feature {name} has agency {f.get('agency')!r}; "
+                    f"use one of {', '.join(sorted(agencies))} (agencies come from the contracts)."
+                )
+            unknown = [r for r in f.get("roles", []) if r not in sources.ROLES]
+            if unknown:
+                raise ValueError(
+                    f"sql/features/catalogue.yaml: feature {name} names unknown roles {unknown}; "
+                    f"roles are {', '.join(sources.ROLES)}."
+                )
+
+
+def crisis_keys(event_features: list[dict]) -> list[str]:
+    """The event features that count crises, by the contracts' definition (crisisEvents, the
+    same the labels use): every code of such a feature is a crisis, and no other's is."""
+    keys = []
+    for ef in event_features:
+        crisis = [is_crisis_code(c) for c in ef["codes"]]
+        if any(crisis) and not all(crisis):
+            raise ValueError(
+                f"sql/features/catalogue.yaml: event feature {ef['key']} counts crises and other "
+                "records together; split it, so that the crisis theme counts only crises."
+            )
+        if any(crisis):
+            keys.append(ef["key"])
+    return keys
+
+
+def register_column(name: str, written: str) -> tuple[str, str]:
+    source, _, column = str(written).partition(".")
+    if source not in SOURCES or column not in SOURCES[source].columns:
+        raise ValueError(
+            f"sql/features/catalogue.yaml: household feature {name} names {written!r}, which is "
+            "not a source.column of the data contracts"
+        )
+    return source, column
