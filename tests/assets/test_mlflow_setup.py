@@ -177,10 +177,10 @@ def test_an_identical_retrain_registers_no_new_version(hearth_home, window):
     )
     assert other.digest != fp.digest
     # the same data with changed training code is another training too
-    import hearth.modelling.registry.run_log
+    import hearth.modelling.registry.fingerprint
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(hearth.modelling.registry.run_log, "code_digest", lambda: "a changed recipe")
+        mp.setattr(hearth.modelling.registry.fingerprint, "code_digest", lambda: "a changed recipe")
         changed = training_fingerprint(
             {"training": (frame, y), "validation": (frame, y)}, TrainParams()
         )
