@@ -81,7 +81,7 @@ def plan_command(
 ) -> None:
     """Split the top of a published list into each team's visit plan (plans/), one team per
     household, and show the precision to expect at each team's capacity."""
-    from hearth.modelling.scoring.reasons import lead_agencies  # sklearn
+    from hearth.modelling.scoring.reasons import lead_agencies  # numpy
 
     folder = _folder(as_of)
     try:

@@ -174,7 +174,7 @@ def unpin() -> None:
 def rules() -> None:
     """Print the lead-agency rules (hearth/modelling/scoring/lead_agency.yaml) in the order they are
     tried."""
-    from hearth.modelling.scoring.reasons import RULES_FILE, load_rules  # sklearn
+    from hearth.modelling.scoring.reasons import RULES_FILE, load_rules  # numpy
 
     spec = load_rules()
     t = Table(

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.pipeline import Pipeline
 
 from hearth.features.catalogue import Catalogue, load_catalogue
 from hearth.features.wording import ANOTHER_AGENCY, fact_keys, named_keys, say
@@ -27,6 +25,10 @@ _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt
 
 def contributions(inner_model, X: np.ndarray) -> np.ndarray:
     """Per-row, per-feature contributions to the model's log-odds."""
+    # sklearn: only when explaining (the lead rules below are read where no model is loaded)
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+
     if isinstance(inner_model, HistGradientBoostingClassifier):
         import shap  # slow import: only when explaining
 
