@@ -15,8 +15,35 @@ class Source:
     name: str
     kind: str  # "register" (baseline then monthly changes) or "event" (monthly new records)
     file_format: str  # "csv" or "parquet", as the agency sends it
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # the contract's, in order: the base columns, then any tokens
     date_column: str
+    tokens: tuple[str, ...] = ()  # optional keyed-hash token columns (issue 25), last in columns
+
+    @property
+    def base_columns(self) -> tuple[str, ...]:
+        """The columns an extract without tokens has (a world with shared keys sends these)."""
+        return tuple(c for c in self.columns if c not in self.tokens)
+
+
+# Keyed-hash tokens of standardised quasi-identifiers (names, date of birth, postcode, premise),
+# made at the agency by `hearth pseudonymise --tokens` (hearth/privacy/tokens.py) and read only
+# by the linkage stage. Optional: an extract may leave them out altogether.
+PERSON_TOKENS = (
+    "given_token",
+    "given_phonetic_token",
+    "given_bigram_tokens",
+    "family_token",
+    "family_phonetic_token",
+    "family_bigram_tokens",
+    "birth_token",
+    "birth_year_token",
+    "birth_month_token",
+    "birth_day_token",
+)
+ADDRESS_TOKENS = ("pc_unit_token", "pc_sector_token", "pc_district_token", "premise_token")
+TOKEN_VERSION_COLUMN = "token_version"
+ALL_TOKENS = (*PERSON_TOKENS, *ADDRESS_TOKENS, TOKEN_VERSION_COLUMN)
+ADDRESS_ONLY_TOKENS = (*ADDRESS_TOKENS, TOKEN_VERSION_COLUMN)
 
 
 SOURCES: dict[str, Source] = {
@@ -50,15 +77,26 @@ SOURCES: dict[str, Source] = {
                 "ethnic_group",
                 "status",
                 "effective_date",
+                *ALL_TOKENS,
             ),
             "effective_date",
+            tokens=ALL_TOKENS,
         ),
         Source(
             "social_care",
             "event",
             "csv",
-            ("record_id", "person_pid", "household_pid", "event_date", "service", "event_type"),
+            (
+                "record_id",
+                "person_pid",
+                "household_pid",
+                "event_date",
+                "service",
+                "event_type",
+                *ALL_TOKENS,
+            ),
             "event_date",
+            tokens=ALL_TOKENS,
         ),
         Source(
             "health",
@@ -72,22 +110,41 @@ SOURCES: dict[str, Source] = {
                 "category",
                 "condition",
                 "smoking_status",
+                *ALL_TOKENS,
             ),
             "event_date",
+            tokens=ALL_TOKENS,
         ),
         Source(
             "fire",
             "event",
             "csv",
-            ("record_id", "household_pid", "event_date", "event_type", "cause"),
+            (
+                "record_id",
+                "household_pid",
+                "event_date",
+                "event_type",
+                "cause",
+                *ADDRESS_ONLY_TOKENS,
+            ),
             "event_date",
+            tokens=ADDRESS_ONLY_TOKENS,
         ),
         Source(
             "police",
             "event",
             "csv",
-            ("record_id", "person_pid", "household_pid", "event_date", "event_type", "risk_level"),
+            (
+                "record_id",
+                "person_pid",
+                "household_pid",
+                "event_date",
+                "event_type",
+                "risk_level",
+                *ALL_TOKENS,
+            ),
             "event_date",
+            tokens=ALL_TOKENS,
         ),
     )
 }
