@@ -26,6 +26,8 @@ def _synth(
     end: str,
     mess_rate: float,
     move_rate: float,
+    identifiers: str = "shared",
+    raw: Path | None = None,
 ):
     from hearth.synth import synthesise
 
@@ -52,6 +54,8 @@ def _synth(
             mess_rate=mess_rate,
             move_rate=move_rate,
             progress=progress,
+            identifiers=identifiers,
+            raw=raw,
         )
 
 
@@ -69,17 +73,54 @@ def synth(
         float,
         typer.Option(min=0.0, max=0.5, help="Monthly chance a person moves house."),
     ] = 0.002,
+    shared_keys: Annotated[
+        bool,
+        typer.Option(
+            "--shared-keys/--agency-identifiers",
+            help="--shared-keys (the default for now): every agency holds NHS numbers and "
+            "UPRNs. --agency-identifiers: each holds the keys real ones do (police none, fire "
+            "some UPRNs, social care some NHS numbers) and records names, dates of birth and "
+            "addresses with errors; raw extracts go to --raw and the landing is made from them "
+            "by hearth pseudonymise with tokens.",
+        ),
+    ] = True,
+    raw: Annotated[
+        Path | None,
+        typer.Option(
+            "--raw",
+            help="Folder for the agencies' raw extracts (made-up names and identifiers) with "
+            "--agency-identifiers; default _raw beside --out. Never inside the landing.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic landing tree for all six sources, and the truth beside it."""
+    identifiers = "shared" if shared_keys else "agency"
     try:
         end = parse_month(end, "last extract month (--end)")
-        s = _synth(out, truth, households, seed, months, end, mess_rate, move_rate)
+        if raw is not None and shared_keys:
+            raise ValueError(
+                "--raw is for --agency-identifiers: a world with shared keys has no raw extracts."
+            )
+        if raw is not None and Path(raw).resolve().is_relative_to(Path(out).resolve()):
+            raise ValueError(
+                f"--raw ({raw}) must not be inside the landing ({out}): raw "
+                "extracts hold names and identifiers."
+            )
+        s = _synth(
+            out, truth, households, seed, months, end, mess_rate, move_rate, identifiers, raw
+        )
     except ValueError as e:
         fail(str(e))
     console.print(
         f"Wrote {s.households:,} households ({s.persons:,} people), {s.months} months "
         f"{s.first_month}..{s.last_month} to {out}; truth in {truth}."
     )
+    if not shared_keys:
+        where = raw if raw is not None else Path(out).parent / "_raw"
+        console.print(
+            f"Agencies' raw extracts (made-up names and identifiers) in {where}; the landing "
+            "was made from them by hearth pseudonymise with tokens."
+        )
 
 
 def _report_run(outcome) -> None:

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from hearth.sources import EVENT_SOURCES
 from hearth.synth import params as P
+from hearth.synth.agency import Written, write_agency_extracts, write_record_links
 from hearth.synth.dynamics import LEAVE, ROLE_CODE, Population
 from hearth.synth.events import BlockEvents, generate_events, household_rates
 from hearth.synth.extracts import write_addresses, write_events, write_people
@@ -29,6 +30,8 @@ from hearth.synth.write import (
 
 # Independent random streams: (seed, stream[, block]).
 _AREAS, _HOUSEHOLDS, _BLOCK, _PEOPLE, _ADDRESSES = 1, 2, 3, 4, 5
+_IDENTITIES = 10  # names, dates of birth, postcodes (agency identifiers; 11: recording errors)
+IDENTIFIERS = ("shared", "agency")  # shared keys (every agency has them) or the agencies' own
 _KEY_ROLE = np.array([ROLE_CODE[k.role] for k in P.KEYS])
 _KEY_SOURCE = np.array([EVENT_SOURCES.index(k.source) for k in P.KEYS])
 
@@ -57,8 +60,20 @@ def synthesise(
     mess_rate: float = 0.01,
     move_rate: float = 0.002,
     progress: Callable[[str, float], None] | None = None,
+    identifiers: str = "shared",
+    raw: Path | None = None,
 ) -> SynthSummary:
-    """Write a landing tree under `out` and the truth under `truth`; same arguments, same bytes."""
+    """Write a landing tree under `out` and the truth under `truth`; same arguments, same bytes.
+
+    `identifiers="shared"`: every agency holds NHS numbers and UPRNs (the world as it was).
+    `"agency"`: each holds the keys real ones do, and records names, dates of birth and
+    addresses with errors; its raw extract is written under `raw` (default: `_raw` beside
+    `out`) and the landing made from it by `pseudonymise_file` (hearth/synth/agency.py). The
+    households, people, events and truth are the same under both."""
+    if identifiers not in IDENTIFIERS:
+        raise ValueError(f"identifiers must be one of {', '.join(IDENTIFIERS)}")
+    if raw is not None and Path(raw).resolve().is_relative_to(Path(out).resolve()):
+        raise ValueError(f"the raw extracts ({raw}) must not be inside the landing ({out})")
     if households < 2 or months < 2:
         raise ValueError("need at least 2 households and 2 months")
     if not (0.0 <= mess_rate < 1.0 / 3.0) or not (0.0 <= move_rate < 0.5):
@@ -89,6 +104,8 @@ def synthesise(
     rng_people = np.random.default_rng([seed, _PEOPLE])
     rng_addr = np.random.default_rng([seed, _ADDRESSES])
     tenure, ptype = hh.tenure.copy(), hh.ptype.copy()
+    written = Written()  # each file's rows, to rebuild it as the agency's raw extract
+    origin = pop.hh_of.copy()  # each person's first household
     ev_person = np.full(events.t.size, -1, dtype=np.int64)
     ev_source = _KEY_SOURCE[events.key]
     # record numbers count each source's records in record-id order, from 1
@@ -125,8 +142,10 @@ def synthesise(
                 np.zeros(pop.n_persons, dtype=np.int64),
                 people.effective_day,
             )
+            written.people.append((name, np.arange(pop.n_persons), pop.hh_of.copy()))
         else:
             stable, ch = pop.step(rng_people, m, move_rate)
+            origin = np.concatenate([origin, pop.hh_of[origin.size :]])
             if pop.n_persons > pool.size:  # more arrivals than the pool allows: extend it
                 pool = nhs_numbers(2 * pop.n_persons, seed)
             old = sum(len(c) for c in person_pids.chunks)
@@ -143,6 +162,7 @@ def synthesise(
                 (ch.kind == LEAVE).astype(np.int64),
                 ch.day,
             )
+            written.people.append((name, ch.person, ch.household))
             changed, tenure, ptype = _address_changes(rng_addr, tenure, ptype, hh)
             day = random_day_in_month(rng_addr, np.full(changed.size, m))
             order = np.lexsort((changed, day))
@@ -160,6 +180,7 @@ def synthesise(
             keep = (ev_source[cand] == s) & (((ct == t) & ~cl) | ((ct == t - 1) & cl))
             idx = cand[keep]
             idx = np.repeat(idx, 1 + events.dup[idx])
+            written.events.append((source, name, idx))
             rows[source] += write_events(
                 out, source, name, events, idx, ev_person, ev_number, person_pids, hh_pids
             )
@@ -167,6 +188,28 @@ def synthesise(
     write_area_names(out, areas)  # the names lookup a council lands from the ONS names
     report("writing truth", 0.95)
     truth_rows = _write_truth(truth, hh_pids, first, tr)
+    links = write_record_links(
+        truth, written, events.h, ev_person, ev_number, events.day, hh_pids, person_pids
+    )
+    ident_counts = None
+    if identifiers == "agency":
+        raw = Path(raw) if raw is not None else out.parent / "_raw"
+        ident_counts = _agency(
+            out,
+            raw,
+            seed,
+            written,
+            areas,
+            hh,
+            pop,
+            origin,
+            events,
+            ev_person,
+            pool,
+            key,
+            last,
+            report,
+        )
     crisis_rate = float(tr[2].mean())
     summary = SynthSummary(
         out,
@@ -180,9 +223,68 @@ def synthesise(
         truth_rows,
         crisis_rate,
     )
-    _write_world(truth, summary, seed, end, mess_rate, move_rate, pop)
+    _write_world(truth, summary, seed, end, mess_rate, move_rate, pop, links, ident_counts)
     report("done", 1.0)
     return summary
+
+
+def _agency(
+    out: Path,
+    raw: Path,
+    seed: int,
+    written: Written,
+    areas,
+    hh: Households,
+    pop: Population,
+    origin: np.ndarray,
+    events: BlockEvents,
+    ev_person: np.ndarray,
+    pool: np.ndarray,
+    key: bytes,
+    last: int,
+    report: Callable[[str, float], None],
+) -> dict:
+    """Names, dates of birth and addresses; each agency's raw extract and its landing."""
+    from hearth.synth import identity_params as IP
+    from hearth.synth.identities import make_identities
+
+    report("names, dates of birth and postcodes", 0.96)
+    rng = np.random.default_rng([seed, _IDENTITIES])
+    ident = make_identities(
+        rng, areas, hh.lsoa, origin, pop.birth_year, pop.sex, pop.eth, last // 12
+    )
+    # an earlier address of each record's person: their first household, if they moved since,
+    # else one elsewhere (before the extracts began)
+    first_hh = origin[ev_person]
+    elsewhere = rng.integers(0, hh.n, size=ev_person.size)
+    previous = np.where(first_hh != events.h, first_hh, elsewhere)
+    write_agency_extracts(
+        out,
+        raw,
+        seed,
+        written,
+        ident,
+        events.h,
+        ev_person,
+        previous,
+        pop.eth,
+        pool,
+        uprns(hh.n, seed),
+        key,
+        lambda stage, f: report(stage, 0.96 + 0.03 * f),
+    )
+    return {
+        "raw": str(raw),
+        "twins": ident.twins,
+        "namesakes": ident.namesakes,
+        "surname_changes": ident.surname_changes,
+        "recording": {s: asdict(r) for s, r in IP.RECORDING.items()},
+        "share_household_surname": IP.SHARE_HOUSEHOLD_SURNAME,
+        "twin_share": IP.TWIN_SHARE,
+        "namesake_rate": IP.NAMESAKE_RATE,
+        "surname_change_rate": IP.SURNAME_CHANGE_RATE,
+        "postcode_unit_households": IP.POSTCODE_UNIT_HOUSEHOLDS,
+    }
 
 
 def _simulate_blocks(
@@ -278,8 +380,12 @@ def _write_world(
     mess_rate: float,
     move_rate: float,
     pop: Population,
+    record_links: int = 0,
+    identifiers: dict | None = None,
 ) -> None:
-    """The parameters behind the truth (never the key or a raw identifier)."""
+    """The parameters behind the truth (never the key or a raw identifier). A world with shared
+    keys writes what it always did; one with the agencies' identifiers adds how they were
+    made (`identifiers`) and the record links' count."""
     nodes, weights = z_nodes()
     onset, rem, stat = P.chain_tables()
     world = {
@@ -328,4 +434,7 @@ def _write_world(
         },
     }
     del stat, rem
+    if identifiers is not None:
+        world["identifiers"] = identifiers
+        world["counts"]["record_links"] = record_links
     (truth / "world.json").write_text(json.dumps(world, indent=2) + "\n", encoding="utf-8")
