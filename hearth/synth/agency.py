@@ -14,7 +14,8 @@ landing: `_raw/` sits beside it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,16 @@ import pyarrow.parquet as pq
 from hearth.sources import EVENT_SOURCES, SOURCES, landing_file_name
 from hearth.synth import identity_params as IP
 from hearth.synth import params as P
-from hearth.synth.identities import Identities, recorded
+from hearth.synth.dynamics import Population
+from hearth.synth.events import BlockEvents
+from hearth.synth.identities import Identities, make_identities, recorded
+from hearth.synth.ids import uprns
+from hearth.synth.population import Areas, Households
 from hearth.synth.write import PARQUET_OPTIONS, record_ids
 
-_RECORDS = 11  # random stream (seed, _RECORDS, source, month) of the recording errors
+# Random streams beside world.py's: who people are, then each file's recording errors
+# (seed, _RECORDS, source, month).
+_IDENTITIES, _RECORDS = 10, 11
 
 
 def synthetic_linkage_key(seed: int) -> bytes:
@@ -204,3 +211,59 @@ def write_record_links(
     )
     pq.write_table(table, truth / "record_links.parquet", **PARQUET_OPTIONS)
     return table.num_rows
+
+
+def agency_world(
+    out: Path,
+    raw: Path,
+    seed: int,
+    written: Written,
+    areas: Areas,
+    hh: Households,
+    pop: Population,
+    origin: np.ndarray,
+    events: BlockEvents,
+    ev_person: np.ndarray,
+    pool: np.ndarray,
+    key: bytes,
+    last: int,
+    report: Callable[[str, float], None],
+) -> dict:
+    """Names, dates of birth and addresses; each agency's raw extract and its landing."""
+    report("names, dates of birth and postcodes", 0.96)
+    rng = np.random.default_rng([seed, _IDENTITIES])
+    ident = make_identities(
+        rng, areas, hh.lsoa, origin, pop.birth_year, pop.sex, pop.eth, last // 12
+    )
+    # an earlier address of each record's person: their first household, if they moved since,
+    # else one elsewhere (before the extracts began)
+    first_hh = origin[ev_person]
+    elsewhere = rng.integers(0, hh.n, size=ev_person.size)
+    previous = np.where(first_hh != events.h, first_hh, elsewhere)
+    write_agency_extracts(
+        out,
+        raw,
+        seed,
+        written,
+        ident,
+        events.h,
+        ev_person,
+        previous,
+        pop.eth,
+        pool,
+        uprns(hh.n, seed),
+        key,
+        lambda stage, f: report(stage, 0.96 + 0.03 * f),
+    )
+    return {
+        "raw": str(raw),
+        "twins": ident.twins,
+        "namesakes": ident.namesakes,
+        "surname_changes": ident.surname_changes,
+        "recording": {s: asdict(r) for s, r in IP.RECORDING.items()},
+        "share_household_surname": IP.SHARE_HOUSEHOLD_SURNAME,
+        "twin_share": IP.TWIN_SHARE,
+        "namesake_rate": IP.NAMESAKE_RATE,
+        "surname_change_rate": IP.SURNAME_CHANGE_RATE,
+        "postcode_unit_households": IP.POSTCODE_UNIT_HOUSEHOLDS,
+    }

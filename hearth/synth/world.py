@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from hearth.sources import EVENT_SOURCES
 from hearth.synth import params as P
-from hearth.synth.agency import Written, write_agency_extracts, write_record_links
+from hearth.synth.agency import Written, agency_world, write_record_links
 from hearth.synth.dynamics import LEAVE, ROLE_CODE, Population
 from hearth.synth.events import BlockEvents, generate_events, household_rates
 from hearth.synth.extracts import write_addresses, write_events, write_people
@@ -30,7 +30,6 @@ from hearth.synth.write import (
 
 # Independent random streams: (seed, stream[, block]).
 _AREAS, _HOUSEHOLDS, _BLOCK, _PEOPLE, _ADDRESSES = 1, 2, 3, 4, 5
-_IDENTITIES = 10  # names, dates of birth, postcodes (agency identifiers; 11: recording errors)
 IDENTIFIERS = ("shared", "agency")  # shared keys (every agency has them) or the agencies' own
 _KEY_ROLE = np.array([ROLE_CODE[k.role] for k in P.KEYS])
 _KEY_SOURCE = np.array([EVENT_SOURCES.index(k.source) for k in P.KEYS])
@@ -194,7 +193,7 @@ def synthesise(
     ident_counts = None
     if identifiers == "agency":
         raw = Path(raw) if raw is not None else out.parent / "_raw"
-        ident_counts = _agency(
+        ident_counts = agency_world(
             out,
             raw,
             seed,
@@ -226,65 +225,6 @@ def synthesise(
     _write_world(truth, summary, seed, end, mess_rate, move_rate, pop, links, ident_counts)
     report("done", 1.0)
     return summary
-
-
-def _agency(
-    out: Path,
-    raw: Path,
-    seed: int,
-    written: Written,
-    areas,
-    hh: Households,
-    pop: Population,
-    origin: np.ndarray,
-    events: BlockEvents,
-    ev_person: np.ndarray,
-    pool: np.ndarray,
-    key: bytes,
-    last: int,
-    report: Callable[[str, float], None],
-) -> dict:
-    """Names, dates of birth and addresses; each agency's raw extract and its landing."""
-    from hearth.synth import identity_params as IP
-    from hearth.synth.identities import make_identities
-
-    report("names, dates of birth and postcodes", 0.96)
-    rng = np.random.default_rng([seed, _IDENTITIES])
-    ident = make_identities(
-        rng, areas, hh.lsoa, origin, pop.birth_year, pop.sex, pop.eth, last // 12
-    )
-    # an earlier address of each record's person: their first household, if they moved since,
-    # else one elsewhere (before the extracts began)
-    first_hh = origin[ev_person]
-    elsewhere = rng.integers(0, hh.n, size=ev_person.size)
-    previous = np.where(first_hh != events.h, first_hh, elsewhere)
-    write_agency_extracts(
-        out,
-        raw,
-        seed,
-        written,
-        ident,
-        events.h,
-        ev_person,
-        previous,
-        pop.eth,
-        pool,
-        uprns(hh.n, seed),
-        key,
-        lambda stage, f: report(stage, 0.96 + 0.03 * f),
-    )
-    return {
-        "raw": str(raw),
-        "twins": ident.twins,
-        "namesakes": ident.namesakes,
-        "surname_changes": ident.surname_changes,
-        "recording": {s: asdict(r) for s, r in IP.RECORDING.items()},
-        "share_household_surname": IP.SHARE_HOUSEHOLD_SURNAME,
-        "twin_share": IP.TWIN_SHARE,
-        "namesake_rate": IP.NAMESAKE_RATE,
-        "surname_change_rate": IP.SURNAME_CHANGE_RATE,
-        "postcode_unit_households": IP.POSTCODE_UNIT_HOUSEHOLDS,
-    }
 
 
 def _simulate_blocks(
