@@ -1,23 +1,74 @@
-"""The six sources of the Hearth data world: file format, keys and codes.
+"""The sources of the Hearth data world, read from their data contracts.
 
-This is the interface every stage agrees on. The data contracts in `data_contracts/` carry the
-full column definitions (types, descriptions, roles) and must agree with what is listed here;
-`tests/unit/quality/test_contracts.py` checks that they do.
+A source is its contract (`data_contracts/<source>.yaml`): its name, kind, file format, columns,
+date column, keys, allowed codes, the agency that sends it, how its events are coded and which
+of them are crises are all declared there, and everything here is read from it. Adding a source
+is adding its contract; no Python or SQL names one.
+
+The contracts are read once, on first use, with a plain YAML reader (this is a core module: the
+full ODCS checks are `hearth/quality/contracts.py`'s). `SOURCES`, `CODES`, `EVENT_SOURCES`,
+`REGISTER_SOURCES`, `AGENCIES`, `ROLES`, `REFERENCES` and `REFERENCE_CODES` keep the names other
+code imports: the mappings load when first read, the tuples when first imported.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hearth.settings import project_path
+
+# A name that may become a DuckDB identifier (a table or column): lower case, digits and `_`.
+NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+KINDS = ("register", "event")
+FILE_FORMATS = ("csv", "parquet")
+# The column property saying what part of an event's code a column gives (linked_events.event_code
+# is `<source>:<qualifier>:...:<kind>[:<first detail present>]`, the catalogue's `codes`).
+EVENT_CODE_PARTS = ("qualifier", "kind", "detail")
+LINK_KEYS = ("person", "household")
+# The folder of `landing/` (and `data_contracts/`) holding the reference files.
+REFERENCE_FOLDER = "reference"
+# The role that sees every household's results but no agency's detail; every other role is an
+# agency, declared by its sources' contracts.
+COMMISSIONER = "commissioner"
+
+
+# The DuckDB type of each ODCS logicalType Hearth reads.
+DUCKDB_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "date": "DATE", "number": "DOUBLE"}
+
+
+class SourceError(ValueError):
+    """A contract does not declare what Hearth needs of a source, in a sentence."""
 
 
 @dataclass(frozen=True)
 class Source:
     name: str
-    kind: str  # "register" (baseline then monthly changes) or "event" (monthly new records)
+    kind: str  # "register" (baseline then monthly changes), "event" or "reference"
     file_format: str  # "csv" or "parquet", as the agency sends it
-    columns: tuple[str, ...]  # the contract's, in order: the base columns, then any tokens
+    columns: tuple[str, ...]
     date_column: str
-    tokens: tuple[str, ...] = ()  # optional keyed-hash token columns (issue 25), last in columns
+    types: Mapping[str, str] = field(default_factory=dict)  # column: ODCS logicalType
+    key: tuple[str, ...] = ()  # ODCS primaryKey columns, in primaryKeyPosition order
+    agency: str | None = None  # the agency (and role) that sends it; None for the council's
+    person_key: str | None = None  # event sources: the column holding the person pseudonym
+    household_key: str | None = None  # ... and the household pseudonym
+    code_qualifiers: tuple[str, ...] = ()  # event code parts before the kind
+    code_kind: str | None = None  # the column holding the kind of event
+    code_details: tuple[str, ...] = ()  # the first of these present ends the code
+    crisis_events: tuple[str, ...] = ()  # event codes that are crises (see is_crisis_code)
+    order: int = 0
+    register_of: str | None = None  # a register: whose register it is (household or person)
+    codes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # keyed-hash tokens of quasi-identifiers (issue 25; hearth/privacy/tokens.py makes them):
+    # optional columns marked `linkageToken: true`, last in `columns`, read only by linkage
+    tokens: tuple[str, ...] = ()
 
     @property
     def base_columns(self) -> tuple[str, ...]:
@@ -25,196 +76,268 @@ class Source:
         return tuple(c for c in self.columns if c not in self.tokens)
 
 
-# Keyed-hash tokens of standardised quasi-identifiers (names, date of birth, postcode, premise),
-# made at the agency by `hearth pseudonymise --tokens` (hearth/privacy/tokens.py) and read only
-# by the linkage stage. Optional: an extract may leave them out altogether.
-PERSON_TOKENS = (
-    "given_token",
-    "given_phonetic_token",
-    "given_bigram_tokens",
-    "family_token",
-    "family_phonetic_token",
-    "family_bigram_tokens",
-    "birth_token",
-    "birth_year_token",
-    "birth_month_token",
-    "birth_day_token",
-)
-ADDRESS_TOKENS = ("pc_unit_token", "pc_sector_token", "pc_district_token", "premise_token")
-TOKEN_VERSION_COLUMN = "token_version"
-ALL_TOKENS = (*PERSON_TOKENS, *ADDRESS_TOKENS, TOKEN_VERSION_COLUMN)
-ADDRESS_ONLY_TOKENS = (*ADDRESS_TOKENS, TOKEN_VERSION_COLUMN)
+def quote(name: str | None, as_text: bool = False) -> str:
+    """A contract's name for SQL text, the one way a name enters a template
+    (`hearth.warehouse.source_sql`; DuckDB cannot bind a table or column): `"name"` as an
+    identifier, `'name'` as text (where DuckDB takes no parameter, e.g. in a view), NULL for
+    none. Only a plain lower-case name is accepted, so neither quote can be closed early."""
+    if name is None:
+        return "NULL"
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise SourceError(f"{name!r} is not a name Hearth uses in SQL (lower case, digits, _).")
+    return f"'{name}'" if as_text else f'"{name}"'
 
 
-SOURCES: dict[str, Source] = {
-    s.name: s
-    for s in (
-        Source(
-            "addresses",
-            "register",
-            "parquet",
-            (
-                "household_pid",
-                "la_code",
-                "ward_code",
-                "lsoa_code",
-                "imd_decile",
-                "property_type",
-                "tenure",
-                "updated_date",
-            ),
-            "updated_date",
+def sql_names(source: Source) -> dict[str, str]:
+    """The placeholders of the per-source SQL templates, each quoted from the contract."""
+    names = lambda cols: ", ".join(quote(c) for c in cols)  # noqa: E731
+    return {
+        **register_names(),
+        "source_text": quote(source.name, as_text=True),
+        "source_table": quote(source.name),
+        "raw_table": quote(f"raw_{source.name}"),
+        "column_definitions": ", ".join(
+            f"{quote(c)} {DUCKDB_TYPES[source.types[c]]}" for c in source.columns
         ),
-        Source(
-            "people",
-            "register",
-            "parquet",
-            (
-                "person_pid",
-                "household_pid",
-                "birth_year",
-                "sex",
-                "ethnic_group",
-                "status",
-                "effective_date",
-                *ALL_TOKENS,
-            ),
-            "effective_date",
-            tokens=ALL_TOKENS,
-        ),
-        Source(
-            "social_care",
-            "event",
-            "csv",
-            (
-                "record_id",
-                "person_pid",
-                "household_pid",
-                "event_date",
-                "service",
-                "event_type",
-                *ALL_TOKENS,
-            ),
-            "event_date",
-            tokens=ALL_TOKENS,
-        ),
-        Source(
-            "health",
-            "event",
-            "parquet",
-            (
-                "record_id",
-                "person_pid",
-                "event_date",
-                "event_type",
-                "category",
-                "condition",
-                "smoking_status",
-                *ALL_TOKENS,
-            ),
-            "event_date",
-            tokens=ALL_TOKENS,
-        ),
-        Source(
-            "fire",
-            "event",
-            "csv",
-            (
-                "record_id",
-                "household_pid",
-                "event_date",
-                "event_type",
-                "cause",
-                *ADDRESS_ONLY_TOKENS,
-            ),
-            "event_date",
-            tokens=ADDRESS_ONLY_TOKENS,
-        ),
-        Source(
-            "police",
-            "event",
-            "csv",
-            (
-                "record_id",
-                "person_pid",
-                "household_pid",
-                "event_date",
-                "event_type",
-                "risk_level",
-                *ALL_TOKENS,
-            ),
-            "event_date",
-            tokens=ALL_TOKENS,
-        ),
+        "date_column": quote(source.date_column or None),
+        "record_key": quote(source.key[0] if len(source.key) == 1 else None),
+        "person_key": quote(source.person_key),
+        "household_key": quote(source.household_key),
+        "kind_column": quote(source.code_kind),
+        "qualifier_columns": names(source.code_qualifiers),
+        "detail_columns": names(source.code_details),
+    }
+
+
+def _custom(items: list | None) -> dict[str, Any]:
+    return {p.get("property"): p.get("value") for p in items or [] if isinstance(p, dict)}
+
+
+def _read(path: Path, kind_expected: tuple[str, ...]) -> Source:
+    def fail(problem: str) -> SourceError:
+        return SourceError(f"{path}: {problem}")
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (safe)
+    except yaml.YAMLError:
+        raise fail("is not valid YAML.") from None
+    tables = data.get("schema") if isinstance(data, dict) else None
+    if not tables or len(tables) != 1 or tables[0].get("name") != path.stem:
+        raise fail(f"must describe exactly one table, named {path.stem!r} like the file.")
+    name, table, custom = path.stem, tables[0], _custom(data.get("customProperties"))
+    if not NAME.fullmatch(name):
+        raise fail(f"the source name {name!r} must be lower case letters, digits and _.")
+    kind = custom.get("sourceKind")
+    if kind not in kind_expected:
+        raise fail(f"customProperties sourceKind must be one of {', '.join(kind_expected)}.")
+    file_format = custom.get("fileFormat")
+    if file_format not in FILE_FORMATS:
+        raise fail(f"customProperties fileFormat must be one of {', '.join(FILE_FORMATS)}.")
+    props = [p for p in table.get("properties") or [] if isinstance(p, dict)]
+    columns = tuple(str(p.get("name")) for p in props)
+    for c in columns:
+        if not NAME.fullmatch(c):
+            raise fail(f"column {c!r}: a column name must be lower case letters, digits and _.")
+    types = {str(p.get("name")): p.get("logicalType") for p in props}
+    for c, t in types.items():
+        if t not in DUCKDB_TYPES:
+            raise fail(f"column {c!r}: logicalType must be one of {', '.join(DUCKDB_TYPES)}.")
+    date_column = custom.get("dateColumn") or ""
+    if kind != "reference" and date_column not in columns:
+        raise fail("customProperties dateColumn must name one of its columns.")
+    keyed = sorted(
+        (p for p in props if p.get("primaryKey")), key=lambda p: p.get("primaryKeyPosition") or 0
     )
-}
 
-# Reference files: not a partner's monthly extract but a lookup that changes rarely, landed once
-# as `landing/reference/<file>` (no month folders) and read when the list is published. Each
-# has its own contract in `data_contracts/reference/`.
-REFERENCE_FOLDER = "reference"
-REFERENCES: dict[str, Source] = {
-    "areas": Source(
-        "areas", "reference", "csv", ("area_code", "area_type", "area_name"), date_column=""
-    ),
-}
+    codes: dict[str, tuple[str, ...]] = {}
+    parts: dict[str, list[str]] = {p: [] for p in EVENT_CODE_PARTS}
+    links: dict[str, str] = {}
+    tokens = tuple(
+        str(p["name"]) for p in props if _custom(p.get("customProperties")).get("linkageToken")
+    )
+    if tokens and columns[-len(tokens) :] != tokens:
+        raise fail("columns marked linkageToken must come last, after every other column.")
+    for p in props:
+        for q in p.get("quality") or []:
+            valid = (q.get("arguments") or {}).get("validValues")
+            if q.get("metric") == "invalidValues" and valid:
+                codes[p["name"]] = tuple(str(v) for v in valid)
+        col_custom = _custom(p.get("customProperties"))
+        part = col_custom.get("eventCode")
+        if part is not None:
+            if part not in EVENT_CODE_PARTS:
+                raise fail(f"column {p['name']!r}: eventCode must be one of {EVENT_CODE_PARTS}.")
+            parts[part].append(p["name"])
+        link = col_custom.get("linkKey")
+        if link is not None:
+            if link not in LINK_KEYS or link in links:
+                raise fail(f"column {p['name']!r}: linkKey must be one of {LINK_KEYS}, once each.")
+            links[link] = p["name"]
 
-EVENT_SOURCES = tuple(n for n, s in SOURCES.items() if s.kind == "event")
-REGISTER_SOURCES = tuple(n for n, s in SOURCES.items() if s.kind == "register")
+    agency = custom.get("agency")
+    crisis = custom.get("crisisEvents") or []
+    if kind == "event":
+        if len(parts["kind"]) != 1:
+            raise fail("an event source marks exactly one column with eventCode: kind.")
+        if not links:
+            raise fail("an event source marks its person or household key column (linkKey).")
+        if agency is None or not NAME.fullmatch(str(agency)) or agency == COMMISSIONER:
+            raise fail("an event source names the agency that sends it (customProperties agency).")
+        for part_name in (*parts["qualifier"], *parts["kind"], *parts["detail"]):
+            if part_name not in codes:
+                raise fail(f"column {part_name!r} is part of the event code but has no codes.")
+        if not isinstance(crisis, list):
+            raise fail("customProperties crisisEvents must be a list of event codes.")
+    elif parts["kind"] or links or crisis:
+        raise fail("only an event source declares eventCode, linkKey or crisisEvents.")
+    register_of = custom.get("registerOf")
+    if register_of is not None and (kind != "register" or register_of not in LINK_KEYS):
+        raise fail(f"customProperties registerOf is for a register, one of {LINK_KEYS}.")
+    source = Source(
+        name=name,
+        kind=kind,
+        file_format=file_format,
+        columns=columns,
+        date_column=date_column,
+        types=types,
+        key=tuple(str(p["name"]) for p in keyed),
+        agency=agency,
+        person_key=links.get("person"),
+        household_key=links.get("household"),
+        code_qualifiers=tuple(parts["qualifier"]),
+        code_kind=parts["kind"][0] if parts["kind"] else None,
+        code_details=tuple(parts["detail"]),
+        crisis_events=tuple(str(c) for c in crisis),
+        order=int(custom.get("listOrder") or 0),
+        register_of=custom.get("registerOf"),
+        codes=codes,
+        tokens=tokens,
+    )
+    for pattern in source.crisis_events:
+        _check_crisis(source, pattern, fail)
+    return source
 
+
+def _check_crisis(source: Source, pattern: str, fail) -> None:
+    """A crisis event is written as the code after `<source>:`, `*` for any code of a part; it
+    must name codes the contract allows, in the order the event code has them."""
+    order = (*source.code_qualifiers, source.code_kind, *source.code_details)
+    bits = pattern.split(":")
+    if len(bits) < len(source.code_qualifiers) + 1 or len(bits) > len(source.code_qualifiers) + 2:
+        raise fail(f"crisisEvents {pattern!r} does not have the parts of this source's event code.")
+    for i, bit in enumerate(bits):
+        columns = order[i : i + 1] if i <= len(source.code_qualifiers) else source.code_details
+        if bit != "*" and not any(bit in source.codes.get(c, ()) for c in columns):
+            raise fail(f"crisisEvents {pattern!r}: {bit!r} is not a code of {', '.join(columns)}.")
+
+
+@cache
+def sources() -> dict[str, Source]:
+    """Every source, in the order its contract gives (`listOrder`, then name)."""
+    root = project_path("data_contracts")
+    read = [_read(p, KINDS) for p in sorted(root.glob("*.yaml"))]
+    read.sort(key=lambda s: (s.order, s.name))
+    return {s.name: s for s in read}
+
+
+@cache
+def references() -> dict[str, Source]:
+    """The reference files: not a partner's monthly extract but a lookup that changes rarely,
+    landed once as `landing/reference/<file>` (no month folders), contracts in
+    `data_contracts/reference/`."""
+    root = project_path("data_contracts") / REFERENCE_FOLDER
+    return {p.stem: _read(p, ("reference",)) for p in sorted(root.glob("*.yaml"))}
+
+
+@cache
+def register_names() -> dict[str, str]:
+    """The placeholders `{household_register}` and `{person_register}` of the linkage and
+    feature SQL: the raw tables of the registers whose contracts say whose register they are
+    (registerOf). Each must be declared by exactly one register."""
+    names = {}
+    for of in LINK_KEYS:
+        found = [s for s in sources().values() if s.register_of == of]
+        if len(found) != 1:
+            raise SourceError(
+                f"data_contracts/: exactly one register must declare registerOf: {of} "
+                f"(found {len(found)})."
+            )
+        names[f"{of}_register"] = quote(f"raw_{found[0].name}")
+    return names
+
+
+def agencies() -> tuple[str, ...]:
+    """The agencies, each once, in source order: whoever sends an event source. Each is a role."""
+    return tuple(dict.fromkeys(s.agency for s in sources().values() if s.agency))
+
+
+class _Lazy(Mapping):
+    """A read-only mapping filled from the contracts the first time it is read."""
+
+    def __init__(self, load) -> None:
+        self._load = load
+
+    def __getitem__(self, key):
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __repr__(self) -> str:
+        return repr(self._load())
+
+
+def _codes() -> dict[tuple[str, str], tuple[str, ...]]:
+    return {(s.name, c): v for s in sources().values() for c, v in s.codes.items()}
+
+
+def _reference_codes() -> dict[tuple[str, str], tuple[str, ...]]:
+    return {(s.name, c): v for s in references().values() for c, v in s.codes.items()}
+
+
+SOURCES: Mapping[str, Source] = _Lazy(sources)
+REFERENCES: Mapping[str, Source] = _Lazy(references)
 # Allowed codes per (source, column). A null is allowed only where the contract says so.
-CODES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("addresses", "property_type"): ("HOUSE", "FLAT", "BUNGALOW", "MAISONETTE", "OTHER"),
-    ("addresses", "tenure"): ("OWNER_OCCUPIED", "PRIVATE_RENTED", "SOCIAL_RENTED", "OTHER"),
-    ("people", "sex"): ("F", "M", "U"),
-    ("people", "ethnic_group"): ("WHITE", "MIXED", "ASIAN", "BLACK", "OTHER", "NOT_STATED"),
-    ("people", "status"): ("RESIDENT", "LEFT_AREA"),
-    ("social_care", "service"): ("CHILDREN", "ADULTS"),
-    ("social_care", "event_type"): (
-        "CONTACT",
-        "REFERRAL",
-        "EARLY_HELP",
-        "ASSESSMENT",
-        "CIN_PLAN",
-        "CP_PLAN",
-        "LOOKED_AFTER",
-        "CARE_PACKAGE",
-        "SAFEGUARDING_CONCERN",
-    ),
-    ("health", "event_type"): (
-        "AE_ATTENDANCE",
-        "EMERGENCY_ADMISSION",
-        "LTC_REGISTER",
-        "SMOKING_STATUS",
-        "MENTAL_HEALTH_CONTACT",
-        "SUBSTANCE_MISUSE_CONTACT",
-    ),
-    ("health", "category"): ("RESPIRATORY", "FALL", "MENTAL_HEALTH", "SUBSTANCE", "OTHER"),
-    ("health", "condition"): ("COPD", "ASTHMA", "DIABETES", "DEMENTIA", "FRAILTY"),
-    ("health", "smoking_status"): ("CURRENT", "EX", "NEVER"),
-    ("fire", "event_type"): (
-        "DWELLING_FIRE",
-        "FALSE_ALARM",
-        "HOME_FIRE_SAFETY_VISIT",
-        "SMOKE_ALARM_FITTED",
-    ),
-    ("fire", "cause"): ("SMOKING_MATERIALS", "COOKING", "ELECTRICAL", "CLUTTER", "OTHER"),
-    ("police", "event_type"): ("DOMESTIC_ABUSE", "ASB", "MISSING_PERSON", "CONCERN_FOR_WELFARE"),
-    ("police", "risk_level"): ("STANDARD", "MEDIUM", "HIGH"),
-}
-# Allowed codes of the reference files' columns, as CODES is for the sources.
-REFERENCE_CODES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("areas", "area_type"): ("LA", "WARD", "LSOA"),
-}
+CODES: Mapping[tuple[str, str], tuple[str, ...]] = _Lazy(_codes)
+REFERENCE_CODES: Mapping[tuple[str, str], tuple[str, ...]] = _Lazy(_reference_codes)
 
-# What counts as a crisis (DESIGN.md, "labels"): (source, event_type, extra condition or None).
-CRISIS_EVENTS: tuple[tuple[str, str, tuple[str, str] | None], ...] = (
-    ("health", "EMERGENCY_ADMISSION", None),
-    ("fire", "DWELLING_FIRE", None),
-    ("police", "DOMESTIC_ABUSE", ("risk_level", "HIGH")),
-    ("social_care", "CP_PLAN", None),
-    ("social_care", "LOOKED_AFTER", None),
-)
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """The tuples of names, read from the contracts when first imported."""
+    if name == "EVENT_SOURCES":
+        return tuple(n for n, s in sources().items() if s.kind == "event")
+    if name == "REGISTER_SOURCES":
+        return tuple(n for n, s in sources().items() if s.kind == "register")
+    if name == "AGENCIES":
+        return agencies()
+    if name == "ROLES":
+        return (COMMISSIONER, *agencies())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def crisis_pattern() -> str:
+    """One regular expression matching every event code that is a crisis (DESIGN.md, labels):
+    the contracts' crisisEvents, each `<source>:<code>` with `*` for any one part, and any
+    detail after it (`EMERGENCY_ADMISSION` covers `EMERGENCY_ADMISSION:FALL`)."""
+    alternatives = []
+    for s in sources().values():
+        for pattern in s.crisis_events:
+            parts = [s.name, *pattern.split(":")]
+            body = ":".join("[^:]+" if p == "*" else re.escape(p) for p in parts)
+            if len(parts) == len(s.code_qualifiers) + 2:  # no detail given: any detail, or none
+                body += "(:[^:]+)?"
+            alternatives.append(body)
+    return "|".join(alternatives) if alternatives else "(?!)"
+
+
+def is_crisis_code(code: str) -> bool:
+    """Whether a linked event code (`fire:DWELLING_FIRE:COOKING`) is a crisis."""
+    return re.fullmatch(crisis_pattern(), code) is not None
 
 
 def reference_file_name(name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -12,17 +13,31 @@ import duckdb
 
 from hearth import settings
 from hearth.settings import SQL_DIR
+from hearth.sources import SOURCES, Source, quote, register_names, sql_names
+
+# A template's placeholder for a name from a contract: `{raw_table}`, `{date_column}`.
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
 @cache
 def sql_text(name: str) -> str:
-    """The text of `sql/<name>.sql` (name may include a sub-folder, e.g. `ingest/ledger`)."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """The text of `sql/<name>.sql` (name may include a sub-folder, e.g. `ingest/ledger`), with
+    the registers' tables filled in where it names them (`{household_register}`,
+    `{person_register}`: hearth.sources.register_names)."""
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    if "_register}" not in text:
+        return text
+    names = register_names()
+    return re.sub(r"\{([a-z]+_register)\}", lambda m: names[m.group(1)], text)
 
 
 def statements(name: str) -> list[str]:
     """The statements of a SQL file, split on `;` at line ends (our files keep one per block)."""
-    parts = [p.strip() for p in sql_text(name).split(";\n")]
+    return _split(sql_text(name))
+
+
+def _split(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split(";\n")]
     return [
         p.rstrip(";") for p in parts if p and not all(ln.startswith("--") for ln in p.splitlines())
     ]
@@ -56,6 +71,48 @@ def query_one(
     return rows[0] if rows else None
 
 
+def source_sql(name: str, source: Source, extra: Mapping[str, str] | None = None) -> str:
+    """The template `sql/<name>.sql` for one source: each `{placeholder}` becomes the quoted
+    name the source's contract gives it (`hearth.sources.sql_names`). DuckDB cannot bind a
+    table or column name, so these are the only names that enter SQL text, each checked; every
+    value is still a bound parameter."""
+    names = {**sql_names(source), **{k: quote(v) for k, v in (extra or {}).items()}}
+
+    def fill(m: re.Match) -> str:
+        if m.group(1) not in names:
+            raise KeyError(f"sql/{name}.sql: no contract name for {{{m.group(1)}}}")
+        return names[m.group(1)]
+
+    return _PLACEHOLDER.sub(fill, sql_text(name))
+
+
+def run_source_sql(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    source: Source,
+    params: Mapping[str, Any] | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> None:
+    """Run every statement of a template (see `source_sql`) for one source; `extra` names
+    more placeholders (each quoted as a name)."""
+    text = source_sql(name, source, extra)
+    for stmt in _split(text):
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in stmt}
+        con.execute(stmt, used) if used else con.execute(stmt)
+
+
+def query_source(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    source: Source,
+    params: Mapping[str, Any] | None = None,
+) -> duckdb.DuckDBPyRelation:
+    """A one-statement SELECT template for one source as a relation (fetch once)."""
+    stmt = source_sql(name, source).strip().rstrip(";")
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in stmt}
+    return con.sql(stmt, params=used) if used else con.sql(stmt)
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +122,11 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         if not read_only:
             run_sql(con, "ingest/schema")
             run_sql(con, "ingest/raw_tables")
+            for source in SOURCES.values():  # raw_<source>, typed as its contract says
+                run_source_sql(con, "ingest/raw_table", source)
+                # a warehouse made before the token columns (issue 25) gains them
+                for column in source.tokens:
+                    run_source_sql(con, "ingest/raw_table_token", source, extra={"column": column})
         yield con
     finally:
         con.close()

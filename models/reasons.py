@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from hearth.features.catalogue import Catalogue, load_catalogue
 from hearth.features.wording import fact_keys, named_keys, say
+from hearth.sources import AGENCIES
 
 RULES_FILE = Path(__file__).with_name("lead_agency.yaml")
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
@@ -124,6 +125,33 @@ def check_rules(rules: dict, cat: Catalogue, where: str) -> None:
             f"{where}: {', '.join(unknown)} under by_theme or lead_by_kind is not a theme of "
             "sql/features/catalogue.yaml."
         )
+    _check_leads(rules, where)
+
+
+def _check_leads(rules: dict, where: str) -> None:
+    """Every lead the rules name declares its agency under `leads`, one the contracts know."""
+    leads = rules.get("leads")
+    if not isinstance(leads, dict) or not leads:
+        raise ValueError(f"{where}: `leads` must list every lead with its agency.")
+    for lead, agency in leads.items():
+        if agency not in AGENCIES:
+            raise ValueError(
+                f"{where}: lead {lead!r} has agency {agency!r}, which no data contract "
+                f"declares; use one of {', '.join(AGENCIES)}."
+            )
+    named = [r.get("lead") for r in rules.get("rules") or []]
+    named += [*(rules.get("by_theme") or {}).values(), *(rules.get("by_agency") or {}).values()]
+    undeclared = [n for n in dict.fromkeys(named) if n not in leads]
+    if undeclared:
+        raise ValueError(
+            f"{where}: lead {undeclared[0]!r} is not listed under `leads` with its agency; "
+            "add it there (e.g. `" + str(undeclared[0]) + ": health`)."
+        )
+
+
+def lead_agencies() -> dict[str, str]:
+    """Each lead's agency, as the rules declare it (for visit plans: hearth/publish/capacity)."""
+    return dict(load_rules()["leads"])
 
 
 @dataclass(frozen=True)

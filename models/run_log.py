@@ -243,6 +243,14 @@ def _same_as(registry: Registry, fingerprint: Fingerprint | None):
     return None
 
 
+def input_example(frame: pl.DataFrame, features: list[str]) -> pl.DataFrame:
+    """The registered model's input example: one made-up row, each feature's median over the
+    frame (0 where a feature is empty), as float64. Never a household's own row: the example is
+    stored with the model and shown in MLflow's UI to whoever can read the registry."""
+    medians = frame.select(pl.col(f).cast(pl.Float64).median().alias(f) for f in features)
+    return medians.fill_null(0.0).fill_nan(0.0)
+
+
 def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[str, dict]:
     """Register the portable pyfunc (and keep the judged model beside it); returns the version
     and the judged model's tags."""
@@ -256,7 +264,7 @@ def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[
 
     mlflow = registry.mlflow
     wrapper = HouseholdRisk(result.model, result.feature_names, result.recency_cap)
-    example = valid_frame.select(result.feature_names).head(5).to_pandas().astype("float64")
+    example = input_example(valid_frame, result.feature_names).to_pandas()
     requirements = [
         f"scikit-learn=={sklearn.__version__}",
         f"numpy=={np.__version__}",

@@ -78,11 +78,12 @@ def plan_command(
     household, and show the precision to expect at each team's capacity."""
     from hearth.publish.capacity import CapacityError
     from hearth.publish.plans import plan_published
+    from models.reasons import lead_agencies
 
     folder = _folder(as_of)
     try:
         with _run_lock("hearth plan"):
-            plan = plan_published(folder, capacity, _top(top))
+            plan = plan_published(folder, capacity, lead_agencies(), _top(top))
     except CapacityError as e:
         fail(str(e))
     table = Table(title=f"Visit plans, {folder.name}")

@@ -1,10 +1,12 @@
 """`hearth quarantine list|show`: the rows the quality gate held back, and why.
 
 Rows that break a row rule (unknown code, impossible or future date, missing key, duplicate)
-are kept in the warehouse's quarantine table with the rule, the column and the row as received
-(pseudonymised: Hearth holds no raw identifier). They are released by correcting the extract
-and landing it again in the same month folder: the next run replaces that month, quarantine
-included.
+are kept in the warehouse's quarantine table with the rule, the column and the row as received,
+each value only when it has its column's declared shape (`hearth/ingest/shapes.py`); anything
+else was withheld at ingest and is shown by its shape. The same check runs again here, so a
+warehouse written before that rule shows nothing more. Rows are released by correcting the
+extract and landing it again in the same month folder: the next run replaces that month,
+quarantine included.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from rich.table import Table
 from hearth import settings
 from hearth.cli.console import console, fail
 from hearth.ingest.rules import RULE_TEXT
+from hearth.ingest.shapes import Shape, shapes
+from hearth.ingest.withhold import KEY_FILE, is_marker, safe_value
 from hearth.months import MONTH_RE
+from hearth.quality.contracts import load_contract
 from hearth.sources import SOURCES
 from hearth.warehouse import query, query_one
 
@@ -32,9 +37,22 @@ WIDE_TABLE = 150  # terminal width from which rows are shown one a line
 
 def _cell(column: str, value: object, offending: bool) -> str:
     text = "" if value is None else escape(str(value))
-    if column.endswith("_pid") and len(text) > PID_SHOWN:
+    if column.endswith("_pid") and len(text) > PID_SHOWN and not is_marker(value):
         text = text[:PID_SHOWN] + "…"
     return f"[bold red]{text or '(empty)'}[/]" if offending else text
+
+
+def _key() -> bytes | None:
+    """The home's fingerprint key if there is one (a reader never makes it)."""
+    try:
+        return (settings.hearth_home() / KEY_FILE).read_bytes()
+    except OSError:
+        return None
+
+
+def _safe(contract: dict[str, Shape], row_json: str, key: bytes | None) -> dict[str, object]:
+    """A stored row with each value not of its column's shape shown by its shape only."""
+    return {c: safe_value(contract.get(c), v, key) for c, v in json.loads(row_json).items()}
 
 
 def _check_filters(source: str | None, month: str | None, rule: str | None = None) -> None:
@@ -116,10 +134,12 @@ def show_quarantine(
         rows = query(con, "ingest/quarantine_rows", {**params, "limit": limit}).fetchall()
     finally:
         con.close()
+    contract = shapes(load_contract(source))
+    key = _key()
     if as_json:
         for row_number, r, column, row_json, file_name, _at in rows:
             record = {"row": row_number, "rule": r, "column": column, "file": file_name}
-            record["values"] = json.loads(row_json)
+            record["values"] = _safe(contract, row_json, key)
             console.print_json(json.dumps(record), indent=None)
         return
     if not rows:
@@ -134,7 +154,7 @@ def show_quarantine(
     for name in ("row", "rule", "column", *columns) if wide else ("field", "value"):
         table.add_column(name)
     for row_number, r, column, row_json, _file, _at in rows:
-        values = json.loads(row_json)
+        values = _safe(contract, row_json, key)
         cells = [_cell(c, values.get(c), c == column) for c in columns]
         if wide:
             table.add_row(str(row_number), r, column or "", *cells)

@@ -15,6 +15,27 @@ from hearth.months import MonthError, parse_month
 
 # Checked by typer before any work: a count below it is refused with a one-line usage error.
 HOUSEHOLDS = typer.Option(min=2, help="Households in the synthetic world (2 or more).")
+REALISTIC = typer.Option(
+    "--realistic",
+    help="The world that does not flatter the model: every mechanism of "
+    "docs/synthetic-world.md on (a record-to-problem table drawn per seed, co-occurring "
+    "problems, recording changes, a rising problem, seasonality, areas that record differently).",
+)
+
+
+def _world(realistic: bool, mechanisms: list[str] | None):
+    """WorldParams from the flags (None: today's world); an unknown name is a usage error."""
+    from hearth.synth.params import REALISTIC as PRESET
+    from hearth.synth.params import world_params
+
+    if realistic:
+        return PRESET
+    if not mechanisms:
+        return None
+    try:
+        return world_params(mechanisms)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--mechanism") from None
 
 
 def _synth(
@@ -26,6 +47,7 @@ def _synth(
     end: str,
     mess_rate: float,
     move_rate: float,
+    world=None,
     identifiers: str = "shared",
     raw: Path | None = None,
 ):
@@ -54,6 +76,7 @@ def _synth(
             mess_rate=mess_rate,
             move_rate=move_rate,
             progress=progress,
+            world=world,
             identifiers=identifiers,
             raw=raw,
         )
@@ -73,6 +96,16 @@ def synth(
         float,
         typer.Option(min=0.0, max=0.5, help="Monthly chance a person moves house."),
     ] = 0.002,
+    realistic: Annotated[bool, REALISTIC] = False,
+    mechanism: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mechanism",
+            help="Switch on one mechanism at the preset's strength (repeat for more): "
+            "drawn_table, cooccurrence, recording_changes, rising_prevalence, seasonality, "
+            "area_recording.",
+        ),
+    ] = None,
     shared_keys: Annotated[
         bool,
         typer.Option(
@@ -95,6 +128,7 @@ def synth(
 ) -> None:
     """Write a synthetic landing tree for all six sources, and the truth beside it."""
     identifiers = "shared" if shared_keys else "agency"
+    world = _world(realistic, mechanism)
     try:
         end = parse_month(end, "last extract month (--end)")
         if raw is not None and shared_keys:
@@ -107,13 +141,14 @@ def synth(
                 "extracts hold names and identifiers."
             )
         s = _synth(
-            out, truth, households, seed, months, end, mess_rate, move_rate, identifiers, raw
+            out, truth, households, seed, months, end, mess_rate, move_rate, world, identifiers, raw
         )
     except ValueError as e:
         fail(str(e))
+    kind = "" if world is None else f" (mechanisms on: {', '.join(world.active())})"
     console.print(
         f"Wrote {s.households:,} households ({s.persons:,} people), {s.months} months "
-        f"{s.first_month}..{s.last_month} to {out}; truth in {truth}."
+        f"{s.first_month}..{s.last_month} to {out}{kind}; truth in {truth}."
     )
     if not shared_keys:
         where = raw if raw is not None else Path(out).parent / "_raw"
@@ -195,6 +230,7 @@ def run(
 def demo(
     households: Annotated[int, HOUSEHOLDS] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    realistic: Annotated[bool, REALISTIC] = False,
 ) -> None:
     """Synthesise a world into HEARTH_HOME and run the whole pipeline on it."""
     from pipelines.launch import run_pipeline
@@ -203,7 +239,9 @@ def demo(
     landing, truth = home / "landing", home / "_truth"
     console.print(f"Synthesising {households:,} households into {landing}")
     try:
-        _synth(landing, truth, households, seed, 36, "2025-12", 0.01, 0.002)
+        _synth(
+            landing, truth, households, seed, 36, "2025-12", 0.01, 0.002, _world(realistic, None)
+        )
     except ValueError as e:
         fail(str(e))
     outcome = run_pipeline(landing, say=console.print)

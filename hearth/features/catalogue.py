@@ -7,7 +7,9 @@ from functools import cache, cached_property
 
 import yaml
 
+from hearth import sources
 from hearth.settings import SQL_DIR
+from hearth.sources import is_crisis_code
 
 NO_EVENT_MONTHS = 99  # "months since" for a household with no such record in three years
 WINDOW_WORDS = {3: "3 months", 6: "6 months", 12: "12 months", 24: "2 years", 36: "3 years"}
@@ -140,9 +142,47 @@ class Catalogue:
         return sorted({f.agency for f in self.features} - {"register", "combined"})
 
 
+def _check_agencies(raw: dict) -> None:
+    """Every feature is an agency's (as the contracts declare them), the register's or a
+    combination, and is seen only by roles that exist."""
+    agencies = {*sources.AGENCIES, "register", "combined"}
+    for group in ("event_features", "household_features", "derived_features"):
+        for f in raw.get(group, []):
+            name = f.get("key") or f.get("name")
+            if f.get("agency") not in agencies:
+                raise ValueError(
+                    f"sql/features/catalogue.yaml: feature {name} has agency {f.get('agency')!r}; "
+                    f"use one of {', '.join(sorted(agencies))} (agencies come from the contracts)."
+                )
+            unknown = [r for r in f.get("roles", []) if r not in raw["roles"]]
+            if unknown:
+                raise ValueError(
+                    f"sql/features/catalogue.yaml: feature {name} names unknown roles {unknown}; "
+                    f"roles are {', '.join(raw['roles'])}."
+                )
+
+
+def _crisis_keys(event_features: list[dict]) -> list[str]:
+    """The event features that count crises, by the contracts' definition (crisisEvents, the
+    same the labels use): every code of such a feature is a crisis, and no other's is."""
+    keys = []
+    for ef in event_features:
+        crisis = [is_crisis_code(c) for c in ef["codes"]]
+        if any(crisis) and not all(crisis):
+            raise ValueError(
+                f"sql/features/catalogue.yaml: event feature {ef['key']} counts crises and other "
+                "records together; split it, so that the crisis theme counts only crises."
+            )
+        if any(crisis):
+            keys.append(ef["key"])
+    return keys
+
+
 @cache
 def load_catalogue() -> Catalogue:
     raw = yaml.safe_load((SQL_DIR / "features" / "catalogue.yaml").read_text(encoding="utf-8"))
+    raw["roles"] = sources.ROLES  # who may see what: the commissioner and the contracts' agencies
+    _check_agencies(raw)
     windows = tuple(raw["windows"])
     feats: list[Feature] = []
     codes: list[tuple[str, str]] = []
@@ -158,8 +198,15 @@ def load_catalogue() -> Catalogue:
         feats += [Feature(f"{key}_{w}m", kind="count", window=w, **common) for w in windows]
         feats.append(Feature(f"{key}_trend", kind="trend", **common))
         feats.append(Feature(f"{key}_months_since", kind="recency", **common))
+    crises = _crisis_keys(raw["event_features"])
     for tf in raw.get("theme_features", []):
-        members = tuple(tf["keys"])
+        members = tuple(tf.get("keys") or crises)
+        if tf.get("crisis") and set(members) != set(crises):
+            # the crisis theme is the labels' definition (the contracts' crisisEvents), read
+            raise ValueError(
+                f"sql/features/catalogue.yaml: theme {tf['key']} counts the crises, which the "
+                f"contracts' crisisEvents make {sorted(crises)}; its keys are {sorted(members)}."
+            )
         unknown = [k for k in members if k not in {f.key for f in feats}]
         if unknown:
             raise ValueError(

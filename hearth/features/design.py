@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from hearth.months import add_months, months_between
+from hearth.sources import SOURCES
 from hearth.warehouse import query_one
 
 
@@ -53,7 +54,7 @@ def require_history(con: duckdb.DuckDBPyConnection, design: Design) -> None:
     history = history_months(con, design.train_as_of)
     if history >= MIN_TRAINING_HISTORY:
         return
-    first = query_one(con, "features/first_month")[0]
+    first = query_one(con, "features/first_month", _first_month_params())[0]
     have = history_months(con, design.score_as_of)
     raise ValueError(
         f"Scoring at {design.score_as_of} trains on households as at {design.train_as_of} "
@@ -86,9 +87,14 @@ def as_of_refusal(as_of: str, first: str, newest: str) -> str | None:
     return None
 
 
+def _first_month_params() -> dict[str, list[str]]:
+    """The parameter of features/first_month.sql: the event sources, from their contracts."""
+    return {"event_sources": [n for n, s in SOURCES.items() if s.kind == "event"]}
+
+
 def history_months(con: duckdb.DuckDBPyConnection, as_of: str) -> int:
     """Whole months of event history before `as_of`."""
-    first = query_one(con, "features/first_month")[0]
+    first = query_one(con, "features/first_month", _first_month_params())[0]
     if first is None:
         return 0
     return months_between(first, as_of)

@@ -19,6 +19,7 @@ from typing import BinaryIO
 import polars as pl
 
 from hearth.ingest.landing import Extract
+from hearth.ingest.safe_paths import printable
 
 
 class BatchProblem(Exception):
@@ -42,8 +43,8 @@ def open_landed(path: Path):
         source, month = path.parent.parent.name, path.parent.name
         raise BatchProblem(
             "file_readable",
-            f"{source}: file {source}/{month}/{path.name} is a link, not a file; it was not "
-            "read. Land the file itself.",
+            f"{source}: file {source}/{month}/{printable(path.name)} is a link, not a file; it "
+            "was not read. Land the file itself.",
         ) from None
     return os.fdopen(fd, "rb")
 
@@ -99,8 +100,73 @@ def _check_utf8(source: str, name: str, path: Path) -> None:
         ) from None
 
 
-def _read_file(source: str, name: str, path: Path) -> pl.DataFrame:
-    """One data file with every column as text (nulls for empty cells)."""
+# The Parquet types a column declared of each logical type may arrive as. A timestamp at
+# midnight is a date from a tool with no date type, a whole float an integer with gaps, and
+# any column may be written as text (its values are then judged as a CSV's are, and a whole
+# column of another form is refused by the row rules' majority check); anything else (codes
+# as Int64, dates as numbers) is a column whose type changed.
+_INTEGERS = {pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64}
+_NUMBERS = _INTEGERS | {pl.Float32, pl.Float64}
+_TYPE_WORDS = {
+    "string": "text (VARCHAR)",
+    "integer": "whole numbers (BIGINT)",
+    "number": "numbers (DOUBLE)",
+    "date": "dates (DATE)",
+}
+
+
+def _type_fits(logical: str, dtype: pl.DataType) -> bool:
+    base = dtype.base_type()
+    if base in (pl.Null, pl.String, pl.Categorical, pl.Enum):
+        return True
+    if logical in ("integer", "number"):
+        return base in _NUMBERS or base == pl.Decimal
+    if logical == "date":
+        return base in (pl.Date, pl.Datetime)
+    return False
+
+
+def _received(dtype: pl.DataType) -> str:
+    base = dtype.base_type()
+    if base in _INTEGERS:
+        return f"whole numbers ({dtype})"
+    if base in (pl.Float32, pl.Float64, pl.Decimal):
+        return f"numbers ({dtype})"
+    if base in (pl.Date, pl.Datetime):
+        return f"dates or times ({dtype})"
+    if base == pl.Boolean:
+        return "true/false values (Boolean)"
+    if base == pl.String:
+        return "text (String)"
+    return str(dtype)
+
+
+def check_types(source: str, name: str, df: pl.DataFrame, declared: dict[str, str]) -> None:
+    """A Parquet column of the contract received with another physical type (a code column
+    as Int64) is a whole-column fault: the file is refused naming the column and both types,
+    never reading its values row by row. An all-empty column says nothing of its type."""
+    for col, dtype in df.schema.items():
+        logical = declared.get(col)
+        if logical is None or _type_fits(logical, dtype):
+            continue
+        s = df[col]
+        present = s.fill_nan(None) if dtype.base_type() in (pl.Float32, pl.Float64) else s
+        if present.null_count() == present.len():
+            continue
+        raise BatchProblem(
+            "schema_matches_contract",
+            f"{source}: file {name}, column '{col}' is declared as {_TYPE_WORDS[logical]} but "
+            f"was received as {_received(dtype)}: the column's type changed, so the whole "
+            "extract was refused. Ask the agency to send it as the contract says.",
+            column=col,
+        )
+
+
+def _read_file(
+    source: str, name: str, path: Path, declared: dict[str, str] | None = None
+) -> pl.DataFrame:
+    """One data file with every column as text (nulls for empty cells). For Parquet,
+    `declared` (column -> the contract's logical type) is checked against the file's types."""
     if path.stat().st_size == 0:
         raise BatchProblem("not_empty", f"{source}: file {name} is empty (0 bytes).")
     if path.name.lower().endswith(".parquet"):
@@ -113,6 +179,7 @@ def _read_file(source: str, name: str, path: Path) -> pl.DataFrame:
                 f"{source}: file {name} is not a readable Parquet file "
                 f"({type(e).__name__}); it may be truncated or damaged.",
             ) from None
+        check_types(source, name, df, declared or {})
         return df.with_columns([_as_text(df[c]).replace("", None) for c in df.columns])
     _check_utf8(source, name, path)
     with _open(path) as f:
@@ -141,13 +208,16 @@ def _read_file(source: str, name: str, path: Path) -> pl.DataFrame:
     return df.filter(~pl.all_horizontal(pl.all().is_null())) if df.width else df
 
 
-def read_parts(ex: Extract) -> tuple[pl.DataFrame, pl.DataFrame]:
+def read_parts(
+    ex: Extract, declared: dict[str, str] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The extract's rows with every column as text, its parts concatenated in name order, and
-    beside it each row's origin: `file_name` (the part) and `file_row` (its row in that part)."""
+    beside it each row's origin: `file_name` (the part) and `file_row` (its row in that part).
+    `declared` (column -> logical type, from the contract) checks a Parquet file's types."""
     frames, origins, columns = [], [], None
     for path in ex.paths:
         name = ex.part_name(path)
-        df = _read_file(ex.source, name, path)
+        df = _read_file(ex.source, name, path, declared)
         if columns is None:
             columns, first = df.columns, name
         elif set(df.columns) == set(columns):

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from hearth import settings
-from hearth.ingest.safe_paths import LINK_OUTSIDE, split_links
+from hearth.ingest.safe_paths import LINK_OUTSIDE, printable, split_links
 from hearth.months import MONTH_RE, add_months, month_of
 from hearth.sources import REFERENCE_FOLDER, REFERENCES, SOURCES, reference_file_name
 
@@ -55,14 +55,14 @@ class Extract:
         return self.paths[0]
 
     def part_name(self, path: Path) -> str:
-        return f"{self.source}/{self.month}/{path.name}"
+        return f"{self.source}/{self.month}/{printable(path.name)}"
 
     @property
     def file_name(self) -> str:
         """How messages and the ingest log name the extract: its file, or its parts."""
         if len(self.paths) == 1:
             return self.part_name(self.paths[0])
-        return f"{self.source}/{self.month}/" + " + ".join(p.name for p in self.paths)
+        return f"{self.source}/{self.month}/" + " + ".join(printable(p.name) for p in self.paths)
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _what(path: Path) -> str:
 
 
 def _rel(landing: Path, path: Path) -> str:
-    return path.relative_to(landing).as_posix()
+    return printable(path.relative_to(landing).as_posix())
 
 
 def _month_folder(landing: Path, source: str, month_dir: Path, inv: Inventory, clock: str) -> None:
@@ -254,7 +254,8 @@ def inventory(landing: Path, today: date | None = None) -> Inventory:
                         rel,
                         source,
                         None,
-                        f"folder '{p.name}' is not an extract month (YYYY-MM, e.g. 2025-08).",
+                        f"folder '{printable(p.name)}' is not an extract month (YYYY-MM, "
+                        "e.g. 2025-08).",
                         True,
                     )
                 )

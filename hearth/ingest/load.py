@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import duckdb
@@ -18,9 +17,10 @@ from hearth.ingest.identifiers import (
 )
 from hearth.ingest.landing import Extract
 from hearth.ingest.rules import apply_rules, check_month_matches_folder
+from hearth.ingest.shapes import header_is_shown
 from hearth.quality.contracts import Contract
 from hearth.sources import SOURCES
-from hearth.warehouse import query, query_one, run_sql
+from hearth.warehouse import query_one, query_source, run_source_sql, run_sql
 
 
 @dataclass
@@ -38,20 +38,18 @@ class IngestResult:
     message: str | None = None
 
 
-_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z_ ]{0,39}[A-Za-z0-9]?")
-
-
-def _shown(column: str, position: int) -> str:
-    """How a message names a column the contract does not know. A name that is not a plain
-    word (digits, a hex string, a date) may be a value (a file sent without its header), so
-    such a column is named by its position only."""
-    if _PLAIN_NAME.fullmatch(column):
+def _shown(column: str, position: int, known: set[str]) -> str:
+    """How a message names a column the contract does not know. A header not made of the
+    words headers are made of (`hearth/ingest/shapes.py`) may be a value (a file sent without
+    its header: a name, a number), so such a column is named by its position only."""
+    if header_is_shown(column, known):
         return f"column '{column}'"
-    return f"column {position + 1} (its name is not shown: it looks like a value)"
+    return f"column {position + 1} (its name is not shown: it may be a value)"
 
 
 def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
-    flagged = identifier_like_columns(columns)
+    known = {c.name for c in contract.columns}
+    flagged = [c for c in identifier_like_columns(columns) if header_is_shown(c, known)]
     if flagged:
         raise BatchProblem(
             "no_raw_identifiers",
@@ -87,7 +85,8 @@ def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
         raise BatchProblem(
             "schema_matches_contract",
             f"{ex.source}: file {ex.file_name} lacks column '{missing[0]}' and has unknown "
-            f"{_shown(extra[0][1], extra[0][0])} (renamed?); the contract's columns are required "
+            f"{_shown(extra[0][1], extra[0][0], known)} (renamed?); the contract's columns are "
+            "required "
             "as named.",
             column=missing[0],
         )
@@ -102,9 +101,9 @@ def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
         position, name = extra[0]
         raise BatchProblem(
             "schema_matches_contract",
-            f"{ex.source}: file {ex.file_name} has {_shown(name, position)}, which is not in "
-            "the contract; unknown columns are refused.",
-            column=name if _PLAIN_NAME.fullmatch(name) else None,
+            f"{ex.source}: file {ex.file_name} has {_shown(name, position, known)}, which is "
+            "not in the contract; unknown columns are refused.",
+            column=name if header_is_shown(name, known) else None,
         )
 
 
@@ -172,11 +171,17 @@ def _check_volume(
         )
 
 
+def clear_month(con: duckdb.DuckDBPyConnection, source: str, month: str) -> None:
+    """Remove one source's month from the warehouse (its rows, quarantine, log, refusals)."""
+    run_source_sql(con, "ingest/replace_raw_month", SOURCES[source], {"month": month})
+    run_sql(con, "ingest/replace_month", {"source": source, "month": month})
+
+
 def _known_record_ids(con: duckdb.DuckDBPyConnection, ex: Extract, raw: pl.DataFrame) -> pl.Series:
     """The extract's record ids that were already accepted from another month."""
     con.register("incoming_ids", raw.select("record_id"))
     try:
-        return query(con, "ingest/record_ids", {"source": ex.source, "month": ex.month}).pl()[
+        return query_source(con, "ingest/record_ids", SOURCES[ex.source], {"month": ex.month}).pl()[
             "record_id"
         ]
     finally:
@@ -215,7 +220,7 @@ def ingest_extract(
     try:
         if problem is not None:
             raise problem
-        raw, origin = read_parts(ex)
+        raw, origin = read_parts(ex, {c.name: c.logical_type for c in contract.columns})
         rows = raw.height
         _check_columns(contract, ex, raw.columns)
         raw = with_absent_tokens(ex, raw)
@@ -267,7 +272,7 @@ def ingest_extract(
     accepted, quarantined = outcome.accepted, outcome.quarantined
     con.execute("BEGIN TRANSACTION")
     try:
-        run_sql(con, "ingest/replace_month", {"source": ex.source, "month": ex.month})
+        clear_month(con, ex.source, ex.month)
         # in the table's column order: a warehouse made before the token columns has them last
         target = con.table(f"raw_{ex.source}").columns
         con.register("accepted_rows", accepted.select(target))

@@ -10,8 +10,8 @@ import polars as pl
 
 from hearth import settings
 from hearth.ingest.files import BatchProblem
-from hearth.ingest.identifiers import guard_columns
 from hearth.ingest.landing import Extract
+from hearth.ingest.shapes import column_shape, most_common_shape, shapes
 from hearth.ingest.withhold import withhold
 from hearth.months import add_months, month_end, month_start
 from hearth.quality.contracts import Contract
@@ -20,6 +20,10 @@ from hearth.sources import SOURCES
 # A rule that most rows of a column break is not bad rows but a changed extract.
 MAJORITY_SHARE = 0.5
 MAJORITY_MIN_ROWS = 20
+# Rules about a value's form: judged against the column's values present, not all rows, so an
+# optional column whose every value changed form (codes sent as numbers) is a changed column,
+# however many rows leave it empty.
+FORM_RULES = ("malformed_pid", "malformed_value", "unknown_code", "not_a_number", "invalid_date")
 EARLIEST_DATE = date(1900, 1, 1)
 
 RULE_TEXT = {
@@ -113,16 +117,29 @@ def apply_rules(
     typed = _typed(contract, raw)
     rule = pl.Series("rule", [None] * n, dtype=pl.String)
     column = pl.Series("column_name", [None] * n, dtype=pl.String)
+    declared = {c.name: c for c in contract.columns}
     for name, col, broken in _failures(contract, raw, typed, ex.month, today):
         broken = broken.fill_null(False)
         hits = int(broken.sum())
-        if hits and n >= MAJORITY_MIN_ROWS and hits / n > MAJORITY_SHARE:
+        among = int(raw[col].is_not_null().sum()) if name in FORM_RULES and col else n
+        if hits and among >= MAJORITY_MIN_ROWS and hits / among > MAJORITY_SHARE:
             if name == "future_date":
                 raise BatchProblem(
                     "extract_month_matches_folder",
                     f"{ex.source}: file {ex.file_name} sits in folder {ex.month} but {hits} of "
                     f"{n} records in column '{col}' are dated after that month; check that it "
                     "was landed in the right folder.",
+                    column=col,
+                )
+            if name in FORM_RULES and col:
+                # The column's form changed: both forms are named, by shape, never a value.
+                received = most_common_shape(raw[col].filter(broken))
+                raise BatchProblem(
+                    "schema_matches_contract",
+                    f"{ex.source}: in file {ex.file_name}, column '{col}' is declared as "
+                    f"{column_shape(declared[col]).declared} but {hits} of its {among} values "
+                    f"are not (most are {received}): the column's format has changed, so the "
+                    "whole extract was refused.",
                     column=col,
                 )
             raise BatchProblem(
@@ -176,10 +193,9 @@ def apply_rules(
             schema={"file_name": pl.String, "file_row": pl.Int64},
         )
     held = raw.filter(~ok)
-    # Nothing that may identify someone is kept, even in quarantine (hearth/ingest/withhold.py).
-    safe = withhold(
-        held.select(data_cols), rule.filter(~ok), column.filter(~ok), guard_columns(contract)
-    )
+    # A value is kept, even in quarantine, only when it has its column's declared shape
+    # (hearth/ingest/shapes.py); anything else is described by its shape.
+    safe = withhold(held.select(data_cols), shapes(contract))
     quarantined = (
         safe.with_columns(
             origin["file_row"].filter(~ok).alias("_row_number"),

@@ -16,9 +16,10 @@ import polars as pl
 
 from hearth.ingest.freshness import Freshness, assess
 from hearth.ingest.landing import Extract, Inventory, Unread, discover, inventory
-from hearth.ingest.load import IngestResult, ingest_extract
+from hearth.ingest.load import IngestResult, clear_month, ingest_extract
 from hearth.quality.contracts import load_contract
-from hearth.warehouse import query, run_sql
+from hearth.sources import SOURCES
+from hearth.warehouse import query, query_source, run_sql
 
 
 @dataclass
@@ -107,7 +108,7 @@ def drop_unlanded(con: duckdb.DuckDBPyConnection, source: str, landed: set[str])
         con.execute("BEGIN TRANSACTION")
         try:
             for month in gone:
-                run_sql(con, "ingest/replace_month", {"source": source, "month": month})
+                clear_month(con, source, month)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -154,8 +155,8 @@ def ingest_source(
         report.freshness = assess(source, max(by_month) if by_month else None, expected)
         if report.freshness.stale:
             report.missing_latest = expected
-    for src, month, received, accepted, held in query(
-        con, "ingest/accounting", {"source": source}
+    for src, month, received, accepted, held in query_source(
+        con, "ingest/accounting", SOURCES[source], {"source": source}
     ).fetchall():
         if received != accepted + held:
             report.accounting_errors.append(

@@ -1,14 +1,15 @@
-"""What a quarantined row keeps: the row as received, less anything that may identify someone.
+"""What a quarantined row keeps: the row as received, each value kept only when it has the shape
+its column is declared to hold (`hearth/ingest/shapes.py`, the allowlist).
 
-A row is quarantined because something in it is wrong, and a malformed pseudonym is often the
-raw identifier itself (an NHS number with dots where the 64-hex digest belongs). So before a
-row is stored, its values go through the same guard as the batch check
-(`hearth/ingest/identifiers.py`), and the value that broke a declared form (a pseudonym, a
-record id, an ONS code) is withheld whatever it looks like. A withheld value is replaced by
-its kind and a keyed fingerprint: HMAC-SHA256 under a key that lives only in this HEARTH_HOME
-(`.fingerprint.key`, owner-only), so the same bad value can be recognised again — in a
-corrected file, or across months — without the value being kept. The key is not the
-partners' pseudonymisation key and never leaves the home."""
+A row is quarantined because something in it is wrong, and what is wrong is often a value that
+should never have been sent (an NHS number where the pseudonym belongs, a name in a coded
+column). So every value of a quarantined row that is not of its column's declared shape is
+replaced by its shape and a keyed fingerprint:
+`[withheld: 15 characters: capital letters, small letters, digits, spaces; fingerprint …]`.
+The fingerprint is HMAC-SHA256 under a key that lives only in this HEARTH_HOME
+(`.fingerprint.key`, owner-only), so the same bad value can be recognised again — in a corrected
+file, or across months — without the value being kept. The key is not the partners'
+pseudonymisation key and never leaves the home."""
 
 from __future__ import annotations
 
@@ -21,11 +22,10 @@ from pathlib import Path
 import polars as pl
 
 from hearth import settings
-from hearth.ingest.identifiers import KINDS, first_kind, flag_values
+from hearth.ingest.shapes import Shape, describe
 
 KEY_FILE = ".fingerprint.key"
-# Rules whose column's value broke a declared form: that value is withheld, always.
-FORM_RULES = ("malformed_pid", "malformed_value")
+MARK = "[withheld: "
 
 
 def fingerprint_key(home: Path | None = None) -> bytes:
@@ -49,40 +49,46 @@ def fingerprint(value: str, key: bytes) -> str:
     return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
-def marker(kind: str, value: str, key: bytes) -> str:
-    what = KINDS.get(kind, "a value not of the form the contract declares")
-    return f"[withheld: {what}; fingerprint {fingerprint(value, key)}]"
+def marker(value: str, key: bytes | None) -> str:
+    """A withheld value as stored and shown: its shape, and its fingerprint when a key is at
+    hand (a reader without the home's key shows the shape alone)."""
+    mark = f"{MARK}{describe(value)}"
+    return f"{mark}; fingerprint {fingerprint(value, key)}]" if key else f"{mark}]"
+
+
+def is_marker(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(MARK) and value.endswith("]")
+
+
+def safe_value(shape: Shape | None, value: object, key: bytes | None = None) -> object:
+    """`value` if it may be shown (of its column's shape, or already a marker), else its
+    marker. A column Hearth has no shape for keeps nothing."""
+    if value is None or is_marker(value):
+        return value
+    text = str(value)
+    if shape is not None and shape.keeps_value(text):
+        return value
+    return marker(text, key)
 
 
 def withhold(
-    rows: pl.DataFrame,
-    rule: pl.Series,
-    column: pl.Series,
-    guard: dict[str, object],
-    key: bytes | None = None,
+    rows: pl.DataFrame, shapes: dict[str, Shape], key: bytes | None = None
 ) -> pl.DataFrame:
-    """`rows` (quarantined, every column text) with each value that may identify someone
-    replaced by its marker. `rule`/`column` are each row's rule and column; `guard` is
-    `hearth.ingest.load.guard_columns(contract)`."""
+    """`rows` (quarantined, every column text) with each value that is not of its column's
+    declared shape replaced by its marker."""
     if rows.height == 0:
         return rows
-    flags = flag_values(rows, **guard)  # type: ignore[arg-type]
-    kinds = flags.select("_i", "column", first_kind(flags).alias("kind"))
-    broken = pl.DataFrame(
-        {
-            "_i": pl.int_range(0, rows.height, eager=True, dtype=pl.UInt32),
-            "rule": rule,
-            "column": column,
-        }
-    ).filter(pl.col("rule").is_in(FORM_RULES) & pl.col("column").is_not_null())
-    form = broken.select("_i", "column", pl.lit("malformed").alias("kind"))
-    hide = pl.concat([kinds, form]).unique(["_i", "column"], keep="first", maintain_order=True)
-    if hide.height == 0:
+    masks = {
+        c: ~shapes[c].keeps(rows[c]) if c in shapes else rows[c].is_not_null() for c in rows.columns
+    }
+    if not any(m.any() for m in masks.values()):
         return rows
     key = key if key is not None else fingerprint_key()  # made only when something is withheld
-    out = rows.to_dict(as_series=False)
-    for i, col, kind in hide.iter_rows():
-        value = out[col][i]
-        if value is not None:
-            out[col][i] = marker(kind, value, key)
-    return pl.DataFrame(out, schema=rows.schema)
+    out = []
+    for c in rows.columns:
+        col = rows[c].cast(pl.String)
+        if masks[c].any():
+            hidden = col.map_elements(lambda v: marker(v, key), return_dtype=pl.String)
+            col = pl.select(pl.when(masks[c]).then(hidden).otherwise(col)).to_series()
+        out.append(col.alias(c))
+    return pl.DataFrame(out)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from hearth.warehouse import query, run_sql
+from hearth.sources import SOURCES, crisis_pattern
+from hearth.warehouse import query, run_source_sql, run_sql
 
 LINKED = ("linked_by_household_key", "linked_by_person_key")
 
@@ -17,6 +18,11 @@ def link(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     try:
         run_sql(con, "linkage/residence")
         run_sql(con, "linkage/events")
+        for source in SOURCES.values():
+            if source.kind == "event":
+                params = {"source": source.name, "crisis": crisis_pattern()}
+                run_source_sql(con, "linkage/source_events", source, params)
+        run_sql(con, "linkage/linked_events")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -5,10 +5,11 @@ whether every kept value has the shape the contract declares for its column.
 contract: a column the contract does not hold is dropped and named (by position only when its
 name looks like a value: a file sent without its header); a pseudonym may be written only
 under one of the contract's pseudonym columns; and a value of a kept column not of its
-declared shape (hearth/privacy/shapes.py) refuses the whole output, naming the column, the rule
-and how many values, never a value. With no source named, the file's columns must be exactly
-one contract's. (Issue 25's keyed-hash tokens of quasi-identifiers will be more contract
-columns, of their own declared shape: the contract keeps deciding what is written.)"""
+declared shape (the ingest's own allowlist, hearth/ingest/shapes.py) refuses the whole
+output, naming the column, the rule and how many values, never a value. With no source named,
+the file's columns must be exactly one contract's. (Issue 25's keyed-hash tokens of
+quasi-identifiers will be more contract columns, of their own declared shape: the contract
+keeps deciding what is written.)"""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hearth.privacy.shapes import PSEUDONYM, declared_shape, shape_faults
+from hearth.ingest.shapes import PSEUDONYM, column_shape, faults
 from hearth.privacy.tokens import TOKEN_PATTERNS
 from hearth.quality.contract_model import Contract, ContractError
 
@@ -104,7 +105,7 @@ def check_contract_columns(
         if new not in pids:
             raise ContractOutputError(
                 f"'{new}' (from --columns {old}:{new}) is not a pseudonym column of {where}: "
-                f"it holds {declared_shape(contract.column(new)).words}. Pseudonyms go in "
+                f"it holds {column_shape(contract.column(new)).declared}. Pseudonyms go in "
                 f"{', '.join(pids) or 'none of its columns'}. Nothing was written."
             )
     names_out = {renames.get(c, c) for c in present}
@@ -119,21 +120,20 @@ def check_contract_columns(
 
 def refuse_unshaped(contract: Contract, df: pl.DataFrame, hashed: set[str], src: Path) -> None:
     """Refuse the whole output if a kept column holds values not of its declared shape."""
-    faults = []
+    found = []
     for column in contract.columns:
         if column.name in hashed or column.name not in df.columns:
             continue
-        n = shape_faults(column, df[column.name])
+        n = faults(column, df[column.name])
         if n:
-            shape = declared_shape(column)
-            faults.append(
+            found.append(
                 f"column '{column.name}' holds {n:,} value{'s' if n != 1 else ''} not of its "
-                f"declared shape ({shape.rule}: {shape.words})"
+                f"declared shape ({column_shape(column).declared})"
             )
-    if faults:
+    if found:
         raise ContractOutputError(
             f"{src} was not pseudonymised: "
-            + "; ".join(faults)
+            + "; ".join(found)
             + f". A value the {contract.source} contract does not declare may be an identifier "
             "in the wrong column, and nothing identifying may leave the agency: correct those "
             "rows in the source system (or leave the cells empty) and run again. Nothing was "

@@ -12,7 +12,7 @@ in every agency's extract, and Hearth can link records without ever holding the 
 - The output is shaped by the source's data contract (`data_contracts/<source>.yaml`): only its
   columns are written, in its order; every other column (a name, a date of birth, a raw UPRN
   that was not mapped) is dropped and named. A value of a kept column that is not of the shape
-  the contract declares for it (hearth/privacy/shapes.py; the shaping is
+  the contract declares for it (hearth/ingest/shapes.py; the shaping is
   hearth/privacy/partner_contract.py) may be an identifier in the wrong
   column: the whole output is refused, naming the column, the rule and how many values. With no
   source named, the file's columns (after renaming) must be exactly one contract's.

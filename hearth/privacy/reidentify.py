@@ -29,6 +29,7 @@ import polars as pl
 
 from hearth import settings
 from hearth.atomic import write_atomically
+from hearth.ingest.shapes import headers_described
 from hearth.privacy.identifier_forms import IdentifierFormError, as_text
 from hearth.privacy.pseudonymise import pseudonymise_series, read_key
 from hearth.publish.roles import check_role, role_view
@@ -88,8 +89,11 @@ def _read_clients(path: Path, id_column: str) -> pl.Series:
             f"The client list {path} could not be read ({type(e).__name__})."
         ) from None
     if id_column not in frame.columns:
+        # A list without its header row has values where the names belong (an NHS number, a
+        # name): a column is named only when its name is a header's, the rest are counted.
         raise ReidentifyError(
-            f"Column '{id_column}' is not in {path}; its columns are: {', '.join(frame.columns)}."
+            f"Column '{id_column}' is not in {path}; its columns are: "
+            f"{headers_described(frame.columns)}."
         )
     try:
         return as_text(frame[id_column], str(path))

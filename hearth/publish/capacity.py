@@ -4,7 +4,7 @@ A small YAML file names the teams (see docs/capacity.example.yaml):
 
     teams:
       - team: North safe and well
-        agency: fire                 # social_care | health | fire | police
+        agency: fire                 # an agency the data contracts declare
         areas: [E06000901]           # local authority or ward codes; none = everywhere
         visits_per_month: 40
         lead_only: false             # true: only households this agency should lead
@@ -20,13 +20,14 @@ team's capacity."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 import yaml
 
-AGENCIES = ("social_care", "health", "fire", "police")
+from hearth.sources import AGENCIES
 
 
 class CapacityError(ValueError):
@@ -143,20 +144,10 @@ def load_capacity(path: Path) -> list[Team]:
     return teams
 
 
-def lead_role(lead: str | None) -> str | None:
-    """The agency behind a suggested lead (the words in models/lead_agency.yaml)."""
-    if not lead:
-        return None
-    text = lead.lower()
-    if "fire" in text:
-        return "fire"
-    if "police" in text or "policing" in text or "marac" in text:
-        return "police"
-    if "social care" in text or "children's services" in text or "early help" in text:
-        return "social_care"
-    if "health" in text or "gp " in text or "nhs" in text:
-        return "health"
-    return None
+def lead_role(lead: str | None, leads: Mapping[str, str]) -> str | None:
+    """The agency behind a suggested lead, as the lead rules declare it (`leads` in
+    models/lead_agency.yaml, read by models.reasons.lead_agencies): never guessed from its words."""
+    return leads.get(lead) if lead else None
 
 
 def _coverage(team: Team, la: str | None, ward: str | None) -> int | None:
@@ -170,9 +161,10 @@ def _coverage(team: Team, la: str | None, ward: str | None) -> int | None:
     return None
 
 
-def allocate(top: pl.DataFrame, teams: list[Team]) -> Plan:
+def allocate(top: pl.DataFrame, teams: list[Team], leads: Mapping[str, str]) -> Plan:
     """`top`: the top of the list in rank order with rank, household_pid, la_code, ward_code,
-    score, lead_agency. Returns each team's households and what was left unplanned."""
+    score, lead_agency; `leads`: each lead's agency (models.reasons.lead_agencies). Returns
+    each team's households and what was left unplanned."""
     left = [t.visits_per_month for t in teams]
     chosen: list[list[int]] = [[] for _ in teams]
     led = [0] * len(teams)
@@ -182,7 +174,7 @@ def allocate(top: pl.DataFrame, teams: list[Team]) -> Plan:
         if not any(left):
             not_planned += top.height - i
             break
-        want = lead_role(lead)
+        want = lead_role(lead, leads)
         best, best_key = None, None
         for j, team in enumerate(teams):
             if not left[j] or (team.lead_only and team.agency != want):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -50,9 +50,11 @@ def write_deliverables(
     roles: tuple[str, ...] = ROLES,
     warn: Callable[[str], None] = lambda _: None,
     parallel_from: int = PARALLEL_FROM,
+    leads: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     """Everything people receive, into `folder` (which already holds the ranked list and
-    run_summary.json). Returns seconds per part."""
+    run_summary.json). Returns seconds per part. With a capacity file, `leads` gives each lead's
+    agency (models.reasons.lead_agencies), which the visit plans need."""
     from hearth.publish.report import write_report
 
     timings: dict[str, float] = {}
@@ -103,7 +105,9 @@ def write_deliverables(
         from hearth.publish.capacity import CapacityError
 
         try:
-            plan = timed("plans", lambda: write_plans(folder, top_rows, capacity, summary))
+            if leads is None:
+                raise ValueError("Visit plans need each lead's agency (leads).")
+            plan = timed("plans", lambda: write_plans(folder, top_rows, capacity, summary, leads))
         except CapacityError as e:  # the list matters more than the plans: publish without
             shutil.rmtree(folder / "plans", ignore_errors=True)
             warn(f"No visit plans: {e}")

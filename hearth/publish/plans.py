@@ -5,6 +5,7 @@ exists, or later into a published folder with the report that shows them (`heart
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
@@ -22,13 +23,20 @@ def capacity_file() -> Path | None:
     return path if path.is_file() else None
 
 
-def write_plans(folder: Path, ranked_top: pl.DataFrame, capacity: Path, summary: dict) -> dict:
-    """`folder/plans/`: one CSV and XLSX per team in its agency's view, and plan_summary.json."""
+def write_plans(
+    folder: Path,
+    ranked_top: pl.DataFrame,
+    capacity: Path,
+    summary: dict,
+    leads: Mapping[str, str],
+) -> dict:
+    """`folder/plans/`: one CSV and XLSX per team in its agency's view, and plan_summary.json.
+    `leads`: each lead's agency, as the lead rules declare it (models.reasons.lead_agencies)."""
     from hearth.publish.capacity import allocate, load_capacity
     from hearth.publish.workbook import write_workbook
 
     teams = load_capacity(capacity)
-    plan = allocate(ranked_top, teams)
+    plan = allocate(ranked_top, teams, leads)
     out = folder / "plans"
     out.mkdir(parents=True, exist_ok=True)
     for tp in plan.teams:
@@ -53,7 +61,9 @@ def write_plans(folder: Path, ranked_top: pl.DataFrame, capacity: Path, summary:
     return data
 
 
-def plan_published(folder: Path, capacity: Path, top: float = DEFAULT_TOP) -> dict:
+def plan_published(
+    folder: Path, capacity: Path, leads: Mapping[str, str], top: float = DEFAULT_TOP
+) -> dict:
     """`hearth plan`: (re)write plans/ in a published folder and the report that shows them."""
     from hearth.publish.capacity import load_capacity
     from hearth.publish.report import write_report
@@ -65,7 +75,7 @@ def plan_published(folder: Path, capacity: Path, top: float = DEFAULT_TOP) -> di
 
     def write(tmp: Path) -> None:
         tmp.mkdir()
-        result.update(write_plans(tmp, top_rows, capacity, summary))
+        result.update(write_plans(tmp, top_rows, capacity, summary, leads))
         for p in (tmp / "plans").iterdir():
             p.rename(tmp / p.name)
         (tmp / "plans").rmdir()

@@ -68,6 +68,14 @@ TIER_CUTS = (("very high", 0.01), ("high", 0.05), ("raised", 0.20))
 OTHER_TIER = "usual"
 TIERS = (*(t for t, _ in TIER_CUTS), OTHER_TIER)  # highest first
 HIGH_RISK_TIERS = ("very high", "high")  # the top 5%: the published top by default
+# Each tier's colour, the one home for every output that shows a tier (the report's cards,
+# chips and chart, the workbooks, the visit plans): (fill, text on it). One grey for "usual".
+TIER_COLOURS = {
+    "very high": ("#9b1c1c", "#ffffff"),
+    "high": ("#f4a259", "#1f1f1f"),
+    "raised": ("#fde68a", "#1f1f1f"),
+    "usual": ("#d1d5db", "#1f1f1f"),
+}
 TIER_WORDS = {
     "very high": "the top 1% of households",
     "high": "the next 4% (to the top 5%)",

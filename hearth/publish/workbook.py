@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hearth.publish.ranked import COLUMN_LABELS, TIERS
+from hearth.publish.ranked import COLUMN_LABELS, TIER_COLOURS, TIERS
 from hearth.publish.suppression import SUPPRESSED, headline, rounded
 from hearth.publish.words import (
     HOW_TO_READ,
@@ -25,11 +25,10 @@ from hearth.publish.words import (
     when_words,
 )
 
-TIER_COLOURS = {
-    "very high": {"bg_color": "#9B1C1C", "font_color": "#FFFFFF", "bold": True},
-    "high": {"bg_color": "#F4A259", "font_color": "#1F1F1F"},
-    "raised": {"bg_color": "#FDE68A", "font_color": "#1F1F1F"},
-    "usual": {"bg_color": "#E5E7EB", "font_color": "#1F1F1F"},
+# Each tier's cell format, in the tiers' one set of colours (hearth/publish/ranked.py).
+TIER_FORMATS = {
+    t: {"bg_color": fill, "font_color": ink, "bold": t == TIERS[0]}
+    for t, (fill, ink) in TIER_COLOURS.items()
 }
 WIDTHS = {
     "rank": 7,
@@ -131,7 +130,7 @@ def _formats(wb) -> dict:
         "right": wb.add_format({"align": "right"}),
         "tier": {
             t: wb.add_format({**c, "num_format": f'"{t}"', "align": "left", "valign": "top"})
-            for t, c in TIER_COLOURS.items()
+            for t, c in TIER_FORMATS.items()
         },
     }
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-# Who may see a column: the roles named in each column's customProperties `roles`.
-ROLES = ("commissioner", "social_care", "health", "fire", "police")
-
-DUCKDB_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "date": "DATE", "number": "DOUBLE"}
+# Who may see a column (each column's customProperties `roles`): the commissioner and every
+# agency, as the contracts declare them (hearth/sources.py); DuckDB types, as the raw tables.
+from hearth.sources import DUCKDB_TYPES, ROLES
 
 
 class ContractError(ValueError):

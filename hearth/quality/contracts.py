@@ -34,6 +34,8 @@ from hearth.quality.contract_model import (  # the contract's model; loaded here
 from hearth.settings import CONTRACTS_DIR
 from hearth.sources import CODES, REFERENCE_CODES, REFERENCE_FOLDER, REFERENCES, SOURCES
 
+DATE_FORMAT = "yyyy-MM-dd"  # the one date form the contracts declare and ingest reads
+
 
 @functools.cache
 def _odcs_validator():
@@ -219,6 +221,8 @@ def _column(prop: Any, source: str, fail) -> Column:
         )
 
     options = prop.logicalTypeOptions or {}
+    if source in SOURCES:
+        _check_declared_shape(name, prop.logicalType, allowed, options, fail)
     return Column(
         name=name,
         logical_type=prop.logicalType,
@@ -232,6 +236,31 @@ def _column(prop: Any, source: str, fail) -> Column:
         roles=tuple(roles),
         classification=prop.classification,
     )
+
+
+def _check_declared_shape(
+    name: str, logical: str, allowed: tuple | None, options: dict, fail
+) -> None:
+    """Every column of a source's contract declares the shape of what it holds: Hearth keeps a
+    received value only when it has that shape (hearth/ingest/shapes.py), so a column with none
+    could never show a value, and an undeclared one is a contract to fix, not to guess."""
+    if logical == "string" and not allowed and not options.get("pattern"):
+        raise fail(
+            f"column {name!r} declares no shape: a text column needs a code list (quality "
+            "invalidValues) or a logicalTypeOptions pattern"
+        )
+    if logical == "date" and options.get("format") != DATE_FORMAT:
+        raise fail(
+            f"column {name!r}: a date column declares logicalTypeOptions format {DATE_FORMAT} "
+            f"(Hearth reads dates in that form), not {options.get('format')!r}"
+        )
+    if logical in ("integer", "number") and (
+        options.get("minimum") is None or options.get("maximum") is None
+    ):
+        raise fail(
+            f"column {name!r} declares no shape: a {logical} column needs logicalTypeOptions "
+            "minimum and maximum"
+        )
 
 
 def _conditional(q: Any, names: tuple[str, ...], fail) -> ConditionalRule:

@@ -38,6 +38,16 @@ from hearth.synth.write import PARQUET_OPTIONS, record_ids
 _IDENTITIES, _RECORDS = 10, 11
 
 
+IDENTIFIERS = ("shared", "agency")  # shared keys (every agency has them) or the agencies' own
+
+
+def check_identifiers(identifiers: str, out: Path, raw: Path | None) -> None:
+    if identifiers not in IDENTIFIERS:
+        raise ValueError(f"identifiers must be one of {', '.join(IDENTIFIERS)}")
+    if raw is not None and Path(raw).resolve().is_relative_to(Path(out).resolve()):
+        raise ValueError(f"the raw extracts ({raw}) must not be inside the landing ({out})")
+
+
 def synthetic_linkage_key(seed: int) -> bytes:
     """The made-up linkage key of a synthetic world: not the identifier key (synthetic_key)."""
     return hashlib.sha256(b"hearth-synthetic-linkage-key:" + str(seed).encode()).digest()
@@ -215,7 +225,7 @@ def write_record_links(
 
 def agency_world(
     out: Path,
-    raw: Path,
+    raw: Path | None,
     seed: int,
     written: Written,
     areas: Areas,
@@ -229,7 +239,9 @@ def agency_world(
     last: int,
     report: Callable[[str, float], None],
 ) -> dict:
-    """Names, dates of birth and addresses; each agency's raw extract and its landing."""
+    """Names, dates of birth and addresses; each agency's raw extract (under `raw`, default
+    `_raw` beside the landing) and its landing."""
+    raw = Path(raw) if raw is not None else out.parent / "_raw"
     report("names, dates of birth and postcodes", 0.96)
     rng = np.random.default_rng([seed, _IDENTITIES])
     ident = make_identities(

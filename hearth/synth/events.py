@@ -9,6 +9,7 @@ households x months grid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,13 +30,23 @@ class HouseholdRates:
         return self.lam0[:, P.KEY_CRISIS].sum(axis=1)
 
 
-def household_rates(q: np.ndarray, has_child: np.ndarray, has_old: np.ndarray) -> HouseholdRates:
+def household_rates(
+    q: np.ndarray,
+    has_child: np.ndarray,
+    has_old: np.ndarray,
+    keys: tuple[P.Key, ...] = P.KEYS,
+    area: np.ndarray | None = None,
+) -> HouseholdRates:
+    """Rates of each key in each household: `keys` is the world's table; `area` (n, sources in
+    EVENT_SOURCES order) the household's recording multiplier of non-crisis records."""
+    from hearth.sources import EVENT_SOURCES
+
     n = q.size
     mask = np.ones((n, P.N_KEYS), dtype=bool)
     lam0 = np.zeros((n, P.N_KEYS))
     lam1 = np.zeros((n, P.N_KEYS))
     dep = np.asarray(P.DEP_MULT)[q]
-    for i, key in enumerate(P.KEYS):
+    for i, key in enumerate(keys):
         if key.needs == "child":
             mask[:, i] = has_child
         if key.crisis:
@@ -45,6 +56,10 @@ def household_rates(q: np.ndarray, has_child: np.ndarray, has_old: np.ndarray) -
         else:
             lam0[:, i] = key.lam0
             lam1[:, i] = key.lam1
+            if area is not None:
+                mult = area[:, EVENT_SOURCES.index(key.source)]
+                lam0[:, i] *= mult
+                lam1[:, i] *= mult
     lam0 *= mask
     lam1 *= mask
     return HouseholdRates(mask, lam0, lam1)
@@ -76,21 +91,35 @@ def generate_events(
     n_land: int,
     first_month: int,
     mess_rate: float,
+    world: Any = None,
+    la: np.ndarray | None = None,
 ) -> BlockEvents:
+    """`world` (mechanisms.World; None: today's) gives the table and the month multipliers:
+    non-crisis rates times time_mult[la, key, t], crisis hazards times crisis_season[t]."""
     from hearth.synth.months import random_day_in_month
 
     n, months = bits.shape
+    key_vuln = P.KEY_VULN if world is None else world.key_vuln
+    time_mult = None if world is None else world.time_mult
+    season = None if world is None else world.crisis_season
     ts, hs, ks = [], [], []
-    for i, key in enumerate(P.KEYS):
+    for i, key in enumerate(P.KEYS if world is None else world.keys):
         span = months if key.crisis else n_land  # crises are simulated past `end` for the truth
         zmax = z.max() if key.crisis else 1.0
         top = float(np.maximum(rates.lam0[:, i], rates.lam1[:, i]).max()) * zmax
+        tm = None
+        if key.crisis and season is not None:
+            tm = season[None, :span]
+        elif not key.crisis and time_mult is not None:
+            tm = time_mult[:, i, :span]
+        if tm is not None:
+            top *= float(tm.max())
         if top <= 0.0 or n == 0:
             continue
         count = int(rng.poisson(top * n * span))
         h = rng.integers(0, n, size=count)
         t = rng.integers(0, span, size=count)
-        kv = P.KEY_VULN[i]
+        kv = key_vuln[i]
         if kv >= 0:
             on = ((bits[h, t] >> kv) & 1).astype(bool)
             rate = np.where(on, rates.lam1[h, i], rates.lam0[h, i])
@@ -98,6 +127,8 @@ def generate_events(
             rate = rates.lam0[h, i]
         if key.crisis:
             rate = rate * z[h]
+        if tm is not None:
+            rate = rate * (tm[0, t] if key.crisis else tm[la[h], t])
         keep = rng.random(count) * top < rate
         ts.append(t[keep])
         hs.append(h[keep])

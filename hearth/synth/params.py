@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hearth.sources import SOURCES, is_crisis_code
+
 # --- areas -----------------------------------------------------------------------------------
 LA_CODES = ("E06000901", "E06000902", "E06000903")  # fictional unitary authorities
 LA_SHARE = (0.40, 0.35, 0.25)
@@ -110,7 +112,6 @@ class Key:
     event_type: str
     attrs: tuple[tuple[str, str], ...]
     vuln: str | None
-    crisis: bool = False
     lam0: float = 0.0
     lam1: float = 0.0
     b0: float = 0.0
@@ -118,6 +119,20 @@ class Key:
     a: float = 0.0
     needs: str | None = None
     role: str = "adult"  # who in the household the record is about: adult / child / oldest
+
+    @property
+    def code(self) -> str:
+        """The linked event code its records get (sql/linkage/source_events.sql), made as the
+        source's contract says: `<source>:<qualifiers>:<kind>[:<first detail>]`."""
+        src, attrs = SOURCES[self.source], dict(self.attrs)
+        parts = [self.source, *(attrs[q] for q in src.code_qualifiers), self.event_type]
+        parts += [attrs[d] for d in src.code_details if d in attrs][:1]
+        return ":".join(parts)
+
+    @property
+    def crisis(self) -> bool:
+        """A crisis, as the contracts define one (crisisEvents): the labels read the same."""
+        return is_crisis_code(self.code)
 
 
 DEP_MULT = (1.4, 1.2, 1.0, 0.85, 0.7)  # crisis base hazard by quintile
@@ -257,13 +272,12 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("police", "CONCERN_FOR_WELFARE", (), "mental_health", lam0=0.0005, lam1=0.045),
     # crises: hazard z * (b + a * V)
-    _h("EMERGENCY_ADMISSION", "category", "RESPIRATORY", "copd", crisis=True, b0=0.0001, a=0.016),
+    _h("EMERGENCY_ADMISSION", "category", "RESPIRATORY", "copd", b0=0.0001, a=0.016),
     _h(
         "EMERGENCY_ADMISSION",
         "category",
         "FALL",
         "frailty",
-        crisis=True,
         b0=0.00005,
         b_old=0.0004,
         a=0.022,
@@ -274,7 +288,6 @@ KEYS: tuple[Key, ...] = (
         "category",
         "MENTAL_HEALTH",
         "mental_health",
-        crisis=True,
         b0=0.0001,
         a=0.005,
     ),
@@ -283,17 +296,15 @@ KEYS: tuple[Key, ...] = (
         "category",
         "SUBSTANCE",
         "substance_misuse",
-        crisis=True,
         b0=0.00005,
         a=0.013,
     ),
-    _h("EMERGENCY_ADMISSION", "category", "OTHER", None, crisis=True, b0=0.0003, b_old=0.0003),
+    _h("EMERGENCY_ADMISSION", "category", "OTHER", None, b0=0.0003, b_old=0.0003),
     Key(
         "fire",
         "DWELLING_FIRE",
         (("cause", "SMOKING_MATERIALS"),),
         "smoking",
-        crisis=True,
         b0=0.00002,
         a=0.0008,
     ),
@@ -302,19 +313,17 @@ KEYS: tuple[Key, ...] = (
         "DWELLING_FIRE",
         (("cause", "CLUTTER"),),
         "hoarding",
-        crisis=True,
         b0=0.00001,
         a=0.004,
     ),
-    Key("fire", "DWELLING_FIRE", (("cause", "COOKING"),), None, crisis=True, b0=0.00008),
-    Key("fire", "DWELLING_FIRE", (("cause", "ELECTRICAL"),), None, crisis=True, b0=0.00004),
-    Key("fire", "DWELLING_FIRE", (("cause", "OTHER"),), None, crisis=True, b0=0.00003),
+    Key("fire", "DWELLING_FIRE", (("cause", "COOKING"),), None, b0=0.00008),
+    Key("fire", "DWELLING_FIRE", (("cause", "ELECTRICAL"),), None, b0=0.00004),
+    Key("fire", "DWELLING_FIRE", (("cause", "OTHER"),), None, b0=0.00003),
     Key(
         "police",
         "DOMESTIC_ABUSE",
         (("risk_level", "HIGH"),),
         "domestic_abuse",
-        crisis=True,
         b0=0.00003,
         a=0.016,
     ),
@@ -322,7 +331,6 @@ KEYS: tuple[Key, ...] = (
         "CHILDREN",
         "CP_PLAN",
         "child_vulnerability",
-        crisis=True,
         b0=0.0001,
         a=0.012,
         needs="child",
@@ -332,13 +340,21 @@ KEYS: tuple[Key, ...] = (
         "CHILDREN",
         "LOOKED_AFTER",
         "child_vulnerability",
-        crisis=True,
         b0=0.00003,
         a=0.005,
         needs="child",
         role="child",
     ),
 )
+# A crisis key's rate is a hazard (b0, b_old, a), any other's a rate (lam0, lam1): a key whose
+# parameters disagree with the contracts' crisis definition is refused, not simulated wrongly.
+for _k in KEYS:
+    if _k.crisis != (_k.b0 > 0 or _k.b_old > 0 or _k.a > 0):
+        raise ValueError(
+            f"hearth/synth/params.py: records {_k.code} are "
+            f"{'' if _k.crisis else 'not '}a crisis by the contracts (crisisEvents), but their "
+            f"rate is given as {'a rate (lam0, lam1)' if _k.crisis else 'a crisis hazard'}."
+        )
 N_KEYS = len(KEYS)
 KEY_VULN = np.array([-1 if k.vuln is None else VULN_INDEX[k.vuln] for k in KEYS], dtype=np.int64)
 KEY_CRISIS = np.array([k.crisis for k in KEYS])
@@ -352,3 +368,15 @@ RECORD_ID_DIGITS = 9  # never 10, so a record id cannot look like an NHS number
 # Household blocks: each block has its own random streams, so output does not depend on how many
 # blocks are processed together and memory stays flat.
 BLOCK = 32768
+
+
+# --- a world that does not flatter the model (issue 27): its switches live in world_params.py
+from hearth.synth.world_params import (  # noqa: E402
+    MECHANISMS,
+    REALISTIC,
+    SEASON_PEAK_MONTH,
+    WorldParams,
+    world_params,
+)
+
+__all__ = ["MECHANISMS", "REALISTIC", "SEASON_PEAK_MONTH", "WorldParams", "world_params"]

@@ -13,24 +13,25 @@ import pyarrow.parquet as pq
 
 from hearth.sources import EVENT_SOURCES
 from hearth.synth import params as P
-from hearth.synth.agency import Written, agency_world, write_record_links
+from hearth.synth.agency import Written, agency_world, check_identifiers, write_record_links
 from hearth.synth.dynamics import LEAVE, ROLE_CODE, Population
 from hearth.synth.events import BlockEvents, generate_events, household_rates
 from hearth.synth.extracts import write_addresses, write_events, write_people
 from hearth.synth.ids import nhs_numbers, pseudonyms, synthetic_key, uprns
-from hearth.synth.latent import eligibility, laplace_table, simulate_chains, z_nodes
+from hearth.synth.latent import eligibility, laplace_by_month, laplace_table, simulate_chains
+from hearth.synth.mechanisms import World, resolve
 from hearth.synth.months import month_name, parse_month, random_day_in_month
 from hearth.synth.places import write_area_names
-from hearth.synth.population import Households, make_areas, make_households
+from hearth.synth.population import Areas, Households, make_areas, make_households
 from hearth.synth.truth import block_truth
 from hearth.synth.write import (
     PARQUET_OPTIONS,
     ROW_GROUP_SIZE,
 )
 
-# Independent random streams: (seed, stream[, block]).
-_AREAS, _HOUSEHOLDS, _BLOCK, _PEOPLE, _ADDRESSES = 1, 2, 3, 4, 5
-IDENTIFIERS = ("shared", "agency")  # shared keys (every agency has them) or the agencies' own
+# Independent random streams: (seed, stream[, block]). 6: mechanisms.py's draws, 7: each block's
+# household factor, 10 and 11: agency.py's identifiers. Today's streams never move.
+_AREAS, _HOUSEHOLDS, _BLOCK, _PEOPLE, _ADDRESSES, _FACTOR = 1, 2, 3, 4, 5, 7
 _KEY_ROLE = np.array([ROLE_CODE[k.role] for k in P.KEYS])
 _KEY_SOURCE = np.array([EVENT_SOURCES.index(k.source) for k in P.KEYS])
 
@@ -59,24 +60,23 @@ def synthesise(
     mess_rate: float = 0.01,
     move_rate: float = 0.002,
     progress: Callable[[str, float], None] | None = None,
+    world: P.WorldParams | None = None,
     identifiers: str = "shared",
     raw: Path | None = None,
 ) -> SynthSummary:
     """Write a landing tree under `out` and the truth under `truth`; same arguments, same bytes.
-
-    `identifiers="shared"`: every agency holds NHS numbers and UPRNs (the world as it was).
-    `"agency"`: each holds the keys real ones do, and records names, dates of birth and
-    addresses with errors; its raw extract is written under `raw` (default: `_raw` beside
-    `out`) and the landing made from it by `pseudonymise_file` (hearth/synth/agency.py). The
-    households, people, events and truth are the same under both."""
-    if identifiers not in IDENTIFIERS:
-        raise ValueError(f"identifiers must be one of {', '.join(IDENTIFIERS)}")
-    if raw is not None and Path(raw).resolve().is_relative_to(Path(out).resolve()):
-        raise ValueError(f"the raw extracts ({raw}) must not be inside the landing ({out})")
+    `world` switches on the mechanisms of a less flattering world (`params.REALISTIC` all of
+    them); None or `WorldParams()` is today's world.
+    `identifiers`: "shared" (every agency holds NHS numbers and UPRNs) or "agency" (the keys
+    real ones hold, and raw extracts under `raw` made into the landing: hearth/synth/agency.py);
+    the households, people, events and truth are the same under both."""
+    check_identifiers(identifiers, out, raw)
     if households < 2 or months < 2:
         raise ValueError("need at least 2 households and 2 months")
     if not (0.0 <= mess_rate < 1.0 / 3.0) or not (0.0 <= move_rate < 0.5):
         raise ValueError("mess_rate must be in [0, 1/3) and move_rate in [0, 0.5)")
+    wp = world or P.WorldParams()
+    wp.check()
     report = progress or (lambda stage, fraction: None)
     out, truth = Path(out), Path(truth)
     last = parse_month(end)
@@ -89,7 +89,10 @@ def synthesise(
         np.random.default_rng([seed, _HOUSEHOLDS]), areas, households, first
     )
 
-    events, tr = _simulate_blocks(hh, seed, months, horizon, first, mess_rate, report)
+    resolved = resolve(wp, seed, len(P.LA_CODES), len(areas.ward_codes), first, months, horizon)
+    events, tr = _simulate_blocks(
+        hh, areas, resolved, seed, months, horizon, first, mess_rate, report
+    )
 
     report("pseudonymising identifiers", 0.55)
     key = synthetic_key(seed)
@@ -190,25 +193,10 @@ def synthesise(
     links = write_record_links(
         truth, written, events.h, ev_person, ev_number, events.day, hh_pids, person_pids
     )
-    ident_counts = None
-    if identifiers == "agency":
-        raw = Path(raw) if raw is not None else out.parent / "_raw"
-        ident_counts = agency_world(
-            out,
-            raw,
-            seed,
-            written,
-            areas,
-            hh,
-            pop,
-            origin,
-            events,
-            ev_person,
-            pool,
-            key,
-            last,
-            report,
-        )
+    parts = (areas, hh, pop, origin, events, ev_person, pool, key, last, report)
+    ident_counts = (
+        agency_world(out, raw, seed, written, *parts) if identifiers == "agency" else None
+    )
     crisis_rate = float(tr[2].mean())
     summary = SynthSummary(
         out,
@@ -222,13 +210,17 @@ def synthesise(
         truth_rows,
         crisis_rate,
     )
-    _write_world(truth, summary, seed, end, mess_rate, move_rate, pop, links, ident_counts)
+    _write_world(
+        truth, summary, seed, end, mess_rate, move_rate, pop, resolved, links, ident_counts
+    )
     report("done", 1.0)
     return summary
 
 
 def _simulate_blocks(
     hh: Households,
+    areas: Areas,
+    world: World,
     seed: int,
     months: int,
     horizon: int,
@@ -237,8 +229,11 @@ def _simulate_blocks(
     report: Callable[[str, float], None],
 ) -> tuple[BlockEvents, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Hidden state, records and truth, one block of households at a time."""
-    nodes, _ = z_nodes()
-    phi = laplace_table()
+    n_z = world.z.size // world.n_u
+    z_of_node = world.z
+    phi = laplace_by_month(world, months) if world.time_varying else laplace_table(world=world)
+    ward_all = areas.lsoa_ward[hh.lsoa]
+    la_all = areas.ward_la[ward_all]
     n = hh.n
     p = np.empty((months, n))
     p_full = np.empty((months, n))
@@ -252,11 +247,18 @@ def _simulate_blocks(
         q = q_all[lo:hi]
         has_child, has_old = hh.has_child[lo:hi], hh.has_old[lo:hi]
         elig = eligibility(has_child, has_old)
-        z_idx = rng.integers(0, nodes.size, size=hi - lo)
-        bits = simulate_chains(rng, q, elig, horizon)
-        rates = household_rates(q, has_child, has_old)
-        ev = generate_events(rng, rates, nodes[z_idx], bits, months, first, mess_rate)
-        bt = block_truth(q, elig, z_idx, bits, rates, ev, months, mess_rate, phi)
+        la, ward = la_all[lo:hi], ward_all[lo:hi]
+        z_idx = rng.integers(0, n_z, size=hi - lo)
+        u_idx = None
+        if world.n_u > 1:  # the household factor, from its own stream
+            u_idx = np.random.default_rng([seed, _FACTOR, b]).integers(0, world.n_u, hi - lo)
+        node = z_idx if u_idx is None else z_idx * world.n_u + u_idx
+        bits = simulate_chains(rng, q, elig, horizon, world, u_idx)
+        area = world.area_mult(la, ward)
+        rates = household_rates(q, has_child, has_old, world.keys, area)
+        z = z_of_node[node]
+        ev = generate_events(rng, rates, z, bits, months, first, mess_rate, world, la)
+        bt = block_truth(q, elig, node, bits, rates, ev, months, mess_rate, phi, world, la)
         p[:, lo:hi], p_full[:, lo:hi], crisis[:, lo:hi] = bt.p, bt.p_full, bt.crisis
         keep = ev.t < months
         landed = {f: v[keep] for f, v in asdict(ev).items()}
@@ -312,6 +314,17 @@ def _write_truth(
     return n * p.shape[0]
 
 
+def _key_record(key: P.Key) -> dict:
+    """A record key as world.json documents it, with whether it is a crisis (the contracts')."""
+    fields = asdict(key)
+    head = ("source", "event_type", "attrs", "vuln")
+    return {
+        **{f: fields[f] for f in head},
+        "crisis": key.crisis,
+        **{f: v for f, v in fields.items() if f not in head},
+    }
+
+
 def _write_world(
     truth: Path,
     s: SynthSummary,
@@ -320,12 +333,13 @@ def _write_world(
     mess_rate: float,
     move_rate: float,
     pop: Population,
+    resolved: World,
     record_links: int = 0,
     identifiers: dict | None = None,
 ) -> None:
-    """The parameters behind the truth (never the key or a raw identifier). A world with shared
-    keys writes what it always did; one with the agencies' identifiers adds how they were
-    made (`identifiers`) and the record links' count."""
+    """The parameters behind the truth (never the key or a raw identifier)."""
+    from hearth.synth.latent import z_nodes
+
     nodes, weights = z_nodes()
     onset, rem, stat = P.chain_tables()
     world = {
@@ -361,7 +375,7 @@ def _write_world(
             }
             for k, v in enumerate(P.VULNS)
         ],
-        "keys": [asdict(k) for k in P.KEYS],
+        "keys": [_key_record(k) for k in resolved.keys],
         "counts": {
             "rows": s.rows,
             "persons": s.persons,
@@ -373,8 +387,14 @@ def _write_world(
             "crisis_rate": s.crisis_rate,
         },
     }
+    if not resolved.params.is_default:  # today's world.json stays as it was, byte for byte
+        world["mechanisms"] = {
+            "on": resolved.params.active(),
+            "params": asdict(resolved.params),
+            "drawn": resolved.drawn,
+        }
     del stat, rem
-    if identifiers is not None:
+    if identifiers is not None:  # agencies' identifiers; shared keys: as it always was
         world["identifiers"] = identifiers
         world["counts"]["record_links"] = record_links
     (truth / "world.json").write_text(json.dumps(world, indent=2) + "\n", encoding="utf-8")

@@ -1,3 +1,4 @@
--- The first month any agency's events were received: how far back history reaches.
+-- The first month any agency's events were received: how far back history reaches
+-- ($event_sources: the event sources, hearth/sources.py).
 SELECT min(extract_month) FROM ingest_log
-WHERE source IN ('social_care', 'health', 'fire', 'police') AND status = 'loaded'
+WHERE list_contains($event_sources, source) AND status = 'loaded'

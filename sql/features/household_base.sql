@@ -8,7 +8,7 @@ WITH stays AS (
         effective_date AS valid_from,
         lead(effective_date) OVER (PARTITION BY person_pid ORDER BY effective_date, _extract_month, _row_number) AS valid_to,
         birth_year, ethnic_group
-    FROM raw_people
+    FROM {person_register}
     WHERE _extract_month < $as_of_month AND effective_date < $as_of
 ),
 residents AS (
@@ -30,7 +30,7 @@ composition AS (
 ),
 homes AS (
     SELECT household_pid, la_code, ward_code, lsoa_code, imd_decile, property_type, tenure
-    FROM raw_addresses
+    FROM {household_register}
     WHERE _extract_month < $as_of_month
     QUALIFY row_number() OVER (
         PARTITION BY household_pid ORDER BY updated_date DESC, _extract_month DESC, _row_number DESC

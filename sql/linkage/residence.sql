@@ -8,7 +8,7 @@ WITH ordered AS (
         row_number() OVER (
             PARTITION BY person_pid, effective_date ORDER BY _extract_month DESC, _row_number DESC
         ) AS newest
-    FROM raw_people
+    FROM {person_register}
 )
 SELECT
     person_pid,
@@ -23,7 +23,7 @@ CREATE OR REPLACE TABLE households AS
 SELECT
     household_pid, la_code, ward_code, lsoa_code, imd_decile, property_type, tenure,
     _extract_month AS arrival_month
-FROM raw_addresses
+FROM {household_register}
 QUALIFY row_number() OVER (
     PARTITION BY household_pid ORDER BY updated_date DESC, _extract_month DESC, _row_number DESC
 ) = 1

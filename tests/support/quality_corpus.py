@@ -4,8 +4,10 @@ Each `Case` takes one valid extract of the world, breaks it in one way an agency
 it into a landing tree and says exactly what the quality gate must do with it: refuse the whole
 file (`Refused`: the batch rule and the column it names) or load it with some rows quarantined
 (`Loaded`: quarantined rows by rule). `secret` is the offending value: it may be kept only in
-the quarantine table's row_json (the row as received, for `hearth quarantine show`), never in a
-message, a log, another warehouse table or an output.
+the quarantine table's row_json (the row as received, for `hearth quarantine show`), and there
+only when it has its column's declared shape (`withheld` says it has not: a date in another
+format, a code not on the list, words in a number column), never in a message, a log, another
+warehouse table or an output.
 
 The outcomes are the decisions documented in docs/quality-gate.md.
 `tests/unit/ingest/test_quality_gate.py` runs every case.
@@ -555,6 +557,7 @@ CASES: list[Case] = [
         text_case("police", _mixed_dates),
         Loaded({"invalid_date": 3}),
         secret="__mixed_date__",
+        withheld=True,
     ),
     Case(
         "future_dates",
@@ -625,6 +628,7 @@ CASES: list[Case] = [
         text_case("fire", lambda df: put_rows(df, "cause", [0, 1], "ARSON_SUSPECTED")),
         Loaded({"unknown_code": 2}),
         secret="ARSON_SUSPECTED",
+        withheld=True,
     ),
     Case(
         "missing_detail",
@@ -647,6 +651,7 @@ CASES: list[Case] = [
         ),
         Loaded({"not_a_number": 3}),
         secret="seventh",
+        withheld=True,
         month=BASELINE,
         base_month=BASELINE,
     ),

@@ -138,5 +138,6 @@ IDENTIFIER_CASES: list[Case] = [
         secret="1980.5",
         month=BASELINE,
         base_month=BASELINE,
+        withheld=True,
     ),
 ]

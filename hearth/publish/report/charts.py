@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from html import escape
 
-TIER_FILL = {"very high": "#9b1c1c", "high": "#f4a259", "raised": "#fde68a", "usual": "#d1d5db"}
+from hearth.publish.ranked import TIER_COLOURS
+
+TIER_FILL = {t: fill for t, (fill, _) in TIER_COLOURS.items()}
+
+
+def tier_css() -> str:
+    """The report's tier styles (cards and chips), from the tiers' one set of colours."""
+    rules = []
+    for tier, (fill, ink) in TIER_COLOURS.items():
+        slug = tier.replace(" ", "-")
+        rules.append(f".card.tier-{slug}{{border-left:6px solid {fill}}}")
+        rules.append(f".tier.{slug}{{background:{fill};color:{ink}}}")
+    return "\n".join(rules)
 
 
 def _bars_svg(items: list[tuple[str, float, str]], colours: list[str], width: int = 640) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hearth.publish.report.charts import tier_css
 from hearth.publish.report.model_card import _model_card
 from hearth.publish.report.sections import (
     TOP_COLUMNS,
@@ -96,7 +97,7 @@ def build_report(
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
-<style>{_asset("report.css")}</style>
+<style>{_asset("report.css")}{tier_css()}</style>
 </head>
 <body>
 <header>

@@ -84,6 +84,12 @@ def _check_results(asset_name: str, report, allow_missing: bool):
     )
 
 
+def _cell(text: str) -> str:
+    """A landed file's name (already printable) as one markdown table cell: a '|' in it must
+    not split the row."""
+    return text.replace("|", "\\|")
+
+
 def make_ingest_asset(source: str, months: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     name = f"{source}_extract"
     src = SOURCES[source]
@@ -146,7 +152,7 @@ def make_ingest_asset(source: str, months: dg.PartitionsDefinition) -> dg.Assets
                     "| month | file | status | received | accepted | quarantined |\n"
                     "|---|---|---|---|---|---|\n"
                     + "\n".join(
-                        f"| {r.month} | {r.file_name} | {r.status} | {r.rows_received} | "
+                        f"| {r.month} | {_cell(r.file_name)} | {r.status} | {r.rows_received} | "
                         f"{r.rows_accepted} | {r.rows_quarantined} |"
                         for r in report.results
                     )

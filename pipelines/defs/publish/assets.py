@@ -19,6 +19,7 @@ from hearth.publish.plans import capacity_file
 from hearth.publish.ranked import load_scores, publish_top
 from hearth.publish.summary import run_summary
 from models.monitoring import load_report
+from models.reasons import lead_agencies
 from models.versions import champion_summary
 from pipelines.resources import (
     LandingResource,
@@ -73,7 +74,14 @@ def published_outputs(
             write_json(folder / "run_summary.json", summary)
             seconds.update(
                 write_deliverables(
-                    folder, ranked, summary, model_dir, top, capacity, warn=context.log.warning
+                    folder,
+                    ranked,
+                    summary,
+                    model_dir,
+                    top,
+                    capacity,
+                    warn=context.log.warning,
+                    leads=lead_agencies(),
                 )
             )
 

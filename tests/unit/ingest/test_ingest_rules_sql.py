@@ -1,7 +1,7 @@
 """Two ingest rules at the level where they live, on a tiny hand-built warehouse (issue 14):
 
 - the late-duplicate check of each source looks in that source's own table, at earlier months
-  only (sql/ingest/record_ids.sql);
+  only (the template sql/ingest/record_ids.sql, filled from its contract);
 - the accounting check flags rows lost between received and loaded as well as rows counted
   twice (sql/ingest/accounting.sql through ingest_source)."""
 
@@ -14,7 +14,7 @@ import pytest
 
 from hearth.ingest.run import ingest_source
 from hearth.sources import SOURCES
-from hearth.warehouse import connect, query
+from hearth.warehouse import connect, query_source
 from tests.support.quality_corpus import LATEST, MONTHS
 
 EVENTS = [s for s, src in SOURCES.items() if src.kind == "event"]
@@ -39,8 +39,8 @@ def _late(con, source: str, record_id: str, month: str) -> list[str]:
     try:
         return [
             r
-            for (r,) in query(
-                con, "ingest/record_ids", {"source": source, "month": month}
+            for (r,) in query_source(
+                con, "ingest/record_ids", SOURCES[source], {"month": month}
             ).fetchall()
         ]
     finally:

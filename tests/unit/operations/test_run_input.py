@@ -103,3 +103,12 @@ def test_a_published_month_that_is_not_a_month_is_refused(hearth_home, command):
     result, took = _invoke(args)
     assert result.exit_code == 2 and took < SECONDS
     assert "The published month (--as-of) '2026/01' is not a month" in result.output
+
+
+def test_synth_refuses_an_unknown_mechanism_before_any_work(hearth_home):
+    out = hearth_home / "l"
+    args = ["synth", "--out", str(out), "--truth", str(hearth_home / "t")]
+    result, took = _invoke([*args, "--mechanism", "seasonality", "--mechanism", "weather"])
+    assert result.exit_code == 2 and took < SECONDS
+    assert "Unknown world mechanism weather: choose from drawn_table" in result.output
+    assert "Traceback" not in result.output and not out.exists()

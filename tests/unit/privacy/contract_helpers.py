@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from hearth.ingest.shapes import PSEUDONYM
 from hearth.privacy.pseudonymise import pseudonymise_file as _pseudonymise_file
-from hearth.privacy.shapes import PSEUDONYM
 from hearth.quality.contract_model import Column, Contract
 
 
@@ -18,8 +18,8 @@ def column(name: str, codes: tuple[str, ...] | None = None, kind: str = "string"
         required=False,
         unique=False,
         allowed_values=codes,
-        minimum=None,
-        maximum=None,
+        minimum=0 if kind in ("integer", "number") else None,  # bounds: a declared shape
+        maximum=9999 if kind in ("integer", "number") else None,
         pattern=None if codes or kind != "string" else PSEUDONYM,
         description=name,
         roles=("police",),

@@ -3,6 +3,7 @@ capacity plans, the published top, the workbook and the report's own rules."""
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -14,7 +15,6 @@ from hypothesis import strategies as st
 
 from hearth.features.catalogue import load_catalogue
 from hearth.publish.capacity import (
-    AGENCIES,
     CapacityError,
     Team,
     allocate,
@@ -32,6 +32,8 @@ from hearth.publish.report import build_report
 from hearth.publish.roles import OTHER_AGENCY, REASONS, role_view, visible_columns, visible_features
 from hearth.publish.suppression import headline, is_disclosive, suppress
 from hearth.quality.contracts import ROLES
+from hearth.sources import AGENCIES
+from models.reasons import check_rules, lead_agencies, load_rules
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -179,16 +181,56 @@ def test_published_top_and_area_counts():
 # ---- capacity plans ------------------------------------------------------------------------
 
 
-def test_every_suggested_lead_has_an_agency():
+LEADS = lead_agencies()
+
+
+def test_every_suggested_lead_declares_its_agency():
     rules = yaml.safe_load((ROOT / "models" / "lead_agency.yaml").read_text())
     leads = {r["lead"] for r in rules["rules"]} | set(rules["by_agency"].values())
     leads |= set(rules["by_theme"].values())
     for lead in leads:
-        assert lead_role(lead) in AGENCIES, lead
-    assert lead_role("Fire and rescue (safe and well visit)") == "fire"
-    assert lead_role("Domestic abuse service (police-led MARAC)") == "police"
-    assert lead_role("Community respiratory team (health)") == "health"
-    assert lead_role("Early help (children's services)") == "social_care"
+        assert lead_role(lead, LEADS) in AGENCIES, lead
+    assert lead_role("Fire and rescue (safe and well visit)", LEADS) == "fire"
+    assert lead_role("Domestic abuse service (police-led MARAC)", LEADS) == "police"
+    assert lead_role("Community respiratory team (health)", LEADS) == "health"
+    assert lead_role("Early help (children's services)", LEADS) == "social_care"
+    # declared, not guessed from the words: a name with no agency's word in it still has one
+    assert lead_role("Council early help hub", LEADS) == "social_care"
+    assert lead_role("A lead no rule names", LEADS) is None
+
+
+def _rename_lead(rules: dict, old: str, new: str) -> dict:
+    """The rules with one lead renamed everywhere it is written, as a partnership would."""
+    text = yaml.safe_dump(rules, sort_keys=False).replace(old, new)
+    return yaml.safe_load(text)
+
+
+def test_renaming_a_lead_keeps_its_households_with_its_agency():
+    """Issue 24: renaming "Community respiratory team (health)" to "Community respiratory
+    team" used to stop a lead_only health team receiving its households (the agency was
+    guessed from "(health)"); the agency is the rules' declaration, so it keeps them."""
+    rules = load_rules()
+    old, new = "Community respiratory team (health)", "Community respiratory team"
+    renamed = _rename_lead(rules, old, new)
+    check_rules(renamed, load_catalogue(), "lead_agency.yaml")  # still a valid rules file
+    leads = dict(renamed["leads"])
+    assert leads[new] == "health" and old not in leads
+    top = _top([("LA1", "W1", new), ("LA1", "W1", FIRE), ("LA1", "W2", new)])
+    teams = [Team("Respiratory", "health", (), 5, lead_only=True)]
+    plan = allocate(top, teams, leads)
+    assert plan.teams[0].households["household_pid"].to_list() == ["h0", "h2"]
+    assert plan.teams[0].led_by_agency == 2
+
+
+def test_a_lead_without_a_known_agency_is_refused_when_the_rules_load():
+    rules = copy.deepcopy(load_rules())
+    rules["leads"]["Neighbourhood policing"] = "housing"
+    with pytest.raises(ValueError, match="agency 'housing', which no data contract declares"):
+        check_rules(rules, load_catalogue(), "lead_agency.yaml")
+    rules = copy.deepcopy(load_rules())
+    del rules["leads"]["Neighbourhood policing"]
+    with pytest.raises(ValueError, match="'Neighbourhood policing' is not listed under `leads`"):
+        check_rules(rules, load_catalogue(), "lead_agency.yaml")
 
 
 def _top(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
@@ -227,7 +269,7 @@ def test_allocate_prefers_the_lead_agency_then_the_narrowest_area():
         Team("Fire ward W1", "fire", ("W1",), 1),
         Team("Police", "police", (), 5, lead_only=True),
     ]
-    plan = allocate(top, teams)
+    plan = allocate(top, teams, LEADS)
     got = {t.team.name: t.households["household_pid"].to_list() for t in plan.teams}
     assert got["Fire ward W1"] == ["h0"]  # the ward team before the LA team
     assert got["Fire LA1"] == ["h4"]  # the ward team is full
@@ -261,7 +303,7 @@ def test_allocate_prefers_the_lead_agency_then_the_narrowest_area():
 def test_allocate_sends_each_household_to_one_team_within_capacity(rows, team_specs):
     teams = [Team(f"team {i}", a, areas, v, lo) for i, (a, areas, v, lo) in enumerate(team_specs)]
     top = _top(rows)
-    plan = allocate(top, teams)
+    plan = allocate(top, teams, LEADS)
     seen: list[str] = []
     for tp in plan.teams:
         assert tp.planned <= tp.team.visits_per_month
@@ -270,7 +312,7 @@ def test_allocate_sends_each_household_to_one_team_within_capacity(rows, team_sp
         for la, ward, lead in tp.households.select("la_code", "ward_code", "lead_agency").rows():
             assert not tp.team.areas or la in tp.team.areas or ward in tp.team.areas
             if tp.team.lead_only:
-                assert lead_role(lead) == tp.team.agency
+                assert lead_role(lead, LEADS) == tp.team.agency
         seen += tp.households["household_pid"].to_list()
     assert len(seen) == len(set(seen))
     assert len(seen) + plan.not_planned == top.height

@@ -355,3 +355,48 @@ def test_the_areas_sheet_orders_by_the_count_as_shown(tmp_path):
         ("Yew", SUPPRESSED),
         ("Oak", 0),
     ]
+
+
+# ---- the tiers' colours (issue 24) ---------------------------------------------------------
+
+
+def test_each_tier_has_one_colour_in_the_report_the_chart_and_every_workbook(delivered):
+    """Tier colours have one home (ranked.TIER_COLOURS): the report's cards and chips, its
+    tier chart and every workbook's tier cells show a tier in the same colour, and "usual"
+    in one grey (the report had two)."""
+    from openpyxl import load_workbook
+
+    from hearth.publish.ranked import TIER_COLOURS
+
+    html = (delivered / "report.html").read_text(encoding="utf-8")
+    style = html[html.index("<style>") : html.index("</style>")]
+    for tier, (fill, ink) in TIER_COLOURS.items():
+        slug = tier.replace(" ", "-")
+        rules = re.findall(rf"\.(?:card\.)?tier[.-]{slug}\{{([^}}]*)\}}", style)
+        colours = {c.lower() for r in rules for c in re.findall(r"#[0-9a-fA-F]{3,6}\b", r)}
+        assert len(rules) == 2 and fill in colours and colours <= {fill, ink}, (tier, rules)
+    # the tier chart's bars, in tier order
+    fills = re.findall(r'<rect [^>]*fill="(#[0-9a-f]{6})"/>', html)
+    assert [f for f in fills if f in {c for c, _ in TIER_COLOURS.values()}][:4] == [
+        TIER_COLOURS[t][0] for t in TIERS
+    ]
+    # every workbook's tier cells: the same fill for the same tier
+    seen = set()
+    for path in _books(delivered):
+        wb = load_workbook(path)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    fmt = cell.number_format.strip('"')
+                    if fmt in TIER_COLOURS and cell.fill.fgColor.rgb:
+                        got = "#" + str(cell.fill.fgColor.rgb)[-6:].lower()
+                        assert got == TIER_COLOURS[fmt][0], (path.name, ws.title, fmt, got)
+                        seen.add(fmt)
+    assert seen == set(TIERS) - {"usual"}  # the top 20% is published: no "usual" row
+    from hearth.publish.workbook import TIER_FORMATS
+
+    assert {t: f["bg_color"] for t, f in TIER_FORMATS.items()} == {
+        t: fill for t, (fill, _) in TIER_COLOURS.items()
+    }
+    greys = set(re.findall(r"usual[^{]*\{[^}]*?(#[0-9a-f]{6})", style))
+    assert greys == {TIER_COLOURS["usual"][0]}

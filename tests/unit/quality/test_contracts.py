@@ -278,3 +278,25 @@ def test_token_columns_are_declared_tokens_seen_only_by_their_own_agency(contrac
             )
             assert col.pattern == want, (source, name)
         assert spec.columns[-len(spec.tokens) or len(spec.columns) :] == spec.tokens
+
+
+def _options(d, i):
+    return _props(d)[i].setdefault("logicalTypeOptions", {})
+
+
+@pytest.mark.parametrize(
+    ("source", "change", "problem"),
+    [
+        ("police", lambda d: _options(d, 0).pop("pattern"), "'record_id' declares no shape"),
+        ("people", lambda d: _options(d, 2).pop("maximum"), "needs logicalTypeOptions minimum"),
+        ("police", lambda d: _options(d, 3).update(format="dd/MM/yyyy"), "format yyyy-MM-dd"),
+    ],
+    ids=["text-without-pattern-or-codes", "integer-without-bounds", "date-in-another-format"],
+)
+def test_a_column_without_a_declared_shape_is_refused(broken_root, source, change, problem):
+    """Hearth keeps a received value only when it has its column's declared shape
+    (hearth/ingest/shapes.py): a source's column with no shape is a contract to fix."""
+    path = _edit(broken_root, source, change)
+    with pytest.raises(ContractError, match=re.escape(problem)) as err:
+        load_contract(source, broken_root)
+    assert path.name in str(err.value)

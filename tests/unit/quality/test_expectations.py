@@ -283,3 +283,30 @@ def test_schema_qualified_table_and_clear_error_for_temporary_ones(gx):
     con.execute("CREATE TEMP TABLE scratch AS SELECT * FROM raw.fire")
     with pytest.raises(ValueError, match="cannot see temporary tables"):
         validate_table(con, "scratch", "fire")
+
+
+def test_gx_is_never_given_the_unexpected_values(gx, monkeypatch):
+    """GX's results can carry `partial_unexpected_list` and friends, i.e. received values: Hearth
+    asks for counts only, so neither GX's own result nor Hearth's summary holds a value."""
+    from great_expectations.datasource.fluent.interfaces import Batch
+
+    seen = []
+    original = Batch.validate
+
+    def spy(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        seen.append(json.dumps(result.to_json_dict(), default=str))
+        return result
+
+    monkeypatch.setattr(Batch, "validate", spy)
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE fire AS SELECT 'FR-' || lpad(i::VARCHAR, 6, '0') AS record_id, "
+        "CASE WHEN i = 1 THEN '943 476 5919' ELSE sha256(i::VARCHAR) END AS household_pid, "
+        "DATE '2025-01-01' AS event_date, 'FALSE_ALARM' AS event_type, "
+        "CASE WHEN i = 0 THEN 'Mrs Jane Doe' END AS cause FROM range(5) r(i)"
+    )
+    summary = validate_table(con, "fire", "fire")
+    assert {o.rule for o in summary.failures} >= {"allowed_values:cause"}
+    said = seen[0] + repr(summary)
+    assert "Jane" not in said and "943 476" not in said
