@@ -75,7 +75,7 @@ def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
     expected = [c.name for c in contract.columns]
     missing = [c for c in expected if c not in columns and c not in tokens]
     extra = [(i, c) for i, c in enumerate(columns) if c not in expected]
-    if len(missing) == len(expected):
+    if len(missing) == len([c for c in expected if c not in tokens]):
         raise BatchProblem(
             "schema_matches_contract",
             f"{ex.source}: file {ex.file_name} has none of the contract's columns in its first "

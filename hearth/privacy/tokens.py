@@ -49,7 +49,9 @@ TOKEN_VERSION = "t1"
 TOKEN_HEX = 32  # 128 bits of the HMAC: collisions are negligible at a partnership's size
 BIGRAM_HEX = 8
 TOKEN_PATTERN = rf"^[0-9a-f]{{{TOKEN_HEX}}}$"
-BIGRAMS_PATTERN = rf"^[0-9a-f]{{{BIGRAM_HEX}}}( [0-9a-f]{{{BIGRAM_HEX}}}){{0,99}}$"
+# a name of one letter has two padded bigrams (_A, A_): a set has two or more, so a lone run of
+# eight digits (a date of birth written 19800514) is not of this shape
+BIGRAMS_PATTERN = rf"^[0-9a-f]{{{BIGRAM_HEX}}}( [0-9a-f]{{{BIGRAM_HEX}}}){{1,99}}$"
 VERSION_PATTERN = r"^t[0-9]{1,3}$"
 TOKEN_PATTERNS = (TOKEN_PATTERN, BIGRAMS_PATTERN, VERSION_PATTERN)
 VERSION_COLUMN = "token_version"

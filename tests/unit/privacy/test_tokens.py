@@ -72,6 +72,9 @@ def test_different_names_differ_and_phonetic_codes_group_sounds():
     assert 2 * len(a & b) / (len(a) + len(b)) >= 0.5 and not a & c
     for v in made["family_bigram_tokens"]:
         assert re.fullmatch(BIGRAMS_PATTERN, v) and v.split() == sorted(v.split())
+    # a one-letter name still has two bigrams, so a lone date (19800514) is not a bigram set
+    assert len(_tokens(surname=["A"])["family_bigram_tokens"][0].split()) == 2
+    assert not re.fullmatch(BIGRAMS_PATTERN, "19800514")
 
 
 def test_swapped_day_and_month_give_the_same_part_tokens_crosswise():
