@@ -228,3 +228,28 @@ def test_cli_reads_the_linkage_key_from_its_own_file_and_never_prints_it(tmp_pat
     assert "token columns under the linkage key" in result.output
     assert LINK.decode() not in result.output and KEY.decode() not in result.output
     assert "given_token" in (tmp_path / "o.csv").read_text().splitlines()[0]
+
+
+def test_the_readme_tokens_example_runs_as_written(tmp_path, monkeypatch):
+    """The README's `--tokens` command, with a raw police export of its column names."""
+    from hearth.cli.app import app
+
+    monkeypatch.delenv("HEARTH_PSEUDONYMISATION_KEY", raising=False)
+    monkeypatch.delenv("HEARTH_LINKAGE_KEY", raising=False)
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    (command,) = re.findall(
+        r"hearth pseudonymise (--source police[^`]*?--tokens[^`]*?)\n```", readme
+    )
+    args = command.replace("\\\n", " ").split()
+    monkeypatch.chdir(tmp_path)
+    for name, key in (("shared.key", KEY), ("linkage.key", LINK)):
+        (tmp_path / name).write_bytes(key)
+        (tmp_path / name).chmod(0o600)
+    raw = dict(POLICE_RAW)
+    raw["address"] = raw.pop("address_line")  # the README's name for the address line
+    pl.DataFrame(raw).write_csv(tmp_path / args[-2])
+    result = CliRunner().invoke(app, ["pseudonymise", *args])
+    assert result.exit_code == 0, result.output
+    out = pl.read_csv(tmp_path / args[-1], infer_schema=False)
+    assert out["family_token"].null_count() == 0 and out["premise_token"].null_count() == 0
+    assert "Zo" not in (tmp_path / args[-1]).read_text()
