@@ -201,3 +201,26 @@ def test_police_surname_and_birth_date_tokens_agree_with_the_register_mostly(wor
     rec = IP.RECORDING["police"]
     ceiling = 1 - rec.missing_dob - rec.swap_day_month / 3
     assert 0.6 < share < ceiling, share
+
+
+def test_cli_agency_identifiers_and_a_raw_folder_inside_the_landing_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from hearth.cli.app import app
+
+    base = ["synth", "--households", "200", "--months", "3", "--seed", "9"]
+    out, truth = tmp_path / "landing", tmp_path / "_truth"
+    where = ["--out", str(out), "--truth", str(truth)]
+    inside = CliRunner().invoke(
+        app, [*base, *where, "--agency-identifiers", "--raw", str(out / "raw")]
+    )
+    assert inside.exit_code != 0 and "must not be inside the landing" in inside.output
+    assert not (out / "raw").exists()
+    shared = CliRunner().invoke(app, [*base, *where, "--raw", str(tmp_path / "raw")])
+    assert shared.exit_code != 0 and "--raw is for --agency-identifiers" in shared.output
+    ok = CliRunner().invoke(
+        app, [*base, *where, "--agency-identifiers", "--raw", str(tmp_path / "raw")]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "raw extracts" in ok.output and list((tmp_path / "raw" / "police").rglob("*.csv"))
+    assert (truth / "record_links.parquet").is_file()
