@@ -15,6 +15,8 @@ $(UV):
 
 $(STAMP): $(UV) uv.lock pyproject.toml
 	$(UV) sync --frozen --python $(PYTHON)
+	@# dg reads its telemetry switch only from the user's dg.toml (hearth/settings.py)
+	$(VENV)/bin/python -c "from hearth import settings; settings.dg_telemetry_off()"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -25,6 +25,21 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+RETENTION_ENV = "HEARTH_RETENTION_MONTHS"
+
+
+def retention_override_months() -> int | None:
+    """HEARTH_RETENTION_MONTHS: for test and synthetic worlds only, a retention in months that
+    replaces every contract's when it is shorter (it can never keep a record longer than its
+    contract says). Unset in production: the contracts' `slaProperties: retention` rule."""
+    value = os.environ.get(RETENTION_ENV)
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{RETENTION_ENV} must be a whole number of months, not {value!r}.")
+    return int(value)
+
+
 def landing_dir() -> Path:
     return Path(os.environ.get("HEARTH_LANDING", hearth_home() / "landing")).resolve()
 
@@ -88,6 +103,42 @@ TELEMETRY_OFF = {
 def telemetry_off() -> None:
     """Switch off Dagster's and MLflow's usage telemetry for this process and its children."""
     os.environ.update(TELEMETRY_OFF)
+
+
+def dg_user_config() -> Path:
+    """Where `dg` reads its user settings: DG_CLI_CONFIG, else XDG_CONFIG_HOME (~/.config)/dg.toml
+    (dagster_shared.utils.config.get_dg_config_path, which a test compares with this)."""
+    named = os.environ.get("DG_CLI_CONFIG")
+    if named:
+        return Path(named).expanduser()
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return Path(config_home) / "dg.toml"
+
+
+def dg_telemetry_off() -> Path | None:
+    """`dg` decides on telemetry from its user settings file and from $DAGSTER_HOME/dagster.yaml
+    only: it ignores the project's pyproject.toml `[tool.dg.cli]` and ./.env, so `dg check defs`
+    from the checkout queued usage events in ~/.dagster/logs. Put `[cli.telemetry] enabled =
+    false` in that file (kept as it is otherwise; a setting already there is the user's). Called
+    by `make install` and every `hearth` command; returns the file, or None if it cannot be
+    written (a read-only home: the README says how to set it by hand)."""
+    import tomlkit
+
+    path = dg_user_config()
+    try:
+        doc = (
+            tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+        )
+        cli = doc.setdefault("cli", tomlkit.table())
+        telemetry = cli.setdefault("telemetry", tomlkit.table())
+        if "enabled" in telemetry:
+            return path
+        telemetry["enabled"] = False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    except (OSError, tomlkit.exceptions.ParseError):
+        return None
+    return path
 
 
 def landing_sensor_state() -> Path:

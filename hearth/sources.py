@@ -101,6 +101,8 @@ def sql_names(source: Source) -> dict[str, str]:
         ),
         "date_column": quote(source.date_column or None),
         "record_key": quote(source.key[0] if len(source.key) == 1 else None),
+        # a register's subject: the pseudonym column of what it is the register of
+        "register_key": quote(f"{source.register_of}_pid" if source.register_of else None),
         "person_key": quote(source.person_key),
         "household_key": quote(source.household_key),
         "kind_column": quote(source.code_kind),
@@ -338,6 +340,42 @@ def crisis_pattern() -> str:
 def is_crisis_code(code: str) -> bool:
     """Whether a linked event code (`fire:DWELLING_FIRE:COOKING`) is a crisis."""
     return re.fullmatch(crisis_pattern(), code) is not None
+
+
+# How an event's code is written (`sql/linkage/events.sql`): `<source>:<part>[:<part>]`, each
+# part the value of one of the source's columns, in this order. A part with several columns is
+# the value of whichever one the row has (health's detail is its category, condition or smoking
+# status, by event type); `event_code_parts` tells them apart by their allowed codes. Who may
+# read a code follows from who may read each of these columns (`hearth/features/catalogue.py`).
+EVENT_CODE_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "social_care": (("service",), ("event_type",)),
+    "health": (("event_type",), ("category", "condition", "smoking_status")),
+    "fire": (("event_type",), ("cause",)),
+    "police": (("event_type",), ("risk_level",)),
+}
+
+
+def event_code_parts(code: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """An event code's source and its parts as (column, value), e.g. `health:LTC_REGISTER:COPD`
+    is ("health", (("event_type", "LTC_REGISTER"), ("condition", "COPD"))). A code that is not
+    written the way `sql/linkage/events.sql` writes codes raises ValueError naming it."""
+    source, *values = code.split(":")
+    grammar = EVENT_CODE_COLUMNS.get(source)
+    if grammar is None or not values or len(values) > len(grammar):
+        raise ValueError(
+            f"{code!r} is not an event code: <source>:<part>[:<part>] with a source of "
+            f"{', '.join(EVENT_CODE_COLUMNS)}"
+        )
+    parts = []
+    for value, columns in zip(values, grammar, strict=False):
+        holding = [c for c in columns if value in CODES[(source, c)]]
+        if len(holding) != 1:
+            raise ValueError(
+                f"{code!r}: {value!r} is not an allowed code of {' or '.join(columns)} in the "
+                f"{source} contract"
+            )
+        parts.append((holding[0], value))
+    return source, tuple(parts)
 
 
 def reference_file_name(name: str) -> str:

@@ -86,6 +86,11 @@ def source_sql(name: str, source: Source, extra: Mapping[str, str] | None = None
     return _PLACEHOLDER.sub(fill, sql_text(name))
 
 
+def source_statements(name: str, source: Source) -> list[str]:
+    """The statements of a template (see `source_sql`) for one source."""
+    return _split(source_sql(name, source))
+
+
 def run_source_sql(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -127,6 +132,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
                 # a warehouse made before the token columns (issue 25) gains them
                 for column in source.tokens:
                     run_source_sql(con, "ingest/raw_table_token", source, extra={"column": column})
+            run_sql(con, "quality/retention_schema")  # what retention deleted, counted
         yield con
     finally:
         con.close()

@@ -195,6 +195,10 @@ def model_card(result) -> str:
     for kind, cm in result.candidate_metrics.items():
         p1, auc, ap = cm["precision_at_1pct"], cm["auc"], cm["average_precision"]
         lines.append(f"| {kind.replace('_', ' ')} | {_pct(p1)} | {auc:.3f} | {_pct(ap)} |")
+    lines += ["", "## Data freshness", ""]
+    lines += [f"- {s}" for s in result.data_freshness] or [
+        "- Every source had sent the month the run needed."
+    ]
     lines += ["", *measured_size(result), "", *fairness_lines(result.fairness)]
     sharing = sharing_lines(result.sharing)
     if sharing:

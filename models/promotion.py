@@ -273,3 +273,8 @@ class MlflowStore:
 
     def end_stale_runs(self) -> int:
         return self.registry.end_stale_runs()
+
+    def expire_versions(self, cutoff_month: str) -> list[str]:
+        from models.retention import expire_versions
+
+        return expire_versions(self.registry, cutoff_month)

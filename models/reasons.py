@@ -18,7 +18,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
 from hearth.features.catalogue import Catalogue, load_catalogue
-from hearth.features.wording import fact_keys, named_keys, say
+from hearth.features.wording import ANOTHER_AGENCY, fact_keys, named_keys, say
 from hearth.sources import AGENCIES
 
 RULES_FILE = Path(__file__).with_name("lead_agency.yaml")
@@ -158,7 +158,12 @@ def lead_agencies() -> dict[str, str]:
 class Lead:
     lead: str
     why: str  # the rule's why and the facts that fired it, in words (`lead_why`)
-    facts: tuple[str, ...]  # the features the why states
+    facts: tuple[str, ...]  # the features that chose the lead (and its why states)
+    # what chose it: a rule ("rule"), the strongest reason's theme ("theme"), the kinds of
+    # record it names ("kinds") or its agency ("agency"), or no reason at all ("none");
+    # decides who may read the lead (`lead_as_role`)
+    basis: str = "rule"
+    rule_why: str = ""  # the rule's own why, before the facts
 
 
 def _holds(rule: dict, values: Mapping[str, float]) -> bool:
@@ -185,32 +190,30 @@ def lead_agency(
         facts = tuple(dict.fromkeys(c["feature"] for c in rule["when"]))
         about = set().union(*(fact_keys(cat, f) for f in facts))
         if about & shown and _holds(rule, values):
-            return Lead(rule["lead"], _rule_why(rule, facts, values, cat, recency_cap), facts)
+            why = _rule_why(rule["why"], facts, values, cat, recency_cap)
+            return Lead(rule["lead"], why, facts, "rule", rule["why"])
     if not reason_features:
-        return Lead(rules["by_agency"]["register"], NO_REASON_WHY, ())
+        return Lead(rules["by_agency"]["register"], NO_REASON_WHY, (), "none")
     first = reason_features[0]
-    return Lead(
-        _strongest_lead(first, values, cat, recency_cap, rules),
-        f"strongest reason: {say(cat, first, values, recency_cap)}",
-        (first,),
-    )
+    lead, basis = _strongest_lead(first, values, cat, recency_cap, rules)
+    return Lead(lead, f"strongest reason: {say(cat, first, values, recency_cap)}", (first,), basis)
 
 
 def _strongest_lead(
     first: str, values: Mapping[str, float], cat: Catalogue, recency_cap, rules: dict
-) -> str:
-    """The lead when no rule leads: the strongest reason's theme (or the kinds of record it
-    names, for a theme in `lead_by_kind`) or its agency."""
+) -> tuple[str, str]:
+    """The lead when no rule leads, and what chose it: the strongest reason's theme (or the
+    kinds of record it names, for a theme in `lead_by_kind`) or its agency."""
     feature = cat.by_name(first)
     by_theme = rules.get("by_theme", {})
     if feature.members and feature.key in rules.get("lead_by_kind", ()):
         kinds = named_keys(cat, first, values, recency_cap) - {feature.key}
         leads = {_kind_lead(k, cat, rules) for k in kinds}
         if len(leads) == 1:
-            return leads.pop()
+            return leads.pop(), "kinds"
     if feature.members and feature.key in by_theme:
-        return by_theme[feature.key]
-    return rules["by_agency"][feature.agency]
+        return by_theme[feature.key], "theme"
+    return rules["by_agency"][feature.agency], "agency"
 
 
 def _kind_lead(key: str, cat: Catalogue, rules: dict) -> str:
@@ -225,20 +228,50 @@ NO_REASON_WHY = "no one agency's records stand out: the council's early help hub
 
 
 def _rule_why(
-    rule: dict,
+    why: str,
     facts: tuple[str, ...],
     values: Mapping[str, float],
     cat: Catalogue,
     recency_cap: int | None,
+    role: str | None = None,
 ) -> str:
-    said = [say(cat, f, values, recency_cap) for f in facts]
-    stated = [s for s in said if s and s != rule["why"]]
-    return f"{rule['why']} ({'; '.join(stated)})" if stated else rule["why"]
+    said = [say(cat, f, values, recency_cap, role) for f in facts]
+    stated = [s for s in said if s and s != why]
+    return f"{why} ({'; '.join(stated)})" if stated else why
 
 
-def lead_why_for(lead: Lead, role: str, cat: Catalogue) -> str | None:
-    """The lead's why as `role` may read it: in full when the role may read every fact it
-    states (the whole feature, not part of a theme); otherwise None (other agencies' facts)."""
+def lead_as_role(
+    lead: Lead,
+    role: str,
+    values: Mapping[str, float],
+    cat: Catalogue,
+    recency_cap: int | None = None,
+) -> tuple[str, str | None]:
+    """The lead and its why as `role` may read them. The lead's name says what chose it (a
+    "police-led MARAC" says domestic abuse was recorded), so a role sees it only if it may
+    read every fact that could have chosen it: a rule's conditions; the strongest reason's
+    theme whole; for a theme that leads by the kinds of record it names, every kind that
+    leads there; for the agency behind the strongest reason, that reason in some form.
+    Otherwise the lead is `ANOTHER_AGENCY`, with no why. The lead the rules give when no one
+    agency's records stand out (the register's) says nothing and is always shown. The why is
+    in the role's own words."""
+    if lead.basis == "none":
+        return lead.lead, lead.why
+    said = say(cat, lead.facts[0], values, recency_cap, role) if lead.basis != "rule" else None
+    strongest = f"strongest reason: {said}" if said else None
+    if lead.basis == "agency":
+        return (lead.lead, strongest) if said else (ANOTHER_AGENCY, None)
+    if lead.basis != "rule" and lead.lead == load_rules()["by_agency"]["register"]:
+        return lead.lead, strongest  # the hub's lead says nothing of which records chose it
+    if lead.basis == "kinds":
+        theme = cat.by_name(lead.facts[0])
+        rules = load_rules()
+        leading = [k for k in theme.members if _kind_lead(k, cat, rules) == lead.lead]
+        if all(role in cat.by_name(f"{k}_months_since").roles for k in leading):
+            return lead.lead, strongest
+        return ANOTHER_AGENCY, None
     if any(role not in cat.by_name(f).roles for f in lead.facts):
-        return None
-    return lead.why
+        return ANOTHER_AGENCY, None
+    if lead.basis == "theme":
+        return lead.lead, strongest
+    return lead.lead, _rule_why(lead.rule_why, lead.facts, values, cat, recency_cap, role)

@@ -38,6 +38,29 @@ class Trained:
     alias_moves: str  # "now", or "when the run commits"
 
 
+def stale_sources(con: duckdb.DuckDBPyConnection, as_of: str) -> list[str]:
+    """One sentence per source whose newest accepted extract is older than the month a run at
+    `as_of` needs: what the model card says the model was trained without."""
+    from hearth.ingest.freshness import expected_month, freshness_report
+    from hearth.warehouse import query
+
+    newest = dict(query(con, "publish/summary_newest_by_source").fetchall())
+    report = freshness_report(newest, expected_month(as_of, []))
+    out = []
+    for source in report["stale_sources"]:
+        f = report["sources"][source]
+        if f["newest_month"] is None:
+            out.append(f"{source}: no extract accepted; the model has none of its records.")
+            continue
+        behind = f["months_behind"]
+        out.append(
+            f"{source}: {behind} month{'s' if behind != 1 else ''} behind; its newest accepted "
+            f"extract is {f['newest_month']} (the run needed {f['expected_month']}), so the "
+            "model used its records up to then."
+        )
+    return out
+
+
 def train_champion(
     open_warehouse: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
     design: Design,
@@ -63,6 +86,7 @@ def train_champion(
 
     with open_warehouse() as con:
         w = load_windows(con, design)
+        behind = stale_sources(con, design.score_as_of)
     train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
     history, latest_history = w.history, w.latest_history
     refusal = window_refusal(train.y, valid.y, design.train_as_of, design.valid_as_of)
@@ -109,6 +133,7 @@ def train_champion(
         latest = Window(design.valid_as_of, cap_recency(raw_valid, latest_cap), valid.y)
         result = refit_on_latest(result, latest, latest_names, params, latest_cap)
         del latest
+    result.data_freshness = behind
     for note in result.notes:
         warn(note)
     # Noting that training has begun lets a rollback find the version it registers.

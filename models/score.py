@@ -10,7 +10,7 @@ from hearth.publish.ranked import risk_tiers
 from hearth.publish.roles import ROLE_REASONS, encode_role_reasons
 from models.ensemble import LogOddsAverage, platt_slope
 from models.metrics import rank_order
-from models.reasons import contributions, lead_agency, lead_why_for, top_reasons
+from models.reasons import contributions, lead_agency, lead_as_role, top_reasons
 from models.train import inner_estimator
 
 EXPLAIN_CHUNK = 5000  # households explained at a time
@@ -58,7 +58,13 @@ def score_households(
             lead = lead_agency(values[pos], rs.features[pos], cat, recency_cap)
             leads[i], whys[i] = lead.lead, lead.why
             by_role[i] = encode_role_reasons(
-                {role: (rs.by_role[pos][role], lead_why_for(lead, role, cat)) for role in cat.roles}
+                {
+                    role: (
+                        rs.by_role[pos][role],
+                        lead_as_role(lead, role, values[pos], cat, recency_cap),
+                    )
+                    for role in cat.roles
+                }
             )
     out = frame.select("household_pid", "la_code", "ward_code", "lsoa_code").with_columns(
         pl.Series("rank", ranks),

@@ -116,6 +116,9 @@ class TrainingResult:
     # the judged model was trained on (what its trees were sized to, TrainParams.sized).
     selection: str = SELECTION_CRITERION
     train_crises: int = 0
+    # Sources behind the month the run needed (a run that allows missing sources): one sentence
+    # each, for the model card (models/card.py). The model used what was accepted before.
+    data_freshness: list[str] = field(default_factory=list)
 
 
 def _score(model, X: np.ndarray) -> np.ndarray:

@@ -26,6 +26,9 @@ class RunOutcome:
     output_folder: Path | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
     model: dict[str, str] = field(default_factory=dict)  # the version trained, its alias, why
+    # checks that failed with WARN: what the run went on without (a stale source, months kept
+    # though no longer landed)
+    warnings: list[str] = field(default_factory=list)
 
 
 # First lines of the dagster.yaml files Hearth ships; a copy that starts with one is Hearth's
@@ -77,6 +80,15 @@ def _problems(result) -> list[str]:
             text = "\n".join(e.message for e in _chain(err))
             out.append(resource_refusal_sentence(text) or "A resource of the run failed to start.")
     return out or ([ended] if ended else [])
+
+
+def _warnings(result) -> list[str]:
+    """One sentence per check that failed with WARN: what a run allowed to go on went without."""
+    return [
+        f"[{ev.asset_key.to_user_string()} · {ev.check_name}] {ev.description}"
+        for ev in result.get_asset_check_evaluations()
+        if not ev.passed and ev.severity.value == "WARN"
+    ]
 
 
 def _chain(err):
@@ -134,17 +146,39 @@ def read_train_settings(path: Path) -> dict:
     return data
 
 
+def pending_removals(warehouse: Path) -> list[dict]:
+    """The removals the last run listed and no one accepted (hearth/ingest/removals.py)."""
+    from hearth.ingest.removals import pending
+    from hearth.warehouse import connect
+
+    if not warehouse.exists():
+        return []
+    with connect(warehouse) as con:
+        return pending(con)
+
+
+NO_REMOVALS_WAITING = (
+    "No removals are waiting to be accepted: the last run listed none. Run without "
+    "--accept-removals; if the landing would remove accepted records, the run stops and lists "
+    "them first."
+)
+
+
 def run_pipeline(
     landing: Path,
     as_of: str | None = None,
     allow_missing_sources: bool = False,
     train_config: dict | None = None,
     say: Callable[[str], None] = print,
+    accept_removals: bool = False,
 ) -> RunOutcome:
     """One run at a time per warehouse: a second `hearth run` waits for the one in progress
     (hearth/operations/runlock.py), then goes on. What a killed run left behind is put right first
     (hearth/operations/recovery.py). A run that stops writes an alert
-    (hearth/operations/alerts.py)."""
+    (hearth/operations/alerts.py).
+
+    `accept_removals`: apply exactly the removals the last run listed (read from the warehouse
+    under the lock); if the landing no longer fits that list, the run stops and removes nothing."""
     from hearth.operations.alerts import alert_stopped_run, stop_from_instance
     from hearth.operations.recovery import finish_abandoned, recover, settle_dead_run
     from hearth.operations.runlock import run_lock
@@ -172,7 +206,18 @@ def run_pipeline(
             lambda run_id, outcome: settle_dead_run(instance(), run_id, outcome),
         ):
             say(f"  note: {note}")
-        outcome = _run_pipeline_locked(landing, as_of, allow_missing_sources, train_config, say)
+        keys: list[str] = []
+        if accept_removals:
+            listed = pending_removals(warehouse)
+            if not listed:
+                return RunOutcome(False, as_of, None, [NO_REMOVALS_WAITING])
+            say(f"Accepting the {len(listed)} removal(s) the last run listed:")
+            for r in listed:
+                say(f"  • {r['sentence'].rsplit(' [', 1)[0]}")
+            keys = [r["key"] for r in listed]
+        outcome = _run_pipeline_locked(
+            landing, as_of, allow_missing_sources, train_config, say, keys
+        )
         for note in finish_abandoned(warehouse, store):
             say(f"  note: {note}")
     if not outcome.success and outcome.run_id:
@@ -190,6 +235,7 @@ def _run_pipeline_locked(
     allow_missing_sources: bool,
     train_config: dict | None,
     say: Callable[[str], None],
+    accept_removals: list[str] | None = None,
 ) -> RunOutcome:
     """Ingest every landed month (unchanged files are skipped), then link, build features,
     train, score and publish, all in one Dagster run recorded in the instance."""
@@ -213,7 +259,9 @@ def _run_pipeline_locked(
     instance = dg.DagsterInstance.get()
     timings: dict[str, float] = {}
     PROGRESS.update(say=say, timings=timings)
-    settings_cfg = {"allow_missing_sources": allow_missing_sources}
+    settings_cfg: dict = {"allow_missing_sources": allow_missing_sources}
+    if accept_removals:
+        settings_cfg["accept_removals"] = list(accept_removals)
     if as_of:
         settings_cfg["as_of"] = as_of
     run_config = {
@@ -259,7 +307,14 @@ def _run_pipeline_locked(
                 keys = ("version", "alias", "promotion_reason")
                 model = {k: str(meta[k].value) for k in keys if k in meta}
     outcome = RunOutcome(
-        result.success, as_of, result.run_id, problems, folder, step_seconds=timings, model=model
+        result.success,
+        as_of,
+        result.run_id,
+        problems,
+        folder,
+        step_seconds=timings,
+        model=model,
+        warnings=_warnings(result),
     )
     write_json(
         settings.hearth_home() / "last_run.json",
@@ -267,9 +322,12 @@ def _run_pipeline_locked(
             "run_id": result.run_id,
             "status": "published" if result.success else "stopped",
             "problems": problems,
+            "warnings": outcome.warnings,
             "output_folder": str(folder) if folder else None,
             "step_seconds": timings,
             "not_read": [u.to_dict() for u in inv.unread],
+            # what the landing would remove and no one has accepted (hearth run --accept-removals)
+            "removals_pending": pending_removals(settings.warehouse_path()),
         },
     )
     return outcome

@@ -180,6 +180,10 @@ class RunSettings(dg.ConfigurableResource):
 
     as_of: str | None = None
     allow_missing_sources: bool = False
+    # The removals an officer accepts for this run: the keys (`source:month:digest`) of the list
+    # a stopped run showed (hearth/ingest/removals.py). Exactly these are applied; if the landing
+    # no longer fits one, the run stops. The landing sensor's runs never carry any.
+    accept_removals: list[str] = []
     volume_tolerance: float = 3.0
     fixed_k: int = 1000
     explain_share: float = 0.05

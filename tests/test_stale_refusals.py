@@ -1,7 +1,7 @@
 """Issue 13, point 6: a refusal is about a file; once the file is no longer landed, the refusal
-goes with it (the warehouse follows the landing: hearth/ingest/run.py drop_unlanded), so the
-report and run_summary.json stop naming a file that is not there. On the quality corpus's
-small world and a real DuckDB file."""
+goes with it (a refusal is bookkeeping, not a record: hearth/ingest/removals.py
+refusals_not_landed), so the report and run_summary.json stop naming a file that is not there.
+On the quality corpus's small world and a real DuckDB file."""
 
 from __future__ import annotations
 

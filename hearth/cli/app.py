@@ -13,6 +13,7 @@ import typer
 from hearth import settings
 from hearth.cli import models, quarantine
 from hearth.cli.deliver import audit_command, plan_command, publish_command, reidentify_command
+from hearth.cli.dpia import dpia_command
 from hearth.cli.pseudonymise import pseudonymise_command
 from hearth.cli.runs import demo, run, synth
 from hearth.cli.ui import ui_command
@@ -34,6 +35,7 @@ COMMANDS: Commands = (
         "At an agency: find the ranked households you already know (audited).",
     ),
     ("audit", audit_command, "List the audit log of re-identifications."),
+    ("dpia", dpia_command, "Write the data protection officer's evidence pack."),
     ("ui", ui_command, "Start the Dagster UI and the MLflow UI on 127.0.0.1; Ctrl-C stops both."),
     ("synth", synth, None),
     ("run", run, None),
@@ -86,6 +88,7 @@ def _private(ctx: typer.Context) -> None:
     from hearth.privacy.access import ensure_private_home, private_process
 
     settings.telemetry_off()  # before Dagster or MLflow is imported or started
+    settings.dg_telemetry_off()  # and for `dg`, which reads only its user settings file
     private_process()
     if ctx.invoked_subcommand not in ("pseudonymise", "synth"):  # these run at an agency
         ensure_private_home(create=False)

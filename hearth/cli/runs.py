@@ -158,10 +158,28 @@ def synth(
         )
 
 
+def _retention_line(folder: Path) -> str:
+    """What the run deleted because its contracts' retention had passed, from its summary."""
+    import json
+
+    from hearth.quality.retention import retention_sentence
+
+    try:
+        summary = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return retention_sentence(None)
+    return retention_sentence(summary.get("retention"))
+
+
 def _report_run(outcome) -> None:
     if outcome.success:
+        if outcome.warnings:
+            console.print("[bold yellow]Went on without[/] (missing sources were allowed):")
+            for w in outcome.warnings:
+                console.print(f" • {w}", markup=False)
         console.print(f"[bold green]Published[/] {outcome.output_folder}")
         console.print(f"Run summary: {outcome.output_folder / 'run_summary.json'}")
+        console.print(_retention_line(outcome.output_folder), markup=False)
         m = outcome.model
         if m.get("version"):
             became = "is @champion" if m.get("alias") == "champion" else "is @challenger"
@@ -200,6 +218,15 @@ def run(
             "learning_rate, candidates, value_of_sharing, ...; see TrainConfig).",
         ),
     ] = None,
+    accept_removals: Annotated[
+        bool,
+        typer.Option(
+            "--accept-removals",
+            help="Remove from the warehouse exactly the records the last stopped run listed "
+            "as no longer landed or shrunk (recorded in the audit with your name); refused if "
+            "the landing changed since.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole pipeline through Dagster: ingest, check, link, features, train, publish."""
     if as_of is not None:
@@ -222,7 +249,12 @@ def run(
             fail(str(e))
     console.print(f"Running Hearth on {landing} (HEARTH_HOME={settings.hearth_home()})")
     outcome = run_pipeline(
-        landing, as_of, allow_missing_sources, train_config=training, say=console.print
+        landing,
+        as_of,
+        allow_missing_sources,
+        train_config=training,
+        say=console.print,
+        accept_removals=accept_removals,
     )
     _report_run(outcome)
 

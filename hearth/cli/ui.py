@@ -9,7 +9,11 @@ Both listen on 127.0.0.1, and neither lets whoever reaches it change things unas
   still start runs. `--allow-launch` starts the webserver able to launch runs; run config can
   then still not point a run's resources outside HEARTH_HOME (pipelines/resources.py);
 - the MLflow server runs MLflow's basic-auth app: every request needs a user name and password
-  (hearth/cli/ui_auth.py; the admin's password is in a file only its owner can read).
+  (hearth/cli/ui_auth.py; the admin's password is in a file only its owner can read), as the
+  MLflow app `hearth` (hearth/cli/ui_mlflow.py), whose page shows no usage-data banner.
+- both answer only requests addressed to their own names (127.0.0.1, localhost and those in
+  HEARTH_UI_HOSTS), so a web page cannot read them through DNS rebinding: MLflow's
+  `--allowed-hosts`, and for Dagster a Host allowlist in front of its app (hearth/cli/ui_hosts.py).
 
 Each server runs in its own process group, so Ctrl-C (or SIGTERM) stops them all and
 everything they started; their output goes to HEARTH_HOME/logs/."""
@@ -34,6 +38,7 @@ import typer
 
 from hearth import settings
 from hearth.cli.console import console, fail
+from hearth.cli.ui_hosts import allowed_names, mlflow_allowed_hosts
 
 HOST = "127.0.0.1"
 
@@ -203,7 +208,8 @@ def ui_command(
         url = f"http://{HOST}:{dport}"
         prepare_instance(dagster_home)
         code = ["-w", str(write_workspace(dagster_home))]
-        cmd = [executable("dagster-webserver"), *code]
+        # dagster-webserver's own command behind a Host allowlist (hearth/cli/ui_hosts.py)
+        cmd = [sys.executable, "-m", "hearth.cli.ui_hosts", *code]
         cmd += ["-h", HOST, "-p", str(dport)] + ([] if allow_launch else ["--read-only"])
         servers.append(start("Dagster UI", cmd, url, "/server_info", logs / "dagster-ui.log", env))
         cmd = [executable("dagster-daemon"), "run", *code]
@@ -224,7 +230,9 @@ def ui_command(
             artifacts.mkdir(parents=True, exist_ok=True)
             cmd = [executable("mlflow"), "server", "--backend-store-uri", tracking]
             cmd += ["--artifacts-destination", artifacts.as_uri(), "--workers", "1"]
-            cmd += ["--host", HOST, "--port", str(mport), "--app-name", "basic-auth"]
+            cmd += ["--host", HOST, "--port", str(mport), "--app-name", "hearth"]
+            # the same names as the Dagster UI, no more (MLflow's default adds private ranges)
+            cmd += ["--allowed-hosts", mlflow_allowed_hosts(allowed_names())]
             auth = ensure_mlflow_auth(home)
             mlflow_note = f"sign in as {ADMIN}: the password is in {auth.password_file}"
             # the server's background job runner (GenAI evaluation jobs) is not used by Hearth

@@ -1,4 +1,15 @@
-"""The feature catalogue (`sql/features/catalogue.yaml`): names, agencies, plain words and roles."""
+"""The feature catalogue (`sql/features/catalogue.yaml`): names, agencies, plain words, and who
+may read each feature, derived from the data contracts.
+
+The contracts are the one source of who sees what (`hearth/quality/contracts.py:may_read`). A
+feature is built from contract columns: an event feature from its source's date and the columns
+its event codes are written from (`hearth/sources.py:event_code_parts`), a household feature
+from the register columns the catalogue names, a theme or combination from all it adds up. A
+role may read a feature whole (`Feature.roles`) when its value follows from columns the role may
+read: every column is readable, or the feature counts every value of the ones that are not (all
+risk levels of domestic abuse are "domestic abuse", which a commissioner may read; high-risk
+alone is not). A role that may read only the first part of a code reads the feature coarsely,
+in the catalogue's `coarse_words` and counted over every feature of that part (`role_kinds`)."""
 
 from __future__ import annotations
 
@@ -8,8 +19,10 @@ from functools import cache, cached_property
 import yaml
 
 from hearth import sources
+from hearth.features.access import agree, code_columns, code_part, reads_whole
+from hearth.quality.contracts import ROLES
 from hearth.settings import SQL_DIR
-from hearth.sources import is_crisis_code
+from hearth.sources import SOURCES, event_code_parts, is_crisis_code
 
 NO_EVENT_MONTHS = 99  # "months since" for a household with no such record in three years
 WINDOW_WORDS = {3: "3 months", 6: "6 months", 12: "12 months", 24: "2 years", 36: "3 years"}
@@ -20,7 +33,7 @@ TREND_HISTORY = 24  # a trend compares the last 12 months with the 12 before
 class Feature:
     name: str
     agency: str  # health | social_care | fire | police | register | combined
-    roles: tuple[str, ...]
+    roles: tuple[str, ...]  # who may read it whole: derived from the data contracts
     kind: str  # count | trend | recency | household | derived
     key: str | None = None  # the event feature (or theme) it belongs to
     members: tuple[str, ...] = ()  # a theme's event feature keys; empty for the rest
@@ -31,6 +44,8 @@ class Feature:
     definition: str = ""  # what a theme counts, said once in the key (`Catalogue.reason_key`)
     uses: tuple[str, ...] = ()  # a derived feature's inputs (feature names or agencies)
     sign_of_need: bool = False  # records of need (not a status or a protective measure)
+    codes: tuple[str, ...] = ()  # the event codes it counts (a theme's or combination's: all)
+    columns: tuple[tuple[str, str], ...] = ()  # (source, column) it is built from
 
     @property
     def monotone(self) -> int:
@@ -70,11 +85,33 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class Kind:
+    """A kind of record as one role reads it: one event feature in its own words, or, for a
+    role that may read only the first part of its codes, every event feature of that part in
+    the catalogue's coarse words (`members` are added up)."""
+
+    key: str  # the event feature's key, or the code part read ("police:DOMESTIC_ABUSE")
+    members: tuple[str, ...]  # event feature keys counted together
+    one: str
+    many: str
+
+
+@dataclass(frozen=True)
 class Catalogue:
     features: tuple[Feature, ...]
     event_codes: tuple[tuple[str, str], ...]  # (event_code, feature key)
     windows: tuple[int, ...]
     roles: tuple[str, ...]
+    coarse_words: tuple[tuple[str, str, str], ...] = ()  # (code part, one, many)
+    parts: tuple[tuple[str, str, str | None], ...] = ()  # (code, role, `code_part`)
+
+    @cached_property
+    def _parts(self) -> dict[tuple[str, str], str | None]:
+        return {(c, r): p for c, r, p in self.parts}
+
+    def code_part(self, code: str, role: str) -> str | None:
+        """`code_part` of one of the catalogue's codes, worked out once when it loaded."""
+        return self._parts[(code, role)]
 
     @property
     def names(self) -> list[str]:
@@ -141,10 +178,57 @@ class Catalogue:
     def agencies(self) -> list[str]:
         return sorted({f.agency for f in self.features} - {"register", "combined"})
 
+    @cached_property
+    def _event(self) -> dict[str, Feature]:
+        """Each event feature (its "months since" stands for it) by key."""
+        return {f.key: f for f in self.features if f.kind == "recency" and not f.members}
+
+    @cached_property
+    def _role_kinds(self) -> dict[tuple, tuple[Kind, ...]]:
+        return {}  # `role_kinds` answers, kept: reasons ask them hundreds of thousands of times
+
+    def role_kinds(self, keys: tuple[str, ...], role: str, within: bool = False) -> list[Kind]:
+        """See `_work_out_kinds`; worked out once per question."""
+        ask = (keys, role, within)
+        if ask not in self._role_kinds:
+            self._role_kinds[ask] = tuple(self._work_out_kinds(keys, role, within))
+        return list(self._role_kinds[ask])
+
+    def _work_out_kinds(self, keys: tuple[str, ...], role: str, within: bool) -> list[Kind]:
+        """The kinds of record `role` may read among the event features `keys`: a feature it
+        may read whole in its own words; one it may read only in part as the coarse kind of
+        that part, counted over every event feature of it (with `within`, only if those are
+        all among `keys`: a theme may not count a kind it holds only part of); nothing where
+        it may not know of the record, or where the coarse kind is not whole."""
+        out: dict[str, Kind] = {}
+        words = {k: (one, many) for k, one, many in self.coarse_words}
+        for key in keys:
+            f = self._event[key]
+            if role in f.roles:
+                out.setdefault(key, Kind(key, (key,), f.one, f.many))
+                continue
+            parts = {self.code_part(c, role) for c in f.codes}
+            if len(parts) != 1 or None in parts:
+                continue
+            part = parts.pop()
+            members = tuple(
+                k
+                for k, e in self._event.items()
+                if all(self.code_part(c, role) == part for c in e.codes)
+            )
+            codes = {c for k in members for c in self._event[k].codes}
+            if not {c for c, _ in self.event_codes if self.code_part(c, role) == part} <= codes:
+                continue  # a feature counts this part with another: no clean sum
+            if within and not set(members) <= set(keys):
+                continue
+            out.setdefault(part, Kind(part, members, *words[part]))
+        return list(out.values())
+
 
 def _check_agencies(raw: dict) -> None:
     """Every feature is an agency's (as the contracts declare them), the register's or a
-    combination, and is seen only by roles that exist."""
+    combination, and any roles it writes exist (they must also agree with those derived from
+    the contracts: `build_catalogue`)."""
     agencies = {*sources.AGENCIES, "register", "combined"}
     for group in ("event_features", "household_features", "derived_features"):
         for f in raw.get(group, []):
@@ -154,11 +238,11 @@ def _check_agencies(raw: dict) -> None:
                     f"sql/features/catalogue.yaml: feature {name} has agency {f.get('agency')!r}; "
                     f"use one of {', '.join(sorted(agencies))} (agencies come from the contracts)."
                 )
-            unknown = [r for r in f.get("roles", []) if r not in raw["roles"]]
+            unknown = [r for r in f.get("roles", []) if r not in sources.ROLES]
             if unknown:
                 raise ValueError(
                     f"sql/features/catalogue.yaml: feature {name} names unknown roles {unknown}; "
-                    f"roles are {', '.join(raw['roles'])}."
+                    f"roles are {', '.join(sources.ROLES)}."
                 )
 
 
@@ -181,9 +265,19 @@ def _crisis_keys(event_features: list[dict]) -> list[str]:
 @cache
 def load_catalogue() -> Catalogue:
     raw = yaml.safe_load((SQL_DIR / "features" / "catalogue.yaml").read_text(encoding="utf-8"))
-    raw["roles"] = sources.ROLES  # who may see what: the commissioner and the contracts' agencies
+    return build_catalogue(raw)
+
+
+def build_catalogue(raw: dict) -> Catalogue:
+    """The catalogue from its YAML, with every feature's roles derived from the contracts;
+    anything that cannot be checked against them is refused in a sentence."""
     _check_agencies(raw)
     windows = tuple(raw["windows"])
+    if "roles" in raw and tuple(raw["roles"]) != ROLES:
+        raise ValueError(
+            f"sql/features/catalogue.yaml: roles {raw['roles']} are not the data contracts' "
+            f"roles {list(ROLES)}"
+        )
     feats: list[Feature] = []
     codes: list[tuple[str, str]] = []
     not_need = set(raw.get("not_signs_of_need", []))
@@ -191,13 +285,39 @@ def load_catalogue() -> Catalogue:
     if unknown:
         raise ValueError(f"sql/features/catalogue.yaml: not_signs_of_need names unknown {unknown}")
     for ef in raw["event_features"]:
-        key, roles = ef["key"], tuple(ef["roles"])
-        codes += [(c, key) for c in ef["codes"]]
-        common = dict(agency=ef["agency"], roles=roles, key=key, one=ef["one"], many=ef["many"])
+        for c in ef["codes"]:
+            try:
+                event_code_parts(c)
+            except ValueError as e:
+                where = f"sql/features/catalogue.yaml: event feature {ef['key']}"
+                raise ValueError(f"{where}: {e}") from None
+        codes += [(c, ef["key"]) for c in ef["codes"]]
+    every = [c for c, _ in codes]
+    parts = {(c, r): code_part(c, r) for c in dict.fromkeys(every) for r in ROLES}
+
+    def derive(where: str, f_codes, f_columns, written) -> tuple[str, ...]:
+        roles = tuple(r for r in ROLES if reads_whole(set(f_codes), set(f_columns), r, parts))
+        agree(where, written, roles)
+        return roles
+
+    for ef in raw["event_features"]:
+        key, f_codes = ef["key"], tuple(ef["codes"])
+        columns = tuple(dict.fromkeys(col for c in f_codes for col in code_columns(c)))
+        roles = derive(f"event feature {key}", f_codes, (), ef.get("roles"))
+        common = dict(
+            agency=ef["agency"],
+            roles=roles,
+            key=key,
+            one=ef["one"],
+            many=ef["many"],
+            codes=f_codes,
+            columns=columns,
+        )
         common["sign_of_need"] = key not in not_need
         feats += [Feature(f"{key}_{w}m", kind="count", window=w, **common) for w in windows]
         feats.append(Feature(f"{key}_trend", kind="trend", **common))
         feats.append(Feature(f"{key}_months_since", kind="recency", **common))
+    by_key = {f.key: f for f in feats}
     crises = _crisis_keys(raw["event_features"])
     for tf in raw.get("theme_features", []):
         members = tuple(tf.get("keys") or crises)
@@ -207,22 +327,22 @@ def load_catalogue() -> Catalogue:
                 f"sql/features/catalogue.yaml: theme {tf['key']} counts the crises, which the "
                 f"contracts' crisisEvents make {sorted(crises)}; its keys are {sorted(members)}."
             )
-        unknown = [k for k in members if k not in {f.key for f in feats}]
+        unknown = [k for k in members if k not in by_key]
         if unknown:
             raise ValueError(
                 f"sql/features/catalogue.yaml: theme {tf['key']} names unknown {unknown}"
             )
-        # who may read a reason built on a theme: whoever may read every record kind in it
-        roles = tuple(
-            r for r in raw["roles"] if all(r in f.roles for f in feats if f.key in members)
-        )
+        t_codes = tuple(dict.fromkeys(c for k in members for c in by_key[k].codes))
+        t_columns = tuple(dict.fromkeys(col for k in members for col in by_key[k].columns))
         common = dict(
             agency="combined",
-            roles=roles,
+            roles=derive(f"theme {tf['key']}", t_codes, (), tf.get("roles")),
             key=tf["key"],
             one=tf["one"],
             many=tf["many"],
             definition=tf.get("definition", ""),
+            codes=t_codes,
+            columns=t_columns,
         )
         common["sign_of_need"] = not_need.isdisjoint(members)
         feats += [
@@ -233,18 +353,76 @@ def load_catalogue() -> Catalogue:
             Feature(f"{tf['key']}_months_since", kind="recency", members=members, **common)
         )
     for hf in raw["household_features"]:
+        columns = tuple(_register_column(hf["name"], c) for c in hf.get("columns") or ())
+        if not columns:
+            raise ValueError(
+                f"sql/features/catalogue.yaml: household feature {hf['name']} names no "
+                "`columns` (source.column) it is built from, so who may read it is unknown."
+            )
+        roles = derive(f"household feature {hf['name']}", (), columns, hf.get("roles"))
         feats.append(
-            Feature(hf["name"], hf["agency"], tuple(hf["roles"]), "household", text=hf["text"])
+            Feature(hf["name"], hf["agency"], roles, "household", text=hf["text"], columns=columns)
         )
+    named = {f.name: f for f in feats}
     for df in raw["derived_features"]:
+        uses = tuple(df.get("uses", ()))
+        d_codes: list[str] = []
+        d_columns: list[tuple[str, str]] = []
+        for used in uses:
+            if used in named:
+                d_codes += named[used].codes
+                d_columns += named[used].columns
+            elif used in SOURCES:  # an agency's records of any kind ("agencies involved")
+                d_codes += [c for c in every if c.split(":")[0] == used]
+                d_columns += [(used, SOURCES[used].date_column)]
+            else:
+                raise ValueError(
+                    f"sql/features/catalogue.yaml: derived feature {df['name']} uses {used!r}, "
+                    "which is neither a feature nor a source"
+                )
+        d_codes = list(dict.fromkeys(d_codes))
+        plain = [
+            c for c in dict.fromkeys(d_columns) if not any(c in code_columns(x) for x in d_codes)
+        ]
+        roles = derive(f"derived feature {df['name']}", d_codes, plain, df.get("roles"))
         feats.append(
             Feature(
                 df["name"],
                 df["agency"],
-                tuple(df["roles"]),
+                roles,
                 "derived",
                 text=df["text"],
-                uses=tuple(df.get("uses", ())),
+                uses=uses,
+                codes=tuple(d_codes),
+                columns=tuple(dict.fromkeys(d_columns)),
             )
         )
-    return Catalogue(tuple(feats), tuple(codes), windows, tuple(raw["roles"]))
+    coarse = tuple((k, w["one"], w["many"]) for k, w in (raw.get("coarse_words") or {}).items())
+    flat = tuple((c, r, p) for (c, r), p in parts.items())
+    cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat)
+    _check_coarse_words(cat, every)
+    return cat
+
+
+def _register_column(name: str, written: str) -> tuple[str, str]:
+    source, _, column = str(written).partition(".")
+    if source not in SOURCES or column not in SOURCES[source].columns:
+        raise ValueError(
+            f"sql/features/catalogue.yaml: household feature {name} names {written!r}, which is "
+            "not a source.column of the data contracts"
+        )
+    return source, column
+
+
+def _check_coarse_words(cat: Catalogue, every: list[str]) -> None:
+    """Every code part some role reads a feature by must have its coarse words: refuse a
+    catalogue that would leave a role with no words, or with the detail it may not read."""
+    have = {k for k, _, _ in cat.coarse_words}
+    for role in ROLES:
+        for code in every:
+            part = cat.code_part(code, role)
+            if part is not None and part != code and part not in have:
+                raise ValueError(
+                    f"sql/features/catalogue.yaml: the {role} role may read {code} only as "
+                    f"{part!r}, which has no coarse_words; add its words (one, many)."
+                )

@@ -1,39 +1,76 @@
 """A household's feature in words, as a role may read it: the one place that turns a catalogue
 feature and one household's values into the sentence of a reason cell or of a lead's why.
 
+Who may read what is the data contracts' (`hearth/features/catalogue.py` derives each feature's
+roles from them). A role reads a feature it may read whole in the feature's own words. It reads
+an event feature whose detail it may not see (a commissioner, of a COPD register record or a
+high-risk domestic abuse incident) at the level it may see, counted over every record of that
+level ("2 long-term condition register records", "3 domestic abuse incidents"), and nothing of
+a record it may not know of at all (fire, of a health record).
+
 A theme ("past crisis", "domestic abuse records") is said through the kinds of record behind
-it for that household, in the member features' own words ("latest past crisis: dwelling fire
-started by smoking materials, 12 months ago"); what the theme counts is said once, in the key
-(`reason_key`), not in every cell. A role that may read only some of a theme's record kinds
-(police: the police incidents of "domestic abuse records", not the child safeguarding
-concerns) reads the theme counted over those kinds only, or nothing if it holds none of them."""
+it for that household, in the kinds' words ("latest past crisis: dwelling fire started by
+smoking materials, 12 months ago"); what the theme counts is said once, in the key
+(`reason_key`), not in every cell. A role that may read only some of a theme's kinds reads the
+kinds it may read, counted over those only and without the theme's name (which speaks for the
+kinds it may not read), or nothing if it holds none of them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hearth.features.catalogue import NO_EVENT_MONTHS, WINDOW_WORDS, Catalogue, Feature
+from hearth.features.catalogue import NO_EVENT_MONTHS, WINDOW_WORDS, Catalogue, Feature, Kind
 
 MAX_KINDS = 3  # kinds of record named in one reason; the rest are counted together
+# the lead shown to a role that may not read what chose it (models/reasons.py:lead_as_role)
+ANOTHER_AGENCY = "another agency"
 
 
-def visible_members(cat: Catalogue, feature: Feature, role: str | None) -> list[str]:
-    """The theme's record kinds `role` may read (all of them for no role)."""
+def visible_kinds(cat: Catalogue, feature: Feature, role: str | None) -> list[Kind]:
+    """The kinds of record a reason on an event feature or theme may name for `role` (all of
+    them, in their own words, for no role)."""
+    keys = feature.members or ((feature.key,) if feature.key else ())
+    if not keys or feature.kind not in ("count", "trend", "recency"):
+        return []
     if role is None:
-        return list(feature.members)
-    return [k for k in feature.members if role in cat.by_name(f"{k}_months_since").roles]
+        return [Kind(k, (k,), cat.by_name(f"{k}_months_since").one, _many(cat, k)) for k in keys]
+    return cat.role_kinds(tuple(keys), role, within=bool(feature.members))
+
+
+def _many(cat: Catalogue, key: str) -> str:
+    return cat.by_name(f"{key}_months_since").many
 
 
 def readable_by(cat: Catalogue, name: str, role: str | None) -> bool:
-    """Whether `role` may read a reason on `name` in some form: the feature itself, or a theme
-    with at least one record kind the role may read. Unknown features are not readable."""
+    """Whether `role` may read a reason on `name` in some form: the feature itself, an event
+    feature at the level of detail the role may see, or a theme with at least one kind of
+    record the role may read. Unknown features are not readable."""
     try:
         f = cat.by_name(name)
     except KeyError:
         return False
     if role is None or role in f.roles:
         return True
-    return bool(f.members) and bool(visible_members(cat, f, role))
+    return bool(visible_kinds(cat, f, role))
+
+
+def _kind_value(kind: Kind, f: Feature, values: Mapping[str, float]) -> float | None:
+    """The household's value of `f`'s measure (count in its window, trend, months since) over
+    the kind's event features; None if one is unknown."""
+    suffix = {"count": f"_{f.window}m", "trend": "_trend", "recency": "_months_since"}[f.kind]
+    got = [values.get(f"{m}{suffix}") for m in kind.members]
+    if any(v is None for v in got):
+        return None
+    nums = [float(v) for v in got]
+    return min(nums) if f.kind == "recency" else sum(nums)
+
+
+def _describe(kind: Kind, f: Feature, value: float, cap: int | None) -> str:
+    """`f`'s measure over `kind`, in the kind's words."""
+    as_kind = Feature(
+        f.name, f.agency, f.roles, f.kind, window=f.window, one=kind.one, many=kind.many
+    )
+    return as_kind.describe(value, cap)
 
 
 def _and(items: list[str]) -> str:
@@ -42,20 +79,18 @@ def _and(items: list[str]) -> str:
 
 def _kinds(
     cat: Catalogue, f: Feature, values: Mapping[str, float], role: str | None, cap: int | None
-) -> list[tuple[str, int]] | None:
-    """The theme's record kinds this household has, with their count in the window (counts) or
-    their months since (recency: only the latest kinds); None if a member's value is unknown."""
-    keys = visible_members(cat, f, role)
-    if f.kind == "count":
-        raw = [(k, values.get(f"{k}_{f.window}m")) for k in keys]
-        if any(v is None for _, v in raw):
-            return None
-        present = [(k, int(round(float(v)))) for k, v in raw if round(float(v)) > 0]
-        return sorted(present, key=lambda kv: -kv[1])
-    raw = [(k, values.get(f"{k}_months_since")) for k in keys]
+) -> list[tuple[Kind, int]] | None:
+    """The theme's kinds of record this household has, as `role` may read them, with their
+    count in the window (counts) or their months since (recency: only the latest kinds); None
+    if a member's value is unknown."""
+    kinds = visible_kinds(cat, f, role)
+    raw = [(k, _kind_value(k, f, values)) for k in kinds]
     if any(v is None for _, v in raw):
         return None
-    months = [(k, int(round(float(v)))) for k, v in raw]
+    if f.kind == "count":
+        present = [(k, int(round(v))) for k, v in raw if round(v) > 0]
+        return sorted(present, key=lambda kv: -kv[1])
+    months = [(k, int(round(v))) for k, v in raw]
     happened = [(k, m) for k, m in months if m < NO_EVENT_MONTHS and (cap is None or m <= cap)]
     if not happened:
         return []
@@ -63,7 +98,7 @@ def _kinds(
     return [(k, m) for k, m in happened if m == latest]
 
 
-def _shared_tail(members: list[Feature]) -> int:
+def _shared_tail(members: list[Kind]) -> int:
     """How many closing words all these kinds' plural words share ("... domestic abuse
     incidents"), leaving each at least one word of its own; 0 if none."""
     words = [m.many.split() for m in members]
@@ -73,7 +108,7 @@ def _shared_tail(members: list[Feature]) -> int:
     return n
 
 
-def _list_kinds(members: list[Feature], counts: list[int] | None, rest: str = "") -> str:
+def _list_kinds(members: list[Kind], counts: list[int] | None, rest: str = "") -> str:
     """The kinds named together, their shared closing words said once: "4 standard-risk and
     2 high-risk domestic abuse incidents", "standard-risk and medium-risk domestic abuse
     incidents"; `rest` (the kinds not named) closes the list."""
@@ -89,29 +124,28 @@ def _list_kinds(members: list[Feature], counts: list[int] | None, rest: str = ""
     return f"{said} {' '.join(members[0].many.split()[-tail:])}" if tail else said
 
 
-def _theme_words(cat: Catalogue, f: Feature, kinds: list[tuple[str, int]]) -> str:
+def _theme_words(f: Feature, kinds: list[tuple[Kind, int]], whole: bool, cap: int | None) -> str:
+    """The theme in the words of the kinds this household has; the theme's own name only for
+    a role that reads it whole (to one that reads part of it, they are just records)."""
+    one, many = (f.one, f.many) if whole else ("record", "records")
     if f.kind == "count":
-        if len(kinds) == 1:  # one kind of record: the member feature's own sentence
-            return cat.by_name(f"{kinds[0][0]}_{f.window}m").describe(kinds[0][1])
+        if len(kinds) == 1:  # one kind of record: the kind's own sentence
+            return _describe(kinds[0][0], f, kinds[0][1], cap)
         total = sum(n for _, n in kinds)
         shown = kinds if len(kinds) <= MAX_KINDS else kinds[: MAX_KINDS - 1]
         left = sum(n for _, n in kinds[len(shown) :])
         said = _list_kinds(
-            [cat.by_name(f"{k}_{f.window}m") for k, _ in shown],
+            [k for k, _ in shown],
             [n for _, n in shown],
             f"{left} other {'record' if left == 1 else 'records'}" if left else "",
         )
-        head = f"{total} {f.one if total == 1 else f.many}"
+        head = f"{total} {one if total == 1 else many}"
         return f"{head} in the last {WINDOW_WORDS[f.window]}: {said}"
     shown = kinds if len(kinds) <= MAX_KINDS else kinds[: MAX_KINDS - 1]
     left = len(kinds) - len(shown)
-    said = _list_kinds(
-        [cat.by_name(f"{k}_months_since") for k, _ in shown],
-        None,
-        f"{left} other kinds" if left else "",
-    )
+    said = _list_kinds([k for k, _ in shown], None, f"{left} other kinds" if left else "")
     n = kinds[0][1]
-    return f"latest {f.one}: {said}, {n} month{'s' if n != 1 else ''} ago"
+    return f"latest {one}: {said}, {n} month{'s' if n != 1 else ''} ago"
 
 
 def say(
@@ -128,10 +162,14 @@ def say(
     f = cat.by_name(name)
     whole = role is None or role in f.roles
     if not f.members:
-        return f.describe(float(values[name]), recency_cap)
+        if whole:
+            return f.describe(float(values[name]), recency_cap)
+        kinds = visible_kinds(cat, f, role)  # an event feature read at a coarser level
+        value = _kind_value(kinds[0], f, values) if len(kinds) == 1 else None
+        return None if value is None else _describe(kinds[0], f, value, recency_cap)
     kinds = _kinds(cat, f, values, role, recency_cap)
     if kinds:
-        return _theme_words(cat, f, kinds)
+        return _theme_words(f, kinds, whole, recency_cap)
     # no member values to name the kinds by, or no record of the theme: only the whole theme
     # may say so (a role reading part of it cannot speak for the rest)
     return f.describe(float(values[name]), recency_cap) if whole and name in values else None
@@ -146,7 +184,7 @@ def named_keys(
     record: it names none."""
     f = cat.by_name(name)
     if f.members:
-        return {f.key} | {k for k, _ in (_kinds(cat, f, values, None, recency_cap) or [])}
+        return {f.key} | {k.key for k, _ in (_kinds(cat, f, values, None, recency_cap) or [])}
     return fact_keys(cat, name)
 
 
@@ -169,11 +207,31 @@ def fact_keys(cat: Catalogue, name: str) -> set[str]:
     return {f.key} if f.key else {f.name}
 
 
-def reason_key(cat: Catalogue) -> list[tuple[str, str]]:
+def reason_key(cat: Catalogue, role: str | None = None) -> list[tuple[str, str]]:
     """The words used in reasons that stand for several kinds of record, with what each
-    counts: said once beside the list (the report's and the workbook's key)."""
+    counts, as `role` reads them: said once beside the list (the report's and the workbook's
+    key). A theme the role reads only in part is not named in its reasons, so not here; one it
+    reads whole but at a coarser level is defined by the kinds it may see; each coarse kind
+    the role reads says that its detail is not in this view."""
     seen: dict[str, str] = {}
     for f in cat.features:
-        if f.members and f.definition and f.many not in seen:
+        if not (f.members and f.definition) or f.many in seen:
+            continue
+        if role is None:
             seen[f.many] = f.definition
+        elif role in f.roles:
+            kinds = visible_kinds(cat, f, role)
+            own = all(k.members == (k.key,) for k in kinds) and len(kinds) == len(f.members)
+            seen[f.many] = f.definition if own else "any of: " + "; ".join(k.many for k in kinds)
+    if role is not None:
+        for code, _ in cat.event_codes:
+            part = cat.code_part(code, role)
+            if part is None or part == code:
+                continue
+            words = next(many for k, _, many in cat.coarse_words if k == part)
+            seen.setdefault(
+                words,
+                f"{words} of every kind: what each was for or about is not in this view (the "
+                "data contracts keep that detail to other partners)",
+            )
     return list(seen.items())

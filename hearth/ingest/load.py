@@ -16,11 +16,12 @@ from hearth.ingest.identifiers import (
     scan_identifiers,
 )
 from hearth.ingest.landing import Extract
+from hearth.ingest.removals import Removal, clear_month, shrinkage
 from hearth.ingest.rules import apply_rules, check_month_matches_folder
 from hearth.ingest.shapes import header_is_shown
 from hearth.quality.contracts import Contract
 from hearth.sources import SOURCES
-from hearth.warehouse import query_one, query_source, run_source_sql, run_sql
+from hearth.warehouse import query_one, query_source, run_sql
 
 
 @dataclass
@@ -28,7 +29,7 @@ class IngestResult:
     source: str
     month: str
     file_name: str
-    status: str  # loaded | unchanged | refused
+    status: str  # loaded | unchanged | refused | held (kept: its new copy would be a removal)
     rows_received: int = 0
     rows_accepted: int = 0
     rows_quarantined: int = 0
@@ -36,6 +37,7 @@ class IngestResult:
     rule: str | None = None  # the batch rule that refused it
     column: str | None = None
     message: str | None = None
+    removal: Removal | None = None  # what loading the new copy would remove (status held)
 
 
 def _shown(column: str, position: int, known: set[str]) -> str:
@@ -147,8 +149,26 @@ def _check_identifiers(contract: Contract, ex: Extract, df: pl.DataFrame) -> Non
 
 
 def _check_volume(
-    con: duckdb.DuckDBPyConnection, ex: Extract, rows: int, tolerance: float, min_rows: int
+    con: duckdb.DuckDBPyConnection,
+    ex: Extract,
+    rows: int,
+    tolerance: float,
+    min_rows: int,
+    replaced: int | None = None,
 ) -> None:
+    """Rows against the source's previous month and against the copy of this month being
+    replaced (`replaced` rows received): a partial or doubled extract is refused either way."""
+    if replaced is not None and replaced >= min_rows:
+        ratio = rows / replaced
+        if ratio > tolerance or ratio < 1 / tolerance:
+            raise BatchProblem(
+                "volume_in_line",
+                f"{ex.source}: file {ex.file_name} has {rows} rows against {replaced} in the "
+                f"copy of {ex.month} it would replace ({ratio:.2f} times); a partial or doubled "
+                f"extract is refused and the month is kept as it was. If the change is real, "
+                f"run once with a volume tolerance above {tolerance:g} (run_settings "
+                "volume_tolerance in the Dagster launchpad).",
+            )
     prev = query_one(
         con,
         "ingest/previous_volume",
@@ -169,12 +189,6 @@ def _check_volume(
             f"is real, run once with a volume tolerance above {tolerance:g} (run_settings "
             "volume_tolerance in the Dagster launchpad).",
         )
-
-
-def clear_month(con: duckdb.DuckDBPyConnection, source: str, month: str) -> None:
-    """Remove one source's month from the warehouse (its rows, quarantine, log, refusals)."""
-    run_source_sql(con, "ingest/replace_raw_month", SOURCES[source], {"month": month})
-    run_sql(con, "ingest/replace_month", {"source": source, "month": month})
 
 
 def _known_record_ids(con: duckdb.DuckDBPyConnection, ex: Extract, raw: pl.DataFrame) -> pl.Series:
@@ -204,10 +218,13 @@ def ingest_extract(
     volume_tolerance: float = 3.0,
     volume_min_rows: int = 50,
     force: bool = False,
+    accepted_removals: frozenset[str] = frozenset(),
 ) -> IngestResult:
     """Check and load one extract. Nothing is changed in the warehouse unless it passes every
     batch check; a file already loaded with the same bytes is left as it is unless `force`
-    (an earlier month changed, so this month's late duplicates must be judged again)."""
+    (an earlier month changed, so this month's late duplicates must be judged again). A new
+    copy that would leave far fewer accepted rows than the one it replaces is a removal
+    (hearth/ingest/removals.py): held, not loaded, unless its key is in `accepted_removals`."""
     rows = 0
     problem: BatchProblem | None = None
     try:
@@ -230,7 +247,8 @@ def ingest_extract(
                 "not_empty", f"{ex.source}: file {ex.file_name} has a header but no rows."
             )
         _check_identifiers(contract, ex, raw)
-        _check_volume(con, ex, rows, volume_tolerance, volume_min_rows)
+        replaced = done[1] if done and done[0] != sha else None
+        _check_volume(con, ex, rows, volume_tolerance, volume_min_rows, replaced)
         known = None
         if "record_id" in raw.columns:
             known = _known_record_ids(con, ex, raw)
@@ -270,6 +288,20 @@ def ingest_extract(
             message=str(problem),
         )
     accepted, quarantined = outcome.accepted, outcome.quarantined
+    held_copy = (done[0], done[2], done[3]) if done else None
+    removal = shrinkage(ex.source, ex.month, held_copy, sha, accepted.height)
+    if removal is not None and removal.key not in accepted_removals:
+        return IngestResult(
+            ex.source,
+            ex.month,
+            ex.file_name,
+            "held",
+            outcome.rows_received,
+            accepted.height,
+            quarantined.height,
+            message=removal.sentence(),
+            removal=removal,
+        )
     con.execute("BEGIN TRANSACTION")
     try:
         clear_month(con, ex.source, ex.month)
@@ -308,4 +340,5 @@ def ingest_extract(
         accepted.height,
         quarantined.height,
         by_rule,
+        removal=removal,
     )

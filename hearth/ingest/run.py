@@ -1,10 +1,12 @@
 """Ingest a range of months for one source, as one pipeline step does.
 
-The landing is the truth and the warehouse follows it: a month that is no longer landed is
-dropped from the warehouse (with its quarantine and any refusal), and when a month is loaded,
-replaced or dropped, every later landed month of the source is judged again, because whether a
-record is a late duplicate depends on the months before it. So re-landing any set of months
-gives the same warehouse as loading the same landing into a fresh home."""
+The warehouse follows the landing, but never loses accepted records without an officer's word:
+a month that is no longer landed, or a new copy that would leave far fewer accepted rows, is a
+removal (hearth/ingest/removals.py), kept as it was and listed until it is accepted. When a month
+is loaded, replaced or removed, every later landed month of the source is judged again, because
+whether a record is a late duplicate depends on the months before it. So re-landing any set of
+months, with its removals accepted, gives the same warehouse as loading the same landing into a
+fresh home."""
 
 from __future__ import annotations
 
@@ -16,10 +18,19 @@ import polars as pl
 
 from hearth.ingest.freshness import Freshness, assess
 from hearth.ingest.landing import Extract, Inventory, Unread, discover, inventory
-from hearth.ingest.load import IngestResult, clear_month, ingest_extract
+from hearth.ingest.load import IngestResult, ingest_extract
+from hearth.ingest.removals import (
+    NOT_LANDED,
+    Removal,
+    held_copies,
+    not_landed,
+    record_pending,
+    refusals_not_landed,
+    remove_months,
+)
 from hearth.quality.contracts import load_contract
 from hearth.sources import SOURCES
-from hearth.warehouse import query, query_source, run_sql
+from hearth.warehouse import query_source, run_sql
 
 
 @dataclass
@@ -31,8 +42,26 @@ class SourceReport:
     accounting_errors: list[str] = field(default_factory=list)
     unread: list[Unread] = field(default_factory=list)  # under landing/<source>/, not read
     gaps: list[str] = field(default_factory=list)  # months with no extract inside the history
-    dropped: list[str] = field(default_factory=list)  # months no longer landed, removed
+    dropped: list[str] = field(default_factory=list)  # months removed (accepted, or refusals)
     rejudged: list[str] = field(default_factory=list)  # later months judged again
+    removals: list[Removal] = field(default_factory=list)  # every removal the landing implies
+    removed: list[Removal] = field(default_factory=list)  # those accepted and applied
+    unmatched: list[str] = field(default_factory=list)  # accepted keys the landing no longer fits
+    newest_held: str | None = None  # the newest month the warehouse holds for this source
+
+    @property
+    def withheld(self) -> list[Removal]:
+        """Removals found and not accepted: kept as they were, listed for an officer."""
+        done = {r.key for r in self.removed}
+        return [r for r in self.removals if r.key not in done]
+
+    @property
+    def not_landed_kept(self) -> list[Removal]:
+        return [r for r in self.withheld if r.kind == NOT_LANDED]
+
+    @property
+    def shrinks_held(self) -> list[Removal]:
+        return [r for r in self.withheld if r.kind != NOT_LANDED]
 
     def problems(self, rule: str) -> list[str]:
         return [r.message or "" for r in self.results if r.status == "refused" and r.rule == rule]
@@ -99,23 +128,6 @@ def record_landing_issues(con: duckdb.DuckDBPyConnection, source: str, inv: Inve
         con.unregister("incoming_issues")
 
 
-def drop_unlanded(con: duckdb.DuckDBPyConnection, source: str, landed: set[str]) -> list[str]:
-    """Remove from the warehouse every month of `source` that is no longer landed (its rows,
-    quarantine, log and refusals), in one transaction. Returns the months removed."""
-    held = [m for (m,) in query(con, "ingest/months_held", {"source": source}).fetchall()]
-    gone = [m for m in held if m not in landed]
-    if gone:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for month in gone:
-                clear_month(con, source, month)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    return gone
-
-
 def ingest_source(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
@@ -124,35 +136,59 @@ def ingest_source(
     volume_tolerance: float = 3.0,
     expected: str | None = None,
     inv: Inventory | None = None,
+    accepted_removals: frozenset[str] | set[str] = frozenset(),
 ) -> SourceReport:
     """Load every month of `months` that has a file for this source, oldest first (so each
     month's volume is judged against the one before), then re-count every loaded month.
 
-    Months no longer landed are dropped first; once a month changes, every later landed month
-    is judged again (even outside `months`). `expected` is the month the run needs from every
-    source (hearth/ingest/freshness.py; default the newest of `months`); the report says
-    whether this source has sent it, and names what under its folder was not read."""
+    Months no longer landed are removals: kept, and listed in the report (and the warehouse's
+    `removals_pending`), unless their key is in `accepted_removals`, when they are removed
+    first; so is a new copy that would shrink a month. An accepted key that no longer fits the
+    landing is named in `unmatched` (the landing changed since the list was shown). Once a
+    month changes, every later landed month is judged again (even outside `months`).
+
+    `expected` is the month the run needs from every source (hearth/ingest/freshness.py;
+    default the newest of `months`); the report says whether this source has sent it (a month
+    kept though no longer landed counts), and names what under its folder was not read."""
     contract = load_contract(source)
     inv = inv if inv is not None else inventory(landing)
     by_month: dict[str, Extract] = {e.month: e for e in inv.extracts if e.source == source}
     report = SourceReport(source, unread=inv.unread_for(source), gaps=inv.gaps(source))
     record_landing_issues(con, source, inv)
-    report.dropped = drop_unlanded(con, source, set(by_month))
+    mine = frozenset(k for k in accepted_removals if k.split(":", 1)[0] == source)
+    report.removals = not_landed(con, source, inv)
+    report.removed = [r for r in report.removals if r.key in mine]
+    report.dropped = sorted(
+        [r.month for r in report.removed] + refusals_not_landed(con, source, inv)
+    )
+    remove_months(con, source, report.dropped)
     changed_from = min(report.dropped) if report.dropped else None
     wanted = set(months)
     for month in sorted(by_month):
         again = changed_from is not None and month > changed_from
         if month not in wanted and not again:
             continue
-        result = ingest_extract(con, contract, by_month[month], volume_tolerance, force=again)
+        result = ingest_extract(
+            con, contract, by_month[month], volume_tolerance, force=again, accepted_removals=mine
+        )
         report.results.append(result)
+        if result.removal is not None:
+            report.removals.append(result.removal)
+            if result.status == "loaded":
+                report.removed.append(result.removal)
         if month not in wanted:
             report.rejudged.append(month)
         if result.status == "loaded" and (changed_from is None or month < changed_from):
             changed_from = month
+    report.unmatched = sorted(mine - {r.key for r in report.removals})
+    record_pending(con, source, report.removals)
+    kept = set(held_copies(con, source))
+    report.newest_held = max(kept) if kept else None
     expected = expected or (max(months) if months else None)
     if expected:
-        report.freshness = assess(source, max(by_month) if by_month else None, expected)
+        # what the warehouse holds counts: a month kept though no longer landed is not missing
+        newest = max(set(by_month) | kept) if (by_month or kept) else None
+        report.freshness = assess(source, newest, expected)
         if report.freshness.stale:
             report.missing_latest = expected
     for src, month, received, accepted, held in query_source(

@@ -19,8 +19,12 @@ Recovery (the next run, under the run lock) reads the record first: if there is 
 done again (each part is idempotent) - *roll forward*. If there is only a marker, the run is
 *rolled back*: the shadow and the prepared folder are deleted and any version it registered is
 tagged as from an interrupted run (it never had an alias). A run stopped by a check or by the
-promotion gate is not interrupted: it commits its warehouse (the ingest bookkeeping, as
-before) but nothing it staged for publishing.
+promotion gate is not interrupted, but it removes or alters no record the warehouse held: of its
+warehouse it commits the months it added (whole, with their quarantine) for sources where nothing
+held changed, and what an officer needs to see why it stopped (STOPPED_RUN_KEEPS: the refusals,
+what under the landing was not read, the removals it would make); nothing it staged for
+publishing. A replaced month, a month judged again and any removal are done again by the next
+run.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ from pathlib import Path
 from hearth.atomic import fsync_path, write_text_atomically
 from hearth.operations.model_store import ModelStore
 
+# The warehouse tables a stopped run keeps whole (sql/warehouse/keep_stopped_run.sql): records for
+# the officer to look at. Of the rest it keeps only months it added where nothing held changed:
+# never a removal, a replaced month or a month judged again.
+STOPPED_RUN_KEEPS = ("batch_refusals", "landing_issues", "removals_pending")
 MARKER = ".run-in-progress.json"
 JOURNAL = ".run-commit.json"
 PAUSE_ENV = "HEARTH_TEST_PAUSE_AT"  # tests only: pause at a named point (see pause_point)
@@ -191,8 +199,12 @@ def journal_from(marker: dict, warehouse: Path, shadow: Path | None, publish: bo
         "published": publish,
         "warehouse": str(warehouse),
         "shadow": str(shadow) if shadow is not None else None,
+        # stopped: only these tables of the shadow are kept, the rest of it is thrown away
+        "keep": None if publish else list(STOPPED_RUN_KEEPS),
         "outputs": st.get("outputs"),
         "champion": st.get("champion"),
+        "removals": st.get("removals"),  # accepted removals: audited as they take effect
+        "retention": st.get("retention"),
     }
 
 
@@ -202,7 +214,11 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
     warehouse = Path(journal["warehouse"])
     if journal.get("shadow"):
         shadow = Path(journal["shadow"])
-        if shadow.exists():
+        if shadow.exists() and journal.get("keep") is not None:
+            keep_tables(shadow, warehouse, journal["keep"])
+            shadow.unlink()
+            fsync_path(warehouse.parent)
+        elif shadow.exists():
             os.replace(shadow, warehouse)
             fsync_path(warehouse.parent)
         pause_point("after_warehouse_rename")
@@ -210,6 +226,21 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
     if out:
         root = Path(out["root"])
         swap_in(root, out["as_of"], root / out["prepared"], root / out["old"])
+    removals = journal.get("removals")
+    if removals:
+        from hearth.operations.removal_audit import audit_removals
+
+        audit_removals(removals["applied"], journal.get("run_id") or "", removals.get("via"))
+    expired = journal.get("retention")
+    if expired:  # old outputs and feature files past retention (hearth/quality/retention.py)
+        delete_expired(expired)
+        if expired.get("models_before") and models is not None:
+            gone = models.expire_versions(expired["models_before"])
+            if gone:
+                notes.append(
+                    f"Model version{'s' if len(gone) > 1 else ''} {', '.join(gone)}, trained "
+                    "only on records past their retention, deleted."
+                )
     champ = journal.get("champion")
     if champ:
         if models is None:
@@ -218,6 +249,22 @@ def roll_forward(journal: dict, models: ModelStore | None) -> list[str]:
         if note:
             notes.append(note)
     return notes
+
+
+def delete_expired(expired: dict) -> None:
+    """Delete the files retention named; never what `outputs/latest` points at (it may have
+    moved since they were named). Safe to repeat."""
+    root = Path(expired.get("outputs") or "")
+    latest = root / "latest"
+    pointed = latest.resolve() if latest.is_symlink() else None
+    for raw in expired.get("paths") or []:
+        p = Path(raw)
+        if pointed is not None and p.resolve() == pointed:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def commit(
@@ -229,7 +276,8 @@ def commit(
     noted: list[int],
 ) -> tuple[bool, list[str]]:
     """Steps 1-4 for a run that ended without an interruption. `publish` is False for a run
-    stopped by a check: its warehouse is committed, what it staged for publishing is dropped.
+    stopped by a check: of its warehouse only new months and STOPPED_RUN_KEEPS are committed
+    (`keep_tables`), what it staged for publishing is dropped.
     Returns (committed, notes); not committed if a signal was noted before the record."""
     data = read_record(marker) or {}
     if shadow is not None and shadow.exists():
@@ -291,6 +339,34 @@ def roll_back(
     notes = drop_staged(data, models, why)
     marker.unlink(missing_ok=True)
     return notes
+
+
+def keep_tables(shadow: Path, warehouse: Path, tables: list[str]) -> None:
+    """Put into the warehouse what a stopped run may keep of its shadow
+    (sql/warehouse/keep_stopped_run.sql: new months whole where nothing held changed, and
+    `tables`, the records an officer looks at), in one transaction; the rest of the shadow is
+    not kept. Repeating it gives the same warehouse."""
+    from hearth.sources import SOURCES
+    from hearth.warehouse import connect, run_source_sql, run_sql
+
+    with connect(shadow):  # a copy made before a table existed gets it (empty)
+        pass
+    with connect(warehouse) as con:
+        con.execute("ATTACH $path AS run_copy (READ_ONLY)", {"path": str(shadow)})
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                run_sql(con, "warehouse/keep_stopped_run")
+                for name, source in SOURCES.items():
+                    run_source_sql(con, "warehouse/keep_stopped_run_raw", source, {"source": name})
+                run_sql(con, "warehouse/keep_stopped_run_records")
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.execute("DETACH run_copy")
+        con.execute("CHECKPOINT")
 
 
 def checkpoint(path: Path) -> None:

@@ -19,3 +19,7 @@ class ModelStore(Protocol):
 
     def end_stale_runs(self) -> int:
         """Mark training runs left RUNNING by a killed run as KILLED; how many."""
+
+    def expire_versions(self, cutoff_month: str) -> list[str]:
+        """Delete the versions whose training data all predate `cutoff_month` (retention;
+        never one holding an alias, nor the newest); the versions deleted."""

@@ -12,8 +12,9 @@ when the run ends (hearth/operations/commit.py).
 How the end of a run is judged: Dagster turns SIGINT and SIGTERM inside a step into a failed
 step and ends the run "normally", so the run's own record is read (`dagster_run_end`): a step
 that failed because it was interrupted, or a signal noted as the run ends, means the run is
-rolled back; a run stopped by a check or by the promotion gate is not interrupted and commits its
-warehouse (the ingest bookkeeping, as before) but publishes nothing. A run killed outright is
+rolled back; a run stopped by a check or by the promotion gate is not interrupted: it keeps only
+its refusal records (hearth/operations/commit.py STOPPED_RUN_KEEPS), changes no accepted record
+and publishes nothing. A run killed outright is
 put right by the next run's `recover`: rolled forward if its commit record exists, otherwise
 rolled back, and its Dagster record and alert say which.
 """
@@ -129,8 +130,8 @@ def mark_run_failed(instance, run_id: str, outcome: str = ROLLED_BACK) -> bool:
     if outcome == ROLLED_FORWARD_STOPPED:
         message = (
             "The run stopped (see its failed checks and steps) and its process was killed as it "
-            "ended; Hearth kept its warehouse changes, as for any stopped run. Nothing was "
-            "published."
+            "ended; as for any stopped run, Hearth kept only its refusal records (no accepted "
+            "record changed). Nothing was published."
         )
     else:
         message = (

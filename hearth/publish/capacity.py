@@ -150,6 +150,16 @@ def lead_role(lead: str | None, leads: Mapping[str, str]) -> str | None:
     return leads.get(lead) if lead else None
 
 
+def _leads_seen(top: pl.DataFrame, agencies: set[str]) -> dict[str, list[str | None]] | None:
+    """Each household's lead as each agency's view shows it, for a list scored with role
+    words (None for one scored before: its lead is used as it is)."""
+    from hearth.publish.roles import ROLE_REASONS, role_view
+
+    if ROLE_REASONS not in top.columns:
+        return None
+    return {a: role_view(top, a)["lead_agency"].to_list() for a in agencies}
+
+
 def _coverage(team: Team, la: str | None, ward: str | None) -> int | None:
     """0 ward match, 1 local authority match, 2 everywhere; None if the team does not cover."""
     if not team.areas:
@@ -169,20 +179,23 @@ def allocate(top: pl.DataFrame, teams: list[Team], leads: Mapping[str, str]) -> 
     chosen: list[list[int]] = [[] for _ in teams]
     led = [0] * len(teams)
     not_planned = 0
+    seen = _leads_seen(top, {t.agency for t in teams})
     rows = top.select("la_code", "ward_code", "lead_agency").iter_rows()
     for i, (la, ward, lead) in enumerate(rows):
         if not any(left):
             not_planned += top.height - i
             break
-        want = lead_role(lead, leads)
+        # who leads, as each team's agency may read it: a team is never handed a household
+        # for a lead whose reason its agency may not see (its plan would tell it)
+        wants = [lead_role(seen[t.agency][i] if seen else lead, leads) for t in teams]
         best, best_key = None, None
         for j, team in enumerate(teams):
-            if not left[j] or (team.lead_only and team.agency != want):
+            if not left[j] or (team.lead_only and team.agency != wants[j]):
                 continue
             cover = _coverage(team, la, ward)
             if cover is None:
                 continue
-            key = (team.agency != want, cover, j)
+            key = (team.agency != wants[j], cover, j)
             if best_key is None or key < best_key:
                 best, best_key = j, key
         if best is None:
@@ -190,7 +203,7 @@ def allocate(top: pl.DataFrame, teams: list[Team], leads: Mapping[str, str]) -> 
             continue
         chosen[best].append(i)
         left[best] -= 1
-        led[best] += teams[best].agency == want
+        led[best] += teams[best].agency == wants[best]
     plans = []
     for j, team in enumerate(teams):
         part = top[chosen[j]] if chosen[j] else top.clear()

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from hearth.publish.ranked import PUBLIC_COLUMNS
+from hearth.publish.roles import role_view
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -101,7 +102,13 @@ def clear_stale_temporaries(outputs: Path) -> list[str]:
 
 
 def write_ranked(folder: Path, ranked: pl.DataFrame) -> None:
+    """`ranked_households.parquet`, the intelligence officer's working copy (every role's
+    words, from which each view is made: it stays inside HEARTH_HOME's outputs), and
+    `ranked_households.csv`, every household in the commissioners' view (the contracts'
+    commissioner columns and words: no person pseudonym, record id, clinical detail or police
+    risk level), the list that may go round the partnership."""
     ranked.write_parquet(folder / "ranked_households.parquet")
-    ranked.select(PUBLIC_COLUMNS).with_columns(pl.col("score").round(6)).write_csv(
-        folder / "ranked_households.csv"
-    )
+    view = role_view(ranked, "commissioner")
+    view.select([c for c in PUBLIC_COLUMNS if c in view.columns]).with_columns(
+        pl.col("score").round(6)
+    ).write_csv(folder / "ranked_households.csv")

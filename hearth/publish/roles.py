@@ -1,16 +1,21 @@
 """What each role may see of the ranked list.
 
-Columns follow the data contracts: a column taken from a source (the household pseudonym and
-the area codes come from the addresses register) is shown to a role only if that source's
+Everything follows the data contracts, the one source of who sees what
+(`hearth/quality/contracts.py:may_read`). A column taken from a source (the household pseudonym
+and the area codes come from the addresses register) is shown to a role only if that source's
 contract lists the role on the column. Columns Hearth makes (rank, score, tier, the reasons,
-the suggested lead agency and why) are the point of the list and go to every role, in the
-role's own words: the scorer works out each role's reasons (`ROLE_REASONS`), the household's
-strongest among the features the feature catalogue (`sql/features/catalogue.yaml`) lets the
-role read, a theme counted over the kinds of record the role may read
-(`hearth/features/wording.py`). A household none of whose reasons the role may read shows
-"other agency information" once. The lead agency stays (it names who should act); its why
-shows only if the role may read every fact it states. A list scored before role reasons were
-kept falls back to hiding each reason the role may not read; a reason on a feature the
+the suggested lead agency and why) go to every role, in the role's own words: the scorer works
+out each role's reasons, lead and why (`ROLE_REASONS`), from the features the role may read
+(`hearth/features/catalogue.py` derives them from the contracts) at the level of detail it may
+see (`hearth/features/wording.py`). A household none of whose reasons the role may read shows
+"other agency information" once; a lead whose name would tell the role of a record it may not
+read is "another agency", with no why (`models/reasons.py:lead_as_role`).
+
+The commissioners' view is also the main list (`ranked_households.csv`, `.xlsx`) and the
+report: no person pseudonym, record id, clinical detail or police risk level.
+
+A list scored before role reasons were kept falls back to reasons the role reads whole in the
+words they were written in, and "another agency" for every lead; a reason on a feature the
 catalogue does not know is hidden too (fail closed)."""
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import json
 import polars as pl
 
 from hearth.features.catalogue import Catalogue, load_catalogue
-from hearth.features.wording import readable_by
+from hearth.features.wording import ANOTHER_AGENCY, readable_by, visible_kinds
 from hearth.publish.ranked import with_area_names
 from hearth.quality.contracts import ROLES, load_contract
 
@@ -67,18 +72,28 @@ def visible_columns(role: str) -> list[str]:
 
 
 def visible_features(role: str, cat: Catalogue | None = None) -> set[str]:
+    """The features `role` reads whole and in their own words: a reason on one of them reads
+    the same for the role as in the full list."""
     check_role(role)
     cat = cat or load_catalogue()
-    return {f.name for f in cat.features if role in f.roles}
+    return {
+        f.name
+        for f in cat.features
+        if role in f.roles
+        and (not f.members or all(k.members == (k.key,) for k in visible_kinds(cat, f, role)))
+    }
 
 
-def encode_role_reasons(by_role: dict[str, tuple[list[tuple[str, str]], str | None]]) -> str:
-    """One household's reasons per role, [(text, feature), ...] with the lead's why as the role
-    may read it, as the JSON kept in the `ROLE_REASONS` column."""
+RoleWords = tuple[list[tuple[str, str]], tuple[str, str | None]]  # reasons, (lead, why)
+
+
+def encode_role_reasons(by_role: dict[str, RoleWords]) -> str:
+    """One household's reasons per role, [(text, feature), ...], with the lead and its why as
+    the role may read them, as the JSON kept in the `ROLE_REASONS` column."""
     return json.dumps(
         {
-            r: {"reasons": [list(x) for x in rs], "lead_why": why}
-            for r, (rs, why) in by_role.items()
+            r: {"reasons": [list(x) for x in rs], "lead": lead, "lead_why": why}
+            for r, (rs, (lead, why)) in by_role.items()
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -87,9 +102,10 @@ def encode_role_reasons(by_role: dict[str, tuple[list[tuple[str, str]], str | No
 
 def role_reasons(
     encoded: str | None, role: str, cat: Catalogue | None = None
-) -> tuple[list[str], str | None] | None:
-    """A household's reasons and lead why for `role` from the `ROLE_REASONS` JSON, keeping
-    only reasons on features the role may read (fail closed); None if none were kept."""
+) -> tuple[list[str], str, str | None] | None:
+    """A household's reasons, lead and lead why for `role` from the `ROLE_REASONS` JSON,
+    keeping only reasons on features the role may read (fail closed: a lead not kept per
+    role is "another agency"); None if there is no entry for the role."""
     if not encoded:
         return None
     entry = json.loads(encoded).get(role)
@@ -97,44 +113,45 @@ def role_reasons(
         return None
     cat = cat or load_catalogue()
     texts = [t for t, f in entry.get("reasons", []) if t and readable_by(cat, f, role)]
-    return texts[: len(REASONS)], entry.get("lead_why")
+    lead = entry.get("lead")
+    if not lead:
+        return texts[: len(REASONS)], ANOTHER_AGENCY, None
+    return texts[: len(REASONS)], lead, entry.get("lead_why")
 
 
 def role_view(ranked: pl.DataFrame, role: str, cat: Catalogue | None = None) -> pl.DataFrame:
     """The ranked list as `role` may see it: its columns only, each household's strongest
-    reasons among those the role may read, and the lead's why if the role may read its facts.
-    The feature names are not passed on."""
+    reasons among those the role may read in the role's words, and the lead and its why as the
+    role may read them. The feature names are not passed on."""
     check_role(role)
     cat = cat or load_catalogue()
     if "lead_why" not in ranked.columns:  # a list published before leads had a why
         ranked = ranked.with_columns(pl.lit(None, dtype=pl.String).alias("lead_why"))
     masked = _masked(ranked, role, cat)
     if ROLE_REASONS in ranked.columns:
-        cols: dict[str, list[str | None]] = {r: [] for r in (*REASONS, "lead_why")}
-        rows = zip(
-            ranked[ROLE_REASONS].to_list(),
-            *(masked[r].to_list() for r in (*REASONS, "lead_why")),
-            strict=True,
-        )
-        for encoded, *fallback in rows:
-            got = role_reasons(encoded, role, cat)
+        names = (*REASONS, "lead_agency", "lead_why")
+        cols = {c: masked[c].to_list() for c in names}
+        encoded_rows = ranked[ROLE_REASONS].to_list()
+        # only the households explained at scoring have role words (the top of a million)
+        for i in (i for i, e in enumerate(encoded_rows) if e):
+            got = role_reasons(encoded_rows[i], role, cat)
             if got is None:
-                own, why = fallback[: len(REASONS)], fallback[-1]
-            else:
-                texts, why = got
-                had_any = any(v is not None for v in fallback[: len(REASONS)])
-                own = texts or ([OTHER_AGENCY] if had_any else [])
-                own = own + [None] * (len(REASONS) - len(own))
+                continue
+            texts, lead, why = got
+            had_any = any(cols[r][i] is not None for r in REASONS)
+            own = texts or ([OTHER_AGENCY] if had_any else [])
+            own = own + [None] * (len(REASONS) - len(own))
             for r, v in zip(REASONS, own, strict=True):
-                cols[r].append(v)
-            cols["lead_why"].append(why)
+                cols[r][i] = v
+            cols["lead_agency"][i], cols["lead_why"][i] = lead, why
         masked = masked.with_columns([pl.Series(c, v, dtype=pl.String) for c, v in cols.items()])
     return masked.select(visible_columns(role))
 
 
 def _masked(ranked: pl.DataFrame, role: str, cat: Catalogue) -> pl.DataFrame:
-    """Each reason the role may not read as "other agency information"; the lead's why only
-    for the commissioners (a list without role reasons cannot tell which facts it states)."""
+    """Each reason the role may not read whole in the words it was written in as "other agency
+    information"; every lead as "another agency" with no why (a list without role reasons
+    cannot tell what chose its lead)."""
     allowed = sorted(visible_features(role, cat))
     masked = []
     for reason in REASONS:
@@ -147,6 +164,6 @@ def _masked(ranked: pl.DataFrame, role: str, cat: Catalogue) -> pl.DataFrame:
             .otherwise(pl.lit(OTHER_AGENCY))
             .alias(reason)
         )
-    if role != "commissioner":
-        masked.append(pl.lit(None, dtype=pl.String).alias("lead_why"))
+    lead = pl.when(pl.col("lead_agency").is_null()).then(None).otherwise(pl.lit(ANOTHER_AGENCY))
+    masked += [lead.alias("lead_agency"), pl.lit(None, dtype=pl.String).alias("lead_why")]
     return with_area_names(ranked).with_columns(masked)

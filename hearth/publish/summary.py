@@ -10,6 +10,7 @@ import polars as pl
 from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.linkage.link import linkage_by_month, linkage_by_source
 from hearth.publish.model_files import suppressed_metrics
+from hearth.quality.retention import logged_summary
 from hearth.warehouse import query
 
 
@@ -55,6 +56,12 @@ def freshness(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, object]:
     return freshness_report(newest, expected_month(as_of, []))
 
 
+def pending_removals(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    from hearth.ingest.removals import pending
+
+    return [{k: r[k] for k in r if k != "sentence"} | {"why": r["sentence"]} for r in pending(con)]
+
+
 def run_summary(
     con: duckdb.DuckDBPyConnection,
     as_of: str,
@@ -77,7 +84,12 @@ def run_summary(
         "not_read": dq["not_read"],
         "extracts_by_month": dq["by_month"],
         "freshness": freshness(con, as_of),
+        # months the warehouse keeps though the landing no longer has them, or would lose to a
+        # shrunk copy: not removed until an officer accepts (hearth/ingest/removals.py)
+        "removals_pending": pending_removals(con),
         "area_names": area_names,
+        # what retention deleted in this run, per source (hearth/quality/retention.py)
+        "retention": logged_summary(con),
         "households_scored": ranked.height,
         "risk_tiers": tiers,
         "model": _model_for_summary(model),

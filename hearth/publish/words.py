@@ -21,13 +21,17 @@ HOW_TO_READ = [
     "raised the next 15%, usual the rest.",
     "The three reasons are what raised this household's estimate most, in plain words, from what "
     "the agencies recorded; a reason on several kinds of record names the kinds this household "
-    "has (the words are defined once, in the key below). A partner's own view shows the "
-    "strongest reasons among the records that partner may see; 'other agency information' "
-    "means only other agencies' records explain this household.",
+    "has (the words are defined once, in the key below). Each view, this one included, says "
+    "only what the data contracts let its readers see: the strongest reasons among those "
+    "records, at the level of detail they may see (in the commissioners' view, 'emergency "
+    "hospital admissions' but not what they were for, 'domestic abuse incidents' but not their "
+    "risk level); 'other agency information' means only records this view may not show explain "
+    "this household.",
     "The suggested lead agency is who the partnership's rules say is best placed to offer "
     "support first; it is a suggestion for the team, not a referral. 'Why this lead' gives the "
     "rule and the household's records that fired it (a rule leads only when one of the reasons "
-    "is about the same records), or the strongest reason when no rule does.",
+    "is about the same records), or the strongest reason when no rule does. 'Another agency' "
+    "means the lead follows from records this view may not show; that agency knows who it is.",
     "Households are identified by pseudonym only. An agency can find the households it already "
     "knows with the hearth reidentify command, using the key shared between partners.",
 ]
@@ -47,9 +51,11 @@ KEY_NOTE = (
 )
 
 
-def reason_key_rows() -> list[tuple[str, str]]:
-    """(words, what they count) for the key beside the list: each theme's definition, once."""
-    return reason_key(load_catalogue())
+def reason_key_rows(role: str = "commissioner") -> list[tuple[str, str]]:
+    """(words, what they count) for the key beside a role's list: each theme's definition as
+    the role may read it, once. Every published list is a role's view; the commissioners' is
+    the main list and the report's."""
+    return reason_key(load_catalogue(), role)
 
 
 LIMITS = (
@@ -123,7 +129,7 @@ class ListMeta:
     households: int  # households scored
     published: int  # households in this file
     top_words: str  # e.g. "the top 5% of all households (the very high and high tiers)"
-    role: str | None = None  # None for the commissioners' full workbook
+    role: str | None = None  # whose view; the main workbook is the commissioners' (None: theirs)
 
 
 def top_words(top: float, published: int) -> str:

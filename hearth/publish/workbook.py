@@ -192,9 +192,8 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
         (
             "kv",
             "In this workbook",
-            f"{meta.top_words}, one sheet per local authority. The full "
-            "list of every household is in ranked_households.csv and ranked_households.parquet "
-            "in the same folder.",
+            f"{meta.top_words}, one sheet per local authority. Every household, in the "
+            "commissioners' view, is in ranked_households.csv in the run's output folder.",
         ),
     ]
     for tier in TIERS:
@@ -205,9 +204,11 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
             (
                 "kv",
                 "Whose view",
-                f"{meta.role.replace('_', ' ')}: only the columns this role may see, and "
-                "each household's strongest reasons among the records it may see; 'other "
-                "agency information' where only other agencies' records explain a household.",
+                f"{meta.role.replace('_', ' ')}: only the columns the data contracts give this "
+                "role, and each household's strongest reasons among the records it may see, at "
+                "the level of detail it may see; 'other agency information' where only records "
+                "it may not see explain a household, and 'another agency' as the lead where "
+                "they chose it.",
             )
         )
     rows.append(
@@ -221,7 +222,8 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
     rows += [(), ("h2", "How to read it")]
     rows += [("para", t) for t in HOW_TO_READ]
     rows += [(), ("h2", KEY_TITLE), ("para", KEY_NOTE)]
-    rows += [("kv", words, meaning) for words, meaning in reason_key_rows()]
+    key = reason_key_rows(meta.role or "commissioner")
+    rows += [("kv", words, meaning) for words, meaning in key]
     rows += [(), ("h2", "It must not be used for")]
     rows += [("para", "- " + t) for t in NOT_FOR]
     rows += [

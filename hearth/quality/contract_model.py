@@ -81,6 +81,10 @@ class Contract:
     latency_days: int | None = None  # slaProperties latency: days after month end a file is due
     # ODCS primaryKey columns in primaryKeyPosition order: at most one row per key in a file
     key: tuple[str, ...] = ()
+    # slaProperties retention as months (6 y = 72) and the column its clock reads (`element`,
+    # e.g. event_date): applied at each run by hearth/quality/retention.py
+    retention_months: int | None = None
+    retention_element: str | None = None
 
     def column(self, name: str) -> Column:
         for c in self.columns:

@@ -79,6 +79,26 @@ def load_all(root: Path | None = None) -> dict[str, Contract]:
     return {s: load_contract(s, root) for s in SOURCES}
 
 
+def may_read(role: str, source: str, column: str, root: Path | None = None) -> bool:
+    """Whether `role` may read column `column` of source `source` (an extract or a reference
+    file): the roles its data contract lists on the column (`customProperties: roles`). The
+    one answer to "who sees what": the feature catalogue's roles, every word of every published
+    view and the data protection officer's table follow from it. An unknown role, source or
+    column raises ContractError in a sentence (never False: a misspelt name is a fault, not a
+    refusal)."""
+    if role not in ROLES:
+        raise ContractError(f"{role!r} is not a role of the data contracts ({', '.join(ROLES)})")
+    contract = (
+        load_contract(source, root) if source in SOURCES else load_reference_contract(source, root)
+    )
+    try:
+        return role in contract.column(column).roles
+    except KeyError:
+        raise ContractError(
+            f"{contract.path}: the {source} contract has no column {column!r}"
+        ) from None
+
+
 @functools.lru_cache(maxsize=64)
 def _load(path: Path, source: str, _mtime_ns: int, _size: int) -> Contract:
     from open_data_contract_standard.model import OpenDataContractStandard
@@ -165,6 +185,12 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
     )
     units = {"y": "years", "yr": "years", "years": "years", "m": "months", "month": "months"}
     retention_text = f"{retention.value} {units.get(retention.unit or '', retention.unit or '')}"
+    per_unit = {"years": 12, "months": 1}.get(units.get(retention.unit or "", ""))
+    if per_unit is None or not isinstance(retention.value, int) or retention.value < 1:
+        raise fail("slaProperties retention must be a whole number of years (y) or months (m)")
+    element = (retention.element or "").removeprefix(f"{source}.")
+    if source in SOURCES and element not in names:
+        raise fail(f"slaProperties retention element {retention.element!r} is not a column")
 
     description = odcs.description
     if description is None or not description.purpose:
@@ -188,6 +214,8 @@ def _to_contract(path: Path, source: str, odcs: Any) -> Contract:
         path=path,
         latency_days=latency_days,
         key=key,
+        retention_months=retention.value * per_unit,
+        retention_element=element or None,
     )
 
 
@@ -285,3 +313,13 @@ def _conditional(q: Any, names: tuple[str, ...], fail) -> ConditionalRule:
             f"{conditional_rule_query(rule)!r} and 0, to match its customProperties"
         )
     return rule
+
+
+def column_roles(root: Path | None = None) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Who may read each column, as the contracts say: (source, column) -> roles, in contract
+    order. The one reading of the columns' `roles` for the DPO's table (`hearth dpia`,
+    docs/data-protection.md); a per-role question ("may role R read column C of source S")
+    is the same lookup."""
+    return {
+        (s, c.name): c.roles for s, contract in load_all(root).items() for c in contract.columns
+    }

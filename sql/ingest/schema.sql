@@ -36,3 +36,17 @@ CREATE TABLE IF NOT EXISTS landing_issues (
     blocking BOOLEAN NOT NULL,        -- it may hold rows: the source's run stops
     seen_at TIMESTAMP NOT NULL
 );
+-- Removals the landing would make and no officer has accepted yet (hearth/ingest/removals.py):
+-- what `hearth run --accept-removals` reads back. A stopped run keeps it, so the list it showed
+-- can be accepted.
+CREATE TABLE IF NOT EXISTS removals_pending (
+    source VARCHAR NOT NULL,
+    extract_month VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,            -- not_landed | shrinks
+    rows_accepted BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    removal_key VARCHAR NOT NULL,     -- source:month:digest, what an officer accepts
+    held_sha VARCHAR NOT NULL,        -- the copy it would remove: listed only while still held
+    sentence VARCHAR NOT NULL,
+    seen_at TIMESTAMP NOT NULL
+);

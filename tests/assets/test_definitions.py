@@ -12,6 +12,7 @@ def test_definitions_load_with_every_stage():
     keys = {k.to_user_string() for k in d.resolve_all_asset_keys()}
     assert {
         "health_extract",
+        "retention",
         "linked_events",
         "household_features",
         "crisis_labels",
@@ -22,6 +23,9 @@ def test_definitions_load_with_every_stage():
     groups = {spec.group_name for a in d.resolve_all_asset_specs() for spec in [a]}
     assert groups >= STAGES
     assert d.resolve_job_def("hearth_full_run") is not None
+    # linkage reads only what retention left (pipelines/defs/quality/retention.py)
+    graph = d.resolve_asset_graph()
+    assert dg.AssetKey("retention") in graph.get(dg.AssetKey("linked_events")).parent_keys
 
 
 def test_every_asset_has_description_group_and_kinds():

@@ -114,6 +114,8 @@ def test_sensor_waits_for_files_still_arriving_and_batches_a_first_load(tmp_path
     assert req.tags["dagster/asset_partition_range_start"] == "2025-01"
     assert req.tags["dagster/asset_partition_range_end"] == "2025-05"
     assert req.run_config["resources"]["run_settings"]["config"]["allow_missing_sources"]
+    # the sensor's runs never accept removals (issue 23): only an officer does
+    assert "accept_removals" not in req.run_config["resources"]["run_settings"]["config"]
 
 
 def schedule(landing: Path, outputs: Path, instance=None):

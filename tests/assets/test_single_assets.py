@@ -28,7 +28,7 @@ from pipelines.defs.linkage.assets import linkage_rate_reasonable, linked_events
 from pipelines.defs.modelling.assets import champion_model, household_scores
 from pipelines.defs.publish.assets import published_outputs
 from pipelines.defs.quality.checks import quality_gate
-from pipelines.resources import MlflowResource, hearth_resources
+from pipelines.resources import MlflowResource, WarehouseResource, hearth_resources
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
 
 NEWEST = "2025-12"  # the small world's last extract month
@@ -312,6 +312,72 @@ def test_champion_model_registers_and_promotes_version_1(stages):
     model, names, champ = MlflowResource().registry().load_champion()
     assert str(champ.version) == "1" and hasattr(model, "predict_proba")
     assert champ.tags["refit_as_of"] == "2025-01" and len(names) > 100
+
+
+# ---- @champion moves only when the list it scores is published (issue 23) ------------------
+
+
+def _train_then(stages, then: dg.AssetsDefinition, max_iter: int) -> dg.ExecuteInProcessResult:
+    """champion_model and `then` after it, in one run, with no champion before it (so the new
+    version is decided @champion whatever it scores) and settings unlike any earlier run's (an
+    identical retrain registers nothing)."""
+    stages.run("champion_model")
+    MlflowResource().registry().delete_alias("champion")
+    return dg.materialize(
+        [champion_model, then],
+        resources=resources(),
+        instance=stages.instance,
+        raise_on_error=False,
+        run_config={"ops": {"champion_model": {"config": {**TRAINING, "max_iter": max_iter}}}},
+    )
+
+
+@dg.asset(deps=["champion_model"])
+def _stops_after_training() -> None:
+    raise dg.Failure(description="A later step stopped the run.")
+
+
+@dg.asset(deps=["champion_model"])
+def _looks_at_the_alias(
+    warehouse: WarehouseResource, mlflow: MlflowResource
+) -> dg.MaterializeResult:
+    """What anyone reading MLflow sees between training and the commit."""
+    from hearth.operations.commit import staged
+
+    decided = staged(warehouse.resolved()).get("champion") or {}
+    return dg.MaterializeResult(
+        metadata={
+            "aliases": dg.MetadataValue.json(mlflow.registry().aliases()),
+            "decided": dg.MetadataValue.json(decided),
+        }
+    )
+
+
+def test_a_run_that_trains_then_stops_leaves_the_alias_as_it_was(stages):
+    registry = MlflowResource().registry()
+    try:
+        result = _train_then(stages, _stops_after_training, 61)
+        assert not result.success
+        assert "champion_model" in materialized(result)  # it trained and registered a version
+        assert registry.aliases().get("champion") is None  # and @champion did not move
+        newest = max(int(v.version) for v in registry.versions())
+        assert "hearth.interrupted" in registry.version(str(newest)).tags
+    finally:
+        registry.set_alias("champion", "1")
+
+
+def test_the_alias_does_not_move_before_the_commit(stages):
+    registry = MlflowResource().registry()
+    try:
+        result = _train_then(stages, _looks_at_the_alias, 62)
+        assert result.success
+        seen = materialization(result, "_looks_at_the_alias")
+        decided = seen["decided"]
+        assert decided["alias"] == "champion" and decided["previous"] is None
+        assert "champion" not in seen["aliases"]  # decided, not yet applied
+        assert registry.aliases()["champion"] == str(decided["version"])  # applied at commit
+    finally:
+        registry.set_alias("champion", "1")
 
 
 def test_household_scores_ranks_every_household(stages):

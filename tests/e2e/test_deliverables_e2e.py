@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hearth.features.catalogue import load_catalogue
-from hearth.features.wording import readable_by
+from hearth.features.wording import ANOTHER_AGENCY, readable_by
 from hearth.publish.ranked import COLUMN_LABELS, TIERS
 from hearth.publish.report import TOP_COLUMNS
 from hearth.publish.roles import OTHER_AGENCY, REASONS, ROLE_REASONS, visible_columns
@@ -198,7 +198,8 @@ def test_no_aggregate_cell_shows_a_count_from_1_to_7(run):
 
 def _expected_view(ranked: pl.DataFrame, role: str) -> pl.DataFrame:
     """The role's view from what the scorer kept: each household's reasons for this role (on
-    features it may read), "other agency information" once where it may read none of them."""
+    features it may read), "other agency information" once where it may read none of them,
+    and the lead and its why as the role may read them."""
     rows = []
     for r in ranked.iter_rows(named=True):
         out = {c: r[c] for c in visible_columns(role)}
@@ -209,7 +210,10 @@ def _expected_view(ranked: pl.DataFrame, role: str) -> pl.DataFrame:
             texts = [OTHER_AGENCY]
         for i, reason in enumerate(REASONS):
             out[reason] = texts[i] if i < len(texts) else None
-        assert entry["lead_why"] in (None, r["lead_why"]), role
+        # the lead as the role may read it: the list's lead, or "another agency" with no why
+        assert entry["lead"] in (r["lead_agency"], ANOTHER_AGENCY), role
+        assert entry["lead"] != ANOTHER_AGENCY or entry["lead_why"] is None, role
+        out["lead_agency"] = entry["lead"]
         out["lead_why"] = entry["lead_why"]
         rows.append(out)
     return pl.DataFrame(rows, schema={c: ranked.schema[c] for c in visible_columns(role)})
@@ -645,3 +649,65 @@ def test_report_in_the_system_chromium(run, tmp_path):
             browser.close()
     assert not problems, problems
     assert requests and all(r == url or r.startswith("data:") for r in requests), requests
+
+
+def test_dpia_writes_the_evidence_pack_of_the_published_list(run, tmp_path):
+    """`hearth dpia` on the published home: one page and its CSVs, each section from where it
+    lives (contracts, warehouse, audit, the published model folder)."""
+    import csv as csv_module
+
+    from hearth.privacy.audit import verify
+    from hearth.privacy.dpia import role_table
+
+    pack = tmp_path / "pack"
+    result = _cli("dpia", "--out", str(pack))
+    assert result.exit_code == 0, result.output
+    assert f"published as of {run.summary['as_of']}" in result.output
+
+    def rows(name: str) -> list[dict]:
+        return list(csv_module.DictReader((pack / name).read_text().splitlines()))
+
+    expected = {
+        "index.html",
+        "roles_by_column.csv",
+        "retention.csv",
+        "retention_last_run.csv",
+        "withheld.csv",
+        "suppression.csv",
+        "audit.txt",
+        "model_card.md",
+        "fairness.csv",
+        "sharing.csv",
+    }
+    assert {p.name for p in pack.iterdir()} == expected
+    assert rows("roles_by_column.csv") == role_table()
+    status = {r["source"]: r for r in rows("retention.csv")}
+    assert set(status) == {"addresses", "people", "social_care", "health", "fire", "police"}
+    assert all(
+        r["within_retention"] == "True" and r["retention_months"] == "72" for r in status.values()
+    )
+    # every quarantined row of the run is counted, by source
+    withheld = rows("withheld.csv")
+    for source, s in run.summary["sources"].items():
+        held = sum(int(w["rows_quarantined"]) for w in withheld if w["source"] == source)
+        assert held == s["rows_quarantined"], source
+    # the audit as `hearth audit --verify` sees it, and the published model's own files
+    check = verify()
+    audit = (pack / "audit.txt").read_text()
+    assert ("intact" in audit) == check.intact and f"{check.entries} entries" in audit
+    model = run.folder / "model"
+    for name in ("model_card.md", "fairness.csv", "sharing.csv"):
+        assert (pack / name).read_bytes() == (model / name).read_bytes(), name
+    assert "precision_low" in (pack / "fairness.csv").read_text()
+    page = (pack / "index.html").read_text()
+    assert 'id="summary"' in page and "Model card of the champion" in page
+    assert "Value of sharing" in page and "Fairness by group" in page
+    # an existing pack is replaced only when asked
+    again = _cli("dpia", "--out", str(pack))
+    assert again.exit_code == 1 and "--overwrite" in again.output
+    assert _cli("dpia", "--out", str(pack), "--overwrite").exit_code == 0
+    # by default beside the outputs, in HEARTH_HOME/dpia/<as_of>/, owner-only like the rest
+    assert _cli("dpia").exit_code == 0
+    default = run.home / "dpia" / run.summary["as_of"]
+    assert (default / "index.html").is_file()
+    assert all(not p.stat().st_mode & 0o077 for p in default.iterdir())

@@ -9,8 +9,10 @@ import polars as pl
 
 from hearth.publish.areas import names_sentence
 from hearth.publish.ranked import COLUMN_LABELS, PUBLIC_COLUMNS, TIER_WORDS, TIERS
+from hearth.publish.report.behind import behind_html
 from hearth.publish.report.cells import _agg, _card, _exact, _sort_value, _table
 from hearth.publish.report.charts import TIER_FILL, _bars_svg, _columns_svg
+from hearth.publish.report.retention import retention_section
 from hearth.publish.suppression import SUPPRESSED, headline, rounded
 from hearth.publish.words import (
     HOW_TO_READ,
@@ -69,7 +71,9 @@ def _headline(summary: dict, ranked: pl.DataFrame) -> str:
 def _how_to_read() -> str:
     items = "".join(f"<li>{escape(t)}</li>" for t in HOW_TO_READ)
     nots = "".join(f"<li>{escape(t)}</li>" for t in NOT_FOR)
-    key = "".join(f"<dt>{escape(w)}</dt><dd>{escape(d)}</dd>" for w, d in reason_key_rows())
+    key = "".join(
+        f"<dt>{escape(w)}</dt><dd>{escape(d)}</dd>" for w, d in reason_key_rows("commissioner")
+    )
     return f"""<section id="read"><h2>How to read this list</h2><ul>{items}</ul>
 <h3 id="key">{escape(KEY_TITLE)}</h3><p>{escape(KEY_NOTE)}</p><dl class="key">{key}</dl>
 <div class="warn"><h3>It must not be used for</h3><ul>{nots}</ul><p>{escape(LIMITS)}</p></div>
@@ -285,8 +289,12 @@ of people or households, so they are shown exactly.</p>
 <h3>Area names</h3>
 <p id="area-names">{escape(names_sentence(summary.get("area_names")))}</p>
 {_area_rules(summary.get("area_names"))}
+<h3>Retention</h3>
+{retention_section(summary.get("retention"))}
 <h3>Linkage of events to households</h3>
 {link_table}
+<h3>Sources behind, and records kept though no longer landed</h3>
+{behind_html(summary)}
 <h3>Extracts refused</h3>{refused_html}
 <h3>Files not read</h3>{not_read_html}
 <h3>Per source and month</h3>{"".join(details)}

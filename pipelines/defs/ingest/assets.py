@@ -5,7 +5,10 @@ stays fast."""
 import dagster as dg
 
 from hearth.ingest.freshness import expected_month
+from hearth.ingest.removals import verdict
 from hearth.ingest.run import ingest_source
+from hearth.operations.commit import stage, staged
+from hearth.operations.removal_audit import audit_removals
 from hearth.sources import SOURCES
 from pipelines.defs.ingest.checks import REFUSING_CHECKS, batch_check_specs
 from pipelines.defs.ingest.partitions import extract_months
@@ -75,6 +78,24 @@ def _check_results(asset_name: str, report, allow_missing: bool):
             "months_judged_again": ", ".join(report.rejudged),
         },
     )
+    source = asset_name.removesuffix("_extract")
+    severity, text = verdict(source, report.withheld, report.unmatched, allow_missing)
+    yield dg.AssetCheckResult(
+        asset_key=asset_name,
+        check_name="removals_accepted",
+        passed=severity is None,
+        severity=dg.AssetCheckSeverity.WARN if severity == "WARN" else dg.AssetCheckSeverity.ERROR,
+        description=text,
+        metadata={
+            "removals_listed": len(report.withheld),
+            "removals_applied": len(report.removed),
+            "rows_kept_not_landed": sum(r.rows_accepted for r in report.not_landed_kept),
+            "newest_month_held": report.newest_held or "",
+            # what to paste into the launchpad to accept this list (hearth run --accept-removals
+            # reads it from the warehouse)
+            "accept_removals": dg.MetadataValue.json([r.key for r in report.withheld]),
+        },
+    )
     errors = report.accounting_errors
     yield dg.AssetCheckResult(
         asset_key=asset_name,
@@ -116,6 +137,13 @@ def make_ingest_asset(source: str, months: dg.PartitionsDefinition) -> dg.Assets
         run_settings: RunSettings,
     ):
         months = list(context.partition_keys)
+        accept = frozenset(run_settings.accept_removals)
+        if accept and context.run.tags.get("hearth/trigger") == "landing_sensor":
+            raise dg.Failure(
+                description="The landing sensor's runs never accept removals; accept them with "
+                "hearth run --accept-removals or from the launchpad.",
+                allow_retries=False,
+            )
         with warehouse.connect() as con:
             report = ingest_source(
                 con,
@@ -124,16 +152,25 @@ def make_ingest_asset(source: str, months: dg.PartitionsDefinition) -> dg.Assets
                 months,
                 run_settings.volume_tolerance,
                 expected=expected_month(run_settings.as_of, months),
+                accepted_removals=accept,
             )
+        if report.removed:
+            # recorded in the audit, with who ran it, when (and only if) the run commits
+            done = (staged(warehouse.resolved()).get("removals") or {}).get("applied") or []
+            applied = [*done, *(r.to_dict() for r in report.removed)]
+            via = context.run.tags.get("hearth/trigger") or "Dagster launchpad"
+            if not stage(warehouse.resolved(), "removals", {"applied": applied, "via": via}):
+                audit_removals(applied, context.run_id, via)  # no run commit: applied now
         loaded = [r for r in report.results if r.status == "loaded"]
         for r in report.results:
             if r.status == "refused":
                 context.log.error(r.message)
-        if report.dropped:
+        if report.removed:
             context.log.warning(
-                f"{source}: {', '.join(report.dropped)} no longer landed; removed from the "
-                "warehouse (the landing is the truth)."
+                f"{source}: removed as accepted: " + " ".join(r.sentence() for r in report.removed)
             )
+        for r in report.withheld:
+            context.log.warning(f"kept, not removed: {r.sentence()}")
         if report.rejudged:
             context.log.info(
                 f"{source}: {', '.join(report.rejudged)} judged again after an earlier month "

@@ -21,13 +21,18 @@ BATCH_CHECKS = {
     "system file: nothing landed goes unread.",
     "rows_accounted": "Every received row was accepted or quarantined: received = accepted + "
     "quarantined, checked against the warehouse.",
+    "removals_accepted": "No accepted record leaves the warehouse unless an officer accepted it: "
+    "a month no longer landed, or landed again with far fewer rows, is kept and listed until "
+    "`hearth run --accept-removals` (hearth/ingest/removals.py).",
 }
 
 
 # The checks whose failure means a file was refused (not loaded); the others judge what is
 # missing, unread or unaccounted for.
 REFUSING_CHECKS = tuple(
-    c for c in BATCH_CHECKS if c not in ("extract_present", "rows_accounted", "all_files_read")
+    c
+    for c in BATCH_CHECKS
+    if c not in ("extract_present", "rows_accounted", "all_files_read", "removals_accepted")
 )
 
 

@@ -11,7 +11,8 @@ from pipelines.resources import WarehouseResource
 @dg.asset(
     group_name="linkage",
     kinds={"duckdb", "sql"},
-    deps=[f"{s}_extract" for s in SOURCES],
+    # after retention (pipelines/defs/quality/retention.py): nothing past it is linked
+    deps=[*(f"{s}_extract" for s in SOURCES), "retention"],
     pool="warehouse",
 )
 def linked_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource):

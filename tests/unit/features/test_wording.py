@@ -101,20 +101,49 @@ def test_a_role_reads_a_theme_over_the_records_it_may_read(cat):
     assert not readable_by(cat, "domestic_abuse_records_12m", "fire")
     assert readable_by(cat, "domestic_abuse_records_12m", "police")
     assert not readable_by(cat, "no_such_feature", "commissioner")
+    # police may read every column of both kinds (social care's are shared with them)
     assert say(cat, "domestic_abuse_records_12m", values, role="police") == (
-        "2 medium-risk domestic abuse incidents in the last 12 months"
+        "5 domestic abuse records in the last 12 months: 3 child safeguarding concerns and 2 "
+        "medium-risk domestic abuse incidents"
     )
-    assert say(cat, "domestic_abuse_records_months_since", values, role="police") == (
-        "latest domestic abuse record: medium-risk domestic abuse incident, 4 months ago"
+    # a commissioner reads the theme whole, but not the risk level (police contract)
+    assert say(cat, "domestic_abuse_records_12m", values, role="commissioner") == (
+        "5 domestic abuse records in the last 12 months: 3 child safeguarding concerns and 2 "
+        "domestic abuse incidents"
     )
-    assert say(cat, "domestic_abuse_records_12m", values, role="social_care") == (
-        "3 child safeguarding concerns in the last 12 months"
+    assert say(cat, "domestic_abuse_records_months_since", values, role="commissioner") == (
+        "latest domestic abuse record: child safeguarding concern, 1 month ago"
     )
     assert say(cat, "domestic_abuse_records_12m", values, role="fire") is None
-    # a role holding none of the kinds this household has reads nothing, not "none"
-    only_care = values | {"domestic_abuse_medium_12m": 0.0, "domestic_abuse_records_12m": 3.0}
-    assert say(cat, "domestic_abuse_records_12m", only_care, role="police") is None
-    assert say(cat, "asb_12m", values | {"asb_12m": 1.0}, role="health") is None
+    # one high-risk incident among three, to a commissioner: three incidents, no risk level
+    da = values | {"domestic_abuse_12m": 2.0, "domestic_abuse_high_12m": 1.0}
+    assert say(cat, "domestic_abuse_high_12m", da, role="commissioner") == (
+        "5 domestic abuse incidents in the last 12 months"
+    )
+    assert say(cat, "domestic_abuse_high_12m", da, role="police") == (
+        "1 high-risk domestic abuse incident in the last 12 months"
+    )
+    # a theme read in part: the kinds the role may read, without the theme's name
+    crises = _none(cat) | {
+        "admission_fall_12m": 2.0,
+        "fire_smoking_12m": 1.0,
+        "domestic_abuse_high_12m": 1.0,
+        "crisis_records_12m": 4.0,
+    }
+    assert say(cat, "crisis_records_12m", crises, role="commissioner") == (
+        "3 records in the last 12 months: 2 emergency hospital admissions and 1 dwelling fire "
+        "started by smoking materials"
+    )
+    only_high = _none(cat) | {"domestic_abuse_high_12m": 1.0, "crisis_records_12m": 1.0}
+    assert say(cat, "crisis_records_12m", only_high, role="commissioner") is None
+    # smoking status is health's clinical detail: fire reads nothing of it
+    smoker = values | {"smoker_recorded_12m": 1.0}
+    assert say(cat, "smoker_recorded_12m", smoker, role="fire") is None
+    assert say(cat, "smoker_recorded_12m", smoker, role="commissioner") == (
+        "1 smoking status record in the last 12 months"
+    )
+    assert say(cat, "asb_12m", values | {"asb_12m": 1.0}, role="fire") is None
+    assert say(cat, "copd_register_12m", values | {"copd_register_12m": 1.0}, role="police") is None
 
 
 def test_fact_keys_name_the_records_a_rule_reads(cat):

@@ -12,6 +12,7 @@ import pytest
 
 from hearth.ingest.landing import Extract
 from hearth.ingest.load import ingest_extract
+from hearth.ingest.removals import clear_month
 from hearth.quality.contracts import load_contract
 from hearth.sources import SOURCES
 from hearth.warehouse import connect
@@ -169,7 +170,7 @@ IDENTIFYING = [
 
 def test_no_injected_identifier_is_held_anywhere_in_the_home(world, tmp_path, monkeypatch):
     """Every identifying case of the corpus, landed one after another into one HEARTH_HOME (each
-    replacing the month before it): none of their values is in any file of the home, the
+    a first landing of its month): none of their values is in any file of the home, the
     warehouse's tables (quarantine included) or its bytes."""
     home = tmp_path / "home"
     monkeypatch.setenv("HEARTH_HOME", str(home))
@@ -180,6 +181,9 @@ def test_no_injected_identifier_is_held_anywhere_in_the_home(world, tmp_path, mo
             landing = tmp_path / c.name
             path = build(c, world, landing)
             load_before(con, world, c.source, c.before)
+            # each case is a first landing of its month, not a copy replacing the case before
+            # it (a smaller copy would be held as a removal, not loaded)
+            clear_month(con, c.source, c.month)
             result = ingest_extract(con, load_contract(c.source), Extract(c.source, c.month, path))
             assert result.status == ("refused" if isinstance(c.expect, Refused) else "loaded")
             secrets.add(secret_of(c, world))

@@ -116,3 +116,14 @@ def test_fairness_and_sharing_numbers_go_to_mlflow_as_metrics():
     m = evaluation_metrics(result())
     assert m["sharing.all_agencies_joined_the_model.precision_at_1pct"] == 0.28
     assert {"fairness.g.a.recall", "fairness.g.a.recall_low", "fairness.groups_flagged"} <= set(m)
+
+
+def test_the_card_says_which_source_is_stale():
+    """Issue 23: a run that went on without a source's newest months says so in the card."""
+    card = model_card(result())
+    assert "## Data freshness\n\n- Every source had sent the month the run needed." in card
+    stale = result()
+    stale.data_freshness = ["fire: 2 months behind; its newest accepted extract is 2025-10."]
+    card = model_card(stale)
+    assert "## Data freshness\n\n- fire: 2 months behind" in card
+    assert "Every source had sent" not in card

@@ -10,7 +10,7 @@ import pytest
 
 from hearth.features.build import theme_columns
 from hearth.features.catalogue import NO_EVENT_MONTHS, load_catalogue
-from hearth.features.wording import fact_keys, named_keys, readable_by, say
+from hearth.features.wording import ANOTHER_AGENCY, fact_keys, named_keys, readable_by, say
 from hearth.publish.roles import OTHER_AGENCY, REASONS, role_view
 from models.params import TrainParams
 from models.reasons import _OPS, load_rules
@@ -181,7 +181,7 @@ def test_a_role_sees_its_own_strongest_reasons(scored, role):
             if feature and role in cat.by_name(feature).roles and row[r] not in cells:
                 # only a stronger reason of the role's own can push it out
                 assert len(cells) == len(REASONS), (role, row["rank"], row[r], cells)
-        # the lead's why only where the role may read every fact it states
+        # the lead and its why only where the role may read what chose it
         why = row["lead_why"]
         if why.startswith("strongest reason: "):
             facts = [row["reason_1_feature"]]
@@ -191,5 +191,10 @@ def test_a_role_sees_its_own_strongest_reasons(scored, role):
             )
             facts = [c["feature"] for c in rule["when"]]
         readable = all(role in cat.by_name(f).roles for f in facts)
-        assert shown["lead_why"] == (why if readable else None), (role, row["rank"])
+        if readable:  # every fact read whole: the lead and its why as the list has them
+            assert (shown["lead_agency"], shown["lead_why"]) == (row["lead_agency"], why)
+        elif shown["lead_agency"] == ANOTHER_AGENCY:  # what chose it is not the role's to see
+            assert shown["lead_why"] is None, (role, row["rank"])
+        else:  # led by the agency behind a reason the role reads in some form
+            assert shown["lead_agency"] == row["lead_agency"], (role, row["rank"])
     assert with_reason / top.height > 0.9, (role, with_reason, top.height)

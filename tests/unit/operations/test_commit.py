@@ -160,24 +160,94 @@ def test_a_signal_or_kill_at_any_point_leaves_the_old_state_or_the_new_never_a_m
     assert not stale_shadows(wh)
 
 
-def test_a_stopped_run_commits_its_warehouse_but_not_what_it_staged(tmp_path):
-    from hearth.operations.commit import stage
-    from hearth.operations.recovery import RunEnd, guarded_run
+def _load(con, source: str, month: str, sha: str, record: str, quarantined: int = 0) -> None:
+    """A month as ingest leaves it: one accepted row, its load log (and quarantined rows)."""
+    con.execute(
+        f"INSERT INTO raw_{source} (record_id, _extract_month) VALUES (?, ?)", [record, month]
+    )
+    for n in range(quarantined):
+        con.execute(
+            "INSERT INTO quarantine VALUES (?, ?, 'f.csv', ?, 'unknown_code', 'event_type', "
+            "now()::TIMESTAMP, '{}')",
+            [source, month, n + 2],
+        )
+    con.execute(
+        "INSERT INTO ingest_log VALUES (?, ?, 'f.csv', ?, ?, 1, ?, 'loaded', NULL, "
+        "now()::TIMESTAMP)",
+        [source, month, sha, 1 + quarantined, quarantined],
+    )
+
+
+def test_a_stopped_run_removes_or_alters_no_record_it_held(tmp_path):
+    """Issue 23: a stopped run changes no accepted record. It keeps what the officer looks at
+    (refusals, what was not read, the removals it would make: STOPPED_RUN_KEEPS) and months it
+    added whole where nothing held changed; never a removal or a replaced month."""
+    from hearth.operations.commit import STOPPED_RUN_KEEPS, stage
+    from hearth.operations.recovery import RunEnd, guarded_run, stale_shadows
     from hearth.publish.outputs import old_name, prepare_outputs
+    from hearth.warehouse import connect
 
     home = tmp_path / "home"
     make_home(home)
     wh, out = home / "warehouse.duckdb", home / "outputs"
-    before_tree = tree(out)
+    with connect(wh) as con:
+        _load(con, "fire", "2025-11", "a", "FR000001")
+        _load(con, "police", "2025-11", "b", "PO000001")
+
+    def held() -> dict[str, list[tuple]]:
+        with connect(wh, read_only=True) as con:
+            return {
+                t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in ("raw_fire", "raw_police", "ingest_log", "quarantine")
+            }
+
+    before, before_tree = held(), tree(out)
     with guarded_run(wh, "run-stopped-0000", outputs=out, run_end=lambda: RunEnd(None, True)) as s:
-        con = duckdb.connect(str(s))
-        con.execute("INSERT INTO t VALUES (2)")
-        con.close()
+        with connect(s) as con:
+            con.execute("INSERT INTO t VALUES (2)")
+            # fire: November removed (accepted or not) and December added: nothing of fire kept
+            con.execute("DELETE FROM raw_fire")
+            con.execute("DELETE FROM ingest_log WHERE source = 'fire'")
+            _load(con, "fire", "2025-12", "c", "FR000002")
+            # police: December added, November as it was: December is kept whole
+            _load(con, "police", "2025-12", "d", "PO000002", quarantined=2)
+            con.execute(
+                "INSERT INTO batch_refusals VALUES ('health', '2025-12', 'f.csv', 'x', 3, "
+                "'not_empty', NULL, 'refused', now()::TIMESTAMP)"
+            )
+            con.execute(
+                "INSERT INTO removals_pending VALUES ('fire', '2025-11', 'not_landed', 1, 0, "
+                "'fire:2025-11:k', 'a', 'fire 2025-11: gone', now()::TIMESTAMP)"
+            )
         prepared = prepare_outputs(out, "2026-01", writes("new"))
         change = {"root": str(out), "as_of": "2026-01", "prepared": prepared.name}
         assert stage(s, "outputs", change | {"old": old_name("2026-01")})
-    assert rows(wh) == [(1,), (2,)]  # the ingest bookkeeping of a stopped run is kept
+    after = held()
+    assert rows(wh) == [(1,)]
+    assert after["raw_fire"] == before["raw_fire"]  # no removal, and no month beside one
+    assert [r[0] for r in after["raw_police"]] == ["PO000001", "PO000002"]
+    assert [(r[0], r[1]) for r in after["ingest_log"]] == [
+        ("fire", "2025-11"),
+        ("police", "2025-11"),
+        ("police", "2025-12"),
+    ]
+    assert len(after["quarantine"]) == 2  # the added month's quarantine, for the officer
+    with connect(wh, read_only=True) as con:
+        assert con.execute("SELECT rule FROM batch_refusals").fetchall() == [("not_empty",)]
+        assert con.execute("SELECT removal_key FROM removals_pending").fetchall() == [
+            ("fire:2025-11:k",)
+        ]
+    assert set(STOPPED_RUN_KEEPS) == {"batch_refusals", "landing_issues", "removals_pending"}
     assert tree(out) == before_tree and not prepared.exists()
+    assert not stale_shadows(wh)
+
+
+def test_an_interrupted_step_keeps_nothing(tmp_path):
+    from hearth.operations.recovery import RunEnd, guarded_run
+
+    home = tmp_path / "home"
+    make_home(home)
+    wh = home / "warehouse.duckdb"
     # an interrupted step: nothing is kept, even the warehouse
     before = wh.read_bytes()
     with guarded_run(wh, "run-cut-00000000", run_end=lambda: RunEnd("health_extract", True)) as s:
@@ -316,8 +386,8 @@ def test_dagster_runs_commit_only_when_not_interrupted(hearth_home, monkeypatch,
         assert (out / "latest" / LIST).read_text() == "new"
         return
     assert not result.success
-    if mode == "stop":
-        assert rows(wh) == [(1,), (2,)] and tree(out) == before_tree
+    if mode == "stop":  # a stopped run changes no accepted record (issue 23)
+        assert rows(wh) == [(1,)] and tree(out) == before_tree
         assert problems == alert == ["[published] The gate refused the version."]
         return
     assert wh.read_bytes() == before_bytes and tree(out) == before_tree
@@ -364,3 +434,34 @@ def test_a_killed_hearth_run_is_marked_failed_and_named_by_the_next_runs_alert(h
         f"Hearth stopped: run {run.run_id[:8]} of hearth_full_run, started by hearth run" in alert
     )
     assert "The run's process was killed; Hearth discarded its partial work." in alert
+
+
+def test_accepted_removals_are_audited_once_when_the_run_commits(hearth_home):
+    """Issue 23: the removals an officer accepted are recorded in the audit with the user, as the
+    run's commit takes effect - once, even when a kill makes the commit roll forward again."""
+    from hearth.operations.commit import journal_from, roll_forward
+    from hearth.privacy.audit import entries
+
+    applied = [
+        {
+            "key": "fire:2025-11:0123456789",
+            "source": "fire",
+            "month": "2025-11",
+            "kind": "not_landed",
+            "rows_accepted": 37,
+            "rows_quarantined": 2,
+        }
+    ]
+    marker = {
+        "run_id": "dddddddd-4444",
+        "staged": {"removals": {"applied": applied, "via": "hearth run"}},
+    }
+    assert journal_from(marker, Path("w"), None, False)["removals"] is None  # stopped: never
+    journal = journal_from(marker, Path("w"), None, True)
+    journal["warehouse"] = str(hearth_home / "none.duckdb")
+    for _ in range(2):
+        roll_forward(journal, None)
+    [entry] = [e for e in entries() if e["action"] == "removals_accepted"]
+    assert entry["detail"]["run_id"] == "dddddddd-4444" and entry["via"] == "hearth run"
+    assert entry["detail"]["rows_accepted"] == 37 and entry["detail"]["removals"] == applied
+    assert entry["os_user"] and entry["user"]

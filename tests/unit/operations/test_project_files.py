@@ -56,11 +56,14 @@ def test_hearth_ui_registers_the_location_under_the_project_s_name(monkeypatch, 
     ui.ui_command(dagster_port=3999)
     webserver, daemon = started
     # a workspace file, not `-l`: dagster-webserver's `-l` is its URL path prefix
-    assert webserver[1] == "-w" and daemon[1:3] == ["run", "-w"] and webserver[2] == daemon[3]
+    # (the webserver is dagster-webserver's own command behind the Host allowlist)
+    w = webserver.index("-w")
+    assert webserver[1:3] == ["-m", "hearth.cli.ui_hosts"] and daemon[1:3] == ["run", "-w"]
+    assert webserver[w + 1] == daemon[3]
     assert "-l" not in webserver and "-l" not in daemon
     import yaml
 
-    workspace = yaml.safe_load(Path(webserver[2]).read_text())
+    workspace = yaml.safe_load(Path(webserver[w + 1]).read_text())
     assert workspace == {
         "load_from": [
             {"python_module": {"module_name": "pipelines.definitions", "location_name": "hearth"}}

@@ -60,3 +60,55 @@ def test_dagster_and_dg_commands_run_from_the_project_send_nothing():
     assert shipped["telemetry"] == {"enabled": False}
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["tool"]["dg"]["cli"]["telemetry"] == {"enabled": False}
+
+
+@pytest.fixture
+def config_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("DG_CLI_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
+def _dg_reads(path) -> dict:
+    """The user settings as dg reads them (dagster_shared, which dg's telemetry check calls)."""
+    from dagster_shared.utils.config import get_dg_config_path, load_config
+
+    assert get_dg_config_path() == path  # the file Hearth writes is the one dg reads
+    return load_config(path)
+
+
+def test_dg_user_settings_switch_its_telemetry_off(config_home, monkeypatch):
+    """`dg` ignores pyproject.toml's [tool.dg.cli] and ./.env for telemetry: only its user
+    settings file (or $DAGSTER_HOME/dagster.yaml) can stop it queueing events in ~/.dagster."""
+    path = settings.dg_telemetry_off()
+    assert path == config_home / "dg.toml"
+    assert _dg_reads(path)["cli"]["telemetry"]["enabled"] is False
+    # DG_CLI_CONFIG names another file: that one is written
+    monkeypatch.setenv("DG_CLI_CONFIG", str(config_home / "elsewhere.toml"))
+    named = settings.dg_telemetry_off()
+    assert named == config_home / "elsewhere.toml"
+    assert _dg_reads(named)["cli"]["telemetry"]["enabled"] is False
+
+
+def test_dg_user_settings_keep_what_the_user_had(config_home):
+    config_home.mkdir()
+    path = config_home / "dg.toml"
+    path.write_text("[cli]\nverbose = true\n\n[cli.telemetry]\n", encoding="utf-8")
+    settings.dg_telemetry_off()
+    got = _dg_reads(path)["cli"]
+    assert got == {"verbose": True, "telemetry": {"enabled": False}}
+    # a choice the user made themselves is theirs
+    path.write_text("[cli.telemetry]\nenabled = true\n", encoding="utf-8")
+    settings.dg_telemetry_off()
+    assert _dg_reads(path)["cli"]["telemetry"]["enabled"] is True
+
+
+def test_every_hearth_command_switches_dg_telemetry_off(hearth_home, config_home):
+    result = CliRunner().invoke(app, ["quarantine", "list", "--month", "2026/01"])
+    assert result.exit_code == 2
+    assert _dg_reads(config_home / "dg.toml")["cli"]["telemetry"]["enabled"] is False
+
+
+def test_make_install_switches_dg_telemetry_off():
+    makefile = (settings.PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "settings.dg_telemetry_off()" in makefile

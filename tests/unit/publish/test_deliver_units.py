@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hearth.features.catalogue import load_catalogue
+from hearth.features.wording import ANOTHER_AGENCY
 from hearth.publish.capacity import (
     CapacityError,
     Team,
@@ -112,41 +113,55 @@ def _feature(agency: str, with_roles: set[str], without_roles: set[str]) -> str:
 
 
 def test_role_view_masks_reasons_on_features_the_role_may_not_see():
-    police_only = _feature("police", {"police"}, {"fire", "health"})
+    """A list scored before role words were kept: each role sees only the reasons it reads
+    whole in the words they were written in, and no lead (fail closed)."""
+    police_only = _feature("police", {"police"}, {"fire"})
     fire_own = _feature("fire", {"fire"}, set())
-    health_for_fire = _feature("health", {"health", "fire"}, {"police"})
-    commissioner_only = _feature("combined", {"commissioner"}, {"fire", "police", "health"})
-    health_only = _feature("health", {"health"}, {"fire", "police", "social_care"})
+    commissioner_whole = _feature("combined", {"commissioner"}, {"fire", "police"})
+    health_only = _feature("health", {"health"}, {"fire", "police", "commissioner"})
     ranked = _ranked(
         [
-            [police_only, health_for_fire, "residents"],
+            [police_only, fire_own, "residents"],
             [fire_own, None, None],
-            [commissioner_only, "not_a_catalogue_feature", health_only],
+            [commissioner_whole, "not_a_catalogue_feature", health_only],
+            ["domestic_abuse_records_12m", None, None],
         ]
     )
     fire = role_view(ranked, "fire")
-    assert fire["reason_1"].to_list() == [OTHER_AGENCY, f"text of {fire_own}", OTHER_AGENCY]
-    assert fire["reason_2"].to_list() == [f"text of {health_for_fire}", None, OTHER_AGENCY]
-    assert fire["reason_3"].to_list() == ["text of residents", None, OTHER_AGENCY]
-    assert fire["lead_agency"].to_list() == ["Neighbourhood policing"] * 3  # lead stays
+    assert fire["reason_1"].to_list() == [
+        OTHER_AGENCY,
+        f"text of {fire_own}",
+        OTHER_AGENCY,
+        OTHER_AGENCY,
+    ]
+    assert fire["reason_2"].to_list() == [f"text of {fire_own}", None, OTHER_AGENCY, None]
+    assert fire["reason_3"].to_list() == ["text of residents", None, OTHER_AGENCY, None]
+    # what chose a lead is not known without role words: no role reads it
+    assert fire["lead_agency"].to_list() == [ANOTHER_AGENCY] * 4
     assert not any(c.endswith("_feature") for c in fire.columns)
     police = role_view(ranked, "police")
     assert police["reason_1"][0] == f"text of {police_only}"
-    assert police["reason_2"][0] == OTHER_AGENCY
     commissioner = role_view(ranked, "commissioner")
-    assert commissioner["reason_1"].to_list()[2] == f"text of {commissioner_only}"
+    assert commissioner["reason_1"].to_list()[2] == f"text of {commissioner_whole}"
     assert commissioner["reason_2"].to_list()[2] == OTHER_AGENCY  # unknown feature: hidden
+    assert commissioner["reason_3"].to_list()[2] == OTHER_AGENCY  # clinical detail
+    # a theme the commissioner reads whole but only at its level of detail: the words written
+    # for the full list may name risk levels, so they are not shown
+    assert commissioner["reason_1"].to_list()[3] == OTHER_AGENCY
+    assert commissioner["lead_agency"].to_list() == [ANOTHER_AGENCY] * 4
 
 
 def test_every_role_sees_only_catalogue_permitted_features():
     cat = load_catalogue()
     for role in ROLES:
         allowed = visible_features(role, cat)
-        assert allowed == {f.name for f in cat.features if role in f.roles}
+        assert allowed <= {f.name for f in cat.features if role in f.roles}
         cols = visible_columns(role)
         assert cols[0] == "rank" and "lead_agency" in cols
         assert not any(c.endswith("_feature") for c in cols)
     assert not any(f.agency == "police" for f in cat.features if f.name in visible_features("fire"))
+    assert "domestic_abuse_records_12m" not in visible_features("commissioner")
+    assert "domestic_abuse_records_12m" in visible_features("police")
     with pytest.raises(ValueError, match="Unknown role"):
         visible_columns("press")
 
@@ -387,7 +402,7 @@ def test_workbooks_written_in_processes_match_those_written_in_turn(tmp_path):
 
     from hearth.publish.deliver import write_deliverables
 
-    police_only = _feature("police", {"police"}, {"fire", "health"})
+    police_only = _feature("police", {"police"}, {"fire"})
     ranked = _ranked([[police_only, "residents", None]] * 30).with_columns(
         pl.Series("la_code", ["E06000901", "E06000902", "E06000903"] * 10)
     )

@@ -22,19 +22,22 @@ CRISIS = "latest past crisis: dwelling fire started by smoking materials, 12 mon
 
 def _ranked() -> pl.DataFrame:
     roles = load_catalogue().roles
-    everyone = {r: ([], None) for r in roles}
+    everyone = {r: ([], ("another agency", None)) for r in roles}
     by_role = [
         # the police may read one reason, in its own form; the fire service none
         everyone
         | {
-            "commissioner": ([(CRISIS, "crisis_records_months_since")], "the why"),
+            "commissioner": (
+                [(CRISIS, "crisis_records_months_since")],
+                ("Council early help hub", "the why"),
+            ),
             "police": (
                 [
                     ("2 medium-risk domestic abuse incidents", "domestic_abuse_records_12m"),
                     ("a reason on a feature police may not read", "ae_respiratory_12m"),
                     ("a reason on an unknown feature", "no_such_feature"),
                 ],
-                None,
+                ("another agency", None),
             ),
         },
         None,  # a household scored before role reasons were kept: masked by feature
@@ -76,7 +79,9 @@ def test_role_views_read_each_roles_own_reasons():
     assert fire["reason_2"].to_list() == [None, None]
     commissioner = role_view(ranked, "commissioner")
     assert commissioner["reason_1"][0] == CRISIS
-    assert commissioner["lead_why"].to_list() == ranked["lead_why"].to_list()
+    assert commissioner["lead_why"].to_list() == ["the why", None]  # no role words: closed
+    assert commissioner["lead_agency"].to_list() == ["Council early help hub", "another agency"]
+    assert police["lead_agency"].to_list() == ["another agency"] * 2
     assert not {ROLE_REASONS, "reason_1_feature"} & set(police.columns)
 
 
@@ -85,8 +90,10 @@ def test_the_key_is_in_the_report_and_the_workbook_once(tmp_path):
 
     from hearth.publish.workbook import write_workbook
 
-    key = reason_key_rows()
-    assert ("past crises", load_catalogue().by_name("crisis_records_12m").definition) in key
+    key = reason_key_rows()  # the commissioners' (the report's and the main workbook's)
+    crises = ("past crises", load_catalogue().by_name("crisis_records_12m").definition)
+    assert crises in reason_key_rows("health") and crises not in key
+    assert not [m for _, m in key if "high-risk" in m or "COPD" in m]
     summary = {"as_of": "2026-01", "households_scored": 2, "model": {"name": "m"}}
     html = build_report(summary, _ranked(), None)
     assert html.count(KEY_TITLE) == 1
