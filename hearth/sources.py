@@ -66,6 +66,14 @@ class Source:
     order: int = 0
     register_of: str | None = None  # a register: whose register it is (household or person)
     codes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # keyed-hash tokens of quasi-identifiers (issue 25; hearth/privacy/tokens.py makes them):
+    # optional columns marked `linkageToken: true`, last in `columns`, read only by linkage
+    tokens: tuple[str, ...] = ()
+
+    @property
+    def base_columns(self) -> tuple[str, ...]:
+        """The columns an extract without tokens has (a world with shared keys sends these)."""
+        return tuple(c for c in self.columns if c not in self.tokens)
 
 
 def quote(name: str | None, as_text: bool = False) -> str:
@@ -147,6 +155,11 @@ def _read(path: Path, kind_expected: tuple[str, ...]) -> Source:
     codes: dict[str, tuple[str, ...]] = {}
     parts: dict[str, list[str]] = {p: [] for p in EVENT_CODE_PARTS}
     links: dict[str, str] = {}
+    tokens = tuple(
+        str(p["name"]) for p in props if _custom(p.get("customProperties")).get("linkageToken")
+    )
+    if tokens and columns[-len(tokens) :] != tokens:
+        raise fail("columns marked linkageToken must come last, after every other column.")
     for p in props:
         for q in p.get("quality") or []:
             valid = (q.get("arguments") or {}).get("validValues")
@@ -201,6 +214,7 @@ def _read(path: Path, kind_expected: tuple[str, ...]) -> Source:
         order=int(custom.get("listOrder") or 0),
         register_of=custom.get("registerOf"),
         codes=codes,
+        tokens=tokens,
     )
     for pattern in source.crisis_events:
         _check_crisis(source, pattern, fail)

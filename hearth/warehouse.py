@@ -13,7 +13,7 @@ import duckdb
 
 from hearth import settings
 from hearth.settings import SQL_DIR
-from hearth.sources import SOURCES, Source, register_names, sql_names
+from hearth.sources import SOURCES, Source, quote, register_names, sql_names
 
 # A template's placeholder for a name from a contract: `{raw_table}`, `{date_column}`.
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -71,12 +71,12 @@ def query_one(
     return rows[0] if rows else None
 
 
-def source_sql(name: str, source: Source) -> str:
+def source_sql(name: str, source: Source, extra: Mapping[str, str] | None = None) -> str:
     """The template `sql/<name>.sql` for one source: each `{placeholder}` becomes the quoted
     name the source's contract gives it (`hearth.sources.sql_names`). DuckDB cannot bind a
     table or column name, so these are the only names that enter SQL text, each checked; every
     value is still a bound parameter."""
-    names = sql_names(source)
+    names = {**sql_names(source), **{k: quote(v) for k, v in (extra or {}).items()}}
 
     def fill(m: re.Match) -> str:
         if m.group(1) not in names:
@@ -96,9 +96,11 @@ def run_source_sql(
     name: str,
     source: Source,
     params: Mapping[str, Any] | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> None:
-    """Run every statement of a template (see `source_sql`) for one source."""
-    text = source_sql(name, source)
+    """Run every statement of a template (see `source_sql`) for one source; `extra` names
+    more placeholders (each quoted as a name)."""
+    text = source_sql(name, source, extra)
     for stmt in _split(text):
         used = {k: v for k, v in (params or {}).items() if f"${k}" in stmt}
         con.execute(stmt, used) if used else con.execute(stmt)
@@ -127,6 +129,9 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
             run_sql(con, "ingest/raw_tables")
             for source in SOURCES.values():  # raw_<source>, typed as its contract says
                 run_source_sql(con, "ingest/raw_table", source)
+                # a warehouse made before the token columns (issue 25) gains them
+                for column in source.tokens:
+                    run_source_sql(con, "ingest/raw_table_token", source, extra={"column": column})
             run_sql(con, "quality/retention_schema")  # what retention deleted, counted
         yield con
     finally:

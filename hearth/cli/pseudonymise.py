@@ -11,6 +11,14 @@ are written; the others are dropped and named. Without --source the file's colum
 --columns) must be exactly one contract's. Without --key-file the key is read from
 HEARTH_PSEUDONYMISATION_KEY. The key is never printed; an existing output is replaced only with
 --overwrite (or when confirmed at a terminal).
+
+Where the agency records names, a date of birth or an address instead of (or beside) the
+identifiers, --tokens makes keyed-hash tokens of them under the separate linkage key
+(--linkage-key-file or HEARTH_LINKAGE_KEY; hearth/privacy/tokens.py):
+
+    hearth pseudonymise --source police --key-file K --linkage-key-file L \
+        --tokens first_name:forename,last_name:surname,dob:date_of_birth,postcode:postcode \
+        --columns uprn:household_pid IN OUT
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from rich.text import Text
 from hearth.cli.console import console, err, fail
 from hearth.privacy.pseudonymise import (
     KEY_ENV_VAR,
+    LINKAGE_KEY_ENV_VAR,
     PseudonymiseError,
     PseudonymiseResult,
     pseudonymise_file,
@@ -52,6 +61,22 @@ def parse_renames(columns: str | Sequence[str]) -> dict[str, str]:
         if old in out:
             raise PseudonymiseError(f"Column '{old}' is named more than once.")
         out[old] = new or old
+    return out
+
+
+def parse_tokens(tokens: str | Sequence[str]) -> dict[str, str]:
+    """'first_name:forename,dob:date_of_birth' to {'first_name': 'forename', 'dob': ...}."""
+    out: dict[str, str] = {}
+    for item in parse_columns(tokens):
+        old, colon, kind = (p.strip() for p in item.partition(":"))
+        if not old or not colon or not kind or ":" in kind:
+            raise PseudonymiseError(
+                f"'{item}' in --tokens is not column:kind (e.g. first_name:forename); the kinds "
+                "are forename, surname, date_of_birth, postcode and address."
+            )
+        if old in out:
+            raise PseudonymiseError(f"Column '{old}' is named more than once in --tokens.")
+        out[old] = kind
     return out
 
 
@@ -85,6 +110,23 @@ def pseudonymise_command(
             "file's columns (after --columns) must be exactly one contract's.",
         ),
     ] = None,
+    tokens: Annotated[
+        str,
+        typer.Option(
+            "--tokens",
+            help="Comma-separated quasi-identifier columns to make keyed-hash tokens of, each as "
+            "column:kind, the kinds being forename, surname, date_of_birth, postcode and address "
+            "(the address line's house number, with the postcode). Needs the linkage key.",
+        ),
+    ] = "",
+    linkage_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--linkage-key-file",
+            help=f"File holding the linkage key for --tokens, not the pseudonymisation key "
+            f"(default: the {LINKAGE_KEY_ENV_VAR} variable).",
+        ),
+    ] = None,
 ) -> PseudonymiseResult:
     """Replace identifier columns by keyed pseudonyms (HMAC-SHA256) under the data contract's
     names, and write only the columns of the source's data contract (the others are dropped
@@ -96,9 +138,22 @@ def pseudonymise_command(
         renames = parse_renames(columns)
         if Path(dst).exists() and not overwrite and sys.stdin.isatty():
             overwrite = typer.confirm(f"{dst} already exists. Replace it?", default=False)
+        token_columns = parse_tokens(tokens)
         key = read_key(key_file)
+        linkage_key = (
+            read_key(linkage_key_file, LINKAGE_KEY_ENV_VAR, "--linkage-key-file")
+            if token_columns
+            else None
+        )
         result = pseudonymise_file(
-            key, renames, Path(src), Path(dst), overwrite=overwrite, source=source
+            key,
+            renames,
+            Path(src),
+            Path(dst),
+            overwrite=overwrite,
+            source=source,
+            tokens=token_columns,
+            linkage_key=linkage_key,
         )
     except PseudonymiseError as e:
         problem = str(e)

@@ -147,7 +147,10 @@ def show_quarantine(
             f"No quarantined rows for {source} {month}{' under rule ' + rule if rule else ''}."
         )
         return
-    columns = SOURCES[source].columns
+    # token columns (issue 25) mean nothing to a reader: shown only when one caught a row
+    spec = SOURCES[source]
+    caught = {row[2] for row in rows}
+    columns = (*spec.base_columns, *(c for c in spec.tokens if c in caught))
     console.print(f"[bold]{source} {month}[/]: {rows[0][4]}")
     wide = console.width >= WIDE_TABLE
     table = Table(show_header=wide, box=None if not wide else box.SIMPLE_HEAD)

@@ -52,6 +52,8 @@ def _synth(
     mess_rate: float,
     move_rate: float,
     world=None,
+    identifiers: str = "shared",
+    raw: Path | None = None,
 ):
     from hearth.synth import synthesise  # scipy
 
@@ -79,6 +81,8 @@ def _synth(
             move_rate=move_rate,
             progress=progress,
             world=world,
+            identifiers=identifiers,
+            raw=raw,
         )
 
 
@@ -106,12 +110,43 @@ def synth(
             "area_recording.",
         ),
     ] = None,
+    shared_keys: Annotated[
+        bool,
+        typer.Option(
+            "--shared-keys/--agency-identifiers",
+            help="--shared-keys (the default for now): every agency holds NHS numbers and "
+            "UPRNs. --agency-identifiers: each holds the keys real ones do (police none, fire "
+            "some UPRNs, social care some NHS numbers) and records names, dates of birth and "
+            "addresses with errors; raw extracts go to --raw and the landing is made from them "
+            "by hearth pseudonymise with tokens.",
+        ),
+    ] = True,
+    raw: Annotated[
+        Path | None,
+        typer.Option(
+            "--raw",
+            help="Folder for the agencies' raw extracts (made-up names and identifiers) with "
+            "--agency-identifiers; default _raw beside --out. Never inside the landing.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic landing tree for all six sources, and the truth beside it."""
+    identifiers = "shared" if shared_keys else "agency"
     world = _world(realistic, mechanism)
     try:
         end = parse_month(end, "last extract month (--end)")
-        s = _synth(out, truth, households, seed, months, end, mess_rate, move_rate, world)
+        if raw is not None and shared_keys:
+            raise ValueError(
+                "--raw is for --agency-identifiers: a world with shared keys has no raw extracts."
+            )
+        if raw is not None and Path(raw).resolve().is_relative_to(Path(out).resolve()):
+            raise ValueError(
+                f"--raw ({raw}) must not be inside the landing ({out}): raw "
+                "extracts hold names and identifiers."
+            )
+        s = _synth(
+            out, truth, households, seed, months, end, mess_rate, move_rate, world, identifiers, raw
+        )
     except ValueError as e:
         fail(str(e))
     kind = "" if world is None else f" (mechanisms on: {', '.join(world.active())})"
@@ -119,6 +154,12 @@ def synth(
         f"Wrote {s.households:,} households ({s.persons:,} people), {s.months} months "
         f"{s.first_month}..{s.last_month} to {out}{kind}; truth in {truth}."
     )
+    if not shared_keys:
+        where = raw if raw is not None else Path(out).parent / "_raw"
+        console.print(
+            f"Agencies' raw extracts (made-up names and identifiers) in {where}; the landing "
+            "was made from them by hearth pseudonymise with tokens."
+        )
 
 
 def _retention_line(folder: Path) -> str:

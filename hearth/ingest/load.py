@@ -71,10 +71,13 @@ def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
             f"row (column {position}); the extract was not loaded. Pseudonymise it at the "
             "agency (hearth pseudonymise) and land it again.",
         )
+    # Token columns (issue 25) are optional as columns too: an extract made without tokens (an
+    # agency that holds its identifiers, a world with shared keys) simply lacks them.
+    tokens = set(SOURCES[ex.source].tokens) if ex.source in SOURCES else set()
     expected = [c.name for c in contract.columns]
-    missing = [c for c in expected if c not in columns]
+    missing = [c for c in expected if c not in columns and c not in tokens]
     extra = [(i, c) for i, c in enumerate(columns) if c not in expected]
-    if len(missing) == len(expected):
+    if len(missing) == len([c for c in expected if c not in tokens]):
         raise BatchProblem(
             "schema_matches_contract",
             f"{ex.source}: file {ex.file_name} has none of the contract's columns in its first "
@@ -104,6 +107,32 @@ def _check_columns(contract: Contract, ex: Extract, columns: list[str]) -> None:
             "not in the contract; unknown columns are refused.",
             column=name if header_is_shown(name, known) else None,
         )
+
+
+def with_absent_tokens(ex: Extract, df: pl.DataFrame) -> pl.DataFrame:
+    """The extract with any token column it lacks added empty (see `_check_columns`)."""
+    absent = [c for c in SOURCES[ex.source].tokens if c not in df.columns]
+    return df.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
+
+
+def _check_tokens(contract: Contract, ex: Extract, df: pl.DataFrame) -> None:
+    """Refuse the extract if a token column holds anything that is not a token: tokens are made
+    only by `hearth pseudonymise --tokens`, so anything else (a name, a date of birth, a
+    postcode pasted in the column) means the file was not made by it. Counted, never shown."""
+    for name in SOURCES[ex.source].tokens:
+        pattern = contract.column(name).pattern
+        values = df[name].drop_nulls()
+        bad = int((~values.str.contains(pattern or "^$")).sum()) if values.len() else 0
+        if bad:
+            raise BatchProblem(
+                "no_raw_identifiers",
+                f"{ex.source}: file {ex.file_name}, column '{name}' holds {bad} value"
+                f"{'s' if bad != 1 else ''} that {'are' if bad != 1 else 'is'} not a token of "
+                f"its declared form ({pattern}); the extract was not loaded. Token columns hold "
+                "only what hearth pseudonymise --tokens makes: make the extract with it at the "
+                "agency and land it again.",
+                column=name,
+            )
 
 
 def _check_identifiers(contract: Contract, ex: Extract, df: pl.DataFrame) -> None:
@@ -211,6 +240,8 @@ def ingest_extract(
         raw, origin = read_parts(ex, {c.name: c.logical_type for c in contract.columns})
         rows = raw.height
         _check_columns(contract, ex, raw.columns)
+        raw = with_absent_tokens(ex, raw)
+        _check_tokens(contract, ex, raw)
         if rows == 0 and not _is_register_update(con, ex):
             raise BatchProblem(
                 "not_empty", f"{ex.source}: file {ex.file_name} has a header but no rows."
@@ -274,7 +305,9 @@ def ingest_extract(
     con.execute("BEGIN TRANSACTION")
     try:
         clear_month(con, ex.source, ex.month)
-        con.register("accepted_rows", accepted)
+        # in the table's column order: a warehouse made before the token columns has them last
+        target = con.table(f"raw_{ex.source}").columns
+        con.register("accepted_rows", accepted.select(target))
         con.table("accepted_rows").insert_into(f"raw_{ex.source}")
         con.register("quarantined_rows", quarantined)
         run_sql(

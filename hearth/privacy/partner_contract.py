@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from hearth.ingest.shapes import PSEUDONYM, column_shape, faults
+from hearth.privacy.tokens import TOKEN_PATTERNS
 from hearth.quality.contract_model import Contract, ContractError
 from hearth.quality.contracts import load_all, load_contract
 from hearth.sources import SOURCES
@@ -53,7 +54,12 @@ def output_contract(source: str | Contract | None, names_out: list[str]) -> Cont
         contracts = load_all()
     except ContractError as e:
         raise ContractOutputError(f"{e}. Nothing was written.") from None
-    exact = [c for c in contracts.values() if set(c.column_names) == set(names_out)]
+    # exactly a contract's columns, its optional token columns (issue 25) sent or not
+    exact = [
+        c
+        for c in contracts.values()
+        if set(c.column_names) - set(token_columns(c)) <= set(names_out) <= set(c.column_names)
+    ]
     if len(exact) == 1:
         return exact[0]
     # to name in the hint: of the contracts whose required columns the file has, the one
@@ -78,6 +84,11 @@ def output_contract(source: str | Contract | None, names_out: list[str]) -> Cont
         "are exactly those of one data contract, and this file's are not, so a column no "
         f"contract declares could have been passed on.{hint} Nothing was written."
     )
+
+
+def token_columns(contract: Contract) -> tuple[str, ...]:
+    """The contract's keyed-hash token columns (hearth/privacy/tokens.py), by their form."""
+    return tuple(c.name for c in contract.columns if c.pattern in TOKEN_PATTERNS)
 
 
 def check_contract_columns(
@@ -132,9 +143,12 @@ def refuse_unshaped(contract: Contract, df: pl.DataFrame, hashed: set[str], src:
 
 def absent_optional(contract: Contract, columns: list[str]) -> tuple[list[str], list[str]]:
     """The contract's columns the output lacks (all optional by now: a required one was
-    refused), and a note for each: it is sent empty."""
+    refused), and a note for each: it is sent empty. Token columns are written only when
+    tokens were made (then all of them): an extract without tokens simply lacks them."""
     pids = {c.name for c in contract.columns if c.pattern == PSEUDONYM}
-    absent = [c for c in contract.column_names if c not in columns]
+    tokens = token_columns(contract)
+    made = any(c in columns for c in tokens)
+    absent = [c for c in contract.column_names if c not in columns and (made or c not in tokens)]
     notes = [
         f"The file has no column '{c}', which the {contract.source} contract allows to be "
         "empty: it was written empty"
@@ -145,5 +159,6 @@ def absent_optional(contract: Contract, columns: list[str]) -> tuple[list[str], 
         )
         + "."
         for c in absent
+        if c not in tokens  # the kinds not asked for: --tokens said which were made
     ]
     return absent, notes

@@ -20,6 +20,11 @@ in every agency's extract, and Hearth can link records without ever holding the 
 - A pseudonym is 64 lowercase hex characters.
 - The key is read from a file (preferred) or an environment variable. It never appears in a
   message, a repr or an output: `read_key` returns a `SecretKey`, a `bytes` whose repr hides it.
+- With `tokens` (`--tokens forename:forename,dob:date_of_birth,...`), columns of names, a date
+  of birth, a postcode and an address line become keyed-hash tokens (hearth/privacy/tokens.py)
+  under a separate **linkage key** (`--linkage-key-file` or HEARTH_LINKAGE_KEY), never the
+  identifier key, in the contract's token columns, with the standardisation's version in
+  `token_version`; the raw columns are dropped like any column the contract does not hold.
 """
 
 from __future__ import annotations
@@ -51,9 +56,18 @@ from hearth.privacy.partner_contract import (
     refuse_unshaped,
     shown,
 )
+from hearth.privacy.token_output import check_linkage_key, check_token_columns
+from hearth.privacy.tokens import (
+    TOKEN_VERSION,
+    VERSION_COLUMN,
+    TokenCounts,
+    TokenError,
+    make_tokens,
+)
 from hearth.quality.contract_model import Contract
 
 KEY_ENV_VAR = "HEARTH_PSEUDONYMISATION_KEY"
+LINKAGE_KEY_ENV_VAR = "HEARTH_LINKAGE_KEY"
 MIN_KEY_BYTES = 16
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
 
@@ -76,7 +90,9 @@ class SecretKey(bytes):
         return repr(self)
 
 
-def read_key(key_file: Path | None, env_var: str = KEY_ENV_VAR) -> SecretKey:
+def read_key(
+    key_file: Path | None, env_var: str = KEY_ENV_VAR, option: str = "--key-file"
+) -> SecretKey:
     """Read the key from `key_file` if given, otherwise from the environment variable `env_var`.
 
     The key is the file's bytes (or the variable's UTF-8 text) with surrounding whitespace
@@ -101,9 +117,8 @@ def read_key(key_file: Path | None, env_var: str = KEY_ENV_VAR) -> SecretKey:
     else:
         value = os.environ.get(env_var, "")
         if not value.strip():
-            raise PseudonymiseError(
-                f"No pseudonymisation key: give a key file (--key-file) or set {env_var}."
-            )
+            what = "linkage key" if env_var == LINKAGE_KEY_ENV_VAR else "pseudonymisation key"
+            raise PseudonymiseError(f"No {what}: give a key file ({option}) or set {env_var}.")
         key = value.encode("utf-8").strip()
         where = f"The key in {env_var}"
     if not key:
@@ -160,6 +175,7 @@ class PseudonymiseResult:
     source: str = ""  # the contract the output follows
     written: tuple[str, ...] = ()  # the output's columns (the contract's)
     dropped: tuple[str, ...] = ()  # input columns the contract does not hold, as shown
+    tokens: tuple[str, ...] = ()  # token columns written (under the linkage key)
 
     def summary(self) -> str:
         cols = ", ".join(
@@ -175,6 +191,11 @@ class PseudonymiseResult:
             f"{done} in {self.rows:,} row{'s' if self.rows != 1 else ''} and wrote the "
             f"{self.source} contract's {len(self.written)} columns: {self.src} -> {self.dst}"
         )
+        if self.tokens:
+            text += (
+                f"; made {len(self.tokens)} token columns under the linkage key "
+                f"(standardisation {TOKEN_VERSION})"
+            )
         if self.dropped:
             n = len(self.dropped)
             text += (
@@ -267,6 +288,8 @@ def pseudonymise_file(
     dst: Path,
     overwrite: bool = False,
     source: str | Contract | None = None,
+    tokens: Mapping[str, str] | None = None,
+    linkage_key: bytes | None = None,
 ) -> PseudonymiseResult:
     """Replace `columns` of `src` by their pseudonyms and write `dst` with the columns of the
     source's data contract only (see the module's docstring).
@@ -275,7 +298,10 @@ def pseudonymise_file(
     contract's, e.g. {"nhs_number": "person_pid"}). `source` names the contract (or is one);
     None infers it from the columns. CSV or Parquet in and out, chosen by each file's
     extension. Rows in = rows out. An existing `dst` is replaced only with `overwrite`.
+    `tokens` maps input columns to what they hold (forename, surname, date_of_birth, postcode,
+    address), made into token columns under `linkage_key` (see the module's docstring).
     """
+    tokens = dict(tokens or {})
     src, dst = Path(src), Path(dst)
     names = list(columns)
     duplicates = sorted({c for c in names if names.count(c) > 1})
@@ -294,9 +320,13 @@ def pseudonymise_file(
         )
     if len(key) < MIN_KEY_BYTES:
         raise PseudonymiseError(f"The key is too short: it must be at least {MIN_KEY_BYTES} bytes.")
+    try:
+        check_linkage_key(key, tokens, linkage_key, LINKAGE_KEY_ENV_VAR)
+    except TokenError as e:
+        raise PseudonymiseError(str(e)) from None
 
     df = _read(src, src_fmt)
-    for c in names:
+    for c in [*names, *tokens]:
         if c not in df.columns:
             listed = [shown(n, i) for i, n in enumerate(df.columns)]
             raise PseudonymiseError(
@@ -306,9 +336,10 @@ def pseudonymise_file(
     try:
         contract = output_contract(source, [renames.get(c, c) for c in df.columns])
         check_contract_columns(contract, renames, df.columns)
+        check_token_columns(contract, tokens, [renames.get(c, c) for c in df.columns], names)
         renamed = df.rename({c: n for c, n in renames.items() if c != n})
         refuse_unshaped(contract, renamed, set(renames.values()), src)
-    except ContractOutputError as e:
+    except (ContractOutputError, TokenError) as e:
         raise PseudonymiseError(str(e)) from None
     mac = _Hmac(key)
     hashed, notes = [], []
@@ -321,11 +352,23 @@ def pseudonymise_file(
     except IdentifierFormError as e:
         raise PseudonymiseError(str(e)) from None
     out = df.with_columns(hashed).rename({c: n for c, n in renames.items() if c != n})
+    made: dict[str, pl.Series] = {}
+    if tokens:
+        counts = TokenCounts()
+        assert linkage_key is not None  # _check_linkage_key
+        try:
+            made = make_tokens(
+                _Hmac(linkage_key), {kind: df[c] for c, kind in tokens.items()}, counts
+            )
+        except TokenError as e:
+            raise PseudonymiseError(f"{e} Nothing was written.") from None
+        notes += counts.notes({kind: c for c, kind in tokens.items()})
+        version = pl.Series(VERSION_COLUMN, [TOKEN_VERSION] * df.height, dtype=pl.String)
+        out = out.with_columns([*made.values(), version])
     absent, absent_notes = absent_optional(contract, out.columns)  # sent empty, and said so
     notes += absent_notes
-    out = out.with_columns(pl.lit(None, pl.String).alias(c) for c in absent).select(
-        contract.column_names
-    )
+    out = out.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
+    out = out.select(c for c in contract.column_names if c in out.columns)
     if out.height != df.height:  # pragma: no cover - a mapping cannot change the row count
         raise PseudonymiseError(f"Row count changed while pseudonymising {src}.")
     _write(out, dst, dst_fmt)
@@ -346,6 +389,7 @@ def pseudonymise_file(
         renamed=renames,
         notes=tuple(notes),
         source=contract.source,
-        written=contract.column_names,
+        written=tuple(out.columns),
         dropped=dropped,
+        tokens=tuple(made),
     )

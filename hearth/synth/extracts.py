@@ -96,7 +96,7 @@ def write_events(
         household = np.where(ev.sc_household[idx], household, -1)
     number = ev_number[idx]
     cols: dict[str, pa.Array] = {}
-    for c in SOURCES[source].columns:
+    for c in SOURCES[source].base_columns:
         if c == "record_id":
             cols[c] = record_ids(P.RECORD_ID_PREFIX[source], number, P.RECORD_ID_DIGITS)
         elif c == "person_pid":

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from hearth.sources import EVENT_SOURCES
 from hearth.synth import params as P
+from hearth.synth.agency import Written, agency_world, check_identifiers, write_record_links
 from hearth.synth.dynamics import LEAVE, ROLE_CODE, Population
 from hearth.synth.events import BlockEvents, generate_events, household_rates
 from hearth.synth.extracts import write_addresses, write_events, write_people
@@ -28,8 +29,8 @@ from hearth.synth.write import (
     ROW_GROUP_SIZE,
 )
 
-# Independent random streams: (seed, stream[, block]). 6 is the mechanisms' per-seed draws
-# (mechanisms.py), 7 the household factor of each block: today's streams never move.
+# Independent random streams: (seed, stream[, block]). 6: mechanisms.py's draws, 7: each block's
+# household factor, 10 and 11: agency.py's identifiers. Today's streams never move.
 _AREAS, _HOUSEHOLDS, _BLOCK, _PEOPLE, _ADDRESSES, _FACTOR = 1, 2, 3, 4, 5, 7
 _KEY_ROLE = np.array([ROLE_CODE[k.role] for k in P.KEYS])
 _KEY_SOURCE = np.array([EVENT_SOURCES.index(k.source) for k in P.KEYS])
@@ -60,10 +61,16 @@ def synthesise(
     move_rate: float = 0.002,
     progress: Callable[[str, float], None] | None = None,
     world: P.WorldParams | None = None,
+    identifiers: str = "shared",
+    raw: Path | None = None,
 ) -> SynthSummary:
     """Write a landing tree under `out` and the truth under `truth`; same arguments, same bytes.
     `world` switches on the mechanisms of a less flattering world (`params.REALISTIC` all of
-    them); None or `WorldParams()` is today's world."""
+    them); None or `WorldParams()` is today's world.
+    `identifiers`: "shared" (every agency holds NHS numbers and UPRNs) or "agency" (the keys
+    real ones hold, and raw extracts under `raw` made into the landing: hearth/synth/agency.py);
+    the households, people, events and truth are the same under both."""
+    check_identifiers(identifiers, out, raw)
     if households < 2 or months < 2:
         raise ValueError("need at least 2 households and 2 months")
     if not (0.0 <= mess_rate < 1.0 / 3.0) or not (0.0 <= move_rate < 0.5):
@@ -99,6 +106,8 @@ def synthesise(
     rng_people = np.random.default_rng([seed, _PEOPLE])
     rng_addr = np.random.default_rng([seed, _ADDRESSES])
     tenure, ptype = hh.tenure.copy(), hh.ptype.copy()
+    written = Written()  # each file's rows, to rebuild it as the agency's raw extract
+    origin = pop.hh_of.copy()  # each person's first household
     ev_person = np.full(events.t.size, -1, dtype=np.int64)
     ev_source = _KEY_SOURCE[events.key]
     # record numbers count each source's records in record-id order, from 1
@@ -135,8 +144,10 @@ def synthesise(
                 np.zeros(pop.n_persons, dtype=np.int64),
                 people.effective_day,
             )
+            written.people.append((name, np.arange(pop.n_persons), pop.hh_of.copy()))
         else:
             stable, ch = pop.step(rng_people, m, move_rate)
+            origin = np.concatenate([origin, pop.hh_of[origin.size :]])
             if pop.n_persons > pool.size:  # more arrivals than the pool allows: extend it
                 pool = nhs_numbers(2 * pop.n_persons, seed)
             old = sum(len(c) for c in person_pids.chunks)
@@ -153,6 +164,7 @@ def synthesise(
                 (ch.kind == LEAVE).astype(np.int64),
                 ch.day,
             )
+            written.people.append((name, ch.person, ch.household))
             changed, tenure, ptype = _address_changes(rng_addr, tenure, ptype, hh)
             day = random_day_in_month(rng_addr, np.full(changed.size, m))
             order = np.lexsort((changed, day))
@@ -170,6 +182,7 @@ def synthesise(
             keep = (ev_source[cand] == s) & (((ct == t) & ~cl) | ((ct == t - 1) & cl))
             idx = cand[keep]
             idx = np.repeat(idx, 1 + events.dup[idx])
+            written.events.append((source, name, idx))
             rows[source] += write_events(
                 out, source, name, events, idx, ev_person, ev_number, person_pids, hh_pids
             )
@@ -177,6 +190,13 @@ def synthesise(
     write_area_names(out, areas)  # the names lookup a council lands from the ONS names
     report("writing truth", 0.95)
     truth_rows = _write_truth(truth, hh_pids, first, tr)
+    links = write_record_links(
+        truth, written, events.h, ev_person, ev_number, events.day, hh_pids, person_pids
+    )
+    parts = (areas, hh, pop, origin, events, ev_person, pool, key, last, report)
+    ident_counts = (
+        agency_world(out, raw, seed, written, *parts) if identifiers == "agency" else None
+    )
     crisis_rate = float(tr[2].mean())
     summary = SynthSummary(
         out,
@@ -190,7 +210,9 @@ def synthesise(
         truth_rows,
         crisis_rate,
     )
-    _write_world(truth, summary, seed, end, mess_rate, move_rate, pop, resolved)
+    _write_world(
+        truth, summary, seed, end, mess_rate, move_rate, pop, resolved, links, ident_counts
+    )
     report("done", 1.0)
     return summary
 
@@ -312,6 +334,8 @@ def _write_world(
     move_rate: float,
     pop: Population,
     resolved: World,
+    record_links: int = 0,
+    identifiers: dict | None = None,
 ) -> None:
     """The parameters behind the truth (never the key or a raw identifier)."""
     from hearth.synth.latent import z_nodes  # scipy
@@ -370,4 +394,7 @@ def _write_world(
             "drawn": resolved.drawn,
         }
     del stat, rem
+    if identifiers is not None:  # agencies' identifiers; shared keys: as it always was
+        world["identifiers"] = identifiers
+        world["counts"]["record_links"] = record_links
     (truth / "world.json").write_text(json.dumps(world, indent=2) + "\n", encoding="utf-8")

@@ -58,9 +58,10 @@ def null_strings(n: int) -> pa.Array:
 def write_landing(out: Path, source: str, month: str, columns: dict[str, pa.Array]) -> int:
     """Write one extract; returns the row count."""
     spec = SOURCES[source]
-    assert tuple(columns) == spec.columns, (source, tuple(columns))
-    arrays = [columns[c].cast(COLUMN_TYPES.get(c, pa.string())) for c in spec.columns]
-    table = pa.Table.from_arrays(arrays, names=list(spec.columns))
+    names = tuple(columns)
+    assert names in (spec.columns, spec.base_columns), (source, names)  # tokens all or none
+    arrays = [columns[c].cast(COLUMN_TYPES.get(c, pa.string())) for c in names]
+    table = pa.Table.from_arrays(arrays, names=list(names))
     folder = out / source / month
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / landing_file_name(source, month)
@@ -69,6 +70,6 @@ def write_landing(out: Path, source: str, month: str, columns: dict[str, pa.Arra
     else:
         # pyarrow quotes every header name; agencies' files have a plain header line.
         with path.open("wb") as fh:
-            fh.write((",".join(spec.columns) + "\n").encode("utf-8"))
+            fh.write((",".join(names) + "\n").encode("utf-8"))
             pcsv.write_csv(table, fh, pcsv.WriteOptions(include_header=False, quoting_style="none"))
     return table.num_rows

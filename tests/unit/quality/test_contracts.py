@@ -89,8 +89,10 @@ def test_types_keys_and_ranges(contracts):
     def required(source, col):
         return contracts[source].column(col).required
 
-    assert required("health", "person_pid") and required("social_care", "person_pid")
-    assert required("fire", "household_pid")
+    assert required("health", "person_pid")
+    # issue 25: social care holds NHS numbers for some cases, fire UPRNs for most addresses; a
+    # record without its key carries tokens for the linkage stage
+    assert not required("social_care", "person_pid") and not required("fire", "household_pid")
     assert not required("police", "person_pid") and not required("police", "household_pid")
     assert not required("social_care", "household_pid")
     assert not required("people", "household_pid")  # required only while RESIDENT
@@ -128,7 +130,7 @@ def test_roles_keep_police_and_clinical_detail_from_fire(contracts):
     police = contracts["police"]
     assert police.visible_to("fire") == ()
     police_only = [col.name for col in police.columns if col.roles == ("police",)]
-    assert police_only == ["record_id"]
+    assert police_only == ["record_id", *SOURCES["police"].tokens]
     for name in ("risk_level", "event_type", "person_pid"):
         assert "fire" not in police.column(name).roles
     assert contracts["health"].visible_to("fire") == ()
@@ -229,7 +231,7 @@ def test_the_pydantic_model_alone_is_too_lenient(broken_root):
     ("change", "problem"),
     [
         (lambda d: _props(d).reverse(), "hearth/sources.py"),
-        (lambda d: _props(d).pop(), "missing ['risk_level']"),
+        (lambda d: _props(d).pop(5), "missing ['risk_level']"),
         (
             lambda d: _props(d)[4]["quality"][0]["arguments"]["validValues"].append("OTHER"),
             "allowed codes",
@@ -256,6 +258,28 @@ def test_missing_file_and_unknown_source(tmp_path):
         load_contract("fire", tmp_path)
     with pytest.raises(ContractError, match="not a Hearth source"):
         load_contract("ambulance")
+
+
+def test_token_columns_are_declared_tokens_seen_only_by_their_own_agency(contracts):
+    """Issue 25: each token column is optional, of a token's form, and no role but the sending
+    agency's (which holds the raw values anyway) is given it: only linkage reads tokens."""
+    from hearth.privacy.tokens import BIGRAMS_PATTERN, TOKEN_PATTERN, VERSION_PATTERN
+
+    own = {"police": "police", "fire": "fire", "health": "health", "social_care": "social_care"}
+    own["people"] = "social_care"  # the council's person register
+    for source, spec in SOURCES.items():
+        for name in spec.tokens:
+            col = contracts[source].column(name)
+            assert not col.required and col.roles == (own[source],), (source, name)
+            want = (
+                VERSION_PATTERN
+                if name == "token_version"
+                else BIGRAMS_PATTERN
+                if name.endswith("_tokens")
+                else TOKEN_PATTERN
+            )
+            assert col.pattern == want, (source, name)
+        assert spec.columns[-len(spec.tokens) or len(spec.columns) :] == spec.tokens
 
 
 def _options(d, i):

@@ -101,6 +101,12 @@ def test_suite_files_are_gx_suites(gx):
 
 # --- GX on DuckDB -----------------------------------------------------------------------------
 
+
+def _tokens(source: str, **values: str) -> str:
+    """The source's token columns (issue 25) for a test table: NULL unless given as SQL."""
+    return "".join(f", {values.get(t, 'NULL::VARCHAR')} AS {t}" for t in SOURCES[source].tokens)
+
+
 HEALTH_SQL = """
 CREATE TABLE health AS
 SELECT
@@ -119,8 +125,15 @@ SELECT
     CASE WHEN i BETWEEN 25 AND 39 THEN 'FALL' WHEN i = 60 THEN 'BROKEN' END AS category,
     CASE WHEN i BETWEEN 42 AND 49 THEN 'COPD' END AS condition,
     CASE WHEN i BETWEEN 50 AND 54 THEN 'EX' WHEN i = 55 THEN 'SOMETIMES' END AS smoking_status
+    {tokens}
 FROM range(100) r(i)
-"""
+""".format(
+    tokens=_tokens(
+        "health",
+        given_token="CASE WHEN i = 7 THEN 'SMITH' "
+        "WHEN i > 80 THEN substr(sha256(i::VARCHAR), 1, 32) END",
+    )
+)
 
 HEALTH_BAD = {
     "required:person_pid": 2,
@@ -133,6 +146,7 @@ HEALTH_BAD = {
     "required_when:category": 5,
     "required_when:condition": 2,
     "unique:record_id": 2,  # GX counts every row whose value is duplicated
+    "pattern:given_token": 1,  # a name where a token belongs
 }
 
 PEOPLE_SQL = """
@@ -146,8 +160,9 @@ SELECT
     'NOT_STATED' AS ethnic_group,
     CASE WHEN i = 0 THEN 'LEFT_AREA' ELSE 'RESIDENT' END AS status,
     DATE '2025-01-01' AS effective_date
+    {tokens}
 FROM range(40) r(i)
-"""
+""".format(tokens=_tokens("people"))
 
 PEOPLE_BAD = {
     "range:birth_year": 2,
@@ -184,7 +199,16 @@ def test_gx_finds_exact_counts(gx, warehouse, source, bad):
     con.close()
     # counts only: no value from the table appears in what GX hands back
     text = json.dumps(summary.to_dict())
-    for value in ("NOT_A_CODE", "NOT-A-PID", "BROKEN", "SOMETIMES", "HL-1", "1899", "2031"):
+    for value in (
+        "NOT_A_CODE",
+        "NOT-A-PID",
+        "BROKEN",
+        "SOMETIMES",
+        "HL-1",
+        "1899",
+        "2031",
+        "SMITH",
+    ):
         assert value not in text
 
 
@@ -196,7 +220,7 @@ def test_validate_table_on_an_open_connection(gx, tmp_path):
         "NULL::VARCHAR AS person_pid, "
         "NULL::VARCHAR AS household_pid, DATE '2025-01-01' AS event_date, "
         "CASE WHEN i < 3 THEN 'DOMESTIC_ABUSE' ELSE 'ASB' END AS event_type, "
-        "CASE WHEN i < 2 THEN 'HIGH' END AS risk_level FROM range(10) r(i)"
+        "CASE WHEN i < 2 THEN 'HIGH' END AS risk_level" + _tokens("police") + " FROM range(10) r(i)"
     )
     summary = validate_table(con, "police", "police")  # suite by source name
     assert summary.outcome("required_when:risk_level").unexpected_count == 1
@@ -252,7 +276,7 @@ def test_schema_qualified_table_and_clear_error_for_temporary_ones(gx):
         "CREATE TABLE raw.fire AS SELECT 'FR-' || lpad(i::VARCHAR, 6, '0') AS record_id, "
         "sha256(i::VARCHAR) AS "
         "household_pid, DATE '2025-01-01' AS event_date, 'FALSE_ALARM' AS event_type, "
-        "CASE WHEN i = 0 THEN 'ARSON' END AS cause FROM range(5) r(i)"
+        "CASE WHEN i = 0 THEN 'ARSON' END AS cause" + _tokens("fire") + " FROM range(5) r(i)"
     )
     summary = validate_table(con, "raw.fire", "fire")
     assert [(o.rule, o.unexpected_count) for o in summary.failures] == [("allowed_values:cause", 1)]

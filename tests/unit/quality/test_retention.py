@@ -80,7 +80,9 @@ def _boundary_rows(con) -> None:
     """A police record on the first day kept and one the day before, both landed in 2025-01."""
     for rid, day in (("PL900000001", CUTOFF), ("PL900000002", date(2024, 12, 31))):
         con.execute(
-            "INSERT INTO raw_police VALUES (?, NULL, NULL, ?, 'ASB', NULL, 9999, '2025-01')",
+            "INSERT INTO raw_police (record_id, person_pid, household_pid, event_date, "
+            "event_type, risk_level, _row_number, _extract_month) "  # no tokens (issue 25)
+            "VALUES (?, NULL, NULL, ?, 'ASB', NULL, 9999, '2025-01')",
             [rid, day],
         )
     # as ingest would have counted them
