@@ -169,9 +169,8 @@ def _log_inputs(mlflow, result, fingerprint: Fingerprint | None) -> None:
 def _importance(result, valid_frame: pl.DataFrame, out: Path, sample: int = 2000) -> Path | None:
     """Mean absolute contribution of each feature to the log-odds, over a fixed sample of the
     validation households (the same explanations the reasons use)."""
+    from models.explain import importance
     from models.portable import HouseholdRisk
-    from models.reasons import contributions
-    from models.train import inner_estimator
 
     wrapper = HouseholdRisk(result.model, result.feature_names, result.recency_cap)
     frame = valid_frame.sort("household_pid").head(sample).to_pandas()
@@ -179,7 +178,7 @@ def _importance(result, valid_frame: pl.DataFrame, out: Path, sample: int = 2000
     if not len(X):
         return None
     try:
-        contrib = np.abs(contributions(inner_estimator(result.model), X)).mean(axis=0)
+        contrib = importance(result.model, X)
     except (AttributeError, TypeError, ValueError, IndexError) as e:  # a kind it cannot explain
         path = out / "feature_importance.txt"
         path.write_text(f"No global feature importance for this model ({type(e).__name__}).\n")

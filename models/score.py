@@ -8,10 +8,9 @@ import polars as pl
 from hearth.features.catalogue import load_catalogue
 from hearth.publish.ranked import risk_tiers
 from hearth.publish.roles import ROLE_REASONS, encode_role_reasons
-from models.ensemble import LogOddsAverage, platt_slope
+from models.explain import explain
 from models.metrics import rank_order
-from models.reasons import contributions, lead_agency, lead_why_for, top_reasons
-from models.train import inner_estimator
+from models.reasons import lead_agency, lead_why_for, top_reasons
 
 EXPLAIN_CHUNK = 5000  # households explained at a time
 
@@ -102,11 +101,4 @@ def score_households(
     )
 
 
-def explain(model, X: np.ndarray) -> np.ndarray:
-    """Per-row, per-feature contributions to the model's log-odds, for the reasons: an
-    ensemble's are the mean of its members', each scaled by its calibration."""
-    if isinstance(model, LogOddsAverage):
-        return np.mean(
-            [platt_slope(m) * contributions(inner_estimator(m), X) for m in model.members], axis=0
-        )
-    return contributions(inner_estimator(model), X)
+__all__ = ["explain", "score_households"]  # explain: models/explain.py, for every kind
