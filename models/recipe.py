@@ -109,6 +109,8 @@ def train_champion(
         latest = Window(design.valid_as_of, cap_recency(raw_valid, latest_cap), valid.y)
         result = refit_on_latest(result, latest, latest_names, params, latest_cap)
         del latest
+    if result.contact_count_fallback:
+        warn(result.contact_count_fallback)
     for note in result.notes:
         warn(note)
     # Noting that training has begun lets a rollback find the version it registers.

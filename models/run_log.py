@@ -34,6 +34,9 @@ KEY_METRICS = (
     "brier",
 )
 FINGERPRINT_TAG = "hearth.fingerprint"
+# On a version that is the contact-count ranking because no learned model beat it (models/
+# gate.py): the sentence every output shows (models/versions.py:champion_summary).
+CONTACT_COUNT_TAG = "hearth.contact_count"
 MODEL_DESCRIPTION = (
     "Each household's chance of a crisis (an emergency admission, a dwelling fire, high-risk "
     "domestic abuse, a child protection plan or a child becoming looked after) in the 12 "
@@ -191,6 +194,11 @@ def _importance(result, valid_frame: pl.DataFrame, out: Path, sample: int = 2000
     return path
 
 
+def contact_count_tag(result) -> dict[str, str]:
+    said = getattr(result, "contact_count_fallback", None)
+    return {CONTACT_COUNT_TAG: said[:4900]} if said else {}
+
+
 def _log_training(registry: Registry, result, fixed_k: int, artifacts: dict[str, Path], fp) -> None:
     """Parameters, metrics (the chosen model's and each candidate's), inputs and artifacts."""
     from models.card import evaluation_metrics  # scikit-learn: not at definitions load
@@ -201,6 +209,10 @@ def _log_training(registry: Registry, result, fixed_k: int, artifacts: dict[str,
     mlflow.log_metrics({k: v for k, v in result.metrics.items() if np.isfinite(v)})
     mlflow.log_metrics(evaluation_metrics(result))  # fairness and value of sharing, as numbers
     mlflow.set_tag("fairness_rule", FAIRNESS_RULE)
+    for key, value in contact_count_tag(result).items():
+        mlflow.set_tag(key, value)
+    if getattr(result, "choice_sentence", ""):
+        mlflow.set_tag("hearth.choice", result.choice_sentence[:4900])
     measured = dict(result.candidate_metrics)
     if "baseline" not in measured and getattr(result, "baseline_metrics", None):
         measured["baseline_reference"] = result.baseline_metrics  # the gate's reference
@@ -366,6 +378,7 @@ def log_and_promote(
                         "recency_cap": str(getattr(result, "recency_cap", 36)),
                         "candidate": result.kind,
                         **({FINGERPRINT_TAG: fingerprint.digest} if fingerprint else {}),
+                        **contact_count_tag(result),
                         **judged,
                     },
                 )

@@ -117,10 +117,23 @@ def synth(
     )
 
 
+def _contact_count_notice(summary_file: Path) -> str | None:
+    """What the published run summary says when the list is the contact-count ranking."""
+    import json
+
+    if not summary_file.is_file():
+        return None
+    model = json.loads(summary_file.read_text(encoding="utf-8")).get("model") or {}
+    return model.get("contact_count") or None
+
+
 def _report_run(outcome) -> None:
     if outcome.success:
         console.print(f"[bold green]Published[/] {outcome.output_folder}")
         console.print(f"Run summary: {outcome.output_folder / 'run_summary.json'}")
+        said = _contact_count_notice(outcome.output_folder / "run_summary.json")
+        if said:
+            console.print("The contact-count ranking:", said, style="bold yellow", markup=False)
         m = outcome.model
         if m.get("version"):
             became = "is @champion" if m.get("alias") == "champion" else "is @challenger"
