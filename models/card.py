@@ -21,7 +21,6 @@ def _plots(result, valid_y: np.ndarray, out: Path) -> dict[str, Path]:
     from sklearn.metrics import precision_recall_curve
 
     paths = {}
-    fig, ax = plt.subplots(figsize=(5.5, 5.0))
     tables = [
         (t, colour)
         for t, colour in (
@@ -30,33 +29,35 @@ def _plots(result, valid_y: np.ndarray, out: Path) -> dict[str, Path]:
         )
         if t.height
     ]
-    hi = max(max(t["mean_predicted"].max(), t["observed_rate"].max()) for t, _ in tables)
-    ax.plot([0, hi], [0, hi], "--", color="#999", lw=1, label="perfectly calibrated")
-    for table, colour in tables:
-        ax.plot(
-            table["mean_predicted"],
-            table["observed_rate"],
-            "o-",
-            color=colour,
-            label=table["model"][0],
-        )
-        for r in table.head(3).iter_rows(named=True):  # the top of the list, named
-            ax.annotate(
-                r["band"],
-                (r["mean_predicted"], r["observed_rate"]),
-                fontsize=7,
+    if tables:  # none when nothing was calibrated (no crisis to judge by)
+        fig, ax = plt.subplots(figsize=(5.5, 5.0))
+        hi = max(max(t["mean_predicted"].max(), t["observed_rate"].max()) for t, _ in tables)
+        ax.plot([0, hi], [0, hi], "--", color="#999", lw=1, label="perfectly calibrated")
+        for table, colour in tables:
+            ax.plot(
+                table["mean_predicted"],
+                table["observed_rate"],
+                "o-",
                 color=colour,
-                xytext=(4, -10),
-                textcoords="offset points",
+                label=table["model"][0],
             )
-    ax.set_xlabel("mean predicted chance of a crisis (by band of the list)")
-    ax.set_ylabel("share that had a crisis")
-    ax.set_title("Calibration down the list: top 1%, 1-5%, 5-10%, then tenths", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    paths["calibration_plot"] = out / "calibration.png"
-    fig.savefig(paths["calibration_plot"], dpi=110)
-    plt.close(fig)
+            for r in table.head(3).iter_rows(named=True):  # the top of the list, named
+                ax.annotate(
+                    r["band"],
+                    (r["mean_predicted"], r["observed_rate"]),
+                    fontsize=7,
+                    color=colour,
+                    xytext=(4, -10),
+                    textcoords="offset points",
+                )
+        ax.set_xlabel("mean predicted chance of a crisis (by band of the list)")
+        ax.set_ylabel("share that had a crisis")
+        ax.set_title("Calibration down the list: top 1%, 1-5%, 5-10%, then tenths", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left")
+        fig.tight_layout()
+        paths["calibration_plot"] = out / "calibration.png"
+        fig.savefig(paths["calibration_plot"], dpi=110)
+        plt.close(fig)
     precision, recall, _ = precision_recall_curve(valid_y, result.valid_scores)
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot(recall, precision, color="#1e6fb3")

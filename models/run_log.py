@@ -262,14 +262,25 @@ def input_example(frame: pl.DataFrame, features: list[str]) -> pl.DataFrame:
     return medians.fill_null(0.0).fill_nan(0.0)
 
 
+def _signature(features: list[str]):
+    """Columns named, of any numeric type (int64 counts, float64, float32): MLflow would refuse
+    int64 for a double column ("cannot safely convert"); the model casts."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
+
+    return ModelSignature(
+        inputs=Schema([ColSpec(AnyType(), n) for n in features]),
+        outputs=Schema([TensorSpec(np.dtype("float64"), (-1,), "crisis_probability")]),
+    )
+
+
 def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[str, dict]:
-    """Register the portable pyfunc (and keep the judged model beside it); returns the version
-    and the judged model's tags."""
+    """Register the portable pyfunc, and keep the judged model beside it as a portable pyfunc
+    too (loadable outside Hearth, like the champion); returns the version and the judged
+    model's tags."""
     import cloudpickle
     import pandas as pd
     import sklearn
-    from mlflow.models import ModelSignature
-    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
     from models.portable import HouseholdRisk, pickled_by_value
 
@@ -288,36 +299,28 @@ def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[
             python_model=wrapper,
             registered_model_name=MODEL_NAME,
             input_example=example,
-            # Columns named, of any numeric type (int64 counts, float64, float32): MLflow would
-            # refuse int64 for a double column ("cannot safely convert"); the model casts.
-            signature=ModelSignature(
-                inputs=Schema([ColSpec(AnyType(), n) for n in result.feature_names]),
-                outputs=Schema([TensorSpec(np.dtype("float64"), (-1,), "crisis_probability")]),
-            ),
+            signature=_signature(result.feature_names),
             pip_requirements=requirements,
         )
     judged = {}
     if result.eval_model is not None:
-        logged = mlflow.sklearn.log_model(
-            result.eval_model,
-            name=JUDGED_ARTIFACT,
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
-            skops_trusted_types=_own_types(result.eval_model),
+        # the model the card's numbers come from: the same portable form, not registered
+        judged_wrapper = HouseholdRisk(
+            result.eval_model, result.eval_feature_names, result.eval_recency_cap
         )
+        with pickled_by_value(judged_wrapper):
+            logged = mlflow.pyfunc.log_model(
+                name=JUDGED_ARTIFACT,
+                python_model=judged_wrapper,
+                signature=_signature(result.eval_feature_names),
+                pip_requirements=requirements,
+            )
         judged = {
             "evaluation_model_uri": logged.model_uri,
             "evaluation_recency_cap": str(result.eval_recency_cap),
             "refit_as_of": result.refit_as_of,
         }
     return str(info.registered_model_version), judged
-
-
-def _own_types(model) -> list[str]:
-    """The types inside our fitted model that skops does not trust by default: our own
-    baseline and transforms and sklearn's calibration wrapper, all made by this code."""
-    import skops.io
-
-    return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
 
 
 def log_and_promote(
