@@ -3,7 +3,8 @@ reasons on the list (models/score.py) and the global feature importance logged w
 version (models/run_log.py) both come from here, so neither can explain one kind of model and
 not another.
 
-- the trees: shap's TreeExplainer values; the logistic regression: its exact linear terms;
+- the trees: shap's TreeExplainer values; the logistic regression (Hearth's pipeline or a bare
+  linear model): its exact linear terms;
   the contact-count baseline: each counted column's own count (its score is their sum);
 - a calibrated model: its inner model's contributions (an increasing map of the log-odds
   keeps which features raise the risk and by how much against each other);
@@ -30,6 +31,8 @@ def explain(model, X: np.ndarray) -> np.ndarray:
             [platt_slope(m) * explain(m, X) for m in inner.members],
             axis=0,
         )
+    if np.ndim(getattr(inner, "coef_", None)) == 2:  # a bare linear model: its exact terms
+        return np.asarray(X, dtype=float) * inner.coef_[0]
     if not isinstance(inner, HistGradientBoostingClassifier | Pipeline | ContactCountBaseline):
         # never a row of zeros for a kind it does not know (feature_importance.csv was all
         # zeros for the ensemble that way)

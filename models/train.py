@@ -243,6 +243,11 @@ def _fit_rows(kind, X, y, household_pid, feature_names, params, rows):
     return est.fit(X[fit], y[fit])
 
 
+def _fit_on(kind, X, y, feature_names, params, fit):
+    """Fitted on exactly the rows `fit` (already sampled)."""
+    return make_estimator(kind, params, feature_names).fit(X[fit], y[fit])
+
+
 def raw_fits(
     kinds,
     X: np.ndarray,
@@ -263,6 +268,10 @@ def raw_fits(
     if method == "crossfit":
         folds = household_folds(household_pid, params.crossfit_folds)
         everyone = np.ones(len(y), dtype=bool)
+        # one case-control sample for the fold models and the final one: the same share of
+        # households without a crisis, so their log-odds share one offset and the map fitted
+        # on the folds' scores fits the final model's
+        sample = fitting_sample(household_pid, y, params.max_negatives, everyone)
         for kind in learned:
             logit = np.zeros(len(y))
             for f in range(params.crossfit_folds):
@@ -272,9 +281,9 @@ def raw_fits(
                 if y[~held].sum() == 0:  # nothing to learn from without this fold
                     logit[held] = 0.0
                     continue
-                m = _fit_rows(kind, X, y, household_pid, feature_names, params, ~held)
+                m = _fit_on(kind, X, y, feature_names, params, sample & ~held)
                 logit[held] = raw_logit(m, X[held])
-            model = _fit_rows(kind, X, y, household_pid, feature_names, params, everyone)
+            model = _fit_on(kind, X, y, feature_names, params, sample)
             out[kind] = RawFit(model, everyone, logit, folds)
     else:
         cal = calibration_mask(household_pid, params.calibration_share)
