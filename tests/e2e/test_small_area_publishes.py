@@ -47,21 +47,21 @@ def test_a_small_area_gets_a_list_and_every_output_says_how_it_was_ranked(small_
     summary = json.loads((folder / "run_summary.json").read_text())
     model = summary["model"]
     said = model.get("contact_count")
-    # which list publishes follows the choice; either way, the outputs agree with it
-    assert (model["candidate"] == "baseline") == bool(said), model
+    # on this world no learned model leads counting contacts beyond chance (the ensemble is
+    # 0.03 ahead in average precision, p = 0.06): the contact-count ranking publishes
+    assert model["candidate"] == "baseline" and said, model
+    assert model["alias"] == "champion"  # the first version, by the unchanged promotion rule
     report = (folder / "report.html").read_text(encoding="utf-8")
     card = (folder / "model" / "model_card.md").read_text(encoding="utf-8")
     cover = load_workbook(folder / "ranked_households.xlsx", read_only=True)["About this list"]
     cover_text = " ".join(str(c) for row in cover.iter_rows(values_only=True) for c in row if c)
     for where, text in (("report", report), ("card", card), ("cover", cover_text)):
-        assert ("The contact-count ranking" in text or "the contact-count ranking" in text) == (
-            bool(said)
-        ), where
-    if said:
-        assert said.startswith("No learned model (")
-        assert "counting each household's agency contacts beyond chance" in said
-        assert said in cover_text and said in card
-        assert any(said in line for line in lines), lines[-20:]  # the run's own progress
+        assert "contact-count ranking" in text, where
+    assert "The contact-count ranking.</strong>" in report
+    assert said.startswith("No learned model (logistic regression, gradient-boosted trees, ")
+    assert "counting each household's agency contacts beyond chance" in said
+    assert said in cover_text and said in card
+    assert any(said in line for line in lines), lines[-20:]  # the run's own progress
     # the card shows the calibration of the model that publishes, by band of the list
     assert "## Calibration" in card and "| top 1% |" in card
     assert "Chosen: the " in card
