@@ -1,6 +1,8 @@
 """The champion_model's check: does the champion beat the contact-count baseline at 1% by a
-margin the data can show? A warning, not a stop: the gate (models/gate.py) already refuses a
-version that does not beat the baseline at all; this says when its lead is within chance."""
+margin the data can show? A warning, not a stop: a learned model is chosen only when it leads
+the baseline's average precision beyond chance (models/choice.py, models/gate.py); this says
+when its lead at 1% is within chance, or that the champion is the contact-count ranking itself
+(published because no learned model beat it)."""
 
 import dagster as dg
 
