@@ -263,8 +263,7 @@ def input_example(frame: pl.DataFrame, features: list[str]) -> pl.DataFrame:
 
 
 def _signature(features: list[str]):
-    """Columns named, of any numeric type (int64 counts, float64, float32): MLflow would refuse
-    int64 for a double column ("cannot safely convert"); the model casts."""
+    """Named columns of any numeric type (MLflow refuses int64 for double); the model casts."""
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
