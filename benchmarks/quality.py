@@ -138,8 +138,9 @@ def calibration(truth: Path, scores: pl.DataFrame, as_of: str, share: float = 0.
     }
     out["brier_ratio_to_oracle"] = out["model_brier"] / out["oracle_brier"]
     out["top_score_ratio_to_truth"] = out["top_mean_score"] / out["top_mean_true_probability"]
-    # the calibration plot's bands (models/metrics.py), against the true probability
-    from models.metrics import calibration_bands
+    # the calibration plot's bands (hearth/modelling/evaluation/metrics.py), against the true
+    # probability
+    from hearth.modelling.evaluation.metrics import calibration_bands
 
     bands = calibration_bands(p, s, j["household_pid"].to_numpy())
     out["bands_score_to_truth"] = {

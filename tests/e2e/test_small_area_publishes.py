@@ -10,7 +10,6 @@ import json
 
 import polars as pl
 import pytest
-
 from pipelines.launch import run_pipeline
 
 pytestmark = pytest.mark.slow

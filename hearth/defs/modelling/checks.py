@@ -1,6 +1,7 @@
 """The champion_model's check: does the champion beat the contact-count baseline at 1% by a
 margin the data can show? A warning, not a stop: a learned model is chosen only when it leads
-the baseline's average precision beyond chance (hearth/modelling/training/choice.py, hearth/modelling/evaluation/gate.py); this says
+the baseline's average precision beyond chance (hearth/modelling/training/choice.py,
+hearth/modelling/evaluation/gate.py); this says
 when its lead at 1% is within chance, or that the champion is the contact-count ranking itself
 (published because no learned model beat it)."""
 

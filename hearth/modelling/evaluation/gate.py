@@ -18,10 +18,12 @@ stopped run, and nothing is published. The rules, in the order they are tried:
      cut (`MAX_TIED_SHARE`): otherwise who is "very high" is decided by pseudonym order.
    The scores that are published, at T, are held to the same rule (`scores_refusal`).
 3. **the baseline** - "better than counting contacts" is judged with its uncertainty: the
-   candidate is chosen (models/choice.py) by average precision over the whole validation
+   candidate is chosen (hearth/modelling/training/choice.py) by average precision over the whole
+   validation
    window, and a learned model is chosen only if a paired bootstrap over the validation
    households puts it ahead of the contact-count baseline beyond chance (p below
-   `models.metrics.BETTER_P`; the baseline is always fitted for this, even when it is not a
+   `hearth.modelling.evaluation.metrics.BETTER_P`; the baseline is always fitted for this, even when
+   it is not a
    candidate). This rule checks that lead again and refuses a learned model without it.
    When no learned candidate has that lead, the contact-count ranking itself is published
    (not nothing): it is registered as a version like any other (tag `candidate=baseline`,
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.candidates import BETTER_P
+from hearth.modelling.training.candidates import BETTER_P
 
 FLAT_GAP = 0.01  # the top 1% must score more than 1% above the median household
 MAX_TIED_SHARE = 0.5  # at most half the top 1% may tie with the first household below it

@@ -235,8 +235,6 @@ def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[
     import cloudpickle  # cloudpickle
     import pandas as pd  # pandas
     import sklearn  # sklearn
-    from mlflow.models import ModelSignature  # mlflow
-    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec  # mlflow
 
     from hearth.modelling.registry.portable import HouseholdRisk, pickled_by_value  # pandas
 

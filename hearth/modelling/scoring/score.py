@@ -8,9 +8,7 @@ import polars as pl
 from hearth.features.catalogue import load_catalogue
 from hearth.modelling.evaluation.metrics import rank_order
 from hearth.modelling.scoring.ranking import ROLE_REASONS, encode_role_reasons, risk_tiers
-from hearth.modelling.scoring.reasons import contributions, lead_agency, lead_as_role, top_reasons
-from hearth.modelling.training.ensemble import LogOddsAverage, platt_slope
-from hearth.modelling.training.fit import inner_estimator
+from hearth.modelling.scoring.reasons import lead_agency, lead_as_role, top_reasons
 from hearth.modelling.training.explain import explain
 
 EXPLAIN_CHUNK = 5000  # households explained at a time
@@ -108,4 +106,7 @@ def score_households(
     )
 
 
-__all__ = ["explain", "score_households"]  # explain: models/explain.py, for every kind
+__all__ = [
+    "explain",
+    "score_households",
+]  # explain: hearth/modelling/training/explain.py, for every kind

@@ -11,5 +11,5 @@ SELECTION_CRITERION = "average_precision"
 
 # A candidate is chosen over a simpler one (and a learned model over counting contacts) only if
 # a paired bootstrap of the average-precision difference gives its lead by chance less often
-# than this (models/choice.py, models/gate.py).
+# than this (hearth/modelling/training/choice.py, hearth/modelling/evaluation/gate.py).
 BETTER_P = 0.05

@@ -1,6 +1,6 @@
 """How the candidate that publishes is chosen: by average precision over the whole validation
 window, with its uncertainty, simplest first; and what is said when none beats counting
-contacts (models/gate.py, models/training.py)."""
+contacts (hearth/modelling/evaluation/gate.py, hearth/modelling/training/selection.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.candidates import BETTER_P
-from models.metrics import paired_ap_difference
+from hearth.modelling.evaluation.metrics import paired_ap_difference
+from hearth.modelling.training.candidates import BETTER_P
 
 # Simplest first: a candidate is chosen over a simpler one only when it ranks the validation
 # window better beyond chance.

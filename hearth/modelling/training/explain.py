@@ -1,6 +1,8 @@
 """Each feature's contribution to a candidate's log-odds, for whichever candidate it is: the
-reasons on the list (models/score.py) and the global feature importance logged with every
-version (models/run_log.py) both come from here, so neither can explain one kind of model and
+reasons on the list (hearth/modelling/scoring/score.py) and the global feature importance logged
+with every
+version (hearth/modelling/registry/run_log.py) both come from here, so neither can explain one kind
+of model and
 not another.
 
 - the trees: shap's TreeExplainer values; the logistic regression (Hearth's pipeline or a bare
@@ -17,10 +19,10 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
-from models.baseline import ContactCountBaseline
-from models.ensemble import LogOddsAverage, platt_slope
-from models.reasons import contributions
-from models.train import inner_estimator
+from hearth.modelling.scoring.reasons import contributions
+from hearth.modelling.training.baseline import ContactCountBaseline
+from hearth.modelling.training.ensemble import LogOddsAverage, platt_slope
+from hearth.modelling.training.fit import inner_estimator
 
 
 def explain(model, X: np.ndarray) -> np.ndarray:

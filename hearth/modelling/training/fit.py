@@ -314,7 +314,7 @@ def calibrate(raw: RawFit, y: np.ndarray, method: str) -> IsotonicCalibrated:
 def calibration_check(raw: RawFit, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Honest calibrated probabilities for the households the map was fitted on: each fold's
     log-odds mapped by knots fitted on the other folds only. Returns (rows, probabilities) for
-    the calibration plot of the model that publishes (models/card.py)."""
+    the calibration plot of the model that publishes (hearth/modelling/evaluation/card.py)."""
     yc = y[raw.rows]
     p = np.zeros(len(yc))
     for f in np.unique(raw.folds):

@@ -30,7 +30,8 @@ class TrainParams:
     # "crossfit": an isotonic map (steps joined by lines: no ties) fitted on every training
     # household's out-of-fold score, for the model fitted on all of them; above
     # `crossfit_max_households`, "isotonic" on a held-back fifth; "sigmoid": Platt scaling on
-    # it (the earlier recipe, too steep at the top of the list). See models/train.py.
+    # it (the earlier recipe, too steep at the top of the list). See
+    # hearth/modelling/training/fit.py.
     calibration: str = "crossfit"
     crossfit_folds: int = 5
     crossfit_max_households: int = 200_000

@@ -22,7 +22,6 @@ from hearth.modelling.evaluation.metrics import (
 from hearth.modelling.evaluation.sharing import value_of_sharing
 from hearth.modelling.training.candidates import SELECTION_CRITERION
 from hearth.modelling.training.choice import choose, fallback_sentence, words
-from hearth.modelling.training.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
 from hearth.modelling.training.fit import calibration_method, fit_candidate, fit_candidates
 from hearth.modelling.training.params import TrainParams
 
@@ -127,14 +126,16 @@ class TrainingResult:
     # each, for the model card (hearth/modelling/evaluation/card.py). The model used what was
     # accepted before.
     data_freshness: list[str] = field(default_factory=list)
-    # How the choice was made (models/training.py:choose): each comparison, and in words.
+    # How the choice was made (hearth/modelling/training/selection.py:choose): each comparison, and
+    # in words.
     choice_steps: list[dict] = field(default_factory=list)
     choice_sentence: str = ""
     # Set when no learned candidate beat counting contacts beyond chance, so the contact-count
     # ranking is what is published: the sentence every output shows.
     contact_count_fallback: str | None = None
     # The calibration of the model that publishes (the refit at T-12), by band of the list,
-    # checked on its own year's households with scores it did not fit (models/train.py:
+    # checked on its own year's households with scores it did not fit
+    # (hearth/modelling/training/fit.py:
     # calibration_check); empty when there is no refit or no such check.
     publishing_calibration: pl.DataFrame = field(default_factory=pl.DataFrame)
     calibration_method: str = ""

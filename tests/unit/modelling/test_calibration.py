@@ -1,6 +1,7 @@
-"""Calibration that holds at the top of the list (models/train.py): the isotonic map on
+"""Calibration that holds at the top of the list (hearth/modelling/training/fit.py): the isotonic
+map on
 cross-fitted scores, its knots, its folds and where it gives way to a held-back fifth; and
-the calibration table by bands of the list (models/metrics.py)."""
+the calibration table by bands of the list (hearth/modelling/evaluation/metrics.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import pytest
 
 from hearth.features.build import theme_columns
 from hearth.features.catalogue import load_catalogue
-from models.metrics import calibration_bands
-from models.params import TrainParams
-from models.train import (
+from hearth.modelling.evaluation.metrics import calibration_bands
+from hearth.modelling.training.fit import (
     IsotonicCalibrated,
     calibration_method,
     fit_candidate,
@@ -20,6 +20,7 @@ from models.train import (
     isotonic_knots,
     raw_fits,
 )
+from hearth.modelling.training.params import TrainParams
 
 
 def test_isotonic_knots_increase_pool_thin_blocks_from_the_top_and_never_tie():

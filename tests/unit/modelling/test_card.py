@@ -128,12 +128,14 @@ def test_the_card_says_which_source_is_stale():
     card = model_card(stale)
     assert "## Data freshness\n\n- fire: 2 months behind" in card
     assert "Every source had sent" not in card
+
+
 def test_the_card_shows_the_publishing_models_calibration_and_the_contact_count_ranking(tmp_path):
     from dataclasses import replace
 
-    from models.card import write_artifacts
-    from models.choice import fallback_sentence
-    from models.metrics import calibration_bands
+    from hearth.modelling.evaluation.card import write_artifacts
+    from hearth.modelling.evaluation.metrics import calibration_bands
+    from hearth.modelling.training.choice import fallback_sentence
 
     base = result()
     n = len(base.valid_scores)
