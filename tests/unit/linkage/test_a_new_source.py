@@ -70,7 +70,7 @@ print(json.dumps(out))
 def _project_copy(dst: Path) -> Path:
     """The project as a council would have it: its packages and the files they read."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("hearth", "models", "pipelines", *PROJECT_FILES):
+    for name in ("hearth", *PROJECT_FILES):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dst / name, ignore=ignore)
