@@ -10,7 +10,8 @@ import json
 
 import polars as pl
 import pytest
-from pipelines.launch import run_pipeline
+
+from hearth.cli.launch import run_pipeline
 
 pytestmark = pytest.mark.slow
 HOUSEHOLDS = 1_500

@@ -28,14 +28,17 @@ from hearth.modelling.training.fit import inner_estimator
 def explain(model, X: np.ndarray) -> np.ndarray:
     """Per-row, per-feature contributions to the model's log-odds."""
     inner = inner_estimator(model)
-    if isinstance(inner, LogOddsAverage):
+    # by name too: Hearth's classes in a model loaded from the registry were pickled by value
+    kind = type(inner).__name__
+    if isinstance(inner, LogOddsAverage) or kind == "LogOddsAverage":
         return np.mean(
             [platt_slope(m) * explain(m, X) for m in inner.members],
             axis=0,
         )
     if np.ndim(getattr(inner, "coef_", None)) == 2:  # a bare linear model: its exact terms
         return np.asarray(X, dtype=float) * inner.coef_[0]
-    if not isinstance(inner, HistGradientBoostingClassifier | Pipeline | ContactCountBaseline):
+    known = isinstance(inner, HistGradientBoostingClassifier | Pipeline | ContactCountBaseline)
+    if not (known or kind == "ContactCountBaseline"):
         # never a row of zeros for a kind it does not know (feature_importance.csv was all
         # zeros for the ensemble that way)
         raise TypeError(f"No explanation for a {type(inner).__name__} model.")

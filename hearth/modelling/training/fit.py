@@ -386,7 +386,9 @@ def _fit_sigmoid(kind, X, y, household_pid, feature_names, params):
 
 def inner_estimator(model):
     """The fitted model under its calibration, for explanations."""
-    if isinstance(model, IsotonicCalibrated):
+    # by name too: a model loaded from the registry carries Hearth's classes pickled by value
+    # (hearth/modelling/registry/portable.py), which are not these class objects
+    if isinstance(model, IsotonicCalibrated) or type(model).__name__ == "IsotonicCalibrated":
         return model.estimator
     if isinstance(model, CalibratedClassifierCV):
         inner = model.calibrated_classifiers_[0].estimator
