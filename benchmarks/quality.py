@@ -138,6 +138,15 @@ def calibration(truth: Path, scores: pl.DataFrame, as_of: str, share: float = 0.
     }
     out["brier_ratio_to_oracle"] = out["model_brier"] / out["oracle_brier"]
     out["top_score_ratio_to_truth"] = out["top_mean_score"] / out["top_mean_true_probability"]
+    # the calibration plot's bands (hearth/modelling/evaluation/metrics.py), against the true
+    # probability
+    from hearth.modelling.evaluation.metrics import calibration_bands
+
+    bands = calibration_bands(p, s, j["household_pid"].to_numpy())
+    out["bands_score_to_truth"] = {
+        r["band"]: round(r["mean_predicted"] / r["observed_rate"], 3)
+        for r in bands.iter_rows(named=True)
+    }
     return out
 
 
@@ -198,6 +207,9 @@ def main() -> None:
         "world_mechanisms": _mechanisms(truth),
         "chosen": result.kind,
         "selection": result.selection,
+        "choice": result.choice_sentence,
+        "contact_count_fallback": result.contact_count_fallback,
+        "calibration_method": result.calibration_method,
         "crises_in_training": run["crises_in_training"],
         "training_households": run["training_households"],
         "seconds_train_evaluate": run["seconds_train_evaluate"],
@@ -205,6 +217,7 @@ def main() -> None:
         "quality_at_scoring_date": quality,
         "calibration_at_scoring_date": calibration(truth, run["scores"], as_of),
         "candidate_metrics": result.candidate_metrics,
+        "publishing_calibration_check": result.publishing_calibration.to_dicts(),
         "value_of_sharing_p1": sharing,
         "params": {
             k: v for k, v in vars(result.params).items() if isinstance(v, int | float | str)

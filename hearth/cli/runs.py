@@ -172,6 +172,16 @@ def _retention_line(folder: Path) -> str:
     return retention_sentence(summary.get("retention"))
 
 
+def _contact_count_notice(summary_file: Path) -> str | None:
+    """What the published run summary says when the list is the contact-count ranking."""
+    import json
+
+    if not summary_file.is_file():
+        return None
+    model = json.loads(summary_file.read_text(encoding="utf-8")).get("model") or {}
+    return model.get("contact_count") or None
+
+
 def _report_run(outcome) -> None:
     if outcome.success:
         if outcome.warnings:
@@ -181,6 +191,9 @@ def _report_run(outcome) -> None:
         console.print(f"[bold green]Published[/] {outcome.output_folder}")
         console.print(f"Run summary: {outcome.output_folder / 'run_summary.json'}")
         console.print(_retention_line(outcome.output_folder), markup=False)
+        said = _contact_count_notice(outcome.output_folder / "run_summary.json")
+        if said:
+            console.print("The contact-count ranking:", said, style="bold yellow", markup=False)
         m = outcome.model
         if m.get("version"):
             became = "is @champion" if m.get("alias") == "champion" else "is @challenger"

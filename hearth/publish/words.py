@@ -129,6 +129,8 @@ class ListMeta:
     published: int  # households in this file
     top_words: str  # e.g. "the top 5% of all households (the very high and high tiers)"
     role: str | None = None  # whose view; the main workbook is the commissioners' (None: theirs)
+    # set when the list is the contact-count ranking because no learned model beat it
+    ranking_notice: str | None = None
 
 
 def top_words(top: float, published: int) -> str:
@@ -150,10 +152,12 @@ def list_meta(summary: dict, published: int, top: float, role: str | None) -> Li
     name = model.get("name", "household_crisis_risk")
     return ListMeta(
         as_of=str(summary.get("as_of")),
-        model=f"{name} version {version}" if version else f"{name} (no champion)",
+        model=(f"{name} version {version}" if version else f"{name} (no champion)")
+        + (" - the contact-count ranking" if model.get("contact_count") else ""),
         generated_at=str(summary.get("generated_at", "")),
         households=int(summary.get("households_scored", 0)),
         published=published,
         top_words=top_words(top, published),
         role=role,
+        ranking_notice=model.get("contact_count") or None,
     )

@@ -50,3 +50,13 @@ def test_the_check_reads_the_version_this_run_decided_on(hearth_home, monkeypatc
         "baseline_check.p_value": sign_test_p(10, 2),
     }
     assert champion_beats_baseline(**resources).passed is True
+    # a champion that is the contact-count ranking says so, whatever its logged counts
+    said = "No learned model (logistic regression) ranked the validation year better."
+    monkeypatch.setattr(
+        checks,
+        "champion_summary",
+        lambda registry, version: {"version": "3", "metrics": logged, "contact_count": said},
+    )
+    fallback = champion_beats_baseline(**resources)
+    assert fallback.passed is False
+    assert fallback.description == f"The contact-count ranking is published. {said}"

@@ -148,11 +148,24 @@ def _uv() -> str | None:
     return shutil.which("uv")
 
 
+def _clean_env(**extra: str) -> dict[str, str]:
+    """The machine's environment (its network and certificate settings included) without
+    Hearth's own variables or the Hearth venv's."""
+    import os
+
+    drop = ("DAGSTER_HOME", "MLFLOW_TRACKING_URI", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_") and k not in drop}
+    return env | extra
+
+
 @pytest.mark.slow
-def test_a_clean_venv_loads_the_champion_and_predicts_the_published_score(first_run, tmp_path):
+def test_a_clean_venv_loads_the_champion_and_the_judged_model(first_run, tmp_path):
     """No Hearth source: a new venv with only the model's logged requirements loads
     models:/household_crisis_risk@champion from the home's store, and its predict on the
-    stored features is the published list's score."""
+    stored features is the published list's score; the model the card's numbers come from
+    (the version's `evaluation_model_uri`) loads there too and predicts what it predicts in
+    Hearth."""
+    import os
     import subprocess
     import sys
 
@@ -172,27 +185,39 @@ def test_a_clean_venv_loads_the_champion_and_predicts_the_published_score(first_
             champ.run_id, "model/requirements.txt", str(tmp_path)
         )
         uri = registry.uri
+        judged_uri = champ.tags["evaluation_model_uri"]
+        judged_here = registry.mlflow.pyfunc.load_model(judged_uri)  # at the home's store
     finally:
         mp.undo()
+    valid_features = home / "features" / "features_2025-01.parquet"
+    frame = pl.read_parquet(valid_features).to_pandas()
+    expected_judged = judged_here.predict(frame)
     venv = tmp_path / "clean"
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
     # the machine's environment less Hearth's: its certificate, index and proxy settings are
     # what uv needs to reach the registry
-    env = without_hearth(VIRTUAL_ENV=str(venv))
+    path = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
+    env = without_hearth(VIRTUAL_ENV=str(venv), PATH=path)
     install = [uv, "pip", "install", "-q", "-r", reqs]
     if subprocess.run([*install, "--offline"], env=env, capture_output=True).returncode:
         subprocess.run(install, env=env, check=True)  # not all in uv's cache: fetch them
     features = home / "features" / "features_2026-01.parquet"
-    out = tmp_path / "predicted.json"
+    out, judged_out = tmp_path / "predicted.json", tmp_path / "judged.json"
     code = (
         "import importlib.util as u, json, sys, mlflow, pandas as pd\n"
         "assert u.find_spec('hearth') is None\n"
         f"mlflow.set_tracking_uri({uri!r})\n"
+        "def read(path):\n"
+        "    frame = pd.read_parquet(path)\n"
+        "    return frame.astype({c: 'float64' for c in frame.columns if c != 'household_pid'"
+        " and frame[c].dtype.kind in 'iuf'})\n"
         "m = mlflow.pyfunc.load_model('models:/household_crisis_risk@champion')\n"
-        f"frame = pd.read_parquet({str(features)!r})\n"
-        "p = m.predict(frame.astype({c: 'float64' for c in frame.columns if c != 'household_pid'"
-        " and frame[c].dtype.kind in 'iuf'}))\n"
-        f"json.dump(dict(zip(frame['household_pid'], p.tolist())), open({str(out)!r}, 'w'))\n"
+        f"frame = read({str(features)!r})\n"
+        f"json.dump(dict(zip(frame['household_pid'], m.predict(frame).tolist())), "
+        f"open({str(out)!r}, 'w'))\n"
+        f"j = mlflow.pyfunc.load_model({judged_uri!r})\n"
+        f"frame = read({str(valid_features)!r})\n"
+        f"json.dump(j.predict(frame).tolist(), open({str(judged_out)!r}, 'w'))\n"
     )
     run = subprocess.run(
         [str(venv / "bin" / "python"), "-I", "-c", code],
@@ -207,6 +232,9 @@ def test_a_clean_venv_loads_the_champion_and_predicts_the_published_score(first_
     assert len(predicted) == published.height == SMALL_HOUSEHOLDS
     for pid, score in zip(published["household_pid"], published["score"], strict=True):
         assert predicted[pid] == pytest.approx(score, rel=1e-12, abs=1e-15)
+    judged = json.loads(judged_out.read_text())
+    assert judged == pytest.approx(expected_judged.tolist(), rel=1e-12, abs=1e-15)
+    assert len(set(judged)) > 1  # a model that ranks, not a constant
 
 
 def test_second_run_is_idempotent_and_gated(first_run, small_world):

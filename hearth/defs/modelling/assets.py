@@ -89,6 +89,7 @@ def champion_model(
             "alias": decision.alias,
             "promotion_reason": decision.reason,
             "candidate": result.kind,
+            "contact_count_ranking": bool(result.contact_count_fallback),
             "scoring_model_fitted_at": result.refit_as_of or result.train_as_of,
             **{k: float(v) for k, v in result.metrics.items()},
         }

@@ -27,18 +27,43 @@ def _plots(result, valid_y: np.ndarray, out: Path) -> dict[str, Path]:
     from sklearn.metrics import precision_recall_curve  # sklearn
 
     paths = {}
-    cal = result.calibration
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    hi = max(cal["mean_predicted"].max(), cal["observed_rate"].max())
-    ax.plot([0, hi], [0, hi], "--", color="#999", lw=1)
-    ax.plot(cal["mean_predicted"], cal["observed_rate"], "o-", color="#b3541e")
-    ax.set_xlabel("predicted chance of a crisis")
-    ax.set_ylabel("share that had a crisis")
-    ax.set_title("Calibration on the validation year")
-    fig.tight_layout()
-    paths["calibration_plot"] = out / "calibration.png"
-    fig.savefig(paths["calibration_plot"], dpi=110)
-    plt.close(fig)
+    tables = [
+        (t, colour)
+        for t, colour in (
+            (result.publishing_calibration, "#b3541e"),
+            (result.calibration, "#1e6fb3"),
+        )
+        if t.height
+    ]
+    if tables:  # none when nothing was calibrated (no crisis to judge by)
+        fig, ax = plt.subplots(figsize=(5.5, 5.0))
+        hi = max(max(t["mean_predicted"].max(), t["observed_rate"].max()) for t, _ in tables)
+        ax.plot([0, hi], [0, hi], "--", color="#999", lw=1, label="perfectly calibrated")
+        for table, colour in tables:
+            ax.plot(
+                table["mean_predicted"],
+                table["observed_rate"],
+                "o-",
+                color=colour,
+                label=table["model"][0],
+            )
+            for r in table.head(3).iter_rows(named=True):  # the top of the list, named
+                ax.annotate(
+                    r["band"],
+                    (r["mean_predicted"], r["observed_rate"]),
+                    fontsize=7,
+                    color=colour,
+                    xytext=(4, -10),
+                    textcoords="offset points",
+                )
+        ax.set_xlabel("mean predicted chance of a crisis (by band of the list)")
+        ax.set_ylabel("share that had a crisis")
+        ax.set_title("Calibration down the list: top 1%, 1-5%, 5-10%, then tenths", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left")
+        fig.tight_layout()
+        paths["calibration_plot"] = out / "calibration.png"
+        fig.savefig(paths["calibration_plot"], dpi=110)
+        plt.close(fig)
     precision, recall, _ = precision_recall_curve(valid_y, result.valid_scores)
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot(recall, precision, color="#1e6fb3")
@@ -156,12 +181,67 @@ def sharing_lines(share: pl.DataFrame) -> list[str]:
     return lines
 
 
+CALIBRATION_WORDS = {
+    "crossfit": "every training household's out-of-fold score (five folds of households, each "
+    "scored by a model fitted on the other four) maps the model's log-odds to the crisis rate by "
+    "an increasing map (isotonic regression, its steps joined by straight lines so that it "
+    "makes no ties); the model itself is fitted on every household",
+    "isotonic": "an increasing map (isotonic regression, steps joined by straight lines) fitted "
+    "on a held-back fifth of the training households, which the model did not see",
+    "sigmoid": "Platt scaling on a held-back fifth of the training households",
+    "contact counts": "the crisis rate seen in training at each number of agency contacts",
+}
+
+
+def calibration_lines(result) -> list[str]:
+    """The calibration by band of the list, of the model that publishes and of the judged one."""
+    method = result.calibration_method or result.params.calibration
+    lines = [
+        "## Calibration",
+        "",
+        f"How the probabilities are calibrated: {CALIBRATION_WORDS.get(method, method)}.",
+        "",
+    ]
+    tables = [t for t in (result.publishing_calibration, result.calibration) if t.height]
+    if not tables:
+        return [*lines, "No calibration table was computed."]
+    if result.publishing_calibration.height:
+        lines += [
+            "The model that publishes (refitted at "
+            f"{result.refit_as_of}) is checked on its own year's households with probabilities "
+            "from a map it did not fit (each fold's scores mapped by the other folds' map): the "
+            "crises of the year it scores are not known yet. The judged model is checked on the "
+            "later year it never saw.",
+            "",
+        ]
+    lines += [
+        "| model | band of the list | households | crises | mean predicted | share with a crisis "
+        "| predicted / observed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for table in tables:
+        for r in table.iter_rows(named=True):
+            ratio = r["predicted_to_observed"]
+            lines.append(
+                f"| {r['model']} | {r['band']} | {r['households']:,} | "
+                f"{suppress(int(r['crises']))} | {_pct(r['mean_predicted'])} | "
+                f"{_pct(r['observed_rate'])} | "
+                f"{'n/a' if ratio != ratio else f'{ratio:.2f}'} |"
+            )
+    return lines
+
+
 def model_card(result) -> str:
     judged_features = len(result.eval_feature_names or result.feature_names)
+    method = result.calibration_method or result.params.calibration
     lines = [
         "# Model card: household crisis risk",
         "",
-        f"- Model: {result.kind.replace('_', ' ')}, calibrated ({result.params.calibration}).",
+    ]
+    if result.contact_count_fallback:
+        lines += [f"**The contact-count ranking.** {result.contact_count_fallback}", ""]
+    lines += [
+        f"- Model: {result.kind.replace('_', ' ')}, calibrated ({method}).",
         f"- Trained on households as at {result.train_as_of} ({result.train_rows:,} households), "
         f"with crises in the 12 months after.",
         f"- Validated on households as at {result.valid_as_of} ({result.valid_rows:,} "
@@ -177,8 +257,8 @@ def model_card(result) -> str:
     lines.append(
         "- Each fit uses every household with a crisis and at most about "
         f"{result.params.max_negatives:,} without one (case-control sampling: fewer rows that "
-        "say little more); the probabilities are calibrated on a held-back fifth of households "
-        "that is not sampled."
+        "say little more); the probabilities are calibrated on households that are not "
+        f"sampled: {CALIBRATION_WORDS.get(method, method)}."
     )
     if result.refit_as_of:
         lines += [
@@ -205,6 +285,9 @@ def model_card(result) -> str:
     lines += [f"- {s}" for s in result.data_freshness] or [
         "- Every source had sent the month the run needed."
     ]
+    if result.choice_sentence:
+        lines += ["", result.choice_sentence]
+    lines += ["", *calibration_lines(result)]
     lines += ["", *measured_size(result), "", *fairness_lines(result.fairness)]
     sharing = sharing_lines(result.sharing)
     if sharing:
@@ -229,9 +312,19 @@ def model_card(result) -> str:
 
 
 def evaluation_metrics(result) -> dict[str, float]:
-    """Fairness and value-of-sharing numbers as MLflow metrics, beside their CSVs."""
+    """Fairness, value-of-sharing and calibration-by-band numbers as MLflow metrics, beside
+    their CSVs."""
     fair = fairness_metrics(result.fairness) if result.fairness.height else {}
-    return fair | (sharing_metrics(result.sharing) if result.sharing.height else {})
+    out = fair | (sharing_metrics(result.sharing) if result.sharing.height else {})
+    for name, table in (
+        ("publishing", result.publishing_calibration),
+        ("judged", result.calibration),
+    ):
+        for r in table.iter_rows(named=True) if table.height else ():
+            band = r["band"].replace("%", "pct").replace(" ", "_").replace("-", "_")
+            if r["predicted_to_observed"] == r["predicted_to_observed"]:
+                out[f"calibration.{name}.{band}.predicted_to_observed"] = r["predicted_to_observed"]
+    return out
 
 
 def write_artifacts(result, valid_y: np.ndarray, out: Path) -> dict[str, Path]:
@@ -241,9 +334,14 @@ def write_artifacts(result, valid_y: np.ndarray, out: Path) -> dict[str, Path]:
     paths["model_card"].write_text(model_card(result), encoding="utf-8")
     paths["features"] = out / "features.txt"
     paths["features"].write_text("\n".join(result.feature_names) + "\n", encoding="utf-8")
-    for name in ("calibration", "fairness", "sharing"):
+    for name in ("fairness", "sharing"):
         frame = getattr(result, name)
         if frame.height:
             paths[name] = out / f"{name}.csv"
             frame.write_csv(paths[name])
+    # both models' bands, the publishing model's first, told apart by the `model` column
+    cal = [t for t in (result.publishing_calibration, result.calibration) if t.height]
+    if cal:
+        paths["calibration"] = out / "calibration.csv"
+        pl.concat(cal, how="diagonal_relaxed").write_csv(paths["calibration"])
     return paths

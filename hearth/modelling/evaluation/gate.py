@@ -17,12 +17,19 @@ stopped run, and nothing is published. The rules, in the order they are tried:
    - no more than half of its top 1% may share a score with the first household below the
      cut (`MAX_TIED_SHARE`): otherwise who is "very high" is decided by pseudonym order.
    The scores that are published, at T, are held to the same rule (`scores_refusal`).
-3. **the baseline** - the chosen model's precision at 1% must be strictly above the
-   contact-count baseline's on the same window (the baseline is always fitted for this, even
-   when it is not a candidate). If the baseline itself is chosen from learned candidates, none
-   of them beat it, and the version is refused. If it is the only candidate (asked for in the
-   training settings), it must beat a list drawn at random: precision at 1% strictly above the
-   window's crisis rate.
+3. **the baseline** - "better than counting contacts" is judged with its uncertainty: the
+   candidate is chosen (hearth/modelling/training/choice.py) by average precision over the whole
+   validation
+   window, and a learned model is chosen only if a paired bootstrap over the validation
+   households puts it ahead of the contact-count baseline beyond chance (p below
+   `hearth.modelling.evaluation.metrics.BETTER_P`; the baseline is always fitted for this, even when
+   it is not a
+   candidate). This rule checks that lead again and refuses a learned model without it.
+   When no learned candidate has that lead, the contact-count ranking itself is published
+   (not nothing): it is registered as a version like any other (tag `candidate=baseline`,
+   and `hearth.contact_count` carrying the sentence every output shows), and the promotion
+   rule applies to it unchanged. It is refused only if it is degenerate too: flat scores
+   (rule 2), or a precision at 1% no higher than a list drawn at random (the crisis rate).
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from hearth.modelling.training.candidates import BETTER_P
 
 FLAT_GAP = 0.01  # the top 1% must score more than 1% above the median household
 MAX_TIED_SHARE = 0.5  # at most half the top 1% may tie with the first household below it
@@ -108,19 +117,6 @@ def model_refusal(result, valid_y: np.ndarray) -> Refusal | None:
             f"it cannot rank households; {NOT_KEPT}",
             meta,
         )
-    base = result.baseline_metrics or result.candidate_metrics.get("baseline") or {}
-    base_p1 = float(base.get("precision_at_1pct", float("nan")))
-    meta["baseline_precision_at_1pct"] = base_p1
-    learned = [k for k in result.candidate_metrics if k != "baseline"]
-    if kind == "baseline" and learned:
-        names = ", ".join(_words(k) for k in learned)
-        return Refusal(
-            "baseline",
-            f"No learned candidate ({names}) beat the contact-count baseline's precision at 1% "
-            f"({p1:.3f}) on the validation window ({window}); a list no better than counting "
-            f"contacts is not promoted: {NOT_KEPT}",
-            meta,
-        )
     if kind == "baseline":
         rate = float(np.asarray(valid_y).mean())
         meta["crisis_rate"] = rate
@@ -132,13 +128,18 @@ def model_refusal(result, valid_y: np.ndarray) -> Refusal | None:
                 f"({window}); {NOT_KEPT}",
                 meta,
             )
-        return None
-    if not p1 > base_p1:
+        return None  # the contact-count ranking publishes: result.contact_count_fallback says so
+    lead = float(result.metrics.get("baseline_check.ap_difference", float("nan")))
+    p = float(result.metrics.get("baseline_check.ap_p_value", 1.0))
+    meta |= {"ap_lead_over_baseline": lead, "ap_lead_p_value": p}
+    if not (lead > 0 and p < BETTER_P):
+        ahead = "no measured lead" if lead != lead else f"a lead of {lead:.3f}"
         return Refusal(
             "baseline",
-            f"The chosen model ({_words(kind)}) has precision at 1% {p1:.3f}, which does not "
-            f"beat the contact-count baseline's {base_p1:.3f} on the same validation window "
-            f"({window}), so it adds nothing to counting contacts; {NOT_KEPT}",
+            f"The chosen model ({_words(kind)}) has {ahead} in average precision over the "
+            f"contact-count baseline on the validation window ({window}), which chance gives "
+            f"with p = {p:.3f} (below {BETTER_P} is needed), so it adds nothing to counting "
+            f"contacts; {NOT_KEPT}",
             meta,
         )
     return None

@@ -3,8 +3,9 @@
 The first row is the model itself ("all agencies joined"): the chosen candidate judged on the
 validation window, the same numbers as the model card. Below it, the same kind of model is
 fitted on each agency's data alone and on all agencies but one, each theme counted over those
-agencies' records only, with the same settings on the same training households. On a large area
-those refits are lighter than the model (fewer households without a crisis, fewer trees); then
+agencies' records only, with the same settings on the same training households. The refits are
+lighter than the model (one fit each rather than its cross-fit, and on a large area fewer
+households without a crisis and fewer trees); then
 a second reference row, all agencies joined refitted the lighter way, is what the rows below
 are compared with, and the page says so.
 
@@ -75,7 +76,12 @@ def value_of_sharing(
     candidate's and its validation metrics (the first row)."""
     everything = np.ones(len(train.y), dtype=bool)
     sample = fitting_sample(train.pids, train.y, params.sharing_max_negatives, everything)
-    light = replace(params, max_iter=min(params.max_iter, params.sharing_max_iter))
+    # Nine refits compare rankings, not probabilities: one fit each (a held-back fifth
+    # calibrates), never the five-fold cross-fit of the model itself.
+    one_fit = "isotonic" if params.calibration == "crossfit" else params.calibration
+    light = replace(
+        params, max_iter=min(params.max_iter, params.sharing_max_iter), calibration=one_fit
+    )
     usable = set(names)
     rows = [_row(JOINED, len(names), len(train.y), model_metrics)]
     # The refits match the model's own fit when nothing is lightened: then the model is the
@@ -135,9 +141,10 @@ def _compared_with(models: list[str]) -> str:
     if JOINED_REFIT in models:
         return (
             "The first row is the model itself. The refits below it are lighter, to keep them "
-            "quick on a large area (fewer households without a crisis, fewer trees), "
-            "so they are compared with the joined data refitted the same way, not with the "
-            "model."
+            "quick (one fit each, calibrated on a held-back fifth, rather than the model's "
+            "cross-fit; on a large area also fewer households without a crisis and fewer "
+            "trees), so they are compared with the joined data refitted the same way, not with "
+            "the model."
         )
     return (
         "The first row is the model itself; each row below is the same kind of model, "

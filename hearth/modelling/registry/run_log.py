@@ -47,6 +47,9 @@ KEY_METRICS = (
     "brier",
 )
 FINGERPRINT_TAG = "hearth.fingerprint"
+# On a version that is the contact-count ranking because no learned model beat it (models/
+# gate.py): the sentence every output shows (models/versions.py:champion_summary).
+CONTACT_COUNT_TAG = "hearth.contact_count"
 MODEL_DESCRIPTION = (
     "Each household's chance of a crisis (an emergency admission, a dwelling fire, high-risk "
     "domestic abuse, a child protection plan or a child becoming looked after) in the 12 "
@@ -124,8 +127,7 @@ def _importance(result, valid_frame: pl.DataFrame, out: Path, sample: int = 2000
     """Mean absolute contribution of each feature to the log-odds, over a fixed sample of the
     validation households (the same explanations the reasons use)."""
     from hearth.modelling.registry.portable import HouseholdRisk  # pandas
-    from hearth.modelling.scoring.reasons import contributions  # sklearn
-    from hearth.modelling.training.fit import inner_estimator  # sklearn
+    from hearth.modelling.training.explain import importance  # sklearn
 
     wrapper = HouseholdRisk(result.model, result.feature_names, result.recency_cap)
     frame = valid_frame.sort("household_pid").head(sample).to_pandas()
@@ -133,7 +135,7 @@ def _importance(result, valid_frame: pl.DataFrame, out: Path, sample: int = 2000
     if not len(X):
         return None
     try:
-        contrib = np.abs(contributions(inner_estimator(result.model), X)).mean(axis=0)
+        contrib = importance(result.model, X)
     except (AttributeError, TypeError, ValueError, IndexError) as e:  # a kind it cannot explain
         path = out / "feature_importance.txt"
         path.write_text(f"No global feature importance for this model ({type(e).__name__}).\n")
@@ -144,6 +146,11 @@ def _importance(result, valid_frame: pl.DataFrame, out: Path, sample: int = 2000
     path = out / "feature_importance.csv"
     table.write_csv(path)
     return path
+
+
+def contact_count_tag(result) -> dict[str, str]:
+    said = getattr(result, "contact_count_fallback", None)
+    return {CONTACT_COUNT_TAG: said[:4900]} if said else {}
 
 
 def _log_training(registry: Registry, result, fixed_k: int, artifacts: dict[str, Path], fp) -> None:
@@ -157,6 +164,10 @@ def _log_training(registry: Registry, result, fixed_k: int, artifacts: dict[str,
     mlflow.log_metrics({k: v for k, v in result.metrics.items() if np.isfinite(v)})
     mlflow.log_metrics(evaluation_metrics(result))  # fairness and value of sharing, as numbers
     mlflow.set_tag("fairness_rule", FAIRNESS_RULE)
+    for key, value in contact_count_tag(result).items():
+        mlflow.set_tag(key, value)
+    if getattr(result, "choice_sentence", ""):
+        mlflow.set_tag("hearth.choice", result.choice_sentence[:4900])
     measured = dict(result.candidate_metrics)
     if "baseline" not in measured and getattr(result, "baseline_metrics", None):
         measured["baseline_reference"] = result.baseline_metrics  # the gate's reference
@@ -206,14 +217,24 @@ def input_example(frame: pl.DataFrame, features: list[str]) -> pl.DataFrame:
     return medians.fill_null(0.0).fill_nan(0.0)
 
 
+def _signature(features: list[str]):
+    """Named columns of any numeric type (MLflow refuses int64 for double); the model casts."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
+
+    return ModelSignature(
+        inputs=Schema([ColSpec(AnyType(), n) for n in features]),
+        outputs=Schema([TensorSpec(np.dtype("float64"), (-1,), "crisis_probability")]),
+    )
+
+
 def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[str, dict]:
-    """Register the portable pyfunc (and keep the judged model beside it); returns the version
-    and the judged model's tags."""
+    """Register the portable pyfunc, and keep the judged model beside it as a portable pyfunc
+    too (loadable outside Hearth, like the champion); returns the version and the judged
+    model's tags."""
     import cloudpickle  # cloudpickle
     import pandas as pd  # pandas
     import sklearn  # sklearn
-    from mlflow.models import ModelSignature  # mlflow
-    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec  # mlflow
 
     from hearth.modelling.registry.portable import HouseholdRisk, pickled_by_value  # pandas
 
@@ -232,36 +253,28 @@ def _log_models(registry: Registry, result, valid_frame: pl.DataFrame) -> tuple[
             python_model=wrapper,
             registered_model_name=MODEL_NAME,
             input_example=example,
-            # Columns named, of any numeric type (int64 counts, float64, float32): MLflow would
-            # refuse int64 for a double column ("cannot safely convert"); the model casts.
-            signature=ModelSignature(
-                inputs=Schema([ColSpec(AnyType(), n) for n in result.feature_names]),
-                outputs=Schema([TensorSpec(np.dtype("float64"), (-1,), "crisis_probability")]),
-            ),
+            signature=_signature(result.feature_names),
             pip_requirements=requirements,
         )
     judged = {}
     if result.eval_model is not None:
-        logged = mlflow.sklearn.log_model(
-            result.eval_model,
-            name=JUDGED_ARTIFACT,
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
-            skops_trusted_types=_own_types(result.eval_model),
+        # the model the card's numbers come from: the same portable form, not registered
+        judged_wrapper = HouseholdRisk(
+            result.eval_model, result.eval_feature_names, result.eval_recency_cap
         )
+        with pickled_by_value(judged_wrapper):
+            logged = mlflow.pyfunc.log_model(
+                name=JUDGED_ARTIFACT,
+                python_model=judged_wrapper,
+                signature=_signature(result.eval_feature_names),
+                pip_requirements=requirements,
+            )
         judged = {
             "evaluation_model_uri": logged.model_uri,
             "evaluation_recency_cap": str(result.eval_recency_cap),
             "refit_as_of": result.refit_as_of,
         }
     return str(info.registered_model_version), judged
-
-
-def _own_types(model) -> list[str]:
-    """The types inside our fitted model that skops does not trust by default: our own
-    baseline and transforms and sklearn's calibration wrapper, all made by this code."""
-    import skops.io  # skops
-
-    return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
 
 
 def log_and_promote(
@@ -322,6 +335,7 @@ def log_and_promote(
                         "recency_cap": str(getattr(result, "recency_cap", 36)),
                         "candidate": result.kind,
                         **({FINGERPRINT_TAG: fingerprint.digest} if fingerprint else {}),
+                        **contact_count_tag(result),
                         **judged,
                     },
                 )

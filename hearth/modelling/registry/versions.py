@@ -109,6 +109,8 @@ def champion_summary(registry, version: str | None = None) -> dict:
         "uri": registry.champion_uri,
         "run_id": champ.run_id,
         "candidate": champ.tags.get("candidate"),
+        # set when the version is the contact-count ranking because no learned model beat it
+        "contact_count": champ.tags.get("hearth.contact_count"),
         "promotion": champ.tags.get("promotion"),
         "train_as_of": run.data.params.get("train_as_of"),
         "valid_as_of": run.data.params.get("valid_as_of"),

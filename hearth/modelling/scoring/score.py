@@ -8,9 +8,8 @@ import polars as pl
 from hearth.features.catalogue import load_catalogue
 from hearth.modelling.evaluation.metrics import rank_order
 from hearth.modelling.scoring.ranking import ROLE_REASONS, encode_role_reasons, risk_tiers
-from hearth.modelling.scoring.reasons import contributions, lead_agency, lead_as_role, top_reasons
-from hearth.modelling.training.ensemble import LogOddsAverage, platt_slope
-from hearth.modelling.training.fit import inner_estimator
+from hearth.modelling.scoring.reasons import lead_agency, lead_as_role, top_reasons
+from hearth.modelling.training.explain import explain
 
 EXPLAIN_CHUNK = 5000  # households explained at a time
 
@@ -107,11 +106,7 @@ def score_households(
     )
 
 
-def explain(model, X: np.ndarray) -> np.ndarray:
-    """Per-row, per-feature contributions to the model's log-odds, for the reasons: an
-    ensemble's are the mean of its members', each scaled by its calibration."""
-    if isinstance(model, LogOddsAverage):
-        return np.mean(
-            [platt_slope(m) * contributions(inner_estimator(m), X) for m in model.members], axis=0
-        )
-    return contributions(inner_estimator(model), X)
+__all__ = [
+    "explain",
+    "score_households",
+]  # explain: hearth/modelling/training/explain.py, for every kind

@@ -8,3 +8,8 @@ CANDIDATES = ("baseline", "logistic", "gradient_boosting", "ensemble")
 # (every household with a crisis counts, not only the few hundred in the top 1%); see
 # hearth/modelling/training/selection.py:choose.
 SELECTION_CRITERION = "average_precision"
+
+# A candidate is chosen over a simpler one (and a learned model over counting contacts) only if
+# a paired bootstrap of the average-precision difference gives its lead by chance less often
+# than this (hearth/modelling/training/choice.py, hearth/modelling/evaluation/gate.py).
+BETTER_P = 0.05

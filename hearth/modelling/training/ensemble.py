@@ -4,9 +4,14 @@ the calibrated gradient-boosted trees.
 On a small area each candidate's ranking is noisy in its own way (the regression is steady but
 misses interactions, the trees find them but chase chance), and their average is steadier
 than either; picking one of them by a small difference on one validation year mostly picks
-noise. Averaging log-odds rather than probabilities keeps each household's reasons additive:
-the ensemble's log-odds are the mean of the members' calibrated log-odds, and each member's
-calibrated log-odds are its own raw log-odds times its Platt slope, plus a constant."""
+noise. Averaging log-odds rather than probabilities keeps each household's reasons additive.
+With the isotonic calibrations (the default, hearth/modelling/training/fit.py) the members are raw
+and the
+average is calibrated once, by an increasing map: the reasons are the mean of the members'
+contributions. With Platt scaling (`calibration: sigmoid`) each member is calibrated and the
+ensemble's log-odds are the mean of theirs, each its own raw log-odds times its Platt slope,
+plus a constant. Whether it is chosen over a simpler candidate is
+hearth/modelling/training/choice.py's rule."""
 
 from __future__ import annotations
 

@@ -142,6 +142,8 @@ def train_champion(
         result = refit_on_latest(result, latest, latest_names, params, latest_cap)
         del latest
     result.data_freshness = behind
+    if result.contact_count_fallback:
+        warn(result.contact_count_fallback)
     for note in result.notes:
         warn(note)
     # Noting that training has begun lets a rollback find the version it registers.

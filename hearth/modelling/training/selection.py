@@ -13,11 +13,16 @@ from hearth.features.build import load_window, theme_columns
 from hearth.features.catalogue import Catalogue
 from hearth.features.design import Design, cap_recency, history_months, recency_cap
 from hearth.modelling.evaluation.fairness import fairness_table, group_columns
-from hearth.modelling.evaluation.metrics import calibration_table, evaluate_scores, versus_baseline
+from hearth.modelling.evaluation.metrics import (
+    calibration_bands,
+    evaluate_scores,
+    paired_ap_difference,
+    versus_baseline,
+)
 from hearth.modelling.evaluation.sharing import value_of_sharing
 from hearth.modelling.training.candidates import SELECTION_CRITERION
-from hearth.modelling.training.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
-from hearth.modelling.training.fit import fit_candidate
+from hearth.modelling.training.choice import choose, fallback_sentence, words
+from hearth.modelling.training.fit import calibration_method, fit_candidate, fit_candidates
 from hearth.modelling.training.params import TrainParams
 
 
@@ -121,38 +126,27 @@ class TrainingResult:
     # each, for the model card (hearth/modelling/evaluation/card.py). The model used what was
     # accepted before.
     data_freshness: list[str] = field(default_factory=list)
+    # How the choice was made (hearth/modelling/training/selection.py:choose): each comparison, and
+    # in words.
+    choice_steps: list[dict] = field(default_factory=list)
+    choice_sentence: str = ""
+    # Set when no learned candidate beat counting contacts beyond chance, so the contact-count
+    # ranking is what is published: the sentence every output shows.
+    contact_count_fallback: str | None = None
+    # The calibration of the model that publishes (the refit at T-12), by band of the list,
+    # checked on its own year's households with scores it did not fit
+    # (hearth/modelling/training/fit.py:
+    # calibration_check); empty when there is no refit or no such check.
+    publishing_calibration: pl.DataFrame = field(default_factory=pl.DataFrame)
+    calibration_method: str = ""
+
+
+VALIDATION_MODEL = "judged model, validation year"
+PUBLISHING_MODEL = "publishing model, its own year (scores it did not fit)"
 
 
 def _score(model, X: np.ndarray) -> np.ndarray:
     return model.predict_proba(X)[:, 1]
-
-
-def choose(
-    candidate_metrics: dict[str, dict[str, float]], candidates, reference: dict | None = None
-) -> str:
-    """The candidate with the highest average precision on the validation window: every
-    household with a crisis counts, so it varies far less from year to year than the
-    precision in the top 1% (a few hundred households on a small area), while still weighing
-    the top of the list most. Precision in the top 5%, then the candidates' order, breaks
-    ties. The capacity metrics are reported beside it, not used to rank; but a candidate the
-    gate would refuse (a learned model whose precision at 1% does not beat the contact-count
-    baseline's, `reference`; hearth/modelling/evaluation/gate.py) is passed over while another is
-    acceptable."""
-
-    def key(kind: str) -> tuple[float, float]:
-        m = candidate_metrics[kind]
-        return (
-            float(np.nan_to_num(m.get(SELECTION_CRITERION, np.nan), nan=-1.0)),
-            float(np.nan_to_num(m.get("precision_at_5pct", np.nan), nan=-1.0)),
-        )
-
-    base = float(np.nan_to_num((reference or {}).get("precision_at_1pct", np.nan), nan=-1.0))
-    acceptable = [
-        k
-        for k in candidates
-        if k != "baseline" and np.nan_to_num(candidate_metrics[k]["precision_at_1pct"]) > base
-    ]
-    return max(acceptable or candidates, key=key)
 
 
 def fit_all(
@@ -164,15 +158,15 @@ def fit_all(
     params: TrainParams,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, object]:
-    """Every candidate fitted; the ensemble from the members already fitted, not again."""
-    fitted: dict[str, object] = {}
-    for kind in sorted(kinds, key=lambda k: k == ENSEMBLE):  # the ensemble last
-        progress(f"training candidate: {kind}")
-        if kind == ENSEMBLE and all(m in fitted for m in MEMBERS):
-            fitted[kind] = LogOddsAverage([fitted[m] for m in MEMBERS])
-        else:
-            fitted[kind] = fit_candidate(kind, X, y, pids, names, params)
-    return fitted
+    """Every candidate fitted and calibrated; the ensemble from its members' fits, not again."""
+    method = calibration_method(params, len(y))
+    how = {
+        "crossfit": f"each cross-fitted over {params.crossfit_folds} folds of households",
+        "isotonic": "each calibrated on a held-back fifth of households",
+        "sigmoid": "each calibrated (Platt) on a held-back fifth of households",
+    }[method]
+    progress(f"training candidates: {', '.join(words(k) for k in kinds)} ({how})")
+    return fit_candidates(list(kinds), X, y, pids, names, params)
 
 
 def train_and_evaluate(
@@ -201,28 +195,34 @@ def train_and_evaluate(
         f"{int(train.y.sum())} crises in training: trees of at most {params.max_leaf_nodes} "
         f"leaves of at least {params.min_samples_leaf} households"
     )
-    fitted = fit_all(params.candidates, Xt, train.y, train.pids, names, params, progress)
+    # the contact-count baseline is always fitted: the reference every candidate must beat
+    kinds = list(dict.fromkeys(["baseline", *params.candidates]))
+    fitted = fit_all(kinds, Xt, train.y, train.pids, names, params, progress)
+    valid_scores = {kind: _score(model, Xv) for kind, model in fitted.items()}
     cand_metrics = {
-        kind: evaluate_scores(valid.y, _score(model, Xv), valid.pids, fixed_k)
-        for kind, model in fitted.items()
+        kind: evaluate_scores(valid.y, valid_scores[kind], valid.pids, fixed_k)
+        for kind in params.candidates
     }
-    if "baseline" in cand_metrics:
-        base_scores = _score(fitted["baseline"], Xv)
-        reference = cand_metrics["baseline"]
-    else:
-        progress("fitting the contact-count baseline (the gate's reference)")
-        base = fit_candidate("baseline", Xt, train.y, train.pids, names, params)
-        base_scores = _score(base, Xv)
-        reference = evaluate_scores(valid.y, base_scores, valid.pids, fixed_k)
-    best = choose(cand_metrics, params.candidates, reference)
-    scores = _score(fitted[best], Xv)
-    metrics = dict(cand_metrics[best])
+    base_scores = valid_scores["baseline"]
+    reference = cand_metrics.get("baseline") or evaluate_scores(
+        valid.y, base_scores, valid.pids, fixed_k
+    )
+    progress("choosing: average precision of each candidate against the simpler, bootstrapped")
+    choice = choose(valid.y, valid_scores, valid.pids, params.candidates)
+    best = choice.kind
+    scores = valid_scores[best]
+    metrics = dict(cand_metrics.get(best) or reference)
     if reference["precision_at_1pct"] > 0:
         metrics["lift_over_baseline_at_1pct"] = (
             metrics["precision_at_1pct"] / reference["precision_at_1pct"]
         )
     # how far the list is ahead of the baseline's, counted (the champion_model asset check)
     metrics |= versus_baseline(valid.y, scores, base_scores, valid.pids)
+    if best != "baseline":  # the gate reads the chosen model's lead over counting contacts
+        lead = paired_ap_difference(valid.y, scores, base_scores, valid.pids)
+        metrics["baseline_check.ap_difference"] = lead["ap_difference"]
+        metrics["baseline_check.ap_p_value"] = lead["p_value"]
+    progress(choice.sentence)
     progress("fairness by group")
     fair = fairness_table(valid.y, scores, valid.pids, group_columns(valid.frame))
     share = (
@@ -238,7 +238,7 @@ def train_and_evaluate(
         valid_as_of=valid.as_of,
         metrics=metrics,
         candidate_metrics=cand_metrics,
-        calibration=calibration_table(valid.y, scores),
+        calibration=calibration_bands(valid.y, scores, valid.pids, VALIDATION_MODEL),
         fairness=fair,
         sharing=share,
         valid_scores=scores,
@@ -248,6 +248,14 @@ def train_and_evaluate(
         valid_rows=len(valid.y),
         baseline_metrics=reference,
         train_crises=int(train.y.sum()),
+        choice_steps=choice.steps,
+        choice_sentence=choice.sentence,
+        contact_count_fallback=fallback_sentence(choice.steps, valid.as_of)
+        if choice.fallback
+        else None,
+        calibration_method="contact counts"
+        if best == "baseline"
+        else calibration_method(params, len(train.y)),
     )
 
 
@@ -274,7 +282,15 @@ def refit_on_latest(
         )
         return result
     params = params.sized(int(latest.y.sum()), len(latest.y))
-    model = fit_candidate(result.kind, latest.X(names), latest.y, latest.pids, names, params)
+    checks: dict = {}
+    model = fit_candidate(
+        result.kind, latest.X(names), latest.y, latest.pids, names, params, checks
+    )
+    if result.kind in checks:
+        rows, probs = checks[result.kind]
+        result.publishing_calibration = calibration_bands(
+            latest.y[rows], probs, latest.pids[rows], PUBLISHING_MODEL
+        )
     result.eval_model, result.model = result.model, model
     result.eval_feature_names, result.feature_names = result.feature_names, names
     result.eval_recency_cap, result.recency_cap = result.recency_cap, recency_cap

@@ -74,6 +74,8 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
         ],
         ["Promotion", escape(str(model.get("promotion") or ""))],
     ]
+    if model.get("contact_count"):
+        facts.insert(2, ["Ranking", escape(str(model["contact_count"]))])
     if model.get("refit_as_of"):
         facts.insert(
             4,

@@ -106,6 +106,7 @@ def build_report(
 made {escape(when_words(summary.get("generated_at")))} · list month {escape(str(as_of))} ·
 one file, no network: it can be read offline
 and e-mailed within the partnership.</p>
+{_ranking_notice(model)}
 <nav>{nav}</nav>
 </header>
 <main>
@@ -120,6 +121,17 @@ run_summary.json.</footer>
 </body>
 </html>
 """
+
+
+def _ranking_notice(model: dict) -> str:
+    """Said at the top when the list is the contact-count ranking (no learned model beat it)."""
+    said = model.get("contact_count")
+    if not said:
+        return ""
+    return (
+        '<p class="notice" role="note"><strong>The contact-count ranking.</strong> '
+        f"{escape(said)}</p>"
+    )
 
 
 def _top_data(ranked: pl.DataFrame, top_rows: int) -> list[list]:

@@ -128,3 +128,48 @@ def test_the_card_says_which_source_is_stale():
     card = model_card(stale)
     assert "## Data freshness\n\n- fire: 2 months behind" in card
     assert "Every source had sent" not in card
+
+
+def test_the_card_shows_the_publishing_models_calibration_and_the_contact_count_ranking(tmp_path):
+    from dataclasses import replace
+
+    from hearth.modelling.evaluation.card import write_artifacts
+    from hearth.modelling.evaluation.metrics import calibration_bands
+    from hearth.modelling.training.choice import fallback_sentence
+
+    base = result()
+    n = len(base.valid_scores)
+    y = (np.random.default_rng(4).random(n) < base.valid_scores * 0.5).astype(int)
+    steps = [
+        {
+            "candidate": "logistic",
+            "against": "baseline",
+            "ap_difference": 0.001,
+            "p_value": 0.4,
+            "better": False,
+        }
+    ]
+    said = fallback_sentence(steps, "2025-01")
+    r = replace(
+        base,
+        kind="baseline",
+        calibration_method="contact counts",
+        calibration=calibration_bands(y, base.valid_scores, pids(n), "judged model"),
+        publishing_calibration=calibration_bands(y, base.valid_scores, pids(n), "publishing"),
+        refit_as_of="2025-01",
+        contact_count_fallback=said,
+    )
+    card = model_card(r)
+    assert card.splitlines()[2] == f"**The contact-count ranking.** {said}"
+    assert said.startswith("No learned model (logistic regression) ranked the validation year")
+    assert "| publishing | top 1% | 50 |" in card and "| judged model | 5-10% | 250 |" in card
+    assert "the crisis rate seen in training at each number of agency contacts" in card
+    m = evaluation_metrics(r)
+    assert "calibration.publishing.top_1pct.predicted_to_observed" in m
+    assert "calibration.judged.90_100pct.predicted_to_observed" in m
+    paths = write_artifacts(r, y, tmp_path)
+    assert paths["calibration_plot"].stat().st_size > 1000
+    cal = pl.read_csv(paths["calibration"])
+    assert cal["model"].unique(maintain_order=True).to_list() == ["publishing", "judged model"]
+    # a learned model's card has no such notice
+    assert "contact-count ranking" not in model_card(base)

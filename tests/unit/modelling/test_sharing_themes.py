@@ -146,7 +146,10 @@ def sharing() -> dict[str, dict]:
     )
     valid_groups = [("c_health_", 40, HEALTH), ("b_welfare_", 40, WELFARE), ("a_none_", 320, {})]
     valid = Window("2025-01", frame(valid_groups), np.array([1] * 40 + [0] * 360))
-    params = TrainParams(max_iter=20, sharing_max_iter=20, min_samples_leaf=5)
+    # one fit calibrated on a held-back fifth, as the refits are: nothing is lightened
+    params = TrainParams(
+        max_iter=20, sharing_max_iter=20, min_samples_leaf=5, calibration="isotonic"
+    )
     # the model may use the theme and the register's head count (the same for everyone)
     names = [THEME, "residents"]
     model = fit_candidate("gradient_boosting", train.X(names), train.y, train.pids, names, params)
@@ -250,6 +253,12 @@ def test_lighter_refits_are_compared_with_the_joined_data_refitted_the_same_way(
     rows = {r["model"]: r for r in table.iter_rows(named=True)}
     assert list(rows)[:2] == [JOINED, JOINED_REFIT]
     assert rows[JOINED]["precision_at_1pct"] == 0.5  # the model's own number, not a refit's
+    # the model's own cross-fit (the default) is heavier than the refits' one fit each
+    same_trees = TrainParams(max_iter=20, sharing_max_iter=20, min_samples_leaf=5)
+    crossfit = value_of_sharing(
+        train, valid, CAT, same_trees, 10, lambda _: None, names, "logistic", model
+    )
+    assert crossfit["model"].to_list()[:2] == [JOINED, JOINED_REFIT]
     refit = rows[JOINED_REFIT]["precision_at_1pct"]
     for label, r in rows.items():
         expected = r["precision_at_1pct"] / refit if refit else float("nan")

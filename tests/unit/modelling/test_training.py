@@ -82,6 +82,12 @@ def test_refit_uses_the_newest_year_and_keeps_the_judged_model(trained):
     assert refit.refit_as_of == "2025-01" and refit.refit_rows == len(valid.y)
     after = refit.model.predict_proba(valid.X(longer))[:, 1]
     assert not np.allclose(before, after)
+    # the model that publishes has its own calibration check, by band of the list, on the
+    # refit year's households with probabilities from maps fitted without them
+    cal = refit.publishing_calibration
+    assert cal["band"].to_list()[:3] == ["top 1%", "1-5%", "5-10%"]
+    assert cal["households"].sum() == len(valid.y) and cal["crises"].sum() == valid.y.sum()
+    assert cal["model"][0].startswith("publishing model")
     # the refit's crises end where scoring starts: its labels never reach past T
     design = Design.for_scoring("2026-01")
     assert label_window_end(design.valid_as_of) == design.score_as_of
