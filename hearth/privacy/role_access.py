@@ -164,7 +164,7 @@ def authorise(role: str) -> Grant:
             f"folder); no role may be used. It must be readable by everyone who uses a role "
             f"({SETUP_HINT})."
         ) from None
-    except OSError:
+    except OSError:  # no such file: whether that may be is decided just below
         pass
     if not path.exists():
         if named:
