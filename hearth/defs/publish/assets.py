@@ -12,6 +12,7 @@ from hearth.defs.resources import (
     RunSettings,
     WarehouseResource,
 )
+from hearth.modelling.evaluation.list_effect import list_working
 from hearth.modelling.registry.versions import champion_summary
 from hearth.modelling.scoring.holdout_run import held_out_households, load_decision, mark_held_out
 from hearth.modelling.scoring.monitoring import load_report
@@ -66,6 +67,7 @@ def published_outputs(
         summary = run_summary(con, as_of, ranked, model, area_names=area_names)
         if holdout is not None:
             summary["holdout"] = holdout
+        summary["list_working"] = list_working(con, as_of)  # "is the list working?"
     if lookup.problem:
         context.log.warning(lookup.problem)
     root = outputs.resolved()

@@ -14,6 +14,7 @@ from hearth.modelling.evaluation.fairness import (
     fairness_metrics,
     wilson,
 )
+from hearth.modelling.evaluation.list_effect import card_lines
 from hearth.modelling.evaluation.metrics import baseline_margin, k_for
 from hearth.modelling.evaluation.sharing import sharing_metrics, sharing_note
 from hearth.suppression import suppress
@@ -326,6 +327,7 @@ def model_card(result) -> str:
     if result.choice_sentence:
         lines += ["", result.choice_sentence]
     lines += ["", *safe_updating_lines(result)]
+    lines += ["", *card_lines(getattr(result, "list_working", None))]
     lines += ["", *calibration_lines(result)]
     lines += ["", *measured_size(result), "", *fairness_lines(result.fairness)]
     sharing = sharing_lines(result.sharing)

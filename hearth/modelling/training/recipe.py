@@ -26,6 +26,7 @@ from hearth.modelling.evaluation.gate import (
     model_refusal,
     window_refusal,
 )
+from hearth.modelling.evaluation.list_effect import list_working
 from hearth.modelling.registry.client import Registry
 from hearth.modelling.registry.fingerprint import training_fingerprint
 from hearth.modelling.registry.run_log import log_and_promote, log_refused
@@ -109,6 +110,7 @@ def train_champion(
         # safe updating (issue 26): outcomes a published list changed are not learnt from
         safe = safe_updating(con, design.train_as_of, design.valid_as_of, design.score_as_of)
         held = held_out_between(con, design.train_as_of, design.valid_as_of)
+        working = list_working(con, design.score_as_of)  # "is the list working?", for the card
     train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
     train, safe.excluded_train = restrict(train, safe.train_changed)
     valid, safe.excluded_valid = restrict(valid, safe.valid_changed)
@@ -170,6 +172,7 @@ def train_champion(
         del latest
     result.data_freshness = behind
     result.safe_updating = safe.summary()
+    result.list_working = working
     if result.contact_count_fallback:
         warn(result.contact_count_fallback)
     for note in result.notes:

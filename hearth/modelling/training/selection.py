@@ -129,6 +129,9 @@ class TrainingResult:
     # What safe updating did (hearth/modelling/training/safe_updating.py: SafeUpdating.summary),
     # for the model card's "Safe updating"; empty for a result trained outside the recipe.
     safe_updating: dict = field(default_factory=dict)
+    # "Is the list working?" (hearth/modelling/evaluation/list_effect.py), None before any list
+    # with a hold-out is old enough
+    list_working: dict | None = None
     # How the choice was made (hearth/modelling/training/selection.py:choose): each comparison, and
     # in words.
     choice_steps: list[dict] = field(default_factory=list)

@@ -12,6 +12,7 @@ import polars as pl
 
 from hearth.publish.ranked import area_counts, with_area_names
 from hearth.publish.report.charts import tier_css
+from hearth.publish.report.list_working import list_working_section
 from hearth.publish.report.model_card import _model_card
 from hearth.publish.report.plans import _plans
 from hearth.publish.report.sections import (
@@ -71,6 +72,7 @@ def build_report(
         _areas(areas),
         _data_quality(summary),
         _model_card(model, model_dir),
+        list_working_section(summary),
     ]
     if plan:
         sections.append(_plans(plan))
@@ -86,6 +88,7 @@ def build_report(
             ("areas", "Areas"),
             ("quality", "Data quality"),
             ("model", "Model card"),
+            ("working", "Is the list working?"),
             *((("plans", "Visit plans"),) if plan else ()),
             ("list", "Top of the list"),
         )

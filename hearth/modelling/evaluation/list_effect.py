@@ -1,0 +1,211 @@
+"""Is the list working? (issue 26): crisis rates after a list, of the households the hold-out
+lottery offered help against those it held out, with intervals and counts; and the effect of a
+visit by the agency that made it and the kind of offer, as evidence, not a ranking.
+
+The comparison that is fair is the lottery's: at the capacity margin, where scores are nearly
+equal, a keyed draw decided who was offered a visit (hearth/modelling/holdout.py), so *offered*
+and *held out* differ only by chance and by the offer. *Visited* (the offered households that
+accepted and were visited) is shown against the same held-out group, but who accepts is not
+drawn by lot, so that ratio mixes the visit's effect with who says yes. Each household counts
+once, from its first lottery; a crisis is any crisis in the `HORIZON_MONTHS` from the list's
+month, so only lists at least that old count.
+
+Rates carry Wilson 95% intervals; ratios (crisis rate over the held-out rate) carry the log
+method's 95% interval (Katz). Counts are shown with the small-number rule
+(hearth/suppression.py): a group or a cell with 1 to 7 households or crises shows `*`, and its
+rate and ratio are not shown either, since they would give the count away.
+"""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import polars as pl
+
+from hearth.months import add_months
+from hearth.sources import INTERVENTION_SOURCES, SOURCES
+from hearth.suppression import SMALL_MAX, SUPPRESSED, suppress
+from hearth.warehouse import query_source
+
+HORIZON_MONTHS = 6
+Z95 = 1.959964
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def rate_ratio(k1: int, n1: int, k0: int, n0: int, z: float = Z95) -> tuple[float, float, float]:
+    """The ratio of two rates (k1/n1 over k0/n0) with the log method's interval (Katz); NaN
+    where a rate is 0 (no ratio can be told)."""
+    if min(k1, k0, n1, n0) == 0:
+        return (float("nan"), float("nan"), float("nan"))
+    ratio = (k1 / n1) / (k0 / n0)
+    se = math.sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
+    return (ratio, ratio * math.exp(-z * se), ratio * math.exp(z * se))
+
+
+def lottery_outcomes(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame | None:
+    """One row per household that entered a lottery in a list old enough to judge; None when
+    no hold-out was ever drawn (the tables are made with the first one)."""
+    if not INTERVENTION_SOURCES:
+        return None
+    params = {"last_list": add_months(as_of, -HORIZON_MONTHS), "horizon": HORIZON_MONTHS}
+    try:
+        return query_source(
+            con, "modelling/list_effect", SOURCES[INTERVENTION_SOURCES[0]], params
+        ).pl()
+    except duckdb.CatalogException:
+        return None
+
+
+def _group(name: str, rows: pl.DataFrame) -> dict[str, object]:
+    n, k = rows.height, int(rows["crisis"].sum())
+    low, high = wilson(k, n)
+    return {
+        "group": name,
+        "households": n,
+        "crises": k,
+        "rate": k / n if n else None,
+        "low": low,
+        "high": high,
+    }
+
+
+def _effect(name: str, rows: pl.DataFrame, held: dict) -> dict[str, object]:
+    n, k = rows.height, int(rows["crisis"].sum())
+    ratio, low, high = rate_ratio(k, n, int(held["crises"]), int(held["households"]))
+    return {
+        "comparison": name,
+        "households": n,
+        "crises": k,
+        "ratio": ratio,
+        "low": low,
+        "high": high,
+    }
+
+
+def list_working(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, object] | None:
+    """The section's figures (exact counts: `shown` applies the small-number rule), or None
+    when no list has a hold-out old enough to judge."""
+    rows = lottery_outcomes(con, as_of)
+    if rows is None or rows.height == 0:
+        return None
+    held = rows.filter(pl.col("held_out"))
+    offered = rows.filter(~pl.col("held_out"))
+    visited = offered.filter(pl.col("visited"))
+    groups = [
+        _group("held out", held),
+        _group("offered", offered),
+        _group("offered and visited", visited),
+    ]
+    base = groups[0]
+    effects = [
+        _effect("offered against held out (by lottery)", offered, base),
+        _effect("visited against held out", visited, base),
+    ]
+    by = {}
+    for column, title in (("agency", "agency"), ("offer_type", "offer")):
+        by[title] = [
+            _effect(str(value), visited.filter(pl.col(column) == value), base)
+            for value in sorted(visited[column].drop_nulls().unique().to_list())
+        ]
+    return {
+        "horizon_months": HORIZON_MONTHS,
+        "lists": sorted(rows["as_of"].unique().to_list()),
+        "groups": groups,
+        "effects": effects,
+        "by_agency": by["agency"],
+        "by_offer": by["offer"],
+    }
+
+
+def _small(count: int) -> bool:
+    return 1 <= count <= SMALL_MAX
+
+
+def _interval(value: float | None, low: float, high: float, pct: bool) -> str:
+    if value is None or value != value:
+        return "-"
+    f = (lambda x: f"{100 * x:.1f}%") if pct else (lambda x: f"{x:.2f}")
+    return f"{f(value)} ({f(low)} to {f(high)})"
+
+
+def shown(section: dict) -> dict[str, list[list[str]]]:
+    """The section's tables as text cells, small numbers suppressed (and the rates and ratios
+    that would give them away)."""
+
+    def counts(r: dict) -> list[str]:
+        return [suppress(int(r["households"])), suppress(int(r["crises"]))]
+
+    def hidden(r: dict) -> bool:
+        return _small(int(r["households"])) or _small(int(r["crises"]))
+
+    groups = [
+        [
+            r["group"],
+            *counts(r),
+            SUPPRESSED if hidden(r) else _interval(r["rate"], r["low"], r["high"], True),
+        ]
+        for r in section["groups"]
+    ]
+
+    def effect_rows(items: list[dict]) -> list[list[str]]:
+        return [
+            [
+                r["comparison"],
+                *counts(r),
+                SUPPRESSED if hidden(r) else _interval(r["ratio"], r["low"], r["high"], False),
+            ]
+            for r in items
+        ]
+
+    return {
+        "groups": groups,
+        "effects": effect_rows(section["effects"]),
+        "by_agency": effect_rows(section["by_agency"]),
+        "by_offer": effect_rows(section["by_offer"]),
+    }
+
+
+INTRO = (
+    "At the capacity margin, where scores are nearly equal, a lottery decided which households "
+    "were offered a visit and which were held out. Crisis rates in the {h} months after each "
+    "list, each household counted once from its first lottery, with 95% intervals. The fair "
+    "comparison is offered against held out (decided by lot); visited against held out also "
+    "reflects who accepts. A ratio below 1 means fewer crises than the held-out households. "
+    "The breakdown by agency and offer is evidence to discuss, not a ranking of agencies or "
+    "offers: groups differ in who they visit. Counts of 1 to 7 are shown as *, others rounded "
+    "to the nearest 5."
+)
+
+
+def card_lines(section: dict | None) -> list[str]:
+    """The model card's "Is the list working?" (markdown)."""
+    lines = ["## Is the list working?", ""]
+    if not section:
+        return [
+            *lines,
+            "- No list with a hold-out is old enough yet to compare crisis rates "
+            f"({HORIZON_MONTHS} months after the list are needed).",
+        ]
+    cells = shown(section)
+    lines += [INTRO.format(h=section["horizon_months"]), ""]
+    lines += ["| group | households | crises | crisis rate (95% interval) |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in cells["groups"]]
+    lines += [
+        "",
+        "| comparison | households | crises | rate ratio (95% interval) |",
+        "|---|---|---|---|",
+    ]
+    for title, key in (("", "effects"), ("visited by ", "by_agency"), ("visit: ", "by_offer")):
+        lines += [f"| {title}{r[0]} | " + " | ".join(r[1:]) + " |" for r in cells[key]]
+    return lines
