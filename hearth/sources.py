@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
+from pathlib import Path
 
 from hearth.settings import project_path
 from hearth.source_contract import (  # noqa: F401 (the names others import from here)
@@ -74,16 +75,20 @@ def sources() -> dict[str, Source]:
     root = project_path("data_contracts")
     read = [_read(p, KINDS) for p in sorted(root.glob("*.yaml"))]
     read.sort(key=lambda s: (s.order, s.name))
-    found = {s.name: s for s in read}
+    check_agency_columns(read, root)
+    return {s.name: s for s in read}
+
+
+def check_agency_columns(read: list[Source], root: Path) -> None:
+    """A column marked agencyCode (the interventions' `agency`) holds exactly the agencies the
+    event sources declare, in their order: an agency added is an agency that can make offers."""
     agencies = tuple(dict.fromkeys(s.agency for s in read if s.agency))
     for s in read:
-        # a column of agency codes holds exactly the agencies the event sources declare
         if s.agency_column and s.codes.get(s.agency_column) != agencies:
             raise SourceError(
                 f"{root / (s.name + '.yaml')}: column {s.agency_column!r} is marked agencyCode, "
                 f"so its codes must be the agencies {', '.join(agencies)}, in that order."
             )
-    return found
 
 
 @cache
