@@ -79,8 +79,11 @@ def limits(today: date | None = None) -> dict[str, Limit]:
 
 
 def derived_cutoff(by_source: dict[str, Limit]) -> date:
-    """What is made from every source goes with the first of them: the latest cut-off."""
-    return max(lim.cutoff for lim in by_source.values())
+    """What is made from every source the model reads goes with the first of them: the latest
+    cut-off. The interventions are not read by the model (issue 26), so their own, shorter
+    retention does not shorten the rankings'."""
+    feeding = [lim.cutoff for s, lim in by_source.items() if SOURCES[s].kind != "intervention"]
+    return max(feeding or [lim.cutoff for lim in by_source.values()])
 
 
 @dataclass
@@ -235,7 +238,9 @@ def _record(con: duckdb.DuckDBPyConnection, result: RetentionResult) -> None:
                 {"source": source, "table_name": "", "kind": "none", "month": None, "rows": 0}
             )
     months = {**{s: lim.months for s, lim in result.limits.items()}}
-    months[DERIVED] = min(months.values())
+    months[DERIVED] = min(
+        [m for s, m in months.items() if SOURCES[s].kind != "intervention"] or months.values()
+    )
     cutoffs = {s: lim.cutoff for s, lim in result.limits.items()}
     cutoffs[DERIVED] = derived_cutoff(result.limits)
     frame = pl.DataFrame(

@@ -18,6 +18,7 @@ from hearth.operations.commit import delete_expired
 from hearth.quality.retention import (
     DERIVED,
     apply_retention,
+    derived_cutoff,
     expired_files,
     last_deletion,
     limits,
@@ -232,6 +233,9 @@ def test_the_contracts_retention_is_applied_without_the_setting(monkeypatch):
         "interventions": 48
     }
     assert by_source["interventions"].element == "offer_date"
+    # the rankings are made from the sources the model reads: the offers' shorter retention
+    # does not shorten theirs
+    assert derived_cutoff(by_source) == by_source["police"].cutoff
     assert by_source["police"].cutoff == date(2020, 4, 1)
     assert by_source["police"].element == "event_date"
     # the setting can only shorten
