@@ -18,7 +18,7 @@ from functools import cache, cached_property
 
 import yaml
 
-from hearth.features.access import agree, code_columns, code_part, reads_whole
+from hearth.features.access import agree, code_columns, code_part, link_columns, reads_whole
 from hearth.features.catalogue_checks import check_agencies, crisis_keys, register_column
 from hearth.quality.contracts import ROLES
 from hearth.settings import SQL_DIR
@@ -34,7 +34,7 @@ class Feature:
     name: str
     agency: str  # health | social_care | fire | police | register | combined
     roles: tuple[str, ...]  # who may read it whole: derived from the data contracts
-    kind: str  # count | trend | recency | household | derived
+    kind: str  # count | trend | recency | household | derived | confidence
     key: str | None = None  # the event feature (or theme) it belongs to
     members: tuple[str, ...] = ()  # a theme's event feature keys; empty for the rest
     window: int | None = None
@@ -85,6 +85,21 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class Confidence:
+    """How surely records were linked, as the catalogue's `link_confidence` defines it: the one
+    home of what "high confidence" means (sql/features/catalogue.yaml)."""
+
+    high: float  # a link at or above this probability is high confidence
+    mostly: float  # a reason whose records are more than this share less-than-high says so
+    words: str  # what such a reason says ("linked with moderate confidence")
+    window: int  # the months the shares look back over
+
+    def share_feature(self, source: str) -> str:
+        """The feature holding the share of `source`'s records linked below `high`."""
+        return f"{source}_uncertain_share_{self.window}m"
+
+
+@dataclass(frozen=True)
 class Kind:
     """A kind of record as one role reads it: one event feature in its own words, or, for a
     role that may read only the first part of its codes, every event feature of that part in
@@ -104,6 +119,7 @@ class Catalogue:
     roles: tuple[str, ...]
     coarse_words: tuple[tuple[str, str, str], ...] = ()  # (code part, one, many)
     parts: tuple[tuple[str, str, str | None], ...] = ()  # (code, role, `code_part`)
+    confidence: Confidence | None = None  # `link_confidence`: what "high confidence" means
 
     @cached_property
     def _parts(self) -> dict[tuple[str, str], str | None]:
@@ -360,11 +376,73 @@ def build_catalogue(raw: dict) -> Catalogue:
                 columns=tuple(dict.fromkeys(d_columns)),
             )
         )
+    confidence, confidence_features = _confidence(raw, every, derive)
+    feats += confidence_features
     coarse = tuple((k, w["one"], w["many"]) for k, w in (raw.get("coarse_words") or {}).items())
     flat = tuple((c, r, p) for (c, r), p in parts.items())
-    cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat)
+    cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat, confidence)
     _check_coarse_words(cat, every)
     return cat
+
+
+def _confidence(raw: dict, every: list[str], derive) -> tuple[Confidence, list[Feature]]:
+    """`link_confidence`: what high confidence means, and the features that share out a
+    household's records by it. Each share is built from its sources' records of every kind (their
+    dates and codes) and from how each was linked (their linkKey and linkageToken columns): the
+    roles that may read all of those read it."""
+    where = "sql/features/catalogue.yaml: link_confidence"
+    lc = raw.get("link_confidence")
+    if not isinstance(lc, dict):
+        raise ValueError(f"{where} is missing: it defines what high confidence in a link means.")
+    high, mostly = lc.get("high"), lc.get("mostly")
+    for name, v in (("high", high), ("mostly", mostly)):
+        if not isinstance(v, int | float) or isinstance(v, bool) or not 0 < v < 1:
+            raise ValueError(f"{where}: {name} must be a share between 0 and 1 (not 0 or 1).")
+    if not str(lc.get("words") or "").strip() or lc.get("window") not in raw["windows"]:
+        raise ValueError(f"{where} needs `words` and a `window` that is one of the windows.")
+    conf = Confidence(float(high), float(mostly), str(lc["words"]).strip(), int(lc["window"]))
+    feats = []
+    for cf in lc.get("features") or []:
+        uses = tuple(cf.get("uses") or ())
+        unknown = [u for u in uses if u not in SOURCES or SOURCES[u].kind != "event"]
+        if not uses or unknown:
+            raise ValueError(
+                f"{where}: feature {cf.get('name')} must use event sources; {unknown or 'none'} "
+                "given."
+            )
+        if len(uses) == 1 and cf["name"] != conf.share_feature(uses[0]):
+            raise ValueError(
+                f"{where}: the share of {uses[0]}'s records is named "
+                f"{conf.share_feature(uses[0])}, not {cf['name']}."
+            )
+        c_codes = tuple(c for c in every if c.split(":")[0] in uses)
+        dates = tuple((u, SOURCES[u].date_column) for u in uses)
+        linked = tuple(col for u in uses for col in link_columns(u))
+        roles = derive(f"link_confidence feature {cf['name']}", c_codes, linked, cf.get("roles"))
+        feats.append(
+            Feature(
+                cf["name"],
+                cf["agency"],
+                roles,
+                "confidence",
+                window=conf.window,
+                text=cf["text"],
+                uses=uses,
+                codes=c_codes,
+                columns=(*dates, *linked),
+            )
+        )
+    missing = [
+        s.name
+        for s in SOURCES.values()
+        if s.kind == "event" and conf.share_feature(s.name) not in {f.name for f in feats}
+    ]
+    if missing:
+        raise ValueError(
+            f"{where}: every event source needs its share feature; add "
+            f"{', '.join(conf.share_feature(m) for m in missing)}."
+        )
+    return conf, feats
 
 
 def _check_coarse_words(cat: Catalogue, every: list[str]) -> None:
