@@ -200,6 +200,25 @@ class Catalogue:
         return {f.key: f for f in self.features if f.kind == "recency" and not f.members}
 
     @cached_property
+    def _evidence(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        return {}  # `evidence` answers, kept: reasons ask them for every household explained
+
+    def evidence(self, name: str) -> dict[str, tuple[str, ...]]:
+        """The agency records a feature rests on, by source: the event feature keys whose codes
+        it counts (an event feature's own, a theme's members, a combination's). Empty for who
+        lives where and for the link-confidence shares themselves."""
+        if name not in self._evidence:
+            f = self._index[name]
+            codes = set(f.codes) if f.kind != "confidence" else set()
+            out: dict[str, tuple[str, ...]] = {}
+            for key, e in self._event.items():
+                if codes and set(e.codes) <= codes:
+                    source = e.codes[0].split(":")[0]
+                    out[source] = (*out.get(source, ()), key)
+            self._evidence[name] = out
+        return self._evidence[name]
+
+    @cached_property
     def _role_kinds(self) -> dict[tuple, tuple[Kind, ...]]:
         return {}  # `role_kinds` answers, kept: reasons ask them hundreds of thousands of times
 
