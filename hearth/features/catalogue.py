@@ -18,8 +18,9 @@ from functools import cache, cached_property
 
 import yaml
 
-from hearth.features.access import agree, code_columns, code_part, link_columns, reads_whole
+from hearth.features.access import agree, code_columns, code_part, reads_whole
 from hearth.features.catalogue_checks import check_agencies, crisis_keys, register_column
+from hearth.features.confidence import Confidence, read_confidence, share_specs
 from hearth.quality.contracts import ROLES
 from hearth.settings import SQL_DIR
 from hearth.sources import SOURCES, event_code_parts
@@ -82,21 +83,6 @@ class Feature:
             n = int(round(value))
             return f"latest {self.one} {n} month{'s' if n != 1 else ''} ago"
         return self.text.format(value=value)
-
-
-@dataclass(frozen=True)
-class Confidence:
-    """How surely records were linked, as the catalogue's `link_confidence` defines it: the one
-    home of what "high confidence" means (sql/features/catalogue.yaml)."""
-
-    high: float  # a link at or above this probability is high confidence
-    mostly: float  # a reason whose records are more than this share less-than-high says so
-    words: str  # what such a reason says ("linked with moderate confidence")
-    window: int  # the months the shares look back over
-
-    def share_feature(self, source: str) -> str:
-        """The feature holding the share of `source`'s records linked below `high`."""
-        return f"{source}_uncertain_share_{self.window}m"
 
 
 @dataclass(frozen=True)
@@ -201,22 +187,7 @@ class Catalogue:
 
     @cached_property
     def _evidence(self) -> dict[str, dict[str, tuple[str, ...]]]:
-        return {}  # `evidence` answers, kept: reasons ask them for every household explained
-
-    def evidence(self, name: str) -> dict[str, tuple[str, ...]]:
-        """The agency records a feature rests on, by source: the event feature keys whose codes
-        it counts (an event feature's own, a theme's members, a combination's). Empty for who
-        lives where and for the link-confidence shares themselves."""
-        if name not in self._evidence:
-            f = self._index[name]
-            codes = set(f.codes) if f.kind != "confidence" else set()
-            out: dict[str, tuple[str, ...]] = {}
-            for key, e in self._event.items():
-                if codes and set(e.codes) <= codes:
-                    source = e.codes[0].split(":")[0]
-                    out[source] = (*out.get(source, ()), key)
-            self._evidence[name] = out
-        return self._evidence[name]
+        return {}  # hearth/features/wording.py:evidence answers, kept (asked per household)
 
     @cached_property
     def _role_kinds(self) -> dict[tuple, tuple[Kind, ...]]:
@@ -395,73 +366,16 @@ def build_catalogue(raw: dict) -> Catalogue:
                 columns=tuple(dict.fromkeys(d_columns)),
             )
         )
-    confidence, confidence_features = _confidence(raw, every, derive)
-    feats += confidence_features
+    conf = read_confidence(raw)  # hearth/features/confidence.py
+    for sf in share_specs(raw, conf, every):
+        roles = derive(f"link_confidence feature {sf.name}", sf.codes, sf.linked, sf.roles)
+        kw = dict(text=sf.text, uses=sf.uses, codes=sf.codes)
+        feats.append(Feature(sf.name, sf.agency, roles, "confidence", columns=sf.columns, **kw))
     coarse = tuple((k, w["one"], w["many"]) for k, w in (raw.get("coarse_words") or {}).items())
     flat = tuple((c, r, p) for (c, r), p in parts.items())
-    cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat, confidence)
+    cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat, conf)
     _check_coarse_words(cat, every)
     return cat
-
-
-def _confidence(raw: dict, every: list[str], derive) -> tuple[Confidence, list[Feature]]:
-    """`link_confidence`: what high confidence means, and the features that share out a
-    household's records by it. Each share is built from its sources' records of every kind (their
-    dates and codes) and from how each was linked (their linkKey and linkageToken columns): the
-    roles that may read all of those read it."""
-    where = "sql/features/catalogue.yaml: link_confidence"
-    lc = raw.get("link_confidence")
-    if not isinstance(lc, dict):
-        raise ValueError(f"{where} is missing: it defines what high confidence in a link means.")
-    high, mostly = lc.get("high"), lc.get("mostly")
-    for name, v in (("high", high), ("mostly", mostly)):
-        if not isinstance(v, int | float) or isinstance(v, bool) or not 0 < v < 1:
-            raise ValueError(f"{where}: {name} must be a share between 0 and 1 (not 0 or 1).")
-    if not str(lc.get("words") or "").strip() or lc.get("window") not in raw["windows"]:
-        raise ValueError(f"{where} needs `words` and a `window` that is one of the windows.")
-    conf = Confidence(float(high), float(mostly), str(lc["words"]).strip(), int(lc["window"]))
-    feats = []
-    for cf in lc.get("features") or []:
-        uses = tuple(cf.get("uses") or ())
-        unknown = [u for u in uses if u not in SOURCES or SOURCES[u].kind != "event"]
-        if not uses or unknown:
-            raise ValueError(
-                f"{where}: feature {cf.get('name')} must use event sources; {unknown or 'none'} "
-                "given."
-            )
-        if len(uses) == 1 and cf["name"] != conf.share_feature(uses[0]):
-            raise ValueError(
-                f"{where}: the share of {uses[0]}'s records is named "
-                f"{conf.share_feature(uses[0])}, not {cf['name']}."
-            )
-        c_codes = tuple(c for c in every if c.split(":")[0] in uses)
-        dates = tuple((u, SOURCES[u].date_column) for u in uses)
-        linked = tuple(col for u in uses for col in link_columns(u))
-        roles = derive(f"link_confidence feature {cf['name']}", c_codes, linked, cf.get("roles"))
-        feats.append(
-            Feature(
-                cf["name"],
-                cf["agency"],
-                roles,
-                "confidence",
-                window=conf.window,
-                text=cf["text"],
-                uses=uses,
-                codes=c_codes,
-                columns=(*dates, *linked),
-            )
-        )
-    missing = [
-        s.name
-        for s in SOURCES.values()
-        if s.kind == "event" and conf.share_feature(s.name) not in {f.name for f in feats}
-    ]
-    if missing:
-        raise ValueError(
-            f"{where}: every event source needs its share feature; add "
-            f"{', '.join(conf.share_feature(m) for m in missing)}."
-        )
-    return conf, feats
 
 
 def _check_coarse_words(cat: Catalogue, every: list[str]) -> None:

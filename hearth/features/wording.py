@@ -180,9 +180,8 @@ def confidence_words(
     shares (how surely a record was linked follows from its source's keys and linkage tokens,
     which the contracts keep to the sending agency), and to the full list."""
     conf = cat.confidence
-    evidence = cat.evidence(name) if conf is not None else {}
     total = uncertain = 0.0
-    for source, keys in evidence.items():
+    for source, keys in (evidence(cat, name) if conf is not None else {}).items():
         share_name = conf.share_feature(source)
         if role is not None and role not in cat.by_name(share_name).roles:
             return ""
@@ -192,6 +191,26 @@ def confidence_words(
     if total <= 0 or uncertain / total <= conf.mostly:
         return ""
     return f", {conf.words}"
+
+
+def evidence(cat: Catalogue, name: str) -> dict[str, tuple[str, ...]]:
+    """The agency records a feature rests on, by source: the event feature keys whose codes it
+    counts (an event feature's own, a theme's members, a combination's). Empty for who lives
+    where and for the link-confidence shares themselves. Worked out once per feature."""
+    known = cat._evidence
+    if name not in known:
+        f = cat.by_name(name)
+        codes = set(f.codes) if f.kind != "confidence" else set()
+        by_key: dict[str, set[str]] = {}
+        for code, key in cat.event_codes:
+            by_key.setdefault(key, set()).add(code)
+        out: dict[str, tuple[str, ...]] = {}
+        for key, own in by_key.items():
+            if codes and own <= codes:
+                source = next(iter(own)).split(":")[0]
+                out[source] = (*out.get(source, ()), key)
+        known[name] = out
+    return known[name]
 
 
 def _say(
