@@ -14,6 +14,7 @@ from hearth import settings
 from hearth.cli import models, quarantine
 from hearth.cli.deliver import audit_command, plan_command, publish_command, reidentify_command
 from hearth.cli.dpia import dpia_command
+from hearth.cli.link_review import reidentify_links_command
 from hearth.cli.pseudonymise import pseudonymise_command
 from hearth.cli.runs import demo, run, synth
 from hearth.cli.ui import ui_command
@@ -34,6 +35,11 @@ COMMANDS: Commands = (
         "reidentify",
         reidentify_command,
         "At an agency: find the ranked households you already know (audited).",
+    ),
+    (
+        "reidentify-links",
+        reidentify_links_command,
+        "At an agency: review a ranked household's uncertain links (audited).",
     ),
     ("audit", audit_command, "List the audit log of re-identifications."),
     ("dpia", dpia_command, "Write the data protection officer's evidence pack."),

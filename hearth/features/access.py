@@ -33,6 +33,16 @@ def code_columns(code: str) -> tuple[tuple[str, str], ...]:
     return ((source, SOURCES[source].date_column), *((source, c) for c, _ in parts))
 
 
+def link_columns(source: str) -> tuple[tuple[str, str], ...]:
+    """The (source, column) how surely a record of `source` was linked follows from: its
+    pseudonym key columns (a record with a known one links for certain) and its linkage tokens
+    (names, dates of birth, postcodes, hashed), as its contract marks them (linkKey,
+    linkageToken)."""
+    s = SOURCES[source]
+    keys = tuple(c for c in (s.person_key, s.household_key) if c)
+    return tuple((source, c) for c in (*keys, *s.tokens))
+
+
 def reads_whole(
     codes: set[str],
     columns: set[tuple[str, str]],

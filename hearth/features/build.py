@@ -82,6 +82,31 @@ def theme_columns(cat: Catalogue, agencies: set[str] | None = None) -> list[pl.E
     return exprs
 
 
+def _confidence_columns(
+    con: duckdb.DuckDBPyConnection, cat: Catalogue, households: pl.Series, params: dict
+) -> pl.DataFrame:
+    """Each `link_confidence` feature, in the households' order: the share of the expected count
+    of its sources' records in the window that was linked with less than high confidence; 0 for
+    a household with none of those records (nothing in the window rests on an uncertain link)."""
+    conf = cat.confidence
+    wanted = [f for f in cat.features if f.kind == "confidence"]
+    shares = query(
+        con, "features/link_confidence", params | {"high": conf.high, "window": conf.window}
+    ).pl()
+    frame = pl.DataFrame({"household_pid": households})
+    columns = []
+    for f in wanted:
+        part = (
+            shares.filter(pl.col("source").is_in(f.uses))
+            .group_by("household_pid")
+            .agg(pl.col("uncertain").sum(), pl.col("expected").sum())
+            .select("household_pid", (pl.col("uncertain") / pl.col("expected")).alias(f.name))
+        )
+        got = frame.join(part, on="household_pid", how="left", maintain_order="left")
+        columns.append(got[f.name].fill_null(0.0).fill_nan(0.0).clip(0.0, 1.0))
+    return pl.DataFrame(columns, schema={f.name: pl.Float64 for f in wanted})
+
+
 def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
     """One row per household living in the area at `as_of`, one column per catalogue feature
     (in catalogue order) plus the identifying columns. Only the past counts."""
@@ -90,12 +115,17 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
     base = query(con, "features/household_base", params).pl()
     _load_event_map(con, cat)
     counts = query(con, "features/event_counts", params).pl()
+    confidence = _confidence_columns(con, cat, base["household_pid"], params)
     con.unregister("feature_event_map")
-    wide = base.hstack(_event_columns(cat, base["household_pid"], counts))
+    wide = base.hstack(_event_columns(cat, base["household_pid"], counts)).hstack(confidence)
     wide = wide.with_columns(theme_columns(cat))
     agencies_12m = [
         pl.sum_horizontal(
-            [pl.col(f.name) for f in cat.features if f.agency == a and f.window == 12]
+            [
+                pl.col(f.name)
+                for f in cat.features
+                if f.kind == "count" and f.agency == a and f.window == 12
+            ]
         )
         > 0
         for a in cat.agencies
@@ -121,7 +151,8 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
     )
     return (
         wide.select(ID_COLUMNS + cat.names)
-        .with_columns(pl.col(cat.names).cast(pl.Float32))  # counts are exact; half the memory
+        # expected counts from probabilities below 1 keep float32's 7 digits; half the memory
+        .with_columns(pl.col(cat.names).cast(pl.Float32))
         .sort("household_pid")
     )
 

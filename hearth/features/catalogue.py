@@ -20,6 +20,7 @@ import yaml
 
 from hearth.features.access import agree, code_columns, code_part, reads_whole
 from hearth.features.catalogue_checks import check_agencies, crisis_keys, register_column
+from hearth.features.confidence import Confidence, read_confidence, share_specs
 from hearth.quality.contracts import ROLES
 from hearth.settings import SQL_DIR
 from hearth.sources import SOURCES, event_code_parts
@@ -34,7 +35,7 @@ class Feature:
     name: str
     agency: str  # health | social_care | fire | police | register | combined
     roles: tuple[str, ...]  # who may read it whole: derived from the data contracts
-    kind: str  # count | trend | recency | household | derived
+    kind: str  # count | trend | recency | household | derived | confidence
     key: str | None = None  # the event feature (or theme) it belongs to
     members: tuple[str, ...] = ()  # a theme's event feature keys; empty for the rest
     window: int | None = None
@@ -104,6 +105,7 @@ class Catalogue:
     roles: tuple[str, ...]
     coarse_words: tuple[tuple[str, str, str], ...] = ()  # (code part, one, many)
     parts: tuple[tuple[str, str, str | None], ...] = ()  # (code, role, `code_part`)
+    confidence: Confidence | None = None  # `link_confidence`: what "high confidence" means
 
     @cached_property
     def _parts(self) -> dict[tuple[str, str], str | None]:
@@ -182,6 +184,10 @@ class Catalogue:
     def _event(self) -> dict[str, Feature]:
         """Each event feature (its "months since" stands for it) by key."""
         return {f.key: f for f in self.features if f.kind == "recency" and not f.members}
+
+    @cached_property
+    def _evidence(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        return {}  # hearth/features/wording.py:evidence answers, kept (asked per household)
 
     @cached_property
     def _role_kinds(self) -> dict[tuple, tuple[Kind, ...]]:
@@ -360,9 +366,14 @@ def build_catalogue(raw: dict) -> Catalogue:
                 columns=tuple(dict.fromkeys(d_columns)),
             )
         )
+    conf = read_confidence(raw)  # hearth/features/confidence.py
+    for sf in share_specs(raw, conf, every):
+        roles = derive(f"link_confidence feature {sf.name}", sf.codes, sf.linked, sf.roles)
+        kw = dict(text=sf.text, uses=sf.uses, codes=sf.codes)
+        feats.append(Feature(sf.name, sf.agency, roles, "confidence", columns=sf.columns, **kw))
     coarse = tuple((k, w["one"], w["many"]) for k, w in (raw.get("coarse_words") or {}).items())
     flat = tuple((c, r, p) for (c, r), p in parts.items())
-    cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat)
+    cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat, conf)
     _check_coarse_words(cat, every)
     return cat
 

@@ -13,8 +13,9 @@ def check_agencies(raw: dict) -> None:
     combination, and any roles it writes exist (they must also agree with those derived from
     the contracts: `build_catalogue`)."""
     agencies = {*sources.AGENCIES, "register", "combined"}
-    for group in ("event_features", "household_features", "derived_features"):
-        for f in raw.get(group, []):
+    confidence = (raw.get("link_confidence") or {}).get("features") or []
+    for group in ("event_features", "household_features", "derived_features", confidence):
+        for f in raw.get(group, []) if isinstance(group, str) else group:
             name = f.get("key") or f.get("name")
             if f.get("agency") not in agencies:
                 raise ValueError(

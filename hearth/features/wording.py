@@ -13,7 +13,11 @@ it for that household, in the kinds' words ("latest past crisis: dwelling fire s
 smoking materials, 12 months ago"); what the theme counts is said once, in the key
 (`reason_key`), not in every cell. A role that may read only some of a theme's kinds reads the
 kinds it may read, counted over those only and without the theme's name (which speaks for the
-kinds it may not read), or nothing if it holds none of them."""
+kinds it may not read), or nothing if it holds none of them.
+
+A reason built mostly on records linked with less than high confidence says so, in the
+catalogue's words ("2 police records in the last 12 months, linked with moderate confidence":
+`confidence_words`), to a role that may read how surely those records were linked."""
 
 from __future__ import annotations
 
@@ -49,6 +53,8 @@ def readable_by(cat: Catalogue, name: str, role: str | None) -> bool:
     try:
         f = cat.by_name(name)
     except KeyError:
+        return False
+    if f.kind == "confidence":  # how surely records were linked is about the data, not a need
         return False
     if role is None or role in f.roles:
         return True
@@ -157,7 +163,63 @@ def say(
     role: str | None = None,
 ) -> str | None:
     """The feature `name` of a household with these `values` (its catalogue features by name)
-    in plain words, as `role` may read it (everything for no role); None if it may not."""
+    in plain words, as `role` may read it (everything for no role); None if it may not. A
+    reason resting mostly on uncertain links says so (`confidence_words`)."""
+    text = _say(cat, name, values, recency_cap, role)
+    return text + confidence_words(cat, name, values, role) if text else text
+
+
+def confidence_words(
+    cat: Catalogue, name: str, values: Mapping[str, float], role: str | None = None
+) -> str:
+    """ ", linked with moderate confidence" (the catalogue's `link_confidence` words) when more
+    than its `mostly` share of the records behind a reason on `name` was linked with less than
+    high confidence, else "". Judged on the household's records of the reason's kinds in the
+    catalogue's confidence window (12 months), each source's by that source's share
+    (`<source>_uncertain_share_12m`); said only to a role that may read every one of those
+    shares (how surely a record was linked follows from its source's keys and linkage tokens,
+    which the contracts keep to the sending agency), and to the full list."""
+    conf = cat.confidence
+    total = uncertain = 0.0
+    for source, keys in (evidence(cat, name) if conf is not None else {}).items():
+        share_name = conf.share_feature(source)
+        if role is not None and role not in cat.by_name(share_name).roles:
+            return ""
+        n = sum(float(values.get(f"{k}_{conf.window}m") or 0.0) for k in keys)
+        total += n
+        uncertain += n * float(values.get(share_name) or 0.0)
+    if total <= 0 or uncertain / total <= conf.mostly:
+        return ""
+    return f", {conf.words}"
+
+
+def evidence(cat: Catalogue, name: str) -> dict[str, tuple[str, ...]]:
+    """The agency records a feature rests on, by source: the event feature keys whose codes it
+    counts (an event feature's own, a theme's members, a combination's). Empty for who lives
+    where and for the link-confidence shares themselves. Worked out once per feature."""
+    known = cat._evidence
+    if name not in known:
+        f = cat.by_name(name)
+        codes = set(f.codes) if f.kind != "confidence" else set()
+        by_key: dict[str, set[str]] = {}
+        for code, key in cat.event_codes:
+            by_key.setdefault(key, set()).add(code)
+        out: dict[str, tuple[str, ...]] = {}
+        for key, own in by_key.items():
+            if codes and own <= codes:
+                source = next(iter(own)).split(":")[0]
+                out[source] = (*out.get(source, ()), key)
+        known[name] = out
+    return known[name]
+
+
+def _say(
+    cat: Catalogue,
+    name: str,
+    values: Mapping[str, float],
+    recency_cap: int | None = None,
+    role: str | None = None,
+) -> str | None:
     if not readable_by(cat, name, role):
         return None
     f = cat.by_name(name)

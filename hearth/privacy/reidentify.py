@@ -14,7 +14,11 @@ The role is not taken on the caller's word: the OS user must be given it in the 
 who, role, how many clients, how many matched, which published run), chained so that it cannot
 be edited unseen — never an identifier or a pseudonym of the list. The warehouse is only read
 (a person's household at the as-of date), so this works while a run or a reader has it open.
-The output file may not be written inside HEARTH_HOME, and the key never appears in a message."""
+The output file may not be written inside HEARTH_HOME, and the key never appears in a message.
+
+An officer reviews a listed household's uncertain links (`hearth reidentify-links`,
+hearth/privacy/link_review.py) on the same terms: the role granted by the roles file, each
+review audited, and only the sources whose record ids and linkage the contracts let it read."""
 
 from __future__ import annotations
 

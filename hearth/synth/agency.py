@@ -23,6 +23,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hearth import settings
 from hearth.sources import EVENT_SOURCES, SOURCES, landing_file_name
 from hearth.synth import identity_params as IP
 from hearth.synth import params as P
@@ -46,6 +47,16 @@ def check_identifiers(identifiers: str, out: Path, raw: Path | None) -> None:
         raise ValueError(f"identifiers must be one of {', '.join(IDENTIFIERS)}")
     if raw is not None and Path(raw).resolve().is_relative_to(Path(out).resolve()):
         raise ValueError(f"the raw extracts ({raw}) must not be inside the landing ({out})")
+    # The raw extracts are the agencies', never the warehouse's: with the landing in HEARTH_HOME
+    # (its default place), `_raw` beside it would be inside the home Hearth must never hold them in.
+    where = (Path(raw) if raw is not None else Path(out).parent / "_raw").resolve()
+    home = settings.hearth_home().resolve()
+    if identifiers == "agency" and where.is_relative_to(home):
+        raise ValueError(
+            f"the raw extracts ({where}) would be inside HEARTH_HOME ({home}): they hold the "
+            "agencies' names, dates of birth and identifiers, which Hearth never holds; give "
+            "--raw a folder outside it"
+        )
 
 
 def synthetic_linkage_key(seed: int) -> bytes:

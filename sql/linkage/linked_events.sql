@@ -13,7 +13,8 @@ SELECT
         WHEN e.person_pid IS NULL THEN 'unknown_pid'
         WHEN kp.person_pid IS NULL THEN 'unknown_pid'
         ELSE 'no_household_at_date'
-    END AS link_status
+    END AS link_status,
+    1.0::DOUBLE AS link_probability  -- exact keys only today; h25-link sets splink's for the rest
 FROM events e
 LEFT JOIN households h ON e.household_key = h.household_pid
 -- the person's stay that had started by the event date (people move)

@@ -119,6 +119,17 @@ def forbidden(role: str) -> list[Forbidden]:
             codes = _derived_codes(f, cat, codes_of)
             if not readable(codes, role, every):
                 out.append(Forbidden(f.text, f"combination {f.name}", hidden_of(codes)))
+    # how surely records were linked: its words only for a role that may read some source's
+    # keys and linkage tokens (those of every source a reason rests on: hearth/features/wording.py)
+    shares = [f for f in cat.features if f.kind == "confidence" and len(f.uses) == 1]
+    if not any(all(may_read(role, s, c) for s, c in f.columns) for f in shares):
+        cls = frozenset(
+            load_contract(s).column(c).classification or "restricted"
+            for f in shares
+            for s, c in f.columns
+            if not may_read(role, s, c)
+        )
+        out.append(Forbidden(cat.confidence.words, "link confidence", cls))
     rules = yaml.safe_load(_rules_file().read_text(encoding="utf-8"))
     for rule in rules["rules"]:
         codes = set().union(*(_fact_codes(c["feature"], cat, codes_of) for c in rule["when"]))

@@ -59,11 +59,16 @@ def feature_world(n: int = 2000, seed: int = 5) -> pl.DataFrame:
         "flat": rng.integers(0, 2, n),
         "moved_in_last_year": rng.integers(0, 2, n),
     }
+    # how surely records were linked: some households' records mostly below high confidence
+    shares = [f for f in cat.features if f.kind == "confidence"]
+    for f in shares:
+        cols[f.name] = rng.choice([0.0, 0.0, 0.0, 0.25, 0.8, 1.0], n)
     frame = pl.DataFrame({k: v.astype(np.float32) for k, v in cols.items()})
     frame = frame.with_columns(theme_columns(cat))
     da = pl.col("domestic_abuse_12m") + pl.col("domestic_abuse_medium_12m")
     agencies = [
-        pl.sum_horizontal([pl.col(f"{f.key}_12m") for f in cat.features if f.agency == a]) > 0
+        pl.sum_horizontal([pl.col(f"{f.key}_12m") for f in cat.features if f.agency == a and f.key])
+        > 0
         for a in ("health", "social_care", "fire", "police")
     ]
     frame = frame.with_columns(

@@ -50,6 +50,8 @@ def _world(seed: int = 5) -> pl.DataFrame:
         "flat": rng.integers(0, 2, N),
         "moved_in_last_year": rng.integers(0, 2, N),
     }
+    # exact links everywhere: nothing rests on an uncertain link
+    cols |= {f.name: np.zeros(N) for f in cat.features if f.kind == "confidence"}
     frame = pl.DataFrame({k: v.astype(np.float32) for k, v in cols.items()})
     frame = frame.with_columns(theme_columns(cat))
     da = pl.col("domestic_abuse_12m") + pl.col("domestic_abuse_medium_12m")
