@@ -19,6 +19,7 @@ from hearth.synth.events import BlockEvents, generate_events, household_rates
 from hearth.synth.extracts import write_addresses, write_events, write_people
 from hearth.synth.ids import nhs_numbers, pseudonyms, synthetic_key, uprns
 from hearth.synth.latent import eligibility, laplace_by_month, laplace_table, simulate_chains
+from hearth.synth.loop import Partnership
 from hearth.synth.mechanisms import World, resolve
 from hearth.synth.months import month_name, parse_month, random_day_in_month
 from hearth.synth.places import write_area_names
@@ -30,7 +31,8 @@ from hearth.synth.write import (
 )
 
 # Independent random streams: (seed, stream[, block]). 6: mechanisms.py's draws, 7: each block's
-# household factor, 10 and 11: agency.py's identifiers. Today's streams never move.
+# household factor, 8: loop.py's partnership, 10 and 11: agency.py's identifiers. Today's
+# streams never move.
 _AREAS, _HOUSEHOLDS, _BLOCK, _PEOPLE, _ADDRESSES, _FACTOR = 1, 2, 3, 4, 5, 7
 _KEY_ROLE = np.array([ROLE_CODE[k.role] for k in P.KEYS])
 _KEY_SOURCE = np.array([EVENT_SOURCES.index(k.source) for k in P.KEYS])
@@ -63,14 +65,23 @@ def synthesise(
     world: P.WorldParams | None = None,
     identifiers: str = "shared",
     raw: Path | None = None,
+    partnership: Partnership | None = None,
 ) -> SynthSummary:
     """Write a landing tree under `out` and the truth under `truth`; same arguments, same bytes.
     `world` switches on the mechanisms of a less flattering world (`params.REALISTIC` all of
     them); None or `WorldParams()` is today's world.
     `identifiers`: "shared" (every agency holds NHS numbers and UPRNs) or "agency" (the keys
     real ones hold, and raw extracts under `raw` made into the landing: hearth/synth/agency.py);
-    the households, people, events and truth are the same under both."""
+    the households, people, events and truth are the same under both.
+    `partnership` (hearth/synth/loop.py) closes the loop: before each month from its start it
+    is given Hearth's list as of that month, visits, and the visited households' crises fall;
+    `_truth/households.parquet` still holds the risk and crises without any visit."""
     check_identifiers(identifiers, out, raw)
+    if partnership is not None and identifiers != "shared":
+        raise ValueError(
+            "The closed loop needs the shared-key world: Hearth reads each month's landing as "
+            "it is written, and the agency-identifier landing is made after the last month."
+        )
     if households < 2 or months < 2:
         raise ValueError("need at least 2 households and 2 months")
     if not (0.0 <= mess_rate < 1.0 / 3.0) or not (0.0 <= move_rate < 0.5):
@@ -116,10 +127,16 @@ def synthesise(
         sel = ev_source == s
         ev_number[sel] = np.arange(1, int(sel.sum()) + 1)
     by_month = np.searchsorted(events.t, np.arange(months + 1))  # events are sorted by month
+    if partnership is not None:
+        ev_crisis = resolved.key_crisis[events.key.astype(np.int64)]
+        partnership.bind(seed, first, months, events.t, events.h, ev_crisis, hh_pids)
+        write_area_names(out, areas)  # Hearth reads the landing while it is being written
     for t in range(months):
         m = first + t
         name = month_name(m)
         report(f"writing {name}", 0.6 + 0.35 * t / months)
+        if partnership is not None:  # the list as of this month; its visits thin later crises
+            partnership.month(t, out)
         if t == 0:
             stable = np.flatnonzero(pop.hh_of >= 0)
             rows["addresses"] += write_addresses(
@@ -181,6 +198,8 @@ def synthesise(
             ct, cl = events.t[cand], events.late[cand]
             keep = (ev_source[cand] == s) & (((ct == t) & ~cl) | ((ct == t - 1) & cl))
             idx = cand[keep]
+            if partnership is not None:  # crises the visits prevented never happened
+                idx = idx[~partnership.prevented[idx]]
             idx = np.repeat(idx, 1 + events.dup[idx])
             written.events.append((source, name, idx))
             rows[source] += write_events(
@@ -197,6 +216,9 @@ def synthesise(
     ident_counts = (
         agency_world(out, raw, seed, written, *parts) if identifiers == "agency" else None
     )
+    loop = None
+    if partnership is not None:
+        loop = partnership.write_truth(truth, ev_number, ev_source, events.day)
     crisis_rate = float(tr[2].mean())
     summary = SynthSummary(
         out,
@@ -211,7 +233,7 @@ def synthesise(
         crisis_rate,
     )
     _write_world(
-        truth, summary, seed, end, mess_rate, move_rate, pop, resolved, links, ident_counts
+        truth, summary, seed, end, mess_rate, move_rate, pop, resolved, links, ident_counts, loop
     )
     report("done", 1.0)
     return summary
@@ -336,6 +358,7 @@ def _write_world(
     resolved: World,
     record_links: int = 0,
     identifiers: dict | None = None,
+    loop: dict | None = None,
 ) -> None:
     """The parameters behind the truth (never the key or a raw identifier)."""
     from hearth.synth.latent import z_nodes  # scipy
@@ -397,4 +420,6 @@ def _write_world(
     if identifiers is not None:  # agencies' identifiers; shared keys: as it always was
         world["identifiers"] = identifiers
         world["counts"]["record_links"] = record_links
+    if loop is not None:  # the closed loop's partnership; without it, as it always was
+        world["partnership"] = loop
     (truth / "world.json").write_text(json.dumps(world, indent=2) + "\n", encoding="utf-8")
