@@ -140,6 +140,7 @@ class Partnership:
     # filled by `bind` and as the months pass
     rows: list[dict] = field(default_factory=list, repr=False)
     prevented: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
+    summary: dict = field(default_factory=dict)  # the counts world.json records, once written
 
     def bind(
         self,
@@ -325,7 +326,7 @@ class Partnership:
         )
         pq.write_table(prevented, truth / "prevented.parquet", **PARQUET_OPTIONS)
         offered = sum(r["offered"] for r in self.rows)
-        return {
+        self.summary = {
             "params": asdict(self.params),
             "start": self.start,
             "stream": STREAM,
@@ -335,3 +336,4 @@ class Partnership:
             "visits": sum(r["response"] == "ACCEPTED" for r in self.rows),
             "crises_prevented": int(idx.size),
         }
+        return self.summary
