@@ -15,65 +15,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from hearth.settings import project_path
-
-# A name that may become a DuckDB identifier (a table or column): lower case, digits and `_`.
-NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-KINDS = ("register", "event")
-FILE_FORMATS = ("csv", "parquet")
-# The column property saying what part of an event's code a column gives (linked_events.event_code
-# is `<source>:<qualifier>:...:<kind>[:<first detail present>]`, the catalogue's `codes`).
-EVENT_CODE_PARTS = ("qualifier", "kind", "detail")
-LINK_KEYS = ("person", "household")
-# The folder of `landing/` (and `data_contracts/`) holding the reference files.
-REFERENCE_FOLDER = "reference"
-# The role that sees every household's results but no agency's detail; every other role is an
-# agency, declared by its sources' contracts.
-COMMISSIONER = "commissioner"
-
-
-# The DuckDB type of each ODCS logicalType Hearth reads.
-DUCKDB_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "date": "DATE", "number": "DOUBLE"}
-
-
-class SourceError(ValueError):
-    """A contract does not declare what Hearth needs of a source, in a sentence."""
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str
-    kind: str  # "register" (baseline then monthly changes), "event" or "reference"
-    file_format: str  # "csv" or "parquet", as the agency sends it
-    columns: tuple[str, ...]
-    date_column: str
-    types: Mapping[str, str] = field(default_factory=dict)  # column: ODCS logicalType
-    key: tuple[str, ...] = ()  # ODCS primaryKey columns, in primaryKeyPosition order
-    agency: str | None = None  # the agency (and role) that sends it; None for the council's
-    person_key: str | None = None  # event sources: the column holding the person pseudonym
-    household_key: str | None = None  # ... and the household pseudonym
-    code_qualifiers: tuple[str, ...] = ()  # event code parts before the kind
-    code_kind: str | None = None  # the column holding the kind of event
-    code_details: tuple[str, ...] = ()  # the first of these present ends the code
-    crisis_events: tuple[str, ...] = ()  # event codes that are crises (see is_crisis_code)
-    order: int = 0
-    register_of: str | None = None  # a register: whose register it is (household or person)
-    codes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # keyed-hash tokens of quasi-identifiers (issue 25; hearth/privacy/tokens.py makes them):
-    # optional columns marked `linkageToken: true`, last in `columns`, read only by linkage
-    tokens: tuple[str, ...] = ()
-
-    @property
-    def base_columns(self) -> tuple[str, ...]:
-        """The columns an extract without tokens has (a world with shared keys sends these)."""
-        return tuple(c for c in self.columns if c not in self.tokens)
+from hearth.source_contract import (  # noqa: F401 (the names others import from here)
+    COMMISSIONER,
+    DUCKDB_TYPES,
+    EVENT_CODE_PARTS,
+    FILE_FORMATS,
+    KINDS,
+    LINK_KEYS,
+    NAME,
+    REFERENCE_FOLDER,
+    Source,
+    SourceError,
+    _read,
+)
 
 
 def quote(name: str | None, as_text: bool = False) -> str:
@@ -111,136 +68,22 @@ def sql_names(source: Source) -> dict[str, str]:
     }
 
 
-def _custom(items: list | None) -> dict[str, Any]:
-    return {p.get("property"): p.get("value") for p in items or [] if isinstance(p, dict)}
-
-
-def _read(path: Path, kind_expected: tuple[str, ...]) -> Source:
-    def fail(problem: str) -> SourceError:
-        return SourceError(f"{path}: {problem}")
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (safe)
-    except yaml.YAMLError:
-        raise fail("is not valid YAML.") from None
-    tables = data.get("schema") if isinstance(data, dict) else None
-    if not tables or len(tables) != 1 or tables[0].get("name") != path.stem:
-        raise fail(f"must describe exactly one table, named {path.stem!r} like the file.")
-    name, table, custom = path.stem, tables[0], _custom(data.get("customProperties"))
-    if not NAME.fullmatch(name):
-        raise fail(f"the source name {name!r} must be lower case letters, digits and _.")
-    kind = custom.get("sourceKind")
-    if kind not in kind_expected:
-        raise fail(f"customProperties sourceKind must be one of {', '.join(kind_expected)}.")
-    file_format = custom.get("fileFormat")
-    if file_format not in FILE_FORMATS:
-        raise fail(f"customProperties fileFormat must be one of {', '.join(FILE_FORMATS)}.")
-    props = [p for p in table.get("properties") or [] if isinstance(p, dict)]
-    columns = tuple(str(p.get("name")) for p in props)
-    for c in columns:
-        if not NAME.fullmatch(c):
-            raise fail(f"column {c!r}: a column name must be lower case letters, digits and _.")
-    types = {str(p.get("name")): p.get("logicalType") for p in props}
-    for c, t in types.items():
-        if t not in DUCKDB_TYPES:
-            raise fail(f"column {c!r}: logicalType must be one of {', '.join(DUCKDB_TYPES)}.")
-    date_column = custom.get("dateColumn") or ""
-    if kind != "reference" and date_column not in columns:
-        raise fail("customProperties dateColumn must name one of its columns.")
-    keyed = sorted(
-        (p for p in props if p.get("primaryKey")), key=lambda p: p.get("primaryKeyPosition") or 0
-    )
-
-    codes: dict[str, tuple[str, ...]] = {}
-    parts: dict[str, list[str]] = {p: [] for p in EVENT_CODE_PARTS}
-    links: dict[str, str] = {}
-    tokens = tuple(
-        str(p["name"]) for p in props if _custom(p.get("customProperties")).get("linkageToken")
-    )
-    if tokens and columns[-len(tokens) :] != tokens:
-        raise fail("columns marked linkageToken must come last, after every other column.")
-    for p in props:
-        for q in p.get("quality") or []:
-            valid = (q.get("arguments") or {}).get("validValues")
-            if q.get("metric") == "invalidValues" and valid:
-                codes[p["name"]] = tuple(str(v) for v in valid)
-        col_custom = _custom(p.get("customProperties"))
-        part = col_custom.get("eventCode")
-        if part is not None:
-            if part not in EVENT_CODE_PARTS:
-                raise fail(f"column {p['name']!r}: eventCode must be one of {EVENT_CODE_PARTS}.")
-            parts[part].append(p["name"])
-        link = col_custom.get("linkKey")
-        if link is not None:
-            if link not in LINK_KEYS or link in links:
-                raise fail(f"column {p['name']!r}: linkKey must be one of {LINK_KEYS}, once each.")
-            links[link] = p["name"]
-
-    agency = custom.get("agency")
-    crisis = custom.get("crisisEvents") or []
-    if kind == "event":
-        if len(parts["kind"]) != 1:
-            raise fail("an event source marks exactly one column with eventCode: kind.")
-        if not links:
-            raise fail("an event source marks its person or household key column (linkKey).")
-        if agency is None or not NAME.fullmatch(str(agency)) or agency == COMMISSIONER:
-            raise fail("an event source names the agency that sends it (customProperties agency).")
-        for part_name in (*parts["qualifier"], *parts["kind"], *parts["detail"]):
-            if part_name not in codes:
-                raise fail(f"column {part_name!r} is part of the event code but has no codes.")
-        if not isinstance(crisis, list):
-            raise fail("customProperties crisisEvents must be a list of event codes.")
-    elif parts["kind"] or links or crisis:
-        raise fail("only an event source declares eventCode, linkKey or crisisEvents.")
-    register_of = custom.get("registerOf")
-    if register_of is not None and (kind != "register" or register_of not in LINK_KEYS):
-        raise fail(f"customProperties registerOf is for a register, one of {LINK_KEYS}.")
-    source = Source(
-        name=name,
-        kind=kind,
-        file_format=file_format,
-        columns=columns,
-        date_column=date_column,
-        types=types,
-        key=tuple(str(p["name"]) for p in keyed),
-        agency=agency,
-        person_key=links.get("person"),
-        household_key=links.get("household"),
-        code_qualifiers=tuple(parts["qualifier"]),
-        code_kind=parts["kind"][0] if parts["kind"] else None,
-        code_details=tuple(parts["detail"]),
-        crisis_events=tuple(str(c) for c in crisis),
-        order=int(custom.get("listOrder") or 0),
-        register_of=custom.get("registerOf"),
-        codes=codes,
-        tokens=tokens,
-    )
-    for pattern in source.crisis_events:
-        _check_crisis(source, pattern, fail)
-    return source
-
-
-def _check_crisis(source: Source, pattern: str, fail) -> None:
-    """A crisis event is written as the code after `<source>:`, `*` for any code of a part; it
-    must name codes the contract allows, in the order the event code has them."""
-    order = (*source.code_qualifiers, source.code_kind, *source.code_details)
-    bits = pattern.split(":")
-    if len(bits) < len(source.code_qualifiers) + 1 or len(bits) > len(source.code_qualifiers) + 2:
-        raise fail(f"crisisEvents {pattern!r} does not have the parts of this source's event code.")
-    for i, bit in enumerate(bits):
-        columns = order[i : i + 1] if i <= len(source.code_qualifiers) else source.code_details
-        if bit != "*" and not any(bit in source.codes.get(c, ()) for c in columns):
-            raise fail(f"crisisEvents {pattern!r}: {bit!r} is not a code of {', '.join(columns)}.")
-
-
 @cache
 def sources() -> dict[str, Source]:
     """Every source, in the order its contract gives (`listOrder`, then name)."""
     root = project_path("data_contracts")
     read = [_read(p, KINDS) for p in sorted(root.glob("*.yaml"))]
     read.sort(key=lambda s: (s.order, s.name))
-    return {s.name: s for s in read}
+    found = {s.name: s for s in read}
+    agencies = tuple(dict.fromkeys(s.agency for s in read if s.agency))
+    for s in read:
+        # a column of agency codes holds exactly the agencies the event sources declare
+        if s.agency_column and s.codes.get(s.agency_column) != agencies:
+            raise SourceError(
+                f"{root / (s.name + '.yaml')}: column {s.agency_column!r} is marked agencyCode, "
+                f"so its codes must be the agencies {', '.join(agencies)}, in that order."
+            )
+    return found
 
 
 @cache
@@ -312,6 +155,8 @@ def __getattr__(name: str) -> tuple[str, ...]:
     """The tuples of names, read from the contracts when first imported."""
     if name == "EVENT_SOURCES":
         return tuple(n for n, s in sources().items() if s.kind == "event")
+    if name == "INTERVENTION_SOURCES":
+        return tuple(n for n, s in sources().items() if s.kind == "intervention")
     if name == "REGISTER_SOURCES":
         return tuple(n for n, s in sources().items() if s.kind == "register")
     if name == "AGENCIES":
@@ -347,12 +192,13 @@ def is_crisis_code(code: str) -> bool:
 # the value of whichever one the row has (health's detail is its category, condition or smoking
 # status, by event type); `event_code_parts` tells them apart by their allowed codes. Who may
 # read a code follows from who may read each of these columns (`hearth/features/catalogue.py`).
-EVENT_CODE_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "social_care": (("service",), ("event_type",)),
-    "health": (("event_type",), ("category", "condition", "smoking_status")),
-    "fire": (("event_type",), ("cause",)),
-    "police": (("event_type",), ("risk_level",)),
-}
+# Read from the contracts (eventCode), e.g. health's is (("event_type",), ("category", ...)).
+def _code_grammar(s: Source) -> tuple[tuple[str, ...], ...]:
+    return (
+        *((q,) for q in s.code_qualifiers),
+        (s.code_kind,),
+        *((s.code_details,) * bool(s.code_details)),
+    )
 
 
 def event_code_parts(code: str) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -360,11 +206,12 @@ def event_code_parts(code: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     is ("health", (("event_type", "LTC_REGISTER"), ("condition", "COPD"))). A code that is not
     written the way `sql/linkage/events.sql` writes codes raises ValueError naming it."""
     source, *values = code.split(":")
-    grammar = EVENT_CODE_COLUMNS.get(source)
+    events = {n: _code_grammar(s) for n, s in sources().items() if s.kind == "event"}
+    grammar = events.get(source)
     if grammar is None or not values or len(values) > len(grammar):
         raise ValueError(
             f"{code!r} is not an event code: <source>:<part>[:<part>] with a source of "
-            f"{', '.join(EVENT_CODE_COLUMNS)}"
+            f"{', '.join(events)}"
         )
     parts = []
     for value, columns in zip(values, grammar, strict=False):

@@ -5,7 +5,10 @@ it needs each source's extract for the month before `as_of`, the expected month.
 
 - `current` when its newest extract is for the expected month or later,
 - `late` when its newest extract is for an earlier month (it has fallen behind),
-- `missing` when it has sent no extract at all.
+- `missing` when it has sent no extract at all,
+- `not_started` when it has sent none yet and its contract says it starts when its first extract
+  lands (`startsWhenSent`: interventions are recorded only once the partnership acts on a list),
+  which does not stop a run.
 
 A late or missing source is named in the run summary, and the run stops unless missing sources
 are allowed (`hearth run --allow-missing-sources`). `due_by` is the day the expected file was
@@ -27,13 +30,13 @@ class Freshness:
     source: str
     expected_month: str
     newest_month: str | None
-    status: str  # current | late | missing
+    status: str  # current | late | missing | not_started
     months_behind: int | None
     due_by: str | None  # ISO date the expected file was due
 
     @property
     def stale(self) -> bool:
-        return self.status != "current"
+        return self.status not in ("current", "not_started")
 
     def sentence(self) -> str:
         due = f" (due by {self.due_by})" if self.due_by else ""
@@ -48,6 +51,8 @@ class Freshness:
                 f"{self.source}: no extract for {self.expected_month}{due}; the newest is "
                 f"{self.newest_month}, {behind} month{'s' if behind != 1 else ''} behind."
             )
+        if self.status == "not_started":
+            return f"{self.source}: not started yet (no extract landed; none is needed until then)."
         return f"{self.source}: extract for {self.expected_month} present."
 
     def to_dict(self) -> dict[str, object]:
@@ -66,7 +71,8 @@ def assess(source: str, newest: str | None, expected: str) -> Freshness:
     latency = load_contract(source).latency_days
     due = (month_end(expected) + timedelta(days=latency)).isoformat() if latency else None
     if newest is None:
-        return Freshness(source, expected, None, "missing", None, due)
+        status = "not_started" if SOURCES[source].starts_when_sent else "missing"
+        return Freshness(source, expected, None, status, None, due)
     if newest >= expected:
         return Freshness(source, expected, newest, "current", 0, due)
     return Freshness(source, expected, newest, "late", months_between(newest, expected), due)

@@ -38,6 +38,9 @@ RULE_TEXT = {
     "impossible_date": "a date before 1900",
     "future_date": "a date after the end of the extract month",
     "missing_required_detail": "a detail the contract requires for this record type is missing",
+    "detail_not_allowed": "a detail the contract allows only for another record type is present "
+    "(e.g. a completed date for an offer not accepted)",
+    "date_out_of_order": "a date before the date it must follow (e.g. completed before offered)",
     "duplicate_row": "an exact copy of another row in the same extract",
     "duplicate_key": "a repeat, with different values, of an id or key that must be unique in the "
     "extract (e.g. one person in two households on the same date)",
@@ -93,8 +96,18 @@ def _failures(contract: Contract, raw: pl.DataFrame, typed: pl.DataFrame, month:
             checks.append(("impossible_date", col.name, (t < EARLIEST_DATE).fill_null(False)))
             checks.append(("future_date", col.name, (t > end).fill_null(False)))
     for rule in contract.conditional_rules:
-        needs = raw[rule.required_when_column].is_in(list(rule.in_values)).fill_null(False)
-        checks.append(("missing_required_detail", rule.column, needs & raw[rule.column].is_null()))
+        other = rule.required_when_column
+        if rule.kind == "not_before":  # both dates present and read: the later one is not earlier
+            checks.append(("date_out_of_order", rule.column, (typed[rule.column] < typed[other])))
+            continue
+        hit = raw[other].is_in(list(rule.in_values)).fill_null(False)
+        if rule.kind == "only_when":
+            present = raw[rule.column].is_not_null()
+            checks.append(("detail_not_allowed", rule.column, ~hit & present))
+        else:
+            checks.append(
+                ("missing_required_detail", rule.column, hit & raw[rule.column].is_null())
+            )
     return checks
 
 
@@ -214,7 +227,7 @@ def apply_rules(
 def check_month_matches_folder(contract: Contract, ex: Extract, accepted: pl.DataFrame) -> None:
     """Most records in an event extract should be dated in its month or shortly before."""
     src = SOURCES[ex.source]
-    if src.kind != "event" or accepted.height < MAJORITY_MIN_ROWS:
+    if not src.dated or accepted.height < MAJORITY_MIN_ROWS:
         return
     lo, hi = month_start(add_months(ex.month, -2)), month_end(ex.month)
     d = accepted[src.date_column]

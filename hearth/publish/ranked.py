@@ -115,7 +115,13 @@ def publish_top() -> float:
 
 
 def published_top(ranked: pl.DataFrame, top: float) -> pl.DataFrame:
-    return ranked.filter(pl.col("rank") <= top_count(top, ranked.height)).sort("rank")
+    """The households of the published top. Those held out of this generation's list by the
+    hold-out lottery (a `held_out` column: hearth/modelling/holdout.py) are left off and their
+    places go to the next households, so the list still has `top` households."""
+    k = top_count(top, ranked.height)
+    if "held_out" in ranked.columns:
+        return ranked.filter(~pl.col("held_out").fill_null(False)).sort("rank").head(k)
+    return ranked.filter(pl.col("rank") <= k).sort("rank")
 
 
 def with_area_names(

@@ -131,6 +131,8 @@ class ListMeta:
     role: str | None = None  # whose view; the main workbook is the commissioners' (None: theirs)
     # set when the list is the contact-count ranking because no learned model beat it
     ranking_notice: str | None = None
+    # set when households were held out of this list by the hold-out lottery (issue 26)
+    holdout_notice: str | None = None
 
 
 def top_words(top: float, published: int) -> str:
@@ -160,4 +162,7 @@ def list_meta(summary: dict, published: int, top: float, role: str | None) -> Li
         top_words=top_words(top, published),
         role=role,
         ranking_notice=model.get("contact_count") or None,
+        holdout_notice=(summary.get("holdout") or {}).get("sentence")
+        if (summary.get("holdout") or {}).get("held_out")
+        else None,
     )

@@ -188,6 +188,7 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
         ("kv", "As of", f"{month_words(meta.as_of)} ({meta.as_of})"),
         ("kv", "Model", meta.model),
         *([("kv", "How this list was ranked", meta.ranking_notice)] if meta.ranking_notice else []),
+        *([("kv", "Hold-out", meta.holdout_notice)] if meta.holdout_notice else []),
         ("kv", "Made", when_words(meta.generated_at)),
         ("kv", "Households scored", headline(meta.households)),
         (

@@ -31,18 +31,31 @@ class Column:
     classification: str | None = None
 
 
+# The kinds of rule between columns a contract's table-level `quality` may declare, each by its
+# customProperties: `required_when` (requiredColumn, whenColumn, whenIn: the column must be present
+# on rows whose whenColumn is one of whenIn), `only_when` (absentColumn, unlessColumn, unlessIn:
+# the column must be empty unless unlessColumn is one of unlessIn) and `not_before` (laterColumn,
+# earlierColumn: the later date must not be before the earlier one where both are present).
+RULE_KINDS = ("required_when", "only_when", "not_before")
+
+
 @dataclass(frozen=True)
 class ConditionalRule:
-    """`column` must not be null on rows where `required_when_column` is one of `in_values`."""
+    """A rule between two columns of a row (see RULE_KINDS). For `required_when`, `column` must
+    not be null on rows where `required_when_column` is one of `in_values`; for `only_when`,
+    `column` must be null unless it is; for `not_before`, `column` (a date) must not be before
+    `required_when_column` (`in_values` is empty)."""
 
     column: str
     required_when_column: str
     in_values: tuple[str, ...]
     description: str
+    kind: str = "required_when"
 
     @property
     def name(self) -> str:
-        return f"{self.column}_required_when_{self.required_when_column}"
+        verb = {"required_when": "required_when", "only_when": "only_when"}.get(self.kind)
+        return f"{self.column}_{verb or self.kind}_{self.required_when_column}"
 
     @property
     def when_column(self) -> str:
@@ -51,8 +64,12 @@ class ConditionalRule:
 
     def violation_sql(self) -> str:
         """SQL predicate that is true for a row breaking the rule."""
-        when = f"{_q(self.required_when_column)} IN ({_values(self.in_values)})"
-        return f"{when} AND {_q(self.column)} IS NULL"
+        col, other = _q(self.column), _q(self.required_when_column)
+        if self.kind == "not_before":
+            return f"{col} < {other}"
+        if self.kind == "only_when":
+            return f"{other} NOT IN ({_values(self.in_values)}) AND {col} IS NOT NULL"
+        return f"{other} IN ({_values(self.in_values)}) AND {col} IS NULL"
 
 
 @dataclass(frozen=True)
@@ -158,7 +175,7 @@ class Contract:
                 )
         for r in self.conditional_rules:
             rules.append(
-                RowRule(f"required_when:{r.column}", r.column, r.violation_sql(), r.description)
+                RowRule(f"{r.kind}:{r.column}", r.column, r.violation_sql(), r.description)
             )
         return tuple(rules)
 
@@ -177,5 +194,11 @@ def _values(values: tuple[str, ...] | list[str]) -> str:
 
 def conditional_rule_query(rule: ConditionalRule) -> str:
     """The SQL a contract's conditional rule must carry (`${table}` is the ODCS placeholder)."""
-    when = f"{rule.required_when_column} IN ({_values(rule.in_values)})"
-    return f"SELECT COUNT(*) FROM ${{table}} WHERE {when} AND {rule.column} IS NULL"
+    col, other = rule.column, rule.required_when_column
+    if rule.kind == "not_before":
+        return f"SELECT COUNT(*) FROM ${{table}} WHERE {col} < {other}"
+    if rule.kind == "only_when":
+        unless = f"{other} NOT IN ({_values(rule.in_values)})"
+        return f"SELECT COUNT(*) FROM ${{table}} WHERE {unless} AND {col} IS NOT NULL"
+    when = f"{other} IN ({_values(rule.in_values)})"
+    return f"SELECT COUNT(*) FROM ${{table}} WHERE {when} AND {col} IS NULL"

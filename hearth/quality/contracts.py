@@ -293,22 +293,38 @@ def _check_declared_shape(
         )
 
 
+# Each rule kind's customProperties: (the checked column, the other column, the codes or None).
+_RULE_PROPERTIES = {
+    "required_when": ("requiredColumn", "whenColumn", "whenIn"),
+    "only_when": ("absentColumn", "unlessColumn", "unlessIn"),
+    "not_before": ("laterColumn", "earlierColumn", None),
+}
+
+
 def _conditional(q: Any, names: tuple[str, ...], fail) -> ConditionalRule:
     custom = _custom(q.customProperties)
-    column, when, values = (
-        custom.get("requiredColumn"),
-        custom.get("whenColumn"),
-        custom.get("whenIn"),
-    )
-    if q.type != "sql" or not column or not when or not values:
+    kinds = [k for k, (first, *_) in _RULE_PROPERTIES.items() if first in custom]
+    understood = "; ".join(", ".join(p for p in props if p) for props in _RULE_PROPERTIES.values())
+    if q.type != "sql" or len(kinds) != 1:
         raise fail(
-            f"table quality rule {q.name!r}: Hearth understands only sql rules with "
-            "customProperties requiredColumn, whenColumn and whenIn"
+            f"table quality rule {q.name!r}: Hearth understands only sql rules with one of "
+            f"these sets of customProperties: {understood}"
         )
-    for c in (column, when):
+    kind = kinds[0]
+    first, second, codes = _RULE_PROPERTIES[kind]
+    column, other = custom.get(first), custom.get(second)
+    values = custom.get(codes) if codes else ()
+    if not column or not other or (codes and not values):
+        raise fail(
+            f"table quality rule {q.name!r}: customProperties "
+            f"{', '.join(p for p in (first, second, codes) if p)} are all needed"
+        )
+    for c in (column, other):
         if c not in names:
             raise fail(f"table quality rule {q.name!r}: no column {c!r}")
-    rule = ConditionalRule(column, when, tuple(values), " ".join((q.description or "").split()))
+    rule = ConditionalRule(
+        column, other, tuple(values), " ".join((q.description or "").split()), kind
+    )
     if " ".join((q.query or "").split()) != conditional_rule_query(rule) or q.mustBe != 0:
         raise fail(
             f"table quality rule {q.name!r}: query and mustBe must be exactly "

@@ -88,15 +88,29 @@ def build_suite(contract: Contract) -> dict:
                 _expectation("expect_column_values_to_be_unique", f"unique:{col}", column=col)
             )
     for r in contract.conditional_rules:
+        if r.kind == "not_before":
+            exps.append(
+                _expectation(
+                    "expect_column_pair_values_a_to_be_greater_than_b",
+                    f"not_before:{r.column}",
+                    column_A=r.column,
+                    column_B=r.required_when_column,
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                )
+            )
+            continue
         exps.append(
             _expectation(
-                "expect_column_values_to_not_be_null",
-                f"required_when:{r.column}",
+                "expect_column_values_to_be_null"
+                if r.kind == "only_when"
+                else "expect_column_values_to_not_be_null",
+                f"{r.kind}:{r.column}",
                 column=r.column,
                 row_condition={
                     "type": "comparison",
                     "column": {"name": r.required_when_column},
-                    "operator": "IN",
+                    "operator": "NOT_IN" if r.kind == "only_when" else "IN",
                     "parameter": list(r.in_values),
                 },
             )

@@ -187,7 +187,7 @@ def _retention_sql(src: Source) -> list[tuple[str, bool]]:
     """The retention SQL for one source, in order, each with whether it is a template: its
     accepted rows (an event's date; a register row's end), its quarantine, the linkage's rows
     made from it."""
-    if src.kind == "event":
+    if src.dated:
         todo = [("retention_events", True)]
     else:
         todo = [("retention_register", True)]

@@ -23,7 +23,7 @@ def retention_status(con: duckdb.DuckDBPyConnection, today: date | None = None) 
     for name, src in SOURCES.items():
         status = (
             "retention_status_events"
-            if src.kind == "event"
+            if src.dated
             else "retention_status_persons"
             if src.register_of == "person"
             else "retention_status_register"

@@ -34,6 +34,10 @@ def make_world(root: Path) -> Path:
     from hearth.synth import synthesise
 
     synthesise(root / "landing", root / "_truth", **WORLD)
+    # the world writes no offers unless it runs the closed loop: write a month of them each
+    from tests.support.interventions import world_households, write_interventions
+
+    write_interventions(root / "landing", MONTHS, world_households(root / "landing", BASELINE))
     return root / "landing"
 
 
@@ -664,6 +668,55 @@ CASES: list[Case] = [
         secret="0999",
         month=BASELINE,
         base_month=BASELINE,
+    ),
+    # -- interventions (issue 26): the offer's own rules -------------------------------------------
+    Case(
+        "unknown_response",
+        "interventions",
+        "a response code the contract does not list",
+        text_case("interventions", lambda df: put_rows(df, "response", [3, 4], "MAYBE_LATER")),
+        Loaded({"unknown_code": 2}),
+        secret="MAYBE_LATER",
+        withheld=True,
+    ),
+    Case(
+        "completed_before_offer",
+        "interventions",
+        "a visit completed before it was offered",
+        text_case(
+            "interventions",
+            lambda df: put_rows(
+                put_rows(df, "response", [5], "ACCEPTED"), "completed_date", [5], "2025-11-02"
+            ),
+        ),
+        Loaded({"date_out_of_order": 1}),
+    ),
+    Case(
+        "completed_when_declined",
+        "interventions",
+        "a completed date on offers that were declined",
+        text_case(
+            "interventions",
+            lambda df: put_rows(
+                put_rows(df, "response", [6, 7], "DECLINED"), "completed_date", [6, 7], "2025-12-30"
+            ),
+        ),
+        Loaded({"detail_not_allowed": 2}),
+    ),
+    Case(
+        "rank_not_from_list",
+        "interventions",
+        "a list rank on an offer not made from a list",
+        text_case(
+            "interventions",
+            lambda df: put_rows(
+                put_rows(put_rows(df, "from_list", [8], "N"), "list_generation", [8], None),
+                "list_rank",
+                [8],
+                "17",
+            ),
+        ),
+        Loaded({"detail_not_allowed": 1}),
     ),
 ]
 

@@ -8,12 +8,16 @@ from hearth.defs.resources import MlflowResource, RunSettings, WarehouseResource
 from hearth.features.build import load_window
 from hearth.features.design import cap_recency
 from hearth.modelling.evaluation.gate import Refusal, scores_refusal
+from hearth.modelling.holdout import HoldoutError
 from hearth.modelling.registry.client import MODEL_NAME
+from hearth.modelling.scoring.holdout_run import decide_holdout
 from hearth.modelling.scoring.monitoring import monitor_month, monitoring_metrics
-from hearth.modelling.scoring.ranking import store_scores
+from hearth.modelling.scoring.ranking import store_scores, top_count
 from hearth.modelling.training.params import TrainParams, config_fields
 from hearth.modelling.training.recipe import Refused, train_champion
 from hearth.operations.commit import stage, staged
+from hearth.privacy.holdout_audit import record_holdout
+from hearth.publish.ranked import publish_top
 
 
 def _refuse(refusal: Refusal) -> NoReturn:
@@ -129,15 +133,26 @@ def household_scores(
         if refusal:
             _refuse(refusal)
         store_scores(con, ranked, as_of, champ.version)
+        # the hold-out of this generation's list (issue 26): drawn over the published top's
+        # capacity, kept in the warehouse; publish leaves the held-out households off the list
+        try:
+            capacity = top_count(publish_top(), ranked.height)
+            holdout = decide_holdout(con, ranked, as_of, f"v{champ.version}", capacity)
+        except (HoldoutError, ValueError) as e:
+            raise dg.Failure(description=str(e), allow_retries=False) from None
         tags = {"dagster_run_id": context.run_id}
         report = monitor_month(
             con, ranked, as_of, feats, model, names, champ, cap, mlflow.registry(), tags
         )
+    record_holdout(holdout)  # a lottery drawn: the audit keeps its settings and approval
+    context.log.info(holdout.sentence())
     return dg.MaterializeResult(
         metadata={
             "as_of": as_of,
             "households_scored": ranked.height,
             "model_version": champ.version,
+            "holdout_households": holdout.held_out,
+            "holdout_share": holdout.share,
             **{k: v for k, v in monitoring_metrics(report).items() if "feature_psi" not in k},
         }
     )

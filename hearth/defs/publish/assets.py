@@ -13,6 +13,7 @@ from hearth.defs.resources import (
     WarehouseResource,
 )
 from hearth.modelling.registry.versions import champion_summary
+from hearth.modelling.scoring.holdout_run import held_out_households, load_decision, mark_held_out
 from hearth.modelling.scoring.monitoring import load_report
 from hearth.modelling.scoring.ranking import load_scores
 from hearth.modelling.scoring.reasons import lead_agencies
@@ -55,11 +56,16 @@ def published_outputs(
         as_of = run_settings.design(con).score_as_of
         lookup = read_area_lookup(area_lookup_file(landing.resolved()))
         ranked, area_names = name_areas(load_scores(con), lookup)
+        # the households held out of this generation's list (hearth/modelling/holdout.py)
+        ranked = mark_held_out(ranked, held_out_households(con, as_of))
+        holdout = load_decision(con, as_of)
         model = champion_summary(mlflow.registry(), decided.get("scoring_version"))
         model["monitoring"] = load_report(
             con, as_of
         )  # between months: hearth/modelling/scoring/monitoring.py
         summary = run_summary(con, as_of, ranked, model, area_names=area_names)
+        if holdout is not None:
+            summary["holdout"] = holdout
     if lookup.problem:
         context.log.warning(lookup.problem)
     root = outputs.resolved()

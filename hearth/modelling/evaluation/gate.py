@@ -30,6 +30,11 @@ stopped run, and nothing is published. The rules, in the order they are tried:
    and `hearth.contact_count` carrying the sentence every output shows), and the promotion
    rule applies to it unchanged. It is refused only if it is degenerate too: flat scores
    (rule 2), or a precision at 1% no higher than a list drawn at random (the crisis rate).
+4. **changed by the list** (issue 26) - a candidate whose training outcomes include households
+   a published list named or offered help (hearth/modelling/training/safe_updating.py) would
+   learn that the help's effect is the household's low risk: it is refused, since Hearth does
+   not model the intervention itself. Training normally leaves those households out; this
+   rule is the guard that it did.
 """
 
 from __future__ import annotations
@@ -143,6 +148,27 @@ def model_refusal(result, valid_y: np.ndarray) -> Refusal | None:
             meta,
         )
     return None
+
+
+def list_refusal(
+    train_pids: np.ndarray, changed: set[str], train_as_of: str, valid_as_of: str
+) -> Refusal | None:
+    """Rule 4: no training household's outcomes may have been changed by the list."""
+    if not changed:
+        return None
+    n = int(np.isin(np.asarray(train_pids), np.fromiter(changed, dtype=object)).sum())
+    if n == 0:
+        return None
+    return Refusal(
+        "changed_by_list",
+        f"{n} of the households the model would be trained on (as at {train_as_of}, crises to "
+        f"{valid_as_of}) were named on a published list or offered help from one, so their "
+        "outcomes show the help, not their risk; a model trained on them would learn to drop "
+        "the households the visits helped, and Hearth does not model the intervention itself. "
+        f"Train only on outcomes the list did not change (households never listed and those "
+        f"held out); {NOT_KEPT}",
+        {"changed_households": n, "train_as_of": train_as_of},
+    )
 
 
 def scores_refusal(scores: np.ndarray, as_of: str, version: str) -> Refusal | None:

@@ -20,11 +20,22 @@ import duckdb
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design, cap_recency, recency_cap
 from hearth.ingest.freshness import expected_month, freshness_report
-from hearth.modelling.evaluation.gate import Refusal, model_refusal, window_refusal
+from hearth.modelling.evaluation.gate import (
+    Refusal,
+    list_refusal,
+    model_refusal,
+    window_refusal,
+)
 from hearth.modelling.registry.client import Registry
 from hearth.modelling.registry.fingerprint import training_fingerprint
 from hearth.modelling.registry.run_log import log_and_promote, log_refused
 from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.safe_updating import (
+    held_out_between,
+    restrict,
+    safe_updating,
+    without,
+)
 from hearth.warehouse import query
 
 
@@ -95,9 +106,25 @@ def train_champion(
     with open_warehouse() as con:
         w = load_windows(con, design)
         behind = stale_sources(con, design.score_as_of)
+        # safe updating (issue 26): outcomes a published list changed are not learnt from
+        safe = safe_updating(con, design.train_as_of, design.valid_as_of, design.score_as_of)
+        held = held_out_between(con, design.train_as_of, design.valid_as_of)
     train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
+    train, safe.excluded_train = restrict(train, safe.train_changed)
+    valid, safe.excluded_valid = restrict(valid, safe.valid_changed)
+    raw_valid = without(raw_valid, safe.valid_changed)
+    safe.count_held_out(train, held)
+    if safe.acted_on:
+        info(
+            f"safe updating: {safe.excluded_train:,} training and {safe.excluded_valid:,} "
+            "validation households left out (their outcomes were changed by a list); "
+            f"{safe.train_held_out:,} held-out households kept"
+        )
     history, latest_history = w.history, w.latest_history
     refusal = window_refusal(train.y, valid.y, design.train_as_of, design.valid_as_of)
+    refusal = refusal or list_refusal(
+        train.pids, safe.train_changed, design.train_as_of, design.valid_as_of
+    )
     if refusal:
         raise Refused(refusal)
     # identical data and settings register no second version (hearth/modelling/registry/run_log.py)
@@ -142,6 +169,7 @@ def train_champion(
         result = refit_on_latest(result, latest, latest_names, params, latest_cap)
         del latest
     result.data_freshness = behind
+    result.safe_updating = safe.summary()
     if result.contact_count_fallback:
         warn(result.contact_count_fallback)
     for note in result.notes:

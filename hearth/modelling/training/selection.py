@@ -126,6 +126,9 @@ class TrainingResult:
     # each, for the model card (hearth/modelling/evaluation/card.py). The model used what was
     # accepted before.
     data_freshness: list[str] = field(default_factory=list)
+    # What safe updating did (hearth/modelling/training/safe_updating.py: SafeUpdating.summary),
+    # for the model card's "Safe updating"; empty for a result trained outside the recipe.
+    safe_updating: dict = field(default_factory=dict)
     # How the choice was made (hearth/modelling/training/selection.py:choose): each comparison, and
     # in words.
     choice_steps: list[dict] = field(default_factory=list)

@@ -137,7 +137,7 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
     measured_html = f"<h3>Where quality was measured</h3>{measured}" if measured else ""
     card = "".join(
         f"<h3>{escape(t)}</h3>{card_section(text, t)}"
-        for t in ("Data freshness", "Intended use", "Limits")
+        for t in ("Data freshness", "Safe updating", "Intended use", "Limits")
         if card_section(text, t)
     )
     return f"""<section id="model"><h2>Model card</h2>

@@ -23,7 +23,7 @@ from hearth.quality.contracts import (
     load_all,
     load_contract,
 )
-from hearth.sources import CODES, EVENT_SOURCES, SOURCES
+from hearth.sources import CODES, EVENT_SOURCES, INTERVENTION_SOURCES, SOURCES
 
 
 @pytest.fixture(scope="module")
@@ -96,19 +96,30 @@ def test_types_keys_and_ranges(contracts):
     assert not required("police", "person_pid") and not required("police", "household_pid")
     assert not required("social_care", "household_pid")
     assert not required("people", "household_pid")  # required only while RESIDENT
-    for source in EVENT_SOURCES:
+    for source in (*EVENT_SOURCES, *INTERVENTION_SOURCES):
         assert contracts[source].column("record_id").unique
     assert contracts["addresses"].column("household_pid").unique
     unique = {(s, col.name) for s, c in contracts.items() for col in c.columns if col.unique}
-    assert unique == {(s, "record_id") for s in EVENT_SOURCES} | {("addresses", "household_pid")}
+    assert unique == {(s, "record_id") for s in (*EVENT_SOURCES, *INTERVENTION_SOURCES)} | {
+        ("addresses", "household_pid")
+    }
 
 
 def test_conditional_requirements(contracts):
     rules = {
-        (s, r.column, r.required_when_column, r.in_values)
+        (s, r.kind, r.column, r.required_when_column, r.in_values)
         for s, c in contracts.items()
         for r in c.conditional_rules
     }
+    # issue 26: a completed date only for an accepted offer and never before it; a list's
+    # generation and rank only for an offer from a list
+    assert {r for r in rules if r[0] == "interventions"} == {
+        ("interventions", "only_when", "completed_date", "response", ("ACCEPTED",)),
+        ("interventions", "not_before", "completed_date", "offer_date", ()),
+        ("interventions", "only_when", "list_rank", "from_list", ("Y",)),
+        ("interventions", "only_when", "list_generation", "from_list", ("Y",)),
+    }
+    rules = {(r[0], *r[2:]) for r in rules if r[0] != "interventions" and r[1] == "required_when"}
     assert rules == {
         ("police", "risk_level", "event_type", ("DOMESTIC_ABUSE",)),
         ("people", "household_pid", "status", ("RESIDENT",)),

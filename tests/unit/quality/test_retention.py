@@ -183,7 +183,9 @@ def test_a_world_longer_than_its_retention_keeps_no_older_record(loaded, world):
         for source in SOURCES:
             s = summary["sources"][source]
             assert s["accepted_rows_deleted"] == before[f"raw_{source}"] - after[f"raw_{source}"]
-            assert s["retention_months"] == KEPT and s["contract_retention_months"] == 72
+            # six years for the agencies' records, four for the offers (issue 26)
+            contract = 48 if source == "interventions" else 72
+            assert s["retention_months"] == KEPT and s["contract_retention_months"] == contract
             assert s["kept_from"] == CUTOFF.isoformat()
         assert summary["sources"]["police"]["accepted_rows_deleted"] > 0
         held = sum(s["quarantined_rows_deleted"] for s in summary["sources"].values())
@@ -226,7 +228,10 @@ def test_the_contracts_retention_is_applied_without_the_setting(monkeypatch):
     monkeypatch.delenv("HEARTH_RETENTION_MONTHS", raising=False)
     by_source = limits(date(2026, 4, 2))
     # six years after March 2020: kept through March 2026, gone in April
-    assert {lim.months for lim in by_source.values()} == {72}
+    assert {s: lim.months for s, lim in by_source.items() if lim.months != 72} == {
+        "interventions": 48
+    }
+    assert by_source["interventions"].element == "offer_date"
     assert by_source["police"].cutoff == date(2020, 4, 1)
     assert by_source["police"].element == "event_date"
     # the setting can only shorten

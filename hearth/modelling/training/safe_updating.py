@@ -1,0 +1,143 @@
+"""Safe updating (issue 26): a model is retrained only on outcomes the list did not change.
+
+If the visits work, the households a list reached have fewer crises, and a model retrained on
+them learns that their features mean lower risk, so next year's list drops exactly the
+households that needed the visit (Liley et al.). The rule Hearth applies to every training run:
+
+- a household's outcomes in a window are *changed by the list* when, from `LOOKBACK_MONTHS`
+  before the window opens to its end, it was listed by a published list (and not held out:
+  `holdout_assignments`) or was offered help from a list (`interventions`, from_list Y);
+- training (features at T-24, crises to T-12) and validation (T-12, crises to T) use only the
+  other households: those never listed, and those held out by the lottery
+  (hearth/modelling/holdout.py), whose outcomes are what would have happened without a visit;
+- the gate (hearth/modelling/evaluation/gate.py, `list_refusal`) refuses a candidate whose
+  training outcomes include a changed household: Hearth does not yet model the intervention
+  itself, so leaving such outcomes in is never safe.
+
+Before any list was acted on nothing is changed and nothing is dropped. A lookback because a
+visit's effect lasts: a household visited a year before the window may still be safer in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from hearth.months import add_months, month_start
+from hearth.sources import INTERVENTION_SOURCES, SOURCES
+from hearth.warehouse import query, query_source
+
+LOOKBACK_MONTHS = 12
+RULE = (
+    "Trained and validated only on outcomes the list did not change: households a published "
+    "list named (and did not hold out) or that were offered help from a list, from "
+    f"{LOOKBACK_MONTHS} months before each window to its end, are left out; households never "
+    "listed and those held out by the lottery are kept."
+)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict, source=None) -> list[tuple]:
+    """A query's rows, or none when its table does not exist yet (a warehouse that never drew a
+    hold-out, opened read only)."""
+    try:
+        rel = query_source(con, name, source, params) if source else query(con, name, params)
+        return rel.fetchall()
+    except duckdb.CatalogException:
+        return []
+
+
+def changed_by_list(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> set[str]:
+    """The households whose outcomes between `as_of` and `end` (months) a list may have changed."""
+    start = add_months(as_of, -LOOKBACK_MONTHS)
+    out = {
+        r[0]
+        for r in _rows(
+            con, "modelling/changed_by_list_listed", {"start_month": start, "end_month": end}
+        )
+    }
+    for name in INTERVENTION_SOURCES:
+        params = {"start": month_start(start), "end": month_start(end)}
+        out |= {r[0] for r in _rows(con, "modelling/changed_by_list", params, SOURCES[name])}
+    return out
+
+
+def held_out_between(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> set[str]:
+    """The households held out of the lists scored between `as_of` and `end`."""
+    params = {"start_month": add_months(as_of, -LOOKBACK_MONTHS), "end_month": end}
+    return {r[0] for r in _rows(con, "modelling/held_out_between", params)}
+
+
+@dataclass
+class SafeUpdating:
+    """What the rule did to one training run, for the gate and the model card."""
+
+    train_changed: set[str] = field(default_factory=set)
+    valid_changed: set[str] = field(default_factory=set)
+    train_held_out: int = 0
+    train_held_out_crises: int = 0
+    lists: int = 0  # hold-out decisions kept for the lists in the training window
+    min_share: float | None = None
+    excluded_train: int = 0
+    excluded_valid: int = 0
+
+    def count_held_out(self, window, held: set[str]) -> None:
+        """How many of a training window's households were held out, and their crises."""
+        mask = window.frame["household_pid"].is_in(list(held)).to_numpy()
+        self.train_held_out = int(mask.sum())
+        self.train_held_out_crises = int(np.asarray(window.y)[mask].sum())
+
+    @property
+    def acted_on(self) -> bool:
+        return bool(self.train_changed or self.valid_changed)
+
+    @property
+    def safe(self) -> bool:
+        """Whether the model can be safely retrained: no list acted on yet, or a hold-out kept."""
+        return not self.acted_on or self.train_held_out > 0
+
+    def summary(self) -> dict[str, object]:
+        """For the model card (`hearth/modelling/evaluation/card.py`: "Safe updating")."""
+        return {
+            "rule": RULE,
+            "lists_with_holdout_decision": self.lists,
+            "smallest_share": self.min_share,
+            "excluded_training_households": self.excluded_train,
+            "excluded_validation_households": self.excluded_valid,
+            "held_out_households": self.train_held_out,
+            "held_out_crises": self.train_held_out_crises,
+            "safe": self.safe,
+        }
+
+
+def safe_updating(
+    con: duckdb.DuckDBPyConnection, train_as_of: str, valid_as_of: str, score_as_of: str
+) -> SafeUpdating:
+    """The households the list changed in the training and validation windows, and the hold-out
+    kept in the training window."""
+    out = SafeUpdating(
+        train_changed=changed_by_list(con, train_as_of, valid_as_of),
+        valid_changed=changed_by_list(con, valid_as_of, score_as_of),
+    )
+    params = {"start_month": add_months(train_as_of, -LOOKBACK_MONTHS), "end_month": valid_as_of}
+    rows = _rows(con, "modelling/holdout_shares_between", params)
+    if rows and rows[0][0]:
+        out.lists, out.min_share = int(rows[0][0]), float(rows[0][1])
+    return out
+
+
+def restrict(window, changed: set[str]) -> tuple[object, int]:
+    """A labelled window (hearth/modelling/training/selection.py Window) without the households
+    the list changed, and how many were left out; the same window when there are none."""
+    if not changed:
+        return window, 0
+    keep = ~window.frame["household_pid"].is_in(list(changed)).to_numpy()
+    kept = replace(window, frame=window.frame.filter(pl.Series(keep)), y=window.y[keep])
+    return kept, int((~keep).sum())
+
+
+def without(frame: pl.DataFrame, changed: set[str]) -> pl.DataFrame:
+    """A features frame without the households the list changed."""
+    return frame.filter(~pl.col("household_pid").is_in(list(changed))) if changed else frame
