@@ -18,9 +18,10 @@ each cycle's month, the world asks the arm for Hearth's list as of that month; t
    (`fit_candidate("gradient_boosting")`, `TrainParams().sized(...)`, the same as
    `refit_on_latest` fits the chosen model to score at T) on the arm's training households:
    - **naive**: every household (monthly retraining on all outcomes, as if nobody acted);
-   - **safe**: only households the list did not change: not on a published list whose visits'
-     effect could reach the 12-month label window (listed at M-12-K .. M-2, K the assumed
-     follow-up, `--effect-months`), so either never listed then or held out;
+   - **safe**: only households the list did not change, by Hearth's own rule
+     (`hearth.modelling.training.safe_updating.changed_by_list` on the interventions extract
+     the arm ingested: households offered help from a list from 12 months before the window
+     to its end are left out; never-listed and held-out households stay);
 4. scores every household at M and publishes a list within capacity (`--capacity`, a share of
    households) with Hearth's hold-out lottery at the capacity margin
    (`hearth.modelling.holdout.assign_holdout`, salt per hold-out generation, `--holdout-share`);
@@ -170,6 +171,7 @@ class Arm:
         from hearth.modelling.holdout import assign_holdout
         from hearth.modelling.training.fit import fit_candidate
         from hearth.modelling.training.params import TrainParams
+        from hearth.modelling.training.safe_updating import changed_by_list
         from hearth.months import add_months
         from hearth.synth.loop import PublishedList
 
@@ -190,8 +192,8 @@ class Arm:
         history = history_months(self.con, train_as_of)
         names, cap = load_catalogue().usable_names(history), recency_cap(history)
         rows = np.ones(feats.height, dtype=bool)
-        if self.name == "safe":
-            changed = self.changed_by_list(as_of)
+        if self.name == "safe":  # Hearth's rule, on the interventions the arm has ingested
+            changed = changed_by_list(self.con, train_as_of, as_of)
             rows = ~feats["household_pid"].is_in(list(changed)).to_numpy()
         frame = cap_recency(feats, cap).filter(pl.Series(rows))
         X = frame.select(names).to_numpy().astype(np.float32, copy=False)
@@ -238,20 +240,6 @@ class Arm:
         pid = np.array(listed["household_pid"].to_list() + new_held, dtype=object)
         held = np.r_[np.zeros(listed.height, bool), np.ones(len(new_held), bool)]
         return PublishedList(pid, np.arange(1, pid.size + 1), f"v{c + 1}", held)
-
-    def changed_by_list(self, as_of: str) -> set[str]:
-        """Households whose outcomes in the 12 months to `as_of` (M) a list may have changed:
-        on a list published at M-12-K .. M-2 (K = the follow-up Hearth assumes)."""
-        from hearth.months import add_months
-
-        # a list as of o is visited in month o and acts in months o+1 .. o+K, which meet the
-        # label months M-12 .. M-1 when M-12-K <= o <= M-2
-        since, until = add_months(as_of, -12 - self.settings.effect_months), add_months(as_of, -1)
-        out: set[str] = set()
-        for cyc in self.cycles:
-            if since <= cyc.as_of < until:
-                out.update(cyc.listed)
-        return out
 
 
 def _lottery_key(seed: int) -> bytes:

@@ -174,3 +174,33 @@ def test_loop_parameters_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="shared-key world"):
         synthesise(tmp_path / "o", tmp_path / "t", 50, 1, 12, identifiers="agency",
                    raw=tmp_path / "raw", partnership=p)  # fmt: skip
+
+
+def test_feedback_benchmark_runs_two_cycles(tmp_path: Path) -> None:
+    """benchmarks/feedback.py closes the loop on a tiny world: both arms, two cycles, the JSON
+    with each cycle's ratios and effect estimate next to the true effect."""
+    from benchmarks.feedback import main
+
+    path = main(
+        ["--households", "600", "--seed", "5", "--cycles", "2", "--holdout-share", "0.2",
+         "--capacity", "0.02", "--work", str(tmp_path / "work"), "--out", str(tmp_path)]
+    )  # fmt: skip
+    result = json.loads(path.read_text())
+    assert path.name.startswith("feedback-") and result["settings"]["cycles"] == 2
+    assert [c["cycle"] for c in result["cycles"]] == [1, 2]
+    for cycle in result["cycles"]:
+        assert cycle["true_effect"] == -0.3
+        for arm in ("naive", "safe"):
+            got = cycle[arm]
+            assert 0 < got["ratio_to_oracle"] <= 1.5
+            assert got["listed"] == 12 and got["training_households"] > 0
+            assert {"estimate", "low", "high", "treated_households", "control_households"} <= set(
+                got["effect"]
+            )
+    first = result["cycles"][0]
+    # the first cycle: no list acted on yet, so both arms train on the same households
+    assert first["naive"]["ratio_to_oracle"] == first["safe"]["ratio_to_oracle"]
+    assert result["cycles"][1]["safe"]["left_out_of_training"] > 0
+    assert result["cycles"][1]["naive"]["left_out_of_training"] == 0
+    assert {"naive", "safe", "effect_last_cycle"} <= set(result["summary"])
+    assert result["world"]["safe"]["offers"] > 0
