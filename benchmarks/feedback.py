@@ -96,6 +96,7 @@ class Settings:
     move: float = 0.002
     realistic: bool = False
     calibration: str = "isotonic"
+    max_iter: int = 150  # TrainParams.max_iter (Hearth's default 150)
 
     @property
     def capacity(self) -> int:
@@ -199,7 +200,8 @@ class Arm:
         X = frame.select(names).to_numpy().astype(np.float32, copy=False)
         yr, pids = y[rows], frame["household_pid"].to_numpy()
         lap("features")
-        params = TrainParams(calibration=s.calibration).sized(int(yr.sum()), len(yr))
+        params = TrainParams(calibration=s.calibration, max_iter=s.max_iter)
+        params = params.sized(int(yr.sum()), len(yr))
         model = fit_candidate("gradient_boosting", X, yr, pids, names, params)
         del feats, frame, X
         lap("fit")
@@ -532,6 +534,9 @@ def main(argv: list[str] | None = None) -> Path:
         "or crossfit (six fits, as Hearth below).",
     )
     ap.add_argument(
+        "--max-iter", type=int, default=150, help="Boosting iterations (Hearth's default 150)."
+    )
+    ap.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -563,6 +568,7 @@ def main(argv: list[str] | None = None) -> Path:
         move=args.move,
         realistic=args.realistic,
         calibration=args.calibration,
+        max_iter=args.max_iter,
     )
     t0 = time.perf_counter()
 
