@@ -518,7 +518,12 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--effect", type=float, default=-0.30, help="Hazard change after a visit.")
     ap.add_argument("--accept", type=float, default=0.6, help="Share of offers accepted.")
     ap.add_argument("--holdout-share", type=float, default=0.1)
-    ap.add_argument("--margin", type=float, default=0.02, help="The lottery's band (score units).")
+    ap.add_argument(
+        "--margin",
+        type=lambda v: None if v == "none" else float(v),
+        default=0.02,
+        help="The lottery's band in score units, or 'none' to draw among the whole list.",
+    )
     ap.add_argument(
         "--capacity", type=float, default=0.01, help="Visits a month, a share of households."
     )
