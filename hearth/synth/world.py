@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from hearth.sources import EVENT_SOURCES
 from hearth.synth import params as P
@@ -24,11 +23,7 @@ from hearth.synth.mechanisms import World, resolve
 from hearth.synth.months import month_name, parse_month, random_day_in_month
 from hearth.synth.places import write_area_names
 from hearth.synth.population import Areas, Households, make_areas, make_households
-from hearth.synth.truth import block_truth
-from hearth.synth.write import (
-    PARQUET_OPTIONS,
-    ROW_GROUP_SIZE,
-)
+from hearth.synth.truth import block_truth, write_households_truth
 
 # Independent random streams: (seed, stream[, block]). 6: mechanisms.py's draws, 7: each block's
 # household factor, 8: loop.py's partnership, 10 and 11: agency.py's identifiers. Today's
@@ -208,7 +203,7 @@ def synthesise(
 
     write_area_names(out, areas)  # the names lookup a council lands from the ONS names
     report("writing truth", 0.95)
-    truth_rows = _write_truth(truth, hh_pids, first, tr)
+    truth_rows = write_households_truth(truth, hh_pids, first, tr)
     links = write_record_links(
         truth, written, events.h, ev_person, ev_number, events.day, hh_pids, person_pids
     )
@@ -302,38 +297,6 @@ def _address_changes(
     tenure[t_change] = (tenure[t_change] + rng.integers(1, 4, int(t_change.sum()))) % 4
     ptype[p_change] = (ptype[p_change] + rng.integers(1, 5, int(p_change.sum()))) % 5
     return np.flatnonzero(t_change | p_change), tenure, ptype
-
-
-def _write_truth(
-    truth: Path, hh_pids: pa.Array, first: int, tr: tuple[np.ndarray, np.ndarray, np.ndarray]
-) -> int:
-    p, p_full, crisis = tr
-    truth.mkdir(parents=True, exist_ok=True)
-    schema = pa.schema(
-        [
-            ("household_pid", pa.string()),
-            ("as_of", pa.string()),
-            ("p_crisis_12m", pa.float64()),
-            ("p_crisis_12m_full", pa.float64()),
-            ("crisis_12m", pa.bool_()),
-        ]
-    )
-    n = len(hh_pids)
-    with pq.ParquetWriter(truth / "households.parquet", schema, **PARQUET_OPTIONS) as writer:
-        for i in range(p.shape[0]):
-            as_of = month_name(first + 1 + i)
-            table = pa.Table.from_arrays(
-                [
-                    hh_pids,
-                    pa.array(np.full(n, as_of)),
-                    pa.array(p[i]),
-                    pa.array(p_full[i]),
-                    pa.array(crisis[i]),
-                ],
-                schema=schema,
-            )
-            writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
-    return n * p.shape[0]
 
 
 def _key_record(key: P.Key) -> dict:
