@@ -231,9 +231,10 @@ class Partnership:
                 }
             )
         sel = np.flatnonzero(offered)
-        self._write_extract(out, as_of, pid[sel], rank[sel], lst.generation, lead, sel,
-                            offer_day[sel], np.where(visited[sel], done_day[sel], -1),
-                            response[sel])  # fmt: skip
+        if sel.size:  # a month without offers sends no file (an empty extract is refused)
+            self._write_extract(out, as_of, pid[sel], rank[sel], lst.generation, lead, sel,
+                                offer_day[sel], np.where(visited[sel], done_day[sel], -1),
+                                response[sel])  # fmt: skip
         return int(sel.size)
 
     def _thin(self, visited: np.ndarray, t: int) -> None:
