@@ -21,12 +21,17 @@ per as-of month (`latent.laplace_by_month`).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hearth.synth import params as P
 from hearth.synth.events import BlockEvents, HouseholdRates
+from hearth.synth.months import month_name
+from hearth.synth.write import PARQUET_OPTIONS, ROW_GROUP_SIZE
 
 HORIZON = 12
 # Households per pass of the filter: (households x nodes x chains) cells, so memory stays flat
@@ -257,3 +262,37 @@ def _block_truth(
     asof = np.arange(1, n_land + 1)
     crisis = (cum[:, asof + HORIZON] - cum[:, asof]).T > 0
     return BlockTruth(p, p_full, crisis)
+
+
+def write_households_truth(
+    truth: Path, hh_pids: pa.Array, first: int, tr: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> int:
+    """`households.parquet`: each household's risk and crisis in the 12 months after each
+    as-of month (the world without any visit of the closed loop)."""
+    p, p_full, crisis = tr
+    truth.mkdir(parents=True, exist_ok=True)
+    schema = pa.schema(
+        [
+            ("household_pid", pa.string()),
+            ("as_of", pa.string()),
+            ("p_crisis_12m", pa.float64()),
+            ("p_crisis_12m_full", pa.float64()),
+            ("crisis_12m", pa.bool_()),
+        ]
+    )
+    n = len(hh_pids)
+    with pq.ParquetWriter(truth / "households.parquet", schema, **PARQUET_OPTIONS) as writer:
+        for i in range(p.shape[0]):
+            as_of = month_name(first + 1 + i)
+            table = pa.Table.from_arrays(
+                [
+                    hh_pids,
+                    pa.array(np.full(n, as_of)),
+                    pa.array(p[i]),
+                    pa.array(p_full[i]),
+                    pa.array(crisis[i]),
+                ],
+                schema=schema,
+            )
+            writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+    return n * p.shape[0]

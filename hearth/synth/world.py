@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from hearth.sources import EVENT_SOURCES
 from hearth.synth import params as P
@@ -19,18 +18,16 @@ from hearth.synth.events import BlockEvents, generate_events, household_rates
 from hearth.synth.extracts import write_addresses, write_events, write_people
 from hearth.synth.ids import nhs_numbers, pseudonyms, synthetic_key, uprns
 from hearth.synth.latent import eligibility, laplace_by_month, laplace_table, simulate_chains
+from hearth.synth.loop import Partnership
 from hearth.synth.mechanisms import World, resolve
 from hearth.synth.months import month_name, parse_month, random_day_in_month
 from hearth.synth.places import write_area_names
 from hearth.synth.population import Areas, Households, make_areas, make_households
-from hearth.synth.truth import block_truth
-from hearth.synth.write import (
-    PARQUET_OPTIONS,
-    ROW_GROUP_SIZE,
-)
+from hearth.synth.truth import block_truth, write_households_truth
 
 # Independent random streams: (seed, stream[, block]). 6: mechanisms.py's draws, 7: each block's
-# household factor, 10 and 11: agency.py's identifiers. Today's streams never move.
+# household factor, 8: loop.py's partnership, 10 and 11: agency.py's identifiers. Today's
+# streams never move.
 _AREAS, _HOUSEHOLDS, _BLOCK, _PEOPLE, _ADDRESSES, _FACTOR = 1, 2, 3, 4, 5, 7
 _KEY_ROLE = np.array([ROLE_CODE[k.role] for k in P.KEYS])
 _KEY_SOURCE = np.array([EVENT_SOURCES.index(k.source) for k in P.KEYS])
@@ -63,14 +60,23 @@ def synthesise(
     world: P.WorldParams | None = None,
     identifiers: str = "shared",
     raw: Path | None = None,
+    partnership: Partnership | None = None,
 ) -> SynthSummary:
     """Write a landing tree under `out` and the truth under `truth`; same arguments, same bytes.
     `world` switches on the mechanisms of a less flattering world (`params.REALISTIC` all of
     them); None or `WorldParams()` is today's world.
     `identifiers`: "shared" (every agency holds NHS numbers and UPRNs) or "agency" (the keys
     real ones hold, and raw extracts under `raw` made into the landing: hearth/synth/agency.py);
-    the households, people, events and truth are the same under both."""
+    the households, people, events and truth are the same under both.
+    `partnership` (hearth/synth/loop.py) closes the loop: before each month from its start it
+    is given Hearth's list as of that month, visits, and the visited households' crises fall;
+    `_truth/households.parquet` still holds the risk and crises without any visit."""
     check_identifiers(identifiers, out, raw)
+    if partnership is not None and identifiers != "shared":
+        raise ValueError(
+            "The closed loop needs the shared-key world: Hearth reads each month's landing as "
+            "it is written, and the agency-identifier landing is made after the last month."
+        )
     if households < 2 or months < 2:
         raise ValueError("need at least 2 households and 2 months")
     if not (0.0 <= mess_rate < 1.0 / 3.0) or not (0.0 <= move_rate < 0.5):
@@ -116,10 +122,16 @@ def synthesise(
         sel = ev_source == s
         ev_number[sel] = np.arange(1, int(sel.sum()) + 1)
     by_month = np.searchsorted(events.t, np.arange(months + 1))  # events are sorted by month
+    if partnership is not None:
+        ev_crisis = resolved.key_crisis[events.key.astype(np.int64)]
+        partnership.bind(seed, first, months, events.t, events.h, ev_crisis, hh_pids)
+        write_area_names(out, areas)  # Hearth reads the landing while it is being written
     for t in range(months):
         m = first + t
         name = month_name(m)
         report(f"writing {name}", 0.6 + 0.35 * t / months)
+        if partnership is not None:  # the list as of this month; its visits thin later crises
+            partnership.month(t, out)
         if t == 0:
             stable = np.flatnonzero(pop.hh_of >= 0)
             rows["addresses"] += write_addresses(
@@ -181,6 +193,8 @@ def synthesise(
             ct, cl = events.t[cand], events.late[cand]
             keep = (ev_source[cand] == s) & (((ct == t) & ~cl) | ((ct == t - 1) & cl))
             idx = cand[keep]
+            if partnership is not None:  # crises the visits prevented never happened
+                idx = idx[~partnership.prevented[idx]]
             idx = np.repeat(idx, 1 + events.dup[idx])
             written.events.append((source, name, idx))
             rows[source] += write_events(
@@ -189,7 +203,7 @@ def synthesise(
 
     write_area_names(out, areas)  # the names lookup a council lands from the ONS names
     report("writing truth", 0.95)
-    truth_rows = _write_truth(truth, hh_pids, first, tr)
+    truth_rows = write_households_truth(truth, hh_pids, first, tr)
     links = write_record_links(
         truth, written, events.h, ev_person, ev_number, events.day, hh_pids, person_pids
     )
@@ -197,6 +211,9 @@ def synthesise(
     ident_counts = (
         agency_world(out, raw, seed, written, *parts) if identifiers == "agency" else None
     )
+    loop = None
+    if partnership is not None:
+        loop = partnership.write_truth(truth, ev_number, ev_source, events.day)
     crisis_rate = float(tr[2].mean())
     summary = SynthSummary(
         out,
@@ -211,7 +228,7 @@ def synthesise(
         crisis_rate,
     )
     _write_world(
-        truth, summary, seed, end, mess_rate, move_rate, pop, resolved, links, ident_counts
+        truth, summary, seed, end, mess_rate, move_rate, pop, resolved, links, ident_counts, loop
     )
     report("done", 1.0)
     return summary
@@ -282,38 +299,6 @@ def _address_changes(
     return np.flatnonzero(t_change | p_change), tenure, ptype
 
 
-def _write_truth(
-    truth: Path, hh_pids: pa.Array, first: int, tr: tuple[np.ndarray, np.ndarray, np.ndarray]
-) -> int:
-    p, p_full, crisis = tr
-    truth.mkdir(parents=True, exist_ok=True)
-    schema = pa.schema(
-        [
-            ("household_pid", pa.string()),
-            ("as_of", pa.string()),
-            ("p_crisis_12m", pa.float64()),
-            ("p_crisis_12m_full", pa.float64()),
-            ("crisis_12m", pa.bool_()),
-        ]
-    )
-    n = len(hh_pids)
-    with pq.ParquetWriter(truth / "households.parquet", schema, **PARQUET_OPTIONS) as writer:
-        for i in range(p.shape[0]):
-            as_of = month_name(first + 1 + i)
-            table = pa.Table.from_arrays(
-                [
-                    hh_pids,
-                    pa.array(np.full(n, as_of)),
-                    pa.array(p[i]),
-                    pa.array(p_full[i]),
-                    pa.array(crisis[i]),
-                ],
-                schema=schema,
-            )
-            writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
-    return n * p.shape[0]
-
-
 def _key_record(key: P.Key) -> dict:
     """A record key as world.json documents it, with whether it is a crisis (the contracts')."""
     fields = asdict(key)
@@ -336,6 +321,7 @@ def _write_world(
     resolved: World,
     record_links: int = 0,
     identifiers: dict | None = None,
+    loop: dict | None = None,
 ) -> None:
     """The parameters behind the truth (never the key or a raw identifier)."""
     from hearth.synth.latent import z_nodes  # scipy
@@ -397,4 +383,6 @@ def _write_world(
     if identifiers is not None:  # agencies' identifiers; shared keys: as it always was
         world["identifiers"] = identifiers
         world["counts"]["record_links"] = record_links
+    if loop is not None:  # the closed loop's partnership; without it, as it always was
+        world["partnership"] = loop
     (truth / "world.json").write_text(json.dumps(world, indent=2) + "\n", encoding="utf-8")
