@@ -209,3 +209,25 @@ def measures(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     except duckdb.CatalogException:  # a warehouse linked before token linkage existed
         return None
     return json.loads(row[0]) if row else None
+
+
+def metadata(measures: dict[str, Any]) -> dict[str, Any]:
+    """What the linkage asset shows in Dagster: counts, rates, the model version and the
+    calibration error, never a token, a pseudonym or a record id (plain numbers and words)."""
+    if not measures.get("ran"):
+        return {"token_linkage": "not needed: every record was linked by an exact key"}
+    out: dict[str, Any] = {
+        "token_linkage": "ran",
+        "records_needing_link": measures["needing_link"],
+        "labelled_records": measures["labelled"],
+        "linkage_model_version": measures["model"]["version"] or "not kept",
+        "linkage_model_retrained": measures["model"]["retrained"],
+        "linkage_model_reason": measures["model"]["retrain_reason"] or "reused",
+    }
+    for source, v in measures["by_source"].items():
+        out[f"token_linkage_rate_{source}"] = v["linkage_rate"]
+    for which, table in measures["calibration"].items():
+        if isinstance(table, dict) and "max_error_after" in table:
+            out[f"calibration_error_{which}_before"] = table["max_error_before"]
+            out[f"calibration_error_{which}_after"] = table["max_error_after"]
+    return out

@@ -22,7 +22,7 @@ import duckdb
 SETTINGS_VERSION = "s1"
 RECORDS = "link_records_in"
 REGISTER = "link_register_in"
-U_PAIRS = 2e6  # pairs sampled for u: ample for 5 comparisons of a few levels each
+U_PAIRS = 5e5  # pairs sampled for u: ample for 4 comparisons of a few levels each
 SEED = 25  # the u sample's seed: the same data trains the same model
 
 
