@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import duckdb
 import polars as pl
@@ -19,11 +20,13 @@ def link(
     con: duckdb.DuckDBPyConnection,
     store: ModelStore | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    today: date | None = None,
 ) -> pl.DataFrame:
     """Rebuild residence, households and linked events in one transaction by exact keys
     (authoritative, probability 1), then link records without one by their tokens
     (hearth/linkage/probabilistic.py; its measures in `linkage_measures`). Return the linkage
-    counts per source and extract month."""
+    counts per source and extract month. `today`: the clock the linkage model's age is judged
+    by (default the run's, hearth.settings.today)."""
     con.execute("BEGIN TRANSACTION")
     try:
         run_sql(con, "linkage/residence")
@@ -38,7 +41,7 @@ def link(
         con.execute("ROLLBACK")
         raise
     # splink runs its own statements, outside a transaction; its result is written in one
-    link_by_tokens(con, store, progress)
+    link_by_tokens(con, store, progress, today)
     return query(con, "linkage/summary").pl()
 
 
