@@ -28,15 +28,20 @@ import polars as pl
 from hearth import settings
 from hearth.linkage import recalibration, splink_model
 from hearth.linkage.model_store import ModelStore, contract_fingerprint, retrain_reason
-from hearth.privacy.tokens import TOKEN_COLUMNS, TOKEN_VERSION
 from hearth.sources import SOURCES
 from hearth.warehouse import query, query_one, run_source_sql, run_sql
 
 LINK_FLOOR = 0.5  # a best candidate below this is not linked (no household is more likely)
 LABELLED_PER_SOURCE = 20_000  # exact-keyed records per source kept as labels each run
 MAX_CANDIDATES = 5
-# the token columns a record of link_records has (a source that does not send one: NULL)
-_LINK_COLUMNS = tuple(c for cols in TOKEN_COLUMNS.values() for c in cols)
+# the token columns of link_records (hearth/privacy/tokens.py makes them; a source's contract
+# says which it sends, the others are NULL)
+LINK_COLUMNS = (
+    *("given_token", "given_phonetic_token", "given_bigram_tokens"),
+    *("family_token", "family_phonetic_token", "family_bigram_tokens"),
+    *("birth_token", "birth_year_token", "birth_month_token", "birth_day_token"),
+    *("pc_unit_token", "pc_sector_token", "pc_district_token", "premise_token"),
+)
 Progress = Callable[[str], None]
 
 
@@ -49,13 +54,19 @@ def _token_sources() -> list:
     ]
 
 
-def gather(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Fill link_records and link_register; the counts of records needing a link, of labelled
-    records and of register identities."""
-    run_sql(con, "linkage/link_records", {"token_version": TOKEN_VERSION})
+def token_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The token version of the person register's tokens, or None if it holds none."""
+    row = query_one(con, "linkage/token_version")
+    return row[0] if row else None
+
+
+def gather(con: duckdb.DuckDBPyConnection, version: str | None) -> dict[str, int]:
+    """Fill link_records and link_register with the tokens of `version`; the counts of records
+    needing a link, of labelled records and of register identities."""
+    run_sql(con, "linkage/link_records", {"token_version": version})
     for s in _token_sources():
-        extra = {c: (c if c in s.tokens else None) for c in _LINK_COLUMNS}
-        params = {"source": s.name, "token_version": TOKEN_VERSION}
+        extra = {c: (c if c in s.tokens else None) for c in LINK_COLUMNS}
+        params = {"source": s.name, "token_version": version}
         params["labelled"] = LABELLED_PER_SOURCE
         run_source_sql(con, "linkage/source_link_records", s, params, extra=extra)
     needing, labelled, register = query_one(con, "linkage/link_counts") or (0, 0, 0)
@@ -136,7 +147,8 @@ def link_by_tokens(
     """Link what the exact keys did not (see the module's docstring); the run's measures.
     Without a `store` the model is trained for this run and not kept (tests, benchmarks)."""
     started = time.perf_counter()
-    counts = gather(con)
+    version = token_version(con)
+    counts = gather(con, version)
     if counts["needing_link"] == 0:
         run_sql(con, "linkage/no_token_links")
         out = {
@@ -147,9 +159,10 @@ def link_by_tokens(
         }
         _keep(con, out)
         return out
+    assert version is not None  # records needing a link carry tokens of the register's version
     today = today or settings.today()
     stored = store.latest() if store is not None else None
-    reason = retrain_reason(stored, TOKEN_VERSION, today)
+    reason = retrain_reason(stored, version, today)
     register_people = query_one(con, "linkage/register_people")[0]  # type: ignore[index]
     trained_now = False
     if reason is None:
@@ -164,7 +177,7 @@ def link_by_tokens(
     _predict_and_link(con, model)
     measures, drift = _measure(con, counts)
     if not trained_now:
-        drifted = retrain_reason(stored, TOKEN_VERSION, today, drift)
+        drifted = retrain_reason(stored, version, today, drift)
         if drifted is not None:
             reason = drifted
             progress(f"retraining the linkage model: {reason}")
@@ -172,22 +185,22 @@ def link_by_tokens(
             trained_now = True
             _predict_and_link(con, model)
             measures, drift = _measure(con, counts)
-    version = stored.version if stored is not None and not trained_now else None
+    model_version = stored.version if stored is not None and not trained_now else None
     if trained_now and store is not None:
         tags = {
             "settings_version": splink_model.SETTINGS_VERSION,
-            "token_version": TOKEN_VERSION,
+            "token_version": version,
             "contract_fingerprint": contract_fingerprint(),
             "trained_on": today.isoformat(),
             "linked_share": f"{drift.get('linked_share', 0.0):.4f}",
         }
-        version = store.log(model, tags, reason or "")
+        model_version = store.log(model, tags, reason or "")
     out = {
         **measures,
         "ran": True,
         "model": {
             "name": "hearth_record_linkage" if store is not None else None,
-            "version": version,
+            "version": model_version,
             "retrained": trained_now,
             "retrain_reason": reason,
         },
