@@ -27,6 +27,7 @@ import polars as pl
 
 from hearth import settings
 from hearth.linkage import recalibration, splink_model
+from hearth.linkage.address import link_by_address
 from hearth.linkage.model_store import ModelStore, contract_fingerprint, retrain_reason
 from hearth.sources import SOURCES
 from hearth.warehouse import query, query_one, run_source_sql, run_sql
@@ -149,13 +150,21 @@ def link_by_tokens(
     started = time.perf_counter()
     version = token_version(con)
     counts = gather(con, version)
+    by_address = link_by_address(con, version, LINK_FLOOR)
     if counts["needing_link"] == 0:
         run_sql(con, "linkage/no_token_links")
+        needing_address = sum(v["needing_link"] for v in by_address.values())
         out = {
             **counts,
             "ran": False,
-            "note": "every record was linked by an exact key (or carries no tokens): "
-            "no probabilistic linkage was needed, every link has probability 1.",
+            "address_links": by_address,
+            "note": "every record with a name or date of birth was linked by an exact key (or "
+            "carries no tokens): no probabilistic linkage was needed"
+            + (
+                f"; {needing_address:,} address-only records were linked by their premise."
+                if needing_address
+                else ", every link has probability 1."
+            ),
         }
         _keep(con, out)
         return out
@@ -197,6 +206,7 @@ def link_by_tokens(
         model_version = store.log(model, tags, reason or "")
     out = {
         **measures,
+        "address_links": by_address,
         "ran": True,
         "model": {
             "name": "hearth_record_linkage" if store is not None else None,
@@ -227,8 +237,15 @@ def measures(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
 def metadata(measures: dict[str, Any]) -> dict[str, Any]:
     """What the linkage asset shows in Dagster: counts, rates, the model version and the
     calibration error, never a token, a pseudonym or a record id (plain numbers and words)."""
+    address = {
+        f"address_linkage_rate_{source}": v["linkage_rate"]
+        for source, v in (measures.get("address_links") or {}).items()
+        if v["needing_link"]
+    }
     if not measures.get("ran"):
-        return {"token_linkage": "not needed: every record was linked by an exact key"}
+        if not address:
+            return {"token_linkage": "not needed: every record was linked by an exact key"}
+        return {"token_linkage": "address-only records linked by their premise", **address}
     out: dict[str, Any] = {
         "token_linkage": "ran",
         "records_needing_link": measures["needing_link"],
@@ -239,6 +256,7 @@ def metadata(measures: dict[str, Any]) -> dict[str, Any]:
     }
     for source, v in measures["by_source"].items():
         out[f"token_linkage_rate_{source}"] = v["linkage_rate"]
+    out.update(address)
     for which, table in measures["calibration"].items():
         if isinstance(table, dict) and "max_error_after" in table:
             out[f"calibration_error_{which}_before"] = table["max_error_before"]

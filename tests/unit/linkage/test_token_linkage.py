@@ -97,6 +97,23 @@ def test_records_without_a_key_are_linked_to_the_right_household(linked, agency_
     assert by_tokens["link_probability"].min() >= probabilistic.LINK_FLOOR
 
 
+def test_address_only_records_link_to_the_household_at_their_premise(linked, agency_world):
+    """Fire records an address, not always a UPRN: the one household at that premise."""
+    events = linked["events"].filter(pl.col("source") == "fire")
+    truth = pl.read_parquet(agency_world / "truth" / "record_links.parquet")
+    by_premise = events.filter(pl.col("link_status") == "linked_by_tokens").join(
+        truth.select("source", "record_id", pl.col("household_pid").alias("true_household")),
+        on=["source", "record_id"],
+    )
+    assert by_premise.height > 0
+    assert (by_premise["household_pid"] == by_premise["true_household"]).mean() > 0.97
+    fire = linked["measures"]["address_links"]["fire"]
+    assert fire["linked"] == by_premise.height
+    # its probability is what the exact-keyed fire records say such a link is worth
+    assert by_premise["link_probability"].unique().to_list() == [fire["link_probability"]]
+    assert fire["link_probability"] < 1.0
+
+
 def test_exact_keys_keep_probability_one(linked):
     events = linked["events"]
     exact = events.filter(
