@@ -12,6 +12,7 @@ from hearth.publish.ranked import COLUMN_LABELS, PUBLIC_COLUMNS, TIER_WORDS, TIE
 from hearth.publish.report.behind import behind_html
 from hearth.publish.report.cells import _agg, _card, _exact, _sort_value, _table
 from hearth.publish.report.charts import TIER_FILL, _bars_svg, _columns_svg
+from hearth.publish.report.linkage import token_linkage_section
 from hearth.publish.report.retention import retention_section
 from hearth.publish.words import (
     HOW_TO_READ,
@@ -178,30 +179,6 @@ households). Counts of households follow the small-number rule: 1 to 7 is shown 
 </section>"""
 
 
-def _token_linkage(m: dict | None) -> str:
-    """What the token linkage did (records without an exact key), in a sentence or two."""
-    if not m or not m.get("ran"):
-        return "<p>Every linked event was linked by an exact key (probability 1).</p>"
-    parts = []
-    for source, pr in (m.get("precision_recall") or {}).items():
-        at = (pr.get("person") or pr.get("household") or {}).get("at_0.5") or {}
-        if at.get("precision") is not None:
-            parts.append(
-                f"{escape(source.replace('_', ' '))}: precision {percent(at['precision'])}, "
-                f"recall {percent(at['recall'])}"
-            )
-    best = (m.get("calibration") or {}).get("best") or {}
-    cal = best.get("max_error_after")
-    return (
-        f"<p>{_exact(m.get('needing_link'))} records had no exact key and were linked by "
-        "keyed-hash tokens of name, date of birth and address, each with the probability that "
-        "its link is right. Checked on records that carry an exact key too, at probability 0.5 "
-        f"and above: {'; '.join(parts) or 'too few such records'}."
-        + (f" Recalibrated probabilities were within {cal:.3f} of the true rate." if cal else "")
-        + "</p>"
-    )
-
-
 def _data_quality(summary: dict) -> str:
     sources = summary.get("sources") or {}
     rows = []
@@ -317,7 +294,7 @@ of people or households, so they are shown exactly.</p>
 {retention_section(summary.get("retention"))}
 <h3>Linkage of events to households</h3>
 {link_table}
-{_token_linkage(summary.get("token_linkage"))}
+{token_linkage_section(summary.get("token_linkage"))}
 <h3>Sources behind, and records kept though no longer landed</h3>
 {behind_html(summary)}
 <h3>Extracts refused</h3>{refused_html}

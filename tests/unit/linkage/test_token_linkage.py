@@ -199,6 +199,13 @@ def test_measures_give_precision_recall_calibration_and_cluster_sizes(linked):
     best = m["calibration"]["best"]
     assert len(best["before"]) == len(best["after"]) == 10
     assert m["cluster_sizes"]["people"] > 0
+    # the report's data-quality section says it in words
+    from hearth.publish.report.linkage import token_linkage_section
+
+    html = token_linkage_section(m)
+    assert f"{m['needing_link']:,}</span> records with no exact key" in html
+    assert "fire records with an address only" in html
+    assert not TOKEN.search(html)
 
 
 def test_the_model_is_kept_in_mlflow_and_reused(linked):
