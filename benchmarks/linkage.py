@@ -16,7 +16,9 @@ links it (hearth/linkage/link.py, the model trained for the run and not kept), a
   after recalibration, for best candidates and runners-up, against the truth;
 - what the run itself measured on exact-keyed records (what production sees);
 - the time of the exact joins and of the token linkage, and the peak memory of each;
-- link rates: exact keys only, with token links, and perfect links (every record).
+- link rates: exact keys only, with token links, and perfect links (every record);
+- with `--quality` (36 months): expected precision at 1% against the oracle's with the links
+  as made, with exact keys only, and with perfect links.
 
 The issue's targets (on 100,000-household worlds): police best-link precision >= 0.99, recall
 >= 0.95, household precision >= 0.995, recalibrated within 0.05 of the true rate in every
@@ -235,8 +237,50 @@ def measure(work: Path, households: int, seed: int, months: int) -> dict[str, ob
                 for c in calibration.values()
             ),
         },
-        "model_quality": "not measured here (benchmarks/quality.py measures the ranking)",
     }
+
+
+def model_quality(work: Path, truth: Path) -> dict[str, object]:
+    """Expected precision at 1% against the oracle's, with the links as made (exact keys and
+    tokens), with exact keys only, and with perfect links (every record in its true
+    household): the value of linkage beside the value of sharing. The recipe of
+    benchmarks/quality.py (no MLflow), on a copy of the warehouse per variant."""
+    from benchmarks.quality import run_recipe
+    from benchmarks.run import expected_quality
+    from hearth.features.build import build_feature_sets
+    from hearth.features.design import Design
+    from hearth.modelling.training.params import TrainParams
+    from hearth.warehouse import connect
+
+    links = pl.read_parquet(truth / "record_links.parquet")
+    out: dict[str, object] = {}
+    for variant in ("probabilistic", "exact_keys_only", "perfect_links"):
+        folder = work / variant
+        folder.mkdir(exist_ok=True)
+        shutil.copy(work / "w.duckdb", folder / "bench.duckdb")
+        with connect(folder / "bench.duckdb") as con:
+            if variant == "exact_keys_only":
+                con.execute(
+                    "UPDATE linked_events SET household_pid = NULL, link_probability = NULL "
+                    "WHERE link_status = 'linked_by_tokens'"
+                )
+            elif variant == "perfect_links":
+                con.register("truth_links", links.to_arrow())
+                con.execute(
+                    "UPDATE linked_events le SET household_pid = t.household_pid, "
+                    "link_probability = 1.0 FROM truth_links t "
+                    "WHERE le.source = t.source AND le.record_id = t.record_id"
+                )
+            build_feature_sets(con, Design.for_run(con, None))
+        run = run_recipe(folder, TrainParams(), sharing=False)
+        q = expected_quality(truth, run["scores"], run["design"].score_as_of)
+        out[variant] = {
+            "expected_precision_at_1pct": round(q["model_expected_precision"], 4),
+            "oracle_expected_precision_at_1pct": round(q["oracle_expected_precision"], 4),
+            "precision_ratio_to_oracle": round(q["precision_ratio_to_oracle"], 4),
+        }
+        (folder / "bench.duckdb").unlink()
+    return out
 
 
 def main() -> None:
@@ -245,15 +289,27 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=401)
     ap.add_argument("--months", type=int, default=24)
     ap.add_argument("--keep", type=Path, help="Keep the world and warehouse in this folder.")
+    ap.add_argument(
+        "--quality",
+        action="store_true",
+        help="Also train the model three times (links as made, exact keys only, perfect links) "
+        "and compare expected precision at 1%% to the oracle's (needs 36 months).",
+    )
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="hearth-linkage-"))
     try:
         out = measure(work, args.households, args.seed, args.months)
+        out["model_quality"] = (
+            model_quality(work, work / "truth")
+            if args.quality
+            else "not measured in this run (--quality)"
+        )
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"linkage-{out['date']}-{args.households}-seed{args.seed}.json"
+    kind = "-quality" if args.quality else ""
+    path = RESULTS / f"linkage-{out['date']}-{args.households}-seed{args.seed}{kind}.json"
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({k: out[k] for k in ("seconds", "peak_memory_mb", "police_meets")}, indent=1))
     print(f"Wrote {path}")
