@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
 import duckdb
 import polars as pl
 
+from hearth.linkage.model_store import ModelStore
+from hearth.linkage.probabilistic import link_by_tokens
 from hearth.sources import SOURCES, crisis_pattern
 from hearth.warehouse import query, run_source_sql, run_sql
 
-LINKED = ("linked_by_household_key", "linked_by_person_key")
+LINKED = ("linked_by_household_key", "linked_by_person_key", "linked_by_tokens")
 
 
-def link(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Rebuild residence, households and linked events in one transaction; return the
-    linkage counts per source and extract month."""
+def link(
+    con: duckdb.DuckDBPyConnection,
+    store: ModelStore | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+    today: date | None = None,
+) -> pl.DataFrame:
+    """Rebuild residence, households and linked events in one transaction by exact keys
+    (authoritative, probability 1), then link records without one by their tokens
+    (hearth/linkage/probabilistic.py; its measures in `linkage_measures`). Return the linkage
+    counts per source and extract month. `today`: the clock the linkage model's age is judged
+    by (default the run's, hearth.settings.today)."""
     con.execute("BEGIN TRANSACTION")
     try:
         run_sql(con, "linkage/residence")
@@ -27,6 +40,8 @@ def link(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     except Exception:
         con.execute("ROLLBACK")
         raise
+    # splink runs its own statements, outside a transaction; its result is written in one
+    link_by_tokens(con, store, progress, today)
     return query(con, "linkage/summary").pl()
 
 

@@ -10,6 +10,7 @@ import polars as pl
 from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.ingest.removals import pending
 from hearth.linkage.link import linkage_by_month, linkage_by_source
+from hearth.linkage.probabilistic import measures as token_linkage_measures
 from hearth.publish.model_files import suppressed_metrics
 from hearth.quality.retention import logged_summary
 from hearth.warehouse import query
@@ -48,6 +49,9 @@ def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
         "refused_extracts": query(con, "publish/summary_refusals").pl().to_dicts(),
         "linkage": linkage_by_source(links := query(con, "linkage/summary").pl()),
         "linkage_by_month": linkage_by_month(links),
+        # records without an exact key linked by their tokens (hearth/linkage/probabilistic.py):
+        # rates, precision and recall on exact-keyed records, calibration, cluster sizes
+        "token_linkage": token_linkage_measures(con),
     }
 
 
@@ -80,6 +84,7 @@ def run_summary(
         "sources": dq["sources"],
         "linkage": dq["linkage"],
         "linkage_by_month": dq["linkage_by_month"],
+        "token_linkage": dq["token_linkage"],
         "refused_extracts": dq["refused_extracts"],
         "not_read": dq["not_read"],
         "extracts_by_month": dq["by_month"],

@@ -262,7 +262,15 @@ def test_linked_events_links_every_event_source(stages):
 
     (rows,) = stages.sql("SELECT count(*) FROM linked_events")
     assert rows[0] == meta["events"]
-    assert {"source", "arrival_month", "link_status"} <= set(stages.columns("linked_events"))
+    assert {"source", "arrival_month", "link_status", "link_probability"} <= set(
+        stages.columns("linked_events")
+    )
+    # the small world shares its keys: no token linkage, every link has probability 1
+    assert meta["token_linkage"] == "not needed: every record was linked by an exact key"
+    (probabilities,) = stages.sql(
+        "SELECT list(DISTINCT link_probability) FROM linked_events WHERE household_pid IS NOT NULL"
+    )
+    assert probabilities[0] == [1.0]
     (households,) = stages.sql("SELECT count(*) FROM households")
     assert households[0] > 0
 

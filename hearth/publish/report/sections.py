@@ -12,6 +12,7 @@ from hearth.publish.ranked import COLUMN_LABELS, PUBLIC_COLUMNS, TIER_WORDS, TIE
 from hearth.publish.report.behind import behind_html
 from hearth.publish.report.cells import _agg, _card, _exact, _sort_value, _table
 from hearth.publish.report.charts import TIER_FILL, _bars_svg, _columns_svg
+from hearth.publish.report.linkage import token_linkage_section
 from hearth.publish.report.retention import retention_section
 from hearth.publish.words import (
     HOW_TO_READ,
@@ -293,6 +294,7 @@ of people or households, so they are shown exactly.</p>
 {retention_section(summary.get("retention"))}
 <h3>Linkage of events to households</h3>
 {link_table}
+{token_linkage_section(summary.get("token_linkage"))}
 <h3>Sources behind, and records kept though no longer landed</h3>
 {behind_html(summary)}
 <h3>Extracts refused</h3>{refused_html}

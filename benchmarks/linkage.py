@@ -1,0 +1,319 @@
+"""Linkage of records that share no key (issue 25), measured against the truth, one run at a
+time, with `nice`:
+
+    nice -n 10 .venv/bin/python -m benchmarks.linkage --households 20000 --seed 401
+
+On a fresh world with the agencies' own identifiers (police without NHS numbers, fire with a
+share of UPRNs, social care with NHS numbers for some cases), ingested and linked as a run
+links it (hearth/linkage/link.py, the model trained for the run and not kept), against
+`truth/record_links.parquet` (each event record's true person and household on its date):
+
+- per source, over the records no exact key linked: best-link precision and recall at link
+  probability 0.5, 0.9 and 0.99 (person level: the best candidate is the record's person),
+  and household precision (the household linked is the one the record happened in);
+- police best-link precision and recall at 0.5 by ethnic group (naming conventions differ);
+- the calibration per tenth of the probability range, before (splink's raw probability) and
+  after recalibration, for best candidates and runners-up, against the truth;
+- what the run itself measured on exact-keyed records (what production sees);
+- the time of the exact joins and of the token linkage, and the peak memory of each;
+- link rates: exact keys only, with token links, and perfect links (every record);
+- with `--quality` (36 months): expected precision at 1% against the oracle's with the links
+  as made, with exact keys only, and with perfect links.
+
+The issue's targets (on 100,000-household worlds): police best-link precision >= 0.99, recall
+>= 0.95, household precision >= 0.995, recalibrated within 0.05 of the true rate in every
+tenth. Writes benchmarks/results/linkage-<date>-<households>-seed<seed>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks.memory import TreeMemory
+from benchmarks.run import RESULTS, _commit
+
+THRESHOLDS = (0.5, 0.9, 0.99)
+TARGETS = {"precision": 0.99, "recall": 0.95, "household_precision": 0.995, "calibration": 0.05}
+
+
+def _tenths(p: np.ndarray, y: np.ndarray) -> list[dict[str, object]]:
+    tenth = np.minimum((p * 10).astype(int), 9)
+    out = []
+    for t in range(10):
+        sel = tenth == t
+        n = int(sel.sum())
+        out.append(
+            {
+                "tenth": f"{t / 10:.1f}-{(t + 1) / 10:.1f}",
+                "candidates": n,
+                "mean_probability": round(float(p[sel].mean()), 4) if n else None,
+                "true_rate": round(float(y[sel].mean()), 4) if n else None,
+                "gap": round(abs(float(p[sel].mean()) - float(y[sel].mean())), 4) if n else None,
+            }
+        )
+    return out
+
+
+def _max_gap(table: list[dict[str, object]], min_n: int = 20) -> float | None:
+    gaps = [r["gap"] for r in table if r["candidates"] >= min_n]  # type: ignore[operator]
+    return max(gaps) if gaps else None  # type: ignore[type-var,return-value]
+
+
+def _precision_recall(best: pl.DataFrame, needing: int) -> dict[str, object]:
+    out: dict[str, object] = {"records_without_exact_key": needing}
+    for t in THRESHOLDS:
+        linked = best.filter(pl.col("link_probability") >= t)
+        right = int(linked["right_person"].sum())
+        out[f"at_{t}"] = {
+            "precision": round(right / linked.height, 4) if linked.height else None,
+            "recall": round(right / needing, 4) if needing else None,
+            "linked": linked.height,
+        }
+    return out
+
+
+def measure(work: Path, households: int, seed: int, months: int) -> dict[str, object]:
+    from hearth.ingest.run import ingest_source, landing_months
+    from hearth.linkage import probabilistic
+    from hearth.linkage.link import link, linkage_by_source
+    from hearth.sources import SOURCES
+    from hearth.synth import synthesise
+    from hearth.warehouse import connect
+
+    t = time.perf_counter()
+    synthesise(
+        work / "landing",
+        work / "truth",
+        households=households,
+        seed=seed,
+        months=months,
+        identifiers="agency",
+        raw=work / "_raw",
+    )
+    synth_s = time.perf_counter() - t
+    truth = pl.read_parquet(work / "truth" / "record_links.parquet").rename(
+        {"household_pid": "true_household", "person_pid": "true_person"}
+    )
+    with TreeMemory() as mem, connect(work / "w.duckdb") as con:
+        mem.stage = "ingest"
+        t = time.perf_counter()
+        months_found = landing_months(work / "landing")
+        for s in SOURCES:
+            ingest_source(con, work / "landing", s, months_found)
+        ingest_s = time.perf_counter() - t
+        mem.stage = "exact_joins"
+        stages: dict[str, float] = {}
+        last = [time.perf_counter()]
+
+        def progress(message: str) -> None:
+            if mem.stage == "exact_joins":
+                stages["exact_joins"] = time.perf_counter() - last[0]
+                last[0] = time.perf_counter()
+                mem.stage = "token_linkage"
+
+        t = time.perf_counter()
+        summary = link(con, progress=progress)
+        link_s = time.perf_counter() - t
+        m = probabilistic.measures(con) or {}
+        events = con.sql(
+            "SELECT source, record_id, household_pid, link_status, link_probability "
+            "FROM linked_events"
+        ).pl()
+        cands = con.sql(
+            "SELECT c.source, c.record_id, c.rank, c.person_pid, c.household_pid, "
+            "c.raw_probability, c.link_probability FROM link_candidates c WHERE c.needs_link"
+        ).pl()
+        ethnic = con.sql(
+            "SELECT person_pid AS true_person, any_value(ethnic_group) AS ethnic_group "
+            "FROM raw_people GROUP BY ALL"
+        ).pl()
+    stages["token_linkage"] = link_s - stages.get("exact_joins", link_s)
+    by_source = linkage_by_source(summary)
+    exact = events.filter(
+        pl.col("link_status").is_in(["linked_by_household_key", "linked_by_person_key"])
+    )
+    needing = events.join(
+        exact.select("source", "record_id"), on=["source", "record_id"], how="anti"
+    )
+    needing_n = dict(needing.group_by("source").len().iter_rows())
+    cands = cands.join(truth, on=["source", "record_id"], how="left").with_columns(
+        right_person=pl.col("person_pid") == pl.col("true_person")
+    )
+    best = cands.filter(pl.col("rank") == 1)
+    per_source: dict[str, object] = {}
+    for source in sorted(needing_n):
+        b = best.filter(pl.col("source") == source)
+        entry = _precision_recall(b, needing_n[source])
+        tok = events.filter(
+            (pl.col("source") == source) & (pl.col("link_status") == "linked_by_tokens")
+        ).join(truth, on=["source", "record_id"], how="inner")
+        entry["household_precision"] = (
+            round(float((tok["household_pid"] == tok["true_household"]).mean()), 4)  # type: ignore[arg-type]
+            if tok.height
+            else None
+        )
+        entry["token_linked"] = tok.height
+        per_source[source] = entry
+    police = best.filter(pl.col("source") == "police").join(ethnic, on="true_person", how="left")
+    by_group = {}
+    for g in sorted(police["ethnic_group"].drop_nulls().unique().to_list()):
+        part = police.filter(pl.col("ethnic_group") == g)
+        n_group = part.height
+        linked = part.filter(pl.col("link_probability") >= 0.5)
+        right = int(linked["right_person"].sum())
+        by_group[g] = {
+            "records_with_candidates": n_group,
+            "precision_at_0.5": round(right / linked.height, 4) if linked.height else None,
+            "recall_at_0.5_of_those": round(right / n_group, 4) if n_group else None,
+        }
+    calibration = {}
+    for which, sel in (("best", pl.col("rank") == 1), ("runner_up", pl.col("rank") > 1)):
+        part = cands.filter(sel & pl.col("true_person").is_not_null())
+        y = part["right_person"].to_numpy().astype(float)
+        before = _tenths(part["raw_probability"].to_numpy(), y)
+        after = _tenths(part["link_probability"].to_numpy(), y)
+        calibration[which] = {
+            "candidates": part.height,
+            "before": before,
+            "after": after,
+            "max_gap_before": _max_gap(before),
+            "max_gap_after": _max_gap(after),
+        }
+    total = events.height
+    police_entry = per_source.get("police", {})
+    at5 = police_entry.get("at_0.5", {}) if isinstance(police_entry, dict) else {}
+    return {
+        "benchmark": "linkage",
+        "date": date.today().isoformat(),
+        "commit": _commit(),
+        "households": households,
+        "seed": seed,
+        "months": months,
+        "events": total,
+        "seconds": {
+            "synthesise": round(synth_s, 1),
+            "ingest": round(ingest_s, 1),
+            "link_total": round(link_s, 1),
+            **{k: round(v, 1) for k, v in stages.items()},
+        },
+        "peak_memory_mb": {k: round(v / 2**20) for k, v in mem.peaks.items()},
+        "link_rates": {
+            "exact_keys_only": round(exact.height / total, 4),
+            "with_token_links": round(
+                events.filter(pl.col("household_pid").is_not_null()).height / total, 4
+            ),
+            "perfect_links": round(
+                events.join(truth, on=["source", "record_id"], how="inner")
+                .filter(pl.col("true_household").is_not_null())
+                .height
+                / total,
+                4,
+            ),
+            "by_source": by_source,
+        },
+        "against_truth": per_source,
+        "police_by_ethnic_group": by_group,
+        "calibration_against_truth": calibration,
+        "measured_in_the_run": {k: m.get(k) for k in ("precision_recall", "calibration", "model")},
+        "cluster_sizes": m.get("cluster_sizes"),
+        "targets": TARGETS,
+        "police_meets": {
+            "precision": (at5.get("precision") or 0) >= TARGETS["precision"],
+            "recall": (at5.get("recall") or 0) >= TARGETS["recall"],
+            "household_precision": (police_entry.get("household_precision") or 0)
+            >= TARGETS["household_precision"],
+            # a group with no tenth of 20 or more candidates has nothing to judge
+            "calibration": all(
+                c["max_gap_after"] is None or c["max_gap_after"] <= TARGETS["calibration"]
+                for c in calibration.values()
+            ),
+        },
+    }
+
+
+def model_quality(work: Path, truth: Path) -> dict[str, object]:
+    """Expected precision at 1% against the oracle's, with the links as made (exact keys and
+    tokens), with exact keys only, and with perfect links (every record in its true
+    household): the value of linkage beside the value of sharing. The recipe of
+    benchmarks/quality.py (no MLflow), on a copy of the warehouse per variant."""
+    from benchmarks.quality import run_recipe
+    from benchmarks.run import expected_quality
+    from hearth.features.build import build_feature_sets
+    from hearth.features.design import Design
+    from hearth.modelling.training.params import TrainParams
+    from hearth.warehouse import connect
+
+    links = pl.read_parquet(truth / "record_links.parquet")
+    out: dict[str, object] = {}
+    for variant in ("probabilistic", "exact_keys_only", "perfect_links"):
+        folder = work / variant
+        folder.mkdir(exist_ok=True)
+        shutil.copy(work / "w.duckdb", folder / "bench.duckdb")
+        with connect(folder / "bench.duckdb") as con:
+            if variant == "exact_keys_only":
+                con.execute(
+                    "UPDATE linked_events SET household_pid = NULL, link_probability = NULL "
+                    "WHERE link_status = 'linked_by_tokens'"
+                )
+            elif variant == "perfect_links":
+                con.register("truth_links", links.to_arrow())
+                con.execute(
+                    "UPDATE linked_events le SET household_pid = t.household_pid, "
+                    "link_probability = 1.0 FROM truth_links t "
+                    "WHERE le.source = t.source AND le.record_id = t.record_id"
+                )
+            build_feature_sets(con, Design.for_run(con, None))
+        run = run_recipe(folder, TrainParams(), sharing=False)
+        q = expected_quality(truth, run["scores"], run["design"].score_as_of)
+        out[variant] = {
+            "expected_precision_at_1pct": round(q["model_expected_precision"], 4),
+            "oracle_expected_precision_at_1pct": round(q["oracle_expected_precision"], 4),
+            "precision_ratio_to_oracle": round(q["precision_ratio_to_oracle"], 4),
+        }
+        (folder / "bench.duckdb").unlink()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--households", type=int, default=20_000)
+    ap.add_argument("--seed", type=int, default=401)
+    ap.add_argument("--months", type=int, default=24)
+    ap.add_argument("--keep", type=Path, help="Keep the world and warehouse in this folder.")
+    ap.add_argument(
+        "--quality",
+        action="store_true",
+        help="Also train the model three times (links as made, exact keys only, perfect links) "
+        "and compare expected precision at 1%% to the oracle's (needs 36 months).",
+    )
+    args = ap.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="hearth-linkage-"))
+    try:
+        out = measure(work, args.households, args.seed, args.months)
+        out["model_quality"] = (
+            model_quality(work, work / "truth")
+            if args.quality
+            else "not measured in this run (--quality)"
+        )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    RESULTS.mkdir(exist_ok=True)
+    kind = "-quality" if args.quality else ""
+    path = RESULTS / f"linkage-{out['date']}-{args.households}-seed{args.seed}{kind}.json"
+    path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps({k: out[k] for k in ("seconds", "peak_memory_mb", "police_meets")}, indent=1))
+    print(f"Wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Recalibrating splink's probabilities, and measuring the linkage, on the records that carry
+an exact key as well as tokens: their exact key says which candidate is right, for free.
+
+splink's raw match probability is over-confident in the middle of its range, and the
+probabilities of one record's candidates can sum past 1. The best candidate and the runners-up
+are recalibrated **separately**, each by isotonic regression of "this candidate is the record's
+person" on the raw probability. Dividing a record's probabilities by their sum is not done: it
+made calibration worse where it was measured (issue 25).
+
+The calibration table "after" is measured out of fold (two halves by a hash of the record, each
+recalibrated by a fit on the other), so it does not grade the fit on its own data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+WHICH = ("best", "runner_up")
+MIN_LABELS = 30  # fewer labelled candidates than this and the raw probability is kept
+THRESHOLDS = (0.5, 0.9, 0.99)
+TENTHS = 10
+
+
+def fit_steps(raw: np.ndarray, label: np.ndarray) -> list[tuple[float, float]]:
+    """An isotonic fit of label on raw probability, as steps (raw from, calibrated): a raw
+    probability takes the value of the last step at or below it."""
+    from sklearn.isotonic import IsotonicRegression  # sklearn
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    iso.fit(raw, label.astype(float))
+    xs, ys = iso.X_thresholds_, iso.y_thresholds_
+    steps = [(0.0, float(ys[0]))] if xs[0] > 0 else []
+    steps += [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+    return steps
+
+
+def apply_steps(raw: np.ndarray, steps: list[tuple[float, float]]) -> np.ndarray:
+    if not steps:
+        return raw
+    xs = np.array([s[0] for s in steps])
+    ys = np.array([s[1] for s in steps])
+    idx = np.searchsorted(xs, raw, side="right") - 1
+    return ys[np.clip(idx, 0, len(ys) - 1)]
+
+
+def _labelled(candidates: pl.DataFrame, which: str) -> pl.DataFrame:
+    best = pl.col("rank") == 1
+    return candidates.filter(
+        pl.col("person_label").is_not_null() & (best if which == "best" else ~best)
+    )
+
+
+def fit(candidates: pl.DataFrame) -> pl.DataFrame:
+    """The step functions for best candidates and runners-up (table link_calibration:
+    which, calibrated_from, calibrated); a group with too few labels gets none (raw kept)."""
+    rows = []
+    for which in WHICH:
+        part = _labelled(candidates, which)
+        if part.height < MIN_LABELS:
+            continue
+        steps = fit_steps(part["raw_probability"].to_numpy(), part["person_label"].to_numpy())
+        rows += [{"which": which, "calibrated_from": x, "calibrated": y} for x, y in steps]
+    return pl.DataFrame(
+        rows, schema={"which": pl.String, "calibrated_from": pl.Float64, "calibrated": pl.Float64}
+    )
+
+
+def _table(p: np.ndarray, y: np.ndarray) -> list[dict[str, object]]:
+    """Per tenth of the probability range: candidates, mean probability, observed rate."""
+    out = []
+    tenth = np.minimum((p * TENTHS).astype(int), TENTHS - 1)
+    for t in range(TENTHS):
+        sel = tenth == t
+        n = int(sel.sum())
+        out.append(
+            {
+                "tenth": f"{t / TENTHS:.1f}-{(t + 1) / TENTHS:.1f}",
+                "candidates": n,
+                "mean_probability": round(float(p[sel].mean()), 4) if n else None,
+                "observed_rate": round(float(y[sel].mean()), 4) if n else None,
+            }
+        )
+    return out
+
+
+def _error(table: list[dict[str, object]]) -> float | None:
+    """The largest gap between mean probability and observed rate over tenths with 20 or
+    more candidates (fewer say little)."""
+    gaps = [
+        abs(r["mean_probability"] - r["observed_rate"])  # type: ignore[operator]
+        for r in table
+        if r["candidates"] >= 20  # type: ignore[operator]
+    ]
+    return round(max(gaps), 4) if gaps else None
+
+
+def calibration_tables(candidates: pl.DataFrame) -> dict[str, object]:
+    """Before and after recalibration, per group, on labelled candidates (after: out of
+    fold)."""
+    out: dict[str, object] = {}
+    for which in WHICH:
+        part = _labelled(candidates, which)
+        if part.height < 2 * MIN_LABELS:
+            out[which] = {"labelled": part.height, "note": "too few labelled candidates"}
+            continue
+        raw = part["raw_probability"].to_numpy()
+        y = part["person_label"].to_numpy().astype(float)
+        fold = (part["record_id"].hash(7) % 2).to_numpy()
+        after = np.empty_like(raw)
+        for k in (0, 1):
+            steps = fit_steps(raw[fold != k], y[fold != k])
+            after[fold == k] = apply_steps(raw[fold == k], steps)
+        before_t, after_t = _table(raw, y), _table(after, y)
+        out[which] = {
+            "labelled": part.height,
+            "before": before_t,
+            "after": after_t,
+            "max_error_before": _error(before_t),
+            "max_error_after": _error(after_t),
+        }
+    return out
+
+
+def precision_recall(best: pl.DataFrame, labelled: pl.DataFrame) -> dict[str, object]:
+    """Per source, on the records whose exact key says who (person) or where (household) they
+    are: best-link precision and recall at each threshold of link_probability. `best` holds
+    rank-1 candidates; `labelled` every labelled record (those with no candidate at all are
+    misses)."""
+    out: dict[str, object] = {}
+    for source in labelled["source"].unique().sort().to_list():
+        rec = labelled.filter(pl.col("source") == source)
+        b = best.filter(pl.col("source") == source)
+        entry: dict[str, object] = {}
+        for level, key, label in (
+            ("person", "key_person", "person_label"),
+            ("household", "key_household", "household_label"),
+        ):
+            n = rec.filter(pl.col(key).is_not_null()).height
+            lab = b.filter(pl.col(label).is_not_null())
+            if n == 0:
+                continue
+            per: dict[str, object] = {"labelled_records": n}
+            for t in THRESHOLDS:
+                linked = lab.filter(pl.col("link_probability") >= t)
+                right = int(linked[label].sum())
+                per[f"at_{t}"] = {
+                    "precision": round(right / linked.height, 4) if linked.height else None,
+                    "recall": round(right / n, 4),
+                    "linked": linked.height,
+                }
+            entry[level] = per
+        out[source] = entry
+    return out
+
+
+def cluster_sizes(best: pl.DataFrame, floor: float) -> dict[str, object]:
+    """How many token-linked records each register person gathered (records without an exact
+    key, linked at `floor` or above): a sudden change in the spread is drift to watch."""
+    linked = best.filter(pl.col("needs_link") & (pl.col("link_probability") >= floor))
+    sizes = linked.group_by("person_pid").len()["len"]
+    if sizes.len() == 0:
+        return {"people": 0}
+    return {
+        "people": sizes.len(),
+        "mean": round(float(sizes.mean()), 3),  # type: ignore[arg-type]
+        "p99": int(sizes.quantile(0.99) or 0),
+        "max": int(sizes.max()),  # type: ignore[arg-type]
+        "histogram": {
+            label: int(((sizes >= lo) & (sizes <= hi)).sum())
+            for label, lo, hi in (("1", 1, 1), ("2-4", 2, 4), ("5-9", 5, 9), ("10+", 10, 10**9))
+        },
+    }

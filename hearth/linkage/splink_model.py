@@ -1,0 +1,183 @@
+"""The splink model that links records without an exact key to the person register, on
+keyed-hash tokens only (hearth/privacy/tokens.py): what it compares, how it blocks, how it is
+trained and how it predicts, all on the warehouse's own DuckDB connection.
+
+On tokens only exact, hierarchical and set agreement make sense (a hash has no edit
+distance): names exact (with term frequencies), swapped with the other name, phonetic, Dice
+on the sets of hashed bigrams; date of birth whole, day and month swapped, two parts of three;
+address premise, postcode unit, sector, district.
+
+`SETTINGS_VERSION` names this specification: a change to a comparison or a blocking rule is a
+new version, and the model is retrained (hearth/linkage/model_store.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+
+SETTINGS_VERSION = "s1"
+RECORDS = "link_records_in"
+REGISTER = "link_register_in"
+U_PAIRS = 5e5  # pairs sampled for u: ample for 4 comparisons of a few levels each
+SEED = 25  # the u sample's seed: the same data trains the same model
+
+
+def _null(col: str) -> dict[str, Any]:
+    return {
+        "sql_condition": f'"{col}_l" IS NULL OR "{col}_r" IS NULL',
+        "label_for_charts": "missing",
+        "is_null_level": True,
+    }
+
+
+def _level(sql: str, label: str, tf: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"sql_condition": sql, "label_for_charts": label}
+    if tf:
+        out["tf_adjustment_column"] = tf
+        out["tf_adjustment_weight"] = 1.0
+    return out
+
+
+def _dice(col: str, at: float) -> str:
+    return (
+        f'2.0 * len(list_intersect("{col}_l", "{col}_r")) '
+        f'/ (len("{col}_l") + len("{col}_r")) >= {at}'
+    )
+
+
+def _name(part: str, other: str) -> dict[str, Any]:
+    tok, ph, bi = f"{part}_token", f"{part}_phonetic_token", f"{part}_bigrams"
+    return {
+        "output_column_name": f"{part}_name",
+        "comparison_levels": [
+            _null(tok),
+            _level(f'"{tok}_l" = "{tok}_r"', "exact", tf=tok),
+            # forename and surname share their tags (tokens.py): swapped names agree crosswise
+            _level(f'"{tok}_l" = "{other}_token_r" OR "{other}_token_l" = "{tok}_r"', "swapped"),
+            _level(f'"{ph}_l" = "{ph}_r"', "phonetic"),
+            _level(_dice(bi, 0.8), "bigram Dice >= 0.8"),
+            _level(_dice(bi, 0.6), "bigram Dice >= 0.6"),
+            {"sql_condition": "ELSE", "label_for_charts": "else"},
+        ],
+    }
+
+
+def _birth() -> dict[str, Any]:
+    y, m, d = "birth_year_token", "birth_month_token", "birth_day_token"
+    return {
+        "output_column_name": "date_of_birth",
+        "comparison_levels": [
+            _null("birth_token"),
+            _level('"birth_token_l" = "birth_token_r"', "exact", tf="birth_token"),
+            _level(f'"{y}_l" = "{y}_r" AND "{m}_l" = "{d}_r" AND "{d}_l" = "{m}_r"', "day/month"),
+            _level(
+                f'("{y}_l" = "{y}_r")::INT + ("{m}_l" = "{m}_r")::INT + ("{d}_l" = "{d}_r")::INT'
+                " >= 2",
+                "two parts of three",
+            ),
+            _level(f'"{y}_l" = "{y}_r"', "year"),
+            {"sql_condition": "ELSE", "label_for_charts": "else"},
+        ],
+    }
+
+
+def _address() -> dict[str, Any]:
+    return {
+        "output_column_name": "address",
+        "comparison_levels": [
+            _null("pc_district_token"),
+            _level('"premise_token_l" = "premise_token_r"', "premise"),
+            _level('"pc_unit_token_l" = "pc_unit_token_r"', "postcode unit"),
+            _level('"pc_sector_token_l" = "pc_sector_token_r"', "postcode sector"),
+            _level('"pc_district_token_l" = "pc_district_token_r"', "postcode district"),
+            {"sql_condition": "ELSE", "label_for_charts": "else"},
+        ],
+    }
+
+
+# Each record meets the register people who share one of these; kept narrow so that 1,000,000
+# households (2.3M register identities) stay tractable: every rule pairs a rare token with
+# another, and a record missed by one (a typo, a move, a new surname) is caught by another.
+BLOCKING_RULES = [
+    "l.family_token = r.family_token AND l.birth_token = r.birth_token",
+    "l.given_token = r.given_token AND l.birth_token = r.birth_token",
+    "l.birth_token = r.birth_token AND l.pc_district_token = r.pc_district_token",
+    "l.given_token = r.given_token AND l.family_token = r.family_token "
+    "AND l.pc_district_token = r.pc_district_token",
+    "l.premise_token = r.premise_token AND l.given_phonetic_token = r.given_phonetic_token",
+    "l.given_token = r.family_token AND l.family_token = r.given_token",
+    "l.family_phonetic_token = r.family_phonetic_token AND l.birth_year_token = r.birth_year_token"
+    " AND l.pc_sector_token = r.pc_sector_token",
+]
+# EM is run on pairs blocked on one thing at a time, so each comparison is estimated on pairs
+# not selected by it.
+TRAINING_BLOCKS = [
+    "l.birth_token = r.birth_token",
+    "l.family_token = r.family_token AND l.given_token = r.given_token",
+    "l.premise_token = r.premise_token",
+]
+
+
+def base_settings(prior: float) -> dict[str, Any]:
+    """The untrained settings; `prior` is the chance two random records are the same person."""
+    return {
+        "link_type": "link_only",
+        "unique_id_column_name": "unique_id",
+        "probability_two_random_records_match": prior,
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": r, "sql_dialect": "duckdb"} for r in BLOCKING_RULES
+        ],
+        "comparisons": [_name("given", "family"), _name("family", "given"), _birth(), _address()],
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": False,
+        "em_convergence": 0.001,
+        "max_iterations": 20,
+    }
+
+
+def _quiet() -> None:
+    # splink's training chatter means nothing to an officer watching a run
+    for name in ("splink", "splink.internals"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _linker(con: duckdb.DuckDBPyConnection, settings: dict[str, Any]):
+    from splink import DuckDBAPI, Linker  # splink
+
+    _quiet()
+    api = DuckDBAPI(connection=con)
+    records = api.register(RECORDS, dataset_display_name="records")
+    register = api.register(REGISTER, dataset_display_name="register")
+    return Linker([records, register], settings)
+
+
+def train(
+    con: duckdb.DuckDBPyConnection, prior: float, progress: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
+    """A trained model (splink's settings with m and u) for the records and register in the
+    warehouse: u by random sampling, m by expectation maximisation."""
+    linker = _linker(con, base_settings(prior))
+    try:
+        progress("estimating u from random pairs")
+        linker.training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=SEED)
+        for rule in TRAINING_BLOCKS:
+            progress("estimating m by expectation maximisation")
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        return linker.misc.save_model_to_json()
+    finally:
+        linker.table_management.delete_tables_created_by_splink_from_db()
+
+
+def predict(
+    con: duckdb.DuckDBPyConnection, model: dict[str, Any], view: str = "link_pairs"
+) -> Callable[[], None]:
+    """Score every blocked record-register pair with the model; the pairs become the view
+    `view` on the connection. Returns what drops splink's tables when they are no longer read."""
+    linker = _linker(con, model)
+    pairs = linker.inference.predict(threshold_match_probability=0.001)
+    pairs.as_duckdbpyrelation().create_view(view, replace=True)
+    return linker.table_management.delete_tables_created_by_splink_from_db

@@ -1,0 +1,273 @@
+"""Linking records that share no key (issue 25): on a small world with the agencies' real
+identifiers (police without NHS numbers, social care with some), ingested and linked for real
+(DuckDB file, splink on its connection, an MLflow store on SQLite)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hearth.linkage import probabilistic, recalibration
+from hearth.linkage.link import link, linkage_by_source
+from hearth.linkage.model_store import (
+    MAX_AGE_DAYS,
+    ModelStore,
+    Stored,
+    contract_fingerprint,
+    retrain_reason,
+)
+from hearth.linkage.splink_model import SETTINGS_VERSION
+from hearth.privacy.tokens import TOKEN_VERSION
+from hearth.warehouse import connect
+
+HOUSEHOLDS = 600
+# a token or a pseudonym: hex with both digits and letters (a plain count has no letters)
+TOKEN = re.compile(r"\b(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b")
+
+
+def _ingest(landing: Path, db: Path) -> None:
+    from hearth.ingest.run import ingest_source, landing_months
+    from hearth.sources import SOURCES
+
+    months = landing_months(landing)
+    with connect(db) as con:
+        for s in SOURCES:
+            ingest_source(con, landing, s, months)
+
+
+@pytest.fixture(scope="module")
+def agency_world(tmp_path_factory) -> Path:
+    """A small world with the agencies' own identifiers, ingested into a warehouse."""
+    from hearth.synth import synthesise
+
+    root = tmp_path_factory.mktemp("agency_world")
+    synthesise(
+        root / "landing",
+        root / "truth",
+        households=HOUSEHOLDS,
+        seed=5,
+        months=12,
+        identifiers="agency",
+        raw=root / "_raw",
+    )
+    _ingest(root / "landing", root / "ingested.duckdb")
+    return root
+
+
+@pytest.fixture(scope="module")
+def linked(agency_world, tmp_path_factory):
+    """The world linked once, with its model kept in an MLflow store of its own."""
+    from mlflow import MlflowClient
+
+    home = tmp_path_factory.mktemp("home")
+    db = home / "w.duckdb"
+    db.write_bytes((agency_world / "ingested.duckdb").read_bytes())
+    store = ModelStore(MlflowClient(f"sqlite:///{home / 'mlflow.db'}"), home / "mlartifacts")
+    with connect(db) as con:
+        summary = link(con, store)
+        measures = probabilistic.measures(con)
+        events = con.sql("SELECT * FROM linked_events").pl()
+    return {"db": db, "store": store, "summary": summary, "measures": measures, "events": events}
+
+
+def test_records_without_a_key_are_linked_to_the_right_household(linked, agency_world):
+    events = linked["events"]
+    truth = pl.read_parquet(agency_world / "truth" / "record_links.parquet")
+    by_tokens = events.filter(pl.col("link_status") == "linked_by_tokens")
+    police = events.filter(pl.col("source") == "police")
+    # police send no NHS number: about half their records have no key at all, and the tokens
+    # link nearly all of those
+    assert police.filter(pl.col("link_status") == "linked_by_tokens").height > 0.3 * police.height
+    assert linkage_by_source(linked["summary"])["police"]["linkage_rate"] > 0.95
+    j = by_tokens.join(
+        truth.select("source", "record_id", pl.col("household_pid").alias("true_household")),
+        on=["source", "record_id"],
+    )
+    assert j.height == by_tokens.height
+    right = (j["household_pid"] == j["true_household"]).mean()
+    assert right > 0.97, right
+    # their probability says how sure: strictly between 0.5 and 1 inclusive, never missing
+    assert by_tokens["link_probability"].is_null().sum() == 0
+    assert by_tokens["link_probability"].min() >= probabilistic.LINK_FLOOR
+
+
+def test_address_only_records_link_to_the_household_at_their_premise(linked, agency_world):
+    """Fire records an address, not always a UPRN: the one household at that premise."""
+    events = linked["events"].filter(pl.col("source") == "fire")
+    truth = pl.read_parquet(agency_world / "truth" / "record_links.parquet")
+    by_premise = events.filter(pl.col("link_status") == "linked_by_tokens").join(
+        truth.select("source", "record_id", pl.col("household_pid").alias("true_household")),
+        on=["source", "record_id"],
+    )
+    assert by_premise.height > 0
+    assert (by_premise["household_pid"] == by_premise["true_household"]).mean() > 0.97
+    fire = linked["measures"]["address_links"]["fire"]
+    assert fire["linked"] == by_premise.height
+    # its probability is what the exact-keyed fire records say such a link is worth
+    (probability,) = by_premise["link_probability"].unique().to_list()
+    assert probability == pytest.approx(fire["link_probability"], abs=1e-4)
+    assert fire["link_probability"] < 1.0
+
+
+def test_exact_keys_keep_probability_one(linked):
+    events = linked["events"]
+    exact = events.filter(
+        pl.col("link_status").is_in(["linked_by_household_key", "linked_by_person_key"])
+    )
+    assert exact.height > 0
+    assert exact["link_probability"].to_list() == [1.0] * exact.height
+    # an unlinked event has no probability of being in a household
+    unlinked = events.filter(pl.col("household_pid").is_null())
+    assert unlinked["link_probability"].is_null().all()
+
+
+def test_a_world_with_shared_keys_needs_no_splink(tmp_path):
+    from hearth.synth import synthesise
+
+    synthesise(tmp_path / "landing", tmp_path / "truth", households=150, seed=3, months=3)
+    _ingest(tmp_path / "landing", tmp_path / "w.duckdb")
+    with connect(tmp_path / "w.duckdb") as con:
+        link(con)  # no store: had splink been needed, it would have trained here
+        m = probabilistic.measures(con)
+        probs = con.sql(
+            "SELECT DISTINCT link_probability FROM linked_events WHERE household_pid IS NOT NULL"
+        ).fetchall()
+    assert m is not None and m["ran"] is False and m["needing_link"] == 0
+    assert "no probabilistic linkage was needed" in m["note"]
+    assert probs == [(1.0,)]
+    assert probabilistic.metadata(m) == {
+        "token_linkage": "not needed: every record was linked by an exact key"
+    }
+
+
+def test_best_and_runners_up_are_recalibrated_separately():
+    # raw 0.8 means "right" for every best candidate and for no runner-up: recalibrated
+    # together both would be about 0.5; separately each keeps what it means
+    n = 200
+    frame = pl.DataFrame(
+        {
+            "record_id": [f"r{i}" for i in range(2 * n)],
+            "rank": [1] * n + [2] * n,
+            "raw_probability": [0.8] * (2 * n),
+            "person_label": [True] * n + [False] * n,
+        }
+    )
+    steps = recalibration.fit(frame)
+    best = steps.filter(pl.col("which") == "best")
+    runner = steps.filter(pl.col("which") == "runner_up")
+    as_steps = lambda f: list(zip(f["calibrated_from"], f["calibrated"], strict=True))  # noqa: E731
+    assert recalibration.apply_steps(np.array([0.8]), as_steps(best))[0] == pytest.approx(1.0)
+    assert recalibration.apply_steps(np.array([0.8]), as_steps(runner))[0] == pytest.approx(0.0)
+
+
+def test_recalibration_does_not_divide_by_the_records_sum(linked):
+    """A record whose candidates' raw probabilities sum past 1 keeps its best candidate's
+    recalibrated value: the same raw value gives the same probability whatever the others."""
+    with connect(linked["db"], read_only=True) as con:
+        best = con.sql(
+            "SELECT raw_probability, link_probability, sum(raw_probability) OVER "
+            "(PARTITION BY source, record_id) AS total FROM link_candidates "
+            "QUALIFY rank = 1"
+        ).pl()
+    steps = con_steps(linked["db"], "best")
+    expected = recalibration.apply_steps(best["raw_probability"].to_numpy(), steps)
+    assert np.allclose(best["link_probability"].to_numpy(), expected)
+
+
+def con_steps(db: Path, which: str) -> list[tuple[float, float]]:
+    with connect(db, read_only=True) as con:
+        rows = con.execute(
+            "SELECT calibrated_from, calibrated FROM link_calibration WHERE which = ? "
+            "ORDER BY calibrated_from",
+            [which],
+        ).fetchall()
+    return [(float(a), float(b)) for a, b in rows]
+
+
+def test_measures_give_precision_recall_calibration_and_cluster_sizes(linked):
+    m = linked["measures"]
+    assert m["ran"] is True
+    pr = m["precision_recall"]
+    assert set(pr["police"]["household"]) >= {"at_0.5", "at_0.9", "at_0.99", "labelled_records"}
+    assert pr["health"]["person"]["at_0.5"]["precision"] > 0.97
+    best = m["calibration"]["best"]
+    assert len(best["before"]) == len(best["after"]) == 10
+    assert m["cluster_sizes"]["people"] > 0
+    # the report's data-quality section says it in words
+    from hearth.publish.report.linkage import token_linkage_section
+
+    html = token_linkage_section(m)
+    assert f"{m['needing_link']:,}</span> records with no exact key" in html
+    assert "fire records with an address only" in html
+    assert not TOKEN.search(html)
+
+
+def test_the_model_is_kept_in_mlflow_and_reused(linked):
+    first = linked["measures"]["model"]
+    assert first["retrained"] is True and first["version"] == "1"
+    stored = linked["store"].latest()
+    assert stored is not None and stored.version == "1"
+    assert stored.tags["token_version"] == TOKEN_VERSION
+    assert "m_probability" in json.dumps(stored.model)
+    with connect(linked["db"]) as con:
+        link(con, linked["store"], today=date.fromisoformat(stored.tags["trained_on"]))
+        again = probabilistic.measures(con)
+    assert again["model"] == {
+        "name": "hearth_record_linkage",
+        "version": "1",
+        "retrained": False,
+        "retrain_reason": None,
+    }
+
+
+def _stored(**tags: str) -> Stored:
+    base = {
+        "token_version": TOKEN_VERSION,
+        "settings_version": SETTINGS_VERSION,
+        "contract_fingerprint": contract_fingerprint(),
+        "trained_on": "2026-01-01",
+        "linked_share": "0.9",
+    }
+    return Stored(version="3", model={}, tags={**base, **tags})
+
+
+def test_the_retraining_rule():
+    day = date(2026, 6, 1)
+    assert retrain_reason(None, TOKEN_VERSION, day) == "no linkage model is registered yet"
+    assert retrain_reason(_stored(), TOKEN_VERSION, day) is None
+    assert "token version" in retrain_reason(_stored(token_version="t0"), TOKEN_VERSION, day)
+    assert "comparisons" in retrain_reason(_stored(settings_version="s0"), TOKEN_VERSION, day)
+    assert "contracts" in retrain_reason(_stored(contract_fingerprint="x"), TOKEN_VERSION, day)
+    trained = date(2026, 1, 1)
+    on_the_day = date.fromordinal(trained.toordinal() + MAX_AGE_DAYS)
+    day_before = date.fromordinal(on_the_day.toordinal() - 1)
+    assert retrain_reason(_stored(), TOKEN_VERSION, day_before) is None
+    assert "days old" in retrain_reason(_stored(), TOKEN_VERSION, on_the_day)
+    drift_ok = {"precision_at_0_5": 0.99, "linked_share": 0.85}
+    assert retrain_reason(_stored(), TOKEN_VERSION, day, drift_ok) is None
+    low = {"precision_at_0_5": 0.9, "linked_share": 0.9}
+    assert "precision" in retrain_reason(_stored(), TOKEN_VERSION, day, low)
+    moved = {"precision_at_0_5": 0.99, "linked_share": 0.7}
+    assert "share" in retrain_reason(_stored(), TOKEN_VERSION, day, moved)
+
+
+def test_no_token_or_pseudonym_reaches_metadata_or_measures(linked):
+    meta = probabilistic.metadata(linked["measures"])
+    for key, value in meta.items():
+        assert not TOKEN.search(f"{key} {value}"), key
+    text = json.dumps(linked["measures"])
+    with connect(linked["db"], read_only=True) as con:
+        tokens = con.sql(
+            "SELECT DISTINCT unnest([given_token, family_token, birth_token, pc_unit_token, "
+            "premise_token]) FROM link_records"
+        ).fetchall()
+        pids = con.sql("SELECT DISTINCT person_pid FROM link_register").fetchall()
+    values = {v for (v,) in tokens + pids if v}
+    assert values and not any(v in text for v in values)
+    assert not TOKEN.search(text)
