@@ -21,6 +21,7 @@ from hearth.publish.report.sections import (
     _headline,
     _how_to_read,
     _top_of_list,
+    top_groups,
 )
 from hearth.publish.roles import role_view
 from hearth.publish.words import month_words, when_words
@@ -117,6 +118,7 @@ and e-mailed within the partnership.</p>
 of rows in the extracts are exact. Exact figures for intelligence officers are in
 run_summary.json.</footer>
 <script type="application/json" id="top-data">{top_json}</script>
+<script type="application/json" id="top-groups">{_json_for_script(top_groups())}</script>
 <script>{_asset("report.js")}</script>
 </body>
 </html>

@@ -61,6 +61,7 @@ def _headline(summary: dict, ranked: pl.DataFrame) -> str:
     tier_svg = _bars_svg(
         [(t, float(tiers.get(t, 0)), headline(int(tiers.get(t, 0)))) for t in TIERS],
         colours=[TIER_FILL[t] for t in TIERS],
+        name="Households in each risk tier",
     )
     return f"""<section id="headline"><h2>Headline</h2>
 <div class="cards">{"".join(cards)}</div>
@@ -141,7 +142,11 @@ def _areas(areas: pl.DataFrame) -> str:
         ).iter_rows()
     ]
     items, left_out = ward_chart_items(areas)
-    chart = _bars_svg(items, colours=["#b3541e"])
+    chart = _bars_svg(
+        items,
+        colours=["#b3541e"],
+        name="High-risk households (rounded to the nearest 5) in the wards with the most",
+    )
     wards_word = f"{left_out:,} ward{'s' if left_out != 1 else ''}"
     figure = (
         f'<figure id="ward-chart">{chart}<figcaption>The {len(items)} wards with the most '
@@ -217,7 +222,10 @@ def _data_quality(summary: dict) -> str:
         months.setdefault(m["source"], []).append(m)
     details = []
     for source, ms in months.items():
-        chart = _columns_svg([(m["extract_month"], float(m["rows_received"] or 0)) for m in ms])
+        chart = _columns_svg(
+            [(m["extract_month"], float(m["rows_received"] or 0)) for m in ms],
+            name=f"Rows received per month from {source.replace('_', ' ')}",
+        )
         table = _table(
             ["Month", "Rows received", "Accepted", "Quarantined"],
             [
@@ -330,6 +338,38 @@ def _area_rules(area_names: dict | None) -> str:
     return _table(["Lookup rows not used, by rule", "Rows"], rows, "num-2", "area-rules")
 
 
+# The top of the list on screen: the list's columns gathered into a few columns a person reads
+# across (the areas in one cell, the three reasons in one, the lead with its why), so a row
+# fits the width of the page with every word showing. Each: (key, heading, the list's columns
+# it shows; it sorts on them in this order). A list column in none of them (one a later change
+# adds) gets a column of its own.
+TOP_GROUPS = (
+    ("rank", "Rank", ("rank",)),
+    ("pid", "Household (pseudonym)", ("household_pid",)),
+    ("area", "Area", ("la_name", "la_code", "ward_name", "ward_code", "lsoa_name", "lsoa_code")),
+    ("score", COLUMN_LABELS["score"], ("score",)),
+    ("tier", "Risk tier", ("risk_tier",)),
+    ("reasons", "Reasons", ("reason_1", "reason_2", "reason_3")),
+    ("lead", "Suggested lead agency, and why", ("lead_agency", "lead_why")),
+)
+PAGE_SIZES = (25, 50, 100)  # households a page of the top of the list shows
+
+
+def top_groups(columns: tuple[str, ...] = TOP_COLUMNS) -> list[dict]:
+    """The screen's columns over the list's `columns`: key, heading and the places in each
+    row of the page's data of the columns it shows (a group with none of them is left out)."""
+    out, used = [], set()
+    for key, label, cols in TOP_GROUPS:
+        at = [columns.index(c) for c in cols if c in columns]
+        used.update(cols)
+        if at:
+            out.append({"key": key, "label": label, "cols": at})
+    for i, c in enumerate(columns):
+        if c not in used:
+            out.append({"key": f"col-{c}", "label": COLUMN_LABELS.get(c, c), "cols": [i]})
+    return out
+
+
 def _column_places() -> str:
     """Where the page's script finds the score, the tier and the pseudonym in each row of the
     top of the list, and the tiers in risk order (for sorting)."""
@@ -344,18 +384,35 @@ def _column_places() -> str:
 def _top_of_list(ranked: pl.DataFrame, top_rows: int) -> str:
     n = min(top_rows, ranked.height)
     heads = "".join(
-        f'<th scope="col" aria-sort="none"><button type="button" data-col="{i}">'
-        f"{escape(COLUMN_LABELS[c])}</button></th>"
-        for i, c in enumerate(TOP_COLUMNS)
+        f'<th scope="col" class="g-{escape(g["key"])}" aria-sort="none">'
+        f'<button type="button" data-group="{i}">{escape(g["label"])}</button></th>'
+        for i, g in enumerate(top_groups())
+    )
+    sizes = "".join(
+        f'<option value="{k}"{" selected" if k == PAGE_SIZES[0] else ""}>{k}</option>'
+        for k in PAGE_SIZES
     )
     return f"""<section id="list"><h2>The top {n:,} households</h2>
-<p>Search by ward, local authority (by name or code), reason, lead agency or the start of a
-household pseudonym; click a column heading to sort (risk tier sorts in risk order). The
-whole list is in ranked_households.xlsx and .csv.</p>
+<p>{PAGE_SIZES[0]} households a page: move between pages with the buttons under the table (or
+choose how many a page shows). Search by ward, LSOA, local authority (by name or code), reason,
+lead agency or the start of a household pseudonym; a column heading's button sorts by it (risk
+tier sorts in risk order, the area by local authority, ward and LSOA). Printing prints every
+household found. The whole list is in ranked_households.xlsx and .csv.</p>
 <div class="tools"><label for="search">Search</label>
 <input id="search" type="search" autocomplete="off"
  placeholder="e.g. a ward, fire, domestic abuse">
 <span id="shown" aria-live="polite"></span></div>
-<div class="scroll"><table id="top-table" {_column_places()}><thead><tr>{heads}</tr></thead>
+<div class="table-wrap"><table id="top-table" {_column_places()}>
+<caption class="visually-hidden">The top {n:,} households, a page at a time</caption>
+<thead><tr>{heads}</tr></thead>
 <tbody></tbody></table></div>
+<nav class="pager" aria-label="Pages of the top of the list">
+<button type="button" id="page-first">First</button>
+<button type="button" id="page-prev">Previous</button>
+<span id="page-at" aria-live="polite"></span>
+<button type="button" id="page-next">Next</button>
+<button type="button" id="page-last">Last</button>
+<label for="page-size">Households a page</label>
+<select id="page-size">{sizes}</select>
+</nav>
 </section>"""

@@ -5,6 +5,7 @@ And the list's CSV carries the areas every other list file carries."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from hearth.modelling.scoring.ranking import ROLE_REASONS
 from hearth.publish.deliver import write_deliverables
 from hearth.publish.outputs import write_ranked
 from hearth.publish.ranked import COLUMN_LABELS, TIERS, risk_tiers
@@ -65,12 +67,22 @@ def _text(rng: random.Random, low: int, high: int) -> str:
 
 
 def _scored(n: int = N, seed: int = 5) -> pl.DataFrame:
-    """A small scored list with reasons of every length (one word to several lines, capitals,
-    a word longer than its column, a line break), in two authorities. (The third reason, the
-    lead and its why are the commissioners' view's own: "other agency information" and
-    "another agency" on this frame.)"""
+    """A small scored list with reasons, leads and whys of every length (one word to several
+    lines, capitals, a word longer than its column, a line break) in the commissioners' own
+    words, in two authorities."""
     rng = random.Random(seed)
-    ranked = _ranked([["residents", "residents", None]] * n)
+    ranked = _ranked([["residents", "residents", "residents"]] * n)
+    words = []
+    for i in range(n):
+        reasons = [_text(rng, 1, 30), _text(rng, 2, 25), _text(rng, 1, 12)]
+        if i % 5 == 0:
+            reasons[1] = "x" * 70 + " then\nits own line"
+        entry = {
+            "reasons": [[t, "residents"] for t in reasons],
+            "lead": _text(rng, 1, 4),
+            "lead_why": _text(rng, 2, 25),
+        }
+        words.append(json.dumps({"commissioner": entry}))
     return ranked.with_columns(
         pl.Series("la_code", ["E06000901" if i % 2 else "E06000902" for i in range(n)]),
         pl.Series("la_name", ["Northmoor" if i % 2 else "Easthaven" for i in range(n)]),
@@ -78,11 +90,7 @@ def _scored(n: int = N, seed: int = 5) -> pl.DataFrame:
         pl.Series("lsoa_name", [f"Northmoor {i % 9:03d}" for i in range(n)]),
         pl.Series("risk_tier", risk_tiers(list(range(1, n + 1)), n)),
         pl.Series("score", [0.6 * (1 - i / n) for i in range(n)]),
-        *[pl.Series(r, [_text(rng, 1, 30) for _ in range(n)]) for r in REASONS[:1]],
-        pl.Series(
-            "reason_2",
-            [_text(rng, 2, 25) if i % 5 else "x" * 70 + " then\nits own line" for i in range(n)],
-        ),
+        pl.Series(ROLE_REASONS, words),
     )
 
 
