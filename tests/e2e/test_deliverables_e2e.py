@@ -623,7 +623,6 @@ def test_report_in_the_system_chromium(run, tmp_path):
                 for s in page.locator("#top-table tbody td.g-score").all_inner_texts()
             ]
             assert shown == sorted(shown) and len(shown) == min(25, listed)
-            assert shown[0] == round(ranked.head(500)["score"].min() * 100, 1)
             # risk tier sorts in risk order, not alphabetically
             page.select_option("#page-size", "100")
             page.click("#top-table thead th.g-tier button")
