@@ -105,7 +105,7 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
     sharing = _read_csv(model_dir, "sharing.csv")
     if sharing:
         share_html = (
-            _table(SHARING_HEADS, sharing_rows(sharing), "num-2 num-3 num-4 num-5", "sharing-table")
+            _table(SHARING_HEADS, sharing_rows(sharing), "num-4 num-5 num-6", "sharing-table")
             + "<figure>"
             + _bars_svg(
                 [
