@@ -15,14 +15,12 @@ from hearth.publish.report.charts import tier_css
 from hearth.publish.report.model_card import _model_card
 from hearth.publish.report.plans import _plans
 from hearth.publish.report.sections import (
-    TOP_COLUMNS,
     _areas,
     _data_quality,
     _headline,
     _how_to_read,
-    _top_of_list,
-    top_groups,
 )
+from hearth.publish.report.top import TOP_COLUMNS, _top_of_list, top_groups
 from hearth.publish.roles import role_view
 from hearth.publish.words import month_words, when_words
 from hearth.suppression import SUPPRESSED
