@@ -44,6 +44,8 @@ PUBLIC_COLUMNS = [
     "la_code",
     "ward_name",
     "ward_code",
+    "lsoa_name",
+    "lsoa_code",
     "score",
     "risk_tier",
     "reason_1",

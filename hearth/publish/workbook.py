@@ -41,14 +41,19 @@ WIDTHS = {
     "lsoa_code": 12,
     "score": 14,
     "risk_tier": 10,
-    "reason_1": 48,
-    "reason_2": 48,
-    "reason_3": 48,
-    "lead_agency": 38,
-    "lead_why": 56,
+    # prose columns narrow enough that a sheet fitted to one page wide prints readably
+    "reason_1": 36,
+    "reason_2": 36,
+    "reason_3": 36,
+    "lead_agency": 24,
+    "lead_why": 44,
 }
-# Columns of free text: wrapped in their cells, so a reason reads whole and prints.
-WRAPPED = ("reason_1", "reason_2", "reason_3", "lead_agency", "lead_why")
+# Columns that hold codes and pseudonyms, never prose: not wrapped. Every other text column
+# (reasons, leads, "why", any column a later change adds) is wrapped in its cells and its rows
+# made tall enough for the text, so it reads whole and prints without running into the next row.
+UNWRAPPED = ("rank", "household_pid", "la_code", "ward_code", "lsoa_code", "score", "risk_tier")
+# A text column not in WIDTHS is as wide as its longest value needs, within these bounds.
+NEW_COLUMN_WIDTH = (10, 48)
 AREA_COLUMNS = (
     ("la_name", "Local authority", 22),
     ("la_code", "Local authority code", 14),
@@ -61,7 +66,16 @@ AREA_HEADERS = [label for _, label, _ in AREA_COLUMNS]
 # A risk tier is written as its place in TIERS (1 = very high) shown as its words, so that
 # sorting or filtering the column goes in risk order, not alphabetically.
 TIER_ORDER = {t: i + 1 for i, t in enumerate(TIERS)}
+COVER_WIDTHS = (34, 100)  # the cover's two columns: what, and its words or number
 LINE_HEIGHT = 15  # points per line of 11-point text
+ROW_PADDING = 3  # points above and below a cell's lines
+# Characters' widths in digit widths of 11-point Calibri (Carlito in LibreOffice), rounded up;
+# any other lower-case letter, digit or sign counts 1.0 and an upper-case letter 1.25.
+CHAR_WIDTHS = {
+    **dict.fromkeys(" .,;:'!|()[]ijlftr-", 0.6),
+    **dict.fromkeys("mw", 1.5),
+    **dict.fromkeys("MW@%", 1.7),
+}
 
 
 def sheet_name(la_name: str, used: set[str]) -> str:
@@ -114,6 +128,9 @@ def _formats(wb) -> dict:
         "h2": wb.add_format({"bold": True, "font_size": 12}),
         "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         "bold": wb.add_format({"bold": True}),
+        "bold_wrap": wb.add_format({"bold": True, "text_wrap": True, "valign": "top"}),
+        "left": wb.add_format({"align": "left", "valign": "top"}),
+        "count_left": wb.add_format({"num_format": "#,##0", "align": "left", "valign": "top"}),
         "head": wb.add_format(
             {
                 "bold": True,
@@ -142,37 +159,77 @@ def footer_text(meta: ListMeta) -> str:
     return f"&L{words.replace('&', '&&')}&RPage &P of &N"
 
 
-def print_setup(ws, meta: ListMeta, header_rows: int = 1, one_page: bool = False) -> None:
-    """Landscape A4, fitted to one page wide (and one page tall for the cover), the heading
-    row repeated on every printed page, and the footer."""
+def print_setup(ws, meta: ListMeta, header_rows: int = 1) -> None:
+    """Landscape A4, fitted to one page wide and as many tall as the rows need (the cover's
+    text stays readable rather than shrunk onto one page), the heading row repeated on every
+    printed page, and the footer."""
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    ws.fit_to_pages(1, 1 if one_page else 0)
+    ws.fit_to_pages(1, 0)
     if header_rows:
         ws.repeat_rows(0, header_rows - 1)
     ws.set_footer(footer_text(meta))
 
 
+def text_width(text: str) -> float:
+    """A text's width in digit widths of the default font (what a column's width counts), from
+    each character's width in Calibri/Carlito, rounded up so an estimate errs wide."""
+    return sum(CHAR_WIDTHS.get(ch, 1.25 if ch.isupper() else 1.0) for ch in text)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines `text` takes wrapped in a column `width` characters wide, as a
+    spreadsheet wraps it: at spaces, a word longer than the line broken within itself, and a
+    new line at each line break. The estimate errs on the tall side: a row a line too tall
+    prints with white space, a row a line too short prints over the next."""
+    room = max(width - 1.0, 3.0)  # the cell's padding
+    space = CHAR_WIDTHS[" "]
+    lines = 0
+    for para in str(text).split("\n"):
+        n, used = 1, 0.0
+        for word in para.split():
+            w = text_width(word)
+            if used and used + space + w > room:
+                n, used = n + 1, 0.0
+            while w > room:  # a long word (a pseudonym, a URL) breaks where it must
+                n, w = n + 1, w - room
+            used += (space if used else 0.0) + w
+        lines += n
+    return max(lines, 1)
+
+
+def row_height(texts: list[tuple[str, float]]) -> float:
+    """Points for a row tall enough for the longest of its wrapped texts: (text, column width)."""
+    lines = max((wrapped_lines(t, w) for t, w in texts if t), default=1)
+    return LINE_HEIGHT * lines + 2 * ROW_PADDING
+
+
 def header_height(labels: list[str], widths: list[float]) -> float:
     """Points for a heading row tall enough for its longest wrapped label."""
-    lines = 1
-    for label, width in zip(labels, widths, strict=True):
-        per_line = max(int(width) - 1, 4)
-        words, n, used = label.split(), 1, 0
-        for w in words:
-            if used and used + 1 + len(w) > per_line:
-                n, used = n + 1, len(w)
-            else:
-                used += (1 if used else 0) + len(w)
-        lines = max(lines, n)
-    return LINE_HEIGHT * lines + 6
+    return row_height(list(zip(labels, widths, strict=True)))
+
+
+def column_widths(part: pl.DataFrame) -> list[float]:
+    """Each column's width: the agreed width of a known column, else what its longest value
+    (or its label) needs, within NEW_COLUMN_WIDTH."""
+    low, high = NEW_COLUMN_WIDTH
+    widths = []
+    for c in part.columns:
+        if c in WIDTHS:
+            widths.append(WIDTHS[c])
+            continue
+        longest = len(COLUMN_LABELS.get(c, c))
+        if part.height and part.schema[c] == pl.String:
+            longest = max(longest, int(part[c].str.len_chars().max() or 0))
+        widths.append(min(max(longest + 2, low), high))
+    return widths
 
 
 def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> None:
     ws = wb.add_worksheet("About this list")
-    ws.set_column(0, 0, 34)
-    ws.set_column(1, 1, 100)
+    ws.set_column(0, 0, COVER_WIDTHS[0])
+    ws.set_column(1, 1, COVER_WIDTHS[1])
     ws.hide_gridlines(2)
     who = f" - the {meta.role.replace('_', ' ')} view" if meta.role else ""
     rows: list[tuple] = [
@@ -190,7 +247,7 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
         *([("kv", "How this list was ranked", meta.ranking_notice)] if meta.ranking_notice else []),
         *([("kv", "Hold-out", meta.holdout_notice)] if meta.holdout_notice else []),
         ("kv", "Made", when_words(meta.generated_at)),
-        ("kv", "Households scored", headline(meta.households)),
+        ("num", "Households scored", meta.households),
         (
             "kv",
             "In this workbook",
@@ -200,7 +257,7 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
     ]
     for tier in TIERS:
         if tier in tiers:
-            rows.append(("kv", f"Households in the {tier} tier", headline(tiers[tier])))
+            rows.append(("num", f"Households in the {tier} tier", tiers[tier]))
     if meta.role:
         rows.append(
             (
@@ -238,21 +295,33 @@ def _cover(wb, f, meta: ListMeta, view: pl.DataFrame, tiers: dict[str, int]) -> 
             "is shown as *, other counts are rounded to the nearest 5.",
         ),
     ]
-    print_setup(ws, meta, header_rows=0, one_page=True)
+    print_setup(ws, meta, header_rows=0)
     ws.print_area(0, 0, len(rows) - 1, 1)
     for r, row in enumerate(rows):
         if not row:
             continue
         kind = row[0]
         if kind == "title":
+            ws.set_row(r, 2 * LINE_HEIGHT)
             ws.write(r, 0, row[1], f["title"])
         elif kind == "h2":
+            ws.set_row(r, LINE_HEIGHT + 2 * ROW_PADDING)
             ws.write(r, 0, row[1], f["h2"])
+        elif kind == "num":  # a count is a number, unless it is 1-7 (never shown)
+            ws.set_row(r, row_height([(row[1], COVER_WIDTHS[0])]))
+            ws.write(r, 0, row[1], f["bold_wrap"])
+            shown = headline(row[2])
+            if shown == SUPPRESSED:
+                ws.write_string(r, 1, shown, f["left"])
+            else:
+                ws.write_number(r, 1, int(row[2]), f["count_left"])
         elif kind == "kv":
-            ws.write(r, 0, row[1], f["bold"])
-            ws.write(r, 1, row[2], f["wrap"])
+            ws.set_row(r, row_height([(row[1], COVER_WIDTHS[0]), (row[2], COVER_WIDTHS[1])]))
+            ws.write(r, 0, row[1], f["bold_wrap"])
+            ws.write_string(r, 1, row[2], f["wrap"])
         else:
-            ws.write(r, 1, row[1], f["wrap"])
+            ws.set_row(r, row_height([(row[1], COVER_WIDTHS[1])]))
+            ws.write_string(r, 1, row[1], f["wrap"])
 
 
 def _areas(wb, f, areas: pl.DataFrame, meta: ListMeta) -> None:
@@ -294,8 +363,8 @@ def _areas(wb, f, areas: pl.DataFrame, meta: ListMeta) -> None:
 def _list_sheet(wb, f, name: str, part: pl.DataFrame, meta: ListMeta) -> None:
     ws = wb.add_worksheet(name)
     cols = part.columns
-    widths = [WIDTHS.get(c, 14) for c in cols]
-    wrap_i = {i for i, c in enumerate(cols) if c in WRAPPED}
+    widths = column_widths(part)
+    wrap_i = {i for i, c in enumerate(cols) if c not in UNWRAPPED and part.schema[c] == pl.String}
     for i, width in enumerate(widths):
         ws.set_column(i, i, width, f["wrap"] if i in wrap_i else f["top"])
     labels = [COLUMN_LABELS.get(c, c) for c in cols]
@@ -308,7 +377,10 @@ def _list_sheet(wb, f, name: str, part: pl.DataFrame, meta: ListMeta) -> None:
     tier_i = cols.index("risk_tier") if "risk_tier" in cols else None
     fmt = [f["wrap"] if i in wrap_i else f["top"] for i in range(len(cols))]
     pct, tier_fmt, write, write_string = f["pct"], f["tier"], ws.write, ws.write_string
+    wrapped = sorted(wrap_i)
     for r, row in enumerate(part.iter_rows(), start=1):
+        # the row's height first: in constant-memory mode a row is final once the next begins
+        ws.set_row(r, row_height([(row[i], widths[i]) for i in wrapped if row[i]]))
         for i, value in enumerate(row):
             if value is None:
                 continue

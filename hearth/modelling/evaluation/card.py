@@ -16,7 +16,12 @@ from hearth.modelling.evaluation.fairness import (
 )
 from hearth.modelling.evaluation.list_effect import card_lines
 from hearth.modelling.evaluation.metrics import baseline_margin, k_for
-from hearth.modelling.evaluation.sharing import sharing_metrics, sharing_note
+from hearth.modelling.evaluation.sharing import (
+    difference_words,
+    reference_words,
+    sharing_metrics,
+    sharing_note,
+)
 from hearth.suppression import suppress
 
 
@@ -171,13 +176,20 @@ def sharing_lines(share: pl.DataFrame) -> list[str]:
     if not share.height:
         return []
     lines = ["## The value of sharing", "", sharing_note(share), ""]
-    lines += ["| model trained on | precision at 1% | precision at 5% | recall at 1% | note |"]
-    lines += ["|---|---|---|---|---|"]
+    ref = reference_words(share["model"].to_list())
+    lines += [
+        "| model trained on | precision at 1% | 95% interval | against "
+        f"{ref}, precision at 1% | precision at 5% | recall at 1% | note |"
+    ]
+    lines += ["|---|---|---|---|---|---|---|"]
     for r in share.iter_rows(named=True):
         note = f"the same scores as {r['same_scores_as']}" if r["same_scores_as"] else ""
+        low, high = r.get("precision_at_1pct_low"), r.get("precision_at_1pct_high")
+        interval = f"{_pct(low)} to {_pct(high)}" if low is not None and low == low else ""
+        against = difference_words(r)
         lines.append(
-            f"| {r['model']} | {_pct(r['precision_at_1pct'])} | {_pct(r['precision_at_5pct'])} "
-            f"| {_pct(r['recall_at_1pct'])} | {note} |"
+            f"| {r['model']} | {_pct(r['precision_at_1pct'])} | {interval} | {against} "
+            f"| {_pct(r['precision_at_5pct'])} | {_pct(r['recall_at_1pct'])} | {note} |"
         )
     return lines
 

@@ -232,7 +232,7 @@ def train_and_evaluate(
     progress("fairness by group")
     fair = fairness_table(valid.y, scores, valid.pids, group_columns(valid.frame))
     share = (
-        value_of_sharing(train, valid, cat, params, fixed_k, progress, names, best, metrics)
+        value_of_sharing(train, valid, cat, params, fixed_k, progress, names, best, metrics, scores)
         if sharing
         else pl.DataFrame()
     )

@@ -1,4 +1,7 @@
-"""Inline SVG charts: horizontal bars, columns over months and a calibration line."""
+"""Inline SVG charts: horizontal bars, columns over months and a calibration line.
+
+Every chart is an image with an accessible name (role="img", aria-label and its <title>) that
+says what it shows and its figures, so a screen reader reads the chart, not its parts."""
 
 from __future__ import annotations
 
@@ -19,17 +22,29 @@ def tier_css() -> str:
     return "\n".join(rules)
 
 
-def _bars_svg(items: list[tuple[str, float, str]], colours: list[str], width: int = 640) -> str:
-    """Horizontal bars: (label, value, text shown at the bar's end)."""
+def _open_svg(name: str, width: float, height: float) -> str:
+    """An SVG image named for assistive technology: aria-label and, for tooltips and other
+    readers, its <title>."""
+    said = escape(name)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{said}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" class="chart">'
+        f"<title>{said}</title>"
+    )
+
+
+def _bars_svg(
+    items: list[tuple[str, float, str]], colours: list[str], name: str, width: int = 640
+) -> str:
+    """Horizontal bars: (label, value, text shown at the bar's end). `name`: what the chart
+    shows; its accessible name is that and each bar's label and shown text."""
     if not items:
         return ""
     label_w, bar_h, gap = 230, 18, 6
     top = max((v for _, v, _ in items), default=0) or 1
     h = len(items) * (bar_h + gap) + gap
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {h}" '
-        f'width="{width}" height="{h}" class="chart">'
-    ]
+    said = "; ".join(f"{label} {shown}" for label, _, shown in items)
+    parts = [_open_svg(f"Bar chart. {name}: {said}.", width, h)]
     span = width - label_w - 70
     for i, (label, value, shown) in enumerate(items):
         y = gap + i * (bar_h + gap)
@@ -44,17 +59,23 @@ def _bars_svg(items: list[tuple[str, float, str]], colours: list[str], width: in
     return "".join(parts)
 
 
-def _columns_svg(items: list[tuple[str, float]], width: int = 640, height: int = 120) -> str:
-    """Vertical bars over months, with the first and last month labelled."""
+def _columns_svg(
+    items: list[tuple[str, float]], name: str, width: int = 640, height: int = 120
+) -> str:
+    """Vertical bars over months, with the first and last month labelled. `name`: what the
+    chart shows; its accessible name adds the months it spans and its lowest and highest."""
     if not items:
         return ""
     top = max(v for _, v in items) or 1
     n = len(items)
     step = (width - 20) / n
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height + 20}" '
-        f'width="{width}" height="{height + 20}" class="chart">'
-    ]
+    low = min(items, key=lambda it: it[1])
+    high = max(items, key=lambda it: it[1])
+    said = (
+        f"Column chart. {name}, {n} months from {items[0][0]} to {items[-1][0]}: lowest "
+        f"{low[1]:,.0f} in {low[0]}, highest {high[1]:,.0f} in {high[0]}."
+    )
+    parts = [_open_svg(said, width, height + 20)]
     for i, (label, v) in enumerate(items):
         bh = v / top * height
         x = 10 + i * step
@@ -79,10 +100,14 @@ def _calibration_svg(rows: list[dict[str, str]], size: int = 320) -> str:
         return f"{pad + p / hi * (size - 2 * pad):.1f},{size - pad - o / hi * (size - 2 * pad):.1f}"
 
     line = " ".join(xy(p, o) for p, o in pts)
+    said = "; ".join(f"predicted {p:.1%}, observed {o:.1%}" for p, o in pts)
+    name = (
+        "Calibration chart: the predicted chance of a crisis against the share that had one, "
+        f"by group of households, with the diagonal where they are equal. {said}."
+    )
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {size} {size}" '
-        f'width="{size}" height="{size}" class="chart">'
-        f'<line x1="{pad}" y1="{size - pad}" x2="{size - pad}" y2="{pad}" stroke="#999" '
+        _open_svg(name, size, size)
+        + f'<line x1="{pad}" y1="{size - pad}" x2="{size - pad}" y2="{pad}" stroke="#999" '
         'stroke-dasharray="4"/>'
         f'<polyline points="{line}" fill="none" stroke="#b3541e" stroke-width="2"/>'
         f'<text x="{size / 2}" y="{size - 6}" text-anchor="middle">predicted chance</text>'

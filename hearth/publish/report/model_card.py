@@ -92,10 +92,10 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
         ("calibration.png", "Calibration: predicted chance against the share that had a crisis."),
         ("precision_recall.png", "Precision and recall down the list."),
     ):
-        img = _png(model_dir, name)
+        img = _png(model_dir, name, caption)
         if img:
             figures.append(f"<figure>{img}<figcaption>{escape(caption)}</figcaption></figure>")
-    if not any("calibration" in f for f in figures):
+    if model_dir is None or not (model_dir / "calibration.png").is_file():  # from its table
         cal = _read_csv(model_dir, "calibration.csv")
         if cal:
             figures.insert(
@@ -105,7 +105,7 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
     sharing = _read_csv(model_dir, "sharing.csv")
     if sharing:
         share_html = (
-            _table(SHARING_HEADS, sharing_rows(sharing), "num-2 num-3 num-4 num-5", "sharing-table")
+            _table(SHARING_HEADS, sharing_rows(sharing), "num-4 num-5 num-6", "sharing-table")
             + "<figure>"
             + _bars_svg(
                 [
@@ -117,6 +117,7 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
                     for r in sharing
                 ],
                 colours=["#1e6fb3"],
+                name="Precision in the top 1% by whose data the model used",
             )
             + "<figcaption>Precision in the top 1% by whose data the model used."
             + "</figcaption></figure>"
@@ -158,12 +159,12 @@ def _model_card(model: dict, model_dir: Path | None) -> str:
 </section>"""
 
 
-def _png(model_dir: Path | None, name: str) -> str:
+def _png(model_dir: Path | None, name: str, alt: str) -> str:
+    """A plot of the model's folder inline, with `alt`: what it shows, in words."""
     if model_dir is None or not (model_dir / name).is_file():
         return ""
     data = base64.b64encode((model_dir / name).read_bytes()).decode("ascii")
-    alt = name.removesuffix(".png").replace("_", " ")
-    return f'<img alt="{escape(alt)} plot" src="data:image/png;base64,{data}">'
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _read_csv(model_dir: Path | None, name: str) -> list[dict[str, str]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from html import escape
 
+from hearth.modelling.evaluation.sharing import difference_words
 from hearth.publish.report.cells import _agg, _num, _pct, _table
 from hearth.suppression import SUPPRESSED
 
@@ -76,10 +77,14 @@ def fairness_html(fairness: list[dict[str, str]]) -> str:
 
 
 def sharing_rows(sharing: list[dict[str, str]]) -> list[list[str]]:
+    """The value-of-sharing table's rows: precision at 1% with its 95% interval, and the
+    difference to the reference row in words that claim no more than its interval (a table
+    logged before intervals were kept shows none)."""
     return [
         [
             escape(r["model"].replace("_", " ")),
-            _pct(r["precision_at_1pct"]),
+            _interval(r, "precision_at_1pct"),
+            escape(difference_words(_floats(r))),
             _pct(r["precision_at_5pct"]),
             _pct(r["recall_at_1pct"]),
             _pct(r["share_of_joined_p1"]),
@@ -89,12 +94,23 @@ def sharing_rows(sharing: list[dict[str, str]]) -> list[list[str]]:
     ]
 
 
+def _floats(r: dict[str, str]) -> dict[str, float]:
+    out = {}
+    for c in ("difference_p1", "difference_p1_low", "difference_p1_high"):
+        try:
+            out[c] = float(r.get(c) or "nan")
+        except ValueError:
+            out[c] = float("nan")
+    return out
+
+
 SHARING_HEADS = [
     "Model trained on",
-    "Precision at 1%",
+    "Precision at 1% (95% interval)",
+    "Against the reference row, precision at 1%",
     "Precision at 5%",
     "Recall at 1%",
-    "Against all agencies joined",
+    "Share of the reference row's precision at 1%",
     "Note",
 ]
 

@@ -16,13 +16,12 @@ from hearth.publish.report.list_working import list_working_section
 from hearth.publish.report.model_card import _model_card
 from hearth.publish.report.plans import _plans
 from hearth.publish.report.sections import (
-    TOP_COLUMNS,
     _areas,
     _data_quality,
     _headline,
     _how_to_read,
-    _top_of_list,
 )
+from hearth.publish.report.top import TOP_COLUMNS, _top_of_list, top_groups
 from hearth.publish.roles import role_view
 from hearth.publish.words import month_words, when_words
 from hearth.suppression import SUPPRESSED
@@ -120,6 +119,7 @@ and e-mailed within the partnership.</p>
 of rows in the extracts are exact. Exact figures for intelligence officers are in
 run_summary.json.</footer>
 <script type="application/json" id="top-data">{top_json}</script>
+<script type="application/json" id="top-groups">{_json_for_script(top_groups())}</script>
 <script>{_asset("report.js")}</script>
 </body>
 </html>

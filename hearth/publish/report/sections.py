@@ -8,7 +8,7 @@ from html import escape
 import polars as pl
 
 from hearth.publish.areas import names_sentence
-from hearth.publish.ranked import COLUMN_LABELS, PUBLIC_COLUMNS, TIER_WORDS, TIERS
+from hearth.publish.ranked import TIER_WORDS, TIERS
 from hearth.publish.report.behind import behind_html
 from hearth.publish.report.cells import _agg, _card, _exact, _sort_value, _table
 from hearth.publish.report.charts import TIER_FILL, _bars_svg, _columns_svg
@@ -28,9 +28,6 @@ from hearth.suppression import SUPPRESSED, headline, rounded
 WARD_BARS = 15  # wards in the chart of the most high-risk households
 
 EXPECTED_K = 1000
-
-
-TOP_COLUMNS = tuple(PUBLIC_COLUMNS)  # the top of the list shows what the CSV shows
 
 
 def _headline(summary: dict, ranked: pl.DataFrame) -> str:
@@ -62,6 +59,7 @@ def _headline(summary: dict, ranked: pl.DataFrame) -> str:
     tier_svg = _bars_svg(
         [(t, float(tiers.get(t, 0)), headline(int(tiers.get(t, 0)))) for t in TIERS],
         colours=[TIER_FILL[t] for t in TIERS],
+        name="Households in each risk tier",
     )
     return f"""<section id="headline"><h2>Headline</h2>
 <div class="cards">{"".join(cards)}</div>
@@ -142,7 +140,11 @@ def _areas(areas: pl.DataFrame) -> str:
         ).iter_rows()
     ]
     items, left_out = ward_chart_items(areas)
-    chart = _bars_svg(items, colours=["#b3541e"])
+    chart = _bars_svg(
+        items,
+        colours=["#b3541e"],
+        name="High-risk households (rounded to the nearest 5) in the wards with the most",
+    )
     wards_word = f"{left_out:,} ward{'s' if left_out != 1 else ''}"
     figure = (
         f'<figure id="ward-chart">{chart}<figcaption>The {len(items)} wards with the most '
@@ -218,7 +220,10 @@ def _data_quality(summary: dict) -> str:
         months.setdefault(m["source"], []).append(m)
     details = []
     for source, ms in months.items():
-        chart = _columns_svg([(m["extract_month"], float(m["rows_received"] or 0)) for m in ms])
+        chart = _columns_svg(
+            [(m["extract_month"], float(m["rows_received"] or 0)) for m in ms],
+            name=f"Rows received per month from {source.replace('_', ' ')}",
+        )
         table = _table(
             ["Month", "Rows received", "Accepted", "Quarantined"],
             [
@@ -330,34 +335,3 @@ def _area_rules(area_names: dict | None) -> str:
         return ""
     rows = [[escape(rule.replace("_", " ")), _exact(n)] for rule, n in rules.items()]
     return _table(["Lookup rows not used, by rule", "Rows"], rows, "num-2", "area-rules")
-
-
-def _column_places() -> str:
-    """Where the page's script finds the score, the tier and the pseudonym in each row of the
-    top of the list, and the tiers in risk order (for sorting)."""
-    return (
-        f'data-score-col="{TOP_COLUMNS.index("score")}" '
-        f'data-tier-col="{TOP_COLUMNS.index("risk_tier")}" '
-        f'data-pid-col="{TOP_COLUMNS.index("household_pid")}" '
-        f'data-tier-order="{escape("|".join(TIERS))}"'
-    )
-
-
-def _top_of_list(ranked: pl.DataFrame, top_rows: int) -> str:
-    n = min(top_rows, ranked.height)
-    heads = "".join(
-        f'<th scope="col" aria-sort="none"><button type="button" data-col="{i}">'
-        f"{escape(COLUMN_LABELS[c])}</button></th>"
-        for i, c in enumerate(TOP_COLUMNS)
-    )
-    return f"""<section id="list"><h2>The top {n:,} households</h2>
-<p>Search by ward, local authority (by name or code), reason, lead agency or the start of a
-household pseudonym; click a column heading to sort (risk tier sorts in risk order). The
-whole list is in ranked_households.xlsx and .csv.</p>
-<div class="tools"><label for="search">Search</label>
-<input id="search" type="search" autocomplete="off"
- placeholder="e.g. a ward, fire, domestic abuse">
-<span id="shown" aria-live="polite"></span></div>
-<div class="scroll"><table id="top-table" {_column_places()}><thead><tr>{heads}</tr></thead>
-<tbody></tbody></table></div>
-</section>"""

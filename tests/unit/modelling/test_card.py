@@ -2,6 +2,8 @@
 (hearth/modelling/evaluation/metrics.py):
 the size of area quality was measured on, the fairness rule, the joined row, by hand."""
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 import pytest
@@ -110,7 +112,32 @@ def test_the_card_says_where_quality_was_measured_and_the_fairness_rule():
     assert f"| 40,000 | 400 | {low:.1%} to {high:.1%} |" in card
     assert "What a small council should expect" in card
     assert RULE in card and "most deprived fifth is IMD deciles 1 and 2" in card
-    assert "| police alone | 12.0% | 10.0% | 2.0% | the same scores as fire alone |" in card
+    # a table logged before intervals were kept: the interval cells are empty
+    assert "| police alone | 12.0% |  |  | 10.0% | 2.0% | the same scores as fire alone |" in card
+
+
+def test_the_card_gives_the_value_of_sharing_with_its_intervals():
+    """Each row's precision at 1% with its 95% interval, and its difference to the model in
+    words that claim no more than the interval: a row above the model within noise says so."""
+    base = result()
+    sharing = base.sharing.with_columns(
+        pl.Series("precision_at_1pct", [0.28, 0.12, 0.29]),
+        pl.Series("precision_at_1pct_low", [0.22, 0.08, 0.23]),
+        pl.Series("precision_at_1pct_high", [0.34, 0.16, 0.35]),
+        pl.Series("difference_p1", [0.0, -0.16, 0.01]),
+        pl.Series("difference_p1_low", [0.0, -0.21, -0.02]),
+        pl.Series("difference_p1_high", [0.0, -0.11, 0.04]),
+        pl.Series("same_scores_as", ["", "", ""]),
+    )
+    card = model_card(dataclasses.replace(base, sharing=sharing))
+    assert "| model trained on | precision at 1% | 95% interval | against the model" in card
+    assert (
+        "| fire alone | 12.0% | 8.0% to 16.0% | behind by −16.0 points (95% interval −21.0 "
+        "to −11.0) |" in card
+    )
+    assert "| police alone | 29.0% | 23.0% to 35.0% | within noise: +1.0 points" in card
+    assert "Police alone scored above the model on these households" in card
+    assert "within noise, not a better list" in card
 
 
 def test_fairness_and_sharing_numbers_go_to_mlflow_as_metrics():

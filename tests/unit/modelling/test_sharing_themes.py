@@ -15,12 +15,17 @@ import pytest
 
 from hearth.features.build import ID_COLUMNS
 from hearth.features.catalogue import NO_EVENT_MONTHS, load_catalogue
-from hearth.modelling.evaluation.metrics import evaluate_scores
+from hearth.modelling.evaluation.metrics import evaluate_scores, k_for
 from hearth.modelling.evaluation.sharing import (
+    INTERVAL_COLUMNS,
     JOINED,
     JOINED_REFIT,
     REGISTER,
+    difference_words,
+    sharing_intervals,
+    sharing_metrics,
     sharing_note,
+    top_precision,
     value_of_sharing,
 )
 from hearth.modelling.training.fit import fit_candidate
@@ -263,3 +268,99 @@ def test_lighter_refits_are_compared_with_the_joined_data_refitted_the_same_way(
     for label, r in rows.items():
         expected = r["precision_at_1pct"] / refit if refit else float("nan")
         assert r["share_of_joined_p1"] == pytest.approx(expected, nan_ok=True), label
+
+
+# ---- intervals on the value of sharing (issue 27, point 7) --------------------------------
+
+
+def _noisy_world(n: int = 4000, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Households with a true chance of a crisis, a crisis drawn from it, and pseudonyms."""
+    rng = np.random.default_rng(seed)
+    risk = rng.beta(0.5, 8, n)
+    y = (rng.random(n) < risk).astype(int)
+    pids = np.array([f"{i:08x}" for i in range(n)])
+    return risk, y, pids
+
+
+def test_each_rows_precision_has_an_interval_around_it_and_a_paired_difference():
+    risk, y, pids = _noisy_world()
+    rng = np.random.default_rng(9)
+    good = risk + rng.normal(0, 0.02, len(y))  # ranks nearly by the truth
+    near = good.copy()
+    near[np.argsort(-good)[:3]] -= 1  # the same ranking, three of its top 40 moved out
+    noise = rng.random(len(y))  # ranks at random
+    scored = {"good": good, "near": near, "noise": noise}
+    bounds = sharing_intervals(y, scored, pids, "good", resamples=300)
+    k = k_for(0.01, len(y))
+    for label, s in scored.items():
+        own = top_precision(y, s, pids, k)
+        b = bounds[label]
+        assert b["precision_at_1pct_low"] <= own <= b["precision_at_1pct_high"], label
+        assert b["difference_p1_low"] <= b["difference_p1"] <= b["difference_p1_high"], label
+    # the reference against itself: no difference in any resample
+    assert bounds["good"]["difference_p1_low"] == bounds["good"]["difference_p1_high"] == 0
+    # paired: two lists that share 37 of 40 households differ by at most 3 of 40 in every
+    # resample, however much each list's own precision moves (unpaired, the interval of the
+    # difference would be as wide as the two lists' own intervals together)
+    near_b = bounds["near"]
+    assert near_b["difference_p1_high"] - near_b["difference_p1_low"] <= 2 * 3 / 40 + 1e-9
+    own_width = near_b["precision_at_1pct_high"] - near_b["precision_at_1pct_low"]
+    assert own_width > near_b["difference_p1_high"] - near_b["difference_p1_low"]
+    # the random list is clearly behind; the near one's difference holds 0 or is small
+    assert bounds["noise"]["difference_p1_high"] < 0
+    assert difference_words(bounds["noise"], "the model").startswith("behind the model by −")
+    # a point estimate above the reference whose interval holds 0 is "within noise"
+    row = {"difference_p1": 0.008, "difference_p1_low": -0.012, "difference_p1_high": 0.027}
+    words = difference_words(row, "the model")
+    assert words == "within noise of the model: +0.8 points (95% interval −1.2 to +2.7)"
+    assert difference_words({**row, "difference_p1_low": 0.001}, "").startswith("ahead by +0.8")
+
+
+def test_the_table_and_its_note_carry_the_intervals(sharing):
+    """The value-of-sharing table: every row's precision at 1% with its interval, and its
+    difference to the reference row (the model when nothing is lightened)."""
+    train, valid, names = sharing["_windows"]
+    params = TrainParams(
+        max_iter=20, sharing_max_iter=20, min_samples_leaf=5, calibration="isotonic"
+    )
+    model = fit_candidate("gradient_boosting", train.X(names), train.y, train.pids, names, params)
+    scores = model.predict_proba(valid.X(names))[:, 1]
+    met = evaluate_scores(valid.y, scores, valid.pids, 10)
+    table = value_of_sharing(
+        train, valid, CAT, params, 10, lambda _: None, names, "gradient_boosting", met, scores
+    )
+    assert set(INTERVAL_COLUMNS) <= set(table.columns)
+    for r in table.iter_rows(named=True):
+        assert r["precision_at_1pct_low"] <= r["precision_at_1pct"] <= r["precision_at_1pct_high"]
+        assert r["difference_p1"] == pytest.approx(
+            r["precision_at_1pct"] - table.item(0, "precision_at_1pct")
+        )
+    joined = table.row(0, named=True)
+    assert joined["model"] == JOINED and joined["difference_p1_high"] == 0
+    # health alone (4 of 4) against the model (0 of 4) on 400 households: clearly ahead;
+    # the register's refits (0 of 4, like the model): no difference at all
+    note = sharing_note(table)
+    assert "Clearly ahead of the model: health alone" in note
+    assert "Within noise of the model" in note
+    metrics = sharing_metrics(table)
+    assert "sharing.health_alone.difference_p1_low" in metrics
+
+
+def test_a_row_above_the_reference_within_noise_is_said_to_be_noise():
+    table = pl.DataFrame(
+        {
+            "model": [JOINED, JOINED_REFIT, "all but fire", "fire alone"],
+            "precision_at_1pct": [0.40, 0.39, 0.398, 0.20],
+            "difference_p1": [0.01, 0.0, 0.008, -0.19],
+            "difference_p1_low": [-0.01, 0.0, -0.012, -0.23],
+            "difference_p1_high": [0.03, 0.0, 0.027, -0.15],
+            "same_scores_as": ["", "", "", ""],
+        }
+    )
+    note = sharing_note(table)
+    assert "Clearly behind the joined data refitted the same way" in note and "fire alone" in note
+    assert (
+        "All but fire scored above the joined data refitted the same way on these households, "
+        "by +0.8 points (95% interval −1.2 to +2.7): that is within noise, not a better list."
+    ) in note
+    assert "Clearly ahead" not in note

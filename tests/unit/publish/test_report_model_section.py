@@ -87,3 +87,29 @@ def test_monitoring_between_months_is_shown_with_suppressed_counts(tmp_path):
     )
     assert "no last month to compare with" in first
     assert np.isfinite(report["score_psi"])
+
+
+def test_the_value_of_sharing_shows_its_intervals_and_says_what_is_noise(tmp_path):
+    """Each row's precision at 1% with its 95% interval, and its difference to the reference
+    row in words that claim no more than the interval (issue 27, point 7)."""
+    model_dir, r = folder(tmp_path)
+    sharing = r.sharing.with_columns(
+        pl.Series("precision_at_1pct", [0.28, 0.12, 0.29]),
+        pl.Series("precision_at_1pct_low", [0.22, 0.08, 0.23]),
+        pl.Series("precision_at_1pct_high", [0.34, 0.16, 0.35]),
+        pl.Series("difference_p1", [0.0, -0.16, 0.01]),
+        pl.Series("difference_p1_low", [0.0, -0.21, -0.02]),
+        pl.Series("difference_p1_high", [0.0, -0.11, 0.04]),
+    )
+    sharing.write_csv(model_dir / "sharing.csv")
+    html = _model_card(MODEL, model_dir)
+    table = html[html.index('id="sharing-table"') :]
+    table = text(table[: table.index("</table>")])
+    assert "12.0% (8.0% to 16.0%) behind by −16.0 points (95% interval −21.0 to −11.0)" in table
+    assert "29.0% (23.0% to 35.0%) within noise: +1.0 points (95% interval −2.0 to +4.0)" in table
+    assert "ahead" not in table  # no row's interval is clear of 0 above
+    # a table logged before intervals were kept shows the shares alone
+    r.sharing.write_csv(model_dir / "sharing.csv")
+    old = _model_card(MODEL, model_dir)
+    body = old[old.index('id="sharing-table"') :].split("</table>")[0].split("<tbody>")[1]
+    assert "28.0% 20.0% 5.0% 100.0%" in text(body) and "interval" not in text(body)
