@@ -46,9 +46,10 @@ WIDTHS = {
     "reason_3": 48,
     "lead_agency": 38,
     "lead_why": 56,
+    "also_agencies": 56,
 }
 # Columns of free text: wrapped in their cells, so a reason reads whole and prints.
-WRAPPED = ("reason_1", "reason_2", "reason_3", "lead_agency", "lead_why")
+WRAPPED = ("reason_1", "reason_2", "reason_3", "lead_agency", "lead_why", "also_agencies")
 AREA_COLUMNS = (
     ("la_name", "Local authority", 22),
     ("la_code", "Local authority code", 14),

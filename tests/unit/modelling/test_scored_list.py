@@ -96,9 +96,7 @@ def scored():
     y = (rng.random(N) < 1 / (1 + np.exp(-logit))).astype(int)
     X = frame.select(names).to_numpy()
     model = make_estimator("gradient_boosting", TrainParams(max_iter=30), names).fit(X, y)
-    ranked = score_households(
-        model, names, frame, explain_share=0.15, explain_min=0, recency_cap=CAP
-    )
+    ranked = score_households(model, names, frame, recency_cap=CAP)
     top = ranked.filter(pl.col("reason_1").is_not_null()).sort("rank")
     households = {r["household_pid"]: r for r in frame.iter_rows(named=True)}
     return cat, top, households
