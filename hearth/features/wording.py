@@ -32,6 +32,8 @@ AGENCIES_WINDOW = 12
 # the lead shown to a role that may not read what chose it
 # (hearth/modelling/scoring/reasons.py:lead_as_role)
 ANOTHER_AGENCY = "another agency"
+# the reason of a household none of whose facts raised its estimate (every listed row says why)
+NO_REASON = "nothing on record raised this household's estimate above the usual"
 
 
 _VISIBLE: dict[tuple[int, str, str | None], tuple[Kind, ...]] = {}

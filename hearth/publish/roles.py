@@ -26,7 +26,7 @@ import json
 import polars as pl
 
 from hearth.features.catalogue import Catalogue, load_catalogue
-from hearth.features.wording import ANOTHER_AGENCY, readable_by, visible_kinds
+from hearth.features.wording import ANOTHER_AGENCY, NO_REASON, readable_by, visible_kinds
 from hearth.modelling.scoring.ranking import ROLE_REASONS
 from hearth.modelling.scoring.reasons import also_words
 from hearth.publish.ranked import with_area_names
@@ -144,6 +144,8 @@ def role_view(ranked: pl.DataFrame, role: str, cat: Catalogue | None = None) -> 
             texts, lead, why = got
             had_any = any(cols[r][i] is not None for r in REASONS)
             own = texts or ([OTHER_AGENCY] if had_any else [])
+            if cols[REASONS[0]][i] == NO_REASON:  # says nothing of any record: every role's
+                own = [NO_REASON]
             own = own + [None] * (len(REASONS) - len(own))
             for r, v in zip(REASONS, own, strict=True):
                 cols[r][i] = v
@@ -164,6 +166,8 @@ def _masked(ranked: pl.DataFrame, role: str, cat: Catalogue) -> pl.DataFrame:
         masked.append(
             pl.when(pl.col(reason).is_null())
             .then(pl.lit(None, dtype=pl.String))
+            .when(pl.col(reason) == NO_REASON)
+            .then(pl.col(reason))
             .when(feature.is_in(allowed))
             .then(pl.col(reason))
             .otherwise(pl.lit(OTHER_AGENCY))

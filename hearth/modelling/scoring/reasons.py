@@ -165,16 +165,36 @@ def also_leads(
     recency_cap: int | None = None,
 ) -> list[Lead]:
     """Every other service whose lead rule holds for the household, besides its lead, each
-    with its why (the first rule of each that holds, in the rules' order): "also" a fire
-    safety visit for a smoker with no smoke alarm where domestic abuse leads. Unlike the
-    lead, an "also" need not be about a reason the list shows: the rule's facts are the why."""
-    out: dict[str, Lead] = {}
+    with its why: "also" a fire safety visit for a smoker with no smoke alarm where domestic
+    abuse leads. Every rule that holds, in the rules' order (a role reads the first of a
+    service's it may read: `alsos_as_role`). Unlike the lead, an "also" need not be about a
+    reason the list shows: the rule's facts are its why."""
+    out = []
     for rule in load_rules()["rules"]:
-        if rule["lead"] == lead.lead or rule["lead"] in out or not _holds(rule, values):
+        if rule["lead"] == lead.lead or not _holds(rule, values):
             continue
         facts = tuple(dict.fromkeys(c["feature"] for c in rule["when"]))
         why = _rule_why(rule["why"], facts, values, cat, recency_cap)
-        out[rule["lead"]] = Lead(rule["lead"], why, facts, "rule", rule["why"])
+        out.append(Lead(rule["lead"], why, facts, "rule", rule["why"]))
+    return out
+
+
+def alsos_as_role(
+    alsos: list[Lead],
+    role: str | None,
+    values: Mapping[str, float],
+    cat: Catalogue,
+    recency_cap: int | None = None,
+) -> list[tuple[str, str | None]]:
+    """Each "also" service once, as `role` may read it (everything for no role): the first of
+    its rules that hold whose facts the role may read, in the role's words, else "another
+    agency" with no why, as for the lead (`lead_as_role`)."""
+    out: dict[str, tuple[str, str | None]] = {}
+    for a in alsos:
+        if a.lead in out and out[a.lead][0] != ANOTHER_AGENCY:
+            continue
+        seen = (a.lead, a.why) if role is None else lead_as_role(a, role, values, cat, recency_cap)
+        out[a.lead] = seen
     return list(out.values())
 
 

@@ -10,10 +10,17 @@ import numpy as np
 import polars as pl
 
 from hearth.features.catalogue import load_catalogue
+from hearth.features.wording import NO_REASON
 from hearth.modelling.evaluation.metrics import rank_order
 from hearth.modelling.scoring.ranking import ROLE_REASONS, encode_role_reasons, risk_tiers
 from hearth.modelling.scoring.reason_choice import Words, top_reasons
-from hearth.modelling.scoring.reasons import also_leads, also_words, lead_agency, lead_as_role
+from hearth.modelling.scoring.reasons import (
+    also_leads,
+    also_words,
+    alsos_as_role,
+    lead_agency,
+    lead_as_role,
+)
 from hearth.modelling.training.explain import explain
 
 EXPLAIN_CHUNK = 5000  # households explained at a time (their features as Python values)
@@ -83,12 +90,13 @@ def score_households(
             words=words,
         )
         for pos, i in enumerate(chunk):
-            reasons[i] = rs.texts[pos]
+            # a household with no fact that raised its estimate says so (no empty row)
+            reasons[i] = rs.texts[pos] or [NO_REASON]
             reason_features[i] = rs.features[pos]
             lead = lead_agency(values[pos], rs.features[pos], cat, recency_cap)
             also = also_leads(values[pos], lead, cat, recency_cap)
             leads[i], whys[i] = lead.lead, lead.why
-            alsos[i] = also_words([(a.lead, a.why) for a in also])
+            alsos[i] = also_words(alsos_as_role(also, None, values[pos], cat, recency_cap))
             by_role[i] = encode_role_reasons(
                 {
                     role: (
@@ -98,7 +106,7 @@ def score_households(
                     for role in cat.roles
                 },
                 {
-                    role: [lead_as_role(a, role, values[pos], cat, recency_cap) for a in also]
+                    role: alsos_as_role(also, role, values[pos], cat, recency_cap)
                     for role in cat.roles
                 },
             )
