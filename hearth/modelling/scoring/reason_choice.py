@@ -40,7 +40,7 @@ class Words:
         self.cat, self.cap, self.roles = cat, recency_cap, roles
         self._inputs: dict[str, tuple[str, ...]] = {}
         self._said: dict[tuple, tuple[str | None, frozenset[str]]] = {}
-        self._readable: dict[tuple[str, str | None], bool] = {}
+        self._readable: dict[tuple[str, str | None], bool | str] = {}
 
     def inputs(self, name: str) -> tuple[str, ...]:
         """The values a reason on `name` is worded from, for every role."""
@@ -64,15 +64,29 @@ class Words:
             got = self._inputs[name] = tuple(dict.fromkeys(need))
         return got
 
+    def _readable_as(self, name: str, role: str | None) -> bool | str:
+        """False if `role` may not read a reason on `name`; "same" if it reads it whole in the
+        words of the full list (every kind of record in its own words); else True."""
+        if not readable_by(self.cat, name, role):
+            return False
+        f = self.cat.by_name(name)
+        if role is None or role not in f.roles:
+            return True
+        kinds = visible_kinds(self.cat, f, role)
+        own = all(k.members == (k.key,) for k in kinds)
+        return "same" if own and len(kinds) == len(visible_kinds(self.cat, f, None)) else True
+
     def said(
         self, name: str, values: Mapping[str, float], role: str | None
     ) -> tuple[str | None, frozenset[str]]:
         """The reason's words for `role` (None if it may not read it) and the fact it states."""
         readable = self._readable.get((name, role))
         if readable is None:
-            readable = self._readable[(name, role)] = readable_by(self.cat, name, role)
+            readable = self._readable[(name, role)] = self._readable_as(name, role)
         if not readable:
             return None, frozenset()
+        if readable == "same":  # the role reads it whole in the full list's words
+            return self.said(name, values, None)
         key = (name, role, *(values.get(n) for n in self.inputs(name)))
         got = self._said.get(key)
         if got is None:
