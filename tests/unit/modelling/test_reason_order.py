@@ -11,6 +11,7 @@ import pytest
 
 from hearth.features.catalogue import load_catalogue
 from hearth.features.wording import ANOTHER_AGENCY, fact_of, present, say
+from hearth.modelling.scoring.reason_choice import top_reasons
 from hearth.modelling.scoring.score import score_households
 from hearth.modelling.training.explain import explain
 from hearth.modelling.training.fit import make_estimator
@@ -131,3 +132,45 @@ def test_every_row_of_a_2000_row_list_has_reasons_a_lead_and_a_why(tmp_path):
         view = role_view(ranked, role)
         assert view["lead_agency"].null_count() == 0, role
         assert view["reason_1"].null_count() == 0, role
+
+
+def test_an_absent_value_or_the_same_fact_again_is_never_a_reason():
+    cat = load_catalogue()
+    names = [
+        "children",
+        "lives_alone",
+        "never_smoker_recorded_12m",
+        "breathing_records_12m",
+        "breathing_records_24m",
+        "copd_register_36m",
+        "over_75s",
+        "asb_12m",
+        "residents",
+    ]
+    values = {n: 0.0 for n in cat.names} | {n: 99.0 for n in cat.names if "months_since" in n}
+    values |= {
+        "breathing_records_12m": 2.0,
+        "breathing_records_24m": 3.0,
+        "copd_register_12m": 2.0,
+        "copd_register_24m": 3.0,
+        "copd_register_36m": 3.0,
+        "over_75s": 1.0,
+        "asb_12m": 1.0,
+        "residents": 1.0,
+    }
+    X = np.array([[values[n] for n in names]], dtype=np.float32)
+    # the absent ones and the theme's second window contribute most
+    contrib = np.array([[9.0, 8.0, 7.0, 5.0, 4.9, 4.8, 3.0, 2.0, 1.0]])
+    got = top_reasons(contrib, X, names, cat, recency_cap=CAP, values=[values])
+    assert got.features[0] == ["breathing_records_12m", "over_75s", "asb_12m"]
+    assert got.texts[0][1] == "1 person aged 75 or over in the household"
+    # read in the rows' order: the same rows the other way round give the same reasons each
+    twice = top_reasons(
+        np.vstack([contrib[:, ::-1], contrib]),
+        np.vstack([X, X]),
+        names,
+        cat,
+        recency_cap=CAP,
+        values=[values, values],
+    )
+    assert twice.features[1] == got.features[0] and twice.features[0] != got.features[0]
