@@ -185,7 +185,6 @@ class RunSettings(dg.ConfigurableResource):
     accept_removals: list[str] = []
     volume_tolerance: float = 3.0
     fixed_k: int = 1000
-    explain_share: float = 0.05
 
     @field_validator("as_of")
     @classmethod

@@ -42,6 +42,7 @@ class Feature:
     one: str = ""
     many: str = ""
     text: str = ""
+    text_one: str = ""  # the words when the value is 1 ("1 person", not "1 people")
     definition: str = ""  # what a theme counts, said once in the key (`Catalogue.reason_key`)
     uses: tuple[str, ...] = ()  # a derived feature's inputs (feature names or agencies)
     sign_of_need: bool = False  # records of need (not a status or a protective measure)
@@ -82,6 +83,8 @@ class Feature:
                 return f"no {self.one} in the last 3 years"
             n = int(round(value))
             return f"latest {self.one} {n} month{'s' if n != 1 else ''} ago"
+        if self.text_one and round(value) == 1:
+            return self.text_one.format(value=value)
         return self.text.format(value=value)
 
 
@@ -166,15 +169,22 @@ class Catalogue:
 
     def theme_members(self, theme: str, agencies: set[str] | None = None) -> list[str]:
         """The event feature keys a theme adds up, only those of `agencies` if given."""
-        members = next(f.members for f in self.features if f.key == theme and f.members)
+        members = self._theme_members[theme]
         if agencies is None:
             return list(members)
-        agency_of = {f.key: f.agency for f in self.features if f.kind == "recency"}
-        return [k for k in members if agency_of[k] in agencies]
+        return [k for k in members if self._event[k].agency in agencies]
+
+    @cached_property
+    def _theme_members(self) -> dict[str, tuple[str, ...]]:  # asked for every household
+        return {f.key: f.members for f in reversed(self.features) if f.members}
 
     @property
     def themes(self) -> list[str]:
-        return list(dict.fromkeys(f.key for f in self.features if f.members))
+        return list(self._themes)
+
+    @cached_property
+    def _themes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.key for f in self.features if f.members))
 
     @property
     def agencies(self) -> list[str]:
@@ -330,7 +340,15 @@ def build_catalogue(raw: dict) -> Catalogue:
             )
         roles = derive(f"household feature {hf['name']}", (), columns, hf.get("roles"))
         feats.append(
-            Feature(hf["name"], hf["agency"], roles, "household", text=hf["text"], columns=columns)
+            Feature(
+                hf["name"],
+                hf["agency"],
+                roles,
+                "household",
+                text=hf["text"],
+                text_one=hf.get("text_one", ""),
+                columns=columns,
+            )
         )
     named = {f.name: f for f in feats}
     for df in raw["derived_features"]:
@@ -361,6 +379,7 @@ def build_catalogue(raw: dict) -> Catalogue:
                 roles,
                 "derived",
                 text=df["text"],
+                text_one=df.get("text_one", ""),
                 uses=uses,
                 codes=tuple(d_codes),
                 columns=tuple(dict.fromkeys(d_columns)),

@@ -15,6 +15,11 @@ smoking materials, 12 months ago"); what the theme counts is said once, in the k
 kinds it may read, counted over those only and without the theme's name (which speaks for the
 kinds it may not read), or nothing if it holds none of them.
 
+A reason is a fact the household has (`present`): never a value that is absent or zero ("0
+children", "no record of someone who has never smoked", or a household trait it does not have),
+and a household's reasons are different facts (`fact_of`: two windows of one theme, or a theme
+and a kind of record it names, are one fact). A count of agencies names them.
+
 A reason built mostly on records linked with less than high confidence says so, in the
 catalogue's words ("2 police records in the last 12 months, linked with moderate confidence":
 `confidence_words`), to a role that may read how surely those records were linked."""
@@ -26,14 +31,30 @@ from collections.abc import Mapping
 from hearth.features.catalogue import NO_EVENT_MONTHS, WINDOW_WORDS, Catalogue, Feature, Kind
 
 MAX_KINDS = 3  # kinds of record named in one reason; the rest are counted together
+# the window a count of agencies involved is over (hearth/features/build.py builds it so)
+AGENCIES_WINDOW = 12
 # the lead shown to a role that may not read what chose it
 # (hearth/modelling/scoring/reasons.py:lead_as_role)
 ANOTHER_AGENCY = "another agency"
+# the reason of a household none of whose facts raised its estimate (every listed row says why)
+NO_REASON = "nothing on record raised this household's estimate above the usual"
+
+
+_VISIBLE: dict[tuple[int, str, str | None], tuple[Kind, ...]] = {}
 
 
 def visible_kinds(cat: Catalogue, feature: Feature, role: str | None) -> list[Kind]:
     """The kinds of record a reason on an event feature or theme may name for `role` (all of
-    them, in their own words, for no role)."""
+    them, in their own words, for no role); worked out once per feature and role (a list of
+    a million households asks it millions of times)."""
+    ask = (id(cat), feature.name, role)
+    got = _VISIBLE.get(ask)
+    if got is None:
+        got = _VISIBLE[ask] = tuple(_work_out_visible(cat, feature, role))
+    return list(got)
+
+
+def _work_out_visible(cat: Catalogue, feature: Feature, role: str | None) -> list[Kind]:
     keys = feature.members or ((feature.key,) if feature.key else ())
     if not keys or feature.kind not in ("count", "trend", "recency"):
         return []
@@ -64,12 +85,23 @@ def readable_by(cat: Catalogue, name: str, role: str | None) -> bool:
 def _kind_value(kind: Kind, f: Feature, values: Mapping[str, float]) -> float | None:
     """The household's value of `f`'s measure (count in its window, trend, months since) over
     the kind's event features; None if one is unknown."""
-    suffix = {"count": f"_{f.window}m", "trend": "_trend", "recency": "_months_since"}[f.kind]
-    got = [values.get(f"{m}{suffix}") for m in kind.members]
-    if any(v is None for v in got):
-        return None
-    nums = [float(v) for v in got]
-    return min(nums) if f.kind == "recency" else sum(nums)
+    suffix = f"_{f.window}m" if f.kind == "count" else _SUFFIX[f.kind]
+    total = None
+    for m in kind.members:
+        v = values.get(m + suffix)
+        if v is None:
+            return None
+        v = float(v)
+        if total is None:
+            total = v
+        elif f.kind == "recency":
+            total = min(total, v)
+        else:
+            total += v
+    return total
+
+
+_SUFFIX = {"trend": "_trend", "recency": "_months_since"}
 
 
 def _describe(kind: Kind, f: Feature, value: float, cap: int | None) -> str:
@@ -226,7 +258,9 @@ def _say(
     whole = role is None or role in f.roles
     if not f.members:
         if whole:
-            return f.describe(float(values[name]), recency_cap)
+            said = f.describe(float(values[name]), recency_cap)
+            agencies = _agencies_named(cat, f, values)
+            return f"{said}: {agencies}" if agencies else said
         kinds = visible_kinds(cat, f, role)  # an event feature read at a coarser level
         value = _kind_value(kinds[0], f, values) if len(kinds) == 1 else None
         return None if value is None else _describe(kinds[0], f, value, recency_cap)
@@ -236,6 +270,96 @@ def _say(
     # no member values to name the kinds by, or no record of the theme: only the whole theme
     # may say so (a role reading part of it cannot speak for the rest)
     return f.describe(float(values[name]), recency_cap) if whole and name in values else None
+
+
+def _agencies_named(cat: Catalogue, f: Feature, values: Mapping[str, float]) -> str:
+    """For a count of agencies involved, the agencies ("health, police and social care"), each
+    one with a record of any kind in the window; "" for another feature, or when the records
+    do not add up to the count (the values are not all there)."""
+    agencies = [u for u in f.uses if u in cat.agencies]
+    if f.kind != "derived" or not agencies:
+        return ""
+    by_agency = _window_counts(cat)
+    involved = []
+    for agency in agencies:
+        got = [values.get(n) for n in by_agency.get(agency, ())]
+        if any(v is None for v in got):
+            return ""
+        if any(float(v) > 0 for v in got):
+            involved.append(agency.replace("_", " "))
+    if not involved or len(involved) != round(float(values.get(f.name, -1))):
+        return ""
+    return _and(sorted(involved))
+
+
+_WINDOW_COUNTS: dict[int, dict[str, tuple[str, ...]]] = {}
+
+
+def _window_counts(cat: Catalogue) -> dict[str, tuple[str, ...]]:
+    """Each agency's own event counts over `AGENCIES_WINDOW` (worked out once per catalogue)."""
+    got = _WINDOW_COUNTS.get(id(cat))
+    if got is None:
+        got = {
+            a: tuple(
+                f.name
+                for f in cat.features
+                if f.agency == a and f.kind == "count" and f.window == AGENCIES_WINDOW
+            )
+            for a in cat.agencies
+        }
+        _WINDOW_COUNTS[id(cat)] = got
+    return got
+
+
+def present(
+    cat: Catalogue, name: str, values: Mapping[str, float], recency_cap: int | None = None
+) -> bool:
+    """Whether the household has what the feature `name` speaks of, so that it may be a reason:
+    records in the window, a latest record within the look-back, more records than the year
+    before, a household trait it has (above 0). An absent or zero value is never a reason: its
+    words would be a count of none ("0 children"), a double negative ("no record of someone
+    who has never smoked") or untrue ("one person living alone" of a household that is not)."""
+    value = values.get(name)
+    if value is None:
+        return False
+    return is_present(cat.by_name(name).kind, float(value), recency_cap)
+
+
+def is_present(kind: str, value: float, recency_cap: int | None = None) -> bool:
+    """`present` for one value of a feature of this kind (the scorer applies it to a whole
+    matrix at once: hearth/modelling/scoring/reasons.py)."""
+    if kind == "recency":
+        return value < NO_EVENT_MONTHS and (recency_cap is None or value <= recency_cap)
+    return round(value) > 0 if kind in ("count", "trend") else value > 0
+
+
+def fact_of(
+    cat: Catalogue,
+    name: str,
+    values: Mapping[str, float],
+    recency_cap: int | None = None,
+    role: str | None = None,
+) -> frozenset[str]:
+    """What a reason on `name` is about for this household, as keys: two reasons are one fact
+    when these meet. A theme's key and the kinds of record it names (any window, and "months
+    since"); an event feature's key; a derived feature's records and the household traits it
+    reads; a household trait its own name. For a role, also every kind of record its words
+    count together (a commissioner's "emergency hospital admissions" of any kind are one)."""
+    f = cat.by_name(name)
+    if f.agency == "register":
+        return frozenset({name})
+    keys = set(named_keys(cat, name, values, recency_cap))
+    if f.kind == "derived":
+        keys |= {u for u in f.uses if u in cat._index and cat.by_name(u).agency == "register"}
+    if role is not None:
+        kinds = (
+            [k for k, _ in (_kinds(cat, f, values, role, recency_cap) or [])]
+            if f.members
+            else visible_kinds(cat, f, role)
+        )
+        for k in kinds:
+            keys |= {k.key, *k.members}
+    return frozenset(keys)
 
 
 def named_keys(

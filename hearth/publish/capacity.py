@@ -9,10 +9,13 @@ A small YAML file names the teams (see docs/capacity.example.yaml):
         visits_per_month: 40
         lead_only: false             # true: only households this agency should lead
 
-Households are taken in rank order. Each goes to at most one team, so no household is sent to
-several services at once: among the teams that cover its area and still have visits left, a
-team of the suggested lead agency comes first, then the team with the narrowest area (ward
-before local authority before everywhere), then the order of the file. A team's plan is in its
+Households are taken in rank order. Each goes to one team for its first visit: among the teams
+that cover its area and still have visits left, a team of the suggested lead agency comes first,
+then the team with the narrowest area (ward before local authority before everywhere), then the
+order of the file. A household another agency has a part in too ("also": that agency's lead rule
+holds for it, as the agency's own view shows) goes as well to one team of that agency with
+visits left (narrowest area first; a `lead_only` team takes these too), so a fire safety visit
+is planned where domestic abuse leads. A team's plan is in its
 agency's view of the list. Because the scores are calibrated, the mean score of a team's
 households is the share of them expected to reach a crisis: the precision to expect at that
 team's capacity."""
@@ -27,7 +30,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from hearth.publish.roles import ROLE_REASONS, role_view
+from hearth.publish.roles import ROLE_REASONS, role_also, role_view
 from hearth.sources import AGENCIES
 
 
@@ -53,6 +56,7 @@ class TeamPlan:
     team: Team
     households: pl.DataFrame  # rank order, with visit_order
     led_by_agency: int = 0
+    also_by_agency: int = 0  # households planned because this agency is "also" for them
 
     @property
     def planned(self) -> int:
@@ -75,6 +79,7 @@ class TeamPlan:
             "planned": self.planned,
             "unused_visits": self.team.visits_per_month - self.planned,
             "led_by_this_agency": self.led_by_agency,
+            "also_for_this_agency": self.also_by_agency,
             "expected_crises": round(self.expected_crises, 2),
             "expected_precision": (
                 None if self.expected_precision is None else round(self.expected_precision, 4)
@@ -161,6 +166,20 @@ def _leads_seen(top: pl.DataFrame, agencies: set[str]) -> dict[str, list[str | N
     return {a: role_view(top, a)["lead_agency"].to_list() for a in agencies}
 
 
+def _alsos_seen(
+    top: pl.DataFrame, agencies: set[str], leads: Mapping[str, str]
+) -> dict[str, list[bool]]:
+    """For each agency, whether its own view of each household names it "also" (one of its
+    services' lead rules holds there); all False for a list scored before "also" was kept."""
+    if ROLE_REASONS not in top.columns:
+        return {a: [False] * top.height for a in agencies}
+    encoded = top[ROLE_REASONS].to_list()
+    return {
+        a: [any(lead_role(x, leads) == a for x, _ in role_also(e, a)) for e in encoded]
+        for a in agencies
+    }
+
+
 def _coverage(team: Team, la: str | None, ward: str | None) -> int | None:
     """0 ward match, 1 local authority match, 2 everywhere; None if the team does not cover."""
     if not team.areas:
@@ -170,6 +189,21 @@ def _coverage(team: Team, la: str | None, ward: str | None) -> int | None:
     if la is not None and la in team.areas:
         return 1
     return None
+
+
+def _also_teams(
+    teams: list[Team], left: list[int], also: dict[str, list[bool]], i: int, la, ward
+) -> list[int]:
+    """For household `i`, one team (narrowest area first) of each agency that is "also" for
+    it, among the teams with visits left that cover its area."""
+    best: dict[str, tuple[int, int]] = {}
+    for j, team in enumerate(teams):
+        if not left[j] or not also[team.agency][i]:
+            continue
+        cover = _coverage(team, la, ward)
+        if cover is not None and (team.agency not in best or (cover, j) < best[team.agency]):
+            best[team.agency] = (cover, j)
+    return [j for _, j in best.values()]
 
 
 def allocate(top: pl.DataFrame, teams: list[Team], leads: Mapping[str, str]) -> Plan:
@@ -182,11 +216,14 @@ def allocate(top: pl.DataFrame, teams: list[Team], leads: Mapping[str, str]) -> 
     led = [0] * len(teams)
     not_planned = 0
     seen = _leads_seen(top, {t.agency for t in teams})
+    also = _alsos_seen(top, {t.agency for t in teams}, leads)
+    also_n = [0] * len(teams)
     rows = top.select("la_code", "ward_code", "lead_agency").iter_rows()
     for i, (la, ward, lead) in enumerate(rows):
         if not any(left):
             not_planned += top.height - i
             break
+        extra = _also_teams(teams, left, also, i, la, ward)
         # who leads, as each team's agency may read it: a team is never handed a household
         # for a lead whose reason its agency may not see (its plan would tell it)
         wants = [lead_role(seen[t.agency][i] if seen else lead, leads) for t in teams]
@@ -200,15 +237,22 @@ def allocate(top: pl.DataFrame, teams: list[Team], leads: Mapping[str, str]) -> 
             key = (team.agency != wants[j], cover, j)
             if best_key is None or key < best_key:
                 best, best_key = j, key
-        if best is None:
-            not_planned += 1
-            continue
-        chosen[best].append(i)
-        left[best] -= 1
-        led[best] += teams[best].agency == wants[best]
+        if best is not None:
+            chosen[best].append(i)
+            left[best] -= 1
+            led[best] += teams[best].agency == wants[best]
+        planned = best is not None
+        for j in extra:  # the agencies with a part too, one team each
+            if (best is not None and teams[j].agency == teams[best].agency) or not left[j]:
+                continue
+            chosen[j].append(i)
+            left[j] -= 1
+            also_n[j] += 1
+            planned = True
+        not_planned += not planned
     plans = []
     for j, team in enumerate(teams):
         part = top[chosen[j]] if chosen[j] else top.clear()
         part = part.with_columns(pl.int_range(1, part.height + 1).alias("visit_order"))
-        plans.append(TeamPlan(team, part, led[j]))
+        plans.append(TeamPlan(team, part, led[j], also_n[j]))
     return Plan(plans, top.height, not_planned)

@@ -53,6 +53,7 @@ PUBLIC_COLUMNS = [
     "reason_3",
     "lead_agency",
     "lead_why",
+    "also_agencies",
 ]
 COLUMN_LABELS = {
     "rank": "Rank",
@@ -70,6 +71,8 @@ COLUMN_LABELS = {
     "reason_3": "Reason 3",
     "lead_agency": "Suggested lead agency",
     "lead_why": "Why this lead",
+    # every other service whose lead rule holds for the household, each with its why
+    "also_agencies": "Also for (and why)",
 }
 
 # The areas a household is in: (the lookup's area_type, the code column, its name column). The

@@ -9,7 +9,8 @@ out each role's reasons, lead and why (`ROLE_REASONS`), from the features the ro
 (`hearth/features/catalogue.py` derives them from the contracts) at the level of detail it may
 see (`hearth/features/wording.py`). A household none of whose reasons the role may read shows
 "other agency information" once; a lead whose name would tell the role of a record it may not
-read is "another agency", with no why (`hearth/modelling/scoring/reasons.py:lead_as_role`).
+read is "another agency", with no why (`hearth/modelling/scoring/reasons.py:lead_as_role`), and
+so is each other service with a part ("also", `also_agencies`) whose rule reads such records.
 
 The commissioners' view is also the main list (`ranked_households.csv`, `.xlsx`) and the
 report: no person pseudonym, record id, clinical detail or police risk level.
@@ -25,8 +26,9 @@ import json
 import polars as pl
 
 from hearth.features.catalogue import Catalogue, load_catalogue
-from hearth.features.wording import ANOTHER_AGENCY, readable_by, visible_kinds
+from hearth.features.wording import ANOTHER_AGENCY, NO_REASON, readable_by, visible_kinds
 from hearth.modelling.scoring.ranking import ROLE_REASONS
+from hearth.modelling.scoring.reasons import also_words
 from hearth.publish.ranked import with_area_names
 from hearth.quality.contracts import ROLES, load_contract
 
@@ -52,6 +54,7 @@ LIST_COLUMNS: dict[str, tuple[str, str] | None] = {
     "reason_3": None,
     "lead_agency": None,
     "lead_why": None,
+    "also_agencies": None,
 }
 
 
@@ -89,7 +92,8 @@ def role_reasons(
 ) -> tuple[list[str], str, str | None] | None:
     """A household's reasons, lead and lead why for `role` from the `ROLE_REASONS` JSON,
     keeping only reasons on features the role may read (fail closed: a lead not kept per
-    role is "another agency"); None if there is no entry for the role."""
+    role is "another agency"); None if there is no entry for the role. Its "also" services:
+    `role_also`."""
     if not encoded:
         return None
     entry = json.loads(encoded).get(role)
@@ -103,17 +107,33 @@ def role_reasons(
     return texts[: len(REASONS)], lead, entry.get("lead_why")
 
 
+def role_also(encoded: str | None, role: str) -> list[tuple[str, str | None]]:
+    """The other services with a part for a household, [(lead, why), ...], as `role` may read
+    them: one whose rule reads records the role may not read is "another agency", with no
+    why, like the lead (`hearth/modelling/scoring/reasons.py:lead_as_role`)."""
+    if not encoded:
+        return []
+    entry = json.loads(encoded).get(role) or {}
+    return [(lead or ANOTHER_AGENCY, why if lead else None) for lead, why in entry.get("also", [])]
+
+
+def also_cell(alsos: list[tuple[str, str | None]]) -> str | None:
+    """The "also" services in one cell (hearth/modelling/scoring/reasons.py:also_words)."""
+    return also_words(alsos)
+
+
 def role_view(ranked: pl.DataFrame, role: str, cat: Catalogue | None = None) -> pl.DataFrame:
     """The ranked list as `role` may see it: its columns only, each household's strongest
     reasons among those the role may read in the role's words, and the lead and its why as the
     role may read them. The feature names are not passed on."""
     check_role(role)
     cat = cat or load_catalogue()
-    if "lead_why" not in ranked.columns:  # a list published before leads had a why
-        ranked = ranked.with_columns(pl.lit(None, dtype=pl.String).alias("lead_why"))
+    for col in ("lead_why", "also_agencies"):  # a list published before it had them
+        if col not in ranked.columns:
+            ranked = ranked.with_columns(pl.lit(None, dtype=pl.String).alias(col))
     masked = _masked(ranked, role, cat)
     if ROLE_REASONS in ranked.columns:
-        names = (*REASONS, "lead_agency", "lead_why")
+        names = (*REASONS, "lead_agency", "lead_why", "also_agencies")
         cols = {c: masked[c].to_list() for c in names}
         encoded_rows = ranked[ROLE_REASONS].to_list()
         # only the households explained at scoring have role words (the top of a million)
@@ -124,10 +144,13 @@ def role_view(ranked: pl.DataFrame, role: str, cat: Catalogue | None = None) -> 
             texts, lead, why = got
             had_any = any(cols[r][i] is not None for r in REASONS)
             own = texts or ([OTHER_AGENCY] if had_any else [])
+            if cols[REASONS[0]][i] == NO_REASON:  # says nothing of any record: every role's
+                own = [NO_REASON]
             own = own + [None] * (len(REASONS) - len(own))
             for r, v in zip(REASONS, own, strict=True):
                 cols[r][i] = v
             cols["lead_agency"][i], cols["lead_why"][i] = lead, why
+            cols["also_agencies"][i] = also_cell(role_also(encoded_rows[i], role))
         masked = masked.with_columns([pl.Series(c, v, dtype=pl.String) for c, v in cols.items()])
     return masked.select(visible_columns(role))
 
@@ -143,11 +166,18 @@ def _masked(ranked: pl.DataFrame, role: str, cat: Catalogue) -> pl.DataFrame:
         masked.append(
             pl.when(pl.col(reason).is_null())
             .then(pl.lit(None, dtype=pl.String))
+            .when(pl.col(reason) == NO_REASON)
+            .then(pl.col(reason))
             .when(feature.is_in(allowed))
             .then(pl.col(reason))
             .otherwise(pl.lit(OTHER_AGENCY))
             .alias(reason)
         )
     lead = pl.when(pl.col("lead_agency").is_null()).then(None).otherwise(pl.lit(ANOTHER_AGENCY))
-    masked += [lead.alias("lead_agency"), pl.lit(None, dtype=pl.String).alias("lead_why")]
+    also = pl.when(pl.col("also_agencies").is_null()).then(None).otherwise(pl.lit(ANOTHER_AGENCY))
+    masked += [
+        lead.alias("lead_agency"),
+        pl.lit(None, dtype=pl.String).alias("lead_why"),
+        also.alias("also_agencies"),
+    ]
     return with_area_names(ranked).with_columns(masked)

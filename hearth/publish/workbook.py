@@ -47,6 +47,7 @@ WIDTHS = {
     "reason_3": 36,
     "lead_agency": 24,
     "lead_why": 44,
+    "also_agencies": 44,
 }
 # Columns that hold codes and pseudonyms, never prose: not wrapped. Every other text column
 # (reasons, leads, "why", any column a later change adds) is wrapped in its cells and its rows

@@ -91,7 +91,7 @@ def feature_world(n: int = 2000, seed: int = 5) -> pl.DataFrame:
     return ids.hstack(frame.select(cat.names))
 
 
-def scored_world(n: int = 2000, seed: int = 5, explain_share: float = 0.15) -> pl.DataFrame:
+def scored_world(n: int = 2000, seed: int = 5) -> pl.DataFrame:
     """The ranked list of `feature_world`, scored by a quick model whose crises follow
     several agencies' records, so every kind of reason and lead turns up."""
     from hearth.features.catalogue import load_catalogue
@@ -122,9 +122,7 @@ def scored_world(n: int = 2000, seed: int = 5, explain_share: float = 0.15) -> p
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     X = frame.select(names).to_numpy()
     model = make_estimator("gradient_boosting", TrainParams(max_iter=30), names).fit(X, y)
-    return score_households(
-        model, names, frame, explain_share=explain_share, explain_min=0, recency_cap=CAP
-    )
+    return score_households(model, names, frame, recency_cap=CAP)
 
 
 def publish_world(folder: Path, ranked: pl.DataFrame, top: float = 0.15) -> None:

@@ -113,11 +113,11 @@ def household_scores(
     run_settings: RunSettings,
 ):
     """The champion's score for every household at T with its rank, risk tier, top three
-    reasons in plain words (for the households that will be read) and a suggested lead
-    agency, kept in the warehouse table household_scores. Monitoring between months
-    (hearth/modelling/scoring/monitoring.py): the overlap with last month's list and why it changed,
-    and the
-    shift of the scores and features from the champion's training window, logged to MLflow."""
+    reasons in plain words, a suggested lead agency and the other services with a part (every
+    household, so any length of list is explained), kept in the warehouse table
+    household_scores. Monitoring between months (hearth/modelling/scoring/monitoring.py): the
+    overlap with last month's list and why it changed, and the shift of the scores and
+    features from the champion's training window, logged to MLflow."""
     from hearth.modelling.scoring.score import score_households  # sklearn
 
     # the version this run decided on (the alias moves only when the run commits)
@@ -128,7 +128,15 @@ def household_scores(
         as_of = run_settings.design(con).score_as_of
         feats, _ = load_window(con, as_of)
         feats = cap_recency(feats, cap)
-        ranked = score_households(model, names, feats, run_settings.explain_share, recency_cap=cap)
+        ranked = score_households(
+            model,
+            names,
+            feats,
+            recency_cap=cap,
+            progress=lambda done, total: context.log.info(
+                f"Explained {done:,} of {total:,} households."
+            ),
+        )
         refusal = scores_refusal(ranked["score"].to_numpy(), as_of, str(champ.version))
         if refusal:
             _refuse(refusal)

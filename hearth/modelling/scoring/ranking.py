@@ -57,12 +57,21 @@ def risk_tiers(ranks: Iterable[int], n: int) -> list[str]:
 RoleWords = tuple[list[tuple[str, str]], tuple[str, str | None]]  # reasons, (lead, why)
 
 
-def encode_role_reasons(by_role: dict[str, RoleWords]) -> str:
-    """One household's reasons per role, [(text, feature), ...], with the lead and its why as
-    the role may read them, as the JSON kept in the `ROLE_REASONS` column."""
+def encode_role_reasons(
+    by_role: dict[str, RoleWords], also: dict[str, list[tuple[str, str | None]]] | None = None
+) -> str:
+    """One household's reasons per role, [(text, feature), ...], with the lead and its why and
+    the other services with a part ("also", [(lead, why), ...]) as the role may read them, as
+    the JSON kept in the `ROLE_REASONS` column."""
+    also = also or {}
     return json.dumps(
         {
-            r: {"reasons": [list(x) for x in rs], "lead": lead, "lead_why": why}
+            r: {
+                "reasons": [list(x) for x in rs],
+                "lead": lead,
+                "lead_why": why,
+                "also": [list(a) for a in also.get(r, [])],
+            }
             for r, (rs, (lead, why)) in by_role.items()
         },
         ensure_ascii=False,

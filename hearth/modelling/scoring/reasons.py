@@ -2,7 +2,7 @@
 
 For tree models the contributions are shap's TreeExplainer values (additive to the model's
 log-odds); for the logistic model they are the exact linear terms. Only contributions that
-raise the risk become reasons."""
+raise the risk become reasons, chosen in hearth/modelling/scoring/reason_choice.py."""
 
 from __future__ import annotations
 
@@ -45,49 +45,6 @@ def contributions(inner_model, X: np.ndarray) -> np.ndarray:
     out = np.zeros_like(X, dtype=float)
     out[:, cols] = X[:, cols]
     return out
-
-
-@dataclass
-class Reasons:
-    texts: list[list[str]]  # up to `n` per household, everything shown (the full list)
-    features: list[list[str]]  # the feature behind each reason
-    # per household, per role: the role's own top reasons as (text, feature), strongest first
-    by_role: list[dict[str, list[tuple[str, str]]]]
-
-
-def top_reasons(
-    contrib: np.ndarray,
-    X: np.ndarray,
-    names: list[str],
-    cat: Catalogue,
-    n: int = 3,
-    recency_cap: int | None = None,
-    values: list[Mapping[str, float]] | None = None,
-    roles: tuple[str, ...] = (),
-) -> Reasons:
-    """Each household's strongest `n` reasons (features whose contribution raised its risk),
-    in words, for the full list and for each of `roles`: a role reads the strongest among the
-    reasons it may read, a theme counted over the record kinds it may read. `values`: each
-    household's catalogue features by name (to name the kinds behind a theme); by default
-    the model's own features from `X`."""
-    order = np.argsort(-contrib, axis=1, kind="stable")
-    texts, feats, by_role = [], [], []
-    for i, idx in enumerate(order):
-        row = values[i] if values is not None else dict(zip(names, X[i].tolist(), strict=True))
-        picked: dict[str | None, list[tuple[str, str]]] = {r: [] for r in (None, *roles)}
-        for j in idx:
-            if contrib[i, j] <= 0 or all(len(p) >= n for p in picked.values()):
-                break
-            for role, got in picked.items():
-                if len(got) >= n:
-                    continue
-                text = say(cat, names[j], row, recency_cap, role)
-                if text and all(text != t for t, _ in got):
-                    got.append((text, names[j]))
-        texts.append([t for t, _ in picked[None]])
-        feats.append([f for _, f in picked[None]])
-        by_role.append({r: picked[r] for r in roles})
-    return Reasons(texts, feats, by_role)
 
 
 @cache
@@ -201,6 +158,53 @@ def lead_agency(
     return Lead(lead, f"strongest reason: {say(cat, first, values, recency_cap)}", (first,), basis)
 
 
+def also_leads(
+    values: Mapping[str, float],
+    lead: Lead,
+    cat: Catalogue,
+    recency_cap: int | None = None,
+) -> list[Lead]:
+    """Every other service whose lead rule holds for the household, besides its lead, each
+    with its why: "also" a fire safety visit for a smoker with no smoke alarm where domestic
+    abuse leads. Every rule that holds, in the rules' order (a role reads the first of a
+    service's it may read: `alsos_as_role`). Unlike the lead, an "also" need not be about a
+    reason the list shows: the rule's facts are its why."""
+    out = []
+    for rule in load_rules()["rules"]:
+        if rule["lead"] == lead.lead or not _holds(rule, values):
+            continue
+        facts = tuple(dict.fromkeys(c["feature"] for c in rule["when"]))
+        why = _rule_why(rule["why"], facts, values, cat, recency_cap)
+        out.append(Lead(rule["lead"], why, facts, "rule", rule["why"]))
+    return out
+
+
+def alsos_as_role(
+    alsos: list[Lead],
+    role: str | None,
+    values: Mapping[str, float],
+    cat: Catalogue,
+    recency_cap: int | None = None,
+) -> list[tuple[str, str | None]]:
+    """Each "also" service once, as `role` may read it (everything for no role): the first of
+    its rules that hold whose facts the role may read, in the role's words, else "another
+    agency" with no why, as for the lead (`lead_as_role`)."""
+    out: dict[str, tuple[str, str | None]] = {}
+    for a in alsos:
+        if a.lead in out and out[a.lead][0] != ANOTHER_AGENCY:
+            continue
+        seen = (a.lead, a.why) if role is None else lead_as_role(a, role, values, cat, recency_cap)
+        out[a.lead] = seen
+    return list(out.values())
+
+
+def also_words(alsos: list[tuple[str, str | None]]) -> str | None:
+    """The "also" services of a household in one cell: "Fire and rescue (safe and well visit)
+    — a smoker ...; Children's social care — ...", withheld ones once as "another agency"."""
+    items = [f"{lead} — {why}" if why else lead for lead, why in alsos]
+    return "; ".join(dict.fromkeys(items)) or None
+
+
 def _strongest_lead(
     first: str, values: Mapping[str, float], cat: Catalogue, recency_cap, rules: dict
 ) -> tuple[str, str]:
@@ -218,7 +222,18 @@ def _strongest_lead(
     return rules["by_agency"][feature.agency], "agency"
 
 
+_KIND_LEADS: dict[tuple[int, int, str], str] = {}
+
+
 def _kind_lead(key: str, cat: Catalogue, rules: dict) -> str:
+    """The lead of a kind of record (see `lead_by_kind`), worked out once per rules file."""
+    ask = (id(cat), id(rules), key)
+    if ask not in _KIND_LEADS:
+        _KIND_LEADS[ask] = _work_out_kind_lead(key, cat, rules)
+    return _KIND_LEADS[ask]
+
+
+def _work_out_kind_lead(key: str, cat: Catalogue, rules: dict) -> str:
     mixed = set(rules.get("lead_by_kind", ()))
     for theme, lead in rules.get("by_theme", {}).items():
         if theme not in mixed and theme in cat.themes and key in cat.theme_members(theme):

@@ -7,12 +7,12 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from hearth.features.catalogue import load_catalogue
 from hearth.features.wording import say
+from hearth.modelling.scoring.reason_choice import top_reasons
 from hearth.modelling.scoring.reasons import (
     check_rules,
     contributions,
     lead_agency,
     load_rules,
-    top_reasons,
 )
 from hearth.modelling.training.fit import make_estimator
 from hearth.modelling.training.params import TrainParams

@@ -25,7 +25,7 @@ N = 1200
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     folder = tmp_path_factory.mktemp("role-words") / "out"
-    publish_world(folder, scored_world(N, explain_share=0.2), top=0.2)
+    publish_world(folder, scored_world(N), top=0.2)
     return folder
 
 
@@ -91,6 +91,6 @@ def test_a_catalogue_that_lets_fire_read_smoking_status_is_caught(
     assert said and any(_matches(f, said) for f in forbidden("fire"))
     # and the published fire view it makes is caught
     folder = tmp_path / "out"
-    publish_world(folder, scored_world(600, seed=7, explain_share=0.3), top=0.3)
+    publish_world(folder, scored_world(600, seed=7), top=0.3)
     found = check(folder, "fire")
     assert found.leaks  # (reading smoking status means reading health's records and dates)
