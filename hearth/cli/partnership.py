@@ -62,6 +62,12 @@ def run_command(
         _, runs = run_partnership(landing, authority or None, jobs, extra, say=say)
     except (PartnershipError, ValueError) as e:
         fail(str(e))
+    if not runs:
+        fail(
+            "No authority ran: the partnership's landing holds a file that is not read "
+            f"(listed above and in {settings.partnership_dir() / 'routing.json'}).",
+            code=1,
+        )
     stopped = [r.authority for r in runs if not r.published]
     console.print(f"Partnership summary: {settings.partnership_dir() / 'run_summary.json'}")
     if stopped:

@@ -99,16 +99,22 @@ class Routed:
 class Routing:
     authorities: tuple[str, ...]
     extracts: list[Routed] = field(default_factory=list)
+    # entries of the partnership's landing that are not read and may hold rows (a workbook, a
+    # folder that is not a month): routed nowhere, so no authority runs until they are sorted
+    # out, as one home's run would stop (`all_files_read`)
+    blocking: list[str] = field(default_factory=list)
 
     def as_record(self) -> dict:
         return {
             "authorities": list(self.authorities),
+            "blocking": self.blocking,
             "extracts": [asdict(e) for e in self.extracts],
         }
 
     def sentences(self) -> list[str]:
         """What a partnership officer must know: files not routed, rows routed nowhere."""
-        out = [e.refused for e in self.extracts if e.refused]
+        out = list(self.blocking)
+        out += [e.refused for e in self.extracts if e.refused]
         for reason in sorted({r for e in self.extracts for r in e.not_routed}):
             n = sum(e.not_routed.get(reason, 0) for e in self.extracts)
             out.append(f"{n} row(s) went to no authority: {reason.replace('_', ' ')}.")
@@ -207,7 +213,13 @@ def route(
     with connect(scratch) as con:
         say("Routing: reading the partnership's registers.")
         load_registers(con, landing)
-        extracts = sorted(inventory(landing).extracts, key=lambda e: (e.source, e.month))
+        inv = inventory(landing)
+        report.blocking = [
+            f"{u.path}: not read; {u.why} No authority runs until it is sorted out."
+            for u in inv.unread
+            if u.blocking
+        ]
+        extracts = sorted(inv.extracts, key=lambda e: (e.source, e.month))
         for i, ex in enumerate(extracts, 1):
             report.extracts.append(route_extract(con, ex, authorities, staging.__getitem__, chosen))
             if i % 50 == 0 or i == len(extracts):

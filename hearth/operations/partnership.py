@@ -58,6 +58,7 @@ def authority_environment(authority: str) -> dict[str, str]:
     authority's home and none of the caller's other Hearth places."""
     env = {k: v for k, v in os.environ.items() if k not in _OWN_PLACES}
     env["HEARTH_HOME"] = str(settings.authority_home(authority))
+    env["COLUMNS"] = "1000"  # its console's sentences stay one line each in the summary
     return env
 
 
@@ -169,5 +170,9 @@ def run_partnership(
     """Route (for the authorities named, default all), then run each of them."""
     chosen = tuple(authorities) if authorities else None
     routing = route_partnership(landing, chosen, say)
+    if routing.blocking:  # a file of the partnership's landing no authority could be given
+        for sentence in routing.blocking:
+            say(sentence)
+        return routing, []
     runs = run_authorities(chosen or routing.authorities, jobs, extra, say, routing)
     return routing, runs

@@ -11,7 +11,11 @@ import pytest
 
 from hearth import settings
 from hearth.linkage.partnership import PartnershipError, route
-from hearth.operations.partnership import authority_environment, run_authorities
+from hearth.operations.partnership import (
+    authority_environment,
+    run_authorities,
+    run_partnership,
+)
 
 
 def test_a_stopped_authority_is_named_and_an_authority_run_alone_keeps_the_others(hearth_home):
@@ -45,3 +49,19 @@ def test_an_authority_not_in_the_lookup_is_refused_before_any_work(tmp_path):
     with pytest.raises(PartnershipError, match="E06000999 is not an authority"):
         route(tmp_path / "landing", tmp_path / "a", tmp_path / "r.duckdb", only=["E06000999"])
     assert not (tmp_path / "a").exists() and not (tmp_path / "r.duckdb").exists()
+
+
+def test_a_file_of_the_partnership_landing_that_is_not_read_runs_no_authority(hearth_home):
+    landing = hearth_home / "landing"
+    (landing / "reference").mkdir(parents=True)
+    (landing / "reference" / "areas.csv").write_text(
+        "area_code,area_type,area_name\nE06000901,LA,Northmoor\n"
+    )
+    (landing / "police" / "2025-12").mkdir(parents=True)
+    (landing / "police" / "2025-12" / "police.xlsx").write_bytes(b"PK\x03\x04 a workbook")
+    routing, runs = run_partnership(landing, say=lambda _: None)
+    assert runs == [] and len(routing.blocking) == 1
+    assert "police/2025-12/police.xlsx" in routing.blocking[0]
+    assert not (settings.partnership_dir() / "run_summary.json").exists()
+    routed = json.loads((settings.partnership_dir() / "routing.json").read_text())
+    assert routed["blocking"] == routing.blocking
