@@ -71,8 +71,9 @@ def run_command(
     stopped = [r.authority for r in runs if not r.published]
     console.print(f"Partnership summary: {settings.partnership_dir() / 'run_summary.json'}")
     if stopped:
+        others = "the others published" if len(stopped) < len(runs) else "none published"
         fail(
             f"{len(stopped)} authorit{'y' if len(stopped) == 1 else 'ies'} stopped: "
-            f"{', '.join(stopped)}; the others published.",
+            f"{', '.join(stopped)}; {others}. Each one's reasons are in the summary.",
             code=1,
         )

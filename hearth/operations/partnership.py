@@ -118,7 +118,8 @@ def run_authorities(
         else:
             say(
                 f"{run.authority}: stopped; its last list stays as it was. Run it alone with "
-                f"`hearth partnership run --authority {run.authority}`."
+                f"`hearth partnership run --landing <the partnership's landing> --authority "
+                f"{run.authority}`."
             )
     # an authority run alone keeps the others' last outcomes in the summary, marked as earlier
     path = settings.partnership_dir() / "run_summary.json"
