@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: demo test lint format install browser
+.PHONY: demo demo-partnership test lint format install browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,6 +27,11 @@ browser:
 
 demo: install
 	$(VENV)/bin/hearth demo
+
+# The same world as a partnership of its three authorities, each its own home and list
+# (.hearth/authorities/<code>/outputs/latest/; README, "A partnership of authorities").
+demo-partnership: install
+	$(VENV)/bin/hearth demo --partnership
 
 # --dist loadfile: each test file on one worker, so a file's session fixtures (a run, a live
 # world) are made once and its tests keep their order. (xdist 3.8's loadgroup does not group

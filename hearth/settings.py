@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -49,6 +50,32 @@ def landing_dir() -> Path:
 
 def warehouse_path() -> Path:
     return Path(os.environ.get("HEARTH_WAREHOUSE", hearth_home() / "warehouse.duckdb")).resolve()
+
+
+# A partnership of authorities (issue 28): each authority is a whole Hearth home of its own
+# under HEARTH_HOME/authorities/<code>/ (its landing, its warehouse.duckdb, outputs, run lock and
+# Dagster instance), so two authorities' steps never share a DuckDB file and one's failure or
+# commit never touches another's. The code is an ONS local authority code, checked before it
+# names a folder.
+AUTHORITY_CODE = re.compile(r"[EWSN][0-9]{8}")
+
+
+def authorities_dir() -> Path:
+    return hearth_home() / "authorities"
+
+
+def authority_home(code: str) -> Path:
+    """One authority's Hearth home, HEARTH_HOME/authorities/<code>."""
+    if not isinstance(code, str) or not AUTHORITY_CODE.fullmatch(code):
+        raise ValueError(
+            "An authority is named by its ONS code: a letter E, W, S or N and 8 digits."
+        )
+    return authorities_dir() / code
+
+
+def partnership_dir() -> Path:
+    """The partnership's own records (routing, its run summary): HEARTH_HOME/partnership."""
+    return hearth_home() / "partnership"
 
 
 def duckdb_memory_limit() -> str:

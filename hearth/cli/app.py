@@ -11,7 +11,7 @@ from collections.abc import Callable
 import typer
 
 from hearth import settings
-from hearth.cli import models, quarantine
+from hearth.cli import models, partnership, quarantine
 from hearth.cli.deliver import audit_command, plan_command, publish_command, reidentify_command
 from hearth.cli.dpia import dpia_command
 from hearth.cli.link_review import reidentify_links_command
@@ -60,6 +60,14 @@ GROUPS: tuple[tuple[str, str, Commands], ...] = (
             ("promote", models.promote, None),
             ("unpin", models.unpin, None),
             ("rules", models.rules, None),
+        ),
+    ),
+    (
+        "partnership",
+        "A partnership of authorities: route its landing, run each authority in its own home.",
+        (
+            ("route", partnership.route_command, None),
+            ("run", partnership.run_command, None),
         ),
     ),
     (

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from hearth import settings
 from hearth.cli.console import console, err, fail
 from hearth.cli.launch import as_of_problem, read_train_settings, run_pipeline
+from hearth.cli.partnership import run_command as partnership_run
 from hearth.months import MonthError, parse_month
 from hearth.operations.alerts import nothing_kept
 from hearth.quality.retention import retention_sentence
@@ -275,6 +276,14 @@ def demo(
     households: Annotated[int, HOUSEHOLDS] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     realistic: Annotated[bool, REALISTIC] = False,
+    partnership: Annotated[
+        bool,
+        typer.Option(
+            "--partnership",
+            help="Run the world's three authorities as a partnership, each its own home and "
+            "list (hearth partnership run).",
+        ),
+    ] = False,
 ) -> None:
     """Synthesise a world into HEARTH_HOME and run the whole pipeline on it."""
 
@@ -287,5 +296,8 @@ def demo(
         )
     except ValueError as e:
         fail(str(e))
+    if partnership:
+        partnership_run(landing)
+        return
     outcome = run_pipeline(landing, say=console.print)
     _report_run(outcome)

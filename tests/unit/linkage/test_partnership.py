@@ -1,0 +1,147 @@
+"""A partnership of three authorities (issue 28): the partnership's landing routed once into each
+authority's landing (hearth/linkage/partnership.py), each authority ingested and linked in its
+own DuckDB file, against one warehouse of the whole partnership and against the world's truth.
+
+The small world's people move between any two households, so many move between authorities
+(`hearth/synth/dynamics.py`); no new mechanism is needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from hearth.ingest.landing import inventory
+from hearth.ingest.run import ingest_source
+from hearth.linkage.link import link
+from hearth.linkage.partnership import PartnershipError, read_authorities, route
+from hearth.sources import SOURCES
+from hearth.synth.params import LA_CODES
+from hearth.warehouse import connect
+
+LINKED = ("linked_by_household_key", "linked_by_person_key")
+
+
+def _warehouse(landing: Path, path: Path) -> dict[str, pl.DataFrame]:
+    """Ingest every source of `landing` into a fresh DuckDB file, link, and read back."""
+    with connect(path) as con:
+        inv = inventory(landing)
+        months = sorted({e.month for e in inv.extracts})
+        for source in SOURCES:
+            ingest_source(con, landing, source, months, inv=inv)
+        link(con)
+        return {
+            "linked": con.sql(
+                "SELECT source, record_id, household_pid, link_status FROM linked_events"
+            ).pl(),
+            "households": con.sql("SELECT household_pid, la_code FROM households").pl(),
+            "residence": con.sql(
+                "SELECT person_pid, household_pid, valid_from, valid_to FROM residence"
+            ).pl(),
+            "addresses": con.sql("SELECT DISTINCT la_code FROM raw_addresses").pl(),
+        }
+
+
+@pytest.fixture(scope="module")
+def partnership(small_world, tmp_path_factory):
+    root = tmp_path_factory.mktemp("partnership")
+    landing = small_world / "landing"
+    routing = route(landing, root / "authorities", root / "routing.duckdb")
+    whole = _warehouse(landing, root / "whole.duckdb")
+    each = {
+        a: _warehouse(root / "authorities" / a / "landing", root / f"{a}.duckdb")
+        for a in routing.authorities
+    }
+    return routing, whole, each
+
+
+def test_the_authorities_are_the_area_lookups(small_world, partnership):
+    routing, _, each = partnership
+    assert routing.authorities == read_authorities(small_world / "landing") == LA_CODES
+    assert set(each) == set(LA_CODES)
+
+
+def test_every_row_is_routed_or_counted(partnership):
+    routing, whole, _ = partnership
+    assert all(e.balanced and e.refused is None for e in routing.extracts)
+    # what went nowhere holds what one warehouse could not link to anyone (and the rows its
+    # ingest quarantined for want of any key)
+    nowhere = sum(sum(e.not_routed.values()) for e in routing.extracts if e.source != "people")
+    unknown = whole["linked"].filter(pl.col("link_status").is_in(["no_key", "unknown_pid"]))
+    assert nowhere >= unknown.height > 0
+
+
+def test_each_event_is_linked_as_one_warehouse_of_the_partnership_would(partnership):
+    _, whole, each = partnership
+    cols = ["source", "record_id", "household_pid", "link_status"]
+    union = pl.concat([w["linked"].with_columns(authority=pl.lit(a)) for a, w in each.items()])
+    assert union.select("source", "record_id").is_duplicated().sum() == 0  # each event once
+    known = whole["linked"].filter(~pl.col("link_status").is_in(["no_key", "unknown_pid"]))
+    assert union.select(cols).sort(cols).equals(known.select(cols).sort(cols))
+
+
+def test_a_mover_between_authorities_leaves_each_event_in_the_right_household(
+    small_world, partnership
+):
+    """Every event of a person who moved from one authority to another is in the warehouse of
+    the authority they lived in on its date, linked to the household the world says it was."""
+    _, whole, each = partnership
+    la_of = dict(whole["households"].iter_rows())
+    stays = whole["residence"].filter(pl.col("household_pid").is_not_null())
+    stays = stays.with_columns(la=pl.col("household_pid").replace_strict(la_of, default=None))
+    movers = stays.group_by("person_pid").agg(pl.col("la").n_unique().alias("n"))
+    movers = set(movers.filter(pl.col("n") > 1)["person_pid"])
+    truth = pl.read_parquet(small_world / "_truth" / "record_links.parquet")
+    theirs = truth.filter(pl.col("person_pid").is_in(list(movers)))
+    theirs = theirs.with_columns(la=pl.col("household_pid").replace_strict(la_of, default=None))
+    # movers with events in two authorities: the case the partnership step is for
+    spread = theirs.group_by("person_pid").agg(pl.col("la").n_unique().alias("n"))
+    assert spread.filter(pl.col("n") > 1).height >= 5
+    found = pl.concat(
+        [
+            w["linked"].filter(pl.col("link_status").is_in(LINKED)).with_columns(held_by=pl.lit(a))
+            for a, w in each.items()
+        ]
+    )
+    joined = theirs.join(found, on=["source", "record_id"], how="left", suffix="_linked")
+    assert joined.height == theirs.height > 50
+    assert (joined["held_by"] == joined["la"]).all()
+    assert (joined["household_pid_linked"] == joined["household_pid"]).all()
+
+
+def test_a_move_closes_the_stay_in_the_authority_left(partnership):
+    """Each authority knows who lived in its households, and until when, as one warehouse of the
+    partnership does: a person who left for another authority is not counted there after."""
+    _, whole, each = partnership
+    cols = ["person_pid", "household_pid", "valid_from", "valid_to"]
+    for authority, w in each.items():
+        own = set(w["households"]["household_pid"])
+        mine = w["residence"].filter(pl.col("household_pid").is_in(list(own))).select(cols)
+        expected = whole["residence"].filter(pl.col("household_pid").is_in(list(own)))
+        assert mine.sort(cols).equals(expected.select(cols).sort(cols)), authority
+
+
+def test_each_authority_holds_only_its_own_households(partnership):
+    _, whole, each = partnership
+    for authority, w in each.items():
+        assert w["addresses"]["la_code"].to_list() == [authority]
+        assert set(w["households"]["la_code"]) == {authority}
+        linked = w["linked"].filter(pl.col("link_status").is_in(LINKED))
+        assert set(linked["household_pid"]) <= set(w["households"]["household_pid"])
+    sizes = sorted(w["households"].height for w in each.values())
+    assert sum(sizes) == whole["households"].height and sizes[0] > 0
+
+
+def test_an_authority_code_that_is_not_one_names_no_value(tmp_path):
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    (folder / "areas.csv").write_text(
+        "area_code,area_type,area_name\nE06000901,LA,Northmoor\n../../etc,LA,Elsewhere\n"
+    )
+    with pytest.raises(PartnershipError) as caught:
+        read_authorities(tmp_path)
+    assert "area_code" in str(caught.value) and "etc" not in str(caught.value)
+    (folder / "areas.csv").write_text("area_code,area_type,area_name\nE05000001,WARD,Ashby\n")
+    with pytest.raises(PartnershipError, match="no row of area_type LA"):
+        read_authorities(tmp_path)
