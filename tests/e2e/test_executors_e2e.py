@@ -21,7 +21,7 @@ from hearth.operations.executors import WAREHOUSE_POOL
 from tests.conftest import FAST_TRAINING
 from tests.support.environment import clear_hearth, without_hearth
 
-HOUSEHOLDS = 600  # small: three whole runs
+HOUSEHOLDS = 1000  # small: three whole runs (the world of tests/e2e/test_landing_runs.py)
 
 
 def _free_port() -> int:
@@ -64,7 +64,7 @@ def world(tmp_path_factory) -> Path:
     from hearth.synth import synthesise
 
     root = tmp_path_factory.mktemp("executors_world")
-    synthesise(root / "landing", root / "_truth", households=HOUSEHOLDS, seed=23)
+    synthesise(root / "landing", root / "_truth", households=HOUSEHOLDS, months=26, seed=23)
     return root / "landing"
 
 
