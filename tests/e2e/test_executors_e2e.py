@@ -142,6 +142,13 @@ def test_in_process_multiprocess_and_celery_publish_the_same_list(
         start_new_session=True,  # the worker and the celery processes it starts, stopped together
     )
     try:
+        # the worker has made the instance (dagster-celery writes its config beside it): two
+        # processes creating one fresh SQLite instance at once can both stamp its schema
+        ready = home / "dagster" / "dagster_celery" / "config"
+        deadline = time.monotonic() + 300
+        while not ready.is_dir() and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert ready.is_dir(), "the celery worker did not start"
         _, celery = _run(world, home, "celery", monkeypatch, HEARTH_CELERY_BROKER=redis_url)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
