@@ -18,6 +18,7 @@ from hearth.cli.link_review import reidentify_links_command
 from hearth.cli.pseudonymise import pseudonymise_command
 from hearth.cli.runs import demo, run, synth
 from hearth.cli.ui import ui_command
+from hearth.cli.worker import worker_command_cli
 from hearth.privacy.access import ensure_private_home, private_process
 
 # (name, function, help: None for the function's docstring)
@@ -47,6 +48,7 @@ COMMANDS: Commands = (
     ("synth", synth, None),
     ("run", run, None),
     ("demo", demo, None),
+    ("worker", worker_command_cli, None),
 )
 
 # (name, help, commands): `hearth <name> <command>`

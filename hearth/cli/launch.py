@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from hearth import settings
 from hearth.atomic import write_atomically
+from hearth.cli.out_of_process import JOB_NAME, execute_out_of_process, run_config_for
 from hearth.defs.tags import PARTITION_RANGE_END, PARTITION_RANGE_START
 from hearth.features.design import as_of_refusal
 from hearth.ingest.landing import inventory
@@ -27,13 +28,12 @@ from hearth.operations.alerts import (
     step_sentence,
     stop_from_instance,
 )
+from hearth.operations.executors import execution_config, executor_name
 from hearth.operations.recovery import finish_abandoned, recover, settle_dead_run
 from hearth.operations.runlock import run_lock
 from hearth.privacy.access import ensure_private_home, private_process, resource_refusal_sentence
 from hearth.publish.outputs import write_json
 from hearth.warehouse import connect
-
-JOB_NAME = "hearth_full_run"
 
 
 @dataclass
@@ -180,8 +180,13 @@ def run_pipeline(
     train_config: dict | None = None,
     say: Callable[[str], None] = print,
     accept_removals: bool = False,
+    executor: str = "in_process",
+    max_concurrent: int | None = None,
 ) -> RunOutcome:
-    """One run at a time per warehouse: a second `hearth run` waits for the one in progress
+    """`executor`: where the steps run (hearth/operations/executors.py): `in_process`,
+    `multiprocess` or `celery` (`k8s` is rendered by `render_k8s_run`, not run from here).
+
+    One run at a time per warehouse: a second `hearth run` waits for the one in progress
     (hearth/operations/runlock.py), then goes on. What a killed run left behind is put right first
     (hearth/operations/recovery.py). A run that stops writes an alert
     (hearth/operations/alerts.py).
@@ -218,7 +223,14 @@ def run_pipeline(
                 say(f"  • {r['sentence'].rsplit(' [', 1)[0]}")
             keys = [r["key"] for r in listed]
         outcome = _run_pipeline_locked(
-            landing, as_of, allow_missing_sources, train_config, say, keys
+            landing,
+            as_of,
+            allow_missing_sources,
+            train_config,
+            say,
+            keys,
+            executor_name(executor),
+            max_concurrent,
         )
         for note in finish_abandoned(warehouse, store):
             say(f"  note: {note}")
@@ -238,6 +250,8 @@ def _run_pipeline_locked(
     train_config: dict | None,
     say: Callable[[str], None],
     accept_removals: list[str] | None = None,
+    executor: str = "in_process",
+    max_concurrent: int | None = None,
 ) -> RunOutcome:
     """Ingest every landed month (unchanged files are skipped), then link, build features,
     train, score and publish, all in one Dagster run recorded in the instance."""
@@ -265,32 +279,27 @@ def _run_pipeline_locked(
         settings_cfg["accept_removals"] = list(accept_removals)
     if as_of:
         settings_cfg["as_of"] = as_of
-    run_config = {
-        "resources": {
-            "run_settings": {"config": settings_cfg},
-            "landing": {"config": {"path": str(landing.resolve())}},
-        },
-        "loggers": {"hearth_progress": {}},
+    run_config = run_config_for(landing, settings_cfg, train_config)
+    tags = {
+        PARTITION_RANGE_START: months[0],
+        PARTITION_RANGE_END: months[-1],
+        "hearth/trigger": "hearth run",
     }
-    if train_config:
-        run_config["ops"] = {"champion_model": {"config": train_config}}
     # The landing resource takes only HEARTH_HOME or what HEARTH_LANDING names (run config can
     # come from anyone who can launch a run): the landing given to this run is named there.
     previous_landing = os.environ.get("HEARTH_LANDING")
     os.environ["HEARTH_LANDING"] = str(landing.resolve())
     try:
-        # loaded with this landing named: the extract partitions start at its first month
-        job = defs().resolve_job_def(JOB_NAME)
-        result = job.execute_in_process(
-            run_config=run_config,
-            instance=instance,
-            tags={
-                PARTITION_RANGE_START: months[0],
-                PARTITION_RANGE_END: months[-1],
-                "hearth/trigger": "hearth run",
-            },
-            raise_on_error=False,
-        )
+        if executor == "in_process":
+            # loaded with this landing named: the extract partitions start at its first month
+            job = defs().resolve_job_def(JOB_NAME)
+            result = job.execute_in_process(
+                run_config=run_config, instance=instance, tags=tags, raise_on_error=False
+            )
+        else:
+            say(f"  steps run on the {executor.replace('_', ' ')} executor")
+            run_config["execution"] = execution_config(executor, max_concurrent)
+            result = execute_out_of_process(instance, run_config, tags, say, timings)
     finally:
         PROGRESS.update(say=None, timings=None)
         if previous_landing is None:

@@ -16,6 +16,7 @@ from hearth.cli.launch import as_of_problem, read_train_settings, run_pipeline
 from hearth.cli.partnership import run_command as partnership_run
 from hearth.months import MonthError, parse_month
 from hearth.operations.alerts import nothing_kept
+from hearth.operations.executors import ExecutorError, executor_name
 from hearth.quality.retention import retention_sentence
 
 # Checked by typer before any work: a count below it is refused with a one-line usage error.
@@ -241,8 +242,27 @@ def run(
             "the landing changed since.",
         ),
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help="Where the steps run: in_process (default, or HEARTH_EXECUTOR), multiprocess "
+            "(one machine), celery (hearth worker processes, HEARTH_CELERY_BROKER), k8s (writes "
+            "the Kubernetes Jobs the steps would be, runs nothing). docs/operations.md.",
+        ),
+    ] = None,
+    max_concurrent: Annotated[
+        int | None,
+        typer.Option(
+            "--max-concurrent", min=1, help="multiprocess: at most this many step processes."
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline through Dagster: ingest, check, link, features, train, publish."""
+    try:
+        chosen = executor_name(executor)
+    except ExecutorError as e:
+        fail(str(e))
     if as_of is not None:
         try:
             as_of = parse_month(as_of, "as-of month (--as-of)")
@@ -260,6 +280,9 @@ def run(
             training = read_train_settings(train_config)
         except ValueError as e:
             fail(str(e))
+    if chosen == "k8s":
+        _render_k8s(landing, as_of, allow_missing_sources, training, max_concurrent)
+        return
     console.print(f"Running Hearth on {landing} (HEARTH_HOME={settings.hearth_home()})")
     outcome = run_pipeline(
         landing,
@@ -268,8 +291,21 @@ def run(
         train_config=training,
         say=console.print,
         accept_removals=accept_removals,
+        executor=chosen,
+        max_concurrent=max_concurrent,
     )
     _report_run(outcome)
+
+
+def _render_k8s(landing, as_of, allow_missing_sources, training, max_concurrent) -> None:
+    from hearth.cli.out_of_process import render_k8s_run  # dagster
+
+    folder = render_k8s_run(landing, as_of, allow_missing_sources, training, max_concurrent)
+    console.print(
+        f"Wrote the Kubernetes Jobs of this run's steps to {folder} (run.yaml: the run config; "
+        "step-jobs.yaml: one Job per step). Nothing was run here: on a cluster the run is "
+        "launched by Dagster's K8sRunLauncher with this run config (docs/operations.md)."
+    )
 
 
 def demo(

@@ -14,7 +14,13 @@ from hearth.features.design import Design
 from hearth.modelling.registry.client import Registry
 from hearth.modelling.registry.promotion import MlflowStore
 from hearth.months import parse_month
-from hearth.operations.recovery import dagster_run_end, guarded_run, settle_dead_run
+from hearth.operations.executors import WAREHOUSE_POOL
+from hearth.operations.recovery import (
+    dagster_run_end,
+    guarded_run,
+    settle_dead_run,
+    shadow_of_run,
+)
 from hearth.privacy.access import ensure_private_home, inside, private_process, run_path_refusal
 from hearth.warehouse import connect
 
@@ -143,24 +149,58 @@ class WarehouseResource(dg.ConfigurableResource):
         if run is None:  # built outside a run (a test's resource context)
             yield self
             return
+        # A run whose steps execute in other processes (multiprocess, celery, k8s) is guarded
+        # once, by the process that orchestrates it (hearth/defs/jobs.py): a step only works on
+        # the shadow that process made.
+        shadow = shadow_of_run(self.resolved(), run.run_id)
+        if shadow is not None:
+            yield self.model_copy(update={"path": str(shadow)})
+            return
+        say = context.log.info if context.log else None
+        with self.guard(run.run_id, run.job_name, context.instance, say) as path:
+            yield self.model_copy(update={"path": str(path)})
+
+    @contextmanager
+    def guard(self, run_id: str, job_name: str, instance, say=None) -> Iterator[Path]:
+        """The run's guard (hearth/operations/recovery.py guarded_run): the run lock, recovery
+        of a dead run, the shadow, and the commit or roll back as the run ends."""
         outputs = self.outputs.resolved()
         with guarded_run(
             self.resolved(),
-            run.run_id,
-            what=f"Dagster run {run.run_id[:8]} of {run.job_name}",
-            say=context.log.info if context.log else None,
+            run_id,
+            what=f"Dagster run {run_id[:8]} of {job_name}",
+            say=say,
             outputs=outputs if outputs.is_dir() else None,
             models=MlflowStore(self.mlflow.registry()),
             atomic=self.atomic_runs,
-            interrupted=lambda run_id, outcome: settle_dead_run(context.instance, run_id, outcome),
-            run_end=lambda: dagster_run_end(context.instance, run.run_id),
+            interrupted=lambda dead_run, outcome: settle_dead_run(instance, dead_run, outcome),
+            run_end=lambda: dagster_run_end(instance, run_id),
         ) as path:
-            yield self.model_copy(update={"path": str(path)})
+            release_dead_slots(instance, run_id, say)
+            yield path
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         with connect(self.resolved(), read_only=read_only) as con:
             yield con
+
+
+def release_dead_slots(instance, run_id: str, say=None) -> list[str]:
+    """Free the `warehouse` pool's slots held by other runs. Called under the run lock, when no
+    other run can be working on the warehouse: such a slot is a dead run's (its process killed
+    before Dagster recorded its end), and this run's steps would otherwise wait for it for ever.
+    Returns the runs whose slots were freed."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return []
+    info = storage.get_concurrency_info(WAREHOUSE_POOL)
+    dead = {s.run_id for s in info.claimed_slots} | {p.run_id for p in info.pending_steps}
+    dead.discard(run_id)
+    for other in sorted(dead):
+        storage.free_concurrency_slots_for_run(other)
+        if say:
+            say(f"Freed the warehouse pool's slot held by run {other[:8]}, which is not running.")
+    return sorted(dead)
 
 
 class PrivateIOManager(dg.FilesystemIOManager):
@@ -197,6 +237,21 @@ class RunSettings(dg.ConfigurableResource):
         """The run's temporal design (hearth/features/design.py): scoring at `as_of`, or by
         default at the month after the newest extract landed and accepted."""
         return Design.for_run(con, self.as_of)
+
+
+def warehouse_from_run_config(run_config: dict) -> WarehouseResource:
+    """The warehouse resource a run's steps will get, built from its run config as Dagster
+    builds it (the same checks on every path), for the process that orchestrates the run."""
+    given = run_config.get("resources") or {}
+
+    def config(name: str) -> dict:
+        return dict((given.get(name) or {}).get("config") or {})
+
+    return WarehouseResource(
+        outputs=OutputsResource(**config("outputs")),
+        mlflow=MlflowResource(**config("mlflow")),
+        **config("warehouse"),
+    )
 
 
 def hearth_resources() -> dict[str, dg.ConfigurableResource | dg.IOManager]:

@@ -95,6 +95,15 @@ def discard_shadow(shadow: Path) -> None:
     shutil.rmtree(f"{shadow}.tmp", ignore_errors=True)
 
 
+def shadow_of_run(warehouse: Path, run_id: str) -> Path | None:
+    """The shadow that the process orchestrating run `run_id` made for it (its marker names the
+    run and the shadow), for that run's steps executing in other processes; None otherwise."""
+    marker = read_record(warehouse.parent / MARKER)
+    if marker and marker.get("run_id") == run_id and marker.get("shadow"):
+        return warehouse.parent / marker["shadow"]
+    return None
+
+
 def dagster_run_end(instance, run_id: str) -> RunEnd:
     """How a Dagster run is ending, read from its event log as its resources tear down (before
     Dagster records the run's own end): which step was interrupted, and whether any failed."""

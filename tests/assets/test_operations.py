@@ -414,7 +414,7 @@ def test_instance_settings_are_valid_for_dagster(name, tmp_path, monkeypatch):
     cfg, _ = dagster_instance_config(str(tmp_path))
     assert cfg["telemetry"] == {"enabled": False}
     assert cfg["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    assert cfg["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
+    assert cfg["concurrency"]["pools"] == {"granularity": "op", "default_limit": 1}
 
 
 def test_dagster_home_gets_the_shipped_settings_but_keeps_an_installers_own(

@@ -44,7 +44,11 @@ def linked_events(
     )
 
 
-@dg.asset_check(asset=linked_events, description="Each source links at least 80% of its events.")
+@dg.asset_check(
+    asset=linked_events,
+    description="Each source links at least 80% of its events.",
+    pool="warehouse",
+)
 def linkage_rate_reasonable(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         by_source = linkage_by_source(query(con, "linkage/summary").pl())

@@ -48,6 +48,7 @@ TrainConfig = type(
     group_name="modelling",
     kinds={"scikitlearn", "mlflow"},
     deps=["household_features", "crisis_labels"],
+    pool="warehouse",
 )
 def champion_model(
     context: dg.AssetExecutionContext,

@@ -20,6 +20,7 @@ from hearth.operations.commit import staged
         "The champion's top 1% finds more crises than the contact-count baseline's by more "
         "than chance (one-sided sign test on the crises only one list finds, p < 0.05)."
     ),
+    pool="warehouse",
 )
 def champion_beats_baseline(
     warehouse: WarehouseResource, mlflow: MlflowResource

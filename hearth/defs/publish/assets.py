@@ -37,6 +37,7 @@ from hearth.publish.summary import run_summary
     group_name="publish",
     kinds={"parquet", "csv", "json", "xlsx", "html"},
     deps=["household_scores"],
+    pool="warehouse",
 )
 def published_outputs(
     context: dg.AssetExecutionContext,

@@ -1,0 +1,160 @@
+"""One world, three executors: the in-process run, the multiprocess run and a run on a celery
+worker fed by a real Redis (Debian's redis-server, started here on a free port) publish the same
+ranked list byte for byte; on the multiprocess run, Dagster's own step events show that no two
+steps that open the warehouse ran at once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hearth.cli.launch import run_pipeline
+from hearth.operations.executors import WAREHOUSE_POOL
+from tests.conftest import FAST_TRAINING
+from tests.support.environment import clear_hearth, without_hearth
+
+HOUSEHOLDS = 1000  # small: three whole runs (the world of tests/e2e/test_landing_runs.py)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A Redis on 127.0.0.1 with nothing written to disk, stopped by its PID afterwards."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.2)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    from hearth.synth import synthesise
+
+    root = tmp_path_factory.mktemp("executors_world")
+    synthesise(root / "landing", root / "_truth", households=HOUSEHOLDS, months=26, seed=23)
+    return root / "landing"
+
+
+def _run(world: Path, home: Path, executor: str, monkeypatch, **env: str):
+    with monkeypatch.context() as mp:
+        clear_hearth(mp, HEARTH_HOME=str(home), **env)
+        lines: list[str] = []
+        outcome = run_pipeline(
+            world, train_config=FAST_TRAINING, say=lines.append, executor=executor
+        )
+    assert outcome.success, (outcome.problems, lines[-20:])
+    return outcome, (outcome.output_folder / "ranked_households.csv").read_bytes()
+
+
+def _warehouse_steps_overlapping(home: Path, run_id: str) -> list[tuple[str, str]]:
+    """Pairs of steps in pool `warehouse` whose start-to-end spans overlap, from the run's
+    STEP_START / STEP_SUCCESS / STEP_FAILURE events in Dagster's instance."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    try:
+        instance = dg.DagsterInstance.get()
+        kinds = {
+            dg.DagsterEventType.STEP_START,
+            dg.DagsterEventType.STEP_SUCCESS,
+            dg.DagsterEventType.STEP_FAILURE,
+        }
+        spans: dict[str, list[float]] = {}
+        for rec in instance.all_logs(run_id, of_type=kinds):
+            spans.setdefault(rec.step_key, []).append(rec.timestamp)
+        plan_pools = {
+            s.key: s.pool
+            for s in instance.get_execution_plan_snapshot(
+                instance.get_run_by_id(run_id).execution_plan_snapshot_id
+            ).steps
+        }
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
+    pooled = sorted(k for k, v in spans.items() if plan_pools.get(k) == WAREHOUSE_POOL)
+    assert len(pooled) >= 10
+    out = []
+    for i, a in enumerate(pooled):
+        for b in pooled[i + 1 :]:
+            if min(spans[a][-1], spans[b][-1]) > max(spans[a][0], spans[b][0]):
+                out.append((a, b))
+    return out
+
+
+def test_in_process_multiprocess_and_celery_publish_the_same_list(
+    world, tmp_path, redis_url, monkeypatch
+):
+    _, in_process = _run(world, tmp_path / "in_process", "in_process", monkeypatch)
+
+    multi, multiprocess = _run(world, tmp_path / "multiprocess", "multiprocess", monkeypatch)
+    assert multiprocess == in_process
+    assert _warehouse_steps_overlapping(tmp_path / "multiprocess", multi.run_id) == []
+
+    home = tmp_path / "celery"
+    home.mkdir()
+    env = without_hearth(HEARTH_HOME=str(home), HEARTH_CELERY_BROKER=redis_url)
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "hearth"),
+            "worker",
+            "--concurrency",
+            "1",
+            "--name",
+            "e2e",
+            "--landing",
+            str(world),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the worker and the celery processes it starts, stopped together
+    )
+    try:
+        # the worker has made the instance (dagster-celery writes its config beside it): two
+        # processes creating one fresh SQLite instance at once can both stamp its schema
+        ready = home / "dagster" / "dagster_celery" / "config"
+        deadline = time.monotonic() + 300
+        while not ready.is_dir() and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert ready.is_dir(), "the celery worker did not start"
+        _, celery = _run(world, home, "celery", monkeypatch, HEARTH_CELERY_BROKER=redis_url)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    assert celery == in_process
