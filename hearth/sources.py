@@ -80,14 +80,18 @@ def sources() -> dict[str, Source]:
 
 
 def check_agency_columns(read: list[Source], root: Path) -> None:
-    """A column marked agencyCode (the interventions' `agency`) holds exactly the agencies the
-    event sources declare, in their order: an agency added is an agency that can make offers."""
+    """A column marked agencyCode (the interventions' `agency`) holds only agencies the event
+    sources declare. An agency whose source is added by its contract alone makes offers once
+    the interventions contract lists it too (its offers are shared only when that is agreed)."""
     agencies = tuple(dict.fromkeys(s.agency for s in read if s.agency))
     for s in read:
-        if s.agency_column and s.codes.get(s.agency_column) != agencies:
+        codes = s.codes.get(s.agency_column, ()) if s.agency_column else ()
+        unknown = [c for c in codes if c not in agencies]
+        if s.agency_column and (unknown or not codes):
             raise SourceError(
                 f"{root / (s.name + '.yaml')}: column {s.agency_column!r} is marked agencyCode, "
-                f"so its codes must be the agencies {', '.join(agencies)}, in that order."
+                f"so each of its codes must be an agency an event source declares "
+                f"({', '.join(agencies)}); {len(unknown)} code(s) are not."
             )
 
 

@@ -212,17 +212,33 @@ def confidence_words(
     shares (how surely a record was linked follows from its source's keys and linkage tokens,
     which the contracts keep to the sending agency), and to the full list."""
     conf = cat.confidence
+    if conf is None or not confidence_readable(cat, name, role):
+        return ""
     total = uncertain = 0.0
-    for source, keys in (evidence(cat, name) if conf is not None else {}).items():
+    for source, keys in evidence(cat, name).items():
         share_name = conf.share_feature(source)
-        if role is not None and role not in cat.by_name(share_name).roles:
-            return ""
         n = sum(float(values.get(f"{k}_{conf.window}m") or 0.0) for k in keys)
         total += n
         uncertain += n * float(values.get(share_name) or 0.0)
     if total <= 0 or uncertain / total <= conf.mostly:
         return ""
     return f", {conf.words}"
+
+
+def confidence_inputs(cat: Catalogue, name: str) -> tuple[str, ...]:
+    """The link-confidence shares `confidence_words` reads for a reason on `name` (one per
+    source of its records): what else, beside the reason's own values, its words depend on."""
+    conf = cat.confidence
+    if conf is None:
+        return ()
+    return tuple(conf.share_feature(source) for source in evidence(cat, name))
+
+
+def confidence_readable(cat: Catalogue, name: str, role: str | None) -> bool:
+    """Whether `role` reads how surely the records behind a reason on `name` were linked (so
+    its words may carry `confidence_words`): the full list does, a role only if it may read
+    every share behind the reason."""
+    return role is None or all(role in cat.by_name(s).roles for s in confidence_inputs(cat, name))
 
 
 def evidence(cat: Catalogue, name: str) -> dict[str, tuple[str, ...]]:

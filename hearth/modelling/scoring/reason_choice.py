@@ -13,6 +13,8 @@ import numpy as np
 from hearth.features.catalogue import NO_EVENT_MONTHS, Catalogue
 from hearth.features.wording import (
     AGENCIES_WINDOW,
+    confidence_inputs,
+    confidence_readable,
     fact_of,
     readable_by,
     say,
@@ -61,6 +63,7 @@ class Words:
                             for g in self.cat.features
                             if g.agency == u and g.kind == "count" and g.window == AGENCIES_WINDOW
                         ]
+            need += confidence_inputs(self.cat, name)  # ", linked with moderate confidence"
             got = self._inputs[name] = tuple(dict.fromkeys(need))
         return got
 
@@ -72,6 +75,8 @@ class Words:
         f = self.cat.by_name(name)
         if role is None or role not in f.roles:
             return True
+        if not confidence_readable(self.cat, name, role):  # the full list's words say how
+            return True  # surely its records were linked, which this role may not read
         kinds = visible_kinds(self.cat, f, role)
         own = all(k.members == (k.key,) for k in kinds)
         return "same" if own and len(kinds) == len(visible_kinds(self.cat, f, None)) else True

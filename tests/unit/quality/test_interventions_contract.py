@@ -76,10 +76,17 @@ def test_an_intervention_cannot_be_made_a_feature_or_a_crisis(tmp_path):
         _read(_broken(tmp_path, no_household), ("intervention",))
 
 
-def test_agency_codes_must_be_the_agencies(tmp_path):
+def test_agency_codes_must_be_agencies_the_event_sources_declare(tmp_path):
     read = list(SOURCES.values())
     check_agency_columns(read, tmp_path)  # as the contracts are
     src = SOURCES["interventions"]
+    others = [s for s in read if s.name != "interventions"]
+    # fewer is allowed: a source added by its contract alone makes no offers until agreed
     fewer = dataclasses.replace(src, codes={**src.codes, "agency": AGENCIES[:-1]})
+    check_agency_columns([*others, fewer], tmp_path)
+    stranger = dataclasses.replace(src, codes={**src.codes, "agency": (*AGENCIES, "housing")})
+    with pytest.raises(SourceError, match=r"marked agencyCode.*1 code\(s\) are not"):
+        check_agency_columns([*others, stranger], tmp_path)
+    none = dataclasses.replace(src, codes={**src.codes, "agency": ()})
     with pytest.raises(SourceError, match="marked agencyCode"):
-        check_agency_columns([*(s for s in read if s.name != "interventions"), fewer], tmp_path)
+        check_agency_columns([*others, none], tmp_path)
