@@ -22,10 +22,12 @@ from hearth.cli.launch import run_pipeline
 from hearth.features.catalogue import load_catalogue
 from hearth.features.wording import ANOTHER_AGENCY, readable_by
 from hearth.modelling.scoring.ranking import ROLE_REASONS
+from hearth.modelling.scoring.reasons import also_words
 from hearth.publish.ranked import COLUMN_LABELS, TIERS
 from hearth.publish.report import TOP_COLUMNS
 from hearth.publish.roles import OTHER_AGENCY, REASONS, visible_columns
 from hearth.quality.contracts import ROLES
+from hearth.sources import SOURCES
 from hearth.suppression import headline, is_disclosive
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
 from tests.support.environment import clear_hearth
@@ -204,6 +206,9 @@ def _expected_view(ranked: pl.DataFrame, role: str) -> pl.DataFrame:
         assert entry["lead"] != ANOTHER_AGENCY or entry["lead_why"] is None, role
         out["lead_agency"] = entry["lead"]
         out["lead_why"] = entry["lead_why"]
+        if "also_agencies" in out:  # the other services, as the role may read them
+            alsos = [(a or ANOTHER_AGENCY, why if a else None) for a, why in entry.get("also", [])]
+            out["also_agencies"] = also_words(alsos)
         rows.append(out)
     return pl.DataFrame(rows, schema={c: ranked.schema[c] for c in visible_columns(role)})
 
@@ -276,6 +281,7 @@ def test_visit_plans_send_each_household_to_one_team(run):
     plan = json.loads((run.folder / "plans" / "plan_summary.json").read_text())
     assert plan["households_considered"] == run.top.height
     everyone: list[str] = []
+    agency_of: list[tuple[str, str]] = []
     for team in plan["teams"]:
         frame = pl.read_csv(run.folder / team["file"])
         assert frame.height == team["planned"] <= team["visits_per_month"]
@@ -284,8 +290,15 @@ def test_visit_plans_send_each_household_to_one_team(run):
         if team["planned"]:
             assert abs(frame["score"].mean() - team["expected_precision"]) < 1e-3
         everyone += frame["household_pid"].to_list()
+        agency_of += [(team["agency"], h) for h in frame["household_pid"]]
         assert (run.folder / team["file"]).with_suffix(".xlsx").is_file()
-    assert len(everyone) == len(set(everyone)) == plan["households_planned"]
+    # a household goes to at most one team of each agency: its lead's, and one of each agency
+    # that is "also" for it (hearth/publish/capacity.py)
+    assert len(everyone) == plan["households_planned"]
+    assert len(agency_of) == len(set(agency_of))
+    assert len(set(everyone)) < len(everyone) or not any(
+        t["also_for_this_agency"] for t in plan["teams"]
+    )
     assert set(everyone) <= set(run.top["household_pid"])
     html = (run.folder / "report.html").read_text()
     assert 'id="plan-table"' in html
@@ -691,9 +704,11 @@ def test_dpia_writes_the_evidence_pack_of_the_published_list(run, tmp_path):
     assert {p.name for p in pack.iterdir()} == expected
     assert rows("roles_by_column.csv") == role_table()
     status = {r["source"]: r for r in rows("retention.csv")}
-    assert set(status) == {"addresses", "people", "social_care", "health", "fire", "police"}
-    assert all(
-        r["within_retention"] == "True" and r["retention_months"] == "72" for r in status.values()
+    assert set(status) == set(SOURCES)  # every source, interventions (not yet sent) too
+    assert all(  # six years for the agencies' records, four for the offers (their contracts)
+        r["within_retention"] == "True"
+        and r["retention_months"] == ("48" if source == "interventions" else "72")
+        for source, r in status.items()
     )
     # every quarantined row of the run is counted, by source
     withheld = rows("withheld.csv")

@@ -74,9 +74,10 @@ def test_uncertain_links_reach_no_published_file_and_their_review_is_audited(age
     _, home, outcome, review = agency_home
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         ids = {r for (r,) in con.sql("SELECT record_id FROM linked_events").fetchall()}
-        # exact linkage today: every linked record certain (splink's linkage sets the rest)
+        # token and address links carry their recalibrated probability: some below 1, none
+        # below the 0.5 a best link needs to be linked at all
         (low,) = con.sql("SELECT min(link_probability) FROM linked_events").fetchall()[0]
-    assert len(ids) > 1000 and low == 1.0
+    assert len(ids) > 1000 and 0.5 <= low < 1.0
     for path in (p for p in (home / "outputs").rglob("*") if p.is_file()):
         if path.suffix in (".csv", ".html", ".json", ".md", ".txt"):
             text = path.read_text(errors="replace")

@@ -20,6 +20,8 @@ COLUMNS = [
     "la_code",
     "ward_name",
     "ward_code",
+    "lsoa_name",
+    "lsoa_code",
     "score",
     "risk_tier",
     "reason_1",
@@ -27,6 +29,7 @@ COLUMNS = [
     "reason_3",
     "lead_agency",
     "lead_why",
+    "also_agencies",
 ]
 
 

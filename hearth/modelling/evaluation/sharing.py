@@ -37,7 +37,6 @@ from hearth.modelling.evaluation.metrics import (
     rank_order,
     resamples_for,
 )
-from hearth.modelling.training.fit import fit_candidate, fitting_sample
 from hearth.modelling.training.params import TrainParams
 
 JOINED = "all agencies joined (the model)"
@@ -99,6 +98,10 @@ def value_of_sharing(
     `model_metrics` and `model_scores` are the chosen candidate's, its validation metrics
     (the first row) and its validation scores (for the first row's interval; without them the
     first row has none)."""
+    # fitting loads scikit-learn: inside, so the report's tables (and Dagster's definitions,
+    # which import the report) read `difference_words` without it
+    from hearth.modelling.training.fit import fit_candidate, fitting_sample
+
     everything = np.ones(len(train.y), dtype=bool)
     sample = fitting_sample(train.pids, train.y, params.sharing_max_negatives, everything)
     # Nine refits compare rankings, not probabilities: one fit each (a held-back fifth
