@@ -2,14 +2,12 @@
 may read each feature, derived from the data contracts.
 
 The contracts are the one source of who sees what (`hearth/quality/contracts.py:may_read`). A
-feature is built from contract columns: an event feature from its source's date and the columns
-its event codes are written from (`hearth/sources.py:event_code_parts`), a household feature
-from the register columns the catalogue names, a theme or combination from all it adds up. A
-role may read a feature whole (`Feature.roles`) when its value follows from columns the role may
-read: every column is readable, or the feature counts every value of the ones that are not (all
-risk levels of domestic abuse are "domestic abuse", which a commissioner may read; high-risk
-alone is not). A role that may read only the first part of a code reads the feature coarsely,
-in the catalogue's `coarse_words` and counted over every feature of that part (`role_kinds`)."""
+feature is built from contract columns (an event's date and code columns, the register's, or
+all a theme adds up). A role may read a feature whole (`Feature.roles`) when its value follows
+from columns the role may read: every column is readable, or the feature counts every value of
+the ones that are not (all risk levels of domestic abuse are "domestic abuse", which a
+commissioner may read; high-risk alone is not). A role that may read only a code's first part
+reads the feature coarsely, in the catalogue's `coarse_words` (`role_kinds`)."""
 
 from __future__ import annotations
 
@@ -19,7 +17,12 @@ from functools import cache, cached_property
 import yaml
 
 from hearth.features.access import agree, code_columns, code_part, reads_whole
-from hearth.features.catalogue_checks import check_agencies, crisis_keys, register_column
+from hearth.features.catalogue_checks import (
+    check_agencies,
+    check_coarse_words,
+    crisis_keys,
+    register_column,
+)
 from hearth.features.confidence import Confidence, read_confidence, share_specs
 from hearth.quality.contracts import ROLES
 from hearth.settings import SQL_DIR
@@ -393,19 +396,5 @@ def build_catalogue(raw: dict) -> Catalogue:
     coarse = tuple((k, w["one"], w["many"]) for k, w in (raw.get("coarse_words") or {}).items())
     flat = tuple((c, r, p) for (c, r), p in parts.items())
     cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat, conf)
-    _check_coarse_words(cat, every)
+    check_coarse_words(cat.coarse_words, cat.code_part, every)
     return cat
-
-
-def _check_coarse_words(cat: Catalogue, every: list[str]) -> None:
-    """Every code part some role reads a feature by must have its coarse words: refuse a
-    catalogue that would leave a role with no words, or with the detail it may not read."""
-    have = {k for k, _, _ in cat.coarse_words}
-    for role in ROLES:
-        for code in every:
-            part = cat.code_part(code, role)
-            if part is not None and part != code and part not in have:
-                raise ValueError(
-                    f"sql/features/catalogue.yaml: the {role} role may read {code} only as "
-                    f"{part!r}, which has no coarse_words; add its words (one, many)."
-                )

@@ -4,8 +4,10 @@ Each refusal is a sentence naming the feature (hearth/features/catalogue.py: bui
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hearth import sources
-from hearth.sources import SOURCES, is_crisis_code
+from hearth.sources import ROLES, SOURCES, is_crisis_code
 
 
 def check_agencies(raw: dict) -> None:
@@ -54,3 +56,21 @@ def register_column(name: str, written: str) -> tuple[str, str]:
             "not a source.column of the data contracts"
         )
     return source, column
+
+
+def check_coarse_words(
+    coarse_words: tuple[tuple[str, str, str], ...],
+    code_part: Callable[[str, str], str | None],
+    every: list[str],
+) -> None:
+    """Every code part some role reads a feature by must have its coarse words: refuse a
+    catalogue that would leave a role with no words, or with the detail it may not read."""
+    have = {k for k, _, _ in coarse_words}
+    for role in ROLES:
+        for code in every:
+            part = code_part(code, role)
+            if part is not None and part != code and part not in have:
+                raise ValueError(
+                    f"sql/features/catalogue.yaml: the {role} role may read {code} only as "
+                    f"{part!r}, which has no coarse_words; add its words (one, many)."
+                )

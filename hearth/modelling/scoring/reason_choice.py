@@ -11,10 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from hearth.features.catalogue import NO_EVENT_MONTHS, Catalogue
+from hearth.features.link_words import confidence_inputs, confidence_readable
 from hearth.features.wording import (
     AGENCIES_WINDOW,
-    confidence_inputs,
-    confidence_readable,
     fact_of,
     readable_by,
     say,

@@ -1,6 +1,6 @@
 """How surely records were linked, carried into the features and the reasons
 (sql/features/event_counts.sql, sql/features/link_confidence.sql, the catalogue's
-`link_confidence`, hearth/features/wording.py:confidence_words), on the tiny hand-built warehouse
+`link_confidence`, hearth/features/link_words.py:confidence_words), on the tiny hand-built warehouse
 of test_features.py, its link probabilities set by hand as probabilistic linkage would leave
 them.
 
@@ -24,7 +24,8 @@ import yaml
 from hearth import warehouse
 from hearth.features.build import build_features
 from hearth.features.catalogue import NO_EVENT_MONTHS, build_catalogue, load_catalogue
-from hearth.features.wording import confidence_words, say
+from hearth.features.link_words import confidence_words
+from hearth.features.wording import say
 from hearth.settings import SQL_DIR
 from tests.unit.features.test_features import AS_OF, H1, H2, H3, row, tiny  # noqa: F401
 
