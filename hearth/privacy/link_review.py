@@ -16,10 +16,14 @@ from datetime import datetime
 
 import polars as pl
 
-from hearth import settings
 from hearth.features.catalogue import load_catalogue
-from hearth.privacy.reidentify import ReidentifyError, _audit, _authorised, _read_warehouse
-from hearth.publish.published import load_published, published_folder
+from hearth.privacy.reidentify import (
+    ReidentifyError,
+    _audit,
+    _authorised,
+    _read_warehouse,
+    published_list,
+)
 from hearth.publish.roles import check_role
 from hearth.quality.contracts import may_read
 from hearth.sources import SOURCES
@@ -98,12 +102,7 @@ def uncertain_links(
             f"The {role} role may not review how records were linked: the data contracts let "
             "only the agency that sent a record read its ids and linkage tokens. Nothing was shown."
         )
-    try:
-        folder = published_folder(settings.outputs_dir(), as_of)
-    except FileNotFoundError as e:
-        raise ReidentifyError(str(e)) from None
-    ranked, summary = load_published(folder)
-    run_as_of = str(summary.get("as_of") or folder.name)
+    ranked, summary, run_as_of = published_list(as_of)
     pid, place = _household_on_list(ranked, household, rank)
     cat = load_catalogue()
     y, m = int(run_as_of[:4]), int(run_as_of[5:7])

@@ -142,6 +142,17 @@ def audit_entries(limit: int = 50) -> list[dict]:
     return list(reversed(entries()))[:limit]
 
 
+def published_list(as_of: str | None) -> tuple[pl.DataFrame, dict, str]:
+    """The published list of `as_of` (the newest without it), its run summary and its as-of
+    month, or a ReidentifyError saying none is published."""
+    try:
+        folder = published_folder(settings.outputs_dir(), as_of)
+    except FileNotFoundError as e:
+        raise ReidentifyError(str(e)) from None
+    ranked, summary = load_published(folder)
+    return ranked, summary, str(summary.get("as_of") or folder.name)
+
+
 def _audit(action: str, grant, **fields) -> None:
 
     # The audit finds who is behind the process itself (the kernel's login user).
@@ -208,12 +219,7 @@ def reidentify(
             f"The client list {clients} is inside HEARTH_HOME ({home}); raw identifiers must "
             "never be kept there. Keep the list at the agency and run the command from there."
         )
-    try:
-        folder = published_folder(settings.outputs_dir(), as_of)
-    except FileNotFoundError as e:
-        raise ReidentifyError(str(e)) from None
-    ranked, summary = load_published(folder)
-    run_as_of = str(summary.get("as_of") or folder.name)
+    ranked, summary, run_as_of = published_list(as_of)
     out = Path(out) if out else default_out(clients, run_as_of, role)
     if out.suffix.lower() not in FORMATS:
         raise ReidentifyError(f"The output {out} must end in .csv or .parquet.")
