@@ -29,6 +29,7 @@ from html import escape
 from pathlib import Path
 
 from hearth import settings
+from hearth.privacy import linkage_evidence
 from hearth.privacy.audit import verify
 from hearth.quality.contract_model import ROLES
 from hearth.quality.contracts import column_roles, load_all
@@ -42,6 +43,14 @@ from hearth.warehouse import connect, query
 BEGIN = "<!-- roles-by-column: made by `python -m hearth.privacy.dpia`, do not edit -->"
 END = "<!-- end of roles-by-column -->"
 MODEL_FILES = ("model_card.md", "fairness.csv", "sharing.csv")
+ACCURACY_FIELDS = (
+    *("source", "checked_for", "labelled_records", "link_probability_at_least"),
+    *("linked", "precision", "recall"),
+)
+CALIBRATION_FIELDS = (
+    *("candidates", "recalibration", "probability_tenth", "links"),
+    *("mean_probability", "observed_rate"),
+)
 SUPPRESSION_EXAMPLES = (0, 1, 7, 8, 12, 13, 102)
 
 
@@ -208,7 +217,9 @@ def write_pack(out: Path | None = None, overwrite: bool = False) -> Pack:
     check = verify()
     roles = role_table()
     model = summary.get("model") or {}
+    linkage = summary.get("token_linkage")
     text = _summary(as_of, model, status, deleted, withheld, check)
+    text += " " + linkage_evidence.sentence(linkage)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
@@ -225,6 +236,10 @@ def write_pack(out: Path | None = None, overwrite: bool = False) -> Pack:
             ),
             "suppression.csv": _csv(suppression_rows()),
             "audit.txt": _audit_text(check),
+            "linkage.csv": _csv(linkage_evidence.accuracy_rows(linkage), ACCURACY_FIELDS),
+            "linkage_calibration.csv": _csv(
+                linkage_evidence.calibration_rows(linkage), CALIBRATION_FIELDS
+            ),
         }
         for name, content in files.items():
             (tmp / name).write_text(content, encoding="utf-8")
@@ -234,7 +249,7 @@ def write_pack(out: Path | None = None, overwrite: bool = False) -> Pack:
             if (model_dir / name).is_file():
                 shutil.copyfile(model_dir / name, tmp / name)
                 copied[name] = (model_dir / name).read_text(encoding="utf-8")
-        page = _page(as_of, text, roles, status, deleted, withheld, check, copied)
+        page = _page(as_of, text, roles, status, deleted, withheld, check, copied, linkage)
         (tmp / "index.html").write_text(page, encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
@@ -271,7 +286,7 @@ _STYLE = (
 )
 
 
-def _page(as_of, text, roles, status, deleted, withheld, check, copied) -> str:
+def _page(as_of, text, roles, status, deleted, withheld, check, copied, linkage) -> str:
     contracts = load_all()
     sections = [
         f'<p class="summary" id="summary">{escape(text)}</p>',
@@ -290,6 +305,16 @@ def _page(as_of, text, roles, status, deleted, withheld, check, copied) -> str:
         "<h2>Suppression of small numbers</h2><p>Counts of households in area tables follow "
         f"the NHS rule: 1 to {SMALL_MAX} is shown as *, others are rounded to the nearest 5.</p>",
         _html_table(suppression_rows(), ""),
+        "<h2>Linking records that share no key</h2><p>Records that arrive without an exact "
+        "key are linked by keyed-hash tokens; each link carries the probability that it is "
+        "right. How often links were right, checked on records that carry an exact key too:</p>",
+        _html_table(
+            linkage_evidence.accuracy_rows(linkage),
+            "Every linked event was linked by an exact key: no link rests on a probability.",
+        ),
+        "<p>How honest the probabilities are: per tenth of the range, the mean probability "
+        "beside the share of links that were right, before and after recalibration.</p>",
+        _html_table(linkage_evidence.calibration_rows(linkage), "No calibration was needed."),
         "<h2>Audit of re-identification</h2>",
         f"<pre>{escape(_audit_text(check))}</pre>",
         "<h2>Lawful basis and purpose, per source</h2>",

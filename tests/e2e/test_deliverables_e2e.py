@@ -700,6 +700,8 @@ def test_dpia_writes_the_evidence_pack_of_the_published_list(run, tmp_path):
         "model_card.md",
         "fairness.csv",
         "sharing.csv",
+        "linkage.csv",
+        "linkage_calibration.csv",
     }
     assert {p.name for p in pack.iterdir()} == expected
     assert rows("roles_by_column.csv") == role_table()
@@ -726,6 +728,9 @@ def test_dpia_writes_the_evidence_pack_of_the_published_list(run, tmp_path):
     page = (pack / "index.html").read_text()
     assert 'id="summary"' in page and "Model card of the champion" in page
     assert "Value of sharing" in page and "Fairness by group" in page
+    # a world whose agencies share keys: no link rests on a probability, and the pack says so
+    assert "Linking records that share no key" in page and rows("linkage.csv") == []
+    assert "no record was linked by probability" in result.output
     # an existing pack is replaced only when asked
     again = _cli("dpia", "--out", str(pack))
     assert again.exit_code == 1 and "--overwrite" in again.output

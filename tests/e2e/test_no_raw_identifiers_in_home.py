@@ -52,6 +52,9 @@ def agency_home(tmp_path_factory):
         assert made.exit_code == 0, made.output
         outcome = run_pipeline(home / "landing", train_config=FAST_TRAINING)
         review = CliRunner().invoke(app, ["reidentify-links", "--role", "police", "--rank", "1"])
+        # the DPO's evidence pack, in the home so the scans below read it too
+        pack = CliRunner().invoke(app, ["dpia"])
+        assert pack.exit_code == 0, pack.output
     finally:
         mp.undo()
     return root, home, outcome, review
@@ -87,6 +90,21 @@ def test_uncertain_links_reach_no_published_file_and_their_review_is_audited(age
     audit = (home / "audit" / "log.jsonl").read_text()
     assert '"action":"uncertain_links"' in audit.replace(" ", "")
     assert not (set(RECORD_ID.findall(audit)) & ids)
+
+
+def test_the_dpo_pack_shows_how_well_records_without_a_key_were_linked(agency_home):
+    """The pack in the home (scanned above for raw values) carries the linkage evidence."""
+    _, home, outcome, _ = agency_home
+    (pack,) = (home / "dpia").iterdir()
+    rows = pl.read_csv(pack / "linkage.csv", infer_schema=False)
+    police = rows.filter(
+        (pl.col("source") == "police") & (pl.col("link_probability_at_least") == "0.5")
+    )
+    assert police.height == 2  # checked for the right person and the right household
+    assert all(float(p) > 0.9 for p in police["precision"])
+    assert pl.read_csv(pack / "linkage_calibration.csv").height >= 20
+    page = (pack / "index.html").read_text()
+    assert "records arrived without an exact key" in page and "hearth reidentify-links" in page
 
 
 def test_the_scan_finds_a_raw_column_kept(agency_home, tmp_path):

@@ -271,3 +271,29 @@ def test_no_token_or_pseudonym_reaches_metadata_or_measures(linked):
     values = {v for (v,) in tokens + pids if v}
     assert values and not any(v in text for v in values)
     assert not TOKEN.search(text)
+
+
+def test_the_dpo_evidence_pack_carries_linkage_accuracy_and_calibration(linked):
+    """The DPO's pack (hearth dpia) shows what the report does: per source and threshold,
+    precision and recall on exact-keyed records, and calibration before and after."""
+    from hearth.privacy.linkage_evidence import accuracy_rows, calibration_rows, sentence
+
+    m = linked["measures"]
+    rows = accuracy_rows(m)
+    police = [
+        r for r in rows if r["source"] == "police" and r["checked_for"] == "the right household"
+    ]
+    assert [r["link_probability_at_least"] for r in police] == ["0.5", "0.9", "0.99"]
+    at5 = m["precision_recall"]["police"]["household"]["at_0.5"]
+    assert police[0]["precision"] == f"{at5['precision']:.4f}"
+    assert police[0]["recall"] == f"{at5['recall']:.4f}"
+    assert police[0]["linked"] == str(at5["linked"])
+    assert any("address only" in r["checked_for"] for r in rows if r["source"] == "fire")
+    cal = calibration_rows(m)
+    best = [r for r in cal if r["candidates"] == "best links"]
+    assert len(best) == 20 and {r["recalibration"] for r in best} == {"before", "after"}
+    words = sentence(m)
+    assert f"{m['needing_link']:,} records arrived without an exact key" in words
+    assert "hearth reidentify-links" in words and "hearth_record_linkage version 1" in words
+    assert not TOKEN.search(words + json.dumps(rows) + json.dumps(cal))
+    assert "exact key" in sentence(None) and accuracy_rows(None) == calibration_rows(None) == []
