@@ -42,6 +42,7 @@ from hearth.operations.partnership_model import (
     judge_completeness,
     train_partnership_model,
 )
+from hearth.operations.runlock import run_lock
 
 # An authority's run has its own home: none of the caller's Hearth places may leak into it.
 _OWN_PLACES = (
@@ -166,9 +167,32 @@ def run_authorities(
     `everyone`, is among those named) if the completeness rule holds, then score and publish
     each authority that prepared with the partnership's @champion; write the partnership's
     run_summary.json (`routing`: the routing they ran on)."""
-    names = tuple(names)
-    extra = extra or []
-    partnership = tuple(everyone or (routing.authorities if routing else names))
+    # one partnership run at a time: two would train from (and route into) the same homes
+    with run_lock(settings.partnership_dir(), "hearth partnership run", say):
+        return _run_authorities(
+            tuple(names),
+            jobs,
+            extra or [],
+            say,
+            routing,
+            retrain,
+            min_share,
+            train_config,
+            tuple(everyone or (routing.authorities if routing else names)),
+        )
+
+
+def _run_authorities(
+    names: tuple[str, ...],
+    jobs: int,
+    extra: list[str],
+    say: Callable[[str], None],
+    routing: Routing | None,
+    retrain: bool | None,
+    min_share: float | None,
+    train_config: dict | None,
+    partnership: tuple[str, ...],
+) -> list[AuthorityRun]:
     retrain = set(names) >= set(partnership) if retrain is None else retrain
     say(f"Preparing {len(names)} authorit{'y' if len(names) == 1 else 'ies'}, {jobs} at a time.")
     began = time.monotonic()
@@ -241,13 +265,14 @@ def route_partnership(
 ) -> Routing:
     """Route the partnership's landing into each authority's (or `only` those named), and keep
     the routing's counts in HEARTH_HOME/partnership/routing.json."""
-    routing = route(
-        landing,
-        settings.authorities_dir(),
-        settings.partnership_dir() / "routing.duckdb",
-        only=only,
-        say=say,
-    )
+    with run_lock(settings.partnership_dir(), "hearth partnership run", say):
+        routing = route(
+            landing,
+            settings.authorities_dir(),
+            settings.partnership_dir() / "routing.duckdb",
+            only=only,
+            say=say,
+        )
     _write(settings.partnership_dir() / "routing.json", routing.as_record())
     return routing
 
