@@ -30,6 +30,10 @@ from tests.support.environment import clear_hearth
 
 CSV = Path("outputs") / "latest" / "ranked_households.csv"
 HOUSEHOLDS = 1200  # over three authorities: the e2e stays within CI's budget
+# At about 400 households an authority, a month of the fire service's extract can hold no row
+# for one authority, which its run sees as a gap (docs/architecture.md, "A month with nothing
+# for an authority"): the runs go on past such gaps, as an officer would tell them to.
+GO_ON = ["--allow-missing-sources"]
 
 
 def _list(home: Path, authority: str) -> Path:
@@ -59,7 +63,9 @@ def runs(world, tmp_path_factory):
     clear_hearth(mp, HEARTH_HOME=str(home))
     lines: list[str] = []
     try:
-        _, first = run_partnership(landing, jobs=2, say=lines.append, train_config=FAST_TRAINING)
+        _, first = run_partnership(
+            landing, jobs=2, extra=GO_ON, say=lines.append, train_config=FAST_TRAINING
+        )
         first_summary = json.loads((settings.partnership_dir() / "run_summary.json").read_text())
         published = {a: _list(home, a).read_bytes() for a in authorities}
         # the next run: one authority's newest health extract is a workbook it cannot read
@@ -68,12 +74,12 @@ def runs(world, tmp_path_factory):
         bad = settings.authority_home(failing) / "landing" / "health" / newest / "late.xlsx"
         bad.write_bytes(b"PK\x03\x04 a workbook, not an extract")
         stopped = run_authorities(
-            routing.authorities, 2, [], lines.append, routing, train_config=FAST_TRAINING
+            routing.authorities, 2, GO_ON, lines.append, routing, train_config=FAST_TRAINING
         )
         stopped_summary = json.loads((settings.partnership_dir() / "run_summary.json").read_text())
         after_stop = {a: _list(home, a).read_bytes() for a in authorities}
         bad.unlink()  # the officer sorts it out; the failed authority runs alone
-        _, again = run_partnership(landing, [failing], 1, [], lines.append)
+        _, again = run_partnership(landing, [failing], 1, GO_ON, lines.append)
         summary = json.loads((settings.partnership_dir() / "run_summary.json").read_text())
     finally:
         mp.undo()
