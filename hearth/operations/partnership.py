@@ -139,6 +139,14 @@ def _part(
         return {r.authority: r for r in runs}
 
 
+def _stopped_why(run: AuthorityRun) -> str:
+    """Why an authority is not in the partnership model's month: its run's first problem
+    (the sentences `hearth run` lists as bullets), else its last line."""
+    problems = [ln.strip().lstrip("•").strip() for ln in run.why if ln.strip().startswith("•")]
+    said = problems[0] if problems else (run.why[-1].strip() if run.why else "")
+    return "its run stopped before its features were built" + (f": {said}" if said else "")
+
+
 def _joined(prepared: AuthorityRun, scored: AuthorityRun | None, why: list[str]) -> AuthorityRun:
     """An authority's two parts as one outcome."""
     if scored is None:
@@ -197,12 +205,7 @@ def _run_authorities(
     say(f"Preparing {len(names)} authorit{'y' if len(names) == 1 else 'ies'}, {jobs} at a time.")
     began = time.monotonic()
     prepared = _part(names, "prepare", jobs, extra, began)
-    stopped = {
-        a: "its run stopped before its features were built"
-        + (f" ({r.why[-1].strip()})" if r.why else "")
-        for a, r in prepared.items()
-        if not r.prepared
-    }
+    stopped = {a: _stopped_why(r) for a, r in prepared.items() if not r.prepared}
     rule = judge_completeness(partnership, stopped, min_share)
     if retrain:
         model = train_partnership_model(rule, train_config, say)
