@@ -78,6 +78,15 @@ def partnership_dir() -> Path:
     return hearth_home() / "partnership"
 
 
+def partnership_model_uri() -> str | None:
+    """The MLflow store of the partnership model this home scores with, when it is one
+    authority of a partnership (`hearth partnership run` sets HEARTH_PARTNERSHIP_MODEL for each
+    authority's run): its `champion_model` step then trains nothing, and the scores, the list's
+    model card and the baseline check read the partnership's @champion. None: this home trains
+    its own."""
+    return os.environ.get("HEARTH_PARTNERSHIP_MODEL") or None
+
+
 def duckdb_memory_limit() -> str:
     """DuckDB's memory budget per connection (HEARTH_DUCKDB_MEMORY, default 4GB): it spills
     to disk beyond it rather than take the machine."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -133,6 +133,44 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
                 for column in source.tokens:
                     run_source_sql(con, "ingest/raw_table_token", source, extra={"column": column})
             run_sql(con, "quality/retention_schema")  # what retention deleted, counted
+        yield con
+    finally:
+        con.close()
+
+
+# An attached warehouse's name in a union, and a table of it: the only names a union puts in SQL
+_PART = re.compile(r"part_[0-9]+\.[a-z_][a-z0-9_]*")
+
+
+def _union_view(table: str, parts: list[str]) -> str:
+    """sql/warehouse/union_view.sql for one table: its name quoted (`hearth.sources.quote`),
+    the attached tables as a list of text, each checked to be `part_<n>.<name>`."""
+    names = [f"{p}.{table}" for p in parts]
+    if not all(_PART.fullmatch(n) for n in names):
+        raise ValueError(f"{table!r} is not a table name a union of warehouses reads.")
+    listed = "[" + ", ".join(f"'{n}'" for n in names) + "]"
+    filled = {"table": quote(table), "parts": listed}
+    return _PLACEHOLDER.sub(lambda m: filled[m.group(1)], sql_text("warehouse/union_view"))
+
+
+@contextmanager
+def union_of(paths: Sequence[Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Several warehouses read as one, none written: an in-memory database with each file
+    attached read only, and each table any of them holds a view of the rows of all that hold
+    it (matched by column name). Whatever reads one warehouse reads the union the same way: a
+    partnership's model is trained from its authorities' feature sets like this
+    (hearth/operations/partnership_model.py), each authority's file opened read only."""
+    con = duckdb.connect()
+    run_sql(con, "warehouse/session", {"memory_limit": settings.duckdb_memory_limit()})
+    try:
+        for i, path in enumerate(paths):
+            if not Path(path).is_file():
+                raise FileNotFoundError(f"The warehouse {path} is not there to be read.")
+            part = f"part_{i:d}"  # a name made here, never read from a file or a caller
+            attach = _PLACEHOLDER.sub(lambda _, p=part: p, sql_text("warehouse/union_attach"))
+            con.execute(attach, {"path": str(path)})
+        for table, parts in query(con, "warehouse/union_tables").fetchall():
+            con.execute(_union_view(table, list(parts)))
         yield con
     finally:
         con.close()

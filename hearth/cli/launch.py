@@ -14,7 +14,11 @@ from pydantic import ValidationError
 
 from hearth import settings
 from hearth.atomic import write_atomically
-from hearth.cli.out_of_process import JOB_NAME, execute_out_of_process, run_config_for
+from hearth.cli.out_of_process import (
+    JOB_NAMES,
+    execute_out_of_process,
+    run_config_for,
+)
 from hearth.defs.tags import PARTITION_RANGE_END, PARTITION_RANGE_START
 from hearth.features.design import as_of_refusal
 from hearth.ingest.landing import inventory
@@ -182,8 +186,13 @@ def run_pipeline(
     accept_removals: bool = False,
     executor: str = "in_process",
     max_concurrent: int | None = None,
+    part: str = "all",
 ) -> RunOutcome:
-    """`executor`: where the steps run (hearth/operations/executors.py): `in_process`,
+    """`part`: `all` (the whole graph), or a partnership authority's `prepare` (everything up
+    to features and labels) or `score` (the partnership's model, the scores, the list):
+    hearth/defs/jobs.py.
+
+    `executor`: where the steps run (hearth/operations/executors.py): `in_process`,
     `multiprocess` or `celery` (`k8s` is rendered by `render_k8s_run`, not run from here).
 
     One run at a time per warehouse: a second `hearth run` waits for the one in progress
@@ -231,13 +240,14 @@ def run_pipeline(
             keys,
             executor_name(executor),
             max_concurrent,
+            part,
         )
         for note in finish_abandoned(warehouse, store):
             say(f"  note: {note}")
     if not outcome.success and outcome.run_id:
         try:
             stop = stop_from_instance(instance(), outcome.run_id)
-            alert_stopped_run(outcome.run_id, JOB_NAME, stop, "hearth run")
+            alert_stopped_run(outcome.run_id, JOB_NAMES[part], stop, "hearth run")
         except Exception as e:  # an alert that cannot be sent must not hide the run's result
             say(f"  note: the alert could not be written ({type(e).__name__}).")
     return outcome
@@ -252,6 +262,7 @@ def _run_pipeline_locked(
     accept_removals: list[str] | None = None,
     executor: str = "in_process",
     max_concurrent: int | None = None,
+    part: str = "all",
 ) -> RunOutcome:
     """Ingest every landed month (unchanged files are skipped), then link, build features,
     train, score and publish, all in one Dagster run recorded in the instance."""
@@ -279,12 +290,11 @@ def _run_pipeline_locked(
         settings_cfg["accept_removals"] = list(accept_removals)
     if as_of:
         settings_cfg["as_of"] = as_of
-    run_config = run_config_for(landing, settings_cfg, train_config)
-    tags = {
-        PARTITION_RANGE_START: months[0],
-        PARTITION_RANGE_END: months[-1],
-        "hearth/trigger": "hearth run",
-    }
+    # only a run that trains takes training settings (a partnership's authority trains nothing)
+    run_config = run_config_for(landing, settings_cfg, train_config if part == "all" else None)
+    tags = {"hearth/trigger": "hearth run"}
+    if part != "score":  # the scoring part has no partitioned asset
+        tags |= {PARTITION_RANGE_START: months[0], PARTITION_RANGE_END: months[-1]}
     # The landing resource takes only HEARTH_HOME or what HEARTH_LANDING names (run config can
     # come from anyone who can launch a run): the landing given to this run is named there.
     previous_landing = os.environ.get("HEARTH_LANDING")
@@ -292,14 +302,14 @@ def _run_pipeline_locked(
     try:
         if executor == "in_process":
             # loaded with this landing named: the extract partitions start at its first month
-            job = defs().resolve_job_def(JOB_NAME)
+            job = defs().resolve_job_def(JOB_NAMES[part])
             result = job.execute_in_process(
                 run_config=run_config, instance=instance, tags=tags, raise_on_error=False
             )
         else:
             say(f"  steps run on the {executor.replace('_', ' ')} executor")
             run_config["execution"] = execution_config(executor, max_concurrent)
-            result = execute_out_of_process(instance, run_config, tags, say, timings)
+            result = execute_out_of_process(instance, run_config, tags, say, timings, part)
     finally:
         PROGRESS.update(say=None, timings=None)
         if previous_landing is None:
@@ -330,7 +340,10 @@ def _run_pipeline_locked(
         settings.hearth_home() / "last_run.json",
         {
             "run_id": result.run_id,
-            "status": "published" if result.success else "stopped",
+            "status": ("prepared" if part == "prepare" else "published")
+            if result.success
+            else "stopped",
+            "part": part,
             "problems": problems,
             "warnings": outcome.warnings,
             "output_folder": str(folder) if folder else None,

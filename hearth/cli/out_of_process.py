@@ -25,6 +25,25 @@ def full_run_job():
     return defs().resolve_job_def(JOB_NAME)
 
 
+def prepare_job():
+    """A partnership authority's first part (hearth/defs/jobs.py), loaded as `full_run_job`."""
+    from hearth.definitions import defs  # dagster
+
+    return defs().resolve_job_def("hearth_prepare")
+
+
+def score_job():
+    """A partnership authority's second part (hearth/defs/jobs.py), loaded as `full_run_job`."""
+    from hearth.definitions import defs  # dagster
+
+    return defs().resolve_job_def("hearth_score")
+
+
+# `hearth run --part`: which job runs (a partnership's authority runs in two parts)
+JOBS = {"all": full_run_job, "prepare": prepare_job, "score": score_job}
+JOB_NAMES = {"all": JOB_NAME, "prepare": "hearth_prepare", "score": "hearth_score"}
+
+
 def run_config_for(landing: Path, settings_cfg: dict, train_config: dict | None) -> dict:
     """The run config of a `hearth run`: its settings, its landing, its training settings."""
     run_config: dict = {
@@ -68,7 +87,9 @@ def step_lines(instance, run_id: str, cursor: str | None, started: dict, timings
     return lines, conn.cursor
 
 
-def execute_out_of_process(instance, run_config: dict, tags: dict, say, timings: dict):
+def execute_out_of_process(
+    instance, run_config: dict, tags: dict, say, timings: dict, part: str = "all"
+):
     """Run the job with steps in other processes (multiprocess, celery). This process
     orchestrates: it holds the run lock and the warehouse's shadow and commits at the end
     (hearth/defs/jobs.py GuardedExecutor). Progress is read from the run's own step events,
@@ -106,7 +127,7 @@ def execute_out_of_process(instance, run_config: dict, tags: dict, say, timings:
     watcher.start()
     try:
         return dg.execute_job(
-            dg.reconstructable(full_run_job),
+            dg.reconstructable(JOBS[part]),
             instance,
             run_config=run_config,
             tags={**tags, "hearth/launch": token},

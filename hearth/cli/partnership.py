@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 
 from hearth import settings
+from hearth.atomic import read_record
 from hearth.cli.console import console, fail, say
+from hearth.cli.launch import read_train_settings
 from hearth.linkage.partnership import PartnershipError
 from hearth.operations.partnership import route_partnership, run_partnership
 
@@ -52,14 +54,58 @@ def run_command(
     allow_missing_sources: Annotated[
         bool, typer.Option(help="Go on when a source has no extract for the newest month.")
     ] = False,
+    min_share: Annotated[
+        float | None,
+        typer.Option(
+            "--min-share",
+            min=0.01,
+            max=1.0,
+            help="Retrain the partnership model when the authorities whose features are "
+            "ready hold at least this share of the partnership's households (default: only "
+            "when every authority's are).",
+        ),
+    ] = None,
+    retrain: Annotated[
+        bool | None,
+        typer.Option(
+            "--retrain/--no-retrain",
+            help="Train the partnership model in this run (default: when every authority "
+            "runs; an authority run alone scores with the current model).",
+        ),
+    ] = None,
+    train_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--train-config",
+            help="YAML or JSON file of the partnership model's training settings (as for "
+            "`hearth run`).",
+        ),
+    ] = None,
 ) -> None:
-    """Route the partnership's landing, then run each authority's whole pipeline in its own
-    home; one authority stopping leaves the others' lists published."""
+    """Route the partnership's landing; prepare each authority in its own home; train the
+    partnership model once on all their households (when its completeness rule holds); score
+    and publish each authority's list with it. One authority stopping leaves the others'
+    lists published."""
     if not landing.is_dir():
         fail(f"The landing folder {landing} does not exist.")
     extra = ["--allow-missing-sources"] if allow_missing_sources else []
+    training = None
+    if train_config:
+        try:
+            training = read_train_settings(train_config)
+        except ValueError as e:
+            fail(str(e))
     try:
-        _, runs = run_partnership(landing, authority or None, jobs, extra, say=say)
+        _, runs = run_partnership(
+            landing,
+            authority or None,
+            jobs,
+            extra,
+            say=say,
+            retrain=retrain,
+            min_share=min_share,
+            train_config=training,
+        )
     except (PartnershipError, ValueError) as e:
         fail(str(e))
     if not runs:
@@ -69,7 +115,11 @@ def run_command(
             code=1,
         )
     stopped = [r.authority for r in runs if not r.published]
-    console.print(f"Partnership summary: {settings.partnership_dir() / 'run_summary.json'}")
+    summary = settings.partnership_dir() / "run_summary.json"
+    model = (read_record(summary) or {}).get("model") or {}
+    if model.get("sentence"):
+        console.print(model["sentence"], markup=False)
+    console.print(f"Partnership summary: {summary}")
     if stopped:
         others = "the others published" if len(stopped) < len(runs) else "none published"
         fail(

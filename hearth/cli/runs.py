@@ -185,6 +185,12 @@ def _contact_count_notice(summary_file: Path) -> str | None:
 
 
 def _report_run(outcome) -> None:
+    if outcome.success and outcome.output_folder is None:  # `--part prepare`: nothing published
+        console.print(
+            f"[bold green]Prepared[/] the features and labels in {settings.warehouse_path()}; "
+            "the partnership's model scores them next (`--part score`)."
+        )
+        return
     if outcome.success:
         if outcome.warnings:
             console.print("[bold yellow]Went on without[/] (missing sources were allowed):")
@@ -257,12 +263,28 @@ def run(
             "--max-concurrent", min=1, help="multiprocess: at most this many step processes."
         ),
     ] = None,
+    part: Annotated[
+        str,
+        typer.Option(
+            "--part",
+            help="all (default); or, for one authority of a partnership (run by `hearth "
+            "partnership run`): prepare (ingest to features and labels) or score (the "
+            "partnership's model scores, the list is published). docs/operations.md.",
+        ),
+    ] = "all",
 ) -> None:
     """Run the whole pipeline through Dagster: ingest, check, link, features, train, publish."""
     try:
         chosen = executor_name(executor)
     except ExecutorError as e:
         fail(str(e))
+    if part not in ("all", "prepare", "score"):
+        fail(f"--part is all, prepare or score, not {part!r}.")
+    if part == "score" and not settings.partnership_model_uri():
+        fail(
+            "--part score scores with a partnership's model, and HEARTH_PARTNERSHIP_MODEL does "
+            "not name one: `hearth partnership run` sets it for each authority."
+        )
     if as_of is not None:
         try:
             as_of = parse_month(as_of, "as-of month (--as-of)")
@@ -280,6 +302,8 @@ def run(
             training = read_train_settings(train_config)
         except ValueError as e:
             fail(str(e))
+    if chosen == "k8s" and part != "all":
+        fail("The k8s executor renders the whole run only (--part all).")
     if chosen == "k8s":
         _render_k8s(landing, as_of, allow_missing_sources, training, max_concurrent)
         return
@@ -293,6 +317,7 @@ def run(
         accept_removals=accept_removals,
         executor=chosen,
         max_concurrent=max_concurrent,
+        part=part,
     )
     _report_run(outcome)
 

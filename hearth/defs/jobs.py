@@ -107,6 +107,29 @@ hearth_full_run = dg.define_asset_job(
 )
 
 
+# A partnership's authority runs in two parts around the one partnership model (issue 28,
+# hearth/operations/partnership.py): everything the model does not need first, then the model
+# step (which, in a partnership, names the partnership's champion: it trains nothing), the
+# scores and the list. The two together are the full run.
+_SCORING = dg.AssetSelection.assets("champion_model").downstream()
+
+hearth_prepare = dg.define_asset_job(
+    "hearth_prepare",
+    selection=dg.AssetSelection.all() - _SCORING,
+    description="A partnership authority's first part: ingest, check, link, features and labels "
+    "(everything the partnership model is trained from).",
+    executor_def=hearth_executor,
+)
+
+hearth_score = dg.define_asset_job(
+    "hearth_score",
+    selection=_SCORING,
+    description="A partnership authority's second part: its households scored by the "
+    "partnership's champion, the list published.",
+    executor_def=hearth_executor,
+)
+
+
 @dg.definitions
 def jobs() -> dg.Definitions:
-    return dg.Definitions(jobs=[hearth_full_run])
+    return dg.Definitions(jobs=[hearth_full_run, hearth_prepare, hearth_score])

@@ -89,6 +89,13 @@ class MlflowResource(dg.ConfigurableResource):
 
         return Registry(self.uri())
 
+    def model_registry(self):
+        """Where the model that scores is read: the partnership's store when this home is an
+        authority scoring with the partnership's model (settings.partnership_model_uri), else
+        this resource's own. What a run logs (monitoring) stays in its own store."""
+        partnership = settings.partnership_model_uri()
+        return Registry(partnership) if partnership else self.registry()
+
     @field_validator("tracking_uri")
     @classmethod
     def _uri_allowed(cls, value: str | None) -> str | None:

@@ -175,6 +175,14 @@ def features_folder(con: duckdb.DuckDBPyConnection) -> Path:
     return Path(query_one(con, "warehouse/database_path")[0]).parent / "features"
 
 
+def features_folders(con: duckdb.DuckDBPyConnection) -> list[Path]:
+    """Where `load_window` reads feature sets: the warehouse's `features/` folder, or, on a
+    union of warehouses (hearth/warehouse.py: union_of, a partnership's model trained on every
+    authority's households), each attached warehouse's, in order."""
+    parts = [Path(p) for (p,) in query(con, "warehouse/union_paths").fetchall()]
+    return [p.parent / "features" for p in parts] or [features_folder(con)]
+
+
 def _write_atomically(frame: pl.DataFrame, path: Path) -> None:
     write_atomically(path, frame.write_parquet)
 
@@ -205,13 +213,20 @@ def build_feature_sets(con: duckdb.DuckDBPyConnection, design: Design) -> dict[s
 
 
 def load_window(con: duckdb.DuckDBPyConnection, as_of: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Features at `as_of` (and its labels, empty for the scoring date), ordered by household."""
-    folder = features_folder(con)
-    feats = pl.read_parquet(folder / f"features_{as_of}.parquet").drop("as_of")
-    label_file = folder / f"labels_{as_of}.parquet"
+    """Features at `as_of` (and its labels, empty for the scoring date), ordered by household.
+    On a union of warehouses, every attached warehouse's households (`features_folders`)."""
+    folders = features_folders(con)
+    feats = _concat([pl.read_parquet(f / f"features_{as_of}.parquet") for f in folders])
+    label_files = [f / f"labels_{as_of}.parquet" for f in folders]
     labels = (
-        pl.read_parquet(label_file).drop("as_of")
-        if label_file.exists()
+        _concat([pl.read_parquet(f) for f in label_files if f.exists()]).drop("as_of")
+        if any(f.exists() for f in label_files)
         else pl.DataFrame(schema={"household_pid": pl.String, "crisis_12m": pl.Int8})
     )
-    return feats.sort("household_pid"), labels
+    return feats.drop("as_of").sort("household_pid"), labels
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """One warehouse's frame as it is; several matched by column name (a feature one
+    authority's history could not build is null in the others' rows)."""
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")

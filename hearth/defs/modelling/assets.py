@@ -4,6 +4,7 @@ from typing import NoReturn
 
 import dagster as dg
 
+from hearth import settings
 from hearth.defs.resources import MlflowResource, RunSettings, WarehouseResource
 from hearth.features.build import load_window
 from hearth.features.design import cap_recency
@@ -64,8 +65,12 @@ def champion_model(
     household_crisis_risk, and becomes @champion only if its recipe is at least as good as
     the current champion's on the same validation window (otherwise @challenger). The alias
     moves when the run commits. A version that cannot rank (hearth/modelling/evaluation/gate.py)
-    stops the run."""
+    stops the run. An authority of a partnership (HEARTH_PARTNERSHIP_MODEL set by `hearth
+    partnership run`) trains nothing here: the partnership's model, trained once on every
+    authority's households, is its champion, and this step names it."""
 
+    if settings.partnership_model_uri():
+        return _partnership_champion(context, mlflow)
     with warehouse.connect(read_only=True) as con:
         design = run_settings.design(con)
     try:
@@ -101,6 +106,31 @@ def champion_model(
     )
 
 
+def _partnership_champion(
+    context: dg.AssetExecutionContext, mlflow: MlflowResource
+) -> dg.MaterializeResult:
+    """The partnership's @champion, named for this authority's run (nothing trained, nothing
+    staged: the partnership's alias moves only when the partnership trains)."""
+    champ = mlflow.model_registry().champion()
+    if champ is None:
+        raise dg.Failure(
+            description="This authority scores with its partnership's model, and the "
+            "partnership has none yet: it is trained when the partnership's completeness rule "
+            "holds (docs/operations.md, A partnership of authorities).",
+            allow_retries=False,
+        )
+    context.log.info(f"The partnership's model, version {champ.version}, scores this authority.")
+    return dg.MaterializeResult(
+        metadata={
+            "model": MODEL_NAME,
+            "version": str(champ.version),
+            "alias": "champion",
+            "promotion_reason": "the partnership's model, trained on every authority's households",
+            "partnership": True,
+        }
+    )
+
+
 @dg.asset(
     group_name="modelling",
     kinds={"scikitlearn", "shap", "duckdb"},
@@ -123,7 +153,7 @@ def household_scores(
 
     # the version this run decided on (the alias moves only when the run commits)
     decided = staged(warehouse.resolved()).get("champion") or {}
-    model, names, champ = mlflow.registry().load_champion(decided.get("scoring_version"))
+    model, names, champ = mlflow.model_registry().load_champion(decided.get("scoring_version"))
     cap = int(champ.tags.get("recency_cap", 36))
     with warehouse.connect() as con:
         as_of = run_settings.design(con).score_as_of
@@ -151,7 +181,17 @@ def household_scores(
             raise dg.Failure(description=str(e), allow_retries=False) from None
         tags = {"dagster_run_id": context.run_id}
         report = monitor_month(
-            con, ranked, as_of, feats, model, names, champ, cap, mlflow.registry(), tags
+            con,
+            ranked,
+            as_of,
+            feats,
+            model,
+            names,
+            champ,
+            cap,
+            mlflow.model_registry(),
+            tags,
+            log_to=mlflow.registry(),
         )
     record_holdout(holdout)  # a lottery drawn: the audit keeps its settings and approval
     context.log.info(holdout.sentence())

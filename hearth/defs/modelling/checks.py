@@ -27,7 +27,7 @@ def champion_beats_baseline(
 ) -> dg.AssetCheckResult:
 
     decided = staged(warehouse.resolved()).get("champion") or {}
-    model = champion_summary(mlflow.registry(), decided.get("scoring_version"))
+    model = champion_summary(mlflow.model_registry(), decided.get("scoring_version"))
     metrics = model.get("metrics") or {}
     passed, sentence = baseline_margin(metrics)
     if model.get("contact_count"):  # the champion IS the contact-count ranking: say so

@@ -61,7 +61,7 @@ def published_outputs(
         # the households held out of this generation's list (hearth/modelling/holdout.py)
         ranked = mark_held_out(ranked, held_out_households(con, as_of))
         holdout = load_decision(con, as_of)
-        model = champion_summary(mlflow.registry(), decided.get("scoring_version"))
+        model = champion_summary(mlflow.model_registry(), decided.get("scoring_version"))
         model["monitoring"] = load_report(
             con, as_of
         )  # between months: hearth/modelling/scoring/monitoring.py
@@ -77,7 +77,7 @@ def published_outputs(
     top, capacity, seconds = publish_top(), capacity_file(), {}
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = mlflow.registry().fetch_model_artifacts(
+        model_dir = mlflow.model_registry().fetch_model_artifacts(
             summary["model"].get("run_id"), Path(tmp)
         )
 

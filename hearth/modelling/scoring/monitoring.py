@@ -326,10 +326,13 @@ def monitor_month(
     cap: int,
     registry: Registry,
     run_tags: dict[str, str],
+    log_to: Registry | None = None,
 ) -> dict:
     """Everything the household_scores asset does for monitoring: compare with last month and
     with the champion's training window (`champ` is its MLflow model version), log the
-    metrics to MLflow, and keep this month's ranking and report in the warehouse."""
+    metrics to MLflow, and keep this month's ranking and report in the warehouse. `registry`
+    holds the models; `log_to` (default the same) is where the month's run is logged: an
+    authority of a partnership reads the partnership's models and logs in its own store."""
     ref_as_of = champ.tags.get("refit_as_of")
     if not ref_as_of:
         ref_as_of = registry.run(champ.run_id).data.params.get("train_as_of")
@@ -346,6 +349,6 @@ def monitor_month(
         names,
         lambda version: rank_by_version(version, features_now, registry),
     )
-    report["mlflow_run_id"] = log_monitoring(report, registry, run_tags)
+    report["mlflow_run_id"] = log_monitoring(report, log_to or registry, run_tags)
     store(con, ranked, as_of, str(champ.version), report)
     return report
