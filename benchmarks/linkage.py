@@ -83,24 +83,29 @@ def _precision_recall(best: pl.DataFrame, needing: int) -> dict[str, object]:
     return out
 
 
-def measure(work: Path, households: int, seed: int, months: int) -> dict[str, object]:
+def measure(
+    work: Path, households: int, seed: int, months: int, reuse: bool = False
+) -> dict[str, object]:
+    """`reuse`: the world in `work` was kept (--keep) already linked: measure it again without
+    synthesis, ingest or linkage (and so without their times and memory)."""
     from hearth.ingest.run import ingest_source, landing_months
     from hearth.linkage import probabilistic
     from hearth.linkage.link import link, linkage_by_source
     from hearth.sources import SOURCES
     from hearth.synth import synthesise
-    from hearth.warehouse import connect
+    from hearth.warehouse import connect, query
 
     t = time.perf_counter()
-    synthesise(
-        work / "landing",
-        work / "truth",
-        households=households,
-        seed=seed,
-        months=months,
-        identifiers="agency",
-        raw=work / "_raw",
-    )
+    if not reuse:
+        synthesise(
+            work / "landing",
+            work / "truth",
+            households=households,
+            seed=seed,
+            months=months,
+            identifiers="agency",
+            raw=work / "_raw",
+        )
     synth_s = time.perf_counter() - t
     truth = pl.read_parquet(work / "truth" / "record_links.parquet").rename(
         {"household_pid": "true_household", "person_pid": "true_person"}
@@ -109,7 +114,7 @@ def measure(work: Path, households: int, seed: int, months: int) -> dict[str, ob
         mem.stage = "ingest"
         t = time.perf_counter()
         months_found = landing_months(work / "landing")
-        for s in SOURCES:
+        for s in SOURCES if not reuse else ():
             ingest_source(con, work / "landing", s, months_found)
         ingest_s = time.perf_counter() - t
         mem.stage = "exact_joins"
@@ -123,7 +128,7 @@ def measure(work: Path, households: int, seed: int, months: int) -> dict[str, ob
                 mem.stage = "token_linkage"
 
         t = time.perf_counter()
-        summary = link(con, progress=progress)
+        summary = query(con, "linkage/summary").pl() if reuse else link(con, progress=progress)
         link_s = time.perf_counter() - t
         m = probabilistic.measures(con) or {}
         events = con.sql(
@@ -201,13 +206,17 @@ def measure(work: Path, households: int, seed: int, months: int) -> dict[str, ob
         "seed": seed,
         "months": months,
         "events": total,
-        "seconds": {
+        "seconds": "not measured: a kept world measured again (--reuse)"
+        if reuse
+        else {
             "synthesise": round(synth_s, 1),
             "ingest": round(ingest_s, 1),
             "link_total": round(link_s, 1),
             **{k: round(v, 1) for k, v in stages.items()},
         },
-        "peak_memory_mb": {k: round(v / 2**20) for k, v in mem.peaks.items()},
+        "peak_memory_mb": "not measured (--reuse)"
+        if reuse
+        else {k: round(v / 2**20) for k, v in mem.peaks.items()},
         "link_rates": {
             "exact_keys_only": round(exact.height / total, 4),
             "with_token_links": round(
@@ -347,10 +356,18 @@ def main() -> None:
         "same world with shared keys, and compare expected precision at 1%% to the oracle's "
         "(needs 36 months).",
     )
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Measure again the world already linked in the --keep folder (no synthesis, "
+        "ingest or linkage, so no times): e.g. after a run stopped in --quality.",
+    )
     args = ap.parse_args()
+    if args.reuse and not (args.keep and (args.keep / "w.duckdb").exists()):
+        ap.error("--reuse needs --keep naming a folder a run kept (with its w.duckdb)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="hearth-linkage-"))
     try:
-        out = measure(work, args.households, args.seed, args.months)
+        out = measure(work, args.households, args.seed, args.months, args.reuse)
         out["model_quality"] = (
             model_quality(work, work / "truth", args.households, args.seed, args.months)
             if args.quality
