@@ -273,7 +273,12 @@ def _shared_keys_warehouse(work: Path, households: int, seed: int, months: int) 
 
 
 def model_quality(
-    work: Path, truth: Path, households: int, seed: int, months: int
+    work: Path,
+    truth: Path,
+    households: int,
+    seed: int,
+    months: int,
+    candidates: tuple[str, ...] | None = None,
 ) -> dict[str, object]:
     """Expected precision at 1% against the oracle's, with the links as made (exact keys and
     tokens), with exact keys only, and with perfect links (every record in its true
@@ -282,7 +287,8 @@ def model_quality(
     variant. Each variant's chosen candidate is recorded: at a few thousand households the
     top 1% is a few dozen, and a different choice moves the ratio more than linkage does; so
     each variant is also trained with the candidate the perfect links chose (`same_candidate`),
-    which leaves only what the links themselves change."""
+    which leaves only what the links themselves change. `candidates`: train only these (one
+    candidate: every variant the same, and much quicker than gradient boosting)."""
     from benchmarks.quality import run_recipe
     from benchmarks.run import expected_quality
     from hearth.features.build import build_feature_sets
@@ -321,9 +327,10 @@ def model_quality(
     chosen = None
     for variant, (folder, variant_truth) in runs.items():
         entry: dict[str, object] = {}
-        for how, params in (("own_choice", TrainParams()), ("same_candidate", None)):
+        own = TrainParams(candidates=candidates) if candidates else TrainParams()
+        for how, params in (("own_choice", own), ("same_candidate", None)):
             if params is None:
-                if chosen is None or variant == "perfect_links":
+                if chosen is None or variant == "perfect_links" or len(own.candidates) == 1:
                     continue
                 params = TrainParams(candidates=(chosen,))
             run = run_recipe(folder, params, sharing=False)
@@ -357,6 +364,10 @@ def main() -> None:
         "(needs 36 months).",
     )
     ap.add_argument(
+        "--candidates",
+        help="With --quality: train only these candidates (comma-separated, e.g. logistic).",
+    )
+    ap.add_argument(
         "--reuse",
         action="store_true",
         help="Measure again the world already linked in the --keep folder (no synthesis, "
@@ -369,7 +380,14 @@ def main() -> None:
     try:
         out = measure(work, args.households, args.seed, args.months, args.reuse)
         out["model_quality"] = (
-            model_quality(work, work / "truth", args.households, args.seed, args.months)
+            model_quality(
+                work,
+                work / "truth",
+                args.households,
+                args.seed,
+                args.months,
+                tuple(args.candidates.split(",")) if args.candidates else None,
+            )
             if args.quality
             else "not measured in this run (--quality)"
         )
@@ -378,6 +396,7 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
     kind = "-quality" if args.quality else ""
+    kind += f"-{args.candidates.replace(',', '-')}" if args.quality and args.candidates else ""
     path = RESULTS / f"linkage-{out['date']}-{args.households}-seed{args.seed}{kind}.json"
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({k: out[k] for k in ("seconds", "peak_memory_mb", "police_meets")}, indent=1))
