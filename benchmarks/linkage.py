@@ -17,8 +17,10 @@ links it (hearth/linkage/link.py, the model trained for the run and not kept), a
 - what the run itself measured on exact-keyed records (what production sees);
 - the time of the exact joins and of the token linkage, and the peak memory of each;
 - link rates: exact keys only, with token links, and perfect links (every record);
-- with `--quality` (36 months): expected precision at 1% against the oracle's with the links
-  as made, with exact keys only, and with perfect links.
+- with `--quality` (36 months): expected precision at 1% (and 5%) against the oracle's with
+  the links as made, with exact keys only, with perfect links, and on the same world made with
+  `--shared-keys` (the same seed: the same people, households and events); each with its own
+  choice of candidate and with the candidate the perfect links chose.
 
 The issue's targets (on 100,000-household worlds): police best-link precision >= 0.99, recall
 >= 0.95, household precision >= 0.995, recalibrated within 0.05 of the true rate in every
@@ -81,24 +83,29 @@ def _precision_recall(best: pl.DataFrame, needing: int) -> dict[str, object]:
     return out
 
 
-def measure(work: Path, households: int, seed: int, months: int) -> dict[str, object]:
+def measure(
+    work: Path, households: int, seed: int, months: int, reuse: bool = False
+) -> dict[str, object]:
+    """`reuse`: the world in `work` was kept (--keep) already linked: measure it again without
+    synthesis, ingest or linkage (and so without their times and memory)."""
     from hearth.ingest.run import ingest_source, landing_months
     from hearth.linkage import probabilistic
     from hearth.linkage.link import link, linkage_by_source
     from hearth.sources import SOURCES
     from hearth.synth import synthesise
-    from hearth.warehouse import connect
+    from hearth.warehouse import connect, query
 
     t = time.perf_counter()
-    synthesise(
-        work / "landing",
-        work / "truth",
-        households=households,
-        seed=seed,
-        months=months,
-        identifiers="agency",
-        raw=work / "_raw",
-    )
+    if not reuse:
+        synthesise(
+            work / "landing",
+            work / "truth",
+            households=households,
+            seed=seed,
+            months=months,
+            identifiers="agency",
+            raw=work / "_raw",
+        )
     synth_s = time.perf_counter() - t
     truth = pl.read_parquet(work / "truth" / "record_links.parquet").rename(
         {"household_pid": "true_household", "person_pid": "true_person"}
@@ -107,7 +114,7 @@ def measure(work: Path, households: int, seed: int, months: int) -> dict[str, ob
         mem.stage = "ingest"
         t = time.perf_counter()
         months_found = landing_months(work / "landing")
-        for s in SOURCES:
+        for s in SOURCES if not reuse else ():
             ingest_source(con, work / "landing", s, months_found)
         ingest_s = time.perf_counter() - t
         mem.stage = "exact_joins"
@@ -121,7 +128,7 @@ def measure(work: Path, households: int, seed: int, months: int) -> dict[str, ob
                 mem.stage = "token_linkage"
 
         t = time.perf_counter()
-        summary = link(con, progress=progress)
+        summary = query(con, "linkage/summary").pl() if reuse else link(con, progress=progress)
         link_s = time.perf_counter() - t
         m = probabilistic.measures(con) or {}
         events = con.sql(
@@ -199,13 +206,17 @@ def measure(work: Path, households: int, seed: int, months: int) -> dict[str, ob
         "seed": seed,
         "months": months,
         "events": total,
-        "seconds": {
+        "seconds": "not measured: a kept world measured again (--reuse)"
+        if reuse
+        else {
             "synthesise": round(synth_s, 1),
             "ingest": round(ingest_s, 1),
             "link_total": round(link_s, 1),
             **{k: round(v, 1) for k, v in stages.items()},
         },
-        "peak_memory_mb": {k: round(v / 2**20) for k, v in mem.peaks.items()},
+        "peak_memory_mb": "not measured (--reuse)"
+        if reuse
+        else {k: round(v / 2**20) for k, v in mem.peaks.items()},
         "link_rates": {
             "exact_keys_only": round(exact.height / total, 4),
             "with_token_links": round(
@@ -240,11 +251,44 @@ def measure(work: Path, households: int, seed: int, months: int) -> dict[str, ob
     }
 
 
-def model_quality(work: Path, truth: Path) -> dict[str, object]:
+def _shared_keys_warehouse(work: Path, households: int, seed: int, months: int) -> Path:
+    """The same world (same seed: the same households, people, events and truth) with shared
+    keys, ingested and linked by exact keys alone: the value of sharing without linkage error."""
+    from hearth.ingest.run import ingest_source, landing_months
+    from hearth.linkage.link import link
+    from hearth.sources import SOURCES
+    from hearth.synth import synthesise
+    from hearth.warehouse import connect
+
+    world = work / "shared_world"
+    synthesise(world / "landing", world / "truth", households=households, seed=seed, months=months)
+    folder = work / "shared_keys"
+    folder.mkdir(exist_ok=True)
+    with connect(folder / "bench.duckdb") as con:
+        found = landing_months(world / "landing")
+        for s in SOURCES:
+            ingest_source(con, world / "landing", s, found)
+        link(con)
+    return world / "truth"
+
+
+def model_quality(
+    work: Path,
+    truth: Path,
+    households: int,
+    seed: int,
+    months: int,
+    candidates: tuple[str, ...] | None = None,
+) -> dict[str, object]:
     """Expected precision at 1% against the oracle's, with the links as made (exact keys and
     tokens), with exact keys only, and with perfect links (every record in its true
-    household): the value of linkage beside the value of sharing. The recipe of
-    benchmarks/quality.py (no MLflow), on a copy of the warehouse per variant."""
+    household), and on the same world with shared keys: the value of linkage beside the value
+    of sharing. The recipe of benchmarks/quality.py (no MLflow), on a copy of the warehouse per
+    variant. Each variant's chosen candidate is recorded: at a few thousand households the
+    top 1% is a few dozen, and a different choice moves the ratio more than linkage does; so
+    each variant is also trained with the candidate the perfect links chose (`same_candidate`),
+    which leaves only what the links themselves change. `candidates`: train only these (one
+    candidate: every variant the same, and much quicker than gradient boosting)."""
     from benchmarks.quality import run_recipe
     from benchmarks.run import expected_quality
     from hearth.features.build import build_feature_sets
@@ -254,10 +298,18 @@ def model_quality(work: Path, truth: Path) -> dict[str, object]:
 
     links = pl.read_parquet(truth / "record_links.parquet")
     out: dict[str, object] = {}
-    for variant in ("probabilistic", "exact_keys_only", "perfect_links"):
+    runs: dict[str, tuple[Path, Path]] = {}
+    for variant in ("perfect_links", "probabilistic", "exact_keys_only", "shared_keys"):
         folder = work / variant
         folder.mkdir(exist_ok=True)
+        if variant == "shared_keys":
+            variant_truth = _shared_keys_warehouse(work, households, seed, months)
+            with connect(folder / "bench.duckdb") as con:
+                build_feature_sets(con, Design.for_run(con, None))
+            runs[variant] = (folder, variant_truth)
+            continue
         shutil.copy(work / "w.duckdb", folder / "bench.duckdb")
+        runs[variant] = (folder, truth)
         with connect(folder / "bench.duckdb") as con:
             if variant == "exact_keys_only":
                 con.execute(
@@ -272,13 +324,28 @@ def model_quality(work: Path, truth: Path) -> dict[str, object]:
                     "WHERE le.source = t.source AND le.record_id = t.record_id"
                 )
             build_feature_sets(con, Design.for_run(con, None))
-        run = run_recipe(folder, TrainParams(), sharing=False)
-        q = expected_quality(truth, run["scores"], run["design"].score_as_of)
-        out[variant] = {
-            "expected_precision_at_1pct": round(q["model_expected_precision"], 4),
-            "oracle_expected_precision_at_1pct": round(q["oracle_expected_precision"], 4),
-            "precision_ratio_to_oracle": round(q["precision_ratio_to_oracle"], 4),
-        }
+    chosen = None
+    for variant, (folder, variant_truth) in runs.items():
+        entry: dict[str, object] = {}
+        own = TrainParams(candidates=candidates) if candidates else TrainParams()
+        for how, params in (("own_choice", own), ("same_candidate", None)):
+            if params is None:
+                if chosen is None or variant == "perfect_links" or len(own.candidates) == 1:
+                    continue
+                params = TrainParams(candidates=(chosen,))
+            run = run_recipe(folder, params, sharing=False)
+            q = expected_quality(variant_truth, run["scores"], run["design"].score_as_of)
+            q5 = expected_quality(variant_truth, run["scores"], run["design"].score_as_of, 0.05)
+            entry[how] = {
+                "candidate": run["result"].kind,
+                "expected_precision_at_1pct": round(q["model_expected_precision"], 4),
+                "oracle_expected_precision_at_1pct": round(q["oracle_expected_precision"], 4),
+                "precision_ratio_to_oracle": round(q["precision_ratio_to_oracle"], 4),
+                "precision_ratio_to_oracle_at_5pct": round(q5["precision_ratio_to_oracle"], 4),
+            }
+            if variant == "perfect_links" and how == "own_choice":
+                chosen = run["result"].kind
+        out[variant] = entry
         (folder / "bench.duckdb").unlink()
     return out
 
@@ -292,15 +359,35 @@ def main() -> None:
     ap.add_argument(
         "--quality",
         action="store_true",
-        help="Also train the model three times (links as made, exact keys only, perfect links) "
-        "and compare expected precision at 1%% to the oracle's (needs 36 months).",
+        help="Also train the model on the links as made, exact keys only, perfect links and the "
+        "same world with shared keys, and compare expected precision at 1%% to the oracle's "
+        "(needs 36 months).",
+    )
+    ap.add_argument(
+        "--candidates",
+        help="With --quality: train only these candidates (comma-separated, e.g. logistic).",
+    )
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Measure again the world already linked in the --keep folder (no synthesis, "
+        "ingest or linkage, so no times): e.g. after a run stopped in --quality.",
     )
     args = ap.parse_args()
+    if args.reuse and not (args.keep and (args.keep / "w.duckdb").exists()):
+        ap.error("--reuse needs --keep naming a folder a run kept (with its w.duckdb)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="hearth-linkage-"))
     try:
-        out = measure(work, args.households, args.seed, args.months)
+        out = measure(work, args.households, args.seed, args.months, args.reuse)
         out["model_quality"] = (
-            model_quality(work, work / "truth")
+            model_quality(
+                work,
+                work / "truth",
+                args.households,
+                args.seed,
+                args.months,
+                tuple(args.candidates.split(",")) if args.candidates else None,
+            )
             if args.quality
             else "not measured in this run (--quality)"
         )
@@ -309,6 +396,7 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
     kind = "-quality" if args.quality else ""
+    kind += f"-{args.candidates.replace(',', '-')}" if args.quality and args.candidates else ""
     path = RESULTS / f"linkage-{out['date']}-{args.households}-seed{args.seed}{kind}.json"
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({k: out[k] for k in ("seconds", "peak_memory_mb", "police_meets")}, indent=1))

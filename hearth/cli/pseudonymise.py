@@ -116,7 +116,8 @@ def pseudonymise_command(
             "--tokens",
             help="Comma-separated quasi-identifier columns to make keyed-hash tokens of, each as "
             "column:kind, the kinds being forename, surname, date_of_birth, postcode and address "
-            "(the address line's house number, with the postcode). Needs the linkage key.",
+            "(the address line's house number and street, with the postcode). Needs the linkage "
+            "key.",
         ),
     ] = "",
     linkage_key_file: Annotated[

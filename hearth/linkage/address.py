@@ -1,8 +1,9 @@
 """Records that carry an address but no name or date of birth (fire records an address, not
 always matched to a UPRN): linked to the one household the person register places at the
-same premise token (house number with postcode unit). There is nothing for splink to weigh
-beyond that one agreement, so the rule is exact, and its probability is how often it was right
-on records that carry an exact key too (sql/linkage/address_links.sql)."""
+same premise token (house number, street and postcode unit: a postcode mistyped into the next
+unit then meets no one, rather than the same number in the next street). There is nothing for
+splink to weigh beyond that one agreement, so the rule is exact, and its probability is how
+often it was right on records that carry an exact key too (sql/linkage/address_links.sql)."""
 
 from __future__ import annotations
 

@@ -25,8 +25,11 @@ versions never agree, and every extract carries its version in `token_version`):
   day token (and the linkage can compare them crosswise);
 - postcode: upper case, spaces removed, a UK postcode's form checked; tokens of the unit
   (`SW1A 1AA`), sector (`SW1A 1`) and district (`SW1A`);
-- premise: the house number (or the first word of a house name) from the address line with
-  the postcode unit (`12A|SW1A 1AA`).
+- premise: the house number (or the first word of a house name) from the address line, the
+  street (the words after the number, its last word's abbreviation written out: High St ->
+  HIGH STREET) and the postcode unit (`12A|HIGH STREET|SW1A 1AA`). The street is part of it
+  since version t2: a postcode mistyped into the next unit (SW1A 1AA as SW1A 1AB) gave the
+  same number in the next street, and address-only records linked to the wrong household.
 
 Forename and surname share their tags, so a record whose forename and surname were swapped
 agrees crosswise with its other records.
@@ -45,7 +48,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-TOKEN_VERSION = "t1"
+TOKEN_VERSION = "t2"
 TOKEN_HEX = 32  # 128 bits of the HMAC: collisions are negligible at a partnership's size
 BIGRAM_HEX = 8
 TOKEN_PATTERN = rf"^[0-9a-f]{{{TOKEN_HEX}}}$"
@@ -139,6 +142,13 @@ _POSTCODE = re.compile(r"([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})")
 _ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _UK_DATE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
 _PREMISE = re.compile(r"[0-9]+[A-Z]?")
+# A street's last word as agencies abbreviate it, written out (part of the version).
+_STREET_WORDS = {
+    "RD": "ROAD", "ST": "STREET", "AVE": "AVENUE", "AV": "AVENUE", "LN": "LANE", "CL": "CLOSE",
+    "DR": "DRIVE", "CRES": "CRESCENT", "GDNS": "GARDENS", "GRN": "GREEN", "GR": "GROVE",
+    "GRV": "GROVE", "PL": "PLACE", "SQ": "SQUARE", "TER": "TERRACE", "TERR": "TERRACE",
+    "CT": "COURT", "PDE": "PARADE", "HL": "HILL", "WLK": "WALK",
+}  # fmt: skip
 
 
 class TokenError(ValueError):
@@ -226,14 +236,18 @@ def standard_date(value: str | None) -> tuple[str, str, str] | None:
 
 
 def premise(address: str | None) -> str | None:
-    """The house number (12A) or the first word of a house name, from an address line."""
+    """The house number (12A) or the first word of a house name, and the street, from an address
+    line: `12A|HIGH STREET` (see the module's docstring)."""
     if address is None:
         return None
     words = re.sub(r"[^A-Z0-9]+", " ", _ascii_upper(address)).split()
     if not words:
         return None
-    number = next((w for w in words if _PREMISE.fullmatch(w)), None)
-    return number or words[0]
+    at = next((i for i, w in enumerate(words) if _PREMISE.fullmatch(w)), 0)
+    street = [w for w in words[at + 1 :] if not _PREMISE.fullmatch(w)]
+    if street:
+        street[-1] = _STREET_WORDS.get(street[-1], street[-1])
+    return f"{words[at]}|{' '.join(street)}"
 
 
 Mac = Callable[[str], str]

@@ -1,5 +1,5 @@
 -- Address-only records linked to the one household the person register places at their
--- premise (house number with postcode unit). Where two or more households share the premise
+-- premise (house number, street and postcode unit). Where two or more households share the premise
 -- token, or none holds it, the record is not linked. The probability is how often such a link
 -- was right on records that carry an exact key too, smoothed ((right + 1) / (labelled + 2)).
 CREATE OR REPLACE TABLE address_candidates AS

@@ -12,6 +12,7 @@ import polars as pl
 
 from hearth.ingest.run import ingest_source
 from hearth.privacy.pseudonymise import pseudonymise_file
+from hearth.privacy.tokens import TOKEN_VERSION
 from hearth.sources import SOURCES
 from hearth.warehouse import connect
 
@@ -53,7 +54,7 @@ def test_an_extract_with_tokens_and_one_without_both_load(tmp_path):
             "SELECT count(family_token), count(DISTINCT family_token), any_value(token_version)"
             " FROM raw_police"
         ).fetchone()
-        assert rows == (N, 3, "t1")
+        assert rows == (N, 3, TOKEN_VERSION)
     with connect(tmp_path / "w2.duckdb") as con:
         report = ingest_source(con, _landing(tmp_path / "b", tokens=False), "police", [MONTH])
         assert [r.status for r in report.results] == ["loaded"]

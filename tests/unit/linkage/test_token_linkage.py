@@ -297,3 +297,51 @@ def test_the_dpo_evidence_pack_carries_linkage_accuracy_and_calibration(linked):
     assert "hearth reidentify-links" in words and "hearth_record_linkage version 1" in words
     assert not TOKEN.search(words + json.dumps(rows) + json.dumps(cal))
     assert "exact key" in sentence(None) and accuracy_rows(None) == calibration_rows(None) == []
+
+
+def _features_with(db: Path, tmp: Path, links: str, truth: pl.DataFrame) -> pl.DataFrame:
+    """The households' features at the newest month, from a copy of the linked warehouse whose
+    links are as made, exact keys only, or the truth's."""
+    from hearth.features.build import build_features
+    from hearth.features.design import default_as_of
+
+    copy = tmp / f"{links}.duckdb"
+    copy.write_bytes(db.read_bytes())
+    with connect(copy) as con:
+        if links == "exact_keys_only":
+            con.execute(
+                "UPDATE linked_events SET household_pid = NULL, link_probability = NULL "
+                "WHERE link_status = 'linked_by_tokens'"
+            )
+        elif links == "perfect":
+            con.register("truth_links", truth.to_arrow())
+            con.execute(
+                "UPDATE linked_events le SET household_pid = t.household_pid, "
+                "link_probability = 1.0 FROM truth_links t "
+                "WHERE le.source = t.source AND le.record_id = t.record_id"
+            )
+        return build_features(con, default_as_of(con)).sort("household_pid")
+
+
+def test_token_links_carry_the_signal_exact_keys_alone_lose(linked, agency_world, tmp_path):
+    """What the model learns from: the households' event counts with the links as made are
+    those of perfect links for nearly every household (token-linked records count, by their
+    probability), where exact keys alone miss police's and fire's keyless records."""
+    truth = pl.read_parquet(agency_world / "truth" / "record_links.parquet")
+    made, perfect, exact = (
+        _features_with(linked["db"], tmp_path, links, truth)
+        for links in ("as_made", "perfect", "exact_keys_only")
+    )
+    assert made["household_pid"].equals(perfect["household_pid"])
+    counts = [c for c in made.columns if c.endswith("_12m") and "uncertain" not in c]
+    assert len(counts) > 10
+
+    def differing(frame: pl.DataFrame) -> float:
+        diff = pl.any_horizontal(
+            ((frame[c].fill_null(0) - perfect[c].fill_null(0)).abs() > 0.1) for c in counts
+        )
+        return float(frame.select(diff.mean()).item())
+
+    as_made, exact_only = differing(made), differing(exact)
+    assert as_made <= 0.01, as_made
+    assert exact_only >= 5 * max(as_made, 0.002), (as_made, exact_only)

@@ -19,6 +19,7 @@ from hearth.privacy.tokens import (
     TOKEN_PATTERN,
     TOKEN_VERSION,
     make_tokens,
+    premise,
     soundex,
     standard_date,
     standard_name,
@@ -102,13 +103,18 @@ def test_postcode_spacing_and_case_and_its_levels():
     assert standard_postcode("M1 1AE") == ("M1 1AE", "M1 1", "M1")
     assert standard_postcode("not a postcode") is None
     made = _tokens(
-        postcode=["SW1A 1AA", "sw1a1aa", "SW1A 1AB", "SW1A 2AA"],
-        address=["12 High St", "12, High Street", "12 High St", "12 High St"],
+        postcode=["SW1A 1AA", "sw1a1aa", "SW1A 1AB", "SW1A 2AA", "SW1A 1AA"],
+        address=["12 High St", "12, High Street", "12 High St", "12 High St", "12 Mill Lane"],
     )
     assert made["pc_unit_token"][0] == made["pc_unit_token"][1] != made["pc_unit_token"][2]
     assert made["pc_sector_token"][0] == made["pc_sector_token"][2] != made["pc_sector_token"][3]
     assert len(set(made["pc_district_token"])) == 1
     assert made["premise_token"][0] == made["premise_token"][1] != made["premise_token"][2]
+    # the street is part of the premise: the same number in the same unit's other street is not
+    # the same house (a postcode mistyped into the next unit must not meet it)
+    assert made["premise_token"][4] != made["premise_token"][0]
+    assert premise("Flat 2, 12 High Rd") == "2|HIGH ROAD"
+    assert premise("Rose Cottage, Mill Ln") == "ROSE|COTTAGE MILL LANE"
     for v in made["pc_unit_token"]:
         assert re.fullmatch(TOKEN_PATTERN, v)
 

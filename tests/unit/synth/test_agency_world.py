@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hearth.privacy.tokens import TOKEN_PATTERN
+from hearth.privacy.tokens import TOKEN_PATTERN, TOKEN_VERSION
 from hearth.sources import CODES, EVENT_SOURCES, SOURCES
 from hearth.synth import identity_params as IP
 from hearth.synth import synthesise
@@ -105,7 +105,7 @@ def test_keys_each_agency_sends(worlds):
     assert 0.6 < frames["fire"]["household_pid"].is_not_null().mean() < 0.9
     assert frames["fire"]["pc_unit_token"].is_not_null().mean() > 0.95
     for source, frame in frames.items():
-        assert set(frame["token_version"].unique()) == {"t1"}, source
+        assert set(frame["token_version"].unique()) == {TOKEN_VERSION}, source
         tokens = frame["birth_year_token" if source != "fire" else "pc_unit_token"]
         assert tokens.drop_nulls().str.contains(TOKEN_PATTERN).all()
 
