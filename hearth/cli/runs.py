@@ -21,6 +21,14 @@ from hearth.quality.retention import retention_sentence
 
 # Checked by typer before any work: a count below it is refused with a one-line usage error.
 HOUSEHOLDS = typer.Option(min=2, help="Households in the synthetic world (2 or more).")
+SHARED_KEYS = typer.Option(
+    "--shared-keys/--agency-identifiers",
+    help="--agency-identifiers (the default): each agency holds the keys real ones do (police "
+    "none, fire some UPRNs, social care some NHS numbers) and records names, dates of birth and "
+    "addresses with errors; each landing is made from its raw extract by hearth pseudonymise "
+    "with tokens. --shared-keys: every agency holds NHS numbers and UPRNs (the earlier world, "
+    "byte for byte, for comparisons).",
+)
 REALISTIC = typer.Option(
     "--realistic",
     help="The world that does not flatter the model: every mechanism of "
@@ -112,27 +120,20 @@ def synth(
             "area_recording.",
         ),
     ] = None,
-    shared_keys: Annotated[
-        bool,
-        typer.Option(
-            "--shared-keys/--agency-identifiers",
-            help="--shared-keys (the default for now): every agency holds NHS numbers and "
-            "UPRNs. --agency-identifiers: each holds the keys real ones do (police none, fire "
-            "some UPRNs, social care some NHS numbers) and records names, dates of birth and "
-            "addresses with errors; raw extracts go to --raw and the landing is made from them "
-            "by hearth pseudonymise with tokens.",
-        ),
-    ] = True,
+    shared_keys: Annotated[bool, SHARED_KEYS] = False,
     raw: Annotated[
         Path | None,
         typer.Option(
             "--raw",
-            help="Folder for the agencies' raw extracts (made-up names and identifiers) with "
-            "--agency-identifiers; default _raw beside --out. Never inside the landing.",
+            help="Keep the agencies' raw extracts (made-up names and identifiers) in this "
+            "folder, outside the landing and HEARTH_HOME. Without it they are made in a "
+            "temporary folder and deleted once the landing is made from them.",
         ),
     ] = None,
 ) -> None:
     """Write a synthetic landing tree for all six sources, and the truth beside it."""
+    from hearth.synth.agency import raw_folder  # numpy, pyarrow
+
     identifiers = "shared" if shared_keys else "agency"
     world = _world(realistic, mechanism)
     try:
@@ -146,9 +147,20 @@ def synth(
                 f"--raw ({raw}) must not be inside the landing ({out}): raw "
                 "extracts hold names and identifiers."
             )
-        s = _synth(
-            out, truth, households, seed, months, end, mess_rate, move_rate, world, identifiers, raw
-        )
+        with raw_folder(identifiers, raw) as made:
+            s = _synth(
+                out,
+                truth,
+                households,
+                seed,
+                months,
+                end,
+                mess_rate,
+                move_rate,
+                world,
+                identifiers,
+                made,
+            )
     except ValueError as e:
         fail(str(e))
     kind = "" if world is None else f" (mechanisms on: {', '.join(world.active())})"
@@ -157,10 +169,14 @@ def synth(
         f"{s.first_month}..{s.last_month} to {out}{kind}; truth in {truth}."
     )
     if not shared_keys:
-        where = raw if raw is not None else Path(out).parent / "_raw"
         console.print(
-            f"Agencies' raw extracts (made-up names and identifiers) in {where}; the landing "
-            "was made from them by hearth pseudonymise with tokens."
+            "Each agency's landing was made from its raw extract (made-up names and "
+            "identifiers) by hearth pseudonymise with tokens; "
+            + (
+                f"the raw extracts are in {raw}."
+                if raw is not None
+                else "the raw extracts were deleted (--raw DIR keeps them)."
+            )
         )
 
 
@@ -337,6 +353,7 @@ def demo(
     households: Annotated[int, HOUSEHOLDS] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     realistic: Annotated[bool, REALISTIC] = False,
+    shared_keys: Annotated[bool, SHARED_KEYS] = False,
     partnership: Annotated[
         bool,
         typer.Option(
@@ -351,10 +368,25 @@ def demo(
     home = settings.hearth_home()
     landing, truth = home / "landing", home / "_truth"
     console.print(f"Synthesising {households:,} households into {landing}")
+    from hearth.synth.agency import raw_folder  # numpy, pyarrow
+
+    identifiers = "shared" if shared_keys else "agency"
+    world = _world(realistic, None)
     try:
-        _synth(
-            landing, truth, households, seed, 36, "2025-12", 0.01, 0.002, _world(realistic, None)
-        )
+        with raw_folder(identifiers, None) as raw:
+            _synth(
+                landing,
+                truth,
+                households,
+                seed,
+                36,
+                "2025-12",
+                0.01,
+                0.002,
+                world,
+                identifiers,
+                raw,
+            )
     except ValueError as e:
         fail(str(e))
     if partnership:

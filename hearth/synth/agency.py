@@ -14,7 +14,10 @@ landing: `_raw/` sits beside it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -57,6 +60,21 @@ def check_identifiers(identifiers: str, out: Path, raw: Path | None) -> None:
             "agencies' names, dates of birth and identifiers, which Hearth never holds; give "
             "--raw a folder outside it"
         )
+
+
+@contextmanager
+def raw_folder(identifiers: str, raw: Path | None) -> Iterator[Path | None]:
+    """Where the agencies' raw extracts are written: `raw` when given (kept there); with the
+    agencies' identifiers and no `raw`, a temporary folder outside HEARTH_HOME, deleted once the
+    landing is made from it (an agency keeps its raw extract; Hearth never holds it)."""
+    if identifiers != "agency" or raw is not None:
+        yield raw
+        return
+    made = Path(tempfile.mkdtemp(prefix="hearth-raw-"))
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def synthetic_linkage_key(seed: int) -> bytes:
