@@ -9,7 +9,7 @@ the calibration does not move the order, so the fits here are raw. Run by hand o
     .venv/bin/python -m benchmarks.quality_variants --households 20000 --seed 202 --realistic \
         --variants base,true_themes,area,pooled_full
 
-Variants (comma-separated; any may be combined with `+`-free names below):
+Variants (comma-separated; `+` combines them, e.g. `area+free_protective`):
 - `base`: the recipe's refit as it is (the catalogue's features, monotone, trees sized).
 - `no_monotone`: no monotone constraints.
 - `true_themes`: besides the catalogue's features, each problem's records added up as the
@@ -143,22 +143,23 @@ def run(work: Path, variants: list[str]) -> list[dict]:
         score_raw, _ = load_window(con, design.score_as_of)
     out = []
     for v in variants:
-        params, mono = TrainParams(), "no_monotone" not in v
+        parts = set(v.split("+"))  # changes combined, e.g. area+free_protective
+        params, mono = TrainParams(), "no_monotone" not in parts
         backs = [12, 15, 18] if v.startswith("pooled") else [12]
         history = dates[12][2] if v != "pooled_min" else min(dates[b][2] for b in backs)
         names, cap = cat.usable_names(history), recency_cap(history)
         frames = [cap_recency(dates[b][0], cap) for b in backs]
         score = cap_recency(score_raw, cap)
         cols = list(names)
-        if v == "true_themes":
+        if "true_themes" in parts:
             frames = [_true_themes(f, chain)[0] for f in frames]
             score, extra = _true_themes(score, chain)
             cols += extra
-        if v == "area":
+        if "area" in parts:
             frames = [_area(f, cat)[0] for f in frames]
             score, extra = _area(score, cat)
             cols += extra
-        if v == "leaves_200":
+        if "leaves_200" in parts:
             params = replace(params, crises_per_leaf=200)
         if v.startswith("iter_"):
             params = replace(params, max_iter=int(v.split("_")[1]))
@@ -168,7 +169,7 @@ def run(work: Path, variants: list[str]) -> list[dict]:
         est = make_estimator("gradient_boosting", replace(sized, monotone=False), cols)
         if mono:
             cst = cat.monotone_constraints(names) + [0] * (len(cols) - len(names))
-            if v == "free_protective":
+            if "free_protective" in parts:
                 free = {f"{k}_{s}" for k in protective for s in ("months_since", "trend")}
                 free |= {f"{k}_{w}m" for k in protective for w in WINDOWS}
                 cst = [0 if n in free else c for n, c in zip(cols, cst, strict=True)]
@@ -190,7 +191,7 @@ def run(work: Path, variants: list[str]) -> list[dict]:
             "tree_leaves": sized.max_leaf_nodes,
             "fit_seconds": round(seconds, 1),
         }
-        if v == "free_protective":
+        if "free_protective" in parts:
             row["protective_kinds"] = sorted(protective)
         print(json.dumps(row), flush=True)
         out.append(row)
