@@ -213,10 +213,11 @@ def main() -> None:
     work = args.work / world
     if not (work / "built").exists():
         raise SystemExit(f"No world at {work}: build it with benchmarks.quality --build-only.")
-    rows = run(work, args.variants.split(","))
+    commit = _commit()
+    rows = [r | {"commit": commit} for r in run(work, args.variants.split(","))]
     out = {
         "date": date.today().isoformat(),
-        "commit": _commit(),
+        "commit": commit,
         "households": args.households,
         "seed": args.seed,
         "world": kind,
@@ -226,9 +227,9 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     tail = "-realistic" if args.realistic else ""
     path = RESULTS / f"quality-variants-{out['date']}-{args.households}-seed{args.seed}{tail}.json"
-    if path.exists():  # runs of more variants on one world add up
+    if path.exists():  # runs of more variants on one world add up, each row with its commit
         before = json.loads(path.read_text())
-        out["variants"] = before["variants"] + rows
+        out = before | {"variants": before["variants"] + rows}
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"Wrote {path}")
 
