@@ -14,6 +14,7 @@ from hearth.modelling.evaluation.fairness import (
     fairness_metrics,
     wilson,
 )
+from hearth.modelling.evaluation.linkage_lines import linkage_lines
 from hearth.modelling.evaluation.list_effect import card_lines
 from hearth.modelling.evaluation.metrics import baseline_margin, k_for
 from hearth.modelling.evaluation.sharing import (
@@ -332,6 +333,7 @@ def model_card(result) -> str:
     for kind, cm in result.candidate_metrics.items():
         p1, auc, ap = cm["precision_at_1pct"], cm["auc"], cm["average_precision"]
         lines.append(f"| {kind.replace('_', ' ')} | {_pct(p1)} | {auc:.3f} | {_pct(ap)} |")
+    lines += ["", *linkage_lines(getattr(result, "linkage", None))]
     lines += ["", "## Data freshness", ""]
     lines += [f"- {s}" for s in result.data_freshness] or [
         "- Every source had sent the month the run needed."

@@ -20,6 +20,7 @@ import duckdb
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design, cap_recency, recency_cap
 from hearth.ingest.freshness import expected_month, freshness_report
+from hearth.linkage.probabilistic import measures as token_linkage_measures
 from hearth.modelling.evaluation.gate import (
     Refusal,
     list_refusal,
@@ -107,6 +108,7 @@ def train_champion(
     with open_warehouse() as con:
         w = load_windows(con, design)
         behind = stale_sources(con, design.score_as_of)
+        linkage = token_linkage_measures(con)
         # safe updating (issue 26): outcomes a published list changed are not learnt from
         safe = safe_updating(con, design.train_as_of, design.valid_as_of, design.score_as_of)
         held = held_out_between(con, design.train_as_of, design.valid_as_of)
@@ -171,6 +173,7 @@ def train_champion(
         result = refit_on_latest(result, latest, latest_names, params, latest_cap)
         del latest
     result.data_freshness = behind
+    result.linkage = linkage
     result.safe_updating = safe.summary()
     result.list_working = working
     if result.contact_count_fallback:
