@@ -97,6 +97,7 @@ class Settings:
     realistic: bool = False
     calibration: str = "isotonic"
     max_iter: int = 150  # TrainParams.max_iter (Hearth's default 150)
+    weights: bool = True  # safe arm: held-out households weighted by 1 / chance (Hearth's rule)
 
     @property
     def capacity(self) -> int:
@@ -121,6 +122,7 @@ class Cycle:
     excluded: int
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step
+    added_copies: int = 0  # training rows added by weighting the held-out households
 
 
 @dataclass
@@ -169,10 +171,15 @@ class Arm:
         from hearth.features.build import build_features, build_labels
         from hearth.features.catalogue import load_catalogue
         from hearth.features.design import cap_recency, history_months, recency_cap
-        from hearth.modelling.holdout import assign_holdout
+        from hearth.modelling.holdout import draw_holdout
+        from hearth.modelling.scoring.holdout_run import HoldoutDecision, store_holdout
         from hearth.modelling.training.fit import fit_candidate
         from hearth.modelling.training.params import TrainParams
-        from hearth.modelling.training.safe_updating import changed_by_list
+        from hearth.modelling.training.safe_updating import (
+            changed_by_list,
+            held_out_chances,
+            holdout_copies,
+        )
         from hearth.months import add_months
         from hearth.synth.loop import PublishedList
 
@@ -193,12 +200,17 @@ class Arm:
         history = history_months(self.con, train_as_of)
         names, cap = load_catalogue().usable_names(history), recency_cap(history)
         rows = np.ones(feats.height, dtype=bool)
+        copies = np.ones(feats.height, dtype=np.int64)
         if self.name == "safe":  # Hearth's rule, on the interventions the arm has ingested
             changed = changed_by_list(self.con, train_as_of, as_of)
             rows = ~feats["household_pid"].is_in(list(changed)).to_numpy()
-        frame = cap_recency(feats, cap).filter(pl.Series(rows))
+            if s.weights:  # the held-out stand in for the lottery's listed entrants
+                chances = held_out_chances(self.con, train_as_of, as_of)
+                copies = holdout_copies(feats["household_pid"].to_numpy(), chances)
+        take = np.repeat(np.flatnonzero(rows), copies[rows])
+        frame = cap_recency(feats, cap)[take]
         X = frame.select(names).to_numpy().astype(np.float32, copy=False)
-        yr, pids = y[rows], frame["household_pid"].to_numpy()
+        yr, pids = y[take], frame["household_pid"].to_numpy()
         lap("features")
         params = TrainParams(calibration=s.calibration, max_iter=s.max_iter)
         params = params.sized(int(yr.sum()), len(yr))
@@ -213,7 +225,7 @@ class Arm:
         gen = c // s.generation_months
         self.held = {h: g for h, g in self.held.items() if g == gen}
         open_ = scores.filter(~pl.col("household_pid").is_in(list(self.held)))
-        drawn = assign_holdout(
+        drawn, summary = draw_holdout(
             open_,
             capacity=s.capacity,
             share=s.holdout_share,
@@ -221,6 +233,21 @@ class Arm:
             key=_lottery_key(s.seed),
             margin=s.margin,
         )
+        # kept as Hearth keeps it: safe updating reads who was held out and their chance
+        decision = HoldoutDecision(
+            as_of,
+            f"generation-{gen}",
+            f"generation-{gen}",
+            s.holdout_share,
+            s.capacity,
+            summary.held_out,
+            summary.band,
+            s.margin,
+            "benchmark",
+            None,
+            summary.widened,
+        )
+        store_holdout(self.con, drawn, decision)
         new_held = drawn.filter(pl.col("held_out"))["household_pid"].to_list()
         self.held.update({h: gen for h in new_held})
         listed = drawn.filter(pl.col("listed")).sort("score_rank")
@@ -232,11 +259,12 @@ class Arm:
                 listed["household_pid"].to_list(),
                 new_held,
                 listed.filter(pl.col("in_margin"))["household_pid"].to_list(),
-                len(yr),
-                int(yr.sum()),
+                int(rows.sum()),
+                int(y[rows].sum()),
                 int((~rows).sum()),
                 round(time.perf_counter() - t0, 2),
                 steps,
+                added_copies=int(len(take) - rows.sum()),
             )
         )
         pid = np.array(listed["household_pid"].to_list() + new_held, dtype=object)
@@ -461,6 +489,7 @@ def evaluate(arms: dict[str, Arm], s: Settings) -> list[dict]:
                 "training_households": cyc.training_households,
                 "crises_in_training": cyc.crises_in_training,
                 "left_out_of_training": cyc.excluded,
+                "held_out_copies_added": cyc.added_copies,
                 "listed": len(cyc.listed),
                 "held_out": len(cyc.held_out),
                 "seconds": cyc.seconds,
@@ -548,6 +577,12 @@ def main(argv: list[str] | None = None) -> Path:
         help="Threads for the model fits: on a shared 2-core machine, OpenMP's spinning threads "
         "made a fit 17 times slower with 2 than with 1.",
     )
+    ap.add_argument(
+        "--no-weights",
+        action="store_true",
+        help="Safe arm without the held-out households' weights (the rule before they were "
+        "weighted: for comparison only).",
+    )
     ap.add_argument("--arms", default=",".join(ARMS), help="naive,safe (or one of them).")
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-feedback"))
     ap.add_argument("--out", type=Path, default=RESULTS, help="Folder for the results file.")
@@ -574,6 +609,7 @@ def main(argv: list[str] | None = None) -> Path:
         realistic=args.realistic,
         calibration=args.calibration,
         max_iter=args.max_iter,
+        weights=not args.no_weights,
     )
     t0 = time.perf_counter()
 

@@ -21,7 +21,10 @@ from hearth.modelling.scoring.holdout_run import HoldoutSettings, decide_holdout
 from hearth.modelling.training.safe_updating import (
     changed_by_list,
     held_out_between,
+    held_out_chances,
+    holdout_copies,
     restrict,
+    reweight,
     safe_updating,
 )
 from hearth.modelling.training.selection import Window
@@ -93,6 +96,58 @@ def test_the_households_a_list_changed_are_left_out_and_the_held_out_kept(wareho
     )
     assert list_refusal(kept.pids, su.train_changed, TRAIN, VALID) is None
     assert list_refusal(train.pids, set(), TRAIN, VALID) is None  # no list acted on yet
+
+
+def test_each_held_out_household_weighs_one_over_its_chance_of_being_held_out(warehouse):
+    path, _ = warehouse
+    with connect(path) as con:
+        changed = changed_by_list(con, TRAIN, VALID)
+        held = held_out_between(con, TRAIN, VALID)
+        chances = held_out_chances(con, TRAIN, VALID)
+        # lists outside the window (scored after it) weigh nobody
+        assert held_out_chances(con, "2026-06", "2027-06") == {}
+    # 5 of the 50 entrants of a whole-list lottery: a chance of 1 in 10, ten copies each
+    assert set(chances) == held and set(chances.values()) == {0.1}
+    kept, _ = restrict(window(TRAIN), changed)
+    weighted, added = reweight(kept, chances)
+    assert added == 5 * 9 and weighted.frame.height == kept.frame.height + added
+    counts = dict(weighted.frame["household_pid"].value_counts().iter_rows())
+    assert {p for p, n in counts.items() if n == 10} == held
+    assert {n for p, n in counts.items() if p not in held} == {1}
+    # a row's label travels with it, and the copies sit next to each other
+    by_pid = dict(zip(PIDS, window(TRAIN).y, strict=True))
+    assert [by_pid[p] for p in weighted.frame["household_pid"]] == weighted.y.tolist()
+    first = weighted.frame["household_pid"].to_list().index(next(iter(held)))
+    assert weighted.frame["household_pid"][first : first + 10].n_unique() == 1
+    # no held-out household in the window: the window itself
+    assert reweight(kept, {})[0] is kept
+
+
+def test_a_margin_lottery_weighs_by_its_entrants_and_the_first_draw_counts(
+    hearth_home, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HEARTH_HOLDOUT_KEY", "a made-up hold-out key for tests")
+    with connect(tmp_path / "w.duckdb") as con:
+        first = decide_holdout(con, SCORED, "2024-03", "v1", 50, HoldoutSettings(0.1, "D", 0.005))
+        # the next month, the same generation draws 10 of its entrants
+        decide_holdout(con, SCORED, "2024-04", "v1", 50, HoldoutSettings(0.2, "D", 0.005))
+        chances = held_out_chances(con, TRAIN, VALID)
+        again = held_out_between(con, "2024-04", "2024-05") & held_out_between(
+            con, "2024-03", "2024-04"
+        )
+    assert first.held_out == 5 and first.band < 50  # only the margin entered
+    assert again  # the generation's salt draws the same households first
+    for pid in again:  # weighed by the first draw's chance, not the later one's
+        assert chances[pid] == pytest.approx(5 / first.band)
+    copies = holdout_copies(np.array(PIDS[:60]), chances)
+    assert all(copies[i] == round(1 / chances[p]) for i, p in enumerate(PIDS[:60]) if p in chances)
+    assert (copies[[i for i, p in enumerate(PIDS[:60]) if p not in chances]] == 1).all()
+
+
+def test_a_chance_outside_zero_to_one_is_refused():
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="chance must be above 0 and at most 1"):
+            holdout_copies(np.array(["a", "b"]), {"a": bad})
 
 
 def test_the_card_states_the_rule_the_holdout_and_its_crises(warehouse):
