@@ -149,8 +149,7 @@ class Catalogue:
 
     def monotone_constraints(self, names: list[str]) -> list[int]:
         """Each named feature's `monotone` direction, in the order given (for a model's
-        `monotonic_cst`); a column the catalogue does not describe (a data scientist's own,
-        such as the feedback benchmark's visit indicator) has no direction: 0."""
+        `monotonic_cst`); a column the catalogue does not describe has none (0)."""
         return [self._index[n].monotone if n in self._index else 0 for n in names]
 
     def agency_features(self, agency: str) -> list[str]:

@@ -94,6 +94,7 @@ def test_the_households_a_list_changed_are_left_out_and_the_held_out_kept(wareho
         refusal.rule == "changed_by_list"
         and f"{len(changed)} of the households" in refusal.sentence
     )
+    assert "1 / its chance of being held out" in refusal.sentence  # the rule, stated
     assert list_refusal(kept.pids, su.train_changed, TRAIN, VALID) is None
     assert list_refusal(train.pids, set(), TRAIN, VALID) is None  # no list acted on yet
 
