@@ -108,6 +108,7 @@ class SafeUpdating:
     train_held_out_crises: int = 0
     lists: int = 0  # hold-out decisions kept for the lists in the training window
     min_share: float | None = None
+    margin_lists: int = 0  # of them, drawn at the capacity margin only
     excluded_train: int = 0
     excluded_valid: int = 0
     train_added_copies: int = 0  # rows added by weighting the held-out (training window)
@@ -133,6 +134,7 @@ class SafeUpdating:
             "rule": RULE,
             "lists_with_holdout_decision": self.lists,
             "smallest_share": self.min_share,
+            "lists_drawn_at_margin_only": self.margin_lists,
             "excluded_training_households": self.excluded_train,
             "excluded_validation_households": self.excluded_valid,
             "held_out_households": self.train_held_out,
@@ -155,6 +157,7 @@ def safe_updating(
     rows = _rows(con, "modelling/holdout_shares_between", params)
     if rows and rows[0][0]:
         out.lists, out.min_share = int(rows[0][0]), float(rows[0][1])
+        out.margin_lists = int(rows[0][3])
     return out
 
 

@@ -76,6 +76,7 @@ def test_the_households_a_list_changed_are_left_out_and_the_held_out_kept(wareho
     assert len(held) == 5 and held <= set(PIDS[:50])
     assert changed == listed | from_list and not changed & held
     assert su.train_changed == changed and su.lists == 1 and su.min_share == 0.1
+    assert su.margin_lists == 0  # drawn among the whole list
 
     train = window(TRAIN)
     kept, dropped = restrict(train, su.train_changed)
@@ -133,6 +134,7 @@ def test_a_margin_lottery_weighs_by_its_entrants_and_the_first_draw_counts(
         # the next month, the same generation draws 10 of its entrants
         decide_holdout(con, SCORED, "2024-04", "v1", 50, HoldoutSettings(0.2, "D", 0.005))
         chances = held_out_chances(con, TRAIN, VALID)
+        assert safe_updating(con, TRAIN, VALID, SCORE).margin_lists == 2
         again = held_out_between(con, "2024-04", "2024-05") & held_out_between(
             con, "2024-03", "2024-04"
         )
@@ -163,6 +165,10 @@ def test_the_card_states_the_rule_the_holdout_and_its_crises(warehouse):
     assert f"Hold-out in the training year: {su.train_held_out:,} households" in text
     assert f"{su.train_held_out_crises:,} of them with a crisis" in text
     assert "cannot be safely retrained" not in text
+    assert "1 / its chance of being held out" in text and "margin only" not in text
+    su.margin_lists = 1  # a list drawn at the margin: the card says what it cannot see
+    text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=su.summary())))
+    assert "1 of the lists in its years drew the hold-out at the capacity margin only" in text
 
 
 def test_a_share_of_zero_says_the_model_cannot_be_safely_retrained(hearth_home, tmp_path):
