@@ -21,7 +21,11 @@ each cycle's month, the world asks the arm for Hearth's list as of that month; t
    - **safe**: only households the list did not change, by Hearth's own rule
      (`hearth.modelling.training.safe_updating.changed_by_list` on the interventions extract
      the arm ingested: households offered help from a list from 12 months before the window
-     to its end are left out; never-listed and held-out households stay);
+     to its end are left out; never-listed and held-out households stay, each held-out one
+     weighted by 1 / its chance of being held out, `held_out_chances` on the hold-out kept
+     in the arm's warehouse; `--no-weights` leaves the weights off);
+   - **explicit** (`--arms explicit`, for comparison): every household, with a 0/1 feature
+     "offered from a list in the window", set to 0 when scoring (a model of the visit);
 4. scores every household at M and publishes a list within capacity (`--capacity`, a share of
    households) with Hearth's hold-out lottery at the capacity margin
    (`hearth.modelling.holdout.assign_holdout`, salt per hold-out generation, `--holdout-share`);
