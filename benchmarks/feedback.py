@@ -84,6 +84,20 @@ WHERE is_crisis AND household_pid IS NOT NULL
 GROUP BY ALL
 """
 
+# The experiment `--censor`: households first listed inside the label window [$first, $end)
+# with a crisis before that listing (the outcome, as far as known, is unchanged by the list).
+CRISIS_BEFORE_LISTING_SQL = """
+WITH first_listed AS (
+    SELECT household_pid, min(as_of) AS first_month FROM holdout_assignments
+    WHERE listed AND NOT held_out AND as_of < $end GROUP BY household_pid
+)
+SELECT DISTINCT f.household_pid FROM first_listed AS f
+JOIN linked_events AS e ON e.household_pid = f.household_pid
+WHERE f.first_month >= $first AND e.is_crisis
+    AND e.event_date >= CAST($start AS DATE)
+    AND strftime(e.event_date, '%Y-%m') < f.first_month
+"""
+
 
 @dataclass
 class Settings:
@@ -103,6 +117,7 @@ class Settings:
     calibration: str = "isotonic"
     max_iter: int = 150  # TrainParams.max_iter (Hearth's default 150)
     weights: bool = True  # safe arm: held-out households weighted by 1 / chance (Hearth's rule)
+    censor: bool = False  # safe arm, experiment: keep a crisis that came before the first listing
 
     @property
     def capacity(self) -> int:
@@ -173,6 +188,8 @@ class Arm:
 
     def lister(self, as_of: str):
         """Hearth as of `as_of`: retrain, score, draw the hold-out and publish."""
+        import duckdb
+
         from hearth.features.build import build_features, build_labels
         from hearth.features.catalogue import load_catalogue
         from hearth.features.design import cap_recency, history_months, recency_cap
@@ -212,6 +229,14 @@ class Arm:
             if s.weights:  # the held-out stand in for the lottery's listed entrants
                 chances = held_out_chances(self.con, train_as_of, as_of)
                 copies = holdout_copies(feats["household_pid"].to_numpy(), chances)
+            if s.censor:  # a crisis before the first listing is one the list did not change
+                params = {"start": f"{train_as_of}-01", "first": train_as_of, "end": as_of}
+                try:
+                    got = self.con.execute(CRISIS_BEFORE_LISTING_SQL, params).fetchall()
+                except duckdb.CatalogException:  # no list drawn yet
+                    got = []
+                before = {r[0] for r in got}
+                rows |= feats["household_pid"].is_in(list(before)).to_numpy()
         take = np.repeat(np.flatnonzero(rows), copies[rows])
         frame = cap_recency(feats, cap)[take]
         if self.name == "explicit":  # every household, the offer a feature; 0 when scoring
@@ -604,6 +629,12 @@ def main(argv: list[str] | None = None) -> Path:
         "weighted: for comparison only).",
     )
     ap.add_argument(
+        "--censor",
+        action="store_true",
+        help="Experiment, safe arm: keep a listed household whose crisis came before its first "
+        "listing in the label window (not Hearth's rule).",
+    )
+    ap.add_argument(
         "--arms",
         default="naive,safe",
         help="naive,safe by default; explicit: every household, with a visit indicator "
@@ -635,6 +666,7 @@ def main(argv: list[str] | None = None) -> Path:
         calibration=args.calibration,
         max_iter=args.max_iter,
         weights=not args.no_weights,
+        censor=args.censor,
     )
     t0 = time.perf_counter()
 
