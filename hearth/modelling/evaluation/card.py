@@ -245,8 +245,7 @@ def calibration_lines(result) -> list[str]:
 
 
 def safe_updating_lines(result) -> list[str]:
-    """The card's "Safe updating" (issue 26): the rule, the hold-out's size and its crises, and
-    whether the model can be safely retrained."""
+    """The card's "Safe updating" (issue 26): the rule, the hold-out, whether safe to retrain."""
     su = getattr(result, "safe_updating", None) or {}
     lines = ["## Safe updating", ""]
     if not su:
@@ -267,13 +266,7 @@ def safe_updating_lines(result) -> list[str]:
         f"- Hold-out in the training year: {su['held_out_households']:,} households, "
         f"{su['held_out_crises']:,} of them with a crisis in the 12 months after."
     )
-    if su.get("lists_drawn_at_margin_only"):
-        lines.append(
-            f"- {su['lists_drawn_at_margin_only']} of the lists in its years drew the hold-out "
-            "at the capacity margin only: their held-out households stand in for the margin, "
-            "not for the top of the list, whose outcomes training does not see "
-            "(`HEARTH_HOLDOUT_MARGIN=all` draws among the whole list)."
-        )
+    lines += [f"- {su['margin_note']}"] if su.get("margin_note") else []
     share = su.get("smallest_share")
     if share is not None and share == 0:
         lines.append(

@@ -135,6 +135,14 @@ class SafeUpdating:
             "lists_with_holdout_decision": self.lists,
             "smallest_share": self.min_share,
             "lists_drawn_at_margin_only": self.margin_lists,
+            "margin_note": (
+                f"{self.margin_lists} of the lists in its years drew the hold-out at the "
+                "capacity margin only: their held-out households stand in for the margin, not "
+                "for the top of the list, whose outcomes training does not see "
+                "(`HEARTH_HOLDOUT_MARGIN=all` draws among the whole list)."
+                if self.margin_lists
+                else None
+            ),
             "excluded_training_households": self.excluded_train,
             "excluded_validation_households": self.excluded_valid,
             "held_out_households": self.train_held_out,
