@@ -21,7 +21,11 @@ each cycle's month, the world asks the arm for Hearth's list as of that month; t
    - **safe**: only households the list did not change, by Hearth's own rule
      (`hearth.modelling.training.safe_updating.changed_by_list` on the interventions extract
      the arm ingested: households offered help from a list from 12 months before the window
-     to its end are left out; never-listed and held-out households stay);
+     to its end are left out; never-listed and held-out households stay, each held-out one
+     weighted by 1 / its chance of being held out, `held_out_chances` on the hold-out kept
+     in the arm's warehouse; `--no-weights` leaves the weights off);
+   - **explicit** (`--arms explicit`, for comparison): every household, with a 0/1 feature
+     "offered from a list in the window", set to 0 when scoring (a model of the visit);
 4. scores every household at M and publishes a list within capacity (`--capacity`, a share of
    households) with Hearth's hold-out lottery at the capacity margin
    (`hearth.modelling.holdout.assign_holdout`, salt per hold-out generation, `--holdout-share`);
@@ -69,7 +73,8 @@ import polars as pl
 from benchmarks.run import RESULTS, _commit, expected_quality
 
 HISTORY = 24  # months of extracts before the first cycle (train at M-12 with 12 of history)
-ARMS = ("naive", "safe")
+ARMS = ("naive", "safe", "explicit")
+VISITED = "offered_from_list"  # the explicit arm's indicator: 1 in training, 0 when scoring
 # Crisis records per household and month, as Hearth holds them at an as-of month (arrived
 # before it): what an analyst of the warehouse could count.
 CRISES_SQL = """
@@ -77,6 +82,20 @@ SELECT household_pid, strftime(event_date, '%Y-%m') AS month, count(*) AS crises
 FROM linked_events
 WHERE is_crisis AND household_pid IS NOT NULL
 GROUP BY ALL
+"""
+
+# The experiment `--censor`: households first listed inside the label window [$first, $end)
+# with a crisis before that listing (the outcome, as far as known, is unchanged by the list).
+CRISIS_BEFORE_LISTING_SQL = """
+WITH first_listed AS (
+    SELECT household_pid, min(as_of) AS first_month FROM holdout_assignments
+    WHERE listed AND NOT held_out AND as_of < $end GROUP BY household_pid
+)
+SELECT DISTINCT f.household_pid FROM first_listed AS f
+JOIN linked_events AS e ON e.household_pid = f.household_pid
+WHERE f.first_month >= $first AND e.is_crisis
+    AND e.event_date >= CAST($start AS DATE)
+    AND strftime(e.event_date, '%Y-%m') < f.first_month
 """
 
 
@@ -97,6 +116,8 @@ class Settings:
     realistic: bool = False
     calibration: str = "isotonic"
     max_iter: int = 150  # TrainParams.max_iter (Hearth's default 150)
+    weights: bool = True  # safe arm: held-out households weighted by 1 / chance (Hearth's rule)
+    censor: bool = False  # safe arm, experiment: keep a crisis that came before the first listing
 
     @property
     def capacity(self) -> int:
@@ -121,6 +142,7 @@ class Cycle:
     excluded: int
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step
+    added_copies: int = 0  # training rows added by weighting the held-out households
 
 
 @dataclass
@@ -166,13 +188,20 @@ class Arm:
 
     def lister(self, as_of: str):
         """Hearth as of `as_of`: retrain, score, draw the hold-out and publish."""
+        import duckdb
+
         from hearth.features.build import build_features, build_labels
         from hearth.features.catalogue import load_catalogue
         from hearth.features.design import cap_recency, history_months, recency_cap
-        from hearth.modelling.holdout import assign_holdout
+        from hearth.modelling.holdout import draw_holdout
+        from hearth.modelling.scoring.holdout_run import HoldoutDecision, store_holdout
         from hearth.modelling.training.fit import fit_candidate
         from hearth.modelling.training.params import TrainParams
-        from hearth.modelling.training.safe_updating import changed_by_list
+        from hearth.modelling.training.safe_updating import (
+            changed_by_list,
+            held_out_chances,
+            holdout_copies,
+        )
         from hearth.months import add_months
         from hearth.synth.loop import PublishedList
 
@@ -193,12 +222,30 @@ class Arm:
         history = history_months(self.con, train_as_of)
         names, cap = load_catalogue().usable_names(history), recency_cap(history)
         rows = np.ones(feats.height, dtype=bool)
+        copies = np.ones(feats.height, dtype=np.int64)
         if self.name == "safe":  # Hearth's rule, on the interventions the arm has ingested
             changed = changed_by_list(self.con, train_as_of, as_of)
             rows = ~feats["household_pid"].is_in(list(changed)).to_numpy()
-        frame = cap_recency(feats, cap).filter(pl.Series(rows))
+            if s.weights:  # the held-out stand in for the lottery's listed entrants
+                chances = held_out_chances(self.con, train_as_of, as_of)
+                copies = holdout_copies(feats["household_pid"].to_numpy(), chances)
+            if s.censor:  # a crisis before the first listing is one the list did not change
+                params = {"start": f"{train_as_of}-01", "first": train_as_of, "end": as_of}
+                try:
+                    got = self.con.execute(CRISIS_BEFORE_LISTING_SQL, params).fetchall()
+                except duckdb.CatalogException:  # no list drawn yet
+                    got = []
+                before = {r[0] for r in got}
+                rows |= feats["household_pid"].is_in(list(before)).to_numpy()
+        take = np.repeat(np.flatnonzero(rows), copies[rows])
+        frame = cap_recency(feats, cap)[take]
+        if self.name == "explicit":  # every household, the offer a feature; 0 when scoring
+            changed = changed_by_list(self.con, train_as_of, as_of)
+            visited = frame["household_pid"].is_in(list(changed)).cast(pl.Float32)
+            frame = frame.with_columns(visited.alias(VISITED))
+            names = [*names, VISITED]
         X = frame.select(names).to_numpy().astype(np.float32, copy=False)
-        yr, pids = y[rows], frame["household_pid"].to_numpy()
+        yr, pids = y[take], frame["household_pid"].to_numpy()
         lap("features")
         params = TrainParams(calibration=s.calibration, max_iter=s.max_iter)
         params = params.sized(int(yr.sum()), len(yr))
@@ -206,6 +253,8 @@ class Arm:
         del feats, frame, X
         lap("fit")
         score = cap_recency(build_features(self.con, as_of), cap)
+        if self.name == "explicit":
+            score = score.with_columns(pl.lit(0.0, dtype=pl.Float32).alias(VISITED))
         p = model.predict_proba(score.select(names).to_numpy().astype(np.float32))[:, 1]
         scores = pl.DataFrame({"household_pid": score["household_pid"], "score": p})
         lap("score")
@@ -213,7 +262,7 @@ class Arm:
         gen = c // s.generation_months
         self.held = {h: g for h, g in self.held.items() if g == gen}
         open_ = scores.filter(~pl.col("household_pid").is_in(list(self.held)))
-        drawn = assign_holdout(
+        drawn, summary = draw_holdout(
             open_,
             capacity=s.capacity,
             share=s.holdout_share,
@@ -221,6 +270,21 @@ class Arm:
             key=_lottery_key(s.seed),
             margin=s.margin,
         )
+        # kept as Hearth keeps it: safe updating reads who was held out and their chance
+        decision = HoldoutDecision(
+            as_of,
+            f"generation-{gen}",
+            f"generation-{gen}",
+            s.holdout_share,
+            s.capacity,
+            summary.held_out,
+            summary.band,
+            s.margin,
+            "benchmark",
+            None,
+            summary.widened,
+        )
+        store_holdout(self.con, drawn, decision)
         new_held = drawn.filter(pl.col("held_out"))["household_pid"].to_list()
         self.held.update({h: gen for h in new_held})
         listed = drawn.filter(pl.col("listed")).sort("score_rank")
@@ -232,11 +296,12 @@ class Arm:
                 listed["household_pid"].to_list(),
                 new_held,
                 listed.filter(pl.col("in_margin"))["household_pid"].to_list(),
-                len(yr),
-                int(yr.sum()),
+                int(rows.sum()),
+                int(y[rows].sum()),
                 int((~rows).sum()),
                 round(time.perf_counter() - t0, 2),
                 steps,
+                added_copies=int(len(take) - rows.sum()),
             )
         )
         pid = np.array(listed["household_pid"].to_list() + new_held, dtype=object)
@@ -461,6 +526,7 @@ def evaluate(arms: dict[str, Arm], s: Settings) -> list[dict]:
                 "training_households": cyc.training_households,
                 "crises_in_training": cyc.crises_in_training,
                 "left_out_of_training": cyc.excluded,
+                "held_out_copies_added": cyc.added_copies,
                 "listed": len(cyc.listed),
                 "held_out": len(cyc.held_out),
                 "seconds": cyc.seconds,
@@ -487,18 +553,26 @@ def summarise(cycles: list[dict], s: Settings) -> dict:
             "helped_top_ratio_last": h[-1] if h else None,
             "helped_score_to_truth_last": series("naive", "helped_score_to_truth")[-1],
         }
-    if "safe" in cycles[0]:
-        r = series("safe", "ratio_to_oracle")
-        h = [x for x in series("safe", "helped_top_ratio") if x is not None]
+    for arm in ("safe", "explicit"):
+        if arm not in cycles[0]:
+            continue
+        r = series(arm, "ratio_to_oracle")
+        h = [x for x in series(arm, "helped_top_ratio") if x is not None]
         dev = max(abs(x - r[0]) for x in r)
-        out["safe"] = {
+        out[arm] = {
             "first_ratio": r[0],
             "last_ratio": r[-1],
             "largest_departure_from_first": dev,
             "within_0_02_of_first": bool(dev <= 0.02),
+            # a rise is the model learning from more history, not harm: the drop alone
+            "largest_drop_below_first": max(0.0, max(r[0] - x for x in r)),
             "helped_top_ratio_last": h[-1] if h else None,
-            "helped_score_to_truth_last": series("safe", "helped_score_to_truth")[-1],
+            "helped_score_to_truth_last": series(arm, "helped_score_to_truth")[-1],
         }
+        if "naive" in cycles[0]:
+            gaps = [c[arm]["ratio_to_oracle"] - c["naive"]["ratio_to_oracle"] for c in cycles]
+            out[arm]["mean_gap_to_naive"] = float(np.mean(gaps))
+    if "safe" in cycles[0]:
         e = series("safe", "effect")[-1]
         out["effect_last_cycle"] = {
             **e,
@@ -548,14 +622,31 @@ def main(argv: list[str] | None = None) -> Path:
         help="Threads for the model fits: on a shared 2-core machine, OpenMP's spinning threads "
         "made a fit 17 times slower with 2 than with 1.",
     )
-    ap.add_argument("--arms", default=",".join(ARMS), help="naive,safe (or one of them).")
+    ap.add_argument(
+        "--no-weights",
+        action="store_true",
+        help="Safe arm without the held-out households' weights (the rule before they were "
+        "weighted: for comparison only).",
+    )
+    ap.add_argument(
+        "--censor",
+        action="store_true",
+        help="Experiment, safe arm: keep a listed household whose crisis came before its first "
+        "listing in the label window (not Hearth's rule).",
+    )
+    ap.add_argument(
+        "--arms",
+        default="naive,safe",
+        help="naive,safe by default; explicit: every household, with a visit indicator "
+        "(offered from a list in the window) as a feature, set to 0 when scoring.",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-feedback"))
     ap.add_argument("--out", type=Path, default=RESULTS, help="Folder for the results file.")
     ap.add_argument("--tag", default="")
     args = ap.parse_args(argv)
     arms = [a for a in args.arms.split(",") if a]
     if not arms or any(a not in ARMS for a in arms):
-        ap.error(f"--arms takes {' and/or '.join(ARMS)}, comma-separated.")
+        ap.error(f"--arms takes {', '.join(ARMS)}, comma-separated.")
     if args.cycles < 1 or args.households < 200:
         ap.error("--cycles must be at least 1 and --households at least 200.")
     s = Settings(
@@ -574,6 +665,8 @@ def main(argv: list[str] | None = None) -> Path:
         realistic=args.realistic,
         calibration=args.calibration,
         max_iter=args.max_iter,
+        weights=not args.no_weights,
+        censor=args.censor,
     )
     t0 = time.perf_counter()
 

@@ -149,8 +149,8 @@ class Catalogue:
 
     def monotone_constraints(self, names: list[str]) -> list[int]:
         """Each named feature's `monotone` direction, in the order given (for a model's
-        `monotonic_cst`)."""
-        return [self._index[n].monotone for n in names]
+        `monotonic_cst`); a column the catalogue does not describe has none (0)."""
+        return [self._index[n].monotone if n in self._index else 0 for n in names]
 
     def agency_features(self, agency: str) -> list[str]:
         """One agency's own features plus the register's (who lives where), which every

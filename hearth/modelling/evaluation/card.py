@@ -246,8 +246,7 @@ def calibration_lines(result) -> list[str]:
 
 
 def safe_updating_lines(result) -> list[str]:
-    """The card's "Safe updating" (issue 26): the rule, the hold-out's size and its crises, and
-    whether the model can be safely retrained."""
+    """The card's "Safe updating" (issue 26): the rule, the hold-out, whether safe to retrain."""
     su = getattr(result, "safe_updating", None) or {}
     lines = ["## Safe updating", ""]
     if not su:
@@ -268,6 +267,7 @@ def safe_updating_lines(result) -> list[str]:
         f"- Hold-out in the training year: {su['held_out_households']:,} households, "
         f"{su['held_out_crises']:,} of them with a crisis in the 12 months after."
     )
+    lines += [f"- {su['margin_note']}"] if su.get("margin_note") else []
     share = su.get("smallest_share")
     if share is not None and share == 0:
         lines.append(

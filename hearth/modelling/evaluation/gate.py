@@ -33,8 +33,10 @@ stopped run, and nothing is published. The rules, in the order they are tried:
 4. **changed by the list** (issue 26) - a candidate whose training outcomes include households
    a published list named or offered help (hearth/modelling/training/safe_updating.py) would
    learn that the help's effect is the household's low risk: it is refused, since Hearth does
-   not model the intervention itself. Training normally leaves those households out; this
-   rule is the guard that it did.
+   not model the intervention itself. Training normally leaves those households out and
+   weights each held-out household by 1 / its chance of being held out, so the held-out stand
+   in for the lottery's entrants the list changed (`safe_updating.RULE`, stated in the refusal
+   and on the card); this rule is the guard that the changed households were left out.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hearth.modelling.training.candidates import BETTER_P
+from hearth.modelling.training.safe_updating import RULE
 
 FLAT_GAP = 0.01  # the top 1% must score more than 1% above the median household
 MAX_TIED_SHARE = 0.5  # at most half the top 1% may tie with the first household below it
@@ -165,8 +168,7 @@ def list_refusal(
         f"{valid_as_of}) were named on a published list or offered help from one, so their "
         "outcomes show the help, not their risk; a model trained on them would learn to drop "
         "the households the visits helped, and Hearth does not model the intervention itself. "
-        f"Train only on outcomes the list did not change (households never listed and those "
-        f"held out); {NOT_KEPT}",
+        f"The rule to train by: {RULE} {NOT_KEPT[0].upper()}{NOT_KEPT[1:]}",
         {"changed_households": n, "train_as_of": train_as_of},
     )
 

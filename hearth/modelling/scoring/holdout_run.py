@@ -212,26 +212,35 @@ def decide_holdout(
         key_fingerprint=key_fingerprint(key) if key else None,
         widened=summary.widened,
     )
-    con.register("holdout_frame", out)
+    store_holdout(con, out, decision)
+    return decision
+
+
+def store_holdout(
+    con: duckdb.DuckDBPyConnection, drawn: pl.DataFrame, decision: HoldoutDecision
+) -> None:
+    """Keep a draw (`draw_holdout`'s frame) and its decision in the warehouse, replacing any
+    earlier one for the same month: safe updating reads who was held out and their chance."""
+    run_sql(con, "modelling/holdout_schema")
+    con.register("holdout_frame", drawn)
     try:
         run_sql(
             con,
             "modelling/holdout_store",
             {
-                "as_of": as_of,
-                "generation": generation,
-                "salt": salt,
-                "share": chosen.share,
-                "capacity": capacity,
-                "held_out": summary.held_out,
-                "band": summary.band,
-                "margin": chosen.margin,
-                "approved_by": chosen.approved_by,
+                "as_of": decision.as_of,
+                "generation": decision.generation,
+                "salt": decision.salt,
+                "share": decision.share,
+                "capacity": decision.capacity,
+                "held_out": decision.held_out,
+                "band": decision.band,
+                "margin": decision.margin,
+                "approved_by": decision.approved_by,
             },
         )
     finally:
         con.unregister("holdout_frame")
-    return decision
 
 
 def held_out_households(con: duckdb.DuckDBPyConnection, as_of: str) -> set[str]:

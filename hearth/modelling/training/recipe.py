@@ -34,7 +34,9 @@ from hearth.modelling.registry.run_log import log_and_promote, log_refused
 from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.safe_updating import (
     held_out_between,
+    held_out_chances,
     restrict,
+    reweight,
     safe_updating,
     without,
 )
@@ -112,12 +114,16 @@ def train_champion(
         # safe updating (issue 26): outcomes a published list changed are not learnt from
         safe = safe_updating(con, design.train_as_of, design.valid_as_of, design.score_as_of)
         held = held_out_between(con, design.train_as_of, design.valid_as_of)
+        # the held-out stand in for the lottery's listed entrants: weighted by 1 / their chance
+        train_chances = held_out_chances(con, design.train_as_of, design.valid_as_of)
+        latest_chances = held_out_chances(con, design.valid_as_of, design.score_as_of)
         working = list_working(con, design.score_as_of)  # "is the list working?", for the card
     train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
     train, safe.excluded_train = restrict(train, safe.train_changed)
     valid, safe.excluded_valid = restrict(valid, safe.valid_changed)
     raw_valid = without(raw_valid, safe.valid_changed)
     safe.count_held_out(train, held)
+    train, safe.train_added_copies = reweight(train, train_chances)
     if safe.acted_on:
         info(
             f"safe updating: {safe.excluded_train:,} training and {safe.excluded_valid:,} "
@@ -170,6 +176,7 @@ def train_champion(
             f"({latest_history} months of history: {len(latest_names)} features usable)"
         )
         latest = Window(design.valid_as_of, cap_recency(raw_valid, latest_cap), valid.y)
+        latest, _ = reweight(latest, latest_chances)
         result = refit_on_latest(result, latest, latest_names, params, latest_cap)
         del latest
     result.data_freshness = behind

@@ -10,6 +10,14 @@ households that needed the visit (Liley et al.). The rule Hearth applies to ever
 - training (features at T-24, crises to T-12) and validation (T-12, crises to T) use only the
   other households: those never listed, and those held out by the lottery
   (hearth/modelling/holdout.py), whose outcomes are what would have happened without a visit;
+- each held-out household is weighted by 1 / the chance it had of being held out (its list's
+  held-out count over the lottery's entrants), so it stands in for the entrants the list did
+  change: leaving the listed out alone removes the top of the risk distribution, and a model
+  trained on the rest ranks the top worse (benchmarks/feedback.py measured 0.04 of the ratio to
+  the oracle lost from one list of 1% left out). The weight is applied as whole copies of the
+  household's row (`round(1 / chance)`), so every fit and calibration downstream sees it
+  without a weight argument; a hold-out drawn only at the capacity margin stands in only for
+  the margin, and the top of the list stays unseen (docs/data-protection.md: the trade-off);
 - the gate (hearth/modelling/evaluation/gate.py, `list_refusal`) refuses a candidate whose
   training outcomes include a changed household: Hearth does not yet model the intervention
   itself, so leaving such outcomes in is never safe.
@@ -35,7 +43,9 @@ RULE = (
     "Trained and validated only on outcomes the list did not change: households a published "
     "list named (and did not hold out) or that were offered help from a list, from "
     f"{LOOKBACK_MONTHS} months before each window to its end, are left out; households never "
-    "listed and those held out by the lottery are kept."
+    "listed and those held out by the lottery are kept, and in training each held-out "
+    "household counts 1 / its chance of being held out (rounded to whole copies), standing in "
+    "for the lottery's entrants the list changed."
 )
 
 
@@ -70,6 +80,24 @@ def held_out_between(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> se
     return {r[0] for r in _rows(con, "modelling/held_out_between", params)}
 
 
+def held_out_chances(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> dict[str, float]:
+    """Each household held out of the lists scored between `as_of` (less the lookback) and
+    `end`, with its chance of being held out at its first draw there (held out / entrants)."""
+    params = {"start_month": add_months(as_of, -LOOKBACK_MONTHS), "end_month": end}
+    return {r[0]: float(r[1]) for r in _rows(con, "modelling/held_out_chances", params)}
+
+
+def holdout_copies(pids: np.ndarray, chances: dict[str, float]) -> np.ndarray:
+    """How many times each household's row enters training: round(1 / chance) for a held-out
+    household (at least 1), 1 for any other."""
+    if not chances:
+        return np.ones(len(pids), dtype=np.int64)
+    chance = np.array([chances.get(p, 1.0) for p in pids], dtype=float)
+    if (chance <= 0).any() or (chance > 1).any():
+        raise ValueError("a hold-out chance must be above 0 and at most 1.")
+    return np.maximum(1, np.rint(1.0 / chance)).astype(np.int64)
+
+
 @dataclass
 class SafeUpdating:
     """What the rule did to one training run, for the gate and the model card."""
@@ -80,8 +108,10 @@ class SafeUpdating:
     train_held_out_crises: int = 0
     lists: int = 0  # hold-out decisions kept for the lists in the training window
     min_share: float | None = None
+    margin_lists: int = 0  # of them, drawn at the capacity margin only
     excluded_train: int = 0
     excluded_valid: int = 0
+    train_added_copies: int = 0  # rows added by weighting the held-out (training window)
 
     def count_held_out(self, window, held: set[str]) -> None:
         """How many of a training window's households were held out, and their crises."""
@@ -104,10 +134,20 @@ class SafeUpdating:
             "rule": RULE,
             "lists_with_holdout_decision": self.lists,
             "smallest_share": self.min_share,
+            "lists_drawn_at_margin_only": self.margin_lists,
+            "margin_note": (
+                f"{self.margin_lists} of the lists in its years drew the hold-out at the "
+                "capacity margin only: their held-out households stand in for the margin, not "
+                "for the top of the list, whose outcomes training does not see "
+                "(`HEARTH_HOLDOUT_MARGIN=all` draws among the whole list)."
+                if self.margin_lists
+                else None
+            ),
             "excluded_training_households": self.excluded_train,
             "excluded_validation_households": self.excluded_valid,
             "held_out_households": self.train_held_out,
             "held_out_crises": self.train_held_out_crises,
+            "held_out_added_copies": self.train_added_copies,
             "safe": self.safe,
         }
 
@@ -125,6 +165,7 @@ def safe_updating(
     rows = _rows(con, "modelling/holdout_shares_between", params)
     if rows and rows[0][0]:
         out.lists, out.min_share = int(rows[0][0]), float(rows[0][1])
+        out.margin_lists = int(rows[0][3])
     return out
 
 
@@ -136,6 +177,19 @@ def restrict(window, changed: set[str]) -> tuple[object, int]:
     keep = ~window.frame["household_pid"].is_in(list(changed)).to_numpy()
     kept = replace(window, frame=window.frame.filter(pl.Series(keep)), y=window.y[keep])
     return kept, int((~keep).sum())
+
+
+def reweight(window, chances: dict[str, float]) -> tuple[object, int]:
+    """A labelled window with each held-out household's row repeated `holdout_copies` times
+    (the copies next to each other), and how many rows were added; the same window when no
+    held-out household is in it. Call after `restrict`: a changed household has no weight."""
+    copies = holdout_copies(window.frame["household_pid"].to_numpy(), chances)
+    added = int(copies.sum() - copies.size)
+    if not added:
+        return window, 0
+    rows = np.repeat(np.arange(copies.size), copies)
+    frame = window.frame[rows]
+    return replace(window, frame=frame, y=np.asarray(window.y)[rows]), added
 
 
 def without(frame: pl.DataFrame, changed: set[str]) -> pl.DataFrame:

@@ -194,6 +194,8 @@ def test_monotone_constraints_come_from_the_catalogue():
     assert by["agencies_involved_12m"] == 0
     # every feature's direction is what the catalogue says it is, in the order given
     assert cst == [cat.by_name(n).monotone for n in names]
+    # a column the catalogue does not describe (a data scientist's own) is left free
+    assert monotone_constraints(["ae_respiratory_12m", "offered_from_list"]) == [1, 0]
     assert make_estimator("gradient_boosting", TrainParams(), names).monotonic_cst == cst
     assert (
         make_estimator("gradient_boosting", TrainParams(monotone=False), names).monotonic_cst
