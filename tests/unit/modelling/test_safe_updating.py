@@ -15,8 +15,8 @@ import pytest
 
 from hearth.ingest.landing import Extract
 from hearth.ingest.load import ingest_extract
-from hearth.modelling.evaluation.card import safe_updating_lines
 from hearth.modelling.evaluation.gate import list_refusal
+from hearth.modelling.evaluation.updating_lines import safe_updating_lines
 from hearth.modelling.scoring.holdout_run import HoldoutSettings, decide_holdout
 from hearth.modelling.training.safe_updating import (
     changed_by_list,

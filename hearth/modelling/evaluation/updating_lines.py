@@ -1,0 +1,42 @@
+"""The model card's "Safe updating" (issue 26): the rule training followed, the hold-out, and
+whether the model can be safely retrained (hearth/modelling/training/safe_updating.py)."""
+
+from __future__ import annotations
+
+
+def safe_updating_lines(result) -> list[str]:
+    """The card's "Safe updating" (issue 26): the rule, the hold-out, whether safe to retrain."""
+    su = getattr(result, "safe_updating", None) or {}
+    lines = ["## Safe updating", ""]
+    if not su:
+        return [*lines, "- No record of which households a list changed was kept with this model."]
+    lines.append(f"- Rule: {su['rule']}")
+    if not su["excluded_training_households"] and not su["excluded_validation_households"]:
+        lines.append(
+            "- No published list had been acted on in the training or validation years, so "
+            "every household's outcomes were used."
+        )
+    else:
+        lines.append(
+            f"- Left out: {su['excluded_training_households']:,} training and "
+            f"{su['excluded_validation_households']:,} validation households whose outcomes a "
+            "list changed."
+        )
+    lines.append(
+        f"- Hold-out in the training year: {su['held_out_households']:,} households, "
+        f"{su['held_out_crises']:,} of them with a crisis in the 12 months after."
+    )
+    lines += [f"- {su['margin_note']}"] if su.get("margin_note") else []
+    share = su.get("smallest_share")
+    if share is not None and share == 0:
+        lines.append(
+            "- **This model cannot be safely retrained**: a list in its years held nobody out "
+            "(hold-out share 0), so the outcomes of the households most at risk all show the "
+            "help they were offered and none show their risk without it."
+        )
+    elif not su["safe"]:
+        lines.append(
+            "- **This model cannot be safely retrained**: lists were acted on but no held-out "
+            "household is in its training year."
+        )
+    return lines
