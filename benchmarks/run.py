@@ -126,6 +126,49 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
     return times
 
 
+GREW = 1.25  # a stage whose peak or time grew by more than this since the last result is flagged
+
+
+def last_result(households: int, exclude: Path | None = None) -> tuple[str, dict] | None:
+    """The newest end-to-end result at the same number of households (by its date, then the
+    file's name), to put each stage's peak and time beside."""
+    found = []
+    for path in RESULTS.glob(f"*-{households}-commit-*.json"):
+        if path == exclude:
+            continue
+        data = json.loads(path.read_text())
+        if data.get("households") == households and "stage_peak_memory_mb" in data:
+            found.append((data.get("date", ""), path.stat().st_mtime, path.name, data))
+    if not found:
+        return None
+    _, _, name, data = max(found)
+    return name, data
+
+
+def beside_last(result: dict, last: tuple[str, dict] | None) -> tuple[dict, list[str]]:
+    """Each stage's peak memory (MB) and seconds now and in the last result, and a sentence
+    for each stage that grew by more than `GREW` (a regression is seen when it happens)."""
+    if last is None:
+        return {}, []
+    name, before = last
+    rows, grew = {}, []
+    for stage in dict.fromkeys([*result["stage_peak_memory_mb"], *result["stage_seconds"]]):
+        row = {
+            "peak_mb": result["stage_peak_memory_mb"].get(stage),
+            "last_peak_mb": before.get("stage_peak_memory_mb", {}).get(stage),
+            "seconds": result["stage_seconds"].get(stage),
+            "last_seconds": before.get("stage_seconds", {}).get(stage),
+        }
+        rows[stage] = row
+        for what, now, then, unit in (
+            ("peak memory", row["peak_mb"], row["last_peak_mb"], "MB"),
+            ("time", row["seconds"], row["last_seconds"], "s"),
+        ):
+            if now is not None and then and now > GREW * then:
+                grew.append(f"{stage}: {what} grew from {then:,} {unit} to {now:,} {unit}")
+    return {"file": name, "stages": rows}, grew
+
+
 def _commit() -> str:
     """The code measured: the short commit, with `+changes` when the tree differs from it."""
     import subprocess
@@ -252,8 +295,18 @@ def main() -> None:
     )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{result['date']}-{args.households}-commit-{result['commit']}.json"
+    result["beside_last"], grew = beside_last(result, last_result(args.households, out))
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "model"}, indent=2, default=str))
+    if result["beside_last"]:
+        print(f"\nEach stage beside {result['beside_last']['file']} (peak MB, seconds):")
+        for stage, row in result["beside_last"]["stages"].items():
+            print(
+                f"  {stage:<15}{row['peak_mb'] or '-':>8} (was {row['last_peak_mb'] or '-':>6})"
+                f"{row['seconds'] or '-':>9} s (was {row['last_seconds'] or '-'})"
+            )
+    for sentence in grew:
+        print(f"  GREW: {sentence}")
     print(f"Wrote {out}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
