@@ -99,7 +99,7 @@ def _steps(home: Path) -> tuple[dict[str, dict], float]:
             elif kind in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE):
                 wall[1] = rec.timestamp
             elif kind == dg.DagsterEventType.STEP_START:
-                steps[rec.step_key] = {"start": rec.timestamp, "pid": rec.pid}
+                steps[rec.step_key] = {"start": rec.timestamp, "pid": rec.dagster_event.pid}
             elif kind == dg.DagsterEventType.STEP_SUCCESS:
                 steps[rec.step_key]["seconds"] = rec.timestamp - steps[rec.step_key]["start"]
     finally:
