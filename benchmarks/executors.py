@@ -5,6 +5,7 @@ efficiency, peak memory per process, and whether the ranked list is byte-identic
 in-process run's.
 
     nice .venv/bin/python benchmarks/executors.py --households 20000 --work /tmp/hearth-exec
+    .venv/bin/python benchmarks/executors.py --households 100000 --executors in_process,multiprocess
 
 Parallel efficiency = the steps' summed seconds / (wall seconds x the processes that could run
 steps at once): 1.0 means every slot was busy all the run. Speed-up = in-process wall / wall.
@@ -42,6 +43,7 @@ class ProcessPeaks:
     def __init__(self, roots: list[int], interval: float = 0.2) -> None:
         self.roots, self.interval = roots, interval
         self.peaks: dict[int, int] = {}
+        self.cpu: dict[int, float] = {}  # CPU seconds (user + system) at the last sample
         self.names: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -56,6 +58,8 @@ class ProcessPeaks:
                 for p in procs:
                     try:
                         rss = p.memory_info().rss
+                        t = p.cpu_times()
+                        self.cpu[p.pid] = t.user + t.system
                         self.names.setdefault(p.pid, " ".join(p.cmdline()[:4])[-80:])
                     except psutil.Error:
                         continue
@@ -95,7 +99,7 @@ def _steps(home: Path) -> tuple[dict[str, dict], float]:
             elif kind in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE):
                 wall[1] = rec.timestamp
             elif kind == dg.DagsterEventType.STEP_START:
-                steps[rec.step_key] = {"start": rec.timestamp, "pid": rec.pid}
+                steps[rec.step_key] = {"start": rec.timestamp, "pid": rec.dagster_event.pid}
             elif kind == dg.DagsterEventType.STEP_SUCCESS:
                 steps[rec.step_key]["seconds"] = rec.timestamp - steps[rec.step_key]["start"]
     finally:
@@ -109,7 +113,8 @@ def _run(executor: str, landing: Path, work: Path, env: dict, workers: list[int]
     home.mkdir(parents=True)
     training = work / "training.yaml"
     cmd = [str(BIN / "hearth"), "run", "--landing", str(landing), "--executor", executor]
-    cmd += ["--train-config", str(training)]
+    if training.exists():
+        cmd += ["--train-config", str(training)]
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -139,6 +144,7 @@ def _run(executor: str, landing: Path, work: Path, env: dict, workers: list[int]
             {
                 "pid": pid,
                 "peak_mb": round(peak / 2**20),
+                "cpu_seconds": round(peaks.cpu.get(pid, 0.0), 1),
                 "steps": sorted(by_pid.get(pid, [])),
                 "what": peaks.names.get(pid, ""),
             }
@@ -155,11 +161,27 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-executors"))
     ap.add_argument("--workers", type=int, default=2, help="celery workers (concurrency 1 each)")
+    ap.add_argument(
+        "--executors",
+        default="in_process,multiprocess,celery",
+        help="which to run, in_process first (the others are compared with it)",
+    )
+    ap.add_argument(
+        "--quick-training",
+        action="store_true",
+        help=f"train with {TRAINING} (faster; the default is the pipeline's own settings)",
+    )
     args = ap.parse_args()
+    chosen = [e.strip() for e in args.executors.split(",") if e.strip()]
+    if chosen[:1] != ["in_process"] or not set(chosen) <= {"in_process", "multiprocess", "celery"}:
+        raise SystemExit("--executors: in_process first, then any of multiprocess, celery.")
 
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    (work / "training.yaml").write_text(yaml.safe_dump(TRAINING))
+    if args.quick_training:
+        (work / "training.yaml").write_text(yaml.safe_dump(TRAINING))
+    else:
+        (work / "training.yaml").unlink(missing_ok=True)
     landing = work / "world" / "landing"
     if not landing.exists():
         print(f"Synthesising {args.households:,} households", flush=True)
@@ -181,8 +203,15 @@ def main() -> None:
         )
     env = without_hearth()
     results: dict[str, dict] = {}
-    for executor in ("in_process", "multiprocess"):
+    for executor in (e for e in chosen if e != "celery"):
         results[executor] = _run(executor, landing, work, env, [])
+    if "celery" in chosen:
+        results["celery"] = _celery(args, landing, work, env)
+    _report(args, results)
+
+
+def _celery(args, landing: Path, work: Path, env: dict) -> dict:
+    """The run on celery: Debian's redis-server on a free port and `args.workers` workers."""
 
     port = _free_port()
     redis = subprocess.Popen(
@@ -226,7 +255,7 @@ def main() -> None:
     ]
     try:
         time.sleep(5)  # the workers connect to the broker
-        results["celery"] = _run(
+        return _run(
             "celery",
             landing,
             work,
@@ -240,6 +269,8 @@ def main() -> None:
         redis.terminate()
         redis.wait(timeout=30)
 
+
+def _report(args, results: dict[str, dict]) -> None:
     slots = {"in_process": 1, "multiprocess": os.cpu_count() or 1, "celery": args.workers}
     base = results["in_process"]
     for name, r in results.items():
@@ -249,8 +280,16 @@ def main() -> None:
         )
         r["speed_up_vs_in_process"] = round(base["run_wall_seconds"] / r["run_wall_seconds"], 2)
         r["same_csv_as_in_process"] = r["csv_sha256"] == base["csv_sha256"]
-    summary = {"households": args.households, "cores": os.cpu_count(), "results": results}
-    out = HERE / "results" / f"executors-{args.households}.json"
+    summary = {
+        "date": time.strftime("%Y-%m-%d"),
+        "households": args.households,
+        "cores": os.cpu_count(),
+        "training": TRAINING if args.quick_training else "the pipeline's own settings",
+        # a shared machine: wall seconds include the neighbours' load
+        "load_average_at_end": list(os.getloadavg()),
+        "results": results,
+    }
+    out = HERE / "results" / f"executors-{summary['date']}-{args.households}.json"
     out.write_text(json.dumps(summary, indent=1))
     print(
         f"\n{'executor':<13}{'wall s':>8}{'steps s':>9}{'eff':>6}{'speed-up':>10}"

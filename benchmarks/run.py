@@ -87,6 +87,7 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
     from hearth.warehouse import connect
 
     times: dict[str, float] = {}
+    cpu0 = time.process_time()
     months = landing_months(landing)
     with connect(work / "bare.duckdb") as con:
         t = time.perf_counter()
@@ -121,7 +122,51 @@ def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[st
         score_households(model, names, cap_recency(score_feats, cap), recency_cap=cap)
         times["score"] = time.perf_counter() - t
     times["total"] = sum(times.values())
+    times["cpu_total"] = time.process_time() - cpu0
     return times
+
+
+GREW = 1.25  # a stage whose peak or time grew by more than this since the last result is flagged
+
+
+def last_result(households: int, exclude: Path | None = None) -> tuple[str, dict] | None:
+    """The newest end-to-end result at the same number of households (by its date, then the
+    file's name), to put each stage's peak and time beside."""
+    found = []
+    for path in RESULTS.glob(f"*-{households}-commit-*.json"):
+        if path == exclude:
+            continue
+        data = json.loads(path.read_text())
+        if data.get("households") == households and "stage_peak_memory_mb" in data:
+            found.append((data.get("date", ""), path.stat().st_mtime, path.name, data))
+    if not found:
+        return None
+    _, _, name, data = max(found)
+    return name, data
+
+
+def beside_last(result: dict, last: tuple[str, dict] | None) -> tuple[dict, list[str]]:
+    """Each stage's peak memory (MB) and seconds now and in the last result, and a sentence
+    for each stage that grew by more than `GREW` (a regression is seen when it happens)."""
+    if last is None:
+        return {}, []
+    name, before = last
+    rows, grew = {}, []
+    for stage in dict.fromkeys([*result["stage_peak_memory_mb"], *result["stage_seconds"]]):
+        row = {
+            "peak_mb": result["stage_peak_memory_mb"].get(stage),
+            "last_peak_mb": before.get("stage_peak_memory_mb", {}).get(stage),
+            "seconds": result["stage_seconds"].get(stage),
+            "last_seconds": before.get("stage_seconds", {}).get(stage),
+        }
+        rows[stage] = row
+        for what, now, then, unit in (
+            ("peak memory", row["peak_mb"], row["last_peak_mb"], "MB"),
+            ("time", row["seconds"], row["last_seconds"], "s"),
+        ):
+            if now is not None and then and now > GREW * then:
+                grew.append(f"{stage}: {what} grew from {then:,} {unit} to {now:,} {unit}")
+    return {"file": name, "stages": rows}, grew
 
 
 def _commit() -> str:
@@ -183,6 +228,7 @@ def main() -> None:
         "commit": _commit(),
     }
     stage_seconds: dict[str, float] = {}
+    load_before = list(os.getloadavg())
     with TreeMemory() as mem:
         if not reuse:
             mem.stage = "synth"
@@ -198,6 +244,7 @@ def main() -> None:
             if line.strip().startswith("running "):
                 mem.stage = _stage_of(line.strip()[8:].replace(" ", "_"))
 
+        mem.stage = "orchestration"  # until the first step starts (definitions, the lock)
         t = time.perf_counter()
         outcome = run_pipeline(landing, say=say)
         e2e = time.perf_counter() - t
@@ -228,6 +275,18 @@ def main() -> None:
             "households_per_second": round(args.households / e2e, 1),
             "bare_compute_seconds": {k: round(v, 2) for k, v in bare.items()},
             "ratio_end_to_end_to_bare": round(e2e / bare["total"], 3),
+            # CPU seconds: the same ratio on a shared machine, where wall seconds include the
+            # neighbours' load (uptime's load average at the start and the end)
+            "stage_cpu_seconds": {k: round(v, 1) for k, v in mem.cpu.items()},
+            "pipeline_cpu_seconds": round(
+                sum(v for k, v in mem.cpu.items() if k not in ("bare", "synth", "start")), 1
+            ),
+            "ratio_cpu_to_bare_cpu": round(
+                sum(v for k, v in mem.cpu.items() if k not in ("bare", "synth", "start"))
+                / bare["cpu_total"],
+                3,
+            ),
+            "load_average": [load_before, list(os.getloadavg())],
             "quality_at_scoring_date": expected_quality(
                 truth, ranked.select("household_pid", "score"), outcome.output_folder.name
             ),
@@ -236,8 +295,18 @@ def main() -> None:
     )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{result['date']}-{args.households}-commit-{result['commit']}.json"
+    result["beside_last"], grew = beside_last(result, last_result(args.households, out))
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "model"}, indent=2, default=str))
+    if result["beside_last"]:
+        print(f"\nEach stage beside {result['beside_last']['file']} (peak MB, seconds):")
+        for stage, row in result["beside_last"]["stages"].items():
+            print(
+                f"  {stage:<15}{row['peak_mb'] or '-':>8} (was {row['last_peak_mb'] or '-':>6})"
+                f"{row['seconds'] or '-':>9} s (was {row['last_seconds'] or '-'})"
+            )
+    for sentence in grew:
+        print(f"  GREW: {sentence}")
     print(f"Wrote {out}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -212,6 +212,20 @@ def build_feature_sets(con: duckdb.DuckDBPyConnection, design: Design) -> dict[s
     return rows
 
 
+def load_features(
+    con: duckdb.DuckDBPyConnection, as_of: str, columns: list[str]
+) -> pl.DataFrame | None:
+    """Only `columns` of the features at `as_of`, in the order kept (not sorted: a million
+    households by every feature, sorted, is two copies), or None when one of them is not kept
+    (a window built by an older catalogue). FileNotFoundError when the window is not kept."""
+    path = features_folder(con) / f"features_{as_of}.parquet"
+    if not path.exists():
+        raise FileNotFoundError(path)
+    if any(c not in pl.read_parquet_schema(path) for c in columns):
+        return None
+    return pl.read_parquet(path, columns=columns)
+
+
 def load_window(con: duckdb.DuckDBPyConnection, as_of: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Features at `as_of` (and its labels, empty for the scoring date), ordered by household.
     On a union of warehouses, every attached warehouse's households (`features_folders`)."""

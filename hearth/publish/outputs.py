@@ -119,6 +119,9 @@ def clear_stale_temporaries(outputs: Path) -> list[str]:
     return restored
 
 
+VIEW_ROWS = 50_000  # households put in the commissioners' view at a time
+
+
 def write_ranked(folder: Path, ranked: pl.DataFrame) -> None:
     """`ranked_households.parquet`, the intelligence officer's working copy (every role's
     words, from which each view is made: it stays inside HEARTH_HOME's outputs), and
@@ -126,7 +129,11 @@ def write_ranked(folder: Path, ranked: pl.DataFrame) -> None:
     commissioner columns and words: no person pseudonym, record id, clinical detail or police
     risk level), the list that may go round the partnership."""
     ranked.write_parquet(folder / "ranked_households.parquet")
-    view = role_view(ranked, "commissioner")
-    view.select([c for c in PUBLIC_COLUMNS if c in view.columns]).with_columns(
-        pl.col("score").round(6)
-    ).write_csv(folder / "ranked_households.csv")
+    # a chunk of households at a time: the view reads each household's words as Python
+    # values, gigabytes for a million at once (the file is the same either way)
+    with open(folder / "ranked_households.csv", "wb") as out:
+        for start in range(0, max(ranked.height, 1), VIEW_ROWS):
+            view = role_view(ranked.slice(start, VIEW_ROWS), "commissioner")
+            view.select([c for c in PUBLIC_COLUMNS if c in view.columns]).with_columns(
+                pl.col("score").round(6)
+            ).write_csv(out, include_header=start == 0)

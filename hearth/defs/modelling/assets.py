@@ -149,7 +149,7 @@ def household_scores(
     household_scores. Monitoring between months (hearth/modelling/scoring/monitoring.py): the
     overlap with last month's list and why it changed, and the shift of the scores and
     features from the champion's training window, logged to MLflow."""
-    from hearth.modelling.scoring.score import score_households  # sklearn
+    from hearth.modelling.scoring.score import scored  # sklearn
 
     # the version this run decided on (the alias moves only when the run commits)
     decided = staged(warehouse.resolved()).get("champion") or {}
@@ -159,7 +159,9 @@ def household_scores(
         as_of = run_settings.design(con).score_as_of
         feats, _ = load_window(con, as_of)
         feats = cap_recency(feats, cap)
-        ranked = score_households(
+        # scores and ranks at once; the words a chunk at a time, each kept as it is explained
+        # (the whole list with its words never in memory)
+        scoring = scored(
             model,
             names,
             feats,
@@ -168,10 +170,11 @@ def household_scores(
                 f"Explained {done:,} of {total:,} households."
             ),
         )
+        ranked = scoring.ranking  # household_pid, rank, score
         refusal = scores_refusal(ranked["score"].to_numpy(), as_of, str(champ.version))
         if refusal:
             _refuse(refusal)
-        store_scores(con, ranked, as_of, champ.version)
+        store_scores(con, scoring.chunks, as_of, champ.version)
         # the hold-out of this generation's list (issue 26): drawn over the published top's
         # capacity, kept in the warehouse; publish leaves the held-out households off the list
         try:

@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from hearth.features.build import load_window
+from hearth.features.build import load_features
 from hearth.features.design import cap_recency
 from hearth.modelling.evaluation.metrics import rank_order
 from hearth.modelling.scoring.ranking import top_count
@@ -67,7 +67,8 @@ def psi(reference: np.ndarray, current: np.ndarray, bins: int = PSI_BINS) -> flo
     return float(np.sum((c - r) * np.log(c / r)))
 
 
-def _spaced(n: int, most: int = PSI_SAMPLE) -> np.ndarray:
+def _spaced(n: int, most: int | None = None) -> np.ndarray:
+    most = most or PSI_SAMPLE
     return np.arange(n) if n <= most else np.linspace(0, n - 1, most).astype(int)
 
 
@@ -253,22 +254,41 @@ def monitoring_metrics(report: dict) -> dict[str, float]:
     return {k: v for k, v in out.items() if np.isfinite(v)}
 
 
+PREDICT_ROWS = 100_000  # households scored at a time (a million at once is a 1 GB array)
+
+
+def predict_in_chunks(model, frame: pl.DataFrame, names: list[str]) -> np.ndarray:
+    """The model's scores of every row of `frame`, a chunk of rows at a time (each row's
+    score is its own, so the chunks change nothing)."""
+    out = [
+        model.predict_proba(
+            frame.slice(start, PREDICT_ROWS).select(names).to_numpy().astype(np.float32)
+        )[:, 1]
+        for start in range(0, frame.height, PREDICT_ROWS)
+    ]
+    return np.concatenate(out) if out else np.zeros(0)
+
+
 def reference_window(
     con: duckdb.DuckDBPyConnection, as_of: str | None, model, names: list[str], cap: int
 ) -> tuple[str, pl.DataFrame, np.ndarray] | None:
-    """The scoring model's training window (its features, "months since" capped as at scoring,
-    and the model's scores there), or None when that window's features are no longer kept."""
+    """The scoring model's training window: the features PSI compares (`feature_psi`'s evenly
+    spaced households in household order, "months since" capped as at scoring) and the
+    model's scores of every household there; None when that window's features are no longer
+    kept. Only the model's columns are read, and only the sample is kept."""
     if not as_of:
         return None
     try:
-        feats, _ = load_window(con, as_of)
+        feats = load_features(con, as_of, ["household_pid", *names])
     except FileNotFoundError:
         return None
-    if any(n not in feats.columns for n in names):
+    if feats is None:
         return None  # kept by an older catalogue: not comparable feature by feature
     feats = cap_recency(feats, cap)
-    X = feats.select(names).to_numpy().astype(np.float32, copy=False)
-    return as_of, feats, model.predict_proba(X)[:, 1]
+    scores = predict_in_chunks(model, feats, names)
+    by_household = feats["household_pid"].arg_sort()
+    sample = feats.select(names)[by_household.gather(_spaced(feats.height)).to_numpy()]
+    return as_of, sample, scores
 
 
 def rank_by_version(
@@ -315,6 +335,19 @@ def log_monitoring(report: dict, registry: Registry, run_tags: dict[str, str]) -
         return run.info.run_id
 
 
+def list_sample(features: pl.DataFrame, ranked: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """`names` of the listed households in list order, only the evenly spaced ones
+    `feature_psi` reads (the whole frame joined to the list would be another copy of every
+    feature of every household)."""
+    rows = (
+        features.select("household_pid")
+        .with_row_index("row")
+        .join(ranked.select("household_pid").with_row_index("at"), on="household_pid")
+        .sort("at")["row"]
+    )
+    return features.select(names)[rows.gather(_spaced(len(rows))).to_numpy()]
+
+
 def monitor_month(
     con: duckdb.DuckDBPyConnection,
     ranked: pl.DataFrame,
@@ -336,15 +369,13 @@ def monitor_month(
     ref_as_of = champ.tags.get("refit_as_of")
     if not ref_as_of:
         ref_as_of = registry.run(champ.run_id).data.params.get("train_as_of")
-    by_pid = features_now.select("household_pid", *names)
-    now = ranked.select("household_pid", "rank", "score").join(by_pid, on="household_pid")
     report = monitor(
         con,
         ranked,
         as_of,
         str(champ.version),
-        now["score"].to_numpy(),
-        now,
+        ranked["score"].to_numpy(),
+        list_sample(features_now, ranked, names),
         reference_window(con, ref_as_of, model, names, cap),
         names,
         lambda version: rank_by_version(version, features_now, registry),

@@ -79,17 +79,57 @@ def encode_role_reasons(
     )
 
 
+STORE_ROWS = 50_000  # households written to the warehouse at a time
+
+
 def store_scores(
-    con: duckdb.DuckDBPyConnection, ranked: pl.DataFrame, as_of: str, version: str
-) -> None:
+    con: duckdb.DuckDBPyConnection,
+    ranked: pl.DataFrame | Iterable[pl.DataFrame],
+    as_of: str,
+    version: str,
+) -> int:
+    """Keep the ranked list in `household_scores`, replacing the last one, in one transaction
+    (a list cut short by an error is never kept). `ranked` may come in pieces in rank order
+    (`score.scored(...).chunks`): each is written as it comes, so the whole list with its
+    words is never in memory at once. Returns the households kept."""
+    pieces = [ranked] if isinstance(ranked, pl.DataFrame) else ranked
+    kept, batch, rows, written = 0, [], 0, False
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for piece in pieces:
+            batch.append(piece)
+            rows += piece.height
+            if rows >= STORE_ROWS:
+                kept += _write_scores(con, batch, as_of, version, first=not written)
+                batch, rows, written = [], 0, True
+        if batch:
+            kept += _write_scores(con, batch, as_of, version, first=not written)
+        elif not written:
+            raise ValueError("There is no ranked list to keep: the scorer gave no households.")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return kept
+
+
+def _write_scores(
+    con: duckdb.DuckDBPyConnection,
+    batch: list[pl.DataFrame],
+    as_of: str,
+    version: str,
+    first: bool,
+) -> int:
+    frame = pl.concat(batch)
     con.register(
         "scores_frame",
-        ranked.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(version).alias("model_version")),
+        frame.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(version).alias("model_version")),
     )
     try:
-        run_sql(con, "modelling/scores_store")
+        run_sql(con, "modelling/scores_store" if first else "modelling/scores_append")
     finally:
         con.unregister("scores_frame")
+    return frame.height
 
 
 def load_scores(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

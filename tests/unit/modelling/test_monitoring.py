@@ -179,3 +179,29 @@ def test_monitor_compares_with_last_month_and_the_training_window(con):
     m = monitoring_metrics(report)
     assert m["monitoring.overlap_top_1pct"] == 0.0 and m["monitoring.new_model_version"] == 1.0
     assert m["monitoring.feature_psi.x"] == report["feature_psi"]["x"]
+
+
+def test_psi_reads_the_same_households_whatever_is_kept(monkeypatch):
+    """The sample of this month's features PSI reads is the listed households in list order,
+    evenly spaced, as if the whole feature frame were joined to the list; the scores worked
+    out a chunk at a time are the scores worked out at once."""
+    import hearth.modelling.scoring.monitoring as m
+
+    monkeypatch.setattr(m, "PSI_SAMPLE", 4)
+    monkeypatch.setattr(m, "PREDICT_ROWS", 3)
+    pids = [f"h{i}" for i in range(10)]
+    features = pl.DataFrame({"household_pid": pids, "x": [float(i) for i in range(10)]})
+    listed = ["h7", "h2", "h9", "h0", "h5", "h1", "h8", "h3", "h6", "h4"]
+    ranked = pl.DataFrame({"household_pid": listed, "rank": list(range(1, 11))})
+    got = m.list_sample(features, ranked, ["x"])
+    whole = ranked.join(features, on="household_pid", maintain_order="left")
+    assert got["x"].to_list() == whole["x"].to_numpy()[m._spaced(10)].tolist()
+    assert got["x"].to_list() == [7.0, 0.0, 8.0, 4.0]
+
+    class Model:  # each row's score is its own
+        def predict_proba(self, X):
+            return np.column_stack([1 - X[:, 0] / 10, X[:, 0] / 10])
+
+    assert m.predict_in_chunks(Model(), features, ["x"]).tolist() == pytest.approx(
+        [i / 10 for i in range(10)]
+    )

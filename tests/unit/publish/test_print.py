@@ -282,3 +282,17 @@ def test_the_csv_carries_the_areas_every_list_file_carries(tmp_path):
     assert {"lsoa_code", "lsoa_name"} <= set(header)
     csv = pl.read_csv(tmp_path / "ranked_households.csv")
     assert csv["lsoa_code"].to_list() == scored["lsoa_code"].to_list()
+
+
+def test_the_csv_written_a_chunk_at_a_time_is_the_view_written_whole(tmp_path, monkeypatch):
+    import hearth.publish.outputs as outputs
+    from hearth.publish.ranked import PUBLIC_COLUMNS
+
+    scored = _scored(30)
+    view = role_view(scored, "commissioner")
+    whole = view.select([c for c in PUBLIC_COLUMNS if c in view.columns]).with_columns(
+        pl.col("score").round(6)
+    )
+    monkeypatch.setattr(outputs, "VIEW_ROWS", 7)  # five chunks, the last of two households
+    write_ranked(tmp_path, scored)
+    assert (tmp_path / "ranked_households.csv").read_bytes() == whole.write_csv().encode()
