@@ -216,7 +216,9 @@ def test_cli_agency_identifiers_and_a_raw_folder_inside_the_landing_refused(tmp_
     )
     assert inside.exit_code != 0 and "must not be inside the landing" in inside.output
     assert not (out / "raw").exists()
-    shared = CliRunner().invoke(app, [*base, *where, "--raw", str(tmp_path / "raw")])
+    shared = CliRunner().invoke(
+        app, [*base, *where, "--shared-keys", "--raw", str(tmp_path / "raw")]
+    )
     assert shared.exit_code != 0 and "--raw is for --agency-identifiers" in shared.output
     ok = CliRunner().invoke(
         app, [*base, *where, "--agency-identifiers", "--raw", str(tmp_path / "raw")]
