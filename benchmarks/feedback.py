@@ -130,6 +130,7 @@ class Cycle:
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step
     added_copies: int = 0  # training rows added by weighting the held-out households
+    censored: dict[str, int] = field(default_factory=dict)  # safe_updating.Censored, as a dict
 
 
 @dataclass
@@ -212,10 +213,12 @@ class Arm:
         names, cap = load_catalogue().usable_names(history), recency_cap(history)
         rows = np.ones(feats.height, dtype=bool)
         copies = np.ones(feats.height, dtype=np.int64)
+        censored = {}
         if self.name == "safe":  # Hearth's rule, on the interventions the arm has ingested
             # censored at the first listing (safe_updating.censor, as the recipe applies it)
             rule = window_censoring(self.con, train_as_of, as_of)
-            _, rows, _ = censor(Window(train_as_of, feats.select("household_pid"), y), rule)
+            _, rows, counts = censor(Window(train_as_of, feats.select("household_pid"), y), rule)
+            censored = asdict(counts)
             y = rule.labels(feats["household_pid"].to_numpy(), y)
             if s.weights:  # the held-out stand in for the lottery's listed entrants
                 chances = held_out_chances(self.con, train_as_of, as_of)
@@ -285,6 +288,7 @@ class Arm:
                 round(time.perf_counter() - t0, 2),
                 steps,
                 added_copies=int(len(take) - rows.sum()),
+                censored=censored,
             )
         )
         pid = np.array(listed["household_pid"].to_list() + new_held, dtype=object)
@@ -510,6 +514,7 @@ def evaluate(arms: dict[str, Arm], s: Settings) -> list[dict]:
                 "crises_in_training": cyc.crises_in_training,
                 "left_out_of_training": cyc.excluded,
                 "held_out_copies_added": cyc.added_copies,
+                "censored_at_first_listing": cyc.censored,
                 "listed": len(cyc.listed),
                 "held_out": len(cyc.held_out),
                 "seconds": cyc.seconds,
