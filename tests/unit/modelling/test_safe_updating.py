@@ -165,10 +165,16 @@ def test_the_card_states_the_rule_the_holdout_and_its_crises(warehouse):
     with connect(path) as con:
         su = safe_updating(con, TRAIN, VALID, SCORE)
         held = held_out_between(con, TRAIN, VALID)
-    kept, su.excluded_train = restrict(window(TRAIN), su.train_changed)
+    kept, valid, keep = su.censor(window(TRAIN), window(VALID))
+    assert valid.frame.height == int(keep.sum())  # the mask filters the uncapped frame alike
     su.count_held_out(kept, held)
     text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=su.summary())))
     assert "## Safe updating" in text and "did not change" in text
+    # the list scored in the training year: censored there, left out of the validation year
+    c = su.train_censored
+    assert c.censored == len(su.train_changed) and su.excluded_valid == len(su.valid_changed)
+    assert f"{c.censored:,} with no crisis before it count as crisis-free only" in text
+    assert "first listing" in text and f"{su.excluded_valid:,} validation households" in text
     assert f"Hold-out in the training year: {su.train_held_out:,} households" in text
     assert f"{su.train_held_out_crises:,} of them with a crisis" in text
     assert "cannot be safely retrained" not in text
