@@ -105,6 +105,7 @@ class Settings:
     calibration: str = "isotonic"
     max_iter: int = 150  # TrainParams.max_iter (Hearth's default 150)
     weights: bool = True  # safe arm: held-out households weighted by 1 / chance (Hearth's rule)
+    censor_draw: str = ""  # safe arm: salts the censored households' keyed draw (its noise)
 
     @property
     def capacity(self) -> int:
@@ -217,7 +218,8 @@ class Arm:
         if self.name == "safe":  # Hearth's rule, on the interventions the arm has ingested
             # censored at the first listing (safe_updating.censor, as the recipe applies it)
             rule = window_censoring(self.con, train_as_of, as_of)
-            _, rows, counts = censor(Window(train_as_of, feats.select("household_pid"), y), rule)
+            window = Window(train_as_of, feats.select("household_pid"), y)
+            _, rows, counts = censor(window, rule, s.censor_draw)
             censored = asdict(counts)
             y = rule.labels(feats["household_pid"].to_numpy(), y)
             if s.weights:  # the held-out stand in for the lottery's listed entrants
@@ -617,6 +619,12 @@ def main(argv: list[str] | None = None) -> Path:
         "weighted: for comparison only).",
     )
     ap.add_argument(
+        "--censor-draw",
+        default="",
+        help="Salts the keyed draw that keeps each censored household with its observed share "
+        "(Hearth's draw when empty): another draw measures the draw's own noise.",
+    )
+    ap.add_argument(
         "--arms",
         default="naive,safe",
         help="naive,safe by default; explicit: every household, with a visit indicator "
@@ -648,6 +656,7 @@ def main(argv: list[str] | None = None) -> Path:
         calibration=args.calibration,
         max_iter=args.max_iter,
         weights=not args.no_weights,
+        censor_draw=args.censor_draw,
     )
     t0 = time.perf_counter()
 

@@ -165,11 +165,12 @@ class Censored:
     censored_kept: int = 0  # of them, rows the share's draw kept
 
 
-def censor(window, rule: Censoring) -> tuple[object, np.ndarray, Censored]:
+def censor(window, rule: Censoring, draw: str = "") -> tuple[object, np.ndarray, Censored]:
     """A labelled window (hearth/modelling/training/selection.py Window) under the rule: without
     the households first listed before it, each censored household labelled 0 and kept with
     the share of the window it was observed; with the mask of rows kept (to filter a frame in
-    the same order) and the counts. The same window when the list changed nobody in it."""
+    the same order) and the counts. The same window when the list changed nobody in it.
+    `draw` salts the share's draw apart from Hearth's (benchmarks: the draw's own noise)."""
     pids = window.frame["household_pid"].to_numpy()
     keep = np.ones(pids.size, dtype=bool)
     if not rule.changed:
@@ -177,7 +178,7 @@ def censor(window, rule: Censoring) -> tuple[object, np.ndarray, Censored]:
     left = np.isin(pids, np.fromiter(rule.left_out, dtype=object, count=len(rule.left_out)))
     share = np.array([rule.observed.get(p, np.nan) for p in pids], dtype=float)
     cens = ~np.isnan(share)
-    drawn = kept_by_share(pids[cens], share[cens], rule.as_of)
+    drawn = kept_by_share(pids[cens], share[cens], rule.as_of + draw)
     keep[left] = False
     keep[np.flatnonzero(cens)[~drawn]] = False
     y = rule.labels(pids, window.y)
