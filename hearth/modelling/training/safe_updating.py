@@ -329,8 +329,3 @@ def reweight(window, chances: dict[str, float]) -> tuple[object, int]:
     rows = np.repeat(np.arange(copies.size), copies)
     frame = window.frame[rows]
     return replace(window, frame=frame, y=np.asarray(window.y)[rows]), added
-
-
-def without(frame: pl.DataFrame, changed: set[str]) -> pl.DataFrame:
-    """A features frame without the households the list changed."""
-    return frame.filter(~pl.col("household_pid").is_in(list(changed))) if changed else frame
