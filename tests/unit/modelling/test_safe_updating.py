@@ -1,8 +1,10 @@
-"""Safe updating (issue 26) on a small world: the households a list changed (listed and not held
-out, or offered help from a list in the interventions source) are left out of training; the gate
-refuses a training window that still holds one; the card states the rule, the hold-out and its
-crises, and says a model with a hold-out share of 0 cannot be safely retrained. A real DuckDB
-file; the offers are landed through the ingest like any extract."""
+"""Safe updating (issue 26) on a small world: a household a list changed (listed and not held
+out, or offered help from a list in the interventions source) is followed until its first
+listing — left out of a window it was listed before, censored inside one (a crisis before the
+listing kept, none: crisis-free for the share observed); the gate refuses an outcome after a
+first listing; the card states the rule, the hold-out and its crises, and says a model with a
+hold-out share of 0 cannot be safely retrained. A real DuckDB file; the offers are landed
+through the ingest like any extract."""
 
 from __future__ import annotations
 
