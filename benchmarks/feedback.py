@@ -18,12 +18,14 @@ each cycle's month, the world asks the arm for Hearth's list as of that month; t
    (`fit_candidate("gradient_boosting")`, `TrainParams().sized(...)`, the same as
    `refit_on_latest` fits the chosen model to score at T) on the arm's training households:
    - **naive**: every household (monthly retraining on all outcomes, as if nobody acted);
-   - **safe**: only households the list did not change, by Hearth's own rule
-     (`hearth.modelling.training.safe_updating.changed_by_list` on the interventions extract
-     the arm ingested: households offered help from a list from 12 months before the window
-     to its end are left out; never-listed and held-out households stay, each held-out one
-     weighted by 1 / its chance of being held out, `held_out_chances` on the hold-out kept
-     in the arm's warehouse; `--no-weights` leaves the weights off);
+   - **safe**: outcomes the list did not change, by Hearth's own rule as the recipe applies it
+     (`hearth.modelling.training.safe_updating.window_censoring` and `censor`, on the
+     interventions extract and hold-out the arm keeps): a household listed or offered help
+     from a list in the 12 months before the window is left out; one first listed inside the
+     window is censored at that listing (a crisis before it kept, else counted crisis-free for
+     the share of the year observed); never-listed and held-out households stay, each held-out
+     one weighted by 1 / its chance of being held out (`held_out_chances`; `--no-weights`
+     leaves the weights off);
    - **explicit** (`--arms explicit`, for comparison): every household, with a 0/1 feature
      "offered from a list in the window", set to 0 when scoring (a model of the visit);
 4. scores every household at M and publishes a list within capacity (`--capacity`, a share of
@@ -84,20 +86,6 @@ WHERE is_crisis AND household_pid IS NOT NULL
 GROUP BY ALL
 """
 
-# The experiment `--censor`: households first listed inside the label window [$first, $end)
-# with a crisis before that listing (the outcome, as far as known, is unchanged by the list).
-CRISIS_BEFORE_LISTING_SQL = """
-WITH first_listed AS (
-    SELECT household_pid, min(as_of) AS first_month FROM holdout_assignments
-    WHERE listed AND NOT held_out AND as_of < $end GROUP BY household_pid
-)
-SELECT DISTINCT f.household_pid FROM first_listed AS f
-JOIN linked_events AS e ON e.household_pid = f.household_pid
-WHERE f.first_month >= $first AND e.is_crisis
-    AND e.event_date >= CAST($start AS DATE)
-    AND strftime(e.event_date, '%Y-%m') < f.first_month
-"""
-
 
 @dataclass
 class Settings:
@@ -117,7 +105,7 @@ class Settings:
     calibration: str = "isotonic"
     max_iter: int = 150  # TrainParams.max_iter (Hearth's default 150)
     weights: bool = True  # safe arm: held-out households weighted by 1 / chance (Hearth's rule)
-    censor: bool = False  # safe arm, experiment: keep a crisis that came before the first listing
+    censor_draw: str = ""  # safe arm: salts the censored households' keyed draw (its noise)
 
     @property
     def capacity(self) -> int:
@@ -143,6 +131,7 @@ class Cycle:
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step
     added_copies: int = 0  # training rows added by weighting the held-out households
+    censored: dict[str, int] = field(default_factory=dict)  # safe_updating.Censored, as a dict
 
 
 @dataclass
@@ -188,7 +177,6 @@ class Arm:
 
     def lister(self, as_of: str):
         """Hearth as of `as_of`: retrain, score, draw the hold-out and publish."""
-        import duckdb
 
         from hearth.features.build import build_features, build_labels
         from hearth.features.catalogue import load_catalogue
@@ -198,10 +186,13 @@ class Arm:
         from hearth.modelling.training.fit import fit_candidate
         from hearth.modelling.training.params import TrainParams
         from hearth.modelling.training.safe_updating import (
+            censor,
             changed_by_list,
             held_out_chances,
             holdout_copies,
+            window_censoring,
         )
+        from hearth.modelling.training.selection import Window
         from hearth.months import add_months
         from hearth.synth.loop import PublishedList
 
@@ -223,20 +214,17 @@ class Arm:
         names, cap = load_catalogue().usable_names(history), recency_cap(history)
         rows = np.ones(feats.height, dtype=bool)
         copies = np.ones(feats.height, dtype=np.int64)
+        censored = {}
         if self.name == "safe":  # Hearth's rule, on the interventions the arm has ingested
-            changed = changed_by_list(self.con, train_as_of, as_of)
-            rows = ~feats["household_pid"].is_in(list(changed)).to_numpy()
+            # censored at the first listing (safe_updating.censor, as the recipe applies it)
+            rule = window_censoring(self.con, train_as_of, as_of)
+            window = Window(train_as_of, feats.select("household_pid"), y)
+            _, rows, counts = censor(window, rule, s.censor_draw)
+            censored = asdict(counts)
+            y = rule.labels(feats["household_pid"].to_numpy(), y)
             if s.weights:  # the held-out stand in for the lottery's listed entrants
                 chances = held_out_chances(self.con, train_as_of, as_of)
                 copies = holdout_copies(feats["household_pid"].to_numpy(), chances)
-            if s.censor:  # a crisis before the first listing is one the list did not change
-                params = {"start": f"{train_as_of}-01", "first": train_as_of, "end": as_of}
-                try:
-                    got = self.con.execute(CRISIS_BEFORE_LISTING_SQL, params).fetchall()
-                except duckdb.CatalogException:  # no list drawn yet
-                    got = []
-                before = {r[0] for r in got}
-                rows |= feats["household_pid"].is_in(list(before)).to_numpy()
         take = np.repeat(np.flatnonzero(rows), copies[rows])
         frame = cap_recency(feats, cap)[take]
         if self.name == "explicit":  # every household, the offer a feature; 0 when scoring
@@ -302,6 +290,7 @@ class Arm:
                 round(time.perf_counter() - t0, 2),
                 steps,
                 added_copies=int(len(take) - rows.sum()),
+                censored=censored,
             )
         )
         pid = np.array(listed["household_pid"].to_list() + new_held, dtype=object)
@@ -527,6 +516,7 @@ def evaluate(arms: dict[str, Arm], s: Settings) -> list[dict]:
                 "crises_in_training": cyc.crises_in_training,
                 "left_out_of_training": cyc.excluded,
                 "held_out_copies_added": cyc.added_copies,
+                "censored_at_first_listing": cyc.censored,
                 "listed": len(cyc.listed),
                 "held_out": len(cyc.held_out),
                 "seconds": cyc.seconds,
@@ -629,10 +619,10 @@ def main(argv: list[str] | None = None) -> Path:
         "weighted: for comparison only).",
     )
     ap.add_argument(
-        "--censor",
-        action="store_true",
-        help="Experiment, safe arm: keep a listed household whose crisis came before its first "
-        "listing in the label window (not Hearth's rule).",
+        "--censor-draw",
+        default="",
+        help="Salts the keyed draw that keeps each censored household with its observed share "
+        "(Hearth's draw when empty): another draw measures the draw's own noise.",
     )
     ap.add_argument(
         "--arms",
@@ -666,7 +656,7 @@ def main(argv: list[str] | None = None) -> Path:
         calibration=args.calibration,
         max_iter=args.max_iter,
         weights=not args.no_weights,
-        censor=args.censor,
+        censor_draw=args.censor_draw,
     )
     t0 = time.perf_counter()
 

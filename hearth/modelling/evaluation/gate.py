@@ -30,13 +30,15 @@ stopped run, and nothing is published. The rules, in the order they are tried:
    and `hearth.contact_count` carrying the sentence every output shows), and the promotion
    rule applies to it unchanged. It is refused only if it is degenerate too: flat scores
    (rule 2), or a precision at 1% no higher than a list drawn at random (the crisis rate).
-4. **changed by the list** (issue 26) - a candidate whose training outcomes include households
-   a published list named or offered help (hearth/modelling/training/safe_updating.py) would
-   learn that the help's effect is the household's low risk: it is refused, since Hearth does
-   not model the intervention itself. Training normally leaves those households out and
-   weights each held-out household by 1 / its chance of being held out, so the held-out stand
-   in for the lottery's entrants the list changed (`safe_updating.RULE`, stated in the refusal
-   and on the card); this rule is the guard that the changed households were left out.
+4. **changed by the list** (issue 26) - a candidate whose training outcomes include an outcome
+   a published list changed (hearth/modelling/training/safe_updating.py) would learn that the
+   help's effect is the household's low risk: it is refused, since Hearth does not model the
+   intervention itself. A household a list named (not held out) or offered help counts only
+   until its first listing: the rule refuses a training row of a household first listed before
+   its window opened, or a crisis label of a household censored at its first listing inside
+   the window (its crisis came after the list). Training censors those households that way
+   and weights each held-out household by 1 / its chance of being held out
+   (`safe_updating.RULE`, stated in the refusal and on the card); this rule is its guard.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hearth.modelling.training.candidates import BETTER_P
-from hearth.modelling.training.safe_updating import RULE
+from hearth.modelling.training.safe_updating import RULE, Censoring
 
 FLAT_GAP = 0.01  # the top 1% must score more than 1% above the median household
 MAX_TIED_SHARE = 0.5  # at most half the top 1% may tie with the first household below it
@@ -154,19 +156,19 @@ def model_refusal(result, valid_y: np.ndarray) -> Refusal | None:
 
 
 def list_refusal(
-    train_pids: np.ndarray, changed: set[str], train_as_of: str, valid_as_of: str
+    train_pids: np.ndarray, train_y: np.ndarray, rule: Censoring, train_as_of: str, valid_as_of: str
 ) -> Refusal | None:
-    """Rule 4: no training household's outcomes may have been changed by the list."""
-    if not changed:
-        return None
-    n = int(np.isin(np.asarray(train_pids), np.fromiter(changed, dtype=object)).sum())
+    """Rule 4: no training outcome may be one the list changed: a household counts only until
+    its first listing (`safe_updating.Censoring.breaches`)."""
+    n = rule.breaches(train_pids, train_y)
     if n == 0:
         return None
     return Refusal(
         "changed_by_list",
         f"{n} of the households the model would be trained on (as at {train_as_of}, crises to "
-        f"{valid_as_of}) were named on a published list or offered help from one, so their "
-        "outcomes show the help, not their risk; a model trained on them would learn to drop "
+        f"{valid_as_of}) carry an outcome from after a published list named them or offered "
+        "them help (listed before the window opened, or a crisis after their first listing), "
+        "so it shows the help, not their risk; a model trained on them would learn to drop "
         "the households the visits helped, and Hearth does not model the intervention itself. "
         f"The rule to train by: {RULE} {NOT_KEPT[0].upper()}{NOT_KEPT[1:]}",
         {"changed_households": n, "train_as_of": train_as_of},

@@ -19,9 +19,19 @@ def safe_updating_lines(result) -> list[str]:
     else:
         lines.append(
             f"- Left out: {su['excluded_training_households']:,} training and "
-            f"{su['excluded_validation_households']:,} validation households whose outcomes a "
-            "list changed."
+            f"{su['excluded_validation_households']:,} validation households a list named or "
+            "offered help before the window opened (their whole year may show the help)."
         )
+        for name, c in (su.get("censored") or {}).items():
+            if not (c["censored"] or c["crisis_before"]):
+                continue
+            lines.append(
+                f"- Censored at their first listing inside the {name} window: "
+                f"{c['crisis_before']:,} households kept with the crisis they had before it; "
+                f"{c['censored']:,} with no crisis before it count as crisis-free only for the "
+                f"share of the year before their listing ({c['censored_kept']:,} kept by a "
+                "draw weighted by that share), not for the whole year."
+            )
     lines.append(
         f"- Hold-out in the training year: {su['held_out_households']:,} households, "
         f"{su['held_out_crises']:,} of them with a crisis in the 12 months after."

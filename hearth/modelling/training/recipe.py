@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design, cap_recency, recency_cap
@@ -35,10 +36,8 @@ from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.safe_updating import (
     held_out_between,
     held_out_chances,
-    restrict,
     reweight,
     safe_updating,
-    without,
 )
 from hearth.warehouse import query
 
@@ -119,21 +118,24 @@ def train_champion(
         latest_chances = held_out_chances(con, design.valid_as_of, design.score_as_of)
         working = list_working(con, design.score_as_of)  # "is the list working?", for the card
     train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
-    train, safe.excluded_train = restrict(train, safe.train_changed)
-    valid, safe.excluded_valid = restrict(valid, safe.valid_changed)
-    raw_valid = without(raw_valid, safe.valid_changed)
+    # a household first listed inside a window is censored at that listing, not left out
+    train, valid, kept_valid = safe.censor(train, valid)
+    raw_valid = raw_valid.filter(pl.Series(kept_valid))
     safe.count_held_out(train, held)
     train, safe.train_added_copies = reweight(train, train_chances)
     if safe.acted_on:
         info(
             f"safe updating: {safe.excluded_train:,} training and {safe.excluded_valid:,} "
-            "validation households left out (their outcomes were changed by a list); "
+            "validation households left out (listed before the window); "
+            f"{safe.train_censored.censored:,} and {safe.valid_censored.censored:,} censored at "
+            f"their first listing, {safe.train_censored.crisis_before:,} and "
+            f"{safe.valid_censored.crisis_before:,} kept with a crisis before it; "
             f"{safe.train_held_out:,} held-out households kept"
         )
     history, latest_history = w.history, w.latest_history
     refusal = window_refusal(train.y, valid.y, design.train_as_of, design.valid_as_of)
     refusal = refusal or list_refusal(
-        train.pids, safe.train_changed, design.train_as_of, design.valid_as_of
+        train.pids, train.y, safe.train_rule, design.train_as_of, design.valid_as_of
     )
     if refusal:
         raise Refused(refusal)

@@ -4,48 +4,61 @@ If the visits work, the households a list reached have fewer crises, and a model
 them learns that their features mean lower risk, so next year's list drops exactly the
 households that needed the visit (Liley et al.). The rule Hearth applies to every training run:
 
-- a household's outcomes in a window are *changed by the list* when, from `LOOKBACK_MONTHS`
-  before the window opens to its end, it was listed by a published list (and not held out:
-  `holdout_assignments`) or was offered help from a list (`interventions`, from_list Y);
-- training (features at T-24, crises to T-12) and validation (T-12, crises to T) use only the
-  other households: those never listed, and those held out by the lottery
-  (hearth/modelling/holdout.py), whose outcomes are what would have happened without a visit;
-- each held-out household is weighted by 1 / the chance it had of being held out (its list's
-  held-out count over the lottery's entrants), so it stands in for the entrants the list did
-  change: leaving the listed out alone removes the top of the risk distribution, and a model
-  trained on the rest ranks the top worse (benchmarks/feedback.py measured 0.04 of the ratio to
-  the oracle lost from one list of 1% left out). The weight is applied as whole copies of the
-  household's row (`round(1 / chance)`), so every fit and calibration downstream sees it
-  without a weight argument; a hold-out drawn only at the capacity margin stands in only for
-  the margin, and the top of the list stays unseen (docs/data-protection.md: the trade-off);
-- the gate (hearth/modelling/evaluation/gate.py, `list_refusal`) refuses a candidate whose
-  training outcomes include a changed household: Hearth does not yet model the intervention
-  itself, so leaving such outcomes in is never safe.
+- a household's outcomes in a window are *changed by the list* from the first month, from
+  `LOOKBACK_MONTHS` before the window opens to its end, it was listed by a published list (and
+  not held out: `holdout_assignments`) or was offered help from a list (`interventions`,
+  from_list Y): its *first listing*;
+- a household first listed before the window opens is left out of it (a visit's effect lasts);
+- a household first listed inside the window is *censored* at that month, not left out: leaving
+  it out would select on the outcome itself, since a crisis early in the window raises the score
+  that lists the household. A crisis before its first listing is one the list did not change, so
+  the household is kept with that crisis (label 1); with no crisis before it, it counts as a
+  household without a crisis observed for the share of the window before its first listing
+  (months observed / 12), not as a full year without one (`censoring`, `censor`);
+- households never listed, and those held out by the lottery (hearth/modelling/holdout.py),
+  whose outcomes are what would have happened without a visit, are kept whole; each held-out
+  household is weighted by 1 / the chance it had of being held out (its list's held-out count
+  over the lottery's entrants), so it stands in for the entrants the list changed. Weights are
+  whole copies of the household's row (`round(1 / chance)`), and a censored household's share
+  is applied as a keyed draw that keeps its row with that chance (the same households every
+  run), so every fit and calibration downstream sees them without a weight argument; a hold-out
+  drawn only at the capacity margin stands in only for the margin
+  (docs/data-protection.md: the trade-off);
+- training (features at T-24, crises to T-12) and validation (T-12, crises to T; the refit that
+  scores at T trains on it) both follow the rule; the gate
+  (hearth/modelling/evaluation/gate.py, `list_refusal`) refuses a candidate whose training
+  outcomes include one the list changed: a household first listed before its window, or a
+  crisis after a household's first listing. Hearth does not model the intervention itself.
 
-Before any list was acted on nothing is changed and nothing is dropped. A lookback because a
-visit's effect lasts: a household visited a year before the window may still be safer in it.
+benchmarks/feedback.py measured the rule's steps (docs/performance.md, "The closed loop").
+Before any list was acted on nothing is changed and nothing is dropped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import hashlib
+from dataclasses import asdict, dataclass, field, replace
 
 import duckdb
 import numpy as np
 import polars as pl
 
-from hearth.months import add_months, month_start
+from hearth.months import add_months, month_start, months_between
 from hearth.sources import INTERVENTION_SOURCES, SOURCES
 from hearth.warehouse import query, query_source
 
 LOOKBACK_MONTHS = 12
+LABEL_MONTHS = 12  # a label window's length (sql/features/labels.sql)
 RULE = (
-    "Trained and validated only on outcomes the list did not change: households a published "
-    "list named (and did not hold out) or that were offered help from a list, from "
-    f"{LOOKBACK_MONTHS} months before each window to its end, are left out; households never "
-    "listed and those held out by the lottery are kept, and in training each held-out "
-    "household counts 1 / its chance of being held out (rounded to whole copies), standing in "
-    "for the lottery's entrants the list changed."
+    "Trained and validated only on outcomes the list did not change. A household a published "
+    "list named (and did not hold out) or that was offered help from a list is followed only "
+    "until its first listing: listed before a window opens (up to "
+    f"{LOOKBACK_MONTHS} months before), it is left out of that window; first listed inside it, "
+    "a crisis before that listing is kept, and with none it counts as crisis-free only for the "
+    "share of the year before its listing, not the whole year. Households never listed and "
+    "those held out by the lottery are kept whole, and in training each held-out household "
+    "counts 1 / its chance of being held out (rounded to whole copies), standing in for the "
+    "lottery's entrants the list changed."
 )
 
 
@@ -59,19 +72,122 @@ def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict, source=None) 
         return []
 
 
-def changed_by_list(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> set[str]:
-    """The households whose outcomes between `as_of` and `end` (months) a list may have changed."""
+def first_listed(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> dict[str, str]:
+    """Each household whose outcomes between `as_of` and `end` (months) a list may have changed,
+    with its first listing: the first month from `LOOKBACK_MONTHS` before `as_of` a published
+    list named it (not held out) or it was offered help from a list."""
     start = add_months(as_of, -LOOKBACK_MONTHS)
-    out = {
-        r[0]
-        for r in _rows(
-            con, "modelling/changed_by_list_listed", {"start_month": start, "end_month": end}
-        )
-    }
+    rows = _rows(con, "modelling/changed_by_list_listed", {"start_month": start, "end_month": end})
     for name in INTERVENTION_SOURCES:
         params = {"start": month_start(start), "end": month_start(end)}
-        out |= {r[0] for r in _rows(con, "modelling/changed_by_list", params, SOURCES[name])}
+        rows += _rows(con, "modelling/changed_by_list", params, SOURCES[name])
+    out: dict[str, str] = {}
+    for pid, month in rows:
+        out[pid] = min(month, out.get(pid, month))
     return out
+
+
+def changed_by_list(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> set[str]:
+    """The households whose outcomes between `as_of` and `end` (months) a list may have changed."""
+    return set(first_listed(con, as_of, end))
+
+
+def first_crises(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, str]:
+    """Each household's first crisis month in the label window of `as_of`."""
+    return dict(_rows(con, "modelling/first_crisis", {"as_of": month_start(as_of)}))
+
+
+@dataclass(frozen=True)
+class Censoring:
+    """How one window's households the list changed enter it (the rule: module docstring)."""
+
+    as_of: str
+    left_out: frozenset[str] = frozenset()  # first listed before the window opened
+    crisis_before: frozenset[str] = frozenset()  # first listed inside it, a crisis before: label 1
+    observed: dict[str, float] = field(default_factory=dict)  # no crisis before: share observed
+
+    @property
+    def changed(self) -> set[str]:
+        return set(self.left_out) | set(self.crisis_before) | set(self.observed)
+
+    def labels(self, pids: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """A window's labels with each censored household's set to 0: no crisis observed
+        before its first listing (its crisis, if any, came after the list)."""
+        return np.where(np.isin(np.asarray(pids), list(self.observed)), 0, np.asarray(y))
+
+    def breaches(self, pids: np.ndarray, y: np.ndarray) -> int:
+        """Rows of a labelled window whose outcome the list changed: a household left out, or a
+        censored household labelled with a crisis (one after its first listing)."""
+        pids, y = np.asarray(pids), np.asarray(y)
+        out = np.isin(pids, np.fromiter(self.left_out, dtype=object, count=len(self.left_out)))
+        censored = np.fromiter(self.observed, dtype=object, count=len(self.observed))
+        out |= np.isin(pids, censored) & (y != 0)
+        return int(out.sum())
+
+
+def censoring(first_listing: dict[str, str], first_crisis: dict[str, str], as_of: str) -> Censoring:
+    """The rule for the window opening at `as_of`, from each changed household's first listing
+    and each household's first crisis in the window (months)."""
+    left_out, before, observed = set(), set(), {}
+    for pid, listed in first_listing.items():
+        if listed < as_of:
+            left_out.add(pid)
+        elif pid in first_crisis and first_crisis[pid] < listed:
+            before.add(pid)
+        else:
+            observed[pid] = min(1.0, months_between(as_of, listed) / LABEL_MONTHS)
+    return Censoring(as_of, frozenset(left_out), frozenset(before), observed)
+
+
+def window_censoring(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> Censoring:
+    """The rule for the window from `as_of` to `end`, read from the warehouse."""
+    first = first_listed(con, as_of, end)
+    return censoring(first, first_crises(con, as_of) if first else {}, as_of)
+
+
+def kept_by_share(pids: np.ndarray, share: np.ndarray, purpose: str) -> np.ndarray:
+    """True for the rows kept when each is kept with its own chance `share`: a keyed draw on the
+    pseudonym (the same households every run), so a share works as a weight in expectation."""
+    salt = f"hearth-censoring:{purpose}:".encode()
+    u = np.array(
+        [int(hashlib.sha256(salt + str(p).encode()).hexdigest()[:8], 16) for p in pids], float
+    )
+    return u < np.asarray(share, dtype=float) * 2**32
+
+
+@dataclass(frozen=True)
+class Censored:
+    """What `censor` did to one window."""
+
+    left_out: int = 0  # rows of households first listed before the window
+    crisis_before: int = 0  # kept with a crisis before their first listing
+    censored: int = 0  # no crisis before their first listing: counted for their share
+    censored_kept: int = 0  # of them, rows the share's draw kept
+
+
+def censor(window, rule: Censoring, draw: str = "") -> tuple[object, np.ndarray, Censored]:
+    """A labelled window (hearth/modelling/training/selection.py Window) under the rule: without
+    the households first listed before it, each censored household labelled 0 and kept with
+    the share of the window it was observed; with the mask of rows kept (to filter a frame in
+    the same order) and the counts. The same window when the list changed nobody in it.
+    `draw` salts the share's draw apart from Hearth's (benchmarks: the draw's own noise)."""
+    pids = window.frame["household_pid"].to_numpy()
+    keep = np.ones(pids.size, dtype=bool)
+    if not rule.changed:
+        return window, keep, Censored()
+    left = np.isin(pids, np.fromiter(rule.left_out, dtype=object, count=len(rule.left_out)))
+    share = np.array([rule.observed.get(p, np.nan) for p in pids], dtype=float)
+    cens = ~np.isnan(share)
+    drawn = kept_by_share(pids[cens], share[cens], rule.as_of + draw)
+    keep[left] = False
+    keep[np.flatnonzero(cens)[~drawn]] = False
+    y = rule.labels(pids, window.y)
+    before = np.isin(
+        pids, np.fromiter(rule.crisis_before, dtype=object, count=len(rule.crisis_before))
+    )
+    counts = Censored(int(left.sum()), int(before.sum()), int(cens.sum()), int(drawn.sum()))
+    kept = replace(window, frame=window.frame.filter(pl.Series(keep)), y=y[keep])
+    return kept, keep, counts
 
 
 def held_out_between(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> set[str]:
@@ -102,8 +218,10 @@ def holdout_copies(pids: np.ndarray, chances: dict[str, float]) -> np.ndarray:
 class SafeUpdating:
     """What the rule did to one training run, for the gate and the model card."""
 
-    train_changed: set[str] = field(default_factory=set)
-    valid_changed: set[str] = field(default_factory=set)
+    train_rule: Censoring = field(default_factory=lambda: Censoring(""))
+    valid_rule: Censoring = field(default_factory=lambda: Censoring(""))
+    train_censored: Censored = field(default_factory=Censored)
+    valid_censored: Censored = field(default_factory=Censored)
     train_held_out: int = 0
     train_held_out_crises: int = 0
     lists: int = 0  # hold-out decisions kept for the lists in the training window
@@ -118,6 +236,23 @@ class SafeUpdating:
         mask = window.frame["household_pid"].is_in(list(held)).to_numpy()
         self.train_held_out = int(mask.sum())
         self.train_held_out_crises = int(np.asarray(window.y)[mask].sum())
+
+    @property
+    def train_changed(self) -> set[str]:
+        return self.train_rule.changed
+
+    @property
+    def valid_changed(self) -> set[str]:
+        return self.valid_rule.changed
+
+    def censor(self, train, valid) -> tuple[object, object, np.ndarray]:
+        """The training and validation windows under the rule (`censor`), and the validation
+        rows kept (to filter the validation date's uncapped features alike)."""
+        train, _, self.train_censored = censor(train, self.train_rule)
+        valid, keep, self.valid_censored = censor(valid, self.valid_rule)
+        self.excluded_train = self.train_censored.left_out
+        self.excluded_valid = self.valid_censored.left_out
+        return train, valid, keep
 
     @property
     def acted_on(self) -> bool:
@@ -145,6 +280,10 @@ class SafeUpdating:
             ),
             "excluded_training_households": self.excluded_train,
             "excluded_validation_households": self.excluded_valid,
+            "censored": {
+                "training": asdict(self.train_censored),
+                "validation": asdict(self.valid_censored),
+            },
             "held_out_households": self.train_held_out,
             "held_out_crises": self.train_held_out_crises,
             "held_out_added_copies": self.train_added_copies,
@@ -158,8 +297,8 @@ def safe_updating(
     """The households the list changed in the training and validation windows, and the hold-out
     kept in the training window."""
     out = SafeUpdating(
-        train_changed=changed_by_list(con, train_as_of, valid_as_of),
-        valid_changed=changed_by_list(con, valid_as_of, score_as_of),
+        train_rule=window_censoring(con, train_as_of, valid_as_of),
+        valid_rule=window_censoring(con, valid_as_of, score_as_of),
     )
     params = {"start_month": add_months(train_as_of, -LOOKBACK_MONTHS), "end_month": valid_as_of}
     rows = _rows(con, "modelling/holdout_shares_between", params)
@@ -190,8 +329,3 @@ def reweight(window, chances: dict[str, float]) -> tuple[object, int]:
     rows = np.repeat(np.arange(copies.size), copies)
     frame = window.frame[rows]
     return replace(window, frame=frame, y=np.asarray(window.y)[rows]), added
-
-
-def without(frame: pl.DataFrame, changed: set[str]) -> pl.DataFrame:
-    """A features frame without the households the list changed."""
-    return frame.filter(~pl.col("household_pid").is_in(list(changed))) if changed else frame

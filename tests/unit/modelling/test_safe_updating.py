@@ -1,8 +1,10 @@
-"""Safe updating (issue 26) on a small world: the households a list changed (listed and not held
-out, or offered help from a list in the interventions source) are left out of training; the gate
-refuses a training window that still holds one; the card states the rule, the hold-out and its
-crises, and says a model with a hold-out share of 0 cannot be safely retrained. A real DuckDB
-file; the offers are landed through the ingest like any extract."""
+"""Safe updating (issue 26) on a small world: a household a list changed (listed and not held
+out, or offered help from a list in the interventions source) is followed until its first
+listing — left out of a window it was listed before, censored inside one (a crisis before the
+listing kept, none: crisis-free for the share observed); the gate refuses an outcome after a
+first listing; the card states the rule, the hold-out and its crises, and says a model with a
+hold-out share of 0 cannot be safely retrained. A real DuckDB file; the offers are landed
+through the ingest like any extract."""
 
 from __future__ import annotations
 
@@ -19,13 +21,18 @@ from hearth.modelling.evaluation.gate import list_refusal
 from hearth.modelling.evaluation.updating_lines import safe_updating_lines
 from hearth.modelling.scoring.holdout_run import HoldoutSettings, decide_holdout
 from hearth.modelling.training.safe_updating import (
+    Censoring,
+    censor,
+    censoring,
     changed_by_list,
+    first_listed,
     held_out_between,
     held_out_chances,
     holdout_copies,
     restrict,
     reweight,
     safe_updating,
+    window_censoring,
 )
 from hearth.modelling.training.selection import Window
 from hearth.quality.contracts import load_contract
@@ -89,15 +96,17 @@ def test_the_households_a_list_changed_are_left_out_and_the_held_out_kept(wareho
         1 for i, p in enumerate(PIDS) if p in held and i % 7 == 0
     )
 
-    # the gate: the window as loaded is refused, the window the rule leaves passes
-    refusal = list_refusal(train.pids, su.train_changed, TRAIN, VALID)
-    assert (
-        refusal.rule == "changed_by_list"
-        and f"{len(changed)} of the households" in refusal.sentence
-    )
+    # the gate: the window as loaded is refused (every changed household was first listed in
+    # the training year, and none had a crisis before: a crisis label is one after the list)
+    refusal = list_refusal(train.pids, train.y, su.train_rule, TRAIN, VALID)
+    after = int(train.y[np.isin(PIDS, list(changed))].sum())
+    assert refusal.rule == "changed_by_list" and f"{after} of the households" in refusal.sentence
     assert "1 / its chance of being held out" in refusal.sentence  # the rule, stated
-    assert list_refusal(kept.pids, su.train_changed, TRAIN, VALID) is None
-    assert list_refusal(train.pids, set(), TRAIN, VALID) is None  # no list acted on yet
+    assert "first listing" in refusal.sentence
+    censored, _, _ = censor(train, su.train_rule)
+    assert list_refusal(censored.pids, censored.y, su.train_rule, TRAIN, VALID) is None
+    none = Censoring(TRAIN)  # no list acted on yet
+    assert list_refusal(train.pids, train.y, none, TRAIN, VALID) is None
 
 
 def test_each_held_out_household_weighs_one_over_its_chance_of_being_held_out(warehouse):
@@ -158,10 +167,16 @@ def test_the_card_states_the_rule_the_holdout_and_its_crises(warehouse):
     with connect(path) as con:
         su = safe_updating(con, TRAIN, VALID, SCORE)
         held = held_out_between(con, TRAIN, VALID)
-    kept, su.excluded_train = restrict(window(TRAIN), su.train_changed)
+    kept, valid, keep = su.censor(window(TRAIN), window(VALID))
+    assert valid.frame.height == int(keep.sum())  # the mask filters the uncapped frame alike
     su.count_held_out(kept, held)
     text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=su.summary())))
     assert "## Safe updating" in text and "did not change" in text
+    # the list scored in the training year: censored there, left out of the validation year
+    c = su.train_censored
+    assert c.censored == len(su.train_changed) and su.excluded_valid == len(su.valid_changed)
+    assert f"{c.censored:,} with no crisis before it count as crisis-free only" in text
+    assert "first listing" in text and f"{su.excluded_valid:,} validation households" in text
     assert f"Hold-out in the training year: {su.train_held_out:,} households" in text
     assert f"{su.train_held_out_crises:,} of them with a crisis" in text
     assert "cannot be safely retrained" not in text
@@ -185,3 +200,74 @@ def test_a_share_of_zero_says_the_model_cannot_be_safely_retrained(hearth_home, 
     assert not none.acted_on and none.safe
     text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=none.summary())))
     assert "No published list had been acted on" in text and "cannot be" not in text
+
+
+# --- censoring at the first listing: small frames -----------------------------------------
+
+
+def test_a_crisis_before_the_first_listing_is_kept_and_one_after_it_is_not():
+    first_listing = {
+        "before": "2024-05",  # crisis in 2024-03, listed in 2024-05: the list did not change it
+        "after": "2024-05",  # crisis in 2024-08, after the listing: censored, label 0
+        "same": "2024-05",  # crisis in the month of the listing: the visit may precede it
+        "lookback": "2023-11",  # listed before the window opened: left out
+        "none": "2024-10",  # listed, no crisis at all: censored
+    }
+    crises = {"before": "2024-03", "after": "2024-08", "same": "2024-05", "never": "2024-02"}
+    rule = censoring(first_listing, crises, TRAIN)
+    assert rule.crisis_before == {"before"} and rule.left_out == {"lookback"}
+    assert set(rule.observed) == {"after", "same", "none"}
+    pids = ["before", "after", "same", "lookback", "none", "never", "calm"]
+    w = Window(TRAIN, pl.DataFrame({"household_pid": pids}), np.array([1, 1, 1, 1, 0, 1, 0]))
+    kept, keep, counts = censor(w, rule)
+    label = dict(zip(kept.frame["household_pid"], kept.y, strict=True))
+    assert label["before"] == 1 and label["never"] == 1 and label["calm"] == 0
+    assert all(label[p] == 0 for p in ("after", "same", "none") if p in label)
+    assert "lookback" not in label and not keep[pids.index("lookback")]
+    assert counts.left_out == 1 and counts.crisis_before == 1 and counts.censored == 3
+    # the gate: a crisis after the listing, or a household left out, is refused; not "before"
+    assert rule.breaches(np.array(["before", "never", "calm"]), np.array([1, 1, 0])) == 0
+    assert rule.breaches(np.array(["after"]), np.array([1])) == 1
+    assert rule.breaches(np.array(["after", "none"]), np.array([0, 0])) == 0
+    assert rule.breaches(np.array(["lookback"]), np.array([0])) == 1
+
+
+def test_a_censored_household_weighs_the_share_of_the_window_it_was_observed():
+    pids = [f"h{i}" for i in range(4000)]
+    # half listed in 2024-04 (3 of 12 months observed), half never listed; nobody a crisis
+    first = {p: "2024-04" for p in pids[:2000]}
+    rule = censoring(first, {}, TRAIN)
+    assert set(rule.observed.values()) == {3 / 12}
+    assert censoring({"x": TRAIN}, {}, TRAIN).observed == {"x": 0.0}  # listed at once: nothing
+    assert censoring({"x": "2024-12"}, {}, TRAIN).observed == {"x": pytest.approx(11 / 12)}
+    w = Window(TRAIN, pl.DataFrame({"household_pid": pids}), np.zeros(len(pids), dtype=int))
+    kept, keep, counts = censor(w, rule)
+    assert keep[2000:].all()  # the never-listed are kept whole
+    share = keep[:2000].mean()  # the censored, kept by a draw weighted by their share
+    assert abs(share - 0.25) < 0.03 and counts.censored_kept == int(keep[:2000].sum())
+    # the draw is keyed on the pseudonym and the window: the same households every run
+    assert (censor(w, rule)[1] == keep).all()
+    assert not (censor(w, censoring(first, {}, TRAIN[:5] + "02"))[1] == keep).all()
+
+
+def test_the_warehouse_rule_reads_the_first_listing_and_the_first_crisis(warehouse):
+    path, from_list = warehouse
+    with connect(path) as con:
+        first = first_listed(con, TRAIN, VALID)
+        # three households the list scored in 2024-03 named (not held out)
+        a, b, c = [p for p in PIDS if first.get(p) == "2024-03"][:3]
+        con.execute(
+            "CREATE TABLE linked_events AS SELECT * FROM (VALUES "
+            "(?, DATE '2024-02-10', true), (?, DATE '2024-07-01', true), "
+            "(?, DATE '2024-02-01', false)) AS t(household_pid, event_date, is_crisis)",
+            [a, b, c],
+        )
+        rule = window_censoring(con, TRAIN, VALID)
+        later = window_censoring(con, VALID, SCORE)
+    # the list names households 0-54 (less the held out); the offers are dated 2024-05
+    assert all(first[p] <= "2024-05" for p in from_list)
+    assert a in rule.crisis_before  # a crisis in 2024-02, listed in 2024-03
+    assert b in rule.observed and c in rule.observed  # a crisis after; not a crisis
+    assert rule.observed[c] == pytest.approx(2 / 12)
+    # a year on, the same households were listed before the window opened: left out
+    assert later.left_out == set(first) and not later.observed

@@ -200,7 +200,9 @@ def test_feedback_benchmark_runs_two_cycles(tmp_path: Path) -> None:
     first = result["cycles"][0]
     # the first cycle: no list acted on yet, so both arms train on the same households
     assert first["naive"]["ratio_to_oracle"] == first["safe"]["ratio_to_oracle"]
-    assert result["cycles"][1]["safe"]["left_out_of_training"] > 0
+    # the second cycle's training window holds the first list: censored at that listing
+    censored = result["cycles"][1]["safe"]["censored_at_first_listing"]
+    assert censored["censored"] + censored["crisis_before"] > 0
     assert result["cycles"][1]["naive"]["left_out_of_training"] == 0
     assert {"naive", "safe", "effect_last_cycle"} <= set(result["summary"])
     assert result["world"]["safe"]["offers"] > 0
