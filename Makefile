@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: demo demo-partnership test lint format install browser
+.PHONY: demo demo-partnership test test-all lint format install browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -37,6 +37,11 @@ demo-partnership: install
 # world) are made once and its tests keep their order. (xdist 3.8's loadgroup does not group
 # under pytest 9.2, which no longer lets a plugin rename a test's node id.)
 test: install browser
+	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not heavy"
+
+# Everything, the heavy runs too (a partnership of three authorities, three executors with
+# Redis, two runs at once): about 15 minutes more on 2 cores.
+test-all: install browser
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 lint: install

@@ -23,6 +23,15 @@ settings.load_profile("hearth")
 WHOLE_RUN_FOLDERS = ("e2e", "live")
 WHOLE_RUN_FIXTURES = {"first_run", "delivered", "stages"}
 
+# The longest runs of all are `heavy` as well: several whole runs side by side (a partnership of
+# authorities, three executors, two runs at once). `make test` leaves them out to stay within
+# CI's 20 minutes on 2 cores; `make test-all` runs them (README, "Development").
+HEAVY = (
+    "e2e/test_partnership_runs.py",
+    "e2e/test_executors_e2e.py",
+    "live/test_operations_live.py::test_two_runs_at_once_both_finish_one_after_the_other",
+)
+
 SMALL_HOUSEHOLDS = 2000
 # Small models keep the end-to-end test quick; the real defaults are measured in benchmarks/.
 FAST_TRAINING = {"max_iter": 60, "max_leaf_nodes": 15, "min_samples_leaf": 20}
@@ -65,6 +74,14 @@ def quality_world(tmp_path_factory):
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests = Path(__file__).parent
     for item in items:
-        folder = Path(item.path).relative_to(tests).parts[0]
-        if folder in WHOLE_RUN_FOLDERS or WHOLE_RUN_FIXTURES & set(item.fixturenames):
+        where = Path(item.path).relative_to(tests)
+        if where.parts[0] in WHOLE_RUN_FOLDERS or WHOLE_RUN_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
+        named = f"{where.as_posix()}::{item.name}"
+        if any(named == h or named.startswith(h + "::") for h in HEAVY):
+            item.add_marker(pytest.mark.heavy)
+    # whole runs first, so that under xdist (--dist loadfile) the long files start at once and
+    # the many short ones fill in around them, instead of one long file running on alone at the
+    # end (a stable sort by file: each file's tests stay together, in their order)
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
