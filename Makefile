@@ -40,7 +40,7 @@ test: install browser
 	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not heavy"
 
 # Everything, the heavy runs too (a partnership of three authorities, three executors with
-# Redis, two runs at once): about 15 minutes more on 2 cores.
+# Redis): about 15 minutes more on 2 cores.
 test-all: install browser
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 

@@ -24,12 +24,12 @@ WHOLE_RUN_FOLDERS = ("e2e", "live")
 WHOLE_RUN_FIXTURES = {"first_run", "delivered", "stages"}
 
 # The longest runs of all are `heavy` as well: several whole runs side by side (a partnership of
-# authorities, three executors, two runs at once). `make test` leaves them out to stay within
+# authorities, three executors with Redis). Two runs at once stays in: the live tests after it
+# count its registered versions. `make test` leaves them out to stay within
 # CI's 20 minutes on 2 cores; `make test-all` runs them (README, "Development").
 HEAVY = (
     "e2e/test_partnership_runs.py",
     "e2e/test_executors_e2e.py",
-    "live/test_operations_live.py::test_two_runs_at_once_both_finish_one_after_the_other",
 )
 
 SMALL_HOUSEHOLDS = 2000
