@@ -29,6 +29,10 @@ SHARED_KEYS = typer.Option(
     "with tokens. --shared-keys: every agency holds NHS numbers and UPRNs (the earlier world, "
     "byte for byte, for comparisons).",
 )
+NO_KEYLESS_ROUTING = (
+    "The partnership demo uses the world with shared keys: records without an exact key are "
+    "not yet routed between authorities (they would be counted and reach no list)."
+)
 REALISTIC = typer.Option(
     "--realistic",
     help="The world that does not flatter the model: every mechanism of "
@@ -147,20 +151,9 @@ def synth(
                 f"--raw ({raw}) must not be inside the landing ({out}): raw "
                 "extracts hold names and identifiers."
             )
+        world_size = (out, truth, households, seed, months, end, mess_rate, move_rate)
         with raw_folder(identifiers, raw) as made:
-            s = _synth(
-                out,
-                truth,
-                households,
-                seed,
-                months,
-                end,
-                mess_rate,
-                move_rate,
-                world,
-                identifiers,
-                made,
-            )
+            s = _synth(*world_size, world, identifiers, made)
     except ValueError as e:
         fail(str(e))
     kind = "" if world is None else f" (mechanisms on: {', '.join(world.active())})"
@@ -370,13 +363,8 @@ def demo(
     console.print(f"Synthesising {households:,} households into {landing}")
     from hearth.synth.agency import raw_folder  # numpy, pyarrow
 
-    if partnership and not shared_keys:
-        # routing between authorities goes by exact keys (hearth/linkage/partnership.py): a
-        # record without one would reach no authority's list, so the partnership demo keeps them
-        console.print(
-            "The partnership demo uses the world with shared keys: records without an exact key "
-            "are not yet routed between authorities (they would be counted and reach no list)."
-        )
+    if partnership and not shared_keys:  # routing goes by exact keys (linkage/partnership.py)
+        console.print(NO_KEYLESS_ROUTING)
         shared_keys = True
     identifiers = "shared" if shared_keys else "agency"
     world = _world(realistic, None)
