@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from hearth import settings
 from hearth.atomic import write_atomically
+from hearth.cli.console import fail
 from hearth.cli.out_of_process import (
     JOB_NAMES,
     execute_out_of_process,
@@ -131,6 +132,17 @@ def as_of_problem(landing: Path, as_of: str | None) -> str | None:
     if not months:
         return None  # the run says that nothing has landed
     return as_of_refusal(month, months[0], months[-1])
+
+
+def train_settings_or_fail(path: Path | None) -> dict | None:
+    """`--train-config`'s settings for a command, or the sentence saying why they cannot be read
+    (and exit); None when no file was given."""
+    if path is None:
+        return None
+    try:
+        return read_train_settings(path)
+    except ValueError as e:
+        fail(str(e))
 
 
 def read_train_settings(path: Path) -> dict:

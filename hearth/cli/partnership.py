@@ -12,7 +12,7 @@ import typer
 from hearth import settings
 from hearth.atomic import read_record
 from hearth.cli.console import console, fail, say
-from hearth.cli.launch import read_train_settings
+from hearth.cli.launch import train_settings_or_fail
 from hearth.linkage.partnership import PartnershipError
 from hearth.operations.partnership import route_partnership, run_partnership
 
@@ -89,12 +89,7 @@ def run_command(
     if not landing.is_dir():
         fail(f"The landing folder {landing} does not exist.")
     extra = ["--allow-missing-sources"] if allow_missing_sources else []
-    training = None
-    if train_config:
-        try:
-            training = read_train_settings(train_config)
-        except ValueError as e:
-            fail(str(e))
+    training = train_settings_or_fail(train_config)
     try:
         _, runs = run_partnership(
             landing,

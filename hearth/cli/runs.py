@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hearth import settings
 from hearth.cli.console import console, err, fail
-from hearth.cli.launch import as_of_problem, read_train_settings, run_pipeline
+from hearth.cli.launch import as_of_problem, run_pipeline, train_settings_or_fail
 from hearth.cli.partnership import run_command as partnership_run
 from hearth.months import MonthError, parse_month
 from hearth.operations.alerts import nothing_kept
@@ -305,12 +305,7 @@ def run(
     refused = as_of_problem(landing, as_of)
     if refused:
         fail(refused)
-    training = None
-    if train_config:
-        try:
-            training = read_train_settings(train_config)
-        except ValueError as e:
-            fail(str(e))
+    training = train_settings_or_fail(train_config)
     if chosen == "k8s" and part != "all":
         fail("The k8s executor renders the whole run only (--part all).")
     if chosen == "k8s":
