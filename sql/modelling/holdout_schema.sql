@@ -22,3 +22,8 @@ CREATE TABLE IF NOT EXISTS holdout_decisions (
     margin DOUBLE,
     approved_by VARCHAR
 );
+-- Who the list suggested should lead each lottery entrant, and the agency whose record is its
+-- first reason (kept from the month's household_scores: "is the list working?" compares
+-- offered and held-out households within each; added after the first warehouses were made).
+ALTER TABLE holdout_assignments ADD COLUMN IF NOT EXISTS lead_agency VARCHAR;
+ALTER TABLE holdout_assignments ADD COLUMN IF NOT EXISTS reason_feature VARCHAR;

@@ -3,9 +3,10 @@
 -- at least $horizon months before $until), whether it was held out or offered, whether it
 -- was visited (an accepted offer from a list, completed, in the months after), by which
 -- agency and with what offer, and whether it had a crisis in the $horizon months from the
--- list's month.
+-- list's month. Each entrant's lead and first reason's feature come too where the warehouse
+-- kept them (`SELECT *`: a warehouse made before they were kept has no such columns).
 WITH entries AS (
-    SELECT household_pid, as_of, held_out,
+    SELECT * EXCLUDE (generation, score_rank, in_margin, listed),
            CAST(as_of || '-01' AS DATE) AS list_day
     FROM holdout_assignments
     WHERE in_margin AND as_of <= $last_list
@@ -29,7 +30,7 @@ crises AS (
       AND l.event_date < e.list_day + to_months(CAST($horizon AS INTEGER))
     GROUP BY e.household_pid
 )
-SELECT e.household_pid, e.as_of, e.held_out, v.household_pid IS NOT NULL AS visited,
+SELECT e.* EXCLUDE (list_day), v.household_pid IS NOT NULL AS visited,
        v.agency, v.offer_type, coalesce(c.crises, 0) > 0 AS crisis
 FROM entries e
 LEFT JOIN visits v USING (household_pid)

@@ -11,7 +11,7 @@ from hearth.features.design import cap_recency
 from hearth.modelling.evaluation.gate import Refusal, scores_refusal
 from hearth.modelling.holdout import HoldoutError
 from hearth.modelling.registry.client import MODEL_NAME
-from hearth.modelling.scoring.holdout_run import decide_holdout
+from hearth.modelling.scoring.holdout_run import decide_holdout, describe_entries
 from hearth.modelling.scoring.monitoring import monitor_month, monitoring_metrics
 from hearth.modelling.scoring.ranking import store_scores, top_count
 from hearth.modelling.training.params import TrainParams, config_fields
@@ -180,6 +180,7 @@ def household_scores(
         try:
             capacity = top_count(publish_top(), ranked.height)
             holdout = decide_holdout(con, ranked, as_of, f"v{champ.version}", capacity)
+            describe_entries(con, as_of)
         except (HoldoutError, ValueError) as e:
             raise dg.Failure(description=str(e), allow_retries=False) from None
         tags = {"dagster_run_id": context.run_id}

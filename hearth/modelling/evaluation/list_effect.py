@@ -23,6 +23,7 @@ import math
 import duckdb
 import polars as pl
 
+from hearth.features.catalogue import Catalogue, load_catalogue
 from hearth.months import add_months
 from hearth.sources import INTERVENTION_SOURCES, SOURCES
 from hearth.suppression import SMALL_MAX, SUPPRESSED, suppress
@@ -60,11 +61,33 @@ def lottery_outcomes(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame
         return None
     params = {"last_list": add_months(as_of, -HORIZON_MONTHS), "horizon": HORIZON_MONTHS}
     try:
-        return query_source(
+        rows = query_source(
             con, "modelling/list_effect", SOURCES[INTERVENTION_SOURCES[0]], params
         ).pl()
     except duckdb.CatalogException:
         return None
+    # kept since the lead and the first reason were stored with each entrant (none before)
+    return rows.with_columns(
+        pl.lit(None, pl.String).alias(c) for c in DESCRIBED if c not in rows.columns
+    )
+
+
+DESCRIBED = ("lead_agency", "reason_feature")
+
+
+def reason_source(cat: Catalogue, feature: str | None) -> str | None:
+    """Whose records a first reason rests on, in words every role may read: an agency
+    ("fire"), "the household register" (who lives there, ages, the area) or "several
+    agencies" (a count of agencies involved, or a combination of their records). The reason's
+    own words can name record kinds a role may not read, so the comparison goes no finer."""
+    if feature is None or feature not in cat.names:
+        return None
+    agency = cat.by_name(feature).agency
+    if agency == "register":
+        return "the household register"
+    if agency == "combined":
+        return "several agencies"
+    return agency.replace("_", " ")
 
 
 def _group(name: str, rows: pl.DataFrame) -> dict[str, object]:
@@ -93,12 +116,30 @@ def _effect(name: str, rows: pl.DataFrame, held: dict) -> dict[str, object]:
     }
 
 
+def _within(rows: pl.DataFrame, column: str) -> list[dict[str, object]]:
+    """Offered against held out among the entrants sharing a value of `column` (the lead the
+    list suggested, whose records the first reason rests on): the draw did not depend on
+    either, so each comparison is as fair as the whole one, on fewer households."""
+    out = []
+    for value in sorted(rows[column].drop_nulls().unique().to_list()):
+        group = rows.filter(pl.col(column) == value)
+        held = _group("held out", group.filter(pl.col("held_out")))
+        out.append(_effect(str(value), group.filter(~pl.col("held_out")), held))
+    return out
+
+
 def list_working(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, object] | None:
     """The section's figures (exact counts: `shown` applies the small-number rule), or None
     when no list has a hold-out old enough to judge."""
     rows = lottery_outcomes(con, as_of)
     if rows is None or rows.height == 0:
         return None
+    cat = load_catalogue()
+    rows = rows.with_columns(
+        pl.col("reason_feature")
+        .map_elements(lambda f: reason_source(cat, f), return_dtype=pl.String)
+        .alias("reason_source")
+    )
     held = rows.filter(pl.col("held_out"))
     offered = rows.filter(~pl.col("held_out"))
     visited = offered.filter(pl.col("visited"))
@@ -125,6 +166,8 @@ def list_working(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, object
         "effects": effects,
         "by_agency": by["agency"],
         "by_offer": by["offer"],
+        "by_lead": _within(rows, "lead_agency"),
+        "by_reason": _within(rows, "reason_source"),
     }
 
 
@@ -173,6 +216,9 @@ def shown(section: dict) -> dict[str, list[list[str]]]:
         "effects": effect_rows(section["effects"]),
         "by_agency": effect_rows(section["by_agency"]),
         "by_offer": effect_rows(section["by_offer"]),
+        # a section kept in an older run_summary.json has neither
+        "by_lead": effect_rows(section.get("by_lead") or []),
+        "by_reason": effect_rows(section.get("by_reason") or []),
     }
 
 
@@ -182,9 +228,11 @@ INTRO = (
     "list, each household counted once from its first lottery, with 95% intervals. The fair "
     "comparison is offered against held out (decided by lot); visited against held out also "
     "reflects who accepts. A ratio below 1 means fewer crises than the held-out households. "
-    "The breakdown by agency and offer is evidence to discuss, not a ranking of agencies or "
-    "offers: groups differ in who they visit. Counts of 1 to 7 are shown as *, others rounded "
-    "to the nearest 5."
+    "By the lead the list suggested and by whose records the first reason rests on, offered "
+    "and held-out households are compared within each group (the draw did not depend on "
+    "either, so each is a fair comparison too, of fewer households). The breakdowns are "
+    "evidence to discuss, not a ranking of agencies or offers: groups differ in who they "
+    "visit. Counts of 1 to 7 are shown as *, others rounded to the nearest 5."
 )
 
 
@@ -206,6 +254,12 @@ def card_lines(section: dict | None) -> list[str]:
         "| comparison | households | crises | rate ratio (95% interval) |",
         "|---|---|---|---|",
     ]
-    for title, key in (("", "effects"), ("visited by ", "by_agency"), ("visit: ", "by_offer")):
+    for title, key in (
+        ("", "effects"),
+        ("visited by ", "by_agency"),
+        ("visit: ", "by_offer"),
+        ("offered against held out, lead ", "by_lead"),
+        ("offered against held out, first reason from ", "by_reason"),
+    ):
         lines += [f"| {title}{r[0]} | " + " | ".join(r[1:]) + " |" for r in cells[key]]
     return lines

@@ -243,6 +243,14 @@ def store_holdout(
         con.unregister("holdout_frame")
 
 
+def describe_entries(con: duckdb.DuckDBPyConnection, as_of: str) -> None:
+    """Keep, for each lottery entrant of the list scored at `as_of`, the lead the list
+    suggested and the feature behind its first reason (from `household_scores`, stored before
+    the draw), so "is the list working?" can compare offered and held-out households within
+    each lead and each agency's reasons, months later when that list is old enough."""
+    run_sql(con, "modelling/holdout_describe", {"as_of": as_of})
+
+
 def held_out_households(con: duckdb.DuckDBPyConnection, as_of: str) -> set[str]:
     """The households held out of the list scored at `as_of` (none when no hold-out was kept;
     a read-only connection to a warehouse that never drew one has no table yet)."""

@@ -43,6 +43,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from hearth.features.build import as_of_params
 from hearth.months import add_months, month_start, months_between
 from hearth.sources import INTERVENTION_SOURCES, SOURCES
 from hearth.warehouse import query, query_source
@@ -93,8 +94,10 @@ def changed_by_list(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> set
 
 
 def first_crises(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, str]:
-    """Each household's first crisis month in the label window of `as_of`."""
-    return dict(_rows(con, "modelling/first_crisis", {"as_of": month_start(as_of)}))
+    """Each household's first crisis month in the label window of `as_of`: read from the labels'
+    own query, so censoring and the labels can never count different crises."""
+    rows = _rows(con, "features/labels", as_of_params(as_of))
+    return {pid: first_month for pid, _crises, first_month in rows}
 
 
 @dataclass(frozen=True)

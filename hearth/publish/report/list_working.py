@@ -1,6 +1,7 @@
 """The report's "Is the list working?" (issue 26): this list's hold-out in words, then crisis
 rates of the households the lottery offered help against those it held out, with intervals and
-counts (small numbers suppressed), and a visit's effect by agency and offer, as evidence. The
+counts (small numbers suppressed), and a visit's effect by agency and offer, and an offer's by
+the suggested lead and by whose records the first reason rests on, as evidence. The
 figures are hearth/modelling/evaluation/list_effect.py's, kept in run_summary.json
 (`list_working`); the hold-out's sentence is `holdout`'s."""
 
@@ -41,6 +42,12 @@ def list_working_section(summary: dict) -> str:
     for title, key, id_ in (
         ("A visit, by the agency that made it", "by_agency", "working-agency"),
         ("A visit, by the kind of offer", "by_offer", "working-offer"),
+        ("Offered against held out, by the lead the list suggested", "by_lead", "working-lead"),
+        (
+            "Offered against held out, by whose records the first reason rests on",
+            "by_reason",
+            "working-reason",
+        ),
     ):
         if cells[key]:
             parts += [

@@ -72,7 +72,8 @@ def test_labels_theme_and_synthetic_world_read_one_crisis_definition(tmp_path):
         _one_row_per_key(con)
         link(con)
         labelled = dict(con.sql("SELECT event_code, is_crisis FROM linked_events").fetchall())
-        crises = query(con, "features/labels", as_of_params("2025-01")).fetchall()
+        labels = query(con, "features/labels", as_of_params("2025-01")).pl()
+    crises = labels.select("household_pid", "crises").rows()
     synth = {k.code: k.crisis for k in P.KEYS}
     # the labels' SQL makes the same codes the synthetic world's keys say, and the same crises
     assert labelled == synth

@@ -14,16 +14,18 @@ import numpy as np
 import polars as pl
 import pytest
 
+from hearth.features.catalogue import load_catalogue
 from hearth.ingest.landing import Extract
 from hearth.ingest.load import ingest_extract
 from hearth.modelling.evaluation.list_effect import (
     card_lines,
     list_working,
     rate_ratio,
+    reason_source,
     shown,
     wilson,
 )
-from hearth.modelling.scoring.holdout_run import HoldoutSettings, decide_holdout
+from hearth.modelling.scoring.holdout_run import HoldoutSettings, decide_holdout, describe_entries
 from hearth.publish.report.list_working import list_working_section
 from hearth.quality.contracts import load_contract
 from hearth.sources import SOURCES
@@ -33,6 +35,17 @@ from hearth.warehouse import connect
 PIDS = [hashlib.sha256(f"home {i}".encode()).hexdigest() for i in range(1000)]
 SCORED = pl.DataFrame({"household_pid": PIDS, "score": np.linspace(0.6, 0.001, len(PIDS))})
 LIST = "2025-01"
+# the lead the list suggested and the first reason's feature, as the month's ranked list keeps them
+LEADS = ["Fire and rescue (safe and well visit)", "Neighbourhood policing"]
+REASONS = ["fire_smoking_12m", "over_75s", "breathing_records_12m"]
+DESCRIBED = pl.DataFrame(
+    {
+        "household_pid": PIDS,
+        "as_of": LIST,
+        "lead_agency": [LEADS[i % 2] for i in range(len(PIDS))],
+        "reason_1_feature": [REASONS[i % 3] for i in range(len(PIDS))],
+    }
+)
 
 
 def test_wilson_and_the_rate_ratio_by_hand():
@@ -57,6 +70,9 @@ def world(hearth_home, tmp_path, monkeypatch):
     with connect(path) as con:
         d = decide_holdout(con, SCORED, LIST, "v1", 200, HoldoutSettings(0.2, "DPO", None))
         assert d.held_out == 40
+        con.register("described", DESCRIBED)
+        con.execute("CREATE TABLE household_scores AS SELECT * FROM described")
+        describe_entries(con, LIST)
         flags = con.sql(
             "SELECT household_pid, held_out FROM holdout_assignments WHERE in_margin"
         ).pl()
@@ -121,6 +137,68 @@ def test_crisis_rates_of_offered_visited_and_held_out(world):
     assert (agency["fire"]["households"], agency["fire"]["crises"]) == (90, 14)
     assert (agency["health"]["households"], agency["health"]["crises"]) == (10, 6)
     assert [e["comparison"] for e in section["by_offer"]] == ["FALLS_REVIEW", "FIRE_SAFETY_VISIT"]
+
+
+def _by_hand(con, value_of) -> dict[str, tuple[int, int, int, int]]:
+    """Offered households, their crises, held-out households, their crises, per value."""
+    rows = con.sql("SELECT household_pid, held_out FROM holdout_assignments WHERE in_margin").pl()
+    crisis = set(
+        con.sql("SELECT household_pid FROM linked_events WHERE event_date < '2025-07-01'").pl()[
+            "household_pid"
+        ]
+    )
+    out: dict[str, list[int]] = {}
+    for pid, held in rows.iter_rows():
+        got = out.setdefault(value_of[pid], [0, 0, 0, 0])
+        got[2 * held] += 1
+        got[2 * held + 1] += pid in crisis
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def test_offered_against_held_out_within_each_lead_and_first_reasons_source(world):
+    cat = load_catalogue()
+    row = {p: i for i, p in enumerate(PIDS)}
+    with connect(world) as con:
+        section = list_working(con, "2025-07")
+        leads = _by_hand(con, {p: LEADS[i % 2] for p, i in row.items()})
+        sources = _by_hand(con, {p: reason_source(cat, REASONS[i % 3]) for p, i in row.items()})
+    for got, want in ((section["by_lead"], leads), (section["by_reason"], sources)):
+        assert sorted(e["comparison"] for e in got) == sorted(want)
+        for e in got:
+            offered, offered_crises, held, held_crises = want[e["comparison"]]
+            assert (e["households"], e["crises"]) == (offered, offered_crises)
+            assert (e["ratio"], e["low"], e["high"]) == pytest.approx(
+                rate_ratio(offered_crises, offered, held_crises, held), nan_ok=True
+            )
+    assert sorted(sources) == ["fire", "several agencies", "the household register"]
+    card = "\n".join(card_lines(section))
+    html = list_working_section({"list_working": section})
+    for words in ("lead Neighbourhood policing", "first reason from the household register"):
+        assert words in card
+    assert "by the lead the list suggested" in html and "first reason rests on" in html
+
+
+def test_a_warehouse_kept_before_leads_were_stored_still_says_whether_the_list_works(world):
+    with connect(world) as con:
+        con.execute("ALTER TABLE holdout_assignments DROP COLUMN lead_agency")
+        con.execute("ALTER TABLE holdout_assignments DROP COLUMN reason_feature")
+        section = list_working(con, "2025-07")
+    assert section["groups"][0]["households"] == 40
+    assert section["by_lead"] == [] and section["by_reason"] == []
+    assert "Is the list working?" in "\n".join(card_lines(section))
+
+
+def test_reasons_source_names_no_record_kind():
+    cat = load_catalogue()
+    assert reason_source(cat, "fire_smoking_12m") == "fire"
+    assert reason_source(cat, "ae_fall_3m") == "health"
+    assert reason_source(cat, "over_75s") == "the household register"
+    assert reason_source(cat, "breathing_records_12m") == "several agencies"
+    assert reason_source(cat, None) is None and reason_source(cat, "no_such_feature") is None
+    # every value reads as an agency or one of the two plain groups, never a feature's words
+    allowed = {a.replace("_", " ") for a in cat.agencies}
+    allowed |= {"the household register", "several agencies"}
+    assert {reason_source(cat, f.name) for f in cat.features} <= allowed
 
 
 def test_small_numbers_are_suppressed_in_the_card_and_the_report(world):
