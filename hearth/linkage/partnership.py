@@ -24,7 +24,7 @@ A row no register knows, no linkage placed (`no_candidate`, `uncertain_token_lin
 LINK_FLOOR, as the warehouse keeps them), the partnership's ingest refused
 (`refused_by_contract`), or of an authority outside the partnership, is routed nowhere and
 counted with its reason: received = routed + not routed, for every extract, in `routing.json`.
-An authority with no row of an event extract gets a header-only file marked as routed
+An authority with no row of an extract gets a header-only file marked as routed
 (hearth/ingest/files.py: ROUTED_NONE), which its ingest takes as 0 rows received; a source the
 partnership's landing lacks (a late extract) reaches no authority and stays missing."""
 
@@ -183,9 +183,10 @@ def route_extract(
     chosen: tuple[str, ...] | None = None,
 ) -> Routed:
     """Split one extract's rows (as text, as ingest reads them) between the authorities; write
-    each authority's share (of `chosen`, default all) to `out(authority)/<source>/<month>/
-    <name>.parquet`. An event source's month with no row for an authority is written with its
-    header only, marked ROUTED_NONE (that authority has nothing that month, and knows it)."""
+    each authority's share (of `chosen`, default all; every authority's rows are counted) to
+    `out(authority)/<source>/<month>/<name>.parquet`. A month with no row for an authority is
+    written with its header only, marked ROUTED_NONE (that authority has nothing that month,
+    and knows it)."""
     source = SOURCES[ex.source]
     result = Routed(ex.source, ex.month)
     try:
@@ -208,16 +209,18 @@ def route_extract(
         result.not_routed[why] = int(n)
     kept = routes.filter(member)
     result.copies = kept.height - kept["_row"].n_unique()
-    for authority in chosen or authorities:
+    for authority in authorities:  # counted for all, so received = routed + not routed
         mine = kept.filter(pl.col("authority") == authority)["_row"]
+        result.routed[authority] = mine.len()
+        if chosen is not None and authority not in chosen:
+            continue
         share = rows.filter(pl.col("_row").is_in(mine.implode())).drop("_row").to_arrow()
-        if share.num_rows == 0 and source.kind == "event":
+        if share.num_rows == 0:  # any source: "nothing of yours", not an empty extract
             share = share.replace_schema_metadata({ROUTED_NONE: b"1"})
         folder = out(authority) / ex.source / ex.month
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{_stem(ex.paths[0])}.parquet"
         write_atomically(target, lambda f, t=share: pq.write_table(t, f))
-        result.routed[authority] = share.num_rows
     return result
 
 

@@ -7,6 +7,8 @@ it received must find the same household, which the world's truth says is right.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -16,14 +18,14 @@ import pytest
 
 from hearth.ingest.files import ROUTED_NONE
 from hearth.linkage.partnership import route
-from hearth.sources import SOURCES
 from tests.support.partnership import warehouse_of
 
 HOUSEHOLDS = 900  # about 300 an authority: fire has months with no row for one of them
 MOVE_RATE = 0.02  # ten times the default, so a year holds movers between authorities with
 # keyless records on both sides of their move
-EVENTS = {s.name for s in SOURCES.values() if s.kind == "event"}
 EXACT = ("linked_by_household_key", "linked_by_person_key")
+# a token or a pseudonym: hex with both digits and letters (a plain count has no letters)
+TOKEN = re.compile(r"\b(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b")
 REASONS = {
     "no_key",
     "no_candidate",
@@ -56,7 +58,10 @@ def world(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def partnership(world, tmp_path_factory):
     root = tmp_path_factory.mktemp("keyless_partnership")
-    routing = route(world / "landing", root / "authorities", root / "routing.duckdb")
+    said: list[str] = []
+    routing = route(
+        world / "landing", root / "authorities", root / "routing.duckdb", say=said.append
+    )
     # the partnership's choice: the same linkage over the same whole landing (link.link)
     whole = warehouse_of(world / "landing", root / "whole.duckdb")
     each = {
@@ -64,7 +69,10 @@ def partnership(world, tmp_path_factory):
         for a in routing.authorities
     }
     truth = pl.read_parquet(world / "truth" / "record_links.parquet")
-    return {"root": root, "routing": routing, "whole": whole, "each": each, "truth": truth}
+    return {
+        **{"root": root, "routing": routing, "said": said},
+        **{"whole": whole, "each": each, "truth": truth},
+    }
 
 
 def _held(each: dict[str, dict[str, pl.DataFrame]]) -> pl.DataFrame:
@@ -101,7 +109,7 @@ def test_no_row_is_routed_twice_and_each_goes_to_its_households_authority(partne
     chosen = chosen.with_columns(la=pl.col("household_pid").replace_strict(la_of, default=None))
     joined = chosen.join(held, on=["source", "record_id"], how="left")
     assert joined.height == chosen.height
-    assert (joined["held_by"] == joined["la"]).all()
+    assert joined["la"].null_count() == 0 and joined["held_by"].eq_missing(joined["la"]).all()
 
 
 def test_each_authority_links_a_keyless_record_to_the_household_the_partnership_chose(
@@ -114,8 +122,8 @@ def test_each_authority_links_a_keyless_record_to_the_household_the_partnership_
     assert chosen.height > 150 and set(chosen["source"]) >= {"police", "fire", "social_care"}
     held = _held(each)
     joined = chosen.join(held, on=["source", "record_id"], how="left", suffix="_there")
-    assert (joined["link_status_there"] == "linked_by_tokens").all()
-    assert (joined["household_pid_there"] == joined["household_pid"]).all()
+    assert joined["link_status_there"].eq_missing("linked_by_tokens").all()
+    assert joined["household_pid_there"].eq_missing(joined["household_pid"]).all()
     # and, across the partnership, every event is linked as one warehouse of it would link it
     cols = ["source", "record_id", "household_pid", "link_status"]
     linked = whole["linked"].filter(pl.col("household_pid").is_not_null()).select(cols)
@@ -155,8 +163,9 @@ def test_a_mover_between_authorities_has_each_keyless_record_where_they_lived(pa
     moved = theirs["la"] != theirs["first_la"]
     assert moved.sum() >= 3 and (~moved).sum() >= 3  # records on both sides of a move
     found = theirs.join(_held(each), on=["source", "record_id"], how="left", suffix="_linked")
-    assert (found["held_by"] == found["la"]).all()
-    assert (found["household_pid_linked"] == found["household_pid"]).all()
+    assert found["la"].null_count() == found["household_pid"].null_count() == 0
+    assert found["held_by"].eq_missing(found["la"]).all()
+    assert found["household_pid_linked"].eq_missing(found["household_pid"]).all()
 
 
 def test_an_authority_with_no_row_this_month_gets_a_header_only_file_it_accepts(partnership):
@@ -165,7 +174,7 @@ def test_an_authority_with_no_row_this_month_gets_a_header_only_file_it_accepts(
         (a, e.source, e.month)
         for e in routing.extracts
         for a in routing.authorities
-        if e.received and e.routed.get(a) == 0 and e.source in EVENTS
+        if e.received and e.routed.get(a) == 0
     ]
     assert none, "the world should leave an authority with no fire row in some month"
     for authority, source, month in none:
@@ -191,3 +200,14 @@ def test_a_late_extract_stays_missing_not_header_only(world, tmp_path):
         assert not (tmp_path / "authorities" / authority / "landing" / "police" / late).exists()
         assert (tmp_path / "authorities" / authority / "landing" / "health" / late).is_dir()
     assert not (tmp_path / "routing.duckdb").exists()
+
+
+def test_no_token_leaves_the_routing_but_in_the_rows_routed(partnership):
+    """What the routing says and keeps (its messages, routing.json's record) holds counts,
+    reasons and authority codes, never a token or a pseudonym; its DuckDB file, where the
+    partnership's tokens were linked, is gone."""
+    said, routing, root = partnership["said"], partnership["routing"], partnership["root"]
+    assert any("linking" in line for line in said)
+    text = "\n".join(said) + json.dumps(routing.as_record()) + "\n".join(routing.sentences())
+    assert not TOKEN.search(text)
+    assert not list(root.glob("routing.duckdb*"))
