@@ -29,10 +29,6 @@ SHARED_KEYS = typer.Option(
     "with tokens. --shared-keys: every agency holds NHS numbers and UPRNs (the earlier world, "
     "byte for byte, for comparisons).",
 )
-NO_KEYLESS_ROUTING = (
-    "The partnership demo uses the world with shared keys: records without an exact key are "
-    "not yet routed between authorities (they would be counted and reach no list)."
-)
 REALISTIC = typer.Option(
     "--realistic",
     help="The world that does not flatter the model: every mechanism of "
@@ -358,9 +354,6 @@ def demo(
     console.print(f"Synthesising {households:,} households into {landing}")
     from hearth.synth.agency import raw_folder  # numpy, pyarrow
 
-    if partnership and not shared_keys:  # routing goes by exact keys (linkage/partnership.py)
-        console.print(NO_KEYLESS_ROUTING)
-        shared_keys = True
     identifiers = "shared" if shared_keys else "agency"
     world = _world(realistic, None)
     try:

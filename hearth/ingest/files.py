@@ -162,6 +162,31 @@ def check_types(source: str, name: str, df: pl.DataFrame, declared: dict[str, st
         )
 
 
+# A partnership's routed Parquet file with no row carries this key in its metadata: the agency's
+# extract was routed and held nothing for this authority this month (hearth/linkage/
+# partnership.py), so its header-only file is "0 rows received", not an empty extract. A source
+# the partnership's landing lacks is routed to no one and stays missing.
+ROUTED_NONE = b"hearth.routed_none"
+
+
+def routed_none(ex: Extract) -> bool:
+    """Whether every part of `ex` is a routed Parquet file that says it holds no row for this
+    authority (ROUTED_NONE); an unreadable part says nothing (its reading judges it)."""
+    import pyarrow.parquet as pq
+
+    for path in ex.paths:
+        if not path.name.lower().endswith(".parquet"):
+            return False
+        try:
+            with open_landed(path) as f:
+                meta = pq.read_schema(f).metadata or {}
+        except Exception:  # damaged or not Parquet: _read_file names the problem
+            return False
+        if meta.get(ROUTED_NONE) != b"1":
+            return False
+    return bool(ex.paths)
+
+
 def _read_file(
     source: str, name: str, path: Path, declared: dict[str, str] | None = None
 ) -> pl.DataFrame:

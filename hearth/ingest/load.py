@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from hearth.ingest.files import BatchProblem, extract_sha256, read_parts
+from hearth.ingest.files import BatchProblem, extract_sha256, read_parts, routed_none
 from hearth.ingest.identifiers import (
     KINDS,
     guard_columns,
@@ -242,13 +242,15 @@ def ingest_extract(
         _check_columns(contract, ex, raw.columns)
         raw = with_absent_tokens(ex, raw)
         _check_tokens(contract, ex, raw)
-        if rows == 0 and not _is_register_update(con, ex):
+        nothing_routed = rows == 0 and routed_none(ex)  # a partnership's "none for you"
+        if rows == 0 and not nothing_routed and not _is_register_update(con, ex):
             raise BatchProblem(
                 "not_empty", f"{ex.source}: file {ex.file_name} has a header but no rows."
             )
         _check_identifiers(contract, ex, raw)
         replaced = done[1] if done and done[0] != sha else None
-        _check_volume(con, ex, rows, volume_tolerance, volume_min_rows, replaced)
+        if not nothing_routed:  # the partnership's own extract was whole; none of it was ours
+            _check_volume(con, ex, rows, volume_tolerance, volume_min_rows, replaced)
         known = None
         if "record_id" in raw.columns:
             known = _known_record_ids(con, ex, raw)

@@ -7,9 +7,26 @@ the event's date: sql/linkage/route_*.sql beside sql/linkage/linked_events.sql).
 or fire service sends one extract for every authority; a person who moves between authorities
 leaves each record in the authority they lived in on its date, and their move in both
 registers. Each authority's linkage then links every routed event exactly as one warehouse of
-the whole partnership would (tested). A row no register knows, or of an authority outside the
-partnership, is routed nowhere and counted with its reason: received = routed + not routed,
-for every extract, in `routing.json`."""
+the whole partnership would (tested).
+
+Records that share no key with the registers (police, fire without a UPRN, most of social care
+in the agencies' own identifiers, issue 25) are placed by the warehouse's own linkage run once
+over the partnership's whole landing (`hearth/linkage/link.py: link`: exact keys, then splink
+on the keyed-hash tokens against the union of the authorities' person registers, recalibrated,
+then address-only records by premise) in the routing's own DuckDB file: each goes to the
+authority of the household its best link chose (sql/linkage/route_tokens.sql). The tokens stay
+in that file (deleted after) and in the rows routed, as the agency sent them; only counts and
+authority codes leave. The authority's own linkage of what it received then finds the same
+household (tested against the truth): its register holds the person the partnership chose, and
+every rival it holds the partnership held too.
+
+A row no register knows, no linkage placed (`no_candidate`, `uncertain_token_link` below
+LINK_FLOOR, as the warehouse keeps them), the partnership's ingest refused
+(`refused_by_contract`), or of an authority outside the partnership, is routed nowhere and
+counted with its reason: received = routed + not routed, for every extract, in `routing.json`.
+An authority with no row of an extract gets a header-only file marked as routed
+(hearth/ingest/files.py: ROUTED_NONE), which its ingest takes as 0 rows received; a source the
+partnership's landing lacks (a late extract) reaches no authority and stays missing."""
 
 from __future__ import annotations
 
@@ -23,9 +40,10 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from hearth.atomic import write_atomically
-from hearth.ingest.files import BatchProblem, read_parts
-from hearth.ingest.landing import Extract, inventory
+from hearth.ingest.files import ROUTED_NONE, BatchProblem, read_parts
+from hearth.ingest.landing import Extract, Inventory, inventory
 from hearth.ingest.run import ingest_source
+from hearth.linkage.link import link
 from hearth.settings import AUTHORITY_CODE
 from hearth.sources import REFERENCE_FOLDER, SOURCES, reference_file_name
 from hearth.warehouse import connect, query_source, run_sql
@@ -121,16 +139,32 @@ class Routing:
         return out
 
 
-def load_registers(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
-    """The partnership's registers into `con` (checked by their contracts, as every ingest is),
-    then who lived where (sql/linkage/residence.sql) and each stay's authority."""
-    inv = inventory(landing)
+def load_partnership(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    inv: Inventory,
+    say: Callable[[str], None] = lambda _: None,
+) -> None:
+    """The partnership's whole landing into `con` (checked by its contracts, as every ingest
+    is) and linked as one warehouse of the partnership would link it (exact keys, then tokens:
+    hearth/linkage/link.py), then each stay's authority and each keyless record's
+    (sql/linkage/route_stays.sql, route_tokens.sql). The linkage model is trained for the
+    routing and not kept; messages carry counts only."""
     months = sorted({e.month for e in inv.extracts})
-    for source in SOURCES.values():
-        if source.kind == "register":
-            ingest_source(con, landing, source.name, months, inv=inv)
-    run_sql(con, "linkage/residence")
+    registers = [s for s in SOURCES.values() if s.kind == "register"]
+    for source in [*registers, *(s for s in SOURCES.values() if s.kind != "register")]:
+        say(f"Routing: reading the partnership's {source.name} extracts.")
+        ingest_source(con, landing, source.name, months, inv=inv)
+    link(con, progress=lambda m: say(f"Routing: {m}."))
     run_sql(con, "linkage/route_stays")
+    run_sql(con, "linkage/route_tokens")
+
+
+def _clear(scratch: Path) -> None:
+    """The routing's DuckDB file gone, with its write-ahead log and spill folder."""
+    scratch.unlink(missing_ok=True)
+    scratch.with_name(scratch.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(scratch.with_name(scratch.name + ".tmp"), ignore_errors=True)
 
 
 def _stem(path: Path) -> str:
@@ -149,9 +183,10 @@ def route_extract(
     chosen: tuple[str, ...] | None = None,
 ) -> Routed:
     """Split one extract's rows (as text, as ingest reads them) between the authorities; write
-    each authority's share (of `chosen`, default all) to `out(authority)/<source>/<month>/
-    <name>.parquet`. An event source's month with no row for an authority is not written (that
-    authority has nothing that month)."""
+    each authority's share (of `chosen`, default all; every authority's rows are counted) to
+    `out(authority)/<source>/<month>/<name>.parquet`. A month with no row for an authority is
+    written with its header only, marked ROUTED_NONE (that authority has nothing that month,
+    and knows it)."""
     source = SOURCES[ex.source]
     result = Routed(ex.source, ex.month)
     try:
@@ -164,7 +199,7 @@ def route_extract(
     sql = ROUTE_SQL.get(source.register_of or "", "linkage/route_events")
     con.register("incoming", rows)
     try:
-        routes = query_source(con, sql, source).pl()
+        routes = query_source(con, sql, source, {"source": ex.source}).pl()
     finally:
         con.unregister("incoming")
     member = pl.col("authority").is_in(list(authorities))
@@ -174,16 +209,18 @@ def route_extract(
         result.not_routed[why] = int(n)
     kept = routes.filter(member)
     result.copies = kept.height - kept["_row"].n_unique()
-    for authority in chosen or authorities:
+    for authority in authorities:  # counted for all, so received = routed + not routed
         mine = kept.filter(pl.col("authority") == authority)["_row"]
-        if mine.is_empty() and source.kind == "event":
+        result.routed[authority] = mine.len()
+        if chosen is not None and authority not in chosen:
             continue
-        share = rows.filter(pl.col("_row").is_in(mine.implode())).drop("_row")
+        share = rows.filter(pl.col("_row").is_in(mine.implode())).drop("_row").to_arrow()
+        if share.num_rows == 0:  # any source: "nothing of yours", not an empty extract
+            share = share.replace_schema_metadata({ROUTED_NONE: b"1"})
         folder = out(authority) / ex.source / ex.month
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{_stem(ex.paths[0])}.parquet"
-        write_atomically(target, lambda f, t=share: pq.write_table(t.to_arrow(), f))
-        result.routed[authority] = share.height
+        write_atomically(target, lambda f, t=share: pq.write_table(t, f))
     return result
 
 
@@ -196,7 +233,7 @@ def route(
 ) -> Routing:
     """Route the partnership's landing into `authorities_dir/<code>/landing/` (each replaced
     whole), for every authority or `only` those named. `scratch` is the routing's own DuckDB
-    file: the partnership's registers, never its events."""
+    file (the partnership's landing ingested and linked), deleted when the routing ends."""
     authorities = read_authorities(landing)
     chosen = tuple(only) if only is not None else authorities
     unknown = sorted(set(chosen) - set(authorities))
@@ -209,22 +246,25 @@ def route(
     for folder in staging.values():
         shutil.rmtree(folder, ignore_errors=True)
     report = Routing(authorities)
-    scratch.unlink(missing_ok=True)
-    with connect(scratch) as con:
-        say("Routing: reading the partnership's registers.")
-        load_registers(con, landing)
-        inv = inventory(landing)
-        report.blocking = [
-            f"{u.path}: not read; {u.why} No authority runs until it is sorted out."
-            for u in inv.unread
-            if u.blocking
-        ]
-        extracts = sorted(inv.extracts, key=lambda e: (e.source, e.month))
-        for i, ex in enumerate(extracts, 1):
-            report.extracts.append(route_extract(con, ex, authorities, staging.__getitem__, chosen))
-            if i % 50 == 0 or i == len(extracts):
-                say(f"Routing: {i} of {len(extracts)} extracts.")
-    scratch.unlink(missing_ok=True)
+    _clear(scratch)
+    inv = inventory(landing)
+    try:
+        with connect(scratch) as con:
+            load_partnership(con, landing, inv, say)
+            report.blocking = [
+                f"{u.path}: not read; {u.why} No authority runs until it is sorted out."
+                for u in inv.unread
+                if u.blocking
+            ]
+            extracts = sorted(inv.extracts, key=lambda e: (e.source, e.month))
+            for i, ex in enumerate(extracts, 1):
+                report.extracts.append(
+                    route_extract(con, ex, authorities, staging.__getitem__, chosen)
+                )
+                if i % 50 == 0 or i == len(extracts):
+                    say(f"Routing: {i} of {len(extracts)} extracts.")
+    finally:  # the partnership's tokens and registers go with it, whatever happened
+        _clear(scratch)
     for authority, folder in staging.items():
         reference = folder / REFERENCE_FOLDER
         reference.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,10 @@
 """A partnership of three authorities run end to end around one partnership model (issue 28), on
-a world of 1,500 households (about 500 an authority; each authority is a real `hearth run` in
-its own home, in two parts, and the partnership model a real MLflow version):
+a world of 1,500 households with the agencies' own identifiers (issue 25: police with no NHS
+number, fire by address, social care with NHS numbers for some; records that share no key are
+routed by the partnership's linkage), about 500 an authority; each authority is a real `hearth
+run` in its own home, in two parts, and the partnership model a real MLflow version. No run is
+told to go on past a missing source: a month with no row of an agency's extract for an
+authority reaches it as a header-only file, loaded as 0 rows received.
 
 1. Every authority prepares, the partnership model is trained once on the union of their
    feature sets and registered once in the partnership's MLflow home; each authority scores
@@ -30,10 +34,7 @@ from tests.support.environment import clear_hearth
 
 CSV = Path("outputs") / "latest" / "ranked_households.csv"
 HOUSEHOLDS = 1500  # over three authorities: the e2e stays within CI's budget
-# At about 500 households an authority, a month of the fire service's extract can hold no row
-# for one authority, which its run sees as a gap (docs/architecture.md, "A month with nothing
-# for an authority"): the runs go on past such gaps, as an officer would tell them to.
-GO_ON = ["--allow-missing-sources"]
+GO_ON: list[str] = []  # no --allow-missing-sources: "no rows for you" is not a missing source
 
 
 def _list(home: Path, authority: str) -> Path:
@@ -49,7 +50,15 @@ def world(tmp_path_factory) -> Path:
     from hearth.synth import synthesise
 
     root = tmp_path_factory.mktemp("partnership_world")
-    synthesise(root / "landing", root / "_truth", households=HOUSEHOLDS, seed=3)
+    raw = tmp_path_factory.mktemp("partnership_raw") / "raw"
+    synthesise(
+        root / "landing",
+        root / "_truth",
+        households=HOUSEHOLDS,
+        seed=3,
+        identifiers="agency",
+        raw=raw,
+    )
     return root
 
 
@@ -171,3 +180,16 @@ def test_each_authority_publishes_only_its_own_households(runs, world):
         assert ranked.height > 0
         assert set(ranked["la_code"]) == {authority}
         assert {la_of[h] for h in ranked["household_pid"]} == {authority}
+
+
+def test_records_that_share_no_key_reach_their_authority(runs):
+    """Police hold no NHS number: their records reach an authority by the partnership's linkage,
+    and every row received is routed or counted with its reason."""
+    record = json.loads((runs["home"] / "partnership" / "routing.json").read_text())
+    police = [e for e in record["extracts"] if e["source"] == "police"]
+    received = sum(e["received"] for e in police)
+    routed = sum(sum(e["routed"].values()) for e in police)
+    assert received > 0 and routed >= 0.95 * received
+    for e in record["extracts"]:
+        routed = sum(e["routed"].values()) - e["copies"]
+        assert e["received"] == routed + sum(e["not_routed"].values()), e["source"]

@@ -7,40 +7,14 @@ The small world's people move between any two households, so many move between a
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
-from hearth.ingest.landing import inventory
-from hearth.ingest.run import ingest_source
-from hearth.linkage.link import link
 from hearth.linkage.partnership import PartnershipError, read_authorities, route
-from hearth.sources import SOURCES
 from hearth.synth.params import LA_CODES
-from hearth.warehouse import connect
+from tests.support.partnership import warehouse_of
 
 LINKED = ("linked_by_household_key", "linked_by_person_key")
-
-
-def _warehouse(landing: Path, path: Path) -> dict[str, pl.DataFrame]:
-    """Ingest every source of `landing` into a fresh DuckDB file, link, and read back."""
-    with connect(path) as con:
-        inv = inventory(landing)
-        months = sorted({e.month for e in inv.extracts})
-        for source in SOURCES:
-            ingest_source(con, landing, source, months, inv=inv)
-        link(con)
-        return {
-            "linked": con.sql(
-                "SELECT source, record_id, household_pid, link_status FROM linked_events"
-            ).pl(),
-            "households": con.sql("SELECT household_pid, la_code FROM households").pl(),
-            "residence": con.sql(
-                "SELECT person_pid, household_pid, valid_from, valid_to FROM residence"
-            ).pl(),
-            "addresses": con.sql("SELECT DISTINCT la_code FROM raw_addresses").pl(),
-        }
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +22,9 @@ def partnership(small_world, tmp_path_factory):
     root = tmp_path_factory.mktemp("partnership")
     landing = small_world / "landing"
     routing = route(landing, root / "authorities", root / "routing.duckdb")
-    whole = _warehouse(landing, root / "whole.duckdb")
+    whole = warehouse_of(landing, root / "whole.duckdb")
     each = {
-        a: _warehouse(root / "authorities" / a / "landing", root / f"{a}.duckdb")
+        a: warehouse_of(root / "authorities" / a / "landing", root / f"{a}.duckdb")
         for a in routing.authorities
     }
     return routing, whole, each
