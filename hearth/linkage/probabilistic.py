@@ -117,19 +117,23 @@ def _measure(
     return measures, {k: v for k, v in drift.items() if v is not None}
 
 
-def _predict_and_link(con: duckdb.DuckDBPyConnection, model: dict[str, Any]) -> None:
+def _predict_and_link(
+    con: duckdb.DuckDBPyConnection, model: dict[str, Any], progress: Progress = lambda _: None
+) -> None:
     cleanup = splink_model.predict(con, model)
     try:
         run_sql(con, "linkage/link_candidates", {"max_candidates": MAX_CANDIDATES})
     finally:
         con.execute("DROP VIEW IF EXISTS link_pairs")
         cleanup()
+    progress("recalibrating the link probabilities")
     cands = query(con, "linkage/candidates_for_measures").pl()
     con.register("link_calibration_fit", recalibration.fit(cands).to_arrow())
     try:
         run_sql(con, "linkage/link_calibration")
     finally:
         con.unregister("link_calibration_fit")
+    progress("writing the token links")
     con.execute("BEGIN TRANSACTION")  # the links land whole or not at all
     try:
         run_sql(con, "linkage/token_links", {"floor": LINK_FLOOR})
@@ -149,7 +153,9 @@ def link_by_tokens(
     Without a `store` the model is trained for this run and not kept (tests, benchmarks)."""
     started = time.perf_counter()
     version = token_version(con)
+    progress("gathering the token records")
     counts = gather(con, version)
+    progress("linking address-only records by their premise")
     by_address = link_by_address(con, version, LINK_FLOOR)
     if counts["needing_link"] == 0:
         run_sql(con, "linkage/no_token_links")
@@ -183,7 +189,8 @@ def link_by_tokens(
         model = splink_model.train(con, _prior(register_people), progress)
         trained_now = True
     progress(f"linking {counts['needing_link']:,} records without an exact key")
-    _predict_and_link(con, model)
+    _predict_and_link(con, model, progress)
+    progress("measuring the links")
     measures, drift = _measure(con, counts)
     if not trained_now:
         drifted = retrain_reason(stored, version, today, drift)
@@ -192,7 +199,7 @@ def link_by_tokens(
             progress(f"retraining the linkage model: {reason}")
             model = splink_model.train(con, _prior(register_people), progress)
             trained_now = True
-            _predict_and_link(con, model)
+            _predict_and_link(con, model, progress)
             measures, drift = _measure(con, counts)
     model_version = stored.version if stored is not None and not trained_now else None
     if trained_now and store is not None:
