@@ -30,7 +30,7 @@ from hearth.linkage import recalibration, splink_model
 from hearth.linkage.address import link_by_address
 from hearth.linkage.model_store import ModelStore, contract_fingerprint, retrain_reason
 from hearth.sources import SOURCES
-from hearth.warehouse import query, query_one, run_source_sql, run_sql
+from hearth.warehouse import query, query_one, run_source_sql, run_sql, union_parts
 
 LINK_FLOOR = 0.5  # a best candidate below this is not linked (no household is more likely)
 LABELLED_PER_SOURCE = 20_000  # exact-keyed records per source kept as labels each run
@@ -239,6 +239,24 @@ def measures(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     except duckdb.CatalogException:  # a warehouse linked before token linkage existed
         return None
     return json.loads(row[0]) if row else None
+
+
+def measures_each(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any] | None]:
+    """The last token-linkage measures of every warehouse `con` reads: one warehouse's own as
+    {"": its measures}; a union of warehouses (hearth/warehouse.py: union_of, a partnership's
+    model trained on its authorities') each one's, named by the folder that holds it (an
+    authority's home is named by its code), in the order the union was given."""
+    parts = union_parts(con)
+    if not parts:
+        return {"": measures(con)}
+    out: dict[str, dict[str, Any] | None] = {}
+    for name, path in parts:
+        try:
+            row = query_one(con, "linkage/read_measures_of", {"table": f"{name}.linkage_measures"})
+        except duckdb.CatalogException:  # that warehouse never ran token linkage
+            row = None
+        out[path.parent.name] = json.loads(row[0]) if row else None
+    return out
 
 
 def metadata(measures: dict[str, Any]) -> dict[str, Any]:

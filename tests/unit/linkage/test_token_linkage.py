@@ -353,7 +353,7 @@ def test_the_model_card_says_how_the_events_were_linked(linked):
     from hearth.modelling.evaluation.linkage_lines import linkage_lines
 
     m = linked["measures"]
-    text = "\n".join(linkage_lines(m))
+    text = "\n".join(linkage_lines({"": m}))
     police, at = m["by_source"]["police"], m["precision_recall"]["police"]["household"]["at_0.5"]
     assert (
         f"| police | {police['needing_link']:,} | {police['linked']:,} | "
@@ -362,3 +362,39 @@ def test_the_model_card_says_how_the_events_were_linked(linked):
     assert f"{m['needing_link']:,} event records had no exact key" in text
     assert "fire records with an address only" in text and not TOKEN.search(text)
     assert "exact key" in "\n".join(linkage_lines(None))
+    assert "exact key" in "\n".join(linkage_lines({"": None}))
+
+
+def test_a_partnership_model_card_shows_every_authoritys_linkage(linked, tmp_path):
+    """A partnership's model is trained on the union of its authorities' warehouses
+    (hearth/warehouse.py: union_of): its card shows each authority's linkage under its code,
+    not only the first warehouse's."""
+    from hearth.linkage.probabilistic import _keep, measures_each
+    from hearth.modelling.evaluation.linkage_lines import linkage_lines
+    from hearth.warehouse import union_of
+
+    m = linked["measures"]
+    other = json.loads(json.dumps(m))  # a second authority that linked fewer police records
+    other["by_source"]["police"]["linked"] = m["by_source"]["police"]["linked"] - 7
+    other["needing_link"] = m["needing_link"] + 11
+    paths = []
+    for code, measures in (("E06000001", m), ("E06000002", other), ("E06000003", None)):
+        path = tmp_path / code / "warehouse.duckdb"
+        with connect(path) as con:
+            if measures is not None:
+                _keep(con, measures)
+        paths.append(path)
+    with union_of(paths) as con:
+        each = measures_each(con)
+    assert list(each) == ["E06000001", "E06000002", "E06000003"]
+    assert each["E06000002"]["needing_link"] == m["needing_link"] + 11 and each["E06000003"] is None
+    text = "\n".join(linkage_lines(each))
+    assert "trained on 3 authorities' households" in text
+    first, second = text.split("### E06000002")
+    police = m["by_source"]["police"]
+    assert f"| police | {police['needing_link']:,} | {police['linked']:,} |" in first
+    assert f"| police | {police['needing_link']:,} | {police['linked'] - 7:,} |" in second
+    assert f"{m['needing_link'] + 11:,} event records had no exact key" in second
+    assert "### E06000003" in second and "by an exact key" in second.split("### E06000003")[1]
+    with connect(paths[0], read_only=True) as con:  # one warehouse: its own, as before
+        assert measures_each(con) == {"": m}
