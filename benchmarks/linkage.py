@@ -102,9 +102,16 @@ def _phase(message: str) -> str:
 
 
 def measure(
-    work: Path, households: int, seed: int, months: int, reuse: bool = False
+    work: Path,
+    households: int,
+    seed: int,
+    months: int,
+    reuse: bool = False,
+    relink: bool = False,
 ) -> dict[str, object]:
-    """`reuse`: the world in `work` was kept (--keep) already linked: measure it again without
+    """`relink`: the world in `work` was kept (--keep) ingested: link it again and measure
+    (linkage's times only: e.g. after a change to the linkage). `reuse`: the world in `work`
+    was kept (--keep) already linked: measure it again without
     synthesis, ingest or linkage (and so without their times and memory)."""
     from hearth.ingest.run import ingest_source, landing_months
     from hearth.linkage import probabilistic
@@ -114,7 +121,7 @@ def measure(
     from hearth.warehouse import connect, query
 
     t = time.perf_counter()
-    if not reuse:
+    if not (reuse or relink):
         print(f"{time.strftime('%H:%M:%S')} making the world", flush=True)
         synthesise(
             work / "landing",
@@ -134,7 +141,7 @@ def measure(
         print(f"{time.strftime('%H:%M:%S')} ingesting", flush=True)
         t = time.perf_counter()
         months_found = landing_months(work / "landing")
-        for s in SOURCES if not reuse else ():
+        for s in SOURCES if not (reuse or relink) else ():
             ingest_source(con, work / "landing", s, months_found)
         ingest_s = time.perf_counter() - t
         mem.stage = "exact_joins"
@@ -239,8 +246,8 @@ def measure(
         "seconds": "not measured: a kept world measured again (--reuse)"
         if reuse
         else {
-            "synthesise": round(synth_s, 1),
-            "ingest": round(ingest_s, 1),
+            "synthesise": "not run (--relink)" if relink else round(synth_s, 1),
+            "ingest": "not run (--relink)" if relink else round(ingest_s, 1),
             "link_total": round(link_s, 1),
             **{k: round(v, 1) for k, v in stages.items()},
         },
@@ -407,15 +414,23 @@ def main() -> None:
         help="Measure again the world already linked in the --keep folder (no synthesis, "
         "ingest or linkage, so no times): e.g. after a run stopped in --quality.",
     )
+    ap.add_argument(
+        "--relink",
+        action="store_true",
+        help="Link again the world already ingested in the --keep folder and measure it, with "
+        "linkage's times and memory (no synthesis or ingest): e.g. after a linkage change.",
+    )
     args = ap.parse_args()
-    if args.reuse and not (args.keep and (args.keep / "w.duckdb").exists()):
-        ap.error("--reuse needs --keep naming a folder a run kept (with its w.duckdb)")
+    for flag in ("reuse", "relink"):
+        if getattr(args, flag) and not (args.keep and (args.keep / "w.duckdb").exists()):
+            ap.error(f"--{flag} needs --keep naming a folder a run kept (with its w.duckdb)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="hearth-linkage-"))
     RESULTS.mkdir(exist_ok=True)
-    kind = "-quality" if args.quality else ""
+    kind = "-relink" if args.relink else ""
+    kind += "-quality" if args.quality else ""
     kind += f"-{args.candidates.replace(',', '-')}" if args.quality and args.candidates else ""
     try:
-        out = measure(work, args.households, args.seed, args.months, args.reuse)
+        out = measure(work, args.households, args.seed, args.months, args.reuse, args.relink)
         path = RESULTS / f"linkage-{out['date']}-{args.households}-seed{args.seed}{kind}.json"
         if args.quality:  # the linkage measures kept even if the model training stops
             out["model_quality"] = "still being measured (--quality)"

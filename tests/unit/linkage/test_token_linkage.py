@@ -398,3 +398,36 @@ def test_a_partnership_model_card_shows_every_authoritys_linkage(linked, tmp_pat
     assert "### E06000003" in second and "by an exact key" in second.split("### E06000003")[1]
     with connect(paths[0], read_only=True) as con:  # one warehouse: its own, as before
         assert measures_each(con) == {"": m}
+
+
+def test_em_trains_on_a_sample_of_each_blocks_pairs(linked, tmp_path, monkeypatch, caplog):
+    """EM's pairs per training block are capped (splink_model.EM_PAIRS): a block on forename
+    and surname grows with the square of the households (55 million pairs at 100,000), so
+    uncapped it is the linkage's dominant cost. Here the cap is made small enough to bite on
+    this small world (and the probe that counts a block's pairs reads every record)."""
+    import logging
+
+    from hearth.linkage import splink_model
+
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(linked["db"].read_bytes())
+    monkeypatch.setattr(splink_model, "EM_PAIRS", 300)
+    monkeypatch.setattr(splink_model, "EM_PROBE", 1.0)
+    caplog.set_level(logging.INFO, logger="splink.internals.em_sampling")
+    caplog.set_level(logging.INFO, logger="splink.internals.em_training_session")
+    with connect(db) as con:
+        model = splink_model.train(con, 1e-3)
+    totals = [
+        float(r.args[0].replace(",", ""))
+        for r in caplog.records
+        if r.getMessage().startswith("[EM sampling] Estimated total blocked pairs")
+    ]
+    used = [
+        r.args[0]
+        for r in caplog.records
+        if r.getMessage().startswith("[EM sampling] Materialised blocked pair count")
+    ]
+    assert len(totals) == len(splink_model.TRAINING_BLOCKS) and max(totals) > 1_000
+    assert used and all(n <= 3 * 300 for n in used)  # sampled to about the cap
+    assert len(used) == sum(t > 300 for t in totals)  # every block over the cap was sampled
+    assert len(model["comparisons"]) == 4
