@@ -243,6 +243,7 @@ def measure(
         "seed": seed,
         "months": months,
         "events": total,
+        "labelled_per_source": probabilistic.LABELLED_PER_SOURCE,
         "seconds": "not measured: a kept world measured again (--reuse)"
         if reuse
         else {
@@ -420,13 +421,24 @@ def main() -> None:
         help="Link again the world already ingested in the --keep folder and measure it, with "
         "linkage's times and memory (no synthesis or ingest): e.g. after a linkage change.",
     )
+    ap.add_argument(
+        "--labelled",
+        type=int,
+        help="Exact-keyed records per source kept as labels for recalibration (default "
+        "hearth.linkage.probabilistic.LABELLED_PER_SOURCE): to measure what more labels buy.",
+    )
     args = ap.parse_args()
+    if args.labelled:
+        from hearth.linkage import probabilistic
+
+        probabilistic.LABELLED_PER_SOURCE = args.labelled
     for flag in ("reuse", "relink"):
         if getattr(args, flag) and not (args.keep and (args.keep / "w.duckdb").exists()):
             ap.error(f"--{flag} needs --keep naming a folder a run kept (with its w.duckdb)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="hearth-linkage-"))
     RESULTS.mkdir(exist_ok=True)
     kind = "-relink" if args.relink else ""
+    kind += f"-labelled{args.labelled}" if args.labelled else ""
     kind += "-quality" if args.quality else ""
     kind += f"-{args.candidates.replace(',', '-')}" if args.quality and args.candidates else ""
     try:
