@@ -83,10 +83,35 @@ def _precision_recall(best: pl.DataFrame, needing: int) -> dict[str, object]:
     return out
 
 
+PHASES = (  # token linkage's progress messages (hearth/linkage/probabilistic.py) -> phase
+    ("gathering", "gather_tokens"),
+    ("linking address-only", "address_links"),
+    ("training", "train_total"),
+    ("retraining", "train_total"),
+    ("estimating u", "train_u"),
+    ("estimating m", "train_em"),
+    ("linking", "predict_and_candidates"),
+    ("recalibrating", "recalibrate"),
+    ("writing", "write_links"),
+    ("measuring", "measure_links"),
+)
+
+
+def _phase(message: str) -> str:
+    return next((name for start, name in PHASES if message.startswith(start)), "other")
+
+
 def measure(
-    work: Path, households: int, seed: int, months: int, reuse: bool = False
+    work: Path,
+    households: int,
+    seed: int,
+    months: int,
+    reuse: bool = False,
+    relink: bool = False,
 ) -> dict[str, object]:
-    """`reuse`: the world in `work` was kept (--keep) already linked: measure it again without
+    """`relink`: the world in `work` was kept (--keep) ingested: link it again and measure
+    (linkage's times only: e.g. after a change to the linkage). `reuse`: the world in `work`
+    was kept (--keep) already linked: measure it again without
     synthesis, ingest or linkage (and so without their times and memory)."""
     from hearth.ingest.run import ingest_source, landing_months
     from hearth.linkage import probabilistic
@@ -96,7 +121,8 @@ def measure(
     from hearth.warehouse import connect, query
 
     t = time.perf_counter()
-    if not reuse:
+    if not (reuse or relink):
+        print(f"{time.strftime('%H:%M:%S')} making the world", flush=True)
         synthesise(
             work / "landing",
             work / "truth",
@@ -112,24 +138,34 @@ def measure(
     )
     with TreeMemory() as mem, connect(work / "w.duckdb") as con:
         mem.stage = "ingest"
+        print(f"{time.strftime('%H:%M:%S')} ingesting", flush=True)
         t = time.perf_counter()
         months_found = landing_months(work / "landing")
-        for s in SOURCES if not reuse else ():
+        for s in SOURCES if not (reuse or relink) else ():
             ingest_source(con, work / "landing", s, months_found)
         ingest_s = time.perf_counter() - t
         mem.stage = "exact_joins"
         stages: dict[str, float] = {}
+        # token linkage's own phases, named by its progress messages: where its time goes
+        phases: dict[str, float] = {}
         last = [time.perf_counter()]
 
         def progress(message: str) -> None:
+            now = time.perf_counter()
             if mem.stage == "exact_joins":
-                stages["exact_joins"] = time.perf_counter() - last[0]
-                last[0] = time.perf_counter()
-                mem.stage = "token_linkage"
+                stages["exact_joins"] = now - last[0]
+            else:
+                phases[mem.stage] = phases.get(mem.stage, 0.0) + now - last[0]
+            last[0] = now
+            mem.stage = _phase(message)
+            print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
         t = time.perf_counter()
         summary = query(con, "linkage/summary").pl() if reuse else link(con, progress=progress)
         link_s = time.perf_counter() - t
+        if phases or mem.stage != "exact_joins":
+            phases[mem.stage] = phases.get(mem.stage, 0.0) + time.perf_counter() - last[0]
+        mem.stage = "measuring"
         m = probabilistic.measures(con) or {}
         events = con.sql(
             "SELECT source, record_id, household_pid, link_status, link_probability "
@@ -144,6 +180,7 @@ def measure(
             "FROM raw_people GROUP BY ALL"
         ).pl()
     stages["token_linkage"] = link_s - stages.get("exact_joins", link_s)
+    cpu = {k: round(v, 1) for k, v in mem.cpu.items()}
     by_source = linkage_by_source(summary)
     exact = events.filter(
         pl.col("link_status").is_in(["linked_by_household_key", "linked_by_person_key"])
@@ -206,17 +243,22 @@ def measure(
         "seed": seed,
         "months": months,
         "events": total,
+        "labelled_per_source": probabilistic.LABELLED_PER_SOURCE,
         "seconds": "not measured: a kept world measured again (--reuse)"
         if reuse
         else {
-            "synthesise": round(synth_s, 1),
-            "ingest": round(ingest_s, 1),
+            "synthesise": "not run (--relink)" if relink else round(synth_s, 1),
+            "ingest": "not run (--relink)" if relink else round(ingest_s, 1),
             "link_total": round(link_s, 1),
             **{k: round(v, 1) for k, v in stages.items()},
         },
         "peak_memory_mb": "not measured (--reuse)"
         if reuse
         else {k: round(v / 2**20) for k, v in mem.peaks.items()},
+        "token_linkage_phases_seconds": "not measured (--reuse)"
+        if reuse
+        else {k: round(v, 1) for k, v in phases.items()},
+        "cpu_seconds": "not measured (--reuse)" if reuse else cpu,
         "link_rates": {
             "exact_keys_only": round(exact.height / total, 4),
             "with_token_links": round(
@@ -373,12 +415,39 @@ def main() -> None:
         help="Measure again the world already linked in the --keep folder (no synthesis, "
         "ingest or linkage, so no times): e.g. after a run stopped in --quality.",
     )
+    ap.add_argument(
+        "--relink",
+        action="store_true",
+        help="Link again the world already ingested in the --keep folder and measure it, with "
+        "linkage's times and memory (no synthesis or ingest): e.g. after a linkage change.",
+    )
+    ap.add_argument(
+        "--labelled",
+        type=int,
+        help="Exact-keyed records per source kept as labels for recalibration (default "
+        "hearth.linkage.probabilistic.LABELLED_PER_SOURCE): to measure what more labels buy.",
+    )
     args = ap.parse_args()
-    if args.reuse and not (args.keep and (args.keep / "w.duckdb").exists()):
-        ap.error("--reuse needs --keep naming a folder a run kept (with its w.duckdb)")
+    if args.labelled:
+        from hearth.linkage import probabilistic
+
+        probabilistic.LABELLED_PER_SOURCE = args.labelled
+    for flag in ("reuse", "relink"):
+        if getattr(args, flag) and not (args.keep and (args.keep / "w.duckdb").exists()):
+            ap.error(f"--{flag} needs --keep naming a folder a run kept (with its w.duckdb)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="hearth-linkage-"))
+    RESULTS.mkdir(exist_ok=True)
+    kind = "-relink" if args.relink else ""
+    kind += f"-labelled{args.labelled}" if args.labelled else ""
+    kind += "-quality" if args.quality else ""
+    kind += f"-{args.candidates.replace(',', '-')}" if args.quality and args.candidates else ""
     try:
-        out = measure(work, args.households, args.seed, args.months, args.reuse)
+        out = measure(work, args.households, args.seed, args.months, args.reuse, args.relink)
+        path = RESULTS / f"linkage-{out['date']}-{args.households}-seed{args.seed}{kind}.json"
+        if args.quality:  # the linkage measures kept even if the model training stops
+            out["model_quality"] = "still being measured (--quality)"
+            path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+            print(f"{time.strftime('%H:%M:%S')} linkage measured; wrote {path}", flush=True)
         out["model_quality"] = (
             model_quality(
                 work,
@@ -394,12 +463,9 @@ def main() -> None:
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
-    RESULTS.mkdir(exist_ok=True)
-    kind = "-quality" if args.quality else ""
-    kind += f"-{args.candidates.replace(',', '-')}" if args.quality and args.candidates else ""
-    path = RESULTS / f"linkage-{out['date']}-{args.households}-seed{args.seed}{kind}.json"
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: out[k] for k in ("seconds", "peak_memory_mb", "police_meets")}, indent=1))
+    shown = ("seconds", "token_linkage_phases_seconds", "peak_memory_mb", "police_meets")
+    print(json.dumps({k: out[k] for k in shown}, indent=1))
     print(f"Wrote {path}")
 
 

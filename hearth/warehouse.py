@@ -153,6 +153,13 @@ def _union_view(table: str, parts: list[str]) -> str:
     return _PLACEHOLDER.sub(lambda m: filled[m.group(1)], sql_text("warehouse/union_view"))
 
 
+def union_parts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, Path]]:
+    """The warehouses a union (`union_of`) reads, as (attached name, file) in the order they
+    were given; empty for a connection to one warehouse."""
+    rows = query(con, "warehouse/union_parts").fetchall()
+    return sorted(((name, Path(path)) for name, path in rows), key=lambda r: int(r[0][5:]))
+
+
 @contextmanager
 def union_of(paths: Sequence[Path]) -> Iterator[duckdb.DuckDBPyConnection]:
     """Several warehouses read as one, none written: an in-memory database with each file

@@ -30,7 +30,7 @@ from hearth.linkage import recalibration, splink_model
 from hearth.linkage.address import link_by_address
 from hearth.linkage.model_store import ModelStore, contract_fingerprint, retrain_reason
 from hearth.sources import SOURCES
-from hearth.warehouse import query, query_one, run_source_sql, run_sql
+from hearth.warehouse import query, query_one, run_source_sql, run_sql, union_parts
 
 LINK_FLOOR = 0.5  # a best candidate below this is not linked (no household is more likely)
 LABELLED_PER_SOURCE = 20_000  # exact-keyed records per source kept as labels each run
@@ -117,19 +117,23 @@ def _measure(
     return measures, {k: v for k, v in drift.items() if v is not None}
 
 
-def _predict_and_link(con: duckdb.DuckDBPyConnection, model: dict[str, Any]) -> None:
+def _predict_and_link(
+    con: duckdb.DuckDBPyConnection, model: dict[str, Any], progress: Progress = lambda _: None
+) -> None:
     cleanup = splink_model.predict(con, model)
     try:
         run_sql(con, "linkage/link_candidates", {"max_candidates": MAX_CANDIDATES})
     finally:
         con.execute("DROP VIEW IF EXISTS link_pairs")
         cleanup()
+    progress("recalibrating the link probabilities")
     cands = query(con, "linkage/candidates_for_measures").pl()
     con.register("link_calibration_fit", recalibration.fit(cands).to_arrow())
     try:
         run_sql(con, "linkage/link_calibration")
     finally:
         con.unregister("link_calibration_fit")
+    progress("writing the token links")
     con.execute("BEGIN TRANSACTION")  # the links land whole or not at all
     try:
         run_sql(con, "linkage/token_links", {"floor": LINK_FLOOR})
@@ -149,7 +153,9 @@ def link_by_tokens(
     Without a `store` the model is trained for this run and not kept (tests, benchmarks)."""
     started = time.perf_counter()
     version = token_version(con)
+    progress("gathering the token records")
     counts = gather(con, version)
+    progress("linking address-only records by their premise")
     by_address = link_by_address(con, version, LINK_FLOOR)
     if counts["needing_link"] == 0:
         run_sql(con, "linkage/no_token_links")
@@ -183,7 +189,8 @@ def link_by_tokens(
         model = splink_model.train(con, _prior(register_people), progress)
         trained_now = True
     progress(f"linking {counts['needing_link']:,} records without an exact key")
-    _predict_and_link(con, model)
+    _predict_and_link(con, model, progress)
+    progress("measuring the links")
     measures, drift = _measure(con, counts)
     if not trained_now:
         drifted = retrain_reason(stored, version, today, drift)
@@ -192,7 +199,7 @@ def link_by_tokens(
             progress(f"retraining the linkage model: {reason}")
             model = splink_model.train(con, _prior(register_people), progress)
             trained_now = True
-            _predict_and_link(con, model)
+            _predict_and_link(con, model, progress)
             measures, drift = _measure(con, counts)
     model_version = stored.version if stored is not None and not trained_now else None
     if trained_now and store is not None:
@@ -232,6 +239,24 @@ def measures(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     except duckdb.CatalogException:  # a warehouse linked before token linkage existed
         return None
     return json.loads(row[0]) if row else None
+
+
+def measures_each(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any] | None]:
+    """The last token-linkage measures of every warehouse `con` reads: one warehouse's own as
+    {"": its measures}; a union of warehouses (hearth/warehouse.py: union_of, a partnership's
+    model trained on its authorities') each one's, named by the folder that holds it (an
+    authority's home is named by its code), in the order the union was given."""
+    parts = union_parts(con)
+    if not parts:
+        return {"": measures(con)}
+    out: dict[str, dict[str, Any] | None] = {}
+    for name, path in parts:
+        try:
+            row = query_one(con, "linkage/read_measures_of", {"table": f"{name}.linkage_measures"})
+        except duckdb.CatalogException:  # that warehouse never ran token linkage
+            row = None
+        out[path.parent.name] = json.loads(row[0]) if row else None
+    return out
 
 
 def metadata(measures: dict[str, Any]) -> dict[str, Any]:

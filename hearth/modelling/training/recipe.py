@@ -21,7 +21,7 @@ import polars as pl
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design, cap_recency, recency_cap
 from hearth.ingest.freshness import expected_month, freshness_report
-from hearth.linkage.probabilistic import measures as token_linkage_measures
+from hearth.linkage.probabilistic import measures_each as token_linkage_measures
 from hearth.modelling.evaluation.gate import (
     Refusal,
     list_refusal,

@@ -126,9 +126,10 @@ class TrainingResult:
     # each, for the model card (hearth/modelling/evaluation/card.py). The model used what was
     # accepted before.
     data_freshness: list[str] = field(default_factory=list)
-    # How the events under the features were linked (hearth/linkage/probabilistic.py `measures`),
-    # for the model card's "Linked records"; None before token linkage ran or outside a run
-    linkage: dict | None = None
+    # How the events under the features were linked, per warehouse trained on (one, or each
+    # authority's for a partnership model: hearth/linkage/probabilistic.py `measures_each`), for
+    # the model card's "Linked records"; None outside a run
+    linkage: dict[str, dict | None] | None = None
     # What safe updating did (hearth/modelling/training/safe_updating.py: SafeUpdating.summary),
     # for the model card's "Safe updating"; empty for a result trained outside the recipe.
     safe_updating: dict = field(default_factory=dict)

@@ -353,7 +353,7 @@ def test_the_model_card_says_how_the_events_were_linked(linked):
     from hearth.modelling.evaluation.linkage_lines import linkage_lines
 
     m = linked["measures"]
-    text = "\n".join(linkage_lines(m))
+    text = "\n".join(linkage_lines({"": m}))
     police, at = m["by_source"]["police"], m["precision_recall"]["police"]["household"]["at_0.5"]
     assert (
         f"| police | {police['needing_link']:,} | {police['linked']:,} | "
@@ -362,3 +362,72 @@ def test_the_model_card_says_how_the_events_were_linked(linked):
     assert f"{m['needing_link']:,} event records had no exact key" in text
     assert "fire records with an address only" in text and not TOKEN.search(text)
     assert "exact key" in "\n".join(linkage_lines(None))
+    assert "exact key" in "\n".join(linkage_lines({"": None}))
+
+
+def test_a_partnership_model_card_shows_every_authoritys_linkage(linked, tmp_path):
+    """A partnership's model is trained on the union of its authorities' warehouses
+    (hearth/warehouse.py: union_of): its card shows each authority's linkage under its code,
+    not only the first warehouse's."""
+    from hearth.linkage.probabilistic import _keep, measures_each
+    from hearth.modelling.evaluation.linkage_lines import linkage_lines
+    from hearth.warehouse import union_of
+
+    m = linked["measures"]
+    other = json.loads(json.dumps(m))  # a second authority that linked fewer police records
+    other["by_source"]["police"]["linked"] = m["by_source"]["police"]["linked"] - 7
+    other["needing_link"] = m["needing_link"] + 11
+    paths = []
+    for code, measures in (("E06000001", m), ("E06000002", other), ("E06000003", None)):
+        path = tmp_path / code / "warehouse.duckdb"
+        with connect(path) as con:
+            if measures is not None:
+                _keep(con, measures)
+        paths.append(path)
+    with union_of(paths) as con:
+        each = measures_each(con)
+    assert list(each) == ["E06000001", "E06000002", "E06000003"]
+    assert each["E06000002"]["needing_link"] == m["needing_link"] + 11 and each["E06000003"] is None
+    text = "\n".join(linkage_lines(each))
+    assert "trained on 3 authorities' households" in text
+    first, second = text.split("### E06000002")
+    police = m["by_source"]["police"]
+    assert f"| police | {police['needing_link']:,} | {police['linked']:,} |" in first
+    assert f"| police | {police['needing_link']:,} | {police['linked'] - 7:,} |" in second
+    assert f"{m['needing_link'] + 11:,} event records had no exact key" in second
+    assert "### E06000003" in second and "by an exact key" in second.split("### E06000003")[1]
+    with connect(paths[0], read_only=True) as con:  # one warehouse: its own, as before
+        assert measures_each(con) == {"": m}
+
+
+def test_em_trains_on_a_sample_of_each_blocks_pairs(linked, tmp_path, monkeypatch, caplog):
+    """EM's pairs per training block are capped (splink_model.EM_PAIRS): a block on forename
+    and surname grows with the square of the households (55 million pairs at 100,000), so
+    uncapped it is the linkage's dominant cost. Here the cap is made small enough to bite on
+    this small world (and the probe that counts a block's pairs reads every record)."""
+    import logging
+
+    from hearth.linkage import splink_model
+
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(linked["db"].read_bytes())
+    monkeypatch.setattr(splink_model, "EM_PAIRS", 300)
+    monkeypatch.setattr(splink_model, "EM_PROBE", 1.0)
+    caplog.set_level(logging.INFO, logger="splink.internals.em_sampling")
+    caplog.set_level(logging.INFO, logger="splink.internals.em_training_session")
+    with connect(db) as con:
+        model = splink_model.train(con, 1e-3)
+    totals = [
+        float(r.args[0].replace(",", ""))
+        for r in caplog.records
+        if r.getMessage().startswith("[EM sampling] Estimated total blocked pairs")
+    ]
+    used = [
+        r.args[0]
+        for r in caplog.records
+        if r.getMessage().startswith("[EM sampling] Materialised blocked pair count")
+    ]
+    assert len(totals) == len(splink_model.TRAINING_BLOCKS) and max(totals) > 1_000
+    assert used and all(n <= 3 * 300 for n in used)  # sampled to about the cap
+    assert len(used) == sum(t > 300 for t in totals)  # every block over the cap was sampled
+    assert len(model["comparisons"]) == 4
