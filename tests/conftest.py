@@ -35,6 +35,12 @@ HEAVY = (
 SMALL_HOUSEHOLDS = 2000
 # Small models keep the end-to-end test quick; the real defaults are measured in benchmarks/.
 FAST_TRAINING = {"max_iter": 60, "max_leaf_nodes": 15, "min_samples_leaf": 20}
+# For whole runs that test something other than the model (executors, landing, removals,
+# retention, a partnership's routing): one quick candidate and no value-of-sharing refits, as
+# the live tests' --train-config. Not the baseline alone: a 26-month world has no 12-month counts
+# at its training date, so the baseline scores every household the same and the promotion gate
+# refuses it (hearth/modelling/evaluation/gate.py).
+QUICK_TRAINING = {**FAST_TRAINING, "candidates": ["logistic"], "value_of_sharing": False}
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import pytest
 
 from hearth.cli.launch import run_pipeline
 from hearth.operations.executors import WAREHOUSE_POOL
-from tests.conftest import FAST_TRAINING
+from tests.conftest import QUICK_TRAINING
 from tests.support.environment import clear_hearth, without_hearth
 
 HOUSEHOLDS = 1000  # small: three whole runs (the world of tests/e2e/test_landing_runs.py)
@@ -73,7 +73,7 @@ def _run(world: Path, home: Path, executor: str, monkeypatch, **env: str):
         clear_hearth(mp, HEARTH_HOME=str(home), **env)
         lines: list[str] = []
         outcome = run_pipeline(
-            world, train_config=FAST_TRAINING, say=lines.append, executor=executor
+            world, train_config=QUICK_TRAINING, say=lines.append, executor=executor
         )
     assert outcome.success, (outcome.problems, lines[-20:])
     return outcome, (outcome.output_folder / "ranked_households.csv").read_bytes()

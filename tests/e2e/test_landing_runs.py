@@ -14,7 +14,7 @@ import pytest
 
 from hearth.cli.launch import run_pipeline
 from hearth.sources import landing_file_name
-from tests.conftest import FAST_TRAINING
+from tests.conftest import QUICK_TRAINING
 from tests.e2e.test_quality_runs import snapshot
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def test_a_future_folder_and_unread_files_never_take_over_the_list(
     monkeypatch.setenv("DAGSTER_HOME", str(hearth_home / "dagster"))
     landing = tmp_path / "landing"
     shutil.copytree(world / "landing", landing)
-    first = run_pipeline(landing, train_config=FAST_TRAINING, say=lambda _: None)
+    first = run_pipeline(landing, train_config=QUICK_TRAINING, say=lambda _: None)
     assert first.success, first.problems
     assert first.output_folder.name == "2026-01"
     outputs = hearth_home / "outputs"
@@ -53,7 +53,7 @@ def test_a_future_folder_and_unread_files_never_take_over_the_list(
     shutil.copy(people_dec, landing / "people" / "2026-03" / "people_2026-03.parquet")
     (landing / "fire" / "2025-12" / "fire_2025-12_part2.xlsx").write_bytes(b"PK\x03\x04")
     (landing / "health" / "2025-8").mkdir()
-    second = run_pipeline(landing, train_config=FAST_TRAINING, say=lambda _: None)
+    second = run_pipeline(landing, train_config=QUICK_TRAINING, say=lambda _: None)
     assert not second.success
     stopped = {p.split("]")[0].lstrip("[") for p in second.problems}
     assert stopped == {
@@ -76,7 +76,7 @@ def test_a_future_folder_and_unread_files_never_take_over_the_list(
     for p in ("police/2026-02", "people/2026-03", "health/2025-8"):
         shutil.rmtree(landing / p)
     (landing / "fire" / "2025-12" / "fire_2025-12_part2.xlsx").unlink()
-    third = run_pipeline(landing, train_config=FAST_TRAINING, say=lambda _: None)
+    third = run_pipeline(landing, train_config=QUICK_TRAINING, say=lambda _: None)
     assert third.success, third.problems
     assert third.output_folder.name == "2026-01"
     assert sorted(p.name for p in outputs.iterdir() if not p.name.startswith(".")) == [

@@ -16,9 +16,7 @@ import pytest
 
 from hearth.cli.launch import NO_REMOVALS_WAITING, run_pipeline
 from hearth.sources import SOURCES
-from tests.conftest import FAST_TRAINING
-
-TRAINING = {**FAST_TRAINING, "value_of_sharing": False}
+from tests.conftest import QUICK_TRAINING
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +53,7 @@ def test_a_source_folder_lost_is_kept_until_an_officer_accepts(
     monkeypatch.setenv("DAGSTER_HOME", str(hearth_home / "dagster"))
     landing = tmp_path / "landing"
     shutil.copytree(world / "landing", landing)
-    quiet = {"train_config": TRAINING, "say": lambda _: None}
+    quiet = {"train_config": QUICK_TRAINING, "say": lambda _: None}
     first = run_pipeline(landing, **quiet)
     assert first.success, first.problems
     before, champ = accepted(hearth_home), champion(hearth_home)

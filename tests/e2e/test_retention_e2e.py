@@ -12,7 +12,7 @@ import duckdb
 from hearth.cli.launch import run_pipeline
 from hearth.cli.runs import _retention_line
 from hearth.sources import EVENT_SOURCES, SOURCES
-from tests.conftest import FAST_TRAINING
+from tests.conftest import QUICK_TRAINING
 
 CUTOFF = "2023-07-01"
 
@@ -23,7 +23,7 @@ def test_a_run_deletes_what_its_contracts_no_longer_allow(small_world, hearth_ho
     old = hearth_home / "outputs" / "2019-01"  # a list published long ago
     old.mkdir(parents=True)
     (old / "ranked_households.csv").write_text("rank\n1\n")
-    outcome = run_pipeline(small_world / "landing", train_config=FAST_TRAINING, say=lambda _: None)
+    outcome = run_pipeline(small_world / "landing", train_config=QUICK_TRAINING, say=lambda _: None)
     assert outcome.success, outcome.problems
 
     con = duckdb.connect(str(hearth_home / "warehouse.duckdb"), read_only=True)

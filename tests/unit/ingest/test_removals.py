@@ -33,14 +33,29 @@ def clock(monkeypatch):
     monkeypatch.setenv("HEARTH_CLOCK", "2026-01-15")
 
 
-@pytest.fixture
-def loaded(quality_world, tmp_path) -> tuple[Path, Path]:
-    """The world's landing, loaded once into a warehouse."""
-    landing = tmp_path / "landing"
+@pytest.fixture(scope="module")
+def loaded_once(quality_world, tmp_path_factory) -> tuple[Path, Path]:
+    """The world's landing, loaded into a warehouse once for the module (the clock as `clock`
+    sets it for each test); each test takes its own copy of both (`loaded`)."""
+    root = tmp_path_factory.mktemp("removals_loaded")
+    landing = root / "landing"
     shutil.copytree(quality_world.landing, landing)
-    db = tmp_path / "w.duckdb"
-    reports = load(landing, db)
+    db = root / "w.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HEARTH_CLOCK", "2026-01-15")
+        reports = load(landing, db)
     assert not any(r.removals for r in reports.values())
+    return landing, db
+
+
+@pytest.fixture
+def loaded(loaded_once, tmp_path) -> tuple[Path, Path]:
+    """A private copy of the loaded landing and its warehouse, for a test to change. The
+    warehouse records each file by name and hash (not by where the landing is), so the copy
+    loads on as the original would; copytree keeps the files' times."""
+    landing, db = tmp_path / "landing", tmp_path / "w.duckdb"
+    shutil.copytree(loaded_once[0], landing, symlinks=True)
+    shutil.copyfile(loaded_once[1], db)
     return landing, db
 
 

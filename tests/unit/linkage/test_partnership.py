@@ -15,12 +15,26 @@ from hearth.synth.params import LA_CODES
 from tests.support.partnership import warehouse_of
 
 LINKED = ("linked_by_household_key", "linked_by_person_key")
+# A world of its own, shorter than the session's small world: each authority's warehouse and the
+# whole partnership's are each a full ingest and link, so months are what this module pays for.
+# A year and a half still moves enough people between authorities (the mover test asks for at
+# least five; a year of this world moves four).
+HOUSEHOLDS, MONTHS = 2000, 18
 
 
 @pytest.fixture(scope="module")
-def partnership(small_world, tmp_path_factory):
+def world(tmp_path_factory) -> Path:
+    from hearth.synth import synthesise
+
+    root = tmp_path_factory.mktemp("partnership_world")
+    synthesise(root / "landing", root / "_truth", households=HOUSEHOLDS, seed=11, months=MONTHS)
+    return root
+
+
+@pytest.fixture(scope="module")
+def partnership(world, tmp_path_factory):
     root = tmp_path_factory.mktemp("partnership")
-    landing = small_world / "landing"
+    landing = world / "landing"
     routing = route(landing, root / "authorities", root / "routing.duckdb")
     whole = warehouse_of(landing, root / "whole.duckdb")
     each = {
@@ -30,9 +44,9 @@ def partnership(small_world, tmp_path_factory):
     return routing, whole, each
 
 
-def test_the_authorities_are_the_area_lookups(small_world, partnership):
+def test_the_authorities_are_the_area_lookups(world, partnership):
     routing, _, each = partnership
-    assert routing.authorities == read_authorities(small_world / "landing") == LA_CODES
+    assert routing.authorities == read_authorities(world / "landing") == LA_CODES
     assert set(each) == set(LA_CODES)
 
 
@@ -55,9 +69,7 @@ def test_each_event_is_linked_as_one_warehouse_of_the_partnership_would(partners
     assert union.select(cols).sort(cols).equals(known.select(cols).sort(cols))
 
 
-def test_a_mover_between_authorities_leaves_each_event_in_the_right_household(
-    small_world, partnership
-):
+def test_a_mover_between_authorities_leaves_each_event_in_the_right_household(world, partnership):
     """Every event of a person who moved from one authority to another is in the warehouse of
     the authority they lived in on its date, linked to the household the world says it was."""
     _, whole, each = partnership
@@ -66,7 +78,7 @@ def test_a_mover_between_authorities_leaves_each_event_in_the_right_household(
     stays = stays.with_columns(la=pl.col("household_pid").replace_strict(la_of, default=None))
     movers = stays.group_by("person_pid").agg(pl.col("la").n_unique().alias("n"))
     movers = set(movers.filter(pl.col("n") > 1)["person_pid"])
-    truth = pl.read_parquet(small_world / "_truth" / "record_links.parquet")
+    truth = pl.read_parquet(world / "_truth" / "record_links.parquet")
     theirs = truth.filter(pl.col("person_pid").is_in(list(movers)))
     theirs = theirs.with_columns(la=pl.col("household_pid").replace_strict(la_of, default=None))
     # movers with events in two authorities: the case the partnership step is for

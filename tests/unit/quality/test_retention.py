@@ -6,6 +6,7 @@ what went is counted per source, and ingest's accounting still balances."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -98,17 +99,29 @@ def _counts(con) -> dict[str, int]:
     return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}
 
 
+@pytest.fixture(scope="module")
+def loaded_once(world, tmp_path_factory) -> Path:
+    """The world ingested, linked and given two stored rankings once for the module (under the
+    settings `shortened` gives each test); each test changes its own copy (`loaded`)."""
+    db = tmp_path_factory.mktemp("retention_loaded") / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HEARTH_RETENTION_MONTHS", str(KEPT))
+        mp.setenv("HEARTH_CLOCK", CLOCK.isoformat())
+        with connect(db) as con:
+            for source in SOURCES:
+                report = ingest_source(con, world, source, MONTHS)
+                assert report.accounting_errors == []
+            _boundary_rows(con)
+            link(con)
+            _store_ranking(con, "2024-12")
+            _store_ranking(con, "2025-06")
+    return db
+
+
 @pytest.fixture
-def loaded(world, tmp_path, shortened):
+def loaded(loaded_once, tmp_path, shortened) -> Path:
     db = tmp_path / "warehouse.duckdb"
-    with connect(db) as con:
-        for source in SOURCES:
-            report = ingest_source(con, world, source, MONTHS)
-            assert report.accounting_errors == []
-        _boundary_rows(con)
-        link(con)
-        _store_ranking(con, "2024-12")
-        _store_ranking(con, "2025-06")
+    shutil.copyfile(loaded_once, db)
     return db
 
 
