@@ -15,7 +15,7 @@ on a held-back fifth instead (`"isotonic"`); `"sigmoid"` is the earlier Platt sc
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -136,6 +136,7 @@ def make_estimator(kind: str, params: TrainParams, feature_names: list[str]):
 CALIBRATIONS = ("crossfit", "isotonic", "sigmoid")
 TIE_BREAK = 1e-6  # at most this added, increasing in the raw score: a calibrated map never ties
 EPS = 1e-12
+LOGIT_MIN = float(np.log(EPS) - np.log1p(-EPS))  # raw_logit's clip, in log-odds
 
 
 def household_folds(household_pid: np.ndarray, folds: int) -> np.ndarray:
@@ -222,6 +223,9 @@ class RawFit:
     rows: np.ndarray  # bool mask of the training households
     logit: np.ndarray  # out-of-fold (or held-back) log-odds of those households
     folds: np.ndarray  # each of those households' fold, for the calibration check
+    # the trees' out-of-fold log-loss after each boosting iteration, when the iterations were
+    # chosen by it (`_crossfit_stopped`); None otherwise
+    oof_loss: np.ndarray | None = None
 
 
 def calibration_method(params: TrainParams, households: int) -> str:
@@ -244,6 +248,46 @@ def _fit_rows(kind, X, y, household_pid, feature_names, params, rows):
 def _fit_on(kind, X, y, feature_names, params, fit):
     """Fitted on exactly the rows `fit` (already sampled)."""
     return make_estimator(kind, params, feature_names).fit(X[fit], y[fit])
+
+
+def best_iterations(oof_loss: np.ndarray) -> int:
+    """How many boosting iterations to keep: the count whose out-of-fold log-loss, summed over
+    every training household, is lowest (the first such count on a tie: fewer trees)."""
+    return int(np.argmin(oof_loss)) + 1
+
+
+def _crossfit_stopped(X, y, feature_names, params, folds, sample) -> RawFit:
+    """The trees cross-fitted as every candidate is, but with the number of boosting
+    iterations chosen by the folds themselves: each fold model is grown to `max_iter` and
+    scores its held-out fold after every iteration; the count with the lowest log-loss summed
+    over every household's out-of-fold score (`best_iterations`) is kept for the out-of-fold
+    scores the calibration is fitted on and for the model fitted on every household. Judged on
+    all the crises, not a tenth of them (scikit-learn's own early stopping): on 20,000
+    households a tenth holds about a hundred crises, as noisy as the over-fitting it would
+    stop."""
+    n_iter = params.max_iter
+    loss = np.zeros(n_iter)
+    fold_models: list[tuple[np.ndarray, object]] = []
+    for f in range(params.crossfit_folds):
+        held = folds == f
+        if not held.any() or y[~held].sum() == 0:
+            continue
+        m = _fit_on("gradient_boosting", X, y, feature_names, params, sample & ~held)
+        fold_models.append((held, m))
+        judged = held & sample  # the rows the fold's model was sampled like
+        yj = y[judged]
+        for i, z in enumerate(m.staged_decision_function(X[judged])):
+            loss[i] += float(np.sum(np.logaddexp(0.0, z) - yj * z))
+    best = best_iterations(loss) if fold_models else n_iter
+    logit = np.zeros(len(y))
+    for held, m in fold_models:
+        for i, z in enumerate(m.staged_decision_function(X[held])):
+            if i + 1 == best:
+                logit[held] = np.clip(z, LOGIT_MIN, -LOGIT_MIN)
+                break
+    stopped = replace(params, max_iter=best)
+    model = _fit_on("gradient_boosting", X, y, feature_names, stopped, sample)
+    return RawFit(model, np.ones(len(y), dtype=bool), logit, folds, oof_loss=loss)
 
 
 def raw_fits(
@@ -271,6 +315,9 @@ def raw_fits(
         # on the folds' scores fits the final model's
         sample = fitting_sample(household_pid, y, params.max_negatives, everyone)
         for kind in learned:
+            if kind == "gradient_boosting" and params.oof_stopping:
+                out[kind] = _crossfit_stopped(X, y, feature_names, params, folds, sample)
+                continue
             logit = np.zeros(len(y))
             for f in range(params.crossfit_folds):
                 held = folds == f
