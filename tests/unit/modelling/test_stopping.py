@@ -29,7 +29,9 @@ def test_the_trees_stop_where_the_out_of_fold_loss_is_lowest():
     X, pids = frame.select(names).to_numpy().astype(np.float32), frame["household_pid"].to_numpy()
     # a high learning rate on 3,000 households over-fits within 40 iterations
     params = TrainParams(max_iter=40, learning_rate=0.5, min_samples_leaf=20, max_leaf_nodes=8)
-    got = raw_fits(["gradient_boosting"], X, y, pids, names, params, "crossfit")["gradient_boosting"]
+    got = raw_fits(["gradient_boosting"], X, y, pids, names, params, "crossfit")[
+        "gradient_boosting"
+    ]
     # the loss worked out again: each fold left out in turn, scored after every iteration
     folds = household_folds(pids, params.crossfit_folds)
     loss, staged = np.zeros(params.max_iter), {}
