@@ -47,6 +47,7 @@ def build_world(
 
     done = work / "built"
     if done.exists():
+        _features_current(work)
         return work
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -68,6 +69,23 @@ def build_world(
         build_feature_sets(con, Design.for_run(con, None))
     done.write_text("ok\n")
     return work
+
+
+def _features_current(work: Path) -> None:
+    """A world built before the catalogue gained a feature has its feature sets built again
+    (the warehouse is kept): the same households and records, today's features."""
+    from hearth.features.build import build_feature_sets, features_folder
+    from hearth.features.catalogue import load_catalogue
+    from hearth.features.design import Design
+    from hearth.warehouse import connect
+
+    with connect(work / "bench.duckdb") as con:
+        design = Design.for_run(con, None)
+        kept = features_folder(con) / f"features_{design.score_as_of}.parquet"
+        if set(load_catalogue().names) <= set(pl.read_parquet_schema(kept)):
+            return
+        print(f"Building the feature sets of {work.name} again: the catalogue has new features.")
+        build_feature_sets(con, design)
 
 
 def run_recipe(work: Path, params, sharing: bool) -> dict:
