@@ -139,6 +139,19 @@ def run_recipe(work: Path, params, sharing: bool) -> dict:
     }
 
 
+def boosting_iterations(model) -> int | None:
+    """The trees' boosting iterations in a fitted candidate (under its calibration, or the
+    ensemble's trees), None for a model without trees."""
+    from hearth.modelling.training.fit import inner_estimator
+
+    inner = inner_estimator(model)
+    for m in getattr(inner, "members", None) or [inner]:
+        m = inner_estimator(m)
+        if hasattr(m, "n_iter_"):
+            return int(m.n_iter_)
+    return None
+
+
 def calibration(truth: Path, scores: pl.DataFrame, as_of: str, share: float = 0.01) -> dict:
     """Brier score of the model and of the oracle against the crises there were, and the top
     `share`'s mean score against its mean true probability."""
@@ -228,6 +241,10 @@ def main() -> None:
         "choice": result.choice_sentence,
         "contact_count_fallback": result.contact_count_fallback,
         "calibration_method": result.calibration_method,
+        "boosting_iterations": {
+            "judged": boosting_iterations(result.eval_model or result.model),
+            "publishing": boosting_iterations(result.model),
+        },
         "crises_in_training": run["crises_in_training"],
         "training_households": run["training_households"],
         "seconds_train_evaluate": run["seconds_train_evaluate"],
