@@ -21,7 +21,7 @@ Variants (comma-separated; `+` combines them, e.g. `area+free_protective`):
 - `no_recording`: without the catalogue's `recording` features (each agency's records in all
   and their ward's and authority's mean): the catalogue before they were added.
 - `oof_stop`: the trees cross-fitted as the recipe fits them, the boosting iterations kept as
-  many as give the lowest out-of-fold log-loss (hearth/modelling/training/fit.py:
+  many as give the lowest out-of-fold log-loss (hearth/modelling/training/stopping.py:
   best_iterations); the catalogue's monotone constraints (not combined with the rest).
 - `services_free`: the kinds of record that are a service put in place (early help, a child in
   need plan, an adult care package) or a false alarm left unconstrained, as the catalogue's

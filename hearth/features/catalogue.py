@@ -16,13 +16,13 @@ from functools import cache, cached_property
 
 import yaml
 
-from hearth.features.access import agree, code_columns, code_part, reads_whole
+from hearth.features.access import Kind, agree, code_columns, code_part, reads_whole
 from hearth.features.catalogue_checks import (
     check_agencies,
     check_coarse_words,
     crisis_keys,
     read_recording,
-    recording_text,
+    recording_features,
     register_column,
 )
 from hearth.features.confidence import Confidence, read_confidence, share_specs
@@ -91,18 +91,6 @@ class Feature:
         if self.text_one and round(value) == 1:
             return self.text_one.format(value=value)
         return self.text.format(value=value)
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A kind of record as one role reads it: one event feature in its own words, or, for a
-    role that may read only the first part of its codes, every event feature of that part in
-    the catalogue's coarse words (`members` are added up)."""
-
-    key: str  # the event feature's key, or the code part read ("police:DOMESTIC_ABUSE")
-    members: tuple[str, ...]  # event feature keys counted together
-    one: str
-    many: str
 
 
 @dataclass(frozen=True)
@@ -393,21 +381,7 @@ def build_catalogue(raw: dict) -> Catalogue:
             )
         )
     recording = read_recording(raw)
-    for name, agency, _ in recording:
-        source_codes = [c for c in every if c.split(":")[0] == agency]
-        date = [(agency, SOURCES[agency].date_column)]
-        feats.append(
-            Feature(
-                name,
-                agency,
-                derive(f"recording feature {name}", source_codes, date, None),
-                "recording",
-                text=recording_text(raw, name, agency),
-                uses=(agency,),
-                codes=tuple(source_codes),
-                columns=tuple(date),
-            )
-        )
+    feats += recording_features(raw, recording, every, derive, Feature)
     conf = read_confidence(raw)  # hearth/features/confidence.py
     for sf in share_specs(raw, conf, every):
         roles = derive(f"link_confidence feature {sf.name}", sf.codes, sf.linked, sf.roles)

@@ -107,6 +107,31 @@ def read_recording(raw: dict) -> tuple[tuple[str, str, str | None], ...]:
     return tuple(out)
 
 
+def recording_features(raw: dict, recording, every: list[str], derive, feature) -> list:
+    """The `recording` features as `feature` (the catalogue's Feature) objects, their roles
+    derived from the contracts (`derive`) like an agency's records of any kind: its dates and
+    every code of it."""
+    out = []
+    for name, agency, _ in recording:
+        codes = tuple(c for c in every if c.split(":")[0] == agency)
+        date = ((agency, SOURCES[agency].date_column),)
+        roles = derive(f"recording feature {name}", codes, date, None)
+        text = recording_text(raw, name, agency)
+        out.append(
+            feature(
+                name,
+                agency,
+                roles,
+                "recording",
+                text=text,
+                uses=(agency,),
+                codes=codes,
+                columns=date,
+            )
+        )
+    return out
+
+
 def recording_text(raw: dict, name: str, agency: str) -> str:
     """A recording feature's words, from its agency's `coarse_words`."""
     many = (raw.get("coarse_words") or {}).get(agency, {}).get("many")

@@ -17,7 +17,7 @@ class TrainParams:
 
     # At most this many boosting iterations; with `oof_stopping` (and the cross-fitted
     # calibration) the trees keep as many as give the lowest out-of-fold log-loss over the
-    # folds (hearth/modelling/training/fit.py: best_iterations).
+    # folds (hearth/modelling/training/stopping.py: best_iterations).
     max_iter: int = 150
     oof_stopping: bool = True
     learning_rate: float = 0.05

@@ -1,5 +1,5 @@
-"""How many boosting iterations the trees keep (hearth/modelling/training/fit.py:
-best_iterations, _crossfit_stopped): the count with the lowest log-loss over every
+"""How many boosting iterations the trees keep (hearth/modelling/training/stopping.py,
+called by fit.py: raw_fits): the count with the lowest log-loss over every
 household's out-of-fold score, worked out here again from fold models fitted by hand."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from hearth.features.catalogue import load_catalogue
-from hearth.modelling.training.fit import best_iterations, household_folds, raw_fits
+from hearth.modelling.training.fit import household_folds, raw_fits
 from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.stopping import best_iterations
 from tests.unit.modelling.test_calibration import additive_world
 
 
