@@ -47,6 +47,7 @@ def build_world(
 
     done = work / "built"
     if done.exists():
+        _features_current(work)
         return work
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -68,6 +69,23 @@ def build_world(
         build_feature_sets(con, Design.for_run(con, None))
     done.write_text("ok\n")
     return work
+
+
+def _features_current(work: Path) -> None:
+    """A world built before the catalogue gained a feature has its feature sets built again
+    (the warehouse is kept): the same households and records, today's features."""
+    from hearth.features.build import build_feature_sets, features_folder
+    from hearth.features.catalogue import load_catalogue
+    from hearth.features.design import Design
+    from hearth.warehouse import connect
+
+    with connect(work / "bench.duckdb") as con:
+        design = Design.for_run(con, None)
+        kept = features_folder(con) / f"features_{design.score_as_of}.parquet"
+        if set(load_catalogue().names) <= set(pl.read_parquet_schema(kept)):
+            return
+        print(f"Building the feature sets of {work.name} again: the catalogue has new features.")
+        build_feature_sets(con, design)
 
 
 def run_recipe(work: Path, params, sharing: bool) -> dict:
@@ -119,6 +137,19 @@ def run_recipe(work: Path, params, sharing: bool) -> dict:
         "seconds_total": round(time.perf_counter() - t, 2),
         "scores": frame.select("household_pid").with_columns(pl.Series("score", scores)),
     }
+
+
+def boosting_iterations(model) -> int | None:
+    """The trees' boosting iterations in a fitted candidate (under its calibration, or the
+    ensemble's trees), None for a model without trees."""
+    from hearth.modelling.training.fit import inner_estimator
+
+    inner = inner_estimator(model)
+    for m in getattr(inner, "members", None) or [inner]:
+        m = inner_estimator(m)
+        if hasattr(m, "n_iter_"):
+            return int(m.n_iter_)
+    return None
 
 
 def calibration(truth: Path, scores: pl.DataFrame, as_of: str, share: float = 0.01) -> dict:
@@ -210,6 +241,10 @@ def main() -> None:
         "choice": result.choice_sentence,
         "contact_count_fallback": result.contact_count_fallback,
         "calibration_method": result.calibration_method,
+        "boosting_iterations": {
+            "judged": boosting_iterations(result.eval_model or result.model),
+            "publishing": boosting_iterations(result.model),
+        },
         "crises_in_training": run["crises_in_training"],
         "training_households": run["training_households"],
         "seconds_train_evaluate": run["seconds_train_evaluate"],

@@ -18,6 +18,16 @@ Variants (comma-separated; `+` combines them, e.g. `area+free_protective`):
   (the areas record at their own rates).
 - `free_protective`: the record kinds that turned protective in the drawn table left
   unconstrained (read from the truth: the best a data-driven direction could do).
+- `no_recording`: without the catalogue's `recording` features (each agency's records in all
+  and their ward's and authority's mean): the catalogue before they were added.
+- `oof_stop`: the trees cross-fitted as the recipe fits them, the boosting iterations kept as
+  many as give the lowest out-of-fold log-loss (hearth/modelling/training/stopping.py:
+  best_iterations); the catalogue's monotone constraints (not combined with the rest).
+- `services_free`: the kinds of record that are a service put in place (early help, a child in
+  need plan, an adult care package) or a false alarm left unconstrained, as the catalogue's
+  `not_signs_of_need` leaves the smoking statuses, smoke alarms and safety visits: a service is
+  a sign of need and also a measure that lowers risk, so its direction is not certain on real
+  data (chosen from what the records are, not from the drawn table).
 - `leaves_200`: one leaf per 200 crises in training instead of 400.
 - `iter_<n>`: n boosting iterations instead of 150.
 - `pooled_min`, `pooled_full`: training rows from T-12, T-15 and T-18 stacked (three times the
@@ -129,7 +139,7 @@ def run(work: Path, variants: list[str]) -> list[dict]:
     from hearth.features.build import load_window
     from hearth.features.catalogue import load_catalogue
     from hearth.features.design import Design, cap_recency, recency_cap
-    from hearth.modelling.training.fit import make_estimator
+    from hearth.modelling.training.fit import make_estimator, raw_fits
     from hearth.modelling.training.params import TrainParams
     from hearth.warehouse import connect
 
@@ -150,6 +160,8 @@ def run(work: Path, variants: list[str]) -> list[dict]:
         names, cap = cat.usable_names(history), recency_cap(history)
         frames = [cap_recency(dates[b][0], cap) for b in backs]
         score = cap_recency(score_raw, cap)
+        if "no_recording" in parts:
+            names = [n for n in names if cat.by_name(n).kind != "recording"]
         cols = list(names)
         if "true_themes" in parts:
             frames = [_true_themes(f, chain)[0] for f in frames]
@@ -169,13 +181,24 @@ def run(work: Path, variants: list[str]) -> list[dict]:
         est = make_estimator("gradient_boosting", replace(sized, monotone=False), cols)
         if mono:
             cst = cat.monotone_constraints(names) + [0] * (len(cols) - len(names))
+            if "services_free" in parts:
+                services = ("early_help", "child_in_need_plan", "care_package", "false_alarm")
+                cst = [
+                    0 if n in names and cat.by_name(n).key in services else c
+                    for n, c in zip(cols, cst, strict=True)
+                ]
             if "free_protective" in parts:
                 free = {f"{k}_{s}" for k in protective for s in ("months_since", "trend")}
                 free |= {f"{k}_{w}m" for k in protective for w in WINDOWS}
                 cst = [0 if n in free else c for n, c in zip(cols, cst, strict=True)]
             est.set_params(monotonic_cst=cst)
         t = time.perf_counter()
-        est.fit(X, y)
+        if "oof_stop" in parts:
+            pids = np.concatenate([f["household_pid"].to_numpy() for f in frames])
+            est = raw_fits(["gradient_boosting"], X, y, pids, cols, sized, "crossfit")
+            est = est["gradient_boosting"].model
+        else:
+            est.fit(X, y)
         s = est.predict_proba(score.select(cols).to_numpy().astype(np.float32))[:, 1]
         seconds = time.perf_counter() - t
         scores = score.select("household_pid").with_columns(pl.Series("score", s))
@@ -189,6 +212,7 @@ def run(work: Path, variants: list[str]) -> list[dict]:
             "training_rows": len(y),
             "features": len(cols),
             "tree_leaves": sized.max_leaf_nodes,
+            "boosting_iterations": int(est.n_iter_),
             "fit_seconds": round(seconds, 1),
         }
         if "free_protective" in parts:

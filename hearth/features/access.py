@@ -5,6 +5,8 @@ source S"). The catalogue (`catalogue.py`) derives every feature's roles with th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from hearth.quality.contracts import may_read
 from hearth.sources import SOURCES, event_code_parts
 
@@ -73,3 +75,15 @@ def agree(where: str, written: list | None, derived: tuple[str, ...]) -> None:
             f"contracts let {sorted(derived) or 'no role'} read every column it is built from; "
             "the contracts decide who sees what, so remove the list or change the contract."
         )
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of record as one role reads it: one event feature in its own words, or, for a
+    role that may read only the first part of its codes, every event feature of that part in
+    the catalogue's coarse words (`members` are added up)."""
+
+    key: str  # the event feature's key, or the code part read ("police:DOMESTIC_ABUSE")
+    members: tuple[str, ...]  # event feature keys counted together
+    one: str
+    many: str

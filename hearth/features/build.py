@@ -82,6 +82,28 @@ def theme_columns(cat: Catalogue, agencies: set[str] | None = None) -> list[pl.E
     return exprs
 
 
+def recording_columns(cat: Catalogue, wide: pl.DataFrame) -> pl.DataFrame:
+    """The catalogue's `recording` features: each agency's records of every kind for the
+    household in the last 12 months, then their mean over the households of its ward and of
+    its authority (the rate the area records at, from the data at this date)."""
+    own = [(name, agency) for name, agency, area in cat.recording if area is None]
+    wide = wide.with_columns(
+        pl.sum_horizontal(
+            [
+                pl.col(f.name)
+                for f in cat.features
+                if f.kind == "count" and not f.members and f.agency == agency and f.window == 12
+            ]
+        ).alias(name)
+        for name, agency in own
+    )
+    return wide.with_columns(
+        pl.col(f"{agency}_records_12m").mean().over(area).alias(name)
+        for name, agency, area in cat.recording
+        if area is not None
+    )
+
+
 def _confidence_columns(
     con: duckdb.DuckDBPyConnection, cat: Catalogue, households: pl.Series, params: dict
 ) -> pl.DataFrame:
@@ -149,6 +171,7 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
         .alias("abuse_with_children"),
         pl.sum_horizontal([e.cast(pl.Int64) for e in agencies_12m]).alias("agencies_involved_12m"),
     )
+    wide = recording_columns(cat, wide)
     return (
         wide.select(ID_COLUMNS + cat.names)
         # expected counts from probabilities below 1 keep float32's 7 digits; half the memory

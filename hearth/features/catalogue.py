@@ -16,11 +16,13 @@ from functools import cache, cached_property
 
 import yaml
 
-from hearth.features.access import agree, code_columns, code_part, reads_whole
+from hearth.features.access import Kind, agree, code_columns, code_part, reads_whole
 from hearth.features.catalogue_checks import (
     check_agencies,
     check_coarse_words,
     crisis_keys,
+    read_recording,
+    recording_features,
     register_column,
 )
 from hearth.features.confidence import Confidence, read_confidence, share_specs
@@ -38,7 +40,7 @@ class Feature:
     name: str
     agency: str  # health | social_care | fire | police | register | combined
     roles: tuple[str, ...]  # who may read it whole: derived from the data contracts
-    kind: str  # count | trend | recency | household | derived | confidence
+    kind: str  # count | trend | recency | household | derived | confidence | recording
     key: str | None = None  # the event feature (or theme) it belongs to
     members: tuple[str, ...] = ()  # a theme's event feature keys; empty for the rest
     window: int | None = None
@@ -92,18 +94,6 @@ class Feature:
 
 
 @dataclass(frozen=True)
-class Kind:
-    """A kind of record as one role reads it: one event feature in its own words, or, for a
-    role that may read only the first part of its codes, every event feature of that part in
-    the catalogue's coarse words (`members` are added up)."""
-
-    key: str  # the event feature's key, or the code part read ("police:DOMESTIC_ABUSE")
-    members: tuple[str, ...]  # event feature keys counted together
-    one: str
-    many: str
-
-
-@dataclass(frozen=True)
 class Catalogue:
     features: tuple[Feature, ...]
     event_codes: tuple[tuple[str, str], ...]  # (event_code, feature key)
@@ -112,6 +102,8 @@ class Catalogue:
     coarse_words: tuple[tuple[str, str, str], ...] = ()  # (code part, one, many)
     parts: tuple[tuple[str, str, str | None], ...] = ()  # (code, role, `code_part`)
     confidence: Confidence | None = None  # `link_confidence`: what "high confidence" means
+    # `recording`: (feature, agency, area column or None for the household's own records)
+    recording: tuple[tuple[str, str, str | None], ...] = ()
 
     @cached_property
     def _parts(self) -> dict[tuple[str, str], str | None]:
@@ -388,6 +380,8 @@ def build_catalogue(raw: dict) -> Catalogue:
                 columns=tuple(dict.fromkeys(d_columns)),
             )
         )
+    recording = read_recording(raw)
+    feats += recording_features(raw, recording, every, derive, Feature)
     conf = read_confidence(raw)  # hearth/features/confidence.py
     for sf in share_specs(raw, conf, every):
         roles = derive(f"link_confidence feature {sf.name}", sf.codes, sf.linked, sf.roles)
@@ -395,6 +389,6 @@ def build_catalogue(raw: dict) -> Catalogue:
         feats.append(Feature(sf.name, sf.agency, roles, "confidence", columns=sf.columns, **kw))
     coarse = tuple((k, w["one"], w["many"]) for k, w in (raw.get("coarse_words") or {}).items())
     flat = tuple((c, r, p) for (c, r), p in parts.items())
-    cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat, conf)
+    cat = Catalogue(tuple(feats), tuple(codes), windows, ROLES, coarse, flat, conf, recording)
     check_coarse_words(cat.coarse_words, cat.code_part, every)
     return cat

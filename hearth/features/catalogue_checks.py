@@ -74,3 +74,73 @@ def check_coarse_words(
                     f"sql/features/catalogue.yaml: the {role} role may read {code} only as "
                     f"{part!r}, which has no coarse_words; add its words (one, many)."
                 )
+
+
+RECORDING_WINDOW = 12  # every model has at least a year of history (usable_names)
+
+
+def read_recording(raw: dict) -> tuple[tuple[str, str, str | None], ...]:
+    """The `recording` features, each as (name, agency, area column or None for the household's
+    own records): for every agency, its own count and one mean per area. Refused in a sentence
+    when the window is not 12 months or an area's column is not one the features are kept
+    beside (ward_code, la_code)."""
+    spec = raw.get("recording")
+    if not spec:
+        return ()
+    if spec.get("window") != RECORDING_WINDOW:
+        raise ValueError(
+            "sql/features/catalogue.yaml: recording window must be 12 (months): every model has "
+            "a year of history, so the rates mean the same at its training date and later."
+        )
+    areas = spec.get("areas") or {}
+    for word, column in areas.items():
+        if column not in ("ward_code", "la_code", "lsoa_code"):
+            raise ValueError(
+                f"sql/features/catalogue.yaml: recording area {word} is column {column!r}; use "
+                "ward_code, la_code or lsoa_code (the areas kept beside the features)."
+            )
+    out: list[tuple[str, str, str | None]] = []
+    for agency in sorted(sources.AGENCIES):
+        own = f"{agency}_records_12m"
+        out.append((own, agency, None))
+        out += [(f"{word}_{own}", agency, column) for word, column in areas.items()]
+    return tuple(out)
+
+
+def recording_features(raw: dict, recording, every: list[str], derive, feature) -> list:
+    """The `recording` features as `feature` (the catalogue's Feature) objects, their roles
+    derived from the contracts (`derive`) like an agency's records of any kind: its dates and
+    every code of it."""
+    out = []
+    for name, agency, _ in recording:
+        codes = tuple(c for c in every if c.split(":")[0] == agency)
+        date = ((agency, SOURCES[agency].date_column),)
+        roles = derive(f"recording feature {name}", codes, date, None)
+        text = recording_text(raw, name, agency)
+        out.append(
+            feature(
+                name,
+                agency,
+                roles,
+                "recording",
+                text=text,
+                uses=(agency,),
+                codes=codes,
+                columns=date,
+            )
+        )
+    return out
+
+
+def recording_text(raw: dict, name: str, agency: str) -> str:
+    """A recording feature's words, from its agency's `coarse_words`."""
+    many = (raw.get("coarse_words") or {}).get(agency, {}).get("many")
+    if not many:
+        raise ValueError(
+            f"sql/features/catalogue.yaml: recording feature {name} needs coarse_words for "
+            f"{agency} (its words)."
+        )
+    if name == f"{agency}_records_12m":
+        return f"{{value:.0f}} {many} in all in the last 12 months"
+    area = name.split("_", 1)[0]
+    return f"the {area}'s households average {{value:.1f}} {many} in the last 12 months"

@@ -76,7 +76,7 @@ def readable_by(cat: Catalogue, name: str, role: str | None) -> bool:
         f = cat.by_name(name)
     except KeyError:
         return False
-    if f.kind == "confidence":  # how surely records were linked is about the data, not a need
+    if f.kind in ("confidence", "recording"):  # about how the data was recorded, not a need
         return False
     if role is None or role in f.roles:
         return True

@@ -30,7 +30,7 @@ CAPACITY = """teams:
 def feature_world(n: int = 2000, seed: int = 5) -> pl.DataFrame:
     """Households with records of every kind at random months in the last three years, and
     their counts, trends, months since, themes and derived features as build.py makes them."""
-    from hearth.features.build import theme_columns
+    from hearth.features.build import recording_columns, theme_columns
     from hearth.features.catalogue import NO_EVENT_MONTHS, load_catalogue
 
     cat = load_catalogue()
@@ -88,7 +88,9 @@ def feature_world(n: int = 2000, seed: int = 5) -> pl.DataFrame:
             "lsoa_code": ["E01900001"] * n,
         }
     )
-    return ids.hstack(frame.select(cat.names))
+    # each agency's records in all and their area means, as build.py makes them
+    frame = recording_columns(cat, ids.hstack(frame))
+    return frame.select([*ids.columns, *cat.names])
 
 
 def scored_world(n: int = 2000, seed: int = 5) -> pl.DataFrame:

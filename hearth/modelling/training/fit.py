@@ -14,8 +14,7 @@ on a held-back fifth instead (`"isotonic"`); `"sigmoid"` is the earlier Platt sc
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -32,37 +31,8 @@ from hearth.modelling.training.baseline import ContactCountBaseline
 from hearth.modelling.training.candidates import CANDIDATES
 from hearth.modelling.training.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
 from hearth.modelling.training.params import TrainParams
-
-
-def household_sample(household_pid: np.ndarray, share: float, purpose: str) -> np.ndarray:
-    """A fixed share of households chosen by pseudonym: the same every run. `purpose` salts
-    the choice so that two samples (say calibration, and a sample to train on) are
-    independent rather than the same households."""
-    cut = int(share * 2**32)
-    salt = purpose.encode() + b":"
-    return np.array(
-        [int(hashlib.sha256(salt + h.encode()).hexdigest()[:8], 16) < cut for h in household_pid]
-    )
-
-
-def fitting_sample(
-    household_pid: np.ndarray, y: np.ndarray, max_negatives: int, rows: np.ndarray
-) -> np.ndarray:
-    """Every household with a crisis and, on a large area, a fixed share of those without,
-    about `max_negatives` of them (case-control sampling). Crises are rare, so most of a
-    million rows say little the next 300,000 do not; fitting on fewer costs a third of the
-    time and moves the model's log-odds by a constant, which the calibration on the full,
-    unsampled held-back households then removes. The ranking is unchanged in expectation."""
-    negatives = int(((y == 0) & rows).sum())
-    if max_negatives <= 0 or negatives <= max_negatives:
-        return rows
-    share = max_negatives / negatives
-    return rows & ((y == 1) | household_sample(household_pid, share, "negatives"))
-
-
-def calibration_mask(household_pid: np.ndarray, share: float) -> np.ndarray:
-    """True for the households held back for calibration."""
-    return household_sample(household_pid, share, "calibration")
+from hearth.modelling.training.sampling import calibration_mask, fitting_sample, household_folds
+from hearth.modelling.training.stopping import crossfit_stopped
 
 
 def _log1p_nonneg(X):
@@ -136,14 +106,7 @@ def make_estimator(kind: str, params: TrainParams, feature_names: list[str]):
 CALIBRATIONS = ("crossfit", "isotonic", "sigmoid")
 TIE_BREAK = 1e-6  # at most this added, increasing in the raw score: a calibrated map never ties
 EPS = 1e-12
-
-
-def household_folds(household_pid: np.ndarray, folds: int) -> np.ndarray:
-    """Each household's fold (0 .. folds-1), by pseudonym: the same every run."""
-    salt = b"crossfit:"
-    return np.array(
-        [int(hashlib.sha256(salt + h.encode()).hexdigest()[:8], 16) % folds for h in household_pid]
-    )
+LOGIT_MAX = float(np.log1p(-EPS) - np.log(EPS))  # raw_logit's clip, in log-odds
 
 
 def raw_logit(model, X: np.ndarray) -> np.ndarray:
@@ -222,6 +185,8 @@ class RawFit:
     rows: np.ndarray  # bool mask of the training households
     logit: np.ndarray  # out-of-fold (or held-back) log-odds of those households
     folds: np.ndarray  # each of those households' fold, for the calibration check
+    # the trees' out-of-fold log-loss after each iteration, when it chose them (stopping.py)
+    oof_loss: np.ndarray | None = None
 
 
 def calibration_method(params: TrainParams, households: int) -> str:
@@ -271,6 +236,16 @@ def raw_fits(
         # on the folds' scores fits the final model's
         sample = fitting_sample(household_pid, y, params.max_negatives, everyone)
         for kind in learned:
+            if kind == "gradient_boosting" and params.oof_stopping:  # stopping.py
+
+                def trees(rows, n, p=params):
+                    return _fit_on(
+                        "gradient_boosting", X, y, feature_names, replace(p, max_iter=n), rows
+                    )
+
+                got = crossfit_stopped(trees, X, y, folds, sample, params.max_iter, LOGIT_MAX)
+                out[kind] = RawFit(got[0], everyone, got[1], folds, oof_loss=got[2])
+                continue
             logit = np.zeros(len(y))
             for f in range(params.crossfit_folds):
                 held = folds == f

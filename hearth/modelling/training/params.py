@@ -15,7 +15,11 @@ from hearth.modelling.training.candidates import CANDIDATES
 class TrainParams:
     """Hyperparameters; set from Dagster Config, never constants in the pipeline."""
 
+    # At most this many boosting iterations; with `oof_stopping` (and the cross-fitted
+    # calibration) the trees keep as many as give the lowest out-of-fold log-loss over the
+    # folds (hearth/modelling/training/stopping.py: best_iterations).
     max_iter: int = 150
+    oof_stopping: bool = True
     learning_rate: float = 0.05
     # The largest trees, for a large area; `sized` makes them smaller when there were fewer
     # crises to learn from (about `crises_per_leaf` crises in training for each leaf).

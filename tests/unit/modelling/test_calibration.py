@@ -51,11 +51,12 @@ def additive_world(seed: int, n: int):
     odds: Platt scaling over-predicts the top of the list."""
     cat = load_catalogue()
     rng = np.random.default_rng(seed)
-    # every linked record exact (link-confidence shares 0): the draws of the other features do
-    # not move when the catalogue gains a feature of that kind
-    counts = [f.name for f in cat.features if f.kind != "confidence"]
+    # every linked record exact (link-confidence shares 0) and no area rates: the draws of the
+    # other features do not move when the catalogue gains a feature of those kinds
+    unseen = ("confidence", "recording")
+    counts = [f.name for f in cat.features if f.kind not in unseen]
     data = {f: rng.poisson(0.15, n).astype(np.float32) for f in counts}
-    data |= {f.name: np.zeros(n, np.float32) for f in cat.features if f.kind == "confidence"}
+    data |= {f.name: np.zeros(n, np.float32) for f in cat.features if f.kind in unseen}
     pids = [f"{seed:02d}{i:062x}" for i in range(n)]
     frame = pl.DataFrame({"household_pid": pids} | data).with_columns(theme_columns(cat))
     a = np.minimum(frame["ae_respiratory_12m"].to_numpy(), 3)

@@ -84,7 +84,7 @@ def test_risk_tiers_follow_rank_shares():
 
 
 def test_samples_by_pseudonym_are_fixed_and_independent():
-    from hearth.modelling.training.fit import calibration_mask, household_sample
+    from hearth.modelling.training.sampling import calibration_mask, household_sample
 
     h = pids(20000)
     cal = calibration_mask(h, 0.2)

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hearth.features.build import theme_columns
+from hearth.features.build import recording_columns, theme_columns
 from hearth.features.catalogue import NO_EVENT_MONTHS, load_catalogue
 from hearth.features.wording import (
     ANOTHER_AGENCY,
@@ -82,7 +82,9 @@ def _world(seed: int = 5) -> pl.DataFrame:
             "lsoa_code": ["E01900001"] * N,
         }
     )
-    return ids.hstack(frame.select(cat.names))
+    # each agency's records in all and their area means, as build.py makes them
+    frame = recording_columns(cat, ids.hstack(frame))
+    return frame.select([*ids.columns, *cat.names])
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,65 @@
+"""How many boosting iterations the trees keep (hearth/modelling/training/stopping.py,
+called by fit.py: raw_fits): the count with the lowest log-loss over every
+household's out-of-fold score, worked out here again from fold models fitted by hand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from hearth.features.catalogue import load_catalogue
+from hearth.modelling.training.fit import household_folds, raw_fits
+from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.stopping import best_iterations
+from tests.unit.modelling.test_calibration import additive_world
+
+
+def test_best_iterations_is_the_lowest_loss_and_the_fewest_trees_on_a_tie():
+    assert best_iterations(np.array([5.0, 3.0, 2.0, 2.5, 4.0])) == 3
+    assert best_iterations(np.array([5.0, 2.0, 2.0, 3.0])) == 2
+    assert best_iterations(np.array([1.0, 2.0])) == 1
+
+
+def test_the_trees_stop_where_the_out_of_fold_loss_is_lowest():
+    # the records the world's risk rides on, and some that carry none: a quick fit
+    keep = ("ae_respiratory", "domestic_abuse", "asb", "ae_other")
+    names = [n for n in load_catalogue().usable_names(12) if n.startswith(keep)]
+    frame, y, _ = additive_world(5, 3000)
+    X, pids = frame.select(names).to_numpy().astype(np.float32), frame["household_pid"].to_numpy()
+    # a high learning rate on 3,000 households over-fits within 40 iterations
+    params = TrainParams(max_iter=40, learning_rate=0.5, min_samples_leaf=20, max_leaf_nodes=8)
+    got = raw_fits(["gradient_boosting"], X, y, pids, names, params, "crossfit")[
+        "gradient_boosting"
+    ]
+    # the loss worked out again: each fold left out in turn, scored after every iteration
+    folds = household_folds(pids, params.crossfit_folds)
+    loss, staged = np.zeros(params.max_iter), {}
+    for f in range(params.crossfit_folds):
+        held = folds == f
+        m = HistGradientBoostingClassifier(
+            max_iter=params.max_iter,
+            learning_rate=params.learning_rate,
+            max_leaf_nodes=params.max_leaf_nodes,
+            min_samples_leaf=params.min_samples_leaf,
+            l2_regularization=params.l2_regularization,
+            monotonic_cst=load_catalogue().monotone_constraints(names),
+            early_stopping=False,
+            random_state=params.seed,
+        ).fit(X[~held], y[~held])
+        staged[f] = list(m.staged_decision_function(X[held]))
+        for i, z in enumerate(staged[f]):
+            loss[i] += np.sum(np.logaddexp(0.0, z) - y[held] * z)
+    assert np.allclose(got.oof_loss, loss)
+    best = int(np.argmin(loss)) + 1
+    assert 1 < best < params.max_iter  # it did over-fit: fewer trees were kept
+    assert got.model.n_iter_ == best
+    # the calibration is fitted on the out-of-fold scores of the model it calibrates
+    for f in range(params.crossfit_folds):
+        assert np.allclose(got.logit[folds == f], staged[f][best - 1])
+    # without it, every iteration is kept (and no loss is recorded)
+    off = raw_fits(
+        ["gradient_boosting"], X, y, pids, names, replace(params, oof_stopping=False), "crossfit"
+    )["gradient_boosting"]
+    assert off.model.n_iter_ == params.max_iter and off.oof_loss is None
