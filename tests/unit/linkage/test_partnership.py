@@ -7,6 +7,8 @@ The small world's people move between any two households, so many move between a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
