@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hearth.ingest.removals import NOT_LANDED, SHRINKS, pending, verdict
+from hearth.ingest.removals import NOT_LANDED, SHRINK_SHARE, SHRINKS, pending, shrinkage, verdict
 from hearth.sources import SOURCES
 from hearth.warehouse import connect
 from tests.support.quality_corpus import LATEST, MONTHS
@@ -301,3 +301,28 @@ def test_a_key_that_no_longer_fits_stops_the_run(loaded, quality_world):
     # a removal no one was shown is never applied
     assert [r.month for r in police.withheld] == [LATEST] and police.removed == []
     assert count(db, "police", LATEST) > 0
+
+
+@pytest.mark.parametrize(
+    ("new_accepted", "removal"),
+    [
+        (1000, False),  # as many rows
+        (1200, False),  # more rows: nothing leaves
+        (950, False),  # exactly the share fewer: an agency's correction, no word needed
+        (949, True),  # one more row lost: an officer must accept it
+        (0, True),
+    ],
+)
+def test_a_relanded_month_may_lose_at_most_the_share_without_a_word(new_accepted, removal):
+    assert SHRINK_SHARE == 0.05  # the boundary below is worked out for 5% of 1,000 rows
+    got = shrinkage("police", "2025-11", ("old", 1000, 0), "new", new_accepted)
+    assert (got is not None) == removal
+    if removal:
+        assert (got.kind, got.rows_accepted, got.new_accepted) == (
+            SHRINKS,
+            1000 - new_accepted,
+            new_accepted,
+        )
+    # the same copy landed again is never a removal, whatever its count says
+    assert shrinkage("police", "2025-11", ("same", 1000, 0), "same", new_accepted) is None
+    assert shrinkage("police", "2025-11", None, "new", new_accepted) is None
