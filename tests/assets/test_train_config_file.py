@@ -5,26 +5,13 @@ could be anything a user pasted)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 
 from hearth.cli.app import app
+from tests.unit.operations.test_run_input import _files, _landing
 
 SECRET = "9434765919"  # shaped like an NHS number: must never be echoed
-
-
-def _landing(root: Path) -> Path:
-    for m in ("2024-01", "2024-02"):
-        f = root / "landing" / "fire" / m / f"fire_{m}.csv"
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text("a\n1\n")
-    return root / "landing"
-
-
-def _files(home: Path) -> set[str]:
-    return {p.relative_to(home).as_posix() for p in home.rglob("*")}
 
 
 @pytest.mark.parametrize("command", [["run"], ["partnership", "run"]])
@@ -39,7 +26,7 @@ def _files(home: Path) -> set[str]:
     ids=["unknown", "wrong-type", "not-a-mapping", "not-yaml"],
 )
 def test_a_bad_training_settings_file_is_refused_in_one_sentence(tmp_path, command, text, words):
-    landing = _landing(tmp_path)
+    landing = _landing(tmp_path, ["2024-01", "2024-02"])
     config = tmp_path / "train.yaml"
     config.write_text(text)
     before = _files(tmp_path)
