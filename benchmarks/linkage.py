@@ -13,7 +13,9 @@ links it (hearth/linkage/link.py, the model trained for the run and not kept), a
   and household precision (the household linked is the one the record happened in);
 - police best-link precision and recall at 0.5 by ethnic group (naming conventions differ);
 - the calibration per tenth of the probability range, before (splink's raw probability) and
-  after recalibration, for best candidates and runners-up, against the truth;
+  after recalibration, for best candidates and runners-up, against the truth, with each
+  tenth's exact 95% interval of the true rate (a tenth of 25-40 candidates has a standard error
+  of 0.07-0.09) and the Brier score of the whole group;
 - what the run itself measured on exact-keyed records (what production sees);
 - the time of the exact joins and of the token linkage, and the peak memory of each;
 - link rates: exact keys only, with token links, and perfect links (every record);
@@ -42,6 +44,7 @@ import polars as pl
 
 from benchmarks.memory import TreeMemory
 from benchmarks.run import RESULTS, _commit
+from hearth.modelling.evaluation.fairness import wilson
 
 THRESHOLDS = (0.5, 0.9, 0.99)
 TARGETS = {"precision": 0.99, "recall": 0.95, "household_precision": 0.995, "calibration": 0.05}
@@ -53,20 +56,35 @@ def _tenths(p: np.ndarray, y: np.ndarray) -> list[dict[str, object]]:
     for t in range(10):
         sel = tenth == t
         n = int(sel.sum())
-        out.append(
-            {
-                "tenth": f"{t / 10:.1f}-{(t + 1) / 10:.1f}",
-                "candidates": n,
-                "mean_probability": round(float(p[sel].mean()), 4) if n else None,
-                "true_rate": round(float(y[sel].mean()), 4) if n else None,
-                "gap": round(abs(float(p[sel].mean()) - float(y[sel].mean())), 4) if n else None,
+        row: dict[str, object] = {"tenth": f"{t / 10:.1f}-{(t + 1) / 10:.1f}", "candidates": n}
+        if n:
+            mean, rate = float(p[sel].mean()), float(y[sel].mean())
+            # the Wilson 95% interval: with 25-40 candidates a tenth, one standard error of the
+            # true rate is 0.07-0.09, so a gap alone cannot be judged
+            lo, hi = wilson(int(y[sel].sum()), n)
+            row |= {
+                "mean_probability": round(mean, 4),
+                "true_rate": round(rate, 4),
+                "gap": round(abs(mean - rate), 4),
+                "true_rate_95": [round(lo, 4), round(hi, 4)],
+                # how far the interval lies outside mean +- the target (0: it reaches it)
+                "gap_beyond_interval": round(
+                    max(
+                        0.0,
+                        lo - (mean + TARGETS["calibration"]),
+                        mean - TARGETS["calibration"] - hi,
+                    ),
+                    4,
+                ),
             }
-        )
+        else:
+            row |= {"mean_probability": None, "true_rate": None, "gap": None}
+        out.append(row)
     return out
 
 
-def _max_gap(table: list[dict[str, object]], min_n: int = 20) -> float | None:
-    gaps = [r["gap"] for r in table if r["candidates"] >= min_n]  # type: ignore[operator]
+def _max_gap(table: list[dict[str, object]], min_n: int = 20, key: str = "gap") -> float | None:
+    gaps = [r[key] for r in table if r["candidates"] >= min_n]  # type: ignore[operator]
     return max(gaps) if gaps else None  # type: ignore[type-var,return-value]
 
 
@@ -231,6 +249,11 @@ def measure(
             "after": after,
             "max_gap_before": _max_gap(before),
             "max_gap_after": _max_gap(after),
+            "max_gap_beyond_interval_after": _max_gap(after, key="gap_beyond_interval"),
+            # squared error of each candidate's probability against the truth (lower: sharper
+            # and better calibrated at once; judged on every candidate, not per tenth)
+            "brier_before": round(float(np.mean((part["raw_probability"].to_numpy() - y) ** 2)), 6),
+            "brier_after": round(float(np.mean((part["link_probability"].to_numpy() - y) ** 2)), 6),
         }
     total = events.height
     police_entry = per_source.get("police", {})
@@ -288,6 +311,11 @@ def measure(
             "calibration": all(
                 c["max_gap_after"] is None or c["max_gap_after"] <= TARGETS["calibration"]
                 for c in calibration.values()
+            ),
+            # the same, judged by each tenth's 95% interval of the true rate: no tenth of 20 or
+            # more candidates whose interval lies wholly more than 0.05 from its mean
+            "calibration_within_interval": all(
+                (c["max_gap_beyond_interval_after"] or 0.0) == 0.0 for c in calibration.values()
             ),
         },
     }

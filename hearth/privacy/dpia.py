@@ -49,7 +49,7 @@ ACCURACY_FIELDS = (
 )
 CALIBRATION_FIELDS = (
     *("candidates", "recalibration", "probability_tenth", "links"),
-    *("mean_probability", "observed_rate"),
+    *("mean_probability", "observed_rate", "observed_rate_95"),
 )
 SUPPRESSION_EXAMPLES = (0, 1, 7, 8, 12, 13, 102)
 
@@ -313,7 +313,8 @@ def _page(as_of, text, roles, status, deleted, withheld, check, copied, linkage)
             "Every linked event was linked by an exact key: no link rests on a probability.",
         ),
         "<p>How honest the probabilities are: per tenth of the range, the mean probability "
-        "beside the share of links that were right, before and after recalibration.</p>",
+        "beside the share of links that were right (with its 95% interval: a tenth of a few "
+        "dozen links says little), before and after recalibration.</p>",
         _html_table(linkage_evidence.calibration_rows(linkage), "No calibration was needed."),
         "<h2>Audit of re-identification</h2>",
         f"<pre>{escape(_audit_text(check))}</pre>",

@@ -150,44 +150,40 @@ def test_best_and_runners_up_are_recalibrated_separately():
     # raw 0.8 means "right" for every best candidate and for no runner-up: recalibrated
     # together both would be about 0.5; separately each keeps what it means
     n = 200
-    frame = pl.DataFrame(
-        {
-            "record_id": [f"r{i}" for i in range(2 * n)],
-            "rank": [1] * n + [2] * n,
-            "raw_probability": [0.8] * (2 * n),
-            "person_label": [True] * n + [False] * n,
-        }
+    frame = recalibration.with_features(
+        pl.DataFrame(
+            {
+                "source": ["police"] * (2 * n),
+                "record_id": [f"r{i}" for i in range(n)] * 2,
+                "rank": [1] * n + [2] * n,
+                "weight": [2.0] * (2 * n),
+                "raw_probability": [0.8] * (2 * n),
+                "person_label": [True] * n + [False] * n,
+            }
+        )
     )
-    steps = recalibration.fit(frame)
-    best = steps.filter(pl.col("which") == "best")
-    runner = steps.filter(pl.col("which") == "runner_up")
-    as_steps = lambda f: list(zip(f["calibrated_from"], f["calibrated"], strict=True))  # noqa: E731
-    assert recalibration.apply_steps(np.array([0.8]), as_steps(best))[0] == pytest.approx(1.0)
-    assert recalibration.apply_steps(np.array([0.8]), as_steps(runner))[0] == pytest.approx(0.0)
+    p = recalibration.recalibrated(frame, *recalibration.fit(frame))
+    best = (frame["rank"] == 1).to_numpy()
+    assert p[best] == pytest.approx(1.0)
+    assert p[~best] == pytest.approx(0.0)
 
 
 def test_recalibration_does_not_divide_by_the_records_sum(linked):
     """A record whose candidates' raw probabilities sum past 1 keeps its best candidate's
-    recalibrated value: the same raw value gives the same probability whatever the others."""
+    recalibrated value: what the stored fit gives it, whatever the sum."""
     with connect(linked["db"], read_only=True) as con:
-        best = con.sql(
-            "SELECT raw_probability, link_probability, sum(raw_probability) OVER "
-            "(PARTITION BY source, record_id) AS total FROM link_candidates "
-            "QUALIFY rank = 1"
-        ).pl()
-    steps = con_steps(linked["db"], "best")
-    expected = recalibration.apply_steps(best["raw_probability"].to_numpy(), steps)
-    assert np.allclose(best["link_probability"].to_numpy(), expected)
-
-
-def con_steps(db: Path, which: str) -> list[tuple[float, float]]:
-    with connect(db, read_only=True) as con:
-        rows = con.execute(
-            "SELECT calibrated_from, calibrated FROM link_calibration WHERE which = ? "
-            "ORDER BY calibrated_from",
-            [which],
-        ).fetchall()
-    return [(float(a), float(b)) for a, b in rows]
+        cands = recalibration.with_features(
+            con.sql(
+                "SELECT source, record_id, rank, weight, raw_probability, link_probability, "
+                "sum(raw_probability) OVER (PARTITION BY source, record_id) AS total "
+                "FROM link_candidates"
+            ).pl()
+        )
+        scores = con.sql("SELECT * FROM link_calibration_score").pl()
+        points = con.sql("SELECT which, calibrated_from, calibrated FROM link_calibration").pl()
+    assert cands.filter(pl.col("total") > 1).height > 0
+    expected = recalibration.recalibrated(cands, scores, points)
+    assert np.allclose(cands["link_probability"].to_numpy(), expected)
 
 
 def test_measures_give_precision_recall_calibration_and_cluster_sizes(linked):
