@@ -89,9 +89,10 @@ def test_points_are_read_on_the_line_between_them_never_as_steps():
     assert got.tolist() == pytest.approx([0.2, 0.2, 0.3, 0.4, 0.6, 0.6])
 
 
-def _warehouse_reading(cands: pl.DataFrame) -> np.ndarray:
-    """link_probability as sql/linkage/token_links.sql computes it from the stored fit."""
-    scores, points = recalibration.fit(cands)
+def _warehouse_reading(
+    cands: pl.DataFrame, scores: pl.DataFrame, points: pl.DataFrame
+) -> np.ndarray:
+    """link_probability as sql/linkage/token_links.sql computes it from a stored fit."""
     con = duckdb.connect()
     base = cands.drop("margin", "alone").with_columns(
         needs_link=pl.lit(True),
@@ -117,19 +118,29 @@ def _warehouse_reading(cands: pl.DataFrame) -> np.ndarray:
 def test_the_warehouse_reads_the_fit_as_python_does():
     rng = np.random.default_rng(3)
     rows: list[tuple[str, int, float, bool | None]] = []
-    for i in range(400):
+    for i in range(600):
         k = int(rng.integers(1, 4))
         weights = sorted(rng.normal(5, 8, k), reverse=True)
         right = bool(rng.random() < 1 / (1 + np.exp(-weights[0] / 3)))
         rows += [
-            (f"r{i}", j + 1, float(w), right if j == 0 else False) for j, w in enumerate(weights)
+            (f"r{i:03d}", j + 1, float(w), right if j == 0 else False)
+            for j, w in enumerate(weights)
         ]
     cands = recalibration.with_features(_frame(rows))
-    # scores beyond every fitted point on both sides, and between them
-    assert np.allclose(
-        _warehouse_reading(cands), recalibration.recalibrated(cands, *recalibration.fit(cands))
-    )
+    # fitted on 400 records, read on the other 200: their scores fall between the fit's points
+    # and beyond its ends, where reading as steps or dropping the ends would differ
+    fitted_on = cands.filter(pl.col("record_id") < "r400")
+    held = cands.filter(pl.col("record_id") >= "r400")
+    fit = recalibration.fit(fitted_on)
+    expected = recalibration.recalibrated(held, *fit)
+    assert np.allclose(_warehouse_reading(held, *fit), expected)
+    # the held records are not all at a fitted point: the line between points matters here
+    best = held.filter(pl.col("rank") == 1)
+    pts = fit[1].filter(pl.col("which") == "best")["calibrated_from"].to_numpy()
+    s = recalibration.score(best, fit[0].filter(pl.col("which") == "best").row(0, named=True))
+    assert (~np.isin(s, pts)).sum() > 50
     far = _lead_world()
     assert np.allclose(
-        _warehouse_reading(far), recalibration.recalibrated(far, *recalibration.fit(far))
+        _warehouse_reading(far, *recalibration.fit(far)),
+        recalibration.recalibrated(far, *recalibration.fit(far)),
     )
