@@ -288,6 +288,14 @@ def test_the_dpo_evidence_pack_carries_linkage_accuracy_and_calibration(linked):
     cal = calibration_rows(m)
     best = [r for r in cal if r["candidates"] == "best links"]
     assert len(best) == 20 and {r["recalibration"] for r in best} == {"before", "after"}
+    # each observed rate with its 95% interval: a tenth of a few links says little
+    for r in best:
+        if r["links"] == "0":
+            assert r["observed_rate_95"] == ""
+            continue
+        low, high = (float(x) for x in r["observed_rate_95"].split("-"))
+        assert low <= float(r["observed_rate"]) <= high
+        assert high - low > (0.1 if int(r["links"]) <= 40 else 0.0)
     words = sentence(m)
     assert f"{m['needing_link']:,} records arrived without an exact key" in words
     assert "hearth reidentify-links" in words and "hearth_record_linkage version 1" in words

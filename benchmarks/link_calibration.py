@@ -1,0 +1,138 @@
+"""Recalibration rules for token links compared on the same candidates (issue 25), read-only on
+a warehouse `benchmarks/linkage.py --keep` kept:
+
+    nice -n 10 .venv/bin/python -m benchmarks.link_calibration --keep /work/bench-l100k/s432
+
+The candidates splink gave (link_candidates) are recalibrated by each rule, fitted on the
+exact-keyed records' labels as a run fits them, and judged on the records no exact key linked
+against `truth/record_links.parquet`: per tenth of the probability, the candidates, the mean
+probability, the true rate with its Wilson 95% interval, and the Brier score of the whole group.
+
+- `steps_on_raw`: isotonic on splink's raw probability read as steps (the rule until
+  2026-12-06);
+- `isotonic_on_raw`: the same fit read on the line between its points;
+- `score` (today's rule, hearth/linkage/recalibration.py): best candidates scored on the match
+  weight, the lead over the runner-up and being alone, isotonic on the score between points;
+- `fitted_on_truth`: isotonic on the weight fitted on the keyless records' own truth, each half
+  by a fit on the other: what no rule fitted on labels can beat, the noise floor of the tenths.
+
+Nothing is written into the kept folder. Writes benchmarks/results/link-calibration-<date>-
+<folder>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from benchmarks.linkage import TARGETS, _max_gap, _tenths
+from benchmarks.run import RESULTS, _commit
+from hearth.linkage import recalibration
+
+
+def _isotonic(x: np.ndarray, y: np.ndarray, at: np.ndarray, steps: bool) -> np.ndarray:
+    pts = recalibration.fit_points(x, y)
+    if not steps:
+        return recalibration.apply_points(at, pts)
+    xs, ys = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+    return ys[np.clip(np.searchsorted(xs, at, side="right") - 1, 0, len(ys) - 1)]
+
+
+def rules(cands: pl.DataFrame) -> dict[str, np.ndarray]:
+    """Each rule's probability for every candidate of `cands` (with_features, truth joined)."""
+    out = {name: cands["raw_probability"].to_numpy().astype(float).copy() for name in RULES}
+    out["score"] = recalibration.recalibrated(cands, *recalibration.fit(cands))
+    keyless = (cands["needs_link"] & cands["true_person"].is_not_null()).to_numpy()
+    half = (cands["record_id"].hash(11) % 2).to_numpy()
+    for which in recalibration.WHICH:
+        is_best = (cands["rank"] == 1).to_numpy()
+        group = is_best if which == "best" else ~is_best
+        lab = group & cands["person_label"].is_not_null().to_numpy()
+        y = cands["person_label"].to_numpy()[lab].astype(float)
+        raw = cands["raw_probability"].to_numpy()
+        out["steps_on_raw"][group] = _isotonic(raw[lab], y, raw[group], steps=True)
+        out["isotonic_on_raw"][group] = _isotonic(raw[lab], y, raw[group], steps=False)
+        w = cands["weight"].to_numpy()
+        right = cands["right_person"].to_numpy().astype(float)
+        for k in (0, 1):
+            fit_on, at = group & keyless & (half != k), group & keyless & (half == k)
+            out["fitted_on_truth"][at] = _isotonic(w[fit_on], right[fit_on], w[at], steps=False)
+    return out
+
+
+RULES = ("steps_on_raw", "isotonic_on_raw", "score", "fitted_on_truth")
+
+
+def measure(folder: Path) -> dict[str, object]:
+    with duckdb.connect(str(folder / "w.duckdb"), read_only=True) as con:
+        cands = con.sql(
+            "SELECT source, record_id, needs_link, rank, weight, raw_probability, "
+            "link_probability, person_label, person_pid FROM link_candidates"
+        ).pl()
+    truth = pl.read_parquet(folder / "truth" / "record_links.parquet").select(
+        "source", "record_id", pl.col("person_pid").alias("true_person")
+    )
+    cands = recalibration.with_features(
+        cands.join(truth, on=["source", "record_id"], how="left").with_columns(
+            right_person=pl.col("person_pid") == pl.col("true_person")
+        )
+    )
+    probs = rules(cands)
+    probs["as_linked"] = cands["link_probability"].to_numpy().astype(float)
+    judged = (cands["needs_link"] & cands["true_person"].is_not_null()).to_numpy()
+    out: dict[str, object] = {}
+    for which in recalibration.WHICH:
+        sel = judged & ((cands["rank"] == 1) == (which == "best")).to_numpy()
+        y = cands["right_person"].to_numpy()[sel].astype(float)
+        per: dict[str, object] = {"candidates": int(sel.sum())}
+        for name, p in probs.items():
+            table = _tenths(p[sel], y)
+            per[name] = {
+                "brier": round(float(np.mean((p[sel] - y) ** 2)), 6),
+                "max_gap": _max_gap(table),
+                "max_gap_beyond_interval": _max_gap(table, key="gap_beyond_interval"),
+                "tenths": table,
+            }
+        out[which] = per
+    return {
+        "benchmark": "link_calibration",
+        "date": date.today().isoformat(),
+        "commit": _commit(),
+        "folder": str(folder),
+        "labelled_best": int(
+            cands.filter((pl.col("rank") == 1) & pl.col("person_label").is_not_null()).height
+        ),
+        "target_gap": TARGETS["calibration"],
+        "keyless_against_truth": out,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keep", type=Path, required=True, help="A folder linkage.py --keep kept.")
+    ap.add_argument("--name", help="The result's name (default: the folder's).")
+    args = ap.parse_args()
+    if not (args.keep / "w.duckdb").exists():
+        ap.error("--keep must name a folder benchmarks/linkage.py kept (with its w.duckdb)")
+    out = measure(args.keep)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"link-calibration-{out['date']}-{args.name or args.keep.name}.json"
+    path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    for which, per in out["keyless_against_truth"].items():  # type: ignore[union-attr]
+        for name in (*RULES, "as_linked"):
+            r = per[name]
+            print(
+                f"{which:9s} {name:16s} brier {r['brier']:.6f} max gap {r['max_gap']} "
+                f"beyond interval {r['max_gap_beyond_interval']}"
+            )
+    print(f"Wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
