@@ -11,8 +11,10 @@ probability, the true rate with its Wilson 95% interval, and the Brier score of 
 - `steps_on_raw`: isotonic on splink's raw probability read as steps (the rule until
   2026-12-06);
 - `isotonic_on_raw`: the same fit read on the line between its points;
-- `score` (today's rule, hearth/linkage/recalibration.py): best candidates scored on the match
-  weight, the lead over the runner-up and being alone, isotonic on the score between points;
+- `isotonic_on_weight` (today's rule, hearth/linkage/recalibration.py): isotonic on the match
+  weight, read on the line between its points;
+- `lead_score` (tried, not kept): best candidates scored by a logistic regression on the match
+  weight, the lead over the runner-up and being alone, then isotonic on that score;
 - `fitted_on_truth`: isotonic on the weight fitted on the keyless records' own truth, each half
   by a fit on the other: what no rule fitted on labels can beat, the noise floor of the tenths.
 
@@ -35,6 +37,8 @@ from benchmarks.linkage import TARGETS, _max_gap, _tenths
 from benchmarks.run import RESULTS, _commit
 from hearth.linkage import recalibration
 
+MARGIN_CAP = 30.0  # lead_score: a lead of 30 in match weight is as decisive as any larger one
+
 
 def _isotonic(x: np.ndarray, y: np.ndarray, at: np.ndarray, steps: bool) -> np.ndarray:
     pts = recalibration.fit_points(x, y)
@@ -44,10 +48,38 @@ def _isotonic(x: np.ndarray, y: np.ndarray, at: np.ndarray, steps: bool) -> np.n
     return ys[np.clip(np.searchsorted(xs, at, side="right") - 1, 0, len(ys) - 1)]
 
 
+def with_lead(candidates: pl.DataFrame) -> pl.DataFrame:
+    """lead_score's inputs: `margin` (a candidate's weight less the next candidate's of the same
+    record, capped at MARGIN_CAP; 0 for the last) and `alone` (the record has one candidate)."""
+    nxt = pl.col("weight").shift(-1).over("source", "record_id")
+    return candidates.sort("source", "record_id", "rank").with_columns(
+        margin=pl.when(nxt.is_null())
+        .then(0.0)
+        .otherwise(pl.min_horizontal(pl.col("weight") - nxt, pl.lit(MARGIN_CAP))),
+        alone=(pl.col("rank").max().over("source", "record_id") == 1).cast(pl.Float64),
+    )
+
+
+def _lead_score(fit_on: pl.DataFrame, at: pl.DataFrame) -> np.ndarray:
+    """Tried and not kept: isotonic on a logistic regression's log-odds on the weight, the lead
+    over the runner-up and being alone (best candidates)."""
+    from sklearn.linear_model import LogisticRegression
+
+    cols = ("weight", "margin", "alone")
+    y = fit_on["person_label"].to_numpy().astype(int)
+    model = LogisticRegression(C=1.0, max_iter=5000).fit(fit_on.select(cols).to_numpy(), y)
+    return _isotonic(
+        model.decision_function(fit_on.select(cols).to_numpy()),
+        y,
+        model.decision_function(at.select(cols).to_numpy()),
+        steps=False,
+    )
+
+
 def rules(cands: pl.DataFrame) -> dict[str, np.ndarray]:
-    """Each rule's probability for every candidate of `cands` (with_features, truth joined)."""
+    """Each rule's probability for every candidate of `cands` (with_lead, truth joined)."""
     out = {name: cands["raw_probability"].to_numpy().astype(float).copy() for name in RULES}
-    out["score"] = recalibration.recalibrated(cands, *recalibration.fit(cands))
+    out["isotonic_on_weight"] = recalibration.recalibrated(cands, recalibration.fit(cands))
     keyless = (cands["needs_link"] & cands["true_person"].is_not_null()).to_numpy()
     half = (cands["record_id"].hash(11) % 2).to_numpy()
     for which in recalibration.WHICH:
@@ -58,6 +90,12 @@ def rules(cands: pl.DataFrame) -> dict[str, np.ndarray]:
         raw = cands["raw_probability"].to_numpy()
         out["steps_on_raw"][group] = _isotonic(raw[lab], y, raw[group], steps=True)
         out["isotonic_on_raw"][group] = _isotonic(raw[lab], y, raw[group], steps=False)
+        if which == "best":
+            out["lead_score"][group] = _lead_score(
+                cands.filter(pl.Series(lab)), cands.filter(pl.Series(group))
+            )
+        else:
+            out["lead_score"][group] = out["isotonic_on_weight"][group]
         w = cands["weight"].to_numpy()
         right = cands["right_person"].to_numpy().astype(float)
         for k in (0, 1):
@@ -66,7 +104,7 @@ def rules(cands: pl.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-RULES = ("steps_on_raw", "isotonic_on_raw", "score", "fitted_on_truth")
+RULES = ("steps_on_raw", "isotonic_on_raw", "isotonic_on_weight", "lead_score", "fitted_on_truth")
 
 
 def measure(folder: Path) -> dict[str, object]:
@@ -78,7 +116,7 @@ def measure(folder: Path) -> dict[str, object]:
     truth = pl.read_parquet(folder / "truth" / "record_links.parquet").select(
         "source", "record_id", pl.col("person_pid").alias("true_person")
     )
-    cands = recalibration.with_features(
+    cands = with_lead(
         cands.join(truth, on=["source", "record_id"], how="left").with_columns(
             right_person=pl.col("person_pid") == pl.col("true_person")
         )

@@ -111,7 +111,7 @@ def _measure(
         **counts,
         "by_source": by_source,
         "precision_recall": pr,
-        "calibration": recalibration.calibration_tables(recalibration.with_features(cands)),
+        "calibration": recalibration.calibration_tables(cands),
         "cluster_sizes": recalibration.cluster_sizes(best, LINK_FLOOR),
     }
     return measures, {k: v for k, v in drift.items() if v is not None}
@@ -127,20 +127,16 @@ def _predict_and_link(
         con.execute("DROP VIEW IF EXISTS link_pairs")
         cleanup()
     progress("recalibrating the link probabilities")
-    cands = recalibration.with_features(query(con, "linkage/candidates_for_measures").pl())
-    scores, points = recalibration.fit(cands)
-    con.register("link_calibration_score_fit", scores.to_arrow())
-    con.register("link_calibration_fit", points.to_arrow())
+    cands = query(con, "linkage/candidates_for_measures").pl()
+    con.register("link_calibration_fit", recalibration.fit(cands).to_arrow())
     try:
         run_sql(con, "linkage/link_calibration")
     finally:
-        con.unregister("link_calibration_score_fit")
         con.unregister("link_calibration_fit")
     progress("writing the token links")
     con.execute("BEGIN TRANSACTION")  # the links land whole or not at all
     try:
-        params = {"floor": LINK_FLOOR, "margin_cap": recalibration.MARGIN_CAP}
-        run_sql(con, "linkage/token_links", params)
+        run_sql(con, "linkage/token_links", {"floor": LINK_FLOOR})
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

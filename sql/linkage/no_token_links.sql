@@ -6,9 +6,6 @@ CREATE OR REPLACE TABLE link_candidates (
     raw_probability DOUBLE, person_label BOOLEAN, household_label BOOLEAN,
     link_probability DOUBLE
 );
-CREATE OR REPLACE TABLE link_calibration_score (
-    which VARCHAR, coef_intercept DOUBLE, coef_weight DOUBLE, coef_margin DOUBLE, coef_alone DOUBLE
-);
 CREATE OR REPLACE TABLE link_calibration (
     which VARCHAR, calibrated_from DOUBLE, calibrated DOUBLE, next_from DOUBLE,
     next_calibrated DOUBLE

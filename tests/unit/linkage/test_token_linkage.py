@@ -147,22 +147,19 @@ def test_a_world_with_shared_keys_needs_no_splink(tmp_path):
 
 
 def test_best_and_runners_up_are_recalibrated_separately():
-    # raw 0.8 means "right" for every best candidate and for no runner-up: recalibrated
+    # weight 2 means "right" for every best candidate and for no runner-up: recalibrated
     # together both would be about 0.5; separately each keeps what it means
     n = 200
-    frame = recalibration.with_features(
-        pl.DataFrame(
-            {
-                "source": ["police"] * (2 * n),
-                "record_id": [f"r{i}" for i in range(n)] * 2,
-                "rank": [1] * n + [2] * n,
-                "weight": [2.0] * (2 * n),
-                "raw_probability": [0.8] * (2 * n),
-                "person_label": [True] * n + [False] * n,
-            }
-        )
+    frame = pl.DataFrame(
+        {
+            "record_id": [f"r{i}" for i in range(n)] * 2,
+            "rank": [1] * n + [2] * n,
+            "weight": [2.0] * (2 * n),
+            "raw_probability": [0.8] * (2 * n),
+            "person_label": [True] * n + [False] * n,
+        }
     )
-    p = recalibration.recalibrated(frame, *recalibration.fit(frame))
+    p = recalibration.recalibrated(frame, recalibration.fit(frame))
     best = (frame["rank"] == 1).to_numpy()
     assert p[best] == pytest.approx(1.0)
     assert p[~best] == pytest.approx(0.0)
@@ -170,19 +167,16 @@ def test_best_and_runners_up_are_recalibrated_separately():
 
 def test_recalibration_does_not_divide_by_the_records_sum(linked):
     """A record whose candidates' raw probabilities sum past 1 keeps its best candidate's
-    recalibrated value: what the stored fit gives it, whatever the sum."""
+    recalibrated value: what the stored fit gives its weight, whatever the sum."""
     with connect(linked["db"], read_only=True) as con:
-        cands = recalibration.with_features(
-            con.sql(
-                "SELECT source, record_id, rank, weight, raw_probability, link_probability, "
-                "sum(raw_probability) OVER (PARTITION BY source, record_id) AS total "
-                "FROM link_candidates"
-            ).pl()
-        )
-        scores = con.sql("SELECT * FROM link_calibration_score").pl()
+        cands = con.sql(
+            "SELECT rank, weight, raw_probability, link_probability, "
+            "sum(raw_probability) OVER (PARTITION BY source, record_id) AS total "
+            "FROM link_candidates"
+        ).pl()
         points = con.sql("SELECT which, calibrated_from, calibrated FROM link_calibration").pl()
     assert cands.filter(pl.col("total") > 1).height > 0
-    expected = recalibration.recalibrated(cands, scores, points)
+    expected = recalibration.recalibrated(cands, points)
     assert np.allclose(cands["link_probability"].to_numpy(), expected)
 
 
