@@ -94,3 +94,10 @@ def test_the_warehouse_reads_the_fit_as_python_does():
     runners = held.filter(pl.col("rank") > 1)
     assert np.allclose(_warehouse_reading(runners, best_only), runners["raw_probability"])
     assert np.allclose(recalibration.recalibrated(runners, best_only), runners["raw_probability"])
+
+
+def test_a_group_needs_min_labels_to_be_fitted():
+    n = recalibration.MIN_LABELS
+    rows = [(f"r{i}", 1, float(i), i % 2 == 0) for i in range(n)]
+    assert set(recalibration.fit(_frame(rows))["which"]) == {"best"}
+    assert recalibration.fit(_frame(rows[:-1])).height == 0  # one fewer: raw kept
