@@ -10,7 +10,7 @@ by their sum is not done: it made calibration worse where it was measured (issue
 
 Read as steps (a weight takes the value of the last point at or below it), the fit under-stated
 every value between two points, and where labels are thin (the middle of the range rests on the
-20-35 wrong best candidates among about 30,000 labelled ones at 100,000 households) the points
+26-33 wrong best candidates among about 30,000 labelled ones at 100,000 households) the points
 are far apart: on the kept 100,000-household worlds the largest gap of a tenth fell from 0.148
 to 0.074 (seed 432) and 0.25 to 0.23 (seed 431), never rose, and the Brier score fell
 (docs/performance.md, benchmarks/link_calibration.py, which also measures the rules tried and
