@@ -14,7 +14,7 @@ links it (hearth/linkage/link.py, the model trained for the run and not kept), a
 - police best-link precision and recall at 0.5 by ethnic group (naming conventions differ);
 - the calibration per tenth of the probability range, before (splink's raw probability) and
   after recalibration, for best candidates and runners-up, against the truth, with each
-  tenth's exact 95% interval of the true rate (a tenth of 25-40 candidates has a standard error
+  tenth's Wilson 95% interval of the true rate (a tenth of 25-40 candidates has a standard error
   of 0.07-0.09) and the Brier score of the whole group;
 - what the run itself measured on exact-keyed records (what production sees);
 - the time of the exact joins and of the token linkage, and the peak memory of each;
