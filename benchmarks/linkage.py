@@ -455,6 +455,11 @@ def main() -> None:
         help="Exact-keyed records per source kept as labels for recalibration (default "
         "hearth.linkage.probabilistic.LABELLED_PER_SOURCE): to measure what more labels buy.",
     )
+    ap.add_argument(
+        "--tag",
+        help="Appended to the result's file name (e.g. after a linkage change: a relink of the "
+        "same world on the same day otherwise replaces the earlier result).",
+    )
     args = ap.parse_args()
     if args.labelled:
         from hearth.linkage import probabilistic
@@ -469,6 +474,7 @@ def main() -> None:
     kind += f"-labelled{args.labelled}" if args.labelled else ""
     kind += "-quality" if args.quality else ""
     kind += f"-{args.candidates.replace(',', '-')}" if args.quality and args.candidates else ""
+    kind += f"-{args.tag}" if args.tag else ""
     try:
         out = measure(work, args.households, args.seed, args.months, args.reuse, args.relink)
         path = RESULTS / f"linkage-{out['date']}-{args.households}-seed{args.seed}{kind}.json"
