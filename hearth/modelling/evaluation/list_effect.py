@@ -24,24 +24,13 @@ import duckdb
 import polars as pl
 
 from hearth.features.catalogue import Catalogue, load_catalogue
+from hearth.modelling.evaluation.fairness import Z95, wilson
 from hearth.months import add_months
 from hearth.sources import INTERVENTION_SOURCES, SOURCES
 from hearth.suppression import SMALL_MAX, SUPPRESSED, suppress
 from hearth.warehouse import query_source
 
 HORIZON_MONTHS = 6
-Z95 = 1.959964
-
-
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion k/n."""
-    if n == 0:
-        return (float("nan"), float("nan"))
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def rate_ratio(k1: int, n1: int, k0: int, n0: int, z: float = Z95) -> tuple[float, float, float]:
