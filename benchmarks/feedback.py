@@ -75,7 +75,7 @@ import polars as pl
 from benchmarks.run import RESULTS, _commit, expected_quality
 
 HISTORY = 24  # months of extracts before the first cycle (train at M-12 with 12 of history)
-ARMS = ("naive", "safe", "explicit")
+ARMS = ("naive", "safe", "explicit", "corrected")
 VISITED = "offered_from_list"  # the explicit arm's indicator: 1 in training, 0 when scoring
 # Crisis records per household and month, as Hearth holds them at an as-of month (arrived
 # before it): what an analyst of the warehouse could count.
@@ -188,8 +188,12 @@ class Arm:
         from hearth.modelling.training.safe_updating import (
             censor,
             changed_by_list,
+            corrected_copies,
+            first_listed,
             held_out_chances,
             holdout_copies,
+            offer_ratio,
+            under_offer,
             window_censoring,
         )
         from hearth.modelling.training.selection import Window
@@ -225,6 +229,11 @@ class Arm:
             if s.weights:  # the held-out stand in for the lottery's listed entrants
                 chances = held_out_chances(self.con, train_as_of, as_of)
                 copies = holdout_copies(feats["household_pid"].to_numpy(), chances)
+        if self.name == "corrected":  # every household; crises after an offer count as without
+            ratio = offer_ratio(self.con, as_of)
+            share = under_offer(first_listed(self.con, train_as_of, as_of), train_as_of)
+            copies = corrected_copies(feats["household_pid"].to_numpy(), y, share, ratio, as_of)
+            censored = {"ratio": ratio, "changed": len(share)}
         take = np.repeat(np.flatnonzero(rows), copies[rows])
         frame = cap_recency(feats, cap)[take]
         if self.name == "explicit":  # every household, the offer a feature; 0 when scoring

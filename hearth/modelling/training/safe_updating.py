@@ -50,6 +50,7 @@ from hearth.warehouse import query, query_source
 
 LOOKBACK_MONTHS = 12
 LABEL_MONTHS = 12  # a label window's length (sql/features/labels.sql)
+RATIO_BOUNDS = (0.5, 2.0)  # the offer ratio a correction trusts (`offer_ratio`)
 RULE = (
     "Trained and validated only on outcomes the list did not change. A household a published "
     "list named (and did not hold out) or that was offered help from a list is followed only "
@@ -191,6 +192,56 @@ def censor(window, rule: Censoring, draw: str = "") -> tuple[object, np.ndarray,
     counts = Censored(int(left.sum()), int(before.sum()), int(cens.sum()), int(drawn.sum()))
     kept = replace(window, frame=window.frame.filter(pl.Series(keep)), y=y[keep])
     return kept, keep, counts
+
+
+def offer_ratio(con: duckdb.DuckDBPyConnection, as_of: str) -> float | None:
+    """The lottery's crisis-rate ratio at `as_of`: households offered help against those held
+    out at the capacity margin, where a keyed draw decided which (hearth/modelling/evaluation/
+    list_effect.py); None until both groups have had a crisis in lists old enough to judge."""
+    from hearth.modelling.evaluation.list_effect import list_working
+
+    section = list_working(con, as_of)
+    if section is None:
+        return None
+    ratio = section["effects"][0]["ratio"]
+    if ratio is None or not np.isfinite(ratio):
+        return None
+    # a visit that halves or doubles crises is beyond any the evidence supports: a few crises
+    # at the margin should not make one household's crisis count as two, or as none
+    return float(np.clip(ratio, RATIO_BOUNDS[0], RATIO_BOUNDS[1]))
+
+
+def under_offer(first_listing: dict[str, str], as_of: str) -> dict[str, float]:
+    """Each changed household's share of the window opening at `as_of` that came after its
+    first listing (a visit's effect lasts `LOOKBACK_MONTHS`): the whole window for one listed
+    before it opened (top-of-list households stay listed), the months after its listing for
+    one first listed inside it."""
+    return {
+        pid: 1.0 if listed < as_of else max(0.0, 1 - months_between(as_of, listed) / LABEL_MONTHS)
+        for pid, listed in first_listing.items()
+    }
+
+
+def corrected_copies(
+    pids: np.ndarray, y: np.ndarray, share: dict[str, float], ratio: float | None, salt: str
+) -> np.ndarray:
+    """How many times each row enters training so that the crises of households the list
+    changed count as they would have without the offer: a crisis of a household offered for a
+    share f of the window counts 1 / (1 + (ratio - 1) f), the rest once. Whole copies: the
+    fraction is a keyed draw on the pseudonym (`kept_by_share`), the same households every run."""
+    pids, y = np.asarray(pids), np.asarray(y)
+    copies = np.ones(pids.size, dtype=np.int64)
+    if ratio is None or not share:
+        return copies
+    f = np.array([share.get(p, 0.0) for p in pids], dtype=float)
+    hit = (y != 0) & (f > 0)
+    if not hit.any():
+        return copies
+    weight = 1.0 / (1.0 + (ratio - 1.0) * f[hit])
+    whole = np.floor(weight)
+    extra = kept_by_share(pids[hit], weight - whole, "offer-correction:" + salt)
+    copies[hit] = (whole + extra).astype(np.int64)
+    return copies
 
 
 def held_out_between(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> set[str]:
