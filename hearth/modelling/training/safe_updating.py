@@ -62,6 +62,19 @@ RULE = (
     "counts 1 / its chance of being held out (rounded to whole copies), standing in for the "
     "lottery's entrants the list changed."
 )
+RULE_CORRECTED = (
+    "Trained and validated on every household, with the crises a list's offer changed counted "
+    "as they would have been without it. The hold-out lottery tells what an offer does: the "
+    "crisis rate of the households it offered help against those it held out, where a keyed "
+    "draw, not the score, decided which (the ratio, kept between "
+    f"{RATIO_BOUNDS[0]} and {RATIO_BOUNDS[1]}). A household a published list named (and did not "
+    "hold out) or that was offered help from a list, up to "
+    f"{LOOKBACK_MONTHS} months before a window opens, has each crisis in that window counted "
+    "1 / (1 + (ratio - 1) x the share of the window after its first listing) times (whole "
+    "copies, the fraction by a keyed draw), so the model learns the household's risk, not the "
+    "help it was given, and keeps the households most at risk in training. Until the lottery "
+    "can tell the ratio, the censoring rule applies: "
+)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict, source=None) -> list[tuple]:
@@ -118,6 +131,10 @@ class Censoring:
         """A window's labels with each censored household's set to 0: no crisis observed
         before its first listing (its crisis, if any, came after the list)."""
         return np.where(np.isin(np.asarray(pids), list(self.observed)), 0, np.asarray(y))
+
+    @property
+    def text(self) -> str:
+        return RULE
 
     def breaches(self, pids: np.ndarray, y: np.ndarray) -> int:
         """Rows of a labelled window whose outcome the list changed: a household left out, or a
@@ -217,7 +234,9 @@ def under_offer(first_listing: dict[str, str], as_of: str) -> dict[str, float]:
     before it opened (top-of-list households stay listed), the months after its listing for
     one first listed inside it."""
     return {
-        pid: 1.0 if listed < as_of else max(0.0, 1 - months_between(as_of, listed) / LABEL_MONTHS)
+        pid: 1.0
+        if listed < as_of
+        else max(0, LABEL_MONTHS - months_between(as_of, listed)) / LABEL_MONTHS
         for pid, listed in first_listing.items()
     }
 
@@ -242,6 +261,53 @@ def corrected_copies(
     extra = kept_by_share(pids[hit], weight - whole, "offer-correction:" + salt)
     copies[hit] = (whole + extra).astype(np.int64)
     return copies
+
+
+@dataclass(frozen=True)
+class Correction:
+    """How one window's households the list changed enter it when the lottery can tell what an
+    offer does: every household kept, a changed household's crisis counted
+    `corrected_copies` times (the rule: module docstring)."""
+
+    as_of: str
+    ratio: float
+    share: dict[str, float] = field(default_factory=dict)  # each changed household's f
+
+    @property
+    def changed(self) -> set[str]:
+        return set(self.share)
+
+    @property
+    def text(self) -> str:
+        return RULE_CORRECTED + RULE
+
+    def copies(self, pids: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return corrected_copies(pids, y, self.share, self.ratio, self.as_of)
+
+    def breaches(self, pids: np.ndarray, y: np.ndarray) -> int:
+        """Changed households of a labelled window (rows repeated as training repeats them)
+        whose crisis rows are not the rule's count: a crisis that shows the help."""
+        pids, y = np.asarray(pids), np.asarray(y)
+        changed = np.isin(pids, np.fromiter(self.share, dtype=object, count=len(self.share)))
+        hit = changed & (y != 0)
+        if not hit.any():
+            return 0
+        uniq, rows = np.unique(pids[hit].astype(str), return_counts=True)
+        want = self.copies(uniq.astype(object), np.ones(uniq.size, dtype=int))
+        return int((rows != want).sum())
+
+
+def correct(window, rule: Correction) -> tuple[object, np.ndarray, int]:
+    """A labelled window under the correction: its rows repeated by `Correction.copies`, with
+    the row indices (to take a frame in the same order) and how many changed households'
+    crises it counted other than once."""
+    pids = window.frame["household_pid"].to_numpy()
+    copies = rule.copies(pids, window.y)
+    rows = np.repeat(np.arange(pids.size), copies)
+    moved = int((copies != 1).sum())
+    if not moved:
+        return window, rows, 0
+    return replace(window, frame=window.frame[rows], y=np.asarray(window.y)[rows]), rows, moved
 
 
 def held_out_between(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> set[str]:
@@ -284,6 +350,11 @@ class SafeUpdating:
     excluded_train: int = 0
     excluded_valid: int = 0
     train_added_copies: int = 0  # rows added by weighting the held-out (training window)
+    ratio: float | None = None  # the lottery's offer ratio (`offer_ratio`), None until told
+    train_correction: Correction | None = None  # the corrected rule, once the ratio is told
+    valid_correction: Correction | None = None
+    train_corrected: int = 0  # changed households whose crisis counted other than once
+    valid_corrected: int = 0
 
     def count_held_out(self, window, held: set[str]) -> None:
         """How many of a training window's households were held out, and their crises."""
@@ -299,14 +370,30 @@ class SafeUpdating:
     def valid_changed(self) -> set[str]:
         return self.valid_rule.changed
 
-    def censor(self, train, valid) -> tuple[object, object, np.ndarray]:
-        """The training and validation windows under the rule (`censor`), and the validation
-        rows kept (to filter the validation date's uncapped features alike)."""
+    @property
+    def corrected(self) -> bool:
+        """Whether the corrected rule applies: a list was acted on and the lottery told the
+        ratio (`RULE_CORRECTED`); otherwise the censoring rule (`RULE`)."""
+        return self.acted_on and self.train_correction is not None
+
+    @property
+    def guard(self) -> Censoring | Correction:
+        """The training window's rule, for the gate (`gate.list_refusal`)."""
+        return self.train_correction if self.corrected else self.train_rule
+
+    def apply(self, train, valid) -> tuple[object, object, np.ndarray]:
+        """The training and validation windows under the rule (`correct` once the lottery
+        told the ratio, else `censor`), and the validation rows taken, in order (to take the
+        validation date's uncapped features alike)."""
+        if self.corrected:
+            train, _, self.train_corrected = correct(train, self.train_correction)
+            valid, rows, self.valid_corrected = correct(valid, self.valid_correction)
+            return train, valid, rows
         train, _, self.train_censored = censor(train, self.train_rule)
         valid, keep, self.valid_censored = censor(valid, self.valid_rule)
         self.excluded_train = self.train_censored.left_out
         self.excluded_valid = self.valid_censored.left_out
-        return train, valid, keep
+        return train, valid, np.flatnonzero(keep)
 
     @property
     def acted_on(self) -> bool:
@@ -320,7 +407,17 @@ class SafeUpdating:
     def summary(self) -> dict[str, object]:
         """For the model card (`hearth/modelling/evaluation/card.py`: "Safe updating")."""
         return {
-            "rule": RULE,
+            "rule": self.guard.text if self.corrected else RULE,
+            "mode": "corrected" if self.corrected else "censored",
+            "offer_ratio": self.ratio,
+            "corrected_households": {
+                "training": self.train_corrected,
+                "validation": self.valid_corrected,
+            },
+            "changed_households": {
+                "training": len(self.train_changed),
+                "validation": len(self.valid_changed),
+            },
             "lists_with_holdout_decision": self.lists,
             "smallest_share": self.min_share,
             "lists_drawn_at_margin_only": self.margin_lists,
@@ -359,7 +456,19 @@ def safe_updating(
     if rows and rows[0][0]:
         out.lists, out.min_share = int(rows[0][0]), float(rows[0][1])
         out.margin_lists = int(rows[0][3])
+    if out.acted_on:
+        out.ratio = offer_ratio(con, score_as_of)
+    if out.ratio is not None:
+        out.train_correction = corrected_rule(con, train_as_of, valid_as_of, out.ratio)
+        out.valid_correction = corrected_rule(con, valid_as_of, score_as_of, out.ratio)
     return out
+
+
+def corrected_rule(
+    con: duckdb.DuckDBPyConnection, as_of: str, end: str, ratio: float
+) -> Correction:
+    """The corrected rule for the window from `as_of` to `end`, read from the warehouse."""
+    return Correction(as_of, ratio, under_offer(first_listed(con, as_of, end), as_of))
 
 
 def restrict(window, changed: set[str]) -> tuple[object, int]:
