@@ -1,4 +1,4 @@
-"""Safe updating (issue 26): a model is retrained only on outcomes the list did not change.
+"""Safe updating (issue 26): a model learns each household's risk, not the help a list gave it.
 
 If the visits work, the households a list reached have fewer crises, and a model retrained on
 them learns that their features mean lower risk, so next year's list drops exactly the
@@ -8,27 +8,35 @@ households that needed the visit (Liley et al.). The rule Hearth applies to ever
   `LOOKBACK_MONTHS` before the window opens to its end, it was listed by a published list (and
   not held out: `holdout_assignments`) or was offered help from a list (`interventions`,
   from_list Y): its *first listing*;
-- a household first listed before the window opens is left out of it (a visit's effect lasts);
-- a household first listed inside the window is *censored* at that month, not left out: leaving
-  it out would select on the outcome itself, since a crisis early in the window raises the score
-  that lists the household. A crisis before its first listing is one the list did not change, so
-  the household is kept with that crisis (label 1); with no crisis before it, it counts as a
-  household without a crisis observed for the share of the window before its first listing
-  (months observed / 12), not as a full year without one (`censoring`, `censor`);
-- households never listed, and those held out by the lottery (hearth/modelling/holdout.py),
-  whose outcomes are what would have happened without a visit, are kept whole; each held-out
-  household is weighted by 1 / the chance it had of being held out (its list's held-out count
-  over the lottery's entrants), so it stands in for the entrants the list changed. Weights are
-  whole copies of the household's row (`round(1 / chance)`), and a censored household's share
-  is applied as a keyed draw that keeps its row with that chance (the same households every
-  run), so every fit and calibration downstream sees them without a weight argument; a hold-out
-  drawn only at the capacity margin stands in only for the margin
-  (docs/data-protection.md: the trade-off);
+- **once the hold-out lottery tells what an offer does** (`offer_ratio`: the crisis rate of
+  the households it offered help over those it held out, where a keyed draw decided which,
+  hearth/modelling/evaluation/list_effect.py), every household is kept and each crisis of a
+  changed household counts 1 / (1 + (ratio - 1) f) times, f its share of the window after its
+  first listing (the whole window when listed before it opened: households at the top stay
+  listed) (`Correction`, `corrected_copies`): in expectation, the crises it would have had
+  without the offer. Censoring throws away the top of the risk distribution: on the closed
+  loop it cost as much ranking when visits did nothing as naive retraining lost when they
+  worked (docs/performance.md);
+- **until then** (the lottery's first months, or a share of 0), *censoring*: a household first
+  listed before the window opens is left out of it (a visit's effect lasts); one first listed
+  inside it is censored at that month, not left out: leaving it out would select on the outcome
+  itself, since a crisis early in the window raises the score that lists the household. A
+  crisis before its first listing is one the list did not change, so the household is kept
+  with that crisis (label 1); with no crisis before it, it counts as a household without a
+  crisis observed for the share of the window before its first listing (months observed / 12),
+  not as a full year without one (`censoring`, `censor`); households never listed, and those
+  held out by the lottery (hearth/modelling/holdout.py), are kept whole; each held-out household
+  is weighted by 1 / the chance it had of being held out (its list's held-out count over the
+  lottery's entrants), so it stands in for the entrants the list changed (a hold-out drawn only
+  at the capacity margin stands in only for the margin: docs/data-protection.md);
+- weights are whole copies of a household's row, and a fractional weight is a keyed draw on the
+  pseudonym that keeps a copy with that chance (the same households every run), so every fit
+  and calibration downstream sees them without a weight argument;
 - training (features at T-24, crises to T-12) and validation (T-12, crises to T; the refit that
   scores at T trains on it) both follow the rule; the gate
   (hearth/modelling/evaluation/gate.py, `list_refusal`) refuses a candidate whose training
-  outcomes include one the list changed: a household first listed before its window, or a
-  crisis after a household's first listing. Hearth does not model the intervention itself.
+  outcomes include one the list changed, counted as it was (`Correction.breaches`,
+  `Censoring.breaches`).
 
 benchmarks/feedback.py measured the rule's steps (docs/performance.md, "The closed loop").
 Before any list was acted on nothing is changed and nothing is dropped.
