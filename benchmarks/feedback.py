@@ -18,14 +18,19 @@ each cycle's month, the world asks the arm for Hearth's list as of that month; t
    (`fit_candidate("gradient_boosting")`, `TrainParams().sized(...)`, the same as
    `refit_on_latest` fits the chosen model to score at T) on the arm's training households:
    - **naive**: every household (monthly retraining on all outcomes, as if nobody acted);
-   - **safe**: outcomes the list did not change, by Hearth's own rule as the recipe applies it
-     (`hearth.modelling.training.safe_updating.window_censoring` and `censor`, on the
-     interventions extract and hold-out the arm keeps): a household listed or offered help
-     from a list in the 12 months before the window is left out; one first listed inside the
-     window is censored at that listing (a crisis before it kept, else counted crisis-free for
-     the share of the year observed); never-listed and held-out households stay, each held-out
-     one weighted by 1 / its chance of being held out (`held_out_chances`; `--no-weights`
-     leaves the weights off);
+   - **safe**: Hearth's own rule as the recipe applies it (hearth/modelling/training/
+     safe_updating.py, on the interventions extract and hold-out the arm keeps). Once the
+     hold-out lottery tells what an offer does (`offer_ratio`: crisis rate of the offered over
+     the held out at the margin, lists at least 6 months old), every household is kept and a
+     crisis of a household listed or offered help from a list (up to 12 months before the
+     window) counts 1 / (1 + (ratio - 1) x the share of the window after its first listing)
+     times (`corrected_rule`, `Correction.copies`). Until then, censoring: a household listed
+     before the window is left out; one first listed inside it is censored at that listing (a
+     crisis before it kept, else counted crisis-free for the share of the year observed);
+     held-out households each weighted by 1 / their chance of being held out
+     (`held_out_chances`; `--no-weights` leaves the weights off);
+   - **corrected** (`--arms corrected`, for comparison): the correction from the start, as
+     naive until the ratio is told (no censoring before);
    - **explicit** (`--arms explicit`, for comparison): every household, with a 0/1 feature
      "offered from a list in the window", set to 0 when scoring (a model of the visit);
 4. scores every household at M and publishes a list within capacity (`--capacity`, a share of
@@ -75,7 +80,7 @@ import polars as pl
 from benchmarks.run import RESULTS, _commit, expected_quality
 
 HISTORY = 24  # months of extracts before the first cycle (train at M-12 with 12 of history)
-ARMS = ("naive", "safe", "explicit")
+ARMS = ("naive", "safe", "explicit", "corrected")
 VISITED = "offered_from_list"  # the explicit arm's indicator: 1 in training, 0 when scoring
 # Crisis records per household and month, as Hearth holds them at an as-of month (arrived
 # before it): what an analyst of the warehouse could count.
@@ -188,8 +193,10 @@ class Arm:
         from hearth.modelling.training.safe_updating import (
             censor,
             changed_by_list,
+            corrected_rule,
             held_out_chances,
             holdout_copies,
+            offer_ratio,
             window_censoring,
         )
         from hearth.modelling.training.selection import Window
@@ -215,7 +222,10 @@ class Arm:
         rows = np.ones(feats.height, dtype=bool)
         copies = np.ones(feats.height, dtype=np.int64)
         censored = {}
-        if self.name == "safe":  # Hearth's rule, on the interventions the arm has ingested
+        ratio = None
+        if self.name in ("safe", "corrected"):  # the lottery's offer ratio, as Hearth reads it
+            ratio = offer_ratio(self.con, as_of)
+        if self.name == "safe" and ratio is None:  # Hearth's rule until the lottery tells it
             # censored at the first listing (safe_updating.censor, as the recipe applies it)
             rule = window_censoring(self.con, train_as_of, as_of)
             window = Window(train_as_of, feats.select("household_pid"), y)
@@ -225,6 +235,11 @@ class Arm:
             if s.weights:  # the held-out stand in for the lottery's listed entrants
                 chances = held_out_chances(self.con, train_as_of, as_of)
                 copies = holdout_copies(feats["household_pid"].to_numpy(), chances)
+        elif ratio is not None:  # every household; a changed crisis counts as without the offer
+            fix = corrected_rule(self.con, train_as_of, as_of, ratio)
+            copies = fix.copies(feats["household_pid"].to_numpy(), y)
+            censored = {"offer_ratio": ratio, "changed": len(fix.share)}
+            censored["corrected"] = int((copies != 1).sum())
         take = np.repeat(np.flatnonzero(rows), copies[rows])
         frame = cap_recency(feats, cap)[take]
         if self.name == "explicit":  # every household, the offer a feature; 0 when scoring

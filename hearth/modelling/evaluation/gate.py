@@ -31,14 +31,15 @@ stopped run, and nothing is published. The rules, in the order they are tried:
    rule applies to it unchanged. It is refused only if it is degenerate too: flat scores
    (rule 2), or a precision at 1% no higher than a list drawn at random (the crisis rate).
 4. **changed by the list** (issue 26) - a candidate whose training outcomes include an outcome
-   a published list changed (hearth/modelling/training/safe_updating.py) would learn that the
-   help's effect is the household's low risk: it is refused, since Hearth does not model the
-   intervention itself. A household a list named (not held out) or offered help counts only
-   until its first listing: the rule refuses a training row of a household first listed before
-   its window opened, or a crisis label of a household censored at its first listing inside
-   the window (its crisis came after the list). Training censors those households that way
-   and weights each held-out household by 1 / its chance of being held out
-   (`safe_updating.RULE`, stated in the refusal and on the card); this rule is its guard.
+   a published list changed, as it stands (hearth/modelling/training/safe_updating.py), would
+   learn that the help's effect is the household's low risk: it is refused. Once the hold-out
+   lottery tells what an offer does (`safe_updating.RULE_CORRECTED`), a household a list named
+   (not held out) or offered help is kept with each crisis counted as it would have been
+   without the offer: the rule refuses a changed household whose crisis rows are not that
+   count. Until then it counts only until its first listing (`safe_updating.RULE`): the rule
+   refuses a training row of a household first listed before its window opened, or a crisis
+   label of a household censored at its first listing inside the window. Training applies the
+   rule (stated in the refusal and on the card); this rule is its guard.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hearth.modelling.training.candidates import BETTER_P
-from hearth.modelling.training.safe_updating import RULE, Censoring
+from hearth.modelling.training.safe_updating import Censoring, Correction
 
 FLAT_GAP = 0.01  # the top 1% must score more than 1% above the median household
 MAX_TIED_SHARE = 0.5  # at most half the top 1% may tie with the first household below it
@@ -156,10 +157,15 @@ def model_refusal(result, valid_y: np.ndarray) -> Refusal | None:
 
 
 def list_refusal(
-    train_pids: np.ndarray, train_y: np.ndarray, rule: Censoring, train_as_of: str, valid_as_of: str
+    train_pids: np.ndarray,
+    train_y: np.ndarray,
+    rule: Censoring | Correction,
+    train_as_of: str,
+    valid_as_of: str,
 ) -> Refusal | None:
-    """Rule 4: no training outcome may be one the list changed: a household counts only until
-    its first listing (`safe_updating.Censoring.breaches`)."""
+    """Rule 4: no training outcome may be one the list changed as it stands: a household counts
+    only until its first listing (`safe_updating.Censoring.breaches`), or its crises count as
+    they would have without the offer (`safe_updating.Correction.breaches`)."""
     n = rule.breaches(train_pids, train_y)
     if n == 0:
         return None
@@ -167,10 +173,9 @@ def list_refusal(
         "changed_by_list",
         f"{n} of the households the model would be trained on (as at {train_as_of}, crises to "
         f"{valid_as_of}) carry an outcome from after a published list named them or offered "
-        "them help (listed before the window opened, or a crisis after their first listing), "
-        "so it shows the help, not their risk; a model trained on them would learn to drop "
-        "the households the visits helped, and Hearth does not model the intervention itself. "
-        f"The rule to train by: {RULE} {NOT_KEPT[0].upper()}{NOT_KEPT[1:]}",
+        "them help, counted as it was, so it shows the help, not their risk; a model trained "
+        "on them would learn to drop the households the visits helped. "
+        f"The rule to train by: {rule.text} {NOT_KEPT[0].upper()}{NOT_KEPT[1:]}",
         {"changed_households": n, "train_as_of": train_as_of},
     )
 

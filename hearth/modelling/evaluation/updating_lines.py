@@ -11,7 +11,16 @@ def safe_updating_lines(result) -> list[str]:
     if not su:
         return [*lines, "- No record of which households a list changed was kept with this model."]
     lines.append(f"- Rule: {su['rule']}")
-    if not su["excluded_training_households"] and not su["excluded_validation_households"]:
+    if su.get("mode") == "corrected":
+        changed, moved = su["changed_households"], su["corrected_households"]
+        lines.append(
+            f"- The lottery's offer ratio (crisis rate offered over held out): "
+            f"{su['offer_ratio']:.2f}. Every household was kept: {changed['training']:,} "
+            f"training and {changed['validation']:,} validation households were named by a "
+            f"list or offered help from one, and the crises of {moved['training']:,} and "
+            f"{moved['validation']:,} of them count as they would have without the offer."
+        )
+    elif not su["excluded_training_households"] and not su["excluded_validation_households"]:
         lines.append(
             "- No published list had been acted on in the training or validation years, so "
             "every household's outcomes were used."

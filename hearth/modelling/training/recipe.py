@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design, cap_recency, recency_cap
@@ -118,12 +117,20 @@ def train_champion(
         latest_chances = held_out_chances(con, design.valid_as_of, design.score_as_of)
         working = list_working(con, design.score_as_of)  # "is the list working?", for the card
     train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
-    # a household first listed inside a window is censored at that listing, not left out
-    train, valid, kept_valid = safe.censor(train, valid)
-    raw_valid = raw_valid.filter(pl.Series(kept_valid))
     safe.count_held_out(train, held)
+    # once the lottery tells what an offer does, the changed crises are counted as without it;
+    # until then a household first listed inside a window is censored at that listing
+    train, valid, valid_rows = safe.apply(train, valid)
+    raw_valid = raw_valid[valid_rows]
+    if safe.corrected:  # every household is in training: the held-out stand in for nobody
+        train_chances = latest_chances = {}
+        info(
+            f"safe updating: the lottery's offer ratio is {safe.ratio:.2f}; the crises of "
+            f"{safe.train_corrected:,} training and {safe.valid_corrected:,} validation "
+            "households a list changed counted as without the offer"
+        )
     train, safe.train_added_copies = reweight(train, train_chances)
-    if safe.acted_on:
+    if safe.acted_on and not safe.corrected:
         info(
             f"safe updating: {safe.excluded_train:,} training and {safe.excluded_valid:,} "
             "validation households left out (listed before the window); "
@@ -135,7 +142,7 @@ def train_champion(
     history, latest_history = w.history, w.latest_history
     refusal = window_refusal(train.y, valid.y, design.train_as_of, design.valid_as_of)
     refusal = refusal or list_refusal(
-        train.pids, train.y, safe.train_rule, design.train_as_of, design.valid_as_of
+        train.pids, train.y, safe.guard, design.train_as_of, design.valid_as_of
     )
     if refusal:
         raise Refused(refusal)

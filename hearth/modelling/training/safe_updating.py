@@ -1,4 +1,4 @@
-"""Safe updating (issue 26): a model is retrained only on outcomes the list did not change.
+"""Safe updating (issue 26): a model learns each household's risk, not the help a list gave it.
 
 If the visits work, the households a list reached have fewer crises, and a model retrained on
 them learns that their features mean lower risk, so next year's list drops exactly the
@@ -8,27 +8,35 @@ households that needed the visit (Liley et al.). The rule Hearth applies to ever
   `LOOKBACK_MONTHS` before the window opens to its end, it was listed by a published list (and
   not held out: `holdout_assignments`) or was offered help from a list (`interventions`,
   from_list Y): its *first listing*;
-- a household first listed before the window opens is left out of it (a visit's effect lasts);
-- a household first listed inside the window is *censored* at that month, not left out: leaving
-  it out would select on the outcome itself, since a crisis early in the window raises the score
-  that lists the household. A crisis before its first listing is one the list did not change, so
-  the household is kept with that crisis (label 1); with no crisis before it, it counts as a
-  household without a crisis observed for the share of the window before its first listing
-  (months observed / 12), not as a full year without one (`censoring`, `censor`);
-- households never listed, and those held out by the lottery (hearth/modelling/holdout.py),
-  whose outcomes are what would have happened without a visit, are kept whole; each held-out
-  household is weighted by 1 / the chance it had of being held out (its list's held-out count
-  over the lottery's entrants), so it stands in for the entrants the list changed. Weights are
-  whole copies of the household's row (`round(1 / chance)`), and a censored household's share
-  is applied as a keyed draw that keeps its row with that chance (the same households every
-  run), so every fit and calibration downstream sees them without a weight argument; a hold-out
-  drawn only at the capacity margin stands in only for the margin
-  (docs/data-protection.md: the trade-off);
+- **once the hold-out lottery tells what an offer does** (`offer_ratio`: the crisis rate of
+  the households it offered help over those it held out, where a keyed draw decided which,
+  hearth/modelling/evaluation/list_effect.py), every household is kept and each crisis of a
+  changed household counts 1 / (1 + (ratio - 1) f) times, f its share of the window after its
+  first listing (the whole window when listed before it opened: households at the top stay
+  listed) (`Correction`, `corrected_copies`): in expectation, the crises it would have had
+  without the offer. Censoring throws away the top of the risk distribution: on the closed
+  loop it cost as much ranking when visits did nothing as naive retraining lost when they
+  worked (docs/performance.md);
+- **until then** (the lottery's first months, or a share of 0), *censoring*: a household first
+  listed before the window opens is left out of it (a visit's effect lasts); one first listed
+  inside it is censored at that month, not left out: leaving it out would select on the outcome
+  itself, since a crisis early in the window raises the score that lists the household. A
+  crisis before its first listing is one the list did not change, so the household is kept
+  with that crisis (label 1); with no crisis before it, it counts as a household without a
+  crisis observed for the share of the window before its first listing (months observed / 12),
+  not as a full year without one (`censoring`, `censor`); households never listed, and those
+  held out by the lottery (hearth/modelling/holdout.py), are kept whole; each held-out household
+  is weighted by 1 / the chance it had of being held out (its list's held-out count over the
+  lottery's entrants), so it stands in for the entrants the list changed (a hold-out drawn only
+  at the capacity margin stands in only for the margin: docs/data-protection.md);
+- weights are whole copies of a household's row, and a fractional weight is a keyed draw on the
+  pseudonym that keeps a copy with that chance (the same households every run), so every fit
+  and calibration downstream sees them without a weight argument;
 - training (features at T-24, crises to T-12) and validation (T-12, crises to T; the refit that
   scores at T trains on it) both follow the rule; the gate
   (hearth/modelling/evaluation/gate.py, `list_refusal`) refuses a candidate whose training
-  outcomes include one the list changed: a household first listed before its window, or a
-  crisis after a household's first listing. Hearth does not model the intervention itself.
+  outcomes include one the list changed, counted as it was (`Correction.breaches`,
+  `Censoring.breaches`).
 
 benchmarks/feedback.py measured the rule's steps (docs/performance.md, "The closed loop").
 Before any list was acted on nothing is changed and nothing is dropped.
@@ -50,6 +58,7 @@ from hearth.warehouse import query, query_source
 
 LOOKBACK_MONTHS = 12
 LABEL_MONTHS = 12  # a label window's length (sql/features/labels.sql)
+RATIO_BOUNDS = (0.5, 2.0)  # the offer ratio a correction trusts (`offer_ratio`)
 RULE = (
     "Trained and validated only on outcomes the list did not change. A household a published "
     "list named (and did not hold out) or that was offered help from a list is followed only "
@@ -60,6 +69,19 @@ RULE = (
     "those held out by the lottery are kept whole, and in training each held-out household "
     "counts 1 / its chance of being held out (rounded to whole copies), standing in for the "
     "lottery's entrants the list changed."
+)
+RULE_CORRECTED = (
+    "Trained and validated on every household, with the crises a list's offer changed counted "
+    "as they would have been without it. The hold-out lottery tells what an offer does: the "
+    "crisis rate of the households it offered help against those it held out, where a keyed "
+    "draw, not the score, decided which (the ratio, kept between "
+    f"{RATIO_BOUNDS[0]} and {RATIO_BOUNDS[1]}). A household a published list named (and did not "
+    "hold out) or that was offered help from a list, up to "
+    f"{LOOKBACK_MONTHS} months before a window opens, has each crisis in that window counted "
+    "1 / (1 + (ratio - 1) x the share of the window after its first listing) times (whole "
+    "copies, the fraction by a keyed draw), so the model learns the household's risk, not the "
+    "help it was given, and keeps the households most at risk in training. Until the lottery "
+    "can tell the ratio, the censoring rule applies: "
 )
 
 
@@ -117,6 +139,10 @@ class Censoring:
         """A window's labels with each censored household's set to 0: no crisis observed
         before its first listing (its crisis, if any, came after the list)."""
         return np.where(np.isin(np.asarray(pids), list(self.observed)), 0, np.asarray(y))
+
+    @property
+    def text(self) -> str:
+        return RULE
 
     def breaches(self, pids: np.ndarray, y: np.ndarray) -> int:
         """Rows of a labelled window whose outcome the list changed: a household left out, or a
@@ -193,6 +219,105 @@ def censor(window, rule: Censoring, draw: str = "") -> tuple[object, np.ndarray,
     return kept, keep, counts
 
 
+def offer_ratio(con: duckdb.DuckDBPyConnection, as_of: str) -> float | None:
+    """The lottery's crisis-rate ratio at `as_of`: households offered help against those held
+    out at the capacity margin, where a keyed draw decided which (hearth/modelling/evaluation/
+    list_effect.py); None until both groups have had a crisis in lists old enough to judge."""
+    from hearth.modelling.evaluation.list_effect import list_working
+
+    section = list_working(con, as_of)
+    if section is None:
+        return None
+    ratio = section["effects"][0]["ratio"]
+    if ratio is None or not np.isfinite(ratio):
+        return None
+    # a visit that halves or doubles crises is beyond any the evidence supports: a few crises
+    # at the margin should not make one household's crisis count as two, or as none
+    return float(np.clip(ratio, RATIO_BOUNDS[0], RATIO_BOUNDS[1]))
+
+
+def under_offer(first_listing: dict[str, str], as_of: str) -> dict[str, float]:
+    """Each changed household's share of the window opening at `as_of` that came after its
+    first listing (a visit's effect lasts `LOOKBACK_MONTHS`): the whole window for one listed
+    before it opened (top-of-list households stay listed), the months after its listing for
+    one first listed inside it."""
+    return {
+        pid: 1.0
+        if listed < as_of
+        else max(0, LABEL_MONTHS - months_between(as_of, listed)) / LABEL_MONTHS
+        for pid, listed in first_listing.items()
+    }
+
+
+def corrected_copies(
+    pids: np.ndarray, y: np.ndarray, share: dict[str, float], ratio: float | None, salt: str
+) -> np.ndarray:
+    """How many times each row enters training so that the crises of households the list
+    changed count as they would have without the offer: a crisis of a household offered for a
+    share f of the window counts 1 / (1 + (ratio - 1) f), the rest once. Whole copies: the
+    fraction is a keyed draw on the pseudonym (`kept_by_share`), the same households every run."""
+    pids, y = np.asarray(pids), np.asarray(y)
+    copies = np.ones(pids.size, dtype=np.int64)
+    if ratio is None or not share:
+        return copies
+    f = np.array([share.get(p, 0.0) for p in pids], dtype=float)
+    hit = (y != 0) & (f > 0)
+    if not hit.any():
+        return copies
+    weight = 1.0 / (1.0 + (ratio - 1.0) * f[hit])
+    whole = np.floor(weight)
+    extra = kept_by_share(pids[hit], weight - whole, "offer-correction:" + salt)
+    copies[hit] = (whole + extra).astype(np.int64)
+    return copies
+
+
+@dataclass(frozen=True)
+class Correction:
+    """How one window's households the list changed enter it when the lottery can tell what an
+    offer does: every household kept, a changed household's crisis counted
+    `corrected_copies` times (the rule: module docstring)."""
+
+    as_of: str
+    ratio: float
+    share: dict[str, float] = field(default_factory=dict)  # each changed household's f
+
+    @property
+    def changed(self) -> set[str]:
+        return set(self.share)
+
+    @property
+    def text(self) -> str:
+        return RULE_CORRECTED + RULE
+
+    def copies(self, pids: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return corrected_copies(pids, y, self.share, self.ratio, self.as_of)
+
+    def breaches(self, pids: np.ndarray, y: np.ndarray) -> int:
+        """Changed households of a labelled window (rows repeated as training repeats them)
+        whose crisis rows are not the rule's count: a crisis that shows the help."""
+        pids, y = np.asarray(pids), np.asarray(y)
+        changed = np.isin(pids, np.fromiter(self.share, dtype=object, count=len(self.share)))
+        hit = changed & (y != 0)
+        if not hit.any():
+            return 0
+        uniq, rows = np.unique(pids[hit].astype(str), return_counts=True)
+        want = self.copies(uniq.astype(object), np.ones(uniq.size, dtype=int))
+        return int((rows != want).sum())
+
+
+def correct(window, rule: Correction) -> tuple[object, np.ndarray, int]:
+    """A labelled window under the correction: its rows repeated by `Correction.copies`, with
+    the row indices (to take a frame in the same order) and how many changed households'
+    crises it counted other than once."""
+    pids = window.frame["household_pid"].to_numpy()
+    copies = rule.copies(pids, window.y)
+    rows = np.repeat(np.arange(pids.size), copies)
+    moved = int((copies != 1).sum())
+    if not moved:
+        return window, rows, 0
+    return replace(window, frame=window.frame[rows], y=np.asarray(window.y)[rows]), rows, moved
+
+
 def held_out_between(con: duckdb.DuckDBPyConnection, as_of: str, end: str) -> set[str]:
     """The households held out of the lists scored between `as_of` and `end`."""
     params = {"start_month": add_months(as_of, -LOOKBACK_MONTHS), "end_month": end}
@@ -233,6 +358,11 @@ class SafeUpdating:
     excluded_train: int = 0
     excluded_valid: int = 0
     train_added_copies: int = 0  # rows added by weighting the held-out (training window)
+    ratio: float | None = None  # the lottery's offer ratio (`offer_ratio`), None until told
+    train_correction: Correction | None = None  # the corrected rule, once the ratio is told
+    valid_correction: Correction | None = None
+    train_corrected: int = 0  # changed households whose crisis counted other than once
+    valid_corrected: int = 0
 
     def count_held_out(self, window, held: set[str]) -> None:
         """How many of a training window's households were held out, and their crises."""
@@ -248,14 +378,30 @@ class SafeUpdating:
     def valid_changed(self) -> set[str]:
         return self.valid_rule.changed
 
-    def censor(self, train, valid) -> tuple[object, object, np.ndarray]:
-        """The training and validation windows under the rule (`censor`), and the validation
-        rows kept (to filter the validation date's uncapped features alike)."""
+    @property
+    def corrected(self) -> bool:
+        """Whether the corrected rule applies: a list was acted on and the lottery told the
+        ratio (`RULE_CORRECTED`); otherwise the censoring rule (`RULE`)."""
+        return self.acted_on and self.train_correction is not None
+
+    @property
+    def guard(self) -> Censoring | Correction:
+        """The training window's rule, for the gate (`gate.list_refusal`)."""
+        return self.train_correction if self.corrected else self.train_rule
+
+    def apply(self, train, valid) -> tuple[object, object, np.ndarray]:
+        """The training and validation windows under the rule (`correct` once the lottery
+        told the ratio, else `censor`), and the validation rows taken, in order (to take the
+        validation date's uncapped features alike)."""
+        if self.corrected:
+            train, _, self.train_corrected = correct(train, self.train_correction)
+            valid, rows, self.valid_corrected = correct(valid, self.valid_correction)
+            return train, valid, rows
         train, _, self.train_censored = censor(train, self.train_rule)
         valid, keep, self.valid_censored = censor(valid, self.valid_rule)
         self.excluded_train = self.train_censored.left_out
         self.excluded_valid = self.valid_censored.left_out
-        return train, valid, keep
+        return train, valid, np.flatnonzero(keep)
 
     @property
     def acted_on(self) -> bool:
@@ -269,7 +415,17 @@ class SafeUpdating:
     def summary(self) -> dict[str, object]:
         """For the model card (`hearth/modelling/evaluation/card.py`: "Safe updating")."""
         return {
-            "rule": RULE,
+            "rule": self.guard.text if self.corrected else RULE,
+            "mode": "corrected" if self.corrected else "censored",
+            "offer_ratio": self.ratio,
+            "corrected_households": {
+                "training": self.train_corrected,
+                "validation": self.valid_corrected,
+            },
+            "changed_households": {
+                "training": len(self.train_changed),
+                "validation": len(self.valid_changed),
+            },
             "lists_with_holdout_decision": self.lists,
             "smallest_share": self.min_share,
             "lists_drawn_at_margin_only": self.margin_lists,
@@ -308,7 +464,19 @@ def safe_updating(
     if rows and rows[0][0]:
         out.lists, out.min_share = int(rows[0][0]), float(rows[0][1])
         out.margin_lists = int(rows[0][3])
+    if out.acted_on:
+        out.ratio = offer_ratio(con, score_as_of)
+    if out.ratio is not None:
+        out.train_correction = corrected_rule(con, train_as_of, valid_as_of, out.ratio)
+        out.valid_correction = corrected_rule(con, valid_as_of, score_as_of, out.ratio)
     return out
+
+
+def corrected_rule(
+    con: duckdb.DuckDBPyConnection, as_of: str, end: str, ratio: float
+) -> Correction:
+    """The corrected rule for the window from `as_of` to `end`, read from the warehouse."""
+    return Correction(as_of, ratio, under_offer(first_listed(con, as_of, end), as_of))
 
 
 def restrict(window, changed: set[str]) -> tuple[object, int]:

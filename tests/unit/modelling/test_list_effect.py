@@ -219,3 +219,23 @@ def test_small_numbers_are_suppressed_in_the_card_and_the_report(world):
         ]
         assert not any(is_disclosive(c) for c in cells_text)
     assert "No list with a hold-out" in list_working_section({})
+
+
+def test_safe_updating_reads_what_an_offer_does_from_the_lottery(world):
+    """Once the lottery tells the offer ratio, retraining keeps every household and counts the
+    listed households' crises as without the offer (hearth/modelling/training/safe_updating.py)."""
+    from hearth.modelling.training.safe_updating import offer_ratio, safe_updating
+
+    with connect(world) as con:
+        assert offer_ratio(con, "2025-06") is None  # the list is not 6 months old yet
+        # offered 20 of 160 against held out 20 of 40: 0.25, trusted no lower than 0.5
+        assert offer_ratio(con, "2025-07") == 0.5
+        before = safe_updating(con, "2024-02", "2025-02", "2025-06")
+        su = safe_updating(con, "2024-02", "2025-02", "2026-02")
+    assert before.acted_on and not before.corrected  # censoring until the ratio is told
+    assert su.corrected and su.ratio == 0.5
+    # the 200 listed (the held-out's places filled from below the margin); in training listed
+    # 11 months into the window (1/12 of it under the offer), in validation before it opened
+    train, valid = su.train_correction.share, su.valid_correction.share
+    assert len(train) == len(valid) == 200
+    assert set(train.values()) == {1 / 12} and set(valid.values()) == {1.0}

@@ -25,13 +25,17 @@ from hearth.modelling.training.safe_updating import (
     censor,
     censoring,
     changed_by_list,
+    corrected_copies,
+    corrected_rule,
     first_listed,
     held_out_between,
     held_out_chances,
     holdout_copies,
+    offer_ratio,
     restrict,
     reweight,
     safe_updating,
+    under_offer,
     window_censoring,
 )
 from hearth.modelling.training.selection import Window
@@ -167,8 +171,9 @@ def test_the_card_states_the_rule_the_holdout_and_its_crises(warehouse):
     with connect(path) as con:
         su = safe_updating(con, TRAIN, VALID, SCORE)
         held = held_out_between(con, TRAIN, VALID)
-    kept, valid, keep = su.censor(window(TRAIN), window(VALID))
-    assert valid.frame.height == int(keep.sum())  # the mask filters the uncapped frame alike
+    assert not su.corrected  # no lottery old enough to tell the ratio: censoring
+    kept, valid, rows = su.apply(window(TRAIN), window(VALID))
+    assert valid.frame.height == rows.size  # the rows take the uncapped frame alike
     su.count_held_out(kept, held)
     text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=su.summary())))
     assert "## Safe updating" in text and "did not change" in text
@@ -271,3 +276,58 @@ def test_the_warehouse_rule_reads_the_first_listing_and_the_first_crisis(warehou
     assert rule.observed[c] == pytest.approx(2 / 12)
     # a year on, the same households were listed before the window opened: left out
     assert later.left_out == set(first) and not later.observed
+
+
+# --- the corrected rule: once the lottery tells what an offer does ----------------------------
+
+
+def test_a_changed_crisis_counts_as_it_would_have_without_the_offer():
+    pids = np.array(PIDS, dtype=object)
+    y = np.array([1] * 800 + [0] * 200)
+    share = {p: 1.0 for p in PIDS[:400]} | {p: 0.5 for p in PIDS[400:600]}
+    share |= {p: 1.0 for p in PIDS[800:]}  # changed, no crisis: counted once
+    copies = corrected_copies(pids, y, share, 0.8, "2024-01")
+    # offered the whole window: 1 / 0.8 = 1.25 copies on average; half of it: 1 / 0.9
+    assert set(copies[:400]) == {1, 2} and abs(copies[:400].mean() - 1.25) < 0.06
+    assert set(copies[400:600]) == {1, 2} and abs(copies[400:600].mean() - 1 / 0.9) < 0.06
+    assert (copies[600:] == 1).all()  # unchanged households, and changed ones without a crisis
+    # the same households every run (a keyed draw), and none corrected before the ratio is told
+    assert (corrected_copies(pids, y, share, 0.8, "2024-01") == copies).all()
+    assert (corrected_copies(pids, y, share, None, "2024-01") == 1).all()
+    # an offer that raised crises (ratio 1.25) counts a changed crisis 0.8 times: some dropped
+    fewer = corrected_copies(pids, y, share, 1.25, "2024-01")
+    assert set(fewer[:400]) == {0, 1} and abs(fewer[:400].mean() - 0.8) < 0.06
+
+
+def test_the_share_under_an_offer_is_the_window_after_the_first_listing():
+    first = {"before": "2023-11", "at_open": "2024-01", "inside": "2024-04", "last": "2024-12"}
+    assert under_offer(first, "2024-01") == {
+        "before": 1.0,
+        "at_open": 1.0,
+        "inside": 0.75,
+        "last": 1 / 12,
+    }
+
+
+def test_the_gate_refuses_a_changed_crisis_counted_as_it_was(warehouse):
+    path, _ = warehouse
+    with connect(path) as con:
+        su = safe_updating(con, TRAIN, VALID, SCORE)
+        assert offer_ratio(con, SCORE) is None  # no list is yet old enough to judge
+        su.ratio = 0.6
+        su.train_correction = corrected_rule(con, TRAIN, VALID, 0.6)
+        su.valid_correction = corrected_rule(con, VALID, SCORE, 0.6)
+    assert su.corrected and su.guard is su.train_correction
+    raw = window(TRAIN, crises=set(range(100)))  # every household of the list has a crisis
+    kept, valid, rows = su.apply(raw, window(VALID))
+    assert valid.frame.height == rows.size and su.train_corrected > 0
+    # every household stays: none left out, none censored
+    assert set(kept.pids) == set(PIDS) and su.excluded_train == 0
+    assert list_refusal(kept.pids, kept.y, su.guard, TRAIN, VALID) is None
+    refused = list_refusal(raw.pids, raw.y, su.guard, TRAIN, VALID)  # counted as it was
+    assert refused is not None and refused.rule == "changed_by_list"
+    assert f"{su.train_corrected} of the households" in refused.sentence
+    assert "as they would have been without it" in refused.sentence
+    text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=su.summary())))
+    assert "offer ratio (crisis rate offered over held out): 0.60" in text
+    assert f"the crises of {su.train_corrected:,} and" in text and "Every household" in text
