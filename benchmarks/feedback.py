@@ -188,17 +188,15 @@ class Arm:
         from hearth.features.design import cap_recency, history_months, recency_cap
         from hearth.modelling.holdout import draw_holdout
         from hearth.modelling.scoring.holdout_run import HoldoutDecision, store_holdout
-        from hearth.modelling.training.fit import fit_candidate
-        from hearth.modelling.training.params import TrainParams
-        from hearth.modelling.training.safe_updating import (
+        from hearth.modelling.training.censoring import (
             censor,
             changed_by_list,
-            corrected_rule,
-            held_out_chances,
-            holdout_copies,
-            offer_ratio,
             window_censoring,
         )
+        from hearth.modelling.training.fit import fit_candidate
+        from hearth.modelling.training.offer_correction import corrected_rule, offer_ratio
+        from hearth.modelling.training.params import TrainParams
+        from hearth.modelling.training.safe_updating import held_out_chances, holdout_copies
         from hearth.modelling.training.selection import Window
         from hearth.months import add_months
         from hearth.synth.loop import PublishedList
@@ -226,7 +224,7 @@ class Arm:
         if self.name in ("safe", "corrected"):  # the lottery's offer ratio, as Hearth reads it
             ratio = offer_ratio(self.con, as_of)
         if self.name == "safe" and ratio is None:  # Hearth's rule until the lottery tells it
-            # censored at the first listing (safe_updating.censor, as the recipe applies it)
+            # censored at the first listing (censoring.censor, as the recipe applies it)
             rule = window_censoring(self.con, train_as_of, as_of)
             window = Window(train_as_of, feats.select("household_pid"), y)
             _, rows, counts = censor(window, rule, s.censor_draw)

@@ -33,10 +33,10 @@ stopped run, and nothing is published. The rules, in the order they are tried:
 4. **changed by the list** (issue 26) - a candidate whose training outcomes include an outcome
    a published list changed, as it stands (hearth/modelling/training/safe_updating.py), would
    learn that the help's effect is the household's low risk: it is refused. Once the hold-out
-   lottery tells what an offer does (`safe_updating.RULE_CORRECTED`), a household a list named
+   lottery tells what an offer does (`offer_correction.RULE_CORRECTED`), a household a list named
    (not held out) or offered help is kept with each crisis counted as it would have been
    without the offer: the rule refuses a changed household whose crisis rows are not that
-   count. Until then it counts only until its first listing (`safe_updating.RULE`): the rule
+   count. Until then it counts only until its first listing (`censoring.RULE`): the rule
    refuses a training row of a household first listed before its window opened, or a crisis
    label of a household censored at its first listing inside the window. Training applies the
    rule (stated in the refusal and on the card); this rule is its guard.
@@ -49,7 +49,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hearth.modelling.training.candidates import BETTER_P
-from hearth.modelling.training.safe_updating import Censoring, Correction
+from hearth.modelling.training.censoring import Censoring
+from hearth.modelling.training.offer_correction import Correction
 
 FLAT_GAP = 0.01  # the top 1% must score more than 1% above the median household
 MAX_TIED_SHARE = 0.5  # at most half the top 1% may tie with the first household below it
@@ -164,8 +165,8 @@ def list_refusal(
     valid_as_of: str,
 ) -> Refusal | None:
     """Rule 4: no training outcome may be one the list changed as it stands: a household counts
-    only until its first listing (`safe_updating.Censoring.breaches`), or its crises count as
-    they would have without the offer (`safe_updating.Correction.breaches`)."""
+    only until its first listing (`censoring.Censoring.breaches`), or its crises count as
+    they would have without the offer (`offer_correction.Correction.breaches`)."""
     n = rule.breaches(train_pids, train_y)
     if n == 0:
         return None

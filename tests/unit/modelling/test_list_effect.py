@@ -224,7 +224,8 @@ def test_small_numbers_are_suppressed_in_the_card_and_the_report(world):
 def test_safe_updating_reads_what_an_offer_does_from_the_lottery(world):
     """Once the lottery tells the offer ratio, retraining keeps every household and counts the
     listed households' crises as without the offer (hearth/modelling/training/safe_updating.py)."""
-    from hearth.modelling.training.safe_updating import offer_ratio, safe_updating
+    from hearth.modelling.training.offer_correction import offer_ratio
+    from hearth.modelling.training.safe_updating import safe_updating
 
     with connect(world) as con:
         assert offer_ratio(con, "2025-06") is None  # the list is not 6 months old yet

@@ -20,23 +20,27 @@ from hearth.ingest.load import ingest_extract
 from hearth.modelling.evaluation.gate import list_refusal
 from hearth.modelling.evaluation.updating_lines import safe_updating_lines
 from hearth.modelling.scoring.holdout_run import HoldoutSettings, decide_holdout
-from hearth.modelling.training.safe_updating import (
+from hearth.modelling.training.censoring import (
     Censoring,
     censor,
     censoring,
     changed_by_list,
+    first_listed,
+    window_censoring,
+)
+from hearth.modelling.training.offer_correction import (
     corrected_copies,
     corrected_rule,
-    first_listed,
+    offer_ratio,
+    under_offer,
+)
+from hearth.modelling.training.safe_updating import (
     held_out_between,
     held_out_chances,
     holdout_copies,
-    offer_ratio,
     restrict,
     reweight,
     safe_updating,
-    under_offer,
-    window_censoring,
 )
 from hearth.modelling.training.selection import Window
 from hearth.quality.contracts import load_contract

@@ -1,0 +1,140 @@
+"""Counting the crises a list's offer changed as they would have been without it (issue 26):
+Hearth's safe-updating rule once the hold-out lottery tells what an offer does
+(hearth/modelling/training/safe_updating.py has the whole rule)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import duckdb
+import numpy as np
+
+from hearth.modelling.training.censoring import (
+    LABEL_MONTHS,
+    LOOKBACK_MONTHS,
+    RULE,
+    first_listed,
+    kept_by_share,
+)
+from hearth.months import months_between
+
+RATIO_BOUNDS = (0.5, 2.0)  # the offer ratio a correction trusts (`offer_ratio`)
+RULE_CORRECTED = (
+    "Trained and validated on every household, with the crises a list's offer changed counted "
+    "as they would have been without it. The hold-out lottery tells what an offer does: the "
+    "crisis rate of the households it offered help against those it held out, where a keyed "
+    "draw, not the score, decided which (the ratio, kept between "
+    f"{RATIO_BOUNDS[0]} and {RATIO_BOUNDS[1]}). A household a published list named (and did not "
+    "hold out) or that was offered help from a list, up to "
+    f"{LOOKBACK_MONTHS} months before a window opens, has each crisis in that window counted "
+    "1 / (1 + (ratio - 1) x the share of the window after its first listing) times (whole "
+    "copies, the fraction by a keyed draw), so the model learns the household's risk, not the "
+    "help it was given, and keeps the households most at risk in training. Until the lottery "
+    "can tell the ratio, the censoring rule applies: "
+)
+
+
+def offer_ratio(con: duckdb.DuckDBPyConnection, as_of: str) -> float | None:
+    """The lottery's crisis-rate ratio at `as_of`: households offered help against those held
+    out at the capacity margin, where a keyed draw decided which (hearth/modelling/evaluation/
+    list_effect.py); None until both groups have had a crisis in lists old enough to judge."""
+    from hearth.modelling.evaluation.list_effect import list_working
+
+    section = list_working(con, as_of)
+    if section is None:
+        return None
+    ratio = section["effects"][0]["ratio"]
+    if ratio is None or not np.isfinite(ratio):
+        return None
+    # a visit that halves or doubles crises is beyond any the evidence supports: a few crises
+    # at the margin should not make one household's crisis count as two, or as none
+    return float(np.clip(ratio, RATIO_BOUNDS[0], RATIO_BOUNDS[1]))
+
+
+def under_offer(first_listing: dict[str, str], as_of: str) -> dict[str, float]:
+    """Each changed household's share of the window opening at `as_of` that came after its
+    first listing (a visit's effect lasts `LOOKBACK_MONTHS`): the whole window for one listed
+    before it opened (top-of-list households stay listed), the months after its listing for
+    one first listed inside it."""
+    return {
+        pid: 1.0
+        if listed < as_of
+        else max(0, LABEL_MONTHS - months_between(as_of, listed)) / LABEL_MONTHS
+        for pid, listed in first_listing.items()
+    }
+
+
+def corrected_copies(
+    pids: np.ndarray, y: np.ndarray, share: dict[str, float], ratio: float | None, salt: str
+) -> np.ndarray:
+    """How many times each row enters training so that the crises of households the list
+    changed count as they would have without the offer: a crisis of a household offered for a
+    share f of the window counts 1 / (1 + (ratio - 1) f), the rest once. Whole copies: the
+    fraction is a keyed draw on the pseudonym (`kept_by_share`), the same households every run."""
+    pids, y = np.asarray(pids), np.asarray(y)
+    copies = np.ones(pids.size, dtype=np.int64)
+    if ratio is None or not share:
+        return copies
+    f = np.array([share.get(p, 0.0) for p in pids], dtype=float)
+    hit = (y != 0) & (f > 0)
+    if not hit.any():
+        return copies
+    weight = 1.0 / (1.0 + (ratio - 1.0) * f[hit])
+    whole = np.floor(weight)
+    extra = kept_by_share(pids[hit], weight - whole, "offer-correction:" + salt)
+    copies[hit] = (whole + extra).astype(np.int64)
+    return copies
+
+
+@dataclass(frozen=True)
+class Correction:
+    """How one window's households the list changed enter it when the lottery can tell what an
+    offer does: every household kept, a changed household's crisis counted
+    `corrected_copies` times (the rule: module docstring)."""
+
+    as_of: str
+    ratio: float
+    share: dict[str, float] = field(default_factory=dict)  # each changed household's f
+
+    @property
+    def changed(self) -> set[str]:
+        return set(self.share)
+
+    @property
+    def text(self) -> str:
+        return RULE_CORRECTED + RULE
+
+    def copies(self, pids: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return corrected_copies(pids, y, self.share, self.ratio, self.as_of)
+
+    def breaches(self, pids: np.ndarray, y: np.ndarray) -> int:
+        """Changed households of a labelled window (rows repeated as training repeats them)
+        whose crisis rows are not the rule's count: a crisis that shows the help."""
+        pids, y = np.asarray(pids), np.asarray(y)
+        changed = np.isin(pids, np.fromiter(self.share, dtype=object, count=len(self.share)))
+        hit = changed & (y != 0)
+        if not hit.any():
+            return 0
+        uniq, rows = np.unique(pids[hit].astype(str), return_counts=True)
+        want = self.copies(uniq.astype(object), np.ones(uniq.size, dtype=int))
+        return int((rows != want).sum())
+
+
+def correct(window, rule: Correction) -> tuple[object, np.ndarray, int]:
+    """A labelled window under the correction: its rows repeated by `Correction.copies`, with
+    the row indices (to take a frame in the same order) and how many changed households'
+    crises it counted other than once."""
+    pids = window.frame["household_pid"].to_numpy()
+    copies = rule.copies(pids, window.y)
+    rows = np.repeat(np.arange(pids.size), copies)
+    moved = int((copies != 1).sum())
+    if not moved:
+        return window, rows, 0
+    return replace(window, frame=window.frame[rows], y=np.asarray(window.y)[rows]), rows, moved
+
+
+def corrected_rule(
+    con: duckdb.DuckDBPyConnection, as_of: str, end: str, ratio: float
+) -> Correction:
+    """The corrected rule for the window from `as_of` to `end`, read from the warehouse."""
+    return Correction(as_of, ratio, under_offer(first_listed(con, as_of, end), as_of))
