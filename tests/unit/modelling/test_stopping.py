@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from hearth.features.catalogue import load_catalogue
+from hearth.modelling.training.explain import explain
 from hearth.modelling.training.fit import household_folds, raw_fits, raw_logit
 from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.stopping import best_iterations, truncated
@@ -65,6 +66,12 @@ def test_the_trees_stop_where_the_out_of_fold_loss_is_lowest():
     bag = np.mean([everyone[f][best - 1] for f in range(params.crossfit_folds)], axis=0)
     assert np.allclose(got.model.decision_function(X), bag, atol=1e-6)
     assert np.allclose(raw_logit(got.model, X), bag, atol=1e-6)
+    # its reasons add up to its own log-odds: shap reads the cut trees, not the grown ones
+    import shap
+
+    base = np.mean([np.ravel(shap.TreeExplainer(m).expected_value)[0] for m in got.model.members])
+    contrib = explain(got.model, X[:40])
+    assert np.allclose(contrib.sum(axis=1) + base, bag[:40], atol=1e-5)
     # not bagged: one model fitted on every household with the kept iterations
     one = raw_fits(
         ["gradient_boosting"], X, y, pids, names, replace(params, bagged_trees=False), "crossfit"
