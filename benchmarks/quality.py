@@ -156,7 +156,7 @@ def boosting_iterations(model) -> int | None:
 
 
 def train_params(settings: list[str]):
-    """TrainParams with `name=value` settings over the defaults (`--train bagged_trees=false`),
+    """TrainParams with `name=value` settings over the defaults (`--train bagged_trees=true`),
     each value read as its field's type."""
     from dataclasses import fields, replace
 
@@ -240,8 +240,8 @@ def main() -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="A training parameter over its default (TrainParams), e.g. bagged_trees=false "
-        "for the recipe before bagging; may be given more than once.",
+        help="A training parameter over its default (TrainParams), e.g. bagged_trees=true "
+        "for the bagged trees; may be given more than once.",
     )
     args = ap.parse_args()
     params = train_params(args.train)

@@ -31,7 +31,9 @@ def test_the_trees_stop_where_the_out_of_fold_loss_is_lowest():
     frame, y, _ = additive_world(5, 3000)
     X, pids = frame.select(names).to_numpy().astype(np.float32), frame["household_pid"].to_numpy()
     # a high learning rate on 3,000 households over-fits within 40 iterations
-    params = TrainParams(max_iter=40, learning_rate=0.5, min_samples_leaf=20, max_leaf_nodes=8)
+    params = TrainParams(
+        max_iter=40, learning_rate=0.5, min_samples_leaf=20, max_leaf_nodes=8, bagged_trees=True
+    )
     got = raw_fits(["gradient_boosting"], X, y, pids, names, params, "crossfit")[
         "gradient_boosting"
     ]
@@ -60,7 +62,7 @@ def test_the_trees_stop_where_the_out_of_fold_loss_is_lowest():
     # the calibration is fitted on the out-of-fold scores of the model it calibrates
     for f in range(params.crossfit_folds):
         assert np.allclose(got.logit[folds == f], staged[f][best - 1])
-    # the trees that score (bagged, the default): the five fold models cut to the kept
+    # the trees that score (bagged_trees): the five fold models cut to the kept
     # iterations, their log-odds averaged, on every household
     assert [m.n_iter_ for m in got.model.members] == [best] * params.crossfit_folds
     bag = np.mean([everyone[f][best - 1] for f in range(params.crossfit_folds)], axis=0)
@@ -72,7 +74,8 @@ def test_the_trees_stop_where_the_out_of_fold_loss_is_lowest():
     base = np.mean([np.ravel(shap.TreeExplainer(m).expected_value)[0] for m in got.model.members])
     contrib = explain(got.model, X[:40])
     assert np.allclose(contrib.sum(axis=1) + base, bag[:40], atol=1e-5)
-    # not bagged: one model fitted on every household with the kept iterations
+    # not bagged (the default): one model fitted on every household with the kept iterations
+    assert TrainParams().bagged_trees is False
     one = raw_fits(
         ["gradient_boosting"], X, y, pids, names, replace(params, bagged_trees=False), "crossfit"
     )["gradient_boosting"]
