@@ -145,11 +145,37 @@ def boosting_iterations(model) -> int | None:
     from hearth.modelling.training.fit import inner_estimator
 
     inner = inner_estimator(model)
-    for m in getattr(inner, "members", None) or [inner]:
-        m = inner_estimator(m)
-        if hasattr(m, "n_iter_"):
-            return int(m.n_iter_)
+    if hasattr(inner, "n_iter_"):
+        return int(inner.n_iter_)
+    # the ensemble's members, and the bagged trees' fold models (all cut to one count)
+    for m in getattr(inner, "members", None) or []:
+        got = boosting_iterations(m)
+        if got is not None:
+            return got
     return None
+
+
+def train_params(settings: list[str]):
+    """TrainParams with `name=value` settings over the defaults (`--train bagged_trees=true`),
+    each value read as its field's type."""
+    from dataclasses import fields, replace
+
+    from hearth.modelling.training.params import TrainParams
+
+    params = TrainParams()
+    kinds = {f.name: type(getattr(params, f.name)) for f in fields(params)}
+    changes = {}
+    for item in settings:
+        name, _, value = item.partition("=")
+        if name not in kinds or kinds[name] not in (bool, int, float, str):
+            raise SystemExit(f"--train {item}: {name!r} is not a TrainParams number, word or flag.")
+        if kinds[name] is bool:
+            if value.lower() not in ("true", "false"):
+                raise SystemExit(f"--train {item}: {name} is true or false.")
+            changes[name] = value.lower() == "true"
+        else:
+            changes[name] = kinds[name](value)
+    return replace(params, **changes)
 
 
 def calibration(truth: Path, scores: pl.DataFrame, as_of: str, share: float = 0.01) -> dict:
@@ -209,9 +235,16 @@ def main() -> None:
         action="store_true",
         help="The world that does not flatter the model (every mechanism of params.REALISTIC).",
     )
+    ap.add_argument(
+        "--train",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="A training parameter over its default (TrainParams), e.g. bagged_trees=true "
+        "for the bagged trees; may be given more than once.",
+    )
     args = ap.parse_args()
-
-    from hearth.modelling.training.params import TrainParams
+    params = train_params(args.train)
 
     kind = "realistic" if args.realistic else "today"
     world = f"{args.households}-seed{args.seed}-mess{args.mess}-move{args.move}-{kind}"
@@ -220,7 +253,7 @@ def main() -> None:
     )
     if args.build_only:
         return
-    run = run_recipe(work, TrainParams(), sharing=not args.no_sharing)
+    run = run_recipe(work, params, sharing=not args.no_sharing)
     result, as_of = run["result"], run["design"].score_as_of
     truth = work / "_truth"
     quality = expected_quality(truth, run["scores"], as_of)
@@ -254,6 +287,7 @@ def main() -> None:
         "candidate_metrics": result.candidate_metrics,
         "publishing_calibration_check": result.publishing_calibration.to_dicts(),
         "value_of_sharing_p1": sharing,
+        "train_overrides": args.train,
         "params": {
             k: v for k, v in vars(result.params).items() if isinstance(v, int | float | str)
         },

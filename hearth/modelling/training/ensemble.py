@@ -25,7 +25,9 @@ MEMBERS = ("logistic", "gradient_boosting")  # the candidates it averages
 
 
 class LogOddsAverage(ClassifierMixin, BaseEstimator):
-    """Already-fitted calibrated members; the score is the sigmoid of their mean log-odds."""
+    """Already-fitted members; the score is the sigmoid of their mean log-odds. The ensemble's
+    members are the regression and the trees; the bagged trees' are the cross-fit's fold models
+    (hearth/modelling/training/stopping.py)."""
 
     def __init__(self, members: list | None = None):
         self.members = members

@@ -243,7 +243,9 @@ def raw_fits(
                         "gradient_boosting", X, y, feature_names, replace(p, max_iter=n), rows
                     )
 
-                got = crossfit_stopped(trees, X, y, folds, sample, params.max_iter, LOGIT_MAX)
+                got = crossfit_stopped(
+                    trees, X, y, folds, sample, params.max_iter, LOGIT_MAX, params.bagged_trees
+                )
                 out[kind] = RawFit(got[0], everyone, got[1], folds, oof_loss=got[2])
                 continue
             logit = np.zeros(len(y))

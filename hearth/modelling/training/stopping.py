@@ -1,20 +1,44 @@
-"""How many boosting iterations the trees keep: as many as give the lowest log-loss over every
-training household's out-of-fold score, judged in the cross-fit the calibration already makes
-(hearth/modelling/training/fit.py: raw_fits). Judged on all the year's crises, not a tenth of
-them (scikit-learn's own early stopping): on 20,000 households a tenth holds about a hundred
-crises, as noisy as the over-fitting it would stop."""
+"""How many boosting iterations the trees keep, and which trees publish.
+
+Iterations: as many as give the lowest log-loss over every training household's out-of-fold
+score, judged in the cross-fit the calibration already makes (hearth/modelling/training/fit.py:
+raw_fits). Judged on all the year's crises, not a tenth of them (scikit-learn's own early
+stopping): on 20,000 households a tenth holds about a hundred crises, as noisy as the
+over-fitting it would stop.
+
+Which trees (`TrainParams.bagged_trees`, off by default): the cross-fit has already grown one
+model on each four fifths of the households; with it, the trees that score are those fold
+models, each cut to the kept iterations, their log-odds averaged (bagging), rather than one more
+model fitted on every household. Trees of four or five leaves on an area's few thousand crises
+differ from one fit to the next in which of two correlated records they split on, and the
+average of five fits should rank more steadily, at no extra fit; measured on eight
+40,000-household worlds it did not (-0.012 to +0.010 against the oracle, about zero on average:
+docs/performance.md), so one model fitted on every household stays the default."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
+
+from hearth.modelling.training.ensemble import LogOddsAverage
 
 
 def best_iterations(oof_loss: np.ndarray) -> int:
     """How many boosting iterations to keep: the count whose out-of-fold log-loss, summed over
     every training household, is lowest (the first such count on a tie: fewer trees)."""
     return int(np.argmin(oof_loss)) + 1
+
+
+def truncated(model, iterations: int):
+    """Fitted gradient-boosted trees cut to their first `iterations` boosting iterations: the
+    model a fit with `max_iter=iterations` gives (the same data and random state, no early
+    stopping, so the same bins and the same first trees), without fitting again."""
+    out = copy.copy(model)
+    out._predictors = model._predictors[:iterations]  # n_iter_ is len(_predictors)
+    out.max_iter = iterations
+    return out
 
 
 def crossfit_stopped(
@@ -25,13 +49,16 @@ def crossfit_stopped(
     sample: np.ndarray,
     max_iter: int,
     logit_clip: float,
+    bagged: bool = False,
 ) -> tuple[object, np.ndarray, np.ndarray]:
     """`fit(rows, iterations)` fits the trees on `rows`. Each fold model is grown to `max_iter`
     on the sampled households of the other folds and scores its own fold after every iteration;
     the count with the lowest summed log-loss (`best_iterations`, over the sampled households the
     fold models were fitted like) is kept for the out-of-fold log-odds (clipped to
-    +-`logit_clip`) and for the model fitted on every sampled household. Returns that model,
-    the out-of-fold log-odds of every household and the loss after each iteration."""
+    +-`logit_clip`) and for the model that scores: with `bagged`, the log-odds average of the
+    fold models cut to that count (when every fold had a model); otherwise a model fitted on
+    every sampled household. Returns that model, the out-of-fold log-odds of every household and
+    the loss after each iteration."""
     loss = np.zeros(max_iter)
     fold_models: list[tuple[np.ndarray, object]] = []
     for f in np.unique(folds):
@@ -50,4 +77,6 @@ def crossfit_stopped(
             if i + 1 == best:
                 logit[held] = np.clip(z, -logit_clip, logit_clip)
                 break
+    if bagged and len(fold_models) > 1 and len(fold_models) == len(np.unique(folds)):
+        return LogOddsAverage([truncated(m, best) for _, m in fold_models]), logit, loss
     return fit(sample, best), logit, loss

@@ -1,6 +1,7 @@
-"""How many boosting iterations the trees keep (hearth/modelling/training/stopping.py,
-called by fit.py: raw_fits): the count with the lowest log-loss over every
-household's out-of-fold score, worked out here again from fold models fitted by hand."""
+"""How many boosting iterations the trees keep and which trees score
+(hearth/modelling/training/stopping.py, called by fit.py: raw_fits): the count with the lowest
+log-loss over every household's out-of-fold score, and the fold models cut to it and averaged,
+worked out here again from fold models fitted by hand."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from hearth.features.catalogue import load_catalogue
-from hearth.modelling.training.fit import household_folds, raw_fits
+from hearth.modelling.training.explain import explain
+from hearth.modelling.training.fit import household_folds, raw_fits, raw_logit
 from hearth.modelling.training.params import TrainParams
-from hearth.modelling.training.stopping import best_iterations
+from hearth.modelling.training.stopping import best_iterations, truncated
 from tests.unit.modelling.test_calibration import additive_world
 
 
@@ -29,13 +31,15 @@ def test_the_trees_stop_where_the_out_of_fold_loss_is_lowest():
     frame, y, _ = additive_world(5, 3000)
     X, pids = frame.select(names).to_numpy().astype(np.float32), frame["household_pid"].to_numpy()
     # a high learning rate on 3,000 households over-fits within 40 iterations
-    params = TrainParams(max_iter=40, learning_rate=0.5, min_samples_leaf=20, max_leaf_nodes=8)
+    params = TrainParams(
+        max_iter=40, learning_rate=0.5, min_samples_leaf=20, max_leaf_nodes=8, bagged_trees=True
+    )
     got = raw_fits(["gradient_boosting"], X, y, pids, names, params, "crossfit")[
         "gradient_boosting"
     ]
     # the loss worked out again: each fold left out in turn, scored after every iteration
     folds = household_folds(pids, params.crossfit_folds)
-    loss, staged = np.zeros(params.max_iter), {}
+    loss, staged, everyone = np.zeros(params.max_iter), {}, {}
     for f in range(params.crossfit_folds):
         held = folds == f
         m = HistGradientBoostingClassifier(
@@ -49,17 +53,52 @@ def test_the_trees_stop_where_the_out_of_fold_loss_is_lowest():
             random_state=params.seed,
         ).fit(X[~held], y[~held])
         staged[f] = list(m.staged_decision_function(X[held]))
+        everyone[f] = list(m.staged_decision_function(X))
         for i, z in enumerate(staged[f]):
             loss[i] += np.sum(np.logaddexp(0.0, z) - y[held] * z)
     assert np.allclose(got.oof_loss, loss)
     best = int(np.argmin(loss)) + 1
     assert 1 < best < params.max_iter  # it did over-fit: fewer trees were kept
-    assert got.model.n_iter_ == best
     # the calibration is fitted on the out-of-fold scores of the model it calibrates
     for f in range(params.crossfit_folds):
         assert np.allclose(got.logit[folds == f], staged[f][best - 1])
-    # without it, every iteration is kept (and no loss is recorded)
+    # the trees that score (bagged_trees): the five fold models cut to the kept
+    # iterations, their log-odds averaged, on every household
+    assert [m.n_iter_ for m in got.model.members] == [best] * params.crossfit_folds
+    bag = np.mean([everyone[f][best - 1] for f in range(params.crossfit_folds)], axis=0)
+    assert np.allclose(got.model.decision_function(X), bag, atol=1e-6)
+    assert np.allclose(raw_logit(got.model, X), bag, atol=1e-6)
+    # its reasons add up to its own log-odds: shap reads the cut trees, not the grown ones
+    import shap
+
+    base = np.mean([np.ravel(shap.TreeExplainer(m).expected_value)[0] for m in got.model.members])
+    contrib = explain(got.model, X[:40])
+    assert np.allclose(contrib.sum(axis=1) + base, bag[:40], atol=1e-5)
+    # not bagged (the default): one model fitted on every household with the kept iterations
+    assert TrainParams().bagged_trees is False
+    one = raw_fits(
+        ["gradient_boosting"], X, y, pids, names, replace(params, bagged_trees=False), "crossfit"
+    )["gradient_boosting"]
+    assert one.model.n_iter_ == best and np.allclose(one.logit, got.logit)
+    # without stopping, every iteration is kept (and no loss is recorded)
     off = raw_fits(
         ["gradient_boosting"], X, y, pids, names, replace(params, oof_stopping=False), "crossfit"
     )["gradient_boosting"]
     assert off.model.n_iter_ == params.max_iter and off.oof_loss is None
+
+
+def test_trees_cut_to_n_iterations_are_the_trees_fitted_with_n():
+    frame, y, _ = additive_world(6, 2000)
+    names = [n for n in load_catalogue().usable_names(12) if n.startswith("ae_")][:12]
+    X = frame.select(names).to_numpy().astype(np.float32)
+
+    def trees(n: int) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
+            max_iter=n, learning_rate=0.3, max_leaf_nodes=6, early_stopping=False, random_state=0
+        ).fit(X, y)
+
+    grown = trees(30)
+    cut = truncated(grown, 17)
+    assert cut.n_iter_ == 17 and grown.n_iter_ == 30  # the grown model is left as it was
+    assert np.array_equal(cut.predict_proba(X), trees(17).predict_proba(X))
+    assert not np.allclose(cut.decision_function(X), grown.decision_function(X))
