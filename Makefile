@@ -40,13 +40,17 @@ demo-partnership: install
 # --dist loadfile: each test file on one worker, so a file's session fixtures (a run, a live
 # world) are made once and its tests keep their order. (xdist 3.8's loadgroup does not group
 # under pytest 9.2, which no longer lets a plugin rename a test's node id.)
+# --no-loadscope-reorder: files are handed out in the order tests/conftest.py gives them
+# (longest first); xdist would otherwise hand out the files with most tests first, which leaves
+# the long whole-run files, with few tests each, to the end.
+PYTEST_XDIST := -n 2 --dist loadfile --no-loadscope-reorder
 test: install browser
-	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not heavy"
+	$(VENV)/bin/pytest $(PYTEST_XDIST) -m "not heavy"
 
 # Everything, the heavy runs too (a partnership of three authorities, three executors with
 # Redis): about 15 minutes more on 2 cores.
 test-all: install browser
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+	$(VENV)/bin/pytest $(PYTEST_XDIST)
 
 lint: install
 	$(VENV)/bin/ruff check .

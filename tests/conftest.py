@@ -32,6 +32,28 @@ HEAVY = (
     "e2e/test_executors_e2e.py",
 )
 
+# The longest test files, longest first (worker-seconds of a whole `make test`, measured; a
+# file's first test pays its shared set-up). The rest follow: other whole runs, then the others.
+# A file that copies a first run another makes (tests/support/first_runs.py) comes a few places
+# after it, so that the other worker has usually finished making it when it starts:
+# operations before signals, removals before landing.
+LONGEST_FIRST = (
+    "live/test_operations_live.py",
+    "e2e/test_removal_runs.py",
+    "e2e/test_pipeline_e2e.py",
+    "e2e/test_installed_wheel.py",
+    "live/test_signals_live.py",
+    "unit/ingest/test_withheld_everywhere.py",
+    "assets/test_single_assets.py",
+    "e2e/test_no_raw_identifiers_in_home.py",
+    "e2e/test_deliverables_e2e.py",
+    "unit/linkage/test_partnership_keyless.py",
+    "e2e/test_small_area_publishes.py",
+    "e2e/test_landing_runs.py",
+    "e2e/test_retention_e2e.py",
+    "unit/linkage/test_token_linkage.py",
+)
+
 SMALL_HOUSEHOLDS = 2000
 # Small models keep the end-to-end test quick; the real defaults are measured in benchmarks/.
 FAST_TRAINING = {"max_iter": 60, "max_leaf_nodes": 15, "min_samples_leaf": 20}
@@ -86,8 +108,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         named = f"{where.as_posix()}::{item.name}"
         if any(named == h or named.startswith(h + "::") for h in HEAVY):
             item.add_marker(pytest.mark.heavy)
-    # whole runs first, so that under xdist (--dist loadfile) the long files start at once and
-    # the many short ones fill in around them, instead of one long file running on alone at the
-    # end (a stable sort by file: each file's tests stay together, in their order)
+    # Longest files first, so that under xdist (--dist loadfile, --no-loadscope-reorder: the
+    # Makefile) the long files start at once and the many short ones fill in around them,
+    # instead of one long file running on alone at the end. A stable sort by file: each file's
+    # tests stay together, in their order.
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+
+    def rank(item: pytest.Item) -> int:
+        where = Path(item.path).relative_to(tests).as_posix()
+        if where in LONGEST_FIRST:
+            return LONGEST_FIRST.index(where)
+        return len(LONGEST_FIRST) + (item.path not in slow_files)
+
+    items.sort(key=rank)

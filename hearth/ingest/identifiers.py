@@ -5,6 +5,7 @@ the kind of identifier, never the value."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -185,10 +186,17 @@ def first_kind(flags: pl.DataFrame) -> pl.Series:
 
 def scan_header(columns: list[str]) -> dict[str, str]:
     """Header cells that hold an identifier (column position as text, e.g. "3", to kind)."""
+    return dict(_scan_header(tuple(columns)))
+
+
+# A source's header is the same month after month: scanned once per process, not once per
+# extract (every pattern of the scan costs the same on one row as on thousands).
+@lru_cache(maxsize=256)
+def _scan_header(columns: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     header = pl.DataFrame({str(i + 1): [c] for i, c in enumerate(columns)})
     hits = scan_identifiers(header, set(), set())
-    return {
-        col: next(k for k in HEADER_KINDS if k in kinds)
+    return tuple(
+        (col, next(k for k in HEADER_KINDS if k in kinds))
         for col, kinds in hits.items()
         if any(k in kinds for k in HEADER_KINDS)
-    }
+    )

@@ -70,13 +70,19 @@ def _typed(contract: Contract, df: pl.DataFrame) -> pl.DataFrame:
     return df.select(out)
 
 
-def _failures(contract: Contract, raw: pl.DataFrame, typed: pl.DataFrame, month: str, today: date):
-    """(rule, column, boolean Series of rows that break it) in priority order. A date after
-    the extract month's end, or after the run's clock, has not happened yet."""
+# The typed copy of each column sits beside the raw one under this prefix while the rules are
+# judged, so that every rule is one expression over one frame.
+TYPED = "__typed__"
+
+
+def _failures(contract: Contract, month: str, today: date) -> list[tuple[str, str | None, pl.Expr]]:
+    """(rule, column, expression true on the rows that break it) in priority order, over the
+    raw columns and their typed copies (`TYPED` + name). A date after the extract month's end,
+    or after the run's clock, has not happened yet."""
     end = min(month_end(month), today)
-    checks: list[tuple[str, str | None, pl.Series]] = []
+    checks: list[tuple[str, str | None, pl.Expr]] = []
     for col in contract.columns:
-        r, t = raw[col.name], typed[col.name]
+        r, t = pl.col(col.name), pl.col(TYPED + col.name)
         present = r.is_not_null()
         if col.required:
             checks.append(("missing_value", col.name, ~present))
@@ -98,15 +104,16 @@ def _failures(contract: Contract, raw: pl.DataFrame, typed: pl.DataFrame, month:
     for rule in contract.conditional_rules:
         other = rule.required_when_column
         if rule.kind == "not_before":  # both dates present and read: the later one is not earlier
-            checks.append(("date_out_of_order", rule.column, (typed[rule.column] < typed[other])))
+            later, earlier = pl.col(TYPED + rule.column), pl.col(TYPED + other)
+            checks.append(("date_out_of_order", rule.column, later < earlier))
             continue
-        hit = raw[other].is_in(list(rule.in_values)).fill_null(False)
+        hit = pl.col(other).is_in(list(rule.in_values)).fill_null(False)
         if rule.kind == "only_when":
-            present = raw[rule.column].is_not_null()
+            present = pl.col(rule.column).is_not_null()
             checks.append(("detail_not_allowed", rule.column, ~hit & present))
         else:
             checks.append(
-                ("missing_required_detail", rule.column, hit & raw[rule.column].is_null())
+                ("missing_required_detail", rule.column, hit & pl.col(rule.column).is_null())
             )
     return checks
 
@@ -128,13 +135,24 @@ def apply_rules(
     n = raw.height
     raw = raw.select([c.name for c in contract.columns]).with_row_index("_row_number", offset=1)
     typed = _typed(contract, raw)
-    rule = pl.Series("rule", [None] * n, dtype=pl.String)
-    column = pl.Series("column_name", [None] * n, dtype=pl.String)
     declared = {c.name: c for c in contract.columns}
-    for name, col, broken in _failures(contract, raw, typed, ex.month, today):
-        broken = broken.fill_null(False)
-        hits = int(broken.sum())
-        among = int(raw[col].is_not_null().sum()) if name in FORM_RULES and col else n
+    checks = _failures(contract, ex.month, today)
+    # Every rule judged in one pass over the rows (a column of flags each), not one pass per
+    # rule: an extract of a few hundred rows costs the same per pass as one of thousands.
+    flags = raw.hstack(typed.select(pl.all().name.prefix(TYPED))).select(
+        broken.fill_null(False).alias(str(i)) for i, (_, _, broken) in enumerate(checks)
+    )
+    counts = flags.sum().row(0) if checks else ()
+    form_columns = sorted({col for name, col, _ in checks if name in FORM_RULES and col})
+    present = (
+        raw.select(pl.col(form_columns).is_not_null().sum()).row(0, named=True)
+        if form_columns
+        else {}
+    )
+    for i, (name, col, _) in enumerate(checks):
+        broken = flags[str(i)]
+        hits = int(counts[i])
+        among = int(present[col]) if name in FORM_RULES and col else n
         if hits and among >= MAJORITY_MIN_ROWS and hits / among > MAJORITY_SHARE:
             if name == "future_date":
                 raise BatchProblem(
@@ -161,9 +179,23 @@ def apply_rules(
                 f"({RULE_TEXT[name]}) in {hits} of {n} rows; the extract's format has changed.",
                 column=col,
             )
-        first = broken & rule.is_null()
-        rule = pl.select(pl.when(first).then(pl.lit(name)).otherwise(rule)).to_series()
-        column = pl.select(pl.when(first).then(pl.lit(col)).otherwise(column)).to_series()
+    # each row's first rule broken, in priority order, and its column
+    first = (
+        flags.select(
+            pl.coalesce(
+                [pl.when(pl.col(str(i))).then(pl.lit(i, pl.Int32)) for i in range(len(checks))]
+                + [pl.lit(None, pl.Int32)]
+            )
+        ).to_series()
+        if checks
+        else pl.Series([None] * n, dtype=pl.Int32)
+    )
+    rule = first.replace_strict(
+        {i: name for i, (name, _, _) in enumerate(checks)}, default=None, return_dtype=pl.String
+    ).alias("rule")
+    column = first.replace_strict(
+        {i: col for i, (_, col, _) in enumerate(checks)}, default=None, return_dtype=pl.String
+    ).alias("column_name")
     data_cols = [c.name for c in contract.columns]
     dup = raw.select(~pl.struct(data_cols).is_first_distinct()).to_series()
     first = dup & rule.is_null()

@@ -87,6 +87,14 @@ def rows(wh: Path) -> list[tuple]:
         con.close()
 
 
+def default_signals() -> None:
+    """In the child, before it starts: SIGINT and SIGTERM as a shell gives them. An ignored
+    signal is inherited, and a test worker can be left ignoring both (Dagster's in-process
+    runs restore SIGINT's handler and copy it to SIGTERM: dagster/_utils/interrupts.py)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def interrupt_at(home: Path, point: str, signum: int) -> tuple[int, str]:
     """Run the child until it pauses at `point`, send `signum`, and return its exit code and
     output."""
@@ -97,6 +105,7 @@ def interrupt_at(home: Path, point: str, signum: int) -> tuple[int, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=default_signals,
     )
     try:
         line = proc.stdout.readline()

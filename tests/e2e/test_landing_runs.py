@@ -16,31 +16,32 @@ from hearth.cli.launch import run_pipeline
 from hearth.sources import landing_file_name
 from tests.conftest import QUICK_TRAINING
 from tests.e2e.test_quality_runs import snapshot
+from tests.support.first_runs import LANDING_CLOCK, copy_of, landing_world_first_run
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Path:
-    """1,000 households and 26 months (the shortest history a run trains on): three runs."""
-    from hearth.synth import synthesise
-
-    root = tmp_path_factory.mktemp("landing_runs_world")
-    synthesise(root / "landing", root / "_truth", households=1000, months=26, seed=23)
-    return root
+@pytest.fixture
+def first_run(tmp_path_factory, tmp_path, hearth_home) -> Path:
+    """A private copy of the landing world's first run (1,000 households and 26 months, the
+    shortest history a run trains on; tests/support/first_runs.py, shared with
+    test_removal_runs.py): its landing at tmp_path/landing, its home at HEARTH_HOME."""
+    made = landing_world_first_run(tmp_path_factory)
+    copy_of(made / "landing", tmp_path / "landing")
+    hearth_home.rmdir()
+    copy_of(made / "home", hearth_home)
+    return tmp_path / "landing"
 
 
 def test_a_future_folder_and_unread_files_never_take_over_the_list(
-    world, tmp_path, hearth_home, monkeypatch
+    first_run, hearth_home, monkeypatch
 ):
-    monkeypatch.setenv("HEARTH_CLOCK", "2026-01-20")
+    monkeypatch.setenv("HEARTH_CLOCK", LANDING_CLOCK)
     monkeypatch.setenv("DAGSTER_HOME", str(hearth_home / "dagster"))
-    landing = tmp_path / "landing"
-    shutil.copytree(world / "landing", landing)
-    first = run_pipeline(landing, train_config=QUICK_TRAINING, say=lambda _: None)
-    assert first.success, first.problems
-    assert first.output_folder.name == "2026-01"
+    landing = first_run  # one run has published from it (with QUICK_TRAINING, on that clock)
     outputs = hearth_home / "outputs"
+    first_folder = (outputs / "latest").resolve()
+    assert first_folder.name == "2026-01"
     before = snapshot(outputs)
 
     # police's December copied into a month that has not begun, a register month from the
@@ -88,7 +89,7 @@ def test_a_future_folder_and_unread_files_never_take_over_the_list(
     summary = json.loads((third.output_folder / "run_summary.json").read_text())
     assert all(s["balanced"] for s in summary["sources"].values())
     assert summary["not_read"] == []
-    assert _list(first.output_folder, before) == ranked.drop("score").to_dicts()
+    assert _list(first_folder, before) == ranked.drop("score").to_dicts()
 
 
 def _list(folder: Path, snap: dict) -> list[dict]:

@@ -17,16 +17,19 @@ import pytest
 from hearth.cli.launch import NO_REMOVALS_WAITING, run_pipeline
 from hearth.sources import SOURCES
 from tests.conftest import QUICK_TRAINING
+from tests.support.first_runs import LANDING_CLOCK, copy_of, landing_world_first_run
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Path:
-    """1,000 households and 26 months (the shortest history a run trains on)."""
-    from hearth.synth import synthesise
-
-    root = tmp_path_factory.mktemp("removal_runs_world")
-    synthesise(root / "landing", root / "_truth", households=1000, months=26, seed=23)
-    return root
+@pytest.fixture
+def first_run(tmp_path_factory, tmp_path, hearth_home) -> Path:
+    """A private copy of the landing world's first run (1,000 households and 26 months, the
+    shortest history a run trains on; tests/support/first_runs.py, shared with
+    test_landing_runs.py): its landing at tmp_path/landing, its home at HEARTH_HOME."""
+    made = landing_world_first_run(tmp_path_factory)
+    copy_of(made / "landing", tmp_path / "landing")
+    hearth_home.rmdir()
+    copy_of(made / "home", hearth_home)
+    return tmp_path / "landing"
 
 
 def accepted(home: Path) -> dict[str, list[tuple]]:
@@ -46,16 +49,11 @@ def champion(home: Path) -> str | None:
     return Registry(f"sqlite:///{home / 'mlflow.db'}").aliases().get("champion")
 
 
-def test_a_source_folder_lost_is_kept_until_an_officer_accepts(
-    world, tmp_path, hearth_home, monkeypatch
-):
-    monkeypatch.setenv("HEARTH_CLOCK", "2026-01-20")
+def test_a_source_folder_lost_is_kept_until_an_officer_accepts(first_run, hearth_home, monkeypatch):
+    monkeypatch.setenv("HEARTH_CLOCK", LANDING_CLOCK)
     monkeypatch.setenv("DAGSTER_HOME", str(hearth_home / "dagster"))
-    landing = tmp_path / "landing"
-    shutil.copytree(world / "landing", landing)
+    landing = first_run  # one run has published from it (with QUICK_TRAINING, on that clock)
     quiet = {"train_config": QUICK_TRAINING, "say": lambda _: None}
-    first = run_pipeline(landing, **quiet)
-    assert first.success, first.problems
     before, champ = accepted(hearth_home), champion(hearth_home)
     fire_rows = len(before["raw_fire"])
     assert fire_rows > 0 and champ is not None
@@ -69,7 +67,7 @@ def test_a_source_folder_lost_is_kept_until_an_officer_accepts(
     back = run_pipeline(landing, **quiet)
     assert not back.success
     assert accepted(hearth_home) == before and champion(hearth_home) == champ
-    monkeypatch.setenv("HEARTH_CLOCK", "2026-01-20")
+    monkeypatch.setenv("HEARTH_CLOCK", LANDING_CLOCK)
 
     shutil.rmtree(landing / "fire")  # a share that failed to mount
     stopped = run_pipeline(landing, **quiet)

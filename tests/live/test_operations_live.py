@@ -31,19 +31,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from hearth.months import MONTH_RE
 from hearth.settings import PROJECT_ROOT
 from tests.support.environment import without_hearth
+from tests.support.first_runs import LIVE_HOUSEHOLDS, copy_of, live_first_run
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-HOUSEHOLDS, MONTHS = 800, 26
-# Small, quick models: these tests are about runs, locks and servers, not model quality. Not
-# the baseline alone: with 26 months its training date has no 12-month counts, so it gives
-# every household the same score and the promotion gate refuses it
-# (hearth/modelling/evaluation/gate.py).
-TRAINING = "candidates: [logistic]\nvalue_of_sharing: false\n"
+HOUSEHOLDS = LIVE_HOUSEHOLDS
 
 
 def env_for(home: Path) -> dict:
@@ -78,37 +73,26 @@ def finish(proc: subprocess.Popen, timeout: float = 400) -> str:
 # which would tear down and rebuild module-scoped fixtures (and with them the story).
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> dict:
-    """1,000 households; the landing tree without its newest month, which is kept aside."""
-    from hearth.synth import synthesise
-
-    root = tmp_path_factory.mktemp("ops_world")
-    synthesise(root / "all", root / "_truth", households=HOUSEHOLDS, seed=11, months=MONTHS)
-    # a small register can have months with no changes: such a month sends a header and no
-    # rows (a month with no file at all would be a gap in its history, which stops a run)
-    # the month folders (the reference folder, e.g. the area names lookup, has none)
-    months = sorted({p.name for p in (root / "all").glob("*/*") if MONTH_RE.match(p.name)})
-    newest = months[-1]
-    landing = root / "landing"
-    shutil.copytree(
-        root / "all", landing, ignore=lambda d, names: [n for n in names if n == newest]
-    )
-    assert all((landing / s / months[-2]).is_dir() for s in ("addresses", "health", "police"))
-    (root / "training.yaml").write_text(TRAINING)
+    """800 households and 26 months; a private copy of the landing tree without its newest
+    month, which is kept aside (tests/support/first_runs.py, shared with
+    test_signals_live.py)."""
+    made = live_first_run(tmp_path_factory)
+    landing = copy_of(made / "landing", tmp_path_factory.mktemp("ops_world") / "landing")
     return {
-        "all": root / "all",
+        "made": made,
+        "all": made / "all",  # only read
         "landing": landing,
-        "newest": newest,
-        "run": ["run", "--landing", str(landing), "--train-config", str(root / "training.yaml")],
+        "newest": (made / "newest").read_text(),
+        "run": ["run", "--landing", str(landing), "--train-config", str(made / "training.yaml")],
     }
 
 
 @pytest.fixture(scope="session")
 def home(world, tmp_path_factory) -> Path:
-    """A HEARTH_HOME with one published run (outputs for the month after the second newest)."""
-    home = tmp_path_factory.mktemp("ops_home")
-    out = finish(hearth(home, *world["run"]))
-    assert "Published" in out, out[-3000:]
-    return home
+    """A HEARTH_HOME with one published run (outputs for the month after the second newest),
+    made by `hearth run` on the landing without its newest month: a private copy of the one
+    first run test_signals_live.py starts from as well."""
+    return copy_of(world["made"] / "home", tmp_path_factory.mktemp("ops_home") / "home")
 
 
 def outputs_state(outputs: Path) -> dict[str, str]:

@@ -9,7 +9,7 @@ extract, so every later run has real work to do):
 3. `kill -9` half-way through the commit (between the two renames of the outputs swap): `hearth
    publish` still finds the list meanwhile, and the next run rolls the commit forward and says so;
 4. that next run trains a degenerate model (the baseline alone, which has no 12-month counts at
-   the training date of a 26-month world): it stops with one sentence and leaves @champion and
+   the training date of a 25-month landing): it stops with one sentence and leaves @champion and
    the outputs as they were.
 
 A signal inside a training step is the same Dagster interruption as one inside an ingest step;
@@ -31,11 +31,10 @@ import pytest
 
 from hearth.operations.commit import JOURNAL, MARKER, PAUSE_ENV
 from tests.live.test_operations_live import dagster_runs, env_for, finish, outputs_state
+from tests.support.first_runs import LIVE_TRAINING, copy_of, live_first_run
 
 pytestmark = pytest.mark.slow
 
-HOUSEHOLDS, MONTHS = 800, 26
-TRAINING = "candidates: [logistic]\nvalue_of_sharing: false\n"
 DEGENERATE = "candidates: [baseline]\nvalue_of_sharing: false\n"
 INTERRUPTED = "The run was interrupted (Ctrl-C, or a stop signal such as a shutdown's SIGTERM)"
 COMMITTED: dict[str, object] = {}  # what the killed run of test 3 had committed, for test 4
@@ -63,16 +62,14 @@ def run_args(home: Path, training: str = "training.yaml") -> list[str]:
 
 @pytest.fixture(scope="session")
 def home(tmp_path_factory) -> Path:
-    """A HEARTH_HOME that has published once, with a corrected health extract landed since."""
-    from hearth.synth import synthesise
-
-    root = tmp_path_factory.mktemp("signals")
-    home = root / "home"
-    synthesise(home / "landing", root / "_truth", households=HOUSEHOLDS, seed=11, months=MONTHS)
-    (home / "training.yaml").write_text(TRAINING)
+    """A HEARTH_HOME that has published once, with a corrected health extract landed since: a
+    private copy of the first run test_operations_live.py starts from as well (800 households,
+    25 of the world's 26 months landed: tests/support/first_runs.py), with its landing."""
+    made = live_first_run(tmp_path_factory)
+    home = copy_of(made / "home", tmp_path_factory.mktemp("signals") / "home")
+    copy_of(made / "landing", home / "landing")
+    (home / "training.yaml").write_text(LIVE_TRAINING)
     (home / "degenerate.yaml").write_text(DEGENERATE)
-    out = finish(hearth(home, *run_args(home)))
-    assert "Published" in out, out[-3000:]
     # the health agency sends a month before the validation date again, corrected: a fiftieth
     # fewer records, so the next run's training data differ (a retrain on identical data
     # registers no new version: hearth/modelling/registry/run_log.py) and every step has real

@@ -1,0 +1,101 @@
+"""First runs that several whole-run test files start from, each made once per test session
+(tests/support/built_once.py) and copied by every file that uses it.
+
+- `landing_world_first_run`: 1,000 households and 26 months (seed 23, the shortest history a run
+  trains on), run once in-process with QUICK_TRAINING on 2026-01-20 (tests/e2e/
+  test_landing_runs.py and test_removal_runs.py, which then break its landing each their own way).
+- `live_first_run`: 800 households and 26 months (seed 11) with the newest month kept aside, run
+  once by `hearth run` in a subprocess with one quick candidate (tests/live/
+  test_operations_live.py and test_signals_live.py)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hearth.months import MONTH_RE
+from hearth.settings import PROJECT_ROOT
+from tests.support.built_once import built_once, copy_of
+from tests.support.environment import clear_hearth, without_hearth
+
+LANDING_CLOCK = "2026-01-20"
+LIVE_HOUSEHOLDS, LIVE_MONTHS = 800, 26
+# Small, quick models: the live tests are about runs, signals, locks and servers, not model
+# quality. Not the baseline alone: with 26 months its training date has no 12-month counts, so it
+# gives every household the same score and the promotion gate refuses it
+# (hearth/modelling/evaluation/gate.py).
+LIVE_TRAINING = "candidates: [logistic]\nvalue_of_sharing: false\n"
+
+
+def landing_world_first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with `landing/` (the world as landed) and `home/` (a HEARTH_HOME after one
+    successful run on it). Copy both before changing either."""
+
+    def build(folder: Path) -> None:
+        from hearth.cli.launch import run_pipeline
+        from hearth.synth import synthesise
+        from tests.conftest import QUICK_TRAINING
+
+        synthesise(folder / "landing", folder / "_truth", households=1000, months=26, seed=23)
+        home = folder / "home"
+        home.mkdir()
+        mp = pytest.MonkeyPatch()
+        clear_hearth(mp, HEARTH_HOME=str(home), HEARTH_CLOCK=LANDING_CLOCK)
+        mp.setenv("DAGSTER_HOME", str(home / "dagster"))
+        try:
+            first = run_pipeline(
+                folder / "landing", train_config=QUICK_TRAINING, say=lambda _: None
+            )
+        finally:
+            mp.undo()
+        assert first.success, first.problems
+        assert first.output_folder.name == "2026-01"
+
+    return built_once(tmp_path_factory, "landing_world_first_run", build)
+
+
+def live_first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with `all/` (26 monthly extracts), `landing/` (all but the newest month),
+    `training.yaml`, `newest` (the month kept aside, as text) and `home/` (a HEARTH_HOME that has
+    published once from `landing/` through `hearth run`). Copy before changing anything."""
+
+    def build(root: Path) -> None:
+        from hearth.synth import synthesise
+
+        synthesise(
+            root / "all", root / "_truth", households=LIVE_HOUSEHOLDS, seed=11, months=LIVE_MONTHS
+        )
+        # a small register can have months with no changes: such a month sends a header and no
+        # rows (a month with no file at all would be a gap in its history, which stops a run);
+        # the month folders (the reference folder, e.g. the area names lookup, has none)
+        months = sorted({p.name for p in (root / "all").glob("*/*") if MONTH_RE.match(p.name)})
+        newest = months[-1]
+        landing = root / "landing"
+        shutil.copytree(
+            root / "all", landing, ignore=lambda d, names: [n for n in names if n == newest]
+        )
+        assert all((landing / s / months[-2]).is_dir() for s in ("addresses", "health", "police"))
+        (root / "newest").write_text(newest)
+        (root / "training.yaml").write_text(LIVE_TRAINING)
+        home = root / "home"
+        home.mkdir()
+        run = subprocess.run(
+            [str(Path(sys.executable).parent / "hearth"), "run", "--landing", str(landing)]
+            + ["--train-config", str(root / "training.yaml")],
+            cwd=PROJECT_ROOT,
+            env=without_hearth(HEARTH_HOME=str(home), PYTHONUNBUFFERED="1", COLUMNS="200"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0 and "Published" in run.stdout, run.stdout[-3000:]
+
+    return built_once(tmp_path_factory, "live_first_run", build)
+
+
+__all__ = ["copy_of", "landing_world_first_run", "live_first_run"]
