@@ -19,6 +19,15 @@ def _raw_temporaries() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob("hearth-raw-*"))
 
 
+def _private_temp(tmp_path: Path, monkeypatch) -> Path:
+    """A temporary folder of this test's own: another worker's `hearth synth` makes and
+    deletes its raw folder in the machine's shared one meanwhile."""
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    return private
+
+
 def test_raw_extracts_inside_the_home_are_refused(hearth_home, tmp_path):
     where = ["--out", str(hearth_home / "landing"), "--truth", str(tmp_path / "_truth")]
     inside = CliRunner().invoke(app, [*BASE, *where, "--raw", str(hearth_home / "raw")])
@@ -31,8 +40,12 @@ def test_raw_extracts_inside_the_home_are_refused(hearth_home, tmp_path):
     assert list((tmp_path / "_raw" / "police").rglob("*.csv"))
 
 
-def test_without_raw_the_extracts_are_made_outside_the_home_and_deleted(hearth_home, tmp_path):
+def test_without_raw_the_extracts_are_made_outside_the_home_and_deleted(
+    hearth_home, tmp_path, monkeypatch
+):
+    _private_temp(tmp_path, monkeypatch)
     before = _raw_temporaries()
+    assert before == set()
     where = ["--out", str(hearth_home / "landing"), "--truth", str(tmp_path / "_truth")]
     made = CliRunner().invoke(app, [*BASE, *where])
     assert made.exit_code == 0, made.output
