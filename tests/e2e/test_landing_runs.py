@@ -16,7 +16,7 @@ from hearth.cli.launch import run_pipeline
 from hearth.sources import landing_file_name
 from tests.conftest import QUICK_TRAINING
 from tests.e2e.test_quality_runs import snapshot
-from tests.support.first_runs import LANDING_CLOCK, copy_of, landing_world_first_run
+from tests.support.first_runs import LANDING_CLOCK, private_landing_first_run
 
 pytestmark = pytest.mark.slow
 
@@ -24,13 +24,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def first_run(tmp_path_factory, tmp_path, hearth_home) -> Path:
     """A private copy of the landing world's first run (1,000 households and 26 months, the
-    shortest history a run trains on; tests/support/first_runs.py, shared with
-    test_removal_runs.py): its landing at tmp_path/landing, its home at HEARTH_HOME."""
-    made = landing_world_first_run(tmp_path_factory)
-    copy_of(made / "landing", tmp_path / "landing")
-    hearth_home.rmdir()
-    copy_of(made / "home", hearth_home)
-    return tmp_path / "landing"
+    shortest history a run trains on; shared with test_removal_runs.py)."""
+    return private_landing_first_run(tmp_path_factory, tmp_path, hearth_home)
 
 
 def test_a_future_folder_and_unread_files_never_take_over_the_list(

@@ -17,19 +17,14 @@ import pytest
 from hearth.cli.launch import NO_REMOVALS_WAITING, run_pipeline
 from hearth.sources import SOURCES
 from tests.conftest import QUICK_TRAINING
-from tests.support.first_runs import LANDING_CLOCK, copy_of, landing_world_first_run
+from tests.support.first_runs import LANDING_CLOCK, private_landing_first_run
 
 
 @pytest.fixture
 def first_run(tmp_path_factory, tmp_path, hearth_home) -> Path:
     """A private copy of the landing world's first run (1,000 households and 26 months, the
-    shortest history a run trains on; tests/support/first_runs.py, shared with
-    test_landing_runs.py): its landing at tmp_path/landing, its home at HEARTH_HOME."""
-    made = landing_world_first_run(tmp_path_factory)
-    copy_of(made / "landing", tmp_path / "landing")
-    hearth_home.rmdir()
-    copy_of(made / "home", hearth_home)
-    return tmp_path / "landing"
+    shortest history a run trains on; shared with test_landing_runs.py)."""
+    return private_landing_first_run(tmp_path_factory, tmp_path, hearth_home)
 
 
 def accepted(home: Path) -> dict[str, list[tuple]]:

@@ -58,6 +58,18 @@ def landing_world_first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built_once(tmp_path_factory, "landing_world_first_run", build)
 
 
+def private_landing_first_run(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, hearth_home: Path
+) -> Path:
+    """A private copy of the landing world's first run (`landing_world_first_run`): its landing
+    at tmp_path/landing, its home at HEARTH_HOME; the landing's path."""
+    made = landing_world_first_run(tmp_path_factory)
+    copy_of(made / "landing", tmp_path / "landing")
+    hearth_home.rmdir()
+    copy_of(made / "home", hearth_home)
+    return tmp_path / "landing"
+
+
 def live_first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with `all/` (26 monthly extracts), `landing/` (all but the newest month),
     `training.yaml`, `newest` (the month kept aside, as text) and `home/` (a HEARTH_HOME that has
