@@ -6,14 +6,19 @@ The comparison that is fair is the lottery's: at the capacity margin, where scor
 equal, a keyed draw decided who was offered a visit (hearth/modelling/holdout.py), so *offered*
 and *held out* differ only by chance and by the offer. *Visited* (the offered households that
 accepted and were visited) is shown against the same held-out group, but who accepts is not
-drawn by lot, so that ratio mixes the visit's effect with who says yes. Each household counts
-once, from its first lottery; a crisis is any crisis in the `HORIZON_MONTHS` from the list's
-month, so only lists at least that old count.
+drawn by lot, so that ratio mixes the visit's effect with who says yes. The effect of a visit
+on the households that accept is estimated from the lottery instead (`complier_effect`, the
+instrumental-variable or Wald estimate): the offer changed the offered group's rate only through
+the visits, so the held-out rate, less what the offered-but-not-visited contribute, is what the
+visited households' rate would have been without the visit. Each household counts once, from
+its first lottery; a crisis is any crisis in the `HORIZON_MONTHS` from the list's month, so
+only lists at least that old count.
 
 Rates carry Wilson 95% intervals; ratios (crisis rate over the held-out rate) carry the log
-method's 95% interval (Katz). Counts are shown with the small-number rule
-(hearth/suppression.py): a group or a cell with 1 to 7 households or crises shows `*`, and its
-rate and ratio are not shown either, since they would give the count away.
+method's 95% interval (Katz); the effect on those who accept carries a household bootstrap's
+(`complier_effect`, a fixed seed so a run's figures are reproducible). Counts are shown with
+the small-number rule (hearth/suppression.py): a group or a cell with 1 to 7 households or
+crises shows `*`, and its rate and ratio are not shown either, since they would give the count away.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import math
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from hearth.features.catalogue import Catalogue, load_catalogue
@@ -31,6 +37,9 @@ from hearth.suppression import SMALL_MAX, SUPPRESSED, suppress
 from hearth.warehouse import query_source
 
 HORIZON_MONTHS = 6
+RESAMPLES = 1000  # household bootstrap resamples for a visit's effect on those who accept
+REPORT_SEED = 26  # the report's bootstrap seed: the same figures every time for the same data
+COMPLIER = "a visit's effect on those who accept, estimated by the lottery"
 
 
 def rate_ratio(k1: int, n1: int, k0: int, n0: int, z: float = Z95) -> tuple[float, float, float]:
@@ -41,6 +50,118 @@ def rate_ratio(k1: int, n1: int, k0: int, n0: int, z: float = Z95) -> tuple[floa
     ratio = (k1 / n1) / (k0 / n0)
     se = math.sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
     return (ratio, ratio * math.exp(-z * se), ratio * math.exp(z * se))
+
+
+def _complier_sums(sums: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The complier (Wald) ratio, its parts and the intent-to-treat ratio from each draw's sums
+    per group: columns crises of the visited, crises of the others, months, months visited;
+    `sums[..., 0, :]` the offered, `sums[..., 1, :]` the held out."""
+    off, hld = sums[..., 0, :], sums[..., 1, :]
+    cv1, cn1, t1, tv1 = (off[..., i] for i in range(4))
+    cv0, cn0, t0, tv0 = (hld[..., i] for i in range(4))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # visited share a and the rates per month: a1 r_visited - a0 r_visited(held) over
+        # (1 - a0) r_not_visited(held) - (1 - a1) r_not_visited(offered); with nobody held
+        # out visited this is r_visited / r_c0, r_c0 = (r_held - (1 - a) r_nv) / a
+        num = cv1 / t1 - cv0 / t0
+        den = cn0 / t0 - cn1 / t1
+        share = tv1 / t1 - tv0 / t0  # the compliers' share of the offered
+        ratio = np.where(den > 0, np.maximum(num, 0.0) / np.where(den > 0, den, 1.0), np.inf)
+        itt = np.where(cv0 + cn0 > 0, ((cv1 + cn1) / t1) / ((cv0 + cn0) / t0), np.inf)
+        return ratio, itt, num / share, den / share, share
+
+
+def complier_effect(
+    crises: np.ndarray,
+    months: np.ndarray,
+    held_out: np.ndarray,
+    visited: np.ndarray,
+    *,
+    resamples: int = RESAMPLES,
+    seed: int | list[int] = REPORT_SEED,
+    level: float = 0.95,
+) -> dict[str, object]:
+    """A visit's effect on the households that accept, from the lottery: one row per household
+    (its first lottery), its crises over `months` of follow-up (the same window rule for both
+    groups), held out or offered, visited in that window or not.
+
+    The instrumental-variable (Wald) estimate on rates per household-month: with a the share
+    of the offered that were visited (by months), r_held the held-out rate and r_nv the rate of
+    the offered that were not visited, the visited households' rate without the visit is
+    r_c0 = (r_held - (1 - a) r_nv) / a, and the ratio r_visited / r_c0. Valid where who accepts
+    is related to risk: the lottery, not acceptance, makes the groups alike. Held-out households
+    visited within their window (after their hold-out ended) are allowed for by the general
+    form (a0, their share, subtracted). Beside it the intent-to-treat ratio (offered over held
+    out). Intervals: a household bootstrap stratified by group (the lottery fixed the group
+    sizes), `resamples` draws from numpy's Generator seeded with `seed`, percentile limits: the
+    ratio's denominator is itself estimated, so its sampling is skewed, and a draw whose
+    r_c0 is not positive gives an unbounded ratio (`inf`) rather than a wrong symmetric
+    interval. NaN where a ratio cannot be told (an empty group, no held-out crisis, r_c0 not
+    positive)."""
+    c = np.asarray(crises, dtype=float)
+    t = np.asarray(months, dtype=float)
+    h = np.asarray(held_out, dtype=bool)
+    v = np.asarray(visited, dtype=bool)
+    x = np.column_stack([c * v, c * ~v, t, t * v])
+    groups = [x[~h], x[h]]
+    counts: dict[str, object] = {}
+    for name, g in (
+        ("visited", x[~h & v]),
+        ("not_visited", x[~h & ~v]),
+        ("held", x[h]),
+        ("held_visited", x[h & v]),
+    ):
+        counts[f"{name}_households"] = int(g.shape[0])
+        counts[f"{name}_months"] = int(round(g[:, 2].sum()))
+        counts[f"{name}_crises"] = int(round(g[:, 0].sum() + g[:, 1].sum()))
+    nan = float("nan")
+    out: dict[str, object] = {
+        "ratio": nan,
+        "low": nan,
+        "high": nan,
+        "itt_ratio": nan,
+        "itt_low": nan,
+        "itt_high": nan,
+        "visited_share": nan,
+        "held_visited_share": nan,
+        "rate_visited": nan,
+        "rate_without_visit": nan,
+        "resamples": resamples,
+        "unbounded_share": nan,
+        **counts,
+    }
+    if min(g.shape[0] for g in groups) == 0 or min(g[:, 2].sum() for g in groups) <= 0:
+        return out
+    point = np.stack([g.sum(axis=0) for g in groups])  # (2 groups, 4 sums)
+    ratio, itt, r1, r0, share = _complier_sums(point[None])
+    out.update(
+        visited_share=float(point[0, 3] / point[0, 2]),
+        held_visited_share=float(point[1, 3] / point[1, 2]),
+        rate_visited=float(r1[0]),
+        rate_without_visit=float(r0[0]),
+    )
+    rng = np.random.default_rng(seed)
+    draws = []
+    per_chunk = max(1, 2_000_000 // max(g.shape[0] for g in groups))
+    for start in range(0, resamples, per_chunk):
+        b = min(per_chunk, resamples - start)
+        s = np.stack(
+            [g[rng.integers(0, g.shape[0], size=(b, g.shape[0]))].sum(axis=1) for g in groups],
+            axis=1,
+        )  # (b, 2 groups, 4 sums)
+        draws.append(s)
+    s = np.concatenate(draws)
+    b_ratio, b_itt, *_ = _complier_sums(s)
+    lo_i = int(np.floor((1 - level) / 2 * resamples))
+    hi_i = int(np.ceil((1 + level) / 2 * resamples)) - 1
+    if np.isfinite(itt[0]):
+        srt = np.sort(b_itt)
+        out.update(itt_ratio=float(itt[0]), itt_low=float(srt[lo_i]), itt_high=float(srt[hi_i]))
+    if np.isfinite(ratio[0]) and share[0] > 0:
+        srt = np.sort(b_ratio)
+        out.update(ratio=float(ratio[0]), low=float(srt[lo_i]), high=float(srt[hi_i]))
+    out["unbounded_share"] = float(np.mean(~np.isfinite(b_ratio)))
+    return out
 
 
 def lottery_outcomes(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame | None:
@@ -105,6 +226,35 @@ def _effect(name: str, rows: pl.DataFrame, held: dict) -> dict[str, object]:
     }
 
 
+def _complier(rows: pl.DataFrame) -> dict[str, object]:
+    """A visit's effect on those who accept (`complier_effect`) as a comparison row: the
+    visited households and their crises as its counts, the groups it rests on beside them (the
+    small-number rule looks at each)."""
+    rows = rows.sort("household_pid")  # the bootstrap draws by row: a fixed order, fixed figures
+    got = complier_effect(
+        rows["crisis"].cast(pl.Int64).to_numpy(),
+        np.ones(rows.height),  # every entrant followed the same horizon: a rate per household
+        rows["held_out"].to_numpy(),
+        rows["visited"].to_numpy(),
+    )
+    parts = {
+        f"{g}_{c}": got[f"{g}_{c}"]
+        for g in ("not_visited", "held", "held_visited")
+        for c in ("households", "crises")
+    }
+    return {
+        "comparison": COMPLIER,
+        "households": got["visited_households"],
+        "crises": got["visited_crises"],
+        "ratio": got["ratio"],
+        "low": got["low"],
+        "high": got["high"],
+        "parts": parts,
+        "visited_share": got["visited_share"],
+        "rate_without_visit": got["rate_without_visit"],
+    }
+
+
 def _within(rows: pl.DataFrame, column: str) -> list[dict[str, object]]:
     """Offered against held out among the entrants sharing a value of `column` (the lead the
     list suggested, whose records the first reason rests on): the draw did not depend on
@@ -141,6 +291,7 @@ def list_working(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, object
     effects = [
         _effect("offered against held out (by lottery)", offered, base),
         _effect("visited against held out", visited, base),
+        _complier(rows),  # after the two above: offer_ratio reads effects[0]
     ]
     by = {}
     for column, title in (("agency", "agency"), ("offer_type", "offer")):
@@ -168,6 +319,8 @@ def _interval(value: float | None, low: float, high: float, pct: bool) -> str:
     if value is None or value != value:
         return "-"
     f = (lambda x: f"{100 * x:.1f}%") if pct else (lambda x: f"{x:.2f}")
+    if high == float("inf"):  # the bootstrap could not rule out any harm: no upper limit
+        return f"{f(value)} ({f(low)} to no upper limit)"
     return f"{f(value)} ({f(low)} to {f(high)})"
 
 
@@ -179,7 +332,10 @@ def shown(section: dict) -> dict[str, list[list[str]]]:
         return [suppress(int(r["households"])), suppress(int(r["crises"]))]
 
     def hidden(r: dict) -> bool:
-        return _small(int(r["households"])) or _small(int(r["crises"]))
+        # a visit's effect on those who accept rests on the not-visited and held-out groups
+        # too: a small one of them withholds it as well
+        counts = [r["households"], r["crises"], *(r.get("parts") or {}).values()]
+        return any(_small(int(c)) for c in counts)
 
     groups = [
         [
@@ -216,7 +372,14 @@ INTRO = (
     "were offered a visit and which were held out. Crisis rates in the {h} months after each "
     "list, each household counted once from its first lottery, with 95% intervals. The fair "
     "comparison is offered against held out (decided by lot); visited against held out also "
-    "reflects who accepts. A ratio below 1 means fewer crises than the held-out households. "
+    "reflects who accepts, since households that accept may be at lower or higher risk than "
+    "those that decline. A visit's effect on those who accept, estimated by the lottery, "
+    "removes that: it compares the visited households with what the held-out households show "
+    "their crisis rate would have been without the visit (the held-out rate, less the part "
+    "that comes from households that would not have been visited), with a 95% interval from "
+    "1,000 resamples of the households; its households and crises are the visited ones. A "
+    "ratio below 1 means fewer crises than the held-out households had (for a visit's effect "
+    "on those who accept: than the visited households would have had without the visit). "
     "By the lead the list suggested and by whose records the first reason rests on, offered "
     "and held-out households are compared within each group (the draw did not depend on "
     "either, so each is a fair comparison too, of fewer households). The breakdowns are "

@@ -9,6 +9,7 @@ import hashlib
 import math
 import re
 from datetime import date
+from html import escape
 
 import numpy as np
 import polars as pl
@@ -18,7 +19,9 @@ from hearth.features.catalogue import load_catalogue
 from hearth.ingest.landing import Extract
 from hearth.ingest.load import ingest_extract
 from hearth.modelling.evaluation.list_effect import (
+    COMPLIER,
     card_lines,
+    complier_effect,
     list_working,
     rate_ratio,
     reason_source,
@@ -240,3 +243,194 @@ def test_safe_updating_reads_what_an_offer_does_from_the_lottery(world):
     train, valid = su.train_correction.share, su.valid_correction.share
     assert len(train) == len(valid) == 200
     assert set(train.values()) == {1 / 12} and set(valid.values()) == {1.0}
+
+
+# --- a visit's effect on those who accept, estimated by the lottery ------------------------------
+# A hand-made lottery where who accepts is related to risk: half the entrants at high risk (a
+# crisis for 1 in 2), half at low (1 in 10); the high-risk offered accept 1 in 5, the low-risk 4
+# in 5; a visit halves the risk (true ratio 0.5). Held out: 1000 (250 + 50 crises). Offered:
+# 1000; visited 100 high (25 crises) and 400 low (20); not visited 400 high (200) and 100 low
+# (10). By hand: a = 0.5, r_held = 0.3, r_nv = 0.42, r_c0 = (0.3 - 0.5 x 0.42) / 0.5 = 0.18,
+# r_visited = 0.09, ratio 0.5 exactly; visited against held out gives 0.09 / 0.3 = 0.3.
+TRUE_RATIO = 0.5
+
+
+def _lottery(effect: float = TRUE_RATIO, held_visited: int = 0) -> pl.DataFrame:
+    """One row per entrant: household_pid, held_out, visited, crisis (0/1); `held_visited` of
+    the held-out low-risk households visited all the same (after their hold-out ended)."""
+    rows = []
+
+    def add(n: int, crises: int, held: bool, visited: bool) -> None:
+        for i in range(n):
+            pid = hashlib.sha256(f"entrant {len(rows)}".encode()).hexdigest()
+            rows.append((pid, held, visited, int(i < crises)))
+
+    add(500, 250, True, False)  # held out, high risk
+    add(500 - held_visited, round((500 - held_visited) * 0.1), True, False)  # held out, low
+    add(held_visited, round(held_visited * 0.1 * effect), True, True)  # held out, visited
+    add(100, round(100 * 0.5 * effect), False, True)  # visited, high risk
+    add(400, round(400 * 0.1 * effect), False, True)  # visited, low risk
+    add(400, 200, False, False)  # declined, high risk
+    add(100, 10, False, False)  # declined, low risk
+    return pl.DataFrame(
+        rows, schema=["household_pid", "held_out", "visited", "crisis"], orient="row"
+    )
+
+
+def _complier_of(rows: pl.DataFrame, **kw) -> dict:
+    return complier_effect(
+        rows["crisis"].to_numpy(),
+        np.ones(rows.height),
+        rows["held_out"].to_numpy(),
+        rows["visited"].to_numpy(),
+        **kw,
+    )
+
+
+def test_the_lottery_recovers_a_visits_effect_where_who_accepts_is_related_to_risk():
+    rows = _lottery()
+    got = _complier_of(rows)
+    assert got["visited_share"] == 0.5 and got["held_visited_share"] == 0.0
+    assert got["rate_visited"] == pytest.approx(0.09)
+    assert got["rate_without_visit"] == pytest.approx(0.18)
+    assert got["ratio"] == pytest.approx(TRUE_RATIO)
+    assert got["low"] < TRUE_RATIO < got["high"] < 1  # recovered, and beyond chance
+    # visited against held out mixes the visit with who accepts: 0.3, its interval misses 0.5
+    visited = rows.filter(pl.col("visited"))
+    ratio, low, high = rate_ratio(int(visited["crisis"].sum()), visited.height, 300, 1000)
+    assert ratio == pytest.approx(0.3) and high < TRUE_RATIO
+    # the intent-to-treat (offered against held out) beside it: (45 + 210) / 1000 over 0.3
+    assert got["itt_ratio"] == pytest.approx(0.85) and got["itt_low"] < 0.85 < got["itt_high"]
+    # keyed: the same seed, the same interval; another seed, another draw
+    assert _complier_of(rows) == got
+    assert _complier_of(rows, seed=7)["low"] != got["low"]
+
+
+def test_with_no_effect_the_interval_covers_none():
+    got = _complier_of(_lottery(effect=1.0))
+    assert got["ratio"] == pytest.approx(1.0)
+    assert got["low"] < 1.0 < got["high"]
+
+
+def test_a_held_out_household_visited_later_is_allowed_for():
+    """Two-sided: 100 of the held-out low-risk households were visited (after their hold-out
+    ended) with 5 crises in place of 10: the general Wald form still gives 0.5."""
+    rows = _lottery(held_visited=100)
+    # held out now 500 high (250) + 400 low unvisited (40) + 100 low visited (5)
+    assert int(rows.filter(pl.col("held_out"))["crisis"].sum()) == 295
+    got = _complier_of(rows)
+    assert got["held_visited_share"] == pytest.approx(0.1)
+    assert got["ratio"] == pytest.approx(TRUE_RATIO)
+
+
+def test_no_ratio_when_it_cannot_be_told():
+    rows = _lottery()
+    assert math.isnan(_complier_of(rows.filter(~pl.col("held_out")))["ratio"])  # none held out
+    nobody = rows.with_columns(pl.lit(False).alias("visited"))
+    assert math.isnan(_complier_of(nobody)["ratio"])  # nobody visited: no complier
+    # the not-visited alone have more crises than the held out: r_c0 would be negative
+    worse = rows.with_columns(
+        pl.when(pl.col("held_out")).then(0).otherwise(pl.col("crisis")).alias("crisis")
+    )
+    got = _complier_of(worse)
+    assert math.isnan(got["ratio"]) and got["unbounded_share"] == 1.0
+
+
+def _lottery_warehouse(path, rows: pl.DataFrame, tmp_path) -> None:
+    """The hand-made lottery as Hearth keeps it: the entrants of one list, the visits through
+    the interventions contract, the crises in the months after."""
+    from hearth.warehouse import run_sql
+
+    with connect(path) as con:
+        run_sql(con, "modelling/holdout_schema")
+        entrants = rows.select(
+            pl.lit(LIST).alias("as_of"),
+            pl.lit("v1").alias("generation"),
+            "household_pid",
+            pl.int_range(1, rows.height + 1).alias("score_rank"),
+            pl.lit(True).alias("in_margin"),
+            "held_out",
+            (~pl.col("held_out")).alias("listed"),
+        )
+        con.register("entrants", entrants)
+        con.execute("INSERT INTO holdout_assignments BY NAME SELECT * FROM entrants")
+        visited = rows.filter(pl.col("visited"))["household_pid"].to_list()
+        records = [
+            {
+                "record_id": f"IV{i + 1:08d}",
+                "household_pid": p,
+                "offer_date": "2025-01-10",
+                "agency": "fire",
+                "team": None,
+                "offer_type": "FIRE_SAFETY_VISIT",
+                "from_list": "Y",
+                "list_generation": "v1",
+                "list_rank": str(i + 1),
+                "response": "ACCEPTED",
+                "completed_date": "2025-01-20",
+            }
+            for i, p in enumerate(visited)
+        ]
+        file = tmp_path / "interventions" / LIST / f"interventions_{LIST}.csv"
+        file.parent.mkdir(parents=True)
+        cols = SOURCES["interventions"].columns
+        pl.DataFrame(records, schema={c: pl.String for c in cols}).write_csv(file)
+        r = ingest_extract(
+            con, load_contract("interventions"), Extract("interventions", LIST, file)
+        )
+        assert r.status == "loaded" and r.rows_accepted == len(visited), r.message
+        crisis = rows.filter(pl.col("crisis") == 1)["household_pid"].to_list()
+        con.execute(
+            "CREATE TABLE linked_events (household_pid VARCHAR, event_date DATE, is_crisis BOOLEAN)"
+        )
+        con.executemany(
+            "INSERT INTO linked_events VALUES (?, ?, TRUE)", [(p, date(2025, 3, 1)) for p in crisis]
+        )
+
+
+def test_the_report_shows_a_visits_effect_on_those_who_accept(hearth_home, tmp_path):
+    rows = _lottery()
+    path = tmp_path / "w.duckdb"
+    _lottery_warehouse(path, rows, tmp_path)
+    with connect(path) as con:
+        section = list_working(con, "2025-07")
+    first, visited, complier = section["effects"]
+    # the lottery's own comparison stays first (offer_correction.offer_ratio reads it)
+    assert first["comparison"] == "offered against held out (by lottery)"
+    assert first["ratio"] == pytest.approx(0.85)
+    assert visited["ratio"] == pytest.approx(0.3) and visited["high"] < TRUE_RATIO
+    assert complier["comparison"] == COMPLIER
+    assert (complier["households"], complier["crises"]) == (500, 45)
+    assert complier["ratio"] == pytest.approx(TRUE_RATIO)
+    assert complier["low"] < TRUE_RATIO < complier["high"]
+    assert complier["parts"] == {
+        "not_visited_households": 500,
+        "not_visited_crises": 210,
+        "held_households": 1000,
+        "held_crises": 300,
+        "held_visited_households": 0,
+        "held_visited_crises": 0,
+    }
+    cells = shown(section)["effects"]
+    assert cells[2][:3] == [COMPLIER, "500", "45"] and cells[2][3].startswith("0.50 (")
+    card = "\n".join(card_lines(section))
+    html = list_working_section({"list_working": section})
+    assert COMPLIER in card and escape(COMPLIER) in html
+    assert "without the visit" in card and "without the visit" in html
+
+
+def test_a_visits_effect_on_those_who_accept_is_withheld_when_a_group_it_rests_on_is_small(
+    hearth_home, tmp_path
+):
+    # only 5 offered households declined: their crises could be worked out from the effect
+    rows = _lottery()
+    declined = rows.filter(~pl.col("held_out") & ~pl.col("visited"))["household_pid"]
+    rows = rows.filter(~pl.col("household_pid").is_in(declined.slice(5).implode()))
+    path = tmp_path / "w.duckdb"
+    _lottery_warehouse(path, rows, tmp_path)
+    with connect(path) as con:
+        section = list_working(con, "2025-07")
+    assert section["effects"][2]["parts"]["not_visited_households"] == 5
+    cells = shown(section)["effects"]
+    assert cells[2] == [COMPLIER, "500", "45", "*"]
+    assert cells[1][3] != "*"  # visited against held out rests on neither
