@@ -54,11 +54,20 @@ the risk WITHOUT intervention (`_truth/households.parquet`, which the loop leave
 without visits), and on the households the arm helped (a completed visit in the 12 months
 before M) how many the model keeps in its top 1% against the oracle, and their mean score
 against their true risk. The estimated effect of a visit, as Hearth could compute it at M from
-its own warehouse: the crisis records per household-month of households at the capacity margin
-that were listed and visited, against the margin's held-out households, over the months after
-the visit (or the draw) up to M (a held-out household's follow-up ends when it is next offered
-or its generation ends), as a rate ratio - 1 with a 95% interval robust to repeated crises in a
-household; next to the true effect. Writes benchmarks/results/feedback-<stamp>.json.
+its own records, from the lottery alone (`first_lottery`, `visit_effect`): each household once,
+from its first margin draw in the run, offered (placed on the list) or held out; both followed
+alike, the months after the list month, at most `--effect-months`, to the end of the draw's
+generation (a held-out household may be listed after it) and before M; crisis records per
+household-month. The effect of a visit on those who accept is the complier (Wald) estimate that
+"Is the list working?" shows (hearth/modelling/evaluation/list_effect.py, `complier_effect`):
+with a the share of the offered visited, the visited households' rate without the visit is
+r_c0 = (r_held - (1 - a) r_not_visited) / a, the effect r_visited / r_c0 - 1, with a 95%
+interval from 1,000 household resamples (stratified by group; numpy's Generator seeded with the
+run's seed and the cycle), next to the true effect; the intent-to-treat (offered against held
+out) beside it. Comparing visited listings with held-out draws instead (before this) counted a
+household listed again and again (the ones whose risk stays high) at every listing and dropped
+controls still under an earlier offer: biased either way, and on a real partnership who
+accepts is not random. Writes benchmarks/results/feedback-<stamp>.json.
 """
 
 from __future__ import annotations
