@@ -458,9 +458,13 @@ def visit_effect(
 ) -> dict:
     """The estimated effect of a visit at `as_of`, from the lottery (`first_lottery`'s
     entries): each household followed the months after its list month, at most `months`,
-    before its `stop` and before `as_of` (the same window rule for offered and held out);
-    visited if a completed visit (`visits`: household, month) from its list month on changed
-    crises inside its window. The effect on those who accept is the complier (Wald) estimate,
+    before its `stop` and before `as_of` (the same window rule for offered and held out). A
+    completed visit (`visits`: household, month) from its list month on changes crises in the
+    `months` months after it: those months of the window count as visited, the rest not (a
+    household offered at its lottery but visited months later, when the rule against offering
+    again so soon lapsed, is visited for part of its window only; counting its whole window
+    as visited would dilute the effect). The effect on those who accept is the complier (Wald)
+    estimate on rates per month,
     hearth/modelling/evaluation/list_effect.py's `complier_effect` (the one Hearth's report
     shows), with a household bootstrap's 95% interval seeded by `seed`; the intent-to-treat
     (offered against held out) beside it. Keys `estimate`, `low`, `high` are the effect of a
@@ -478,29 +482,42 @@ def visit_effect(
         last=pl.Series([add_months(m, -1) for m in hi], dtype=pl.String),
         t=pl.Series([max(0, months_between(a, b)) for a, b in zip(lo, hi, strict=True)]),
     ).filter(pl.col("t") > 0)
-    hits = (
-        e.join(crises, on="household_pid", how="inner")
-        .filter((pl.col("month") >= pl.col("lo")) & (pl.col("month") < pl.col("hi")))
-        .group_by("household_pid")
-        .agg(pl.col("crises").sum().alias("n"))
-    )
-    # a visit in month m changes crises from m + 1: inside the window if m + 1 < hi
-    seen = (
+    # a visit in month m changes crises from m + 1 for `months` months: the months of each
+    # household's window under a visit made at or after its list month
+    under = (
         e.join(visits.rename({"as_of": "visit"}), on="household_pid", how="inner")
         .filter((pl.col("visit") >= pl.col("list")) & (pl.col("visit") < pl.col("last")))
-        .select("household_pid")
-        .unique()
-        .with_columns(pl.lit(True).alias("visited"))
+        .select("household_pid", "visit", "hi")
+        .rows()
     )
+    under_rows = {
+        (h, add_months(m, k))
+        for h, m, stop in under
+        for k in range(1, months + 1)
+        if add_months(m, k) < stop
+    }
+    under_frame = pl.DataFrame(
+        sorted(under_rows), schema={"household_pid": pl.String, "month": pl.String}, orient="row"
+    )
+    per = (
+        e.join(crises, on="household_pid", how="inner")
+        .filter((pl.col("month") >= pl.col("lo")) & (pl.col("month") < pl.col("hi")))
+        .join(under_frame.with_columns(under=pl.lit(True)), on=["household_pid", "month"],
+              how="left")
+        .group_by("household_pid")
+        .agg(n=pl.col("crises").sum(), nv=pl.col("crises").filter(pl.col("under")).sum())
+    )  # fmt: skip
+    visited_months = under_frame.group_by("household_pid").agg(tv=pl.len())
     e = (
-        e.join(hits, on="household_pid", how="left")
-        .join(seen, on="household_pid", how="left")
-        .with_columns(pl.col("n").fill_null(0), pl.col("visited").fill_null(False))
+        e.join(per, on="household_pid", how="left")
+        .join(visited_months, on="household_pid", how="left")
+        .with_columns(pl.col("n", "nv", "tv").fill_null(0))
+        .with_columns(visited=pl.col("tv") > 0)
         .sort("household_pid")  # the bootstrap draws by row
     )
     got = complier_effect(
         e["n"].to_numpy(), e["t"].to_numpy(), e["held_out"].to_numpy(), e["visited"].to_numpy(),
-        seed=seed,
+        visited_crises=e["nv"].to_numpy(), visited_months=e["tv"].to_numpy(), seed=seed,
     )  # fmt: skip
 
     def num(x: float) -> float | None:

@@ -77,6 +77,8 @@ def complier_effect(
     held_out: np.ndarray,
     visited: np.ndarray,
     *,
+    visited_crises: np.ndarray | None = None,
+    visited_months: np.ndarray | None = None,
     resamples: int = RESAMPLES,
     seed: int | list[int] = REPORT_SEED,
     level: float = 0.95,
@@ -102,18 +104,22 @@ def complier_effect(
     t = np.asarray(months, dtype=float)
     h = np.asarray(held_out, dtype=bool)
     v = np.asarray(visited, dtype=bool)
-    x = np.column_stack([c * v, c * ~v, t, t * v])
+    cv = c * v if visited_crises is None else np.asarray(visited_crises, dtype=float)
+    tv = t * v if visited_months is None else np.asarray(visited_months, dtype=float)
+    x = np.column_stack([cv, c - cv, t, tv])
     groups = [x[~h], x[h]]
     counts: dict[str, object] = {}
-    for name, g in (
-        ("visited", x[~h & v]),
-        ("not_visited", x[~h & ~v]),
-        ("held", x[h]),
-        ("held_visited", x[h & v]),
+    for name, sel, crises_col, months_of in (
+        ("visited", ~h & v, x[:, 0], tv),
+        ("not_visited", ~h & ~v, x[:, 1], t - tv),
+        ("held", h, x[:, 0] + x[:, 1], t),
+        ("held_visited", h & v, x[:, 0], tv),
     ):
-        counts[f"{name}_households"] = int(g.shape[0])
-        counts[f"{name}_months"] = int(round(g[:, 2].sum()))
-        counts[f"{name}_crises"] = int(round(g[:, 0].sum() + g[:, 1].sum()))
+        # months and crises: of the group's households, or under a visit / not (`visited_*`)
+        among = ~h if name in ("visited", "not_visited") else sel
+        counts[f"{name}_households"] = int(sel.sum())
+        counts[f"{name}_months"] = int(round(months_of[among].sum()))
+        counts[f"{name}_crises"] = int(round(crises_col[among].sum()))
     nan = float("nan")
     out: dict[str, object] = {
         "ratio": nan,

@@ -102,8 +102,8 @@ def test_with_no_effect_the_interval_covers_zero():
 
 def test_both_groups_are_followed_alike():
     """The same window for offered and held out: the months after the list month, at most
-    `months`, before the draw's stop and the as-of; crises outside it are not counted, and a
-    visit counts only if it changed crises inside it."""
+    `months`, before the draw's stop and the as-of; crises outside it are not counted, and the
+    months a visit changed are those after it, inside the window."""
     entries = pl.DataFrame(
         [("off", "2025-01", False, "2025-06"), ("held", "2025-01", True, "2025-06"),
          ("late", "2025-01", False, "2025-06"), ("young", "2025-09", True, "2026-06")],
@@ -112,19 +112,23 @@ def test_both_groups_are_followed_alike():
         orient="row",
     )  # fmt: skip
     # "held" visited at 2025-05 (after its generation): its effect would start at 2025-06, at
-    # the stop, so it is not visited inside its window; "late" visited 2025-04: it is
+    # the stop, so no month of its window is visited; "late" visited 2025-04 (offered again
+    # once the rule against offering so soon lapsed): its 2025-05 is
     visits = pl.DataFrame(
         [("off", "2025-01"), ("held", "2025-05"), ("late", "2025-04")], schema=VISITS, orient="row"
     )
     crises = pl.DataFrame(
         [("off", "2025-01", 1), ("off", "2025-02", 1), ("held", "2025-05", 2),
-         ("held", "2025-06", 1), ("late", "2025-07", 1), ("young", "2025-10", 1)],
+         ("held", "2025-06", 1), ("late", "2025-03", 1), ("late", "2025-07", 1),
+         ("young", "2025-10", 1)],
         schema=CRISES, orient="row",
     )  # fmt: skip
     got = visit_effect(entries, visits, crises, "2025-10", 12, [1, 2])
     # windows 2025-02 to 2025-05 (4 months) for the three listed in 2025-01; "young" has none
-    assert got["treated_households"] == 2 and got["treated_months"] == 8
-    assert got["treated_crises"] == 1  # off's 2025-02 (its 2025-01 is the list month)
     assert got["control_households"] == 1 and got["control_months"] == 4
     assert got["control_crises"] == 2  # held's 2025-05, not 2025-06
     assert got["held_out_visited_households"] == 0
+    # visited: off's 4 months (its 2025-02 crisis; 2025-01 is the list month) and late's 1
+    assert (got["treated_households"], got["treated_months"], got["treated_crises"]) == (2, 5, 1)
+    # not visited: late's 3 months before its visit took effect, with its 2025-03 crisis
+    assert (got["not_visited_months"], got["not_visited_crises"]) == (3, 1)
