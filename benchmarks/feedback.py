@@ -59,7 +59,7 @@ from its first margin draw in the run, offered (placed on the list) or held out;
 alike, the months after the list month, at most `--effect-months`, to the end of the draw's
 generation (a held-out household may be listed after it) and before M; crisis records per
 household-month. The effect of a visit on those who accept is the complier (Wald) estimate that
-"Is the list working?" shows (hearth/modelling/evaluation/list_effect.py, `complier_effect`):
+"Is the list working?" shows (hearth/modelling/evaluation/complier.py, `complier_effect`):
 with a the share of the offered visited, the visited households' rate without the visit is
 r_c0 = (r_held - (1 - a) r_not_visited) / a, the effect r_visited / r_c0 - 1, with a 95%
 interval from 1,000 household resamples (stratified by group; numpy's Generator seeded with the
@@ -465,11 +465,11 @@ def visit_effect(
     again so soon lapsed, is visited for part of its window only; counting its whole window
     as visited would dilute the effect). The effect on those who accept is the complier (Wald)
     estimate on rates per month,
-    hearth/modelling/evaluation/list_effect.py's `complier_effect` (the one Hearth's report
+    hearth/modelling/evaluation/complier.py's `complier_effect` (the one Hearth's report
     shows), with a household bootstrap's 95% interval seeded by `seed`; the intent-to-treat
     (offered against held out) beside it. Keys `estimate`, `low`, `high` are the effect of a
     visit (ratio - 1); `high` is None where the interval has no upper limit."""
-    from hearth.modelling.evaluation.list_effect import complier_effect
+    from hearth.modelling.evaluation.complier import complier_effect
     from hearth.months import add_months, months_between
 
     e = entries.filter(pl.col("list") < as_of)

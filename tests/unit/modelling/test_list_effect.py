@@ -18,10 +18,10 @@ import pytest
 from hearth.features.catalogue import load_catalogue
 from hearth.ingest.landing import Extract
 from hearth.ingest.load import ingest_extract
+from hearth.modelling.evaluation.complier import complier_effect
 from hearth.modelling.evaluation.list_effect import (
     COMPLIER,
     card_lines,
-    complier_effect,
     list_working,
     rate_ratio,
     reason_source,
