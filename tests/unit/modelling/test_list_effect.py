@@ -434,3 +434,10 @@ def test_a_visits_effect_on_those_who_accept_is_withheld_when_a_group_it_rests_o
     cells = shown(section)["effects"]
     assert cells[2] == [COMPLIER, "500", "45", "*"]
     assert cells[1][3] != "*"  # visited against held out rests on neither
+
+
+def test_an_interval_without_an_upper_limit_says_so():
+    row = {"comparison": COMPLIER, "households": 40, "crises": 10, "ratio": 0.8, "low": 0.3,
+           "high": float("inf"), "parts": {"held_households": 20, "held_crises": 9}}  # fmt: skip
+    section = {"groups": [], "effects": [row], "by_agency": [], "by_offer": []}
+    assert shown(section)["effects"][0][3] == "0.80 (0.30 to no upper limit)"

@@ -132,3 +132,19 @@ def test_both_groups_are_followed_alike():
     assert (got["treated_households"], got["treated_months"], got["treated_crises"]) == (2, 5, 1)
     # not visited: late's 3 months before its visit took effect, with its 2025-03 crisis
     assert (got["not_visited_months"], got["not_visited_crises"]) == (3, 1)
+
+
+def test_the_summary_reads_an_interval_without_an_upper_limit():
+    from benchmarks.feedback import Settings, summarise
+
+    def cycle(effect: dict) -> dict:
+        arm = {"ratio_to_oracle": 0.8, "helped_top_ratio": None, "helped_score_to_truth": None}
+        return {"safe": {**arm, "effect": effect}}
+
+    s = Settings(1000, 1, 1, effect=-0.3)
+    unbounded = {"estimate": -0.2, "low": -0.5, "high": None, "intent_to_treat": {}}
+    assert summarise([cycle(unbounded)], s)["effect_last_cycle"]["covers_truth"] is True
+    above = {**unbounded, "low": -0.25}
+    assert summarise([cycle(above)], s)["effect_last_cycle"]["covers_truth"] is False
+    none = {"estimate": None, "low": None, "high": None}
+    assert summarise([cycle(none)], s)["effect_last_cycle"]["covers_truth"] is None
