@@ -113,7 +113,9 @@ def complier_effect(
     )
     rng = np.random.default_rng(seed)
     draws = []
-    per_chunk = max(1, 2_000_000 // max(g.shape[0] for g in groups))
+    per_chunk = max(
+        1, 500_000 // max(g.shape[0] for g in groups)
+    )  # a chunk of draws: 16 MB a group
     for start in range(0, resamples, per_chunk):
         b = min(per_chunk, resamples - start)
         s = np.stack(
