@@ -13,6 +13,21 @@ def safe_updating_lines(result) -> list[str]:
     lines.append(f"- Rule: {su['rule']}")
     if su.get("mode") == "corrected":
         changed, moved = su["changed_households"], su["corrected_households"]
+        ev = su.get("offer_evidence") or {}
+        if ev.get("raw_ratio") is not None:
+            lines.append(
+                f"- What the lottery shows: {ev['offered_crises']:,} of {ev['offered']:,} "
+                f"households offered help had a crisis against {ev['held_out_crises']:,} of "
+                f"{ev['held_out']:,} held out, a ratio of {ev['raw_ratio']:.2f}; weighed "
+                "against the prior that an offer changes nothing (the more crises, the more "
+                "the lottery counts), training used the ratio below."
+            )
+        elif ev:
+            lines.append(
+                "- No list with a lottery is yet old enough to show what an offer does, so "
+                "training used the prior's ratio, 1: until it is, the crises of households a "
+                "list named count once, as naive retraining would count them."
+            )
         lines.append(
             f"- The lottery's offer ratio (crisis rate offered over held out): "
             f"{su['offer_ratio']:.2f}. Every household was kept: {changed['training']:,} "

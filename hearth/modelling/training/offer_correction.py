@@ -4,6 +4,7 @@ Hearth's safe-updating rule once the hold-out lottery tells what an offer does
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import duckdb
@@ -15,40 +16,105 @@ from hearth.modelling.training.censoring import (
     RULE,
     first_listed,
     kept_by_share,
+    query_rows,
 )
 from hearth.months import months_between
 
 RATIO_BOUNDS = (0.5, 2.0)  # the offer ratio a correction trusts (`offer_ratio`)
+# What Hearth believes of an offer before its own lottery has spoken: no effect, with 95% of the
+# belief between halving and doubling crises (RATIO_BOUNDS), a normal prior on the log ratio.
+# The lottery's first lists hold a few crises each, and its raw ratio swung from 0.5 to 1.3 on
+# the closed loop's first year (docs/performance.md); the prior weighs it by how much it holds.
+PRIOR_SD = math.log(RATIO_BOUNDS[1]) / 1.959963984540054
 RULE_CORRECTED = (
     "Trained and validated on every household, with the crises a list's offer changed counted "
     "as they would have been without it. The hold-out lottery tells what an offer does: the "
     "crisis rate of the households it offered help against those it held out, where a keyed "
     "draw, not the score, decided which (the ratio, kept between "
-    f"{RATIO_BOUNDS[0]} and {RATIO_BOUNDS[1]}). A household a published list named (and did not "
+    f"{RATIO_BOUNDS[0]} and {RATIO_BOUNDS[1]}), drawn towards 1 (no effect) by a prior holding "
+    "95% of its belief between those bounds, so a few crises in the lottery's first lists weigh "
+    "little and many weigh much; until a lottery's list is old enough to judge, the ratio is 1. "
+    "A household a published list named (and did not "
     "hold out) or that was offered help from a list, up to "
     f"{LOOKBACK_MONTHS} months before a window opens, has each crisis in that window counted "
     "1 / (1 + (ratio - 1) x the share of the window after its first listing) times (whole "
     "copies, the fraction by a keyed draw), so the model learns the household's risk, not the "
-    "help it was given, and keeps the households most at risk in training. Until the lottery "
-    "can tell the ratio, the censoring rule applies: "
+    "help it was given, and keeps the households most at risk in training. Without a lottery "
+    "(no list held anyone out), the censoring rule applies: "
 )
 
 
-def offer_ratio(con: duckdb.DuckDBPyConnection, as_of: str) -> float | None:
-    """The lottery's crisis-rate ratio at `as_of`: households offered help against those held
-    out at the capacity margin, where a keyed draw decided which (hearth/modelling/evaluation/
-    list_effect.py); None until both groups have had a crisis in lists old enough to judge."""
+@dataclass(frozen=True)
+class OfferEvidence:
+    """What the lottery holds at an as-of month: households and crises of those offered help
+    and of those held out (hearth/modelling/evaluation/list_effect.py), and the ratio it gives
+    after the prior (`shrunk_ratio`)."""
+
+    offered: int = 0
+    offered_crises: int = 0
+    held_out: int = 0
+    held_out_crises: int = 0
+
+    @property
+    def raw(self) -> float | None:
+        """The lottery's own ratio (crisis rate offered over held out), None without both."""
+        if not (self.offered and self.held_out and self.held_out_crises):
+            return None
+        return (self.offered_crises / self.offered) / (self.held_out_crises / self.held_out)
+
+    @property
+    def ratio(self) -> float:
+        return shrunk_ratio(self.offered_crises, self.offered, self.held_out_crises, self.held_out)
+
+
+def shrunk_ratio(k1: int, n1: int, k0: int, n0: int) -> float:
+    """The offer ratio the correction uses: the posterior mean of the log crisis-rate ratio
+    (k1/n1 over k0/n0) under the prior N(0, PRIOR_SD^2) and the Katz normal likelihood, kept
+    within RATIO_BOUNDS. A group with no crisis counts half of one in each cell (Haldane), so
+    an offered group with none is evidence, not nothing; an empty group tells nothing (1)."""
+    if min(n1, n0) == 0:
+        return 1.0
+    if min(k1, k0) == 0:
+        k1, n1, k0, n0 = k1 + 0.5, n1 + 0.5, k0 + 0.5, n0 + 0.5
+    log_ratio = math.log((k1 / n1) / (k0 / n0))
+    variance = max(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0, 1e-12)
+    weight = PRIOR_SD**2 / (PRIOR_SD**2 + variance)
+    return float(np.clip(math.exp(weight * log_ratio), RATIO_BOUNDS[0], RATIO_BOUNDS[1]))
+
+
+def lottery_drawn(con: duckdb.DuckDBPyConnection, as_of: str) -> bool:
+    """Whether a list scored before `as_of` drew a hold-out lottery that held someone out."""
+    rows = query_rows(con, "modelling/lotteries_before", {"end_month": as_of})
+    return bool(rows and rows[0][0])
+
+
+def offer_evidence(con: duckdb.DuckDBPyConnection, as_of: str) -> OfferEvidence | None:
+    """The lottery's counts at `as_of` (lists old enough to judge: empty until one is), or None
+    when no list before it drew a lottery that held someone out: then no ratio can ever be
+    told from the lists so far, and the censoring rule applies."""
     from hearth.modelling.evaluation.list_effect import list_working
 
+    if not lottery_drawn(con, as_of):
+        return None
     section = list_working(con, as_of)
     if section is None:
-        return None
-    ratio = section["effects"][0]["ratio"]
-    if ratio is None or not np.isfinite(ratio):
-        return None
-    # a visit that halves or doubles crises is beyond any the evidence supports: a few crises
-    # at the margin should not make one household's crisis count as two, or as none
-    return float(np.clip(ratio, RATIO_BOUNDS[0], RATIO_BOUNDS[1]))
+        return OfferEvidence()
+    held = next(g for g in section["groups"] if g["group"] == "held out")
+    offered = section["effects"][0]  # offered against held out, by the lottery
+    return OfferEvidence(
+        offered=int(offered["households"]),
+        offered_crises=int(offered["crises"]),
+        held_out=int(held["households"]),
+        held_out_crises=int(held["crises"]),
+    )
+
+
+def offer_ratio(con: duckdb.DuckDBPyConnection, as_of: str) -> float | None:
+    """The offer ratio the correction uses at `as_of` (`OfferEvidence.ratio`: the lottery's,
+    weighed against the prior of no effect; 1 until a lottery's list is old enough to judge),
+    or None when no lottery was drawn (`offer_evidence`)."""
+    evidence = offer_evidence(con, as_of)
+    return None if evidence is None else evidence.ratio
 
 
 def under_offer(first_listing: dict[str, str], as_of: str) -> dict[str, float]:

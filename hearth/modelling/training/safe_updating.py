@@ -8,22 +8,24 @@ households that needed the visit (Liley et al.). The rule Hearth applies to ever
   `LOOKBACK_MONTHS` before the window opens to its end, it was listed by a published list (and
   not held out: `holdout_assignments`) or was offered help from a list (`interventions`,
   from_list Y): its *first listing*;
-- **once the hold-out lottery tells what an offer does** (`offer_ratio`: the crisis rate of
-  the households it offered help over those it held out, where a keyed draw decided which,
-  hearth/modelling/evaluation/list_effect.py), every household is kept and each crisis of a
+- **when a hold-out lottery was drawn** (a list held someone out), what an offer does is read
+  from it (`offer_ratio`: the crisis rate of the households it offered help over those it held
+  out, where a keyed draw decided which, hearth/modelling/evaluation/list_effect.py, weighed
+  against a prior of no effect, `shrunk_ratio`: 1 until a lottery's list is old enough to
+  judge, the lottery's own ratio as its crises grow), every household is kept and each crisis of a
   changed household counts 1 / (1 + (ratio - 1) f) times, f its share of the window after its
   first listing (the whole window when listed before it opened: households at the top stay
   listed) (`Correction`, `corrected_copies`): in expectation, the crises it would have had
   without the offer. Censoring throws away the top of the risk distribution: on the closed
   loop it cost as much ranking when visits did nothing as naive retraining lost when they
   worked (docs/performance.md);
-- **until then** (the lottery's first months, or a share of 0), *censoring*: a household first
-  listed before the window opens is left out of it (a visit's effect lasts); one first listed
-  inside it is censored at that month, not left out: leaving it out would select on the outcome
-  itself, since a crisis early in the window raises the score that lists the household. A
-  crisis before its first listing is one the list did not change, so the household is kept
-  with that crisis (label 1); with no crisis before it, it counts as a household without a
-  crisis observed for the share of the window before its first listing (months observed / 12),
+- **without a lottery** (every list so far held nobody out: a share of 0), *censoring*: a
+  household first listed before the window opens is left out of it (a visit's effect lasts); one
+  first listed inside it is censored at that month, not left out: leaving it out would select on
+  the outcome itself, since a crisis early in the window raises the score that lists the
+  household. A crisis before its first listing is one the list did not change, so the household
+  is kept with that crisis (label 1); with no crisis before it, it counts as a household without
+  a crisis observed for the share of the window before its first listing (months observed / 12),
   not as a full year without one (`censoring`, `censor`); households never listed, and those
   held out by the lottery (hearth/modelling/holdout.py), are kept whole; each held-out household
   is weighted by 1 / the chance it had of being held out (its list's held-out count over the
@@ -61,9 +63,10 @@ from hearth.modelling.training.censoring import (
 )
 from hearth.modelling.training.offer_correction import (
     Correction,
+    OfferEvidence,
     correct,
     corrected_rule,
-    offer_ratio,
+    offer_evidence,
 )
 from hearth.months import add_months
 
@@ -108,7 +111,8 @@ class SafeUpdating:
     excluded_train: int = 0
     excluded_valid: int = 0
     train_added_copies: int = 0  # rows added by weighting the held-out (training window)
-    ratio: float | None = None  # the lottery's offer ratio (`offer_ratio`), None until told
+    ratio: float | None = None  # the offer ratio the correction uses; None without a lottery
+    evidence: OfferEvidence | None = None  # the lottery's counts behind it
     train_correction: Correction | None = None  # the corrected rule, once the ratio is told
     valid_correction: Correction | None = None
     train_corrected: int = 0  # changed households whose crisis counted other than once
@@ -130,8 +134,8 @@ class SafeUpdating:
 
     @property
     def corrected(self) -> bool:
-        """Whether the corrected rule applies: a list was acted on and the lottery told the
-        ratio (`RULE_CORRECTED`); otherwise the censoring rule (`RULE`)."""
+        """Whether the corrected rule applies: a list was acted on and a lottery was drawn
+        (`RULE_CORRECTED`); otherwise the censoring rule (`RULE`)."""
         return self.acted_on and self.train_correction is not None
 
     @property
@@ -168,6 +172,11 @@ class SafeUpdating:
             "rule": self.guard.text if self.corrected else RULE,
             "mode": "corrected" if self.corrected else "censored",
             "offer_ratio": self.ratio,
+            "offer_evidence": (
+                {**asdict(self.evidence), "raw_ratio": self.evidence.raw}
+                if self.evidence is not None
+                else None
+            ),
             "corrected_households": {
                 "training": self.train_corrected,
                 "validation": self.valid_corrected,
@@ -215,7 +224,8 @@ def safe_updating(
         out.lists, out.min_share = int(rows[0][0]), float(rows[0][1])
         out.margin_lists = int(rows[0][3])
     if out.acted_on:
-        out.ratio = offer_ratio(con, score_as_of)
+        out.evidence = offer_evidence(con, score_as_of)
+        out.ratio = None if out.evidence is None else out.evidence.ratio
     if out.ratio is not None:
         out.train_correction = corrected_rule(con, train_as_of, valid_as_of, out.ratio)
         out.valid_correction = corrected_rule(con, valid_as_of, score_as_of, out.ratio)

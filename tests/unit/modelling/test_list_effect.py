@@ -231,12 +231,13 @@ def test_safe_updating_reads_what_an_offer_does_from_the_lottery(world):
     from hearth.modelling.training.safe_updating import safe_updating
 
     with connect(world) as con:
-        assert offer_ratio(con, "2025-06") is None  # the list is not 6 months old yet
-        # offered 20 of 160 against held out 20 of 40: 0.25, trusted no lower than 0.5
+        assert offer_ratio(con, "2025-06") == 1.0  # the list is not 6 months old: the prior
+        # offered 20 of 160 against held out 20 of 40: 0.25, weighed 0.65 against the prior
+        # (0.41) and trusted no lower than 0.5
         assert offer_ratio(con, "2025-07") == 0.5
         before = safe_updating(con, "2024-02", "2025-02", "2025-06")
         su = safe_updating(con, "2024-02", "2025-02", "2026-02")
-    assert before.acted_on and not before.corrected  # censoring until the ratio is told
+    assert before.acted_on and before.corrected and before.ratio == 1.0  # the prior, until told
     assert su.corrected and su.ratio == 0.5
     # the 200 listed (the held-out's places filled from below the margin); in training listed
     # 11 months into the window (1/12 of it under the offer), in validation before it opened

@@ -29,9 +29,11 @@ from hearth.modelling.training.censoring import (
     window_censoring,
 )
 from hearth.modelling.training.offer_correction import (
+    OfferEvidence,
     corrected_copies,
     corrected_rule,
     offer_ratio,
+    shrunk_ratio,
     under_offer,
 )
 from hearth.modelling.training.safe_updating import (
@@ -175,33 +177,44 @@ def test_the_card_states_the_rule_the_holdout_and_its_crises(warehouse):
     with connect(path) as con:
         su = safe_updating(con, TRAIN, VALID, SCORE)
         held = held_out_between(con, TRAIN, VALID)
-    assert not su.corrected  # no lottery old enough to tell the ratio: censoring
+    # a lottery was drawn, but no list is old enough to show what an offer does: the correction
+    # with the prior's ratio, 1, so every household is kept and every crisis counted once
+    assert su.corrected and su.ratio == 1.0 and su.evidence == OfferEvidence()
     kept, valid, rows = su.apply(window(TRAIN), window(VALID))
     assert valid.frame.height == rows.size  # the rows take the uncapped frame alike
+    assert kept.frame.height == len(PIDS) and su.train_corrected == 0 and su.excluded_train == 0
     su.count_held_out(kept, held)
     text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=su.summary())))
-    assert "## Safe updating" in text and "did not change" in text
-    # the list scored in the training year: censored there, left out of the validation year
-    c = su.train_censored
-    assert c.censored == len(su.train_changed) and su.excluded_valid == len(su.valid_changed)
-    assert f"{c.censored:,} with no crisis before it count as crisis-free only" in text
-    assert "first listing" in text and f"{su.excluded_valid:,} validation households" in text
+    assert "## Safe updating" in text and "prior" in text
+    assert "No list with a lottery is yet old enough" in text
+    assert "offer ratio (crisis rate offered over held out): 1.00" in text
     assert f"Hold-out in the training year: {su.train_held_out:,} households" in text
     assert f"{su.train_held_out_crises:,} of them with a crisis" in text
-    assert "cannot be safely retrained" not in text
-    assert "1 / its chance of being held out" in text and "margin only" not in text
+    assert "cannot be safely retrained" not in text and "margin only" not in text
     su.margin_lists = 1  # a list drawn at the margin: the card says what it cannot see
     text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=su.summary())))
     assert "1 of the lists in its years drew the hold-out at the capacity margin only" in text
+    # once a lottery's list is old enough, the card gives its counts and its own ratio
+    su.evidence = OfferEvidence(200, 20, 50, 10)
+    text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=su.summary())))
+    assert "20 of 200 households offered help had a crisis against 10 of 50 held out" in text
+    assert "a ratio of 0.50" in text
 
 
-def test_a_share_of_zero_says_the_model_cannot_be_safely_retrained(hearth_home, tmp_path):
+def test_a_share_of_zero_is_censored_and_cannot_be_safely_retrained(hearth_home, tmp_path):
     with connect(tmp_path / "w.duckdb") as con:
         decide_holdout(con, SCORED, "2024-03", "v1", 50, HoldoutSettings(0.0, None, None))
         su = safe_updating(con, TRAIN, VALID, SCORE)
+        assert offer_ratio(con, SCORE) is None  # no lottery held anyone out: no ratio, ever
     assert su.min_share == 0 and len(su.train_changed) == 50
-    su.count_held_out(window(TRAIN), set())
+    assert not su.corrected and su.ratio is None  # censoring: nothing can tell the ratio
+    kept, _, _ = su.apply(window(TRAIN), window(VALID))
+    c = su.train_censored  # the list scored in the training year: censored at its first listing
+    assert c.censored == len(su.train_changed) and kept.frame.height < len(PIDS)
+    su.count_held_out(kept, set())
     text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=su.summary())))
+    assert "did not change" in text and "first listing" in text
+    assert f"{c.censored:,} with no crisis before it count as crisis-free only" in text
     assert "This model cannot be safely retrained" in text and "hold-out share 0" in text
     # before any list was acted on, nothing is left out and nothing is said to be unsafe
     with connect(tmp_path / "empty.duckdb") as con:
@@ -209,6 +222,25 @@ def test_a_share_of_zero_says_the_model_cannot_be_safely_retrained(hearth_home, 
     assert not none.acted_on and none.safe
     text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=none.summary())))
     assert "No published list had been acted on" in text and "cannot be" not in text
+
+
+def test_the_offer_ratio_weighs_the_lottery_against_a_prior_of_no_effect():
+    # 50 of 500 offered against 80 of 500 held out: 0.625, its log's Katz variance 0.0285;
+    # the prior's log sd ln(2) / 1.96 weighs it 0.814: exp(0.814 x ln 0.625) = 0.682
+    assert shrunk_ratio(50, 500, 80, 500) == pytest.approx(0.682, abs=0.002)
+    # the same ratio on ten times the households counts nearly whole; on a tenth, little
+    assert shrunk_ratio(500, 5000, 800, 5000) == pytest.approx(0.632, abs=0.002)
+    assert shrunk_ratio(5, 50, 8, 50) == pytest.approx(0.866, abs=0.002)
+    # a ratio above 1 is drawn down alike; an empty group tells nothing
+    assert 1 < shrunk_ratio(80, 500, 50, 500) == pytest.approx(1 / 0.682, abs=0.005)
+    assert shrunk_ratio(0, 0, 10, 50) == 1.0 == shrunk_ratio(3, 40, 0, 0)
+    # no crisis among the offered is evidence (half a crisis in each cell), not nothing
+    assert shrunk_ratio(0, 200, 10, 50) < 0.8
+    # kept within the bounds whatever the lottery holds
+    assert shrunk_ratio(1, 10_000, 900, 1000) == 0.5 and shrunk_ratio(900, 1000, 1, 10_000) == 2.0
+    assert OfferEvidence(500, 50, 500, 80).ratio == shrunk_ratio(50, 500, 80, 500)
+    assert OfferEvidence(500, 50, 500, 80).raw == pytest.approx(0.625)
+    assert OfferEvidence().raw is None and OfferEvidence().ratio == 1.0
 
 
 # --- censoring at the first listing: small frames -----------------------------------------
@@ -317,7 +349,7 @@ def test_the_gate_refuses_a_changed_crisis_counted_as_it_was(warehouse):
     path, _ = warehouse
     with connect(path) as con:
         su = safe_updating(con, TRAIN, VALID, SCORE)
-        assert offer_ratio(con, SCORE) is None  # no list is yet old enough to judge
+        assert offer_ratio(con, SCORE) == 1.0  # no list is yet old enough to judge: the prior
         su.ratio = 0.6
         su.train_correction = corrected_rule(con, TRAIN, VALID, 0.6)
         su.valid_correction = corrected_rule(con, VALID, SCORE, 0.6)
