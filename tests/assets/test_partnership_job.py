@@ -76,3 +76,21 @@ def test_a_file_of_the_partnership_landing_that_is_not_read_runs_no_authority(he
     assert not (settings.partnership_dir() / "run_summary.json").exists()
     routed = json.loads((settings.partnership_dir() / "routing.json").read_text())
     assert routed["blocking"] == routing.blocking
+
+
+def test_the_authorities_steps_run_side_by_side_on_the_multiprocess_executor(hearth_home):
+    """Dagster's multiprocess executor runs two authorities' steps at once (their spans, from
+    the run's own step events, overlap); with one step at a time (`--jobs 1`) they do not."""
+    from tests.support.step_events import overlaps, step_spans
+
+    landing = _landing(hearth_home)
+    names = ["E06000901", "E06000902"]
+    runs = run_authorities(names, landing, jobs=2, executor="multiprocess", say=lambda _: None)
+    assert [r.authority for r in runs] == names
+    run_id = json.loads((settings.partnership_dir() / "run_summary.json").read_text())["run_id"]
+    spans = step_spans(hearth_home / "dagster", run_id)
+    assert {f"prepare_authority[{a}]" for a in names} <= set(spans)
+    assert overlaps(spans, "prepare_authority["), spans
+    # each authority's own run started while the other's was running: from their outcomes too
+    first, second = sorted(runs, key=lambda r: r.started)
+    assert second.started < first.started + first.seconds
