@@ -1,6 +1,7 @@
 """The partnership's Dagster job (hearth/defs/operations/partnership.py), launched as `hearth
 partnership run` launches it, with a real instance: one step per authority, whose stopping is
-recorded while the run goes on to the summary; an authority run alone keeps the others' last
+recorded while the run goes on to the summary, two of them at once on the multiprocess
+executor; an authority run alone keeps the others' last
 outcomes; a landing file no authority can be given runs no authority. Each authority's step runs
 a real `hearth run` in its own home; here its landing is missing, so each stops at once."""
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from hearth import settings
 from hearth.cli.partnership import run_authorities, run_partnership
+from tests.support.step_events import overlaps, step_spans
 
 AREAS = "area_code,area_type,area_name\nE06000901,LA,Northmoor\nE06000902,LA,Southmoor\n"
 
@@ -40,7 +42,7 @@ def _step_events(run_id: str) -> dict[str, list[str]]:
 def test_a_stopped_authority_is_named_and_an_authority_run_alone_keeps_the_others(hearth_home):
     landing = _landing(hearth_home)
     names = ["E06000901", "E06000902"]
-    runs = run_authorities(names, landing, executor="in_process", say=lambda _: None)
+    runs = run_authorities(names, landing, jobs=2, executor="multiprocess", say=lambda _: None)
     assert [r.authority for r in runs] == names
     assert [r.published for r in runs] == [False, False]
     assert all(any("does not exist" in line for line in r.why) for r in runs)
@@ -56,6 +58,12 @@ def test_a_stopped_authority_is_named_and_an_authority_run_alone_keeps_the_other
     assert steps["partnership_model"] == ["STEP_START", "STEP_SUCCESS"]
     assert not any(k.startswith("score_authority") for k in steps)
     assert steps["partnership_summary"] == ["STEP_START", "STEP_FAILURE"]
+    # Dagster's multiprocess executor ran the two authorities' steps at once (their spans, from
+    # the run's own step events, overlap); with one step at a time (`--jobs 1`) they would not
+    spans = step_spans(hearth_home / "dagster", first["run_id"])
+    assert overlaps(spans, "prepare_authority["), spans
+    early, late = sorted(runs, key=lambda r: r.started)  # their own runs overlapped too
+    assert late.started < early.started + early.seconds
 
     run_authorities(["E06000902"], landing, executor="in_process", say=lambda _: None)
     again = json.loads(summary_path.read_text())
@@ -76,21 +84,3 @@ def test_a_file_of_the_partnership_landing_that_is_not_read_runs_no_authority(he
     assert not (settings.partnership_dir() / "run_summary.json").exists()
     routed = json.loads((settings.partnership_dir() / "routing.json").read_text())
     assert routed["blocking"] == routing.blocking
-
-
-def test_the_authorities_steps_run_side_by_side_on_the_multiprocess_executor(hearth_home):
-    """Dagster's multiprocess executor runs two authorities' steps at once (their spans, from
-    the run's own step events, overlap); with one step at a time (`--jobs 1`) they do not."""
-    from tests.support.step_events import overlaps, step_spans
-
-    landing = _landing(hearth_home)
-    names = ["E06000901", "E06000902"]
-    runs = run_authorities(names, landing, jobs=2, executor="multiprocess", say=lambda _: None)
-    assert [r.authority for r in runs] == names
-    run_id = json.loads((settings.partnership_dir() / "run_summary.json").read_text())["run_id"]
-    spans = step_spans(hearth_home / "dagster", run_id)
-    assert {f"prepare_authority[{a}]" for a in names} <= set(spans)
-    assert overlaps(spans, "prepare_authority["), spans
-    # each authority's own run started while the other's was running: from their outcomes too
-    first, second = sorted(runs, key=lambda r: r.started)
-    assert second.started < first.started + first.seconds
