@@ -19,7 +19,7 @@ from hearth.cli.console import console, fail, say
 from hearth.cli.launch import ensure_dagster_home, train_settings_or_fail
 from hearth.cli.out_of_process import execute_out_of_process
 from hearth.linkage.partnership import PartnershipError, Routing, read_authorities
-from hearth.operations.executors import execution_config, executor_name
+from hearth.operations.executors import EXECUTOR_ENV, execution_config, executor_name
 from hearth.operations.partnership import (
     LOCK_WHAT,
     AuthorityRun,
@@ -86,7 +86,7 @@ def run_partnership(
     PartnershipError (a sentence)."""
     import dagster as dg  # dagster
 
-    name = executor_name(executor or DEFAULT_EXECUTOR)
+    name = executor_name(executor or os.environ.get(EXECUTOR_ENV) or DEFAULT_EXECUTOR)
     if name not in PARTNERSHIP_EXECUTORS:
         raise ValueError(
             f"A partnership runs on one of {', '.join(PARTNERSHIP_EXECUTORS)}, not {name}."
@@ -235,9 +235,10 @@ def run_command(
         str | None,
         typer.Option(
             "--executor",
-            help="Where the partnership's steps run: multiprocess (default: one machine, "
-            "authorities side by side), in_process (one after another) or celery (`hearth "
-            "worker`s, which may be on other machines). docs/operations.md.",
+            help="Where the partnership's steps run: multiprocess (default, or "
+            "HEARTH_EXECUTOR: one machine, authorities side by side), in_process (one after "
+            "another) or celery (`hearth worker`s, which may be on other machines). Each "
+            "authority's own run is in-process. docs/operations.md.",
         ),
     ] = None,
     allow_missing_sources: Annotated[
@@ -285,7 +286,7 @@ def run_command(
             jobs,
             allow_missing_sources,
             say=say,
-            executor=executor or DEFAULT_EXECUTOR,
+            executor=executor,
             retrain=retrain,
             min_share=min_share,
             train_config=training,

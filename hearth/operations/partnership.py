@@ -60,6 +60,8 @@ _OWN_PLACES = (
     "DAGSTER_HOME",
     "MLFLOW_TRACKING_URI",
     "HEARTH_ROLES_FILE",
+    # the partnership's executor spreads the authorities; each one's own run is in-process
+    "HEARTH_EXECUTOR",
 )
 _LAST_LINES = 8  # of a failed run's output, kept in the summary: the sentences saying why
 LOCK_WHAT = "hearth partnership run"

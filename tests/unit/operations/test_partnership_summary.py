@@ -13,9 +13,11 @@ from hearth.operations.partnership import authority_environment
 def test_an_authority_runs_in_its_own_home_only(hearth_home, monkeypatch):
     monkeypatch.setenv("HEARTH_WAREHOUSE", str(hearth_home / "elsewhere.duckdb"))
     monkeypatch.setenv("HEARTH_CLOCK", "2026-01-15")
+    monkeypatch.setenv("HEARTH_EXECUTOR", "celery")  # the partnership's, not the authority's
     env = authority_environment("E06000903")
     assert env["HEARTH_HOME"] == str(hearth_home / "authorities" / "E06000903")
-    assert "HEARTH_WAREHOUSE" not in env and env["HEARTH_CLOCK"] == "2026-01-15"
+    assert "HEARTH_WAREHOUSE" not in env and "HEARTH_EXECUTOR" not in env
+    assert env["HEARTH_CLOCK"] == "2026-01-15"
     with pytest.raises(ValueError, match="ONS code"):
         authority_environment("../E06000903")
 
