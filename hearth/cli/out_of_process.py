@@ -39,9 +39,27 @@ def score_job():
     return defs().resolve_job_def("hearth_score")
 
 
-# `hearth run --part`: which job runs (a partnership's authority runs in two parts)
-JOBS = {"all": full_run_job, "prepare": prepare_job, "score": score_job}
-JOB_NAMES = {"all": JOB_NAME, "prepare": "hearth_prepare", "score": "hearth_score"}
+def partnership_job():
+    """A partnership's run (hearth/defs/operations/partnership.py), loaded as `full_run_job`."""
+    from hearth.definitions import defs  # dagster
+
+    return defs().resolve_job_def("hearth_partnership")
+
+
+# `hearth run --part`: which job runs (a partnership's authority runs in two parts); and
+# `hearth partnership run`'s job, launched the same way
+JOBS = {
+    "all": full_run_job,
+    "prepare": prepare_job,
+    "score": score_job,
+    "partnership": partnership_job,
+}
+JOB_NAMES = {
+    "all": JOB_NAME,
+    "prepare": "hearth_prepare",
+    "score": "hearth_score",
+    "partnership": "hearth_partnership",
+}
 
 
 def run_config_for(landing: Path, settings_cfg: dict, train_config: dict | None) -> dict:

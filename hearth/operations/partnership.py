@@ -1,25 +1,28 @@
-"""A partnership's run (issue 28): route the partnership's landing once, then run each authority
-as its own Hearth home — its own `hearth run` (a Dagster run in its own instance), its own
-DuckDB file, outputs, run lock and commit — in two parts around the partnership's one model
-(hearth/operations/partnership_model.py):
+"""A partnership's run (issue 28), as plain functions the partnership's Dagster job
+(hearth/defs/operations/partnership.py: `hearth_partnership`) calls step by step. Each
+authority is its own Hearth home — its own `hearth run` (a Dagster run in its own instance), its
+own DuckDB file, outputs, run lock and commit — run in two parts around the partnership's one
+model (hearth/operations/partnership_model.py):
 
-1. each authority prepares (`hearth run --part prepare`: ingest to features and labels),
-   `jobs` at a time;
-2. the partnership model is trained once on the union of their feature sets, when the
-   completeness rule holds (otherwise the last partnership model stays @champion);
-3. each authority that prepared scores with the partnership's @champion and publishes its own
-   list (`hearth run --part score`), `jobs` at a time.
+1. the partnership's landing is routed once into each authority's (`plan_partnership`);
+2. each authority prepares (`prepare_authority`: `hearth run --part prepare`, ingest to features
+   and labels), one Dagster step per authority, as many at once as the executor allows;
+3. the partnership model is trained once on the union of their feature sets, when the
+   completeness rule holds (otherwise the last partnership model stays @champion):
+   `partnership_model_step`;
+4. each authority that prepared scores with the partnership's @champion and publishes its own
+   list (`score_authority`: `hearth run --part score`), one step per authority;
+5. the partnership's run_summary.json (HEARTH_HOME/partnership/) names every authority's
+   outcome, the model's step (which authorities were in, which not, and the rule) and the
+   routing's counts (`write_summary`).
 
-One authority's late extract or failed step stops only that authority: the others publish (with
-the last partnership model, when the rule does not hold without it). The failed one is re-run
-alone (`hearth partnership run --authority <code>`): its routing redone for it only, and it
-scores with the partnership's current @champion — the model the others published with — unless
-`--retrain` is given.
+One authority's late extract or failed (or killed) step stops only that authority: its step
+records the outcome and the others go on and publish (with the last partnership model, when the
+rule does not hold without it). The failed one is re-run alone (`hearth partnership run
+--authority <code>`): its routing redone for it only, and it scores with the partnership's
+current @champion — the model the others published with — unless `--retrain` is given.
 
-What each authority's run did is read from its own `outputs/latest/run_summary.json`; the
-partnership's `run_summary.json` (HEARTH_HOME/partnership/) names every authority's outcome,
-the partnership model's step (which authorities were in, which not, and the rule) and the
-routing's counts."""
+What each authority's run did is read from its own `outputs/latest/run_summary.json`."""
 
 from __future__ import annotations
 
@@ -29,13 +32,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hearth import settings
 from hearth.atomic import read_record, write_atomically
-from hearth.linkage.partnership import Routing, read_authorities, route
+from hearth.linkage.partnership import (
+    PartnershipError,
+    Routed,
+    Routing,
+    read_authorities,
+    route,
+)
 from hearth.operations.partnership_model import (
     PartnershipModel,
     current_champion,
@@ -52,8 +60,11 @@ _OWN_PLACES = (
     "DAGSTER_HOME",
     "MLFLOW_TRACKING_URI",
     "HEARTH_ROLES_FILE",
+    # the partnership's executor spreads the authorities; each one's own run is in-process
+    "HEARTH_EXECUTOR",
 )
 _LAST_LINES = 8  # of a failed run's output, kept in the summary: the sentences saying why
+LOCK_WHAT = "hearth partnership run"
 
 
 @dataclass
@@ -69,6 +80,19 @@ class AuthorityRun:
     prepared: bool = False  # its `prepare` part succeeded (features for the partnership model)
     model_version: str | None = None  # the partnership model version its list was scored with
     parts: dict[str, float] = field(default_factory=dict)  # part: seconds
+
+
+@dataclass
+class PartnershipPlan:
+    """What a partnership run works on, decided by its first step from the landing as it is
+    then (never when the definitions load)."""
+
+    names: tuple[str, ...]  # the authorities this run runs
+    everyone: tuple[str, ...]  # every authority of the partnership (the completeness rule's)
+    began: float  # the wall clock as the run began: each authority's `started` counts from it
+    problems: list[str] = field(default_factory=list)  # the routing's sentences
+    blocking: list[str] = field(default_factory=list)  # files no authority could be given
+    routed: bool = True  # routed in this run (else: as an earlier routing left the landings)
 
 
 def _write(path: Path, record: dict) -> None:
@@ -96,9 +120,10 @@ def run_authority(
     authority: str, extra: list[str], began: float, part: str = "score"
 ) -> AuthorityRun:
     """One part of one authority's run (`hearth run --part prepare|score` in its own home) as a
-    child process: a crash or a kill of it ends that authority's run only."""
+    child process: a crash or a kill of it ends that authority's run only. `began`: the
+    partnership run's start on the wall clock (steps may run in other processes or machines)."""
     home = settings.authority_home(authority)
-    start = time.monotonic()
+    started, start = time.time(), time.monotonic()
     log = home / f"partnership-{part}.log"
     home.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:
@@ -115,7 +140,7 @@ def run_authority(
         published=code == 0 and part == "score",
         seconds=seconds,
         home=str(home),
-        started=round(start - began, 1),
+        started=round(started - began, 1),
         prepared=code == 0 and part == "prepare",
         parts={part: seconds},
     )
@@ -126,17 +151,30 @@ def run_authority(
         run.output_folder = str((home / "outputs" / "latest").resolve())
     elif code != 0:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-        run.why = [ln for ln in lines if ln.strip()][-_LAST_LINES:] or [f"exit code {code}"]
+        said = [ln for ln in lines if ln.strip()][-_LAST_LINES:]
+        run.why = said or [f"its run ended with exit code {code} and said nothing"]
+        if code < 0:  # killed by a signal: its own output may end mid-line
+            run.why.append(f"its run was stopped by signal {-code}")
     return run
 
 
-def _part(
-    names: tuple[str, ...], part: str, jobs: int, extra: list[str], began: float
-) -> dict[str, AuthorityRun]:
-    """One part of each named authority's run, `jobs` at a time."""
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        runs = pool.map(lambda a: run_authority(a, extra, began, part), names)
-        return {r.authority: r for r in runs}
+def _extra(allow_missing_sources: bool) -> list[str]:
+    return ["--allow-missing-sources"] if allow_missing_sources else []
+
+
+def prepare_authority(
+    authority: str, plan: PartnershipPlan, allow_missing_sources: bool = False
+) -> AuthorityRun:
+    """An authority's first part (ingest to features and labels) in its own home."""
+    return run_authority(authority, _extra(allow_missing_sources), plan.began, "prepare")
+
+
+def score_authority(
+    authority: str, plan: PartnershipPlan, allow_missing_sources: bool = False
+) -> AuthorityRun:
+    """An authority's second part (scored with the partnership's @champion, its list
+    published) in its own home."""
+    return run_authority(authority, _extra(allow_missing_sources), plan.began, "score")
 
 
 def _stopped_why(run: AuthorityRun) -> str:
@@ -159,154 +197,167 @@ def _joined(prepared: AuthorityRun, scored: AuthorityRun | None, why: list[str])
     return scored
 
 
-def run_authorities(
-    names: Iterable[str],
-    jobs: int = 2,
-    extra: list[str] | None = None,
-    say: Callable[[str], None] = print,
-    routing: Routing | None = None,
-    retrain: bool | None = None,
-    min_share: float | None = None,
-    train_config: dict | None = None,
-    everyone: Iterable[str] | None = None,
-) -> list[AuthorityRun]:
-    """Prepare each named authority in its own home from its routed landing, train the
-    partnership model once (`retrain`; default: when every authority of the partnership,
-    `everyone`, is among those named) if the completeness rule holds, then score and publish
-    each authority that prepared with the partnership's @champion; write the partnership's
-    run_summary.json (`routing`: the routing they ran on)."""
-    # one partnership run at a time: two would train from (and route into) the same homes
-    with run_lock(settings.partnership_dir(), "hearth partnership run", say):
-        return _run_authorities(
-            tuple(names),
-            jobs,
-            extra or [],
-            say,
-            routing,
-            retrain,
-            min_share,
-            train_config,
-            tuple(everyone or (routing.authorities if routing else names)),
-        )
-
-
-def _run_authorities(
-    names: tuple[str, ...],
-    jobs: int,
-    extra: list[str],
-    say: Callable[[str], None],
-    routing: Routing | None,
-    retrain: bool | None,
-    min_share: float | None,
-    train_config: dict | None,
-    partnership: tuple[str, ...],
-) -> list[AuthorityRun]:
-    retrain = set(names) >= set(partnership) if retrain is None else retrain
-    say(f"Preparing {len(names)} authorit{'y' if len(names) == 1 else 'ies'}, {jobs} at a time.")
-    began = time.monotonic()
-    prepared = _part(names, "prepare", jobs, extra, began)
-    stopped = {a: _stopped_why(r) for a, r in prepared.items() if not r.prepared}
-    rule = judge_completeness(partnership, stopped, min_share)
-    if retrain:
-        model = train_partnership_model(rule, train_config, say)
-    else:
-        version = current_champion()
-        model = PartnershipModel(
-            False,
-            rule,
-            version,
-            reason="not retrained: an authority run alone scores with the partnership's "
-            f"current model (version {version})",
-        )
-        say(f"The partnership model is not retrained; {model.reason}.")
-    ready = tuple(a for a in names if prepared[a].prepared)
-    scored: dict[str, AuthorityRun] = {}
-    no_model = ["The partnership has no model to score with: " + rule.sentence()]
-    if ready and model.version is not None:
-        say(
-            f"Scoring {len(ready)} authorit{'y' if len(ready) == 1 else 'ies'} with the "
-            f"partnership model version {model.version}, {jobs} at a time."
-        )
-        scored = _part(ready, "score", jobs, extra, began)
-    runs = [_joined(prepared[a], scored.get(a), no_model) for a in names]
-    for run in runs:
-        if run.published:
-            say(f"{run.authority}: published its list for {run.as_of} ({run.seconds:.0f} s).")
-        else:
-            say(
-                f"{run.authority}: stopped; its last list stays as it was. Run it alone with "
-                f"`hearth partnership run --landing <the partnership's landing> --authority "
-                f"{run.authority}`."
-            )
-    # an authority run alone keeps the others' last outcomes in the summary, marked as earlier
-    path = settings.partnership_dir() / "run_summary.json"
-    earlier = {
-        r["authority"]: {**r, "this_run": False}
-        for r in (read_record(path) or {}).get("authorities_runs", [])
-        if isinstance(r, dict) and r.get("authority") not in names
-    }
-    latest = {**earlier, **{r.authority: {**asdict(r), "this_run": True} for r in runs}}
-    ordered = [latest[a] for a in sorted(latest)]
-    record = {
-        "home": str(settings.hearth_home()),
-        "authorities": list(partnership),
-        "published": [r["authority"] for r in ordered if r["published"]],
-        "stopped": [r["authority"] for r in ordered if not r["published"]],
-        "model": model.as_record(),
-        "authorities_runs": ordered,
-        "routing": {
-            "file": "routing.json",
-            "problems": routing.sentences() if routing else [],
-        },
-    }
-    _write(path, record)
-    return runs
+def route_landing(
+    landing: Path, only: Iterable[str] | None = None, say: Callable[[str], None] = print
+) -> Routing:
+    """Route the partnership's landing into each authority's (or `only` those named), and keep
+    the routing's counts in HEARTH_HOME/partnership/routing.json. Takes no lock: the caller
+    holds the partnership's (`route_partnership`, or the process orchestrating the job)."""
+    routing = route(
+        landing,
+        settings.authorities_dir(),
+        settings.partnership_dir() / "routing.duckdb",
+        only=only,
+        say=say,
+    )
+    _write(settings.partnership_dir() / "routing.json", routing.as_record())
+    return routing
 
 
 def route_partnership(
     landing: Path, only: Iterable[str] | None = None, say: Callable[[str], None] = print
 ) -> Routing:
-    """Route the partnership's landing into each authority's (or `only` those named), and keep
-    the routing's counts in HEARTH_HOME/partnership/routing.json."""
-    with run_lock(settings.partnership_dir(), "hearth partnership run", say):
-        routing = route(
-            landing,
-            settings.authorities_dir(),
-            settings.partnership_dir() / "routing.duckdb",
-            only=only,
-            say=say,
-        )
-    _write(settings.partnership_dir() / "routing.json", routing.as_record())
-    return routing
+    """`route_landing` under the partnership's run lock (`hearth partnership route`)."""
+    with run_lock(settings.partnership_dir(), LOCK_WHAT, say):
+        return route_landing(landing, only, say)
 
 
-def run_partnership(
+def last_routing() -> Routing | None:
+    """The routing HEARTH_HOME/partnership/routing.json records, None before the first."""
+    record = read_record(settings.partnership_dir() / "routing.json")
+    if not isinstance(record, dict):
+        return None
+    return Routing(
+        tuple(record.get("authorities") or ()),
+        [Routed(**e) for e in record.get("extracts") or []],
+        list(record.get("blocking") or []),
+    )
+
+
+def plan_partnership(
     landing: Path,
-    authorities: Iterable[str] | None = None,
-    jobs: int = 2,
-    extra: list[str] | None = None,
+    only: Iterable[str] | None = None,
+    route_first: bool = True,
     say: Callable[[str], None] = print,
+) -> PartnershipPlan:
+    """The partnership's authorities read from the landing's area lookup now, and the routing
+    of its landing into theirs (for `only` those named, default all); with `route_first` False,
+    the authorities' landings as the last routing left them."""
+    began = time.time()
+    everyone = read_authorities(landing)
+    chosen = tuple(only) if only else None
+    if route_first:
+        routing: Routing | None = route_landing(landing, chosen, say)
+    else:
+        routing = last_routing()
+        unknown = sorted(set(chosen or ()) - set(everyone))
+        if unknown:
+            raise PartnershipError(
+                f"{', '.join(unknown)} is not an authority of the partnership "
+                f"({', '.join(everyone)})."
+            )
+    names = chosen or (routing.authorities if routing else everyone)
+    return PartnershipPlan(
+        names=tuple(names),
+        everyone=everyone,
+        began=began,
+        problems=routing.sentences() if routing else [],
+        blocking=list(routing.blocking) if routing and route_first else [],
+        routed=route_first,
+    )
+
+
+def partnership_model_step(
+    plan: PartnershipPlan,
+    prepared: Iterable[AuthorityRun],
     retrain: bool | None = None,
     min_share: float | None = None,
     train_config: dict | None = None,
-) -> tuple[Routing, list[AuthorityRun]]:
-    """Route (for the authorities named, default all), then run each of them around the
-    partnership model (`run_authorities`)."""
-    chosen = tuple(authorities) if authorities else None
-    routing = route_partnership(landing, chosen, say)
-    if routing.blocking:  # a file of the partnership's landing no authority could be given
-        for sentence in routing.blocking:
-            say(sentence)
-        return routing, []
-    runs = run_authorities(
-        chosen or routing.authorities,
-        jobs,
-        extra,
-        say,
-        routing,
-        retrain=retrain,
-        min_share=min_share,
-        train_config=train_config,
-        everyone=read_authorities(landing),
+    say: Callable[[str], None] = print,
+) -> PartnershipModel:
+    """The partnership model's step, once every authority's first part has ended: retrain
+    (`retrain`; default: when every authority of the partnership is in this run) if the
+    completeness rule holds, else keep @champion; the sentence says which and why."""
+    stopped = {r.authority: _stopped_why(r) for r in prepared if not r.prepared}
+    rule = judge_completeness(plan.everyone, stopped, min_share)
+    retrain = set(plan.names) >= set(plan.everyone) if retrain is None else retrain
+    if retrain:
+        return train_partnership_model(rule, train_config, say)
+    version = current_champion()
+    model = PartnershipModel(
+        False,
+        rule,
+        version,
+        reason="not retrained: an authority run alone scores with the partnership's "
+        f"current model (version {version})",
     )
-    return routing, runs
+    say(f"The partnership model is not retrained; {model.reason}.")
+    return model
+
+
+def ready_to_score(prepared: Iterable[AuthorityRun], model: PartnershipModel) -> list[str]:
+    """The authorities that score: those that prepared, when the partnership has a model."""
+    if model.version is None:
+        return []
+    return [r.authority for r in prepared if r.prepared]
+
+
+def outcome_sentences(runs: Iterable[AuthorityRun]) -> list[str]:
+    """One sentence per authority: published, or stopped and how to run it alone."""
+    return [
+        f"{run.authority}: published its list for {run.as_of} ({run.seconds:.0f} s)."
+        if run.published
+        else f"{run.authority}: stopped; its last list stays as it was. Run it alone with "
+        f"`hearth partnership run --landing <the partnership's landing> --authority "
+        f"{run.authority}`."
+        for run in runs
+    ]
+
+
+def write_summary(
+    plan: PartnershipPlan,
+    prepared: Iterable[AuthorityRun],
+    scored: Iterable[AuthorityRun],
+    model: PartnershipModel,
+    say: Callable[[str], None] = print,
+    run_id: str | None = None,
+) -> list[AuthorityRun]:
+    """Each authority's two parts as one outcome, said and written to the partnership's
+    run_summary.json; an authority run alone keeps the others' last outcomes in it, marked as
+    earlier. `run_id`: the partnership's Dagster run."""
+    first = {r.authority: r for r in prepared}
+    second = {r.authority: r for r in scored}
+    no_model = ["The partnership has no model to score with: " + model.completeness.sentence()]
+    runs = [_joined(first[a], second.get(a), no_model) for a in plan.names if a in first]
+    for sentence in outcome_sentences(runs):
+        say(sentence)
+    path = settings.partnership_dir() / "run_summary.json"
+    earlier = {
+        r["authority"]: {**r, "this_run": False}
+        for r in (read_record(path) or {}).get("authorities_runs", [])
+        if isinstance(r, dict) and r.get("authority") not in plan.names
+    }
+    latest = {**earlier, **{r.authority: {**asdict(r), "this_run": True} for r in runs}}
+    ordered = [latest[a] for a in sorted(latest)]
+    record = {
+        "home": str(settings.hearth_home()),
+        "run_id": run_id,
+        "authorities": list(plan.everyone),
+        "published": [r["authority"] for r in ordered if r["published"]],
+        "stopped": [r["authority"] for r in ordered if not r["published"]],
+        "model": model.as_record(),
+        "authorities_runs": ordered,
+        "routing": {"file": "routing.json", "problems": plan.problems},
+    }
+    _write(path, record)
+    return runs
+
+
+def summary_runs(record: dict) -> list[AuthorityRun]:
+    """The authorities a partnership run ran, from its run_summary.json record."""
+    names = {f for f in AuthorityRun.__dataclass_fields__}
+    return [
+        AuthorityRun(**{k: v for k, v in r.items() if k in names})
+        for r in record.get("authorities_runs", [])
+        if isinstance(r, dict) and r.get("this_run")
+    ]

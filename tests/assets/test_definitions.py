@@ -84,3 +84,23 @@ def test_the_run_tags_hearth_sets_are_dagsters_own():
     assert tags.PARTITION_RANGE_START == dagster_tags.ASSET_PARTITION_RANGE_START_TAG
     assert tags.PARTITION_RANGE_END == dagster_tags.ASSET_PARTITION_RANGE_END_TAG
     assert tags.PARTITION_NAME == dagster_tags.PARTITION_NAME_TAG
+
+
+def test_the_partnership_job_maps_a_step_per_authority_and_documents_every_step():
+    """hearth_partnership (hearth/defs/operations/partnership.py): the authorities are dynamic
+    outputs (decided when a run starts, not when the definitions load), prepared and scored by
+    mapped steps around the one model step; multiprocess unless run config says otherwise."""
+    job = defs().resolve_job_def("hearth_partnership")
+    assert job.description and len(job.description) > 40
+    for node in job.nodes:
+        assert node.definition.description and len(node.definition.description) > 40, node.name
+    route = job.graph.node_named("route_partnership_landing").definition
+    model = job.graph.node_named("partnership_model").definition
+    assert route.output_def_named("authority").is_dynamic
+    assert model.output_def_named("ready").is_dynamic
+    deps = job.dependency_structure
+    assert deps.is_dynamic_mapped("prepare_authority")
+    assert deps.is_dynamic_mapped("score_authority")
+    assert job.executor_def.name == "hearth_partnership"
+    field = job.executor_def.config_schema.as_field()
+    assert field.default_value == {"multiprocess": {}}

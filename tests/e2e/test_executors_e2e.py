@@ -1,10 +1,12 @@
 """One world, three executors: the in-process run, the multiprocess run and a run on a celery
 worker fed by a real Redis (Debian's redis-server, started here on a free port) publish the same
 ranked list byte for byte; on the multiprocess run, Dagster's own step events show that no two
-steps that open the warehouse ran at once."""
+steps that open the warehouse ran at once. A partnership's job on a celery worker runs two
+authorities' steps at once (its step events again)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -158,3 +160,63 @@ def test_in_process_multiprocess_and_celery_publish_the_same_list(
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
     assert celery == in_process
+
+
+def test_partnership_authority_steps_overlap_on_celery(tmp_path, redis_url, monkeypatch):
+    """The partnership's job (hearth/defs/operations/partnership.py) on a celery worker taking
+    two steps at once: two authorities' steps overlap in time, by the run's own step events.
+    Cheap on purpose: the authorities have no extracts, so each one's `hearth run` stops within
+    seconds (recorded, the run goes on); whole partnership runs: test_partnership_runs.py."""
+    from hearth.cli.partnership import run_authorities
+    from tests.support.step_events import overlaps, step_spans
+
+    home = tmp_path / "partnership"
+    landing = home / "landing"
+    (landing / "reference").mkdir(parents=True)
+    (landing / "reference" / "areas.csv").write_text(
+        "area_code,area_type,area_name\nE06000901,LA,Northmoor\nE06000902,LA,Southmoor\n"
+    )
+    env = without_hearth(HEARTH_HOME=str(home), HEARTH_CELERY_BROKER=redis_url)
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "hearth"),
+            "worker",
+            "--concurrency",
+            "2",
+            "--name",
+            "partnership",
+            "--landing",
+            str(landing),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        ready = home / "dagster" / "dagster_celery" / "config"
+        deadline = time.monotonic() + 300
+        while not ready.is_dir() and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert ready.is_dir(), "the celery worker did not start"
+        with monkeypatch.context() as mp:
+            clear_hearth(mp, HEARTH_HOME=str(home), HEARTH_CELERY_BROKER=redis_url)
+            # the first run warms the worker's two pool processes (each loads Hearth's
+            # definitions on its first task, longer than these steps take); the second is read
+            for _ in range(2):
+                runs = run_authorities(
+                    ["E06000901", "E06000902"], landing, executor="celery", say=lambda _: None
+                )
+            run_id = json.loads((home / "partnership" / "run_summary.json").read_text())["run_id"]
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    assert [r.authority for r in runs] == ["E06000901", "E06000902"]
+    assert all(not r.prepared and any("does not exist" in w for w in r.why) for r in runs)
+    spans = step_spans(home / "dagster", run_id)
+    assert {"prepare_authority[E06000901]", "prepare_authority[E06000902]"} <= set(spans)
+    assert overlaps(spans, "prepare_authority["), spans

@@ -1,40 +1,50 @@
 """A partnership of three authorities run end to end around one partnership model (issue 28), on
 a world of 1,500 households with the agencies' own identifiers (issue 25: police with no NHS
 number, fire by address, social care with NHS numbers for some; records that share no key are
-routed by the partnership's linkage), about 500 an authority; each authority is a real `hearth
-run` in its own home, in two parts, and the partnership model a real MLflow version. No run is
-told to go on past a missing source: a month with no row of an agency's extract for an
-authority reaches it as a header-only file, loaded as 0 rows received.
+routed by the partnership's linkage), about 500 an authority. Each run is the partnership's
+Dagster job (hearth/defs/operations/partnership.py) launched as `hearth partnership run` does;
+each authority's step is a real `hearth run` in its own home, in two parts, and the partnership
+model a real MLflow version. No run is told to go on past a missing source: a month with no row
+of an agency's extract for an authority reaches it as a header-only file, loaded as 0 rows
+received.
 
-1. Every authority prepares, the partnership model is trained once on the union of their
+1. On the multiprocess executor, every authority prepares (two of their steps at once, by
+   Dagster's own step events), the partnership model is trained once on the union of their
    feature sets and registered once in the partnership's MLflow home; each authority scores
    with it and publishes only its own households, and trains nothing of its own.
 2. Next, one authority's step stops (its health extract for the newest month arrives as a
-   workbook Hearth cannot read): the completeness rule does not hold, so the model is not
-   retrained, and the other two publish with the last partnership model — byte for byte the
-   lists they published when nothing failed (a retrain on the same data registers no new
-   version: hearth/modelling/registry/run_log.py). The summary names who was in and who not.
-3. The stopped authority re-runs alone and publishes with the same model, leaving the others'
-   lists untouched."""
+   workbook Hearth cannot read) and another's is killed mid-way (its `hearth run` gets
+   SIGKILL): the completeness rule does not hold, so the model is not retrained, and the third
+   publishes with the last partnership model — byte for byte the list it published when nothing
+   failed (a retrain on the same data registers no new version:
+   hearth/modelling/registry/run_log.py). The summary names who was in and who not.
+3. The two stopped authorities re-run alone (in-process) and publish with the same model,
+   leaving the other's list untouched."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from hearth import settings
+from hearth.cli.partnership import run_authorities, run_partnership
 from hearth.linkage.partnership import read_authorities
 from hearth.modelling.registry.client import Registry
-from hearth.operations.partnership import route_partnership, run_authorities, run_partnership
+from hearth.operations.partnership import route_partnership
 from tests.conftest import FAST_TRAINING
 from tests.support.environment import clear_hearth
+from tests.support.step_events import overlaps, step_spans
 
 CSV = Path("outputs") / "latest" / "ranked_households.csv"
 HOUSEHOLDS = 1500  # over three authorities: the e2e stays within CI's budget
-GO_ON: list[str] = []  # no --allow-missing-sources: "no rows for you" is not a missing source
+# no --allow-missing-sources anywhere: "no rows for you" is not a missing source
 
 
 def _list(home: Path, authority: str) -> Path:
@@ -43,6 +53,40 @@ def _list(home: Path, authority: str) -> Path:
 
 def _registry(home: Path) -> Registry:
     return Registry(f"sqlite:///{home / 'mlflow.db'}")
+
+
+def _killer(home: Path, part: str, after: float = 3.0) -> threading.Thread:
+    """A thread that waits for the authority's `hearth run --part <part>` (a grandchild of this
+    test: the step's child process, working in `home`), lets it work for `after` seconds, then
+    kills it by its PID with SIGKILL."""
+
+    def ours(pid: str) -> bool:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            return (
+                os.readlink(f"/proc/{pid}/cwd") == str(home.resolve())
+                and [
+                    b"--part",
+                    part.encode(),
+                ]
+                == cmd[cmd.index(b"--part") : cmd.index(b"--part") + 2]
+            )
+        except (OSError, ValueError):
+            return False
+
+    def watch() -> None:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            found = [p for p in os.listdir("/proc") if p.isdigit() and ours(p)]
+            if found:
+                time.sleep(after)
+                os.kill(int(found[0]), signal.SIGKILL)
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +111,14 @@ def runs(world, tmp_path_factory):
     landing = world / "landing"
     home = tmp_path_factory.mktemp("partnership") / "home"
     authorities = read_authorities(landing)
-    failing = authorities[-1]
+    failing, killed = authorities[-1], authorities[0]
     mp = pytest.MonkeyPatch()
     clear_hearth(mp, HEARTH_HOME=str(home))
     lines: list[str] = []
     try:
         _, first = run_partnership(
-            landing, jobs=2, extra=GO_ON, say=lines.append, train_config=FAST_TRAINING
-        )
+            landing, jobs=2, say=lines.append, train_config=FAST_TRAINING
+        )  # the default executor: multiprocess
         first_summary = json.loads((settings.partnership_dir() / "run_summary.json").read_text())
         published = {a: _list(home, a).read_bytes() for a in authorities}
         # the next run: one authority's newest health extract is a workbook it cannot read
@@ -82,13 +126,18 @@ def runs(world, tmp_path_factory):
         newest = max(e.month for e in routing.extracts if e.source == "health")
         bad = settings.authority_home(failing) / "landing" / "health" / newest / "late.xlsx"
         bad.write_bytes(b"PK\x03\x04 a workbook, not an extract")
+        # ... and another authority's step is killed mid-way
+        kill = _killer(settings.authority_home(killed), "prepare")
         stopped = run_authorities(
-            routing.authorities, 2, GO_ON, lines.append, routing, train_config=FAST_TRAINING
+            routing.authorities, landing, 2, say=lines.append, train_config=FAST_TRAINING
         )
+        kill.join(timeout=5)
         stopped_summary = json.loads((settings.partnership_dir() / "run_summary.json").read_text())
         after_stop = {a: _list(home, a).read_bytes() for a in authorities}
-        bad.unlink()  # the officer sorts it out; the failed authority runs alone
-        _, again = run_partnership(landing, [failing], 1, GO_ON, lines.append)
+        bad.unlink()  # the officer sorts it out; the stopped authorities run alone
+        _, again = run_partnership(
+            landing, [failing, killed], 1, say=lines.append, executor="in_process"
+        )
         summary = json.loads((settings.partnership_dir() / "run_summary.json").read_text())
     finally:
         mp.undo()
@@ -96,6 +145,7 @@ def runs(world, tmp_path_factory):
         "home": home,
         "authorities": authorities,
         "failing": failing,
+        "killed": killed,
         "first": first,
         "first_summary": first_summary,
         "published": published,
@@ -136,38 +186,65 @@ def settings_home(home: Path, authority: str) -> Path:
     return home / "authorities" / authority
 
 
+def test_the_partnership_is_one_dagster_run_with_authority_steps_side_by_side(runs):
+    """The first run's own step events: routing, a step per authority for each part, the model
+    and the summary, all ended well; two authorities prepared at once on the multiprocess
+    executor (`--jobs 2`; with `--jobs 1` no two overlap)."""
+    home, authorities = runs["home"], runs["authorities"]
+    spans = step_spans(home / "dagster", runs["first_summary"]["run_id"])
+    expected = {"route_partnership_landing", "partnership_model", "partnership_summary"}
+    expected |= {f"{part}_authority[{a}]" for part in ("prepare", "score") for a in authorities}
+    assert set(spans) == expected
+    prepared = overlaps(spans, "prepare_authority[")
+    print(f"authority steps that overlapped (seconds): {prepared}")  # for the report: -s
+    assert prepared, spans
+    # the model waited for every authority's first part, every second part waited for it
+    model = spans["partnership_model"]
+    assert all(spans[k][1] <= model[0] for k in spans if k.startswith("prepare_authority["))
+    assert all(spans[k][0] >= model[1] for k in spans if k.startswith("score_authority["))
+
+
 def test_one_authority_stopping_leaves_the_others_lists_as_they_would_have_been(runs):
     by = {r.authority: r for r in runs["stopped"]}
-    failing = runs["failing"]
+    failing, killed = runs["failing"], runs["killed"]
     assert not by[failing].prepared and not by[failing].published
     assert any("late.xlsx" in line for line in by[failing].why), by[failing].why
-    others = [a for a in runs["authorities"] if a != failing]
-    assert all(by[a].published and by[a].model_version == "1" for a in others)
+    assert not by[killed].prepared and not by[killed].published
+    assert "its run was stopped by signal 9" in by[killed].why, by[killed].why
+    others = [a for a in runs["authorities"] if a not in (failing, killed)]
+    assert others and all(by[a].published and by[a].model_version == "1" for a in others)
     for a in others:  # byte for byte the lists they published when nothing failed
         assert runs["after_stop"][a] == runs["published"][a]
-    # the stopped authority's last list stays as it was
-    assert runs["after_stop"][failing] == runs["published"][failing]
+    # the stopped authorities' last lists stay as they were
+    for a in (failing, killed):
+        assert runs["after_stop"][a] == runs["published"][a]
     model = runs["stopped_summary"]["model"]
     assert not model["retrained"] and not model["rule_holds"]
-    assert model["in"] == others and list(model["not_in"]) == [failing]
+    assert model["in"] == others and set(model["not_in"]) == {failing, killed}
     assert "late.xlsx" in model["not_in"][failing]
     assert model["champion_version"] == "1"
-    assert runs["stopped_summary"]["stopped"] == [failing]
+    assert runs["stopped_summary"]["stopped"] == sorted([failing, killed])
+    # in Dagster: each stopped authority's step ended as a step, its outcome recorded; the run
+    # went on to score the other and write the summary
+    spans = step_spans(runs["home"] / "dagster", runs["stopped_summary"]["run_id"])
+    assert {f"prepare_authority[{a}]" for a in runs["authorities"]} <= set(spans)
+    assert {k for k in spans if k.startswith("score_authority[")} == {
+        f"score_authority[{a}]" for a in others
+    }
 
 
-def test_the_stopped_authority_runs_alone_and_the_others_are_untouched(runs):
-    home, failing = runs["home"], runs["failing"]
-    again = runs["again"]
-    assert [r.authority for r in again] == [failing] and again[0].published
-    assert again[0].model_version == "1"
-    for authority in runs["authorities"]:
-        if authority != failing:
-            assert _list(home, authority).read_bytes() == runs["published"][authority]
+def test_the_stopped_authorities_run_alone_and_the_others_are_untouched(runs):
+    home, failing, killed = runs["home"], runs["failing"], runs["killed"]
+    again = {r.authority: r for r in runs["again"]}
+    assert set(again) == {failing, killed}
+    assert all(r.published and r.model_version == "1" for r in again.values())
+    for authority in runs["authorities"]:  # as they would have been: the first run's lists
+        assert _list(home, authority).read_bytes() == runs["published"][authority]
     summary = runs["summary"]
     assert summary["published"] == list(runs["authorities"]) and summary["stopped"] == []
     assert not summary["model"]["retrained"]  # run alone: scored with the current model
     this_run = {r["authority"]: r["this_run"] for r in summary["authorities_runs"]}
-    assert this_run == {a: a == failing for a in runs["authorities"]}
+    assert this_run == {a: a in (failing, killed) for a in runs["authorities"]}
     assert [str(v.version) for v in _registry(home).versions()] == ["1"]
 
 

@@ -1,1 +1,2 @@
-"""Operations: the landing sensor, the monthly schedule and the stopped-run alert."""
+"""Operations: the landing sensor, the monthly schedule, the stopped-run alert and a
+partnership's job."""

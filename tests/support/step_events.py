@@ -1,0 +1,44 @@
+"""A run's step spans from Dagster's own step events (STEP_START, then STEP_SUCCESS or
+STEP_FAILURE) in the instance's event log, and which of them overlapped in time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def step_spans(dagster_home: Path, run_id: str) -> dict[str, tuple[float, float]]:
+    """Each ended step's (start, end) in the run, read from the instance at `dagster_home`."""
+    import dagster as dg
+
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        kinds = {
+            dg.DagsterEventType.STEP_START,
+            dg.DagsterEventType.STEP_SUCCESS,
+            dg.DagsterEventType.STEP_FAILURE,
+        }
+        starts: dict[str, float] = {}
+        ends: dict[str, float] = {}
+        for rec in dg.DagsterInstance.get().all_logs(run_id, of_type=kinds):
+            kind = rec.dagster_event.event_type_value
+            (starts if kind == "STEP_START" else ends)[rec.step_key] = rec.timestamp
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+    return {k: (starts[k], ends[k]) for k in starts if k in ends}
+
+
+def overlaps(spans: dict[str, tuple[float, float]], prefix: str) -> dict[tuple[str, str], float]:
+    """Pairs of steps whose key starts with `prefix` and whose spans overlapped: seconds."""
+    keys = sorted(k for k in spans if k.startswith(prefix))
+    out = {}
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            both = min(spans[a][1], spans[b][1]) - max(spans[a][0], spans[b][0])
+            if both > 0:
+                out[(a, b)] = round(both, 2)
+    return out
