@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import uuid
@@ -18,10 +19,21 @@ from hearth.publish.ranked import PUBLIC_COLUMNS
 from hearth.publish.roles import role_view
 
 
+def _strict(value: object) -> object:
+    """A figure with no finite value (an interval with no upper limit, a ratio of nothing) as
+    null: JSON has no Infinity or NaN, and a strict reader refuses the file."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    return value
+
+
 def write_json(path: Path, data: dict) -> None:
-    path.write_text(
-        json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(_strict(data), indent=2, sort_keys=False, default=str, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def prepare_outputs(outputs: Path, as_of: str, write: Callable[[Path], None]) -> Path:
