@@ -47,39 +47,64 @@ RULE_CORRECTED = (
 @dataclass(frozen=True)
 class OfferEvidence:
     """What the lottery holds at an as-of month: households and crises of those offered help
-    and of those held out (hearth/modelling/evaluation/list_effect.py), and the ratio it gives
-    after the prior (`shrunk_ratio`)."""
+    and of those held out, and their ratio compared within each list's lottery with its log's
+    standard error (hearth/modelling/evaluation/list_effect.py, `lottery_ratio`); `ratio` is
+    the one the correction uses, after the prior (`shrunk`)."""
 
     offered: int = 0
     offered_crises: int = 0
     held_out: int = 0
     held_out_crises: int = 0
+    within_lists: float | None = None  # the ratio compared within each list, pooled
+    log_se: float | None = None
+
+    @property
+    def _told(self) -> bool:
+        return (
+            self.within_lists is not None
+            and self.log_se is not None
+            and math.isfinite(self.within_lists)
+            and self.within_lists > 0
+            and math.isfinite(self.log_se)
+            and self.log_se > 0
+        )
 
     @property
     def raw(self) -> float | None:
-        """The lottery's own ratio (crisis rate offered over held out), None without both."""
+        """The lottery's own ratio (crisis rate offered over held out, within each list where
+        told, else pooled), None without both groups and a held-out crisis."""
+        if self._told:
+            return self.within_lists
         if not (self.offered and self.held_out and self.held_out_crises):
             return None
         return (self.offered_crises / self.offered) / (self.held_out_crises / self.held_out)
 
     @property
     def ratio(self) -> float:
+        if self._told:
+            return shrunk(math.log(self.within_lists), self.log_se**2)
         return shrunk_ratio(self.offered_crises, self.offered, self.held_out_crises, self.held_out)
 
 
-def shrunk_ratio(k1: int, n1: int, k0: int, n0: int) -> float:
+def shrunk(log_ratio: float, variance: float) -> float:
     """The offer ratio the correction uses: the posterior mean of the log crisis-rate ratio
-    (k1/n1 over k0/n0) under the prior N(0, PRIOR_SD^2) and the Katz normal likelihood, kept
-    within RATIO_BOUNDS. A group with no crisis counts half of one in each cell (Haldane), so
-    an offered group with none is evidence, not nothing; an empty group tells nothing (1)."""
+    under the prior N(0, PRIOR_SD^2) and a normal likelihood (`log_ratio`, `variance`), kept
+    within RATIO_BOUNDS."""
+    weight = PRIOR_SD**2 / (PRIOR_SD**2 + max(variance, 1e-12))
+    return float(np.clip(math.exp(weight * log_ratio), RATIO_BOUNDS[0], RATIO_BOUNDS[1]))
+
+
+def shrunk_ratio(k1: int, n1: int, k0: int, n0: int) -> float:
+    """`shrunk` on the pooled counts (k1/n1 over k0/n0, the Katz variance): where the lottery
+    could not be compared within its lists. A group with no crisis counts half of one in each
+    cell (Haldane), so an offered group with none is evidence, not nothing; an empty group
+    tells nothing (1)."""
     if min(n1, n0) == 0:
         return 1.0
     if min(k1, k0) == 0:
         k1, n1, k0, n0 = k1 + 0.5, n1 + 0.5, k0 + 0.5, n0 + 0.5
     log_ratio = math.log((k1 / n1) / (k0 / n0))
-    variance = max(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0, 1e-12)
-    weight = PRIOR_SD**2 / (PRIOR_SD**2 + variance)
-    return float(np.clip(math.exp(weight * log_ratio), RATIO_BOUNDS[0], RATIO_BOUNDS[1]))
+    return shrunk(log_ratio, 1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
 
 
 def lottery_drawn(con: duckdb.DuckDBPyConnection, as_of: str) -> bool:
@@ -106,6 +131,8 @@ def offer_evidence(con: duckdb.DuckDBPyConnection, as_of: str) -> OfferEvidence 
         offered_crises=int(offered["crises"]),
         held_out=int(held["households"]),
         held_out_crises=int(held["crises"]),
+        within_lists=offered["ratio"],
+        log_se=offered.get("log_se"),
     )
 
 

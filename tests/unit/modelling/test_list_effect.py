@@ -134,7 +134,10 @@ def test_crisis_rates_of_offered_visited_and_held_out(world):
     assert (groups["held out"]["low"], groups["held out"]["high"]) == wilson(20, 40)
     effects = {e["comparison"]: e for e in section["effects"]}
     visit = effects["visited against held out"]
-    assert (visit["ratio"], visit["low"], visit["high"]) == rate_ratio(20, 100, 20, 40)
+    # one list: compared within it is the plain ratio with Katz's interval
+    assert (visit["ratio"], visit["low"], visit["high"]) == pytest.approx(
+        rate_ratio(20, 100, 20, 40)
+    )
     assert visit["high"] < 1  # a visit halves the crisis rate here, beyond chance
     agency = {e["comparison"]: e for e in section["by_agency"]}
     assert (agency["fire"]["households"], agency["fire"]["crises"]) == (90, 14)
@@ -442,3 +445,37 @@ def test_an_interval_without_an_upper_limit_says_so():
            "high": float("inf"), "parts": {"held_households": 20, "held_crises": 9}}  # fmt: skip
     section = {"groups": [], "effects": [row], "by_agency": [], "by_offer": []}
     assert shown(section)["effects"][0][3] == "0.80 (0.30 to no upper limit)"
+
+
+def test_offered_and_held_out_are_compared_within_each_lists_lottery():
+    """The chance of being held out differs from list to list (a generation's salt holds the
+    same households first), and lists' months differ in risk: pooled, the comparison mixes the
+    two; compared within each list (Mantel-Haenszel), the offer's own ratio."""
+    from hearth.modelling.evaluation.list_effect import lottery_ratio
+
+    def group(as_of: str, held: bool, n: int, k: int) -> pl.DataFrame:
+        return pl.DataFrame(
+            {"as_of": [as_of] * n, "held_out": [held] * n, "crisis": [True] * k + [False] * (n - k)}
+        )
+
+    # an offer that cuts crises to 0.8 in each list; a risky first list holding out 80% of
+    # its entrants, a calm later one holding out 20%
+    rows = pl.concat(
+        [
+            group("2024-01", False, 100, 32), group("2024-01", True, 400, 160),
+            group("2024-02", False, 400, 32), group("2024-02", True, 100, 10),
+        ]
+    )  # fmt: skip
+    offered, held = rows.filter(~pl.col("held_out")), rows.filter(pl.col("held_out"))
+    pooled = (64 / 500) / (170 / 500)
+    assert pooled == pytest.approx(0.376, abs=0.001)  # pooled, the calm list's many offered flatter it
+    ratio, low, high, se = lottery_ratio(offered, held)
+    assert ratio == pytest.approx(0.8) and low < 0.8 < high and se > 0
+    # Greenland-Robins on one list is Katz's interval
+    one = rows.filter(pl.col("as_of") == "2024-01")
+    got = lottery_ratio(one.filter(~pl.col("held_out")), one.filter(pl.col("held_out")))
+    assert got[:3] == pytest.approx(rate_ratio(32, 100, 160, 400))
+    # a list with nobody held out (or nobody offered) tells nothing of the offer
+    lone = group("2024-03", False, 50, 40)
+    assert lottery_ratio(pl.concat([offered, lone]), held)[:3] == pytest.approx((ratio, low, high))
+    assert all(math.isnan(x) for x in lottery_ratio(offered.head(0), held))
