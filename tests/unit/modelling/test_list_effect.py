@@ -468,7 +468,9 @@ def test_offered_and_held_out_are_compared_within_each_lists_lottery():
     )  # fmt: skip
     offered, held = rows.filter(~pl.col("held_out")), rows.filter(pl.col("held_out"))
     pooled = (64 / 500) / (170 / 500)
-    assert pooled == pytest.approx(0.376, abs=0.001)  # pooled, the calm list's many offered flatter it
+    assert pooled == pytest.approx(
+        0.376, abs=0.001
+    )  # pooled, the calm list's many offered flatter it
     ratio, low, high, se = lottery_ratio(offered, held)
     assert ratio == pytest.approx(0.8) and low < 0.8 < high and se > 0
     # Greenland-Robins on one list is Katz's interval
