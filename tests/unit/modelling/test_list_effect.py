@@ -64,6 +64,34 @@ def test_wilson_and_the_rate_ratio_by_hand():
     assert math.isnan(rate_ratio(0, 10, 3, 10)[0])
 
 
+def _land_visits(con, tmp_path, visited: list[str], by_fire) -> None:
+    """Each of `visited` offered help from the list in January 2025, accepted and completed,
+    landed through the interventions contract: a fire safety visit where `by_fire(i)`, a falls
+    review by health otherwise."""
+    rows = [
+        {
+            "record_id": f"IV{i + 1:08d}",
+            "household_pid": p,
+            "offer_date": "2025-01-10",
+            "agency": "fire" if by_fire(i) else "health",
+            "team": None,
+            "offer_type": "FIRE_SAFETY_VISIT" if by_fire(i) else "FALLS_REVIEW",
+            "from_list": "Y",
+            "list_generation": "v1",
+            "list_rank": str(i + 1),
+            "response": "ACCEPTED",
+            "completed_date": "2025-01-20",
+        }
+        for i, p in enumerate(visited)
+    ]
+    file = tmp_path / "interventions" / LIST / f"interventions_{LIST}.csv"
+    file.parent.mkdir(parents=True)
+    cols = SOURCES["interventions"].columns
+    pl.DataFrame(rows, schema={c: pl.String for c in cols}).write_csv(file)
+    r = ingest_extract(con, load_contract("interventions"), Extract("interventions", LIST, file))
+    assert r.status == "loaded" and r.rows_accepted == len(visited), r.message
+
+
 @pytest.fixture
 def world(hearth_home, tmp_path, monkeypatch):
     """200 households enter the lottery of the list scored in 2025-01 (margin: all within
@@ -82,30 +110,7 @@ def world(hearth_home, tmp_path, monkeypatch):
         held = sorted(flags.filter(pl.col("held_out"))["household_pid"])
         offered = sorted(flags.filter(~pl.col("held_out"))["household_pid"])
         visited = offered[:100]
-        rows = [
-            {
-                "record_id": f"IV{i + 1:08d}",
-                "household_pid": p,
-                "offer_date": "2025-01-10",
-                "agency": "fire" if i < 90 else "health",
-                "team": None,
-                "offer_type": "FIRE_SAFETY_VISIT" if i < 90 else "FALLS_REVIEW",
-                "from_list": "Y",
-                "list_generation": "v1",
-                "list_rank": str(i + 1),
-                "response": "ACCEPTED",
-                "completed_date": "2025-01-20",
-            }
-            for i, p in enumerate(visited)
-        ]
-        file = tmp_path / "interventions" / LIST / f"interventions_{LIST}.csv"
-        file.parent.mkdir(parents=True)
-        cols = SOURCES["interventions"].columns
-        pl.DataFrame(rows, schema={c: pl.String for c in cols}).write_csv(file)
-        r = ingest_extract(
-            con, load_contract("interventions"), Extract("interventions", LIST, file)
-        )
-        assert r.status == "loaded" and r.rows_accepted == 100, r.message
+        _land_visits(con, tmp_path, visited, lambda i: i < 90)
         # crises in the 6 months after the list: held out 20 of 40, visited 20 of 100 (fire 14
         # of 90, health 6 of 10), one more for a held-out household after the horizon
         crisis = held[:20] + visited[:14] + visited[90:96]
@@ -359,30 +364,7 @@ def _lottery_warehouse(path, rows: pl.DataFrame, tmp_path) -> None:
         con.register("entrants", entrants)
         con.execute("INSERT INTO holdout_assignments BY NAME SELECT * FROM entrants")
         visited = rows.filter(pl.col("visited"))["household_pid"].to_list()
-        records = [
-            {
-                "record_id": f"IV{i + 1:08d}",
-                "household_pid": p,
-                "offer_date": "2025-01-10",
-                "agency": "fire",
-                "team": None,
-                "offer_type": "FIRE_SAFETY_VISIT",
-                "from_list": "Y",
-                "list_generation": "v1",
-                "list_rank": str(i + 1),
-                "response": "ACCEPTED",
-                "completed_date": "2025-01-20",
-            }
-            for i, p in enumerate(visited)
-        ]
-        file = tmp_path / "interventions" / LIST / f"interventions_{LIST}.csv"
-        file.parent.mkdir(parents=True)
-        cols = SOURCES["interventions"].columns
-        pl.DataFrame(records, schema={c: pl.String for c in cols}).write_csv(file)
-        r = ingest_extract(
-            con, load_contract("interventions"), Extract("interventions", LIST, file)
-        )
-        assert r.status == "loaded" and r.rows_accepted == len(visited), r.message
+        _land_visits(con, tmp_path, visited, lambda i: True)
         crisis = rows.filter(pl.col("crisis") == 1)["household_pid"].to_list()
         con.execute(
             "CREATE TABLE linked_events (household_pid VARCHAR, event_date DATE, is_crisis BOOLEAN)"
