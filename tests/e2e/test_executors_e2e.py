@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,44 @@ def _warehouse_steps_overlapping(home: Path, run_id: str) -> list[tuple[str, str
     return out
 
 
+@contextmanager
+def celery_worker(home: Path, env: dict, landing: Path, concurrency: int, name: str):
+    """`hearth worker` for `home`'s instance, ready (dagster-celery has written its config beside
+    the instance: two processes creating one fresh SQLite instance at once can both stamp its
+    schema), stopped with the celery processes it started (its own session) however the block
+    ends."""
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "hearth"),
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--name",
+            name,
+            "--landing",
+            str(landing),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the worker and the celery processes it starts, stopped together
+    )
+    try:
+        ready = home / "dagster" / "dagster_celery" / "config"
+        deadline = time.monotonic() + 300
+        while not ready.is_dir() and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert ready.is_dir(), "the celery worker did not start"
+        yield worker
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
 def test_in_process_multiprocess_and_celery_publish_the_same_list(
     world, tmp_path, redis_url, monkeypatch
 ):
@@ -127,38 +166,8 @@ def test_in_process_multiprocess_and_celery_publish_the_same_list(
     home = tmp_path / "celery"
     home.mkdir()
     env = without_hearth(HEARTH_HOME=str(home), HEARTH_CELERY_BROKER=redis_url)
-    worker = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "hearth"),
-            "worker",
-            "--concurrency",
-            "1",
-            "--name",
-            "e2e",
-            "--landing",
-            str(world),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # the worker and the celery processes it starts, stopped together
-    )
-    try:
-        # the worker has made the instance (dagster-celery writes its config beside it): two
-        # processes creating one fresh SQLite instance at once can both stamp its schema
-        ready = home / "dagster" / "dagster_celery" / "config"
-        deadline = time.monotonic() + 300
-        while not ready.is_dir() and worker.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert ready.is_dir(), "the celery worker did not start"
+    with celery_worker(home, env, world, concurrency=1, name="e2e"):
         _, celery = _run(world, home, "celery", monkeypatch, HEARTH_CELERY_BROKER=redis_url)
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
     assert celery == in_process
 
 
@@ -177,44 +186,18 @@ def test_partnership_authority_steps_overlap_on_celery(tmp_path, redis_url, monk
         "area_code,area_type,area_name\nE06000901,LA,Northmoor\nE06000902,LA,Southmoor\n"
     )
     env = without_hearth(HEARTH_HOME=str(home), HEARTH_CELERY_BROKER=redis_url)
-    worker = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "hearth"),
-            "worker",
-            "--concurrency",
-            "2",
-            "--name",
-            "partnership",
-            "--landing",
-            str(landing),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        ready = home / "dagster" / "dagster_celery" / "config"
-        deadline = time.monotonic() + 300
-        while not ready.is_dir() and worker.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert ready.is_dir(), "the celery worker did not start"
-        with monkeypatch.context() as mp:
-            clear_hearth(mp, HEARTH_HOME=str(home), HEARTH_CELERY_BROKER=redis_url)
-            # the first run warms the worker's two pool processes (each loads Hearth's
-            # definitions on its first task, longer than these steps take); the second is read
-            for _ in range(2):
-                runs = run_authorities(
-                    ["E06000901", "E06000902"], landing, executor="celery", say=lambda _: None
-                )
-            run_id = json.loads((home / "partnership" / "run_summary.json").read_text())["run_id"]
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+    with (
+        celery_worker(home, env, landing, concurrency=2, name="partnership"),
+        monkeypatch.context() as mp,
+    ):
+        clear_hearth(mp, HEARTH_HOME=str(home), HEARTH_CELERY_BROKER=redis_url)
+        # the first run warms the worker's two pool processes (each loads Hearth's
+        # definitions on its first task, longer than these steps take); the second is read
+        for _ in range(2):
+            runs = run_authorities(
+                ["E06000901", "E06000902"], landing, executor="celery", say=lambda _: None
+            )
+        run_id = json.loads((home / "partnership" / "run_summary.json").read_text())["run_id"]
     assert [r.authority for r in runs] == ["E06000901", "E06000902"]
     assert all(not r.prepared and any("does not exist" in w for w in r.why) for r in runs)
     spans = step_spans(home / "dagster", run_id)
