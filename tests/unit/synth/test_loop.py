@@ -200,9 +200,12 @@ def test_feedback_benchmark_runs_two_cycles(tmp_path: Path) -> None:
     first = result["cycles"][0]
     # the first cycle: no list acted on yet, so both arms train on the same households
     assert first["naive"]["ratio_to_oracle"] == first["safe"]["ratio_to_oracle"]
-    # the second cycle's training window holds the first list: censored at that listing
-    censored = result["cycles"][1]["safe"]["censored_at_first_listing"]
-    assert censored["censored"] + censored["crisis_before"] > 0
+    # the second cycle's training window holds the first list, whose lottery held some out: the
+    # correction from the first lottery, with the prior's ratio (no list is 6 months old yet),
+    # every household kept and every crisis counted once
+    corrected = result["cycles"][1]["safe"]["censored_at_first_listing"]
+    assert corrected["offer_ratio"] == 1.0 and corrected["changed"] > 0
+    assert corrected["corrected"] == 0 and result["cycles"][1]["safe"]["left_out_of_training"] == 0
     assert result["cycles"][1]["naive"]["left_out_of_training"] == 0
     assert {"naive", "safe", "effect_last_cycle"} <= set(result["summary"])
     assert result["world"]["safe"]["offers"] > 0
