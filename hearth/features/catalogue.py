@@ -183,7 +183,11 @@ class Catalogue:
 
     @property
     def agencies(self) -> list[str]:
-        return sorted({f.agency for f in self.features} - {"register", "combined"})
+        return list(self._agencies)
+
+    @cached_property
+    def _agencies(self) -> tuple[str, ...]:  # asked for every reason of every household
+        return tuple(sorted({f.agency for f in self.features} - {"register", "combined"}))
 
     @cached_property
     def _event(self) -> dict[str, Feature]:

@@ -91,7 +91,7 @@ class Words:
             return None, frozenset()
         if readable == "same":  # the role reads it whole in the full list's words
             return self.said(name, values, None)
-        key = (name, role, *(values.get(n) for n in self.inputs(name)))
+        key = (name, role, *map(values.get, self.inputs(name)))  # map: no generator per call
         got = self._said.get(key)
         if got is None:
             if len(self._said) >= MAX_REMEMBERED:  # bounded memory on a list of any length

@@ -4,7 +4,7 @@ contacts (hearth/modelling/evaluation/gate.py, hearth/modelling/training/selecti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,15 @@ class Choice:
     kind: str
     steps: list[dict]  # each comparison: candidate, against, ap_difference, p_value, better
     sentence: str
+
+    # each bootstrap the choice drew, by (candidate, against): `paired_ap_difference`'s answer
+    comparisons: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+
+    def compared(self, candidate: str, against: str) -> dict[str, float] | None:
+        """The choice's own `paired_ap_difference` of `candidate` against `against` (default
+        resamples and seed), or None if it drew none: a caller needing the same comparison
+        reads it here rather than drawing it again."""
+        return self.comparisons.get((candidate, against))
 
     @property
     def fallback(self) -> bool:
@@ -56,6 +65,7 @@ def choose(
         (k for k in candidates if k != "baseline"), key=lambda k: rank.get(k, len(rank))
     )
     current, steps = "baseline", []
+    drawn: dict[tuple[str, str], dict[str, float]] = {}
     for kind in learned:
         if not np.isfinite(scores[kind]).all():
             steps.append(
@@ -79,9 +89,10 @@ def choose(
                 "better": better,
             }
         )
+        drawn[(kind, current)] = cmp
         if better:
             current = kind
-    return Choice(current, steps, choice_sentence(current, steps, better_p))
+    return Choice(current, steps, choice_sentence(current, steps, better_p), drawn)
 
 
 def choice_sentence(kind: str, steps: list[dict], better_p: float = BETTER_P) -> str:

@@ -229,7 +229,11 @@ def train_and_evaluate(
     # how far the list is ahead of the baseline's, counted (the champion_model asset check)
     metrics |= versus_baseline(valid.y, scores, base_scores, valid.pids)
     if best != "baseline":  # the gate reads the chosen model's lead over counting contacts
-        lead = paired_ap_difference(valid.y, scores, base_scores, valid.pids)
+        # the choice's own bootstrap when it compared this candidate with the baseline (the
+        # same call: not drawn twice)
+        lead = choice.compared(best, "baseline") or paired_ap_difference(
+            valid.y, scores, base_scores, valid.pids
+        )
         metrics["baseline_check.ap_difference"] = lead["ap_difference"]
         metrics["baseline_check.ap_p_value"] = lead["p_value"]
     progress(choice.sentence)

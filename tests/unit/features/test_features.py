@@ -369,3 +369,12 @@ def test_too_little_history_before_the_training_date_is_refused_in_words(tiny):
     assert "trains on households as at 2023-01" in msg
     assert "needs 25 months of extracts" in msg and "start at 2023-01, 24 months" in msg
     require_history(con, Design.for_scoring("2025-02"))  # a month before 2023-02: enough
+
+
+def test_the_catalogue_agencies_are_worked_out_once_and_stay_sorted():
+    cat = load_catalogue()
+    want = sorted({f.agency for f in cat.features} - {"register", "combined"})
+    got = cat.agencies
+    assert got == want and "register" not in got and "combined" not in got
+    got.append("someone else")  # a caller's copy: the next caller sees the catalogue's own
+    assert cat.agencies == want

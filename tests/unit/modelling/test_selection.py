@@ -68,6 +68,18 @@ def test_a_lead_within_chance_keeps_the_simpler_candidate():
     )
 
 
+def test_the_choice_keeps_each_bootstrap_it_drew_as_a_fresh_draw_gives_it():
+    y, pids, scores = crafted()
+    got = choose(y, scores, pids, ("baseline", "logistic", "gradient_boosting"))
+    assert got.compared("logistic", "baseline") == paired_ap_difference(
+        y, scores["logistic"], scores["baseline"], pids
+    )
+    assert got.compared("gradient_boosting", "logistic") == paired_ap_difference(
+        y, scores["gradient_boosting"], scores["logistic"], pids
+    )
+    assert got.compared("gradient_boosting", "baseline") is None  # never drawn
+
+
 def test_the_baseline_is_chosen_when_no_learned_candidate_beats_it():
     y, pids, scores = crafted()
     noisy = scores["baseline"] + np.random.default_rng(5).normal(0, 0.02, len(y))
@@ -122,6 +134,15 @@ def test_the_ensemble_is_a_candidate_and_the_choice_is_by_average_precision(smal
         == ([s["candidate"] for s in result.choice_steps if s["better"]] or ["baseline"])[-1]
     )
     assert result.train_crises == int(train.y.sum())
+    # the gate's lead over counting contacts is the very bootstrap a fresh draw gives (the
+    # choice's own comparison is reused, not drawn again)
+    if result.kind != "baseline":
+        base = fit_candidate("baseline", train.X(names), train.y, train.pids, names, params)
+        fresh = paired_ap_difference(
+            valid.y, result.valid_scores, base.predict_proba(valid.X(names))[:, 1], valid.pids
+        )
+        assert result.metrics["baseline_check.ap_difference"] == fresh["ap_difference"]
+        assert result.metrics["baseline_check.ap_p_value"] == fresh["p_value"]
     ens = fit_candidate("ensemble", train.X(names), train.y, train.pids, names, params)
     # one calibration of the members' mean raw log-odds
     assert isinstance(ens, IsotonicCalibrated) and isinstance(ens.estimator, LogOddsAverage)
