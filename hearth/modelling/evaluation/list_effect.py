@@ -41,16 +41,6 @@ HORIZON_MONTHS = 6
 COMPLIER = "a visit's effect on those who accept, estimated by the lottery"
 
 
-def rate_ratio(k1: int, n1: int, k0: int, n0: int, z: float = Z95) -> tuple[float, float, float]:
-    """The ratio of two rates (k1/n1 over k0/n0) with the log method's interval (Katz); NaN
-    where a rate is 0 (no ratio can be told)."""
-    if min(k1, k0, n1, n0) == 0:
-        return (float("nan"), float("nan"), float("nan"))
-    ratio = (k1 / n1) / (k0 / n0)
-    se = math.sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
-    return (ratio, ratio * math.exp(-z * se), ratio * math.exp(z * se))
-
-
 def lottery_outcomes(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame | None:
     """One row per household that entered a lottery in a list old enough to judge; None when
     no hold-out was ever drawn (the tables are made with the first one)."""

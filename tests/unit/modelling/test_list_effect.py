@@ -23,7 +23,7 @@ from hearth.modelling.evaluation.list_effect import (
     COMPLIER,
     card_lines,
     list_working,
-    rate_ratio,
+    lottery_ratio,
     reason_source,
     shown,
     wilson,
@@ -51,17 +51,32 @@ DESCRIBED = pl.DataFrame(
 )
 
 
-def test_wilson_and_the_rate_ratio_by_hand():
+def rate_ratio(k1: int, n1: int, k0: int, n0: int) -> tuple[float, float, float]:
+    """Katz's ratio of two rates with its 95% interval, by hand: the reference a comparison
+    within one list must equal."""
+    ratio = (k1 / n1) / (k0 / n0)
+    se = math.sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
+    return (ratio, ratio * math.exp(-1.959964 * se), ratio * math.exp(1.959964 * se))
+
+
+def _one_list(k1: int, n1: int, k0: int, n0: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def group(n: int, k: int) -> pl.DataFrame:
+        return pl.DataFrame({"as_of": ["2024-01"] * n, "crisis": [True] * k + [False] * (n - k)})
+
+    return group(n1, k1), group(n0, k0)
+
+
+def test_wilson_and_the_ratio_on_one_list_by_hand():
     low, high = wilson(5, 10)
     assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)
     assert wilson(0, 10)[0] == 0.0
-    ratio, lo, hi = rate_ratio(20, 100, 40, 100)
-    se = math.sqrt(1 / 20 - 1 / 100 + 1 / 40 - 1 / 100)
+    ratio, lo, hi, se = lottery_ratio(*_one_list(20, 100, 40, 100))
+    assert se == pytest.approx(math.sqrt(1 / 20 - 1 / 100 + 1 / 40 - 1 / 100))
     assert ratio == pytest.approx(0.5)
     assert (lo, hi) == pytest.approx(
         (0.5 * math.exp(-1.959964 * se), 0.5 * math.exp(1.959964 * se))
     )
-    assert math.isnan(rate_ratio(0, 10, 3, 10)[0])
+    assert math.isnan(lottery_ratio(*_one_list(0, 10, 3, 10))[0])
 
 
 def _land_visits(con, tmp_path, visited: list[str], by_fire) -> None:
@@ -433,7 +448,6 @@ def test_offered_and_held_out_are_compared_within_each_lists_lottery():
     """The chance of being held out differs from list to list (a generation's salt holds the
     same households first), and lists' months differ in risk: pooled, the comparison mixes the
     two; compared within each list (Mantel-Haenszel), the offer's own ratio."""
-    from hearth.modelling.evaluation.list_effect import lottery_ratio
 
     def group(as_of: str, held: bool, n: int, k: int) -> pl.DataFrame:
         return pl.DataFrame(
