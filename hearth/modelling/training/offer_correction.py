@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import duckdb
 import numpy as np
+import polars as pl
 
 from hearth.modelling.training.censoring import (
     LABEL_MONTHS,
@@ -117,22 +118,24 @@ def offer_evidence(con: duckdb.DuckDBPyConnection, as_of: str) -> OfferEvidence 
     """The lottery's counts at `as_of` (lists old enough to judge: empty until one is), or None
     when no list before it drew a lottery that held someone out: then no ratio can ever be
     told from the lists so far, and the censoring rule applies."""
-    from hearth.modelling.evaluation.list_effect import list_working
+    from hearth.modelling.evaluation.list_effect import lottery_outcomes, lottery_ratio
 
     if not lottery_drawn(con, as_of):
         return None
-    section = list_working(con, as_of)
-    if section is None:
+    # the report's "offered against held out" (list_working's first comparison), without the
+    # rest of the report's section: its bootstrap and words are not needed to train
+    rows = lottery_outcomes(con, as_of)
+    if rows is None or rows.height == 0:
         return OfferEvidence()
-    held = next(g for g in section["groups"] if g["group"] == "held out")
-    offered = section["effects"][0]  # offered against held out, by the lottery
+    held, offered = rows.filter(pl.col("held_out")), rows.filter(~pl.col("held_out"))
+    ratio, _, _, se = lottery_ratio(offered, held)
     return OfferEvidence(
-        offered=int(offered["households"]),
-        offered_crises=int(offered["crises"]),
-        held_out=int(held["households"]),
-        held_out_crises=int(held["crises"]),
-        within_lists=offered["ratio"],
-        log_se=offered.get("log_se"),
+        offered=offered.height,
+        offered_crises=int(offered["crisis"].sum()),
+        held_out=held.height,
+        held_out_crises=int(held["crisis"].sum()),
+        within_lists=ratio,
+        log_se=se,
     )
 
 

@@ -258,6 +258,12 @@ def test_safe_updating_reads_what_an_offer_does_from_the_lottery(world):
         # offered 20 of 160 against held out 20 of 40: 0.25, weighed 0.65 against the prior
         # (0.41) and trusted no lower than 0.5
         assert offer_ratio(con, "2025-07") == 0.5
+        # the ratio training reads is the report's own "offered against held out"
+        from hearth.modelling.training.offer_correction import offer_evidence
+
+        told, shown_row = offer_evidence(con, "2025-07"), list_working(con, "2025-07")["effects"][0]
+        assert (told.offered, told.offered_crises) == (shown_row["households"], shown_row["crises"])
+        assert (told.within_lists, told.log_se) == (shown_row["ratio"], shown_row["log_se"])
         before = safe_updating(con, "2024-02", "2025-02", "2025-06")
         su = safe_updating(con, "2024-02", "2025-02", "2026-02")
     assert before.acted_on and before.corrected and before.ratio == 1.0  # the prior, until told
