@@ -120,6 +120,7 @@ class Settings:
     max_iter: int = 150  # TrainParams.max_iter (Hearth's default 150)
     weights: bool = True  # safe arm: held-out households weighted by 1 / chance (Hearth's rule)
     censor_draw: str = ""  # safe arm: salts the censored households' keyed draw (its noise)
+    keep_scores: bool = False  # each cycle's scores kept beside the arm (lottery_placebo.py)
 
     @property
     def capacity(self) -> int:
@@ -267,6 +268,8 @@ class Arm:
             score = score.with_columns(pl.lit(0.0, dtype=pl.Float32).alias(VISITED))
         p = model.predict_proba(score.select(names).to_numpy().astype(np.float32))[:, 1]
         scores = pl.DataFrame({"household_pid": score["household_pid"], "score": p})
+        if s.keep_scores:  # benchmarks/lottery_placebo.py replays the lottery on them
+            keep_scores(self.work / "scores", self.name, s, as_of, scores)
         lap("score")
         # the hold-out: a generation's draws stay held out until it ends
         gen = c // s.generation_months
@@ -318,6 +321,23 @@ class Arm:
         pid = np.array(listed["household_pid"].to_list() + new_held, dtype=object)
         held = np.r_[np.zeros(listed.height, bool), np.ones(len(new_held), bool)]
         return PublishedList(pid, np.arange(1, pid.size + 1), f"v{c + 1}", held)
+
+
+def keep_scores(folder: Path, arm: str, s: Settings, as_of: str, scores: pl.DataFrame) -> None:
+    """Every household's score as of one cycle, and once the arm's settings, for
+    `benchmarks/lottery_placebo.py` (on a naive arm without effect the scores do not depend on
+    the lottery, so the lottery can be drawn again with other keys on the same lists)."""
+    folder.mkdir(exist_ok=True)
+    settings = folder / "settings.json"
+    if not settings.exists():
+        body = {
+            "arm": arm,
+            **asdict(s),
+            "capacity": s.capacity,
+            "lottery_key": _lottery_key(s.seed).hex(),
+        }
+        settings.write_text(json.dumps(body, indent=2))
+    scores.write_parquet(folder / f"{as_of}.parquet")
 
 
 def _lottery_key(seed: int) -> bytes:
@@ -709,6 +729,12 @@ def main(argv: list[str] | None = None) -> Path:
         help="naive,safe by default; explicit: every household, with a visit indicator "
         "(offered from a list in the window) as a feature, set to 0 when scoring.",
     )
+    ap.add_argument(
+        "--keep-scores",
+        action="store_true",
+        help="Keep each cycle's scores beside the arm (<work>/<arm>/scores/) for "
+        "benchmarks/lottery_placebo.py.",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-feedback"))
     ap.add_argument("--out", type=Path, default=RESULTS, help="Folder for the results file.")
     ap.add_argument("--tag", default="")
@@ -736,6 +762,7 @@ def main(argv: list[str] | None = None) -> Path:
         max_iter=args.max_iter,
         weights=not args.no_weights,
         censor_draw=args.censor_draw,
+        keep_scores=args.keep_scores,
     )
     t0 = time.perf_counter()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -178,12 +179,14 @@ def test_loop_parameters_are_checked(tmp_path: Path) -> None:
 
 def test_feedback_benchmark_runs_two_cycles(tmp_path: Path) -> None:
     """benchmarks/feedback.py closes the loop on a tiny world: both arms, two cycles, the JSON
-    with each cycle's ratios and effect estimate next to the true effect."""
+    with each cycle's ratios and effect estimate next to the true effect; its kept scores let
+    benchmarks/lottery_placebo.py draw the lottery again."""
     from benchmarks.feedback import main
 
     path = main(
         ["--households", "600", "--seed", "5", "--cycles", "2", "--holdout-share", "0.2",
-         "--capacity", "0.02", "--work", str(tmp_path / "work"), "--out", str(tmp_path)]
+         "--capacity", "0.02", "--work", str(tmp_path / "work"), "--out", str(tmp_path),
+         "--keep-scores"]
     )  # fmt: skip
     result = json.loads(path.read_text())
     assert path.name.startswith("feedback-") and result["settings"]["cycles"] == 2
@@ -209,3 +212,52 @@ def test_feedback_benchmark_runs_two_cycles(tmp_path: Path) -> None:
     assert result["cycles"][1]["naive"]["left_out_of_training"] == 0
     assert {"naive", "safe", "effect_last_cycle"} <= set(result["summary"])
     assert result["world"]["safe"]["offers"] > 0
+
+    _the_placebo_replays_the_runs_own_draw(tmp_path / "work" / "600-seed5")
+
+
+def _the_placebo_replays_the_runs_own_draw(work: Path) -> None:
+    """benchmarks/lottery_placebo.py draws the lottery again on an arm's kept scores: with the
+    run's own key it must give exactly the draws each arm kept in its warehouse (else its other
+    keys are not the lottery Hearth draws); it refuses to draw other keys on an arm whose scores
+    depend on the lottery (an effect of a visit, or the safe arm)."""
+    import duckdb
+
+    from benchmarks import lottery_placebo as lp
+
+    for name in ("naive", "safe"):
+        arm = work / name
+        settings = json.loads((arm / "scores" / "settings.json").read_text())
+        cycles = [(p.stem, pl.read_parquet(p)) for p in sorted((arm / "scores").glob("*.parquet"))]
+        assert len(cycles) == 2 and settings["arm"] == name
+
+        def drawn(key: bytes, cycles=cycles, settings=settings) -> list:
+            return lp.replay(
+                cycles, key, capacity=settings["capacity"], share=settings["holdout_share"],
+                margin=settings["margin"], generation_months=settings["generation_months"],
+            )  # fmt: skip
+
+        own = drawn(bytes.fromhex(settings["lottery_key"]))
+        with duckdb.connect(str(arm / "warehouse.duckdb"), read_only=True) as con:
+            kept = con.sql(
+                "SELECT as_of, list(household_pid ORDER BY household_pid) FILTER (listed AND "
+                "in_margin), list(household_pid ORDER BY household_pid) FILTER (held_out) "
+                "FROM holdout_assignments GROUP BY as_of ORDER BY as_of"
+            ).fetchall()
+        assert [(m, sorted(o), sorted(h)) for m, o, h in own] == [
+            (m, o or [], h or []) for m, o, h in kept
+        ]
+        assert all(h for *_, h in own)  # each list held someone out
+        assert [h for *_, h in drawn(b"another key")] != [h for *_, h in own]
+        with pytest.raises(SystemExit, match="only a naive arm without effect"):
+            lp.load_cycles(arm)
+    rows = pl.DataFrame(
+        {"list": ["a", "a", "b", "b"], "held_out": [False, True, False, True],
+         "n": [2, 1, 3, 1], "t": [10, 10, 10, 30]}
+    )  # fmt: skip
+    within, pooled = lp.log_ratios(rows)
+    # list a: 2/10 against 1/10; list b: 3/10 against 1/30; Mantel-Haenszel on rates
+    assert within == pytest.approx(
+        math.log((2 * 10 / 20 + 3 * 30 / 40) / (1 * 10 / 20 + 1 * 10 / 40))
+    )
+    assert pooled == pytest.approx(math.log((5 / 20) / (2 / 40)))
