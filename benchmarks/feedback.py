@@ -121,6 +121,7 @@ class Settings:
     weights: bool = True  # safe arm: held-out households weighted by 1 / chance (Hearth's rule)
     censor_draw: str = ""  # safe arm: salts the censored households' keyed draw (its noise)
     keep_scores: bool = False  # each cycle's scores kept beside the arm (lottery_placebo.py)
+    known_ratio: float | None = None  # safe arm: the offer ratio given, not read from the lottery
 
     @property
     def capacity(self) -> int:
@@ -233,6 +234,8 @@ class Arm:
         ratio = None
         if self.name in ("safe", "corrected"):  # the lottery's offer ratio, as Hearth reads it
             ratio = offer_ratio(self.con, as_of)
+            if s.known_ratio is not None and self.name == "safe":  # the lottery's ceiling
+                ratio = s.known_ratio
         if self.name == "safe" and ratio is None:  # Hearth's rule until the lottery tells it
             # censored at the first listing (censoring.censor, as the recipe applies it)
             rule = window_censoring(self.con, train_as_of, as_of)
@@ -735,6 +738,13 @@ def main(argv: list[str] | None = None) -> Path:
         help="Keep each cycle's scores beside the arm (<work>/<arm>/scores/) for "
         "benchmarks/lottery_placebo.py.",
     )
+    ap.add_argument(
+        "--known-ratio",
+        type=float,
+        help="Safe arm: correct with this offer ratio from the first cycle instead of the "
+        "lottery's (what the correction could do if the lottery had all the power it needs; "
+        "with 60%% accepting and -30%% under a visit the world's is about 0.82).",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-feedback"))
     ap.add_argument("--out", type=Path, default=RESULTS, help="Folder for the results file.")
     ap.add_argument("--tag", default="")
@@ -763,6 +773,7 @@ def main(argv: list[str] | None = None) -> Path:
         weights=not args.no_weights,
         censor_draw=args.censor_draw,
         keep_scores=args.keep_scores,
+        known_ratio=args.known_ratio,
     )
     t0 = time.perf_counter()
 
