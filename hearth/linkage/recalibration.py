@@ -33,18 +33,30 @@ POINT_SCHEMA = {"which": pl.String, "calibrated_from": pl.Float64, "calibrated":
 
 
 def fit_points(score: np.ndarray, label: np.ndarray) -> list[tuple[float, float]]:
-    """An isotonic fit of label on score, as its points (score, calibrated): between two points
-    a score is read on the straight line joining them, beyond the ends it takes the end's value
-    (sklearn's IsotonicRegression.predict)."""
+    """A centred isotonic fit of label on score, as its points (score, calibrated): one point
+    per block of the isotonic fit (the labels pooled to one rate) at the block's centre (the
+    mean score of its labels), with the block's rate; between two points a score is read on
+    the straight line joining them, beyond the first and last it takes their value.
+
+    Centred, not at the block's ends (sklearn's IsotonicRegression keeps each block's first
+    and last score): where labels are thin a block of a few labels spans a wide stretch of
+    scores, and read flat across it the fit held one rate for every candidate there (on the
+    100,000-household worlds, 26 keyless candidates at 0.5 of whom 77% were right, beside a
+    block at 0.93); centred isotonic regression (Oron and Flournoy 2017) reads each block's
+    rate where its labels are and climbs between blocks."""
     from sklearn.isotonic import IsotonicRegression  # sklearn
 
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-    iso.fit(score, label.astype(float))
-    return [(float(x), float(y)) for x, y in zip(iso.X_thresholds_, iso.y_thresholds_, strict=True)]
+    order = np.argsort(score, kind="stable")
+    x, y = np.asarray(score, dtype=float)[order], np.asarray(label, dtype=float)[order]
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit(x, y).predict(x)
+    starts = np.r_[0, np.flatnonzero(np.diff(fitted) != 0) + 1]
+    ends = np.r_[starts[1:], x.size]
+    return [(float(x[a:b].mean()), float(fitted[a])) for a, b in zip(starts, ends, strict=True)]
 
 
 def apply_points(score: np.ndarray, points: list[tuple[float, float]]) -> np.ndarray:
-    """The fit read at each score: on the line between points, the end's value beyond them."""
+    """The fit read at each score: on the line between points, the end's value beyond them
+    (one point: its value everywhere)."""
     if not points:
         return score
     xs = np.array([p[0] for p in points])
