@@ -13,8 +13,9 @@ probability, the true rate with its Wilson 95% interval, and the Brier score of 
 - `isotonic_on_raw`: the same fit read on the line between its points;
 - `isotonic_on_weight` (the rule until 2026-12-07): isotonic on the match weight, read on the
   line between its points at each block's ends (flat across a block);
-- `centred_isotonic_on_weight` (today's rule, hearth/linkage/recalibration.py): the same fit
-  read at each block's centre (centred isotonic regression), on the line between centres;
+- `isotonic_centred_if_unsure` (today's rule, hearth/linkage/recalibration.py: fit_points):
+  the same fit, each block read flat to its ends where its rate is known within 0.05 and at its
+  centre where it is not (centred isotonic regression there), on the line between points;
 - `lead_score` (tried, not kept): best candidates scored by a logistic regression on the match
   weight, the lead over the runner-up and being alone, then isotonic on that score;
 - `fitted_on_truth`: today's rule fitted on the keyless records' own truth, each half by a fit
@@ -52,9 +53,9 @@ def _block_ends(x: np.ndarray, y: np.ndarray) -> list[tuple[float, float]]:
 
 
 def _isotonic(
-    x: np.ndarray, y: np.ndarray, at: np.ndarray, steps: bool, centred: bool = False
+    x: np.ndarray, y: np.ndarray, at: np.ndarray, steps: bool, todays: bool = False
 ) -> np.ndarray:
-    pts = recalibration.fit_points(x, y) if centred else _block_ends(x, y)
+    pts = recalibration.fit_points(x, y) if todays else _block_ends(x, y)
     if not steps:
         return recalibration.apply_points(at, pts)
     xs, ys = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
@@ -92,7 +93,7 @@ def _lead_score(fit_on: pl.DataFrame, at: pl.DataFrame) -> np.ndarray:
 def rules(cands: pl.DataFrame) -> dict[str, np.ndarray]:
     """Each rule's probability for every candidate of `cands` (with_lead, truth joined)."""
     out = {name: cands["raw_probability"].to_numpy().astype(float).copy() for name in RULES}
-    out["centred_isotonic_on_weight"] = recalibration.recalibrated(cands, recalibration.fit(cands))
+    out["isotonic_centred_if_unsure"] = recalibration.recalibrated(cands, recalibration.fit(cands))
     keyless = (cands["needs_link"] & cands["true_person"].is_not_null()).to_numpy()
     half = (cands["record_id"].hash(11) % 2).to_numpy()
     for which in recalibration.WHICH:
@@ -115,7 +116,7 @@ def rules(cands: pl.DataFrame) -> dict[str, np.ndarray]:
         for k in (0, 1):
             fit_on, at = group & keyless & (half != k), group & keyless & (half == k)
             out["fitted_on_truth"][at] = _isotonic(
-                w[fit_on], right[fit_on], w[at], steps=False, centred=True
+                w[fit_on], right[fit_on], w[at], steps=False, todays=True
             )
     return out
 
@@ -124,7 +125,7 @@ RULES = (
     "steps_on_raw",
     "isotonic_on_raw",
     "isotonic_on_weight",
-    "centred_isotonic_on_weight",
+    "isotonic_centred_if_unsure",
     "lead_score",
     "fitted_on_truth",
 )
