@@ -95,6 +95,7 @@ def train_champion(
     passes the commit's `stage`, hearth/operations/commit.py: modelling knows no operations)."""
     # scikit-learn and plotting load here, not when the definitions load
     from hearth.modelling.evaluation.card import write_artifacts  # sklearn
+    from hearth.modelling.training.fit import fitting_threads  # sklearn
     from hearth.modelling.training.selection import (  # sklearn
         Window,
         load_windows,
@@ -198,7 +199,8 @@ def train_champion(
         warn(note)
     # Noting that training has begun lets a rollback find the version it registers.
     in_run = stage("training", {"since": time.strftime("%H:%M:%S")})
-    with tempfile.TemporaryDirectory() as tmp:
+    # the champion's scores, the importance and MLflow's check of the input example predict
+    with fitting_threads(params), tempfile.TemporaryDirectory() as tmp:
         artifacts = write_artifacts(result, valid.y, Path(tmp))
         decision = log_and_promote(
             registry,
