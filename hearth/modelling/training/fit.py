@@ -14,8 +14,6 @@ on a held-back fifth instead (`"isotonic"`); `"sigmoid"` is the earlier Platt sc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,7 +25,6 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
 
 from hearth.features.catalogue import load_catalogue
 from hearth.modelling.training.baseline import ContactCountBaseline
@@ -36,14 +33,7 @@ from hearth.modelling.training.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
 from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.sampling import calibration_mask, fitting_sample, household_folds
 from hearth.modelling.training.stopping import crossfit_stopped
-
-
-@contextmanager
-def fitting_threads(params: TrainParams) -> Iterator[None]:
-    """Fits and predictions inside use `params.fit_threads` threads (OpenMP and BLAS; 0: every
-    core). Set in the calling thread, which is the one scikit-learn asks how many to use."""
-    with threadpool_limits(limits=params.fit_threads if params.fit_threads > 0 else None):
-        yield
+from hearth.modelling.training.threads import fitting_threads
 
 
 def _log1p_nonneg(X):

@@ -38,6 +38,7 @@ from hearth.modelling.training.safe_updating import (
     reweight,
     safe_updating,
 )
+from hearth.modelling.training.threads import fitting_threads
 from hearth.warehouse import query
 
 
@@ -95,7 +96,6 @@ def train_champion(
     passes the commit's `stage`, hearth/operations/commit.py: modelling knows no operations)."""
     # scikit-learn and plotting load here, not when the definitions load
     from hearth.modelling.evaluation.card import write_artifacts  # sklearn
-    from hearth.modelling.training.fit import fitting_threads  # sklearn
     from hearth.modelling.training.selection import (  # sklearn
         Window,
         load_windows,

@@ -22,13 +22,9 @@ from hearth.modelling.evaluation.metrics import (
 from hearth.modelling.evaluation.sharing import value_of_sharing
 from hearth.modelling.training.candidates import SELECTION_CRITERION
 from hearth.modelling.training.choice import choose, fallback_sentence, words
-from hearth.modelling.training.fit import (
-    calibration_method,
-    fit_candidate,
-    fit_candidates,
-    fitting_threads,
-)
+from hearth.modelling.training.fit import calibration_method, fit_candidate, fit_candidates
 from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.threads import fitting_threads
 
 
 @dataclass

@@ -11,8 +11,9 @@ from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import threadpool_info
 
 from hearth.features.catalogue import load_catalogue
-from hearth.modelling.training.fit import fit_candidates, fitting_threads
+from hearth.modelling.training.fit import fit_candidates
 from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.threads import fitting_threads
 from tests.unit.modelling.test_calibration import additive_world
 
 
@@ -55,3 +56,30 @@ def test_the_candidates_are_fitted_inside_the_limit_with_the_same_results(monkey
     for kind in kinds:  # the same models, to the last bits that summing in threads moves
         a, b = one[kind].predict_proba(X)[:, 1], every[kind].predict_proba(X)[:, 1]
         assert np.allclose(a, b, rtol=0, atol=1e-9), kind
+
+
+def test_scoring_predicts_on_one_thread(monkeypatch):
+    from hearth.modelling.scoring.monitoring import predict_in_chunks
+    from hearth.modelling.scoring.score import scored
+    from hearth.modelling.training.fit import make_estimator
+    from hearth.modelling.training.threads import PREDICT_THREADS
+    from tests.support.role_world import CAP, feature_world
+
+    cat = load_catalogue()
+    frame = feature_world(300, seed=5)
+    names = [f.name for f in cat.features if f.kind in ("household", "derived", "recency")]
+    y = (frame["crisis_records_12m"].to_numpy() > 0).astype(int)
+    model = make_estimator("gradient_boosting", TrainParams(max_iter=5), names)
+    model.fit(frame.select(names).to_numpy(), y)
+    seen: list[int] = []
+    predict = HistGradientBoostingClassifier.predict_proba
+
+    def counted(self, *a, **k):  # the real prediction, noting the threads it was given
+        seen.append(_openmp_effective_n_threads())
+        return predict(self, *a, **k)
+
+    monkeypatch.setattr(HistGradientBoostingClassifier, "predict_proba", counted)
+    got = scored(model, names, frame, CAP)
+    list(got.chunks)
+    predict_in_chunks(model, frame, names)  # monitoring's scores of a window
+    assert len(seen) >= 2 and set(seen) == {PREDICT_THREADS} == {1}
