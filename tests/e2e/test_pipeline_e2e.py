@@ -11,7 +11,8 @@ import pytest
 
 from hearth.cli.launch import run_pipeline
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
-from tests.support.environment import clear_hearth, without_hearth
+from tests.support.environment import without_hearth
+from tests.support.first_runs import private_small_world_first_run
 
 COLUMNS = [
     "rank",
@@ -34,25 +35,20 @@ COLUMNS = [
 
 
 # Session-scoped: under xdist other modules' tests run between these in the same worker, which
-# would tear a module-scoped run down and make it again. The environment is set only while the
-# run is made; each test that runs Hearth again sets it for itself.
+# would tear a module-scoped run down and make it again. The run is the small world's first run,
+# made once per session and shared with test_deliverables_e2e.py (tests/support/first_runs.py);
+# this file works on its own copy of the home and the landing it ran on. Each test that runs
+# Hearth again points it at the copy for itself.
 @pytest.fixture(scope="session")
 def first_run(small_world, tmp_path_factory):
-    home = tmp_path_factory.mktemp("e2e_home")
-    mp = pytest.MonkeyPatch()
-    clear_hearth(mp, HEARTH_HOME=str(home))
-    lines: list[str] = []
-    try:
-        outcome = run_pipeline(
-            small_world / "landing", train_config=FAST_TRAINING, say=lines.append
-        )
-    finally:
-        mp.undo()
-    return home, outcome, lines
+    made = private_small_world_first_run(
+        tmp_path_factory, small_world, tmp_path_factory.mktemp("e2e")
+    )
+    return made.home, made.outcome, made.lines, made.landing
 
 
 def test_run_publishes_the_ranked_list(first_run):
-    home, outcome, lines = first_run
+    home, outcome, lines, _ = first_run
     assert outcome.success, outcome.problems
     folder = home / "outputs" / "2026-01"
     assert outcome.output_folder == folder
@@ -85,12 +81,12 @@ def test_run_publishes_the_ranked_list(first_run):
         assert f"done    {step}" in text
 
 
-def test_run_summary_accounts_for_every_row(first_run, small_world):
-    home, outcome, _ = first_run
+def test_run_summary_accounts_for_every_row(first_run):
+    home, outcome, _, landing = first_run
     summary = json.loads((outcome.output_folder / "run_summary.json").read_text())
     assert summary["as_of"] == "2026-01" and summary["status"] == "published"
     assert summary["households_scored"] == SMALL_HOUSEHOLDS
-    landed = {p.parent.parent.name for p in (small_world / "landing").glob("*/*/*")}
+    landed = {p.parent.parent.name for p in landing.glob("*/*/*")}
     assert set(summary["sources"]) == landed
     for name, s in summary["sources"].items():
         assert s["rows_received"] == s["rows_accepted"] + s["rows_quarantined"], name
@@ -119,7 +115,7 @@ def test_run_summary_accounts_for_every_row(first_run, small_world):
 
 
 def test_champion_is_registered_and_loadable(first_run):
-    home, _, _ = first_run
+    home, _, _, _ = first_run
     from hearth.modelling.registry.client import Registry
 
     mp = pytest.MonkeyPatch()
@@ -172,7 +168,7 @@ def test_a_clean_venv_loads_the_champion_and_the_judged_model(first_run, tmp_pat
     import subprocess
     import sys
 
-    home, outcome, _ = first_run
+    home, outcome, _, _ = first_run
     assert outcome.success
     uv = _uv()
     if uv is None:
@@ -240,14 +236,12 @@ def test_a_clean_venv_loads_the_champion_and_the_judged_model(first_run, tmp_pat
     assert len(set(judged)) > 1  # a model that ranks, not a constant
 
 
-def test_second_run_is_idempotent_and_gated(first_run, small_world):
-    home, outcome, _ = first_run
+def test_second_run_is_idempotent_and_gated(first_run):
+    home, outcome, _, landing = first_run
     mp = pytest.MonkeyPatch()
     mp.setenv("HEARTH_HOME", str(home))
     try:
-        again = run_pipeline(
-            small_world / "landing", train_config=FAST_TRAINING, say=lambda _: None
-        )
+        again = run_pipeline(landing, train_config=FAST_TRAINING, say=lambda _: None)
     finally:
         mp.undo()
     assert again.success, again.problems
