@@ -11,6 +11,7 @@ import pytest
 
 from hearth.cli.launch import run_pipeline
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
+from tests.support.disk import on_disk
 from tests.support.environment import without_hearth
 from tests.support.first_runs import private_small_world_first_run
 
@@ -191,41 +192,44 @@ def test_a_clean_venv_loads_the_champion_and_the_judged_model(first_run, tmp_pat
     valid_features = home / "features" / "features_2025-01.parquet"
     frame = pl.read_parquet(valid_features).to_pandas()
     expected_judged = judged_here.predict(frame)
-    venv = tmp_path / "clean"
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    # the machine's environment less Hearth's: its certificate, index and proxy settings are
-    # what uv needs to reach the registry
-    path = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
-    env = without_hearth(VIRTUAL_ENV=str(venv), PATH=path)
-    install = [uv, "pip", "install", "-q", "-r", reqs]
-    if subprocess.run([*install, "--offline"], env=env, capture_output=True).returncode:
-        subprocess.run(install, env=env, check=True)  # not all in uv's cache: fetch them
-    features = home / "features" / "features_2026-01.parquet"
-    out, judged_out = tmp_path / "predicted.json", tmp_path / "judged.json"
-    code = (
-        "import importlib.util as u, json, sys, mlflow, pandas as pd\n"
-        "assert u.find_spec('hearth') is None\n"
-        f"mlflow.set_tracking_uri({uri!r})\n"
-        "def read(path):\n"
-        "    frame = pd.read_parquet(path)\n"
-        "    return frame.astype({c: 'float64' for c in frame.columns if c != 'household_pid'"
-        " and frame[c].dtype.kind in 'iuf'})\n"
-        "m = mlflow.pyfunc.load_model('models:/household_crisis_risk@champion')\n"
-        f"frame = read({str(features)!r})\n"
-        f"json.dump(dict(zip(frame['household_pid'], m.predict(frame).tolist())), "
-        f"open({str(out)!r}, 'w'))\n"
-        f"j = mlflow.pyfunc.load_model({judged_uri!r})\n"
-        f"frame = read({str(valid_features)!r})\n"
-        f"json.dump(j.predict(frame).tolist(), open({str(judged_out)!r}, 'w'))\n"
-    )
-    run = subprocess.run(
-        [str(venv / "bin" / "python"), "-I", "-c", code],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=without_hearth(HOME=str(tmp_path)),  # -I: no PYTHONPATH, no user site
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    # the venv on disk beside uv's cache, which links packages instead of copying them
+    # (tests/support/disk.py)
+    with on_disk("clean-venv") as disk:
+        venv = disk / "clean"
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        # the machine's environment less Hearth's: its certificate, index and proxy settings are
+        # what uv needs to reach the registry
+        path = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
+        env = without_hearth(VIRTUAL_ENV=str(venv), PATH=path)
+        install = [uv, "pip", "install", "-q", "-r", reqs]
+        if subprocess.run([*install, "--offline"], env=env, capture_output=True).returncode:
+            subprocess.run(install, env=env, check=True)  # not all in uv's cache: fetch them
+        features = home / "features" / "features_2026-01.parquet"
+        out, judged_out = tmp_path / "predicted.json", tmp_path / "judged.json"
+        code = (
+            "import importlib.util as u, json, sys, mlflow, pandas as pd\n"
+            "assert u.find_spec('hearth') is None\n"
+            f"mlflow.set_tracking_uri({uri!r})\n"
+            "def read(path):\n"
+            "    frame = pd.read_parquet(path)\n"
+            "    return frame.astype({c: 'float64' for c in frame.columns if c != 'household_pid'"
+            " and frame[c].dtype.kind in 'iuf'})\n"
+            "m = mlflow.pyfunc.load_model('models:/household_crisis_risk@champion')\n"
+            f"frame = read({str(features)!r})\n"
+            f"json.dump(dict(zip(frame['household_pid'], m.predict(frame).tolist())), "
+            f"open({str(out)!r}, 'w'))\n"
+            f"j = mlflow.pyfunc.load_model({judged_uri!r})\n"
+            f"frame = read({str(valid_features)!r})\n"
+            f"json.dump(j.predict(frame).tolist(), open({str(judged_out)!r}, 'w'))\n"
+        )
+        run = subprocess.run(
+            [str(venv / "bin" / "python"), "-I", "-c", code],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=without_hearth(HOME=str(tmp_path)),  # -I: no PYTHONPATH, no user site
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
     predicted = json.loads(out.read_text())
     published = pl.read_parquet(home / "outputs" / "2026-01" / "ranked_households.parquet")
     assert len(predicted) == published.height == SMALL_HOUSEHOLDS
