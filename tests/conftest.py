@@ -37,7 +37,8 @@ HEAVY = (
 # file's first test pays its shared set-up). The rest follow: other whole runs, then the others.
 # A file that copies a first run another makes (tests/support/first_runs.py) comes a few places
 # after it, so that the other worker has usually finished making it when it starts:
-# operations before signals, removals before landing.
+# operations before signals, removals before landing; test_deliverables_e2e.py, which copies
+# test_pipeline_e2e.py's and is short since, among the other whole runs after this list.
 LONGEST_FIRST = (
     "live/test_operations_live.py",
     "e2e/test_removal_runs.py",
@@ -47,7 +48,6 @@ LONGEST_FIRST = (
     "unit/ingest/test_withheld_everywhere.py",
     "assets/test_single_assets.py",
     "e2e/test_no_raw_identifiers_in_home.py",
-    "e2e/test_deliverables_e2e.py",
     "unit/linkage/test_partnership_keyless.py",
     "e2e/test_small_area_publishes.py",
     "e2e/test_landing_runs.py",
