@@ -37,7 +37,9 @@ from hearth.modelling.training.threads import fitting_threads
 
 
 def _log1p_nonneg(X):
-    return np.log1p(np.clip(X, 0, None))
+    # in float64: the regression's products in float32 differ with the BLAS thread count (at
+    # 1e-8), and the published score must be what any loader of the model computes
+    return np.log1p(np.clip(np.asarray(X, dtype=np.float64), 0, None))
 
 
 def _keep_columns(X, keep):
