@@ -491,3 +491,42 @@ def test_gathering_keeps_every_keyless_record_and_a_bounded_sample_of_keyed_ones
             {"v": version},
         ).fetchall()[0][0]
         assert stale == 0
+
+
+def test_em_training_blocks_pair_records_with_the_register_only(linked, tmp_path):
+    """splink's EM joins the records and the register stacked with themselves; each training
+    block's own conditions keep only record-register pairs, so the register is never joined
+    with itself (at 1,000,000 households ~160 million pairs sharing a date of birth, made and
+    thrown away) and EM's sample is drawn from the pairs it trains on."""
+    from hearth.linkage import splink_model
+
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(linked["db"].read_bytes())
+    with connect(db) as con:
+        probabilistic.gather(con, probabilistic.token_version(con))
+        # the two inputs stacked as splink stacks them, named as splink_model registers them
+        con.execute(
+            "CREATE TEMP TABLE stacked AS "
+            "SELECT 'records' AS source_dataset, * FROM link_records_in UNION ALL "
+            "SELECT 'register' AS source_dataset, * FROM link_register_in"
+        )
+        for rule in splink_model.TRAINING_BLOCKS:
+            sides = con.sql(
+                f"SELECT l.source_dataset AS l, r.source_dataset AS r, count(*) AS n "
+                f"FROM stacked l JOIN stacked r ON {rule} GROUP BY ALL"
+            ).fetchall()
+            assert {(left, right) for left, right, _ in sides} == {("records", "register")}, rule
+            assert sides[0][2] > 100, rule
+
+
+def test_every_blocking_rule_is_narrowed_by_a_birth_part_or_a_place():
+    """A blocking rule on names alone pairs every record with everyone sharing a common name:
+    its pairs grow with records x register, the square of the households (swapped names alone:
+    507,000 pairs at 100,000 households). Each rule must also agree on a date of birth part or
+    a place, the same token on both sides, so prediction grows with the records."""
+    from hearth.linkage.splink_model import BLOCKING_RULES, NARROWING
+
+    for rule in BLOCKING_RULES:
+        agreements = re.findall(r"\bl\.(\w+) = r\.(\w+)", rule)
+        assert agreements, rule
+        assert any(left == right and left in NARROWING for left, right in agreements), rule
