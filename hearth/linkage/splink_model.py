@@ -140,10 +140,11 @@ NARROWING = (
     "premise_token",
 )
 # EM is run on pairs blocked on one thing at a time, so each comparison is estimated on pairs
-# not selected by it. splink's EM joins the two inputs stacked with themselves: the side
-# conditions make it pair records with the register only (DuckDB filters each side before the
-# join), not register with register (at 1,000,000 households about 160 million pairs sharing a
-# date of birth, all thrown away after the join) and count only those when it samples.
+# not selected by it. splink's EM joins the two inputs stacked with themselves and keeps the
+# pairs across them after the join; the side conditions let DuckDB filter each side before
+# the join, so the register is not joined with itself on a common value (a date of birth: about
+# 160 million register pairs at 1,000,000 households before splink's sample). At 100,000 the
+# saving measured was small (0.5 of 10 CPU s in the date-of-birth block).
 _SIDES = " AND l.source_dataset = 'records' AND r.source_dataset = 'register'"
 TRAINING_BLOCKS = [
     "l.birth_token = r.birth_token" + _SIDES,

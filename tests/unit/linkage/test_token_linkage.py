@@ -495,9 +495,8 @@ def test_gathering_keeps_every_keyless_record_and_a_bounded_sample_of_keyed_ones
 
 def test_em_training_blocks_pair_records_with_the_register_only(linked, tmp_path):
     """splink's EM joins the records and the register stacked with themselves; each training
-    block's own conditions keep only record-register pairs, so the register is never joined
-    with itself (at 1,000,000 households ~160 million pairs sharing a date of birth, made and
-    thrown away) and EM's sample is drawn from the pairs it trains on."""
+    block's own conditions select only record-register pairs, so DuckDB can filter each side
+    before the join and the register is not joined with itself on a common value."""
     from hearth.linkage import splink_model
 
     db = tmp_path / "w.duckdb"
