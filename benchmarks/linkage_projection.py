@@ -55,8 +55,12 @@ def _line(points: list[tuple[int, float]]) -> tuple[float, float]:
     return a, b
 
 
-def project(results: list[dict], to: int, bounded: tuple[str, ...] = ()) -> dict[str, object]:
-    sizes = [int(r["households"]) for r in results]
+def project(
+    results: list[dict], to: int, bounded: tuple[str, ...] = (), x: str = "households"
+) -> dict[str, object]:
+    """`x`: the size the lines are drawn against, "households" or "events" (the event records:
+    worlds of different months have different records per household)."""
+    sizes = [int(r[x]) for r in results]
     if len(set(sizes)) < 2:
         raise SystemExit("Give results at two or more sizes (households) of the same code.")
     out: dict[str, object] = {}
@@ -73,14 +77,14 @@ def project(results: list[dict], to: int, bounded: tuple[str, ...] = ()) -> dict
                 if key == "token_linkage_phases_seconds" and phase == "exact_joins":
                     table = r["seconds"]
                 if isinstance(table, dict) and phase in table:
-                    pts.append((int(r["households"]), float(table[phase])))
+                    pts.append((int(r[x]), float(table[phase])))
             if len({x for x, _ in pts}) < 2:
                 continue
             a, b = _line(pts)
             phases[phase] = {
                 "measured": {str(x): y for x, y in pts},
                 "fixed": round(a, 1),
-                "per_100000_households": round(b * 1e5, 2),
+                f"per_100000_{x}": round(b * 1e5, 2),
                 f"at_{to}": round(a + b * to, 1),
             }
         out[label] = phases
@@ -97,7 +101,7 @@ def project(results: list[dict], to: int, bounded: tuple[str, ...] = ()) -> dict
     largest = str(max(sizes))
     held = {p: (v["measured"][largest] if p in bounded else v[f"at_{to}"]) for p, v in cpu.items()}
     out["summary"] = {
-        "households": to,
+        x: to,
         "token_linkage_cpu_seconds": total("cpu_seconds", TOKEN_PHASES),
         "linkage_cpu_seconds_with_exact_joins": total(
             "cpu_seconds", ("exact_joins", *TOKEN_PHASES)
@@ -105,7 +109,7 @@ def project(results: list[dict], to: int, bounded: tuple[str, ...] = ()) -> dict
         "token_linkage_cpu_seconds_bounded_held": round(
             sum(v for p, v in held.items() if p in TOKEN_PHASES), 1
         ),
-        "bounded_phases_held_at_households": {"phases": list(bounded), "at": int(largest)},
+        f"bounded_phases_held_at_{x}": {"phases": list(bounded), "at": int(largest)},
         "token_linkage_wall_seconds_at_measured_load": total("wall_seconds", TOKEN_PHASES),
         "peak_memory_mb": max(v[f"at_{to}"] for v in peak.values()) if peak else None,
         "target": "linkage adds at most 300 s; the run's peak memory under 10 GB",
@@ -116,7 +120,14 @@ def project(results: list[dict], to: int, bounded: tuple[str, ...] = ()) -> dict
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="+", type=Path, help="benchmarks/linkage.py results")
-    ap.add_argument("--to", type=int, default=1_000_000, help="Households to project to.")
+    ap.add_argument("--to", type=int, default=1_000_000, help="The size to project to (--x).")
+    ap.add_argument(
+        "--x",
+        choices=("households", "events"),
+        default="households",
+        help="Draw the lines against households or against event records (give --to in events:"
+        " e.g. 1,000,000 households x the events a household of the 36-month worlds).",
+    )
     ap.add_argument("--tag", default="", help="Appended to the result's file name.")
     ap.add_argument(
         "--bounded",
@@ -130,13 +141,20 @@ def main() -> None:
         "benchmark": "linkage_projection",
         "date": date.today().isoformat(),
         "from": [
-            {"file": p.name, "households": r["households"], "commit": r["commit"]}
+            {
+                "file": p.name,
+                "households": r["households"],
+                "events": r["events"],
+                "commit": r["commit"],
+            }
             for p, r in zip(args.results, results, strict=True)
         ],
-        **project(results, args.to, tuple(b for b in args.bounded.split(",") if b)),
+        "x": args.x,
+        **project(results, args.to, tuple(b for b in args.bounded.split(",") if b), args.x),
     }
     tag = f"-{args.tag}" if args.tag else ""
-    path = RESULTS / f"linkage-projection-{out['date']}-{args.to}{tag}.json"
+    unit = "" if args.x == "households" else f"-{args.x}"
+    path = RESULTS / f"linkage-projection-{out['date']}-{args.to}{unit}{tag}.json"
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(out["summary"], indent=1))
     print(f"Wrote {path}")
