@@ -11,12 +11,15 @@ probability, the true rate with its Wilson 95% interval, and the Brier score of 
 - `steps_on_raw`: isotonic on splink's raw probability read as steps (the rule until
   2026-12-06);
 - `isotonic_on_raw`: the same fit read on the line between its points;
-- `isotonic_on_weight` (today's rule, hearth/linkage/recalibration.py): isotonic on the match
-  weight, read on the line between its points;
+- `isotonic_on_weight` (the rule until 2026-12-07): isotonic on the match weight, read on the
+  line between its points at each block's ends (flat across a block);
+- `isotonic_centred_if_unsure` (today's rule, hearth/linkage/recalibration.py: fit_points):
+  the same fit, each block read flat to its ends where its rate is known within 0.05 and at its
+  centre where it is not (centred isotonic regression there), on the line between points;
 - `lead_score` (tried, not kept): best candidates scored by a logistic regression on the match
   weight, the lead over the runner-up and being alone, then isotonic on that score;
-- `fitted_on_truth`: isotonic on the weight fitted on the keyless records' own truth, each half
-  by a fit on the other: what no rule fitted on labels can beat, the noise floor of the tenths.
+- `fitted_on_truth`: today's rule fitted on the keyless records' own truth, each half by a fit
+  on the other: what no rule fitted on labels can beat, the noise floor of the tenths.
 
 Nothing is written into the kept folder. Writes benchmarks/results/link-calibration-<date>-
 <folder>.json.
@@ -40,8 +43,19 @@ from hearth.linkage import recalibration
 MARGIN_CAP = 30.0  # lead_score: a lead of 30 in match weight is as decisive as any larger one
 
 
-def _isotonic(x: np.ndarray, y: np.ndarray, at: np.ndarray, steps: bool) -> np.ndarray:
-    pts = recalibration.fit_points(x, y)
+def _block_ends(x: np.ndarray, y: np.ndarray) -> list[tuple[float, float]]:
+    """The isotonic fit's points at each block's first and last score (sklearn's thresholds):
+    the reading until 2026-12-07."""
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y.astype(float))
+    return [(float(a), float(b)) for a, b in zip(iso.X_thresholds_, iso.y_thresholds_, strict=True)]
+
+
+def _isotonic(
+    x: np.ndarray, y: np.ndarray, at: np.ndarray, steps: bool, todays: bool = False
+) -> np.ndarray:
+    pts = recalibration.fit_points(x, y) if todays else _block_ends(x, y)
     if not steps:
         return recalibration.apply_points(at, pts)
     xs, ys = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
@@ -79,7 +93,7 @@ def _lead_score(fit_on: pl.DataFrame, at: pl.DataFrame) -> np.ndarray:
 def rules(cands: pl.DataFrame) -> dict[str, np.ndarray]:
     """Each rule's probability for every candidate of `cands` (with_lead, truth joined)."""
     out = {name: cands["raw_probability"].to_numpy().astype(float).copy() for name in RULES}
-    out["isotonic_on_weight"] = recalibration.recalibrated(cands, recalibration.fit(cands))
+    out["isotonic_centred_if_unsure"] = recalibration.recalibrated(cands, recalibration.fit(cands))
     keyless = (cands["needs_link"] & cands["true_person"].is_not_null()).to_numpy()
     half = (cands["record_id"].hash(11) % 2).to_numpy()
     for which in recalibration.WHICH:
@@ -90,21 +104,31 @@ def rules(cands: pl.DataFrame) -> dict[str, np.ndarray]:
         raw = cands["raw_probability"].to_numpy()
         out["steps_on_raw"][group] = _isotonic(raw[lab], y, raw[group], steps=True)
         out["isotonic_on_raw"][group] = _isotonic(raw[lab], y, raw[group], steps=False)
+        w = cands["weight"].to_numpy()
+        out["isotonic_on_weight"][group] = _isotonic(w[lab], y, w[group], steps=False)
         if which == "best":
             out["lead_score"][group] = _lead_score(
                 cands.filter(pl.Series(lab)), cands.filter(pl.Series(group))
             )
         else:
             out["lead_score"][group] = out["isotonic_on_weight"][group]
-        w = cands["weight"].to_numpy()
         right = cands["right_person"].to_numpy().astype(float)
         for k in (0, 1):
             fit_on, at = group & keyless & (half != k), group & keyless & (half == k)
-            out["fitted_on_truth"][at] = _isotonic(w[fit_on], right[fit_on], w[at], steps=False)
+            out["fitted_on_truth"][at] = _isotonic(
+                w[fit_on], right[fit_on], w[at], steps=False, todays=True
+            )
     return out
 
 
-RULES = ("steps_on_raw", "isotonic_on_raw", "isotonic_on_weight", "lead_score", "fitted_on_truth")
+RULES = (
+    "steps_on_raw",
+    "isotonic_on_raw",
+    "isotonic_on_weight",
+    "isotonic_centred_if_unsure",
+    "lead_score",
+    "fitted_on_truth",
+)
 
 
 def measure(folder: Path) -> dict[str, object]:

@@ -5,6 +5,7 @@ Hypothesis settings every property test runs under."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -36,7 +37,8 @@ HEAVY = (
 # file's first test pays its shared set-up). The rest follow: other whole runs, then the others.
 # A file that copies a first run another makes (tests/support/first_runs.py) comes a few places
 # after it, so that the other worker has usually finished making it when it starts:
-# operations before signals, removals before landing.
+# operations before signals, removals before landing; test_deliverables_e2e.py, which copies
+# test_pipeline_e2e.py's and is short since, among the other whole runs after this list.
 LONGEST_FIRST = (
     "live/test_operations_live.py",
     "e2e/test_removal_runs.py",
@@ -46,7 +48,6 @@ LONGEST_FIRST = (
     "unit/ingest/test_withheld_everywhere.py",
     "assets/test_single_assets.py",
     "e2e/test_no_raw_identifiers_in_home.py",
-    "e2e/test_deliverables_e2e.py",
     "unit/linkage/test_partnership_keyless.py",
     "e2e/test_small_area_publishes.py",
     "e2e/test_landing_runs.py",
@@ -63,6 +64,42 @@ FAST_TRAINING = {"max_iter": 60, "max_leaf_nodes": 15, "min_samples_leaf": 20}
 # at its training date, so the baseline scores every household the same and the promotion gate
 # refuses it (hearth/modelling/evaluation/gate.py).
 QUICK_TRAINING = {**FAST_TRAINING, "candidates": ["logistic"], "value_of_sharing": False}
+
+
+# Where the session's temporary folders go (every HEARTH_HOME, world and first run a test makes).
+# A whole run commits Dagster's event log (SQLite, a transaction per event: thousands of
+# fdatasyncs), MLflow's store and the warehouse to disk; on a disk those syncs were about half of
+# a whole-run test's time. In memory (tmpfs) a sync costs nothing, and what a test checks is the
+# same: a killed process leaves its files exactly as on disk (the page cache is shared); only a
+# power cut differs, which no test makes. Used only where /dev/shm is a tmpfs with room to spare
+# (a session holds about 2 GB at once: pyproject.toml removes each passed test's folder), never
+# over a --basetemp or PYTEST_DEBUG_TEMPROOT the caller gave; HEARTH_TEST_TMP_ON_DISK=1 keeps them
+# on disk.
+MEMORY_TEMP_ROOT = Path("/dev/shm")
+MEMORY_TEMP_ROOM = 8 * 2**30
+
+
+def _memory_temp_root() -> Path | None:
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+        room = os.statvfs(MEMORY_TEMP_ROOT)
+    except OSError:
+        return None
+    on_tmpfs = any(m.split()[1:3] == [str(MEMORY_TEMP_ROOT), "tmpfs"] for m in mounts)
+    free = room.f_bavail * room.f_frsize
+    ok = on_tmpfs and free >= MEMORY_TEMP_ROOM and os.access(MEMORY_TEMP_ROOT, os.W_OK)
+    return MEMORY_TEMP_ROOT if ok else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist's workers are given their folders by the controller, which makes them here
+    if (
+        config.option.basetemp is None
+        and "PYTEST_DEBUG_TEMPROOT" not in os.environ
+        and os.environ.get("HEARTH_TEST_TMP_ON_DISK") != "1"
+        and (root := _memory_temp_root()) is not None
+    ):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(root)
 
 
 @pytest.fixture(scope="session")

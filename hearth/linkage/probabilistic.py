@@ -124,7 +124,6 @@ def _predict_and_link(
     try:
         run_sql(con, "linkage/link_candidates", {"max_candidates": MAX_CANDIDATES})
     finally:
-        con.execute("DROP VIEW IF EXISTS link_pairs")
         cleanup()
     progress("recalibrating the link probabilities")
     cands = query(con, "linkage/candidates_for_measures").pl()

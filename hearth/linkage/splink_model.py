@@ -7,6 +7,16 @@ distance): names exact (with term frequencies), swapped with the other name, pho
 on the sets of hashed bigrams; date of birth whole, day and month swapped, two parts of three;
 address premise, postcode unit, sector, district.
 
+Each source records people with its own errors (police hear a name and write an old surname
+or address far more often than a GP record holds one), so after the pooled training each source
+with enough records gets its own m by EM on its own records (u stays pooled: it is about the
+population, not the recording), and its records are scored with it (`BY_SOURCE`; each part's
+term frequencies are its records' with the register's). With one pooled m, dominated by the
+cleaner exact-keyed sources, a police record's true match lost too much weight for each
+disagreement, and the recalibration (fitted on exact-keyed records) read police's lowest
+weights as near-certain non-matches when about a quarter were right (issue 25, seed 431 at
+100,000 households: benchmarks/results/linkage-2026-12-07-*).
+
 `SETTINGS_VERSION` names this specification: a change to a comparison or a blocking rule is a
 new version, and the model is retrained (hearth/linkage/model_store.py).
 """
@@ -19,9 +29,17 @@ from typing import Any
 
 import duckdb
 
-SETTINGS_VERSION = "s2"  # s2: every blocking rule narrowed by a birth part or a place
+from hearth.warehouse import query, query_one, run_sql
+
+# s2: m estimated for each source's own recording (BY_SOURCE); s3: every blocking rule narrowed
+# by a birth part or a place, EM on the counts of each agreement pattern
+SETTINGS_VERSION = "s3"
 RECORDS = "link_records_in"
 REGISTER = "link_register_in"
+PART = "link_records_part"  # one part of the records (sql/linkage/link_records_part.sql)
+BY_SOURCE = "hearth_m_by_source"  # the model's key holding each source's own splink model
+# a source with fewer token records keeps the pooled m (EM on a few hundred records is noise)
+MIN_SOURCE_RECORDS = 300
 U_PAIRS = 5e5  # pairs sampled for u: ample for 4 comparisons of a few levels each
 # EM's pairs per training block, sampled by a hash of the records on each side beyond this: a
 # block on a common thing (forename and surname) grows with records x register, i.e. with the
@@ -176,14 +194,32 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _linker(con: duckdb.DuckDBPyConnection, settings: dict[str, Any]):
+def _linker(con: duckdb.DuckDBPyConnection, settings: dict[str, Any], records_table: str = RECORDS):
     from splink import DuckDBAPI, Linker  # splink
 
     _quiet()
     api = DuckDBAPI(connection=con)
-    records = api.register(RECORDS, dataset_display_name="records")
+    records = api.register(records_table, dataset_display_name="records")
     register = api.register(REGISTER, dataset_display_name="register")
     return Linker([records, register], settings)
+
+
+def pooled(model: dict[str, Any]) -> dict[str, Any]:
+    """The pooled splink model (what scores a source without its own m)."""
+    return {k: v for k, v in model.items() if k != BY_SOURCE}
+
+
+def _em(linker: Any, progress: Callable[[str], None], what: str) -> None:
+    for rule in TRAINING_BLOCKS:
+        progress(f"estimating m by expectation maximisation{what}")
+        # EM's iterations on the counts of each agreement pattern, not on every pair again
+        # (term frequencies still weigh predictions: only m's estimate ignores them)
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule,
+            max_pairs=EM_PAIRS,
+            record_sample_proportion=EM_PROBE,
+            estimate_without_term_frequencies=True,
+        )
 
 
 def train(
@@ -191,32 +227,48 @@ def train(
 ) -> dict[str, Any]:
     """A trained model (splink's settings with m and u) for the records and register in the
     warehouse: u by random sampling, m by expectation maximisation on at most `EM_PAIRS` pairs
-    of each training block."""
+    of each training block; then, under `BY_SOURCE`, each source with at least
+    `MIN_SOURCE_RECORDS` records its own m, by EM on its records from the pooled m (u kept)."""
     linker = _linker(con, base_settings(prior))
     try:
         progress("estimating u from random pairs")
         linker.training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=SEED)
-        for rule in TRAINING_BLOCKS:
-            progress("estimating m by expectation maximisation")
-            # EM's iterations on the counts of each agreement pattern, not on every pair again
-            # (term frequencies still weigh predictions: only m's estimate ignores them)
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule,
-                max_pairs=EM_PAIRS,
-                record_sample_proportion=EM_PROBE,
-                estimate_without_term_frequencies=True,
-            )
-        return linker.misc.save_model_to_json()
+        _em(linker, progress, "")
+        model = linker.misc.save_model_to_json()
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
+    own: dict[str, Any] = {}
+    for source, records in query(con, "linkage/link_record_sources").fetchall():
+        if records < MIN_SOURCE_RECORDS:
+            continue
+        run_sql(con, "linkage/link_records_part", {"source": source, "own": []})
+        linker = _linker(con, model, PART)
+        try:
+            _em(linker, progress, f" for {source}'s own recording")
+            own[source] = linker.misc.save_model_to_json()
+        finally:
+            linker.table_management.delete_tables_created_by_splink_from_db()
+    run_sql(con, "linkage/drop_link_pairs")
+    return {**model, BY_SOURCE: own}
 
 
-def predict(
-    con: duckdb.DuckDBPyConnection, model: dict[str, Any], view: str = "link_pairs"
-) -> Callable[[], None]:
-    """Score every blocked record-register pair with the model; the pairs become the view
-    `view` on the connection. Returns what drops splink's tables when they are no longer read."""
-    linker = _linker(con, model)
-    pairs = linker.inference.predict(threshold_match_probability=0.001)
-    pairs.as_duckdbpyrelation().create_view(view, replace=True)
-    return linker.table_management.delete_tables_created_by_splink_from_db
+def predict(con: duckdb.DuckDBPyConnection, model: dict[str, Any]) -> Callable[[], None]:
+    """Score every blocked record-register pair, each source's records with its own m where the
+    model has it (`BY_SOURCE`) and the rest with the pooled one, into the table link_pairs.
+    Returns what drops it when it is no longer read."""
+    own = model.get(BY_SOURCE) or {}
+    run_sql(con, "linkage/link_pairs")
+    parts = [(source, own[source]) for source in sorted(own)] + [(None, pooled(model))]
+    for source, settings in parts:
+        run_sql(con, "linkage/link_records_part", {"source": source, "own": sorted(own)})
+        if query_one(con, "linkage/link_records_part_count")[0] == 0:  # type: ignore[index]
+            continue  # every source has its own m: no record is left for the pooled one
+        linker = _linker(con, settings, PART)
+        try:
+            pairs = linker.inference.predict(threshold_match_probability=0.001)
+            pairs.as_duckdbpyrelation().select(
+                "unique_id_l, unique_id_r, match_weight, match_probability"
+            ).insert_into("link_pairs")
+        finally:
+            linker.table_management.delete_tables_created_by_splink_from_db()
+    return lambda: run_sql(con, "linkage/drop_link_pairs")

@@ -1,5 +1,5 @@
--- Each record's candidate people from the splink predictions (the view link_pairs, made by
--- hearth/linkage/probabilistic.py): a person scores the best of their register identities;
+-- Each record's candidate people from the splink predictions (the table link_pairs, made by
+-- hearth/linkage/splink_model.py: predict): a person scores the best of their register identities;
 -- candidates ranked by match weight (rank 1 is the best link), at most $max_candidates kept.
 -- Each candidate's household is where that person lived on the event date. The labels are
 -- what the record's exact keys say (NULL where it has none).

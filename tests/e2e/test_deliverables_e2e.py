@@ -8,7 +8,6 @@ import base64
 import json
 import os
 import re
-import shutil
 import stat
 from html import escape
 from pathlib import Path
@@ -18,7 +17,6 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from hearth.cli.launch import run_pipeline
 from hearth.features.catalogue import load_catalogue
 from hearth.features.wording import ANOTHER_AGENCY, readable_by
 from hearth.modelling.scoring.ranking import ROLE_REASONS
@@ -29,8 +27,9 @@ from hearth.publish.roles import OTHER_AGENCY, REASONS, visible_columns
 from hearth.quality.contracts import ROLES
 from hearth.sources import SOURCES
 from hearth.suppression import headline, is_disclosive
-from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
+from tests.conftest import SMALL_HOUSEHOLDS
 from tests.support.environment import clear_hearth
+from tests.support.first_runs import private_small_world_first_run
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,23 +51,16 @@ def _point_at(mp: pytest.MonkeyPatch, home: Path) -> None:
 
 
 # Session-scoped: under xdist other modules' tests run between these in the same worker, which
-# would tear a module-scoped run down and make it again. The environment and umask are set only
-# while the run is made, and again for each test by `run`.
+# would tear a module-scoped run down and make it again. The run is the small world's first run
+# (made once per session with umask 022 and docs/capacity.example.yaml in the home, shared with
+# test_pipeline_e2e.py: tests/support/first_runs.py); this file works on its own copy. The
+# environment and umask are set for each test by `run`.
 @pytest.fixture(scope="session")
 def delivered(small_world, tmp_path_factory):
-    home = tmp_path_factory.mktemp("deliver_home")
-    umask = os.umask(0o022)  # as a shell usually has: the run itself must make its files private
-    mp = pytest.MonkeyPatch()
-    _point_at(mp, home)
-    try:
-        shutil.copyfile(ROOT / "docs" / "capacity.example.yaml", home / "capacity.yaml")
-        lines: list[str] = []
-        outcome = run_pipeline(
-            small_world / "landing", train_config=FAST_TRAINING, say=lines.append
-        )
-    finally:
-        mp.undo()
-        os.umask(umask)
+    made = private_small_world_first_run(
+        tmp_path_factory, small_world, tmp_path_factory.mktemp("deliver")
+    )
+    home, outcome, lines = made.home, made.outcome, made.lines
     assert outcome.success, outcome.problems
     folder = outcome.output_folder
     ranked = pl.read_parquet(folder / "ranked_households.parquet")

@@ -11,11 +11,13 @@ import os
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hearth import settings
+from tests.support.disk import on_disk
 from tests.support.environment import without_hearth
 
 pytestmark = pytest.mark.slow
@@ -58,11 +60,17 @@ def _run(cmd: list[str], cwd: Path, env: dict, timeout: float) -> subprocess.Com
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> tuple[Path, Path]:
-    """(the wheel, the clean venv's bin folder)."""
+def installed() -> Iterator[tuple[Path, Path]]:
+    """(the wheel, the clean venv's bin folder), on disk beside uv's cache: uv links the
+    packages there instead of copying them (tests/support/disk.py)."""
     if not (CHECKOUT / "pyproject.toml").is_file():
         pytest.fail("this test builds the wheel from a checkout")
-    uv, tmp = _uv(), tmp_path_factory.mktemp("wheel")
+    with on_disk("wheel") as tmp:
+        yield _install(tmp)
+
+
+def _install(tmp: Path) -> tuple[Path, Path]:
+    uv = _uv()
     env = _clean_env()
     _run([uv, "build", "--wheel", "--offline", "-q", "-o", str(tmp / "dist")], CHECKOUT, env, 300)
     (wheel,) = (tmp / "dist").glob("hearth-*.whl")

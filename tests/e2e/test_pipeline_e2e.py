@@ -11,7 +11,9 @@ import pytest
 
 from hearth.cli.launch import run_pipeline
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
-from tests.support.environment import clear_hearth, without_hearth
+from tests.support.disk import on_disk
+from tests.support.environment import without_hearth
+from tests.support.first_runs import private_small_world_first_run
 
 COLUMNS = [
     "rank",
@@ -34,25 +36,20 @@ COLUMNS = [
 
 
 # Session-scoped: under xdist other modules' tests run between these in the same worker, which
-# would tear a module-scoped run down and make it again. The environment is set only while the
-# run is made; each test that runs Hearth again sets it for itself.
+# would tear a module-scoped run down and make it again. The run is the small world's first run,
+# made once per session and shared with test_deliverables_e2e.py (tests/support/first_runs.py);
+# this file works on its own copy of the home and the landing it ran on. Each test that runs
+# Hearth again points it at the copy for itself.
 @pytest.fixture(scope="session")
 def first_run(small_world, tmp_path_factory):
-    home = tmp_path_factory.mktemp("e2e_home")
-    mp = pytest.MonkeyPatch()
-    clear_hearth(mp, HEARTH_HOME=str(home))
-    lines: list[str] = []
-    try:
-        outcome = run_pipeline(
-            small_world / "landing", train_config=FAST_TRAINING, say=lines.append
-        )
-    finally:
-        mp.undo()
-    return home, outcome, lines
+    made = private_small_world_first_run(
+        tmp_path_factory, small_world, tmp_path_factory.mktemp("e2e")
+    )
+    return made.home, made.outcome, made.lines, made.landing
 
 
 def test_run_publishes_the_ranked_list(first_run):
-    home, outcome, lines = first_run
+    home, outcome, lines, _ = first_run
     assert outcome.success, outcome.problems
     folder = home / "outputs" / "2026-01"
     assert outcome.output_folder == folder
@@ -85,12 +82,12 @@ def test_run_publishes_the_ranked_list(first_run):
         assert f"done    {step}" in text
 
 
-def test_run_summary_accounts_for_every_row(first_run, small_world):
-    home, outcome, _ = first_run
+def test_run_summary_accounts_for_every_row(first_run):
+    home, outcome, _, landing = first_run
     summary = json.loads((outcome.output_folder / "run_summary.json").read_text())
     assert summary["as_of"] == "2026-01" and summary["status"] == "published"
     assert summary["households_scored"] == SMALL_HOUSEHOLDS
-    landed = {p.parent.parent.name for p in (small_world / "landing").glob("*/*/*")}
+    landed = {p.parent.parent.name for p in landing.glob("*/*/*")}
     assert set(summary["sources"]) == landed
     for name, s in summary["sources"].items():
         assert s["rows_received"] == s["rows_accepted"] + s["rows_quarantined"], name
@@ -119,7 +116,7 @@ def test_run_summary_accounts_for_every_row(first_run, small_world):
 
 
 def test_champion_is_registered_and_loadable(first_run):
-    home, _, _ = first_run
+    home, _, _, _ = first_run
     from hearth.modelling.registry.client import Registry
 
     mp = pytest.MonkeyPatch()
@@ -172,7 +169,7 @@ def test_a_clean_venv_loads_the_champion_and_the_judged_model(first_run, tmp_pat
     import subprocess
     import sys
 
-    home, outcome, _ = first_run
+    home, outcome, _, _ = first_run
     assert outcome.success
     uv = _uv()
     if uv is None:
@@ -195,41 +192,44 @@ def test_a_clean_venv_loads_the_champion_and_the_judged_model(first_run, tmp_pat
     valid_features = home / "features" / "features_2025-01.parquet"
     frame = pl.read_parquet(valid_features).to_pandas()
     expected_judged = judged_here.predict(frame)
-    venv = tmp_path / "clean"
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    # the machine's environment less Hearth's: its certificate, index and proxy settings are
-    # what uv needs to reach the registry
-    path = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
-    env = without_hearth(VIRTUAL_ENV=str(venv), PATH=path)
-    install = [uv, "pip", "install", "-q", "-r", reqs]
-    if subprocess.run([*install, "--offline"], env=env, capture_output=True).returncode:
-        subprocess.run(install, env=env, check=True)  # not all in uv's cache: fetch them
-    features = home / "features" / "features_2026-01.parquet"
-    out, judged_out = tmp_path / "predicted.json", tmp_path / "judged.json"
-    code = (
-        "import importlib.util as u, json, sys, mlflow, pandas as pd\n"
-        "assert u.find_spec('hearth') is None\n"
-        f"mlflow.set_tracking_uri({uri!r})\n"
-        "def read(path):\n"
-        "    frame = pd.read_parquet(path)\n"
-        "    return frame.astype({c: 'float64' for c in frame.columns if c != 'household_pid'"
-        " and frame[c].dtype.kind in 'iuf'})\n"
-        "m = mlflow.pyfunc.load_model('models:/household_crisis_risk@champion')\n"
-        f"frame = read({str(features)!r})\n"
-        f"json.dump(dict(zip(frame['household_pid'], m.predict(frame).tolist())), "
-        f"open({str(out)!r}, 'w'))\n"
-        f"j = mlflow.pyfunc.load_model({judged_uri!r})\n"
-        f"frame = read({str(valid_features)!r})\n"
-        f"json.dump(j.predict(frame).tolist(), open({str(judged_out)!r}, 'w'))\n"
-    )
-    run = subprocess.run(
-        [str(venv / "bin" / "python"), "-I", "-c", code],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=without_hearth(HOME=str(tmp_path)),  # -I: no PYTHONPATH, no user site
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    # the venv on disk beside uv's cache, which links packages instead of copying them
+    # (tests/support/disk.py)
+    with on_disk("clean-venv") as disk:
+        venv = disk / "clean"
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        # the machine's environment less Hearth's: its certificate, index and proxy settings are
+        # what uv needs to reach the registry
+        path = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
+        env = without_hearth(VIRTUAL_ENV=str(venv), PATH=path)
+        install = [uv, "pip", "install", "-q", "-r", reqs]
+        if subprocess.run([*install, "--offline"], env=env, capture_output=True).returncode:
+            subprocess.run(install, env=env, check=True)  # not all in uv's cache: fetch them
+        features = home / "features" / "features_2026-01.parquet"
+        out, judged_out = tmp_path / "predicted.json", tmp_path / "judged.json"
+        code = (
+            "import importlib.util as u, json, sys, mlflow, pandas as pd\n"
+            "assert u.find_spec('hearth') is None\n"
+            f"mlflow.set_tracking_uri({uri!r})\n"
+            "def read(path):\n"
+            "    frame = pd.read_parquet(path)\n"
+            "    return frame.astype({c: 'float64' for c in frame.columns if c != 'household_pid'"
+            " and frame[c].dtype.kind in 'iuf'})\n"
+            "m = mlflow.pyfunc.load_model('models:/household_crisis_risk@champion')\n"
+            f"frame = read({str(features)!r})\n"
+            f"json.dump(dict(zip(frame['household_pid'], m.predict(frame).tolist())), "
+            f"open({str(out)!r}, 'w'))\n"
+            f"j = mlflow.pyfunc.load_model({judged_uri!r})\n"
+            f"frame = read({str(valid_features)!r})\n"
+            f"json.dump(j.predict(frame).tolist(), open({str(judged_out)!r}, 'w'))\n"
+        )
+        run = subprocess.run(
+            [str(venv / "bin" / "python"), "-I", "-c", code],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=without_hearth(HOME=str(tmp_path)),  # -I: no PYTHONPATH, no user site
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
     predicted = json.loads(out.read_text())
     published = pl.read_parquet(home / "outputs" / "2026-01" / "ranked_households.parquet")
     assert len(predicted) == published.height == SMALL_HOUSEHOLDS
@@ -240,14 +240,12 @@ def test_a_clean_venv_loads_the_champion_and_the_judged_model(first_run, tmp_pat
     assert len(set(judged)) > 1  # a model that ranks, not a constant
 
 
-def test_second_run_is_idempotent_and_gated(first_run, small_world):
-    home, outcome, _ = first_run
+def test_second_run_is_idempotent_and_gated(first_run):
+    home, outcome, _, landing = first_run
     mp = pytest.MonkeyPatch()
     mp.setenv("HEARTH_HOME", str(home))
     try:
-        again = run_pipeline(
-            small_world / "landing", train_config=FAST_TRAINING, say=lambda _: None
-        )
+        again = run_pipeline(landing, train_config=FAST_TRAINING, say=lambda _: None)
     finally:
         mp.undo()
     assert again.success, again.problems

@@ -6,14 +6,21 @@
   test_landing_runs.py and test_removal_runs.py, which then break its landing each their own way).
 - `live_first_run`: 800 households and 26 months (seed 11) with the newest month kept aside, run
   once by `hearth run` in a subprocess with one quick candidate (tests/live/
-  test_operations_live.py and test_signals_live.py)."""
+  test_operations_live.py and test_signals_live.py).
+- `small_world_first_run`: the small world (tests/conftest.py: 2,000 households, 36 months,
+  seed 11) run once in-process with FAST_TRAINING, with docs/capacity.example.yaml in the home
+  and umask 022 (tests/e2e/test_pipeline_e2e.py and test_deliverables_e2e.py, which read it and
+  run Hearth again on it, each in its own copy)."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -110,4 +117,70 @@ def live_first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built_once(tmp_path_factory, "live_first_run", build)
 
 
-__all__ = ["copy_of", "landing_world_first_run", "live_first_run"]
+def small_world_first_run(tmp_path_factory: pytest.TempPathFactory, small_world: Path) -> Path:
+    """A folder with `landing/` (the small world's landing, copied), `home/` (a HEARTH_HOME after
+    one successful run on it, with the capacity file a visit plan reads), `lines.txt` (the run's
+    progress, one line each) and `outcome.json` (the run's outcome, its output folder relative
+    to the home). Read it with `private_small_world_first_run`."""
+
+    def build(folder: Path) -> None:
+        from hearth.cli.launch import run_pipeline
+        from tests.conftest import FAST_TRAINING
+
+        shutil.copytree(small_world / "landing", folder / "landing")
+        home = folder / "home"
+        home.mkdir()
+        # as a shell usually has: the run itself must make its files private
+        umask = os.umask(0o022)
+        mp = pytest.MonkeyPatch()
+        clear_hearth(mp, HEARTH_HOME=str(home))
+        lines: list[str] = []
+        try:
+            shutil.copyfile(PROJECT_ROOT / "docs" / "capacity.example.yaml", home / "capacity.yaml")
+            outcome = run_pipeline(folder / "landing", train_config=FAST_TRAINING, say=lines.append)
+        finally:
+            mp.undo()
+            os.umask(umask)
+        (folder / "lines.txt").write_text("\n".join(lines))
+        made = {
+            "success": outcome.success,
+            "problems": outcome.problems,
+            "warnings": outcome.warnings,
+            "model": outcome.model,
+            # under the home, or this raises: a copy's output folder is the same place in it
+            "output_folder": (
+                outcome.output_folder.relative_to(home).as_posix()
+                if outcome.output_folder
+                else None
+            ),
+        }
+        (folder / "outcome.json").write_text(json.dumps(made))
+
+    return built_once(tmp_path_factory, "small_world_first_run", build)
+
+
+def private_small_world_first_run(
+    tmp_path_factory: pytest.TempPathFactory, small_world: Path, where: Path
+) -> SimpleNamespace:
+    """A private copy of `small_world_first_run` under `where`: `home`, `landing` (the very files
+    it ran on), `outcome` (success, problems, warnings, model, output_folder in this copy) and
+    `lines` (its progress)."""
+    made = small_world_first_run(tmp_path_factory, small_world)
+    home = copy_of(made / "home", where / "home")
+    landing = copy_of(made / "landing", where / "landing")
+    outcome = json.loads((made / "outcome.json").read_text())
+    if outcome["output_folder"] is not None:
+        outcome["output_folder"] = home / outcome["output_folder"]
+    lines = (made / "lines.txt").read_text().split("\n")
+    return SimpleNamespace(
+        home=home, landing=landing, outcome=SimpleNamespace(**outcome), lines=lines
+    )
+
+
+__all__ = [
+    "copy_of",
+    "landing_world_first_run",
+    "live_first_run",
+    "private_small_world_first_run",
+    "small_world_first_run",
+]

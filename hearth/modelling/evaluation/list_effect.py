@@ -306,6 +306,45 @@ INTRO = (
 )
 
 
+POWER_Z = 0.841621  # the normal quantile of 80%: the power a commissioner is told about
+
+
+def detectable(log_se: float, z: float = Z95) -> tuple[float, float] | None:
+    """The smallest fall and rise in the crisis rate that the lottery's comparison, with its
+    log ratio's standard error `log_se`, would show beyond chance (its 95% interval excluding
+    no change) 8 times in 10; None where the error cannot be told. A smaller effect can hide
+    in an interval that includes 1: "no difference found" is then not "no effect"."""
+    if not (math.isfinite(log_se) and log_se > 0):
+        return None
+    k = (z + POWER_Z) * log_se
+    return 1.0 - math.exp(-k), math.exp(k) - 1.0
+
+
+def power_sentence(section: dict) -> str | None:
+    """What the lottery can tell so far, in words, from the offered-against-held-out
+    comparison (`effects[0]`); None where it cannot be told or a count behind it is small
+    (its error would give the count away)."""
+    first = section["effects"][0] if section.get("effects") else None
+    held = next((g for g in section.get("groups", []) if g["group"] == "held out"), None)
+    if first is None or "log_se" not in first:
+        return None
+    counts = [first["households"], first["crises"]]
+    counts += [held["households"], held["crises"]] if held else []
+    if any(_small(int(c)) for c in counts):
+        return None
+    got = detectable(float(first["log_se"]))
+    if got is None:
+        return None
+    fall, rise = got
+    return (
+        f"What the lottery can tell so far: with these households and months, an offer that "
+        f"lowers crises by {100 * fall:.0f}% or more (or raises them by {100 * rise:.0f}% or "
+        "more) would show beyond chance 8 times in 10. A smaller effect can hide in an interval "
+        "that includes no change: that is a reason to wait for more months or hold out a larger "
+        "share, not evidence that the visits do nothing."
+    )
+
+
 def card_lines(section: dict | None) -> list[str]:
     """The model card's "Is the list working?" (markdown)."""
     lines = ["## Is the list working?", ""]
@@ -332,4 +371,5 @@ def card_lines(section: dict | None) -> list[str]:
         ("offered against held out, first reason from ", "by_reason"),
     ):
         lines += [f"| {title}{r[0]} | " + " | ".join(r[1:]) + " |" for r in cells[key]]
-    return lines
+    power = power_sentence(section)
+    return [*lines, "", power] if power else lines

@@ -29,6 +29,7 @@ from hearth.features.build import load_features
 from hearth.features.design import cap_recency
 from hearth.modelling.evaluation.metrics import rank_order
 from hearth.modelling.scoring.ranking import top_count
+from hearth.modelling.training.threads import predicting_threads
 from hearth.months import month_start
 
 if TYPE_CHECKING:  # the registry imports MLflow's client only when it is used
@@ -260,12 +261,13 @@ PREDICT_ROWS = 100_000  # households scored at a time (a million at once is a 1 
 def predict_in_chunks(model, frame: pl.DataFrame, names: list[str]) -> np.ndarray:
     """The model's scores of every row of `frame`, a chunk of rows at a time (each row's
     score is its own, so the chunks change nothing)."""
-    out = [
-        model.predict_proba(
-            frame.slice(start, PREDICT_ROWS).select(names).to_numpy().astype(np.float32)
-        )[:, 1]
-        for start in range(0, frame.height, PREDICT_ROWS)
-    ]
+    with predicting_threads():
+        out = [
+            model.predict_proba(
+                frame.slice(start, PREDICT_ROWS).select(names).to_numpy().astype(np.float32)
+            )[:, 1]
+            for start in range(0, frame.height, PREDICT_ROWS)
+        ]
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -305,7 +307,7 @@ def rank_by_version(
     if any(n not in features_now.columns for n in names):
         return None
     frame = cap_recency(features_now, int(champ.tags.get("recency_cap", 36)))
-    scores = model.predict_proba(frame.select(names).to_numpy().astype(np.float32))[:, 1]
+    scores = predict_in_chunks(model, frame, names)  # on PREDICT_THREADS, as the list
     pids = frame["household_pid"].to_numpy()
     order = rank_order(scores, pids)
     ranks = np.empty(len(order), dtype=np.int64)

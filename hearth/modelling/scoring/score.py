@@ -23,6 +23,7 @@ from hearth.modelling.scoring.reasons import (
     lead_as_role,
 )
 from hearth.modelling.training.explain import explain
+from hearth.modelling.training.threads import predicting_threads
 
 EXPLAIN_CHUNK = 5000  # households explained at a time (their features as Python values)
 # The ranked list's columns, in order (the published ones are hearth/publish/ranked.py's)
@@ -83,7 +84,8 @@ def scored(
     after each chunk."""
     X = frame.select(feature_names).to_numpy().astype(np.float32, copy=False)
     pids = frame["household_pid"].to_numpy()
-    scores = model.predict_proba(X)[:, 1]
+    with predicting_threads():
+        scores = model.predict_proba(X)[:, 1]
     order = rank_order(scores, pids)
     n = len(order)
     ranking = pl.DataFrame(
@@ -99,19 +101,21 @@ def scored(
 
     def chunks() -> Iterator[pl.DataFrame]:
         for start in range(0, n, chunk_size):
-            yield _explained(
-                model,
-                feature_names,
-                frame,
-                X,
-                scores,
-                order[start : start + chunk_size],
-                start,
-                n,
-                recency_cap,
-                cat,
-                words,
-            )
+            with predicting_threads():  # not held while the caller stores the chunk
+                piece = _explained(
+                    model,
+                    feature_names,
+                    frame,
+                    X,
+                    scores,
+                    order[start : start + chunk_size],
+                    start,
+                    n,
+                    recency_cap,
+                    cat,
+                    words,
+                )
+            yield piece
             progress(min(start + chunk_size, n), n)
 
     return Scored(ranking, chunks())

@@ -33,6 +33,7 @@ from hearth.modelling.training.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
 from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.sampling import calibration_mask, fitting_sample, household_folds
 from hearth.modelling.training.stopping import crossfit_stopped
+from hearth.modelling.training.threads import fitting_threads
 
 
 def _log1p_nonneg(X):
@@ -312,6 +313,11 @@ def fit_candidates(
 ) -> dict[str, object]:
     """Every candidate in `kinds`, fitted and calibrated (the ensemble from its members' fits).
     `checks`, if given, receives each learned kind's `calibration_check`."""
+    with fitting_threads(params):
+        return _fit_candidates(kinds, X, y, household_pid, feature_names, params, checks)
+
+
+def _fit_candidates(kinds, X, y, household_pid, feature_names, params, checks):
     method = calibration_method(params, len(y))
     out: dict[str, object] = {}
     if "baseline" in kinds:  # the baseline is its own calibration

@@ -54,6 +54,12 @@ class TrainParams:
     sharing_max_negatives: int = 100_000
     sharing_max_iter: int = 100
     seed: int = 0
+    # Threads each fit and prediction may use (scikit-learn's OpenMP and the BLAS, set with
+    # threadpoolctl; 0: every core). One by default: on a machine whose cores are shared, a
+    # tree fit on two threads took 5x the wall and 4x the CPU seconds of one thread (the
+    # threads spin waiting for each other while a neighbour holds the core); measured in
+    # docs/performance.md, "The training step's cost".
+    fit_threads: int = 1
     candidates: tuple[str, ...] = field(default_factory=lambda: CANDIDATES)
     # The value-of-sharing table (nine single-agency and all-but-one refits).
     value_of_sharing: bool = True

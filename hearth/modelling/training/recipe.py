@@ -38,6 +38,7 @@ from hearth.modelling.training.safe_updating import (
     reweight,
     safe_updating,
 )
+from hearth.modelling.training.threads import fitting_threads
 from hearth.warehouse import query
 
 
@@ -198,7 +199,8 @@ def train_champion(
         warn(note)
     # Noting that training has begun lets a rollback find the version it registers.
     in_run = stage("training", {"since": time.strftime("%H:%M:%S")})
-    with tempfile.TemporaryDirectory() as tmp:
+    # the champion's scores, the importance and MLflow's check of the input example predict
+    with fitting_threads(params), tempfile.TemporaryDirectory() as tmp:
         artifacts = write_artifacts(result, valid.y, Path(tmp))
         decision = log_and_promote(
             registry,

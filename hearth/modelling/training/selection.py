@@ -24,6 +24,7 @@ from hearth.modelling.training.candidates import SELECTION_CRITERION
 from hearth.modelling.training.choice import choose, fallback_sentence, words
 from hearth.modelling.training.fit import calibration_method, fit_candidate, fit_candidates
 from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.threads import fitting_threads
 
 
 @dataclass
@@ -192,6 +193,23 @@ def train_and_evaluate(
 ) -> TrainingResult:
     """`names` are the features usable with the training date's history and `recency_cap` its
     longest "months since" (both windows were capped to it by the caller)."""
+    with fitting_threads(params):  # every fit and prediction below, as TrainParams says
+        return _train_and_evaluate(
+            train, valid, cat, params, fixed_k, sharing, progress, names, recency_cap
+        )
+
+
+def _train_and_evaluate(
+    train: Window,
+    valid: Window,
+    cat: Catalogue,
+    params: TrainParams,
+    fixed_k: int,
+    sharing: bool,
+    progress: Callable[[str], None],
+    names: list[str] | None,
+    recency_cap: int,
+) -> TrainingResult:
     names = names or cat.names
     Xt, Xv = train.X(names), valid.X(names)
     if train.y.sum() == 0:

@@ -73,10 +73,9 @@ def crossfit_stopped(
     best = best_iterations(loss) if fold_models else max_iter
     logit = np.zeros(len(y))
     for held, m in fold_models:
-        for i, z in enumerate(m.staged_decision_function(X[held])):
-            if i + 1 == best:
-                logit[held] = np.clip(z, -logit_clip, logit_clip)
-                break
+        if best <= m.n_iter_:  # the fold model cut to the kept count: one pass, not staged
+            z = truncated(m, best).decision_function(X[held])
+            logit[held] = np.clip(z, -logit_clip, logit_clip)
     if bagged and len(fold_models) > 1 and len(fold_models) == len(np.unique(folds)):
         return LogOddsAverage([truncated(m, best) for _, m in fold_models]), logit, loss
     return fit(sample, best), logit, loss

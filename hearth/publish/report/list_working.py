@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from hearth.modelling.evaluation.list_effect import HORIZON_MONTHS, INTRO, shown
+from hearth.modelling.evaluation.list_effect import HORIZON_MONTHS, INTRO, power_sentence, shown
 from hearth.publish.report.cells import _table
 
 HEADS = ["Group", "Households", "Crises", "Crisis rate (95% interval)"]
@@ -39,6 +39,9 @@ def list_working_section(summary: dict) -> str:
         "<h3>The effect of an offer and of a visit</h3>",
         _table(RATIO, _rows(cells["effects"]), "num-2 num-3 num-4", "working-effects"),
     ]
+    power = power_sentence(section)
+    if power:
+        parts.append(f'<p class="power">{escape(power)}</p>')
     for title, key, id_ in (
         ("A visit, by the agency that made it", "by_agency", "working-agency"),
         ("A visit, by the kind of offer", "by_offer", "working-offer"),

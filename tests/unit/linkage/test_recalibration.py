@@ -1,6 +1,7 @@
 """The recalibration's fit (hearth/linkage/recalibration.py) on small frames, and the warehouse's
 reading of it (sql/linkage/link_calibration.sql, token_links.sql) against the Python one:
-isotonic points on splink's match weight, read on the straight line between them."""
+isotonic points on splink's match weight (a block known within 0.05 at its ends, one known less
+well at its centre), read on the straight line between them."""
 
 from __future__ import annotations
 
@@ -43,6 +44,34 @@ def test_a_best_candidate_between_two_fitted_weights_takes_the_line_between_them
     points = recalibration.fit(_frame(rows))
     at = _frame([("new", 1, 5.0, None), ("low", 1, -3.0, None), ("high", 1, 30.0, None)])
     assert recalibration.recalibrated(at, points).tolist() == pytest.approx([0.6, 0.2, 1.0])
+
+
+def test_a_block_of_few_labels_is_read_at_its_centre_not_flat_across_it():
+    # 40 wrong labels at weight 0, 40 right at 10, and between them a block of two labels (one
+    # right) at weights 1 and 9: the isotonic fit pools those two to 0.5. Read flat across the
+    # block, a candidate at 8 would take 0.5 though it sits next to the sure ones; centred, the
+    # block's 0.5 is read at its centre (5) and the line climbs to 1.0 at 10.
+    rows = [(f"a{i}", 1, 0.0, False) for i in range(40)]
+    rows += [("m1", 1, 1.0, True), ("m9", 1, 9.0, False)]
+    rows += [(f"b{i}", 1, 10.0, True) for i in range(40)]
+    points = recalibration.fit(_frame(rows))
+    assert points["calibrated_from"].to_list() == pytest.approx([0.0, 5.0, 10.0])
+    at = _frame([("x", 1, 8.0, None), ("y", 1, 2.5, None), ("z", 1, 5.0, None)])
+    assert recalibration.recalibrated(at, points).tolist() == pytest.approx([0.8, 0.25, 0.5])
+
+
+def test_a_block_whose_rate_is_known_is_read_flat_to_its_ends():
+    # 400 runners-up between weights 0 and 10, 8 of them right (at the lowest weights, so the
+    # fit pools all 400 to 0.02, known within 0.05), and two right ones at 19 and 21. A runner-up
+    # at 9 is among the 400 and takes their 0.02; read at the big block's centre (5) only, the
+    # line to the small block's centre (20) would have given it 0.28.
+    weights = np.linspace(0.0, 10.0, 400)
+    rows = [(f"r{i:03d}", 2, float(w), i < 8) for i, w in enumerate(weights)]
+    rows += [("s19", 2, 19.0, True), ("s21", 2, 21.0, True)]
+    points = recalibration.fit(_frame(rows))
+    assert points["calibrated_from"].to_list() == pytest.approx([0.0, 10.0, 20.0])
+    at = _frame([("x", 2, 9.0, None), ("y", 2, 15.0, None)])
+    assert recalibration.recalibrated(at, points).tolist() == pytest.approx([0.02, 0.51])
 
 
 def _warehouse_reading(cands: pl.DataFrame, points: pl.DataFrame) -> np.ndarray:

@@ -24,6 +24,7 @@ from hearth.modelling.evaluation.list_effect import (
     card_lines,
     list_working,
     lottery_ratio,
+    power_sentence,
     reason_source,
     shown,
     wilson,
@@ -424,6 +425,29 @@ def test_the_report_shows_a_visits_effect_on_those_who_accept(hearth_home, tmp_p
     html = list_working_section({"list_working": section})
     assert COMPLIER in card and escape(COMPLIER) in html
     assert "without the visit" in card and "without the visit" in html
+    # what the lottery can tell so far, from its own comparison's error, in both
+    k = (1.959964 + 0.841621) * first["log_se"]
+    power = power_sentence(section)
+    assert f"lowers crises by {100 * (1 - math.exp(-k)):.0f}% or more" in power
+    assert power in card and escape(power) in html
+
+
+def test_what_the_lottery_can_tell_is_said_and_withheld_with_small_numbers():
+    def section(households: int, crises: int, held: tuple[int, int], se: float) -> dict:
+        first = {"comparison": "offered against held out (by lottery)", "households": households,
+                 "crises": crises, "ratio": 0.9, "low": 0.7, "high": 1.1, "log_se": se}  # fmt: skip
+        group = {"group": "held out", "households": held[0], "crises": held[1]}
+        return {"groups": [group], "effects": [first]}
+
+    # (1.96 + 0.84) x 0.1 = 0.280 on the log scale: a fall of 24% or a rise of 32%
+    said = power_sentence(section(1000, 100, (500, 60), 0.1))
+    assert "lowers crises by 24% or more (or raises them by 32% or more)" in said
+    assert "8 times in 10" in said and "not evidence that the visits do nothing" in said
+    assert "by 45% or more" in power_sentence(section(1000, 100, (500, 60), 0.214))
+    assert power_sentence(section(1000, 100, (500, 6), 0.1)) is None  # held-out crises small
+    assert power_sentence(section(1000, 5, (500, 60), 0.1)) is None
+    assert power_sentence(section(1000, 100, (500, 60), float("nan"))) is None
+    assert power_sentence({"groups": [], "effects": []}) is None
 
 
 def test_a_visits_effect_on_those_who_accept_is_withheld_when_a_group_it_rests_on_is_small(
