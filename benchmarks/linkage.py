@@ -280,7 +280,8 @@ def measure(
         "commit": _commit(),
         "households": households,
         "seed": seed,
-        "months": months,
+        # a kept world's own months (--relink/--reuse do not make it: --months is not its)
+        "months": len(months_found) if (reuse or relink) else months,
         "events": total,
         "labelled_per_source": probabilistic.LABELLED_PER_SOURCE,
         "seconds": "not measured: a kept world measured again (--reuse)"

@@ -431,3 +431,103 @@ def test_em_trains_on_a_sample_of_each_blocks_pairs(linked, tmp_path, monkeypatc
     assert used and all(n <= 3 * 300 for n in used)  # sampled to about the cap
     assert len(used) == sum(t > 300 for t in totals)  # every block over the cap was sampled
     assert len(model["comparisons"]) == 4
+
+
+def test_gathering_keeps_every_keyless_record_and_a_bounded_sample_of_keyed_ones(
+    linked, tmp_path, monkeypatch
+):
+    """What splink compares grows with the records no exact key linked, never with the keyed
+    ones: of those, only the first `LABELLED_PER_SOURCE` by a hash of the record id are
+    gathered (the labels), whatever the source's size; each record once, with the tokens of
+    its latest row. Here the bound is made small enough to bite on this small world."""
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(linked["db"].read_bytes())
+    monkeypatch.setattr(probabilistic, "LABELLED_PER_SOURCE", 25)
+    with connect(db) as con:
+        version = probabilistic.token_version(con)
+        counts = probabilistic.gather(con, version)
+        got = con.sql("SELECT source, record_id, needs_link FROM link_records").pl()
+        assert got.height == got.unique(["source", "record_id"]).height
+        for s in probabilistic._token_sources():
+            expected = con.sql(
+                f"""
+                WITH tokened AS (
+                    SELECT record_id, bool_and(link_status NOT IN
+                        ('linked_by_household_key', 'linked_by_person_key')) AS needs
+                    FROM linked_events
+                    WHERE source = $source AND record_id IN
+                        (SELECT "{s.key[0]}" FROM "raw_{s.name}" WHERE token_version = $v)
+                    GROUP BY ALL
+                )
+                SELECT record_id, needs FROM tokened WHERE needs
+                UNION ALL
+                (SELECT record_id, needs FROM tokened WHERE NOT needs
+                 ORDER BY hash(record_id) LIMIT 25)
+                """,
+                params={"source": s.name, "v": version},
+            ).pl()
+            mine = got.filter(pl.col("source") == s.name)
+            keyed_total = con.execute(
+                "SELECT count(DISTINCT record_id) FROM linked_events WHERE source = $s AND "
+                "link_status IN ('linked_by_household_key', 'linked_by_person_key')",
+                {"s": s.name},
+            ).fetchall()[0][0]
+            if keyed_total > 25:
+                assert mine.filter(~pl.col("needs_link")).height == 25, s.name
+            assert sorted(zip(mine["record_id"], mine["needs_link"], strict=True)) == sorted(
+                zip(expected["record_id"], expected["needs"], strict=True)
+            ), s.name
+        assert counts["labelled"] <= 25 * len(probabilistic._token_sources())
+        # a record's tokens are those of its latest row of the token version
+        police = next(s for s in probabilistic._token_sources() if s.name == "police")
+        stale = con.execute(
+            f"""
+            SELECT count(*) FROM link_records lr
+            JOIN (SELECT "{police.key[0]}" AS record_id, family_token FROM raw_police
+                  WHERE token_version = $v
+                  QUALIFY row_number() OVER (PARTITION BY "{police.key[0]}"
+                      ORDER BY _extract_month DESC, _row_number DESC) = 1) r
+              ON r.record_id = lr.record_id
+            WHERE lr.source = 'police' AND lr.family_token IS DISTINCT FROM r.family_token
+            """,
+            {"v": version},
+        ).fetchall()[0][0]
+        assert stale == 0
+
+
+def test_em_training_blocks_pair_records_with_the_register_only(linked, tmp_path):
+    """splink's EM joins the records and the register stacked with themselves; each training
+    block's own conditions select only record-register pairs, so DuckDB can filter each side
+    before the join and the register is not joined with itself on a common value."""
+    from hearth.linkage import splink_model
+
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(linked["db"].read_bytes())
+    with connect(db) as con:
+        probabilistic.gather(con, probabilistic.token_version(con))
+        # the two inputs stacked as splink stacks them, named as splink_model registers them
+        con.execute(
+            "CREATE TEMP TABLE stacked AS "
+            "SELECT 'records' AS source_dataset, * FROM link_records_in UNION ALL "
+            "SELECT 'register' AS source_dataset, * FROM link_register_in"
+        )
+        for rule in splink_model.TRAINING_BLOCKS:
+            sides = con.sql(
+                f"SELECT l.source_dataset AS l, r.source_dataset AS r, count(*) AS n "
+                f"FROM stacked l JOIN stacked r ON {rule} GROUP BY ALL"
+            ).fetchall()
+            assert {(left, right) for left, right, _ in sides} == {("records", "register")}, rule
+            assert sides[0][2] > 100, rule
+
+
+def test_every_blocking_rule_is_narrowed_by_a_birth_part_or_a_place():
+    """A blocking rule on names alone pairs every record with everyone sharing a common name:
+    its pairs grow with records x register, the square of the households (swapped names alone:
+    507,000 pairs at 100,000 households). Each rule must also agree on a date of birth part or
+    a place, the same token on both sides, so prediction grows with the records."""
+    from hearth.linkage.splink_model import BLOCKING_RULES, NARROWING
+
+    for rule in BLOCKING_RULES:
+        agreements = re.findall(r"\bl\.(\w+) = r\.(\w+)", rule)
+        assert agreements, rule
+        assert any(left == right and left in NARROWING for left, right in agreements), rule
