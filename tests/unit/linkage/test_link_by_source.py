@@ -47,7 +47,9 @@ def linked(tmp_path_factory) -> dict:
         identifiers="agency",
         raw=root / "_raw",
     )
-    store = ModelStore(MlflowClient(f"sqlite:///{root / 'mlflow.db'}"), root / "mlartifacts")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    # the registry too: MLflow's default registry is whatever an earlier test set process-wide
+    store = ModelStore(MlflowClient(tracking_uri=uri, registry_uri=uri), root / "mlartifacts")
     db = root / "w.duckdb"
     with connect(db) as con:
         found = landing_months(root / "landing")

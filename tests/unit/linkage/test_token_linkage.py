@@ -68,7 +68,9 @@ def linked(agency_world, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     db = home / "w.duckdb"
     db.write_bytes((agency_world / "ingested.duckdb").read_bytes())
-    store = ModelStore(MlflowClient(f"sqlite:///{home / 'mlflow.db'}"), home / "mlartifacts")
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    # the registry too: MLflow's default registry is whatever an earlier test set process-wide
+    store = ModelStore(MlflowClient(tracking_uri=uri, registry_uri=uri), home / "mlartifacts")
     with connect(db) as con:
         summary = link(con, store)
         measures = probabilistic.measures(con)
