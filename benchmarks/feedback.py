@@ -471,6 +471,25 @@ def first_lottery(
     )  # fmt: skip
 
 
+def follow_up_windows(entries: pl.DataFrame, as_of: str, months: int) -> pl.DataFrame:
+    """`first_lottery`'s entries with their follow-up, the same window rule for offered and
+    held out: from the month after the list (`lo`) to `hi` exclusive — at most `months`,
+    before the entry's `stop` and before `as_of` — its last month (`last`) and length (`t`);
+    entries with no month of follow-up left out."""
+    from hearth.months import add_months, months_between
+
+    e = entries.filter(pl.col("list") < as_of)
+    lo = [add_months(m, 1) for m in e["list"]]
+    hi = [min(add_months(m, months + 1), stop, as_of)
+          for m, stop in zip(e["list"], e["stop"], strict=True)]  # fmt: skip
+    return e.with_columns(
+        lo=pl.Series(lo, dtype=pl.String),
+        hi=pl.Series(hi, dtype=pl.String),
+        last=pl.Series([add_months(m, -1) for m in hi], dtype=pl.String),
+        t=pl.Series([max(0, months_between(a, b)) for a, b in zip(lo, hi, strict=True)]),
+    ).filter(pl.col("t") > 0)
+
+
 def visit_effect(
     entries: pl.DataFrame,
     visits: pl.DataFrame,
@@ -493,18 +512,9 @@ def visit_effect(
     (offered against held out) beside it. Keys `estimate`, `low`, `high` are the effect of a
     visit (ratio - 1); `high` is None where the interval has no upper limit."""
     from hearth.modelling.evaluation.complier import complier_effect
-    from hearth.months import add_months, months_between
+    from hearth.months import add_months
 
-    e = entries.filter(pl.col("list") < as_of)
-    lo = [add_months(m, 1) for m in e["list"]]
-    hi = [min(add_months(m, months + 1), stop, as_of)
-          for m, stop in zip(e["list"], e["stop"], strict=True)]  # fmt: skip
-    e = e.with_columns(
-        lo=pl.Series(lo, dtype=pl.String),
-        hi=pl.Series(hi, dtype=pl.String),
-        last=pl.Series([add_months(m, -1) for m in hi], dtype=pl.String),
-        t=pl.Series([max(0, months_between(a, b)) for a, b in zip(lo, hi, strict=True)]),
-    ).filter(pl.col("t") > 0)
+    e = follow_up_windows(entries, as_of, months)
     # a visit in month m changes crises from m + 1 for `months` months: the months of each
     # household's window under a visit made at or after its list month
     under = (

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from benchmarks.feedback import CRISES_SQL, RESULTS, first_lottery
+from benchmarks.feedback import CRISES_SQL, RESULTS, first_lottery, follow_up_windows
 
 Draw = tuple[str, list[str], list[str]]
 
@@ -93,19 +93,9 @@ def replay(
 
 
 def follow_up(entries: pl.DataFrame, crises: pl.DataFrame, as_of: str, months: int) -> pl.DataFrame:
-    """Each first entry's months and crises of follow-up, `visit_effect`'s window: the months
-    after its list month, at most `months`, before its `stop` and before `as_of`."""
-    from hearth.months import add_months, months_between
-
-    e = entries.filter(pl.col("list") < as_of)
-    lo = [add_months(m, 1) for m in e["list"]]
-    hi = [min(add_months(m, months + 1), stop, as_of)
-          for m, stop in zip(e["list"], e["stop"], strict=True)]  # fmt: skip
-    e = e.with_columns(
-        lo=pl.Series(lo, dtype=pl.String),
-        hi=pl.Series(hi, dtype=pl.String),
-        t=pl.Series([max(0, months_between(a, b)) for a, b in zip(lo, hi, strict=True)]),
-    ).filter(pl.col("t") > 0)
+    """Each first entry's months and crises of follow-up, `visit_effect`'s window
+    (`follow_up_windows`)."""
+    e = follow_up_windows(entries, as_of, months)
     n = (
         e.join(crises, on="household_pid", how="inner")
         .filter((pl.col("month") >= pl.col("lo")) & (pl.col("month") < pl.col("hi")))
