@@ -33,20 +33,26 @@ def test_the_fits_use_one_thread_by_default_and_every_core_with_zero():
         assert _openmp_effective_n_threads() == free
 
 
+def _count_threads(monkeypatch, method: str) -> list[int]:
+    """The OpenMP threads each call of the trees' `method` was given (the real method runs)."""
+    seen: list[int] = []
+    real = getattr(HistGradientBoostingClassifier, method)
+
+    def counted(self, *a, **k):
+        seen.append(_openmp_effective_n_threads())
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(HistGradientBoostingClassifier, method, counted)
+    return seen
+
+
 def test_the_candidates_are_fitted_inside_the_limit_with_the_same_results(monkeypatch):
     keep = ("ae_respiratory", "domestic_abuse", "asb")
     names = [n for n in load_catalogue().usable_names(12) if n.startswith(keep)]
     frame, y, _ = additive_world(7, 1500)
     X, pids = frame.select(names).to_numpy().astype(np.float32), frame["household_pid"].to_numpy()
     params = TrainParams(max_iter=15, min_samples_leaf=20, max_leaf_nodes=6)
-    seen: list[int] = []
-    fit = HistGradientBoostingClassifier.fit
-
-    def counted(self, *a, **k):  # the real fit, noting the threads it was given
-        seen.append(_openmp_effective_n_threads())
-        return fit(self, *a, **k)
-
-    monkeypatch.setattr(HistGradientBoostingClassifier, "fit", counted)
+    seen = _count_threads(monkeypatch, "fit")
     kinds = ["baseline", "logistic", "gradient_boosting", "ensemble"]
     one = fit_candidates(kinds, X, y, pids, names, params)
     assert seen and set(seen) == {1}  # the five fold models and the final one
@@ -71,14 +77,7 @@ def test_scoring_predicts_on_one_thread(monkeypatch):
     y = (frame["crisis_records_12m"].to_numpy() > 0).astype(int)
     model = make_estimator("gradient_boosting", TrainParams(max_iter=5), names)
     model.fit(frame.select(names).to_numpy(), y)
-    seen: list[int] = []
-    predict = HistGradientBoostingClassifier.predict_proba
-
-    def counted(self, *a, **k):  # the real prediction, noting the threads it was given
-        seen.append(_openmp_effective_n_threads())
-        return predict(self, *a, **k)
-
-    monkeypatch.setattr(HistGradientBoostingClassifier, "predict_proba", counted)
+    seen = _count_threads(monkeypatch, "predict_proba")
     got = scored(model, names, frame, CAP)
     list(got.chunks)
     predict_in_chunks(model, frame, names)  # monitoring's scores of a window
