@@ -445,19 +445,24 @@ def helped_quality(truth_at: pl.DataFrame, scores: pl.DataFrame, helped: set[str
 
 
 def first_lottery(
-    draws: list[tuple[str, list[str], list[str]]], generation_months: int
+    draws: list[tuple[str, list[str], list[str]]],
+    generation_months: int,
+    hold_months: int | None = None,
 ) -> pl.DataFrame:
     """Each household once, from its first lottery entry (a margin draw) in the run: `draws` is
     each cycle's (as-of month, margin households placed on the list, households held out), one
     cycle a month. `stop` is the first month its follow-up may not reach, the same for both
-    groups of a draw: a held-out household may be listed again from its generation's end, and a
-    visit then changes crises from the month after, so follow-up runs to that month inclusive."""
+    groups of a draw: a held-out household may be listed again from its generation's end (or,
+    with `hold_months`, that many months after its draw), and a visit then changes crises from
+    the month after, so follow-up runs to that month inclusive."""
     from hearth.months import add_months
 
     seen: set[str] = set()
     rows = []
     for i, (as_of, offered, held) in enumerate(draws):
         gen_end = add_months(draws[0][0], (i // generation_months + 1) * generation_months)
+        if hold_months is not None:
+            gen_end = add_months(as_of, hold_months)
         stop = add_months(gen_end, 1)
         for h, is_held in [*((h, False) for h in offered), *((h, True) for h in held)]:
             if h not in seen:

@@ -36,6 +36,8 @@ import numpy as np
 import polars as pl
 
 from benchmarks.feedback import CRISES_SQL, RESULTS, first_lottery, follow_up_windows
+from hearth.modelling.evaluation.fairness import Z95
+from hearth.modelling.evaluation.list_effect import HORIZON_MONTHS as REPORT_HORIZON
 
 Draw = tuple[str, list[str], list[str]]
 
@@ -58,6 +60,17 @@ def load_cycles(folder: Path) -> tuple[dict, list[tuple[str, pl.DataFrame]]]:
     return settings, [(p.stem, pl.read_parquet(p)) for p in files]
 
 
+def known_at_draw(folder: Path, cycles: list[tuple[str, pl.DataFrame]]) -> pl.DataFrame:
+    """Each household's score at each list and (the ceiling no analyst has) its true risk
+    without intervention then, from the world's `_truth`."""
+    scores = pl.concat([s.select("household_pid", "score").with_columns(list=pl.lit(m))
+                        for m, s in cycles])  # fmt: skip
+    truth = pl.read_parquet(folder / "_truth" / "households.parquet").select(
+        "household_pid", list="as_of", true_risk="p_crisis_12m"
+    )
+    return scores.join(truth, on=["household_pid", "list"], how="left")
+
+
 def replay(
     cycles: list[tuple[str, pl.DataFrame]],
     key: bytes,
@@ -66,16 +79,22 @@ def replay(
     share: float,
     margin: float | None,
     generation_months: int,
+    hold_months: int | None = None,
 ) -> list[Draw]:
     """The lottery drawn with `key` on each cycle's scores, as the feedback benchmark draws it:
-    each cycle's (as-of month, margin households placed on the list, households held out)."""
+    each cycle's (as-of month, margin households placed on the list, households held out). A
+    household drawn stays held out until its generation ends, or with `hold_months` for that
+    many months from its draw (a design measured here, not the benchmark's)."""
     from hearth.modelling.holdout import draw_holdout
 
-    held: dict[str, int] = {}
+    held: dict[str, int] = {}  # household -> the cycle it was drawn
     draws: list[Draw] = []
     for i, (as_of, scores) in enumerate(cycles):
         gen = i // generation_months
-        held = {h: g for h, g in held.items() if g == gen}
+        if hold_months is None:
+            held = {h: c for h, c in held.items() if c // generation_months == gen}
+        else:
+            held = {h: c for h, c in held.items() if i - c < hold_months}
         open_ = scores.filter(~pl.col("household_pid").is_in(list(held)))
         drawn, _ = draw_holdout(
             open_,
@@ -88,7 +107,7 @@ def replay(
         new_held = drawn.filter(pl.col("held_out"))["household_pid"].to_list()
         listed = drawn.filter(pl.col("listed") & pl.col("in_margin"))["household_pid"].to_list()
         draws.append((as_of, listed, new_held))
-        held.update({h: gen for h in new_held})
+        held.update({h: i for h in new_held})
     return draws
 
 
@@ -125,7 +144,90 @@ def log_ratios(rows: pl.DataFrame) -> tuple[float, float]:
     return within, pooled
 
 
-def one_key(cycles, crises, key: bytes, settings: dict, share: float) -> dict:
+def prior_crises(entries: pl.DataFrame, crises: pl.DataFrame, months: int = 12) -> pl.Series:
+    """Each entry's crises dated in the `months` months before its list's month: known before
+    the draw, so the draw cannot have changed them (the covariate the adjustment uses)."""
+    from hearth.months import add_months
+
+    e = entries.with_columns(
+        since=pl.Series([add_months(m, -months) for m in entries["list"]], dtype=pl.String)
+    )
+    n = (
+        e.join(crises, on="household_pid", how="inner")
+        .filter((pl.col("month") >= pl.col("since")) & (pl.col("month") < pl.col("list")))
+        .group_by("household_pid")
+        .agg(prior=pl.col("crises").sum())
+    )
+    got = e.select("household_pid").join(n, on="household_pid", how="left")
+    return got["prior"].fill_null(0).cast(pl.Float64)
+
+
+def report_window(
+    entries: pl.DataFrame, crises: pl.DataFrame, as_of: str, horizon: int
+) -> pl.DataFrame:
+    """The report's outcome (`list_effect.lottery_outcomes`): crises from the list's month for
+    `horizon` months, lists at least `horizon` months before `as_of`."""
+    from hearth.months import add_months
+
+    e = entries.filter(pl.col("list") <= add_months(as_of, -horizon)).with_columns(
+        lo=pl.col("list"),
+        hi=pl.Series(
+            [add_months(m, horizon) for m in entries.filter(
+                pl.col("list") <= add_months(as_of, -horizon))["list"]],
+            dtype=pl.String,
+        ),
+    )  # fmt: skip
+    n = (
+        e.join(crises, on="household_pid", how="inner")
+        .filter((pl.col("month") >= pl.col("lo")) & (pl.col("month") < pl.col("hi")))
+        .group_by("household_pid")
+        .agg(n=pl.col("crises").sum())
+    )
+    return e.join(n, on="household_pid", how="left").with_columns(
+        pl.col("n").fill_null(0), t=pl.lit(1)
+    )
+
+
+def estimates(rows: pl.DataFrame, crises: pl.DataFrame, known: dict) -> dict[str, list]:
+    """Each estimator's [log ratio, standard error of the log] on one key's entries: within
+    lists as the report compares them (Mantel-Haenszel, Greenland-Robins error), and the
+    log-linear regression with the lists as strata (`adjusted_ratio`), plain and adjusted for
+    what was known at the draw: crises in the 12 months before the list, the score the list
+    was drawn on, and (not known to Hearth: the ceiling) the true risk."""
+    from benchmarks.lottery_regression import adjusted_ratio
+    from hearth.modelling.evaluation.list_effect import lottery_ratio
+
+    rows = rows.with_columns(prior=prior_crises(rows, crises)).join(
+        known, on=["household_pid", "list"], how="left"
+    )
+    y, t = rows["n"].to_numpy(), rows["t"].to_numpy()
+    off, strata = ~rows["held_out"].to_numpy(), rows["list"].to_numpy()
+    prior = np.log1p(rows["prior"].to_numpy())
+    score = np.log(rows["score"].to_numpy())
+    truth = np.log(rows["true_risk"].to_numpy())
+    out: dict[str, list] = {}
+
+    def put(name: str, got: tuple) -> None:
+        ratio, _, _, se = got
+        out[name] = [float(np.log(ratio)) if ratio > 0 else float("nan"), se]
+
+    if (t == 1).all():  # the report's: one household one horizon, a crisis or not
+        frame = rows.select(as_of="list", crisis=pl.col("n") > 0)
+        held = rows["held_out"]
+        put("mh_binary", lottery_ratio(frame.filter(~held), frame.filter(held)))
+        put("strata_binary", adjusted_ratio(y > 0, off, strata))
+        put("prior_binary", adjusted_ratio(y > 0, off, strata, prior[:, None]))
+    put("strata", adjusted_ratio(y, off, strata, exposure=t))
+    put("prior", adjusted_ratio(y, off, strata, prior[:, None], t))
+    put("prior_score", adjusted_ratio(y, off, strata, np.c_[prior, score], t))
+    put("score", adjusted_ratio(y, off, strata, score[:, None], t))
+    put("truth", adjusted_ratio(y, off, strata, truth[:, None], t))
+    put("prior_no_strata", adjusted_ratio(y, off, np.zeros(y.size), prior[:, None], t))
+    return out
+
+
+def one_key(cycles, crises, key: bytes, settings: dict, share: float, known=None) -> dict:
+    hold = settings.get("hold_months")
     draws = replay(
         cycles[:-1],
         key,
@@ -133,16 +235,42 @@ def one_key(cycles, crises, key: bytes, settings: dict, share: float) -> dict:
         share=share,
         margin=settings["margin"],
         generation_months=settings["generation_months"],
+        hold_months=hold,
     )
-    entries = first_lottery(draws, settings["generation_months"])
+    entries = first_lottery(draws, settings["generation_months"], hold)
     rows = follow_up(entries, crises, cycles[-1][0], settings["effect_months"])
     within, pooled = log_ratios(rows)
-    return {
+    got = {
         "within_lists": within,
         "pooled": pooled,
         "entrants": rows.height,
         "held_out": int(rows["held_out"].sum()),
     }
+    if known is not None:
+        got["follow_up"] = estimates(rows, crises, known)
+        report = report_window(entries, crises, cycles[-1][0], REPORT_HORIZON)
+        got["report"] = estimates(report, crises, known)
+    return got
+
+
+def estimator_summary(keys: list[dict], window: str) -> dict:
+    """Per estimator over the keys: the mean log ratio (bias: the truth is 0), its spread
+    (the lottery's power: the detectable effect scales with it), the mean standard error each
+    key's interval used, and the share of the keys' 95% intervals covering 0."""
+    out = {}
+    for name in keys[0][window]:
+        v = np.array([k[window][name] for k in keys], dtype=float)
+        ok = np.isfinite(v).all(axis=1)
+        est, se = v[ok, 0], v[ok, 1]
+        out[name] = {
+            "keys": int(ok.sum()),
+            "mean_log_ratio": round(float(est.mean()), 4),
+            "se_of_mean": round(float(est.std(ddof=1) / np.sqrt(est.size)), 4),
+            "sd_log_ratio": round(float(est.std(ddof=1)), 4),
+            "mean_standard_error": round(float(se.mean()), 4),
+            "coverage_95": round(float((np.abs(est) <= Z95 * se).mean()), 3),
+        }
+    return out
 
 
 def summary(values: np.ndarray) -> dict:
@@ -166,6 +294,17 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--arm", type=Path, required=True, help="A kept naive arm without effect.")
     ap.add_argument("--keys", type=int, default=200)
     ap.add_argument("--share", type=float, help="Hold-out share (the arm's own by default).")
+    ap.add_argument(
+        "--margin",
+        help="The lottery's band in score units, or 'none' for the whole list (the arm's own "
+        "by default).",
+    )
+    ap.add_argument(
+        "--hold-months",
+        type=int,
+        help="A household drawn stays held out this many months from its draw instead of until "
+        "its generation ends (a design, measured: every entrant can then be followed that long).",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--tag", default="")
     args = ap.parse_args(argv)
@@ -173,16 +312,20 @@ def main(argv: list[str] | None = None) -> Path:
         ap.error("--keys must be at least 2.")
     settings, cycles = load_cycles(args.arm)
     share = settings["holdout_share"] if args.share is None else args.share
+    if args.margin is not None:
+        settings["margin"] = None if args.margin == "none" else float(args.margin)
+    settings["hold_months"] = args.hold_months
     with duckdb.connect(str(args.arm / "warehouse.duckdb"), read_only=True) as con:
         crises = con.sql(CRISES_SQL).pl()
+    known = known_at_draw(args.arm, cycles)
     t0 = time.perf_counter()
     keys = []
     for k in range(args.keys):
         key = hashlib.sha256(b"hearth-lottery-placebo:" + str(k).encode()).digest()
-        keys.append(one_key(cycles, crises, key, settings, share))
+        keys.append(one_key(cycles, crises, key, settings, share, known))
         if k % 20 == 0 or k == args.keys - 1:
             print(f"[{time.perf_counter() - t0:6.1f} s] key {k + 1}/{args.keys}", file=sys.stderr)
-    own = one_key(cycles, crises, bytes.fromhex(settings["lottery_key"]), settings, share)
+    own = one_key(cycles, crises, bytes.fromhex(settings["lottery_key"]), settings, share, known)
     within = np.array([k["within_lists"] for k in keys])
     pooled = np.array([k["pooled"] for k in keys])
     sd = float(within[np.isfinite(within)].std(ddof=1))
@@ -195,6 +338,10 @@ def main(argv: list[str] | None = None) -> Path:
         "true_log_ratio": 0.0,
         "within_lists": summary(within),
         "pooled_without_lists": summary(pooled),
+        "estimators": {
+            "follow_up": estimator_summary(keys, "follow_up"),
+            "report": estimator_summary(keys, "report"),
+        },
         "run_key": {**own, "within_lists_in_sd": round(own["within_lists"] / sd, 2)},
         "mean_entrants": round(float(np.mean([k["entrants"] for k in keys])), 1),
         "mean_held_out": round(float(np.mean([k["held_out"] for k in keys])), 1),
@@ -203,7 +350,7 @@ def main(argv: list[str] | None = None) -> Path:
     tag = f"-{args.tag}" if args.tag else ""
     path = args.out / f"lottery-placebo-{result['stamp']}{tag}.json"
     path.write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: result[k] for k in ("within_lists", "pooled_without_lists", "run_key")},
+    print(json.dumps({k: result[k] for k in ("within_lists", "pooled_without_lists", "estimators")},
                      indent=2))  # fmt: skip
     print(f"wrote {path}")
     return path
