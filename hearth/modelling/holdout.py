@@ -20,8 +20,10 @@ How (decided at publish time, from the generation's scores):
   `margin=None` draws among every household within capacity.
 - The draw is a keyed hash: HMAC-SHA256 under `key` of `salt`, a NUL byte and the pseudonym;
   the band's households with the lowest hashes are held out. The salt is fixed per model
-  generation, so the same households are held out for as long as the generation lasts and a
-  new generation draws afresh; without the key nobody can predict or steer the draw.
+  generation and a new generation draws afresh; without the key nobody can predict or steer
+  the draw. A household held out stays held out for as long as the generation lasts: the run
+  leaves the generation's earlier draws out of `frame` and keeps them held out
+  (`hearth/modelling/scoring/holdout_run.py`, `decide_holdout`).
 - The freed places go to the next households below the cut, so the list still fills capacity:
   `listed` is the first `capacity` households in score order that are not held out.
 

@@ -13,8 +13,10 @@ generation's salt, the draw over the scores at T and where it is kept. The lotte
   made (32 random bytes, owner only) the first time a hold-out is drawn. Without it nobody can
   predict or steer who is held out; the audit records only its fingerprint.
 - **Salt**: drawn once per model generation (the champion's version) and kept in the warehouse
-  table `holdout_decisions`, so the same households are held out for as long as the generation
-  scores; a new generation draws afresh.
+  table `holdout_decisions`; a new generation draws afresh.
+- **Held for the generation**: a household held out of an earlier list of the generation stays
+  held out (`held_in_generation`), whatever its score does; each month's lottery is drawn among
+  the others.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class HoldoutDecision:
     approved_by: str | None
     key_fingerprint: str | None
     widened: bool = False
+    carried: int = 0  # held out of an earlier list of the generation, still held out
 
     def audit_detail(self) -> dict[str, object]:
         return {
@@ -81,6 +84,7 @@ class HoldoutDecision:
             "margin_band": self.band,
             "margin": self.margin,
             "band_widened": self.widened,
+            "held_out_earlier_in_generation": self.carried,
             "approved_by": self.approved_by,
             "key_fingerprint": self.key_fingerprint,
         }
@@ -104,7 +108,12 @@ class HoldoutDecision:
             f"{self.held_out} of the {self.capacity} households the list had room for were held "
             f"out by lottery (share {self.share:g}, approved by {self.approved_by}), drawn among "
             f"{band}, where the score barely separates them; their places went to the next "
-            f"households. The draw is fixed for model generation {self.generation}. "
+            f"households. The draw is fixed for model generation {self.generation}"
+            + (
+                f", and the {self.carried} households held out of its earlier lists stay held out. "
+                if self.carried
+                else ". "
+            )
             + NEVER_OVERRIDES
         )
 
@@ -191,8 +200,14 @@ def decide_holdout(
     chosen = chosen or holdout_settings()
     salt = generation_salt(con, generation)
     key = holdout_key(home) if chosen.share > 0 else b""
+    # held out of an earlier list of this generation: held out still, and not drawn again (as
+    # the closed-loop benchmark runs it): were a held-out household's score to rise above the
+    # margin next month, it would otherwise be listed, and the lottery's comparison would follow
+    # an offered household as held out
+    carried = held_in_generation(con, generation, as_of) if chosen.share > 0 else set()
+    scored = ranked.select("household_pid", "score")
     out, summary = draw_holdout(
-        ranked.select("household_pid", "score"),
+        scored.filter(~pl.col("household_pid").is_in(list(carried))),
         capacity=capacity,
         share=chosen.share,
         salt=salt,
@@ -211,9 +226,27 @@ def decide_holdout(
         approved_by=chosen.approved_by,
         key_fingerprint=key_fingerprint(key) if key else None,
         widened=summary.widened,
+        carried=len(carried),
     )
+    if carried:  # kept as held out of this month's list too: publish leaves them off
+        still = scored.filter(pl.col("household_pid").is_in(list(carried))).with_columns(
+            score_rank=pl.lit(0, out.schema["score_rank"]),  # not in this month's draw
+            in_margin=pl.lit(False),
+            held_out=pl.lit(True),
+            listed=pl.lit(False),
+        )
+        out = pl.concat([out, still.select(out.columns)])
     store_holdout(con, out, decision)
     return decision
+
+
+def held_in_generation(con: duckdb.DuckDBPyConnection, generation: str, as_of: str) -> set[str]:
+    """The households held out of an earlier list (scored before `as_of`) of `generation`."""
+    run_sql(con, "modelling/holdout_schema")
+    rows = query(
+        con, "modelling/holdout_held_in_generation", {"generation": generation, "as_of": as_of}
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def store_holdout(

@@ -64,9 +64,13 @@ def test_salt_fixed_per_generation_kept_and_audited(share, tmp_path):
     with connect(tmp_path / "w.duckdb") as con:
         first = decide_holdout(con, r, "2026-01", "v3", capacity=100)
         held_jan = held_out_households(con, "2026-01")
-        # next month, the same generation scores again: the same salt and households
+        # next month, the same generation scores again: the same salt; January's held out stay
+        # held out and ten more are drawn among the others
         again = decide_holdout(con, r, "2026-02", "v3", capacity=100)
-        assert again.salt == first.salt and held_out_households(con, "2026-02") == held_jan
+        held_feb = held_out_households(con, "2026-02")
+        assert again.salt == first.salt and held_jan < held_feb and len(held_feb) == 20
+        assert (again.held_out, again.carried) == (10, 10)
+        assert "the 10 households held out of its earlier lists stay held out" in again.sentence()
         # a new generation draws afresh
         new = decide_holdout(con, r, "2026-03", "v4", capacity=100)
         assert new.salt != first.salt and held_out_households(con, "2026-03") != held_jan
@@ -113,3 +117,40 @@ def test_the_published_top_leaves_held_out_households_off(share, tmp_path):
     assert published_top(r, 0.05)["rank"].max() == 100  # no hold-out column: as before
     meta = list_meta(summary, top.height, 0.05, None)
     assert meta.holdout_notice and "never overrides safeguarding" in meta.holdout_notice
+
+
+def test_a_held_out_household_stays_held_out_for_its_generation(share, tmp_path):
+    # January's held-out households have a crisis and their scores rise above the margin in
+    # February: still held out (off the list) while the generation scores, free in the next
+    r = ranked()
+    with connect(tmp_path / "w.duckdb") as con:
+        decide_holdout(con, r, "2026-01", "v3", capacity=100)
+        held = held_out_households(con, "2026-01")
+        rose = r.with_columns(
+            pl.when(pl.col("household_pid").is_in(list(held)))
+            .then(pl.col("score") + 1.0)
+            .otherwise(pl.col("score"))
+            .alias("score")
+        )
+        feb = decide_holdout(con, rose, "2026-02", "v3", capacity=100)
+        listed = set(
+            con.sql(
+                "SELECT household_pid FROM holdout_assignments WHERE as_of = '2026-02' AND listed"
+            ).pl()["household_pid"]
+        )
+        assert held <= held_out_households(con, "2026-02") and not held & listed
+        assert feb.carried == len(held) == 10
+        top = published_top(mark_held_out(rose, held_out_households(con, "2026-02")), 0.05)
+        assert top.height == 100 and not set(top["household_pid"]) & held
+        # the lottery's entrants of February are drawn among the others only
+        entrants = con.sql(
+            "SELECT household_pid FROM holdout_assignments WHERE as_of = '2026-02' AND in_margin"
+        ).pl()["household_pid"]
+        assert not set(entrants) & held
+        # a new generation draws afresh: nothing carried from v3
+        new = decide_holdout(con, rose, "2026-03", "v4", capacity=100)
+        assert new.carried == 0 and held & set(
+            con.sql(
+                "SELECT household_pid FROM holdout_assignments WHERE as_of = '2026-03' AND listed"
+            ).pl()["household_pid"]
+        )
