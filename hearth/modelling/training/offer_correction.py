@@ -31,7 +31,9 @@ RULE_CORRECTED = (
     "Trained and validated on every household, with the crises a list's offer changed counted "
     "as they would have been without it. The hold-out lottery tells what an offer does: the "
     "crisis rate of the households it offered help against those it held out, where a keyed "
-    "draw, not the score, decided which (the ratio, kept between "
+    "draw, not the score, decided which, among the households no list had named in the year "
+    "before (for those, an offer was already made: the lottery changed little) (the ratio, "
+    "kept between "
     f"{RATIO_BOUNDS[0]} and {RATIO_BOUNDS[1]}), drawn towards 1 (no effect) by a prior holding "
     "95% of its belief between those bounds, so a few crises in the lottery's first lists weigh "
     "little and many weigh much; until a lottery's list is old enough to judge, the ratio is 1. "
@@ -118,13 +120,15 @@ def offer_evidence(con: duckdb.DuckDBPyConnection, as_of: str) -> OfferEvidence 
     """The lottery's counts at `as_of` (lists old enough to judge: empty until one is), or None
     when no list before it drew a lottery that held someone out: then no ratio can ever be
     told from the lists so far, and the censoring rule applies."""
-    from hearth.modelling.evaluation.list_effect import lottery_outcomes, lottery_ratio
+    from hearth.modelling.evaluation.list_effect import lottery_outcomes, lottery_ratio, reachable
 
     if not lottery_drawn(con, as_of):
         return None
     # the report's "offered against held out" (list_working's first comparison), without the
     # rest of the report's section: its bootstrap and words are not needed to train
     rows = lottery_outcomes(con, as_of)
+    if rows is not None:  # what an offer does to a household it reaches: a first offer
+        rows = reachable(rows)
     if rows is None or rows.height == 0:
         return OfferEvidence()
     held, offered = rows.filter(pl.col("held_out")), rows.filter(~pl.col("held_out"))

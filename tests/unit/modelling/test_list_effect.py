@@ -21,6 +21,8 @@ from hearth.ingest.load import ingest_extract
 from hearth.modelling.evaluation.complier import complier_effect
 from hearth.modelling.evaluation.list_effect import (
     COMPLIER,
+    EVERY_ENTRANT,
+    OFFER,
     card_lines,
     list_working,
     lottery_ratio,
@@ -402,10 +404,11 @@ def test_the_report_shows_a_visits_effect_on_those_who_accept(hearth_home, tmp_p
     _lottery_warehouse(path, rows, tmp_path)
     with connect(path) as con:
         section = list_working(con, "2025-07")
-    first, visited, complier = section["effects"]
-    # the lottery's own comparison stays first (offer_correction.offer_ratio reads it)
-    assert first["comparison"] == "offered against held out (by lottery)"
-    assert first["ratio"] == pytest.approx(0.85)
+    first, visited, complier, every = section["effects"]
+    # the lottery's own comparison stays first (offer_correction.offer_ratio reads it); no
+    # entrant was listed the year before, so it is every entrant's too
+    assert first["comparison"] == OFFER and every["comparison"] == EVERY_ENTRANT
+    assert first["ratio"] == pytest.approx(0.85) and every["ratio"] == first["ratio"]
     assert visited["ratio"] == pytest.approx(0.3) and visited["high"] < TRUE_RATIO
     assert complier["comparison"] == COMPLIER
     assert (complier["households"], complier["crises"]) == (500, 45)
@@ -434,7 +437,7 @@ def test_the_report_shows_a_visits_effect_on_those_who_accept(hearth_home, tmp_p
 
 def test_what_the_lottery_can_tell_is_said_and_withheld_with_small_numbers():
     def section(households: int, crises: int, held: tuple[int, int], se: float) -> dict:
-        first = {"comparison": "offered against held out (by lottery)", "households": households,
+        first = {"comparison": OFFER, "households": households,
                  "crises": crises, "ratio": 0.9, "low": 0.7, "high": 1.1, "log_se": se}  # fmt: skip
         group = {"group": "held out", "households": held[0], "crises": held[1]}
         return {"groups": [group], "effects": [first]}
@@ -507,3 +510,45 @@ def test_offered_and_held_out_are_compared_within_each_lists_lottery():
     lone = group("2024-03", False, 50, 40)
     assert lottery_ratio(pl.concat([offered, lone]), held)[:3] == pytest.approx((ratio, low, high))
     assert all(math.isnan(x) for x in lottery_ratio(offered.head(0), held))
+
+
+def test_the_offers_comparison_leaves_out_entrants_a_list_named_in_the_year_before(world):
+    """An entrant listed (not held out) by a list in the 12 months before its lottery's list was
+    offered help then: the lottery changes little for it, so the offer's comparison (the ratio
+    safe updating reads) is made among the others. Only lists before the draw count: a listing
+    in the lottery's own month or after it is the draw's doing."""
+    from hearth.modelling.training.offer_correction import offer_evidence
+
+    with connect(world) as con:
+        flags = con.sql(
+            "SELECT household_pid, held_out FROM holdout_assignments WHERE in_margin"
+        ).pl()
+        held = sorted(flags.filter(pl.col("held_out"))["household_pid"])
+        offered = sorted(flags.filter(~pl.col("held_out"))["household_pid"])
+        earlier = (
+            [("2024-06", p, True, False) for p in offered[100:110]]  # counted
+            + [("2024-01", p, True, False) for p in held[0:5]]  # 12 months before: counted
+            + [("2023-12", p, True, False) for p in offered[110:115]]  # 13 months: not
+            + [("2025-02", p, True, False) for p in offered[115:120]]  # after the draw: not
+            + [("2024-08", p, False, True) for p in held[5:8]]  # held out then: not
+        )
+        con.executemany(
+            "INSERT INTO holdout_assignments (as_of, generation, household_pid, score_rank, "
+            "in_margin, held_out, listed) VALUES (?, 'v0', ?, 1, false, ?, ?)",
+            [(m, p, h, listed) for m, p, listed, h in earlier],
+        )
+        section = list_working(con, "2025-07")
+        told = offer_evidence(con, "2025-07")
+    first, every = section["effects"][0], section["effects"][3]
+    # held out 40 (20 crises, held[0:5] among them), offered 160 (20 crises, none in 100:120)
+    assert (every["households"], every["crises"]) == (160, 20)
+    assert (first["households"], first["crises"]) == (150, 20)
+    assert (told.offered, told.offered_crises, told.held_out, told.held_out_crises) == (
+        150,
+        20,
+        35,
+        15,
+    )
+    assert first["ratio"] == pytest.approx(rate_ratio(20, 150, 15, 35)[0])
+    groups = {g["group"]: g for g in section["groups"]}
+    assert groups["held out"]["households"] == 40  # the groups' rates keep every entrant
