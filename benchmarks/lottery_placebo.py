@@ -38,6 +38,7 @@ import polars as pl
 from benchmarks.feedback import CRISES_SQL, RESULTS, first_lottery, follow_up_windows
 from hearth.modelling.evaluation.fairness import Z95
 from hearth.modelling.evaluation.list_effect import HORIZON_MONTHS as REPORT_HORIZON
+from hearth.modelling.evaluation.list_effect import LISTED_BEFORE_MONTHS as LISTED_BEFORE
 
 Draw = tuple[str, list[str], list[str]]
 
@@ -80,6 +81,7 @@ def replay(
     margin: float | None,
     generation_months: int,
     hold_months: int | None = None,
+    listed: dict[str, list[str]] | None = None,
 ) -> list[Draw]:
     """The lottery drawn with `key` on each cycle's scores, as the feedback benchmark draws it:
     each cycle's (as-of month, margin households placed on the list, households held out). A
@@ -105,8 +107,10 @@ def replay(
             margin=margin,
         )
         new_held = drawn.filter(pl.col("held_out"))["household_pid"].to_list()
-        listed = drawn.filter(pl.col("listed") & pl.col("in_margin"))["household_pid"].to_list()
-        draws.append((as_of, listed, new_held))
+        band = drawn.filter(pl.col("listed") & pl.col("in_margin"))["household_pid"].to_list()
+        draws.append((as_of, band, new_held))
+        if listed is not None:  # every household the list named (`listed_before`)
+            listed[as_of] = drawn.filter(pl.col("listed"))["household_pid"].to_list()
         held.update({h: i for h in new_held})
     return draws
 
@@ -162,6 +166,30 @@ def prior_crises(entries: pl.DataFrame, crises: pl.DataFrame, months: int = 12) 
     return got["prior"].fill_null(0).cast(pl.Float64)
 
 
+def listed_before(entries: pl.DataFrame, listed: dict[str, list[str]], months: int) -> pl.Series:
+    """Whether a list named each entry's household in the `months` months before its list's
+    month (the report's `listed_before`, hearth/modelling/evaluation/list_effect.py)."""
+    from hearth.months import add_months
+
+    named = pl.DataFrame(
+        [(h, m) for m, hs in listed.items() for h in hs],
+        schema={"household_pid": pl.String, "named": pl.String},
+        orient="row",
+    )
+    e = entries.select("household_pid", "list").with_columns(
+        since=pl.Series([add_months(m, -months) for m in entries["list"]], dtype=pl.String)
+    )
+    hit = (
+        e.join(named, on="household_pid", how="inner")
+        .filter((pl.col("named") >= pl.col("since")) & (pl.col("named") < pl.col("list")))
+        .select("household_pid")
+        .unique()
+        .with_columns(before=pl.lit(True))
+    )
+    got = e.join(hit, on="household_pid", how="left")["before"].fill_null(False)
+    return got
+
+
 def report_window(
     entries: pl.DataFrame, crises: pl.DataFrame, as_of: str, horizon: int
 ) -> pl.DataFrame:
@@ -211,6 +239,16 @@ def estimates(rows: pl.DataFrame, crises: pl.DataFrame, known: dict) -> dict[str
         ratio, _, _, se = got
         out[name] = [float(np.log(ratio)) if ratio > 0 else float("nan"), se]
 
+    if "listed_before" in rows.columns:  # the offer's comparison among the entrants it reaches
+        r = rows.filter(~pl.col("listed_before"))
+        frame = r.select(as_of="list", crisis=pl.col("n") > 0)
+        held = r["held_out"]
+        put("reachable_mh_binary", lottery_ratio(frame.filter(~held), frame.filter(held)))
+        put(
+            "reachable_strata",
+            adjusted_ratio(r["n"].to_numpy(), ~held.to_numpy(), r["list"].to_numpy(),
+                           exposure=r["t"].to_numpy()),
+        )  # fmt: skip
     if (t == 1).all():  # the report's: one household one horizon, a crisis or not
         frame = rows.select(as_of="list", crisis=pl.col("n") > 0)
         held = rows["held_out"]
@@ -228,6 +266,7 @@ def estimates(rows: pl.DataFrame, crises: pl.DataFrame, known: dict) -> dict[str
 
 def one_key(cycles, crises, key: bytes, settings: dict, share: float, known=None) -> dict:
     hold = settings.get("hold_months")
+    listed: dict[str, list[str]] = {}
     draws = replay(
         cycles[:-1],
         key,
@@ -236,6 +275,7 @@ def one_key(cycles, crises, key: bytes, settings: dict, share: float, known=None
         margin=settings["margin"],
         generation_months=settings["generation_months"],
         hold_months=hold,
+        listed=listed,
     )
     entries = first_lottery(draws, settings["generation_months"], hold)
     rows = follow_up(entries, crises, cycles[-1][0], settings["effect_months"])
@@ -247,9 +287,12 @@ def one_key(cycles, crises, key: bytes, settings: dict, share: float, known=None
         "held_out": int(rows["held_out"].sum()),
     }
     if known is not None:
+        rows = rows.with_columns(listed_before=listed_before(rows, listed, LISTED_BEFORE))
         got["follow_up"] = estimates(rows, crises, known)
         report = report_window(entries, crises, cycles[-1][0], REPORT_HORIZON)
+        report = report.with_columns(listed_before=listed_before(report, listed, LISTED_BEFORE))
         got["report"] = estimates(report, crises, known)
+        got["reachable_share"] = round(1 - float(report["listed_before"].mean()), 3)
     return got
 
 
@@ -345,6 +388,7 @@ def main(argv: list[str] | None = None) -> Path:
         "run_key": {**own, "within_lists_in_sd": round(own["within_lists"] / sd, 2)},
         "mean_entrants": round(float(np.mean([k["entrants"] for k in keys])), 1),
         "mean_held_out": round(float(np.mean([k["held_out"] for k in keys])), 1),
+        "mean_reachable_share": round(float(np.mean([k["reachable_share"] for k in keys])), 3),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     tag = f"-{args.tag}" if args.tag else ""

@@ -115,3 +115,16 @@ def test_a_hold_out_kept_months_from_each_draw():
     first = entries.filter(pl.col("held_out")).sort("list")
     # x and z first entered held out (y was offered first), each followed 3 months from its draw
     assert first["stop"].to_list() == ["2025-05", "2025-06"]
+
+
+def test_listed_before_is_a_list_in_the_12_months_before_the_entrys_list():
+    from benchmarks.lottery_placebo import listed_before
+
+    entries = pl.DataFrame({"household_pid": ["a", "b", "c", "d"], "list": ["2025-01"] * 4})
+    listed = {
+        "2024-01": ["a"],  # 12 months before: counted
+        "2023-12": ["b"],  # 13 months before: not
+        "2025-01": ["c"],  # the entry's own list: the draw's doing, not before it
+        "2024-07": ["a", "d"],
+    }
+    assert listed_before(entries, listed, 12).to_list() == [True, False, False, True]
