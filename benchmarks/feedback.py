@@ -122,6 +122,7 @@ class Settings:
     censor_draw: str = ""  # safe arm: salts the censored households' keyed draw (its noise)
     keep_scores: bool = False  # each cycle's scores kept beside the arm (lottery_placebo.py)
     known_ratio: float | None = None  # safe arm: the offer ratio given, not read from the lottery
+    hold_months: int | None = None  # a draw held out this long (Hearth: 12), else to generation end
 
     @property
     def capacity(self) -> int:
@@ -158,7 +159,7 @@ class Arm:
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     cycles: list[Cycle] = field(default_factory=list)
     ingested: set[str] = field(default_factory=set)
-    held: dict[str, int] = field(default_factory=dict)  # household -> generation drawn
+    held: dict[str, int] = field(default_factory=dict)  # household -> cycle drawn
     con: object = None
     partnership: object = None  # the world's, once written
     crises: pl.DataFrame | None = None  # crisis records per household and month, at the end
@@ -274,9 +275,13 @@ class Arm:
         if s.keep_scores:  # benchmarks/lottery_placebo.py replays the lottery on them
             keep_scores(self.work / "scores", self.name, s, as_of, scores)
         lap("score")
-        # the hold-out: a generation's draws stay held out until it ends
+        # the hold-out: a draw stays held out until its generation ends, or for --hold-months
+        # from the draw (Hearth's rule: holdout_run.HOLD_MONTHS)
         gen = c // s.generation_months
-        self.held = {h: g for h, g in self.held.items() if g == gen}
+        if s.hold_months is None:
+            self.held = {h: d for h, d in self.held.items() if d // s.generation_months == gen}
+        else:
+            self.held = {h: d for h, d in self.held.items() if c - d < s.hold_months}
         open_ = scores.filter(~pl.col("household_pid").is_in(list(self.held)))
         drawn, summary = draw_holdout(
             open_,
@@ -302,7 +307,7 @@ class Arm:
         )
         store_holdout(self.con, drawn, decision)
         new_held = drawn.filter(pl.col("held_out"))["household_pid"].to_list()
-        self.held.update({h: gen for h in new_held})
+        self.held.update({h: c for h in new_held})
         listed = drawn.filter(pl.col("listed")).sort("score_rank")
         lap("holdout")
         self.cycles.append(
@@ -598,7 +603,7 @@ def effect_at(arm: Arm, c: int, s: Settings) -> dict:
     before it."""
     as_of = arm.cycles[c].as_of
     draws = [(cyc.as_of, cyc.margin_listed, cyc.held_out) for cyc in arm.cycles[:c]]
-    entries = first_lottery(draws, s.generation_months)
+    entries = first_lottery(draws, s.generation_months, s.hold_months)
     crises = arm.crises.filter(pl.col("month") < as_of)
     return visit_effect(entries, _visits(arm), crises, as_of, s.effect_months, [s.seed, c])
 
@@ -760,6 +765,12 @@ def main(argv: list[str] | None = None) -> Path:
         "lottery's (what the correction could do if the lottery had all the power it needs; "
         "with 60%% accepting and -30%% under a visit the world's is about 0.82).",
     )
+    ap.add_argument(
+        "--hold-months",
+        type=int,
+        help="A household drawn stays held out this many months from its draw (Hearth's rule: "
+        "12, hearth/modelling/scoring/holdout_run.py) instead of until its generation ends.",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-feedback"))
     ap.add_argument("--out", type=Path, default=RESULTS, help="Folder for the results file.")
     ap.add_argument("--tag", default="")
@@ -789,6 +800,7 @@ def main(argv: list[str] | None = None) -> Path:
         censor_draw=args.censor_draw,
         keep_scores=args.keep_scores,
         known_ratio=args.known_ratio,
+        hold_months=args.hold_months,
     )
     t0 = time.perf_counter()
 

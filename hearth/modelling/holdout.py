@@ -21,9 +21,9 @@ How (decided at publish time, from the generation's scores):
 - The draw is a keyed hash: HMAC-SHA256 under `key` of `salt`, a NUL byte and the pseudonym;
   the band's households with the lowest hashes are held out. The salt is fixed per model
   generation and a new generation draws afresh; without the key nobody can predict or steer
-  the draw. A household held out stays held out for as long as the generation lasts: the run
-  leaves the generation's earlier draws out of `frame` and keeps them held out
-  (`hearth/modelling/scoring/holdout_run.py`, `decide_holdout`).
+  the draw. A household drawn stays held out for 12 months: the run leaves the draws of the 12
+  months before out of `frame` and keeps them held out
+  (`hearth/modelling/scoring/holdout_run.py`, `decide_holdout`, `HOLD_MONTHS`).
 - The freed places go to the next households below the cut, so the list still fills capacity:
   `listed` is the first `capacity` households in score order that are not held out.
 

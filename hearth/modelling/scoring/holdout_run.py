@@ -14,9 +14,10 @@ generation's salt, the draw over the scores at T and where it is kept. The lotte
   predict or steer who is held out; the audit records only its fingerprint.
 - **Salt**: drawn once per model generation (the champion's version) and kept in the warehouse
   table `holdout_decisions`; a new generation draws afresh.
-- **Held for the generation**: a household held out of an earlier list of the generation stays
-  held out (`held_in_generation`), whatever its score does; each month's lottery is drawn among
-  the others.
+- **Held for a year**: a household drawn stays held out for `HOLD_MONTHS` (12) from its draw
+  (`held_recently`), whatever its score or the model generation does meanwhile; each month's
+  lottery is drawn among the others. So every held-out household can be followed as long, and a
+  new champion (a new generation) does not release it early.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import polars as pl
 
 from hearth import settings
 from hearth.modelling.holdout import DEFAULT_MARGIN, MAX_SHARE, HoldoutError, draw_holdout
+from hearth.months import add_months
 from hearth.warehouse import query, query_one, run_sql
 
 SHARE_ENV = "HEARTH_HOLDOUT_SHARE"
@@ -41,6 +43,11 @@ MARGIN_ENV = "HEARTH_HOLDOUT_MARGIN"
 KEY_ENV = "HEARTH_HOLDOUT_KEY"
 KEY_FILE = "holdout.key"
 MIN_KEY_BYTES = 16
+# How long a household drawn stays held out: as long as "is the list working?" and the safe
+# rule may follow it (list_effect.HORIZON_MONTHS, a visit's effect), and on the closed loop the
+# lottery's spread fell by 15-26% against holding it only to its generation's end
+# (docs/performance.md): each held-out household followed as long, more households entering.
+HOLD_MONTHS = 12
 # What the list and the DPO's page say of every hold-out (docs/data-protection.md).
 NEVER_OVERRIDES = (
     "The hold-out decides only who is offered a proactive visit from this list: it never "
@@ -72,7 +79,7 @@ class HoldoutDecision:
     approved_by: str | None
     key_fingerprint: str | None
     widened: bool = False
-    carried: int = 0  # held out of an earlier list of the generation, still held out
+    carried: int = 0  # drawn in the HOLD_MONTHS before, still held out
 
     def audit_detail(self) -> dict[str, object]:
         return {
@@ -84,7 +91,7 @@ class HoldoutDecision:
             "margin_band": self.band,
             "margin": self.margin,
             "band_widened": self.widened,
-            "held_out_earlier_in_generation": self.carried,
+            "held_out_from_earlier_draws": self.carried,
             "approved_by": self.approved_by,
             "key_fingerprint": self.key_fingerprint,
         }
@@ -108,9 +115,10 @@ class HoldoutDecision:
             f"{self.held_out} of the {self.capacity} households the list had room for were held "
             f"out by lottery (share {self.share:g}, approved by {self.approved_by}), drawn among "
             f"{band}, where the score barely separates them; their places went to the next "
-            f"households. The draw is fixed for model generation {self.generation}"
+            f"households. The draw is fixed for model generation {self.generation}, and a "
+            f"household drawn stays held out for {HOLD_MONTHS} months"
             + (
-                f", and the {self.carried} households held out of its earlier lists stay held out. "
+                f" (the {self.carried} drawn by earlier lists in that time are held out too). "
                 if self.carried
                 else ". "
             )
@@ -200,11 +208,11 @@ def decide_holdout(
     chosen = chosen or holdout_settings()
     salt = generation_salt(con, generation)
     key = holdout_key(home) if chosen.share > 0 else b""
-    # held out of an earlier list of this generation: held out still, and not drawn again (as
-    # the closed-loop benchmark runs it): were a held-out household's score to rise above the
-    # margin next month, it would otherwise be listed, and the lottery's comparison would follow
-    # an offered household as held out
-    carried = held_in_generation(con, generation, as_of) if chosen.share > 0 else set()
+    # drawn in the HOLD_MONTHS before: held out still, and not drawn again (as the closed-loop
+    # benchmark runs it with --hold-months 12): were a held-out household's score to rise above
+    # the margin next month, or a new champion start a generation, it would otherwise be listed,
+    # and the lottery's comparison would follow an offered household as held out
+    carried = held_recently(con, as_of) if chosen.share > 0 else set()
     scored = ranked.select("household_pid", "score")
     out, summary = draw_holdout(
         scored.filter(~pl.col("household_pid").is_in(list(carried))),
@@ -240,13 +248,12 @@ def decide_holdout(
     return decision
 
 
-def held_in_generation(con: duckdb.DuckDBPyConnection, generation: str, as_of: str) -> set[str]:
-    """The households held out of an earlier list (scored before `as_of`) of `generation`."""
+def held_recently(con: duckdb.DuckDBPyConnection, as_of: str) -> set[str]:
+    """The households a lottery drew in the `HOLD_MONTHS` before `as_of`: still held out."""
     run_sql(con, "modelling/holdout_schema")
-    rows = query(
-        con, "modelling/holdout_held_in_generation", {"generation": generation, "as_of": as_of}
-    ).fetchall()
-    return {r[0] for r in rows}
+    # drawn at month m, held out of the lists of m to m + HOLD_MONTHS - 1
+    params = {"since": add_months(as_of, 1 - HOLD_MONTHS), "as_of": as_of}
+    return {r[0] for r in query(con, "modelling/holdout_held_recently", params).fetchall()}
 
 
 def store_holdout(

@@ -70,7 +70,7 @@ def test_salt_fixed_per_generation_kept_and_audited(share, tmp_path):
         held_feb = held_out_households(con, "2026-02")
         assert again.salt == first.salt and held_jan < held_feb and len(held_feb) == 20
         assert (again.held_out, again.carried) == (10, 10)
-        assert "the 10 households held out of its earlier lists stay held out" in again.sentence()
+        assert "stays held out for 12 months (the 10 drawn by earlier lists" in again.sentence()
         # a new generation draws afresh
         new = decide_holdout(con, r, "2026-03", "v4", capacity=100)
         assert new.salt != first.salt and held_out_households(con, "2026-03") != held_jan
@@ -119,10 +119,20 @@ def test_the_published_top_leaves_held_out_households_off(share, tmp_path):
     assert meta.holdout_notice and "never overrides safeguarding" in meta.holdout_notice
 
 
-def test_a_held_out_household_stays_held_out_for_its_generation(share, tmp_path):
+def test_a_held_out_household_stays_held_out_for_12_months_from_its_draw(share, tmp_path):
     # January's held-out households have a crisis and their scores rise above the margin in
-    # February: still held out (off the list) while the generation scores, free in the next
+    # February, and a new champion (generation v4) scores from March: still held out (off the
+    # list) until 12 months after their draw, then free
     r = ranked()
+
+    def listed(con, month: str) -> set[str]:
+        return set(
+            con.sql(
+                "SELECT household_pid FROM holdout_assignments WHERE listed AND as_of = ?",
+                params=[month],
+            ).pl()["household_pid"]
+        )
+
     with connect(tmp_path / "w.duckdb") as con:
         decide_holdout(con, r, "2026-01", "v3", capacity=100)
         held = held_out_households(con, "2026-01")
@@ -133,12 +143,7 @@ def test_a_held_out_household_stays_held_out_for_its_generation(share, tmp_path)
             .alias("score")
         )
         feb = decide_holdout(con, rose, "2026-02", "v3", capacity=100)
-        listed = set(
-            con.sql(
-                "SELECT household_pid FROM holdout_assignments WHERE as_of = '2026-02' AND listed"
-            ).pl()["household_pid"]
-        )
-        assert held <= held_out_households(con, "2026-02") and not held & listed
+        assert held <= held_out_households(con, "2026-02") and not held & listed(con, "2026-02")
         assert feb.carried == len(held) == 10
         top = published_top(mark_held_out(rose, held_out_households(con, "2026-02")), 0.05)
         assert top.height == 100 and not set(top["household_pid"]) & held
@@ -147,10 +152,10 @@ def test_a_held_out_household_stays_held_out_for_its_generation(share, tmp_path)
             "SELECT household_pid FROM holdout_assignments WHERE as_of = '2026-02' AND in_margin"
         ).pl()["household_pid"]
         assert not set(entrants) & held
-        # a new generation draws afresh: nothing carried from v3
-        new = decide_holdout(con, rose, "2026-03", "v4", capacity=100)
-        assert new.carried == 0 and held & set(
-            con.sql(
-                "SELECT household_pid FROM holdout_assignments WHERE as_of = '2026-03' AND listed"
-            ).pl()["household_pid"]
-        )
+        # a new generation does not free them: 12 months from the draw do (only the draws
+        # count, not the months they were kept held out)
+        for month in ("2026-03", "2026-12"):
+            decide_holdout(con, rose, month, "v4", capacity=100)
+            assert held <= held_out_households(con, month) and not held & listed(con, month)
+        decide_holdout(con, rose, "2027-01", "v4", capacity=100)
+        assert held & listed(con, "2027-01") and not held & held_out_households(con, "2027-01")
