@@ -552,3 +552,22 @@ def test_the_offers_comparison_leaves_out_entrants_a_list_named_in_the_year_befo
     assert first["ratio"] == pytest.approx(rate_ratio(20, 150, 15, 35)[0])
     groups = {g["group"]: g for g in section["groups"]}
     assert groups["held out"]["households"] == 40  # the groups' rates keep every entrant
+
+
+def test_the_offers_comparison_is_withheld_when_its_held_out_group_is_small(world):
+    # 35 of the 40 held-out entrants listed the year before: 5 left, shown nowhere else
+    with connect(world) as con:
+        held = sorted(
+            con.sql(
+                "SELECT household_pid FROM holdout_assignments WHERE in_margin AND held_out"
+            ).pl()["household_pid"]
+        )
+        con.executemany(
+            "INSERT INTO holdout_assignments (as_of, generation, household_pid, score_rank, "
+            "in_margin, held_out, listed) VALUES ('2024-06', 'v0', ?, 1, false, false, true)",
+            [(p,) for p in held[:35]],
+        )
+        section = list_working(con, "2025-07")
+    assert section["effects"][0]["parts"] == {"held_households": 5, "held_crises": 0}
+    assert shown(section)["effects"][0][3] == "*"
+    assert shown(section)["effects"][3][3] != "*"  # every entrant's: 40 held out
