@@ -36,7 +36,9 @@ each cycle's month, the world asks the arm for Hearth's list as of that month; t
 4. scores every household at M and publishes a list within capacity (`--capacity`, a share of
    households) with Hearth's hold-out lottery at the capacity margin
    (`hearth.modelling.holdout.assign_holdout`, salt per hold-out generation, `--holdout-share`);
-   a household drawn stays held out for the rest of its generation (`--generation-months`).
+   a household drawn stays held out for the rest of its generation (`--generation-months`), or
+   with `--hold-months 12` for 12 months from its draw (Hearth's rule now,
+   hearth/modelling/scoring/holdout_run.py `HOLD_MONTHS`).
 
 The world offers the listed households a visit, a share accept (`--accept`), and an accepted
 visit multiplies the household's crisis hazard by 1 + `--effect` for `--effect-months`. Both

@@ -18,7 +18,15 @@ at this size, and the run's own key where its one draw fell.
 
 Two comparisons per key, crisis records per household-month of follow-up: within each list's
 lottery and pooled (Mantel-Haenszel on rates, as `list_effect.lottery_ratio` pools lists), and
-pooled without the lists (as the complier estimate's intent-to-treat compares them). Writes
+pooled without the lists (as the complier estimate's intent-to-treat compares them). And, with
+each key's 95% interval (so its coverage), by the log-linear regression within lists
+(`benchmarks/lottery_regression.py`) plain and adjusted for what was known at the draw (crises
+in the 12 months before the list, the score, and as a ceiling the true risk), in the benchmark's
+follow-up window and in the report's (a crisis or not in the 6 months from the list's month, the
+comparison Hearth's report and safe rule read), every entrant and the reachable ones (no list
+named them in the year before: `list_effect.reachable`). `--hold-months 12` replays Hearth's
+rule of holding a draw 12 months (`holdout_run.HOLD_MONTHS`) instead of to its generation's end;
+`--margin none` a lottery over the whole list. Writes
 benchmarks/results/lottery-placebo-<stamp>.json.
 """
 
