@@ -416,17 +416,33 @@ def _start_worker(i: int, landing: Path, env: dict, folder: Path) -> subprocess.
     )  # fmt: skip
 
 
-def _stop_worker(worker: subprocess.Popen) -> float | None:
-    """Stop a worker from the inside out (its celery process first, so `hearth worker` waits for
-    it and the kernel counts its CPU in the worker's), and return its tree's CPU seconds."""
+def _is_celery(p: psutil.Process) -> bool:
+    """celery's own process (`.../bin/celery ... worker`), not `dagster-celery` that started it."""
     try:
-        inner = psutil.Process(worker.pid).children()
+        cmd = p.cmdline()
     except psutil.Error:
-        inner = []
-    for p in inner:
+        return False
+    return len(cmd) > 1 and Path(cmd[1]).name == "celery"
+
+
+def _stop_worker(worker: subprocess.Popen) -> float | None:
+    """Stop a worker from the inside out and return its tree's CPU seconds: its celery master
+    gets SIGTERM (a warm shutdown that waits for its pool), so `dagster-celery` and then `hearth
+    worker` each wait for their child and the kernel counts the whole tree's CPU in the
+    worker's. (SIGTERM to `hearth worker` or `dagster-celery` would end them at once and leave
+    celery running, orphaned.) Anything left after the wait is killed with its group."""
+    try:
+        tree = psutil.Process(worker.pid).children(recursive=True)
+    except psutil.Error:
+        tree = []
+    masters = [p for p in tree if _is_celery(p) and not _is_celery(p.parent() or p)]
+    for p in masters:
         with contextlib.suppress(psutil.Error):
             p.send_signal(signal.SIGTERM)
-    return _ended_tree_cpu(worker, timeout=90.0)
+    cpu = _ended_tree_cpu(worker, timeout=120.0)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)  # its group: whatever did not stop
+    return cpu
 
 
 # ---- the bare compute -------------------------------------------------------------------------
