@@ -43,7 +43,15 @@ import psutil
 import yaml
 
 from benchmarks.executors import BIN, TRAINING, ProcessPeaks, _free_port
-from benchmarks.run import RESULTS, _commit, _stage_of, bare_prepare, bare_score, bare_train
+from benchmarks.run import (
+    GREW,
+    RESULTS,
+    _commit,
+    _stage_of,
+    bare_prepare,
+    bare_score,
+    bare_train,
+)
 from hearth.atomic import read_record
 from tests.support.environment import without_hearth
 
@@ -544,6 +552,57 @@ def compare(results: dict[str, dict], bare: dict | None) -> None:
             r["within_target_ratio"] = r["ratio_cpu_to_bare_cpu"] <= TARGET_RATIO
 
 
+def stages_grew(now: Mapping[str, dict], then: Mapping[str, dict], where: str) -> list[str]:
+    """A sentence for each stage whose CPU seconds or peak MB grew by more than benchmarks/
+    run.py's GREW since the last result (`now`, `then`: stage -> {cpu_seconds, peak_mb})."""
+    out = []
+    for stage, row in now.items():
+        before = then.get(stage) or {}
+        for what, key, unit in (("CPU", "cpu_seconds", "s"), ("peak memory", "peak_mb", "MB")):
+            a, b = row.get(key), before.get(key)
+            if a is not None and b and a > GREW * b:
+                out.append(f"{where} {stage}: {what} grew from {b:,} {unit} to {a:,} {unit}")
+    return out
+
+
+def last_result(households: int, quick: bool, exclude: Path) -> tuple[str, dict] | None:
+    """The newest partnership result at the same size and training (by date, then name)."""
+    found = []
+    for path in RESULTS.glob(f"partnership-*-{households}-*.json"):
+        if path == exclude or path.stem.endswith("-quick") != quick:
+            continue
+        data = json.loads(path.read_text())
+        if data.get("households") == households:
+            found.append((data.get("date", ""), path.name, data))
+    if not found:
+        return None
+    _, name, data = max(found)
+    return name, data
+
+
+def beside_last(result: dict, last: tuple[str, dict] | None) -> tuple[dict, list[str]]:
+    """Each executor's stages (CPU s, peak MB) now and in the last result, and what grew."""
+    if last is None:
+        return {}, []
+    name, before = last
+    rows, grew = {}, []
+    for executor, r in result["executors"].items():
+        then = ((before.get("executors") or {}).get(executor) or {}).get("stages") or {}
+        if not then:
+            continue
+        rows[executor] = {
+            stage: {
+                "cpu_seconds": row["cpu_seconds"],
+                "last_cpu_seconds": (then.get(stage) or {}).get("cpu_seconds"),
+                "peak_mb": row["peak_mb"],
+                "last_peak_mb": (then.get(stage) or {}).get("peak_mb"),
+            }
+            for stage, row in r["stages"].items()
+        }
+        grew += stages_grew(r["stages"], then, executor)
+    return {"file": name, "executors": rows}, grew
+
+
 def print_table(results: dict[str, dict], bare: dict | None) -> None:
     print(
         f"\n{'executor':<13}{'wall s':>8}{'CPU s':>8}{'x bare':>8}{'eff':>7}{'overlap':>9}"
@@ -642,7 +701,15 @@ def main() -> None:
                 flush=True,
             )
             save()
+    result["beside_last"], grew = beside_last(
+        result, last_result(args.households, args.quick_training, out)
+    )
+    save()
     print_table(result["executors"], result["bare"])
+    if result["beside_last"]:
+        print(f"Beside {result['beside_last']['file']}:")
+    for sentence in grew:
+        print(f"  GREW: {sentence}")
     print(f"Wrote {out}")
 
 

@@ -15,6 +15,7 @@ from benchmarks.partnership import (
     parallel_efficiency,
     same_lists,
     stage_of,
+    stages_grew,
     step_usage,
 )
 
@@ -105,3 +106,16 @@ def test_each_authoritys_list_is_compared_with_the_in_process_runs() -> None:
     assert same_lists({"E06000901": "aa", "E06000902": "bc"}, base)["E06000902"] is False
     assert same_lists({"E06000901": "aa"}, base)["E06000902"] is False  # no list: not the same
     assert same_lists({"E06000901": "aa"}, None) is None
+
+
+def test_a_stage_that_grew_by_more_than_a_quarter_is_named() -> None:
+    then = {"score": {"cpu_seconds": 100.0, "peak_mb": 2000}, "route": {"cpu_seconds": 10.0}}
+    now = {
+        "score": {"cpu_seconds": 125.0, "peak_mb": 2600},  # CPU by a quarter: not flagged
+        "route": {"cpu_seconds": 13.0, "peak_mb": 100},  # no peak before: only CPU compared
+        "summary": {"cpu_seconds": 1.0, "peak_mb": 50},  # new: nothing to compare
+    }
+    assert stages_grew(now, then, "multiprocess") == [
+        "multiprocess score: peak memory grew from 2,000 MB to 2,600 MB",
+        "multiprocess route: CPU grew from 10.0 s to 13.0 s",
+    ]
