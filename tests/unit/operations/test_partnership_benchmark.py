@@ -119,3 +119,18 @@ def test_a_stage_that_grew_by_more_than_a_quarter_is_named() -> None:
         "multiprocess score: peak memory grew from 2,000 MB to 2,600 MB",
         "multiprocess route: CPU grew from 10.0 s to 13.0 s",
     ]
+
+
+def test_the_cost_models_line_is_least_squares_and_says_when_it_is_not_straight() -> None:
+    from benchmarks.partnership_cost import fit_line, worst_residual
+
+    a, b = fit_line([(20_000, 300.0), (100_000, 1_100.0)])  # two points: the line through them
+    assert (a, b) == pytest.approx((100.0, 0.01))
+    assert worst_residual([(20_000, 300.0), (100_000, 1_100.0)], a, b) is None
+    pts = [(0, 1.0), (1, 3.0), (2, 5.0), (3, 13.0)]  # the last point off a straight line
+    a, b = fit_line(pts)
+    assert (a, b) == pytest.approx((-0.2, 3.8))
+    assert worst_residual(pts, a, b) == pytest.approx(1.2)  # the first: 1.0 against -0.2
+    assert fit_line([(50_000, 500.0)]) == (0.0, 0.01)  # one point: through the origin
+    with pytest.raises(ValueError):
+        fit_line([])
