@@ -38,10 +38,13 @@ TRAINING = {"max_iter": 60, "max_leaf_nodes": 15, "min_samples_leaf": 20}
 
 
 class ProcessPeaks:
-    """Peak RSS of every process under the given roots, sampled every `interval` seconds."""
+    """Peak RSS of every process under the given roots, sampled every `interval` seconds. With
+    `timeline`, every sample is kept too, (wall clock, pid, RSS, CPU seconds), so that a step's
+    CPU and peak can be read for the time it ran (benchmarks/partnership.py)."""
 
-    def __init__(self, roots: list[int], interval: float = 0.2) -> None:
-        self.roots, self.interval = roots, interval
+    def __init__(self, roots: list[int], interval: float = 0.2, timeline: bool = False) -> None:
+        self.roots, self.interval, self.timeline = roots, interval, timeline
+        self.samples: list[tuple[float, int, int, float]] = []
         self.peaks: dict[int, int] = {}
         self.cpu: dict[int, float] = {}  # CPU seconds (user + system) at the last sample
         self.names: dict[int, str] = {}
@@ -64,6 +67,8 @@ class ProcessPeaks:
                     except psutil.Error:
                         continue
                     self.peaks[p.pid] = max(self.peaks.get(p.pid, 0), rss)
+                    if self.timeline:
+                        self.samples.append((time.time(), p.pid, rss, self.cpu[p.pid]))
             time.sleep(self.interval)
 
     def __enter__(self) -> ProcessPeaks:

@@ -72,55 +72,78 @@ def expected_quality(truth: Path, scores: pl.DataFrame, as_of: str, share: float
     return out
 
 
+def bare_prepare(con, landing: Path, as_of: str, times: dict[str, float]) -> None:
+    """Ingest, link and build the feature sets into `con`'s warehouse, as the pipeline does
+    before training; each part's wall seconds added to `times`."""
+    from hearth.features.build import build_feature_sets
+    from hearth.features.design import Design
+    from hearth.ingest.run import ingest_source, landing_months
+    from hearth.linkage.link import link
+    from hearth.sources import SOURCES
+
+    months = landing_months(landing)
+    for part, work in (
+        ("ingest", lambda: [ingest_source(con, landing, s, months) for s in SOURCES]),
+        ("link", lambda: link(con)),
+        ("features", lambda: build_feature_sets(con, Design.for_scoring(as_of))),
+    ):
+        t = time.perf_counter()
+        work()
+        times[part] = times.get(part, 0.0) + time.perf_counter() - t
+
+
+def bare_train(con, as_of: str, train_params, times: dict[str, float]):
+    """The model fit at the training date and again on the newest labelled year (the one that
+    scores), read from `con`'s feature sets (one warehouse, or a union of them). Returns the
+    model, its feature names and the recency cap."""
+    from hearth.features.catalogue import load_catalogue
+    from hearth.features.design import Design, history_months, recency_cap
+    from hearth.modelling.training.fit import fit_candidate
+    from hearth.modelling.training.selection import labelled_window
+
+    t = time.perf_counter()
+    design = Design.for_scoring(as_of)
+    catalogue = load_catalogue()
+    history = history_months(con, design.train_as_of)
+    names, cap = catalogue.usable_names(history), recency_cap(history)
+    train = labelled_window(con, design.train_as_of, cap)
+    fit_candidate("gradient_boosting", train.X(names), train.y, train.pids, names, train_params)
+    del train
+    # the pipeline fits the chosen model again on the newest labelled year to score
+    history = history_months(con, design.valid_as_of)
+    names, cap = catalogue.usable_names(history), recency_cap(history)
+    latest = labelled_window(con, design.valid_as_of, cap)
+    model = fit_candidate(
+        "gradient_boosting", latest.X(names), latest.y, latest.pids, names, train_params
+    )
+    del latest
+    times["train"] = times.get("train", 0.0) + time.perf_counter() - t
+    return model, names, cap
+
+
+def bare_score(con, model, names, cap: int, as_of: str, times: dict[str, float]) -> None:
+    """Every household of `con`'s warehouse scored at `as_of` with `model`."""
+    from hearth.features.build import load_window
+    from hearth.features.design import cap_recency
+    from hearth.modelling.scoring.score import score_households
+
+    t = time.perf_counter()
+    score_feats, _ = load_window(con, as_of)
+    score_households(model, names, cap_recency(score_feats, cap), recency_cap=cap)
+    times["score"] = times.get("score", 0.0) + time.perf_counter() - t
+
+
 def bare_compute(landing: Path, work: Path, as_of: str, train_params) -> dict[str, float]:
     """The same DuckDB SQL and model fit, called directly in this process: no Dagster, no GX,
     no MLflow."""
-    from hearth.features.build import build_feature_sets, load_window
-    from hearth.features.catalogue import load_catalogue
-    from hearth.features.design import Design, cap_recency, history_months, recency_cap
-    from hearth.ingest.run import ingest_source, landing_months
-    from hearth.linkage.link import link
-    from hearth.modelling.scoring.score import score_households
-    from hearth.modelling.training.fit import fit_candidate
-    from hearth.modelling.training.selection import labelled_window
-    from hearth.sources import SOURCES
     from hearth.warehouse import connect
 
     times: dict[str, float] = {}
     cpu0 = time.process_time()
-    months = landing_months(landing)
     with connect(work / "bare.duckdb") as con:
-        t = time.perf_counter()
-        for s in SOURCES:
-            ingest_source(con, landing, s, months)
-        times["ingest"] = time.perf_counter() - t
-        t = time.perf_counter()
-        link(con)
-        times["link"] = time.perf_counter() - t
-        t = time.perf_counter()
-        design = Design.for_scoring(as_of)
-        build_feature_sets(con, design)
-        times["features"] = time.perf_counter() - t
-        t = time.perf_counter()
-        catalogue = load_catalogue()
-        history = history_months(con, design.train_as_of)
-        names, cap = catalogue.usable_names(history), recency_cap(history)
-        train = labelled_window(con, design.train_as_of, cap)
-        fit_candidate("gradient_boosting", train.X(names), train.y, train.pids, names, train_params)
-        del train
-        # the pipeline fits the chosen model again on the newest labelled year to score
-        history = history_months(con, design.valid_as_of)
-        names, cap = catalogue.usable_names(history), recency_cap(history)
-        latest = labelled_window(con, design.valid_as_of, cap)
-        model = fit_candidate(
-            "gradient_boosting", latest.X(names), latest.y, latest.pids, names, train_params
-        )
-        del latest
-        times["train"] = time.perf_counter() - t
-        t = time.perf_counter()
-        score_feats, _ = load_window(con, as_of)
-        score_households(model, names, cap_recency(score_feats, cap), recency_cap=cap)
-        times["score"] = time.perf_counter() - t
+        bare_prepare(con, landing, as_of, times)
+        model, names, cap = bare_train(con, as_of, train_params, times)
+        bare_score(con, model, names, cap, as_of, times)
     times["total"] = sum(times.values())
     times["cpu_total"] = time.process_time() - cpu0
     return times

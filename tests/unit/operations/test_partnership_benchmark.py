@@ -1,0 +1,136 @@
+"""benchmarks/partnership.py's pure helpers, on a handful of step records made here: which
+authority steps overlapped, parallel efficiency, each step's CPU and peak from per-process
+samples, and the lists' comparison. No Dagster, no run (the benchmark itself is run by hand)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from benchmarks.partnership import (
+    Step,
+    by_stage,
+    overlaps,
+    parallel_efficiency,
+    same_lists,
+    stage_of,
+    stages_grew,
+    step_usage,
+)
+
+
+def _step(step: str, start: float, end: float | None, pid: int = 1, home: str = "partnership"):
+    return Step(home, "hearth_partnership", "r1", step, pid, start, end)
+
+
+def test_the_benchmark_module_imports_no_dagster() -> None:
+    assert "dagster" not in sys.modules
+
+
+def test_authority_steps_that_share_time_are_found_with_the_seconds_shared() -> None:
+    steps = [
+        _step("route_partnership_landing", 0.0, 10.0),
+        _step("prepare_authority[E06000901]", 10.0, 50.0, pid=2),
+        _step("prepare_authority[E06000902]", 11.0, 30.0, pid=3),
+        _step("prepare_authority[E06000903]", 50.0, 70.0, pid=2),  # touches, does not overlap
+        _step("partnership_model", 70.0, 90.0),
+    ]
+    assert overlaps(steps) == [
+        {"steps": ["prepare_authority[E06000901]", "prepare_authority[E06000902]"], "seconds": 19.0}
+    ]
+
+
+def test_steps_one_after_another_do_not_overlap_and_other_steps_do_not_count() -> None:
+    steps = [
+        _step("prepare_authority[E06000901]", 0.0, 10.0),
+        _step("prepare_authority[E06000902]", 10.0, 20.0),
+        _step("score_authority[E06000901]", 20.0, 25.0),
+        _step("partnership_model", 5.0, 25.0),  # not an authority's: left out
+        _step("score_authority[E06000902]", 21.0, None),  # never ended: left out
+    ]
+    assert overlaps(steps) == []
+
+
+def test_parallel_efficiency_is_busy_seconds_over_the_slots_wall() -> None:
+    steps = [_step("a", 0.0, 40.0), _step("b", 0.0, 40.0), _step("c", 40.0, 60.0)]
+    assert parallel_efficiency(steps, 80.0, 2) == pytest.approx(100 / 160)
+    assert parallel_efficiency(steps, 100.0, 1) == pytest.approx(1.0)
+    assert parallel_efficiency(steps, 0.0, 2) is None
+
+
+def test_a_steps_cpu_and_peak_are_its_process_samples_while_it_ran() -> None:
+    steps = [
+        _step("prepare_authority[E06000901]", 10.0, 20.0, pid=7),
+        _step("ingest_extract", 12.0, 15.0, pid=8, home="E06000901"),
+        _step("feature_sets", 15.0, 19.0, pid=8, home="E06000901"),
+    ]
+    samples = [  # (wall clock, pid, RSS, the process's CPU seconds so far)
+        (11.0, 7, 100, 1.0),
+        (19.0, 7, 300, 1.5),
+        (25.0, 7, 900, 9.0),  # after its step ended: counted for no step
+        (12.0, 8, 500, 2.0),  # the first sample of a process: no CPU before it is known
+        (14.0, 8, 800, 4.5),
+        (16.0, 8, 600, 6.0),
+        (19.0, 8, 700, 10.0),
+    ]
+    usage = step_usage(samples, steps)
+    assert usage[("partnership", "r1", "prepare_authority[E06000901]")] == {"cpu": 0.5, "peak": 300}
+    assert usage[("E06000901", "r1", "ingest_extract")] == {"cpu": 2.5, "peak": 800}
+    assert usage[("E06000901", "r1", "feature_sets")] == {"cpu": 5.5, "peak": 700}
+
+
+def test_steps_are_counted_under_the_cost_models_stages() -> None:
+    assert stage_of("partnership", "route_partnership_landing") == "route"
+    assert stage_of("partnership", "prepare_authority[E06000901]") == "authority_wait"
+    assert stage_of("partnership", "partnership_model") == "partnership_model"
+    assert stage_of("E06000901", "champion_model") == "train_evaluate"
+    assert stage_of("E06000901", "household_scores") == "score"
+    rows = [
+        {"stage": "score", "seconds": 2.0, "cpu_seconds": 1.5, "peak_mb": 300},
+        {"stage": "score", "seconds": 3.0, "cpu_seconds": 2.5, "peak_mb": 200},
+        {"stage": "route", "seconds": 1.0, "cpu_seconds": 0.5, "peak_mb": 100},
+    ]
+    assert by_stage(rows) == {
+        "score": {"seconds": 5.0, "cpu_seconds": 4.0, "peak_mb": 300},
+        "route": {"seconds": 1.0, "cpu_seconds": 0.5, "peak_mb": 100},
+    }
+
+
+def test_each_authoritys_list_is_compared_with_the_in_process_runs() -> None:
+    base = {"E06000901": "aa", "E06000902": "bb"}
+    assert same_lists({"E06000901": "aa", "E06000902": "bb"}, base) == {
+        "E06000901": True,
+        "E06000902": True,
+    }
+    assert same_lists({"E06000901": "aa", "E06000902": "bc"}, base)["E06000902"] is False
+    assert same_lists({"E06000901": "aa"}, base)["E06000902"] is False  # no list: not the same
+    assert same_lists({"E06000901": "aa"}, None) is None
+
+
+def test_a_stage_that_grew_by_more_than_a_quarter_is_named() -> None:
+    then = {"score": {"cpu_seconds": 100.0, "peak_mb": 2000}, "route": {"cpu_seconds": 10.0}}
+    now = {
+        "score": {"cpu_seconds": 125.0, "peak_mb": 2600},  # CPU by a quarter: not flagged
+        "route": {"cpu_seconds": 13.0, "peak_mb": 100},  # no peak before: only CPU compared
+        "summary": {"cpu_seconds": 1.0, "peak_mb": 50},  # new: nothing to compare
+    }
+    assert stages_grew(now, then, "multiprocess") == [
+        "multiprocess score: peak memory grew from 2,000 MB to 2,600 MB",
+        "multiprocess route: CPU grew from 10.0 s to 13.0 s",
+    ]
+
+
+def test_the_cost_models_line_is_least_squares_and_says_when_it_is_not_straight() -> None:
+    from benchmarks.partnership_cost import fit_line, worst_residual
+
+    a, b = fit_line([(20_000, 300.0), (100_000, 1_100.0)])  # two points: the line through them
+    assert (a, b) == pytest.approx((100.0, 0.01))
+    assert worst_residual([(20_000, 300.0), (100_000, 1_100.0)], a, b) is None
+    pts = [(0, 1.0), (1, 3.0), (2, 5.0), (3, 13.0)]  # the last point off a straight line
+    a, b = fit_line(pts)
+    assert (a, b) == pytest.approx((-0.2, 3.8))
+    assert worst_residual(pts, a, b) == pytest.approx(1.2)  # the first: 1.0 against -0.2
+    assert fit_line([(50_000, 500.0)]) == (0.0, 0.01)  # one point: through the origin
+    with pytest.raises(ValueError):
+        fit_line([])
