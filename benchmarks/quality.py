@@ -4,6 +4,16 @@ hand, never in CI, one at a time, with `nice -n 10`:
     .venv/bin/python -m benchmarks.quality --households 40000 --seed 101
     .venv/bin/python -m benchmarks.quality --households 40000 --seed 102 --mess 0.05 --move 0.01
     .venv/bin/python -m benchmarks.quality --households 40000 --seed 201 --realistic
+    .venv/bin/python -m benchmarks.quality --households 100000 --seed 241 --realistic \
+        --agency-identifiers
+
+`--agency-identifiers` builds the world with the agencies' own identifiers (`hearth synth`'s
+default, issue 25: police without NHS numbers and so on), each landing made by `hearth
+pseudonymise` from the raw extract and the records without an exact key linked by their tokens;
+`--exact-keys-only` is that world with the token links dropped. Without either, every agency
+shares NHS numbers and UPRNs (`hearth synth --shared-keys`): the world of the quality runs
+before 2026-12-07. The same seed gives the same households, people, events and truth in all
+three, so issue 25's comparison is one seed run three ways.
 
 `--realistic` builds the world that does not flatter the model (`hearth.synth.params.REALISTIC`:
 a record-to-problem table drawn per seed, co-occurring problems, drift, areas that record
@@ -33,13 +43,23 @@ from benchmarks.run import RESULTS, _commit, expected_quality
 
 
 def build_world(
-    work: Path, households: int, seed: int, mess: float, move: float, realistic: bool = False
+    work: Path,
+    households: int,
+    seed: int,
+    mess: float,
+    move: float,
+    realistic: bool = False,
+    agency: bool = False,
 ) -> Path:
-    """Synthesise, ingest, link and build the feature sets once; reused by later runs."""
+    """Synthesise, ingest, link and build the feature sets once; reused by later runs.
+    `agency`: the agencies' own identifiers (police without NHS numbers and so on: the
+    synthetic world's default since issue 25), each agency's landing made from its raw extract
+    by `hearth pseudonymise` and the records without an exact key linked by their tokens, as a
+    run links them; otherwise every agency shares NHS numbers and UPRNs (`--shared-keys`)."""
     from hearth.features.build import build_feature_sets
     from hearth.features.design import Design
     from hearth.ingest.run import ingest_source, landing_months
-    from hearth.linkage.link import link
+    from hearth.linkage.link import link, linkage_by_source
     from hearth.sources import SOURCES
     from hearth.synth import synthesise
     from hearth.synth.params import REALISTIC
@@ -60,14 +80,50 @@ def build_world(
         mess_rate=mess,
         move_rate=move,
         world=REALISTIC if realistic else None,
+        identifiers="agency" if agency else "shared",
+        raw=work / "_raw" if agency else None,
     )
     months = landing_months(landing)
     with connect(work / "bench.duckdb") as con:
         for s in SOURCES:
             ingest_source(con, landing, s, months)
-        link(con)
+        t = time.perf_counter()
+        summary = link(con)
+        linkage = {
+            "seconds": round(time.perf_counter() - t, 1),
+            "by_source": linkage_by_source(summary),
+        }
         build_feature_sets(con, Design.for_run(con, None))
+    # the raw extracts (made-up names) are not needed once the landing is made
+    shutil.rmtree(work / "_raw", ignore_errors=True)
+    (work / "linkage.json").write_text(json.dumps(linkage, indent=1) + "\n")
     done.write_text("ok\n")
+    return work
+
+
+def exact_keys_only(agency: Path, work: Path) -> Path:
+    """A copy of the agency-identifier world's warehouse with the token links dropped (the
+    records no exact key linked count for no household) and its feature sets built again; the
+    same truth. What linkage adds, beside the value of sharing."""
+    from hearth.features.build import build_feature_sets
+    from hearth.features.design import Design
+    from hearth.warehouse import connect
+
+    if (work / "built").exists():
+        return work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    (work / "_truth").symlink_to((agency / "_truth").resolve())
+    shutil.copy(agency / "bench.duckdb", work / "bench.duckdb")
+    if (agency / "linkage.json").exists():  # the links as made, before they were dropped
+        shutil.copy(agency / "linkage.json", work / "linkage.json")
+    with connect(work / "bench.duckdb") as con:
+        con.execute(
+            "UPDATE linked_events SET household_pid = NULL, link_probability = NULL "
+            "WHERE link_status = 'linked_by_tokens'"
+        )
+        build_feature_sets(con, Design.for_run(con, None))
+    (work / "built").write_text("ok\n")
     return work
 
 
@@ -236,6 +292,19 @@ def main() -> None:
         help="The world that does not flatter the model (every mechanism of params.REALISTIC).",
     )
     ap.add_argument(
+        "--agency-identifiers",
+        action="store_true",
+        help="The agencies' own identifiers (hearth synth's default: police without NHS "
+        "numbers, ..., linked by tokens); without it every agency shares NHS numbers and UPRNs "
+        "(hearth synth --shared-keys), the world of every earlier quality run.",
+    )
+    ap.add_argument(
+        "--exact-keys-only",
+        action="store_true",
+        help="The agency-identifier world (built as --agency-identifiers builds it, or reused) "
+        "with the token links dropped: only records an exact key linked count.",
+    )
+    ap.add_argument(
         "--train",
         action="append",
         default=[],
@@ -247,10 +316,22 @@ def main() -> None:
     params = train_params(args.train)
 
     kind = "realistic" if args.realistic else "today"
+    agency = args.agency_identifiers or args.exact_keys_only
+    identifiers = "agency" if agency else "shared"
     world = f"{args.households}-seed{args.seed}-mess{args.mess}-move{args.move}-{kind}"
+    world += "-agency" if agency else ""
     work = build_world(
-        args.work / world, args.households, args.seed, args.mess, args.move, args.realistic
+        args.work / world,
+        args.households,
+        args.seed,
+        args.mess,
+        args.move,
+        args.realistic,
+        agency,
     )
+    if args.exact_keys_only:
+        identifiers = "agency, exact keys only"
+        work = exact_keys_only(work, args.work / f"{world}-exact")
     if args.build_only:
         return
     run = run_recipe(work, params, sharing=not args.no_sharing)
@@ -268,6 +349,10 @@ def main() -> None:
         "mess_rate": args.mess,
         "move_rate": args.move,
         "world": kind,
+        "identifiers": identifiers,
+        "linkage": json.loads(linked.read_text())
+        if (linked := work / "linkage.json").exists()
+        else None,
         "world_mechanisms": _mechanisms(truth),
         "chosen": result.kind,
         "selection": result.selection,
@@ -295,12 +380,15 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     extra = "-mess" if args.mess > 0.01 or args.move > 0.002 else ""
     extra += "-realistic" if args.realistic else ""
+    extra += "-agency" if agency else ""
+    extra += "-exact" if args.exact_keys_only else ""
     tag = f"-{args.tag}" if args.tag else ""
     path = RESULTS / f"quality-{out['date']}-{args.households}-seed{args.seed}{extra}{tag}.json"
     path.write_text(json.dumps(out, indent=2, default=str) + "\n")
     q, c = quality, out["calibration_at_scoring_date"]
     print(
-        f"{args.households} seed {args.seed} ({kind} world): chosen {result.kind}, "
+        f"{args.households} seed {args.seed} ({kind} world, {identifiers}): "
+        f"chosen {result.kind}, "
         f"{run['crises_in_training']} crises in training, "
         f"ratio {q['precision_ratio_to_oracle']:.3f}, "
         f"brier ratio {c['brier_ratio_to_oracle']:.3f}, "

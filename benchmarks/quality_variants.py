@@ -33,6 +33,13 @@ Variants (comma-separated; `+` combines them, e.g. `area+free_protective`):
 - `pooled_min`, `pooled_full`: training rows from T-12, T-15 and T-18 stacked (three times the
   crises; the features built at the two earlier dates here), with the features usable at T-18's
   history (`min`) or at T-12's, counted over the shorter history where it is shorter (`full`).
+- `pooled21`: rows from T-12, T-15, T-18 and T-21 stacked, every feature usable at T-12's
+  history (counted over the shorter history where shorter). With `+oof_stop` it is fitted as the
+  recipe fits the trees: five cross-fit folds by household pseudonym (one household's
+  snapshots all in one fold: hearth/modelling/training/sampling.py:household_folds) and the
+  iterations kept by the out-of-fold log-loss over every pooled row; the trees sized to the
+  pooled crises (as `TrainParams.sized` would size them), or with `+size_newest` to the newest
+  year's crises alone (the snapshots are the same households again, not new ones).
 
 Reads the world's truth only after each fit. Writes
 benchmarks/results/quality-variants-<date>-<households>-seed<seed>[-realistic].json."""
@@ -135,6 +142,15 @@ def _dates(con, design, backs: list[int]) -> dict[int, tuple[pl.DataFrame, np.nd
     return out
 
 
+def _backs(parts: set[str]) -> list[int]:
+    """The training as-of months of a variant, in months before T."""
+    if "pooled21" in parts:
+        return [12, 15, 18, 21]
+    if parts & {"pooled_min", "pooled_full"}:
+        return [12, 15, 18]
+    return [12]
+
+
 def run(work: Path, variants: list[str]) -> list[dict]:
     from hearth.features.build import load_window
     from hearth.features.catalogue import load_catalogue
@@ -146,17 +162,18 @@ def run(work: Path, variants: list[str]) -> list[dict]:
     cat = load_catalogue()
     truth = work / "_truth"
     chain, protective = _chains(cat, truth)
-    pooled = any(v.startswith("pooled") for v in variants)
+    backs_of = {v: _backs(set(v.split("+"))) for v in variants}
+    pooled = any(len(b) > 1 for b in backs_of.values())
     with connect(work / "bench.duckdb", read_only=not pooled) as con:
         design = Design.for_run(con, None)
-        dates = _dates(con, design, [12, 15, 18] if pooled else [12])
+        dates = _dates(con, design, sorted({b for bs in backs_of.values() for b in bs}))
         score_raw, _ = load_window(con, design.score_as_of)
     out = []
     for v in variants:
         parts = set(v.split("+"))  # changes combined, e.g. area+free_protective
         params, mono = TrainParams(), "no_monotone" not in parts
-        backs = [12, 15, 18] if v.startswith("pooled") else [12]
-        history = dates[12][2] if v != "pooled_min" else min(dates[b][2] for b in backs)
+        backs = backs_of[v]
+        history = dates[12][2] if "pooled_min" not in parts else min(dates[b][2] for b in backs)
         names, cap = cat.usable_names(history), recency_cap(history)
         frames = [cap_recency(dates[b][0], cap) for b in backs]
         score = cap_recency(score_raw, cap)
@@ -178,6 +195,8 @@ def run(work: Path, variants: list[str]) -> list[dict]:
         X = np.vstack([f.select(cols).to_numpy().astype(np.float32) for f in frames])
         y = np.concatenate([dates[b][1] for b in backs])
         sized = params.sized(int(y.sum()), len(y))
+        if "size_newest" in parts:  # the newest year's crises and households alone
+            sized = params.sized(int(dates[12][1].sum()), len(dates[12][1]))
         est = make_estimator("gradient_boosting", replace(sized, monotone=False), cols)
         if mono:
             cst = cat.monotone_constraints(names) + [0] * (len(cols) - len(names))
@@ -192,7 +211,7 @@ def run(work: Path, variants: list[str]) -> list[dict]:
                 free |= {f"{k}_{w}m" for k in protective for w in WINDOWS}
                 cst = [0 if n in free else c for n, c in zip(cols, cst, strict=True)]
             est.set_params(monotonic_cst=cst)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         if "oof_stop" in parts:
             pids = np.concatenate([f["household_pid"].to_numpy() for f in frames])
             est = raw_fits(["gradient_boosting"], X, y, pids, cols, sized, "crossfit")
@@ -200,7 +219,7 @@ def run(work: Path, variants: list[str]) -> list[dict]:
         else:
             est.fit(X, y)
         s = est.predict_proba(score.select(cols).to_numpy().astype(np.float32))[:, 1]
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
         scores = score.select("household_pid").with_columns(pl.Series("score", s))
         q = expected_quality(truth, scores, design.score_as_of)
         row = {
@@ -214,6 +233,8 @@ def run(work: Path, variants: list[str]) -> list[dict]:
             "tree_leaves": sized.max_leaf_nodes,
             "boosting_iterations": int(est.n_iter_),
             "fit_seconds": round(seconds, 1),
+            "fit_cpu_seconds": round(cpu, 1),
+            "snapshots": [f"T-{b}" for b in backs],
         }
         if "free_protective" in parts:
             row["protective_kinds"] = sorted(protective)
