@@ -223,3 +223,22 @@ def test_a_volume_expectation_the_contract_gets_wrong_is_a_sentence(value, says)
         volume_rule(value, "event", fail)
     assert volume_rule(None, "event", fail) == VolumeRule()
     assert volume_rule({"tolerance": 2.5, "reason": "r"}, "register", fail).ramp_up_months == 1
+
+
+def test_through_ingest_a_step_is_refused_until_an_officer_accepts_it_once(tmp_path):
+    flow = [400, 100, 110, 90, 100, 300, 310, 305]
+
+    def statuses(run: str, officer: dict[int, float]) -> list[str]:
+        """Month by month as they land, as the monthly runs see them."""
+        got, start, landing = [], 1, tmp_path / run / "landing"
+        with connect(tmp_path / run / "w.duckdb") as con:
+            for i, n in enumerate(flow):
+                month = add_months(FIRST, i)
+                _land(landing, month, n, start)
+                start += n
+                report = ingest_source(con, landing, "interventions", [month], officer.get(i))
+                got.append({r.month: r.status for r in report.results}[month])
+        return got
+
+    assert statuses("officer", {5: 4.0}) == ["loaded"] * 8  # the officer's word, once
+    assert statuses("none", {}) == ["loaded"] * 5 + ["refused"] * 3  # without it
