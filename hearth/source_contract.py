@@ -41,6 +41,59 @@ class SourceError(ValueError):
 
 
 @dataclass(frozen=True)
+class VolumeRule:
+    """How many rows a month of the source may have (customProperties volumeExpectation; judged
+    by hearth/ingest/volume.py). The defaults are every source's rule unless its contract says
+    otherwise: within 3 times the previous accepted month, judged once that month had 50 rows."""
+
+    tolerance: float = 3.0  # times above, or its inverse below, a baseline (the officer may
+    # raise it for one run: run_settings volume_tolerance)
+    min_rows: int = 50  # a baseline of fewer rows judges nothing (too few to tell)
+    baseline_months: int = 1  # the median of this many latest accepted months is a baseline
+    ramp_up_months: int = 0  # the source's first months: never a baseline
+    cycle_months: int = 0  # a month also matches the same month this many months before
+    reason: str = ""  # the contract's words for a rule other than the default
+
+
+# volumeExpectation's keys, as the contract writes them.
+VOLUME_KEYS = {
+    "tolerance": "tolerance",
+    "minimumRows": "min_rows",
+    "baselineMonths": "baseline_months",
+    "rampUpMonths": "ramp_up_months",
+    "cycleMonths": "cycle_months",
+    "reason": "reason",
+}
+
+
+def volume_rule(value: Any, kind: str, fail) -> VolumeRule:
+    """A contract's volumeExpectation, each key checked; absent keys keep the default. A
+    register's first month is its full baseline snapshot, not a month of changes: its ramp-up."""
+    default = VolumeRule(ramp_up_months=1 if kind == "register" else 0)
+    if value is None:
+        return default
+    if not isinstance(value, dict) or not set(value) <= set(VOLUME_KEYS):
+        raise fail(f"customProperties volumeExpectation takes only {', '.join(VOLUME_KEYS)}.")
+    given = {VOLUME_KEYS[k]: v for k, v in value.items()}
+    rule = VolumeRule(**{**default.__dict__, **given})
+    whole = (rule.min_rows, rule.baseline_months, rule.ramp_up_months, rule.cycle_months)
+    if (
+        isinstance(rule.tolerance, bool)
+        or not isinstance(rule.tolerance, int | float)
+        or rule.tolerance <= 1
+        or any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in whole)
+        or rule.baseline_months < 1
+    ):
+        raise fail(
+            "customProperties volumeExpectation: tolerance is a number above 1; minimumRows, "
+            "rampUpMonths and cycleMonths whole numbers of 0 or more; baselineMonths 1 or more."
+        )
+    if given.keys() - {"reason"} and not str(rule.reason).strip():
+        raise fail("customProperties volumeExpectation: say why in its reason.")
+    return rule
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     kind: str  # "register" (baseline then monthly changes), "event", "intervention" or "reference"
@@ -64,6 +117,7 @@ class Source:
     tokens: tuple[str, ...] = ()
     starts_when_sent: bool = False  # no extract yet stops no run (hearth/ingest/freshness.py)
     agency_column: str | None = None  # its codes are the agencies (customProperties agencyCode)
+    volume: VolumeRule = field(default_factory=VolumeRule)  # customProperties volumeExpectation
 
     @property
     def dated(self) -> bool:
@@ -195,6 +249,7 @@ def _read(path: Path, kind_expected: tuple[str, ...]) -> Source:
         tokens=tokens,
         starts_when_sent=bool(custom.get("startsWhenSent")),
         agency_column=agency_columns[0] if agency_columns else None,
+        volume=volume_rule(custom.get("volumeExpectation"), kind, fail),
     )
     for pattern in source.crisis_events:
         _check_crisis(source, pattern, fail)

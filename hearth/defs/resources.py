@@ -230,7 +230,9 @@ class RunSettings(dg.ConfigurableResource):
     # a stopped run showed (hearth/ingest/removals.py). Exactly these are applied; if the landing
     # no longer fits one, the run stops. The landing sensor's runs never carry any.
     accept_removals: list[str] = []
-    volume_tolerance: float = 3.0
+    # The officer's word for one run: a month's volume within this many times its baseline is
+    # in line, whatever each source's contract (volumeExpectation) says. None: the contracts'.
+    volume_tolerance: float | None = None
     fixed_k: int = 1000
 
     @field_validator("as_of")

@@ -19,9 +19,10 @@ from hearth.ingest.landing import Extract
 from hearth.ingest.removals import Removal, clear_month, shrinkage
 from hearth.ingest.rules import apply_rules, check_month_matches_folder
 from hearth.ingest.shapes import header_is_shown
+from hearth.ingest.volume import baseline, out_of_line
 from hearth.quality.contracts import Contract
 from hearth.sources import SOURCES
-from hearth.warehouse import query_one, query_source, run_sql
+from hearth.warehouse import query, query_one, query_source, run_sql
 
 
 @dataclass
@@ -152,42 +153,48 @@ def _check_volume(
     con: duckdb.DuckDBPyConnection,
     ex: Extract,
     rows: int,
-    tolerance: float,
-    min_rows: int,
+    tolerance: float | None,
     replaced: int | None = None,
 ) -> None:
-    """Rows against the source's previous month and against the copy of this month being
-    replaced (`replaced` rows received): a partial or doubled extract is refused either way."""
-    if replaced is not None and replaced >= min_rows:
-        ratio = rows / replaced
-        if ratio > tolerance or ratio < 1 / tolerance:
-            raise BatchProblem(
-                "volume_in_line",
-                f"{ex.source}: file {ex.file_name} has {rows} rows against {replaced} in the "
-                f"copy of {ex.month} it would replace ({ratio:.2f} times); a partial or doubled "
-                f"extract is refused and the month is kept as it was. If the change is real, "
-                f"run once with a volume tolerance above {tolerance:g} (run_settings "
-                "volume_tolerance in the Dagster launchpad).",
-            )
-    prev = query_one(
-        con,
-        "ingest/previous_volume",
-        {
-            "source": ex.source,
-            "month": ex.month,
-            "is_register": SOURCES[ex.source].kind == "register",
-        },
+    """Rows against the baseline the source's contract declares (volumeExpectation, judged by
+    hearth/ingest/volume.py) and against the copy of this month being replaced (`replaced` rows
+    received): a partial or doubled extract is refused either way. `tolerance` is the officer's
+    word for one run (run_settings volume_tolerance); None keeps the contract's."""
+    rule = SOURCES[ex.source].volume
+    tolerance = rule.tolerance if tolerance is None else tolerance
+    where = f"{ex.source}: file {ex.file_name}"
+    whose = (
+        f"data_contracts/{ex.source}.yaml volumeExpectation"
+        if tolerance == rule.tolerance
+        else "the officer's volume_tolerance for this run"
     )
-    if not prev or prev[0] < min_rows:
-        return
-    ratio = rows / prev[0]
-    if ratio > tolerance or ratio < 1 / tolerance:
+    says = f"the volume rule (volume_in_line: within {tolerance:g} times, as {whose} says)"
+    again = (
+        f"If the change is real, run once with a volume tolerance above {tolerance:g} "
+        "(run_settings volume_tolerance in the Dagster launchpad); the months after it are "
+        "then judged against it."
+    )
+    if (
+        replaced is not None
+        and replaced >= rule.min_rows
+        and out_of_line(rows, replaced, tolerance)
+    ):
         raise BatchProblem(
             "volume_in_line",
-            f"{ex.source}: file {ex.file_name} has {rows} rows against {prev[0]} in the previous "
-            f"month ({ratio:.2f} times); a partial or doubled extract is refused. If the change "
-            f"is real, run once with a volume tolerance above {tolerance:g} (run_settings "
-            "volume_tolerance in the Dagster launchpad).",
+            f"{where} has {rows} rows against {replaced} in the copy of {ex.month} it "
+            f"would replace ({rows / replaced:.2f} times), outside {says}; a partial or "
+            f"doubled extract is refused and the month is kept as it was. {again}",
+        )
+    earlier = query(con, "ingest/accepted_volumes", {"source": ex.source, "month": ex.month})
+    judged = baseline(earlier.fetchall(), ex.month, rule)
+    if judged is None:
+        return
+    what, base = judged
+    if out_of_line(rows, base, tolerance):
+        raise BatchProblem(
+            "volume_in_line",
+            f"{where} has {rows} rows against {base:g} in {what} ({rows / base:.2f} times), "
+            f"outside {says}; a partial or doubled extract is refused. {again}",
         )
 
 
@@ -215,8 +222,7 @@ def ingest_extract(
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
     ex: Extract,
-    volume_tolerance: float = 3.0,
-    volume_min_rows: int = 50,
+    volume_tolerance: float | None = None,
     force: bool = False,
     accepted_removals: frozenset[str] = frozenset(),
 ) -> IngestResult:
@@ -250,7 +256,7 @@ def ingest_extract(
         _check_identifiers(contract, ex, raw)
         replaced = done[1] if done and done[0] != sha else None
         if not nothing_routed:  # the partnership's own extract was whole; none of it was ours
-            _check_volume(con, ex, rows, volume_tolerance, volume_min_rows, replaced)
+            _check_volume(con, ex, rows, volume_tolerance, replaced)
         known = None
         if "record_id" in raw.columns:
             known = _known_record_ids(con, ex, raw)

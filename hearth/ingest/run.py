@@ -133,7 +133,7 @@ def ingest_source(
     landing: Path,
     source: str,
     months: list[str],
-    volume_tolerance: float = 3.0,
+    volume_tolerance: float | None = None,
     expected: str | None = None,
     inv: Inventory | None = None,
     accepted_removals: frozenset[str] | set[str] = frozenset(),

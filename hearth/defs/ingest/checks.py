@@ -14,7 +14,7 @@ BATCH_CHECKS = {
     "no_raw_identifiers": "No NHS number, postcode, e-mail, phone number or date of birth, and "
     "no column named like one.",
     "extract_month_matches_folder": "Record dates agree with the month folder the file sits in.",
-    "volume_in_line": "The row count is not far off the previous month's.",
+    "volume_in_line": "The row count is in line with what the source's contract expects.",
     "extract_present": "The source sent an extract for the newest month, and for every month "
     "between its first and its newest.",
     "all_files_read": "Every file under the source's landing folder was read, or is a hidden or "
