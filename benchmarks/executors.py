@@ -80,6 +80,21 @@ class ProcessPeaks:
         self._thread.join()
 
 
+def process_rows(peaks: ProcessPeaks, by_pid: dict[int, list[str]]) -> list[dict]:
+    """Each process above 50 MB, largest first: its peak, CPU, the steps it ran and its name."""
+    return [
+        {
+            "pid": pid,
+            "peak_mb": round(peak / 2**20),
+            "cpu_seconds": round(peaks.cpu.get(pid, 0.0), 1),
+            "steps": sorted(by_pid.get(pid, [])),
+            "what": peaks.names.get(pid, ""),
+        }
+        for pid, peak in sorted(peaks.peaks.items(), key=lambda kv: -kv[1])
+        if peak > 50 * 2**20
+    ]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -145,17 +160,7 @@ def _run(executor: str, landing: Path, work: Path, env: dict, workers: list[int]
         "run_wall_seconds": round(wall, 1),
         "step_seconds": {k: round(s.get("seconds", float("nan")), 2) for k, s in steps.items()},
         "step_sum_seconds": round(sum(s.get("seconds", 0.0) for s in steps.values()), 1),
-        "processes": [
-            {
-                "pid": pid,
-                "peak_mb": round(peak / 2**20),
-                "cpu_seconds": round(peaks.cpu.get(pid, 0.0), 1),
-                "steps": sorted(by_pid.get(pid, [])),
-                "what": peaks.names.get(pid, ""),
-            }
-            for pid, peak in sorted(peaks.peaks.items(), key=lambda kv: -kv[1])
-            if peak > 50 * 2**20
-        ],
+        "processes": process_rows(peaks, by_pid),
         "csv_sha256": hashlib.sha256(csv).hexdigest(),
     }
 

@@ -42,7 +42,7 @@ from pathlib import Path
 import psutil
 import yaml
 
-from benchmarks.executors import BIN, TRAINING, ProcessPeaks, _free_port
+from benchmarks.executors import BIN, TRAINING, ProcessPeaks, _free_port, process_rows
 from benchmarks.run import (
     GREW,
     RESULTS,
@@ -347,17 +347,7 @@ def measure(
     by_pid: dict[int, list[str]] = {}
     for s in steps:
         by_pid.setdefault(s.pid, []).append(f"{s.home}:{s.step}")
-    processes = [
-        {
-            "pid": pid,
-            "peak_mb": round(peak / 2**20),
-            "cpu_seconds": round(peaks.cpu.get(pid, 0.0), 1),
-            "steps": sorted(by_pid.get(pid, [])),
-            "what": peaks.names.get(pid, ""),
-        }
-        for pid, peak in sorted(peaks.peaks.items(), key=lambda kv: -kv[1])
-        if peak > 50 * 2**20
-    ]
+    processes = process_rows(peaks, by_pid)
     biggest = max((p["peak_mb"] for p in processes), default=0)
     shas = {
         a: _digest(home / "authorities" / a / "outputs" / "latest" / "ranked_households.csv")
