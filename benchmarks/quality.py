@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from benchmarks.run import RESULTS, _commit, expected_quality
+from benchmarks.run import RESULTS, _commit, bare_recipe, expected_quality
 
 
 def build_world(
@@ -145,52 +145,28 @@ def _features_current(work: Path) -> None:
 
 
 def run_recipe(work: Path, params, sharing: bool) -> dict:
-    """The recipe of hearth/modelling/training/recipe.py without MLflow or the gate: select, refit,
+    """The recipe of hearth/modelling/training/recipe.py without MLflow or the gate
+    (benchmarks/run.py: bare_recipe, the end-to-end benchmark's bare training): select, refit,
     score at T."""
     from hearth.features.build import load_window
-    from hearth.features.catalogue import load_catalogue
-    from hearth.features.design import Design, cap_recency, recency_cap
-    from hearth.modelling.training.selection import (
-        Window,
-        load_windows,
-        refit_on_latest,
-        train_and_evaluate,
-    )
+    from hearth.features.design import Design, cap_recency
     from hearth.warehouse import connect
 
-    cat = load_catalogue()
+    times: dict[str, float] = {}
     with connect(work / "bench.duckdb", read_only=True) as con:
         design = Design.for_run(con, None)
-        w = load_windows(
-            con, design
-        )  # as the champion_model asset reads them (hearth/modelling/training/recipe.py)
+        result, households, crises = bare_recipe(con, design, params, sharing, times)
         score_frame, _ = load_window(con, design.score_as_of)
-    train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
-    history, latest_history = w.history, w.latest_history
-    t = time.perf_counter()
-    result = train_and_evaluate(
-        train,
-        valid,
-        cat,
-        params,
-        sharing=sharing,
-        names=cat.usable_names(history),
-        recency_cap=cap,
-    )
-    judged = time.perf_counter() - t
-    latest_cap = recency_cap(latest_history)
-    latest = Window(design.valid_as_of, cap_recency(raw_valid, latest_cap), valid.y)
-    result = refit_on_latest(result, latest, cat.usable_names(latest_history), params, latest_cap)
     frame = cap_recency(score_frame, result.recency_cap)
     X = frame.select(result.feature_names).to_numpy().astype(np.float32, copy=False)
     scores = result.model.predict_proba(X)[:, 1]
     return {
         "design": design,
         "result": result,
-        "crises_in_training": int(train.y.sum()),
-        "training_households": len(train.y),
-        "seconds_train_evaluate": round(judged, 2),
-        "seconds_total": round(time.perf_counter() - t, 2),
+        "crises_in_training": crises,
+        "training_households": households,
+        "seconds_train_evaluate": round(times["train_evaluate"], 2),
+        "seconds_total": round(times["recipe"], 2),
         "scores": frame.select("household_pid").with_columns(pl.Series("score", scores)),
     }
 

@@ -92,33 +92,62 @@ def bare_prepare(con, landing: Path, as_of: str, times: dict[str, float]) -> Non
         times[part] = times.get(part, 0.0) + time.perf_counter() - t
 
 
-def bare_train(con, as_of: str, train_params, times: dict[str, float]):
-    """The model fit at the training date and again on the newest labelled year (the one that
-    scores), read from `con`'s feature sets (one warehouse, or a union of them). Returns the
-    model, its feature names and the recency cap."""
+def bare_recipe(con, design, params, sharing: bool = True, times: dict | None = None):
+    """The champion recipe's computation as plain calls on the frames the pipeline reads
+    (hearth/modelling/training/recipe.py train_champion without Dagster, MLflow, the gate or
+    safe updating, which changes nothing in a world without lists): every candidate (the
+    contact-count baseline, the regression, the trees, their ensemble) fitted and calibrated
+    at T-24 and judged on T-12, the choice, fairness and the value-of-sharing refits, then the
+    chosen candidate fitted again on T-12 to score at T. Returns the result (its `model`,
+    `feature_names` and `recency_cap` score at T) and the training window's households and
+    crises; `times` gets the seconds of the judging (`train_evaluate`) and of the whole
+    recipe after the windows are read (`recipe`)."""
     from hearth.features.catalogue import load_catalogue
-    from hearth.features.design import Design, history_months, recency_cap
-    from hearth.modelling.training.fit import fit_candidate
-    from hearth.modelling.training.selection import labelled_window
+    from hearth.features.design import cap_recency, recency_cap
+    from hearth.modelling.training.selection import (
+        Window,
+        load_windows,
+        refit_on_latest,
+        train_and_evaluate,
+    )
+
+    cat = load_catalogue()
+    w = load_windows(con, design)  # as the champion_model asset reads them
+    train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
+    history, latest_history = w.history, w.latest_history
+    del w  # as the recipe: the training frame is freed before the refit
+    households, crises = len(train.y), int(train.y.sum())
+    t = time.perf_counter()
+    result = train_and_evaluate(
+        train,
+        valid,
+        cat,
+        params,
+        sharing=sharing,
+        names=cat.usable_names(history),
+        recency_cap=cap,
+    )
+    del train
+    judged = time.perf_counter() - t
+    latest_cap = recency_cap(latest_history)
+    latest = Window(design.valid_as_of, cap_recency(raw_valid, latest_cap), valid.y)
+    result = refit_on_latest(result, latest, cat.usable_names(latest_history), params, latest_cap)
+    if times is not None:
+        times["train_evaluate"] = judged
+        times["recipe"] = time.perf_counter() - t
+    return result, households, crises
+
+
+def bare_train(con, as_of: str, train_params, times: dict[str, float]):
+    """The champion recipe's computation (`bare_recipe`) on `con`'s feature sets (one
+    warehouse, or a union of them). Returns the model that scores, its feature names and the
+    recency cap."""
+    from hearth.features.design import Design
 
     t = time.perf_counter()
-    design = Design.for_scoring(as_of)
-    catalogue = load_catalogue()
-    history = history_months(con, design.train_as_of)
-    names, cap = catalogue.usable_names(history), recency_cap(history)
-    train = labelled_window(con, design.train_as_of, cap)
-    fit_candidate("gradient_boosting", train.X(names), train.y, train.pids, names, train_params)
-    del train
-    # the pipeline fits the chosen model again on the newest labelled year to score
-    history = history_months(con, design.valid_as_of)
-    names, cap = catalogue.usable_names(history), recency_cap(history)
-    latest = labelled_window(con, design.valid_as_of, cap)
-    model = fit_candidate(
-        "gradient_boosting", latest.X(names), latest.y, latest.pids, names, train_params
-    )
-    del latest
+    result, _, _ = bare_recipe(con, Design.for_scoring(as_of), train_params)
     times["train"] = times.get("train", 0.0) + time.perf_counter() - t
-    return model, names, cap
+    return result.model, result.feature_names, result.recency_cap
 
 
 def bare_score(con, model, names, cap: int, as_of: str, times: dict[str, float]) -> None:

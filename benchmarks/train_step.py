@@ -29,13 +29,18 @@ import time
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import psutil
 
 from benchmarks.run import RESULTS, _commit
+from hearth.features.design import Design, cap_recency
 
 # (module, function, phase): the calls timed, looked up where the caller finds them
 PHASES = (
     ("hearth.modelling.training.selection", "load_windows", "load windows"),
+    ("hearth.modelling.training.recipe", "safe_updating", "safe updating (read)"),
+    ("hearth.modelling.training.recipe", "training_fingerprint", "fingerprint (windows hashed)"),
     ("hearth.modelling.training.selection", "train_and_evaluate", "train_and_evaluate"),
     ("hearth.modelling.training.selection", "fit_all", "  candidates (fit + calibrate)"),
     ("hearth.modelling.training.fit", "crossfit_stopped", "    trees: cross-fit + stopping"),
@@ -116,12 +121,7 @@ def patch(clock: Clock) -> None:
         setattr(mod, attr, clock.timed(name, getattr(mod, attr)))
 
 
-def run(world: Path, clock: Clock, params) -> dict:
-    from hearth.features.build import load_window
-    from hearth.features.design import Design, cap_recency
-    from hearth.modelling.registry.client import Registry
-    from hearth.modelling.scoring.ranking import load_scores, store_scores
-    from hearth.modelling.scoring.score import scored
+def run(world: Path, clock: Clock, params, train_only: bool = False) -> dict:
     from hearth.modelling.training.recipe import train_champion
     from hearth.warehouse import connect
 
@@ -143,18 +143,11 @@ def run(world: Path, clock: Clock, params) -> dict:
             info=notes.append,
             warn=notes.append,
         )
-    with clock.phase("scoring step (load, score, explain, store)"):
-        model, names, champ = Registry(uri).load_champion(trained.decision.version)
-        cap = int(champ.tags.get("recency_cap", 36))
-        with connect(db, read_only=True) as con:
-            feats, _ = load_window(con, design.score_as_of)
-        feats = cap_recency(feats, cap)
-        s = scored(model, names, feats, recency_cap=cap)
-        import duckdb
-
-        out = duckdb.connect(str(home / "scores.duckdb"))
-        store_scores(out, s.chunks, design.score_as_of, champ.version)
-        ranked = load_scores(out).select("household_pid", "score")
+    if train_only:  # the model's scores at T for the quality figure, nothing explained or kept
+        ranked = _scores(db, trained.result, design)
+    else:
+        with clock.phase("scoring step (load, score, explain, store)"):
+            ranked = _scoring_step(db, home, uri, trained, design)
     result = trained.result
     return {
         "chosen": result.kind,
@@ -172,12 +165,52 @@ def run(world: Path, clock: Clock, params) -> dict:
     }
 
 
+def _scores(db: Path, result, design) -> pl.DataFrame:
+    """Every household's score at T from the model that publishes."""
+    from hearth.features.build import load_window
+    from hearth.modelling.training.blocks import crisis_probability
+    from hearth.warehouse import connect
+
+    with connect(db, read_only=True) as con:
+        feats, _ = load_window(con, design.score_as_of)
+    X = cap_recency(feats, result.recency_cap).select(result.feature_names).to_numpy()
+    score = crisis_probability(result.model, X.astype(np.float32, copy=False))
+    return feats.select("household_pid").with_columns(pl.Series("score", score))
+
+
+def _scoring_step(db: Path, home: Path, uri: str, trained, design) -> pl.DataFrame:
+    """As `household_scores` does: load the registered model, score, explain and store."""
+    import duckdb
+
+    from hearth.features.build import load_window
+    from hearth.modelling.registry.client import Registry
+    from hearth.modelling.scoring.ranking import load_scores, store_scores
+    from hearth.modelling.scoring.score import scored
+    from hearth.warehouse import connect
+
+    model, names, champ = Registry(uri).load_champion(trained.decision.version)
+    cap = int(champ.tags.get("recency_cap", 36))
+    with connect(db, read_only=True) as con:
+        feats, _ = load_window(con, design.score_as_of)
+    feats = cap_recency(feats, cap)
+    s = scored(model, names, feats, recency_cap=cap)
+    out = duckdb.connect(str(home / "scores.duckdb"))
+    store_scores(out, s.chunks, design.score_as_of, champ.version)
+    return load_scores(out).select("household_pid", "score")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--world", type=Path, required=True, help="A world benchmarks.quality built.")
     ap.add_argument("--label", default="", help="A word for the results file name.")
     ap.add_argument("--profile", type=Path, help="Also write a cProfile of the whole run here.")
     ap.add_argument("--train", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument(
+        "--train-only",
+        action="store_true",
+        help="Only the training step; the quality figure from the model's scores at T, without "
+        "the scoring step's explaining (hearth/modelling/scoring is measured on its own).",
+    )
     args = ap.parse_args()
     from benchmarks.quality import train_params
     from benchmarks.run import expected_quality
@@ -189,7 +222,7 @@ def main() -> None:
     w0, c0 = time.perf_counter(), time.process_time()
     if prof:
         prof.enable()
-    got = run(args.world, clock, params)
+    got = run(args.world, clock, params, args.train_only)
     if prof:
         prof.disable()
         prof.dump_stats(args.profile)
@@ -226,6 +259,7 @@ def main() -> None:
         "sharing": got["sharing"],
         "alias": got["alias"],
         "train_overrides": args.train,
+        "train_only": args.train_only,
     }
     RESULTS.mkdir(exist_ok=True)
     tag = f"-{args.label}" if args.label else ""

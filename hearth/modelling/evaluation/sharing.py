@@ -100,6 +100,7 @@ def value_of_sharing(
     first row has none)."""
     # fitting loads scikit-learn: inside, so the report's tables (and Dagster's definitions,
     # which import the report) read `difference_words` without it
+    from hearth.modelling.training.blocks import crisis_probability
     from hearth.modelling.training.fit import fit_candidate, fitting_sample
 
     everything = np.ones(len(train.y), dtype=bool)
@@ -134,7 +135,7 @@ def value_of_sharing(
         m = fit_candidate(
             kind, t_sub.X(cols, sample), train.y[sample], train.pids[sample], cols, light
         )
-        scores = m.predict_proba(v_sub.X(cols))[:, 1]
+        scores = crisis_probability(m, v_sub.X(cols))
         same = next((lab for lab, s in seen if np.array_equal(s, scores)), "")
         seen.append((label, scores))
         scored[label] = scores

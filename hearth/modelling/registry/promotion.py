@@ -28,6 +28,7 @@ from hearth.features.design import cap_recency
 from hearth.modelling.evaluation.metrics import evaluate_scores
 from hearth.modelling.registry.client import Registry
 from hearth.modelling.registry.retention import expire_versions
+from hearth.modelling.training.blocks import crisis_probability
 
 PIN_TAG = "hearth.pinned"  # on the registered model: {"version", "by", "at", "reason"}
 HISTORY_TAG = "promotion_history"
@@ -123,7 +124,7 @@ def champion_on_window(registry: Registry, champ, frame: pl.DataFrame, y: np.nda
     model = registry.load_estimator(uri)
     frame = cap_recency(frame, cap)
     X = frame.select(names).to_numpy().astype(np.float32, copy=False)
-    scores = model.predict_proba(X)[:, 1]
+    scores = crisis_probability(model, X)
     return evaluate_scores(y, scores, frame["household_pid"].to_numpy(), k), ""
 
 

@@ -130,7 +130,8 @@ def _importance(result, valid_frame: pl.DataFrame, out: Path, sample: int = 2000
     from hearth.modelling.training.explain import importance  # sklearn
 
     wrapper = HouseholdRisk(result.model, result.feature_names, result.recency_cap)
-    frame = valid_frame.sort("household_pid").head(sample).to_pandas()
+    # the first households by pseudonym, gathered alone (not the whole window sorted first)
+    frame = valid_frame.bottom_k(sample, by="household_pid").sort("household_pid").to_pandas()
     X = wrapper.matrix(frame)
     if not len(X):
         return None
@@ -301,10 +302,11 @@ def log_and_promote(
     if fingerprint is not None:
         run_tags[FINGERPRINT_TAG] = fingerprint.digest
     provisional = run_name(result, as_of, None)
+    summary = card_summary(result)  # the run's description and the version's: built once
     with tempfile.TemporaryDirectory() as tmp:
         imp = _importance(result, valid_frame, Path(tmp))
         logged = {**artifacts, **({"feature_importance": imp} if imp else {})}
-        with registry.start_run(provisional, run_tags, card_summary(result)) as run:
+        with registry.start_run(provisional, run_tags, summary) as run:
             _log_training(registry, result, fixed_k, logged, fingerprint)
             if same is not None:
                 version, judged = str(same.version), {}
@@ -339,7 +341,7 @@ def log_and_promote(
                         **judged,
                     },
                 )
-                registry.describe(version, card_summary(result))
+                registry.describe(version, summary)
                 registry.describe(None, MODEL_DESCRIPTION)
                 registry.tag_version(version, {"promotion": f"{alias}: {reason}"})
             if set_alias:

@@ -28,6 +28,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from hearth.features.catalogue import load_catalogue
 from hearth.modelling.training.baseline import ContactCountBaseline
+from hearth.modelling.training.blocks import crisis_probability
 from hearth.modelling.training.candidates import CANDIDATES
 from hearth.modelling.training.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
 from hearth.modelling.training.params import TrainParams
@@ -114,7 +115,7 @@ LOGIT_MAX = float(np.log1p(-EPS) - np.log(EPS))  # raw_logit's clip, in log-odds
 
 def raw_logit(model, X: np.ndarray) -> np.ndarray:
     """A fitted (uncalibrated) model's log-odds."""
-    p = np.clip(model.predict_proba(X)[:, 1].astype(np.float64), EPS, 1 - EPS)
+    p = np.clip(crisis_probability(model, X).astype(np.float64), EPS, 1 - EPS)
     return np.log(p) - np.log1p(-p)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design, cap_recency, recency_cap
@@ -118,11 +119,14 @@ def train_champion(
         latest_chances = held_out_chances(con, design.valid_as_of, design.score_as_of)
         working = list_working(con, design.score_as_of)  # "is the list working?", for the card
     train, valid, raw_valid, cap = w.train, w.valid, w.raw_valid, w.cap
+    history, latest_history = w.history, w.latest_history
+    del w  # the windows are held by name only, so `del train` below frees the training frame
     safe.count_held_out(train, held)
     # once the lottery tells what an offer does, the changed crises are counted as without it;
     # until then a household first listed inside a window is censored at that listing
     train, valid, valid_rows = safe.apply(train, valid)
-    raw_valid = raw_valid[valid_rows]
+    if not np.array_equal(valid_rows, np.arange(raw_valid.height)):  # else no copy
+        raw_valid = raw_valid[valid_rows]
     if safe.corrected:  # every household is in training: the held-out stand in for nobody
         train_chances = latest_chances = {}
         info(
@@ -140,7 +144,6 @@ def train_champion(
             f"{safe.valid_censored.crisis_before:,} kept with a crisis before it; "
             f"{safe.train_held_out:,} held-out households kept"
         )
-    history, latest_history = w.history, w.latest_history
     refusal = window_refusal(train.y, valid.y, design.train_as_of, design.valid_as_of)
     refusal = refusal or list_refusal(
         train.pids, train.y, safe.guard, design.train_as_of, design.valid_as_of

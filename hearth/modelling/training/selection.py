@@ -20,6 +20,7 @@ from hearth.modelling.evaluation.metrics import (
     versus_baseline,
 )
 from hearth.modelling.evaluation.sharing import value_of_sharing
+from hearth.modelling.training.blocks import crisis_probability
 from hearth.modelling.training.candidates import SELECTION_CRITERION
 from hearth.modelling.training.choice import choose, fallback_sentence, words
 from hearth.modelling.training.fit import calibration_method, fit_candidate, fit_candidates
@@ -37,8 +38,10 @@ class Window:
 
     def X(self, names: list[str], rows: np.ndarray | None = None) -> np.ndarray:
         """The feature matrix (float32: a million households by 300 features is 1.2 GB)."""
-        frame = self.frame if rows is None else self.frame.filter(pl.Series(rows))
-        return frame.select(names).to_numpy().astype(np.float32, copy=False)
+        frame = self.frame.select(names)  # the columns first: a filter copies only them
+        if rows is not None:
+            frame = frame.filter(pl.Series(rows))
+        return frame.to_numpy().astype(np.float32, copy=False)
 
     @property
     def pids(self) -> np.ndarray:
@@ -53,7 +56,10 @@ class Window:
 
 def labelled_window(con, as_of: str, cap: int) -> Window:
     """The stored features at `as_of` ("months since" capped at `cap`) with their labels."""
-    feats, labels = load_window(con, as_of)
+    return _labelled(as_of, *load_window(con, as_of), cap)
+
+
+def _labelled(as_of: str, feats: pl.DataFrame, labels: pl.DataFrame, cap: int) -> Window:
     y = feats.select("household_pid").join(labels, on="household_pid", how="left")["crisis_12m"]
     return Window(as_of, cap_recency(feats, cap), y.fill_null(0).to_numpy().astype(int))
 
@@ -80,10 +86,12 @@ def load_windows(con, design: Design) -> Windows:
     benchmark read them the same way)."""
     history = history_months(con, design.train_as_of)
     cap = recency_cap(history)
-    raw_valid, _ = load_window(con, design.valid_as_of)
+    # the validation date's features read once: the capped window shares every column but the
+    # "months since" with the uncapped frame
+    raw_valid, valid_labels = load_window(con, design.valid_as_of)
     return Windows(
         train=labelled_window(con, design.train_as_of, cap),
-        valid=labelled_window(con, design.valid_as_of, cap),
+        valid=_labelled(design.valid_as_of, raw_valid, valid_labels, cap),
         raw_valid=raw_valid,
         history=history,
         latest_history=history_months(con, design.valid_as_of),
@@ -157,7 +165,7 @@ PUBLISHING_MODEL = "publishing model, its own year (scores it did not fit)"
 
 
 def _score(model, X: np.ndarray) -> np.ndarray:
-    return model.predict_proba(X)[:, 1]
+    return crisis_probability(model, X)
 
 
 def fit_all(
@@ -211,7 +219,6 @@ def _train_and_evaluate(
     recency_cap: int,
 ) -> TrainingResult:
     names = names or cat.names
-    Xt, Xv = train.X(names), valid.X(names)
     if train.y.sum() == 0:
         raise ValueError(
             f"No household had a crisis in the 12 months after {train.as_of}; there is nothing "
@@ -225,8 +232,13 @@ def _train_and_evaluate(
     )
     # the contact-count baseline is always fitted: the reference every candidate must beat
     kinds = list(dict.fromkeys(["baseline", *params.candidates]))
+    # one matrix alive at a time (a million households by 350 features is 1.4 GB each)
+    Xt = train.X(names)
     fitted = fit_all(kinds, Xt, train.y, train.pids, names, params, progress)
+    del Xt
+    Xv = valid.X(names)
     valid_scores = {kind: _score(model, Xv) for kind, model in fitted.items()}
+    del Xv
     cand_metrics = {
         kind: evaluate_scores(valid.y, valid_scores[kind], valid.pids, fixed_k)
         for kind in params.candidates
