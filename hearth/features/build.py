@@ -260,7 +260,9 @@ def load_window(con: duckdb.DuckDBPyConnection, as_of: str) -> tuple[pl.DataFram
         if any(f.exists() for f in label_files)
         else pl.DataFrame(schema={"household_pid": pl.String, "crisis_12m": pl.Int8})
     )
-    return feats.drop("as_of").sort("household_pid"), labels
+    feats = feats.drop("as_of")
+    # kept sorted by household (`build_feature_sets`): sorting again would copy every feature
+    return (feats if feats["household_pid"].is_sorted() else feats.sort("household_pid")), labels
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
