@@ -8,12 +8,14 @@ time, never in CI:
         --work /tmp/tc-quality
     # then in each checkout
     .venv/bin/python -m benchmarks.train_step --world /tmp/tc-quality/20000-seed7-... \
-        --label after [--profile /tmp/train.prof]
+        --label after [--profile /tmp/train.prof] [--train-only]
 
 It runs the champion recipe as the `champion_model` asset does (hearth/modelling/training/
 recipe.py: train_champion, with MLflow logging into a fresh SQLite store), then scores and
 explains every household at the scoring date with the registered model as `household_scores`
-does. A phase is a call of one named function (nested phases count inside their parents).
+does (with `--train-only`, the quality figure from the model's own scores at T instead: scoring
+is measured on its own). A phase is a call of one named function (nested phases count inside
+their parents).
 Writes benchmarks/results/train-step-<date>-<households>-<label>.json."""
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Predictions a block of households at a time, so that what a prediction copies stays the size
 of a block, not of the area: scikit-learn's trees turn their input into float64, and the
 logistic regression's pipeline makes three full copies of it (the kept columns, their log in
-float64, the standardised values). On a million households by 350 features that was 8 GB over
-the 1.4 GB matrix; a block of 65,536 households is about 180 MB. Every household's prediction
-is its own row's, so the blocks give the same numbers as one call."""
+float64, the standardised values). On a million households by 225 features that was 4.5 GB
+(the regression) over the 0.9 GB matrix; a block of 65,536 households is about 300 MB at most.
+Every household's prediction is its own row's, so the blocks give the same numbers as one
+call."""
 
 from __future__ import annotations
 
