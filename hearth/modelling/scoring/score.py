@@ -264,27 +264,26 @@ def _explained(
         words=words,
     )
     reasons, leads, whys, alsos, by_role = [], [], [], [], []
+    sayer = words.say  # the lead rules' words, remembered by the values they read
     for pos in range(len(chunk)):
         # a household with no fact that raised its estimate says so (no empty row)
         reasons.append(rs.texts[pos] or [NO_REASON])
-        lead = lead_agency(values[pos], rs.features[pos], cat, recency_cap)
-        also = also_leads(values[pos], lead, cat, recency_cap)
+        v = values[pos]
+        lead = lead_agency(v, rs.features[pos], cat, recency_cap, sayer)
+        also = also_leads(v, lead, cat, recency_cap, sayer)
         leads.append(lead.lead)
         whys.append(lead.why)
-        alsos.append(also_words(alsos_as_role(also, None, values[pos], cat, recency_cap)))
+        alsos.append(also_words(alsos_as_role(also, None, v, cat, recency_cap, sayer)))
         by_role.append(
             encode_role_reasons(
                 {
                     role: (
                         rs.by_role[pos][role],
-                        lead_as_role(lead, role, values[pos], cat, recency_cap),
+                        lead_as_role(lead, role, v, cat, recency_cap, sayer),
                     )
                     for role in cat.roles
                 },
-                {
-                    role: alsos_as_role(also, role, values[pos], cat, recency_cap)
-                    for role in cat.roles
-                },
+                {role: alsos_as_role(also, role, v, cat, recency_cap, sayer) for role in cat.roles},
             )
         )
     return (
