@@ -213,7 +213,7 @@ def on_demand(
     wanted = pl.Series(pids, dtype=pl.String)
     frame = (
         pl.scan_parquet(features / f"features_{as_of}.parquet")
-        .filter(pl.col("household_pid").is_in(wanted))
+        .filter(pl.col("household_pid").is_in(wanted.implode()))
         .collect()
         .drop("as_of")
     )

@@ -82,7 +82,10 @@ def kept_scorer(
         )
     wanted = pl.Series(pids, dtype=pl.String)
     frame = pl.concat(
-        [pl.scan_parquet(f).filter(pl.col("household_pid").is_in(wanted)).collect() for f in files],
+        [
+            pl.scan_parquet(f).filter(pl.col("household_pid").is_in(wanted.implode())).collect()
+            for f in files
+        ],
         how="diagonal_relaxed",
     )
     if "as_of" in frame.columns:
@@ -98,7 +101,7 @@ def explain_missing(
     worked out by `scorer`."""
     missing = rows.filter(pl.col("reason_1").is_null())
     if only is not None:
-        missing = missing.filter(pl.col("household_pid").is_in(only))
+        missing = missing.filter(pl.col("household_pid").is_in(only.implode()))
     missing = missing.select("household_pid", "rank", "score")
     if missing.is_empty():
         return rows
@@ -121,7 +124,7 @@ def explain_published(
     from hearth import settings
     from hearth.modelling.registry.client import Registry  # mlflow
 
-    asked = rows if only is None else rows.filter(pl.col("household_pid").is_in(only))
+    asked = rows if only is None else rows.filter(pl.col("household_pid").is_in(only.implode()))
     pids = unexplained(asked)
     if not pids:
         return rows

@@ -1,6 +1,9 @@
-"""Score every household with the champion: rank, score, tier, reasons, a lead agency and the
-other services with a part ("also"), for every household, so that a list of any length
-published from it is explained (`hearth publish --top 2000`)."""
+"""Score every household with the champion: rank, score and tier for every household, and for
+the ranks a list shows (`scored(explain_to=...)`; all by default) the reasons, a lead agency
+and the other services with a part ("also"). The pipeline explains as far as the published
+outputs show by default (hearth/publish/deliver.py: shown_by_default); a longer list
+(`hearth publish --top 2000`) is explained on demand with the same code (`explain_ranks`,
+hearth/modelling/scoring/on_demand.py), so its words are those eager explaining gives."""
 
 from __future__ import annotations
 

@@ -136,3 +136,48 @@ def test_the_kept_model_and_month_or_a_sentence(world, tmp_path):
     scorer = kept_scorer(_Registry(model, names, True), "7", warehouse, "2026-01", pids)
     assert scorer.features.height == len(pids)  # only the households asked for are read
     assert explain_missing(short, N, scorer).equals(eager.head(300))
+
+
+def test_hearth_publish_top_beyond_the_reach_writes_every_row_explained(world, tmp_path):
+    """`hearth publish --role fire --top 400` on a list explained to rank 130: the CLI's
+    explainer fills the 270 rows beyond, so the role's file has words on every row."""
+    import json
+
+    from hearth.publish.outputs import write_ranked
+    from hearth.publish.ranked import with_area_names
+    from hearth.publish.role_files import publish_roles
+
+    model, names, frame, eager = world
+    short = pl.concat(list(scored(model, names, frame, CAP, explain_to=REACH).chunks))
+    folder = tmp_path / "2026-01"
+    folder.mkdir()
+    write_ranked(folder, with_area_names(short))
+    summary = {
+        "as_of": "2026-01",
+        "generated_at": "2026-02-01T09:00:00+00:00",
+        "households_scored": N,
+        "risk_tiers": {t: int((short["risk_tier"] == t).sum()) for t in short["risk_tier"]},
+        "model": {"name": "household_crisis_risk", "version": "7"},
+    }
+    (folder / "run_summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    asked: list[tuple[int, int, str]] = []
+
+    def explain(rows, n, got):
+        asked.append((rows.height, n, got["model"]["version"]))
+        return explain_missing(rows, n, KeptScorer(model, names, CAP, frame))
+
+    publish_roles(folder, ("fire",), 400)  # without the explainer: rows without words
+    bare = pl.read_csv(folder / "roles" / "fire" / "ranked_households.csv")
+    assert bare.height == 400 and bare["lead_agency"].null_count() == 400 - REACH
+    publish_roles(folder, ("fire",), 400, explain)
+    got = pl.read_csv(folder / "roles" / "fire" / "ranked_households.csv")
+    assert asked == [(400, N, "7")]
+    assert got.height == 400
+    assert got["reason_1"].null_count() == 0 and got["lead_agency"].null_count() == 0
+    # the words the role's file would have had from a list explained eagerly
+    publish_roles_eager = tmp_path / "eager"
+    publish_roles_eager.mkdir()
+    write_ranked(publish_roles_eager, with_area_names(eager))
+    (publish_roles_eager / "run_summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    publish_roles(publish_roles_eager, ("fire",), 400)
+    assert got.equals(pl.read_csv(publish_roles_eager / "roles" / "fire" / "ranked_households.csv"))
