@@ -38,11 +38,17 @@ class KeptScorer:
 
 
 def kept_scorer(
-    registry, version: str | None, warehouse: Path, as_of: str, pids: list[str]
+    registry,
+    version: str | None,
+    warehouse: Path,
+    as_of: str,
+    pids: list[str],
+    run_id: str | None = None,
 ) -> KeptScorer:
     """The model version that scored the list of `as_of` (from `registry`, a
-    hearth.modelling.registry.client.Registry) and the features of `pids` at `as_of` (from
-    the warehouse's feature folders)."""
+    hearth.modelling.registry.client.Registry; `run_id`, the list's record of the run that
+    logged it, when it has one: a version of that number from another run is refused) and the
+    features of `pids` at `as_of` (from the warehouse's feature folders)."""
     if not version:
         raise Unexplainable(
             f"The list of {as_of} does not say which model version scored it, so its "
@@ -63,6 +69,13 @@ def kept_scorer(
             "households beyond the explained ranks cannot be explained; run the pipeline again "
             "to publish a list explained that far."
         ) from None
+    if run_id and getattr(mv, "run_id", run_id) != run_id:
+        raise Unexplainable(
+            f"Version {version} in this model registry is not the model that scored the list "
+            f"of {as_of} (it was logged by another run), so households beyond the explained "
+            "ranks cannot be explained; for an authority of a partnership, set "
+            "HEARTH_PARTNERSHIP_MODEL to the partnership's model store."
+        )
     names = registry.feature_names(mv)
     cap = int(mv.tags.get("recency_cap", 36))
     try:
@@ -129,9 +142,11 @@ def explain_published(
     if not pids:
         return rows
     as_of = str(summary.get("as_of") or "")
-    version = (summary.get("model") or {}).get("version")
+    model = summary.get("model") or {}
     registry = Registry(settings.partnership_model_uri() or settings.mlflow_tracking_uri())
-    scorer = kept_scorer(registry, version, settings.warehouse_path(), as_of, pids)
+    scorer = kept_scorer(
+        registry, model.get("version"), settings.warehouse_path(), as_of, pids, model.get("run_id")
+    )
     return explain_missing(rows, n, scorer, only=pl.Series(pids, dtype=pl.String))
 
 

@@ -103,7 +103,7 @@ class _Registry:
     def version(self, version: str):
         if not self.keep:
             raise LookupError(f"There is no version {version} of household_crisis_risk.")
-        return SimpleNamespace(version=version, tags={"recency_cap": str(CAP)})
+        return SimpleNamespace(version=version, tags={"recency_cap": str(CAP)}, run_id="r7")
 
     def load_estimator(self, uri: str):
         assert uri.endswith("/7")  # the version that scored the list, not the champion
@@ -133,7 +133,10 @@ def test_the_kept_model_and_month_or_a_sentence(world, tmp_path):
         kept_scorer(_Registry(model, names, False), "7", warehouse, "2026-01", pids)
     with pytest.raises(Unexplainable, match="does not say which model version"):
         kept_scorer(_Registry(model, names, True), None, warehouse, "2026-01", pids)
-    scorer = kept_scorer(_Registry(model, names, True), "7", warehouse, "2026-01", pids)
+    # a version of that number logged by another run (another registry): refused
+    with pytest.raises(Unexplainable, match="not the model that scored the list of 2026-01"):
+        kept_scorer(_Registry(model, names, True), "7", warehouse, "2026-01", pids, "r3")
+    scorer = kept_scorer(_Registry(model, names, True), "7", warehouse, "2026-01", pids, "r7")
     assert scorer.features.height == len(pids)  # only the households asked for are read
     assert explain_missing(short, N, scorer).equals(eager.head(300))
 
