@@ -455,6 +455,8 @@ def test_published_outputs_swaps_in_the_folder_at_commit(stages):
     assert pl.read_csv(folder / "ranked_households.csv").height == SMALL_HOUSEHOLDS
     summary = json.loads((folder / "run_summary.json").read_text())
     assert summary["as_of"] == AS_OF and summary["households_scored"] == SMALL_HOUSEHOLDS
+    # as far as the scoring step explained: the report's first 500 (the top 5% is 100)
+    assert summary["households_explained"] == min(TOP_ROWS, SMALL_HOUSEHOLDS)
     assert summary["model"]["version"] == "1"
     for name in ("ranked_households.xlsx", "report.html"):
         assert (folder / name).is_file(), name

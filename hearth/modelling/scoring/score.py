@@ -16,7 +16,12 @@ import polars as pl
 from hearth.features.catalogue import Catalogue, load_catalogue
 from hearth.features.wording import NO_REASON
 from hearth.modelling.evaluation.metrics import rank_order
-from hearth.modelling.scoring.ranking import ROLE_REASONS, encode_role_reasons, risk_tiers
+from hearth.modelling.scoring.ranking import (
+    ROLE_REASONS,
+    encode_role_reasons,
+    explained_through,
+    risk_tiers,
+)
 from hearth.modelling.scoring.reason_choice import Words, top_reasons
 from hearth.modelling.scoring.reasons import (
     also_leads,
@@ -198,16 +203,6 @@ def explain_ranks(
                 )  # fmt: skip
             )
     return pl.concat(pieces)
-
-
-def explained_through(ranked: pl.DataFrame) -> int:
-    """How far a scored list (or its top) is explained: ranks 1 to the number returned all
-    have their words (an explained household always has a first reason, `NO_REASON` at
-    least); the first rank with none is the next."""
-    missing = ranked.filter(pl.col("reason_1").is_null())["rank"]
-    if missing.len():
-        return int(missing.min()) - 1
-    return int(ranked["rank"].max() or 0)
 
 
 def with_words(rows: pl.DataFrame, explained: pl.DataFrame) -> pl.DataFrame:
