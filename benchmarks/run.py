@@ -151,14 +151,20 @@ def bare_train(con, as_of: str, train_params, times: dict[str, float]):
 
 
 def bare_score(con, model, names, cap: int, as_of: str, times: dict[str, float]) -> None:
-    """Every household of `con`'s warehouse scored at `as_of` with `model`."""
+    """Every household of `con`'s warehouse scored at `as_of` with `model`, and explained as far
+    as the pipeline's `household_scores` explains (the published top and the report's table:
+    hearth/publish/deliver.py, shown_by_default; no hold-out here)."""
     from hearth.features.build import load_window
     from hearth.features.design import cap_recency
-    from hearth.modelling.scoring.score import score_households
+    from hearth.modelling.scoring.score import scored
+    from hearth.publish.deliver import shown_by_default
+    from hearth.publish.ranked import publish_top
 
     t = time.perf_counter()
     score_feats, _ = load_window(con, as_of)
-    score_households(model, names, cap_recency(score_feats, cap), recency_cap=cap)
+    s = scored(model, names, cap_recency(score_feats, cap), recency_cap=cap)
+    for _ in s.explained(shown_by_default(s.ranking, set(), publish_top())):
+        pass  # each chunk worked out, as the step does before storing it
     times["score"] = times.get("score", 0.0) + time.perf_counter() - t
 
 

@@ -51,6 +51,37 @@ def _top(top: float | None) -> float:
     return value
 
 
+def _explainer():
+    """Words for the households of a longer list than the scoring step explained, from the
+    model version that scored it and the month's kept features (a sentence if either is
+    gone); what it cost, said."""
+    import time
+
+    from hearth.modelling.scoring.on_demand import (  # sklearn, mlflow
+        Unexplainable,
+        explain_published,
+        unexplained,
+    )
+
+    def explain(rows, n, summary):
+        missing = len(unexplained(rows))
+        if not missing:
+            return rows
+        say(
+            f"Explaining {missing:,} households beyond the ranks the run explained "
+            f"(model version {(summary.get('model') or {}).get('version')})..."
+        )
+        t = time.perf_counter()
+        try:
+            out = explain_published(rows, n, summary)
+        except Unexplainable as e:
+            fail(str(e))
+        say(f"Explained {missing:,} households in {time.perf_counter() - t:,.1f} s.")
+        return out
+
+    return explain
+
+
 def publish_command(
     role: Annotated[
         list[str] | None, typer.Option("--role", help=ROLE_HELP + " Repeat; default all.")
@@ -67,7 +98,7 @@ def publish_command(
         fail(f"Unknown role {unknown[0]!r}: choose one of {', '.join(ROLES)}.")
     folder = _folder(as_of)
     with _run_lock("hearth publish --role"):
-        paths = publish_roles(folder, roles, _top(top))
+        paths = publish_roles(folder, roles, _top(top), _explainer())
     for path in paths:
         console.print(f"Wrote {path}/ranked_households.csv and .xlsx", highlight=False)
 
@@ -86,7 +117,7 @@ def plan_command(
     folder = _folder(as_of)
     try:
         with _run_lock("hearth plan"):
-            plan = plan_published(folder, capacity, lead_agencies(), _top(top))
+            plan = plan_published(folder, capacity, lead_agencies(), _top(top), _explainer())
     except CapacityError as e:
         fail(str(e))
     table = Table(title=f"Visit plans, {folder.name}")

@@ -153,6 +153,26 @@ def published_list(as_of: str | None) -> tuple[pl.DataFrame, dict, str]:
     return ranked, summary, str(summary.get("as_of") or folder.name)
 
 
+def _with_words(
+    ranked: pl.DataFrame,
+    summary: dict,
+    households: pl.Series,
+    say: Callable[[str], None] | None,
+) -> pl.DataFrame:
+    """The list with words for the matched `households` the scoring step left unexplained
+    (beyond the ranks its outputs show by default), from the model version that scored it and
+    the month's kept features; when either is gone, the households keep their rank and score
+    and the sentence is said."""
+    from hearth.modelling.scoring.on_demand import Unexplainable, explain_published  # sklearn
+
+    try:
+        return explain_published(ranked, ranked.height, summary, only=households)
+    except Unexplainable as e:
+        if say:
+            say(f"{e} The matched households are returned with their rank and score only.")
+        return ranked
+
+
 def _audit(action: str, grant, **fields) -> None:
 
     # The audit finds who is behind the process itself (the kernel's login user).
@@ -259,6 +279,7 @@ def reidentify(
         pairs = pl.concat([direct, via_person.cast({"client_row": pl.Int64})]).unique()
     pairs = pairs.join(ranked.select("household_pid"), on="household_pid", how="semi")
     matched = pairs["client_row"].n_unique()
+    ranked = _with_words(ranked, summary, pairs["household_pid"], say)
     view = role_view(ranked, role)
     id_name = id_column if id_column not in view.columns else f"client_{id_column}"
     keyed = view.with_columns(ranked["household_pid"].alias("_household"))

@@ -29,7 +29,7 @@ from hearth.publish.capacity import CapacityError
 from hearth.publish.model_files import deliver_model_files
 from hearth.publish.plans import write_plans
 from hearth.publish.ranked import DEFAULT_TOP, area_counts, published_top, with_area_names
-from hearth.publish.report import write_report
+from hearth.publish.report import TOP_ROWS, write_report
 from hearth.publish.role_files import write_role_files
 from hearth.publish.words import list_meta
 from hearth.publish.workbook_jobs import in_processes, timed_call, workbook_job
@@ -40,6 +40,22 @@ from hearth.quality.contracts import ROLES
 # Lists of this many rows or more have their workbooks written in parallel processes.
 PARALLEL_FROM = 20_000
 MAX_WORKERS = 4
+
+
+def shown_by_default(ranking: pl.DataFrame, held: set[str], top: float = DEFAULT_TOP) -> int:
+    """How far down a ranked list (household_pid, rank) the outputs published by default show a
+    household's words, so the scoring step explains that far and no further: the published
+    top, whose held-out households' places go to the next ones (`published_top`), and with it
+    each role's view, the visit plans and the hold-out's entrants (all within that top); and
+    the report's table of the first `TOP_ROWS` ranks. A longer list (`hearth publish --top N`)
+    is explained when it is asked for (hearth/modelling/scoring/on_demand.py)."""
+    if ranking.is_empty():
+        return 0
+    marked = ranking.select("household_pid", "rank").with_columns(
+        pl.col("household_pid").is_in(list(held)).alias("held_out")
+    )
+    listed = int(published_top(marked, top)["rank"].max() or 0)
+    return max(listed, min(TOP_ROWS, ranking.height))
 
 
 def write_deliverables(

@@ -12,7 +12,7 @@ import polars as pl
 
 from hearth import settings
 from hearth.publish.capacity import allocate, load_capacity
-from hearth.publish.published import load_published, replace_path
+from hearth.publish.published import Explainer, load_published, replace_path
 from hearth.publish.ranked import DEFAULT_TOP, published_top
 from hearth.publish.report import write_report
 from hearth.publish.roles import role_view
@@ -64,13 +64,20 @@ def write_plans(
 
 
 def plan_published(
-    folder: Path, capacity: Path, leads: Mapping[str, str], top: float = DEFAULT_TOP
+    folder: Path,
+    capacity: Path,
+    leads: Mapping[str, str],
+    top: float = DEFAULT_TOP,
+    explain: Explainer | None = None,
 ) -> dict:
-    """`hearth plan`: (re)write plans/ in a published folder and the report that shows them."""
+    """`hearth plan`: (re)write plans/ in a published folder and the report that shows them
+    (households of the top left unexplained explained by `explain`, as `publish_roles`)."""
 
     load_capacity(capacity)  # a bad file stops here, before anything is replaced
     ranked, summary = load_published(folder)
     top_rows = published_top(ranked, top)
+    if explain is not None:
+        top_rows = explain(top_rows, ranked.height, summary)
     result: dict = {}
 
     def write(tmp: Path) -> None:

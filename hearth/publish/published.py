@@ -16,6 +16,10 @@ import polars as pl
 from hearth.publish.outputs import committed_folder, last_good_folder
 from hearth.publish.ranked import with_area_names
 
+# Words for households of a published top that the scoring step left unexplained:
+# (the top's rows, the households in the whole list, its run summary) -> the rows with words.
+Explainer = Callable[[pl.DataFrame, int, dict], pl.DataFrame]
+
 
 def replace_path(parent: Path, name: str, write: Callable[[Path], None]) -> Path:
     """Write `parent/name` (a file or a folder) beside its place, then swap it in."""

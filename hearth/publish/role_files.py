@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hearth.publish.published import load_published, replace_path
+from hearth.publish.published import Explainer, load_published, replace_path
 from hearth.publish.ranked import DEFAULT_TOP, area_counts, published_top
 from hearth.publish.roles import role_view
 from hearth.publish.words import ListMeta, list_meta
@@ -36,10 +36,19 @@ def write_role_files(
         write_workbook(folder / "ranked_households.xlsx", view, meta, areas, tiers)
 
 
-def publish_roles(folder: Path, roles: tuple[str, ...], top: float = DEFAULT_TOP) -> list[Path]:
-    """`hearth publish --role`: (re)write roles/<role>/ in a published folder."""
+def publish_roles(
+    folder: Path,
+    roles: tuple[str, ...],
+    top: float = DEFAULT_TOP,
+    explain: Explainer | None = None,
+) -> list[Path]:
+    """`hearth publish --role`: (re)write roles/<role>/ in a published folder. Households of
+    the top the scoring step left unexplained (beyond what the outputs show by default) are
+    explained by `explain` (the CLI's: hearth/modelling/scoring/on_demand.py)."""
     ranked, summary = load_published(folder)
     top_rows = published_top(ranked, top)
+    if explain is not None:
+        top_rows = explain(top_rows, ranked.height, summary)
     areas = area_counts(ranked)
     (folder / "roles").mkdir(exist_ok=True)
     out = []

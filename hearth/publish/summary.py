@@ -11,6 +11,7 @@ from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.ingest.removals import pending
 from hearth.linkage.link import linkage_by_month, linkage_by_source
 from hearth.linkage.probabilistic import measures as token_linkage_measures
+from hearth.modelling.scoring.ranking import explained_through
 from hearth.publish.model_files import suppressed_metrics
 from hearth.quality.retention import logged_summary
 from hearth.warehouse import query
@@ -96,6 +97,9 @@ def run_summary(
         # what retention deleted in this run, per source (hearth/quality/retention.py)
         "retention": logged_summary(con),
         "households_scored": ranked.height,
+        # ranks 1 to this have reasons, lead and "also"; beyond, explained when a longer list
+        # is asked for (`hearth publish --top N`: hearth/modelling/scoring/on_demand.py)
+        "households_explained": explained_through(ranked) if "reason_1" in ranked.columns else 0,
         "risk_tiers": tiers,
         "model": _model_for_summary(model),
     }

@@ -1,6 +1,7 @@
 -- Each lottery entrant of the list scored at $as_of with the lead the list suggested and the
--- feature behind its first reason, from the month's ranked list (every household is explained,
--- the held out too: hearth/modelling/scoring/score.py).
+-- feature behind its first reason, from the month's ranked list (the entrants are within the
+-- published top, which the scoring step explains, the held out too: hearth/publish/deliver.py:
+-- shown_by_default).
 UPDATE holdout_assignments AS a
 SET lead_agency = s.lead_agency, reason_feature = s.reason_1_feature
 FROM household_scores AS s

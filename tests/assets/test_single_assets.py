@@ -28,6 +28,7 @@ from hearth.defs.modelling.assets import champion_model, household_scores
 from hearth.defs.publish.assets import published_outputs
 from hearth.defs.quality.checks import quality_gate
 from hearth.defs.resources import MlflowResource, WarehouseResource, hearth_resources
+from hearth.publish.report import TOP_ROWS
 from hearth.sources import SOURCES
 from tests.conftest import FAST_TRAINING, SMALL_HOUSEHOLDS
 from tests.support.environment import clear_hearth
@@ -403,6 +404,8 @@ def test_household_scores_ranks_every_household(stages):
     assert meta == {
         "as_of": AS_OF,
         "households_scored": SMALL_HOUSEHOLDS,
+        # the report's table of the first 500 reaches past the published top 5% (100)
+        "explained_to": min(TOP_ROWS, SMALL_HOUSEHOLDS),
         "model_version": 1,
         "holdout_households": 0,  # HEARTH_HOLDOUT_SHARE unset: nobody held out (issue 26)
         "holdout_share": 0.0,
@@ -423,6 +426,12 @@ def test_household_scores_ranks_every_household(stages):
     assert {"household_pid", "reason_1", "lead_agency", "lead_why", "role_reasons"} <= set(
         stages.columns("household_scores")
     )
+    # words as far as the outputs show by default; beyond, scored and ranked only
+    words = stages.sql(
+        "SELECT rank, reason_1 IS NOT NULL, role_reasons IS NOT NULL FROM household_scores"
+    )
+    explained = sorted(r for r, has, roles in words if has and roles)
+    assert explained == list(range(1, meta["explained_to"] + 1))
 
 
 # ---- publish ------------------------------------------------------------------------------
@@ -446,6 +455,8 @@ def test_published_outputs_swaps_in_the_folder_at_commit(stages):
     assert pl.read_csv(folder / "ranked_households.csv").height == SMALL_HOUSEHOLDS
     summary = json.loads((folder / "run_summary.json").read_text())
     assert summary["as_of"] == AS_OF and summary["households_scored"] == SMALL_HOUSEHOLDS
+    # as far as the scoring step explained: the report's first 500 (the top 5% is 100)
+    assert summary["households_explained"] == min(TOP_ROWS, SMALL_HOUSEHOLDS)
     assert summary["model"]["version"] == "1"
     for name in ("ranked_households.xlsx", "report.html"):
         assert (folder / name).is_file(), name

@@ -269,6 +269,21 @@ def test_publish_role_command_rewrites_one_role(run):
     assert bad.exit_code == 2 and "Unknown role" in bad.output
 
 
+def test_publish_a_longer_top_than_the_run_explained(run):
+    """The run explains as far as its outputs show (the report's first 500 of 2,000); a top of
+    1,500 is explained then, from the registry's version that scored it and the month's kept
+    features, so every row of the role's file has its words."""
+    explained = run.ranked.filter(pl.col("reason_1").is_not_null())["rank"]
+    assert explained.to_list() == list(range(1, 501))
+    result = _cli("publish", "--role", "fire", "--top", "1500")
+    assert result.exit_code == 0, result.output
+    assert "Explaining 1,000 households beyond the ranks the run explained" in result.output
+    fire = pl.read_csv(run.folder / "roles" / "fire" / "ranked_households.csv")
+    assert fire["rank"].to_list() == list(range(1, 1501))
+    assert fire["lead_agency"].null_count() == 0 and fire["reason_1"].null_count() == 0
+    assert _cli("publish", "--role", "fire").exit_code == 0  # back to the default top
+
+
 def test_visit_plans_send_each_household_to_one_team(run):
     plan = json.loads((run.folder / "plans" / "plan_summary.json").read_text())
     assert plan["households_considered"] == run.top.height

@@ -11,13 +11,18 @@ from hearth.features.design import cap_recency
 from hearth.modelling.evaluation.gate import Refusal, scores_refusal
 from hearth.modelling.holdout import HoldoutError
 from hearth.modelling.registry.client import MODEL_NAME
-from hearth.modelling.scoring.holdout_run import decide_holdout, describe_entries
+from hearth.modelling.scoring.holdout_run import (
+    decide_holdout,
+    describe_entries,
+    held_out_households,
+)
 from hearth.modelling.scoring.monitoring import monitor_month, monitoring_metrics
 from hearth.modelling.scoring.ranking import store_scores, top_count
 from hearth.modelling.training.params import TrainParams, config_fields
 from hearth.modelling.training.recipe import Refused, train_champion
 from hearth.operations.commit import stage, staged
 from hearth.privacy.holdout_audit import record_holdout
+from hearth.publish.deliver import shown_by_default
 from hearth.publish.ranked import publish_top
 
 
@@ -143,12 +148,15 @@ def household_scores(
     mlflow: MlflowResource,
     run_settings: RunSettings,
 ):
-    """The champion's score for every household at T with its rank, risk tier, top three
-    reasons in plain words, a suggested lead agency and the other services with a part (every
-    household, so any length of list is explained), kept in the warehouse table
-    household_scores. Monitoring between months (hearth/modelling/scoring/monitoring.py): the
-    overlap with last month's list and why it changed, and the shift of the scores and
-    features from the champion's training window, logged to MLflow."""
+    """The champion's score for every household at T with its rank and risk tier, kept in the
+    warehouse table household_scores; for the ranks the published outputs show by default
+    (`explained_to` in the metadata: the published top past its held-out households, the
+    report's table), the top three reasons in plain words, a suggested lead agency and the
+    other services with a part. Beyond it the words are null until a longer list is asked for
+    (`hearth publish --top N`), which explains those ranks from the kept model and features.
+    Monitoring between months (hearth/modelling/scoring/monitoring.py): the overlap with last
+    month's list and why it changed, and the shift of the scores and features from the
+    champion's training window, logged to MLflow."""
     from hearth.modelling.scoring.score import scored  # sklearn
 
     # the version this run decided on (the alias moves only when the run commits)
@@ -167,22 +175,29 @@ def household_scores(
             feats,
             recency_cap=cap,
             progress=lambda done, total: context.log.info(
-                f"Explained {done:,} of {total:,} households."
+                f"Kept {done:,} of {total:,} households (the first ones explained)."
             ),
         )
         ranked = scoring.ranking  # household_pid, rank, score
         refusal = scores_refusal(ranked["score"].to_numpy(), as_of, str(champ.version))
         if refusal:
             _refuse(refusal)
-        store_scores(con, scoring.chunks, as_of, champ.version)
         # the hold-out of this generation's list (issue 26): drawn over the published top's
         # capacity, kept in the warehouse; publish leaves the held-out households off the list
         try:
-            capacity = top_count(publish_top(), ranked.height)
-            holdout = decide_holdout(con, ranked, as_of, f"v{champ.version}", capacity)
-            describe_entries(con, as_of)
+            top = publish_top()
+            holdout = decide_holdout(
+                con, ranked, as_of, f"v{champ.version}", top_count(top, ranked.height)
+            )
         except (HoldoutError, ValueError) as e:
             raise dg.Failure(description=str(e), allow_retries=False) from None
+        # words for the ranks the published outputs show by default (the published top past
+        # its held-out households, the report's table); the rest scored and ranked, explained
+        # when a longer list is asked for (hearth/modelling/scoring/on_demand.py)
+        reach = shown_by_default(ranked, held_out_households(con, as_of), top)
+        context.log.info(f"Explaining the first {reach:,} of {ranked.height:,} households.")
+        store_scores(con, scoring.explained(reach), as_of, champ.version)
+        describe_entries(con, as_of)  # each lottery entrant's lead and first reason
         tags = {"dagster_run_id": context.run_id}
         report = monitor_month(
             con,
@@ -203,6 +218,8 @@ def household_scores(
         metadata={
             "as_of": as_of,
             "households_scored": ranked.height,
+            # how far the kept list is explained: ranks 1..explained_to have their words
+            "explained_to": reach,
             "model_version": champ.version,
             "holdout_households": holdout.held_out,
             "holdout_share": holdout.share,

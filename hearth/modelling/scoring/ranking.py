@@ -54,6 +54,17 @@ def risk_tiers(ranks: Iterable[int], n: int) -> list[str]:
     return [next((t for t, k in cuts if r <= k), OTHER_TIER) for r in ranks]
 
 
+def explained_through(ranked: pl.DataFrame) -> int:
+    """How far a scored list (or its top) is explained: ranks 1 to the number returned all
+    have their words (an explained household always has a first reason, the "nothing on
+    record" one at least); the first rank with none is the next. The scoring step explains as
+    far as the published outputs show by default (hearth/modelling/scoring/score.py)."""
+    missing = ranked.filter(pl.col("reason_1").is_null())["rank"]
+    if missing.len():
+        return int(missing.min()) - 1
+    return int(ranked["rank"].max() or 0)
+
+
 RoleWords = tuple[list[tuple[str, str]], tuple[str, str | None]]  # reasons, (lead, why)
 
 

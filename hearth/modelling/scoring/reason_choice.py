@@ -80,18 +80,41 @@ class Words:
         own = all(k.members == (k.key,) for k in kinds)
         return "same" if own and len(kinds) == len(visible_kinds(self.cat, f, None)) else True
 
+    def values_of(self, name: str, values: Mapping[str, float]) -> tuple:
+        """The household's values a reason on `name` is worded from (the words' memory key)."""
+        return tuple(map(values.get, self.inputs(name)))  # map: no generator per call
+
+    def say(self, name: str, values: Mapping[str, float], role: str | None) -> str | None:
+        """`wording.say(cat, name, values, cap, role)`, remembered by the values it reads (the
+        lead rules' words: reasons.Sayer)."""
+        key = ("say", name, role, self.values_of(name, values))
+        got = self._said.get(key)
+        if got is None:
+            if len(self._said) >= MAX_REMEMBERED:
+                self._said.clear()
+            got = self._said[key] = (say(self.cat, name, values, self.cap, role),)
+        return got[0]
+
     def said(
-        self, name: str, values: Mapping[str, float], role: str | None
+        self,
+        name: str,
+        values: Mapping[str, float],
+        role: str | None,
+        read: tuple | None = None,
     ) -> tuple[str | None, frozenset[str]]:
-        """The reason's words for `role` (None if it may not read it) and the fact it states."""
+        """The reason's words for `role` (None if it may not read it) and the fact it states.
+        `read`: `values_of(name, values)` when the caller has it (one household's reason on
+        `name` is tried for every role)."""
         readable = self._readable.get((name, role))
         if readable is None:
             readable = self._readable[(name, role)] = self._readable_as(name, role)
         if not readable:
             return None, frozenset()
         if readable == "same":  # the role reads it whole in the full list's words
-            return self.said(name, values, None)
-        key = (name, role, *map(values.get, self.inputs(name)))  # map: no generator per call
+            role = None
+        if read is None:
+            read = self.values_of(name, values)
+        key = (name, role, read)
         got = self._said.get(key)
         if got is None:
             if len(self._said) >= MAX_REMEMBERED:  # bounded memory on a list of any length
@@ -152,15 +175,18 @@ def top_reasons(
         for j in order[i, : usable[i]]:
             if all(len(p) >= n for p in picked.values()):
                 break
+            name, read = names[j], None
             for role, got in picked.items():
                 if len(got) >= n:
                     continue
-                text, fact = words.said(names[j], row, role)
+                if read is None:  # the values it is worded from, once for every role
+                    read = words.values_of(name, row)
+                text, fact = words.said(name, row, role, read)
                 if not text or any(text == t for t, _ in got):
                     continue
                 if any(fact & seen for seen in facts[role]):
                     continue  # the same fact again (another window, a kind a theme names)
-                got.append((text, names[j]))
+                got.append((text, name))
                 facts[role].append(fact)
         texts.append([t for t, _ in picked[None]])
         feats.append([f for _, f in picked[None]])

@@ -7,7 +7,7 @@ raise the risk become reasons, chosen in hearth/modelling/scoring/reason_choice.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,6 +20,9 @@ from hearth.features.wording import ANOTHER_AGENCY, fact_keys, named_keys, say
 from hearth.sources import AGENCIES
 
 RULES_FILE = Path(__file__).with_name("lead_agency.yaml")
+# `wording.say` for one feature, household and role, as (name, values, role): the scorer passes
+# one that remembers what it said by the values it read (reason_choice.Words.say)
+Sayer = Callable[[str, Mapping[str, float], str | None], str | None]
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
@@ -136,6 +139,7 @@ def lead_agency(
     reason_features: list[str],
     cat: Catalogue,
     recency_cap: int | None = None,
+    sayer: Sayer | None = None,
 ) -> Lead:
     """Who should lead, and why. The first rule whose conditions all hold and that is about
     the records one of the household's reasons names wins, so the lead follows what the list
@@ -149,13 +153,14 @@ def lead_agency(
         facts = tuple(dict.fromkeys(c["feature"] for c in rule["when"]))
         about = set().union(*(fact_keys(cat, f) for f in facts))
         if about & shown and _holds(rule, values):
-            why = _rule_why(rule["why"], facts, values, cat, recency_cap)
+            why = _rule_why(rule["why"], facts, values, cat, recency_cap, sayer=sayer)
             return Lead(rule["lead"], why, facts, "rule", rule["why"])
     if not reason_features:
         return Lead(rules["by_agency"]["register"], NO_REASON_WHY, (), "none")
     first = reason_features[0]
     lead, basis = _strongest_lead(first, values, cat, recency_cap, rules)
-    return Lead(lead, f"strongest reason: {say(cat, first, values, recency_cap)}", (first,), basis)
+    said = sayer(first, values, None) if sayer else say(cat, first, values, recency_cap)
+    return Lead(lead, f"strongest reason: {said}", (first,), basis)
 
 
 def also_leads(
@@ -163,6 +168,7 @@ def also_leads(
     lead: Lead,
     cat: Catalogue,
     recency_cap: int | None = None,
+    sayer: Sayer | None = None,
 ) -> list[Lead]:
     """Every other service whose lead rule holds for the household, besides its lead, each
     with its why: "also" a fire safety visit for a smoker with no smoke alarm where domestic
@@ -174,7 +180,7 @@ def also_leads(
         if rule["lead"] == lead.lead or not _holds(rule, values):
             continue
         facts = tuple(dict.fromkeys(c["feature"] for c in rule["when"]))
-        why = _rule_why(rule["why"], facts, values, cat, recency_cap)
+        why = _rule_why(rule["why"], facts, values, cat, recency_cap, sayer=sayer)
         out.append(Lead(rule["lead"], why, facts, "rule", rule["why"]))
     return out
 
@@ -185,6 +191,7 @@ def alsos_as_role(
     values: Mapping[str, float],
     cat: Catalogue,
     recency_cap: int | None = None,
+    sayer: Sayer | None = None,
 ) -> list[tuple[str, str | None]]:
     """Each "also" service once, as `role` may read it (everything for no role): the first of
     its rules that hold whose facts the role may read, in the role's words, else "another
@@ -193,7 +200,11 @@ def alsos_as_role(
     for a in alsos:
         if a.lead in out and out[a.lead][0] != ANOTHER_AGENCY:
             continue
-        seen = (a.lead, a.why) if role is None else lead_as_role(a, role, values, cat, recency_cap)
+        seen = (
+            (a.lead, a.why)
+            if role is None
+            else lead_as_role(a, role, values, cat, recency_cap, sayer)
+        )
         out[a.lead] = seen
     return list(out.values())
 
@@ -251,8 +262,12 @@ def _rule_why(
     cat: Catalogue,
     recency_cap: int | None,
     role: str | None = None,
+    sayer: Sayer | None = None,
 ) -> str:
-    said = [say(cat, f, values, recency_cap, role) for f in facts]
+    if sayer is None:
+        said = [say(cat, f, values, recency_cap, role) for f in facts]
+    else:
+        said = [sayer(f, values, role) for f in facts]
     stated = [s for s in said if s and s != why]
     return f"{why} ({'; '.join(stated)})" if stated else why
 
@@ -263,6 +278,7 @@ def lead_as_role(
     values: Mapping[str, float],
     cat: Catalogue,
     recency_cap: int | None = None,
+    sayer: Sayer | None = None,
 ) -> tuple[str, str | None]:
     """The lead and its why as `role` may read them. The lead's name says what chose it (a
     "police-led MARAC" says domestic abuse was recorded), so a role sees it only if it may
@@ -274,7 +290,10 @@ def lead_as_role(
     in the role's own words."""
     if lead.basis == "none":
         return lead.lead, lead.why
-    said = say(cat, lead.facts[0], values, recency_cap, role) if lead.basis != "rule" else None
+    said = None
+    if lead.basis != "rule":
+        first = lead.facts[0]
+        said = sayer(first, values, role) if sayer else say(cat, first, values, recency_cap, role)
     strongest = f"strongest reason: {said}" if said else None
     if lead.basis == "agency":
         return (lead.lead, strongest) if said else (ANOTHER_AGENCY, None)
@@ -291,4 +310,4 @@ def lead_as_role(
         return ANOTHER_AGENCY, None
     if lead.basis == "theme":
         return lead.lead, strongest
-    return lead.lead, _rule_why(lead.rule_why, lead.facts, values, cat, recency_cap, role)
+    return lead.lead, _rule_why(lead.rule_why, lead.facts, values, cat, recency_cap, role, sayer)
