@@ -17,14 +17,13 @@ from hearth.synth import params as P
 from hearth.synth import synthesise
 from hearth.synth.loop import LoopParams, Partnership, PublishedList
 from hearth.synth.months import month_name, parse_month
+from tests.support.world_fingerprint import assert_same_world
 
 # sha256 over (relative path, sha256 of the file) of every file of out/ for households=1200,
 # seed=11, months=14, mess_rate=0.02, move_rate=0.004, computed from main (5649ad9, before the
 # loop existed) with main's own .venv: today's world must not move. The truth holds probabilities
-# computed with exp/log, whose last bits differ between CPUs (numpy's SIMD paths: the digest of
-# an Intel machine's files failed on an AMD EPYC one), so truth/ is held by a fingerprint instead
-# (main_loopless_truth.json, from 5649ad9): every column that is not a float exactly, each float
-# column (and world.json's floats) by its sum, sum of squares and position-weighted sum to 1e-9.
+# computed with exp/log, whose last bits differ between CPUs, so truth/ is held by a fingerprint
+# (tests/support/world_fingerprint.py; main_loopless_truth.json, from 5649ad9).
 MAIN_LOOPLESS_OUT = "c3be3bc4951c03d91aa66b38c8f5652c70df7593dfd5ce15d5302efcefa73111"
 MAIN_LOOPLESS_TRUTH = Path(__file__).with_name("main_loopless_truth.json")
 N, SEED, MONTHS, END = 1500, 17, 24, "2025-12"
@@ -41,63 +40,11 @@ def _digest(root: Path) -> str:
     return h.hexdigest()
 
 
-def _sums(values) -> list[float]:
-    x = np.asarray(values, dtype=np.float64)
-    w = np.arange(1, len(x) + 1, dtype=np.float64)  # a reordering moves this one
-    return [float(x.sum()), float((x * x).sum()), float((x * w).sum())]
-
-
-def _split_json(value, floats: list[float], rest: list[str], path: str = "") -> None:
-    if isinstance(value, dict):
-        for k in sorted(value):
-            _split_json(value[k], floats, rest, f"{path}/{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _split_json(v, floats, rest, f"{path}/{i}")
-    elif isinstance(value, float):
-        floats.append(value)
-    else:
-        rest.append(f"{path}={value!r}")
-
-
-def _fingerprint(root: Path) -> dict[str, object]:
-    """Every file of `root`: its non-float values exactly (sha256), its floats by `_sums`."""
-    fp: dict[str, object] = {}
-    for p in sorted(root.rglob("*")):
-        if not p.is_file():
-            continue
-        rel = str(p.relative_to(root))
-        if p.suffix == ".parquet":
-            df = pl.read_parquet(p)
-            fp[f"{rel}:columns"] = hashlib.sha256(str(df.schema).encode()).hexdigest()
-            for c, dtype in df.schema.items():
-                if dtype.is_float():
-                    fp[f"{rel}:{c}"] = _sums(df[c].fill_null(float("nan")).to_numpy())
-                else:
-                    text = "\n".join(map(str, df[c].to_list()))
-                    fp[f"{rel}:{c}"] = hashlib.sha256(text.encode()).hexdigest()
-        elif p.suffix == ".json":
-            floats: list[float] = []
-            rest: list[str] = []
-            _split_json(json.loads(p.read_text()), floats, rest)
-            fp[f"{rel}:values"] = hashlib.sha256("\n".join(rest).encode()).hexdigest()
-            fp[f"{rel}:floats"] = _sums(floats)
-        else:
-            fp[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return fp
-
-
 def test_default_world_is_mains_byte_for_byte(tmp_path: Path) -> None:
     synthesise(tmp_path / "out", tmp_path / "truth", 1200, 11, 14, mess_rate=0.02,
                move_rate=0.004, partnership=None)  # fmt: skip
     assert _digest(tmp_path / "out") == MAIN_LOOPLESS_OUT
-    got = _fingerprint(tmp_path / "truth")
-    want = json.loads(MAIN_LOOPLESS_TRUTH.read_text())
-    assert got.keys() == want.keys()
-    for key, value in want.items():
-        assert got[key] == (pytest.approx(value, rel=1e-9) if isinstance(value, list) else value), (
-            key
-        )
+    assert_same_world(tmp_path / "truth", MAIN_LOOPLESS_TRUTH)
     assert "partnership" not in json.loads((tmp_path / "truth" / "world.json").read_text())
 
 
