@@ -19,7 +19,7 @@ from hearth.ingest.landing import Extract
 from hearth.ingest.removals import Removal, clear_month, shrinkage
 from hearth.ingest.rules import apply_rules, check_month_matches_folder
 from hearth.ingest.shapes import header_is_shown
-from hearth.ingest.volume import baseline, out_of_line
+from hearth.ingest.volume import out_of_line, refused_against
 from hearth.quality.contracts import Contract
 from hearth.sources import SOURCES
 from hearth.warehouse import query, query_one, query_source, run_sql
@@ -186,15 +186,15 @@ def _check_volume(
             f"doubled extract is refused and the month is kept as it was. {again}",
         )
     earlier = query(con, "ingest/accepted_volumes", {"source": ex.source, "month": ex.month})
-    judged = baseline(earlier.fetchall(), ex.month, rule)
-    if judged is None:
-        return
-    what, base = judged
-    if out_of_line(rows, base, tolerance):
+    against = refused_against(earlier.fetchall(), ex.month, rows, rule, tolerance)
+    if against:
+        versus = " and ".join(
+            f"{base:g} in {what} ({rows / base:.2f} times)" for what, base in against
+        )
         raise BatchProblem(
             "volume_in_line",
-            f"{where} has {rows} rows against {base:g} in {what} ({rows / base:.2f} times), "
-            f"outside {says}; a partial or doubled extract is refused. {again}",
+            f"{where} has {rows} rows against {versus}, outside {says}; a partial or doubled "
+            f"extract is refused. {again}",
         )
 
 

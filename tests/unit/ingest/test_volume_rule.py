@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hearth.ingest.run import ingest_source
-from hearth.ingest.volume import baseline, out_of_line
+from hearth.ingest.volume import a_cycle_before, baseline, out_of_line, refused_against
 from hearth.months import add_months
 from hearth.source_contract import SourceError, VolumeRule, volume_rule
 from hearth.sources import SOURCES
@@ -28,8 +28,7 @@ def _judge(rows: list[int], rule: VolumeRule) -> list[bool]:
     verdicts = []
     for i, n in enumerate(rows):
         month = add_months(FIRST, i)
-        judged = baseline(kept, month, rule)
-        refused = judged is not None and out_of_line(n, judged[1], rule.tolerance)
+        refused = bool(refused_against(kept, month, n, rule, rule.tolerance))
         verdicts.append(refused)
         if not refused:
             kept.append((month, n))
@@ -111,14 +110,76 @@ def test_a_partial_or_doubled_month_is_still_refused(month):
             79,
             73,
         ],
+        [
+            400,
+            105,
+            91,
+            84,
+            97,
+            76,
+            80,
+            49,
+            79,
+            62,
+            57,
+            68,
+            188,
+            116,
+            114,
+            91,
+            96,
+            75,
+            95,
+            79,
+            80,
+            70,
+            64,
+            71,
+        ],
     ],  # fmt: skip
-    ids=["seed 307", "seed 305"],
+    ids=["seed 307", "seed 305", "seed 331"],
 )
 def test_a_real_offer_flow_with_its_yearly_return_is_accepted(flow):
     # the offers of the 40,000-household closed loop (benchmarks/feedback.py, 24 cycles, the
     # seeds of issue 26): the first list and the month after it, again a year later (households
     # offered then may be offered again), and the new entrants between
     assert not any(_judge(flow, SOURCES["interventions"].volume))
+
+
+# seed 331's first 15 months: the return's tail (114 in its third month, 1.84 times the median
+# of the three months before the return) stays near the same month a year before (91)
+TAIL = [400, 105, 91, 84, 97, 76, 80, 49, 79, 62, 57, 68, 188, 116, 114]
+
+
+def test_the_month_after_the_return_is_in_line_with_the_same_month_a_cycle_before():
+    rule = SOURCES["interventions"].volume
+    kept = [(add_months(FIRST, i), n) for i, n in enumerate(TAIL[:-1])]
+    month = add_months(FIRST, 14)
+    base = baseline(kept, month, rule)
+    assert base is not None and out_of_line(114, base[1], rule.tolerance)  # 62: 1.84 times
+    assert a_cycle_before(kept, month, rule) == (f"{add_months(FIRST, 2)}, the same month a "
+                                                 "cycle before", 91.0)  # fmt: skip
+    assert refused_against(kept, month, 114, rule, rule.tolerance) == []
+    # a tenth or a doubled month there is out of line with both, and the refusal names both
+    for rows in (11, 228):
+        assert [w for w, _ in refused_against(kept, month, rows, rule, rule.tolerance)] == [
+            "the median of its last 3 months",
+            f"{add_months(FIRST, 2)}, the same month a cycle before",
+        ], rows
+
+
+def test_a_month_in_line_with_a_cycle_before_is_no_step_and_never_refuses_on_its_own():
+    rule = SOURCES["interventions"].volume
+    kept = [(add_months(FIRST, i), n) for i, n in enumerate(TAIL)]
+    # accepted by the cycle, the tail month joins the level, which does not restart at it
+    assert baseline(kept, add_months(FIRST, 15), rule) == ("the median of its last 3 months", 68)
+    # the same month a cycle before only accepts: a month in line with its baseline and far from
+    # a year before passes, a ramp-up month is not judged, and without a cycle nothing changes
+    assert refused_against(kept[:-1], add_months(FIRST, 14), 50, rule, rule.tolerance) == []
+    assert refused_against(kept[:12], add_months(FIRST, 12), 40, rule, rule.tolerance) == []
+    flat = VolumeRule(tolerance=1.75, baseline_months=3, ramp_up_months=2)
+    assert a_cycle_before(kept[:-1], add_months(FIRST, 14), flat) is None
+    assert _judge(TAIL, flat)[-1] is True
 
 
 def test_every_other_source_keeps_the_default_rule():
@@ -242,3 +303,14 @@ def test_through_ingest_a_step_is_refused_until_an_officer_accepts_it_once(tmp_p
 
     assert statuses("officer", {5: 4.0}) == ["loaded"] * 8  # the officer's word, once
     assert statuses("none", {}) == ["loaded"] * 5 + ["refused"] * 3  # without it
+
+
+def test_ingest_loads_the_return_tail_and_names_both_baselines_when_it_refuses(tmp_path):
+    got = _ingest(tmp_path / "tail", TAIL)
+    assert [r.status for r in got.values()] == ["loaded"] * len(TAIL)
+    got = _ingest(tmp_path / "doubled", [*TAIL[:-1], 2 * TAIL[-1]])
+    last = got[add_months(FIRST, 14)]
+    assert (last.status, last.rule) == ("refused", "volume_in_line")
+    message = last.message or ""
+    assert "in the median of its last 3 months" in message, message
+    assert f"in {add_months(FIRST, 2)}, the same month a cycle before" in message, message

@@ -231,16 +231,33 @@ def test_the_offer_ratio_weighs_the_lottery_against_a_prior_of_no_effect():
     # the same ratio on ten times the households counts nearly whole; on a tenth, little
     assert shrunk_ratio(500, 5000, 800, 5000) == pytest.approx(0.632, abs=0.002)
     assert shrunk_ratio(5, 50, 8, 50) == pytest.approx(0.866, abs=0.002)
-    # a ratio above 1 is drawn down alike; an empty group tells nothing
-    assert 1 < shrunk_ratio(80, 500, 50, 500) == pytest.approx(1 / 0.682, abs=0.005)
+    # a ratio above 1 (offered households with more crises) counts as no effect: a recorded
+    # crisis never counts less than once; an empty group tells nothing
+    assert shrunk_ratio(80, 500, 50, 500) == 1.0
+    assert shrunk_ratio(80, 1000, 50, 1000) == 1.0 == shrunk_ratio(51, 500, 50, 500)
     assert shrunk_ratio(0, 0, 10, 50) == 1.0 == shrunk_ratio(3, 40, 0, 0)
     # no crisis among the offered is evidence (half a crisis in each cell), not nothing
     assert shrunk_ratio(0, 200, 10, 50) < 0.8
     # kept within the bounds whatever the lottery holds
-    assert shrunk_ratio(1, 10_000, 900, 1000) == 0.5 and shrunk_ratio(900, 1000, 1, 10_000) == 2.0
+    assert shrunk_ratio(1, 10_000, 900, 1000) == 0.5 and shrunk_ratio(900, 1000, 1, 10_000) == 1.0
     assert OfferEvidence(500, 50, 500, 80).ratio == shrunk_ratio(50, 500, 80, 500)
     assert OfferEvidence(500, 50, 500, 80).raw == pytest.approx(0.625)
     assert OfferEvidence().raw is None and OfferEvidence().ratio == 1.0
+
+
+def test_a_lottery_reading_above_one_never_counts_a_crisis_less_than_once():
+    # seed 337 of the closed loop read 1.21 within lists (log standard error about 0.15) where
+    # the offer was worth about 0.85: counted as no effect, every crisis counts once
+    evidence = OfferEvidence(400, 60, 600, 80, within_lists=1.21, log_se=0.15)
+    assert evidence.raw == pytest.approx(1.21) and evidence.ratio == 1.0
+    pids = np.array([f"h{i}" for i in range(200)], dtype=object)
+    y = np.ones(200, dtype=int)
+    share = {p: 1.0 for p in pids}  # listed before the window: the whole window after it
+    assert (corrected_copies(pids, y, share, evidence.ratio, "2024-01") == 1).all()
+    # below 1 the correction counts back what the offer may have prevented (never fewer)
+    below = OfferEvidence(400, 40, 600, 90, within_lists=0.8, log_se=0.15)
+    copies = corrected_copies(pids, y, share, below.ratio, "2024-01")
+    assert below.ratio < 1 and copies.min() == 1 and copies.max() == 2 and copies.sum() > 200
 
 
 # --- censoring at the first listing: small frames -----------------------------------------
