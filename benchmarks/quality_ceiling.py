@@ -32,9 +32,7 @@ Each experiment ranks the households at the scoring date T and is compared with 
   stopping picks one point of.
 - `stretch`: the recipe's trees as the refit fits them, scoring T as the recipe does and with
   the longest window the refit uses (24 months on a 36-month world) read over all T's history
-  (as it is, scaled to 24 months, and with "months since" up to 36 read as 24). With
-  `Catalogue.usable_names` as of 2026-12-07 the refit already reads the 3-year window (no
-  24-month window is left to swap): every row is then the recipe's.
+  (as it is, scaled to 24 months, and with "months since" up to 36 read as 24).
 - `recency`: besides the recipe's features, each theme's records over all the history there is
   (with its months of history), the count per year, and the crises the same way.
 

@@ -33,7 +33,6 @@ from hearth.sources import SOURCES, event_code_parts
 NO_EVENT_MONTHS = 99  # "months since" for a household with no such record in three years
 WINDOW_WORDS = {3: "3 months", 6: "6 months", 12: "12 months", 24: "2 years", 36: "3 years"}
 TREND_HISTORY = 24  # a trend compares the last 12 months with the 12 before
-LONGEST_FROM = 24  # from this much history the longest window counts all of it (usable_names)
 
 
 @dataclass(frozen=True)
@@ -127,17 +126,18 @@ class Catalogue:
         return {f.name: f for f in self.features}
 
     def usable_names(self, history_months: int) -> list[str]:
-        """What a model trained with `history_months` of history can use: count windows no longer
-        than it, trends from 2 years of it ("months since" is capped: `recency_cap`); from
-        `LONGEST_FROM` months, the longest window for the one as long as the history."""
-        windows = {w for w in self.windows if w <= history_months}
-        if LONGEST_FROM <= history_months < max(self.windows):
-            windows = (windows - {history_months}) | {max(self.windows)}
-        trends = history_months >= TREND_HISTORY
-        skip = {f.name for f in self.features if f.kind == "count" and f.window not in windows}
-        return [
-            f.name for f in self.features if f.name not in skip and (trends or f.kind != "trend")
-        ]
+        """The features a model trained with `history_months` of history before its training
+        date can use and mean the same at every later date: count windows no longer than that
+        history, trends only with two years of it. (Recency is capped instead, see
+        `recency_cap`.)"""
+        out = []
+        for f in self.features:
+            if f.kind == "count" and f.window > history_months:
+                continue
+            if f.kind == "trend" and history_months < TREND_HISTORY:
+                continue
+            out.append(f.name)
+        return out
 
     def monotone_constraints(self, names: list[str]) -> list[int]:
         """Each named feature's `monotone` direction, in the order given (for a model's
