@@ -243,40 +243,70 @@ def run(work: Path, variants: list[str]) -> list[dict]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--households", type=int, default=20_000)
-    ap.add_argument("--seed", type=int, default=201)
+def world_args(ap: argparse.ArgumentParser, households: int, seed: int) -> None:
+    """The flags that name a world `benchmarks/quality.py --build-only` built."""
+    ap.add_argument("--households", type=int, default=households)
+    ap.add_argument("--seed", type=int, default=seed)
     ap.add_argument("--mess", type=float, default=0.01)
     ap.add_argument("--move", type=float, default=0.002)
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-quality"))
     ap.add_argument("--realistic", action="store_true")
-    ap.add_argument("--variants", default="base,true_themes,area")
-    args = ap.parse_args()
+
+
+def built_world(args: argparse.Namespace) -> Path:
+    """The world's folder, refused in a sentence when it was not built."""
     kind = "realistic" if args.realistic else "today"
     world = f"{args.households}-seed{args.seed}-mess{args.mess}-move{args.move}-{kind}"
     work = args.work / world
     if not (work / "built").exists():
         raise SystemExit(f"No world at {work}: build it with benchmarks.quality --build-only.")
-    commit = _commit()
-    rows = [r | {"commit": commit} for r in run(work, args.variants.split(","))]
+    return work
+
+
+def write_rows(name: str, key: str, args: argparse.Namespace, what: str, rows: list) -> Path:
+    """benchmarks/results/<name>-<date>-<households>-seed<seed>[-realistic].json; runs of more
+    rows on one world add up (`key` holds them), each row with its commit."""
     out = {
         "date": date.today().isoformat(),
-        "commit": commit,
+        "commit": rows[0]["commit"] if rows else _commit(),
         "households": args.households,
         "seed": args.seed,
-        "world": kind,
-        "what": "the recipe's refit at T-12 with one change at a time, scoring T (ranking only)",
-        "variants": rows,
+        "world": "realistic" if args.realistic else "today",
+        "what": what,
+        key: rows,
     }
     RESULTS.mkdir(exist_ok=True)
     tail = "-realistic" if args.realistic else ""
-    path = RESULTS / f"quality-variants-{out['date']}-{args.households}-seed{args.seed}{tail}.json"
-    if path.exists():  # runs of more variants on one world add up, each row with its commit
+    path = RESULTS / f"{name}-{out['date']}-{args.households}-seed{args.seed}{tail}.json"
+    if path.exists():
         before = json.loads(path.read_text())
-        out = before | {"variants": before["variants"] + rows}
+        out = before | {key: before[key] + rows}
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"Wrote {path}")
+    return path
+
+
+def bench_main(doc: str, households: int, seed: int, option: str, default: str, run_rows) -> None:
+    """A benchmark of rows on one built world: `--<option>` (comma-separated) are given to
+    `run_rows(work, names)`, fitted on one thread as the recipe fits (TrainParams.fit_threads:
+    shared cores); the rows written by `write_rows` under the option's name."""
+    from hearth.modelling.training.threads import limited_threads
+
+    ap = argparse.ArgumentParser(description=doc)
+    world_args(ap, households, seed)
+    ap.add_argument(f"--{option}", default=default)
+    args = ap.parse_args()
+    work = built_world(args)
+    commit = _commit()
+    with limited_threads(1):
+        rows = [r | {"commit": commit} for r in run_rows(work, getattr(args, option).split(","))]
+    first_line = doc.strip().splitlines()[0]
+    name = "quality-variants" if option == "variants" else "quality-ceiling"
+    write_rows(name, option, args, first_line, rows)
+
+
+def main() -> None:
+    bench_main(__doc__, 20_000, 201, "variants", "base,true_themes,area", run)
 
 
 if __name__ == "__main__":

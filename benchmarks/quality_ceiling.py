@@ -1,0 +1,407 @@
+"""Where the ratio to the oracle goes: the information the features carry against what the
+model learns of it (issue 27: 0.93 of the oracle at 100,000 households, not 0.95). Run by hand
+on a world `benchmarks/quality.py --build-only` built (one at a time, `nice -n 5`):
+
+    .venv/bin/python -m benchmarks.quality --households 100000 --seed 241 --realistic \
+        --build-only --work /tmp/qc-world
+    .venv/bin/python -m benchmarks.quality_ceiling --households 100000 --seed 241 --realistic \
+        --work /tmp/qc-world --experiments ceiling,ceiling_all,true_target,labels
+
+Each experiment ranks the households at the scoring date T and is compared with the oracle as
+`benchmarks/quality.py` compares the recipe (expected precision at 1%, ratio to the oracle's):
+
+- `ceiling`: the information ceiling of the features the recipe's model uses (those usable with
+  the refit date's 24 months of history, "months since" capped at 24). A large gradient-boosted
+  regression (no monotone constraints) fitted at T on the oracle's own probability, the TRUE
+  one, as its target: two halves of the households by pseudonym, each scored by the model fitted
+  on the other half. The best any model of these features could rank, up to the regression's
+  own error (reported beside it: its fit on the half it saw).
+- `ceiling_all`: the same with every feature T's 36 months of history allow (36-month windows,
+  "months since" capped at 36): what the history a model cannot be trained on is worth.
+- `true_target`: the recipe's trees and the large regression fitted at T-12 (the refit's date)
+  on the true probability at T-12 instead of the crises that followed, scoring T: the recipe
+  without label noise, the same households and features.
+- `labels`: the recipe's trees as the refit fits them (cross-fitted, iterations kept by the
+  out-of-fold log-loss), on the crises after T-12, scoring T (the recipe's ranking).
+- `curve`: the recipe's trees on a quarter and a half of the training households (by
+  pseudonym) beside all of them: the learning curve, with labels and with the true target.
+- `knobs`: the recipe's trees with one capacity knob changed at a time (`KNOBS`), fitted as
+  the refit fits them.
+- `staged:<knob>`: one fit of the recipe's trees on every household at T-12 (a `KNOBS` entry
+  changed, or `iter_300`), the ratio at T after every 25 iterations: the curve the out-of-fold
+  stopping picks one point of.
+- `stretch`: the recipe's trees as the refit fits them, scoring T as the recipe does and with
+  the longest window the refit uses (24 months on a 36-month world) read over all T's history
+  (as it is, scaled to 24 months, and with "months since" up to 36 read as 24).
+- `recency`: besides the recipe's features, each theme's records over all the history there is
+  (with its months of history), the count per year, and the crises the same way.
+
+The truth is read only to score (and as `ceiling`'s and `true_target`'s target, which is what
+they measure); nothing here enters the product. Writes
+benchmarks/results/quality-ceiling-<date>-<households>-seed<seed>[-realistic].json (runs of
+more experiments on one world add up)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks.run import expected_quality
+
+# The large regression of `ceiling`: far more capacity than the recipe's trees, which a
+# noise-free target can support.
+BIG = {
+    "max_iter": 300,
+    "learning_rate": 0.1,
+    "max_leaf_nodes": 31,
+    "min_samples_leaf": 50,
+    "l2_regularization": 0.0,
+}
+# One capacity knob of the recipe's trees at a time (TrainParams fields).
+KNOBS = {
+    "leaves_31": {"max_leaf_nodes": 31, "crises_per_leaf": 0},
+    "leaves_63": {"max_leaf_nodes": 63, "crises_per_leaf": 0, "min_samples_leaf": 100},
+    "min_leaf_50": {"min_samples_leaf": 50, "crises_per_leaf": 0},
+    "lr_0.1": {"learning_rate": 0.1},
+    "iter_400": {"max_iter": 400},
+    "lr_0.025_iter_400": {"learning_rate": 0.025, "max_iter": 400},
+    "no_l2": {"l2_regularization": 0.0},
+    "iter_300": {"max_iter": 300},
+    "leaves_31_iter_300": {"max_leaf_nodes": 31, "crises_per_leaf": 0, "max_iter": 300},
+    "max_features_0.3": {"max_iter": 300},
+    "max_features_0.5": {"max_iter": 300},
+    "no_monotone": {"monotone": False, "max_iter": 300},
+}
+
+
+def _truth_at(truth: Path, as_of: str, pids: pl.Series) -> np.ndarray:
+    t = pl.read_parquet(truth / "households.parquet").filter(pl.col("as_of") == as_of)
+    j = pl.DataFrame({"household_pid": pids}).join(
+        t.select("household_pid", "p_crisis_12m"), on="household_pid", how="left"
+    )
+    return j["p_crisis_12m"].fill_null(0.0).to_numpy()
+
+
+def _big_regression(X: np.ndarray, target: np.ndarray, monotone=None):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    # log-odds of the true probability: the top of the list spread out as a ranking needs
+    p = np.clip(target, 1e-6, 1 - 1e-6)
+    est = HistGradientBoostingRegressor(
+        **BIG, early_stopping=False, random_state=0, monotonic_cst=monotone
+    )
+    return est.fit(X, np.log(p) - np.log1p(-p))
+
+
+def _halves(pids: np.ndarray) -> np.ndarray:
+    from hearth.modelling.training.sampling import household_folds
+
+    return household_folds(pids, 2)
+
+
+def _quality(truth: Path, frame: pl.DataFrame, scores: np.ndarray, as_of: str) -> dict:
+    q = expected_quality(
+        truth, frame.select("household_pid").with_columns(pl.Series("score", scores)), as_of
+    )
+    return {
+        "precision_ratio_to_oracle": round(q["precision_ratio_to_oracle"], 4),
+        "model_expected_precision": round(q["model_expected_precision"], 4),
+        "oracle_expected_precision": round(q["oracle_expected_precision"], 4),
+    }
+
+
+def _recipe_trees(X, y, pids, names, params, rows=None):
+    """The recipe's trees as the refit fits them (ranking only: the calibration keeps the
+    order), sized to the crises they learn from."""
+    from hearth.modelling.training.fit import raw_fits
+
+    if rows is not None:
+        X, y, pids = X[rows], y[rows], pids[rows]
+    sized = params.sized(int(y.sum()), len(y))
+    got = raw_fits(["gradient_boosting"], X, y, pids, names, sized, "crossfit")
+    return got["gradient_boosting"].model, sized
+
+
+def _recipe_regression(X, target, names, params, rows=None):
+    """The recipe's trees' shape (sized to the crises the same households had), fitted on the
+    true probability's log-odds, as many iterations as the recipe allows."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from hearth.modelling.training.fit import make_estimator
+
+    p = np.clip(target, 1e-6, 1 - 1e-6)
+    z = np.log(p) - np.log1p(-p)
+    if rows is not None:
+        X, z = X[rows], z[rows]
+    # the recipe's trees' settings, a regression's loss
+    trees = make_estimator("gradient_boosting", params, names).get_params()
+    shared = HistGradientBoostingRegressor().get_params().keys() - {"loss", "scoring"}
+    est = HistGradientBoostingRegressor(**{k: trees[k] for k in shared if k in trees})
+    return est.fit(X, z)
+
+
+def _history_columns(frame: pl.DataFrame, cat, history: int) -> tuple[pl.DataFrame, list[str]]:
+    """Each theme's records over all `history` months there is, per year of history."""
+    exprs = []
+    for f in cat.features:
+        if f.kind == "count" and f.window == 36 and f.members:
+            exprs.append((pl.col(f.name) * 12.0 / history).alias(f"{f.key}_per_year_all"))
+    frame = frame.with_columns(exprs)
+    return frame, [e.meta.output_name() for e in exprs]
+
+
+def run(work: Path, experiments: list[str]) -> list[dict]:
+    from hearth.features.build import load_window
+    from hearth.features.catalogue import load_catalogue
+    from hearth.features.design import Design, cap_recency, recency_cap
+    from hearth.modelling.training.params import TrainParams
+    from hearth.modelling.training.selection import labelled_window
+    from hearth.warehouse import connect
+
+    cat = load_catalogue()
+    truth = work / "_truth"
+    with connect(work / "bench.duckdb", read_only=True) as con:
+        from hearth.features.design import history_months
+
+        design = Design.for_run(con, None)
+        h12 = history_months(con, design.valid_as_of)
+        h0 = history_months(con, design.score_as_of)
+        latest = labelled_window(con, design.valid_as_of, recency_cap(h12))
+        raw_latest, _ = load_window(con, design.valid_as_of)
+        score_raw, _ = load_window(con, design.score_as_of)
+    T, T12 = design.score_as_of, design.valid_as_of
+    names = cat.usable_names(h12)
+    cap = recency_cap(h12)
+    score = cap_recency(score_raw, cap)
+    X_T = score.select(names).to_numpy().astype(np.float32)
+    X_12 = latest.X(names)
+    y12, pids12 = latest.y, latest.pids
+    p_T = _truth_at(truth, T, score["household_pid"])
+    p_12 = _truth_at(truth, T12, latest.frame["household_pid"])
+    params = TrainParams()
+    out: list[dict] = []
+
+    def record(row: dict) -> None:
+        row = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
+        print(json.dumps(row), flush=True)
+        out.append(row)
+
+    def ceiling(label: str, frame: pl.DataFrame, cols: list[str], as_of: str, p: np.ndarray):
+        X = frame.select(cols).to_numpy().astype(np.float32)
+        half = _halves(frame["household_pid"].to_numpy())
+        s = np.zeros(len(p))
+        t, cpu = time.perf_counter(), time.process_time()
+        seen = {}
+        for h in (0, 1):
+            est = _big_regression(X[half != h], p[half != h])
+            s[half == h] = est.predict(X[half == h])
+            if h == 0:  # how well it fits what it saw (its own error at the top)
+                seen = _quality(
+                    truth,
+                    frame.filter(pl.Series(half != h)),
+                    est.predict(X[half != h]),
+                    as_of,
+                )
+        record(
+            {
+                "experiment": label,
+                "as_of": as_of,
+                **_quality(truth, frame, s, as_of),
+                "in_sample_ratio": seen["precision_ratio_to_oracle"],
+                "features": len(cols),
+                "households": len(p),
+                "fit_seconds": time.perf_counter() - t,
+                "fit_cpu_seconds": time.process_time() - cpu,
+                "model": BIG,
+            }
+        )
+
+    for exp in experiments:
+        t, cpu = time.perf_counter(), time.process_time()
+        if exp == "ceiling":
+            ceiling("ceiling: the recipe's features, true target at T", score, names, T, p_T)
+        elif exp == "ceiling_all":
+            all_names = cat.usable_names(h0)
+            frame = cap_recency(score_raw, recency_cap(h0))
+            ceiling(
+                "ceiling_all: every feature of T's history, true target", frame, all_names, T, p_T
+            )
+        elif exp == "ceiling_recency":
+            frame, extra = _history_columns(cap_recency(score_raw, cap), cat, h0)
+            ceiling(
+                "ceiling_recency: the recipe's features and each theme per year of all history",
+                frame,
+                names + extra,
+                T,
+                p_T,
+            )
+        elif exp == "true_target":
+            est = _big_regression(X_12, p_12)
+            record(
+                {
+                    "experiment": "true_target: the large regression on the true p at T-12",
+                    **_quality(truth, score, est.predict(X_T), T),
+                    "fit_cpu_seconds": time.process_time() - cpu,
+                }
+            )
+            sized = params.sized(int(y12.sum()), len(y12))
+            est = _recipe_regression(X_12, p_12, names, sized)
+            record(
+                {
+                    "experiment": "true_target: the recipe's trees (monotone, sized, 150 "
+                    "iterations) on the true p at T-12",
+                    **_quality(truth, score, est.predict(X_T), T),
+                    "tree_leaves": sized.max_leaf_nodes,
+                    "fit_cpu_seconds": time.process_time() - cpu,
+                }
+            )
+        elif exp == "labels":
+            est, sized = _recipe_trees(X_12, y12, pids12, names, params)
+            record(
+                {
+                    "experiment": "labels: the recipe's trees on the crises after T-12",
+                    **_quality(truth, score, est.predict_proba(X_T)[:, 1], T),
+                    "tree_leaves": sized.max_leaf_nodes,
+                    "boosting_iterations": int(est.n_iter_),
+                    "fit_cpu_seconds": time.process_time() - cpu,
+                }
+            )
+        elif exp == "curve":
+            from hearth.modelling.training.sampling import household_folds
+
+            quarter = household_folds(pids12, 4)
+            for share, rows in (
+                (0.25, quarter == 0),
+                (0.5, quarter <= 1),
+            ):
+                cpu = time.process_time()
+                est, sized = _recipe_trees(X_12, y12, pids12, names, params, rows)
+                record(
+                    {
+                        "experiment": f"curve: labels, {share:.0%} of the training households",
+                        **_quality(truth, score, est.predict_proba(X_T)[:, 1], T),
+                        "crises_in_training": int(y12[rows].sum()),
+                        "tree_leaves": sized.max_leaf_nodes,
+                        "boosting_iterations": int(est.n_iter_),
+                        "fit_cpu_seconds": time.process_time() - cpu,
+                    }
+                )
+                reg = _recipe_regression(X_12, p_12, names, sized, rows)
+                record(
+                    {
+                        "experiment": f"curve: true target, {share:.0%} of the training "
+                        "households (the recipe's trees, sized as with labels)",
+                        **_quality(truth, score, reg.predict(X_T), T),
+                    }
+                )
+        elif exp.startswith("knob:"):
+            knob = exp.split(":", 1)[1]
+            changed = replace(params, **KNOBS[knob])
+            est, sized = _recipe_trees(X_12, y12, pids12, names, changed)
+            record(
+                {
+                    "experiment": f"knob {knob}: {KNOBS[knob]}",
+                    **_quality(truth, score, est.predict_proba(X_T)[:, 1], T),
+                    "tree_leaves": sized.max_leaf_nodes,
+                    "min_samples_leaf": sized.min_samples_leaf,
+                    "boosting_iterations": int(est.n_iter_),
+                    "fit_cpu_seconds": time.process_time() - cpu,
+                }
+            )
+        elif exp.startswith("staged:"):
+            # one fit of the recipe's trees (a knob changed, or "base"), ranked at T after each
+            # number of iterations: the curve the out-of-fold stopping picks a point of
+            knob = exp.split(":", 1)[1]
+            changed = replace(params, **KNOBS.get(knob, {}))
+            sized = changed.sized(int(y12.sum()), len(y12))
+            from hearth.modelling.training.fit import make_estimator
+
+            est = make_estimator("gradient_boosting", sized, names)
+            if knob.startswith("max_features_"):
+                est.set_params(max_features=float(knob.split("_")[-1]))
+            est.fit(X_12, y12)
+            curve = {}
+            for i, s in enumerate(est.staged_predict_proba(X_T), start=1):
+                if i % 25 == 0 or i == est.n_iter_:
+                    curve[i] = _quality(truth, score, s[:, 1], T)["precision_ratio_to_oracle"]
+            record(
+                {
+                    "experiment": f"staged {knob}: {KNOBS.get(knob, {})} one fit on every "
+                    "household at T-12, the ratio at T after each 25 iterations",
+                    "ratio_by_iterations": curve,
+                    "tree_leaves": sized.max_leaf_nodes,
+                    "min_samples_leaf": sized.min_samples_leaf,
+                    "fit_cpu_seconds": time.process_time() - cpu,
+                }
+            )
+        elif exp == "stretch":
+            # the recipe's trees as fitted at T-12 (24 months of history: the longest window
+            # is all of it), scoring T with the longest window read as all T's history
+            est, sized = _recipe_trees(X_12, y12, pids12, names, params)
+            longest = max(w for w in cat.windows if w <= h12)
+            for how in ("as the recipe", "all", "all per longest", "all, recency"):
+                frame = score
+                if how != "as the recipe":
+                    swap = []
+                    for n in names:
+                        f = cat.by_name(n)
+                        if f.kind == "count" and f.window == longest:
+                            full = pl.col(n.replace(f"_{longest}m", f"_{max(cat.windows)}m"))
+                            scale = longest / h0 if how == "all per longest" else 1.0
+                            swap.append((full * scale).alias(n))
+                    if how == "all, recency":
+                        for n in names:
+                            if cat.by_name(n).kind == "recency":
+                                raw = score_raw[n]
+                                swap.append(
+                                    pl.when(pl.Series(raw <= h0))
+                                    .then(pl.col(n).clip(upper_bound=cap))
+                                    .otherwise(pl.col(n))
+                                    .alias(n)
+                                )
+                    frame = score.with_columns(swap)
+                s = est.predict_proba(frame.select(names).to_numpy().astype(np.float32))[:, 1]
+                record(
+                    {
+                        "experiment": f"stretch ({how}): the recipe's trees on the crises after "
+                        "T-12, the longest window at T read over all T's history",
+                        **_quality(truth, score, s, T),
+                        "boosting_iterations": int(est.n_iter_),
+                        "fit_cpu_seconds": time.process_time() - cpu,
+                    }
+                )
+        elif exp == "recency":
+            f12, extra = _history_columns(cap_recency(raw_latest, cap), cat, h12)
+            fT, _ = _history_columns(score, cat, h0)
+            cols = names + extra
+            Xa = f12.select(cols).to_numpy().astype(np.float32)
+            est, sized = _recipe_trees(Xa, y12, pids12, cols, params)
+            s = est.predict_proba(fT.select(cols).to_numpy().astype(np.float32))[:, 1]
+            record(
+                {
+                    "experiment": "recency: labels, the recipe's features and each theme per "
+                    "year of all the history there is",
+                    **_quality(truth, score, s, T),
+                    "boosting_iterations": int(est.n_iter_),
+                    "fit_cpu_seconds": time.process_time() - cpu,
+                }
+            )
+        else:
+            raise SystemExit(f"Unknown experiment {exp!r}.")
+        print(f"  ({exp}: {time.perf_counter() - t:.0f} s)", flush=True)
+    return out
+
+
+def main() -> None:
+    from benchmarks.quality_variants import bench_main
+
+    bench_main(__doc__, 100_000, 241, "experiments", "ceiling,ceiling_all,true_target,labels", run)
+
+
+if __name__ == "__main__":
+    main()
