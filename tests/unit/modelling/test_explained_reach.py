@@ -8,11 +8,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import duckdb
-import numpy as np
 import polars as pl
 import pytest
 
-from hearth.features.catalogue import load_catalogue
 from hearth.modelling.scoring.on_demand import (
     KeptScorer,
     Unexplainable,
@@ -26,9 +24,8 @@ from hearth.modelling.scoring.score import (
     score_households,
     scored,
 )
-from hearth.modelling.training.fit import make_estimator
-from hearth.modelling.training.params import TrainParams
-from tests.support.role_world import CAP, feature_world
+from tests.support.fitted_world import fitted_world
+from tests.support.role_world import CAP
 
 N = 500
 REACH = 130  # not a chunk boundary
@@ -36,14 +33,7 @@ REACH = 130  # not a chunk boundary
 
 @pytest.fixture(scope="module")
 def world():
-    cat = load_catalogue()
-    frame = feature_world(N, seed=17)
-    names = [f.name for f in cat.features if f.kind in ("household", "derived", "recency")]
-    rng = np.random.default_rng(5)
-    logit = (-3 + 0.8 * frame["crisis_records_12m"] + 0.6 * frame["asb_12m"]).to_numpy()
-    y = (rng.random(N) < 1 / (1 + np.exp(-logit))).astype(int)
-    model = make_estimator("gradient_boosting", TrainParams(max_iter=20), names)
-    model.fit(frame.select(names).to_numpy(), y)
+    model, names, frame = fitted_world(N, seed=17, label_seed=5)
     eager = score_households(model, names, frame, recency_cap=CAP)  # every rank explained
     return model, names, frame, eager
 

@@ -9,27 +9,17 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hearth.features.catalogue import load_catalogue
 from hearth.modelling.scoring.ranking import load_scores, store_scores
 from hearth.modelling.scoring.score import SCORE_COLUMNS, score_households, scored
-from hearth.modelling.training.fit import make_estimator
-from hearth.modelling.training.params import TrainParams
-from tests.support.role_world import CAP, feature_world
+from tests.support.fitted_world import fitted_world
+from tests.support.role_world import CAP
 
 N = 600
 
 
 @pytest.fixture(scope="module")
 def world():
-    cat = load_catalogue()
-    frame = feature_world(N, seed=11)
-    names = [f.name for f in cat.features if f.kind in ("household", "derived", "recency")]
-    rng = np.random.default_rng(3)
-    logit = (-3 + 0.8 * frame["crisis_records_12m"] + 0.6 * frame["asb_12m"]).to_numpy()
-    y = (rng.random(N) < 1 / (1 + np.exp(-logit))).astype(int)
-    model = make_estimator("gradient_boosting", TrainParams(max_iter=20), names)
-    model.fit(frame.select(names).to_numpy(), y)
-    return model, names, frame
+    return fitted_world(N, seed=11, label_seed=3)
 
 
 def test_the_list_in_chunks_is_the_list_whole(world):
