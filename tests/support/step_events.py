@@ -1,5 +1,6 @@
 """A run's step spans from Dagster's own step events (STEP_START, then STEP_SUCCESS or
-STEP_FAILURE) in the instance's event log, and which of them overlapped in time."""
+STEP_FAILURE) in the instance's event log, which of them overlapped in time, and whether the
+executor launched steps side by side (by the order of its events, not by the clock)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,41 @@ def step_spans(dagster_home: Path, run_id: str) -> dict[str, tuple[float, float]
         else:
             os.environ["DAGSTER_HOME"] = previous
     return {k: (starts[k], ends[k]) for k in starts if k in ends}
+
+
+def launched_together(dagster_home: Path, run_id: str, prefix: str) -> list[str]:
+    """The steps whose key starts with `prefix` that the multiprocess executor launched before
+    any of them ended, in the event log's own order. Its parent process launches every ready
+    step up to its limit (`max_concurrent`) in one pass and reads the steps' ends only after,
+    so with a limit of 2 both authorities' steps are here however quick each one is; with a
+    limit of 1 only the first. Spans in time can miss that when the steps take less time than
+    starting a subprocess does."""
+    import dagster as dg
+
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        kinds = {
+            dg.DagsterEventType.STEP_WORKER_STARTING,
+            dg.DagsterEventType.STEP_SUCCESS,
+            dg.DagsterEventType.STEP_FAILURE,
+        }
+        connection = dg.DagsterInstance.get().get_records_for_run(run_id, of_type=kinds)
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+    launched: list[str] = []
+    for record in sorted(connection.records, key=lambda r: r.storage_id):
+        entry = record.event_log_entry
+        key = entry.step_key or ""
+        if not key.startswith(prefix):
+            continue
+        if entry.dagster_event.event_type_value != "STEP_WORKER_STARTING":
+            break
+        launched.append(key)
+    return launched
 
 
 def overlaps(spans: dict[str, tuple[float, float]], prefix: str) -> dict[tuple[str, str], float]:
