@@ -90,7 +90,11 @@ import polars as pl
 
 from benchmarks.run import RESULTS, _commit, expected_quality
 
-HISTORY = 24  # months of extracts before the first cycle (train at M-12 with 12 of history)
+# Months of extracts before the first cycle by default (the first cycle then trains at M-12
+# with 12 months of history: the model's features grow until cycle 13). `--history full`
+# (`full_history()`, 48) gives the first cycle's model every feature and the longest recency
+# it will ever have, as a partnership with years of records trains with.
+HISTORY = 24
 ARMS = ("naive", "safe", "explicit", "corrected")
 VISITED = "offered_from_list"  # the explicit arm's indicator: 1 in training, 0 when scoring
 # Crisis records per household and month, as Hearth holds them at an as-of month (arrived
@@ -125,6 +129,7 @@ class Settings:
     keep_scores: bool = False  # each cycle's scores kept beside the arm (lottery_placebo.py)
     known_ratio: float | None = None  # safe arm: the offer ratio given, not read from the lottery
     hold_months: int | None = None  # a draw held out this long (Hearth: 12), else to generation end
+    history: int = HISTORY  # months of extracts written before the first cycle
 
     @property
     def capacity(self) -> int:
@@ -132,7 +137,7 @@ class Settings:
 
     @property
     def months(self) -> int:
-        return HISTORY + self.cycles
+        return self.history + self.cycles
 
 
 @dataclass
@@ -333,6 +338,23 @@ class Arm:
         return PublishedList(pid, np.arange(1, pid.size + 1), f"v{c + 1}", held)
 
 
+def full_history() -> int:
+    """The fewest months of extracts before the first cycle with which the first cycle's model
+    (trained at M-12) already has every feature of the catalogue and the longest "months since"
+    it will ever have (`usable_names`, `recency_cap`): from then on the loop's models differ
+    only by what the world and the lists did, never by history gained."""
+    from hearth.features.catalogue import load_catalogue
+    from hearth.features.design import recency_cap
+
+    cat = load_catalogue()
+    ceiling = 12 * 100  # more history than any window or cap asks for
+    top = (cat.usable_names(ceiling), recency_cap(ceiling))
+    h = 1
+    while (cat.usable_names(h), recency_cap(h)) != top:
+        h += 1
+    return h + 12
+
+
 def keep_scores(folder: Path, arm: str, s: Settings, as_of: str, scores: pl.DataFrame) -> None:
     """Every household's score as of one cycle, and once the arm's settings, for
     `benchmarks/lottery_placebo.py` (on a naive arm without effect the scores do not depend on
@@ -388,7 +410,7 @@ def run_arm(name: str, s: Settings, work: Path, progress) -> Arm:
             )
         return out
 
-    partnership = Partnership(loop, lister, start=month_name(first + HISTORY))
+    partnership = Partnership(loop, lister, start=month_name(first + s.history))
     last = [0.0]
 
     def synth_progress(stage: str, fraction: float) -> None:
@@ -773,6 +795,15 @@ def main(argv: list[str] | None = None) -> Path:
         help="A household drawn stays held out this many months from its draw (Hearth's rule: "
         "12, hearth/modelling/scoring/holdout_run.py) instead of until its generation ends.",
     )
+    ap.add_argument(
+        "--history",
+        default=str(HISTORY),
+        help=f"Months of extracts before the first cycle ({HISTORY} by default: the first "
+        "cycle's model trains with 12 months of history and gains features until cycle 13), "
+        "or 'full': the fewest with which the first cycle's model has every feature and the "
+        "longest recency (48 with today's catalogue), so no cycle's model differs from the "
+        "first by history gained.",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-feedback"))
     ap.add_argument("--out", type=Path, default=RESULTS, help="Folder for the results file.")
     ap.add_argument("--tag", default="")
@@ -782,6 +813,13 @@ def main(argv: list[str] | None = None) -> Path:
         ap.error(f"--arms takes {', '.join(ARMS)}, comma-separated.")
     if args.cycles < 1 or args.households < 200:
         ap.error("--cycles must be at least 1 and --households at least 200.")
+    history = full_history() if args.history == "full" else int_or_none(args.history)
+    if history is None or history < 13:
+        ap.error(
+            f"--history takes a number of months, at least 13 (the first cycle trains 12 "
+            f"months before it, on at least a month of extracts), or 'full'; got "
+            f"{args.history!r}."
+        )
     s = Settings(
         args.households,
         args.seed,
@@ -803,6 +841,7 @@ def main(argv: list[str] | None = None) -> Path:
         keep_scores=args.keep_scores,
         known_ratio=args.known_ratio,
         hold_months=args.hold_months,
+        history=history,
     )
     t0 = time.perf_counter()
 
@@ -834,6 +873,13 @@ def main(argv: list[str] | None = None) -> Path:
     progress(f"wrote {path}")
     print(json.dumps(result["summary"], indent=2))
     return path
+
+
+def int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":
