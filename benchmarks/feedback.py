@@ -95,7 +95,11 @@ from benchmarks.run import RESULTS, _commit, expected_quality
 # (`full_history()`, 48) gives the first cycle's model every feature and the longest recency
 # it will ever have, as a partnership with years of records trains with.
 HISTORY = 24
-ARMS = ("naive", "safe", "explicit", "corrected")
+ARMS = ("naive", "safe", "explicit", "corrected", "reference")
+# The reference arm: naive retraining in the same seed's world where a visit changes nothing
+# (effect 0): the world's and the model's own drift, against which the target is read.
+REFERENCE = "reference"
+TARGET = 0.02  # issue 26: safe updating stays within this of its first cycle
 VISITED = "offered_from_list"  # the explicit arm's indicator: 1 in training, 0 when scoring
 # Crisis records per household and month, as Hearth holds them at an as-of month (arrived
 # before it): what an analyst of the warehouse could count.
@@ -355,6 +359,11 @@ def full_history() -> int:
     return h + 12
 
 
+def arm_effect(name: str, s: Settings) -> float:
+    """The true effect of a completed visit in this arm's world: none in the reference's."""
+    return 0.0 if name == REFERENCE else s.effect
+
+
 def keep_scores(folder: Path, arm: str, s: Settings, as_of: str, scores: pl.DataFrame) -> None:
     """Every household's score as of one cycle, and once the arm's settings, for
     `benchmarks/lottery_placebo.py` (on a naive arm without effect the scores do not depend on
@@ -390,7 +399,7 @@ def run_arm(name: str, s: Settings, work: Path, progress) -> Arm:
     end = "2025-12"  # in the past: the ingest refuses records dated after today
     first = parse_month(end) - s.months + 1
     loop = LoopParams(
-        effect=s.effect,
+        effect=arm_effect(name, s),
         effect_months=s.effect_months,
         accept=s.accept,
         capacity=s.capacity,
@@ -664,9 +673,15 @@ def evaluate(arms: dict[str, Arm], s: Settings) -> list[dict]:
                 "seconds": cyc.seconds,
                 "seconds_by_step": cyc.steps,
                 "effect": effect_at(arm, c, s),
+                "true_effect": arm_effect(name, s),
             }
         row["true_effect"] = s.effect
         out.append(row)
+    for name in arms:
+        first = out[0][name]["ratio_to_oracle"] if name in out[0] else None
+        for row in out:
+            if name in row and first is not None:
+                row[name]["ratio_minus_first"] = row[name]["ratio_to_oracle"] - first
     return out
 
 
@@ -704,6 +719,8 @@ def summarise(cycles: list[dict], s: Settings) -> dict:
         if "naive" in cycles[0]:
             gaps = [c[arm]["ratio_to_oracle"] - c["naive"]["ratio_to_oracle"] for c in cycles]
             out[arm]["mean_gap_to_naive"] = float(np.mean(gaps))
+    if any(a in cycles[0] for a in ("safe", "naive")):
+        out["first_cycle_target"] = first_cycle_target(cycles)
     if "safe" in cycles[0]:
         e = series("safe", "effect")[-1]
         out["effect_last_cycle"] = {
@@ -715,6 +732,95 @@ def summarise(cycles: list[dict], s: Settings) -> dict:
                 else bool(e["low"] <= s.effect <= (np.inf if e["high"] is None else e["high"]))
             ),
         }
+    return out
+
+
+# Settings an effect-0 reference from another run must share with the run it is read against
+# (the same world and lists but for the visits' effect).
+SAME_WORLD = ("households", "seed", "history", "accept", "holdout_share", "margin",
+              "capacity_share", "effect_months", "generation_months", "mess", "move",
+              "realistic", "calibration", "max_iter", "hold_months")  # fmt: skip
+
+
+def load_reference(path: Path, s: Settings) -> tuple[list[dict], dict]:
+    """An earlier run's effect-0 naive arm (or its reference arm), per cycle, to read this
+    run's figures against; refused in a sentence unless it is the same world without effect."""
+    got = json.loads(Path(path).read_text())
+    theirs = got["settings"]
+    differ = [k for k in SAME_WORLD if theirs.get(k) != asdict(s)[k]]
+    if differ:
+        raise ValueError(
+            f"The reference {path} is not this run's world: its {', '.join(differ)} "
+            f"{'differ' if len(differ) > 1 else 'differs'} from this run's."
+        )
+    arm = REFERENCE if REFERENCE in got["cycles"][0] else "naive"
+    if arm == "naive" and theirs.get("effect") != 0:
+        raise ValueError(
+            f"The reference {path} has a visit effect of {theirs.get('effect')}; a reference "
+            "is the same world where a visit changes nothing (--effect 0)."
+        )
+    if arm not in got["cycles"][0] or len(got["cycles"]) < s.cycles:
+        raise ValueError(
+            f"The reference {path} has no naive or reference arm over {s.cycles} cycles."
+        )
+    meta = {"file": Path(path).name, "commit": got.get("commit"), "arm": arm}
+    return [c[arm] | {"as_of": c["as_of"]} for c in got["cycles"][: s.cycles]], meta
+
+
+def with_reference(cycles: list[dict], reference: list[dict]) -> None:
+    """Each cycle's row gets the reference's figures (ratio, and its less the first cycle's,
+    the helped households' score over true risk) under `reference`."""
+    first = reference[0]["ratio_to_oracle"]
+    for row, ref in zip(cycles, reference, strict=True):
+        if ref["as_of"] != row["as_of"]:
+            raise ValueError(
+                f"The reference's cycle {row['cycle']} is as of {ref['as_of']}, this run's "
+                f"{row['as_of']}: not the same months."
+            )
+        keep = ("ratio_to_oracle", "helped_score_to_truth", "helped_top_ratio")
+        row[REFERENCE] = {k: ref.get(k) for k in keep} | {
+            "ratio_minus_first": ref["ratio_to_oracle"] - first
+        }
+
+
+def first_cycle_target(cycles: list[dict]) -> dict:
+    """Issue 26's "safe updating stays within 0.02 of its first cycle", per cycle, beside the
+    same reading of the effect-0 reference (the drift of a world where the list changes
+    nothing) and of naive retraining: each arm's ratio less its first cycle's, and the safe
+    and naive arms' less the reference's (both less their first cycles). The target read
+    plainly (every cycle's drop at most 0.02) and net of the reference."""
+    arms = [a for a in ("safe", "naive", REFERENCE) if a in cycles[0]]
+    ref = REFERENCE in cycles[0]
+    rows = []
+    for c in cycles:
+        row: dict = {"cycle": c["cycle"], "as_of": c["as_of"]}
+        for a in arms:
+            row[f"{a}_minus_first"] = c[a]["ratio_to_oracle"] - cycles[0][a]["ratio_to_oracle"]
+        for a in ("safe", "naive"):
+            if ref and a in arms:
+                row[f"{a}_net_of_reference"] = (
+                    row[f"{a}_minus_first"] - row[f"{REFERENCE}_minus_first"]
+                )
+        rows.append(row)
+    out: dict = {"target": TARGET, "per_cycle": rows}
+    for a in arms:
+        drop = max(0.0, -min(r[f"{a}_minus_first"] for r in rows))
+        worst = min(rows, key=lambda r, a=a: r[f"{a}_minus_first"])["cycle"]
+        out[a] = {"largest_drop_below_first": drop, "worst_cycle": worst,
+                  "within_target": bool(drop <= TARGET)}  # fmt: skip
+        if ref and a != REFERENCE:
+            net = max(0.0, -min(r[f"{a}_net_of_reference"] for r in rows))
+            out[a]["largest_drop_net_of_reference"] = net
+            out[a]["within_target_net_of_reference"] = bool(net <= TARGET)
+            gaps = [c[a]["ratio_to_oracle"] - c[REFERENCE]["ratio_to_oracle"] for c in cycles]
+            out[a]["mean_gap_to_reference"] = float(np.mean(gaps[1:])) if len(gaps) > 1 else 0.0
+            helped = [(c[a]["helped_score_to_truth"], c[REFERENCE]["helped_score_to_truth"])
+                      for c in cycles if c[a].get("helped_score_to_truth") is not None
+                      and c[REFERENCE].get("helped_score_to_truth") is not None]  # fmt: skip
+            if helped:
+                arm_mean, ref_mean = np.mean(helped, axis=0)
+                out[a]["helped_score_to_truth_mean"] = float(arm_mean)
+                out[a]["reference_helped_score_to_truth_mean"] = float(ref_mean)
     return out
 
 
@@ -804,6 +910,14 @@ def main(argv: list[str] | None = None) -> Path:
         "longest recency (48 with today's catalogue), so no cycle's model differs from the "
         "first by history gained.",
     )
+    ap.add_argument(
+        "--reference",
+        type=Path,
+        help="An earlier run's results file of the same world with --effect 0 (its naive arm, "
+        "or its reference arm): the target is then reported beside it, cycle by cycle "
+        "(summary's first_cycle_target). The arm 'reference' in --arms does the same in "
+        "this run.",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-feedback"))
     ap.add_argument("--out", type=Path, default=RESULTS, help="Folder for the results file.")
     ap.add_argument("--tag", default="")
@@ -843,6 +957,14 @@ def main(argv: list[str] | None = None) -> Path:
         hold_months=args.hold_months,
         history=history,
     )
+    reference, reference_meta = None, None
+    if args.reference is not None:
+        if REFERENCE in arms:
+            ap.error("--reference and the reference arm are the same thing: give one of them.")
+        try:
+            reference, reference_meta = load_reference(args.reference, s)
+        except (OSError, ValueError, KeyError) as exc:
+            ap.error(str(exc))
     t0 = time.perf_counter()
 
     def progress(msg: str) -> None:
@@ -857,12 +979,17 @@ def main(argv: list[str] | None = None) -> Path:
             done[name] = run_arm(name, s, work, progress)
     progress("evaluating against the truth")
     cycles = evaluate(done, s)
+    if reference is not None:
+        with_reference(cycles, reference)
+    elif REFERENCE in done:
+        reference_meta = {"file": None, "arm": REFERENCE}
     result = {
         "stamp": datetime.now().strftime("%Y-%m-%dT%H%M%S"),
         "commit": _commit(),
         "settings": {**asdict(s), "capacity": s.capacity, "months": s.months},
         "seconds": round(time.perf_counter() - t0, 1),
         "world": {n: a.partnership.summary for n, a in done.items()},
+        "reference": reference_meta,
         "summary": summarise(cycles, s),
         "cycles": cycles,
     }

@@ -1,0 +1,123 @@
+"""The closed-loop benchmark's history and its report of issue 26's first-cycle target
+(benchmarks/feedback.py): the first cycle's model can be given every feature it will ever
+have, and "safe updating stays within 0.02 of its first cycle" is read per cycle beside the
+effect-0 reference."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import pytest
+
+from benchmarks.feedback import (
+    HISTORY,
+    Settings,
+    first_cycle_target,
+    full_history,
+    load_reference,
+    main,
+    with_reference,
+)
+from hearth.features.catalogue import load_catalogue
+from hearth.features.design import recency_cap
+
+
+def test_full_history_is_the_fewest_months_with_every_feature_and_the_longest_recency():
+    cat = load_catalogue()
+    h = full_history()
+    assert h == 48  # today's catalogue: the 36-month windows and recency cap, trained at M-12
+    assert HISTORY == 24  # the default keeps the worlds measured before
+    ever = (cat.usable_names(1200), recency_cap(1200))
+    assert (cat.usable_names(h - 12), recency_cap(h - 12)) == ever
+    assert (cat.usable_names(h - 13), recency_cap(h - 13)) != ever
+
+
+def _cycle(c: int, **ratios: float) -> dict:
+    return {
+        "cycle": c,
+        "as_of": f"2024-{c:02d}",
+        **{a: {"ratio_to_oracle": r, "helped_score_to_truth": None} for a, r in ratios.items()},
+    }
+
+
+def test_the_target_is_read_per_cycle_beside_the_reference():
+    cycles = [
+        _cycle(1, safe=0.90, naive=0.90, reference=0.90),
+        _cycle(2, safe=0.85, naive=0.86, reference=0.86),  # everyone falls: the world's
+        _cycle(3, safe=0.89, naive=0.80, reference=0.905),
+    ]
+    got = first_cycle_target(cycles)
+    per = got["per_cycle"]
+    assert [r["cycle"] for r in per] == [1, 2, 3]
+    assert per[1]["safe_minus_first"] == pytest.approx(-0.05)
+    assert per[1]["reference_minus_first"] == pytest.approx(-0.04)
+    assert per[1]["safe_net_of_reference"] == pytest.approx(-0.01)
+    assert per[2]["naive_net_of_reference"] == pytest.approx(-0.105)
+    safe = got["safe"]
+    assert safe["largest_drop_below_first"] == pytest.approx(0.05) and safe["worst_cycle"] == 2
+    assert safe["within_target"] is False  # plainly: 0.05 below its first cycle
+    assert safe["largest_drop_net_of_reference"] == pytest.approx(0.015)
+    assert safe["within_target_net_of_reference"] is True
+    assert got["naive"]["within_target_net_of_reference"] is False
+    assert got["reference"]["largest_drop_below_first"] == pytest.approx(0.04)
+    assert safe["mean_gap_to_reference"] == pytest.approx((-0.01 - 0.015) / 2)
+
+
+def test_the_target_is_a_drop_of_0_02_and_a_rise_is_no_drop():
+    got = first_cycle_target([_cycle(1, safe=0.5), _cycle(2, safe=0.4801), _cycle(3, safe=0.6)])
+    assert got["safe"]["largest_drop_below_first"] == pytest.approx(0.0199)
+    assert got["safe"]["within_target"] is True
+    out = first_cycle_target([_cycle(1, safe=0.5), _cycle(2, safe=0.4799)])
+    assert out["safe"]["within_target"] is False
+    assert "largest_drop_net_of_reference" not in got["safe"]  # no reference, no net reading
+    rise = first_cycle_target([_cycle(1, safe=0.5), _cycle(2, safe=0.7)])
+    assert rise["safe"]["largest_drop_below_first"] == 0.0
+
+
+def _result(tmp_path: Path, s: Settings, name: str, arm: str = "naive") -> Path:
+    path = tmp_path / name
+    cycles = [_cycle(c, **{arm: 0.8 + 0.01 * c}) for c in range(1, s.cycles + 1)]
+    path.write_text(json.dumps({"settings": asdict(s), "commit": "abc", "cycles": cycles}))
+    return path
+
+
+def test_a_reference_must_be_the_same_world_without_effect(tmp_path: Path):
+    s = Settings(1000, 7, 3, effect=-0.3, history=48)
+    ref, meta = load_reference(_result(tmp_path, replace(s, effect=0.0), "ok.json"), s)
+    assert meta["arm"] == "naive" and [r["as_of"] for r in ref] == ["2024-01", "2024-02", "2024-03"]
+    cycles = [_cycle(c, safe=0.8) for c in (1, 2, 3)]
+    with_reference(cycles, ref)
+    assert cycles[2]["reference"]["ratio_minus_first"] == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="its history differs"):
+        load_reference(_result(tmp_path, replace(s, effect=0.0, history=24), "h.json"), s)
+    with pytest.raises(ValueError, match="visit effect of -0.3"):
+        load_reference(_result(tmp_path, s, "e.json"), s)
+    # a run's own reference arm is effect 0 whatever the run's effect
+    _, meta = load_reference(_result(tmp_path, s, "arm.json", arm="reference"), s)
+    assert meta["arm"] == "reference"
+    shifted = [_cycle(c, safe=0.8) for c in (2, 3, 4)]
+    with pytest.raises(ValueError, match="not the same months"):
+        with_reference(shifted, ref)
+
+
+def test_the_reference_arm_runs_the_same_world_with_no_visit_working(tmp_path: Path):
+    path = main(
+        ["--households", "600", "--seed", "5", "--cycles", "2", "--holdout-share", "0.2",
+         "--capacity", "0.02", "--history", "14", "--arms", "naive,reference",
+         "--work", str(tmp_path / "work"), "--out", str(tmp_path)]
+    )  # fmt: skip
+    result = json.loads(path.read_text())
+    assert result["settings"]["history"] == 14 and result["settings"]["months"] == 16
+    assert result["cycles"][0]["as_of"] == "2025-11"  # the world's 15th month of 16
+    assert result["world"]["reference"]["params"]["effect"] == 0.0
+    assert result["world"]["reference"]["crises_prevented"] == 0
+    assert result["world"]["naive"]["params"]["effect"] == -0.3
+    assert result["cycles"][1]["reference"]["true_effect"] == 0.0
+    # the first list is the same in both (same world before any visit), so is cycle 1
+    first = result["cycles"][0]
+    assert first["naive"]["ratio_to_oracle"] == first["reference"]["ratio_to_oracle"]
+    target = result["summary"]["first_cycle_target"]
+    assert target["per_cycle"][0]["naive_net_of_reference"] == 0.0
+    assert "within_target_net_of_reference" in target["naive"]
