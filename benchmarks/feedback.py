@@ -6,7 +6,14 @@ partnership see whether the visits work? Run by hand, never in CI, one at a time
         --effect -0.3 --accept 0.6 --holdout-share 0.1
 
 Each arm is one synthetic world (`hearth.synth.synthesise` with a `Partnership`,
-hearth/synth/loop.py) of 24 months of history and then one month per cycle. Before it writes
+hearth/synth/loop.py) of `--history` months (24 by default) and then one month per cycle; the
+world ends at 2025-12 whatever the history, so the cycles are its last months. With 24 the first
+cycle's model (trained 12 months before it) has 12 months of history: 225 features, recency
+capped at 12, until cycle 13 brings the 24-month counts and the trends, so early cycles differ
+from later ones by history gained, not only by what the lists did. `--history full` (48 with
+today's catalogue, `full_history()`) starts the loop after the history with which the model
+has every feature and the longest recency it will ever have, as a partnership with years of
+records. Before it writes
 each cycle's month, the world asks the arm for Hearth's list as of that month; the arm then
 
 1. ingests the extracts landed since the last cycle (Hearth's own `ingest_source`, every
@@ -69,7 +76,16 @@ run's seed and the cycle), next to the true effect; the intent-to-treat (offered
 out) beside it. Comparing visited listings with held-out draws instead (before this) counted a
 household listed again and again (the ones whose risk stays high) at every listing and dropped
 controls still under an earlier offer: biased either way, and on a real partnership who
-accepts is not random. Writes benchmarks/results/feedback-<stamp>.json.
+accepts is not random.
+
+Issue 26's target "safe updating stays within 0.02 of its first cycle" is reported per cycle
+(`summary.first_cycle_target`): each arm's ratio less its first cycle's, beside the same for
+the **effect-0 reference**, naive retraining in the same seed's world where a visit changes
+nothing (the world's and the model's own drift, the same lists in cycle 1): either an arm of
+this run (`--arms naive,safe,reference`) or an earlier run's results file (`--reference FILE`,
+refused unless the same world with `--effect 0`). The target is read plainly (every cycle's
+drop at most 0.02) and net of the reference (the arm's drop less the reference's). Writes
+benchmarks/results/feedback-<stamp>.json.
 """
 
 from __future__ import annotations
