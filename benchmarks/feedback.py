@@ -808,8 +808,8 @@ def first_cycle_target(cycles: list[dict]) -> dict:
     arms = [a for a in ("safe", "naive", REFERENCE) if a in cycles[0]]
     ref = REFERENCE in cycles[0]
     rows = []
-    for c in cycles:
-        row: dict = {"cycle": c["cycle"], "as_of": c["as_of"]}
+    for i, c in enumerate(cycles):
+        row: dict = {"cycle": c.get("cycle", i + 1), "as_of": c.get("as_of")}
         for a in arms:
             row[f"{a}_minus_first"] = c[a]["ratio_to_oracle"] - cycles[0][a]["ratio_to_oracle"]
         for a in ("safe", "naive"):
