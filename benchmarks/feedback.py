@@ -4,6 +4,8 @@ partnership see whether the visits work? Run by hand, never in CI, one at a time
     nice -n 10 .venv/bin/python -m benchmarks.feedback --households 20000 --seed 301 --cycles 24
     nice -n 10 .venv/bin/python -m benchmarks.feedback --households 40000 --seed 302 --cycles 24 \\
         --effect -0.3 --accept 0.6 --holdout-share 0.1
+    nice -n 5 .venv/bin/python -m benchmarks.feedback --households 40000 --seed 341 --cycles 24 \
+        --holdout-share 0.2 --hold-months 12 --history full --arms naive,safe,reference
 
 Each arm is one synthetic world (`hearth.synth.synthesise` with a `Partnership`,
 hearth/synth/loop.py) of `--history` months (24 by default) and then one month per cycle; the
