@@ -94,6 +94,7 @@ def build_world(
             "by_source": linkage_by_source(summary),
         }
         build_feature_sets(con, Design.for_run(con, None))
+    (work / "features_built").write_text(FEATURES_BUILT + "\n")
     # the raw extracts (made-up names) are not needed once the landing is made
     shutil.rmtree(work / "_raw", ignore_errors=True)
     (work / "linkage.json").write_text(json.dumps(linkage, indent=1) + "\n")
@@ -123,13 +124,21 @@ def exact_keys_only(agency: Path, work: Path) -> Path:
             "WHERE link_status = 'linked_by_tokens'"
         )
         build_feature_sets(con, Design.for_run(con, None))
+    (work / "features_built").write_text(FEATURES_BUILT + "\n")
     (work / "built").write_text("ok\n")
     return work
 
 
+# What the feature sets a world keeps were built as; a world built before this has its feature
+# sets built again (`_features_current`). "3-year rate": the 3-year window kept per 2 years
+# (hearth/features/windows.py: rate_scale), 2026-12-07.
+FEATURES_BUILT = "3-year rate"
+
+
 def _features_current(work: Path) -> None:
-    """A world built before the catalogue gained a feature has its feature sets built again
-    (the warehouse is kept): the same households and records, today's features."""
+    """A world built before the catalogue gained a feature, or before the features changed
+    what they hold (`FEATURES_BUILT`), has its feature sets built again (the warehouse is
+    kept): the same households and records, today's features."""
     from hearth.features.build import build_feature_sets, features_folder
     from hearth.features.catalogue import load_catalogue
     from hearth.features.design import Design
@@ -138,10 +147,15 @@ def _features_current(work: Path) -> None:
     with connect(work / "bench.duckdb") as con:
         design = Design.for_run(con, None)
         kept = features_folder(con) / f"features_{design.score_as_of}.parquet"
-        if set(load_catalogue().names) <= set(pl.read_parquet_schema(kept)):
+        stamp = work / "features_built"
+        built = stamp.read_text().strip() if stamp.exists() else ""
+        if set(load_catalogue().names) <= set(pl.read_parquet_schema(kept)) and (
+            built == FEATURES_BUILT
+        ):
             return
-        print(f"Building the feature sets of {work.name} again: the catalogue has new features.")
+        print(f"Building the feature sets of {work.name} again: the features have changed.")
         build_feature_sets(con, design)
+    stamp.write_text(FEATURES_BUILT + "\n")
 
 
 def run_recipe(work: Path, params, sharing: bool) -> dict:

@@ -146,11 +146,15 @@ def _recipe_regression(X, target, names, params, rows=None):
 
 
 def _history_columns(frame: pl.DataFrame, cat, history: int) -> tuple[pl.DataFrame, list[str]]:
-    """Each theme's records over all `history` months there is, per year of history."""
+    """Each theme's records over all `history` months there is, per year of history (the
+    3-year window is kept per 2 years over them: `rate_scale`)."""
+    from hearth.features.windows import rate_scale
+
     exprs = []
     for f in cat.features:
         if f.kind == "count" and f.window == 36 and f.members:
-            exprs.append((pl.col(f.name) * 12.0 / history).alias(f"{f.key}_per_year_all"))
+            count = pl.col(f.name) / rate_scale(36, history)
+            exprs.append((count * 12.0 / min(history, 36)).alias(f"{f.key}_per_year_all"))
     frame = frame.with_columns(exprs)
     return frame, [e.meta.output_name() for e in exprs]
 
@@ -159,6 +163,7 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
     from hearth.features.build import load_window
     from hearth.features.catalogue import load_catalogue
     from hearth.features.design import Design, cap_recency, recency_cap
+    from hearth.features.windows import rate_scale
     from hearth.modelling.training.params import TrainParams
     from hearth.modelling.training.selection import labelled_window
     from hearth.warehouse import connect
@@ -351,7 +356,9 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
                     for n in names:
                         f = cat.by_name(n)
                         if f.kind == "count" and f.window == longest:
+                            # the 3-year window is kept per 2 years (`rate_scale`): its count
                             full = pl.col(n.replace(f"_{longest}m", f"_{max(cat.windows)}m"))
+                            full = full / rate_scale(max(cat.windows), h0)
                             scale = longest / h0 if how == "all per longest" else 1.0
                             swap.append((full * scale).alias(n))
                     if how == "all, recency":

@@ -10,10 +10,8 @@ import polars as pl
 
 from hearth.atomic import write_atomically
 from hearth.features.catalogue import NO_EVENT_MONTHS, Catalogue, load_catalogue
-from hearth.features.design import (
-    Design,
-    require_history,
-)
+from hearth.features.design import Design, history_months, require_history
+from hearth.features.windows import rate_scale
 from hearth.months import add_months, month_start
 from hearth.warehouse import query, query_one
 
@@ -35,10 +33,13 @@ def _load_event_map(con: duckdb.DuckDBPyConnection, cat: Catalogue) -> None:
     con.register("feature_event_map", frame)
 
 
-def _event_columns(cat: Catalogue, households: pl.Series, counts: pl.DataFrame) -> pl.DataFrame:
+def _event_columns(
+    cat: Catalogue, households: pl.Series, counts: pl.DataFrame, history: int
+) -> pl.DataFrame:
     """Spread the long (household, feature key, statistics) counts into one column per
     catalogue feature, in the households' order: a scatter into arrays, far cheaper than a
-    pivot on a million households."""
+    pivot on a million households. A window longer than 2 years is kept as a rate over the
+    `history` months there are (`rate_scale`); the themes add up the rates."""
     keys = [f.key for f in cat.features if f.kind == "recency" and not f.members]
     n, slot = len(households), {k: i for i, k in enumerate(keys)}
     rows = pl.DataFrame({"household_pid": households}).with_row_index("row")
@@ -47,6 +48,7 @@ def _event_columns(cat: Catalogue, households: pl.Series, counts: pl.DataFrame) 
     )
     r = hits["row"].to_numpy()
     c = hits["feature_key"].replace_strict(slot, return_dtype=pl.Int64).to_numpy()
+    scale = {f"c{w}": rate_scale(w, history) for w in cat.windows}
     stats = {f"c{w}": (f"_{w}m", 0.0) for w in cat.windows} | {
         "trend": ("_trend", 0.0),
         "months_since": ("_months_since", float(NO_EVENT_MONTHS)),
@@ -56,6 +58,8 @@ def _event_columns(cat: Catalogue, households: pl.Series, counts: pl.DataFrame) 
         grid = np.full((n, len(keys)), empty, dtype=np.float32)
         if stat == "trend":
             grid[r, c] = (hits["c12"] - hits["c12_before"]).to_numpy()
+        elif scale.get(stat, 1.0) != 1.0:
+            grid[r, c] = (hits[stat] * scale[stat]).to_numpy()
         else:
             grid[r, c] = hits[stat].to_numpy()
         for key, i in slot.items():
@@ -139,7 +143,8 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
     counts = query(con, "features/event_counts", params).pl()
     confidence = _confidence_columns(con, cat, base["household_pid"], params)
     con.unregister("feature_event_map")
-    wide = base.hstack(_event_columns(cat, base["household_pid"], counts)).hstack(confidence)
+    events = _event_columns(cat, base["household_pid"], counts, history_months(con, as_of))
+    wide = base.hstack(events).hstack(confidence)
     wide = wide.with_columns(theme_columns(cat))
     agencies_12m = [
         pl.sum_horizontal(

@@ -26,12 +26,12 @@ from hearth.features.catalogue_checks import (
     register_column,
 )
 from hearth.features.confidence import Confidence, read_confidence, share_specs
+from hearth.features.windows import amount, amount_words, usable_windows, window_words
 from hearth.quality.contracts import ROLES
 from hearth.settings import SQL_DIR
 from hearth.sources import SOURCES, event_code_parts
 
 NO_EVENT_MONTHS = 99  # "months since" for a household with no such record in three years
-WINDOW_WORDS = {3: "3 months", 6: "6 months", 12: "12 months", 24: "2 years", 36: "3 years"}
 TREND_HISTORY = 24  # a trend compares the last 12 months with the 12 before
 
 
@@ -70,10 +70,9 @@ class Feature:
         """The feature and its value in plain words, as a reason reads. `recency_cap` is the
         longest look-back the model used: beyond it, "months since" reads as none."""
         if self.kind == "count":
-            n = int(round(value))
-            return (
-                f"{n} {self.one if n == 1 else self.many} in the last {WINDOW_WORDS[self.window]}"
-            )
+            n = amount(self.window, value)
+            words = self.one if n == 1 else self.many
+            return f"{amount_words(n)} {words} {window_words(self.window)}"
         if self.kind == "trend":
             n = int(round(value))
             if n > 0:
@@ -127,12 +126,13 @@ class Catalogue:
 
     def usable_names(self, history_months: int) -> list[str]:
         """The features a model trained with `history_months` of history before its training
-        date can use and mean the same at every later date: count windows no longer than that
-        history, trends only with two years of it. (Recency is capped instead, see
-        `recency_cap`.)"""
+        date can use and mean the same at every later date: the count windows of
+        `usable_windows` (from 2 years of history the 3-year rate), trends only with two years
+        of history ("months since" is capped instead, see `recency_cap`)."""
+        windows = usable_windows(self.windows, history_months)
         out = []
         for f in self.features:
-            if f.kind == "count" and f.window > history_months:
+            if f.kind == "count" and f.window not in windows:
                 continue
             if f.kind == "trend" and history_months < TREND_HISTORY:
                 continue

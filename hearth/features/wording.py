@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hearth.features.catalogue import NO_EVENT_MONTHS, WINDOW_WORDS, Catalogue, Feature, Kind
+from hearth.features.catalogue import NO_EVENT_MONTHS, Catalogue, Feature, Kind
 from hearth.features.link_words import confidence_words
+from hearth.features.windows import amount, amount_words, window_words
 
 MAX_KINDS = 3  # kinds of record named in one reason; the rest are counted together
 # the window a count of agencies involved is over (hearth/features/build.py builds it so)
@@ -119,16 +120,16 @@ def _and(items: list[str]) -> str:
 
 def _kinds(
     cat: Catalogue, f: Feature, values: Mapping[str, float], role: str | None, cap: int | None
-) -> list[tuple[Kind, int]] | None:
+) -> list[tuple[Kind, float]] | None:
     """The theme's kinds of record this household has, as `role` may read them, with their
-    count in the window (counts) or their months since (recency: only the latest kinds); None
-    if a member's value is unknown."""
+    count in the window as its words say it (`windows.amount`: a rate to one decimal) or their
+    months since (recency: only the latest kinds); None if a member's value is unknown."""
     kinds = visible_kinds(cat, f, role)
     raw = [(k, _kind_value(k, f, values)) for k in kinds]
     if any(v is None for _, v in raw):
         return None
     if f.kind == "count":
-        present = [(k, int(round(v))) for k, v in raw if round(v) > 0]
+        present = [(k, amount(f.window, v)) for k, v in raw if round(v) > 0]
         return sorted(present, key=lambda kv: -kv[1])
     months = [(k, int(round(v))) for k, v in raw]
     happened = [(k, m) for k, m in months if m < NO_EVENT_MONTHS and (cap is None or m <= cap)]
@@ -148,7 +149,7 @@ def _shared_tail(members: list[Kind]) -> int:
     return n
 
 
-def _list_kinds(members: list[Kind], counts: list[int] | None, rest: str = "") -> str:
+def _list_kinds(members: list[Kind], counts: list[float] | None, rest: str = "") -> str:
     """The kinds named together, their shared closing words said once: "4 standard-risk and
     2 high-risk domestic abuse incidents", "standard-risk and medium-risk domestic abuse
     incidents"; `rest` (the kinds not named) closes the list."""
@@ -159,32 +160,32 @@ def _list_kinds(members: list[Kind], counts: list[int] | None, rest: str = "") -
         words = (m.one if n == 1 else m.many).split()
         if tail:
             words = m.many.split()[:-tail]
-        items.append(f"{n} {' '.join(words)}" if counts else " ".join(words))
+        items.append(f"{amount_words(n)} {' '.join(words)}" if counts else " ".join(words))
     said = _and([*items, rest] if rest else items)
     return f"{said} {' '.join(members[0].many.split()[-tail:])}" if tail else said
 
 
-def _theme_words(f: Feature, kinds: list[tuple[Kind, int]], whole: bool, cap: int | None) -> str:
+def _theme_words(f: Feature, kinds: list[tuple[Kind, float]], whole: bool, cap: int | None) -> str:
     """The theme in the words of the kinds this household has; the theme's own name only for
     a role that reads it whole (to one that reads part of it, they are just records)."""
     one, many = (f.one, f.many) if whole else ("record", "records")
     if f.kind == "count":
         if len(kinds) == 1:  # one kind of record: the kind's own sentence
             return _describe(kinds[0][0], f, kinds[0][1], cap)
-        total = sum(n for _, n in kinds)
+        total = amount(f.window, sum(n for _, n in kinds))
         shown = kinds if len(kinds) <= MAX_KINDS else kinds[: MAX_KINDS - 1]
-        left = sum(n for _, n in kinds[len(shown) :])
+        left = amount(f.window, sum(n for _, n in kinds[len(shown) :]))
         said = _list_kinds(
             [k for k, _ in shown],
             [n for _, n in shown],
-            f"{left} other {'record' if left == 1 else 'records'}" if left else "",
+            f"{amount_words(left)} other {'record' if left == 1 else 'records'}" if left else "",
         )
-        head = f"{total} {one if total == 1 else many}"
-        return f"{head} in the last {WINDOW_WORDS[f.window]}: {said}"
+        head = f"{amount_words(total)} {one if total == 1 else many}"
+        return f"{head} {window_words(f.window)}: {said}"
     shown = kinds if len(kinds) <= MAX_KINDS else kinds[: MAX_KINDS - 1]
     left = len(kinds) - len(shown)
     said = _list_kinds([k for k, _ in shown], None, f"{left} other kinds" if left else "")
-    n = kinds[0][1]
+    n = int(kinds[0][1])
     return f"latest {one}: {said}, {n} month{'s' if n != 1 else ''} ago"
 
 

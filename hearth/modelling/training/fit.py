@@ -248,7 +248,15 @@ def raw_fits(
                     )
 
                 got = crossfit_stopped(
-                    trees, X, y, folds, sample, params.max_iter, LOGIT_MAX, params.bagged_trees
+                    trees,
+                    X,
+                    y,
+                    folds,
+                    sample,
+                    params.max_iter,
+                    LOGIT_MAX,
+                    params.bagged_trees,
+                    params.stopping,
                 )
                 out[kind] = RawFit(got[0], everyone, got[1], folds, oof_loss=got[2])
                 continue

@@ -24,6 +24,12 @@ import numpy as np
 
 from hearth.modelling.training.ensemble import LogOddsAverage
 
+# What the kept count of iterations is judged by (`TrainParams.stopping`): the out-of-fold
+# log-loss over every training household (lowest), or the out-of-fold average precision (highest:
+# the criterion the candidates are chosen by, hearth/modelling/training/candidates.py, which
+# weighs the top of the list).
+STOPPING = ("log_loss", "average_precision")
+
 
 def best_iterations(oof_loss: np.ndarray) -> int:
     """How many boosting iterations to keep: the count whose out-of-fold log-loss, summed over
@@ -50,6 +56,7 @@ def crossfit_stopped(
     max_iter: int,
     logit_clip: float,
     bagged: bool = False,
+    by: str = "log_loss",
 ) -> tuple[object, np.ndarray, np.ndarray]:
     """`fit(rows, iterations)` fits the trees on `rows`. Each fold model is grown to `max_iter`
     on the sampled households of the other folds and scores its own fold after every iteration;
@@ -57,10 +64,15 @@ def crossfit_stopped(
     fold models were fitted like) is kept for the out-of-fold log-odds (clipped to
     +-`logit_clip`) and for the model that scores: with `bagged`, the log-odds average of the
     fold models cut to that count (when every fold had a model); otherwise a model fitted on
-    every sampled household. Returns that model, the out-of-fold log-odds of every household and
-    the loss after each iteration."""
+    every sampled household. `by` "average_precision": the count with the highest average
+    precision of the out-of-fold scores of every sampled household, pooled over the folds, is
+    kept instead. Returns that model, the out-of-fold log-odds of every household and the loss
+    after each iteration."""
+    if by not in STOPPING:
+        raise ValueError(f"Unknown stopping '{by}'; choose from {', '.join(STOPPING)}.")
     loss = np.zeros(max_iter)
     fold_models: list[tuple[np.ndarray, object]] = []
+    staged = np.full((len(y), max_iter), np.nan, dtype=np.float32) if by != "log_loss" else None
     for f in np.unique(folds):
         held = folds == f
         if y[~held].sum() == 0:  # nothing to learn from without this fold
@@ -70,7 +82,14 @@ def crossfit_stopped(
         judged = held & sample
         for i, z in enumerate(m.staged_decision_function(X[judged])):
             loss[i] += float(np.sum(np.logaddexp(0.0, z) - y[judged] * z))
-    best = best_iterations(loss) if fold_models else max_iter
+            if staged is not None:
+                staged[judged, i] = z
+    if not fold_models:
+        best = max_iter
+    elif staged is not None:
+        best = best_by_precision(staged, y)
+    else:
+        best = best_iterations(loss)
     logit = np.zeros(len(y))
     for held, m in fold_models:
         if best <= m.n_iter_:  # the fold model cut to the kept count: one pass, not staged
@@ -79,3 +98,14 @@ def crossfit_stopped(
     if bagged and len(fold_models) > 1 and len(fold_models) == len(np.unique(folds)):
         return LogOddsAverage([truncated(m, best) for _, m in fold_models]), logit, loss
     return fit(sample, best), logit, loss
+
+
+def best_by_precision(staged: np.ndarray, y: np.ndarray) -> int:
+    """The count of iterations whose pooled out-of-fold scores (`staged`: each judged
+    household's log-odds after every iteration, NaN where it was not judged) have the highest
+    average precision; the fewest trees on a tie."""
+    from sklearn.metrics import average_precision_score
+
+    judged = ~np.isnan(staged[:, 0])
+    ap = [average_precision_score(y[judged], staged[judged, i]) for i in range(staged.shape[1])]
+    return int(np.argmax(ap)) + 1

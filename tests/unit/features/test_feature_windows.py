@@ -1,6 +1,8 @@
 """Where an event feature's windows start and stop (sql/features/event_counts.sql), on a tiny
 hand-built warehouse: one household per boundary, one false fire alarm each, every count
 worked out by hand for the as-of month 2025-01 (the as-of date 2025-01-01).
+The extracts start in 2021-12, so every date here has 3 years of history or more: the 3-year
+window is kept as records per 2 years (`windows.rate_scale`), the count times 24/36.
 
 - Only events dated strictly before the as-of date count: one on the as-of date is not a
   feature (it is in the label window, tests/unit/features/test_label_window.py).
@@ -18,7 +20,12 @@ import pytest
 from hearth.features.build import build_features
 from hearth.features.design import cap_recency
 from hearth.warehouse import connect
-from tests.support.tiny_warehouse import add_fire_record, add_household, relink
+from tests.support.tiny_warehouse import (
+    add_fire_record,
+    add_household,
+    record_history_from,
+    relink,
+)
 
 AS_OF = "2025-01"
 
@@ -78,6 +85,7 @@ def warehouse(tmp_path_factory):
         for household, (when, arrived) in EVENTS.items():
             add_household(con, household)
             add_fire_record(con, household, when, arrived)
+        record_history_from(con, min(arrived for _, arrived in EVENTS.values()))
         relink(con)
         yield con
 
@@ -88,8 +96,21 @@ def features(warehouse) -> pl.DataFrame:
 
 
 def _values(frame: pl.DataFrame, household: str) -> tuple[int, ...]:
+    """The household's counts (the 3-year window's rate per 2 years read back as its count)."""
     row = frame.filter(pl.col("household_pid") == household).select(COLUMNS).row(0)
-    return tuple(int(v) for v in row)
+    return tuple(
+        round(v * 36 / 24) if c == "false_alarm_36m" else int(v)
+        for c, v in zip(COLUMNS, row, strict=True)
+    )
+
+
+def test_the_3_year_window_is_kept_per_2_years(features):
+    """One record in the last 3 years, with 3 years of history, is kept as 24/36 of a record
+    per 2 years (float32); none is 0."""
+    got = dict(features.select("household_pid", "false_alarm_36m").iter_rows())
+    assert got["first_day_of_36m"] == pytest.approx(24 / 36, abs=1e-7)
+    assert got["day_before_as_of"] == pytest.approx(24 / 36, abs=1e-7)
+    assert got["day_before_36m"] == 0.0
 
 
 def test_every_event_is_linked_to_its_household(warehouse):

@@ -230,6 +230,13 @@ def tiny(tmp_path):
                 ),
             ],
         )
+        # the first extract loaded is health's of 2023-01: 24 months of history at AS_OF, so the
+        # 3-year window is kept per 2 years over 24 months, the same number as its count
+        # (hearth/features/windows.py: rate_scale)
+        con.execute(
+            "INSERT INTO ingest_log VALUES ('health', '2023-01', 'health_2023-01.csv', 'x', 1, 1, "
+            "0, 'loaded', NULL, now())"
+        )
         summary = link(con)
         yield con, summary
 
@@ -357,12 +364,7 @@ def test_themes_add_up_their_record_kinds_across_agencies(tiny):
 
 
 def test_too_little_history_before_the_training_date_is_refused_in_words(tiny):
-    con, _ = tiny
-    # the first health extract loaded is 2023-01's
-    con.execute(
-        "INSERT INTO ingest_log VALUES ('health', '2023-01', 'health_2023-01.csv', 'x', 1, 1, 0, "
-        "'loaded', NULL, now())"
-    )
+    con, _ = tiny  # the first health extract loaded is 2023-01's (the fixture's ingest log)
     with pytest.raises(ValueError) as err:
         build_feature_sets(con, Design.for_scoring("2025-01"))
     msg = str(err.value)

@@ -63,7 +63,8 @@ def test_reasons_are_catalogue_words_for_what_raised_the_risk(fitted, kind):
 def test_describe_reads_as_plain_words():
     cat = load_catalogue()
     assert (
-        cat.by_name("copd_register_36m").describe(1) == "1 COPD register record in the last 3 years"
+        cat.by_name("copd_register_12m").describe(1)
+        == "1 COPD register record in the last 12 months"
     )
     assert (
         cat.by_name("ae_fall_months_since").describe(99)
@@ -97,12 +98,13 @@ def test_lead_agency_rules_in_order_and_about_the_reasons():
     asb = lead_agency(smoker | {"asb_12m": 3.0}, ["asb_12m"], cat)
     assert asb.lead == rules["by_agency"]["police"]
     assert asb.why == "strongest reason: 3 anti-social behaviour reports in the last 12 months"
-    copd = {"copd_register_36m": 2.0, "ae_respiratory_12m": 1.0}
+    # one COPD register record in the last 3 years: 24/36 of a record per 2 years
+    copd = {"copd_register_36m": 24 / 36, "ae_respiratory_12m": 1.0}
     copd_lead = lead_agency(copd, ["ae_respiratory_12m"], cat)
     assert copd_lead.lead == "Community respiratory team (health)"
     assert copd_lead.why == (
-        "COPD with recent A&E use for breathing problems (2 COPD register records in the last "
-        "3 years; 1 A&E attendance for breathing problems in the last 12 months)"
+        "COPD with recent A&E use for breathing problems (0.7 COPD register records per 2 years "
+        "over the last 3 years; 1 A&E attendance for breathing problems in the last 12 months)"
     )
     # no rule is about the reasons: the agency behind the strongest reason leads
     assert lead_agency({"asb_12m": 1.0}, ["asb_12m"], cat).lead == rules["by_agency"]["police"]

@@ -8,13 +8,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from hearth.features.catalogue import load_catalogue
 from hearth.modelling.training.explain import explain
 from hearth.modelling.training.fit import household_folds, raw_fits, raw_logit
 from hearth.modelling.training.params import TrainParams
-from hearth.modelling.training.stopping import best_iterations, truncated
+from hearth.modelling.training.stopping import (
+    best_by_precision,
+    best_iterations,
+    crossfit_stopped,
+    truncated,
+)
 from tests.unit.modelling.test_calibration import additive_world
 
 
@@ -85,6 +91,36 @@ def test_the_trees_stop_where_the_out_of_fold_loss_is_lowest():
         ["gradient_boosting"], X, y, pids, names, replace(params, oof_stopping=False), "crossfit"
     )["gradient_boosting"]
     assert off.model.n_iter_ == params.max_iter and off.oof_loss is None
+    # stopping by the out-of-fold average precision: the count whose pooled out-of-fold scores
+    # rank the crises best, worked out again from the same fold models
+    from sklearn.metrics import average_precision_score
+
+    pooled = np.zeros((len(y), params.max_iter))
+    for f in range(params.crossfit_folds):
+        pooled[folds == f] = np.array(staged[f]).T
+    ap = [average_precision_score(y, pooled[:, i]) for i in range(params.max_iter)]
+    by_ap = raw_fits(
+        ["gradient_boosting"],
+        X,
+        y,
+        pids,
+        names,
+        replace(params, bagged_trees=False, stopping="average_precision"),
+        "crossfit",
+    )["gradient_boosting"]
+    assert by_ap.model.n_iter_ == int(np.argmax(ap)) + 1
+    assert np.allclose(by_ap.oof_loss, loss)  # the loss is still recorded
+
+
+def test_average_precision_keeps_the_best_ranking_and_the_fewest_trees_on_a_tie():
+    y = np.array([1, 0, 1, 0])
+    # after 1 iteration the crises rank 1st and 3rd; after 2 and 3, 1st and 2nd; NaN: not judged
+    staged = np.array(
+        [[0.9, 0.9, 0.9], [0.8, 0.1, 0.1], [0.7, 0.8, 0.8], [0.1, 0.2, 0.2], [np.nan] * 3]
+    )
+    assert best_by_precision(staged, np.append(y, 1)) == 2
+    with pytest.raises(ValueError, match="Unknown stopping 'auc'"):
+        crossfit_stopped(None, np.zeros((4, 1)), y, np.zeros(4), np.ones(4, bool), 3, 5.0, by="auc")
 
 
 def test_trees_cut_to_n_iterations_are_the_trees_fitted_with_n():
