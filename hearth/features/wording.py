@@ -122,14 +122,15 @@ def _kinds(
     cat: Catalogue, f: Feature, values: Mapping[str, float], role: str | None, cap: int | None
 ) -> list[tuple[Kind, float]] | None:
     """The theme's kinds of record this household has, as `role` may read them, with their
-    count in the window as its words say it (`windows.amount`: a rate to one decimal) or their
-    months since (recency: only the latest kinds); None if a member's value is unknown."""
+    count in the window as kept (a rate unrounded: `windows.amount` rounds it where it is said,
+    so a theme's total is the rounded sum, not a sum of rounded parts) or their months since
+    (recency: only the latest kinds); None if a member's value is unknown."""
     kinds = visible_kinds(cat, f, role)
     raw = [(k, _kind_value(k, f, values)) for k in kinds]
     if any(v is None for _, v in raw):
         return None
-    if f.kind == "count":
-        present = [(k, amount(f.window, v)) for k, v in raw if round(v) > 0]
+    if f.kind == "count":  # the values as kept: rounded only where said, so sums add up
+        present = [(k, v) for k, v in raw if round(v) > 0]
         return sorted(present, key=lambda kv: -kv[1])
     months = [(k, int(round(v))) for k, v in raw]
     happened = [(k, m) for k, m in months if m < NO_EVENT_MONTHS and (cap is None or m <= cap)]
@@ -177,7 +178,7 @@ def _theme_words(f: Feature, kinds: list[tuple[Kind, float]], whole: bool, cap: 
         left = amount(f.window, sum(n for _, n in kinds[len(shown) :]))
         said = _list_kinds(
             [k for k, _ in shown],
-            [n for _, n in shown],
+            [amount(f.window, n) for _, n in shown],
             f"{amount_words(left)} other {'record' if left == 1 else 'records'}" if left else "",
         )
         head = f"{amount_words(total)} {one if total == 1 else many}"
