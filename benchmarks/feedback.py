@@ -85,8 +85,11 @@ Issue 26's target "safe updating stays within 0.02 of its first cycle" is report
 the **effect-0 reference**, naive retraining in the same seed's world where a visit changes
 nothing (the world's and the model's own drift, the same lists in cycle 1): either an arm of
 this run (`--arms naive,safe,reference`) or an earlier run's results file (`--reference FILE`,
-refused unless the same world with `--effect 0`). The target is read plainly (every cycle's
-drop at most 0.02) and net of the reference (the arm's drop less the reference's). Writes
+refused unless the same world with `--effect 0`; its hold-out lottery may differ, since where
+a visit changes nothing the lottery changes no record the naive model reads, but its
+helped-household figures are then of other households and not read). The target is read
+plainly (every cycle's drop at most 0.02) and net of the reference (the arm's drop less the
+reference's). Writes
 benchmarks/results/feedback-<stamp>.json.
 """
 
@@ -754,10 +757,17 @@ def summarise(cycles: list[dict], s: Settings) -> dict:
 
 
 # Settings an effect-0 reference from another run must share with the run it is read against
-# (the same world and lists but for the visits' effect).
-SAME_WORLD = ("households", "seed", "history", "accept", "holdout_share", "margin",
-              "capacity_share", "effect_months", "generation_months", "mess", "move",
-              "realistic", "calibration", "max_iter", "hold_months")  # fmt: skip
+# (the same world and model but for the visits' effect).
+SAME_WORLD = ("households", "seed", "history", "accept", "capacity_share", "effect_months",
+              "mess", "move", "realistic", "calibration", "max_iter")  # fmt: skip
+# The lottery's settings, in which a reference may differ: where a visit changes nothing the
+# lottery changes who is listed, offered and visited, never a record the reference's naive
+# model reads (hearth/synth/loop.py: an effect of 0 removes no record; the features and labels
+# do not read the interventions extract), so its ratio to the oracle is the same whatever the
+# lottery. Its helped households are then other households than this run's lists helped:
+# their figures are not read.
+LOTTERY = ("holdout_share", "margin", "generation_months", "hold_months")
+HELPED = ("helped_score_to_truth", "helped_top_ratio")
 
 
 def load_reference(path: Path, s: Settings) -> tuple[list[dict], dict]:
@@ -782,7 +792,12 @@ def load_reference(path: Path, s: Settings) -> tuple[list[dict], dict]:
             f"The reference {path} has no naive or reference arm over {s.cycles} cycles."
         )
     meta = {"file": Path(path).name, "commit": got.get("commit"), "arm": arm}
-    return [c[arm] | {"as_of": c["as_of"]} for c in got["cycles"][: s.cycles]], meta
+    lottery = [k for k in LOTTERY if theirs.get(k) != asdict(s)[k]]
+    rows = [c[arm] | {"as_of": c["as_of"]} for c in got["cycles"][: s.cycles]]
+    if lottery:  # the same ratios, other helped households
+        meta["lottery_differs"] = {k: theirs.get(k) for k in lottery}
+        rows = [r | dict.fromkeys(HELPED) for r in rows]
+    return rows, meta
 
 
 def with_reference(cycles: list[dict], reference: list[dict]) -> None:
@@ -932,7 +947,8 @@ def main(argv: list[str] | None = None) -> Path:
         "--reference",
         type=Path,
         help="An earlier run's results file of the same world with --effect 0 (its naive arm, "
-        "or its reference arm): the target is then reported beside it, cycle by cycle "
+        "or its reference arm; its hold-out lottery may differ, its helped households' "
+        "figures are then not read): the target is then reported beside it, cycle by cycle "
         "(summary's first_cycle_target). The arm 'reference' in --arms does the same in "
         "this run.",
     )

@@ -102,6 +102,28 @@ def test_a_reference_must_be_the_same_world_without_effect(tmp_path: Path):
         with_reference(shifted, ref)
 
 
+def test_a_reference_may_differ_in_its_lottery_but_its_helped_households_are_not_read(
+    tmp_path: Path,
+):
+    s = Settings(1000, 7, 3, effect=-0.3, history=48, holdout_share=0.5, margin=None)
+    theirs = replace(s, effect=0.0, holdout_share=0.2, margin=0.02, hold_months=12)
+    path = _result(tmp_path, theirs, "lottery.json")
+    got = json.loads(path.read_text())
+    for c in got["cycles"]:
+        c["naive"] |= {"helped_score_to_truth": 0.9, "helped_top_ratio": 0.7}
+    path.write_text(json.dumps(got))
+    ref, meta = load_reference(path, s)
+    assert meta["lottery_differs"] == {"holdout_share": 0.2, "margin": 0.02, "hold_months": 12}
+    assert [r["ratio_to_oracle"] for r in ref] == pytest.approx([0.81, 0.82, 0.83])
+    assert all(r["helped_score_to_truth"] is None and r["helped_top_ratio"] is None for r in ref)
+    same, meta = load_reference(_result(tmp_path, replace(s, effect=0.0), "same.json"), s)
+    assert "lottery_differs" not in meta
+    # only the lottery is let differ (its invariance is checked below), not the partnership
+    for other in (replace(theirs, capacity_share=0.02), replace(theirs, accept=0.5)):
+        with pytest.raises(ValueError, match="not this run's world"):
+            load_reference(_result(tmp_path, other, "other.json"), s)
+
+
 def test_the_reference_arm_runs_the_same_world_with_no_visit_working(tmp_path: Path):
     path = main(
         ["--households", "600", "--seed", "5", "--cycles", "2", "--holdout-share", "0.2",
@@ -121,3 +143,22 @@ def test_the_reference_arm_runs_the_same_world_with_no_visit_working(tmp_path: P
     target = result["summary"]["first_cycle_target"]
     assert target["per_cycle"][0]["naive_net_of_reference"] == 0.0
     assert "within_target_net_of_reference" in target["naive"]
+
+
+def test_where_a_visit_changes_nothing_the_lottery_changes_no_ratio(tmp_path: Path):
+    """Why a reference may differ in its lottery: at effect 0 two lotteries list other
+    households, yet the naive model and its ratio to the oracle are the same (with the second
+    run's visits removing every crisis, --effect -1, its sixth cycle's ratio differs)."""
+    common = ["--households", "600", "--seed", "5", "--cycles", "6", "--effect", "0",
+              "--capacity", "0.02", "--history", "14", "--arms", "naive",
+              "--out", str(tmp_path)]  # fmt: skip
+    a = main([*common, "--holdout-share", "0.2", "--work", str(tmp_path / "a"), "--tag", "a"])
+    b = main(
+        [*common, "--holdout-share", "0.5", "--margin", "none", "--hold-months", "12",
+         "--work", str(tmp_path / "b"), "--tag", "b"]
+    )  # fmt: skip
+    ca, cb = (json.loads(p.read_text())["cycles"] for p in (a, b))
+    assert [c["naive"]["held_out"] for c in ca] != [c["naive"]["held_out"] for c in cb]
+    assert [c["naive"]["ratio_to_oracle"] for c in ca] == [
+        c["naive"]["ratio_to_oracle"] for c in cb
+    ]
