@@ -570,7 +570,9 @@ def visit_effect(
     household offered at its lottery but visited months later, when the rule against offering
     again so soon lapsed, is visited for part of its window only; counting its whole window
     as visited would dilute the effect). The effect on those who accept is the complier (Wald)
-    estimate on rates per month,
+    estimate on rates per month, offered against held out within each list month and combined
+    over the months (a generation's salt holds the same households first, so later months hold
+    out most of their newcomers),
     hearth/modelling/evaluation/complier.py's `complier_effect` (the one Hearth's report
     shows), with a household bootstrap's 95% interval seeded by `seed`; the intent-to-treat
     (offered against held out) beside it. Keys `estimate`, `low`, `high` are the effect of a
@@ -614,7 +616,8 @@ def visit_effect(
     )
     got = complier_effect(
         e["n"].to_numpy(), e["t"].to_numpy(), e["held_out"].to_numpy(), e["visited"].to_numpy(),
-        visited_crises=e["nv"].to_numpy(), visited_months=e["tv"].to_numpy(), seed=seed,
+        visited_crises=e["nv"].to_numpy(), visited_months=e["tv"].to_numpy(),
+        strata=e["list"].to_numpy(), seed=seed,
     )  # fmt: skip
 
     def num(x: float) -> float | None:
@@ -624,8 +627,15 @@ def visit_effect(
         return num(x - 1)
 
     return {
-        "estimator": "complier (Wald) from the lottery: first entry per household",
-        "interval": f"household bootstrap, {got['resamples']} resamples, percentile",
+        "estimator": (
+            "complier (Wald) from the lottery: first entry per household, offered against held"
+            " out within each list month, Mantel-Haenszel weights"
+        ),
+        "interval": (
+            f"household bootstrap by list month and group, {got['resamples']} resamples, percentile"
+        ),
+        "list_months": got["strata"],
+        "list_months_compared": got["strata_compared"],
         "estimate": less_one(got["ratio"]),
         "low": less_one(got["low"]),
         "high": less_one(got["high"]),

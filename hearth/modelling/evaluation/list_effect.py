@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from hearth.features.catalogue import Catalogue, load_catalogue
-from hearth.modelling.evaluation.complier import complier_effect
+from hearth.modelling.evaluation.complier import complier_effect, mantel_haenszel_weights
 from hearth.modelling.evaluation.fairness import Z95, wilson
 from hearth.months import add_months
 from hearth.sources import INTERVENTION_SOURCES, SOURCES
@@ -135,7 +135,8 @@ def lottery_ratio(
     )
     a, n1, c, n0 = (per[x].to_numpy() for x in ("a", "n1", "c", "n0"))
     big = n1 + n0
-    r, q = float((a * n0 / big).sum()), float((c * n1 / big).sum())
+    w = mantel_haenszel_weights(n1, n0)  # the lists weighed as the complier estimate's
+    r, q = float((w * a / n1).sum()), float((w * c / n0).sum())
     if r == 0 or q == 0:
         return nan
     se = math.sqrt(float(((n1 * n0 * (a + c) - a * c * big) / big**2).sum()) / (r * q))
@@ -167,6 +168,7 @@ def _complier(rows: pl.DataFrame) -> dict[str, object]:
         np.ones(rows.height),  # every entrant followed the same horizon: a rate per household
         rows["held_out"].to_numpy(),
         rows["visited"].to_numpy(),
+        strata=rows["as_of"].to_numpy(),  # within each list's lottery, as `lottery_ratio`
     )
     parts = {
         f"{g}_{c}": got[f"{g}_{c}"]
