@@ -51,7 +51,8 @@ def effects(warehouse: Path, months: list[str], settings: dict) -> list[dict]:
     out = []
     for c, as_of in enumerate(months):
         draws = [(m, *by_month.get(m, ([], []))) for m in months[:c]]
-        entries = first_lottery(draws, settings["generation_months"])
+        # a run with `--hold-months` ended each hold-out that long after its draw
+        entries = first_lottery(draws, settings["generation_months"], settings.get("hold_months"))
         seen = crises.filter(pl.col("month") < as_of)
         out.append(
             visit_effect(

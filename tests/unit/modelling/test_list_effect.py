@@ -571,3 +571,82 @@ def test_the_offers_comparison_is_withheld_when_its_held_out_group_is_small(worl
     assert section["effects"][0]["parts"] == {"held_households": 5, "held_crises": 0}
     assert shown(section)["effects"][0][3] == "*"
     assert shown(section)["effects"][3][3] != "*"  # every entrant's: 40 held out
+
+
+# --- a visit's effect compared within each list's lottery ----------------------------------------
+# Two lists. The first, risky (1 in 2 without a visit), holds out half its 400 entrants; the
+# second, calm (1 in 10), holds out 360 of its 400 (a generation's salt holds the same
+# households first, so a later list holds out most of its few newcomers). In each, half the
+# offered accept, who accepts unrelated to risk, and a visit halves the risk: the true ratio is
+# 0.5 in both. Pooled, the risky list's entrants are 200 of 240 offered but 200 of 560 held out:
+# visited 26 / 240 = 0.108, not visited 52 / 240 = 0.217, held out 136 / 560 = 0.243, so the
+# ratio is 0.108 / (0.243 - 0.217) = 4.1: a visit that halves crises would look harmful.
+def _two_lists() -> pl.DataFrame:
+    rows = []
+
+    def add(as_of: str, held: bool, visited: bool, n: int, crises: int) -> None:
+        for i in range(n):
+            rows.append((f"{as_of}-{len(rows)}", as_of, held, visited, int(i < crises)))
+
+    add("2024-01", True, False, 200, 100)  # risky list: held out
+    add("2024-01", False, True, 100, 25)  # offered, visited (1 in 4)
+    add("2024-01", False, False, 100, 50)  # offered, declined (1 in 2)
+    add("2024-02", True, False, 360, 36)  # calm list: most held out
+    add("2024-02", False, True, 20, 1)  # offered, visited (1 in 20)
+    add("2024-02", False, False, 20, 2)  # offered, declined (1 in 10)
+    return pl.DataFrame(
+        rows, schema=["household_pid", "as_of", "held_out", "visited", "crisis"], orient="row"
+    )
+
+
+def test_a_visits_effect_is_compared_within_each_lists_lottery():
+    rows = _two_lists()
+    strata = rows["as_of"].to_numpy()
+    got = _complier_of(rows, strata=strata)
+    # each list: (25 / 200) / (100 / 200 - 50 / 200) = 0.5, and (1 / 40) / (36 / 360 - 2 / 40)
+    assert got["ratio"] == pytest.approx(TRUE_RATIO)
+    assert got["low"] < TRUE_RATIO < got["high"] < 1
+    assert got["strata"] == 2 and got["strata_compared"] == 2
+    # pooled over the lists, the risky list's offered weigh more: the visit looks harmful
+    pooled = _complier_of(rows)
+    assert pooled["ratio"] == pytest.approx((26 / 240) / (136 / 560 - 52 / 240))
+    assert pooled["ratio"] > 4 and pooled["low"] > 1
+    # the intent-to-treat beside it is the offer's Mantel-Haenszel ratio, as the report's
+    offered, held = rows.filter(~pl.col("held_out")), rows.filter(pl.col("held_out"))
+    assert got["itt_ratio"] == pytest.approx(lottery_ratio(offered, held)[0])
+    assert got["itt_ratio"] == pytest.approx(0.75)
+    # a list with nobody held out tells nothing: left out, its households still counted
+    lone = pl.DataFrame(
+        [("lone", "2024-03", False, True, 1)],
+        schema=["household_pid", "as_of", "held_out", "visited", "crisis"],
+        orient="row",
+    )
+    more = pl.concat([rows, lone])
+    again = _complier_of(more, strata=more["as_of"].to_numpy())
+    assert again["strata_compared"] == 2 and again["visited_households"] == 121
+    assert again["ratio"] == pytest.approx(got["ratio"])
+    # the report's row compares within each list too
+    from hearth.modelling.evaluation.list_effect import _complier
+
+    assert _complier(rows)["ratio"] == pytest.approx(TRUE_RATIO)
+
+
+def test_the_interval_is_drawn_within_each_list_and_covers_the_truth():
+    """The bootstrap resamples each list's offered and held out apart and combines each draw
+    as the estimate: on 200 worlds drawn as `_two_lists` (half each list's offered accept, a
+    visit halves the risk), its 95% interval covers 0.5 about 95 times in 100."""
+    rng = np.random.default_rng(5)
+    covered, worlds = 0, 200
+    for w in range(worlds):
+        held = np.r_[
+            np.ones(200, bool), np.zeros(200, bool), np.ones(360, bool), np.zeros(40, bool)
+        ]
+        strata = np.r_[np.zeros(400, int), np.ones(400, int)]
+        base = np.where(strata == 0, 0.5, 0.1)
+        visited = ~held & (rng.random(800) < 0.5)
+        crisis = rng.random(800) < base * np.where(visited, TRUE_RATIO, 1.0)
+        got = complier_effect(
+            crisis, np.ones(800), held, visited, strata=strata, resamples=400, seed=w
+        )
+        covered += got["low"] <= TRUE_RATIO <= got["high"]
+    assert 0.90 <= covered / worlds <= 0.99

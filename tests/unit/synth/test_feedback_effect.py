@@ -148,3 +148,29 @@ def test_the_summary_reads_an_interval_without_an_upper_limit():
     assert summarise([cycle(above)], s)["effect_last_cycle"]["covers_truth"] is False
     none = {"estimate": None, "low": None, "high": None}
     assert summarise([cycle(none)], s)["effect_last_cycle"]["covers_truth"] is None
+
+
+def test_offered_and_held_out_are_compared_within_each_list_month(monkeypatch):
+    """The benchmark's estimate is the report's: offered and held out compared within each
+    list month (`complier_effect`'s strata), not pooled over months whose chance of being
+    held out differs."""
+    import hearth.modelling.evaluation.complier as complier
+
+    entries, visits, crises = _world(copies=2)
+    later = entries.with_columns(
+        pl.when(pl.col("household_pid").str.starts_with("1-"))
+        .then(pl.lit("2025-02"))
+        .otherwise(pl.col("list"))
+        .alias("list")
+    )
+    seen = {}
+    real = complier.complier_effect
+
+    def spy(*args, **kw):
+        seen.update(kw)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(complier, "complier_effect", spy)
+    got = visit_effect(later, visits, crises, "2026-02", 12, [301, 0])
+    assert sorted(set(seen["strata"])) == ["2025-01", "2025-02"]
+    assert (got["list_months"], got["list_months_compared"]) == (2, 2)
