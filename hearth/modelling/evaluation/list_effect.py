@@ -11,8 +11,10 @@ on the households that accept is estimated from the lottery instead (`complier_e
 instrumental-variable or Wald estimate, hearth/modelling/evaluation/complier.py): the offer
 changed the offered group's rate only through the visits, so the held-out rate, less what the
 offered-but-not-visited contribute, is what the visited households' rate would have been
-without the visit. Each household counts once, from its first lottery; a crisis is any crisis
-in the `HORIZON_MONTHS` from the list's month, so only lists at least that old count.
+without the visit; compared within each list's lottery and combined over the lists as the
+offer's ratio is (`lottery_ratio`). Each household counts once, from its first lottery; a
+crisis is any crisis in the `HORIZON_MONTHS` from the list's month, so only lists at least
+that old count.
 
 Rates carry Wilson 95% intervals; ratios (crisis rate over the held-out rate) carry the log
 method's 95% interval (Katz); the effect on those who accept carries a household bootstrap's
@@ -319,7 +321,8 @@ INTRO = (
     "those that decline. A visit's effect on those who accept, estimated by the lottery, "
     "removes that: it compares the visited households with what the held-out households show "
     "their crisis rate would have been without the visit (the held-out rate, less the part "
-    "that comes from households that would not have been visited), with a 95% interval from "
+    "that comes from households that would not have been visited), within each list's "
+    "lottery and combined as the offer's comparison is, with a 95% interval from "
     "1,000 resamples of the households; its households and crises are the visited ones. A "
     "ratio below 1 means fewer crises than the held-out households had (for a visit's effect "
     "on those who accept: than the visited households would have had without the visit). "
