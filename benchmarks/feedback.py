@@ -561,6 +561,7 @@ def visit_effect(
     as_of: str,
     months: int,
     seed: list[int],
+    by_list: bool = True,
 ) -> dict:
     """The estimated effect of a visit at `as_of`, from the lottery (`first_lottery`'s
     entries): each household followed the months after its list month, at most `months`,
@@ -576,7 +577,8 @@ def visit_effect(
     hearth/modelling/evaluation/complier.py's `complier_effect` (the one Hearth's report
     shows), with a household bootstrap's 95% interval seeded by `seed`; the intent-to-treat
     (offered against held out) beside it. Keys `estimate`, `low`, `high` are the effect of a
-    visit (ratio - 1); `high` is None where the interval has no upper limit."""
+    visit (ratio - 1); `high` is None where the interval has no upper limit. `by_list=False`
+    pools the list months (the estimate before 2026-12-07, kept to compare)."""
     from hearth.modelling.evaluation.complier import complier_effect
     from hearth.months import add_months
 
@@ -617,7 +619,7 @@ def visit_effect(
     got = complier_effect(
         e["n"].to_numpy(), e["t"].to_numpy(), e["held_out"].to_numpy(), e["visited"].to_numpy(),
         visited_crises=e["nv"].to_numpy(), visited_months=e["tv"].to_numpy(),
-        strata=e["list"].to_numpy(), seed=seed,
+        strata=e["list"].to_numpy() if by_list else None, seed=seed,
     )  # fmt: skip
 
     def num(x: float) -> float | None:

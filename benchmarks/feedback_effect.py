@@ -8,7 +8,8 @@ from a list) and the crises (`linked_events`), as `feedback.effect_at` reads the
         --work /tmp/hearth-feedback --arm safe
 
 Writes each cycle's estimate into the results file under `<arm>.effect` (the one it held is
-kept as `<arm>.effect_before`, when it differs), and prints the table."""
+kept as `<arm>.effect_before`, when it differs; with `--pooled-beside`, the list months pooled
+as `<arm>.effect_pooled`), and prints the table."""
 
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ WHERE response = 'ACCEPTED' AND from_list = 'Y'
 """
 
 
-def effects(warehouse: Path, months: list[str], settings: dict) -> list[dict]:
-    """The effect of a visit at each of `months` (the cycles' as-of months, in order)."""
+def effects(warehouse: Path, months: list[str], settings: dict, by_list: bool = True) -> list[dict]:
+    """The effect of a visit at each of `months` (the cycles' as-of months, in order);
+    `by_list=False` pools the list months (`visit_effect`)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         draws_frame = con.sql(DRAWS_SQL).pl()
         visits = con.sql(VISITS_SQL).pl()
@@ -56,10 +58,24 @@ def effects(warehouse: Path, months: list[str], settings: dict) -> list[dict]:
         seen = crises.filter(pl.col("month") < as_of)
         out.append(
             visit_effect(
-                entries, visits, seen, as_of, settings["effect_months"], [settings["seed"], c]
+                entries,
+                visits,
+                seen,
+                as_of,
+                settings["effect_months"],
+                [settings["seed"], c],
+                by_list=by_list,
             )
         )
     return out
+
+
+def said(effect: dict) -> str:
+    """An estimate and its interval in a line: `none` where it cannot be told."""
+    if effect["estimate"] is None:
+        return "none"
+    high = "none" if effect["high"] is None else f"{effect['high']:+.2f}"
+    return f"{effect['estimate']:+.2f} ({effect['low']:+.2f} to {high})"
 
 
 def main() -> None:
@@ -67,6 +83,12 @@ def main() -> None:
     ap.add_argument("results", type=Path)
     ap.add_argument("--work", type=Path, required=True, help="The run's --work folder.")
     ap.add_argument("--arm", default="safe")
+    ap.add_argument(
+        "--pooled-beside",
+        action="store_true",
+        help="Also the estimate with the list months pooled (as before 2026-12-07), kept under "
+        "`<arm>.effect_pooled` to compare.",
+    )
     args = ap.parse_args()
     doc = json.loads(args.results.read_text())
     s = doc["settings"]
@@ -74,16 +96,19 @@ def main() -> None:
     if not warehouse.is_file():
         sys.exit(f"No kept warehouse for the {args.arm} arm at {warehouse}.")
     months = [c["as_of"] for c in doc["cycles"]]
-    for cycle, effect in zip(doc["cycles"], effects(warehouse, months, s), strict=True):
+    pooled = effects(warehouse, months, s, by_list=False) if args.pooled_beside else None
+    for i, (cycle, effect) in enumerate(
+        zip(doc["cycles"], effects(warehouse, months, s), strict=True)
+    ):
         arm = cycle[args.arm]
+        if pooled is not None:
+            arm["effect_pooled"] = pooled[i]
         if arm.get("effect") != effect:
             arm["effect_before"] = arm.get("effect")
         arm["effect"] = effect
-        high = "none" if effect["high"] is None else f"{effect['high']:+.2f}"
-        est = effect["estimate"]
         print(
-            f"cycle {cycle['cycle']:>2} {cycle['as_of']}: "
-            + (f"{est:+.2f} ({effect['low']:+.2f} to {high})" if est is not None else "none")
+            f"cycle {cycle['cycle']:>2} {cycle['as_of']}: {said(effect)}"
+            + (f", pooled {said(pooled[i])}" if pooled is not None else "")
             + f", true {cycle['true_effect']:+.2f}"
         )
     args.results.write_text(json.dumps(doc, indent=2))

@@ -18,7 +18,8 @@ at this size, and the run's own key where its one draw fell.
 
 Two comparisons per key, crisis records per household-month of follow-up: within each list's
 lottery and pooled (Mantel-Haenszel on rates, as `list_effect.lottery_ratio` pools lists), and
-pooled without the lists (as the complier estimate's intent-to-treat compares them). And, with
+pooled without the lists (as the complier estimate's intent-to-treat compared them before it
+was compared within lists too). And, with
 each key's 95% interval (so its coverage), by the log-linear regression within lists
 (`benchmarks/lottery_regression.py`) plain and adjusted for what was known at the draw (crises
 in the 12 months before the list, the score, and as a ceiling the true risk), in the benchmark's

@@ -150,27 +150,39 @@ def test_the_summary_reads_an_interval_without_an_upper_limit():
     assert summarise([cycle(none)], s)["effect_last_cycle"]["covers_truth"] is None
 
 
-def test_offered_and_held_out_are_compared_within_each_list_month(monkeypatch):
+def test_offered_and_held_out_are_compared_within_each_list_month():
     """The benchmark's estimate is the report's: offered and held out compared within each
-    list month (`complier_effect`'s strata), not pooled over months whose chance of being
-    held out differs."""
-    import hearth.modelling.evaluation.complier as complier
+    list month. A risky first list holds out half its 40 entrants (6 crises a year each
+    without a visit, 3 with), a calm second list 36 of its 40 (2 a year, 1 with); half the
+    offered are visited. Within each list a visit halves the rate (-0.5); pooled over the
+    lists, the risky list's entrants are 240 of 288 offered months but 240 of 672 held-out
+    ones, and the visit reads (32 / 288) / (192 / 672 - 64 / 288) - 1 = +0.75."""
+    from hearth.months import add_months
 
-    entries, visits, crises = _world(copies=2)
-    later = entries.with_columns(
-        pl.when(pl.col("household_pid").str.starts_with("1-"))
-        .then(pl.lit("2025-02"))
-        .otherwise(pl.col("list"))
-        .alias("list")
-    )
-    seen = {}
-    real = complier.complier_effect
+    entries, visits, crises = [], [], []
 
-    def spy(*args, **kw):
-        seen.update(kw)
-        return real(*args, **kw)
+    def add(pid: str, month: str, held: bool, visited: bool, n: int) -> None:
+        entries.append((pid, month, held, "2027-01"))
+        if visited:
+            visits.append((pid, month))
+        crises.extend((pid, add_months(month, 1 + k % 11), 1) for k in range(n))
 
-    monkeypatch.setattr(complier, "complier_effect", spy)
-    got = visit_effect(later, visits, crises, "2026-02", 12, [301, 0])
-    assert sorted(set(seen["strata"])) == ["2025-01", "2025-02"]
+    for i in range(20):
+        add(f"risky-held-{i}", "2025-01", True, False, 6)
+    for i in range(20):
+        add(f"risky-offered-{i}", "2025-01", False, i < 10, 3 if i < 10 else 6)
+    for i in range(36):
+        add(f"calm-held-{i}", "2025-02", True, False, 2)
+    for i in range(4):
+        add(f"calm-offered-{i}", "2025-02", False, i < 2, 1 if i < 2 else 2)
+    schema = {"household_pid": pl.String, "list": pl.String, "held_out": pl.Boolean,
+              "stop": pl.String}  # fmt: skip
+    e = pl.DataFrame(entries, schema=schema, orient="row")
+    v = pl.DataFrame(visits, schema=VISITS, orient="row")
+    c = pl.DataFrame(crises, schema=CRISES, orient="row")
+    got = visit_effect(e, v, c, "2026-06", 12, [301, 0])
+    assert got["estimate"] == pytest.approx(-0.5)
     assert (got["list_months"], got["list_months_compared"]) == (2, 2)
+    assert got["intent_to_treat"]["estimate"] == pytest.approx(-0.25)
+    pooled = visit_effect(e, v, c, "2026-06", 12, [301, 0], by_list=False)
+    assert pooled["estimate"] == pytest.approx((32 / 288) / (192 / 672 - 64 / 288) - 1)
