@@ -11,10 +11,8 @@ on the households that accept is estimated from the lottery instead (`complier_e
 instrumental-variable or Wald estimate, hearth/modelling/evaluation/complier.py): the offer
 changed the offered group's rate only through the visits, so the held-out rate, less what the
 offered-but-not-visited contribute, is what the visited households' rate would have been
-without the visit; compared within each list's lottery and combined over the lists as the
-offer's ratio is (`lottery_ratio`). Each household counts once, from its first lottery; a
-crisis is any crisis in the `HORIZON_MONTHS` from the list's month, so only lists at least
-that old count.
+without the visit, within each list's lottery as `lottery_ratio`. Each household counts once,
+from its first lottery; a crisis is any crisis in the `HORIZON_MONTHS` from the list's month.
 
 Rates carry Wilson 95% intervals; ratios (crisis rate over the held-out rate) carry the log
 method's 95% interval (Katz); the effect on those who accept carries a household bootstrap's
@@ -136,9 +134,8 @@ def lottery_ratio(
         .filter((pl.col("n1") > 0) & (pl.col("n0") > 0))
     )
     a, n1, c, n0 = (per[x].to_numpy() for x in ("a", "n1", "c", "n0"))
-    big = n1 + n0
-    w = mantel_haenszel_weights(n1, n0)  # the lists weighed as the complier estimate's
-    r, q = float((w * a / n1).sum()), float((w * c / n0).sum())
+    w = mantel_haenszel_weights(n1, n0)  # the lists weighed as in the complier estimate
+    r, q, big = float((w * a / n1).sum()), float((w * c / n0).sum()), n1 + n0
     if r == 0 or q == 0:
         return nan
     se = math.sqrt(float(((n1 * n0 * (a + c) - a * c * big) / big**2).sum()) / (r * q))
