@@ -129,10 +129,12 @@ def test_champion_is_registered_and_loadable(first_run):
         mp.undo()
     assert str(champ.version) == "1"
     assert len(names) > 100 and hasattr(model, "predict_proba")
-    # the model that scores is the refit at T-12 (two years of history: 24-month windows);
-    # the one judged at T-24 (one year: no 24-month window) is kept for the gate
+    # the model that scores is the refit at T-12 (two years of history: it reads the 3-year
+    # window as a rate, per 2 years, in place of the 2-year count, hearth/features/windows.py);
+    # the one judged at T-24 (one year: neither) is kept for the gate
     assert champ.tags["refit_as_of"] == "2025-01" and champ.tags["recency_cap"] == "24"
-    assert "breathing_records_24m" in names and "breathing_records_24m" not in judged
+    assert "breathing_records_36m" in names and "breathing_records_24m" not in names
+    assert not {"breathing_records_36m", "breathing_records_24m"} & set(judged)
     assert champ.tags["evaluation_recency_cap"] == "12"
 
 
