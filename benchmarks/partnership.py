@@ -141,6 +141,10 @@ def stage_of(home: str, step: str) -> str:
         return {
             "route_partnership_landing": "route",
             "partnership_model": "partnership_model",
+            "partnership_model_candidate": "partnership_model",
+            "partnership_model_choice": "partnership_model",
+            "partnership_model_fit": "partnership_model",
+            "partnership_model_registered": "partnership_model",
             "partnership_summary": "summary",
         }.get(name, "authority_wait")
     return _stage_of(step)
