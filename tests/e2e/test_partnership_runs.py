@@ -242,10 +242,16 @@ def test_the_models_fits_are_steps_the_executor_launches_side_by_side(runs):
     assert sorted(together) == sorted(k for k in MODEL_STEPS if "_candidate[" in k), together
     after = launched_together(dagster, run_id, "partnership_model_fit[")
     assert len(after) == 2, after
-    refits = {k for k in step_spans(dagster, run_id) if k.startswith("partnership_model_fit[")}
-    chosen = runs["first_summary"]["model"]
-    print(f"fits after the choice: {sorted(refits)}; model {chosen['champion_version']}")
-    assert any("[refit_" in k for k in refits), refits  # the chosen candidate's refit
+    # the chosen candidate's refit: a step per unit of its fit (none for the baseline, which
+    # is refitted in no time when put together; two for the ensemble)
+    from hearth.modelling.training.units import fit_units
+
+    params = _registry(runs["home"]).run(_registry(runs["home"]).version("1").run_id).data.params
+    refits = {k for k in step_spans(dagster, run_id) if k.startswith("partnership_model_fit[re")}
+    expected = {f"partnership_model_fit[refit_{u}]" for u in fit_units([params["candidate"]])}
+    print(f"chosen: {params['candidate']}; its refit's steps: {sorted(refits)}")
+    assert refits == expected
+    assert params["refit_as_of"] != "none"  # refitted all the same
 
 
 def _version_files(home: Path) -> dict[str, bytes]:
