@@ -41,6 +41,7 @@ from hearth.modelling.registry.client import Registry
 from hearth.operations.partnership import route_partnership
 from tests.conftest import FAST_TRAINING
 from tests.support.environment import clear_hearth
+from tests.support.model_compare import differences, registered_model
 from tests.support.step_events import launched_together, overlaps, step_spans
 
 CSV = Path("outputs") / "latest" / "ranked_households.csv"
@@ -255,31 +256,34 @@ def test_the_models_fits_are_steps_the_executor_launches_side_by_side(runs):
 
 
 def _version_files(home: Path) -> dict[str, bytes]:
-    """Every file MLflow keeps of the partnership's version 1 (its model, its card, its tables),
-    but the MLmodel files (which name their run and the time)."""
+    """Every file MLflow keeps of the run that registered the partnership's version 1: its
+    card, tables and plots (its model is compared by value: tests/support/model_compare.py)."""
     registry = _registry(home)
     run_id = registry.version("1").run_id
     root = Path(registry.client.download_artifacts(run_id, "", str(home.parent / "artifacts")))
     return {
-        str(f.relative_to(root)): f.read_bytes()
-        for f in sorted(root.rglob("*"))
-        if f.is_file() and f.name != "MLmodel"
+        str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()
     }
+
+
+def _same_version(home: Path, other: Path) -> None:
+    files, again = _version_files(home), _version_files(other)
+    assert {"model_card.md", "sharing.csv", "calibration.csv"} <= set(files), sorted(files)
+    assert files.keys() == again.keys()
+    assert [n for n in files if files[n] != again[n]] == []
+    model, other_model = registered_model(home), registered_model(other)
+    assert differences(model, other_model) == []
 
 
 def test_in_process_and_multiprocess_publish_the_same_model_card_and_lists(runs):
     """The same world and settings in two homes, the partnership's job on the in-process
-    executor and on the multiprocess one: each authority's ranked CSV, the model's pickled
-    bytes and its card are the same bytes."""
+    executor and on the multiprocess one: each authority's ranked CSV and the model's card and
+    tables are the same bytes, the model the same value for value."""
     home, other = runs["home"], runs["home_in_process"]
     assert runs["in_process_summary"]["published"] == list(runs["authorities"])
     for authority in runs["authorities"]:
         assert _list(other, authority).read_bytes() == runs["published"][authority], authority
-    files, again = _version_files(home), _version_files(other)
-    assert any(name.endswith("model_card.md") for name in files), sorted(files)
-    assert any(name.endswith(".pkl") for name in files), sorted(files)
-    assert files.keys() == again.keys()
-    assert [n for n in files if files[n] != again[n]] == []
+    _same_version(home, other)
 
 
 def test_the_models_steps_make_the_same_model_as_the_recipe_in_one_call(runs, tmp_path):
@@ -321,9 +325,7 @@ def test_the_models_steps_make_the_same_model_as_the_recipe_in_one_call(runs, tm
             homes[way] = home
     finally:
         mp.undo()
-    one, staged = _version_files(homes["one_call"]), _version_files(homes["staged"])
-    assert one.keys() == staged.keys()
-    assert [n for n in one if one[n] != staged[n]] == []
+    _same_version(homes["one_call"], homes["staged"])
 
 
 def test_one_authority_stopping_leaves_the_others_lists_as_they_would_have_been(runs):
