@@ -57,8 +57,11 @@ class Work:
         self.folder = Path(folder)
 
     def put(self, name: str, value: object) -> None:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        write_atomically(self.folder / f"{name}.pickle", lambda tmp: tmp.write_bytes(data))
+        def write(tmp: Path) -> None:  # streamed to the file: no second copy in memory
+            with tmp.open("wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+        write_atomically(self.folder / f"{name}.pickle", write)
 
     def get(self, name: str):
         path = self.folder / f"{name}.pickle"
@@ -68,7 +71,8 @@ class Work:
                 "it has not run, or the folder was cleared. Run the partnership model's steps "
                 "again from the first."
             )
-        return pickle.loads(path.read_bytes())  # noqa: S301 (written by this run's own stages)
+        with path.open("rb") as f:
+            return pickle.load(f)  # noqa: S301 (written by this run's own stages)
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -86,3 +86,16 @@ def test_sharing_rows_fitted_in_groups_apart_make_the_same_table(data):
     table = sharing_table(plan, [fits[r] for r in range(len(plan.sets))], valid, model, 50, print)
     assert_frame_equal(at_once, table)
     assert table.height == 1 + sum(f is not None for f in fits.values())
+
+
+def test_the_stages_hand_on_whole_files_and_say_what_is_missing(tmp_path):
+    from hearth.modelling.training.staged import Work
+
+    work = Work(tmp_path / "model_work" / "run")
+    work.put("plan", {"names": ["a", "b"]})
+    assert work.get("plan") == {"names": ["a", "b"]}
+    assert [p.name for p in work.folder.iterdir()] == ["plan.pickle"]  # no temporary left
+    with pytest.raises(FileNotFoundError, match="stage that writes it has not run"):
+        work.get("judged")
+    work.clear()
+    assert not work.folder.exists()
