@@ -57,6 +57,16 @@ from tests.support.environment import without_hearth
 
 EXECUTORS = ("in_process", "multiprocess", "celery")
 AUTHORITY_STEPS = ("prepare_authority", "score_authority")  # the partnership's mapped steps
+# the partnership model's steps (hearth/defs/operations/partnership.py), and of them its fits,
+# mapped steps that can run at once
+MODEL_STEPS = (
+    "partnership_model",
+    "partnership_model_candidate",
+    "partnership_model_choice",
+    "partnership_model_fit",
+    "partnership_model_registered",
+)
+MODEL_FITS = ("partnership_model_candidate", "partnership_model_fit")
 BUDGET_MB = 8 * 1024  # the issue's: no process over 8 GB
 TARGET_RATIO = 1.5  # the issue's: end to end at most 1.5x the bare compute's CPU
 
@@ -107,6 +117,16 @@ def parallel_efficiency(steps: Iterable[Step], wall: float, slots: int) -> float
     return round(busy / (wall * slots), 3)
 
 
+def span(steps: Iterable[Step], names: tuple[str, ...] = MODEL_STEPS) -> float | None:
+    """Wall seconds from the first of the given steps' start to the last one's end (the
+    partnership model's time in the run, however many of its steps ran at once); None when
+    none of them ended."""
+    chosen = [s for s in steps if s.end is not None and s.step.split("[")[0] in names]
+    if not chosen:
+        return None
+    return round(max(s.end for s in chosen) - min(s.start for s in chosen), 2)
+
+
 def step_usage(
     samples: Iterable[tuple[float, int, int, float]], steps: Iterable[Step]
 ) -> dict[tuple[str, str, str], dict[str, float]]:
@@ -140,9 +160,8 @@ def stage_of(home: str, step: str) -> str:
         name = step.split("[")[0]
         return {
             "route_partnership_landing": "route",
-            "partnership_model": "partnership_model",
             "partnership_summary": "summary",
-        }.get(name, "authority_wait")
+        }.get(name, "partnership_model" if name in MODEL_STEPS else "authority_wait")
     return _stage_of(step)
 
 
@@ -382,6 +401,10 @@ def measure(
         "parallel_efficiency": parallel_efficiency(own, run_wall, slots),
         "authority_overlaps": overlaps(own),
         "authority_steps_overlap": bool(overlaps(own)),
+        # the model's steps: their wall from the first's start to the last's end, and which of
+        # its fits ran at the same time
+        "model_wall_seconds": span(own),
+        "model_fit_overlaps": overlaps(own, MODEL_FITS),
         "processes": processes,
         "max_process_peak_mb": biggest,
         "every_process_under_8gb": biggest < BUDGET_MB,

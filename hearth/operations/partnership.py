@@ -9,7 +9,9 @@ model (hearth/operations/partnership_model.py):
    and labels), one Dagster step per authority, as many at once as the executor allows;
 3. the partnership model is trained once on the union of their feature sets, when the
    completeness rule holds (otherwise the last partnership model stays @champion):
-   `partnership_model_step`;
+   `partnership_model_rule`, then the model's steps (hearth/operations/partnership_model.py:
+   `begin_partnership_model`, a step per fit, the choice, a step per fit after it, and
+   `finish_partnership_model`), or `partnership_model_step` in one call;
 4. each authority that prepared scores with the partnership's @champion and publishes its own
    list (`score_authority`: `hearth run --part score`), one step per authority;
 5. the partnership's run_summary.json (HEARTH_HOME/partnership/) names every authority's
@@ -45,9 +47,10 @@ from hearth.linkage.partnership import (
     route,
 )
 from hearth.operations.partnership_model import (
+    Completeness,
     PartnershipModel,
-    current_champion,
     judge_completeness,
+    kept_model,
     train_partnership_model,
 )
 from hearth.operations.runlock import run_lock
@@ -267,6 +270,22 @@ def plan_partnership(
     )
 
 
+def partnership_model_rule(
+    plan: PartnershipPlan,
+    prepared: Iterable[AuthorityRun],
+    retrain: bool | None = None,
+    min_share: float | None = None,
+) -> tuple[Completeness, bool]:
+    """The completeness rule, once every authority's first part has ended, and whether the
+    model is retrained (`retrain`; default: when every authority of the partnership is in this
+    run). Retrained only if the rule holds too; else @champion stays (the sentence says which
+    and why)."""
+    stopped = {r.authority: _stopped_why(r) for r in prepared if not r.prepared}
+    rule = judge_completeness(plan.everyone, stopped, min_share)
+    retrain = set(plan.names) >= set(plan.everyone) if retrain is None else retrain
+    return rule, retrain
+
+
 def partnership_model_step(
     plan: PartnershipPlan,
     prepared: Iterable[AuthorityRun],
@@ -275,24 +294,13 @@ def partnership_model_step(
     train_config: dict | None = None,
     say: Callable[[str], None] = print,
 ) -> PartnershipModel:
-    """The partnership model's step, once every authority's first part has ended: retrain
-    (`retrain`; default: when every authority of the partnership is in this run) if the
-    completeness rule holds, else keep @champion; the sentence says which and why."""
-    stopped = {r.authority: _stopped_why(r) for r in prepared if not r.prepared}
-    rule = judge_completeness(plan.everyone, stopped, min_share)
-    retrain = set(plan.names) >= set(plan.everyone) if retrain is None else retrain
+    """The partnership model's step in one call: retrain (see `partnership_model_rule`) or keep
+    @champion. The partnership's job makes the same calls in steps that can run at once
+    (hearth/defs/operations/partnership.py)."""
+    rule, retrain = partnership_model_rule(plan, prepared, retrain, min_share)
     if retrain:
         return train_partnership_model(rule, train_config, say)
-    version = current_champion()
-    model = PartnershipModel(
-        False,
-        rule,
-        version,
-        reason="not retrained: an authority run alone scores with the partnership's "
-        f"current model (version {version})",
-    )
-    say(f"The partnership model is not retrained; {model.reason}.")
-    return model
+    return kept_model(rule, settings.mlflow_tracking_uri(), say)
 
 
 def ready_to_score(prepared: Iterable[AuthorityRun], model: PartnershipModel) -> list[str]:

@@ -18,6 +18,7 @@ authorities that are ready publish with it."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,47 +202,21 @@ def current_champion(tracking_uri: str | None = None) -> str | None:
     return str(champ.version) if champ is not None else None
 
 
-def train_partnership_model(
-    rule: Completeness,
-    train_config: dict | None = None,
-    say: Callable[[str], None] = print,
-) -> PartnershipModel:
-    """Train the partnership's model once on the included authorities' feature sets, when
-    `rule` holds; register it in the partnership's store (HEARTH_HOME's MLflow), where it
-    becomes @champion at once if it is at least as good as the current one (the promotion
-    gate's rule). When the rule does not hold, nothing is trained: the last model stays."""
-    from hearth.modelling.training.params import TrainParams
-    from hearth.modelling.training.recipe import Refused, train_champion
+def _kept(rule: Completeness, uri: str, say: Callable[[str], None]) -> PartnershipModel:
+    version = current_champion(uri)
+    kept = f"version {version} stays @champion" if version else "there is no model yet"
+    say(f"{rule.sentence()} Not retrained: {kept}.")
+    return PartnershipModel(False, rule, version, reason=f"not retrained: {kept}")
 
-    uri = settings.mlflow_tracking_uri()
-    if not rule.holds:
-        version = current_champion(uri)
-        kept = f"version {version} stays @champion" if version else "there is no model yet"
-        say(f"{rule.sentence()} Not retrained: {kept}.")
-        return PartnershipModel(False, rule, version, reason=f"not retrained: {kept}")
-    paths = [settings.authority_home(a) / "warehouse.duckdb" for a in rule.included]
-    say(f"{rule.sentence()} Training the partnership model once on their households.")
-    params = TrainParams.from_config(SimpleNamespace(**(train_config or {})))
-    with union_of(paths) as con:
-        design = Design.for_run(con, rule.month)
-    try:
-        trained = train_champion(
-            lambda: union_of(paths),
-            design,
-            params,
-            FIXED_K,
-            uri,
-            lambda _key, _value: False,  # not a Dagster run: the alias moves at once
-            {"hearth.partnership": ",".join(rule.included)},
-            info=lambda m: say(f"  partnership model: {m}"),
-            warn=lambda m: say(f"  partnership model: {m}"),
-        )
-    except Refused as e:
-        version = current_champion(uri)
-        say(f"The partnership model was refused: {e.refusal.sentence}")
-        return PartnershipModel(
-            True, rule, version, refused=e.refusal.sentence, reason="refused by the gate"
-        )
+
+def _refused(rule: Completeness, sentence: str, uri: str, say) -> PartnershipModel:
+    say(f"The partnership model was refused: {sentence}")
+    return PartnershipModel(
+        True, rule, current_champion(uri), refused=sentence, reason="refused by the gate"
+    )
+
+
+def _trained(rule: Completeness, trained, uri: str, say) -> PartnershipModel:
     d = trained.decision
     say(f"Partnership model version {d.version} is @{d.alias}: {d.reason}")
     return PartnershipModel(
@@ -253,3 +228,169 @@ def train_partnership_model(
         reason=d.reason,
         notes=list(trained.result.notes),
     )
+
+
+def _union(rule: Completeness) -> tuple[list[Path], Design]:
+    paths = [settings.authority_home(a) / "warehouse.duckdb" for a in rule.included]
+    with union_of(paths) as con:
+        design = Design.for_run(con, rule.month)
+    return paths, design
+
+
+def _run_tags(rule: Completeness) -> dict[str, str]:
+    return {"hearth.partnership": ",".join(rule.included)}
+
+
+def _params(train_config: dict | None):
+    from hearth.modelling.training.params import TrainParams
+
+    return TrainParams.from_config(SimpleNamespace(**(train_config or {})))
+
+
+def _progress(say: Callable[[str], None]) -> Callable[[str], None]:
+    return lambda m: say(f"  partnership model: {m}")
+
+
+def train_partnership_model(
+    rule: Completeness,
+    train_config: dict | None = None,
+    say: Callable[[str], None] = print,
+) -> PartnershipModel:
+    """Train the partnership's model once on the included authorities' feature sets, when
+    `rule` holds; register it in the partnership's store (HEARTH_HOME's MLflow), where it
+    becomes @champion at once if it is at least as good as the current one (the promotion
+    gate's rule). When the rule does not hold, nothing is trained: the last model stays.
+    In one call; the partnership's run makes the same calls in steps (`ModelTraining`)."""
+    from hearth.modelling.training.recipe import Refused, train_champion
+
+    uri = settings.mlflow_tracking_uri()
+    if not rule.holds:
+        return _kept(rule, uri, say)
+    say(f"{rule.sentence()} Training the partnership model once on their households.")
+    paths, design = _union(rule)
+    try:
+        trained = train_champion(
+            lambda: union_of(paths),
+            design,
+            _params(train_config),
+            FIXED_K,
+            uri,
+            lambda _key, _value: False,  # not a Dagster run: the alias moves at once
+            _run_tags(rule),
+            info=_progress(say),
+            warn=_progress(say),
+        )
+    except Refused as e:
+        return _refused(rule, e.refusal.sentence, uri, say)
+    return _trained(rule, trained, uri, say)
+
+
+def model_work_dir(run_id: str) -> Path:
+    """Where a partnership run's model steps leave their windows and fits for each other:
+    HEARTH_HOME/partnership/model_work/<run id>, cleared when the version is registered."""
+    return settings.partnership_dir() / "model_work" / run_id
+
+
+@dataclass
+class ModelTraining:
+    """The partnership model's steps as they go (hearth/modelling/training/staged.py): either
+    decided (`model`: not retrained, or refused by the gate) or under way in the folder
+    `work`, from which each next step reads."""
+
+    rule: Completeness
+    model: PartnershipModel | None = None
+    work: str | None = None
+
+
+def begin_partnership_model(
+    rule: Completeness,
+    retrain: bool,
+    train_config: dict | None,
+    work: Path,
+    say: Callable[[str], None] = print,
+) -> tuple[ModelTraining, list[str]]:
+    """The partnership model's first step: decided at once when it is not retrained or the
+    rule does not hold (as `train_partnership_model`), else the windows read into `work`.
+    Returns the step's record and the units to fit next (none when decided)."""
+    from hearth.modelling.training import staged
+    from hearth.modelling.training.recipe import Refused
+
+    uri = settings.mlflow_tracking_uri()
+    if not retrain:
+        return ModelTraining(rule, kept_model(rule, uri, say)), []
+    if not rule.holds:
+        return ModelTraining(rule, _kept(rule, uri, say)), []
+    say(f"{rule.sentence()} Training the partnership model once on their households.")
+    paths, design = _union(rule)
+    # older runs' folders (a run stopped mid-way) are not read again
+    shutil.rmtree(work.parent, ignore_errors=True)
+    try:
+        units = staged.begin(
+            staged.Work(work),
+            lambda: union_of(paths),
+            design,
+            _params(train_config),
+            FIXED_K,
+            _run_tags(rule),
+            info=_progress(say),
+            warn=_progress(say),
+        )
+    except Refused as e:
+        staged.Work(work).clear()
+        return ModelTraining(rule, _refused(rule, e.refusal.sentence, uri, say)), []
+    return ModelTraining(rule, work=str(work)), units
+
+
+def kept_model(rule: Completeness, uri: str, say: Callable[[str], None]) -> PartnershipModel:
+    """Not retrained (an authority run alone): the current @champion scores."""
+    version = current_champion(uri)
+    model = PartnershipModel(
+        False,
+        rule,
+        version,
+        reason="not retrained: an authority run alone scores with the partnership's "
+        f"current model (version {version})",
+    )
+    say(f"The partnership model is not retrained; {model.reason}.")
+    return model
+
+
+def fit_partnership_unit(training: ModelTraining, unit: str, say=print) -> None:
+    """One of the partnership model's fits (a candidate's, the refit's or value-of-sharing
+    refits'), in a step of its own."""
+    from hearth.modelling.training import staged
+
+    if training.work is not None:
+        staged.fit(staged.Work(training.work), unit, _progress(say))
+
+
+def choose_partnership_model(training: ModelTraining, say=print) -> list[str]:
+    """The candidates judged and the choice made; returns the next units to fit."""
+    from hearth.modelling.training import staged
+
+    if training.work is None:
+        return []
+    return staged.choose(staged.Work(training.work), _progress(say))
+
+
+def finish_partnership_model(training: ModelTraining, say=print) -> PartnershipModel:
+    """The partnership model's last step: registered (and promoted, by the gate's rule), or
+    refused; or what the first step decided."""
+    from hearth.modelling.training import staged
+    from hearth.modelling.training.recipe import Refused
+
+    if training.model is not None:
+        return training.model
+    uri, rule = settings.mlflow_tracking_uri(), training.rule
+    try:
+        trained = staged.finish(
+            staged.Work(training.work),
+            uri,
+            lambda _key, _value: False,  # not a Dagster run of a home: the alias moves at once
+            info=_progress(say),
+            warn=_progress(say),
+        )
+    except Refused as e:
+        staged.Work(training.work).clear()
+        return _refused(rule, e.refusal.sentence, uri, say)
+    return _trained(rule, trained, uri, say)

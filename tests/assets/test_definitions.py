@@ -95,7 +95,7 @@ def test_the_partnership_job_maps_a_step_per_authority_and_documents_every_step(
     for node in job.nodes:
         assert node.definition.description and len(node.definition.description) > 40, node.name
     route = job.graph.node_named("route_partnership_landing").definition
-    model = job.graph.node_named("partnership_model").definition
+    model = job.graph.node_named("partnership_model_registered").definition
     assert route.output_def_named("authority").is_dynamic
     assert model.output_def_named("ready").is_dynamic
     deps = job.dependency_structure

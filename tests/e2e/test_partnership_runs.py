@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -40,7 +41,8 @@ from hearth.modelling.registry.client import Registry
 from hearth.operations.partnership import route_partnership
 from tests.conftest import FAST_TRAINING
 from tests.support.environment import clear_hearth
-from tests.support.step_events import overlaps, step_spans
+from tests.support.model_compare import differences, registered_model
+from tests.support.step_events import launched_together, overlaps, step_spans
 
 CSV = Path("outputs") / "latest" / "ranked_households.csv"
 HOUSEHOLDS = 1500  # over three authorities: the e2e stays within CI's budget
@@ -110,6 +112,7 @@ def world(tmp_path_factory) -> Path:
 def runs(world, tmp_path_factory):
     landing = world / "landing"
     home = tmp_path_factory.mktemp("partnership") / "home"
+    home_in_process = tmp_path_factory.mktemp("partnership_in_process") / "home"
     authorities = read_authorities(landing)
     failing, killed = authorities[-1], authorities[0]
     mp = pytest.MonkeyPatch()
@@ -121,6 +124,16 @@ def runs(world, tmp_path_factory):
         )  # the default executor: multiprocess
         first_summary = json.loads((settings.partnership_dir() / "run_summary.json").read_text())
         published = {a: _list(home, a).read_bytes() for a in authorities}
+        kept = tmp_path_factory.mktemp("partnership_kept")  # the homes as the first run left them
+        for a in authorities:
+            shutil.copytree(settings.authority_home(a), kept / a)
+        # the same world and settings in a home of its own, on the in-process executor
+        clear_hearth(mp, HEARTH_HOME=str(home_in_process))
+        run_partnership(
+            landing, say=lines.append, train_config=FAST_TRAINING, executor="in_process"
+        )
+        in_process = json.loads((settings.partnership_dir() / "run_summary.json").read_text())
+        clear_hearth(mp, HEARTH_HOME=str(home))
         # the next run: one authority's newest health extract is a workbook it cannot read
         routing = route_partnership(landing, say=lines.append)
         newest = max(e.month for e in routing.extracts if e.source == "health")
@@ -148,6 +161,9 @@ def runs(world, tmp_path_factory):
         "killed": killed,
         "first": first,
         "first_summary": first_summary,
+        "home_in_process": home_in_process,
+        "in_process_summary": in_process,
+        "kept": kept,
         "published": published,
         "stopped": stopped,
         "stopped_summary": stopped_summary,
@@ -192,16 +208,124 @@ def test_the_partnership_is_one_dagster_run_with_authority_steps_side_by_side(ru
     executor (`--jobs 2`; with `--jobs 1` no two overlap)."""
     home, authorities = runs["home"], runs["authorities"]
     spans = step_spans(home / "dagster", runs["first_summary"]["run_id"])
-    expected = {"route_partnership_landing", "partnership_model", "partnership_summary"}
+    expected = {"route_partnership_landing", "partnership_summary", *MODEL_STEPS}
     expected |= {f"{part}_authority[{a}]" for part in ("prepare", "score") for a in authorities}
-    assert set(spans) == expected
+    # and the chosen candidate's refit: a step per unit of its fit (two for the ensemble)
+    assert {k for k in spans if not k.startswith("partnership_model_fit[refit_")} == expected
     prepared = overlaps(spans, "prepare_authority[")
     print(f"authority steps that overlapped (seconds): {prepared}")  # for the report: -s
     assert prepared, spans
     # the model waited for every authority's first part, every second part waited for it
-    model = spans["partnership_model"]
-    assert all(spans[k][1] <= model[0] for k in spans if k.startswith("prepare_authority["))
-    assert all(spans[k][0] >= model[1] for k in spans if k.startswith("score_authority["))
+    begun, registered = spans["partnership_model"][0], spans["partnership_model_registered"][1]
+    assert all(spans[k][1] <= begun for k in spans if k.startswith("prepare_authority["))
+    assert all(spans[k][0] >= registered for k in spans if k.startswith("score_authority["))
+
+
+# The partnership model's steps with FAST_TRAINING (every candidate, the value of sharing, the
+# refit of the chosen candidate): the windows, a step per candidate's fit, the choice, the
+# chosen candidate's refit and two groups of value-of-sharing refits, the registration.
+MODEL_STEPS = {
+    "partnership_model",
+    "partnership_model_candidate[candidate_logistic]",
+    "partnership_model_candidate[candidate_gradient_boosting]",
+    "partnership_model_choice",
+    "partnership_model_fit[sharing_0]",
+    "partnership_model_fit[sharing_1]",
+    "partnership_model_registered",
+}
+
+
+def test_the_models_fits_are_steps_the_executor_launches_side_by_side(runs):
+    """Two candidates' fits launched before either ended, by the multiprocess executor's own
+    event order (`--jobs 2`), and two of the fits that follow the choice likewise."""
+    dagster, run_id = runs["home"] / "dagster", runs["first_summary"]["run_id"]
+    together = launched_together(dagster, run_id, "partnership_model_candidate[")
+    assert sorted(together) == sorted(k for k in MODEL_STEPS if "_candidate[" in k), together
+    after = launched_together(dagster, run_id, "partnership_model_fit[")
+    assert len(after) == 2, after
+    # the chosen candidate's refit: a step per unit of its fit (none for the baseline, which
+    # is refitted in no time when put together; two for the ensemble)
+    from hearth.modelling.training.units import fit_units
+
+    params = _registry(runs["home"]).run(_registry(runs["home"]).version("1").run_id).data.params
+    refits = {k for k in step_spans(dagster, run_id) if k.startswith("partnership_model_fit[re")}
+    expected = {f"partnership_model_fit[refit_{u}]" for u in fit_units([params["candidate"]])}
+    print(f"chosen: {params['candidate']}; its refit's steps: {sorted(refits)}")
+    assert refits == expected
+    assert params["refit_as_of"] != "none"  # refitted all the same
+
+
+def _version_files(home: Path) -> dict[str, bytes]:
+    """Every file MLflow keeps of the run that registered the partnership's version 1: its
+    card, tables and plots (its model is compared by value: tests/support/model_compare.py)."""
+    registry = _registry(home)
+    run_id = registry.version("1").run_id
+    root = Path(registry.client.download_artifacts(run_id, "", str(home.parent / "artifacts")))
+    return {
+        str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()
+    }
+
+
+def _same_version(home: Path, other: Path) -> None:
+    files, again = _version_files(home), _version_files(other)
+    assert {"model_card.md", "sharing.csv", "calibration.csv"} <= set(files), sorted(files)
+    assert files.keys() == again.keys()
+    assert [n for n in files if files[n] != again[n]] == []
+    model, other_model = registered_model(home), registered_model(other)
+    assert differences(model, other_model) == []
+
+
+def test_in_process_and_multiprocess_publish_the_same_model_card_and_lists(runs):
+    """The same world and settings in two homes, the partnership's job on the in-process
+    executor and on the multiprocess one: each authority's ranked CSV and the model's card and
+    tables are the same bytes, the model the same value for value."""
+    home, other = runs["home"], runs["home_in_process"]
+    assert runs["in_process_summary"]["published"] == list(runs["authorities"])
+    for authority in runs["authorities"]:
+        assert _list(other, authority).read_bytes() == runs["published"][authority], authority
+    _same_version(home, other)
+
+
+def test_the_models_steps_make_the_same_model_as_the_recipe_in_one_call(runs, tmp_path):
+    """hearth/modelling/training/staged.py against recipe.py's `train_champion` (what a home's
+    champion_model asset and, before the steps, the partnership's model step called), on copies
+    of the same authorities' homes: the same model, card and tables, byte for byte."""
+    from hearth.operations.partnership import PartnershipPlan, partnership_model_step
+    from hearth.operations.partnership_model import (
+        begin_partnership_model,
+        choose_partnership_model,
+        finish_partnership_model,
+        fit_partnership_unit,
+        judge_completeness,
+    )
+
+    authorities = runs["authorities"]
+    homes = {}
+    mp = pytest.MonkeyPatch()
+    try:
+        for way in ("one_call", "staged"):
+            home = tmp_path / way / "home"
+            for a in authorities:
+                shutil.copytree(runs["kept"] / a, home / "authorities" / a)
+            clear_hearth(mp, HEARTH_HOME=str(home))
+            if way == "one_call":
+                plan = PartnershipPlan(tuple(authorities), tuple(authorities), time.time())
+                model = partnership_model_step(plan, [], train_config=FAST_TRAINING, say=print)
+            else:
+                rule = judge_completeness(authorities)
+                work = settings.partnership_dir() / "model_work" / "test"
+                training, units = begin_partnership_model(rule, True, FAST_TRAINING, work, print)
+                for unit in units:
+                    fit_partnership_unit(training, unit, print)
+                for unit in choose_partnership_model(training, print):
+                    fit_partnership_unit(training, unit, print)
+                model = finish_partnership_model(training, print)
+                assert not work.exists()  # cleared once registered
+            assert model.trained_version == "1", model
+            homes[way] = home
+    finally:
+        mp.undo()
+    _same_version(homes["one_call"], homes["staged"])
 
 
 def test_one_authority_stopping_leaves_the_others_lists_as_they_would_have_been(runs):

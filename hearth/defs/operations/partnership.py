@@ -1,7 +1,9 @@
 """A partnership's run as one Dagster job (issue 28): the landing routed once, one mapped step per
-authority that prepares it, the partnership model once, one mapped step per authority that scores
-it, and the summary. The authorities are read from the landing's area lookup when the run starts
-(Dagster dynamic outputs), never when these definitions load.
+authority that prepares it, the partnership model once (in steps: the windows, one mapped step
+per candidate's fit, the choice, one mapped step per fit that follows it — the chosen
+candidate's refit and the value-of-sharing refits — and the registration), one mapped step per
+authority that scores it, and the summary. The authorities are read from the landing's area
+lookup when the run starts (Dagster dynamic outputs), never when these definitions load.
 
 Each authority's step runs that authority's own `hearth run --part prepare|score` as a child
 process in its own home (its own DuckDB file, Dagster instance, outputs and run lock): two
@@ -26,6 +28,7 @@ from hearth.defs.modelling.assets import TrainConfig
 from hearth.defs.resources import LandingResource
 from hearth.linkage.partnership import PartnershipError
 from hearth.operations import partnership as p
+from hearth.operations import partnership_model as pm
 from hearth.operations.runlock import run_lock
 
 JOB_NAME = "hearth_partnership"
@@ -160,9 +163,12 @@ def prepare_authority(
     return _outcome(context, run, "prepare")
 
 
+MODEL_TAGS = {"hearth/partnership": "model"}
+
+
 @dg.op(
-    out={"model": dg.Out(), "ready": dg.DynamicOut(str)},
-    tags={"hearth/partnership": "model"},
+    out={"training": dg.Out(pm.ModelTraining), "candidate": dg.DynamicOut(str)},
+    tags=MODEL_TAGS,
 )
 def partnership_model(
     context: dg.OpExecutionContext,
@@ -170,17 +176,87 @@ def partnership_model(
     plan: p.PartnershipPlan,
     prepared: list[p.AuthorityRun],
 ):
-    """The partnership's one model, once every authority's first part has ended: trained on the
-    union of the ready authorities' feature sets when the completeness rule holds, else the
-    last model stays @champion (the sentence says which and why); one dynamic output per
-    authority that prepared, to be scored with the @champion."""
+    """The partnership's one model, once every authority's first part has ended: whether it
+    is retrained (the completeness rule on the union of the ready authorities' feature sets;
+    else the last model stays @champion, and the sentence says which and why), and when it is,
+    the windows read and made safe into HEARTH_HOME/partnership/model_work/<run id>; one dynamic
+    output per candidate's fit, each a step of its own (hearth/modelling/training/staged.py)."""
     train = config.train.model_dump() if config.train is not None else None
     try:
-        model = p.partnership_model_step(
-            plan, prepared, config.retrain, config.min_share, train, context.log.info
-        )
+        rule, retrain = p.partnership_model_rule(plan, prepared, config.retrain, config.min_share)
+        work = pm.model_work_dir(context.run_id)
+        training, units = pm.begin_partnership_model(rule, retrain, train, work, context.log.info)
     except ValueError as e:  # e.g. a minimum share outside (0, 1]
         raise _failure(e) from None
+    yield dg.Output(
+        training,
+        "training",
+        metadata={"retrain": training.model is None, "rule_holds": rule.holds, "fits": len(units)},
+    )
+    for unit in units:  # letters and underscores: valid mapping keys
+        yield dg.DynamicOutput(unit, mapping_key=unit, output_name="candidate")
+
+
+def _fit(context: dg.OpExecutionContext, training: pm.ModelTraining, unit: str) -> dg.Output:
+    try:
+        pm.fit_partnership_unit(training, unit, context.log.info)
+    except ValueError as e:
+        raise _failure(e) from None
+    return dg.Output(unit, metadata={"unit": unit})
+
+
+@dg.op(tags=MODEL_TAGS)
+def partnership_model_candidate(
+    context: dg.OpExecutionContext, training: pm.ModelTraining, unit: str
+) -> dg.Output[str]:
+    """One candidate's fit (cross-fitted and calibrated as the recipe fits it), read from and
+    written to the model's folder; the candidates' steps run at once as the executor allows."""
+    return _fit(context, training, unit)
+
+
+@dg.op(
+    out={"training": dg.Out(pm.ModelTraining), "fit": dg.DynamicOut(str)},
+    tags=MODEL_TAGS,
+)
+def partnership_model_choice(
+    context: dg.OpExecutionContext, training: pm.ModelTraining, fitted: list[str]
+):
+    """The candidates' fits put together, judged on the validation year and the choice made;
+    one dynamic output per fit that follows from it: the chosen candidate's refit on the
+    newest year and the value-of-sharing refits (in groups), independent of each other."""
+    try:
+        units = pm.choose_partnership_model(training, context.log.info)
+    except ValueError as e:
+        raise _failure(e) from None
+    yield dg.Output(training, "training", metadata={"candidates": len(fitted), "fits": len(units)})
+    for unit in units:
+        yield dg.DynamicOutput(unit, mapping_key=unit, output_name="fit")
+
+
+@dg.op(tags=MODEL_TAGS)
+def partnership_model_fit(
+    context: dg.OpExecutionContext, training: pm.ModelTraining, unit: str
+) -> dg.Output[str]:
+    """One fit after the choice: the chosen candidate's refit on the newest year (a unit of
+    its cross-fit), or a group of the value-of-sharing refits; at once as the executor allows."""
+    return _fit(context, training, unit)
+
+
+@dg.op(
+    out={"model": dg.Out(), "ready": dg.DynamicOut(str)},
+    tags=MODEL_TAGS,
+)
+def partnership_model_registered(
+    context: dg.OpExecutionContext,
+    training: pm.ModelTraining,
+    prepared: list[p.AuthorityRun],
+    fitted: list[str],
+):
+    """The value-of-sharing table, the gate, the refit put together, the card and the version
+    registered in the partnership's MLflow (@champion at once if the gate's rule says so); or
+    what the first step decided. One dynamic output per authority that prepared, to be scored
+    with the @champion."""
+    model = pm.finish_partnership_model(training, context.log.info)
     record = model.as_record()
     yield dg.Output(
         model,
@@ -190,6 +266,7 @@ def partnership_model(
             "rule_holds": record["rule_holds"],
             "champion_version": str(model.version),
             "sentence": record["sentence"],
+            "fits": len(fitted),
         },
     )
     for authority in p.ready_to_score(prepared, model):
@@ -242,15 +319,20 @@ def partnership_summary(
     name=JOB_NAME,
     description="A partnership of authorities: route the partnership's landing, prepare each "
     "authority in its own home (a step each, side by side), train the partnership model once "
-    "when its completeness rule holds, score and publish each authority's own list (a step "
-    "each), and write the partnership's summary. One authority stopping leaves the others' "
+    "when its completeness rule holds (its candidates' fits, then its refit and "
+    "value-of-sharing fits, steps side by side), score and publish each authority's own list "
+    "(a step each), and write the partnership's summary. One authority stopping leaves the others' "
     "lists published. `hearth partnership run`; README, 'A partnership of authorities'.",
     executor_def=partnership_executor,
 )
 def hearth_partnership() -> None:
     plan, authorities = route_partnership_landing()
     prepared = authorities.map(lambda a: prepare_authority(a, plan)).collect()
-    model, ready = partnership_model(plan, prepared)
+    training, candidates = partnership_model(plan, prepared)
+    fitted = candidates.map(lambda u: partnership_model_candidate(training, u)).collect()
+    chosen, fits = partnership_model_choice(training, fitted)
+    refitted = fits.map(lambda u: partnership_model_fit(chosen, u)).collect()
+    model, ready = partnership_model_registered(chosen, prepared, refitted)
     scored = ready.map(lambda a: score_authority(a, plan)).collect()
     partnership_summary(plan, prepared, model, scored)
 

@@ -24,20 +24,16 @@ interval does not hold 0; otherwise "within noise"."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 import polars as pl
 
 from hearth.features.catalogue import Catalogue
 from hearth.modelling.evaluation.metrics import (
-    evaluate_scores,
     k_for,
     rank_order,
     resamples_for,
 )
-from hearth.modelling.training.params import TrainParams
 
 JOINED = "all agencies joined (the model)"
 JOINED_REFIT = "all agencies joined, refitted as the rows below"
@@ -60,7 +56,7 @@ INTERVAL_COLUMNS = (
 )
 
 
-def _row(label: str, features: int, households: int, met: dict, same: str = "") -> dict:
+def sharing_row(label: str, features: int, households: int, met: dict, same: str = "") -> dict:
     return {
         "model": label,
         "features": features,
@@ -79,79 +75,6 @@ def refit_sets(cat: Catalogue) -> list[tuple[str, set[str]]]:
         sets.append((f"{agency.replace('_', ' ')} alone", {agency}))
         sets.append((f"all but {agency.replace('_', ' ')}", everyone - {agency}))
     return sets
-
-
-def value_of_sharing(
-    train,
-    valid,
-    cat: Catalogue,
-    params: TrainParams,
-    fixed_k: int,
-    progress: Callable[[str], None],
-    names: list[str],
-    kind: str,
-    model_metrics: dict[str, float],
-    model_scores: np.ndarray | None = None,
-    resamples: int | None = None,
-) -> pl.DataFrame:
-    """`train` and `valid` are hearth.modelling.training.selection.Window; `kind`,
-    `model_metrics` and `model_scores` are the chosen candidate's, its validation metrics
-    (the first row) and its validation scores (for the first row's interval; without them the
-    first row has none)."""
-    # fitting loads scikit-learn: inside, so the report's tables (and Dagster's definitions,
-    # which import the report) read `difference_words` without it
-    from hearth.modelling.training.blocks import crisis_probability
-    from hearth.modelling.training.fit import fit_candidate, fitting_sample
-
-    everything = np.ones(len(train.y), dtype=bool)
-    sample = fitting_sample(train.pids, train.y, params.sharing_max_negatives, everything)
-    # Nine refits compare rankings, not probabilities: one fit each (a held-back fifth
-    # calibrates), never the five-fold cross-fit of the model itself.
-    one_fit = "isotonic" if params.calibration == "crossfit" else params.calibration
-    light = replace(
-        params, max_iter=min(params.max_iter, params.sharing_max_iter), calibration=one_fit
-    )
-    usable = set(names)
-    rows = [_row(JOINED, len(names), len(train.y), model_metrics)]
-    # The refits match the model's own fit when nothing is lightened: then the model is the
-    # reference; otherwise the joined data refitted the same light way is.
-    lighter = bool((~sample).any()) or light != params
-    sets = refit_sets(cat)
-    if lighter:
-        sets.insert(0, (JOINED_REFIT, set(cat.agencies)))
-    seen: list[tuple[str, np.ndarray]] = []
-    scored: dict[str, np.ndarray] = {} if model_scores is None else {JOINED: model_scores}
-    for label, agencies in sets:
-        progress(f"value of sharing: {label}")
-        # Themes are counted over these agencies' records only: what they could build alone.
-        cols = (
-            names
-            if agencies >= set(cat.agencies)
-            else [n for n in cat.features_of(agencies) if n in usable]
-        )
-        if not cols:  # nothing this set could fit on (no register features in use)
-            continue
-        t_sub, v_sub = train.restricted(agencies, cat), valid.restricted(agencies, cat)
-        m = fit_candidate(
-            kind, t_sub.X(cols, sample), train.y[sample], train.pids[sample], cols, light
-        )
-        scores = crisis_probability(m, v_sub.X(cols))
-        same = next((lab for lab, s in seen if np.array_equal(s, scores)), "")
-        seen.append((label, scores))
-        scored[label] = scores
-        met = evaluate_scores(valid.y, scores, valid.pids, fixed_k)
-        rows.append(_row(label, len(cols), int(sample.sum()), met, same))
-    out = pl.DataFrame(rows)
-    ref_label = JOINED_REFIT if lighter else JOINED
-    reference = out.filter(pl.col("model") == ref_label)
-    joined = reference.item(0, "precision_at_1pct") or float("nan")
-    out = out.with_columns((pl.col("precision_at_1pct") / joined).alias("share_of_joined_p1"))
-    progress("value of sharing: intervals, a paired bootstrap over households")
-    bounds = sharing_intervals(valid.y, scored, valid.pids, ref_label, resamples)
-    return out.with_columns(
-        pl.Series(c, [bounds.get(m, {}).get(c, float("nan")) for m in out["model"]], pl.Float64)
-        for c in INTERVAL_COLUMNS
-    )
 
 
 def bootstrap_precision(

@@ -279,14 +279,18 @@ def raw_fits(
             model = _fit_rows(kind, X, y, household_pid, feature_names, params, ~cal)
             out[kind] = RawFit(model, cal, raw_logit(model, X[cal]), folds)
     if ENSEMBLE in kinds:
-        members = [out[m] for m in MEMBERS]
-        out[ENSEMBLE] = RawFit(
-            LogOddsAverage([m.model for m in members]),
-            members[0].rows,
-            np.mean([m.logit for m in members], axis=0),
-            members[0].folds,
-        )
+        out[ENSEMBLE] = ensemble_fit([out[m] for m in MEMBERS])
     return out
+
+
+def ensemble_fit(members: list[RawFit]) -> RawFit:
+    """The ensemble from its members' raw fits: their models' and their log-odds' average."""
+    return RawFit(
+        LogOddsAverage([m.model for m in members]),
+        members[0].rows,
+        np.mean([m.logit for m in members], axis=0),
+        members[0].folds,
+    )
 
 
 def min_block(households: int) -> int:
@@ -341,6 +345,13 @@ def _fit_candidates(kinds, X, y, household_pid, feature_names, params, checks):
             out[kind] = _fit_sigmoid(kind, X, y, household_pid, feature_names, params)
         return out
     raws = raw_fits(learned, X, y, household_pid, feature_names, params, method)
+    return out | calibrated(learned, raws, y, method, checks)
+
+
+def calibrated(learned, raws: dict[str, RawFit], y, method: str, checks) -> dict[str, object]:
+    """Each learned kind's raw fit calibrated (the raw model when there is no crisis to
+    calibrate by); `checks`, if given, receives each one's `calibration_check`."""
+    out: dict[str, object] = {}
     for kind in learned:
         if y[raws[kind].rows].sum() == 0:  # no crisis to calibrate by: the raw model
             out[kind] = raws[kind].model

@@ -79,34 +79,56 @@ def stale_sources(con: duckdb.DuckDBPyConnection, as_of: str) -> list[str]:
     return out
 
 
-def train_champion(
+@dataclass
+class Prepared:
+    """What the recipe trains from, read from the warehouse and made safe: the labelled windows
+    (safe updating applied, the held-out reweighted), the validation date's uncapped features
+    for the refit, the features usable at each date, and what the model card is told besides
+    (stale sources, linkage, safe updating, whether the list works, the data's fingerprint)."""
+
+    design: Design
+    params: TrainParams
+    train: object | None  # hearth.modelling.training.selection.Window; None once freed
+    valid: object  # Window
+    raw_valid: object  # polars.DataFrame
+    cap: int
+    names: list[str]
+    latest_history: int
+    latest_chances: dict[str, float]
+    behind: list[str]
+    linkage: dict | None
+    safe_updating: dict
+    working: dict | None
+    fingerprint: str
+    run_tags: dict[str, str]
+
+    def latest(self):
+        """The refit's window (features at T-12 with "months since" capped to its history,
+        the held-out reweighted), its usable features and its cap."""
+        from hearth.modelling.training.selection import Window
+
+        names, cap = (
+            load_catalogue().usable_names(self.latest_history),
+            recency_cap(self.latest_history),
+        )
+        latest = Window(self.design.valid_as_of, cap_recency(self.raw_valid, cap), self.valid.y)
+        latest, _ = reweight(latest, self.latest_chances)
+        return latest, names, cap
+
+
+def prepare_training(
     open_warehouse: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
     design: Design,
     params: TrainParams,
-    fixed_k: int,
-    tracking_uri: str,
-    stage: Callable[[str, dict], bool],
     run_tags: dict[str, str],
     info: Callable[[str], None] = lambda _: None,
     warn: Callable[[str], None] = lambda _: None,
-) -> Trained:
-    """Train, judge, refit, log, register and decide. Raises `Refused` for a version the gate
-    refuses (after logging its training as refused). The warehouse is opened (read only) just
-    to load the windows, and closed before training. `stage(key, value)` notes a change for the
-    run's commit and returns False outside a run, when the alias moves at once (the caller
-    passes the commit's `stage`, hearth/operations/commit.py: modelling knows no operations)."""
-    # scikit-learn and plotting load here, not when the definitions load
-    from hearth.modelling.evaluation.card import write_artifacts  # sklearn
-    from hearth.modelling.training.selection import (  # sklearn
-        Window,
-        load_windows,
-        refit_on_latest,
-        train_and_evaluate,
-    )
+) -> Prepared:
+    """The windows read (the warehouse opened read only, and closed before training) and made
+    safe, the features usable chosen. Raises `Refused` for windows the gate refuses."""
+    from hearth.modelling.training.selection import load_windows  # sklearn
 
-    registry = Registry(tracking_uri)
     run_tags = {**run_tags, "hearth.as_of": design.score_as_of}
-
     with open_warehouse() as con:
         w = load_windows(con, design)
         behind = stale_sources(con, design.score_as_of)
@@ -154,8 +176,7 @@ def train_champion(
     fingerprint = training_fingerprint(
         {"training": (train.frame, train.y), "validation": (raw_valid, valid.y)}, params
     )
-    catalogue = load_catalogue()
-    names = catalogue.usable_names(history)
+    names = load_catalogue().usable_names(history)
     info(f"{history} months of history before {design.train_as_of}: {len(names)} features usable")
     if history < 12:
         warn(
@@ -163,39 +184,96 @@ def train_champion(
             f"{design.train_as_of}, so the model cannot use a 12-month look-back; with "
             "36 months of extracts it can."
         )
+    return Prepared(
+        design=design,
+        params=params,
+        train=train,
+        valid=valid,
+        raw_valid=raw_valid,
+        cap=cap,
+        names=names,
+        latest_history=latest_history,
+        latest_chances=latest_chances,
+        behind=behind,
+        linkage=linkage,
+        safe_updating=safe.summary(),
+        working=working,
+        fingerprint=fingerprint,
+        run_tags=run_tags,
+    )
+
+
+def train_champion(
+    open_warehouse: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+    design: Design,
+    params: TrainParams,
+    fixed_k: int,
+    tracking_uri: str,
+    stage: Callable[[str, dict], bool],
+    run_tags: dict[str, str],
+    info: Callable[[str], None] = lambda _: None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> Trained:
+    """Train, judge, refit, log, register and decide. Raises `Refused` for a version the gate
+    refuses (after logging its training as refused). The warehouse is opened (read only) just
+    to load the windows, and closed before training. `stage(key, value)` notes a change for the
+    run's commit and returns False outside a run, when the alias moves at once (the caller
+    passes the commit's `stage`, hearth/operations/commit.py: modelling knows no operations).
+
+    The partnership's run makes the very same calls in steps that can run at once
+    (hearth/modelling/training/staged.py)."""
+    from hearth.modelling.training.selection import refit_on_latest, train_and_evaluate  # sklearn
+
+    prep = prepare_training(open_warehouse, design, params, run_tags, info, warn)
     result = train_and_evaluate(
-        train,
-        valid,
-        catalogue,
+        prep.train,
+        prep.valid,
+        load_catalogue(),
         params,
         fixed_k,
         sharing=params.value_of_sharing,
         progress=info,
-        names=names,
-        recency_cap=cap,
+        names=prep.names,
+        recency_cap=prep.cap,
     )
-    del train  # a million households by 350 features: free it before the refit
-    refusal = model_refusal(result, valid.y)
-    if refusal:
-        log_refused(registry, result, refusal.sentence, fixed_k, run_tags)
-        raise Refused(refusal)
+    prep.train = None  # a million households by 350 features: free it before the refit
+    check_model(result, prep, fixed_k, Registry(tracking_uri))
     if params.refit_on_latest:
-        latest_names, latest_cap = (
-            catalogue.usable_names(latest_history),
-            recency_cap(latest_history),
-        )
+        latest, latest_names, latest_cap = prep.latest()
         info(
             f"refitting the {result.kind.replace('_', ' ')} on {design.valid_as_of} "
-            f"({latest_history} months of history: {len(latest_names)} features usable)"
+            f"({prep.latest_history} months of history: {len(latest_names)} features usable)"
         )
-        latest = Window(design.valid_as_of, cap_recency(raw_valid, latest_cap), valid.y)
-        latest, _ = reweight(latest, latest_chances)
         result = refit_on_latest(result, latest, latest_names, params, latest_cap)
         del latest
-    result.data_freshness = behind
-    result.linkage = linkage
-    result.safe_updating = safe.summary()
-    result.list_working = working
+    return register(result, prep, fixed_k, tracking_uri, stage, warn)
+
+
+def check_model(result, prep: Prepared, fixed_k: int, registry: Registry) -> None:
+    """The gate's judgement of the judged model: a refused one is logged as refused and raises
+    `Refused`."""
+    refusal = model_refusal(result, prep.valid.y)
+    if refusal:
+        log_refused(registry, result, refusal.sentence, fixed_k, prep.run_tags)
+        raise Refused(refusal)
+
+
+def register(
+    result,
+    prep: Prepared,
+    fixed_k: int,
+    tracking_uri: str,
+    stage: Callable[[str, dict], bool],
+    warn: Callable[[str], None] = lambda _: None,
+) -> Trained:
+    """The trained (and refitted) result told what the card says besides, logged with its card,
+    registered and the promotion decided (staged for the run's commit inside a run)."""
+    from hearth.modelling.evaluation.card import write_artifacts  # sklearn, plotting
+
+    result.data_freshness = prep.behind
+    result.linkage = prep.linkage
+    result.safe_updating = prep.safe_updating
+    result.list_working = prep.working
     if result.contact_count_fallback:
         warn(result.contact_count_fallback)
     for note in result.notes:
@@ -203,18 +281,18 @@ def train_champion(
     # Noting that training has begun lets a rollback find the version it registers.
     in_run = stage("training", {"since": time.strftime("%H:%M:%S")})
     # the champion's scores, the importance and MLflow's check of the input example predict
-    with fitting_threads(params), tempfile.TemporaryDirectory() as tmp:
-        artifacts = write_artifacts(result, valid.y, Path(tmp))
+    with fitting_threads(prep.params), tempfile.TemporaryDirectory() as tmp:
+        artifacts = write_artifacts(result, prep.valid.y, Path(tmp))
         decision = log_and_promote(
-            registry,
+            Registry(tracking_uri),
             result,
-            raw_valid,
-            valid.y,
+            prep.raw_valid,
+            prep.valid.y,
             artifacts,
             fixed_k,
             set_alias=not in_run,
-            run_tags=run_tags,
-            fingerprint=fingerprint,
+            run_tags=prep.run_tags,
+            fingerprint=prep.fingerprint,
         )
     if in_run:
         previous = decision.previous_champion

@@ -19,7 +19,7 @@ from hearth.modelling.evaluation.metrics import (
     paired_ap_difference,
     versus_baseline,
 )
-from hearth.modelling.evaluation.sharing import value_of_sharing
+from hearth.modelling.evaluation.sharing_refits import value_of_sharing
 from hearth.modelling.training.blocks import crisis_probability
 from hearth.modelling.training.candidates import SELECTION_CRITERION
 from hearth.modelling.training.choice import choose, fallback_sentence, words
@@ -219,6 +219,33 @@ def _train_and_evaluate(
     recency_cap: int,
 ) -> TrainingResult:
     names = names or cat.names
+    params = sized_params(train, params, progress)
+    kinds = candidate_kinds(params)
+    # one matrix alive at a time (a million households by 350 features is 1.4 GB each)
+    Xt = train.X(names)
+    fitted = fit_all(kinds, Xt, train.y, train.pids, names, params, progress)
+    del Xt
+    result = judge(train, valid, fitted, params, fixed_k, progress, names, recency_cap)
+    if sharing:
+        result.sharing = value_of_sharing(
+            train,
+            valid,
+            cat,
+            params,
+            fixed_k,
+            progress,
+            names,
+            result.kind,
+            result.metrics,
+            result.valid_scores,
+        )
+    return result
+
+
+def sized_params(
+    train: Window, params: TrainParams, progress: Callable[[str], None] = lambda _: None
+) -> TrainParams:
+    """The candidates' parameters, sized to the training crises; none is an error in words."""
     if train.y.sum() == 0:
         raise ValueError(
             f"No household had a crisis in the 12 months after {train.as_of}; there is nothing "
@@ -230,12 +257,26 @@ def _train_and_evaluate(
         f"{int(train.y.sum())} crises in training: trees of at most {params.max_leaf_nodes} "
         f"leaves of at least {params.min_samples_leaf} households"
     )
-    # the contact-count baseline is always fitted: the reference every candidate must beat
-    kinds = list(dict.fromkeys(["baseline", *params.candidates]))
-    # one matrix alive at a time (a million households by 350 features is 1.4 GB each)
-    Xt = train.X(names)
-    fitted = fit_all(kinds, Xt, train.y, train.pids, names, params, progress)
-    del Xt
+    return params
+
+
+def candidate_kinds(params: TrainParams) -> list[str]:
+    """The kinds fitted: the baseline always (what every candidate must beat), the candidates."""
+    return list(dict.fromkeys(["baseline", *params.candidates]))
+
+
+def judge(
+    train: Window,
+    valid: Window,
+    fitted: dict[str, object],
+    params: TrainParams,
+    fixed_k: int,
+    progress: Callable[[str], None],
+    names: list[str],
+    recency_cap: int,
+) -> TrainingResult:
+    """The fitted candidates (kind → calibrated model, the baseline among them) judged on the
+    validation window: the choice, its metrics, calibration and fairness (no value of sharing)."""
     Xv = valid.X(names)
     valid_scores = {kind: _score(model, Xv) for kind, model in fitted.items()}
     del Xv
@@ -269,11 +310,6 @@ def _train_and_evaluate(
     progress(choice.sentence)
     progress("fairness by group")
     fair = fairness_table(valid.y, scores, valid.pids, group_columns(valid.frame))
-    share = (
-        value_of_sharing(train, valid, cat, params, fixed_k, progress, names, best, metrics, scores)
-        if sharing
-        else pl.DataFrame()
-    )
     return TrainingResult(
         model=fitted[best],
         kind=best,
@@ -284,7 +320,7 @@ def _train_and_evaluate(
         candidate_metrics=cand_metrics,
         calibration=calibration_bands(valid.y, scores, valid.pids, VALIDATION_MODEL),
         fairness=fair,
-        sharing=share,
+        sharing=pl.DataFrame(),
         valid_scores=scores,
         params=params,
         recency_cap=recency_cap,
@@ -320,16 +356,38 @@ def refit_on_latest(
     judged on until next year. The judged model is kept (`eval_model`) for the promotion gate.
     """
     if latest.y.sum() == 0:
-        result.notes.append(
-            f"No crisis in the 12 months after {latest.as_of}: kept the model trained at "
-            f"{result.train_as_of} for scoring."
-        )
-        return result
-    params = params.sized(int(latest.y.sum()), len(latest.y))
+        return kept_without_refit(result, latest)
+    params = refit_params(latest, params)
     checks: dict = {}
     model = fit_candidate(
         result.kind, latest.X(names), latest.y, latest.pids, names, params, checks
     )
+    return refitted(result, model, checks, latest, names, recency_cap)
+
+
+def kept_without_refit(result: TrainingResult, latest: Window) -> TrainingResult:
+    """No crisis in the newest labelled year: the judged model scores, with a note."""
+    result.notes.append(
+        f"No crisis in the 12 months after {latest.as_of}: kept the model trained at "
+        f"{result.train_as_of} for scoring."
+    )
+    return result
+
+
+def refit_params(latest: Window, params: TrainParams) -> TrainParams:
+    """The refit's parameters: sized to the newest labelled year's crises."""
+    return params.sized(int(latest.y.sum()), len(latest.y))
+
+
+def refitted(
+    result: TrainingResult,
+    model,
+    checks: dict,
+    latest: Window,
+    names: list[str],
+    recency_cap: int,
+) -> TrainingResult:
+    """The result with the refitted `model` (`checks`: its fit's) to score at T, the judged kept."""
     if result.kind in checks:
         rows, probs = checks[result.kind]
         result.publishing_calibration = calibration_bands(

@@ -26,8 +26,8 @@ from hearth.modelling.evaluation.sharing import (
     sharing_metrics,
     sharing_note,
     top_precision,
-    value_of_sharing,
 )
+from hearth.modelling.evaluation.sharing_refits import value_of_sharing
 from hearth.modelling.training.fit import fit_candidate
 from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.selection import Window

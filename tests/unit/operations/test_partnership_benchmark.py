@@ -13,6 +13,7 @@ from benchmarks.partnership import (
     overlaps,
     parallel_efficiency,
     same_lists,
+    span,
     stage_of,
     stages_grew,
     step_usage,
@@ -79,6 +80,8 @@ def test_steps_are_counted_under_the_cost_models_stages() -> None:
     assert stage_of("partnership", "route_partnership_landing") == "route"
     assert stage_of("partnership", "prepare_authority[E06000901]") == "authority_wait"
     assert stage_of("partnership", "partnership_model") == "partnership_model"
+    assert stage_of("partnership", "partnership_model_fit[sharing_0]") == "partnership_model"
+    assert stage_of("partnership", "partnership_model_registered") == "partnership_model"
     assert stage_of("E06000901", "champion_model") == "train_evaluate"
     assert stage_of("E06000901", "household_scores") == "score"
     rows = [
@@ -129,3 +132,27 @@ def test_the_cost_models_line_is_least_squares_and_says_when_it_is_not_straight(
     assert fit_line([(50_000, 500.0)]) == (0.0, 0.01)  # one point: through the origin
     with pytest.raises(ValueError):
         fit_line([])
+
+
+def test_the_models_steps_are_timed_from_the_first_start_to_the_last_end() -> None:
+    """The partnership model's wall in the run: its steps side by side count once."""
+    steps = [
+        _step("prepare_authority[E06000901]", 0.0, 10.0),
+        _step("partnership_model", 10.0, 12.0),
+        _step("partnership_model_candidate[candidate_logistic]", 12.5, 20.0, pid=2),
+        _step("partnership_model_candidate[candidate_gradient_boosting]", 12.6, 40.0, pid=3),
+        _step("partnership_model_registered", 40.0, 45.0),
+        _step("score_authority[E06000901]", 45.0, 60.0),  # not the model's
+    ]
+    assert span(steps) == pytest.approx(35.0)
+    fits = ("partnership_model_candidate", "partnership_model_fit")
+    assert overlaps(steps, fits) == [
+        {
+            "steps": [
+                "partnership_model_candidate[candidate_logistic]",
+                "partnership_model_candidate[candidate_gradient_boosting]",
+            ],
+            "seconds": 7.4,  # from the second start (12.6) to the first end (20)
+        }
+    ]
+    assert span([_step("partnership_model", 1.0, None)]) is None
