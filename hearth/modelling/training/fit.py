@@ -285,11 +285,9 @@ def raw_fits(
 
 def ensemble_fit(members: list[RawFit]) -> RawFit:
     """The ensemble from its members' raw fits: their models' and their log-odds' average."""
+    logit = np.mean([m.logit for m in members], axis=0)
     return RawFit(
-        LogOddsAverage([m.model for m in members]),
-        members[0].rows,
-        np.mean([m.logit for m in members], axis=0),
-        members[0].folds,
+        LogOddsAverage([m.model for m in members]), members[0].rows, logit, members[0].folds
     )
 
 
