@@ -5,31 +5,40 @@ executor launched steps side by side (by the order of its events, not by the clo
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+
+@contextmanager
+def _dagster_home(dagster_home: Path) -> Iterator[None]:
+    """DAGSTER_HOME set to `dagster_home` for the block, as it was after."""
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous
 
 
 def step_spans(dagster_home: Path, run_id: str) -> dict[str, tuple[float, float]]:
     """Each ended step's (start, end) in the run, read from the instance at `dagster_home`."""
     import dagster as dg
 
-    previous = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    try:
-        kinds = {
-            dg.DagsterEventType.STEP_START,
-            dg.DagsterEventType.STEP_SUCCESS,
-            dg.DagsterEventType.STEP_FAILURE,
-        }
-        starts: dict[str, float] = {}
-        ends: dict[str, float] = {}
+    kinds = {
+        dg.DagsterEventType.STEP_START,
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+    }
+    starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
+    with _dagster_home(dagster_home):
         for rec in dg.DagsterInstance.get().all_logs(run_id, of_type=kinds):
             kind = rec.dagster_event.event_type_value
             (starts if kind == "STEP_START" else ends)[rec.step_key] = rec.timestamp
-    finally:
-        if previous is None:
-            os.environ.pop("DAGSTER_HOME", None)
-        else:
-            os.environ["DAGSTER_HOME"] = previous
     return {k: (starts[k], ends[k]) for k in starts if k in ends}
 
 
@@ -42,20 +51,13 @@ def launched_together(dagster_home: Path, run_id: str, prefix: str) -> list[str]
     starting a subprocess does."""
     import dagster as dg
 
-    previous = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    try:
-        kinds = {
-            dg.DagsterEventType.STEP_WORKER_STARTING,
-            dg.DagsterEventType.STEP_SUCCESS,
-            dg.DagsterEventType.STEP_FAILURE,
-        }
+    kinds = {
+        dg.DagsterEventType.STEP_WORKER_STARTING,
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+    }
+    with _dagster_home(dagster_home):
         connection = dg.DagsterInstance.get().get_records_for_run(run_id, of_type=kinds)
-    finally:
-        if previous is None:
-            os.environ.pop("DAGSTER_HOME", None)
-        else:
-            os.environ["DAGSTER_HOME"] = previous
     launched: list[str] = []
     for record in sorted(connection.records, key=lambda r: r.storage_id):
         entry = record.event_log_entry
