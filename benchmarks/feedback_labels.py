@@ -1,6 +1,6 @@
 """Where a closed-loop cycle's ratio goes, net of its effect-0 reference (issue 26): into the
-features the model scores, or into the training labels the visits changed, and how far any ~50
-labels among the listed households move the ratio on their own. Run on kept warehouses
+features the model scores or trains on, or into the training labels the visits changed, and
+how far ~50 labels among the listed households move the ratio on their own. Run on kept warehouses
 (benchmarks/feedback.py `--work`): an effect arm's (`--arm`, e.g. <work>/40000-seed341/safe)
 and the same seed's effect-0 world (`--reference`, a reference run's naive arm), by hand, with
 `nice`:
@@ -18,7 +18,9 @@ candidate, as `feedback.Arm.lister` does, for:
   arm's features at M (what the visits changed in the features scored: fewer recent crises);
 - `true_labels`: the arm's features with the labels it would have had without the visits
   (recorded crises or one the visits prevented, `_truth/prevented.parquet`): in a world whose
-  crises are the reference's with some prevented, the reference's own labels;
+  crises are the reference's with some prevented, the reference's own labels; against
+  `reference_on_arm`, what the visits changed in the training window's features (a visited
+  household's history holds fewer crises);
 - `safe`: Hearth's correction with the ratio the lottery read at M (`offer_ratio`), as the
   safe arm trained; `known`: the same with `--known-ratio`;
 - `flip_changed_<i>` / `flip_any_<i>`: the true labels with as many crises removed at random
