@@ -35,6 +35,7 @@ from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.sampling import calibration_mask, fitting_sample, household_folds
 from hearth.modelling.training.stopping import crossfit_stopped
 from hearth.modelling.training.threads import fitting_threads
+from hearth.modelling.training.whole_rates import whole_rates
 
 
 def _log1p_nonneg(X):
@@ -205,14 +206,14 @@ def calibration_method(params: TrainParams, households: int) -> str:
 
 
 def _fit_rows(kind, X, y, household_pid, feature_names, params, rows):
-    est = make_estimator(kind, params, feature_names)
     fit = fitting_sample(household_pid, y, params.max_negatives, rows)
-    return est.fit(X[fit], y[fit])
+    return _fit_on(kind, X, y, feature_names, params, fit)
 
 
 def _fit_on(kind, X, y, feature_names, params, fit):
-    """Fitted on exactly the rows `fit` (already sampled)."""
-    return make_estimator(kind, params, feature_names).fit(X[fit], y[fit])
+    """Fitted on exactly the rows `fit` (a sampled mask); the trees on whole-record rates."""
+    rows = whole_rates(X[fit], feature_names) if kind == "gradient_boosting" else X[fit]
+    return make_estimator(kind, params, feature_names).fit(rows, y[fit])
 
 
 def raw_fits(
