@@ -40,6 +40,8 @@ class TrainParams:
     # the latest), as the feature catalogue says of each feature (Feature.monotone).
     monotone: bool = True
     l2_regularization: float = 1.0
+    # The share of the features each tree's splits may choose from (1.0: all of them).
+    max_features: float = 1.0
     logistic_c: float = 0.5
     # "crossfit": an isotonic map (steps joined by lines: no ties) fitted on every training
     # household's out-of-fold score, for the model fitted on all of them; above
