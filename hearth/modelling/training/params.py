@@ -39,8 +39,11 @@ class TrainParams:
     # Risk may not fall as a count of agency records rises (nor rise with the months since
     # the latest), as the feature catalogue says of each feature (Feature.monotone).
     monotone: bool = True
+    # 100 read +0.009 and -0.003 at 100,000 households and -0.004 at 40,000 (docs/performance.md,
+    # "Regularising the trees"): not taken.
     l2_regularization: float = 1.0
-    # The share of the features each tree's splits may choose from (1.0: all of them).
+    # The share of the features each tree's splits may choose from (1.0: all of them; screened
+    # at 0.5, not taken: the same section).
     max_features: float = 1.0
     logistic_c: float = 0.5
     # "crossfit": an isotonic map (steps joined by lines: no ties) fitted on every training
@@ -78,21 +81,13 @@ class TrainParams:
         """These parameters sized to the data: trees with about one leaf for each
         `crises_per_leaf` crises in training (between 4 and `max_leaf_nodes`), and leaves of
         at least `min_samples_leaf` households or 1 in 200 of them, whichever is fewer (at
-        least 20), and the leaves' L2 penalty in proportion to the crises below the number
-        that gives the largest trees. A million-household area keeps the largest trees; a small
-        one gets trees its few hundred crises can support. `crises_per_leaf` 0 leaves them as
-        given."""
+        least 20). A million-household area keeps the largest trees; a small one gets trees
+        its few hundred crises can support. `crises_per_leaf` 0 leaves them as given."""
         if self.crises_per_leaf <= 0:
             return self
         leaves = min(self.max_leaf_nodes, max(4, crises // self.crises_per_leaf))
         leaf = min(self.min_samples_leaf, max(20, households // 200))
-        # the leaves' L2 penalty is a number of households' worth of evidence (in the loss's
-        # second derivative): the full `l2_regularization` from the crises that give the
-        # largest trees, in proportion below, so that it weighs as much against an area's
-        # leaves whatever its size
-        full = self.crises_per_leaf * self.max_leaf_nodes
-        l2 = self.l2_regularization * min(1.0, crises / full)
-        return replace(self, max_leaf_nodes=leaves, min_samples_leaf=leaf, l2_regularization=l2)
+        return replace(self, max_leaf_nodes=leaves, min_samples_leaf=leaf)
 
     @classmethod
     def from_config(cls, config: Any) -> TrainParams:

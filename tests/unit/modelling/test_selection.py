@@ -202,23 +202,14 @@ def test_trees_are_sized_to_the_crises_in_training():
     assert TrainParams(crises_per_leaf=0).sized(30, 2_000) == TrainParams(crises_per_leaf=0)
 
 
-def test_the_leaves_penalty_is_in_proportion_to_the_crises_below_the_largest_trees():
-    # the largest trees (15 leaves) from 15 x 400 = 6,000 crises: the full penalty from there
-    params = TrainParams(l2_regularization=90.0)
-    assert params.sized(crises=30_000, households=1_000_000).l2_regularization == 90.0
-    assert params.sized(crises=6_000, households=100_000).l2_regularization == 90.0
-    assert params.sized(crises=2_000, households=20_000).l2_regularization == pytest.approx(30.0)
-    assert params.sized(crises=60, households=2_000).l2_regularization == pytest.approx(0.9)
-    # it reaches the trees
+def test_the_trees_settings_reach_the_estimator():
+    # the regularisation and feature subsampling that quality.py --train can set
+    # (docs/performance.md, "Regularising the trees at 100,000 households")
     names = load_catalogue().usable_names(12)
-    sized = params.sized(crises=2_000, households=20_000)
-    assert make_estimator("gradient_boosting", sized, names).l2_regularization == pytest.approx(
-        30.0
-    )
-    assert (
-        make_estimator("gradient_boosting", TrainParams(max_features=0.5), names).max_features
-        == 0.5
-    )
+    params = TrainParams(l2_regularization=30.0, max_features=0.5, min_samples_leaf=77)
+    est = make_estimator("gradient_boosting", params, names)
+    assert (est.l2_regularization, est.max_features, est.min_samples_leaf) == (30.0, 0.5, 77)
+    assert make_estimator("gradient_boosting", TrainParams(), names).max_features == 1.0
 
 
 def test_monotone_constraints_come_from_the_catalogue():
