@@ -73,9 +73,25 @@ KNOBS = {
     "no_l2": {"l2_regularization": 0.0},
     "iter_300": {"max_iter": 300},
     "leaves_31_iter_300": {"max_leaf_nodes": 31, "crises_per_leaf": 0, "max_iter": 300},
-    "max_features_0.3": {"max_iter": 300},
-    "max_features_0.5": {"max_iter": 300},
+    "max_features_0.3": {"max_features": 0.3, "max_iter": 300},
+    "max_features_0.5": {"max_features": 0.5, "max_iter": 300},
     "no_monotone": {"monotone": False, "max_iter": 300},
+    "l2_10": {"l2_regularization": 10.0, "max_iter": 300},
+    "l2_30": {"l2_regularization": 30.0, "max_iter": 300},
+    "l2_100": {"l2_regularization": 100.0, "max_iter": 300},
+    "l2_300": {"l2_regularization": 300.0, "max_iter": 300},
+    "min_leaf_500": {"min_samples_leaf": 500, "crises_per_leaf": 0, "max_iter": 300},
+    "min_leaf_1000": {"min_samples_leaf": 1000, "crises_per_leaf": 0, "max_iter": 300},
+    "leaves_31_l2_30_leaf_500": {
+        "max_leaf_nodes": 31,
+        "crises_per_leaf": 0,
+        "l2_regularization": 30.0,
+        "min_samples_leaf": 500,
+        "max_iter": 300,
+    },
+    "leaves_7": {"max_leaf_nodes": 7, "crises_per_leaf": 0, "max_iter": 300},
+    "leaves_4": {"max_leaf_nodes": 4, "crises_per_leaf": 0, "max_iter": 300},
+    "leaves_2": {"max_leaf_nodes": 2, "crises_per_leaf": 0, "max_iter": 600},
 }
 
 
@@ -327,12 +343,10 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
             from hearth.modelling.training.fit import make_estimator
 
             est = make_estimator("gradient_boosting", sized, names)
-            if knob.startswith("max_features_"):
-                est.set_params(max_features=float(knob.split("_")[-1]))
             est.fit(X_12, y12)
             curve = {}
             for i, s in enumerate(est.staged_predict_proba(X_T), start=1):
-                if i % 25 == 0 or i == est.n_iter_:
+                if i % 25 == 0 or i == est.n_iter_ or (i < 50 and i % 5 == 0):
                     curve[i] = _quality(truth, score, s[:, 1], T)["precision_ratio_to_oracle"]
             record(
                 {

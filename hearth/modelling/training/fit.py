@@ -101,6 +101,7 @@ def make_estimator(kind: str, params: TrainParams, feature_names: list[str]):
             max_leaf_nodes=params.max_leaf_nodes,
             min_samples_leaf=params.min_samples_leaf,
             l2_regularization=params.l2_regularization,
+            max_features=params.max_features,
             monotonic_cst=monotone_constraints(feature_names) if params.monotone else None,
             early_stopping=False,
             random_state=params.seed,

@@ -39,7 +39,12 @@ class TrainParams:
     # Risk may not fall as a count of agency records rises (nor rise with the months since
     # the latest), as the feature catalogue says of each feature (Feature.monotone).
     monotone: bool = True
+    # 100 read +0.009 and -0.003 at 100,000 households and -0.004 at 40,000 (docs/performance.md,
+    # "Regularising the trees"): not taken.
     l2_regularization: float = 1.0
+    # The share of the features each tree's splits may choose from (1.0: all of them; screened
+    # at 0.5, not taken: the same section).
+    max_features: float = 1.0
     logistic_c: float = 0.5
     # "crossfit": an isotonic map (steps joined by lines: no ties) fitted on every training
     # household's out-of-fold score, for the model fitted on all of them; above
