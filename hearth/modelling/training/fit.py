@@ -55,7 +55,6 @@ def logistic_columns(feature_names: list[str]) -> np.ndarray:
     agencies), the household and the combinations; not each record kind's own windows. A
     linear model of three hundred overlapping counts chases chance on a small area; a few
     dozen themes are what a practitioner would weigh, and the trees see the rest."""
-
     cat = load_catalogue()
     known = set(cat.names)
     # a column the catalogue does not describe (a data scientist's own) is the regression's too
