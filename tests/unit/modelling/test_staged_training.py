@@ -157,3 +157,30 @@ def test_the_stages_hand_on_whole_files_and_say_what_is_missing(tmp_path):
         work.get("judged")
     work.clear()
     assert not work.folder.exists()
+
+
+def test_the_refits_folds_fitted_as_stages_and_pooled_are_the_refit_fitted_whole(data, tmp_path):
+    """staged.py's refit of the chosen trees: each fold unit fitted by `fit` (as its step
+    fits it), `pool_refit` writing the whole unit `finish` reads: the very fit `fit_unit`
+    makes on T-12 with the refit's parameters; a refit not in folds is left as fitted."""
+    from hearth.modelling.training import staged
+    from hearth.modelling.training.selection import refit_params
+
+    _, names, _, latest = data
+    work = staged.Work(tmp_path / "work")
+    kind = "gradient_boosting"
+    params = refit_params(latest, SMALL)
+    units = tuple(f"{staged.REFIT}{u}" for u in fold_units([kind], params, len(latest.y)))
+    assert units == tuple(f"refit_gradient_boosting_fold_{f}" for f in range(5))
+    plan = staged.Plan(SMALL, SMALL, KINDS, names, 50, kind=kind, refits=units)
+    work.put("plan", plan)
+    work.put("latest", (latest, names, 12))
+    for unit in units:
+        staged.fit(work, unit)
+    staged.pool_refit(work)
+    whole = fit_unit(kind, latest.X(names), latest.y, latest.pids, names, params)
+    assert differences(whole, work.get("refit_gradient_boosting"), "refit") == []
+    # the logistic regression's refit is one unit, fitted whole: nothing to pool
+    work.put("plan", staged.Plan(SMALL, SMALL, KINDS, names, 50, "logistic", refits=("x",)))
+    staged.pool_refit(work)
+    assert not (work.folder / "refit_logistic.pickle").exists()
