@@ -17,8 +17,9 @@ instance); whether two authority steps overlapped in time; parallel efficiency (
 run's step seconds / (its wall seconds x the steps that could run at once)); peak RSS and CPU per
 process; whether each authority's ranked CSV is byte-identical to the in-process run's; and the
 end-to-end CPU against the bare compute's (the issue's target: at most 1.5x, every process under
-8 GB). Writes benchmarks/results/partnership-<date>-<households>-<executors>.json after each
-executor (a run cut short keeps what was measured)."""
+8 GB). Writes benchmarks/results/partnership-<date>-<HHMM>-<households>-<executors>[-<label>].json
+(the run's start, UTC: two runs of a day do not overwrite each other) after each executor (a
+run cut short keeps what was measured)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -64,9 +65,16 @@ MODEL_STEPS = (
     "partnership_model_candidate",
     "partnership_model_choice",
     "partnership_model_fit",
+    "partnership_model_refit",
+    "partnership_model_sharing",
     "partnership_model_registered",
 )
-MODEL_FITS = ("partnership_model_candidate", "partnership_model_fit")
+MODEL_FITS = (
+    "partnership_model_candidate",
+    "partnership_model_fit",
+    "partnership_model_refit",
+    "partnership_model_sharing",
+)
 BUDGET_MB = 8 * 1024  # the issue's: no process over 8 GB
 TARGET_RATIO = 1.5  # the issue's: end to end at most 1.5x the bare compute's CPU
 
@@ -579,18 +587,27 @@ def stages_grew(now: Mapping[str, dict], then: Mapping[str, dict], where: str) -
 
 
 def last_result(households: int, quick: bool, exclude: Path) -> tuple[str, dict] | None:
-    """The newest partnership result at the same size and training (by date, then name)."""
+    """The newest partnership result at the same size and training (by date, then the time it
+    started, then name)."""
     found = []
     for path in RESULTS.glob(f"partnership-*-{households}-*.json"):
-        if path == exclude or path.stem.endswith("-quick") != quick:
-            continue
         data = json.loads(path.read_text())
+        was_quick = data.get("training_quick", path.stem.endswith("-quick"))  # older files
+        if path == exclude or was_quick != quick:
+            continue
         if data.get("households") == households:
-            found.append((data.get("date", ""), path.name, data))
+            found.append((data.get("date", ""), data.get("started", ""), path.name, data))
     if not found:
         return None
-    _, name, data = max(found)
+    *_, name, data = max(found, key=lambda f: f[:3])
     return name, data
+
+
+def result_name(started: datetime, households: int, executors: list[str], label: str) -> str:
+    """The results file's name: the run's start (UTC date and time to the minute), the size,
+    the executors and a label, so that no two runs overwrite each other's."""
+    tail = "-".join(executors) + (f"-{label}" if label else "")
+    return f"partnership-{started:%Y-%m-%d-%H%M}-{households}-{tail}.json"
 
 
 def beside_last(result: dict, last: tuple[str, dict] | None) -> tuple[dict, list[str]]:
@@ -658,6 +675,7 @@ def main() -> None:
         help=f"train with {TRAINING} (a smoke test; the default is the pipeline's own settings)",
     )
     ap.add_argument("--keep", action="store_true", help="Keep the executors' homes afterwards.")
+    ap.add_argument("--label", default="", help="a word for the results file's name")
     args = ap.parse_args()
     chosen = [e.strip() for e in args.executors.split(",") if e.strip()]
     if not chosen or not set(chosen) <= set(EXECUTORS):
@@ -671,8 +689,11 @@ def main() -> None:
     if args.quick_training:
         training = work / "training.yaml"
         training.write_text(yaml.safe_dump(TRAINING))
+    started = datetime.now(UTC)
     result: dict = {
-        "date": date.today().isoformat(),
+        "date": started.date().isoformat(),
+        "started": started.isoformat(timespec="seconds"),
+        "label": args.label,
         "households": args.households,
         "seed": args.seed,
         "world_reused": reused,
@@ -684,13 +705,14 @@ def main() -> None:
             "nice": os.nice(0),
         },
         "training": TRAINING if args.quick_training else "the pipeline's own settings",
+        "training_quick": args.quick_training,
         "jobs": args.jobs,
         "workers": args.workers,
         "executors": {},
         "bare": None,
     }
-    name = "-".join(chosen) + ("-quick" if args.quick_training else "")
-    out = RESULTS / f"partnership-{result['date']}-{args.households}-{name}.json"
+    label = "-".join(x for x in (args.label, "quick" if args.quick_training else "") if x)
+    out = RESULTS / result_name(started, args.households, chosen, label)
 
     def save() -> None:
         compare(result["executors"], result["bare"])

@@ -63,7 +63,7 @@ def measured(executor: str) -> dict[int, dict]:
         if not r or r.get("exit_code") != 0:
             continue
         n = data["households"]
-        key = (data.get("date", ""), path.name)
+        key = (data.get("date", ""), data.get("started", ""), path.name)
         if n not in found or key > found[n][0]:
             found[n] = (key, data | {"run": r, "file": path.name})
     return {n: d for n, (_, d) in sorted(found.items())}

@@ -4,10 +4,9 @@ sets, registered once in the partnership's MLflow home (HEARTH_HOME's own store)
 from its neighbours' crises; each authority's scores, role views, re-identification and audit
 stay in its own home.
 
-Training is Hearth's one recipe (hearth/modelling/training/recipe.py: train_champion), given a
-union of the authorities' warehouses (hearth/warehouse.py: union_of; each file opened read
-only) where it would be given one warehouse: its feature sets are read through
-hearth/features/build.py: load_window, which reads every attached warehouse's.
+Training is Hearth's one recipe (recipe.py: train_champion, in a run its stages: staged.py) on
+the union of the authorities' warehouses (hearth/warehouse.py: union_of; each file opened read
+only): hearth/features/build.py's load_window reads every attached warehouse's feature sets.
 
 The completeness rule: the partnership model is retrained for a month only when the
 authorities whose features for that month are present hold enough of the partnership's
@@ -344,13 +343,8 @@ def begin_partnership_model(
 def kept_model(rule: Completeness, uri: str, say: Callable[[str], None]) -> PartnershipModel:
     """Not retrained (an authority run alone): the current @champion scores."""
     version = current_champion(uri)
-    model = PartnershipModel(
-        False,
-        rule,
-        version,
-        reason="not retrained: an authority run alone scores with the partnership's "
-        f"current model (version {version})",
-    )
+    why = "not retrained: an authority run alone scores with the partnership's current model"
+    model = PartnershipModel(False, rule, version, reason=f"{why} (version {version})")
     say(f"The partnership model is not retrained; {model.reason}.")
     return model
 
@@ -364,13 +358,21 @@ def fit_partnership_unit(training: ModelTraining, unit: str, say=print) -> None:
         staged.fit(staged.Work(training.work), unit, _progress(say))
 
 
-def choose_partnership_model(training: ModelTraining, say=print) -> list[str]:
-    """The candidates judged and the choice made; returns the next units to fit."""
+def choose_partnership_model(training: ModelTraining, say=print) -> tuple[list[str], list[str]]:
+    """The candidates judged, the choice made; the next units: the refit's, the sharing's."""
     from hearth.modelling.training import staged
 
     if training.work is None:
-        return []
+        return [], []
     return staged.choose(staged.Work(training.work), _progress(say))
+
+
+def pool_partnership_refit(training: ModelTraining, say=print) -> None:
+    """The chosen trees' refit's folds pooled (beside the value-of-sharing refits)."""
+    from hearth.modelling.training import staged
+
+    if training.work is not None:
+        staged.pool_refit(staged.Work(training.work), _progress(say))
 
 
 def finish_partnership_model(training: ModelTraining, say=print) -> PartnershipModel:

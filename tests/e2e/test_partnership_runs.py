@@ -222,34 +222,47 @@ def test_the_partnership_is_one_dagster_run_with_authority_steps_side_by_side(ru
 
 
 # The partnership model's steps with FAST_TRAINING (every candidate, the value of sharing, the
-# refit of the chosen candidate): the windows, a step per candidate's fit, the choice, the
-# chosen candidate's refit and two groups of value-of-sharing refits, the registration.
+# refit of the chosen candidate): the windows, a step per candidate's fit (the trees' cross-fit
+# with out-of-fold stopping: a step per fold), the choice (which pools the trees' folds), the
+# chosen candidate's refit (its steps: below) and the step that pools it, two groups of
+# value-of-sharing refits, the registration.
+TREES_FOLDS = [f"gradient_boosting_fold_{f}" for f in range(5)]
 MODEL_STEPS = {
     "partnership_model",
     "partnership_model_candidate[candidate_logistic]",
-    "partnership_model_candidate[candidate_gradient_boosting]",
+    *(f"partnership_model_candidate[candidate_{u}]" for u in TREES_FOLDS),
     "partnership_model_choice",
-    "partnership_model_fit[sharing_0]",
-    "partnership_model_fit[sharing_1]",
+    "partnership_model_refit",
+    "partnership_model_sharing[sharing_0]",
+    "partnership_model_sharing[sharing_1]",
     "partnership_model_registered",
 }
 
 
 def test_the_models_fits_are_steps_the_executor_launches_side_by_side(runs):
-    """Two candidates' fits launched before either ended, by the multiprocess executor's own
-    event order (`--jobs 2`), and two of the fits that follow the choice likewise."""
+    """Two candidates' fits (a fold of the trees' among them) launched before either ended, by
+    the multiprocess executor's own event order (`--jobs 2`), and two of the fits that follow
+    the choice likewise."""
     dagster, run_id = runs["home"] / "dagster", runs["first_summary"]["run_id"]
     together = launched_together(dagster, run_id, "partnership_model_candidate[")
-    assert sorted(together) == sorted(k for k in MODEL_STEPS if "_candidate[" in k), together
-    after = launched_together(dagster, run_id, "partnership_model_fit[")
+    assert len(together) == 2 and set(together) <= MODEL_STEPS, together
+    after = launched_together(
+        dagster, run_id, ("partnership_model_fit[", "partnership_model_sharing[")
+    )
     assert len(after) == 2, after
     # the chosen candidate's refit: a step per unit of its fit (none for the baseline, which
-    # is refitted in no time when put together; two for the ensemble)
+    # is refitted in no time when put together; two for the ensemble), the trees' a step per
+    # fold
     from hearth.modelling.training.units import fit_units
 
     params = _registry(runs["home"]).run(_registry(runs["home"]).version("1").run_id).data.params
     refits = {k for k in step_spans(dagster, run_id) if k.startswith("partnership_model_fit[re")}
-    expected = {f"partnership_model_fit[refit_{u}]" for u in fit_units([params["candidate"]])}
+    units = [
+        u
+        for kind in fit_units([params["candidate"]])
+        for u in (TREES_FOLDS if kind == "gradient_boosting" else [kind])
+    ]
+    expected = {f"partnership_model_fit[refit_{u}]" for u in units}
     print(f"chosen: {params['candidate']}; its refit's steps: {sorted(refits)}")
     assert refits == expected
     assert params["refit_as_of"] != "none"  # refitted all the same
@@ -297,6 +310,7 @@ def test_the_models_steps_make_the_same_model_as_the_recipe_in_one_call(runs, tm
         finish_partnership_model,
         fit_partnership_unit,
         judge_completeness,
+        pool_partnership_refit,
     )
 
     authorities = runs["authorities"]
@@ -315,10 +329,15 @@ def test_the_models_steps_make_the_same_model_as_the_recipe_in_one_call(runs, tm
                 rule = judge_completeness(authorities)
                 work = settings.partnership_dir() / "model_work" / "test"
                 training, units = begin_partnership_model(rule, True, FAST_TRAINING, work, print)
+                assert [u for u in units if "_fold_" in u] == [
+                    f"candidate_{u}" for u in TREES_FOLDS
+                ]
                 for unit in units:
                     fit_partnership_unit(training, unit, print)
-                for unit in choose_partnership_model(training, print):
+                refits, sharing = choose_partnership_model(training, print)
+                for unit in refits + sharing:
                     fit_partnership_unit(training, unit, print)
+                pool_partnership_refit(training, print)
                 model = finish_partnership_model(training, print)
                 assert not work.exists()  # cleared once registered
             assert model.trained_version == "1", model

@@ -42,13 +42,13 @@ def step_spans(dagster_home: Path, run_id: str) -> dict[str, tuple[float, float]
     return {k: (starts[k], ends[k]) for k in starts if k in ends}
 
 
-def launched_together(dagster_home: Path, run_id: str, prefix: str) -> list[str]:
-    """The steps whose key starts with `prefix` that the multiprocess executor launched before
-    any of them ended, in the event log's own order. Its parent process launches every ready
-    step up to its limit (`max_concurrent`) in one pass and reads the steps' ends only after,
-    so with a limit of 2 both authorities' steps are here however quick each one is; with a
-    limit of 1 only the first. Spans in time can miss that when the steps take less time than
-    starting a subprocess does."""
+def launched_together(dagster_home: Path, run_id: str, prefix: str | tuple[str, ...]) -> list[str]:
+    """The steps whose key starts with `prefix` (or with one of several) that the multiprocess
+    executor launched before any of them ended, in the event log's own order. Its parent process
+    launches every ready step up to its limit (`max_concurrent`) in one pass and reads the
+    steps' ends only after, so with a limit of 2 both authorities' steps are here however quick
+    each one is; with a limit of 1 only the first. Spans in time can miss that when the steps
+    take less time than starting a subprocess does."""
     import dagster as dg
 
     kinds = {

@@ -1,9 +1,10 @@
 """A partnership's run as one Dagster job (issue 28): the landing routed once, one mapped step per
 authority that prepares it, the partnership model once (in steps: the windows, one mapped step
-per candidate's fit, the choice, one mapped step per fit that follows it — the chosen
-candidate's refit and the value-of-sharing refits — and the registration), one mapped step per
-authority that scores it, and the summary. The authorities are read from the landing's area
-lookup when the run starts (Dagster dynamic outputs), never when these definitions load.
+per candidate's fit or fold of a fit, the choice, one mapped step per unit of the chosen
+candidate's refit then its folds pooled, beside one mapped step per group of value-of-sharing
+refits, and the registration), one mapped step per authority that scores it, and the summary.
+The authorities are read from the landing's area lookup when the run starts (Dagster dynamic
+outputs), never when these definitions load.
 
 Each authority's step runs that authority's own `hearth run --part prepare|score` as a child
 process in its own home (its own DuckDB file, Dagster instance, outputs and run lock): two
@@ -164,6 +165,9 @@ def prepare_authority(
 
 
 MODEL_TAGS = {"hearth/partnership": "model"}
+# The refit's steps are the model's critical path after the choice: the executor starts them
+# before the value-of-sharing refits when both are ready (Dagster orders ready steps by it).
+REFIT_TAGS = MODEL_TAGS | {"dagster/priority": "1"}
 
 
 @dg.op(
@@ -180,7 +184,8 @@ def partnership_model(
     is retrained (the completeness rule on the union of the ready authorities' feature sets;
     else the last model stays @champion, and the sentence says which and why), and when it is,
     the windows read and made safe into HEARTH_HOME/partnership/model_work/<run id>; one dynamic
-    output per candidate's fit, each a step of its own (hearth/modelling/training/staged.py)."""
+    output per candidate's fit, each a step of its own (hearth/modelling/training/staged.py),
+    the trees' cross-fit as one per fold."""
     train = config.train.model_dump() if config.train is not None else None
     try:
         rule, retrain = p.partnership_model_rule(plan, prepared, config.retrain, config.min_share)
@@ -209,36 +214,67 @@ def _fit(context: dg.OpExecutionContext, training: pm.ModelTraining, unit: str) 
 def partnership_model_candidate(
     context: dg.OpExecutionContext, training: pm.ModelTraining, unit: str
 ) -> dg.Output[str]:
-    """One candidate's fit (cross-fitted and calibrated as the recipe fits it), read from and
-    written to the model's folder; the candidates' steps run at once as the executor allows."""
+    """One candidate's fit (cross-fitted as the recipe fits it), or one fold of the trees'
+    cross-fit, read from and written to the model's folder; the candidates' steps run at once
+    as the executor allows."""
     return _fit(context, training, unit)
 
 
 @dg.op(
-    out={"training": dg.Out(pm.ModelTraining), "fit": dg.DynamicOut(str)},
+    out={
+        "training": dg.Out(pm.ModelTraining),
+        "refit": dg.DynamicOut(str),
+        "sharing": dg.DynamicOut(str),
+    },
     tags=MODEL_TAGS,
 )
 def partnership_model_choice(
     context: dg.OpExecutionContext, training: pm.ModelTraining, fitted: list[str]
 ):
-    """The candidates' fits put together, judged on the validation year and the choice made;
-    one dynamic output per fit that follows from it: the chosen candidate's refit on the
-    newest year and the value-of-sharing refits (in groups), independent of each other."""
+    """The trees' folds pooled (their out-of-fold scores give the kept count of iterations;
+    the trees fitted at it on every household), the candidates put together, judged on the
+    validation year and the choice made; dynamic outputs for the fits that follow from it,
+    independent of each other: the chosen candidate's refit on the newest year (a unit of its
+    fit, or a fold of the trees'), and the value-of-sharing refits (in groups)."""
     try:
-        units = pm.choose_partnership_model(training, context.log.info)
+        refits, sharing = pm.choose_partnership_model(training, context.log.info)
     except ValueError as e:
         raise _failure(e) from None
-    yield dg.Output(training, "training", metadata={"candidates": len(fitted), "fits": len(units)})
-    for unit in units:
-        yield dg.DynamicOutput(unit, mapping_key=unit, output_name="fit")
+    meta = {"candidates": len(fitted), "refit_fits": len(refits), "sharing_fits": len(sharing)}
+    yield dg.Output(training, "training", metadata=meta)
+    for name, units in (("refit", refits), ("sharing", sharing)):
+        for unit in units:
+            yield dg.DynamicOutput(unit, mapping_key=unit, output_name=name)
 
 
-@dg.op(tags=MODEL_TAGS)
+@dg.op(tags=REFIT_TAGS)
 def partnership_model_fit(
     context: dg.OpExecutionContext, training: pm.ModelTraining, unit: str
 ) -> dg.Output[str]:
-    """One fit after the choice: the chosen candidate's refit on the newest year (a unit of
-    its cross-fit), or a group of the value-of-sharing refits; at once as the executor allows."""
+    """One fit of the chosen candidate's refit on the newest year: a unit of its fit, or a fold
+    of the trees' cross-fit; at once as the executor allows."""
+    return _fit(context, training, unit)
+
+
+@dg.op(tags=REFIT_TAGS)
+def partnership_model_refit(
+    context: dg.OpExecutionContext, training: pm.ModelTraining, fitted: list[str]
+) -> dg.Output[list[str]]:
+    """The refit's folds pooled once every one is fitted: the kept count of iterations from
+    their out-of-fold scores, the trees fitted at it on every household of the newest year
+    (nothing when the refit was not fitted in folds); beside the value-of-sharing refits."""
+    try:
+        pm.pool_partnership_refit(training, context.log.info)
+    except ValueError as e:
+        raise _failure(e) from None
+    return dg.Output(fitted, metadata={"fits": len(fitted)})
+
+
+@dg.op(tags=MODEL_TAGS)
+def partnership_model_sharing(
+    context: dg.OpExecutionContext, training: pm.ModelTraining, unit: str
+) -> dg.Output[str]:
+    """One group of the value-of-sharing refits; at once as the executor allows."""
     return _fit(context, training, unit)
 
 
@@ -250,7 +286,8 @@ def partnership_model_registered(
     context: dg.OpExecutionContext,
     training: pm.ModelTraining,
     prepared: list[p.AuthorityRun],
-    fitted: list[str],
+    refitted: list[str],
+    shared: list[str],
 ):
     """The value-of-sharing table, the gate, the refit put together, the card and the version
     registered in the partnership's MLflow (@champion at once if the gate's rule says so); or
@@ -266,7 +303,7 @@ def partnership_model_registered(
             "rule_holds": record["rule_holds"],
             "champion_version": str(model.version),
             "sentence": record["sentence"],
-            "fits": len(fitted),
+            "fits": len(refitted) + len(shared),
         },
     )
     for authority in p.ready_to_score(prepared, model):
@@ -319,10 +356,11 @@ def partnership_summary(
     name=JOB_NAME,
     description="A partnership of authorities: route the partnership's landing, prepare each "
     "authority in its own home (a step each, side by side), train the partnership model once "
-    "when its completeness rule holds (its candidates' fits, then its refit and "
-    "value-of-sharing fits, steps side by side), score and publish each authority's own list "
-    "(a step each), and write the partnership's summary. One authority stopping leaves the others' "
-    "lists published. `hearth partnership run`; README, 'A partnership of authorities'.",
+    "when its completeness rule holds (its candidates' fits and the trees' folds, then its "
+    "refit's and the value-of-sharing fits, steps side by side), score and publish each "
+    "authority's own list (a step each), and write the partnership's summary. One authority "
+    "stopping leaves the others' lists published. `hearth partnership run`; README, "
+    "'A partnership of authorities'.",
     executor_def=partnership_executor,
 )
 def hearth_partnership() -> None:
@@ -330,9 +368,12 @@ def hearth_partnership() -> None:
     prepared = authorities.map(lambda a: prepare_authority(a, plan)).collect()
     training, candidates = partnership_model(plan, prepared)
     fitted = candidates.map(lambda u: partnership_model_candidate(training, u)).collect()
-    chosen, fits = partnership_model_choice(training, fitted)
-    refitted = fits.map(lambda u: partnership_model_fit(chosen, u)).collect()
-    model, ready = partnership_model_registered(chosen, prepared, refitted)
+    chosen, refits, sharing = partnership_model_choice(training, fitted)
+    refit = partnership_model_refit(
+        chosen, refits.map(lambda u: partnership_model_fit(chosen, u)).collect()
+    )
+    shared = sharing.map(lambda u: partnership_model_sharing(chosen, u)).collect()
+    model, ready = partnership_model_registered(chosen, prepared, refit, shared)
     scored = ready.map(lambda a: score_authority(a, plan)).collect()
     partnership_summary(plan, prepared, model, scored)
 

@@ -4,14 +4,19 @@ executor runs as many at once as it has room for. The very same calls as `train_
 makes, in this order:
 
 1. `begin`: the windows read and made safe (`prepare_training`); one unit per candidate's fit
-   (`candidate_<kind>`: hearth/modelling/training/fit.py `fit_units`: the regression and the
+   (`candidate_<kind>`: hearth/modelling/training/units.py `fit_units`: the regression and the
    trees, each cross-fitted; the ensemble is made from their fits and the baseline is fitted
-   in no time when they are put together);
+   in no time when they are put together), the trees' as one unit per fold
+   (`candidate_gradient_boosting_fold_<f>`: units.py `fold_units`) when they are cross-fitted
+   with out-of-fold stopping;
 2. `fit` each unit (any order, at once);
-3. `choose`: the candidates put together, calibrated and judged, the choice made; the next
-   units: the chosen candidate's refit on T-12 (`refit_<kind>`, one per unit of its fit) and the
-   value-of-sharing refits in groups (`sharing_<g>`), all independent of each other;
-4. `fit` each of those (at once);
+3. `choose`: the trees' folds pooled (the kept count, the trees at it on every household:
+   units.py `pool_folds`), the candidates put together, calibrated and judged, the choice made;
+   the next units, in two lists: the chosen candidate's refit on T-12 (`refit_<kind>`, one per
+   unit of its fit, in folds as in 1) and the value-of-sharing refits in groups (`sharing_<g>`),
+   all independent of each other;
+4. `fit` each of those (at once), and `pool_refit` once the refit's are fitted (the refit's
+   folds pooled, beside the value-of-sharing refits);
 5. `finish`: the value-of-sharing table, the gate, the refit put together, the card, MLflow's
    version and the promotion (`register`).
 
@@ -90,6 +95,7 @@ class Plan:
     kind: str | None = None  # the chosen candidate, once chosen
     refused: bool = False  # the gate refuses the judged model (`finish` logs it so)
     sharing_units: int = 0
+    refits: tuple[str, ...] = ()  # the refit's units (`choose`), folds pooled by `pool_refit`
 
 
 def _prepared(work: Work) -> Prepared:
@@ -111,12 +117,13 @@ def begin(
     """Stage 1: the windows, into `work`; returns the candidates' units. Raises `Refused` for
     windows the gate refuses (recipe.py: `prepare_training`)."""
     from hearth.modelling.training.selection import candidate_kinds, sized_params
-    from hearth.modelling.training.units import fit_units  # sklearn
+    from hearth.modelling.training.units import fold_units  # sklearn
 
     work.clear()
     prep = prepare_training(open_warehouse, design, params, run_tags, info, warn)
     sized = sized_params(prep.train, params, info)
     plan = Plan(params, sized, candidate_kinds(sized), prep.names, fixed_k)
+    units = [CANDIDATE + u for u in fold_units(plan.kinds, sized, len(prep.train.y))]
     work.put("train", prep.train)
     prep.train = None
     work.put("valid", prep.valid)
@@ -125,30 +132,24 @@ def begin(
     prep.valid = None
     work.put("prepared", prep)
     work.put("plan", plan)
-    return [CANDIDATE + u for u in fit_units(plan.kinds)]
+    return units
 
 
 def fit(work: Work, unit: str, info: Callable[[str], None] = lambda _: None) -> None:
     """Stages 2 and 4: one unit's fit, into `work` under the unit's name."""
-    from hearth.modelling.training.units import fit_unit  # sklearn
+    from hearth.modelling.training.units import fit_fold, fit_unit, split_fold  # sklearn
 
     plan: Plan = work.get("plan")
-    if unit.startswith(CANDIDATE):
-        kind = unit.removeprefix(CANDIDATE)
-        train = work.get("train")
-        info(f"fitting the {kind.replace('_', ' ')} candidate")
-        X = train.X(plan.names)
-        work.put(unit, fit_unit(kind, X, train.y, train.pids, plan.names, plan.sized))
-    elif unit.startswith(REFIT):
-        from hearth.modelling.training.selection import refit_params
-
-        kind = unit.removeprefix(REFIT)
-        latest, names, _ = work.get("latest")
-        info(f"refitting the {kind.replace('_', ' ')} on {latest.as_of}")
-        X = latest.X(names)
-        work.put(
-            unit, fit_unit(kind, X, latest.y, latest.pids, names, refit_params(latest, plan.params))
-        )
+    if unit.startswith((CANDIDATE, REFIT)):
+        window, names, params, what = _window(work, plan, unit)
+        kind, fold = split_fold(unit.removeprefix(REFIT if what == "refit" else CANDIDATE))
+        part = "" if fold is None else f" (fold {fold})"
+        info(f"{what}ting the {kind.replace('_', ' ')}{part} on {window.as_of}")
+        X, y, pids = window.X(names), window.y, window.pids
+        if fold is None:
+            work.put(unit, fit_unit(kind, X, y, pids, names, params))
+        else:
+            work.put(unit, fit_fold(kind, fold, X, y, pids, names, params))
     elif unit.startswith(SHARING):
         from hearth.modelling.evaluation.sharing_refits import sharing_fit
 
@@ -169,18 +170,45 @@ def fit(work: Work, unit: str, info: Callable[[str], None] = lambda _: None) -> 
         )
 
 
-def choose(work: Work, info: Callable[[str], None] = lambda _: None) -> list[str]:
-    """Stage 3: the candidates' fits put together and judged (recipe.py: `train_and_evaluate`
-    up to the value of sharing); returns the next units: the chosen candidate's refit and the
-    value-of-sharing refits (none for a model the gate refuses: `finish` logs it refused, with
-    its value of sharing, as `train_champion` does)."""
+def _window(work: Work, plan: Plan, unit: str):
+    """The window a candidate's or the refit's unit is fitted on, its features, parameters and
+    what it is ("fit" or "refit")."""
+    if unit.startswith(CANDIDATE):
+        return work.get("train"), plan.names, plan.sized, "fit"
+    from hearth.modelling.training.selection import refit_params
+
+    latest, names, _ = work.get("latest")
+    return latest, names, refit_params(latest, plan.params), "refit"
+
+
+def _pooled(work: Work, prefix: str, kinds, window, names, params) -> dict[str, object]:
+    """`kinds`' units as `fit_unit` makes them, each fit in folds pooled from its folds'
+    fits (units.py: `pool_folds`), the others as fitted."""
+    from hearth.modelling.training.units import FOLD, fit_units, in_folds, pool_folds
+
+    out: dict[str, object] = {}
+    for u in fit_units(kinds):
+        if not in_folds(u, params, len(window.y)):
+            out[u] = work.get(prefix + u)
+            continue
+        folds = {f: work.get(f"{prefix}{u}{FOLD}{f}") for f in range(params.crossfit_folds)}
+        X = window.X(names)
+        out[u] = pool_folds(u, folds, X, window.y, window.pids, names, params)
+    return out
+
+
+def choose(work: Work, info: Callable[[str], None] = lambda _: None) -> tuple[list[str], list[str]]:
+    """Stage 3: the candidates' fits put together (the trees' folds pooled) and judged
+    (recipe.py: `train_and_evaluate` up to the value of sharing); returns the next units: the
+    chosen candidate's refit's (none for a model the gate refuses: `finish` logs it refused,
+    with its value of sharing, as `train_champion` does) and the value-of-sharing refits'."""
     from hearth.modelling.evaluation.sharing_refits import sharing_plan
-    from hearth.modelling.training.selection import judge
-    from hearth.modelling.training.units import fit_units, fitted_from_units
+    from hearth.modelling.training.selection import judge, refit_params
+    from hearth.modelling.training.units import fitted_from_units, fold_units
 
     plan: Plan = work.get("plan")
     prep, train = _prepared(work), work.get("train")
-    units = {u: work.get(CANDIDATE + u) for u in fit_units(plan.kinds)}
+    units = _pooled(work, CANDIDATE, plan.kinds, train, plan.names, plan.sized)
     fitted = fitted_from_units(
         plan.kinds, units, lambda: train.X(plan.names), train.y, plan.names, plan.sized
     )
@@ -190,19 +218,36 @@ def choose(work: Work, info: Callable[[str], None] = lambda _: None) -> list[str
         )
     plan.kind = result.kind
     plan.refused = model_refusal(result, prep.valid.y) is not None
-    out: list[str] = []
+    shared: list[str] = []
     if plan.params.value_of_sharing:
         sharing = sharing_plan(train, load_catalogue(), plan.sized)
         work.put("sharing_plan", sharing)
         plan.sharing_units = min(SHARING_STEPS, len(sharing.sets))
-        out += [f"{SHARING}{g}" for g in range(plan.sharing_units)]
+        shared = [f"{SHARING}{g}" for g in range(plan.sharing_units)]
     if plan.params.refit_on_latest and not plan.refused:
         latest = work.get("latest")[0]
         if latest.y.sum() > 0:
-            out = [REFIT + u for u in fit_units([result.kind])] + out
+            params = refit_params(latest, plan.params)
+            plan.refits = tuple(REFIT + u for u in fold_units([result.kind], params, len(latest.y)))
     work.put("judged", result)
     work.put("plan", plan)
-    return out
+    return list(plan.refits), shared
+
+
+def pool_refit(work: Work, info: Callable[[str], None] = lambda _: None) -> None:
+    """Stage 4's last part, once the refit's units are fitted: a refit in folds pooled (the
+    kept count, the trees at it on every household of T-12) into its whole unit, as `fit`
+    would have written it in one call; nothing for a refit not in folds, or none."""
+    from hearth.modelling.training.units import FOLD
+
+    plan: Plan = work.get("plan")
+    if not any(FOLD in u for u in plan.refits):
+        return
+    latest, names, params, _ = _window(work, plan, plan.refits[0])
+    info(f"pooling the {plan.kind.replace('_', ' ')}'s refit's folds on {latest.as_of}")
+    for unit, fit in _pooled(work, REFIT, [plan.kind], latest, names, params).items():
+        if f"{REFIT}{unit}{FOLD}0" in plan.refits:  # the others are as their step wrote them
+            work.put(REFIT + unit, fit)
 
 
 def finish(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,6 +48,94 @@ def truncated(model, iterations: int):
     return out
 
 
+@dataclass
+class FoldFit:
+    """One fold's part of a stopped cross-fit (`fold_fit`): the model grown on the other folds'
+    sampled households, and how it scored its own fold's sampled households after each
+    iteration: the summed log-loss and, for `by` "average_precision", the log-odds themselves."""
+
+    model: object
+    loss: np.ndarray  # (max_iter,)
+    staged: np.ndarray | None = None  # (its judged households, max_iter), float32
+
+
+def fold_fit(
+    fit: Callable[[np.ndarray, int], object],
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: np.ndarray,
+    sample: np.ndarray,
+    fold: int,
+    max_iter: int,
+    by: str = "log_loss",
+) -> FoldFit | None:
+    """The fold model of `fold` (`crossfit_stopped`'s loop, one turn): grown to `max_iter` on
+    the sampled households of the other folds and scored on its own after every iteration.
+    None when the other folds hold no crisis (nothing to learn from without this fold). The
+    folds are independent of each other: each can be fitted anywhere, and `pooled` puts them
+    together."""
+    if by not in STOPPING:
+        raise ValueError(f"Unknown stopping '{by}'; choose from {', '.join(STOPPING)}.")
+    held = folds == fold
+    if y[~held].sum() == 0:
+        return None
+    m = fit(sample & ~held, max_iter)
+    judged = held & sample
+    loss = np.zeros(max_iter)
+    staged = None
+    if by != "log_loss":
+        staged = np.full((int(judged.sum()), max_iter), np.nan, dtype=np.float32)
+    for i, z in enumerate(m.staged_decision_function(X[judged])):
+        loss[i] = float(np.sum(np.logaddexp(0.0, z) - y[judged] * z))
+        if staged is not None:
+            staged[:, i] = z
+    return FoldFit(m, loss, staged)
+
+
+def pooled(
+    fit: Callable[[np.ndarray, int], object],
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: np.ndarray,
+    sample: np.ndarray,
+    fold_fits: list[FoldFit | None],
+    max_iter: int,
+    logit_clip: float,
+    bagged: bool = False,
+    by: str = "log_loss",
+) -> tuple[object, np.ndarray, np.ndarray]:
+    """The folds' fits (`fold_fit`, one for each of `np.unique(folds)` in that order) pooled:
+    their losses summed, the kept count chosen, the out-of-fold log-odds and the model that
+    scores, as `crossfit_stopped` returns them."""
+    if by not in STOPPING:
+        raise ValueError(f"Unknown stopping '{by}'; choose from {', '.join(STOPPING)}.")
+    loss = np.zeros(max_iter)
+    fold_models: list[tuple[np.ndarray, object]] = []
+    staged = np.full((len(y), max_iter), np.nan, dtype=np.float32) if by != "log_loss" else None
+    for f, got in zip(np.unique(folds), fold_fits, strict=True):
+        if got is None:
+            continue
+        held = folds == f
+        fold_models.append((held, got.model))
+        loss += got.loss  # in fold order, as the sum over the folds always was
+        if staged is not None:
+            staged[held & sample] = got.staged
+    if not fold_models:
+        best = max_iter
+    elif staged is not None:
+        best = best_by_precision(staged, y)
+    else:
+        best = best_iterations(loss)
+    logit = np.zeros(len(y))
+    for held, m in fold_models:
+        if best <= m.n_iter_:  # the fold model cut to the kept count: one pass, not staged
+            z = truncated(m, best).decision_function(X[held])
+            logit[held] = np.clip(z, -logit_clip, logit_clip)
+    if bagged and len(fold_models) > 1 and len(fold_models) == len(np.unique(folds)):
+        return LogOddsAverage([truncated(m, best) for _, m in fold_models]), logit, loss
+    return fit(sample, best), logit, loss
+
+
 def crossfit_stopped(
     fit: Callable[[np.ndarray, int], object],
     X: np.ndarray,
@@ -67,37 +156,12 @@ def crossfit_stopped(
     every sampled household. `by` "average_precision": the count with the highest average
     precision of the out-of-fold scores of every sampled household, pooled over the folds, is
     kept instead. Returns that model, the out-of-fold log-odds of every household and the loss
-    after each iteration."""
+    after each iteration. In two parts, `fold_fit` for each fold (independent of each other:
+    a partnership's run fits each in a step of its own) and `pooled`."""
     if by not in STOPPING:
         raise ValueError(f"Unknown stopping '{by}'; choose from {', '.join(STOPPING)}.")
-    loss = np.zeros(max_iter)
-    fold_models: list[tuple[np.ndarray, object]] = []
-    staged = np.full((len(y), max_iter), np.nan, dtype=np.float32) if by != "log_loss" else None
-    for f in np.unique(folds):
-        held = folds == f
-        if y[~held].sum() == 0:  # nothing to learn from without this fold
-            continue
-        m = fit(sample & ~held, max_iter)
-        fold_models.append((held, m))
-        judged = held & sample
-        for i, z in enumerate(m.staged_decision_function(X[judged])):
-            loss[i] += float(np.sum(np.logaddexp(0.0, z) - y[judged] * z))
-            if staged is not None:
-                staged[judged, i] = z
-    if not fold_models:
-        best = max_iter
-    elif staged is not None:
-        best = best_by_precision(staged, y)
-    else:
-        best = best_iterations(loss)
-    logit = np.zeros(len(y))
-    for held, m in fold_models:
-        if best <= m.n_iter_:  # the fold model cut to the kept count: one pass, not staged
-            z = truncated(m, best).decision_function(X[held])
-            logit[held] = np.clip(z, -logit_clip, logit_clip)
-    if bagged and len(fold_models) > 1 and len(fold_models) == len(np.unique(folds)):
-        return LogOddsAverage([truncated(m, best) for _, m in fold_models]), logit, loss
-    return fit(sample, best), logit, loss
+    fits = [fold_fit(fit, X, y, folds, sample, f, max_iter, by) for f in np.unique(folds)]
+    return pooled(fit, X, y, folds, sample, fits, max_iter, logit_clip, bagged, by)
 
 
 def best_by_precision(staged: np.ndarray, y: np.ndarray) -> int:

@@ -16,9 +16,12 @@ from hearth.modelling.training.explain import explain
 from hearth.modelling.training.fit import household_folds, raw_fits, raw_logit
 from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.stopping import (
+    STOPPING,
+    FoldFit,
     best_by_precision,
     best_iterations,
     crossfit_stopped,
+    pooled,
     truncated,
 )
 from tests.unit.modelling.test_calibration import additive_world
@@ -138,3 +141,60 @@ def test_trees_cut_to_n_iterations_are_the_trees_fitted_with_n():
     assert cut.n_iter_ == 17 and grown.n_iter_ == 30  # the grown model is left as it was
     assert np.array_equal(cut.predict_proba(X), trees(17).predict_proba(X))
     assert not np.allclose(cut.decision_function(X), grown.decision_function(X))
+
+
+class _Trees:
+    """A stand-in for fitted trees: its log-odds are its count of iterations."""
+
+    def __init__(self, n: int):
+        self._predictors, self.max_iter = list(range(n)), n
+
+    @property
+    def n_iter_(self) -> int:
+        return len(self._predictors)
+
+    def decision_function(self, X):
+        return np.full(len(X), float(self.n_iter_))
+
+
+def test_the_folds_fitted_apart_are_pooled_by_their_losses_summed_not_any_one_folds():
+    """`pooled` (a partnership's step after the fold steps): the kept count is the lowest of
+    the folds' losses summed (fold 0 alone would keep 2, fold 1 alone 3: together 1), each
+    fold's model cut to it scores its own fold, and the model that scores is fitted at it; a
+    fold with nothing to learn from (None) adds nothing and scores nothing."""
+    folds, y, X = np.array([0, 0, 1, 1]), np.array([0, 1, 1, 0]), np.zeros((4, 1))
+    fitted: list[tuple[np.ndarray, int]] = []
+
+    def fit(rows, n):
+        fitted.append((rows, n))
+        return _Trees(n)
+
+    one = FoldFit(_Trees(3), np.array([1.0, 0.0, 5.0]))
+    other = FoldFit(_Trees(3), np.array([1.0, 3.0, 0.0]))
+    sample = np.array([True, True, False, True])
+    model, logit, loss = pooled(fit, X, y, folds, sample, [one, other], 3, 5.0)
+    assert list(loss) == [2.0, 3.0, 5.0]
+    assert model.n_iter_ == 1 and list(logit) == [1.0] * 4
+    assert [n for _, n in fitted] == [1] and list(fitted[0][0]) == list(sample)
+    model, logit, loss = pooled(fit, X, y, folds, sample, [one, None], 3, 5.0)
+    assert model.n_iter_ == 2 and list(logit) == [2.0, 2.0, 0.0, 0.0]
+    # clipped as the cross-fit clips them
+    assert list(pooled(fit, X, y, folds, sample, [one, other], 3, 0.5)[1]) == [0.5] * 4
+
+
+def test_the_pooled_average_precision_puts_each_folds_scores_on_its_own_households():
+    """By average precision, each fold's scores of its judged households go back to those
+    households before the ranking is judged: after 2 iterations the crises (households 0 and
+    3, in different folds) rank first, after 1 nothing is ranked."""
+    folds, y, X = np.array([0, 1, 0, 1]), np.array([1, 0, 0, 1]), np.zeros((4, 1))
+    staged0 = np.array([[0.0, 1.0], [0.0, 0.0]], dtype=np.float32)  # households 0 and 2
+    staged1 = np.array([[0.0, 0.0], [0.0, 1.0]], dtype=np.float32)  # households 1 and 3
+    fits = [FoldFit(_Trees(2), np.zeros(2), staged0), FoldFit(_Trees(2), np.zeros(2), staged1)]
+    sample = np.ones(4, dtype=bool)
+    model, _, _ = pooled(lambda r, n: _Trees(n), X, y, folds, sample, fits, 2, 5.0, by=STOPPING[1])
+    assert model.n_iter_ == 2
+    swapped = [FoldFit(_Trees(2), np.zeros(2), s) for s in (staged1, staged0)]
+    model, _, _ = pooled(
+        lambda r, n: _Trees(n), X, y, folds, sample, swapped, 2, 5.0, by=STOPPING[1]
+    )
+    assert model.n_iter_ == 1

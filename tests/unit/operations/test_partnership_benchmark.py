@@ -156,3 +156,34 @@ def test_the_models_steps_are_timed_from_the_first_start_to_the_last_end() -> No
         }
     ]
     assert span([_step("partnership_model", 1.0, None)]) is None
+
+
+def test_two_runs_of_a_day_write_two_files_and_the_newest_is_the_last(tmp_path, monkeypatch):
+    """The results file is named by the run's start to the minute (and a label), so a second
+    run of the same size and executors on the same day keeps the first's file; the last result
+    is the one that started last, an older quick run's file left out of a full run's."""
+    import json
+    from datetime import UTC, datetime
+
+    from benchmarks import partnership as bench
+
+    first = datetime(2026, 12, 7, 14, 5, tzinfo=UTC)
+    second = datetime(2026, 12, 7, 15, 40, tzinfo=UTC)
+    names = [bench.result_name(t, 300_000, ["multiprocess"], "") for t in (first, second)]
+    assert names == [
+        "partnership-2026-12-07-1405-300000-multiprocess.json",
+        "partnership-2026-12-07-1540-300000-multiprocess.json",
+    ]
+    labelled = bench.result_name(first, 100_000, ["multiprocess"], "folds")
+    assert labelled == "partnership-2026-12-07-1405-100000-multiprocess-folds.json"
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    for name, t in zip(names, (second, first), strict=True):  # the later name started first
+        record = {"date": "2026-12-07", "started": t.isoformat(), "households": 300_000}
+        (tmp_path / name).write_text(json.dumps(record))
+    older_quick = {"date": "2026-12-08", "households": 300_000}
+    (tmp_path / "partnership-2026-12-08-300000-multiprocess-quick.json").write_text(
+        json.dumps(older_quick)
+    )
+    last = bench.last_result(300_000, False, tmp_path / "none.json")
+    assert last is not None and last[0] == names[0]
+    assert bench.last_result(300_000, True, tmp_path / "none.json")[0].endswith("-quick.json")
