@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
+import zlib
 
 import duckdb
 import polars as pl
@@ -126,6 +128,14 @@ def test_the_scan_finds_a_raw_column_kept(agency_home, tmp_path):
     (broken / "logs").mkdir(exist_ok=True)
     (broken / "logs" / "note.log").write_text(f"record with date of birth {dob}\n")
     world = raw_world(root / "_raw", home / "landing")
-    found = scan(broken, world, own_words(home / "landing"))
+    allowed = own_words(home / "landing")
+    # and a name inside a compressed blob, as Dagster stores its snapshots
+    surname = next(n for n in raw["surname"].drop_nulls() if n.lower() in world.names - allowed)
+    with sqlite3.connect(broken / "dagster" / "kept.db") as con:
+        con.execute("CREATE TABLE snapshots (snapshot_body BLOB)")
+        body = zlib.compress(f'{{"description": "{surname}"}}'.encode())
+        con.execute("INSERT INTO snapshots VALUES (?)", (body,))
+    found = scan(broken, world, allowed)
     where = {f.where.split(":")[-1] if f.what == "name" else f.what for f in found}
     assert "kept_raw.surname" in where and "date of birth" in where, first_of(found)
+    assert any(f.where.endswith("kept.db:snapshots.snapshot_body") for f in found), first_of(found)

@@ -1,7 +1,8 @@
 """The privacy proof's two halves (tests/e2e/test_no_raw_identifiers_in_home.py): the raw world's
 identifying values, read from the agencies' raw extracts (`hearth synth --agency-identifiers`
 writes them under `--raw`), and every value a Hearth home holds, read file by file — every
-DuckDB table, every SQLite table (Dagster's and MLflow's storage), every Parquet cell, every
+DuckDB table, every SQLite table (Dagster's and MLflow's storage; a zlib or gzip blob, as Dagster's
+snapshots are, read decompressed), every Parquet cell, every
 member of a workbook, every other file as text — to find one in the other.
 
 What is looked for, and where it cannot be told from Hearth's own words:
@@ -19,9 +20,11 @@ What is looked for, and where it cannot be told from Hearth's own words:
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,6 +126,15 @@ class Found:
     value: str
 
 
+def _as_text(blob: bytes) -> str:
+    """A stored blob as text: decompressed first where it is zlib or gzip (Dagster's snapshots
+    are zlib-compressed JSON), so what it holds is searched and its compressed bytes, which
+    spell short words by chance, are not."""
+    with contextlib.suppress(zlib.error):
+        blob = zlib.decompress(blob, wbits=47)  # 32 + 15: zlib or gzip, told by its header
+    return blob.decode("utf-8", "replace")
+
+
 def _texts(path: Path) -> Iterator[tuple[str, str, bool]]:
     """(where, text, is_cell) for everything in a file: each table column's values for a
     database or Parquet file, each member of a zip (a workbook), else the file's bytes."""
@@ -141,8 +153,7 @@ def _texts(path: Path) -> Iterator[tuple[str, str, bool]]:
                 for i, c in enumerate(cols):
                     values = [v for r in rows if (v := r[i]) is not None]
                     text = "\n".join(
-                        v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-                        for v in values
+                        _as_text(v) if isinstance(v, bytes) else str(v) for v in values
                     )
                     yield f"{path}:{t}.{c}", text, True
         finally:
@@ -178,7 +189,7 @@ def _texts(path: Path) -> Iterator[tuple[str, str, bool]]:
                 yield f"{path}!{member}", z.read(member).decode("utf-8", "replace"), False
     else:
         # an embedded image (report.html's charts) is base64: any short word turns up there
-        text = DATA_URI.sub(" ", path.read_bytes().decode("utf-8", "replace"))
+        text = DATA_URI.sub(" ", _as_text(path.read_bytes()))
         yield str(path), text, False
 
 
