@@ -66,7 +66,6 @@ def logistic_columns(feature_names: list[str]) -> np.ndarray:
 def contact_columns(feature_names: list[str]) -> list[int]:
     """The baseline's inputs: each agency record kind's 12-month count, once (themes and
     combinations would count the same record twice)."""
-
     cat = load_catalogue()
     out = []
     for i, name in enumerate(feature_names):
@@ -210,6 +209,13 @@ def _fit_rows(kind, X, y, household_pid, feature_names, params, rows):
     return _fit_on(kind, X, y, feature_names, params, fit)
 
 
+def trees_at(X, y, feature_names, params):
+    """`fit(rows, n)` for stopping.py: the trees fitted on exactly `rows` at `n` iterations."""
+    return lambda rows, n: _fit_on(
+        "gradient_boosting", X, y, feature_names, replace(params, max_iter=n), rows
+    )
+
+
 def _fit_on(kind, X, y, feature_names, params, fit):
     """Fitted on exactly the rows `fit` (a sampled mask); the trees on whole-record rates."""
     rows = whole_rates(X[fit], feature_names) if kind == "gradient_boosting" else X[fit]
@@ -242,14 +248,8 @@ def raw_fits(
         sample = fitting_sample(household_pid, y, params.max_negatives, everyone)
         for kind in learned:
             if kind == "gradient_boosting" and params.oof_stopping:  # stopping.py
-
-                def trees(rows, n, p=params):
-                    return _fit_on(
-                        "gradient_boosting", X, y, feature_names, replace(p, max_iter=n), rows
-                    )
-
                 got = crossfit_stopped(
-                    trees,
+                    trees_at(X, y, feature_names, params),
                     X,
                     y,
                     folds,

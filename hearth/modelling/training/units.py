@@ -10,21 +10,19 @@ it: `fold_units` names its folds as units of their own (`gradient_boosting_fold_
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from hearth.modelling.training.ensemble import ENSEMBLE, MEMBERS, LogOddsAverage
 from hearth.modelling.training.fit import (
     LOGIT_MAX,
     RawFit,
-    _fit_on,
     _fit_sigmoid,
     calibrated,
     calibration_method,
     ensemble_fit,
     make_estimator,
     raw_fits,
+    trees_at,
 )
 from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.sampling import fitting_sample, household_folds
@@ -116,13 +114,10 @@ def _stopped(X, y, household_pid, feature_names, params: TrainParams):
     """What fit.py's `raw_fits` gives `crossfit_stopped`: the trees' fit on exactly the rows
     given at `n` iterations, the folds, and the one case-control sample of every fit."""
 
-    def trees(rows, n):
-        params_n = replace(params, max_iter=n)
-        return _fit_on("gradient_boosting", X, y, feature_names, params_n, rows)
-
     folds = household_folds(household_pid, params.crossfit_folds)
     everyone = np.ones(len(y), dtype=bool)
-    return trees, folds, fitting_sample(household_pid, y, params.max_negatives, everyone)
+    sample = fitting_sample(household_pid, y, params.max_negatives, everyone)
+    return trees_at(X, y, feature_names, params), folds, sample
 
 
 def fit_fold(
