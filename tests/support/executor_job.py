@@ -4,14 +4,17 @@ Loaded by `dg.reconstructable(executor_job)`, so step processes and workers rebu
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import dagster as dg
 
 from hearth.defs.jobs import hearth_executor
 from hearth.defs.resources import WarehouseResource, hearth_resources
 
-PAUSE = 2.0  # long enough that two steps started together surely overlap
+PAUSE = 2.0  # the writers hold the file this long, so a second writer would surely collide
+MEET_WITHIN = 120.0  # seconds a free step waits for the other to start (a loaded machine)
 
 
 def _writer(name: str) -> dg.AssetsDefinition:
@@ -24,15 +27,30 @@ def _writer(name: str) -> dg.AssetsDefinition:
     return _write
 
 
-def _free(name: str) -> dg.AssetsDefinition:
+def _free(name: str, other: str) -> dg.AssetsDefinition:
+    # The two free steps meet: each marks its start and waits for the other's mark, so on an
+    # executor that runs them at once they overlap however slowly their processes start (a
+    # fixed sleep failed at load 13), and on one that runs them in turn the first one fails.
     @dg.asset(name=name)
-    def _rest() -> None:
-        time.sleep(PAUSE)
+    def _meet() -> None:
+        marks = Path(os.environ["HEARTH_HOME"]) / "executor-job-marks"
+        marks.mkdir(parents=True, exist_ok=True)
+        (marks / name).touch()
+        deadline = time.monotonic() + MEET_WITHIN
+        while not (marks / other).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} ran {MEET_WITHIN:.0f} s and {other} never started.")
+            time.sleep(0.05)
 
-    return _rest
+    return _meet
 
 
-ASSETS = [_writer("write_a"), _writer("write_b"), _free("free_a"), _free("free_b")]
+ASSETS = [
+    _writer("write_a"),
+    _writer("write_b"),
+    _free("free_a", "free_b"),
+    _free("free_b", "free_a"),
+]
 
 
 def executor_job() -> dg.JobDefinition:
