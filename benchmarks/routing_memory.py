@@ -88,6 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     os.environ["HEARTH_HOME"] = str(args.work / "home")
+    from hearth import settings
     from hearth.linkage import partnership
 
     sampler = Sampler()
@@ -118,7 +119,7 @@ def main() -> None:
         "peak_rss_mb": max(sampler.rss.values()),
         "wall_s": round(time.time() - began, 1),
         "cpu_s": round(time.process_time() - cpu, 1),
-        "duckdb_memory_limit": os.environ.get("HEARTH_DUCKDB_MEMORY", "4GB"),
+        "duckdb_memory_limit": settings.routing_duckdb_memory_limit(),
         "phases": [
             {"phase": p, "peak_rss_mb": sampler.rss[p], "duckdb_mb": sampler.duck.get(p)}
             for p in phases
