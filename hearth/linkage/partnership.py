@@ -266,6 +266,7 @@ def route(
     inv = inventory(landing)
     try:
         with connect(scratch, memory_limit=settings.routing_duckdb_memory_limit()) as con:
+            run_sql(con, "linkage/route_session")
             load_partnership(con, landing, inv, say)
             report.blocking = [
                 f"{u.path}: not read; {u.why} No authority runs until it is sorted out."

@@ -32,6 +32,7 @@ HOUSEHOLDS, MONTHS = 2000, 18
 # connection the routing opened was held to (read back from DuckDB by the fixture)
 ROUTING_LIMIT = "1234MB"
 routing_limits_seen: list[str] = []
+routing_allocator_seen: list[bool] = []  # DuckDB's allocator's background threads, at its end
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,8 @@ def partnership(world, tmp_path_factory):
             limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
             routing_limits_seen.append(limit)
             yield con
+            setting = "SELECT current_setting('allocator_background_threads')"
+            routing_allocator_seen.append(con.execute(setting).fetchall()[0][0])
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HEARTH_ROUTING_DUCKDB_MEMORY", ROUTING_LIMIT)
@@ -154,6 +157,9 @@ def test_the_routing_holds_duckdb_to_its_own_limit(partnership, monkeypatch):
         warehouse = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     assert expected != warehouse
     assert routing_limits_seen == [expected]
+    # and it hands freed memory back (sql/linkage/route_session.sql): without it the routing
+    # kept its largest query's memory under the frames that came after
+    assert routing_allocator_seen == [True]
     monkeypatch.delenv("HEARTH_ROUTING_DUCKDB_MEMORY", raising=False)
     assert settings.routing_duckdb_memory_limit() == "2GB"  # as docs/operations.md says
 
