@@ -9,7 +9,9 @@ compare a change's output with the code before it, byte for byte).
         --work /tmp/routing-mem [--label before]
 
 Writes benchmarks/results/routing-memory-<date>-<HHMM>-<label>.json: the peak, the peak per
-phase (RSS and DuckDB's), the routing's counts and the output's SHA-256."""
+phase (RSS and DuckDB's), the routing's counts and the output's SHA-256; the file is written
+at each phase too (`complete: false`), so a run cut short keeps what it measured. The
+routing's DuckDB is held to HEARTH_ROUTING_DUCKDB_MEMORY (default 2GB), recorded."""
 
 from __future__ import annotations
 
@@ -88,6 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     os.environ["HEARTH_HOME"] = str(args.work / "home")
+    from hearth import settings
     from hearth.linkage import partnership
 
     sampler = Sampler()
@@ -104,32 +107,41 @@ def main() -> None:
     began = time.time()
     cpu = time.process_time()
 
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")
+    out = RESULTS / f"routing-memory-{stamp}-{args.label}.json"
+    RESULTS.mkdir(exist_ok=True)
+
+    def record(routing=None) -> dict:
+        """The result so far (written at each phase, so a run cut short keeps what it saw)."""
+        rss, duck = dict(sampler.rss), dict(sampler.duck)
+        result = {
+            "landing": str(args.landing),
+            "complete": routing is not None,
+            "peak_rss_mb": max(rss.values(), default=0),
+            "wall_s": round(time.time() - began, 1),
+            "cpu_s": round(time.process_time() - cpu, 1),
+            "duckdb_memory_limit": settings.routing_duckdb_memory_limit(),
+            "phases": [
+                {"phase": p, "peak_rss_mb": rss[p], "duckdb_mb": duck.get(p)}
+                for p in sorted(rss, key=lambda p: -rss[p])
+            ],
+        }
+        if routing is not None:
+            result["routing"] = routing.as_record()
+            result["output_sha256"] = output_sha(args.work / "home" / "authorities")
+        out.write_text(json.dumps(result, indent=1) + "\n")
+        return result
+
     def say(message: str) -> None:
         print(f"{time.time() - began:7.1f} s  {_rss_mb():6d} MB  {message}", flush=True)
         sampler.phase = message
+        record()
 
     with sampler:
         routing = partnership.route(
             args.landing, args.work / "home" / "authorities", args.work / "scratch.duckdb", say=say
         )
-    phases = sorted(sampler.rss, key=lambda p: -sampler.rss[p])
-    result = {
-        "landing": str(args.landing),
-        "peak_rss_mb": max(sampler.rss.values()),
-        "wall_s": round(time.time() - began, 1),
-        "cpu_s": round(time.process_time() - cpu, 1),
-        "duckdb_memory_limit": os.environ.get("HEARTH_DUCKDB_MEMORY", "4GB"),
-        "phases": [
-            {"phase": p, "peak_rss_mb": sampler.rss[p], "duckdb_mb": sampler.duck.get(p)}
-            for p in phases
-        ],
-        "routing": routing.as_record(),
-        "output_sha256": output_sha(args.work / "home" / "authorities"),
-    }
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")
-    out = RESULTS / f"routing-memory-{stamp}-{args.label}.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    result = record(routing)
     print(f"Peak {result['peak_rss_mb']} MB; {out}")
 
 

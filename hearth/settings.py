@@ -93,6 +93,15 @@ def duckdb_memory_limit() -> str:
     return os.environ.get("HEARTH_DUCKDB_MEMORY", "4GB")
 
 
+def routing_duckdb_memory_limit() -> str:
+    """DuckDB's memory budget for a partnership's routing (HEARTH_ROUTING_DUCKDB_MEMORY, default
+    2GB): the one process that ingests and links every authority's extracts, whose other
+    memory (its Python, Polars and splink frames) grows with the partnership, so its DuckDB is
+    held below the warehouse's 4GB for the process to stay under 8 GB at 1,000,000 households
+    (docs/performance.md). Beyond it DuckDB spills to the routing's own folder."""
+    return os.environ.get("HEARTH_ROUTING_DUCKDB_MEMORY", "2GB")
+
+
 def outputs_dir() -> Path:
     return Path(os.environ.get("HEARTH_OUTPUTS", hearth_home() / "outputs")).resolve()
 

@@ -119,10 +119,15 @@ def query_source(
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path, read_only: bool = False, memory_limit: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A warehouse file opened (its tables made if missing), DuckDB held to `memory_limit`
+    (default HEARTH_DUCKDB_MEMORY: `settings.duckdb_memory_limit`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
-    run_sql(con, "warehouse/session", {"memory_limit": settings.duckdb_memory_limit()})
+    limit = memory_limit or settings.duckdb_memory_limit()
+    run_sql(con, "warehouse/session", {"memory_limit": limit})
     try:
         if not read_only:
             run_sql(con, "ingest/schema")

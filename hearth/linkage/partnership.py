@@ -30,6 +30,7 @@ partnership's landing lacks (a late extract) reaches no authority and stays miss
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,7 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 
+from hearth import settings
 from hearth.atomic import write_atomically
 from hearth.ingest.files import ROUTED_NONE, BatchProblem, read_parts
 from hearth.ingest.landing import Extract, Inventory, inventory
@@ -46,7 +48,7 @@ from hearth.ingest.run import ingest_source
 from hearth.linkage.link import link
 from hearth.settings import AUTHORITY_CODE
 from hearth.sources import REFERENCE_FOLDER, SOURCES, reference_file_name
-from hearth.warehouse import connect, query_source, run_sql
+from hearth.warehouse import connect, query_source, run_sql, source_sql
 
 AREAS = reference_file_name("areas")
 ROUTE_SQL = {"household": "linkage/route_households", "person": "linkage/route_people"}
@@ -175,6 +177,14 @@ def _stem(path: Path) -> str:
     return path.stem
 
 
+def _named(template: str, columns: list[str]) -> list[str]:
+    """The columns of an extract a routing template reads: those its statement names (outside
+    its comments). Only these are handed to DuckDB; a month of the person register is the whole
+    register, and its token columns are most of it."""
+    words = set(re.findall(r"[a-z_][a-z0-9_]*", re.sub(r"--[^\n]*", "", template)))
+    return [c for c in columns if c in words]
+
+
 def route_extract(
     con: duckdb.DuckDBPyConnection,
     ex: Extract,
@@ -197,7 +207,11 @@ def route_extract(
     result.received = rows.height
     rows = rows.with_row_index("_row")
     sql = ROUTE_SQL.get(source.register_of or "", "linkage/route_events")
-    con.register("incoming", rows)
+    # DuckDB is handed only the columns the template names. Registering the whole frame made
+    # Polars rechunk it in place and copy every column, tokens too, into Arrow for DuckDB: for
+    # the person register's first month (the whole register) that was the routing's peak
+    # (issue 28, docs/performance.md)
+    con.register("incoming", rows.select(_named(source_sql(sql, source), rows.columns)))
     try:
         routes = query_source(con, sql, source, {"source": ex.source}).pl()
     finally:
@@ -214,7 +228,9 @@ def route_extract(
         result.routed[authority] = mine.len()
         if chosen is not None and authority not in chosen:
             continue
-        share = rows.filter(pl.col("_row").is_in(mine.implode())).drop("_row").to_arrow()
+        # one chunk per column, as the Parquet file's pages have always been cut
+        share = rows.filter(pl.col("_row").is_in(mine.implode())).drop("_row").rechunk()
+        share = share.to_arrow()
         if share.num_rows == 0:  # any source: "nothing of yours", not an empty extract
             share = share.replace_schema_metadata({ROUTED_NONE: b"1"})
         folder = out(authority) / ex.source / ex.month
@@ -249,7 +265,8 @@ def route(
     _clear(scratch)
     inv = inventory(landing)
     try:
-        with connect(scratch) as con:
+        with connect(scratch, memory_limit=settings.routing_duckdb_memory_limit()) as con:
+            run_sql(con, "linkage/route_session")
             load_partnership(con, landing, inv, say)
             report.blocking = [
                 f"{u.path}: not read; {u.why} No authority runs until it is sorted out."
@@ -258,6 +275,8 @@ def route(
             ]
             extracts = sorted(inv.extracts, key=lambda e: (e.source, e.month))
             for i, ex in enumerate(extracts, 1):
+                if i == 1 or ex.source != extracts[i - 2].source:
+                    say(f"Routing: the {ex.source} extracts.")
                 report.extracts.append(
                     route_extract(con, ex, authorities, staging.__getitem__, chosen)
                 )

@@ -7,13 +7,19 @@ The small world's people move between any two households, so many move between a
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
-from hearth.linkage.partnership import PartnershipError, read_authorities, route
+from hearth import settings
+from hearth.linkage import partnership as partnership_module
+from hearth.linkage.partnership import ROUTE_SQL, PartnershipError, _named, read_authorities, route
+from hearth.sources import SOURCES
 from hearth.synth.params import LA_CODES
+from hearth.warehouse import source_sql
 from tests.support.partnership import warehouse_of
 
 LINKED = ("linked_by_household_key", "linked_by_person_key")
@@ -22,6 +28,11 @@ LINKED = ("linked_by_household_key", "linked_by_person_key")
 # A year and a half still moves enough people between authorities (the mover test asks for at
 # least five; a year of this world moves four).
 HOUSEHOLDS, MONTHS = 2000, 18
+# The routing's own DuckDB limit, as the module's routing runs under it, and the limit each
+# connection the routing opened was held to (read back from DuckDB by the fixture)
+ROUTING_LIMIT = "1234MB"
+routing_limits_seen: list[str] = []
+routing_allocator_seen: list[bool] = []  # DuckDB's allocator's background threads, at its end
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +48,21 @@ def world(tmp_path_factory) -> Path:
 def partnership(world, tmp_path_factory):
     root = tmp_path_factory.mktemp("partnership")
     landing = world / "landing"
-    routing = route(landing, root / "authorities", root / "routing.duckdb")
+    opened = partnership_module.connect
+
+    @contextmanager
+    def watched(path, *args, **kwargs):
+        with opened(path, *args, **kwargs) as con:
+            limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+            routing_limits_seen.append(limit)
+            yield con
+            setting = "SELECT current_setting('allocator_background_threads')"
+            routing_allocator_seen.append(con.execute(setting).fetchall()[0][0])
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HEARTH_ROUTING_DUCKDB_MEMORY", ROUTING_LIMIT)
+        mp.setattr(partnership_module, "connect", watched)
+        routing = route(landing, root / "authorities", root / "routing.duckdb")
     whole = warehouse_of(landing, root / "whole.duckdb")
     each = {
         a: warehouse_of(root / "authorities" / a / "landing", root / f"{a}.duckdb")
@@ -119,6 +144,46 @@ def test_each_authority_holds_only_its_own_households(partnership):
         assert set(linked["household_pid"]) <= set(w["households"]["household_pid"])
     sizes = sorted(w["households"].height for w in each.values())
     assert sum(sizes) == whole["households"].height and sizes[0] > 0
+
+
+def test_the_routing_holds_duckdb_to_its_own_limit(partnership, monkeypatch):
+    """The routing's one connection is held to HEARTH_ROUTING_DUCKDB_MEMORY, not the
+    warehouse's HEARTH_DUCKDB_MEMORY: the routing is the partnership's process that ingests and
+    links every authority's extracts (issue 28: each process under 8 GB at 1,000,000)."""
+    with duckdb.connect() as con:
+        con.execute("SET memory_limit = $limit", {"limit": ROUTING_LIMIT})
+        expected = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        con.execute("SET memory_limit = $limit", {"limit": settings.duckdb_memory_limit()})
+        warehouse = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert expected != warehouse
+    assert routing_limits_seen == [expected]
+    # and it hands freed memory back (sql/linkage/route_session.sql): without it the routing
+    # kept its largest query's memory under the frames that came after
+    assert routing_allocator_seen == [True]
+    monkeypatch.delenv("HEARTH_ROUTING_DUCKDB_MEMORY", raising=False)
+    assert settings.routing_duckdb_memory_limit() == "2GB"  # as docs/operations.md says
+
+
+def test_duckdb_is_handed_only_the_columns_a_routing_template_names():
+    """Each extract's rows reach DuckDB as the keys, the date and the register's columns its
+    routing template reads, never a token column: the person register's first month (the
+    whole register, mostly tokens) was copied whole into Arrow for DuckDB, the routing's peak."""
+    for source in SOURCES.values():
+        template = source_sql(
+            ROUTE_SQL.get(source.register_of or "", "linkage/route_events"), source
+        )
+        named = _named(template, ["_row", *source.columns])
+        keys = {source.person_key, source.household_key, source.date_column, *source.key}
+        keys |= (
+            {f"{source.register_of}_pid", "household_pid", "la_code"}
+            if source.register_of
+            else set()
+        )
+        assert "_row" in named and set(named) - {"_row"} <= keys, source.name
+        assert not set(named) & set(source.tokens), source.name
+    people = SOURCES["people"]
+    named = _named(source_sql(ROUTE_SQL["person"], people), ["_row", *people.columns])
+    assert named == ["_row", "person_pid", "household_pid", "effective_date"]
 
 
 def test_an_authority_code_that_is_not_one_names_no_value(tmp_path):
