@@ -30,6 +30,10 @@ class TrainParams:
     # (hearth/modelling/training/stopping.py). Off: on eight 40,000-household worlds it moved
     # the ratio to the oracle by -0.012 to +0.010, a mean of about zero (docs/performance.md).
     bagged_trees: bool = False
+    # How many iterations the refit at T-12 keeps: "own" (its own out-of-fold rule above) or
+    # "judged" (those whose ranking of the validation year was best for the judged trees:
+    # hearth/modelling/training/refit_count.py).
+    refit_iterations: str = "own"
     learning_rate: float = 0.05
     # The largest trees, for a large area; `sized` makes them smaller when there were fewer
     # crises to learn from (about `crises_per_leaf` crises in training for each leaf).
