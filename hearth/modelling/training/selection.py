@@ -357,7 +357,7 @@ def refit_on_latest(
     """
     if latest.y.sum() == 0:
         return kept_without_refit(result, latest)
-    params = refit_count(refit_params(latest, params), result.refit_iterations)
+    params = refit_params(latest, params, result.refit_iterations)
     checks: dict = {}
     model = fit_candidate(
         result.kind, latest.X(names), latest.y, latest.pids, names, params, checks
@@ -374,9 +374,9 @@ def kept_without_refit(result: TrainingResult, latest: Window) -> TrainingResult
     return result
 
 
-def refit_params(latest: Window, params: TrainParams) -> TrainParams:
-    """The refit's parameters: sized to the newest labelled year's crises."""
-    return params.sized(int(latest.y.sum()), len(latest.y))
+def refit_params(latest: Window, params: TrainParams, count: int | None = None) -> TrainParams:
+    """The refit's parameters: sized to its year's crises, grown to a judged `count` if any."""
+    return refit_count(params.sized(int(latest.y.sum()), len(latest.y)), count)
 
 
 def refitted(

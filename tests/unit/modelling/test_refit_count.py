@@ -15,7 +15,12 @@ from hearth.features.catalogue import load_catalogue
 from hearth.modelling.training.fit import inner_estimator, make_estimator
 from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.refit_count import judged_count, refit_count
-from hearth.modelling.training.selection import Window, refit_on_latest, train_and_evaluate
+from hearth.modelling.training.selection import (
+    Window,
+    refit_on_latest,
+    refit_params,
+    train_and_evaluate,
+)
 from hearth.modelling.training.whole_rates import whole_rates
 from tests.unit.modelling.test_calibration import additive_world
 
@@ -72,6 +77,10 @@ def test_the_refit_grows_the_judged_count_and_its_own_rule_otherwise(world):
     assert judged_count(train.X(names), train.y, train.pids, names, valid, own) is None
     assert refit_count(own, None) is own
     assert refit_count(own, 7) == replace(own, max_iter=7, oof_stopping=False)
+    # the partnership's stages size the refit by the same call (staged.py: Plan.refit_count)
+    sized = own.sized(int(latest.y.sum()), len(latest.y))
+    assert refit_params(latest, own, 7) == replace(sized, max_iter=7, oof_stopping=False)
+    assert refit_params(latest, own) == sized
 
 
 def test_an_unknown_rule_is_refused_in_words(world):
