@@ -33,6 +33,12 @@ Each experiment ranks the households at the scoring date T and is compared with 
 - `stretch`: the recipe's trees as the refit fits them, scoring T as the recipe does and with
   the longest window the refit uses (24 months on a 36-month world) read over all T's history
   (as it is, scaled to 24 months, and with "months since" up to 36 read as 24).
+- `third_year`: the recipe's trees calibrated as the refit is (`fit_candidate`), scoring T as
+  the recipe does and with the 3-year rate weighing its third year (the records 25-36 months
+  old) by 0.75, 0.5, 0.25 and 0: (c24 + w c3) x 24 / (24 + 12 w), for `crisis_records_36m` alone
+  and for every rate column. At T-12 (24 months of history) the window holds no third year, so
+  the trees are the recipe's whatever w is; the ranking and the top 1%'s calibration at T are
+  what such a window would give.
 - `recency`: besides the recipe's features, each theme's records over all the history there is
   (with its months of history), the count per year, and the crises the same way.
 
@@ -175,11 +181,27 @@ def _history_columns(frame: pl.DataFrame, cat, history: int) -> tuple[pl.DataFra
     return frame, [e.meta.output_name() for e in exprs]
 
 
+def _third_year(raw: pl.DataFrame, name: str, history: int, w: float) -> pl.Series:
+    """The 3-year rate `name` with its records 25-36 months old weighed by `w`, per 2 years of
+    the months it weighs: (c24 + w c3) x 24 / (24 + w (h - 24)) with h months of history (up to
+    36); the stored rate for w 1, the 2-year count for w 0, and the same number as stored at
+    any date with 2 years of history or less."""
+    from hearth.features.windows import RATE_PER, rate_scale
+
+    months = min(history, 36)
+    c36 = pl.Series(raw[name]) / rate_scale(36, history)
+    c24 = pl.Series(raw[name.replace("_36m", f"_{RATE_PER}m")])
+    third = (c36 - c24).clip(lower_bound=0)
+    weighed = (c24 + w * third) * RATE_PER / (RATE_PER + w * max(0, months - RATE_PER))
+    return weighed.cast(pl.Float32).alias(name)
+
+
 def run(work: Path, experiments: list[str]) -> list[dict]:
     from hearth.features.build import load_window
     from hearth.features.catalogue import load_catalogue
     from hearth.features.design import Design, cap_recency, recency_cap
     from hearth.features.windows import rate_scale
+    from hearth.modelling.training.fit import inner_estimator
     from hearth.modelling.training.params import TrainParams
     from hearth.modelling.training.selection import labelled_window
     from hearth.warehouse import connect
@@ -396,6 +418,34 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
                         "fit_cpu_seconds": time.process_time() - cpu,
                     }
                 )
+        elif exp == "third_year":
+            from benchmarks.quality import calibration
+            from hearth.modelling.training.fit import fit_candidate
+            from hearth.modelling.training.whole_rates import rate_columns
+
+            sized = params.sized(int(y12.sum()), len(y12))
+            model = fit_candidate("gradient_boosting", X_12, y12, pids12, names, sized)
+            rates = [names[i] for i in rate_columns(names)]
+            for scope, cols in (("crises", ["crisis_records_36m"]), ("every rate", rates)):
+                for w in (1.0, 0.75, 0.5, 0.25, 0.0):
+                    if w == 1.0 and scope != "crises":
+                        continue  # the recipe's reading, recorded once
+                    frame = score.with_columns(_third_year(score_raw, c, h0, w) for c in cols)
+                    s = model.predict_proba(frame.select(names).to_numpy().astype(np.float32))
+                    got = score.select("household_pid").with_columns(pl.Series("score", s[:, 1]))
+                    cal = calibration(truth, got, T)
+                    record(
+                        {
+                            "experiment": f"third_year ({scope}, w {w}): the recipe's calibrated "
+                            "trees, the 3-year rate at T weighing its third year by w",
+                            **_quality(truth, score, s[:, 1], T),
+                            "top_score_ratio_to_truth": cal["top_score_ratio_to_truth"],
+                            "bands_score_to_truth": cal["bands_score_to_truth"],
+                            "brier_ratio_to_oracle": cal["brier_ratio_to_oracle"],
+                            "boosting_iterations": int(inner_estimator(model).n_iter_),
+                            "fit_cpu_seconds": time.process_time() - cpu,
+                        }
+                    )
         elif exp == "recency":
             f12, extra = _history_columns(cap_recency(raw_latest, cap), cat, h12)
             fT, _ = _history_columns(score, cat, h0)

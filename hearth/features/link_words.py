@@ -44,6 +44,16 @@ def confidence_inputs(cat: Catalogue, name: str) -> tuple[str, ...]:
     return tuple(conf.share_feature(source) for source in evidence(cat, name))
 
 
+def confidence_counts(cat: Catalogue, name: str) -> tuple[str, ...]:
+    """The record counts `confidence_words` weighs the shares by, for a reason on `name` (each
+    of its kinds of record in the confidence window): its words depend on them too, whatever
+    the reason's own window."""
+    conf = cat.confidence
+    if conf is None:
+        return ()
+    return tuple(f"{k}_{conf.window}m" for keys in evidence(cat, name).values() for k in keys)
+
+
 def confidence_readable(cat: Catalogue, name: str, role: str | None) -> bool:
     """Whether `role` reads how surely the records behind a reason on `name` were linked (so
     its words may carry `confidence_words`): the full list does, a role only if it may read

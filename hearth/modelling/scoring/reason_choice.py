@@ -11,7 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from hearth.features.catalogue import NO_EVENT_MONTHS, Catalogue
-from hearth.features.link_words import confidence_inputs, confidence_readable
+from hearth.features.link_words import (
+    confidence_counts,
+    confidence_inputs,
+    confidence_readable,
+)
 from hearth.features.wording import (
     AGENCIES_WINDOW,
     fact_of,
@@ -62,7 +66,8 @@ class Words:
                             for g in self.cat.features
                             if g.agency == u and g.kind == "count" and g.window == AGENCIES_WINDOW
                         ]
-            need += confidence_inputs(self.cat, name)  # ", linked with moderate confidence"
+            # ", linked with moderate confidence": the shares and the counts they weigh
+            need += confidence_inputs(self.cat, name) + confidence_counts(self.cat, name)
             got = self._inputs[name] = tuple(dict.fromkeys(need))
         return got
 

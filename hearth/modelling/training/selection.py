@@ -25,6 +25,7 @@ from hearth.modelling.training.candidates import SELECTION_CRITERION
 from hearth.modelling.training.choice import choose, fallback_sentence, words
 from hearth.modelling.training.fit import calibration_method, fit_candidate, fit_candidates
 from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.refit_count import judged_count, refit_count
 from hearth.modelling.training.threads import fitting_threads
 
 
@@ -127,8 +128,7 @@ class TrainingResult:
     refit_as_of: str | None = None
     refit_rows: int = 0
     # What the candidates were compared by (hearth/modelling/training/selection.py:choose) and how
-    # many crises
-    # the judged model was trained on (what its trees were sized to, TrainParams.sized).
+    # many crises the judged model was trained on (what its trees were sized to, TrainParams.sized).
     selection: str = SELECTION_CRITERION
     train_crises: int = 0
     # Sources behind the month the run needed (a run that allows missing sources): one sentence
@@ -154,18 +154,16 @@ class TrainingResult:
     contact_count_fallback: str | None = None
     # The calibration of the model that publishes (the refit at T-12), by band of the list,
     # checked on its own year's households with scores it did not fit
-    # (hearth/modelling/training/fit.py:
-    # calibration_check); empty when there is no refit or no such check.
+    # (hearth/modelling/training/fit.py: calibration_check); empty without a refit or a check.
     publishing_calibration: pl.DataFrame = field(default_factory=pl.DataFrame)
     calibration_method: str = ""
+    # The refit's iterations when they are the judged trees' best on the validation year
+    # (TrainParams.refit_iterations "judged": hearth/modelling/training/refit_count.py), else None.
+    refit_iterations: int | None = None
 
 
 VALIDATION_MODEL = "judged model, validation year"
 PUBLISHING_MODEL = "publishing model, its own year (scores it did not fit)"
-
-
-def _score(model, X: np.ndarray) -> np.ndarray:
-    return crisis_probability(model, X)
 
 
 def fit_all(
@@ -224,8 +222,10 @@ def _train_and_evaluate(
     # one matrix alive at a time (a million households by 350 features is 1.4 GB each)
     Xt = train.X(names)
     fitted = fit_all(kinds, Xt, train.y, train.pids, names, params, progress)
+    count = judged_count(Xt, train.y, train.pids, names, valid, params)  # refit_count.py
     del Xt
     result = judge(train, valid, fitted, params, fixed_k, progress, names, recency_cap)
+    result.refit_iterations = count
     if sharing:
         result.sharing = value_of_sharing(
             train,
@@ -278,7 +278,7 @@ def judge(
     """The fitted candidates (kind → calibrated model, the baseline among them) judged on the
     validation window: the choice, its metrics, calibration and fairness (no value of sharing)."""
     Xv = valid.X(names)
-    valid_scores = {kind: _score(model, Xv) for kind, model in fitted.items()}
+    valid_scores = {kind: crisis_probability(model, Xv) for kind, model in fitted.items()}
     del Xv
     cand_metrics = {
         kind: evaluate_scores(valid.y, valid_scores[kind], valid.pids, fixed_k)
@@ -357,7 +357,7 @@ def refit_on_latest(
     """
     if latest.y.sum() == 0:
         return kept_without_refit(result, latest)
-    params = refit_params(latest, params)
+    params = refit_params(latest, params, result.refit_iterations)
     checks: dict = {}
     model = fit_candidate(
         result.kind, latest.X(names), latest.y, latest.pids, names, params, checks
@@ -374,9 +374,9 @@ def kept_without_refit(result: TrainingResult, latest: Window) -> TrainingResult
     return result
 
 
-def refit_params(latest: Window, params: TrainParams) -> TrainParams:
-    """The refit's parameters: sized to the newest labelled year's crises."""
-    return params.sized(int(latest.y.sum()), len(latest.y))
+def refit_params(latest: Window, params: TrainParams, count: int | None = None) -> TrainParams:
+    """The refit's parameters: sized to its year's crises, grown to a judged `count` if any."""
+    return refit_count(params.sized(int(latest.y.sum()), len(latest.y)), count)
 
 
 def refitted(

@@ -96,6 +96,7 @@ class Plan:
     refused: bool = False  # the gate refuses the judged model (`finish` logs it so)
     sharing_units: int = 0
     refits: tuple[str, ...] = ()  # the refit's units (`choose`), folds pooled by `pool_refit`
+    refit_count: int | None = None  # the judged trees' best count for the refit (refit_count.py)
 
 
 def _prepared(work: Work) -> Prepared:
@@ -178,7 +179,7 @@ def _window(work: Work, plan: Plan, unit: str):
     from hearth.modelling.training.selection import refit_params
 
     latest, names, _ = work.get("latest")
-    return latest, names, refit_params(latest, plan.params), "refit"
+    return latest, names, refit_params(latest, plan.params, plan.refit_count), "refit"
 
 
 def _pooled(work: Work, prefix: str, kinds, window, names, params) -> dict[str, object]:
@@ -203,6 +204,7 @@ def choose(work: Work, info: Callable[[str], None] = lambda _: None) -> tuple[li
     chosen candidate's refit's (none for a model the gate refuses: `finish` logs it refused,
     with its value of sharing, as `train_champion` does) and the value-of-sharing refits'."""
     from hearth.modelling.evaluation.sharing_refits import sharing_plan
+    from hearth.modelling.training.refit_count import judged_count
     from hearth.modelling.training.selection import judge, refit_params
     from hearth.modelling.training.units import fitted_from_units, fold_units
 
@@ -216,6 +218,10 @@ def choose(work: Work, info: Callable[[str], None] = lambda _: None) -> tuple[li
         result = judge(
             train, prep.valid, fitted, plan.sized, plan.fixed_k, info, plan.names, prep.cap
         )
+        if plan.params.refit_iterations != "own":  # as train_and_evaluate does
+            X = train.X(plan.names)
+            count = judged_count(X, train.y, train.pids, plan.names, prep.valid, plan.sized)
+            result.refit_iterations = plan.refit_count = count
     plan.kind = result.kind
     plan.refused = model_refusal(result, prep.valid.y) is not None
     shared: list[str] = []
@@ -227,7 +233,7 @@ def choose(work: Work, info: Callable[[str], None] = lambda _: None) -> tuple[li
     if plan.params.refit_on_latest and not plan.refused:
         latest = work.get("latest")[0]
         if latest.y.sum() > 0:
-            params = refit_params(latest, plan.params)
+            params = refit_params(latest, plan.params, plan.refit_count)
             plan.refits = tuple(REFIT + u for u in fold_units([result.kind], params, len(latest.y)))
     work.put("judged", result)
     work.put("plan", plan)
@@ -285,7 +291,7 @@ def finish(
         if latest.y.sum() == 0:
             result = kept_without_refit(result, latest)
         else:
-            params = refit_params(latest, plan.params)
+            params = refit_params(latest, plan.params, plan.refit_count)
             units = {u: work.get(REFIT + u) for u in fit_units([result.kind])}
             checks: dict = {}
             model = fitted_from_units(

@@ -57,6 +57,7 @@ def test_the_trees_stop_where_the_out_of_fold_loss_is_lowest():
             max_leaf_nodes=params.max_leaf_nodes,
             min_samples_leaf=params.min_samples_leaf,
             l2_regularization=params.l2_regularization,
+            max_features=params.max_features,
             monotonic_cst=load_catalogue().monotone_constraints(names),
             early_stopping=False,
             random_state=params.seed,
@@ -133,7 +134,12 @@ def test_trees_cut_to_n_iterations_are_the_trees_fitted_with_n():
 
     def trees(n: int) -> HistGradientBoostingClassifier:
         return HistGradientBoostingClassifier(
-            max_iter=n, learning_rate=0.3, max_leaf_nodes=6, early_stopping=False, random_state=0
+            max_iter=n,
+            learning_rate=0.3,
+            max_leaf_nodes=6,
+            max_features=0.5,  # the subsampling draws of the first iterations are the same too
+            early_stopping=False,
+            random_state=0,
         ).fit(X, y)
 
     grown = trees(30)
