@@ -24,6 +24,7 @@ from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.linkage.probabilistic import measures_each as token_linkage_measures
 from hearth.modelling.evaluation.gate import (
     Refusal,
+    features_refusal,
     list_refusal,
     model_refusal,
     window_refusal,
@@ -135,6 +136,8 @@ def prepare_training(
         linkage = token_linkage_measures(con)
         # safe updating (issue 26): outcomes a published list changed are not learnt from
         safe = safe_updating(con, design.train_as_of, design.valid_as_of, design.score_as_of)
+        # a visited household's features as of its first visit: the history it did not change
+        w = safe.frozen_windows(con, w)
         held = held_out_between(con, design.train_as_of, design.valid_as_of)
         # the held-out stand in for the lottery's listed entrants: weighted by 1 / their chance
         train_chances = held_out_chances(con, design.train_as_of, design.valid_as_of)
@@ -170,6 +173,7 @@ def prepare_training(
     refusal = refusal or list_refusal(
         train.pids, train.y, safe.guard, design.train_as_of, design.valid_as_of
     )
+    refusal = refusal or features_refusal(train.frame, safe.train_frozen, design.valid_as_of)
     if refusal:
         raise Refused(refusal)
     # identical data and settings register no second version (hearth/modelling/registry/run_log.py)
