@@ -114,7 +114,7 @@ THEN = {
             "household_pid": ["q", "r", "x"],
             "crises_12m": [4, 6, 9],
             "crisis_months_since": [20, 1, 1],
-            "age": [49.0, 59.0, 1.0],
+            "age": [49.0, None, 1.0],  # not known then: unknown, not today's
         }
     ),
     "2024-05": pl.DataFrame(  # one feature not yet built then (too little history)
@@ -143,7 +143,7 @@ def test_a_visited_household_enters_the_window_with_its_features_as_of_its_first
     assert out.schema == FRAME.schema
     assert out.row(0) == FRAME.row(0)  # never visited: as built
     assert out.row(1) == ("q", 4, 13, 49.0)  # as of its visit, "months since" capped alike
-    assert out.row(2) == ("r", 6, 1, 59.0)
+    assert out.row(2) == ("r", 6, 1, None)
     assert out.row(3) == FRAME.row(3)  # no row then (moved in later): its own
     assert out.row(4) == ("t", 7, 2, 80.0)  # a feature not built then keeps the window's
     assert frozen.replaced == 3 and frozen.as_of == "2024-12" and frozen.visits == visits
@@ -160,9 +160,10 @@ def test_the_gate_refuses_a_visited_household_trained_on_its_history_after_the_v
     assert features_refusal(out, frozen, "2025-12") is None
     assert frozen.breaches(FRAME) == 2  # as built: both show the visit
     changed = out.with_columns(
-        pl.when(pl.col("household_pid") == "r").then(60.5).otherwise(pl.col("age")).alias("age")
+        pl.when(pl.col("household_pid") == "q").then(60.5).otherwise(pl.col("age")).alias("age")
     )
     assert frozen.breaches(changed) == 1  # one feature of one household is enough
+    assert features_refusal(changed, frozen, "2025-12").metadata["changed_households"] == 1
     other = out.with_columns(pl.lit(0).alias("crises_12m").cast(pl.Int64)).filter(
         pl.col("household_pid") == "p"
     )
@@ -213,6 +214,9 @@ def test_the_windows_and_the_card_follow_the_rule(visits_warehouse):
     assert "as they were in the month of its first such visit" in summary["rule"]
     text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=summary)))
     assert "Features as before the visit: 2 training and 3 validation households" in text
+    su.train_frozen = Frozen("2024-07")  # none in training: the validation's still said
+    text = "\n".join(safe_updating_lines(SimpleNamespace(safe_updating=su.summary())))
+    assert "Features as before the visit: 0 training and 3 validation households" in text
     assert "Features as before the visit" not in "\n".join(
         safe_updating_lines(SimpleNamespace(safe_updating=SafeUpdating().summary()))
     )
