@@ -19,7 +19,12 @@ from hearth.modelling.evaluation.gate import features_refusal
 from hearth.modelling.evaluation.updating_lines import safe_updating_lines
 from hearth.modelling.training.safe_updating import SafeUpdating
 from hearth.modelling.training.selection import Window, Windows
-from hearth.modelling.training.visit_features import Frozen, first_visits, frozen_window
+from hearth.modelling.training.visit_features import (
+    Frozen,
+    features_then,
+    first_visits,
+    frozen_window,
+)
 from hearth.quality.contracts import load_contract
 from hearth.sources import SOURCES
 from hearth.warehouse import connect
@@ -220,3 +225,29 @@ def test_the_windows_and_the_card_follow_the_rule(visits_warehouse):
     assert "Features as before the visit" not in "\n".join(
         safe_updating_lines(SimpleNamespace(safe_updating=SafeUpdating().summary()))
     )
+
+
+def test_the_features_then_are_the_set_kept_for_the_month_else_built(visits_warehouse, monkeypatch):
+    import hearth.features.build as build
+
+    folder = visits_warehouse.parent / "features"
+    folder.mkdir()
+    kept = FRAME.with_columns(pl.lit("2024-03").alias("as_of"))
+    kept.write_parquet(folder / "features_2024-03.parquet")
+    built: list[str] = []
+
+    def rebuilt(con, month):
+        built.append(month)
+        return FRAME.with_columns(pl.lit(99).alias("crises_12m"))
+
+    monkeypatch.setattr(build, "build_features", rebuilt)
+    with connect(visits_warehouse) as con:
+        at = features_then(con)
+        then = at("2024-03", ["q", "s"])
+        assert (
+            then.sort("household_pid").rows()
+            == FRAME.filter(pl.col("household_pid").is_in(["q", "s"])).rows()
+        )
+        assert built == []  # kept: not built again
+        again = at("2024-04", ["r"])
+    assert built == ["2024-04"] and again.rows() == [("r", 99, 2, 60.0)]
