@@ -37,7 +37,10 @@ each cycle's month, the world asks the arm for Hearth's list as of that month; t
      before the window is left out; one first listed inside it is censored at that listing (a
      crisis before it kept, else counted crisis-free for the share of the year observed);
      held-out households each weighted by 1 / their chance of being held out
-     (`held_out_chances`; `--no-weights` leaves the weights off);
+     (`held_out_chances`; `--no-weights` leaves the weights off). A household visited from a
+     list in the 12 months before M-12 trains on its features as of its first visit, as that
+     cycle scored them (`visit_features.frozen_window`; `--no-frozen-features` for the rule
+     before);
    - **corrected** (`--arms corrected`, for comparison): the correction from the start, as
      naive until the ratio is told (no censoring before);
    - **explicit** (`--arms explicit`, for comparison): every household, with a 0/1 feature
