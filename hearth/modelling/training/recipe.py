@@ -147,6 +147,12 @@ def prepare_training(
     history, latest_history = w.history, w.latest_history
     del w  # the windows are held by name only, so `del train` below frees the training frame
     safe.count_held_out(train, held)
+    if safe.train_frozen.replaced or safe.valid_frozen.replaced:
+        info(
+            f"safe updating: {safe.train_frozen.replaced:,} training and "
+            f"{safe.valid_frozen.replaced:,} validation households visited from a list train "
+            "on their features as of their first visit"
+        )
     # once the lottery tells what an offer does, the changed crises are counted as without it;
     # until then a household first listed inside a window is censored at that listing
     train, valid, valid_rows = safe.apply(train, valid)
