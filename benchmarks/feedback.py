@@ -37,7 +37,10 @@ each cycle's month, the world asks the arm for Hearth's list as of that month; t
      before the window is left out; one first listed inside it is censored at that listing (a
      crisis before it kept, else counted crisis-free for the share of the year observed);
      held-out households each weighted by 1 / their chance of being held out
-     (`held_out_chances`; `--no-weights` leaves the weights off);
+     (`held_out_chances`; `--no-weights` leaves the weights off). A household visited from a
+     list in the 12 months before M-12 trains on its features as of its first visit, as that
+     cycle scored them (`visit_features.frozen_window`; `--no-frozen-features` for the rule
+     before);
    - **corrected** (`--arms corrected`, for comparison): the correction from the start, as
      naive until the ratio is told (no censoring before);
    - **explicit** (`--arms explicit`, for comparison): every household, with a 0/1 feature
@@ -155,6 +158,9 @@ class Settings:
     known_ratio: float | None = None  # safe arm: the offer ratio given, not read from the lottery
     hold_months: int | None = None  # a draw held out this long (Hearth: 12), else to generation end
     history: int = HISTORY  # months of extracts written before the first cycle
+    # safe arm: a household visited from a list in the 12 months before the training date
+    # trains on its features as of its first visit (Hearth's rule: visit_features.py)
+    frozen_features: bool = True
 
     @property
     def capacity(self) -> int:
@@ -195,6 +201,9 @@ class Arm:
     con: object = None
     partnership: object = None  # the world's, once written
     crises: pl.DataFrame | None = None  # crisis records per household and month, at the end
+    # each cycle's features (uncapped) of the households it listed, as Hearth keeps a run's
+    # scoring features: a visited household's features as of its visit (`features_then`)
+    kept: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     @property
     def landing(self) -> Path:
@@ -224,6 +233,16 @@ class Arm:
         self.ingested.update(new)
         link(self.con)
 
+    def features_then(self, month: str, pids: list[str]) -> pl.DataFrame:
+        """The features of `pids` as of `month`: as that cycle scored them when it listed them
+        all, else built again (visit_features.FeaturesAt)."""
+        from hearth.features.build import build_features
+
+        kept = self.kept.get(month)
+        if kept is not None and kept["household_pid"].is_in(pids).sum() == len(set(pids)):
+            return kept
+        return build_features(self.con, month)
+
     def lister(self, as_of: str):
         """Hearth as of `as_of`: retrain, score, draw the hold-out and publish."""
 
@@ -242,6 +261,7 @@ class Arm:
         from hearth.modelling.training.params import TrainParams
         from hearth.modelling.training.safe_updating import held_out_chances, holdout_copies
         from hearth.modelling.training.selection import Window
+        from hearth.modelling.training.visit_features import first_visits, frozen_window
         from hearth.months import add_months
         from hearth.synth.loop import PublishedList
 
@@ -264,6 +284,10 @@ class Arm:
         rows = np.ones(feats.height, dtype=bool)
         copies = np.ones(feats.height, dtype=np.int64)
         censored = {}
+        frozen = None
+        if self.name == "safe" and s.frozen_features:  # the history a visit did not change
+            visits = first_visits(self.con, train_as_of)
+            feats, frozen = frozen_window(feats, train_as_of, visits, self.features_then)
         ratio = None
         if self.name in ("safe", "corrected"):  # the lottery's offer ratio, as Hearth reads it
             ratio = offer_ratio(self.con, as_of)
@@ -284,6 +308,8 @@ class Arm:
             copies = fix.copies(feats["household_pid"].to_numpy(), y)
             censored = {"offer_ratio": ratio, "changed": len(fix.share)}
             censored["corrected"] = int((copies != 1).sum())
+        if frozen is not None:
+            censored["frozen_features"] = frozen.replaced
         take = np.repeat(np.flatnonzero(rows), copies[rows])
         frame = cap_recency(feats, cap)[take]
         if self.name == "explicit":  # every household, the offer a feature; 0 when scoring
@@ -299,7 +325,8 @@ class Arm:
         model = fit_candidate("gradient_boosting", X, yr, pids, names, params)
         del feats, frame, X
         lap("fit")
-        score = cap_recency(build_features(self.con, as_of), cap)
+        raw_score = build_features(self.con, as_of)
+        score = cap_recency(raw_score, cap)
         if self.name == "explicit":
             score = score.with_columns(pl.lit(0.0, dtype=pl.Float32).alias(VISITED))
         p = model.predict_proba(score.select(names).to_numpy().astype(np.float32))[:, 1]
@@ -341,6 +368,11 @@ class Arm:
         new_held = drawn.filter(pl.col("held_out"))["household_pid"].to_list()
         self.held.update({h: c for h in new_held})
         listed = drawn.filter(pl.col("listed")).sort("score_rank")
+        if self.name == "safe" and s.frozen_features:
+            self.kept[as_of] = raw_score.filter(
+                pl.col("household_pid").is_in(listed["household_pid"].implode())
+            )
+        del raw_score
         lap("holdout")
         self.cycles.append(
             Cycle(
@@ -916,6 +948,12 @@ def main(argv: list[str] | None = None) -> Path:
         "weighted: for comparison only).",
     )
     ap.add_argument(
+        "--no-frozen-features",
+        action="store_true",
+        help="Safe arm with every household's training features as built (before visited "
+        "households trained on their features as of their first visit: for comparison only).",
+    )
+    ap.add_argument(
         "--censor-draw",
         default="",
         help="Salts the keyed draw that keeps each censored household with its observed share "
@@ -997,6 +1035,7 @@ def main(argv: list[str] | None = None) -> Path:
         calibration=args.calibration,
         max_iter=args.max_iter,
         weights=not args.no_weights,
+        frozen_features=not args.no_frozen_features,
         censor_draw=args.censor_draw,
         keep_scores=args.keep_scores,
         known_ratio=args.known_ratio,

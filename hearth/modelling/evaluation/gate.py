@@ -38,8 +38,12 @@ stopped run, and nothing is published. The rules, in the order they are tried:
    without the offer: the rule refuses a changed household whose crisis rows are not that
    count. Until then it counts only until its first listing (`censoring.RULE`): the rule
    refuses a training row of a household first listed before its window opened, or a crisis
-   label of a household censored at its first listing inside the window. Training applies the
-   rule (stated in the refusal and on the card); this rule is its guard.
+   label of a household censored at its first listing inside the window. A household visited
+   from a list in the year before the training date trains on its features as of its first
+   visit (`visit_features.RULE_FEATURES`): the visit took crises out of its later history, and
+   a model trained on that history learns the visit as low risk; the rule refuses a training
+   window whose visited households' features are not those (`features_refusal`). Training
+   applies the rule (stated in the refusal and on the card); this rule is its guard.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ import numpy as np
 from hearth.modelling.training.candidates import BETTER_P
 from hearth.modelling.training.censoring import Censoring
 from hearth.modelling.training.offer_correction import Correction
+from hearth.modelling.training.visit_features import RULE_FEATURES, Frozen
 
 FLAT_GAP = 0.01  # the top 1% must score more than 1% above the median household
 MAX_TIED_SHARE = 0.5  # at most half the top 1% may tie with the first household below it
@@ -178,6 +183,23 @@ def list_refusal(
         "on them would learn to drop the households the visits helped. "
         f"The rule to train by: {rule.text} {NOT_KEPT[0].upper()}{NOT_KEPT[1:]}",
         {"changed_households": n, "train_as_of": train_as_of},
+    )
+
+
+def features_refusal(frame, frozen: Frozen, valid_as_of: str) -> Refusal | None:
+    """Rule 4 for the training features: a household visited from a list before the training
+    date trains on its features as of its first visit (`visit_features.Frozen.breaches`)."""
+    n = frozen.breaches(frame)
+    if n == 0:
+        return None
+    return Refusal(
+        "changed_by_list",
+        f"{n} of the households the model would be trained on (as at {frozen.as_of}, crises to "
+        f"{valid_as_of}) were visited from a list before then and carry features counted after "
+        "the visit, so their history shows the help, not their risk; a model trained on it "
+        f"would learn to drop the households the visits helped. The rule to train by:"
+        f"{RULE_FEATURES} {NOT_KEPT[0].upper()}{NOT_KEPT[1:]}",
+        {"changed_households": n, "train_as_of": frozen.as_of},
     )
 
 

@@ -56,6 +56,14 @@ def safe_updating_lines(result) -> list[str]:
                 f"share of the year before their listing ({c['censored_kept']:,} kept by a "
                 "draw weighted by that share), not for the whole year."
             )
+    frozen = su.get("frozen_features") or {}
+    if frozen.get("training") or frozen.get("validation"):
+        lines.append(
+            f"- Features as before the visit: {frozen['training']:,} training and "
+            f"{frozen['validation']:,} validation households visited from a list in the year "
+            "before their window's date entered it with their features as of the month of "
+            "their first visit, so their history does not show the help."
+        )
     lines.append(
         f"- Hold-out in the training year: {su['held_out_households']:,} households, "
         f"{su['held_out_crises']:,} of them with a crisis in the 12 months after."

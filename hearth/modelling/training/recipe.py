@@ -24,6 +24,7 @@ from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.linkage.probabilistic import measures_each as token_linkage_measures
 from hearth.modelling.evaluation.gate import (
     Refusal,
+    features_refusal,
     list_refusal,
     model_refusal,
     window_refusal,
@@ -135,6 +136,8 @@ def prepare_training(
         linkage = token_linkage_measures(con)
         # safe updating (issue 26): outcomes a published list changed are not learnt from
         safe = safe_updating(con, design.train_as_of, design.valid_as_of, design.score_as_of)
+        # a visited household's features as of its first visit: the history it did not change
+        w = safe.frozen_windows(con, w)
         held = held_out_between(con, design.train_as_of, design.valid_as_of)
         # the held-out stand in for the lottery's listed entrants: weighted by 1 / their chance
         train_chances = held_out_chances(con, design.train_as_of, design.valid_as_of)
@@ -144,6 +147,12 @@ def prepare_training(
     history, latest_history = w.history, w.latest_history
     del w  # the windows are held by name only, so `del train` below frees the training frame
     safe.count_held_out(train, held)
+    if safe.train_frozen.replaced or safe.valid_frozen.replaced:
+        info(
+            f"safe updating: {safe.train_frozen.replaced:,} training and "
+            f"{safe.valid_frozen.replaced:,} validation households visited from a list train "
+            "on their features as of their first visit"
+        )
     # once the lottery tells what an offer does, the changed crises are counted as without it;
     # until then a household first listed inside a window is censored at that listing
     train, valid, valid_rows = safe.apply(train, valid)
@@ -170,6 +179,7 @@ def prepare_training(
     refusal = refusal or list_refusal(
         train.pids, train.y, safe.guard, design.train_as_of, design.valid_as_of
     )
+    refusal = refusal or features_refusal(train.frame, safe.train_frozen, design.valid_as_of)
     if refusal:
         raise Refused(refusal)
     # identical data and settings register no second version (hearth/modelling/registry/run_log.py)

@@ -34,11 +34,16 @@ households that needed the visit (Liley et al.). The rule Hearth applies to ever
 - weights are whole copies of a household's row, and a fractional weight is a keyed draw on the
   pseudonym that keeps a copy with that chance (the same households every run), so every fit
   and calibration downstream sees them without a weight argument;
+- a household visited from a list (an offer accepted and completed) in the `LOOKBACK_MONTHS`
+  before a window's date enters it with its features as of the month of its first such visit
+  (hearth/modelling/training/visit_features.py): the visit took crises out of its history
+  after it, which no label rule reaches (`frozen_windows`);
 - training (features at T-24, crises to T-12) and validation (T-12, crises to T; the refit that
   scores at T trains on it) both follow the rule; the gate
   (hearth/modelling/evaluation/gate.py, `list_refusal`) refuses a candidate whose training
   outcomes include one the list changed, counted as it was (`Correction.breaches`,
-  `Censoring.breaches`).
+  `Censoring.breaches`), or whose visited households' features are not their frozen rows
+  (`Frozen.breaches`, `gate.features_refusal`).
 
 benchmarks/feedback.py measured the rule's steps (docs/performance.md, "The closed loop").
 Before any list was acted on nothing is changed and nothing is dropped.
@@ -52,6 +57,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from hearth.features.design import cap_recency
 from hearth.modelling.training.censoring import (
     LOOKBACK_MONTHS,
     RULE,
@@ -67,6 +73,14 @@ from hearth.modelling.training.offer_correction import (
     correct,
     corrected_rule,
     offer_evidence,
+)
+from hearth.modelling.training.visit_features import (
+    RULE_FEATURES,
+    FeaturesAt,
+    Frozen,
+    features_then,
+    first_visits,
+    frozen_window,
 )
 from hearth.months import add_months
 
@@ -117,6 +131,9 @@ class SafeUpdating:
     valid_correction: Correction | None = None
     train_corrected: int = 0  # changed households whose crisis counted other than once
     valid_corrected: int = 0
+    # visited households whose features are as of their first visit (visit_features.py)
+    train_frozen: Frozen = field(default_factory=lambda: Frozen(""))
+    valid_frozen: Frozen = field(default_factory=lambda: Frozen(""))
 
     def count_held_out(self, window, held: set[str]) -> None:
         """How many of a training window's households were held out, and their crises."""
@@ -142,6 +159,27 @@ class SafeUpdating:
     def guard(self) -> Censoring | Correction:
         """The training window's rule, for the gate (`gate.list_refusal`)."""
         return self.train_correction if self.corrected else self.train_rule
+
+    def frozen_windows(self, con: duckdb.DuckDBPyConnection, w, at: FeaturesAt | None = None):
+        """The windows (selection.Windows) with each visited household's features as of its
+        first visit from a list (`visit_features.frozen_window`; `at` reads them, by default
+        the kept feature sets or built again): the training window's and the validation
+        date's, capped and uncapped alike. Call before `apply`."""
+        at = at or features_then(con)
+        train, self.train_frozen = frozen_window(
+            w.train.frame,
+            w.train.as_of,
+            first_visits(con, w.train.as_of),
+            at,
+            lambda f: cap_recency(f, w.cap),
+        )
+        raw_valid, self.valid_frozen = frozen_window(
+            w.raw_valid, w.valid.as_of, first_visits(con, w.valid.as_of), at
+        )
+        valid = w.valid
+        if self.valid_frozen.replaced:  # the capped validation window from the same rows
+            valid = replace(valid, frame=cap_recency(raw_valid, w.cap))
+        return replace(w, train=replace(w.train, frame=train), valid=valid, raw_valid=raw_valid)
 
     def apply(self, train, valid) -> tuple[object, object, np.ndarray]:
         """The training and validation windows under the rule (`correct` once the lottery
@@ -169,7 +207,7 @@ class SafeUpdating:
     def summary(self) -> dict[str, object]:
         """For the model card (`hearth/modelling/evaluation/card.py`: "Safe updating")."""
         return {
-            "rule": self.guard.text if self.corrected else RULE,
+            "rule": (self.guard.text if self.corrected else RULE) + RULE_FEATURES,
             "mode": "corrected" if self.corrected else "censored",
             "offer_ratio": self.ratio,
             "offer_evidence": (
@@ -201,6 +239,10 @@ class SafeUpdating:
             "censored": {
                 "training": asdict(self.train_censored),
                 "validation": asdict(self.valid_censored),
+            },
+            "frozen_features": {
+                "training": self.train_frozen.replaced,
+                "validation": self.valid_frozen.replaced,
             },
             "held_out_households": self.train_held_out,
             "held_out_crises": self.train_held_out_crises,
