@@ -676,9 +676,19 @@ def main() -> None:
     )
     ap.add_argument("--keep", action="store_true", help="Keep the executors' homes afterwards.")
     ap.add_argument("--label", default="", help="a word for the results file's name")
+    ap.add_argument(
+        "--bare-only",
+        metavar="AS_OF",
+        default=None,
+        help="Run only the bare compute, at this month (an executor's run's `as_of`, e.g. "
+        "2026-01): at 1,000,000 households the bare run can then be measured on its own, "
+        "beside or after an executor's run of the same world; results file ...-bare.json",
+    )
     args = ap.parse_args()
     chosen = [e.strip() for e in args.executors.split(",") if e.strip()]
-    if not chosen or not set(chosen) <= set(EXECUTORS):
+    if args.bare_only:
+        chosen = []
+    elif not chosen or not set(chosen) <= set(EXECUTORS):
         raise SystemExit(f"--executors: one or more of {', '.join(EXECUTORS)}.")
 
     work = (args.work / str(args.households)).resolve()
@@ -712,13 +722,21 @@ def main() -> None:
         "bare": None,
     }
     label = "-".join(x for x in (args.label, "quick" if args.quick_training else "") if x)
-    out = RESULTS / result_name(started, args.households, chosen, label)
+    out = RESULTS / result_name(started, args.households, chosen or ["bare"], label)
 
     def save() -> None:
         compare(result["executors"], result["bare"])
         out.write_text(json.dumps(result, indent=1, default=str) + "\n")
         print(f"(written {out})", flush=True)
 
+    if args.bare_only:
+        print(f"[bare] the compute without Dagster, at {args.bare_only}", flush=True)
+        result["bare"] = run_bare(landing, work, args.bare_only) | {"as_of": args.bare_only}
+        print(f"[bare] {result['bare']['wall_seconds']} s wall, "
+              f"{result['bare']['cpu_total']} CPU s, peak {result['bare']['peak_mb']} MB",
+              flush=True)  # fmt: skip
+        save()
+        return
     for executor in chosen:
         r = run_executor(executor, landing, work, args.jobs, args.workers, training)
         result["executors"][executor] = r
