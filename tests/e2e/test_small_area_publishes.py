@@ -2,7 +2,9 @@
 the chosen model's precision at 1% (4 of 15 households) did not strictly beat counting
 contacts' (4 of 15). The gate now judges "better than counting contacts" with its uncertainty
 and, when no learned model is better beyond chance, publishes the contact-count ranking and
-says so in every output. One whole run, with the default training settings a council gets."""
+says so in every output. One whole run, with the default training settings a council gets, on
+seed 6: since the trees draw half the features per split (dadecc5) the ensemble leads counting
+contacts beyond chance on seed 3, while on seeds 6, 7 and 8 no learned model does (checked)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def small_area_run(tmp_path_factory):
     from hearth.synth import synthesise
 
     root = tmp_path_factory.mktemp("small_area")
-    synthesise(root / "landing", root / "_truth", households=HOUSEHOLDS, seed=3)
+    synthesise(root / "landing", root / "_truth", households=HOUSEHOLDS, seed=6)
     home = root / "home"
     mp = pytest.MonkeyPatch()
     mp.setenv("HEARTH_HOME", str(home))
@@ -47,8 +49,8 @@ def test_a_small_area_gets_a_list_and_every_output_says_how_it_was_ranked(small_
     summary = json.loads((folder / "run_summary.json").read_text())
     model = summary["model"]
     said = model.get("contact_count")
-    # on this world no learned model leads counting contacts beyond chance (the ensemble is
-    # 0.03 ahead in average precision, p = 0.06): the contact-count ranking publishes
+    # on this world no learned model leads counting contacts beyond chance: the contact-count
+    # ranking publishes
     assert model["candidate"] == "baseline" and said, model
     assert model["alias"] == "champion"  # the first version, by the unchanged promotion rule
     report = (folder / "report.html").read_text(encoding="utf-8")
