@@ -33,14 +33,13 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from benchmarks.feedback_labels import _fit, _ratio, window
-from benchmarks.run import RESULTS, _commit
+from benchmarks.feedback_labels import _fit, _ratio, started, window
+from benchmarks.run import RESULTS
 
 VISITED = "visited_from_list_12m"
 
@@ -133,17 +132,7 @@ def main(argv: list[str] | None = None) -> Path:
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
-    result = {
-        "stamp": datetime.now().strftime("%Y-%m-%dT%H%M%S"),
-        "commit": _commit(),
-        "arm": str(args.arm),
-        "reference": str(args.reference),
-        "settings": {k: str(v) for k, v in vars(args).items()},
-        "months": [],
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    tag = f"-{args.tag}" if args.tag else ""
-    path = args.out / f"feedback-features-{result['stamp']}{tag}.json"
+    result, path = started(args, "feedback-features")
     with threadpool_limits(limits=1):
         for as_of in args.months.split(","):
             month = {"as_of": as_of, "arm": _design_ratios(args.arm, as_of, args, True)}

@@ -163,6 +163,26 @@ def decompose(arm: Path, reference: Path, as_of: str, args, rng) -> dict:
     return out
 
 
+_HEADER = ("arm", "reference", "out")
+
+
+def started(args: argparse.Namespace, kind: str) -> tuple[dict, Path]:
+    """A result's header (stamp, commit, the two warehouses, the settings) and its file's path."""
+    result = {
+        "stamp": datetime.now().strftime("%Y-%m-%dT%H%M%S"),
+        "commit": _commit(),
+        "arm": str(args.arm),
+        "reference": str(args.reference),
+        "settings": {
+            k: str(v) for k, v in vars(args).items() if k not in ("arm", "reference", "out")
+        },
+        "months": [],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    tag = f"-{args.tag}" if args.tag else ""
+    return result, args.out / f"{kind}-{result['stamp']}{tag}.json"
+
+
 def main(argv: list[str] | None = None) -> Path:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -182,17 +202,7 @@ def main(argv: list[str] | None = None) -> Path:
     from threadpoolctl import threadpool_limits
 
     rng, t0 = np.random.default_rng(args.seed), time.perf_counter()
-    result = {
-        "stamp": datetime.now().strftime("%Y-%m-%dT%H%M%S"),
-        "commit": _commit(),
-        "arm": str(args.arm),
-        "reference": str(args.reference),
-        "settings": {k: v for k, v in vars(args).items() if k not in ("arm", "reference", "out")},
-        "months": [],
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    tag = f"-{args.tag}" if args.tag else ""
-    path = args.out / f"feedback-labels-{result['stamp']}{tag}.json"
+    result, path = started(args, "feedback-labels")
     with threadpool_limits(limits=1):
         for as_of in args.months.split(","):
             result["months"].append(decompose(args.arm, args.reference, as_of, args, rng))
