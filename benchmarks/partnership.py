@@ -514,8 +514,9 @@ def bare_partnership(landing: Path, work: Path, as_of: str, train_params) -> dic
     }
 
 
-def run_bare(landing: Path, work: Path, as_of: str) -> dict:
-    """`bare_partnership` in a fresh process (not this one's heap), its peak RSS sampled."""
+def run_bare(landing: Path, work: Path, as_of: str, keep: bool = False) -> dict:
+    """`bare_partnership` in a fresh process (not this one's heap), its peak RSS sampled; its
+    folder (the authorities' bare warehouses) kept with `keep`, to measure one step on them."""
     from hearth.modelling.training.params import TrainParams
 
     folder = work / "bare"
@@ -538,7 +539,8 @@ def run_bare(landing: Path, work: Path, as_of: str) -> dict:
     me = os.getpid()
     bare["wall_seconds"] = round(time.perf_counter() - t, 1)
     bare["peak_mb"] = round(max((v for p, v in peaks.peaks.items() if p != me), default=0) / 2**20)
-    shutil.rmtree(folder, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(folder, ignore_errors=True)
     return bare
 
 
@@ -674,7 +676,11 @@ def main() -> None:
         action="store_true",
         help=f"train with {TRAINING} (a smoke test; the default is the pipeline's own settings)",
     )
-    ap.add_argument("--keep", action="store_true", help="Keep the executors' homes afterwards.")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="Keep the executors' homes afterwards, and the bare's warehouses (WORK/N/bare).",
+    )
     ap.add_argument("--label", default="", help="a word for the results file's name")
     ap.add_argument(
         "--bare-only",
@@ -731,7 +737,8 @@ def main() -> None:
 
     if args.bare_only:
         print(f"[bare] the compute without Dagster, at {args.bare_only}", flush=True)
-        result["bare"] = run_bare(landing, work, args.bare_only) | {"as_of": args.bare_only}
+        bare = run_bare(landing, work, args.bare_only, args.keep)
+        result["bare"] = bare | {"as_of": args.bare_only}
         print(f"[bare] {result['bare']['wall_seconds']} s wall, "
               f"{result['bare']['cpu_total']} CPU s, peak {result['bare']['peak_mb']} MB",
               flush=True)  # fmt: skip
@@ -747,7 +754,7 @@ def main() -> None:
             print(f"[{executor}] the partnership's run failed; stopped: {r['stopped']}")
         if result["bare"] is None and not args.no_bare and r.get("as_of"):
             print(f"[bare] the same compute without Dagster, at {r['as_of']}", flush=True)
-            result["bare"] = run_bare(landing, work, r["as_of"])
+            result["bare"] = run_bare(landing, work, r["as_of"], args.keep)
             print(
                 f"[bare] {result['bare']['wall_seconds']} s wall, "
                 f"{result['bare']['cpu_total']} CPU s",
