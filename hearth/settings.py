@@ -94,11 +94,12 @@ def duckdb_memory_limit() -> str:
 
 
 def routing_duckdb_memory_limit() -> str:
-    """DuckDB's memory budget for a partnership's routing (HEARTH_ROUTING_DUCKDB_MEMORY, default
-    2GB): the one process that ingests and links every authority's extracts, whose other
-    memory (its Python, Polars and splink frames) grows with the partnership, so its DuckDB is
-    held below the warehouse's 4GB for the process to stay under 8 GB at 1,000,000 households
-    (docs/performance.md). Beyond it DuckDB spills to the routing's own folder."""
+    """DuckDB's memory budget while a partnership's routing writes the authorities' extracts
+    (HEARTH_ROUTING_DUCKDB_MEMORY, default 2GB): the process then also holds each extract's
+    frames, so its DuckDB is held below the warehouse's 4GB for the process to stay under 8 GB
+    at 1,000,000 households (docs/performance.md). Its ingest and linkage of the whole landing
+    run under HEARTH_DUCKDB_MEMORY: the token linkage's gathering needs more than 2 GB at a
+    million households and does not spill. Beyond it DuckDB spills to the routing's folder."""
     return os.environ.get("HEARTH_ROUTING_DUCKDB_MEMORY", "2GB")
 
 

@@ -265,9 +265,11 @@ def route(
     _clear(scratch)
     inv = inventory(landing)
     try:
-        with connect(scratch, memory_limit=settings.routing_duckdb_memory_limit()) as con:
+        with connect(scratch) as con:  # the warehouse's budget for the ingest and linkage
             run_sql(con, "linkage/route_session")
             load_partnership(con, landing, inv, say)
+            limit = settings.routing_duckdb_memory_limit()
+            run_sql(con, "linkage/route_writing", {"memory_limit": limit})
             report.blocking = [
                 f"{u.path}: not read; {u.why} No authority runs until it is sorted out."
                 for u in inv.unread

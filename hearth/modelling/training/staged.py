@@ -31,7 +31,7 @@ import pickle
 import shutil
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -99,9 +99,12 @@ class Plan:
     refit_count: int | None = None  # the judged trees' best count for the refit (refit_count.py)
 
 
-def _prepared(work: Work) -> Prepared:
+def _prepared(work: Work, raw: bool = True) -> Prepared:
+    """The prepared training with its validation window; the validation date's uncapped
+    features too with `raw` (only `finish` logs them; the choice step leaves them on disk)."""
     prep = work.get("prepared")
     prep.valid = work.get("valid")
+    prep.raw_valid = work.get("raw_valid") if raw else None
     return prep
 
 
@@ -131,6 +134,8 @@ def begin(
     if params.refit_on_latest:
         work.put("latest", prep.latest())
     prep.valid = None
+    work.put("raw_valid", prep.raw_valid)
+    prep.raw_valid = None
     work.put("prepared", prep)
     work.put("plan", plan)
     return units
@@ -209,18 +214,24 @@ def choose(work: Work, info: Callable[[str], None] = lambda _: None) -> tuple[li
     from hearth.modelling.training.units import fitted_from_units, fold_units
 
     plan: Plan = work.get("plan")
-    prep, train = _prepared(work), work.get("train")
+    prep, train = _prepared(work, raw=False), work.get("train")
     units = _pooled(work, CANDIDATE, plan.kinds, train, plan.names, plan.sized)
     fitted = fitted_from_units(
         plan.kinds, units, lambda: train.X(plan.names), train.y, plan.names, plan.sized
     )
     with fitting_threads(plan.sized):
-        result = judge(
-            train, prep.valid, fitted, plan.sized, plan.fixed_k, info, plan.names, prep.cap
-        )
+        count = None
         if plan.params.refit_iterations != "own":  # as train_and_evaluate does
             X = train.X(plan.names)
             count = judged_count(X, train.y, train.pids, plan.names, prep.valid, plan.sized)
+            del X
+        # the training year's features are not read again here: freed before the validation
+        # year's matrix is made (at a million households each frame is about 1.4 GB)
+        train = replace(train, frame=train.frame.select("household_pid"))
+        result = judge(
+            train, prep.valid, fitted, plan.sized, plan.fixed_k, info, plan.names, prep.cap
+        )
+        if plan.params.refit_iterations != "own":
             result.refit_iterations = plan.refit_count = count
     plan.kind = result.kind
     plan.refused = model_refusal(result, prep.valid.y) is not None
