@@ -21,8 +21,9 @@ for the households with a completed visit from a list in the 12 months before M-
   features of the households visited in the 12 months before M frozen alike;
 - `moved_on`: only what counts their records as of their first visit, time moving on to
   M-12: each "months since" aged by the months since the visit, their household make-up and
-  area rates as built (`visit_features.TimeMovesOn`): the frozen row's "months since" and
-  trends were up to 11 months old, the likely cost that offset its gain in the whole loop;
+  area rates as built (`TimeMovesOn`): the frozen row's "months since" were up to 11 months
+  old, the likely cost that offset its gain in the whole loop (measured, not taken:
+  docs/performance.md);
 - `excluded`: their rows left out, the held-out households weighted by 1 / their chance of
   being held out (`held_out_chances`) standing in;
 - `indicator` / `indicator_scored`: a 0/1 "visited from a list in the 12 months before" feature,
@@ -37,6 +38,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +46,58 @@ import polars as pl
 
 from benchmarks.feedback_labels import _fit, _ratio, started, window
 from benchmarks.run import RESULTS
+from hearth.features.catalogue import NO_EVENT_MONTHS
+from hearth.modelling.training.visit_features import FeaturesAt
+from hearth.months import months_between
 
 VISITED = "visited_from_list_12m"
 DESIGNS = ("frozen", "moved_on", "excluded")
+RECENCY = "_months_since"
+
+
+@dataclass(frozen=True)
+class TimeMovesOn:
+    """The design `moved_on`: of a visited household's row as of its first visit, only what
+    counts its records stays; time moves on to the window's date. Each "months since" is the
+    frozen one plus the months from the visit to the window's date (the records before the
+    visit, read at the window's date; none inside the longest window, `NO_EVENT_MONTHS`, past
+    it), and the columns in `as_built` (the household's make-up and its area's recording rates,
+    which a visit does not change) are the window's own. The counts and trends stay as of the
+    visit, as in Hearth's rule (`visit_features.frozen_window`)."""
+
+    as_built: frozenset[str]
+    longest: int  # the longest window a "months since" looks back over, in months
+
+    def apply(self, then: pl.DataFrame, elapsed: int) -> pl.DataFrame:
+        """Rows as of the visit read `elapsed` months later: without the `as_built` columns
+        (so `frozen_window` keeps the window's own), their "months since" moved on."""
+        aged = [
+            pl.when(pl.col(c) + elapsed <= self.longest)
+            .then(pl.col(c) + elapsed)
+            .otherwise(pl.lit(NO_EVENT_MONTHS))
+            .cast(then.schema[c])
+            .alias(c)
+            for c in then.columns
+            if c.endswith(RECENCY)
+        ]
+        return then.drop([c for c in then.columns if c in self.as_built]).with_columns(aged)
+
+    def at(self, features_at: FeaturesAt, as_of: str) -> FeaturesAt:
+        """`features_at` for `frozen_window` at the window's date `as_of`, time moved on."""
+        return lambda month, pids: self.apply(
+            features_at(month, pids), months_between(month, as_of)
+        )
+
+
+def time_moves_on() -> TimeMovesOn:
+    """`TimeMovesOn` for the catalogue: its household features and the area recording rates
+    as built; its longest window."""
+    from hearth.features.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    area = {name for name, _agency, where in cat.recording if where is not None}
+    household = {f.name for f in cat.features if f.kind == "household"}
+    return TimeMovesOn(frozenset(household | area), max(cat.windows))
 
 
 def _design_ratios(world: Path, as_of: str, args, corrected: bool) -> dict:
@@ -54,11 +105,7 @@ def _design_ratios(world: Path, as_of: str, args, corrected: bool) -> dict:
     from hearth.features.design import cap_recency, history_months, recency_cap
     from hearth.modelling.training.offer_correction import corrected_rule, offer_ratio
     from hearth.modelling.training.safe_updating import held_out_chances, holdout_copies
-    from hearth.modelling.training.visit_features import (
-        first_visits,
-        frozen_window,
-        time_moves_on,
-    )
+    from hearth.modelling.training.visit_features import first_visits, frozen_window
     from hearth.warehouse import connect
 
     out: dict = {}
@@ -90,8 +137,9 @@ def _design_ratios(world: Path, as_of: str, args, corrected: bool) -> dict:
             train_frame, T, visits, features_at, lambda f: cap_recency(f, cap)
         )
         out["frozen_rows"] = frozen.replaced
+        moved_at = time_moves_on().at(features_at, T)
         moved_frame, moved = frozen_window(
-            train_frame, T, visits, features_at, lambda f: cap_recency(f, cap), time_moves_on()
+            train_frame, T, visits, moved_at, lambda f: cap_recency(f, cap)
         )
         out["moved_on_rows"] = moved.replaced
         out["moved_on_cells_unlike_frozen"] = _cells_unlike(moved_frame, frozen_frame, names)

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from hearth.features.catalogue import NO_EVENT_MONTHS
 from hearth.modelling.training.censoring import LOOKBACK_MONTHS, query_rows
-from hearth.months import add_months, month_start, months_between
+from hearth.months import add_months, month_start
 from hearth.sources import INTERVENTION_SOURCES, SOURCES
 
 RULE_FEATURES = (
@@ -35,46 +34,6 @@ RULE_FEATURES = (
 )
 # features_at(month, households): those households' features as of `month`
 FeaturesAt = Callable[[str, list[str]], pl.DataFrame]
-RECENCY = "_months_since"
-
-
-@dataclass(frozen=True)
-class TimeMovesOn:
-    """A design beside the frozen row (measured in benchmarks/feedback_features.py, design
-    `moved_on`): only what counts the household's records stays as of the first visit; time
-    moves on to the window's date. Each "months since" is the frozen one plus the months from
-    the visit to the window's date (the records before the visit, read at the window's date;
-    none inside the longest window, `NO_EVENT_MONTHS`, past it), and the columns in `as_built`
-    (the household's make-up and its area's recording rates, which a visit does not change)
-    are the window's own."""
-
-    as_built: frozenset[str]
-    longest: int  # the longest window a "months since" looks back over, in months
-
-    def apply(self, then: pl.DataFrame, elapsed: int) -> pl.DataFrame:
-        """A frozen row set (features as of the visit) read `elapsed` months later: without
-        the `as_built` columns (the window's own stand), its "months since" moved on."""
-        aged = [
-            pl.when(pl.col(c) + elapsed <= self.longest)
-            .then(pl.col(c) + elapsed)
-            .otherwise(pl.lit(NO_EVENT_MONTHS))
-            .cast(then.schema[c])
-            .alias(c)
-            for c in then.columns
-            if c.endswith(RECENCY)
-        ]
-        return then.drop([c for c in then.columns if c in self.as_built]).with_columns(aged)
-
-
-def time_moves_on() -> TimeMovesOn:
-    """`TimeMovesOn` for the catalogue: its household features and the area recording rates
-    as built; its longest window."""
-    from hearth.features.catalogue import load_catalogue
-
-    cat = load_catalogue()
-    area = {name for name, _agency, where in cat.recording if where is not None}
-    household = {f.name for f in cat.features if f.kind == "household"}
-    return TimeMovesOn(frozenset(household | area), max(cat.windows))
 
 
 def first_visits(con: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, str]:
@@ -121,14 +80,12 @@ def frozen_window(
     visits: dict[str, str],
     features_at: FeaturesAt,
     cap: Callable[[pl.DataFrame], pl.DataFrame] = lambda f: f,
-    moves_on: TimeMovesOn | None = None,
 ) -> tuple[pl.DataFrame, Frozen]:
     """A window's feature frame (household_pid + features, in its order) with each visited
     household's row (`visits`: household -> month of its first visit) replaced by its row in
     `features_at(month, households)` (`cap` applied, as to the window's "months since"), and
     what was replaced. A household without a row then (it moved in later) keeps its own; a
-    feature the month has not (too little history then) keeps the window's value. With
-    `moves_on`, time moves on from the visit to `as_of` (`TimeMovesOn`)."""
+    feature the month has not (too little history then) keeps the window's value."""
     in_frame = set(frame["household_pid"].to_list())
     by_month: dict[str, list[str]] = {}
     for pid, month in visits.items():
@@ -140,10 +97,7 @@ def frozen_window(
     for month in sorted(by_month):
         then = features_at(month, by_month[month])
         then = then.filter(pl.col("household_pid").is_in(by_month[month]))
-        then = then.select([c for c in frame.columns if c in then.columns])
-        if moves_on is not None:
-            then = moves_on.apply(then, months_between(month, as_of))
-        then = cap(then)
+        then = cap(then.select([c for c in frame.columns if c in then.columns]))
         then = then.select([pl.col(c).cast(frame.schema[c]) for c in then.columns])
         rows = rows.update(then, on="household_pid", include_nulls=True)
         found |= set(then["household_pid"].to_list())

@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hearth.features.catalogue import NO_EVENT_MONTHS
 from hearth.ingest.landing import Extract
 from hearth.ingest.load import ingest_extract
 from hearth.modelling.evaluation.gate import features_refusal
@@ -22,11 +21,9 @@ from hearth.modelling.training.safe_updating import SafeUpdating
 from hearth.modelling.training.selection import Window, Windows
 from hearth.modelling.training.visit_features import (
     Frozen,
-    TimeMovesOn,
     features_then,
     first_visits,
     frozen_window,
-    time_moves_on,
 )
 from hearth.quality.contracts import load_contract
 from hearth.sources import SOURCES
@@ -181,52 +178,6 @@ def test_the_gate_refuses_a_visited_household_trained_on_its_history_after_the_v
     assert "as they were in the month of its first such visit" in refusal.sentence  # the rule
     assert refusal.metadata == {"changed_households": 2, "train_as_of": "2024-12"}
     assert features_refusal(FRAME, Frozen("2024-12"), "2025-12") is None  # nobody visited
-
-
-def test_time_moves_on_from_the_visit_for_all_but_the_counts_of_records():
-    """The design beside the frozen row (benchmarks/feedback_features.py `moved_on`)."""
-    visits = {"q": "2024-03", "r": "2024-03", "t": "2024-05"}
-    moves_on = TimeMovesOn(frozenset({"age"}), longest=36)
-    out, frozen = frozen_window(FRAME, "2024-12", visits, _at([]), moves_on=moves_on)
-    assert out.schema == FRAME.schema
-    assert out.row(0) == FRAME.row(0) and out.row(3) == FRAME.row(3)  # not visited / no row
-    # counts as of the visit; "months since" 9 months on (March to December); age as built
-    assert out.row(1) == ("q", 4, 29, 50.0)
-    assert out.row(2) == ("r", 6, 10, 60.0)
-    assert out.row(4) == ("t", 7, 9, 80.0)  # May to December: 7 months on
-    assert frozen.replaced == 3 and frozen.breaches(out) == 0
-    # the gate holds the rows to this design: the frozen rows of the first visit breach it
-    as_of_visit, _ = frozen_window(FRAME, "2024-12", visits, _at([]))
-    assert frozen.breaches(as_of_visit) == 3
-    # capped after moving on, as the window is
-    assert frozen_window(FRAME, "2024-12", visits, _at([]), cap, moves_on)[0].row(1) == (
-        "q",
-        4,
-        13,
-        50.0,
-    )
-    # a record that falls out of the longest window by the window's date: none in it
-    for longest, since in ((29, 29), (28, NO_EVENT_MONTHS)):
-        edge = TimeMovesOn(frozenset({"age"}), longest=longest)
-        assert frozen_window(FRAME, "2024-12", visits, _at([]), moves_on=edge)[0].row(1) == (
-            "q",
-            4,
-            since,
-            50.0,
-        )
-    none = pl.DataFrame({"household_pid": ["q"], "crisis_months_since": [NO_EVENT_MONTHS]})
-    assert moves_on.apply(none, 1)["crisis_months_since"].to_list() == [NO_EVENT_MONTHS]
-
-
-def test_time_moves_on_for_the_catalogue_keeps_the_make_up_and_the_area_as_built():
-    moves_on = time_moves_on()
-    assert moves_on.longest == 36
-    assert {"residents", "oldest_age", "ward_fire_records_12m"} <= moves_on.as_built
-    assert {"authority_police_records_12m", "imd_decile"} <= moves_on.as_built
-    # what counts the household's own records stays as of the visit
-    own = {"fire_records_12m", "ae_fall_12m", "ae_fall_trend", "ae_fall_months_since"}
-    assert not own & moves_on.as_built
-    assert not {"agencies_involved_12m", "uncertain_share_12m"} & moves_on.as_built
 
 
 def test_the_windows_and_the_card_follow_the_rule(visits_warehouse):
