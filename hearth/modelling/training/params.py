@@ -54,8 +54,9 @@ class TrainParams:
     # The trees are the log-odds average of this many fits, random states `seed` upward (with
     # `max_features` below 1 each reads other features at each split): every fit of the trees,
     # the fold models too, costs this many (hearth/modelling/training/tree_seeds.py). Three:
-    # +0.003, +0.001, +0.005 on the shared-keys worlds, -0.001 and -0.004 token-linked, at three
-    # times the trees' fit (docs/performance.md, "The trees averaged over seeds"): not taken.
+    # +0.003, +0.001, +0.005 on the shared-keys worlds, -0.001, +0.003, -0.004 token-linked,
+    # at three times the trees' fit (docs/performance.md, "The trees averaged over seeds"):
+    # not taken.
     tree_seeds: int = 1
     logistic_c: float = 0.5
     # "crossfit": an isotonic map (steps joined by lines: no ties) fitted on every training
