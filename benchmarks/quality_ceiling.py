@@ -27,9 +27,15 @@ Each experiment ranks the households at the scoring date T and is compared with 
   pseudonym) beside all of them: the learning curve, with labels and with the true target.
 - `knobs`: the recipe's trees with one capacity knob changed at a time (`KNOBS`), fitted as
   the refit fits them.
+- `recipe:<knob>`: the refit as the recipe fits it (`fit_candidate` at T-12) with one `KNOBS`
+  entry changed (`base`: none), scoring T: the ratio and the top 1%'s calibration `quality.py`
+  reports when the trees publish (e.g. `recipe:seeds_3`, the trees averaged over 3 fits).
 - `staged:<knob>`: one fit of the recipe's trees on every household at T-12 (a `KNOBS` entry
   changed, or `iter_300`), the ratio at T after every 25 iterations: the curve the out-of-fold
   stopping picks one point of.
+- `seeds:<k>`: k fits of the recipe's trees on every household at T-12, random states 0..k-1
+  (with `max_features` below 1 each split reads another subset of the features), the ratio at T
+  of each and of the log-odds average of the first 2..k, after every 5 iterations from 50.
 - `stretch`: the recipe's trees as the refit fits them, scoring T as the recipe does and with
   the longest window the refit uses (24 months on a 36-month world) read over all T's history
   (as it is, scaled to 24 months, and with "months since" up to 36 read as 24).
@@ -98,6 +104,8 @@ KNOBS = {
     "leaves_7": {"max_leaf_nodes": 7, "crises_per_leaf": 0, "max_iter": 300},
     "leaves_4": {"max_leaf_nodes": 4, "crises_per_leaf": 0, "max_iter": 300},
     "leaves_2": {"max_leaf_nodes": 2, "crises_per_leaf": 0, "max_iter": 600},
+    "seeds_3": {"tree_seeds": 3},
+    "seeds_5": {"tree_seeds": 5},
 }
 
 
@@ -356,6 +364,35 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
                     "fit_cpu_seconds": time.process_time() - cpu,
                 }
             )
+        elif exp.startswith("recipe:"):
+            # the refit as the recipe makes it (`fit_candidate` at T-12: the trees cross-fitted,
+            # stopped and calibrated) with a knob changed ("base": none): the ranking and the
+            # top 1%'s calibration `benchmarks/quality.py` reports when the trees publish
+            from benchmarks.quality import calibration
+            from hearth.modelling.training.fit import fit_candidate
+            from hearth.modelling.training.tree_seeds import iterations
+
+            knob = exp.split(":", 1)[1]
+            changed = replace(params, **KNOBS.get(knob, {}))
+            sized = changed.sized(int(y12.sum()), len(y12))
+            model = fit_candidate("gradient_boosting", X_12, y12, pids12, names, sized)
+            fit_cpu = time.process_time() - cpu
+            s = model.predict_proba(X_T)[:, 1]
+            cal = calibration(
+                truth, score.select("household_pid").with_columns(pl.Series("score", s)), T
+            )
+            record(
+                {
+                    "experiment": f"recipe {knob}: {KNOBS.get(knob, {})} the refit at T-12 as "
+                    "the recipe fits it (cross-fitted, stopped, calibrated), scoring T",
+                    **_quality(truth, score, s, T),
+                    "top_score_ratio_to_truth": cal["top_score_ratio_to_truth"],
+                    "brier_ratio_to_oracle": cal["brier_ratio_to_oracle"],
+                    "boosting_iterations": iterations(inner_estimator(model)),
+                    "tree_seeds": sized.tree_seeds,
+                    "fit_cpu_seconds": fit_cpu,
+                }
+            )
         elif exp.startswith("staged:"):
             # one fit of the recipe's trees (a knob changed, or "base"), ranked at T after each
             # number of iterations: the curve the out-of-fold stopping picks a point of
@@ -380,6 +417,45 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
                     "fit_cpu_seconds": time.process_time() - cpu,
                 }
             )
+        elif exp.startswith("seeds:"):
+            # k fits of the recipe's trees on every household at T-12 that differ only in
+            # their random state (which half of the features each split may read), the ratio
+            # at T of each and of the log-odds average of the first m, after each count of
+            # iterations: what averaging seeds is worth against one fit's noise
+            k = int(exp.split(":", 1)[1])
+            sized = params.sized(int(y12.sum()), len(y12))
+            from hearth.modelling.training.fit import make_estimator
+            from hearth.modelling.training.whole_rates import whole_rates
+
+            rows = whole_rates(X_12.copy(), names)
+            counts = [c for c in range(5, sized.max_iter + 1, 5) if c >= 50 or c % 25 == 0]
+            total: dict[int, np.ndarray] = {}
+            for s in range(k):
+                cpu = time.process_time()
+                est = make_estimator("gradient_boosting", replace(sized, seed=s), names)
+                est.fit(rows, y12)
+                fit_cpu = time.process_time() - cpu
+                own, mean = {}, {}
+                for i, z in enumerate(est.staged_decision_function(X_T), start=1):
+                    if i in counts:
+                        total[i] = total.get(i, 0.0) + z.astype(np.float64)
+                        own[i] = _quality(truth, score, z, T)["precision_ratio_to_oracle"]
+                        if s:
+                            got = _quality(truth, score, total[i] / (s + 1), T)
+                            mean[i] = got["precision_ratio_to_oracle"]
+                record(
+                    {
+                        "experiment": f"seeds: the recipe's trees (random state {s}) on every "
+                        "household at T-12, the ratio at T after each count of iterations; "
+                        f"and the log-odds average of random states 0-{s}",
+                        "ratio_by_iterations": own,
+                        "average_ratio_by_iterations": mean,
+                        "random_state": s,
+                        "tree_leaves": sized.max_leaf_nodes,
+                        "max_features": sized.max_features,
+                        "fit_cpu_seconds": fit_cpu,
+                    }
+                )
         elif exp == "stretch":
             # the recipe's trees as fitted at T-12 (24 months of history: the longest window
             # is all of it), scoring T with the longest window read as all T's history

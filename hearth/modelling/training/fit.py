@@ -35,7 +35,7 @@ from hearth.modelling.training.params import TrainParams
 from hearth.modelling.training.sampling import calibration_mask, fitting_sample, household_folds
 from hearth.modelling.training.stopping import crossfit_stopped
 from hearth.modelling.training.threads import fitting_threads
-from hearth.modelling.training.whole_rates import whole_rates
+from hearth.modelling.training.tree_seeds import fit_trees
 
 
 def _log1p_nonneg(X):
@@ -217,9 +217,10 @@ def trees_at(X, y, feature_names, params):
 
 
 def _fit_on(kind, X, y, feature_names, params, fit):
-    """Fitted on exactly the rows `fit` (a sampled mask); the trees on whole-record rates."""
-    rows = whole_rates(X[fit], feature_names) if kind == "gradient_boosting" else X[fit]
-    return make_estimator(kind, params, feature_names).fit(rows, y[fit])
+    """Fitted on exactly the rows `fit` (a sampled mask); the trees as tree_seeds.py fits them."""
+    if kind == "gradient_boosting":
+        return fit_trees(make_estimator, X[fit], y[fit], feature_names, params)
+    return make_estimator(kind, params, feature_names).fit(X[fit], y[fit])
 
 
 def raw_fits(
@@ -242,9 +243,8 @@ def raw_fits(
     if method == "crossfit":
         folds = household_folds(household_pid, params.crossfit_folds)
         everyone = np.ones(len(y), dtype=bool)
-        # one case-control sample for the fold models and the final one: the same share of
-        # households without a crisis, so their log-odds share one offset and the map fitted
-        # on the folds' scores fits the final model's
+        # one case-control sample for the fold models and the final one (the same share without
+        # a crisis): their log-odds share one offset, so the folds' map fits the final model's
         sample = fitting_sample(household_pid, y, params.max_negatives, everyone)
         for kind in learned:
             if kind == "gradient_boosting" and params.oof_stopping:  # stopping.py

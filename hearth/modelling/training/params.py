@@ -51,6 +51,13 @@ class TrainParams:
     # +0.002 (100,000) and +0.008 (40,000), the top 1% within 10% of its truth, at less fitting
     # cost (docs/performance.md, "Regularising the trees at 100,000 households").
     max_features: float = 0.5
+    # The trees are the log-odds average of this many fits, random states `seed` upward (with
+    # `max_features` below 1 each reads other features at each split): every fit of the trees,
+    # the fold models too, costs this many (hearth/modelling/training/tree_seeds.py). Three:
+    # +0.003, +0.001, +0.005 on the shared-keys worlds, -0.001, +0.003, -0.004 token-linked,
+    # at three times the trees' fit (docs/performance.md, "The trees averaged over seeds"):
+    # not taken.
+    tree_seeds: int = 1
     logistic_c: float = 0.5
     # "crossfit": an isotonic map (steps joined by lines: no ties) fitted on every training
     # household's out-of-fold score, for the model fitted on all of them; above

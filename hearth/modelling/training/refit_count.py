@@ -41,10 +41,11 @@ def judged_count(X: np.ndarray, y: np.ndarray, pids: np.ndarray, names: list[str
 
     from hearth.modelling.training.fit import trees_at
     from hearth.modelling.training.sampling import fitting_sample
+    from hearth.modelling.training.tree_seeds import staged_log_odds
 
     sample = fitting_sample(pids, y, params.max_negatives, np.ones(len(y), dtype=bool))
     model = trees_at(X, y, names, params)(sample, params.max_iter)
-    staged = model.staged_decision_function(valid.X(names))
+    staged = staged_log_odds(model, valid.X(names))
     ap = [average_precision_score(valid.y, z) for z in staged]
     return int(np.argmax(ap)) + 1
 

@@ -17,13 +17,13 @@ docs/performance.md), so one model fitted on every household stays the default."
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from hearth.modelling.training.ensemble import LogOddsAverage
+from hearth.modelling.training.tree_seeds import cut, iterations, staged_log_odds
 
 # What the kept count of iterations is judged by (`TrainParams.stopping`): the out-of-fold
 # log-loss over every training household (lowest), or the out-of-fold average precision (highest:
@@ -39,13 +39,10 @@ def best_iterations(oof_loss: np.ndarray) -> int:
 
 
 def truncated(model, iterations: int):
-    """Fitted gradient-boosted trees cut to their first `iterations` boosting iterations: the
-    model a fit with `max_iter=iterations` gives (the same data and random state, no early
-    stopping, so the same bins and the same first trees), without fitting again."""
-    out = copy.copy(model)
-    out._predictors = model._predictors[:iterations]  # n_iter_ is len(_predictors)
-    out.max_iter = iterations
-    return out
+    """Fitted gradient-boosted trees (or the average of several fits: tree_seeds.py) cut to
+    their first `iterations` boosting iterations: the model a fit with `max_iter=iterations`
+    gives, without fitting again."""
+    return cut(model, iterations)
 
 
 @dataclass
@@ -85,7 +82,7 @@ def fold_fit(
     staged = None
     if by != "log_loss":
         staged = np.full((int(judged.sum()), max_iter), np.nan, dtype=np.float32)
-    for i, z in enumerate(m.staged_decision_function(X[judged])):
+    for i, z in enumerate(staged_log_odds(m, X[judged])):
         loss[i] = float(np.sum(np.logaddexp(0.0, z) - y[judged] * z))
         if staged is not None:
             staged[:, i] = z
@@ -128,7 +125,7 @@ def pooled(
         best = best_iterations(loss)
     logit = np.zeros(len(y))
     for held, m in fold_models:
-        if best <= m.n_iter_:  # the fold model cut to the kept count: one pass, not staged
+        if best <= iterations(m):  # the fold model cut to the kept count: one pass, not staged
             z = truncated(m, best).decision_function(X[held])
             logit[held] = np.clip(z, -logit_clip, logit_clip)
     if bagged and len(fold_models) > 1 and len(fold_models) == len(np.unique(folds)):

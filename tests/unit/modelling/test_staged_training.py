@@ -82,16 +82,24 @@ def test_candidates_fitted_as_units_apart_are_the_candidates_fitted_at_once(data
 
 
 @pytest.mark.parametrize(
-    ("stopping", "bagged"), [("log_loss", False), ("average_precision", False), ("log_loss", True)]
+    ("stopping", "bagged", "seeds"),
+    [
+        ("log_loss", False, 1),
+        ("average_precision", False, 1),
+        ("log_loss", True, 1),
+        ("log_loss", False, 2),
+        ("log_loss", True, 2),
+    ],
 )
 def test_the_trees_folds_fitted_apart_and_pooled_are_the_trees_fitted_in_one_call(
-    data, stopping, bagged
+    data, stopping, bagged, seeds
 ):
     """Each fold in a step of its own, read back from a pickle, then pooled (the kept count,
-    the out-of-fold log-odds, the trees at the count or the fold models averaged): the very
-    `RawFit` the one-call cross-fit makes, its out-of-fold losses included."""
+    the out-of-fold log-odds, the trees at the count or the fold models averaged; with
+    `tree_seeds` each of them the average of that many fits): the very `RawFit` the one-call
+    cross-fit makes, its out-of-fold losses included."""
     _, names, train, _ = data
-    params = replace(SMALL, stopping=stopping, bagged_trees=bagged)
+    params = replace(SMALL, stopping=stopping, bagged_trees=bagged, tree_seeds=seeds)
     X, y, pids = train.X(names), train.y, train.pids
     at_once = fit_unit("gradient_boosting", X, y, pids, names, params)
     fits = {
