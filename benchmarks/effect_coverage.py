@@ -87,7 +87,7 @@ def itt_interval(rows: pl.DataFrame, held: np.ndarray, seed: list[int], method: 
         "high": float(np.log(high)) if ok else float("nan"),
         # the interval's own standard error of the log: its width over 2 x 1.96
         "se": float((np.log(high) - np.log(low)) / (2 * Z95)) if ok else float("nan"),
-        "covers": bool(ok and low <= 1.0 <= high),
+        "covers": bool(low <= 1.0 <= high) if ok else None,  # None: no interval told
     }
 
 
@@ -107,10 +107,21 @@ def summarise(draws: list[dict]) -> dict:
     }
 
 
+def shuffle_within(lists: np.ndarray, held: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The held-out flags shuffled among each list month's entrants: each list keeps its own
+    number held out (its lottery's), so the draw is one the list's lottery could have made."""
+    h = held.copy()
+    for lst in np.unique(lists):
+        i = np.flatnonzero(lists == lst)
+        h[i] = rng.permutation(h[i])
+    return h
+
+
 def every_cycle(per_draw: list[list[bool]]) -> dict:
     """Over draws followed through the evaluated months (one lottery, its estimate cumulative):
-    the share whose interval covers 0 in every month, and the mean number of months missed."""
-    a = np.array(per_draw, dtype=bool)
+    the share whose interval covers 0 in every month, and the mean number of months missed (a
+    month without an interval misses nothing)."""
+    a = np.array([[c is not False for c in d] for d in per_draw], dtype=bool)
     return {
         "draws": int(a.shape[0]),
         "months": int(a.shape[1]),
@@ -190,10 +201,7 @@ def shuffled(args) -> dict:
     held = entries["held_out"].to_numpy()
     shuffles = []  # each draw: the held-out flags shuffled within each list month, once
     for _ in range(args.draws):
-        h = held.copy()
-        for lst in np.unique(lists):
-            i = np.flatnonzero(lists == lst)
-            h[i] = rng.permutation(h[i])
+        h = shuffle_within(lists, held, rng)
         shuffles.append(dict(zip(entries["household_pid"].to_list(), h.tolist(), strict=True)))
     out: dict = {}
     per_draw: dict[str, list[list[bool]]] = {m: [[] for _ in shuffles] for m in INTERVALS}
@@ -216,7 +224,7 @@ def shuffled(args) -> dict:
                 got[m].append(g)
                 per_draw[m][d].append(g["covers"])
         for m in INTERVALS:
-            own_covered[m].append(own[m]["covers"])
+            own_covered[m].append(own[m]["covers"] is not False)
         logs = {m: np.array([g["log_ratio"] for g in got[m]]) for m in INTERVALS}
         out[as_of] = {
             "cycle": c,
