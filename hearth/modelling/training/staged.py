@@ -214,7 +214,7 @@ def choose(work: Work, info: Callable[[str], None] = lambda _: None) -> tuple[li
     from hearth.modelling.training.units import fitted_from_units, fold_units
 
     plan: Plan = work.get("plan")
-    prep, train = _prepared(work, raw=False), work.get("train")
+    train = work.get("train")
     units = _pooled(work, CANDIDATE, plan.kinds, train, plan.names, plan.sized)
     fitted = fitted_from_units(
         plan.kinds, units, lambda: train.X(plan.names), train.y, plan.names, plan.sized
@@ -223,11 +223,13 @@ def choose(work: Work, info: Callable[[str], None] = lambda _: None) -> tuple[li
         count = None
         if plan.params.refit_iterations != "own":  # as train_and_evaluate does
             X = train.X(plan.names)
-            count = judged_count(X, train.y, train.pids, plan.names, prep.valid, plan.sized)
+            count = judged_count(X, train.y, train.pids, plan.names, work.get("valid"), plan.sized)
             del X
-        # the training year's features are not read again here: freed before the validation
-        # year's matrix is made (at a million households each frame is about 1.4 GB)
+        # The training year's features are not read again here: they are freed before the
+        # validation year is read and its matrix made, so that the two years' frames (each
+        # about 1.5 GB at a million households) and a matrix are never held at once.
         train = replace(train, frame=train.frame.select("household_pid"))
+        prep = _prepared(work, raw=False)
         result = judge(
             train, prep.valid, fitted, plan.sized, plan.fixed_k, info, plan.names, prep.cap
         )
