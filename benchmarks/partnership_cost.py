@@ -69,6 +69,22 @@ def measured(executor: str) -> dict[int, dict]:
     return {n: d for n, (_, d) in sorted(found.items())}
 
 
+def bare_runs(results: Iterable[dict]) -> dict[tuple[int, int], dict]:
+    """The newest bare compute of each (households, seed), from the results that ran it (an
+    executor's run with its bare, or `partnership.py --bare-only` on its own): at a million the
+    bare is measured apart, after an executor's run of the same world."""
+    found: dict[tuple[int, int], tuple[str, dict]] = {}
+    for data in results:
+        bare = data.get("bare")
+        if not bare or not bare.get("cpu_total"):
+            continue
+        at = (data["households"], data.get("seed"))
+        key = data.get("started", "")
+        if at not in found or key > found[at][0]:
+            found[at] = (key, bare)
+    return {at: bare for at, (_, bare) in found.items()}
+
+
 def lines(points: dict[int, dict], stages: Iterable[str], what: str) -> dict[str, dict]:
     """Each stage's line of `what` (cpu_seconds or peak_mb) against the households."""
     out = {}
@@ -99,14 +115,17 @@ def main() -> None:
     points = measured(args.executor)
     if not points:
         raise SystemExit(f"No partnership result with the {args.executor} executor yet.")
+    bares = bare_runs(json.loads(p.read_text()) for p in sorted(RESULTS.glob("partnership-*.json")))
     print(f"Measured ({args.executor}):")
     for n, d in points.items():
-        r, bare = d["run"], d.get("bare") or {}
+        r = d["run"]
+        bare = d.get("bare") or bares.get((n, d.get("seed"))) or {}
+        ratio = f" ({r['cpu_seconds'] / bare['cpu_total']:.2f}x)" if bare else ""
         print(
             f"  {n:>10,} ({d['file']}): {r['cpu_seconds']} CPU s, {r['run_wall_seconds']} "
             f"wall s (load {r['load_average'][1][0]:.1f} at the end), outside steps "
             f"{r['cpu_outside_steps']} CPU s, largest process {r['max_process_peak_mb']:,} MB, "
-            f"bare {bare.get('cpu_total')} CPU s"
+            f"bare {bare.get('cpu_total')} CPU s{ratio}"
         )
         for stage, row in r["stages"].items():
             print(f"      {stage:<18}{row['cpu_seconds']:>9} CPU s{row['peak_mb']:>8,} MB")

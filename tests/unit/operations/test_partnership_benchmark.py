@@ -134,6 +134,28 @@ def test_the_cost_models_line_is_least_squares_and_says_when_it_is_not_straight(
         fit_line([])
 
 
+def test_a_bare_measured_apart_is_the_newest_of_its_world() -> None:
+    """At a million the bare compute runs on its own (`--bare-only`) after an executor's run:
+    the cost model pairs it with the run of the same households and seed, the newest first."""
+    from benchmarks.partnership_cost import bare_runs
+
+    def run(n: int, seed: int, started: str, cpu: float | None) -> dict:
+        bare = None if cpu is None else {"cpu_total": cpu}
+        return {"households": n, "seed": seed, "started": started, "bare": bare}
+
+    runs = [
+        run(1_000_000, 7, "2026-12-07T17:24", None),
+        run(1_000_000, 7, "2026-12-07T20:26", 2436.4),
+        run(1_000_000, 7, "2026-12-07T19:00", 9.0),
+        run(1_000_000, 8, "2026-12-07T21:00", 5.0),
+        run(300_000, 7, "2026-12-07T15:16", 0),
+    ]
+    found = bare_runs(runs)
+    assert found[(1_000_000, 7)]["cpu_total"] == 2436.4
+    assert found[(1_000_000, 8)]["cpu_total"] == 5.0
+    assert (300_000, 7) not in found  # a bare that measured nothing is no bare
+
+
 def test_the_models_steps_are_timed_from_the_first_start_to_the_last_end() -> None:
     """The partnership model's wall in the run: its steps side by side count once."""
     steps = [
