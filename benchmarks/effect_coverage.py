@@ -45,27 +45,18 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from benchmarks.feedback import CRISES_SQL, RESULTS, first_lottery, follow_up_windows
+from benchmarks.feedback import CRISES_SQL, RESULTS, first_lottery
 from benchmarks.feedback_effect import DRAWS_SQL
+from benchmarks.lottery_placebo import follow_up
 from hearth.modelling.evaluation.fairness import Z95
 
 INTERVALS = ("percentile",)
 
 
 def follow_up_counts(entries: pl.DataFrame, crises: pl.DataFrame, as_of: str, months: int):
-    """Each first entry's crises and months of follow-up as `visit_effect` counts them."""
-    e = follow_up_windows(entries, as_of, months)
-    n = (
-        e.join(crises, on="household_pid", how="inner")
-        .filter((pl.col("month") >= pl.col("lo")) & (pl.col("month") < pl.col("hi")))
-        .group_by("household_pid")
-        .agg(n=pl.col("crises").sum())
-    )
-    return (
-        e.join(n, on="household_pid", how="left")
-        .with_columns(pl.col("n").fill_null(0))
-        .sort("household_pid")
-    )
+    """Each first entry's crises and months of follow-up as `visit_effect` counts them
+    (lottery_placebo.py's `follow_up`), in household order."""
+    return follow_up(entries, crises, as_of, months).sort("household_pid")
 
 
 def itt_interval(rows: pl.DataFrame, held: np.ndarray, seed: list[int], method: str) -> dict:
