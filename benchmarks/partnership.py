@@ -565,6 +565,28 @@ def synthesise(world: Path, households: int, seed: int, reuse: bool) -> bool:
     return False
 
 
+def authority_households(landing: Path) -> dict[str, int]:
+    """Households of each authority in the world: each household's authority in the newest
+    address record of it (a household that moved counts where it lives last). The cost model
+    (benchmarks/partnership_cost.py) draws the authorities' steps against their own size."""
+    import polars as pl  # only here: the step helpers above need no frames
+
+    files = sorted(landing.glob("addresses/*/*.parquet"))
+    if not files:
+        return {}
+    newest = (
+        pl.scan_parquet(files, include_file_paths="file")
+        .select("household_pid", "la_code", "file")
+        .sort("file", maintain_order=True)
+        .group_by("household_pid")
+        .agg(pl.col("la_code").last())
+        .group_by("la_code")
+        .len()
+        .collect()
+    )
+    return {la: n for la, n in sorted(newest.iter_rows())}
+
+
 def compare(results: dict[str, dict], bare: dict | None) -> None:
     """Each executor's lists against the in-process run's, and its CPU against the bare's."""
     base = results.get("in_process", {}).get("csv_sha256")
@@ -726,6 +748,7 @@ def main() -> None:
         "workers": args.workers,
         "executors": {},
         "bare": None,
+        "authority_households": authority_households(landing),
     }
     label = "-".join(x for x in (args.label, "quick" if args.quick_training else "") if x)
     out = RESULTS / result_name(started, args.households, chosen or ["bare"], label)

@@ -5,6 +5,15 @@ and projected. Measured figures and projections are printed apart. Run by hand:
 
     .venv/bin/python -m benchmarks.partnership_cost --executor multiprocess
     .venv/bin/python -m benchmarks.partnership_cost --project 1000000,25000000
+    .venv/bin/python -m benchmarks.partnership_cost --check --partnership 25000000:310:450000
+
+`--check` projects each measured size from the smaller sizes alone and prints it beside what was
+measured: the model checked on the sizes it was not drawn from. `--partnership N:A:LARGEST`
+projects a partnership of N households in A authorities: the partnership's own steps (routing,
+the model) on every household in one process; each authority stage drawn against the
+authorities' own households (results record `authority_households`), paid once per authority
+for its fixed part, the largest authority's job for memory; how many workers (`--worker
+CORES:GB`) finish the authorities' runs in `--hours` at the measured parallel efficiency.
 
 Which results: every benchmarks/results/partnership-*.json with real training (not `-quick`)
 that ran the executor asked for; at a size measured more than once, the newest.
@@ -14,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from benchmarks.run import RESULTS
 
@@ -106,10 +117,157 @@ def _at(line: dict, households: int) -> float:
     return line["fixed"] + line["per_1000"] * households / 1000
 
 
+def authority_lines(points: dict[int, dict], what: str) -> dict[str, dict]:
+    """Each authority stage's line of `what` against the AUTHORITY's own households (its steps'
+    CPU seconds summed, their peak the largest), one point per authority and run: an authority's
+    job costs what its own size costs, whatever the partnership around it. Runs that did not
+    record their authorities' sizes are left out."""
+    pts: dict[str, list[tuple[float, float]]] = {}
+    for d in points.values():
+        sizes = d.get("authority_households") or {}
+        per: dict[tuple[str, str], float] = {}
+        for step in d["run"].get("steps", []):
+            home, stage = step["home"], step["stage"]
+            if home not in sizes or stage not in AUTHORITY_STAGES:
+                continue
+            value = step.get(what) or 0.0
+            key = (home, stage)
+            before = per.get(key, 0.0)
+            per[key] = max(before, value) if what == "peak_mb" else before + value
+        for (home, stage), value in per.items():
+            pts.setdefault(stage, []).append((sizes[home], value))
+    out = {}
+    for stage, p in pts.items():
+        a, b = fit_line(p)
+        out[stage] = {"fixed": a, "per_1000": b * 1000, "points": p}
+        out[stage]["worst_residual"] = worst_residual(p, a, b)
+    return out
+
+
+@dataclass(frozen=True)
+class Partnership:
+    """A partnership to project: its households, its authorities and its largest authority's
+    households (the largest authority's job is the largest of the authorities' processes)."""
+
+    households: int
+    authorities: int
+    largest: int
+
+    @classmethod
+    def parse(cls, text: str) -> Partnership:
+        """`households:authorities:largest`, e.g. 25000000:310:450000."""
+        try:
+            n, a, largest = (int(x.replace("_", "")) for x in text.split(":"))
+        except ValueError:
+            raise SystemExit(
+                f"--partnership {text!r}: give households:authorities:largest, "
+                "e.g. 25000000:310:450000."
+            ) from None
+        if not 0 < largest <= n or a < 1 or largest * a < n:
+            raise SystemExit(
+                f"--partnership {text!r}: the largest authority must hold at most every household "
+                "and the authorities, each at most the largest, must hold them all."
+            )
+        return cls(n, a, largest)
+
+
+def project(points: dict[int, dict], p: Partnership) -> dict:
+    """What a partnership would cost a month, from the measured runs' lines: the partnership's
+    own steps (routing, the model) against its households; the authorities' stages summed over
+    them (fixed part once per authority, the rest per household) with the largest authority's
+    job for memory; the CPU outside any step (process start-up, mostly per authority run)
+    scaled by the authorities from the 3-authority runs measured."""
+    cpu_p = lines(points, PARTNERSHIP_STAGES, "cpu_seconds")
+    peak_p = lines(points, PARTNERSHIP_STAGES, "peak_mb")
+    cpu_a = authority_lines(points, "cpu_seconds")
+    peak_a = authority_lines(points, "peak_mb")
+    measured_authorities = {len(d.get("authority_households") or {}) or 3 for d in points.values()}
+    per_run = max(measured_authorities)
+    outside = fit_line([(n, d["run"]["cpu_outside_steps"]) for n, d in points.items()])
+    stages: dict[str, dict] = {}
+    for stage in PARTNERSHIP_STAGES:
+        if stage in cpu_p:
+            stages[stage] = {
+                "cpu_seconds": _at(cpu_p[stage], p.households),
+                "peak_mb": _at(peak_p[stage], p.households) if stage in peak_p else None,
+                "per": "partnership",
+            }
+    for stage in AUTHORITY_STAGES:
+        if stage in cpu_a:
+            line = cpu_a[stage]
+            stages[stage] = {
+                "cpu_seconds": line["fixed"] * p.authorities
+                + line["per_1000"] * p.households / 1000,
+                "peak_mb": _at(peak_a[stage], p.largest) if stage in peak_a else None,
+                "per": "authority",
+            }
+    outside_cpu = outside[0] / per_run * p.authorities + outside[1] * p.households
+    authorities_cpu = sum(v["cpu_seconds"] for v in stages.values() if v["per"] == "authority")
+    return {
+        "stages": stages,
+        "outside_steps_cpu": outside_cpu,
+        "authorities_cpu": authorities_cpu,
+        "whole_cpu": sum(v["cpu_seconds"] for v in stages.values()) + outside_cpu,
+        "largest_authority_mb": max(
+            (v["peak_mb"] or 0 for v in stages.values() if v["per"] == "authority"), default=0
+        ),
+    }
+
+
+def check(points: dict[int, dict]) -> list[dict]:
+    """The cost model checked against itself: each measured size from the third on, projected
+    from the smaller sizes alone, beside what was measured there (whole CPU, the routing's and
+    the model's peaks, the largest authority job's peak)."""
+    out = []
+    sizes = sorted(points)
+    for i, n in enumerate(sizes[2:], start=2):
+        d = points[n]
+        below = {m: points[m] for m in sizes[:i]}
+        sizes_a = d.get("authority_households") or {}
+        largest = max(sizes_a.values()) if sizes_a else n // 3
+        guess = project(below, Partnership(n, len(sizes_a) or 3, largest))
+        run = d["run"]
+        auth_peaks = [
+            s["peak_mb"] for s in run.get("steps", []) if s["home"] in sizes_a and s.get("peak_mb")
+        ]
+        pairs = {
+            "whole CPU s": (guess["whole_cpu"], run["cpu_seconds"]),
+            "routing peak MB": (
+                guess["stages"].get("route", {}).get("peak_mb"),
+                run["stages"].get("route", {}).get("peak_mb"),
+            ),
+            "model peak MB": (
+                guess["stages"].get("partnership_model", {}).get("peak_mb"),
+                run["stages"].get("partnership_model", {}).get("peak_mb"),
+            ),
+            "largest authority job MB": (
+                guess["largest_authority_mb"],
+                max(auth_peaks) if auth_peaks else None,
+            ),
+        }
+        out.append({"households": n, "from": sizes[:i], "pairs": pairs})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--executor", default="multiprocess")
     ap.add_argument("--project", default="1000000,25000000")
+    ap.add_argument(
+        "--partnership",
+        action="append",
+        default=[],
+        metavar="N:A:LARGEST",
+        help="a partnership to project: households, authorities, the largest authority's "
+        "households (e.g. 25000000:310:450000); may be given more than once",
+    )
+    ap.add_argument("--worker", default="2:8", metavar="CORES:GB", help="one worker's size")
+    ap.add_argument("--hours", type=float, default=2.0, help="the authorities' runs' window")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="project each measured size from the smaller ones alone, beside what was measured",
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.project.split(",")]
     points = measured(args.executor)
@@ -143,6 +301,41 @@ def main() -> None:
             f"{s:,}: {_at(c, s):,.0f} CPU s" + (f" {_at(m, s):,.0f} MB" if m else "") for s in sizes
         )
         print(f"  {stage:<18}{c['fixed']:,.1f} CPU s + {c['per_1000']:.2f} CPU s{mem}  ->  {proj}")
+    if args.check:
+        print("\nChecked: each size projected from the smaller sizes alone, against the measured")
+        for row in check(points):
+            print(f"  {row['households']:>10,} from {', '.join(f'{m:,}' for m in row['from'])}:")
+            for what, (guess, got) in row["pairs"].items():
+                off = f" ({(guess - got) / got:+.0%})" if guess is not None and got else ""
+                shown = "-" if guess is None else f"{guess:,.0f}"
+                print(f"      {what:<26} projected {shown:>9}  measured {got or '-':>9}{off}")
+    cores, gb = (float(x) for x in args.worker.split(":"))
+    efficiency = [d["run"].get("parallel_efficiency") for d in points.values()]
+    eff = min((e for e in efficiency if e), default=0.65)
+    for text in args.partnership:
+        p = Partnership.parse(text)
+        got = project(points, p)
+        print(
+            f"\nA partnership of {p.households:,} households in {p.authorities} authorities "
+            f"(largest {p.largest:,}), a month:"
+        )
+        for stage, v in got["stages"].items():
+            mb = v["peak_mb"]
+            over = "  over one worker's memory" if mb and mb > gb * 1024 else ""
+            print(
+                f"  {stage:<18}{v['cpu_seconds']:>12,.0f} CPU s  peak {mb or 0:>9,.0f} MB "
+                f"({'the largest authority' if v['per'] == 'authority' else 'one process'}){over}"
+            )
+        print(f"  {'outside steps':<18}{got['outside_steps_cpu']:>12,.0f} CPU s")
+        hours = (got["authorities_cpu"] + got["outside_steps_cpu"]) / 3600
+        workers = max(1, math.ceil(hours / (cores * eff * args.hours)))
+        print(
+            f"  the authorities' runs: {hours:,.1f} CPU-hours; at the measured parallel efficiency "
+            f"({eff:.2f}) {workers} worker{'s' if workers > 1 else ''} of {cores:g} cores "
+            f"finish them in {args.hours:g} hours; "
+            f"their largest job {got['largest_authority_mb']:,.0f} MB against {gb:g} GB a worker"
+        )
+        print(f"  the whole month: {got['whole_cpu'] / 3600:,.1f} CPU-hours")
 
 
 if __name__ == "__main__":

@@ -209,3 +209,92 @@ def test_two_runs_of_a_day_write_two_files_and_the_newest_is_the_last(tmp_path, 
     last = bench.last_result(300_000, False, tmp_path / "none.json")
     assert last is not None and last[0] == names[0]
     assert bench.last_result(300_000, True, tmp_path / "none.json")[0].endswith("-quick.json")
+
+
+def _result(n: int, sizes: dict[str, int], route_mb: int, per_household_mb: float) -> dict:
+    """A measured run as partnership_cost reads it: the routing's stage, one link step per
+    authority whose CPU is 10 + 0.001 a household and whose peak grows with the authority."""
+    route = {"home": "partnership", "stage": "route", "cpu_seconds": n / 1000, "peak_mb": route_mb}
+    steps = [route]
+    for home, size in sizes.items():
+        for half in (0.5, 0.5):  # two steps of one stage: CPU summed, the peak the larger
+            steps.append(
+                {
+                    "home": home,
+                    "stage": "link",
+                    "cpu_seconds": half * (10 + 0.001 * size),
+                    "peak_mb": 100 + per_household_mb * size * half * 2,
+                }
+            )
+    stages = {"route": {"cpu_seconds": n / 1000, "peak_mb": route_mb}}
+    run = {"steps": steps, "stages": stages, "cpu_outside_steps": 30.0, "cpu_seconds": 0.0}
+    return {"households": n, "authority_households": sizes, "run": run}
+
+
+def test_an_authoritys_stage_is_drawn_against_its_own_households() -> None:
+    """Authorities of unequal size: each link step is a point at its own authority's size, so
+    the line is the authorities' (10 CPU s each, 1 per 1,000), not the partnership's."""
+    from benchmarks.partnership_cost import authority_lines
+
+    points = {
+        3_000: _result(3_000, {"A": 1_000, "B": 2_000}, 500, 0.01),
+        30_000: _result(30_000, {"A": 5_000, "B": 25_000}, 900, 0.01),
+    }
+    cpu = authority_lines(points, "cpu_seconds")["link"]
+    assert cpu["fixed"] == pytest.approx(10.0)
+    assert cpu["per_1000"] == pytest.approx(1.0)
+    assert sorted(cpu["points"]) == [(1_000, 11.0), (2_000, 12.0), (5_000, 15.0), (25_000, 35.0)]
+    peak = authority_lines(points, "peak_mb")["link"]
+    assert (peak["fixed"], peak["per_1000"]) == pytest.approx((100.0, 10.0))
+
+
+def test_a_partnership_is_projected_per_authority_and_its_largest_job() -> None:
+    """310 authorities: the authorities' fixed part is paid 310 times, the rest per household;
+    the largest authority's job sets the memory; the routing is one process on every household;
+    the start-up outside steps scales from the measured runs' authorities."""
+    from benchmarks.partnership_cost import Partnership, project
+
+    points = {
+        3_000: _result(3_000, {"A": 1_000, "B": 2_000}, 500, 0.01),
+        30_000: _result(30_000, {"A": 5_000, "B": 25_000}, 900, 0.01),
+    }
+    got = project(points, Partnership(25_000_000, 310, 450_000))
+    assert got["stages"]["link"]["cpu_seconds"] == pytest.approx(310 * 10 + 25_000)
+    assert got["stages"]["link"]["peak_mb"] == pytest.approx(100 + 4_500)
+    assert got["largest_authority_mb"] == pytest.approx(4_600)
+    assert got["stages"]["route"]["cpu_seconds"] == pytest.approx(25_000)
+    assert got["stages"]["route"]["peak_mb"] == pytest.approx(500 + 400 / 27_000 * 24_997_000)
+    assert got["outside_steps_cpu"] == pytest.approx(30.0 / 2 * 310)  # measured with 2 each
+    assert got["authorities_cpu"] == pytest.approx(310 * 10 + 25_000)
+
+
+def test_a_partnership_to_project_is_read_and_refused_when_it_cannot_be() -> None:
+    from benchmarks.partnership_cost import Partnership
+
+    assert Partnership.parse("25_000_000:310:450000") == Partnership(25_000_000, 310, 450_000)
+    for bad in ("25000000:310", "100:3:200", "1000:3:300", "x:1:1"):
+        with pytest.raises(SystemExit):
+            Partnership.parse(bad)
+    assert Partnership.parse("900:3:300") == Partnership(900, 3, 300)  # equal thirds
+
+
+def test_the_cost_model_is_checked_on_each_size_from_the_smaller_ones_alone() -> None:
+    """The projection of the largest size uses only the two below it: a third run far off
+    their line shows as a large error, and the first two sizes are never checked."""
+    from benchmarks.partnership_cost import check
+
+    points = {
+        n: _result(n, {"A": n // 2, "B": n // 2}, mb, 0.01)
+        for n, mb in ((2_000, 500), (20_000, 680), (200_000, 9_000))
+    }
+    for n, d in points.items():
+        d["run"]["cpu_seconds"] = n / 1000 + 0.001 * n + 20 + 30.0
+    rows = check(points)
+    assert [r["households"] for r in rows] == [200_000]
+    assert rows[0]["from"] == [2_000, 20_000]
+    guess, got = rows[0]["pairs"]["routing peak MB"]
+    assert got == 9_000 and guess == pytest.approx(500 + 0.01 * 198_000)
+    guess, got = rows[0]["pairs"]["whole CPU s"]
+    assert guess == pytest.approx(got)  # every part on its line: the projection is exact
+    guess, got = rows[0]["pairs"]["largest authority job MB"]
+    assert guess == pytest.approx(got) == pytest.approx(100 + 1_000)
