@@ -105,7 +105,7 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -1064,7 +1064,15 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-feedback"))
     ap.add_argument("--out", type=Path, default=RESULTS, help="Folder for the results file.")
     ap.add_argument("--tag", default="")
+    ap.add_argument(
+        "--resummarise",
+        type=Path,
+        help="An earlier run's results file: write it again with today's summary (its cycles "
+        "unchanged, the file it came from named), without running the loop.",
+    )
     args = ap.parse_args(argv)
+    if args.resummarise is not None:
+        return resummarise(args.resummarise, args.out)
     arms = [a for a in args.arms.split(",") if a]
     if not arms or any(a not in ARMS for a in arms):
         ap.error(f"--arms takes {', '.join(ARMS)}, comma-separated.")
@@ -1144,6 +1152,22 @@ def main(argv: list[str] | None = None) -> Path:
     progress(f"wrote {path}")
     print(json.dumps(result["summary"], indent=2))
     return path
+
+
+def resummarise(path: Path, out: Path) -> Path:
+    """An earlier run's results file written again with today's `summarise` of its own cycles
+    (the loop not run again): older runs gain what the summary has learnt to say since."""
+    got = json.loads(Path(path).read_text())
+    known = {f.name for f in fields(Settings)}
+    s = Settings(**{k: v for k, v in got["settings"].items() if k in known})
+    got["summary"] = summarise(got["cycles"], s)
+    got["resummarised_from"] = {"file": Path(path).name, "commit": got.get("commit")}
+    got["commit"] = _commit()
+    target = out / f"{Path(path).stem}-resummarised.json"
+    out.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(got, indent=2, default=str) + "\n")
+    print(json.dumps(got["summary"], indent=2))
+    return target
 
 
 def int_or_none(text: str) -> int | None:

@@ -84,7 +84,8 @@ def _precise(c: int, **arms: tuple[float, float]) -> dict:
         "as_of": f"2024-{c:02d}",
         **{
             a: {"ratio_to_oracle": m / o, "model_expected_precision": m,
-                "oracle_expected_precision": o, "helped_score_to_truth": None}
+                "oracle_expected_precision": o, "helped_score_to_truth": None,
+                "helped_top_ratio": None}
             for a, (m, o) in arms.items()
         },
     }  # fmt: skip
@@ -225,3 +226,26 @@ def test_where_a_visit_changes_nothing_the_lottery_changes_no_ratio(tmp_path: Pa
     assert [c["naive"]["ratio_to_oracle"] for c in ca] == [
         c["naive"]["ratio_to_oracle"] for c in cb
     ]
+
+
+def test_an_earlier_run_is_summarised_again_without_running_the_loop(tmp_path: Path):
+    s = Settings(1000, 7, 2, effect=-0.3, history=48)
+    cycles = [
+        _precise(1, safe=(0.36, 0.40), naive=(0.36, 0.40), reference=(0.36, 0.40)),
+        _precise(2, safe=(0.35, 0.42), naive=(0.34, 0.42), reference=(0.35, 0.42)),
+    ]
+    for c in cycles:
+        c["safe"]["effect"] = {"estimate": None, "low": None, "high": None}
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"settings": asdict(s) | {"capacity": 10, "months": 50},
+                               "commit": "abc", "summary": {}, "cycles": cycles}))  # fmt: skip
+    path = main(["--resummarise", str(old), "--out", str(tmp_path / "out")])
+    got = json.loads(path.read_text())
+    assert path.name == "old-resummarised.json"
+    assert got["cycles"] == cycles and got["resummarised_from"] == {
+        "file": "old.json",
+        "commit": "abc",
+    }
+    target = got["summary"]["first_cycle_target"]
+    assert "read net of the reference" in target["reading"]
+    assert target["per_cycle"][1]["naive_model_part"] == pytest.approx(-0.05)
