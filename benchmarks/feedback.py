@@ -92,7 +92,13 @@ refused unless the same world with `--effect 0`; its hold-out lottery may differ
 a visit changes nothing the lottery changes no record the naive model reads, but its
 helped-household figures are then of other households and not read). The target is read
 plainly (every cycle's drop at most 0.02) and net of the reference (the arm's drop less the
-reference's). Writes
+reference's). Each arm's change is split into the oracle's part and the model's
+(`oracle_and_model_parts`): the truth's risk conditions on every record since the world's first
+month and a household's frailty is static, so the oracle's top 1% keeps improving (about 2% over
+24 cycles after 48 months) while the model reads 36 months; and the model's own precision follows
+the year of outcomes it learnt from, one draw that eleven later cycles share
+(benchmarks/feedback_drift.py). `reading` says so with the reference's figures. `--resummarise
+FILE` writes an earlier run's file again with today's summary. Writes
 benchmarks/results/feedback-<stamp>.json.
 """
 
