@@ -18,6 +18,7 @@ from benchmarks.feedback import (
     full_history,
     load_reference,
     main,
+    oracle_and_model_parts,
     with_reference,
 )
 from hearth.features.catalogue import load_catalogue
@@ -74,6 +75,69 @@ def test_the_target_is_a_drop_of_0_02_and_a_rise_is_no_drop():
     assert "largest_drop_net_of_reference" not in got["safe"]  # no reference, no net reading
     rise = first_cycle_target([_cycle(1, safe=0.5), _cycle(2, safe=0.7)])
     assert rise["safe"]["largest_drop_below_first"] == 0.0
+
+
+def _precise(c: int, **arms: tuple[float, float]) -> dict:
+    """A cycle whose arms give (model, oracle) expected precisions, the ratio their quotient."""
+    return {
+        "cycle": c,
+        "as_of": f"2024-{c:02d}",
+        **{
+            a: {"ratio_to_oracle": m / o, "model_expected_precision": m,
+                "oracle_expected_precision": o, "helped_score_to_truth": None,
+                "helped_top_ratio": None}
+            for a, (m, o) in arms.items()
+        },
+    }  # fmt: skip
+
+
+def test_a_change_is_split_into_the_oracles_part_and_the_models():
+    first = {"model_expected_precision": 0.36, "oracle_expected_precision": 0.40}
+    # the model held still and the oracle learnt: all of the fall is the oracle's
+    oracle, model = oracle_and_model_parts(first, first | {"oracle_expected_precision": 0.45})
+    assert oracle == pytest.approx(0.36 / 0.45 - 0.9) and model == 0.0
+    # the oracle held still: all of it is the model's, against the first cycle's oracle
+    oracle, model = oracle_and_model_parts(first, first | {"model_expected_precision": 0.32})
+    assert oracle == 0.0 and model == pytest.approx(-0.1)
+    # both moved: the parts sum to the ratio's change exactly
+    now = {"model_expected_precision": 0.33, "oracle_expected_precision": 0.41}
+    oracle, model = oracle_and_model_parts(first, now)
+    assert oracle + model == pytest.approx(0.33 / 0.41 - 0.9)
+    assert model == pytest.approx((0.33 - 0.36) / 0.40)
+    assert oracle_and_model_parts(first, {"ratio_to_oracle": 0.8}) is None
+
+
+def test_the_reading_says_how_much_of_the_references_fall_is_the_oracles():
+    cycles = [
+        _precise(1, safe=(0.36, 0.40), reference=(0.36, 0.40)),
+        _precise(2, safe=(0.36, 0.42), reference=(0.36, 0.42)),  # only the oracle moves
+        _precise(3, safe=(0.32, 0.40), reference=(0.34, 0.40)),  # only the models move
+    ]
+    got = first_cycle_target(cycles)
+    per = got["per_cycle"]
+    assert per[1]["reference_oracle_part"] == pytest.approx(0.36 / 0.42 - 0.9)
+    assert per[1]["reference_model_part"] == 0.0
+    assert per[2]["reference_oracle_part"] == 0.0
+    assert per[2]["reference_model_part"] == pytest.approx(-0.05)
+    assert per[2]["safe_model_part"] == pytest.approx(-0.1)
+    ref = got["reference"]
+    assert ref["mean_oracle_part"] == pytest.approx((0.36 / 0.42 - 0.9) / 2)
+    assert ref["mean_model_part"] == pytest.approx(-0.025)
+    assert ref["mean_minus_first"] == pytest.approx(ref["mean_oracle_part"] - 0.025)
+    assert ref["oracle_precision_change"] == pytest.approx((0.42 + 0.40) / 2 / 0.40 - 1)
+    assert ref["model_precision_change"] == pytest.approx((0.36 + 0.34) / 2 / 0.36 - 1)
+    reading = got["reading"]
+    assert "0.050 below its first cycle at worst (cycle 3)" in reading
+    assert "in 2 of 2 cycles" in reading
+    assert f"{ref['mean_oracle_part']:+.3f} is the oracle's" in reading
+    assert "-0.025 is the model's own expected precision (-2.8%)" in reading
+    assert "read net of the reference" in reading
+    # without a reference there is nothing to read against; without precisions, no split
+    assert "reading" not in first_cycle_target([_precise(1, safe=(0.3, 0.4))])
+    plain = first_cycle_target(
+        [_cycle(1, safe=0.9, reference=0.9), _cycle(2, safe=0.8, reference=0.8)]
+    )
+    assert "reading" not in plain and "safe_oracle_part" not in plain["per_cycle"][1]
 
 
 def _result(tmp_path: Path, s: Settings, name: str, arm: str = "naive") -> Path:
@@ -162,3 +226,26 @@ def test_where_a_visit_changes_nothing_the_lottery_changes_no_ratio(tmp_path: Pa
     assert [c["naive"]["ratio_to_oracle"] for c in ca] == [
         c["naive"]["ratio_to_oracle"] for c in cb
     ]
+
+
+def test_an_earlier_run_is_summarised_again_without_running_the_loop(tmp_path: Path):
+    s = Settings(1000, 7, 2, effect=-0.3, history=48)
+    cycles = [
+        _precise(1, safe=(0.36, 0.40), naive=(0.36, 0.40), reference=(0.36, 0.40)),
+        _precise(2, safe=(0.35, 0.42), naive=(0.34, 0.42), reference=(0.35, 0.42)),
+    ]
+    for c in cycles:
+        c["safe"]["effect"] = {"estimate": None, "low": None, "high": None}
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"settings": asdict(s) | {"capacity": 10, "months": 50},
+                               "commit": "abc", "summary": {}, "cycles": cycles}))  # fmt: skip
+    path = main(["--resummarise", str(old), "--out", str(tmp_path / "out")])
+    got = json.loads(path.read_text())
+    assert path.name == "old-resummarised.json"
+    assert got["cycles"] == cycles and got["resummarised_from"] == {
+        "file": "old.json",
+        "commit": "abc",
+    }
+    target = got["summary"]["first_cycle_target"]
+    assert "read net of the reference" in target["reading"]
+    assert target["per_cycle"][1]["naive_model_part"] == pytest.approx(-0.05)
