@@ -47,6 +47,21 @@ Each experiment ranks the households at the scoring date T and is compared with 
   what such a window would give.
 - `recency`: besides the recipe's features, each theme's records over all the history there is
   (with its months of history), the count per year, and the crises the same way.
+- `typed[:own|all]`: one model per crisis type (the agency that records it: health's emergency
+  admissions, fire's dwelling fires, police's high-risk domestic abuse, social care's child
+  protection plans and children looked after; sql/features/crises_by_type.sql), each the
+  recipe's trees on its own 0/1 label at T-12 (cross-fitted, stopped by its own out-of-fold
+  log-loss; sized by its own crises, or with `all` by every crisis as the recipe's are), the
+  household's raw risk 1 - prod(1 - p_k) ("product") or the sum of the p_k ("sum"), then the
+  recipe's calibration (the isotonic map fitted on the combined out-of-fold risk), scoring T.
+- `poisson[:binary]`: the recipe's trees' settings with a Poisson loss on the count of crises
+  in the 12 months after T-12 in place of the 0/1 label, cross-fitted on the recipe's folds,
+  the count of iterations kept by the out-of-fold log-loss of 1 - exp(-mu) against the label
+  (the recipe's rule) or by the Poisson deviance, then the recipe's calibration of
+  1 - exp(-mu), scoring T. `binary`: the same loss on the 0/1 label (what the count adds, not
+  the loss's shape).
+- `blend`: the recipe's trees (label) and the Poisson trees (count), each alone and their
+  log-odds averaged, each calibrated as the recipe is, scoring T.
 
 The truth is read only to score (and as `ceiling`'s and `true_target`'s target, which is what
 they measure); nothing here enters the product. Writes
@@ -329,7 +344,7 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
         latest = labelled_window(con, design.valid_as_of, recency_cap(h12))
         raw_latest, _ = load_window(con, design.valid_as_of)
         score_raw, _ = load_window(con, design.score_as_of)
-        if any(e.startswith(("typed", "poisson")) for e in experiments):
+        if any(e.startswith(("typed", "poisson", "blend")) for e in experiments):
             by_type = _crises_by_type(con, design.valid_as_of, latest.frame["household_pid"])
     T, T12 = design.score_as_of, design.valid_as_of
     names = cat.usable_names(h12)
@@ -377,6 +392,24 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
                 "model": BIG,
             }
         )
+
+    def calibrated(oof_logit: np.ndarray, logit_at_t: np.ndarray) -> dict:
+        """The recipe's calibration (the isotonic map fitted on the training households'
+        out-of-fold raw log-odds at T-12) applied to the raw log-odds at T: what `quality.py`
+        reports of the scores (ranking against the oracle, the top 1%, the Brier score)."""
+        from benchmarks.quality import calibration
+        from hearth.modelling.training.fit import IsotonicCalibrated, isotonic_knots, min_block
+
+        kx, ky = isotonic_knots(oof_logit, y12, min_block(len(y12)))
+        s = IsotonicCalibrated(None, kx, ky).calibrate(logit_at_t)
+        cal = calibration(
+            truth, score.select("household_pid").with_columns(pl.Series("score", s)), T
+        )
+        return {
+            **_quality(truth, score, s, T),
+            "top_score_ratio_to_truth": cal["top_score_ratio_to_truth"],
+            "brier_ratio_to_oracle": cal["brier_ratio_to_oracle"],
+        }
 
     for exp in experiments:
         t, cpu = time.perf_counter(), time.process_time()
@@ -503,13 +536,7 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
             # one model per crisis type, each the recipe's trees on its own label, the
             # household's risk any of them (1 - prod(1 - p_k)) or their sum, then the recipe's
             # calibration (the isotonic map on the out-of-fold combined log-odds), scoring T
-            from benchmarks.quality import calibration
-            from hearth.modelling.training.fit import (
-                IsotonicCalibrated,
-                isotonic_knots,
-                min_block,
-                raw_logit,
-            )
+            from hearth.modelling.training.fit import raw_logit
 
             size_by = exp.split(":", 1)[1] if ":" in exp else "own"
             either = np.column_stack(list(by_type.values())).sum(axis=1) > 0
@@ -520,19 +547,12 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
             at_t = [1 / (1 + np.exp(-raw_logit(raw.model, X_T))) for _, _, _, raw in fits]
             oof = [1 / (1 + np.exp(-raw.logit)) for _, _, _, raw in fits]
             for how in ("product", "sum"):
-                kx, ky = isotonic_knots(_either(oof, how), y12, min_block(len(y12)))
-                s = IsotonicCalibrated(None, kx, ky).calibrate(_either(at_t, how))
-                cal = calibration(
-                    truth, score.select("household_pid").with_columns(pl.Series("score", s)), T
-                )
                 record(
                     {
                         "experiment": f"typed ({how}, trees sized by {size_by} crises): the "
                         "recipe's trees on each crisis type's label at T-12, the household's "
                         "risk from theirs, the recipe's calibration, scoring T",
-                        **_quality(truth, score, s, T),
-                        "top_score_ratio_to_truth": cal["top_score_ratio_to_truth"],
-                        "brier_ratio_to_oracle": cal["brier_ratio_to_oracle"],
+                        **calibrated(_either(oof, how), _either(at_t, how)),
                         "types": {
                             kind: {
                                 "crises": int(yk.sum()),
@@ -547,36 +567,58 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
                         "fit_cpu_seconds": fit_cpu,
                     }
                 )
-        elif exp == "poisson":
+        elif exp in ("poisson", "poisson:binary"):
             # the count of crises in the 12 months (Poisson loss) in place of the 0/1 label,
-            # 1 - exp(-mu) before the recipe's calibration, scoring T
-            from benchmarks.quality import calibration
-            from hearth.modelling.training.fit import IsotonicCalibrated, isotonic_knots, min_block
-
+            # 1 - exp(-mu) before the recipe's calibration, scoring T ("poisson:binary": the
+            # same loss on the 0/1 label, to tell the count's information from the loss's shape)
             count = np.column_stack(list(by_type.values())).sum(axis=1)
             if not np.array_equal((count > 0).astype(int), y12):
                 raise SystemExit("The crises counted do not add up to the labels at T-12.")
+            target = "0/1 label" if exp == "poisson:binary" else "count of crises"
+            if exp == "poisson:binary":
+                count = y12.astype(np.int64)
             got = _poisson_fits(X_12, count, y12, pids12, names, params)
             fit_cpu = time.process_time() - cpu
             for rule in ("log_loss", "deviance"):
                 best, z, model = got[rule]
-                kx, ky = isotonic_knots(z, y12, min_block(len(y12)))
-                s = IsotonicCalibrated(None, kx, ky).calibrate(_mu_logit(model, X_T))
-                cal = calibration(
-                    truth, score.select("household_pid").with_columns(pl.Series("score", s)), T
-                )
                 record(
                     {
                         "experiment": f"poisson (stopped by {rule}): the recipe's trees with a "
-                        "Poisson loss on the count of crises after T-12, 1 - exp(-mu), the "
+                        f"Poisson loss on the {target} after T-12, 1 - exp(-mu), the "
                         "recipe's calibration, scoring T",
-                        **_quality(truth, score, s, T),
-                        "top_score_ratio_to_truth": cal["top_score_ratio_to_truth"],
-                        "brier_ratio_to_oracle": cal["brier_ratio_to_oracle"],
+                        **calibrated(z, _mu_logit(model, X_T)),
                         "boosting_iterations": best,
                         "crises": int(count.sum()),
                         "households_with_crises": int(y12.sum()),
                         "tree_leaves": got["sized"].max_leaf_nodes,
+                        "fit_cpu_seconds": fit_cpu,
+                    }
+                )
+        elif exp == "blend":
+            # the recipe's trees on the 0/1 label and the Poisson trees on the count, their
+            # log-odds averaged (as the ensemble averages its members), out of fold for the
+            # recipe's calibration and at T: is the count's information beside the label's?
+            from hearth.modelling.training.fit import raw_fits, raw_logit
+
+            count = np.column_stack(list(by_type.values())).sum(axis=1)
+            sized = params.sized(int(y12.sum()), len(y12))
+            raw = raw_fits(["gradient_boosting"], X_12, y12, pids12, names, sized, "crossfit")
+            raw = raw["gradient_boosting"]
+            best, z, model = _poisson_fits(X_12, count, y12, pids12, names, params)["log_loss"]
+            fit_cpu = time.process_time() - cpu
+            trees_t, counts_t = raw_logit(raw.model, X_T), _mu_logit(model, X_T)
+            for label, oof, at_t in (
+                ("the recipe's trees alone", raw.logit, trees_t),
+                ("the Poisson trees alone", z, counts_t),
+                ("their log-odds averaged", (raw.logit + z) / 2, (trees_t + counts_t) / 2),
+            ):
+                record(
+                    {
+                        "experiment": f"blend ({label}): the recipe's trees on the 0/1 label and "
+                        "the Poisson trees on the count of crises after T-12, the recipe's "
+                        "calibration, scoring T",
+                        **calibrated(oof, at_t),
+                        "boosting_iterations": [int(raw.model.n_iter_), best],
                         "fit_cpu_seconds": fit_cpu,
                     }
                 )
