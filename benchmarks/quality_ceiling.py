@@ -47,6 +47,21 @@ Each experiment ranks the households at the scoring date T and is compared with 
   what such a window would give.
 - `recency`: besides the recipe's features, each theme's records over all the history there is
   (with its months of history), the count per year, and the crises the same way.
+- `typed[:own|all]`: one model per crisis type (the agency that records it: health's emergency
+  admissions, fire's dwelling fires, police's high-risk domestic abuse, social care's child
+  protection plans and children looked after; sql/features/crises_by_type.sql), each the
+  recipe's trees on its own 0/1 label at T-12 (cross-fitted, stopped by its own out-of-fold
+  log-loss; sized by its own crises, or with `all` by every crisis as the recipe's are), the
+  household's raw risk 1 - prod(1 - p_k) ("product") or the sum of the p_k ("sum"), then the
+  recipe's calibration (the isotonic map fitted on the combined out-of-fold risk), scoring T.
+- `poisson[:binary]`: the recipe's trees' settings with a Poisson loss on the count of crises
+  in the 12 months after T-12 in place of the 0/1 label, cross-fitted on the recipe's folds,
+  the count of iterations kept by the out-of-fold log-loss of 1 - exp(-mu) against the label
+  (the recipe's rule) or by the Poisson deviance, then the recipe's calibration of
+  1 - exp(-mu), scoring T. `binary`: the same loss on the 0/1 label (what the count adds, not
+  the loss's shape).
+- `blend`: the recipe's trees (label) and the Poisson trees (count), each alone and their
+  log-odds averaged, each calibrated as the recipe is, scoring T.
 
 The truth is read only to score (and as `ceiling`'s and `true_target`'s target, which is what
 they measure); nothing here enters the product. Writes
@@ -204,6 +219,110 @@ def _third_year(raw: pl.DataFrame, name: str, history: int, w: float) -> pl.Seri
     return weighed.cast(pl.Float32).alias(name)
 
 
+def _crises_by_type(con, as_of: str, pids: np.ndarray) -> dict[str, np.ndarray]:
+    """Each household's crises of each type (the agency that records them) in the 12 months from
+    `as_of`, in the order of `pids`: sql/features/crises_by_type.sql."""
+    from hearth.features.build import as_of_params
+    from hearth.warehouse import query
+
+    got = query(con, "features/crises_by_type", as_of_params(as_of)).pl()
+    frame = pl.DataFrame({"household_pid": pids})
+    out = {}
+    for kind in sorted(got["crisis_type"].unique().to_list()):
+        rows = got.filter(pl.col("crisis_type") == kind).select("household_pid", "crises")
+        j = frame.join(rows, on="household_pid", how="left", maintain_order="left")
+        out[kind] = j["crises"].fill_null(0).to_numpy().astype(np.int64)
+    return out
+
+
+def _either(ps: list[np.ndarray], how: str) -> np.ndarray:
+    """The household's raw log-odds (before the calibration) from each crisis type's
+    probability: "product", any of them, 1 - prod(1 - p_k); "sum", their sum's log (the same
+    order for rare crises, what a sum of hazards says)."""
+    p = np.clip(np.column_stack(ps).astype(np.float64), 1e-12, 1 - 1e-12)
+    if how == "sum":
+        return np.log(p.sum(axis=1))
+    none = np.sum(np.log1p(-p), axis=1)  # log P(no crisis of any type)
+    return np.log(-np.expm1(none)) - none
+
+
+def _typed_fits(X, counts, y, pids, names, params, size_by: str) -> list:
+    """The recipe's trees on each crisis type's own label (cross-fitted, stopped by their own
+    out-of-fold log-loss as the refit is): a `RawFit` per type. `size_by` "own": each type's
+    trees sized to its own crises; "all": to every crisis, as the recipe's trees are."""
+    from hearth.modelling.training.fit import raw_fits
+
+    fits = []
+    for kind, c in counts.items():
+        yk = (c > 0).astype(int)
+        crises = int(yk.sum()) if size_by == "own" else int(y.sum())
+        sized = params.sized(crises, len(yk))
+        raw = raw_fits(["gradient_boosting"], X, yk, pids, names, sized, "crossfit")
+        fits.append((kind, yk, sized, raw["gradient_boosting"]))
+    return fits
+
+
+def _poisson_fits(X, count, y, pids, names, params) -> dict:
+    """The recipe's trees' settings with a Poisson loss on the count of crises in the 12 months,
+    cross-fitted on the recipe's folds and sample: each fold model grown to `max_iter` on the
+    other folds scores its own after every iteration; the count kept is the one with the lowest
+    out-of-fold log-loss of 1 - exp(-mu) against the 0/1 label (the recipe's rule, "log_loss")
+    or the lowest Poisson deviance of mu against the count ("deviance"). Returns, for each rule,
+    (kept count, out-of-fold raw log-odds, the model fitted on every household cut to it)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from hearth.modelling.training.fit import LOGIT_MAX, monotone_constraints
+    from hearth.modelling.training.sampling import fitting_sample, household_folds
+    from hearth.modelling.training.tree_seeds import cut
+    from hearth.modelling.training.whole_rates import whole_rates
+
+    sized = params.sized(int(y.sum()), len(y))
+
+    def make():
+        return HistGradientBoostingRegressor(
+            loss="poisson",
+            max_iter=sized.max_iter,
+            learning_rate=sized.learning_rate,
+            max_leaf_nodes=sized.max_leaf_nodes,
+            min_samples_leaf=sized.min_samples_leaf,
+            l2_regularization=sized.l2_regularization,
+            max_features=sized.max_features,
+            monotonic_cst=monotone_constraints(names) if sized.monotone else None,
+            early_stopping=False,
+            random_state=sized.seed,
+        )
+
+    folds = household_folds(pids, sized.crossfit_folds)
+    sample = fitting_sample(pids, y, sized.max_negatives, np.ones(len(y), dtype=bool))
+    rows = whole_rates(X.copy(), names)  # the trees' training rows, as fit_trees rounds them
+    oof = np.zeros((len(y), sized.max_iter), dtype=np.float64)
+    for f in np.unique(folds):
+        held = folds == f
+        m = make().fit(rows[sample & ~held], count[sample & ~held])
+        for i, mu in enumerate(m.staged_predict(X[held])):
+            oof[held, i] = mu
+    judged = sample
+    mu = np.clip(oof[judged], 1e-12, None)
+    yj, cj = y[judged][:, None], count[judged][:, None]
+    p_log = np.log(-np.expm1(-mu))  # log P(a crisis) = log(1 - exp(-mu))
+    log_loss = np.sum(-yj * p_log + (1 - yj) * mu, axis=0)
+    deviance = np.sum(mu - cj * np.log(mu), axis=0)
+    final = make().fit(rows[sample], count[sample])
+    out = {}
+    for rule, loss in (("log_loss", log_loss), ("deviance", deviance)):
+        best = int(np.argmin(loss)) + 1
+        m = np.clip(oof[:, best - 1], 1e-12, None)
+        z = np.clip(np.log(-np.expm1(-m)) + m, -LOGIT_MAX, LOGIT_MAX)
+        out[rule] = (best, z, cut(final, best))
+    return out | {"sized": sized}
+
+
+def _mu_logit(model, X) -> np.ndarray:
+    """log-odds of 1 - exp(-mu) for a Poisson model's mean count mu."""
+    mu = np.clip(model.predict(X), 1e-12, None)
+    return np.log(-np.expm1(-mu)) + mu
+
+
 def run(work: Path, experiments: list[str]) -> list[dict]:
     from hearth.features.build import load_window
     from hearth.features.catalogue import load_catalogue
@@ -225,6 +344,8 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
         latest = labelled_window(con, design.valid_as_of, recency_cap(h12))
         raw_latest, _ = load_window(con, design.valid_as_of)
         score_raw, _ = load_window(con, design.score_as_of)
+        if any(e.startswith(("typed", "poisson", "blend")) for e in experiments):
+            by_type = _crises_by_type(con, design.valid_as_of, latest.frame["household_pid"])
     T, T12 = design.score_as_of, design.valid_as_of
     names = cat.usable_names(h12)
     cap = recency_cap(h12)
@@ -271,6 +392,24 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
                 "model": BIG,
             }
         )
+
+    def calibrated(oof_logit: np.ndarray, logit_at_t: np.ndarray) -> dict:
+        """The recipe's calibration (the isotonic map fitted on the training households'
+        out-of-fold raw log-odds at T-12) applied to the raw log-odds at T: what `quality.py`
+        reports of the scores (ranking against the oracle, the top 1%, the Brier score)."""
+        from benchmarks.quality import calibration
+        from hearth.modelling.training.fit import IsotonicCalibrated, isotonic_knots, min_block
+
+        kx, ky = isotonic_knots(oof_logit, y12, min_block(len(y12)))
+        s = IsotonicCalibrated(None, kx, ky).calibrate(logit_at_t)
+        cal = calibration(
+            truth, score.select("household_pid").with_columns(pl.Series("score", s)), T
+        )
+        return {
+            **_quality(truth, score, s, T),
+            "top_score_ratio_to_truth": cal["top_score_ratio_to_truth"],
+            "brier_ratio_to_oracle": cal["brier_ratio_to_oracle"],
+        }
 
     for exp in experiments:
         t, cpu = time.perf_counter(), time.process_time()
@@ -393,6 +532,96 @@ def run(work: Path, experiments: list[str]) -> list[dict]:
                     "fit_cpu_seconds": fit_cpu,
                 }
             )
+        elif exp.startswith("typed"):
+            # one model per crisis type, each the recipe's trees on its own label, the
+            # household's risk any of them (1 - prod(1 - p_k)) or their sum, then the recipe's
+            # calibration (the isotonic map on the out-of-fold combined log-odds), scoring T
+            from hearth.modelling.training.fit import raw_logit
+
+            size_by = exp.split(":", 1)[1] if ":" in exp else "own"
+            either = np.column_stack(list(by_type.values())).sum(axis=1) > 0
+            if not np.array_equal(either.astype(int), y12):
+                raise SystemExit("The crises by type do not add up to the labels at T-12.")
+            fits = _typed_fits(X_12, by_type, y12, pids12, names, params, size_by)
+            fit_cpu = time.process_time() - cpu
+            at_t = [1 / (1 + np.exp(-raw_logit(raw.model, X_T))) for _, _, _, raw in fits]
+            oof = [1 / (1 + np.exp(-raw.logit)) for _, _, _, raw in fits]
+            for how in ("product", "sum"):
+                record(
+                    {
+                        "experiment": f"typed ({how}, trees sized by {size_by} crises): the "
+                        "recipe's trees on each crisis type's label at T-12, the household's "
+                        "risk from theirs, the recipe's calibration, scoring T",
+                        **calibrated(_either(oof, how), _either(at_t, how)),
+                        "types": {
+                            kind: {
+                                "crises": int(yk.sum()),
+                                "tree_leaves": sized.max_leaf_nodes,
+                                "boosting_iterations": int(raw.model.n_iter_),
+                                "alone": _quality(truth, score, at_t[i], T)[
+                                    "precision_ratio_to_oracle"
+                                ],
+                            }
+                            for i, (kind, yk, sized, raw) in enumerate(fits)
+                        },
+                        "fit_cpu_seconds": fit_cpu,
+                    }
+                )
+        elif exp in ("poisson", "poisson:binary"):
+            # the count of crises in the 12 months (Poisson loss) in place of the 0/1 label,
+            # 1 - exp(-mu) before the recipe's calibration, scoring T ("poisson:binary": the
+            # same loss on the 0/1 label, to tell the count's information from the loss's shape)
+            count = np.column_stack(list(by_type.values())).sum(axis=1)
+            if not np.array_equal((count > 0).astype(int), y12):
+                raise SystemExit("The crises counted do not add up to the labels at T-12.")
+            target = "0/1 label" if exp == "poisson:binary" else "count of crises"
+            if exp == "poisson:binary":
+                count = y12.astype(np.int64)
+            got = _poisson_fits(X_12, count, y12, pids12, names, params)
+            fit_cpu = time.process_time() - cpu
+            for rule in ("log_loss", "deviance"):
+                best, z, model = got[rule]
+                record(
+                    {
+                        "experiment": f"poisson (stopped by {rule}): the recipe's trees with a "
+                        f"Poisson loss on the {target} after T-12, 1 - exp(-mu), the "
+                        "recipe's calibration, scoring T",
+                        **calibrated(z, _mu_logit(model, X_T)),
+                        "boosting_iterations": best,
+                        "crises": int(count.sum()),
+                        "households_with_crises": int(y12.sum()),
+                        "tree_leaves": got["sized"].max_leaf_nodes,
+                        "fit_cpu_seconds": fit_cpu,
+                    }
+                )
+        elif exp == "blend":
+            # the recipe's trees on the 0/1 label and the Poisson trees on the count, their
+            # log-odds averaged (as the ensemble averages its members), out of fold for the
+            # recipe's calibration and at T: is the count's information beside the label's?
+            from hearth.modelling.training.fit import raw_fits, raw_logit
+
+            count = np.column_stack(list(by_type.values())).sum(axis=1)
+            sized = params.sized(int(y12.sum()), len(y12))
+            raw = raw_fits(["gradient_boosting"], X_12, y12, pids12, names, sized, "crossfit")
+            raw = raw["gradient_boosting"]
+            best, z, model = _poisson_fits(X_12, count, y12, pids12, names, params)["log_loss"]
+            fit_cpu = time.process_time() - cpu
+            trees_t, counts_t = raw_logit(raw.model, X_T), _mu_logit(model, X_T)
+            for label, oof, at_t in (
+                ("the recipe's trees alone", raw.logit, trees_t),
+                ("the Poisson trees alone", z, counts_t),
+                ("their log-odds averaged", (raw.logit + z) / 2, (trees_t + counts_t) / 2),
+            ):
+                record(
+                    {
+                        "experiment": f"blend ({label}): the recipe's trees on the 0/1 label and "
+                        "the Poisson trees on the count of crises after T-12, the recipe's "
+                        "calibration, scoring T",
+                        **calibrated(oof, at_t),
+                        "boosting_iterations": [int(raw.model.n_iter_), best],
+                        "fit_cpu_seconds": fit_cpu,
+                    }
+                )
         elif exp.startswith("staged:"):
             # one fit of the recipe's trees (a knob changed, or "base"), ranked at T after each
             # number of iterations: the curve the out-of-fold stopping picks a point of
