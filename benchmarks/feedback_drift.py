@@ -34,6 +34,8 @@ few thousandths, as in benchmarks/feedback_labels.py):
   side. A drawn label of a year is the same realisation in every arm that uses that year (its
   generator is seeded by the seed and the year's month), so the arms are compared on the same
   outcomes. T-12 must have the same features and recency as T (36 months of history).
+  `one_large` is `one` with trees as large as `two`'s (`TrainParams.sized` by both years'
+  crises): whether `two` gains by its data or only by its larger trees.
 
 Writes benchmarks/results/feedback-drift-<stamp>-<tag>.json.
 """
@@ -80,7 +82,7 @@ def drawn_labels(risk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (rng.random(risk.size) < risk).astype(int)
 
 
-ARMS = ("one", "two", "two_weighted")
+ARMS = ("one", "two", "two_weighted", "one_large")
 
 
 @dataclass
@@ -119,15 +121,18 @@ def _fit(
     names: list[str],
     max_iter: int,
     weight: np.ndarray | None = None,
+    size_crises: int | None = None,
 ):
     """Hearth's gradient-boosted candidate, calibrated on a held-back fifth of the households,
-    as the loop's naive arm fits it. With `weight` (not all 1) the same fit with sample weights
+    as the loop's naive arm fits it, its trees sized by `size_crises` (default: the crises in
+    `y`). With `weight` (not all 1) the same fit with sample weights
     (hearth's own fit takes none): the trees on the households not held back, weighted, then
     the isotonic map on the held-back fifth's rows, unweighted (it orders as the trees do)."""
     from hearth.modelling.training.fit import fit_candidate
     from hearth.modelling.training.params import TrainParams
 
-    params = TrainParams(calibration="isotonic", max_iter=max_iter).sized(int(y.sum()), len(y))
+    crises = int(y.sum()) if size_crises is None else size_crises
+    params = TrainParams(calibration="isotonic", max_iter=max_iter).sized(crises, len(y))
     if weight is None or np.all(weight == 1):
         return fit_candidate("gradient_boosting", X, y, pids, names, params)
     return _weighted_fit(X, y, pids, names, params, weight)
@@ -212,11 +217,15 @@ def grid(
                     t0 = time.perf_counter()
                     X, y, pids, w = stacked(
                         newer,
-                        None if arm == "one" else older,
+                        None if arm.startswith("one") else older,
                         label,
                         older_weight if arm == "two_weighted" else 1.0,
                     )
-                    model = _fit(X, y, pids, names, max_iter, w)
+                    # one_large: one year, its trees sized as two years' crises size them
+                    size = (
+                        int(y.sum() + older.labels[label][1].sum()) if arm == "one_large" else None
+                    )
+                    model = _fit(X, y, pids, names, max_iter, w, size)
                     for i, wk in enumerate(worlds):
                         for m in scores:
                             if m < add_months(t, 12):  # the labels reach M: not a forecast
