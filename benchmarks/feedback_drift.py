@@ -26,6 +26,17 @@ few thousandths, as in benchmarks/feedback_labels.py):
   worlds' warehouses too (an independent world: a model's quality without its own
   households).
 
+- `--arms` (issue 26, "Two years of outcomes"): besides `one` (the rows at T, as above), `two`
+  stacks the rows at T-12 (features at T-12, labels over the 12 months from T-12) under them,
+  each household twice, so the model learns from two disjoint years of outcomes; `two_weighted`
+  the same with the older year's rows weighted `--older-weight`. The calibration's held-back
+  fifth is drawn by pseudonym (`calibration_mask`), so a household's two rows fall on the same
+  side. A drawn label of a year is the same realisation in every arm that uses that year (its
+  generator is seeded by the seed and the year's month), so the arms are compared on the same
+  outcomes. T-12 must have the same features and recency as T (36 months of history).
+  `one_large` is `one` with trees as large as `two`'s (`TrainParams.sized` by both years'
+  crises): whether `two` gains by its data or only by its larger trees.
+
 Writes benchmarks/results/feedback-drift-<stamp>-<tag>.json.
 """
 
@@ -35,6 +46,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -70,12 +82,80 @@ def drawn_labels(risk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (rng.random(risk.size) < risk).astype(int)
 
 
-def _fit(X: np.ndarray, y: np.ndarray, pids: np.ndarray, names: list[str], max_iter: int):
+ARMS = ("one", "two", "two_weighted", "one_large")
+
+
+@dataclass
+class Year:
+    """One training month's rows: features at `as_of`, and each label set over the 12 months
+    from it (the recorded crises first, then the drawn ones)."""
+
+    as_of: str
+    X: np.ndarray
+    pids: np.ndarray
+    labels: list[tuple[str, np.ndarray]]
+
+
+def stacked(newer: Year, older: Year | None, label: int, older_weight: float = 1.0):
+    """The training rows of one arm: the newer year's rows with their label set `label`, and
+    under them, if given, the older year's with its own label set of the same name (each
+    household twice) weighted `older_weight`. Returns X, y, pids and the sample weights."""
+    if older is None:
+        return newer.X, newer.labels[label][1], newer.pids, np.ones(len(newer.pids))
+    if older.labels[label][0] != newer.labels[label][0]:
+        raise ValueError(
+            f"The two years' label sets differ ({older.labels[label][0]} against "
+            f"{newer.labels[label][0]}): stack the same kind of outcomes."
+        )
+    X = np.vstack([newer.X, older.X])
+    y = np.concatenate([newer.labels[label][1], older.labels[label][1]])
+    pids = np.concatenate([newer.pids, older.pids])
+    w = np.concatenate([np.ones(len(newer.pids)), np.full(len(older.pids), older_weight)])
+    return X, y, pids, w
+
+
+def _fit(
+    X: np.ndarray,
+    y: np.ndarray,
+    pids: np.ndarray,
+    names: list[str],
+    max_iter: int,
+    weight: np.ndarray | None = None,
+    size_crises: int | None = None,
+):
+    """Hearth's gradient-boosted candidate, calibrated on a held-back fifth of the households,
+    as the loop's naive arm fits it, its trees sized by `size_crises` (default: the crises in
+    `y`). With `weight` (not all 1) the same fit with sample weights
+    (hearth's own fit takes none): the trees on the households not held back, weighted, then
+    the isotonic map on the held-back fifth's rows, unweighted (it orders as the trees do)."""
     from hearth.modelling.training.fit import fit_candidate
     from hearth.modelling.training.params import TrainParams
 
-    params = TrainParams(calibration="isotonic", max_iter=max_iter).sized(int(y.sum()), len(y))
-    return fit_candidate("gradient_boosting", X, y, pids, names, params)
+    crises = int(y.sum()) if size_crises is None else size_crises
+    params = TrainParams(calibration="isotonic", max_iter=max_iter).sized(crises, len(y))
+    if weight is None or np.all(weight == 1):
+        return fit_candidate("gradient_boosting", X, y, pids, names, params)
+    return _weighted_fit(X, y, pids, names, params, weight)
+
+
+def _weighted_fit(X, y, pids, names, params, weight: np.ndarray):
+    """`fit_candidate`'s gradient-boosted trees with the "isotonic" calibration, the trees
+    fitted with sample weights (one tree seed, no case-control sampling: the sizes here)."""
+    from hearth.modelling.training.fit import (
+        IsotonicCalibrated,
+        isotonic_knots,
+        make_estimator,
+        min_block,
+        raw_logit,
+    )
+    from hearth.modelling.training.sampling import calibration_mask
+    from hearth.modelling.training.whole_rates import whole_rates
+
+    cal = calibration_mask(pids, params.calibration_share)
+    est = make_estimator("gradient_boosting", params, names)
+    est.fit(whole_rates(X[~cal], names), y[~cal], sample_weight=weight[~cal])
+    kx, ky = isotonic_knots(raw_logit(est, X[cal]), y[cal], min_block(int(cal.sum())))
+    return IsotonicCalibrated(est, kx, ky, "isotonic")
 
 
 def grid(
@@ -87,74 +167,115 @@ def grid(
     max_iter: int,
     seed: int,
     progress,
+    arms: tuple[str, ...] = ("one",),
+    older_weight: float = 0.5,
 ) -> list[dict]:
-    from hearth.features.build import build_features, build_labels
+    from hearth.features.build import build_features
     from hearth.features.catalogue import load_catalogue
     from hearth.features.design import cap_recency, history_months, recency_cap
     from hearth.months import add_months
     from hearth.warehouse import connect
 
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        raise ValueError(f"Unknown arm {', '.join(unknown)}; choose from {', '.join(ARMS)}.")
     truth = pl.read_parquet(work / "_truth" / "households.parquet")
     worlds = [work, *others]
     scored: dict[tuple[int, str], pl.DataFrame] = {}
+    stacks = any(a != "one" for a in arms)
+    first = add_months(min(trains), -12) if stacks else min(trains)
     names, cap = None, None
     for i, w in enumerate(worlds):
         with connect(w / "warehouse.duckdb", read_only=True) as con:
             for m in scores:
                 if names is None:  # every feature and the longest recency, as --history full
-                    h = history_months(con, min(trains))
+                    h = history_months(con, first)
                     names, cap = load_catalogue().usable_names(h), recency_cap(h)
                 scored[(i, m)] = cap_recency(build_features(con, m), cap)
     out = []
+    years: dict[str, Year] = {}
     with connect(work / "warehouse.duckdb", read_only=True) as con:
+
+        def year(t: str) -> Year:
+            if t not in years:
+                h = history_months(con, t)
+                if load_catalogue().usable_names(h) != names or recency_cap(h) != cap:
+                    raise ValueError(
+                        f"Training at {t} has fewer features or a shorter recency than at "
+                        f"{first}: give training months with the same history's features "
+                        "(36 months before each, and before the older year's month with "
+                        "--arms two)."
+                    )
+                years[t] = training_year(con, t, names, cap, truth, draws, seed)
+            return years[t]
+
         for t in trains:
-            if load_catalogue().usable_names(history_months(con, t)) != names:
-                raise ValueError(
-                    f"Training at {t} has fewer features than at {min(trains)}: give training "
-                    "months with the same history's features (36 months before each)."
-                )
-            feats = build_features(con, t)
-            y = build_labels(con, feats["household_pid"], t).to_numpy().astype(int)
-            X = cap_recency(feats, cap).select(names).to_numpy().astype(np.float32)
-            pids = feats["household_pid"].to_numpy()
-            risk = (
-                feats.select("household_pid")
-                .join(truth.filter(pl.col("as_of") == t), on="household_pid", how="left")[
-                    "p_crisis_12m"
-                ]
-                .fill_null(0.0)
-                .to_numpy()
-            )
-            rng = np.random.default_rng([seed, int(t.replace("-", ""))])
-            labels = [("recorded", y)] + [
-                (f"drawn_{d}", drawn_labels(risk, rng)) for d in range(draws)
-            ]
-            for name, yy in labels:
-                t0 = time.perf_counter()
-                model = _fit(X, yy, pids, names, max_iter)
-                for i, w in enumerate(worlds):
-                    for m in scores:
-                        if m < add_months(t, 12):  # the labels reach M: not a forecast
-                            continue
-                        s = scored[(i, m)]
-                        x = s.select(names).to_numpy().astype(np.float32)
-                        p = model.predict_proba(x)[:, 1]
-                        frame = pl.DataFrame({"household_pid": s["household_pid"], "score": p})
-                        q = expected_quality(w / "_truth", frame, m)
-                        out.append(
-                            {
-                                "train": t,
-                                "labels": name,
-                                "crises": int(yy.sum()),
-                                "scored_in": "own" if i == 0 else str(w),
-                                "score_at": m,
-                                "ratio_to_oracle": q["precision_ratio_to_oracle"],
-                                "model_expected_precision": q["model_expected_precision"],
-                                "oracle_expected_precision": q["oracle_expected_precision"],
-                            }
-                        )
-                progress(f"trained at {t} on {name} labels: {time.perf_counter() - t0:.1f} s")
+            newer = year(t)
+            older = year(add_months(t, -12)) if stacks else None
+            for label, (name, yy) in enumerate(newer.labels):
+                for arm in arms:
+                    t0 = time.perf_counter()
+                    X, y, pids, w = stacked(
+                        newer,
+                        None if arm.startswith("one") else older,
+                        label,
+                        older_weight if arm == "two_weighted" else 1.0,
+                    )
+                    # one_large: one year, its trees sized as two years' crises size them
+                    size = (
+                        int(y.sum() + older.labels[label][1].sum()) if arm == "one_large" else None
+                    )
+                    model = _fit(X, y, pids, names, max_iter, w, size)
+                    for i, wk in enumerate(worlds):
+                        for m in scores:
+                            if m < add_months(t, 12):  # the labels reach M: not a forecast
+                                continue
+                            s = scored[(i, m)]
+                            x = s.select(names).to_numpy().astype(np.float32)
+                            p = model.predict_proba(x)[:, 1]
+                            frame = pl.DataFrame({"household_pid": s["household_pid"], "score": p})
+                            q = expected_quality(wk / "_truth", frame, m)
+                            out.append(
+                                {
+                                    "train": t,
+                                    "arm": arm,
+                                    "labels": name,
+                                    "crises": int(yy.sum()),
+                                    "training_rows": len(y),
+                                    "training_crises": int(y.sum()),
+                                    "scored_in": "own" if i == 0 else str(wk),
+                                    "score_at": m,
+                                    "ratio_to_oracle": q["precision_ratio_to_oracle"],
+                                    "model_expected_precision": q["model_expected_precision"],
+                                    "oracle_expected_precision": q["oracle_expected_precision"],
+                                }
+                            )
+                    progress(
+                        f"trained at {t} on {name} labels, {arm}: {time.perf_counter() - t0:.1f} s"
+                    )
     return out
+
+
+def training_year(con, t: str, names, cap, truth: pl.DataFrame, draws: int, seed: int) -> Year:
+    """The rows at training month `t`: features, recorded labels, and `draws` label sets drawn
+    from the truth's risk at `t`, the generator seeded by `seed` and the month (so a year's
+    drawn outcomes are the same whichever model stacks them)."""
+    from hearth.features.build import build_features, build_labels
+    from hearth.features.design import cap_recency
+
+    feats = build_features(con, t)
+    y = build_labels(con, feats["household_pid"], t).to_numpy().astype(int)
+    X = cap_recency(feats, cap).select(names).to_numpy().astype(np.float32)
+    pids = feats["household_pid"].to_numpy()
+    risk = (
+        feats.select("household_pid")
+        .join(truth.filter(pl.col("as_of") == t), on="household_pid", how="left")["p_crisis_12m"]
+        .fill_null(0.0)
+        .to_numpy()
+    )
+    rng = np.random.default_rng([seed, int(t.replace("-", ""))])
+    labels = [("recorded", y)] + [(f"drawn_{d}", drawn_labels(risk, rng)) for d in range(draws)]
+    return Year(t, X, pids, labels)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -168,6 +289,14 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--also-score", default="", help="Other worlds' arm folders, comma-separated.")
     ap.add_argument("--max-iter", type=int, default=150)
     ap.add_argument("--seed", type=int, default=0, help="Seeds the drawn labels.")
+    ap.add_argument(
+        "--arms",
+        default="one",
+        help=f"Training rows per model, comma-separated, of {', '.join(ARMS)} (see above).",
+    )
+    ap.add_argument(
+        "--older-weight", type=float, default=0.5, help="The older year's weight, two_weighted."
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--tag", default="")
     args = ap.parse_args(argv)
@@ -190,6 +319,8 @@ def main(argv: list[str] | None = None) -> Path:
             args.max_iter,
             args.seed,
             progress,
+            tuple(args.arms.split(",")),
+            args.older_weight,
         )
     result = {
         "stamp": datetime.now().strftime("%Y-%m-%dT%H%M%S"),
