@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 
 from hearth.features.catalogue import load_catalogue
-from hearth.features.design import Design, cap_recency, recency_cap
+from hearth.features.design import LONGEST_RECENCY, Design, cap_recency, recency_cap
 from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.linkage.probabilistic import measures_each as token_linkage_measures
 from hearth.modelling.evaluation.gate import (
@@ -94,6 +94,7 @@ class Prepared:
     raw_valid: object  # polars.DataFrame
     cap: int
     names: list[str]
+    history: int  # months of extracts before the training date
     latest_history: int
     latest_chances: dict[str, float]
     behind: list[str]
@@ -105,8 +106,10 @@ class Prepared:
 
     def latest(self):
         """The refit's window (features at T-12 with "months since" capped to its history,
-        the held-out reweighted), its usable features and its cap."""
-        from hearth.modelling.training.selection import Window
+        the held-out reweighted), its usable features and its cap. With two years of outcomes
+        (`refit_years`) the training window's rows, made safe as the refit's are, stacked
+        under them: so it is made before the training window is freed."""
+        from hearth.modelling.training.selection import Window, stacked_years
 
         names, cap = (
             load_catalogue().usable_names(self.latest_history),
@@ -114,7 +117,45 @@ class Prepared:
         )
         latest = Window(self.design.valid_as_of, cap_recency(self.raw_valid, cap), self.valid.y)
         latest, _ = reweight(latest, self.latest_chances)
+        if self.refit_years()[0] == 2:
+            if self.train is None:
+                raise ValueError(
+                    "The refit's two years of outcomes stack the training window's rows under "
+                    "its own, but the training window was freed: make the refit's window "
+                    "(Prepared.latest) before freeing it."
+                )
+            latest = stacked_years(latest, self.train, names)
         return latest, names, cap
+
+    def stacks_years(self) -> bool:
+        """Whether the refit stacks the training window's rows (so needs them kept)."""
+        return self.params.refit_on_latest and self.refit_years()[0] == 2
+
+    def refit_years(self) -> tuple[int, str | None]:
+        """The years of outcomes the refit learns from, and when two were asked and it learns
+        from one, why (a sentence for the model card; otherwise None). Two only where the
+        training date's history gives the refit's features and longest "months since", so
+        the two years' rows read alike."""
+        asked = self.params.refit_years
+        if asked not in (1, 2):
+            raise ValueError(
+                f"refit_years is {asked}: the refit learns from 1 year of outcomes (its own) "
+                "or 2 (the training window's stacked under its own)."
+            )
+        if asked == 1:
+            return 1, None
+        same = load_catalogue().usable_names(self.latest_history) == self.names
+        if same and recency_cap(self.latest_history) == self.cap:
+            return 2, None
+        d = self.design
+        return 1, (
+            f"Two years of outcomes were asked for the refit (refit_years 2), but the "
+            f"households as at {d.train_as_of} have {self.history} months of extracts before "
+            f'them, so fewer features or a shorter "months since" than those as at '
+            f"{d.valid_as_of} ({self.latest_history} months): the refit learnt from its own "
+            f"year only. Two years need {LONGEST_RECENCY} months of extracts before "
+            f"{d.train_as_of}, {LONGEST_RECENCY + 24} before {d.score_as_of}."
+        )
 
 
 def prepare_training(
@@ -202,6 +243,7 @@ def prepare_training(
         raw_valid=raw_valid,
         cap=cap,
         names=names,
+        history=history,
         latest_history=latest_history,
         latest_chances=latest_chances,
         behind=behind,
@@ -246,10 +288,13 @@ def train_champion(
         names=prep.names,
         recency_cap=prep.cap,
     )
+    # two years' refit stacks the training window's rows: its window is made before they go
+    stacked = prep.latest() if prep.stacks_years() else None
     prep.train = None  # a million households by 350 features: free it before the refit
     check_model(result, prep, fixed_k, Registry(tracking_uri))
     if params.refit_on_latest:
-        latest, latest_names, latest_cap = prep.latest()
+        latest, latest_names, latest_cap = stacked or prep.latest()
+        del stacked
         info(
             f"refitting the {result.kind.replace('_', ' ')} on {design.valid_as_of} "
             f"({prep.latest_history} months of history: {len(latest_names)} features usable)"
@@ -284,8 +329,12 @@ def register(
     result.linkage = prep.linkage
     result.safe_updating = prep.safe_updating
     result.list_working = prep.working
+    if result.refit_as_of:
+        result.refit_years, result.refit_years_note = prep.refit_years()
     if result.contact_count_fallback:
         warn(result.contact_count_fallback)
+    if result.refit_years_note:
+        warn(result.refit_years_note)
     for note in result.notes:
         warn(note)
     # Noting that training has begun lets a rollback find the version it registers.
