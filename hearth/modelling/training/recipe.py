@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 
 from hearth.features.catalogue import load_catalogue
-from hearth.features.design import LONGEST_RECENCY, Design, cap_recency, recency_cap
+from hearth.features.design import Design, cap_recency, recency_cap
 from hearth.ingest.freshness import expected_month, freshness_report
 from hearth.linkage.probabilistic import measures_each as token_linkage_measures
 from hearth.modelling.evaluation.gate import (
@@ -34,6 +34,7 @@ from hearth.modelling.registry.client import Registry
 from hearth.modelling.registry.fingerprint import training_fingerprint
 from hearth.modelling.registry.run_log import log_and_promote, log_refused
 from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.refit_years import refit_years, stacked_years
 from hearth.modelling.training.safe_updating import (
     held_out_between,
     held_out_chances,
@@ -109,7 +110,7 @@ class Prepared:
         the held-out reweighted), its usable features and its cap. With two years of outcomes
         (`refit_years`) the training window's rows, made safe as the refit's are, stacked
         under them: so it is made before the training window is freed."""
-        from hearth.modelling.training.selection import Window, stacked_years
+        from hearth.modelling.training.selection import Window
 
         names, cap = (
             load_catalogue().usable_names(self.latest_history),
@@ -133,28 +134,14 @@ class Prepared:
 
     def refit_years(self) -> tuple[int, str | None]:
         """The years of outcomes the refit learns from, and when two were asked and it learns
-        from one, why (a sentence for the model card; otherwise None). Two only where the
-        training date's history gives the refit's features and longest "months since", so
-        the two years' rows read alike."""
-        asked = self.params.refit_years
-        if asked not in (1, 2):
-            raise ValueError(
-                f"refit_years is {asked}: the refit learns from 1 year of outcomes (its own) "
-                "or 2 (the training window's stacked under its own)."
-            )
-        if asked == 1:
-            return 1, None
-        same = load_catalogue().usable_names(self.latest_history) == self.names
-        if same and recency_cap(self.latest_history) == self.cap:
-            return 2, None
-        d = self.design
-        return 1, (
-            f"Two years of outcomes were asked for the refit (refit_years 2), but the "
-            f"households as at {d.train_as_of} have {self.history} months of extracts before "
-            f'them, so fewer features or a shorter "months since" than those as at '
-            f"{d.valid_as_of} ({self.latest_history} months): the refit learnt from its own "
-            f"year only. Two years need {LONGEST_RECENCY} months of extracts before "
-            f"{d.train_as_of}, {LONGEST_RECENCY + 24} before {d.score_as_of}."
+        from one, why (hearth/modelling/training/refit_years.py)."""
+        return refit_years(
+            self.params.refit_years,
+            self.design,
+            self.names,
+            self.cap,
+            self.history,
+            self.latest_history,
         )
 
 

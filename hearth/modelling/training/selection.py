@@ -55,17 +55,6 @@ class Window:
         return replace(self, frame=self.frame.with_columns(theme_columns(cat, agencies)))
 
 
-def stacked_years(newer: Window, older: Window, names: list[str]) -> Window:
-    """Two years of outcomes for the refit (TrainParams.refit_years 2): the refit's rows
-    (features at T-12, crises in (T-12, T]) and under them the older year's (features at T-24,
-    crises in (T-24, T-12]), each with its own labels, so a household in both years is there
-    twice. Only the pseudonym and `names` are kept: what a fit reads. The folds and the
-    held-back fifth are drawn by pseudonym (sampling.py), so a household's two rows share them."""
-    cols = ["household_pid", *names]
-    frame = pl.concat([newer.frame.select(cols), older.frame.select(cols)], how="vertical_relaxed")
-    return Window(newer.as_of, frame, np.concatenate([np.asarray(newer.y), np.asarray(older.y)]))
-
-
 def labelled_window(con, as_of: str, cap: int) -> Window:
     """The stored features at `as_of` ("months since" capped at `cap`) with their labels."""
     return _labelled(as_of, *load_window(con, as_of), cap)
@@ -131,25 +120,20 @@ class TrainingResult:
     # The contact-count baseline on the validation window: the promotion gate's reference
     # (hearth/modelling/evaluation/gate.py), fitted even when it is not a candidate.
     baseline_metrics: dict[str, float] = field(default_factory=dict)
-    # After a refit (see `refit_on_latest`), `model` is the refitted model that scores, and
-    # these keep the model that was judged on the validation window.
+    # After a refit (`refit_on_latest`), `model` is the refit that scores; these keep the judged.
     eval_model: object | None = None
     eval_feature_names: list[str] = field(default_factory=list)
     eval_recency_cap: int = 36
     refit_as_of: str | None = None
     refit_rows: int = 0
-    # The years of outcomes the refit learnt from (TrainParams.refit_years: its own year, or
-    # the training window's stacked under it) and, when two were asked and one was learnt from,
-    # why: a sentence for the model card.
-    refit_years: int = 1
-    refit_years_note: str | None = None
+    refit_years: int = 1  # the years of outcomes it learnt from (refit_years.py)
+    refit_years_note: str | None = None  # why one, if two were asked: for the card
     # What the candidates were compared by (hearth/modelling/training/selection.py:choose) and how
     # many crises the judged model was trained on (what its trees were sized to, TrainParams.sized).
     selection: str = SELECTION_CRITERION
     train_crises: int = 0
     # Sources behind the month the run needed (a run that allows missing sources): one sentence
-    # each, for the model card (hearth/modelling/evaluation/card.py). The model used what was
-    # accepted before.
+    # each, for the model card (evaluation/card.py). The model used what was accepted before.
     data_freshness: list[str] = field(default_factory=list)
     # How the events under the features were linked, per warehouse trained on (one, or each
     # authority's for a partnership model: hearth/linkage/probabilistic.py `measures_each`), for
