@@ -15,7 +15,11 @@ capped at 12, until cycle 13 brings the 24-month counts and the trends, so early
 from later ones by history gained, not only by what the lists did. `--history full` (48 with
 today's catalogue, `full_history()`) starts the loop after the history with which the model
 has every feature and the longest recency it will ever have, as a partnership with years of
-records. Before it writes
+records. `--refit-years 2` has each cycle's model learn from two years of outcomes
+(TrainParams.refit_years: the year before stacked under its own, each made safe by the arm's
+rule: `Arm.training_rows`), from the first cycle whose older year has every feature and the
+longest recency (`--history 60`: every cycle; before it, one year, `training_years` per cycle).
+Before it writes
 each cycle's month, the world asks the arm for Hearth's list as of that month; the arm then
 
 1. ingests the extracts landed since the last cycle (Hearth's own `ingest_source`, every
