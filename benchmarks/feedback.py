@@ -15,7 +15,11 @@ capped at 12, until cycle 13 brings the 24-month counts and the trends, so early
 from later ones by history gained, not only by what the lists did. `--history full` (48 with
 today's catalogue, `full_history()`) starts the loop after the history with which the model
 has every feature and the longest recency it will ever have, as a partnership with years of
-records. Before it writes
+records. `--refit-years 2` has each cycle's model learn from two years of outcomes
+(TrainParams.refit_years: the year before stacked under its own, each made safe by the arm's
+rule: `Arm.training_rows`), from the first cycle whose older year has every feature and the
+longest recency (`--history 60`: every cycle; before it, one year, `training_years` per cycle).
+Before it writes
 each cycle's month, the world asks the arm for Hearth's list as of that month; the arm then
 
 1. ingests the extracts landed since the last cycle (Hearth's own `ingest_source`, every
@@ -167,6 +171,11 @@ class Settings:
     # safe arm: a household visited from a list in the 12 months before the training date
     # trains on its features as of its first visit (Hearth's rule: visit_features.py)
     frozen_features: bool = True
+    # Years of outcomes each cycle's model learns from (TrainParams.refit_years): 2 stacks the
+    # year before under the cycle's own, made safe by the arm's rule as its own is, from the
+    # cycle whose older year has every feature and "months since" of its own (--history 60
+    # from the first); before it, one year.
+    refit_years: int = 1
 
     @property
     def capacity(self) -> int:
@@ -193,6 +202,24 @@ class Cycle:
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step
     added_copies: int = 0  # training rows added by weighting the held-out households
     censored: dict[str, int] = field(default_factory=dict)  # safe_updating.Censored, as a dict
+    training_years: int = 1  # years of outcomes the model learnt from (--refit-years)
+    training_rows: int = 0  # its rows: both years' with two
+
+
+@dataclass
+class TrainingRows:
+    """One year's training rows of an arm (`Arm.training_rows`): the matrix, labels and
+    pseudonyms as fitted, the features' names, and what the cycle's record counts (the rows
+    kept, the labels before the copies, the rows taken with their copies, what was censored)."""
+
+    X: np.ndarray
+    yr: np.ndarray
+    pids: np.ndarray
+    names: list[str]
+    rows: np.ndarray
+    y: np.ndarray
+    take: np.ndarray
+    censored: dict
 
 
 @dataclass
@@ -249,25 +276,69 @@ class Arm:
             return kept
         return build_features(self.con, month)
 
+    def training_rows(self, train_as_of: str, label_end: str, names, cap: int, ratio):
+        """One year's training rows for this arm: the features at `train_as_of` ("months
+        since" capped at `cap`) with the crises up to `label_end`, through the arm's rule for
+        the outcomes a list changed, the lottery's offer `ratio` read at the cycle (None:
+        not known yet), as Hearth's recipe makes each of its windows safe."""
+        from hearth.features.build import build_features, build_labels
+        from hearth.features.design import cap_recency
+        from hearth.modelling.training.censoring import censor, changed_by_list, window_censoring
+        from hearth.modelling.training.offer_correction import corrected_rule
+        from hearth.modelling.training.safe_updating import held_out_chances, holdout_copies
+        from hearth.modelling.training.selection import Window
+        from hearth.modelling.training.visit_features import first_visits, frozen_window
+
+        s = self.settings
+        feats = build_features(self.con, train_as_of)
+        y = build_labels(self.con, feats["household_pid"], train_as_of).to_numpy().astype(int)
+        rows = np.ones(feats.height, dtype=bool)
+        copies = np.ones(feats.height, dtype=np.int64)
+        censored = {}
+        frozen = None
+        if self.name == "safe" and s.frozen_features:  # the history a visit did not change
+            visits = first_visits(self.con, train_as_of)
+            feats, frozen = frozen_window(feats, train_as_of, visits, self.features_then)
+        if self.name == "safe" and ratio is None:  # Hearth's rule until the lottery tells it
+            # censored at the first listing (censoring.censor, as the recipe applies it)
+            rule = window_censoring(self.con, train_as_of, label_end)
+            window = Window(train_as_of, feats.select("household_pid"), y)
+            _, rows, counts = censor(window, rule, s.censor_draw)
+            censored = asdict(counts)
+            y = rule.labels(feats["household_pid"].to_numpy(), y)
+            if s.weights:  # the held-out stand in for the lottery's listed entrants
+                chances = held_out_chances(self.con, train_as_of, label_end)
+                copies = holdout_copies(feats["household_pid"].to_numpy(), chances)
+        elif ratio is not None:  # every household; a changed crisis counts as without the offer
+            fix = corrected_rule(self.con, train_as_of, label_end, ratio)
+            copies = fix.copies(feats["household_pid"].to_numpy(), y)
+            censored = {"offer_ratio": ratio, "changed": len(fix.share)}
+            censored["corrected"] = int((copies != 1).sum())
+        if frozen is not None:
+            censored["frozen_features"] = frozen.replaced
+        take = np.repeat(np.flatnonzero(rows), copies[rows])
+        frame = cap_recency(feats, cap)[take]
+        if self.name == "explicit":  # every household, the offer a feature; 0 when scoring
+            changed = changed_by_list(self.con, train_as_of, label_end)
+            visited = frame["household_pid"].is_in(list(changed)).cast(pl.Float32)
+            frame = frame.with_columns(visited.alias(VISITED))
+            names = [*names, VISITED]
+        X = frame.select(names).to_numpy().astype(np.float32, copy=False)
+        return TrainingRows(
+            X, y[take], frame["household_pid"].to_numpy(), names, rows, y, take, censored
+        )
+
     def lister(self, as_of: str):
         """Hearth as of `as_of`: retrain, score, draw the hold-out and publish."""
 
-        from hearth.features.build import build_features, build_labels
+        from hearth.features.build import build_features
         from hearth.features.catalogue import load_catalogue
         from hearth.features.design import cap_recency, history_months, recency_cap
         from hearth.modelling.holdout import draw_holdout
         from hearth.modelling.scoring.holdout_run import HoldoutDecision, store_holdout
-        from hearth.modelling.training.censoring import (
-            censor,
-            changed_by_list,
-            window_censoring,
-        )
         from hearth.modelling.training.fit import fit_candidate
-        from hearth.modelling.training.offer_correction import corrected_rule, offer_ratio
+        from hearth.modelling.training.offer_correction import offer_ratio
         from hearth.modelling.training.params import TrainParams
-        from hearth.modelling.training.safe_updating import held_out_chances, holdout_copies
-        from hearth.modelling.training.selection import Window
-        from hearth.modelling.training.visit_features import first_visits, frozen_window
         from hearth.months import add_months
         from hearth.synth.loop import PublishedList
 
@@ -283,53 +354,30 @@ class Arm:
         self.catch_up(as_of)
         lap("ingest_link")
         train_as_of = add_months(as_of, -12)
-        feats = build_features(self.con, train_as_of)
-        y = build_labels(self.con, feats["household_pid"], train_as_of).to_numpy().astype(int)
         history = history_months(self.con, train_as_of)
         names, cap = load_catalogue().usable_names(history), recency_cap(history)
-        rows = np.ones(feats.height, dtype=bool)
-        copies = np.ones(feats.height, dtype=np.int64)
-        censored = {}
-        frozen = None
-        if self.name == "safe" and s.frozen_features:  # the history a visit did not change
-            visits = first_visits(self.con, train_as_of)
-            feats, frozen = frozen_window(feats, train_as_of, visits, self.features_then)
         ratio = None
         if self.name in ("safe", "corrected"):  # the lottery's offer ratio, as Hearth reads it
             ratio = offer_ratio(self.con, as_of)
             if s.known_ratio is not None and self.name == "safe":  # the lottery's ceiling
                 ratio = s.known_ratio
-        if self.name == "safe" and ratio is None:  # Hearth's rule until the lottery tells it
-            # censored at the first listing (censoring.censor, as the recipe applies it)
-            rule = window_censoring(self.con, train_as_of, as_of)
-            window = Window(train_as_of, feats.select("household_pid"), y)
-            _, rows, counts = censor(window, rule, s.censor_draw)
-            censored = asdict(counts)
-            y = rule.labels(feats["household_pid"].to_numpy(), y)
-            if s.weights:  # the held-out stand in for the lottery's listed entrants
-                chances = held_out_chances(self.con, train_as_of, as_of)
-                copies = holdout_copies(feats["household_pid"].to_numpy(), chances)
-        elif ratio is not None:  # every household; a changed crisis counts as without the offer
-            fix = corrected_rule(self.con, train_as_of, as_of, ratio)
-            copies = fix.copies(feats["household_pid"].to_numpy(), y)
-            censored = {"offer_ratio": ratio, "changed": len(fix.share)}
-            censored["corrected"] = int((copies != 1).sum())
-        if frozen is not None:
-            censored["frozen_features"] = frozen.replaced
-        take = np.repeat(np.flatnonzero(rows), copies[rows])
-        frame = cap_recency(feats, cap)[take]
-        if self.name == "explicit":  # every household, the offer a feature; 0 when scoring
-            changed = changed_by_list(self.con, train_as_of, as_of)
-            visited = frame["household_pid"].is_in(list(changed)).cast(pl.Float32)
-            frame = frame.with_columns(visited.alias(VISITED))
-            names = [*names, VISITED]
-        X = frame.select(names).to_numpy().astype(np.float32, copy=False)
-        yr, pids = y[take], frame["household_pid"].to_numpy()
+        own = self.training_rows(train_as_of, as_of, names, cap, ratio)
+        X, yr, pids = own.X, own.yr, own.pids
+        rows, y, take, censored = own.rows, own.y, own.take, own.censored
+        years, older = 1, add_months(train_as_of, -12)
+        h = history_months(self.con, older)
+        same = (load_catalogue().usable_names(h), recency_cap(h)) == (names, cap)
+        if s.refit_years == 2 and same:
+            # the year before stacked under it, as TrainParams.refit_years stacks T-24's rows
+            old = self.training_rows(older, train_as_of, names, cap, ratio)
+            X, yr = np.vstack([X, old.X]), np.concatenate([yr, old.yr])
+            pids, years = np.concatenate([pids, old.pids]), 2
+        names = own.names
         lap("features")
         params = TrainParams(calibration=s.calibration, max_iter=s.max_iter)
         params = params.sized(int(yr.sum()), len(yr))
         model = fit_candidate("gradient_boosting", X, yr, pids, names, params)
-        del feats, frame, X
+        del X
         lap("fit")
         raw_score = build_features(self.con, as_of)
         score = cap_recency(raw_score, cap)
@@ -394,6 +442,8 @@ class Arm:
                 steps,
                 added_copies=int(len(take) - rows.sum()),
                 censored=censored,
+                training_years=years,
+                training_rows=len(yr),
             )
         )
         pid = np.array(listed["household_pid"].to_list() + new_held, dtype=object)
@@ -473,7 +523,8 @@ def run_arm(name: str, s: Settings, work: Path, progress) -> Arm:
                 f"{name}: cycle {len(arm.cycles)}/{s.cycles} as of {as_of}: trained on "
                 f"{cyc.training_households:,} households ({cyc.crises_in_training:,} crises, "
                 f"{cyc.excluded:,} left out), listed {len(cyc.listed):,}, held out "
-                f"{len(cyc.held_out):,}, {cyc.seconds:.1f} s "
+                f"{len(cyc.held_out):,}, {cyc.training_years} year(s) of outcomes, "
+                f"{cyc.seconds:.1f} s "
                 f"({', '.join(f'{k} {v:.1f}' for k, v in cyc.steps.items())})"
             )
         return out
@@ -738,6 +789,8 @@ def evaluate(arms: dict[str, Arm], s: Settings) -> list[dict]:
                 "crises_in_training": cyc.crises_in_training,
                 "left_out_of_training": cyc.excluded,
                 "held_out_copies_added": cyc.added_copies,
+                "training_years": cyc.training_years,  # --refit-years: 2 once the history allows
+                "training_rows": cyc.training_rows,
                 "censored_at_first_listing": cyc.censored,
                 "listed": len(cyc.listed),
                 "held_out": len(cyc.held_out),
@@ -809,7 +862,9 @@ def summarise(cycles: list[dict], s: Settings) -> dict:
 # Settings an effect-0 reference from another run must share with the run it is read against
 # (the same world and model but for the visits' effect).
 SAME_WORLD = ("households", "seed", "history", "accept", "capacity_share", "effect_months",
-              "mess", "move", "realistic", "calibration", "max_iter")  # fmt: skip
+              "mess", "move", "realistic", "calibration", "max_iter", "refit_years")  # fmt: skip
+# What a results file written before a setting existed ran with
+BEFORE = {"refit_years": 1}
 # The lottery's settings, in which a reference may differ: where a visit changes nothing the
 # lottery changes who is listed, offered and visited, never a record the reference's naive
 # model reads (hearth/synth/loop.py: an effect of 0 removes no record; the features and labels
@@ -827,7 +882,7 @@ def load_reference(path: Path, s: Settings) -> tuple[list[dict], dict]:
     run's figures against; refused in a sentence unless it is the same world without effect."""
     got = json.loads(Path(path).read_text())
     theirs = got["settings"]
-    differ = [k for k in SAME_WORLD if theirs.get(k) != asdict(s)[k]]
+    differ = [k for k in SAME_WORLD if theirs.get(k, BEFORE.get(k)) != asdict(s)[k]]
     if differ:
         raise ValueError(
             f"The reference {path} is not this run's world: its {', '.join(differ)} "
@@ -1067,6 +1122,16 @@ def main(argv: list[str] | None = None) -> Path:
         "(summary's first_cycle_target). The arm 'reference' in --arms does the same in "
         "this run.",
     )
+    ap.add_argument(
+        "--refit-years",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="Years of outcomes each cycle's model learns from (TrainParams.refit_years): 2 "
+        "stacks the year before under the cycle's own, each made safe by the arm's rule, from "
+        "the first cycle whose older year has every feature and the longest recency (--history "
+        "60 for every cycle; with 'full', 48, from cycle 13).",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/hearth-feedback"))
     ap.add_argument("--out", type=Path, default=RESULTS, help="Folder for the results file.")
     ap.add_argument("--tag", default="")
@@ -1114,6 +1179,7 @@ def main(argv: list[str] | None = None) -> Path:
         known_ratio=args.known_ratio,
         hold_months=args.hold_months,
         history=history,
+        refit_years=args.refit_years,
     )
     reference, reference_meta = None, None
     if args.reference is not None:

@@ -100,9 +100,13 @@ def history_months(con: duckdb.DuckDBPyConnection, as_of: str) -> int:
     return months_between(first, as_of)
 
 
+# The longest "months since" any model tells apart: beyond it, "none in the last 36 months".
+LONGEST_RECENCY = 36
+
+
 def recency_cap(history: int) -> int:
     """The longest "months since" a model trained with `history` months can tell apart."""
-    return max(1, min(history, 36))
+    return max(1, min(history, LONGEST_RECENCY))
 
 
 def cap_recency(frame: pl.DataFrame, cap: int) -> pl.DataFrame:

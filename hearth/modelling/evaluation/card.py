@@ -246,6 +246,29 @@ def calibration_lines(result) -> list[str]:
     return lines
 
 
+def refit_line(result) -> str:
+    """The card's words on the model that scores: the refit, on one year of outcomes or two."""
+    metrics = (
+        "The metrics below are those of the model trained on the earlier year, judged on the "
+        "later one: the honest estimate for the recipe"
+    )
+    if getattr(result, "refit_years", 1) == 2:
+        return (
+            f"- Scoring model: the same recipe fitted again on two years of outcomes: households "
+            f"as at {result.refit_as_of} with crises in the 12 months after and, stacked under "
+            f"them, households as at {result.train_as_of} with crises in the 12 months after "
+            f"theirs ({result.refit_rows:,} rows: a household in both years twice), with "
+            f"{result.recency_cap} months of history (the model above had "
+            f"{result.eval_recency_cap}). {metrics}, which learnt from one year."
+        )
+    return (
+        f"- Scoring model: the same recipe fitted again on households as at "
+        f"{result.refit_as_of} ({result.refit_rows:,} households) with crises in the 12 "
+        f"months after, so that it uses the newest year and {result.recency_cap} months of "
+        f"history (the model above had {result.eval_recency_cap}). {metrics}."
+    )
+
+
 def model_card(result) -> str:
     judged_features = len(result.eval_feature_names or result.feature_names)
     method = result.calibration_method or result.params.calibration
@@ -276,14 +299,9 @@ def model_card(result) -> str:
         f"sampled: {CALIBRATION_WORDS.get(method, method)}."
     )
     if result.refit_as_of:
-        lines += [
-            f"- Scoring model: the same recipe fitted again on households as at "
-            f"{result.refit_as_of} ({result.refit_rows:,} households) with crises in the 12 "
-            f"months after, so that it uses the newest year and {result.recency_cap} months of "
-            f"history (the model above had {result.eval_recency_cap}). The metrics below are "
-            "those of the model trained on the earlier year, judged on the later one: the "
-            "honest estimate for the recipe.",
-        ]
+        lines += [refit_line(result)]
+        if result.refit_years_note:
+            lines += [f"- {result.refit_years_note}"]
     lines += ["", "## Validation metrics", "", "| metric | value |", "|---|---|"]
     lines += _metric_rows(result.metrics)
     lines += [

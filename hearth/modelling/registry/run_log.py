@@ -88,6 +88,9 @@ def _params(result, fixed_k: int) -> dict:
         "train_as_of": result.train_as_of,
         "valid_as_of": result.valid_as_of,
         "refit_as_of": result.refit_as_of or "none",
+        # the years of outcomes the refit learnt from (TrainParams.refit_years, or 1 where the
+        # history falls short of two: the card says why)
+        "refit_years": getattr(result, "refit_years", 1) if result.refit_as_of else "none",
         "train_rows": result.train_rows,
         "valid_rows": result.valid_rows,
         "features": len(result.feature_names),

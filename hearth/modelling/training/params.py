@@ -89,6 +89,14 @@ class TrainParams:
     # Fit the chosen candidate again on the newest labelled year (T-12) to score at T: it then
     # uses 12 more months of history; see hearth/modelling/training/selection.py:refit_on_latest.
     refit_on_latest: bool = True
+    # The years of outcomes the refit learns from: 1 (its own: features at T-12, crises in
+    # (T-12, T]) or 2 (the training window's rows, features at T-24 and crises in
+    # (T-24, T-12], stacked under them, each household twice), when T-24's history gives the
+    # refit's features and "months since" (60 months of extracts before T); else one year and
+    # the model card says why (hearth/modelling/training/recipe.py: Prepared.latest). Two
+    # years read +0.027, +0.022 and +0.006 on the closed loop's three worlds, steadier over
+    # redrawn labels (docs/performance.md, "Two years of outcomes for the refit").
+    refit_years: int = 1
 
     def sized(self, crises: int, households: int) -> TrainParams:
         """These parameters sized to the data: trees with about one leaf for each

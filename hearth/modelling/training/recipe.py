@@ -34,6 +34,7 @@ from hearth.modelling.registry.client import Registry
 from hearth.modelling.registry.fingerprint import training_fingerprint
 from hearth.modelling.registry.run_log import log_and_promote, log_refused
 from hearth.modelling.training.params import TrainParams
+from hearth.modelling.training.refit_years import refit_years, stacked_years
 from hearth.modelling.training.safe_updating import (
     held_out_between,
     held_out_chances,
@@ -94,6 +95,7 @@ class Prepared:
     raw_valid: object  # polars.DataFrame
     cap: int
     names: list[str]
+    history: int  # months of extracts before the training date
     latest_history: int
     latest_chances: dict[str, float]
     behind: list[str]
@@ -105,7 +107,9 @@ class Prepared:
 
     def latest(self):
         """The refit's window (features at T-12 with "months since" capped to its history,
-        the held-out reweighted), its usable features and its cap."""
+        the held-out reweighted), its usable features and its cap. With two years of outcomes
+        (`refit_years`) the training window's rows, made safe as the refit's are, stacked
+        under them: so it is made before the training window is freed."""
         from hearth.modelling.training.selection import Window
 
         names, cap = (
@@ -114,7 +118,31 @@ class Prepared:
         )
         latest = Window(self.design.valid_as_of, cap_recency(self.raw_valid, cap), self.valid.y)
         latest, _ = reweight(latest, self.latest_chances)
+        if self.refit_years()[0] == 2:
+            if self.train is None:
+                raise ValueError(
+                    "The refit's two years of outcomes stack the training window's rows under "
+                    "its own, but the training window was freed: make the refit's window "
+                    "(Prepared.latest) before freeing it."
+                )
+            latest = stacked_years(latest, self.train, names)
         return latest, names, cap
+
+    def stacks_years(self) -> bool:
+        """Whether the refit stacks the training window's rows (so needs them kept)."""
+        return self.params.refit_on_latest and self.refit_years()[0] == 2
+
+    def refit_years(self) -> tuple[int, str | None]:
+        """The years of outcomes the refit learns from, and when two were asked and it learns
+        from one, why (hearth/modelling/training/refit_years.py)."""
+        return refit_years(
+            self.params.refit_years,
+            self.design,
+            self.names,
+            self.cap,
+            self.history,
+            self.latest_history,
+        )
 
 
 def prepare_training(
@@ -202,6 +230,7 @@ def prepare_training(
         raw_valid=raw_valid,
         cap=cap,
         names=names,
+        history=history,
         latest_history=latest_history,
         latest_chances=latest_chances,
         behind=behind,
@@ -246,10 +275,13 @@ def train_champion(
         names=prep.names,
         recency_cap=prep.cap,
     )
+    # two years' refit stacks the training window's rows: its window is made before they go
+    stacked = prep.latest() if prep.stacks_years() else None
     prep.train = None  # a million households by 350 features: free it before the refit
     check_model(result, prep, fixed_k, Registry(tracking_uri))
     if params.refit_on_latest:
-        latest, latest_names, latest_cap = prep.latest()
+        latest, latest_names, latest_cap = stacked or prep.latest()
+        del stacked
         info(
             f"refitting the {result.kind.replace('_', ' ')} on {design.valid_as_of} "
             f"({prep.latest_history} months of history: {len(latest_names)} features usable)"
@@ -284,8 +316,12 @@ def register(
     result.linkage = prep.linkage
     result.safe_updating = prep.safe_updating
     result.list_working = prep.working
+    if result.refit_as_of:
+        result.refit_years, result.refit_years_note = prep.refit_years()
     if result.contact_count_fallback:
         warn(result.contact_count_fallback)
+    if result.refit_years_note:
+        warn(result.refit_years_note)
     for note in result.notes:
         warn(note)
     # Noting that training has begun lets a rollback find the version it registers.

@@ -120,20 +120,20 @@ class TrainingResult:
     # The contact-count baseline on the validation window: the promotion gate's reference
     # (hearth/modelling/evaluation/gate.py), fitted even when it is not a candidate.
     baseline_metrics: dict[str, float] = field(default_factory=dict)
-    # After a refit (see `refit_on_latest`), `model` is the refitted model that scores, and
-    # these keep the model that was judged on the validation window.
+    # After a refit (`refit_on_latest`), `model` is the refit that scores; these keep the judged.
     eval_model: object | None = None
     eval_feature_names: list[str] = field(default_factory=list)
     eval_recency_cap: int = 36
     refit_as_of: str | None = None
     refit_rows: int = 0
+    refit_years: int = 1  # the years of outcomes it learnt from (refit_years.py)
+    refit_years_note: str | None = None  # why one, if two were asked: for the card
     # What the candidates were compared by (hearth/modelling/training/selection.py:choose) and how
     # many crises the judged model was trained on (what its trees were sized to, TrainParams.sized).
     selection: str = SELECTION_CRITERION
     train_crises: int = 0
     # Sources behind the month the run needed (a run that allows missing sources): one sentence
-    # each, for the model card (hearth/modelling/evaluation/card.py). The model used what was
-    # accepted before.
+    # each, for the model card (evaluation/card.py). The model used what was accepted before.
     data_freshness: list[str] = field(default_factory=list)
     # How the events under the features were linked, per warehouse trained on (one, or each
     # authority's for a partnership model: hearth/linkage/probabilistic.py `measures_each`), for

@@ -128,10 +128,12 @@ def begin(
     sized = sized_params(prep.train, params, info)
     plan = Plan(params, sized, candidate_kinds(sized), prep.names, fixed_k)
     units = [CANDIDATE + u for u in fold_units(plan.kinds, sized, len(prep.train.y))]
+    if prep.stacks_years():  # two years' refit stacks the training window's rows: before they go
+        work.put("latest", prep.latest())
     work.put("train", prep.train)
     prep.train = None
     work.put("valid", prep.valid)
-    if params.refit_on_latest:
+    if params.refit_on_latest and not prep.stacks_years():
         work.put("latest", prep.latest())
     prep.valid = None
     work.put("raw_valid", prep.raw_valid)
