@@ -221,9 +221,14 @@ def calibration_lines(result) -> list[str]:
     if not tables:
         return [*lines, "No calibration table was computed."]
     if result.publishing_calibration.height:
+        checked_on = (
+            "its two years' rows (a household in both years twice)"
+            if getattr(result, "refit_years", 1) == 2
+            else "its own year's households"
+        )
         lines += [
             "The model that publishes (refitted at "
-            f"{result.refit_as_of}) is checked on its own year's households with probabilities "
+            f"{result.refit_as_of}) is checked on {checked_on} with probabilities "
             "from a map it did not fit (each fold's scores mapped by the other folds' map): the "
             "crises of the year it scores are not known yet. The judged model is checked on the "
             "later year it never saw.",

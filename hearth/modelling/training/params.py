@@ -63,7 +63,9 @@ class TrainParams:
     # household's out-of-fold score, for the model fitted on all of them; above
     # `crossfit_max_households`, "isotonic" on a held-back fifth; "sigmoid": Platt scaling on
     # it (the earlier recipe, too steep at the top of the list). See
-    # hearth/modelling/training/fit.py.
+    # hearth/modelling/training/fit.py. The limit counts the fit's rows: with `refit_years` 2
+    # a household is there twice, and both the cross-fit's cost and the held-back fifth's
+    # steadiness follow the rows, each with its own label.
     calibration: str = "crossfit"
     crossfit_folds: int = 5
     crossfit_max_households: int = 200_000

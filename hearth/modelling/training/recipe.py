@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import polars as pl
 
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import Design, cap_recency, recency_cap
@@ -318,6 +319,13 @@ def register(
     result.list_working = prep.working
     if result.refit_as_of:
         result.refit_years, result.refit_years_note = prep.refit_years()
+        if result.refit_years == 2 and result.publishing_calibration.height:
+            from hearth.modelling.training.selection import PUBLISHING_MODEL_TWO_YEARS
+
+            # its check ran over the rows it learnt from: both years, not its own year alone
+            result.publishing_calibration = result.publishing_calibration.with_columns(
+                model=pl.lit(PUBLISHING_MODEL_TWO_YEARS)
+            )
     if result.contact_count_fallback:
         warn(result.contact_count_fallback)
     if result.refit_years_note:

@@ -195,3 +195,19 @@ def test_the_stacked_frame_keeps_what_a_fit_reads():
     latest, names, _ = prep.latest()
     assert latest.frame.columns == ["household_pid", *names]
     assert latest.frame.schema["household_pid"] == pl.String
+
+
+def test_the_publishing_models_check_says_it_ran_over_both_years(monkeypatch, tmp_path):
+    """The check of the model that publishes runs over the rows it learnt from: with two years
+    its table and the card's words say both years, a household twice; with one, its own year."""
+    one, one_card = _one_call(monkeypatch, replace(QUICK, refit_years=2), 36)
+    assert one.publishing_calibration.height
+    assert set(one.publishing_calibration["model"]) == {
+        "publishing model, its two years (scores it did not fit; a household in both twice)"
+    }
+    assert "is checked on its two years' rows (a household in both years twice)" in one_card
+    single, single_card = _one_call(monkeypatch, QUICK, 36)
+    assert set(single.publishing_calibration["model"]) == {
+        "publishing model, its own year (scores it did not fit)"
+    }
+    assert "is checked on its own year's households" in single_card
