@@ -83,8 +83,11 @@ def step_sentence(ev) -> str | None:
 
 
 def run_failure_sentence(ev) -> str | None:
-    """The sentence for a run that was interrupted where no step was running (as it started
-    or ended: Hearth holds signals back there and then records the run as interrupted)."""
+    """The sentence for a run that was interrupted where no step was running: as it started
+    or ended (Hearth holds signals back there and then records the run as interrupted, in its
+    own words), or between two steps (Dagster holds a signal back while it records a step's
+    events, and raises it once the step is over). Dagster gives a run this reason only when a
+    signal's interruption reached it (dagster/_core/execution/api.py)."""
     data = ev.event_specific_data
     reason = getattr(data, "failure_reason", None)
     if reason is None or reason.value != "UNEXPECTED_TERMINATION":
@@ -92,7 +95,7 @@ def run_failure_sentence(ev) -> str | None:
     err = getattr(data, "error", None)
     text = _deepest(err) if err else ""
     at = text.find("The run was interrupted")  # after the exception's class name
-    return text[at:] if at >= 0 else None
+    return text[at:] if at >= 0 else INTERRUPTED.format(when="between two steps")
 
 
 def _refused_config(ev) -> str | None:

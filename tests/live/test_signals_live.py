@@ -145,7 +145,8 @@ def check_rolled_back(home: Path, before: dict, code: int, out: str) -> None:
     run = dagster_runs(home)[-1].dagster_run
     assert code == 1, out[-3000:]
     assert "The run stopped. Nothing was published" in flat(out), out[-3000:]
-    assert f"{INTERRUPTED} during this step" in flat(out) or "as it was ending" in flat(out)
+    said = flat(out)
+    assert f"{INTERRUPTED} during this step" in said or "as it was ending" in said, out[-3000:]
     assert "Traceback" not in out
     assert state(home) == before and leftovers(home) == []
     assert run.status.value == "FAILURE"
@@ -156,7 +157,10 @@ def check_rolled_back(home: Path, before: dict, code: int, out: str) -> None:
 
 def test_sigterm_during_ingest_changes_nothing(home):
     before = state(home)
-    code, out = interrupt(home, "running health extract", signal.SIGTERM)
+    # at a pause inside the step, so the signal lands in it however loaded the machine is (a
+    # signal sent on the step's start line could land after it, between two steps)
+    env = {PAUSE_ENV: "ingesting health"}
+    code, out = interrupt(home, "hearth: paused at ingesting health", signal.SIGTERM, env)
     check_rolled_back(home, before, code, out)
     assert f"[health_extract] {INTERRUPTED} during this step" in flat(out)
 

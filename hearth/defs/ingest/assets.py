@@ -10,7 +10,7 @@ from hearth.defs.resources import LandingResource, RunSettings, WarehouseResourc
 from hearth.ingest.freshness import expected_month
 from hearth.ingest.removals import verdict
 from hearth.ingest.run import ingest_source
-from hearth.operations.commit import stage, staged
+from hearth.operations.commit import pause_point, stage, staged
 from hearth.operations.removal_audit import audit_removals
 from hearth.sources import SOURCES
 
@@ -144,6 +144,7 @@ def make_ingest_asset(source: str, months: dg.PartitionsDefinition) -> dg.Assets
                 "hearth run --accept-removals or from the launchpad.",
                 allow_retries=False,
             )
+        pause_point(f"ingesting {source}")  # tests only: a signal at a known place in a step
         with warehouse.connect() as con:
             report = ingest_source(
                 con,
