@@ -35,7 +35,11 @@ from hearth.modelling.registry.client import Registry
 from hearth.modelling.registry.fingerprint import training_fingerprint
 from hearth.modelling.registry.run_log import log_and_promote, log_refused
 from hearth.modelling.training.params import TrainParams
-from hearth.modelling.training.refit_years import refit_years, stacked_years
+from hearth.modelling.training.refit_years import (
+    PUBLISHING_MODEL_TWO_YEARS,
+    refit_years,
+    stacked_years,
+)
 from hearth.modelling.training.safe_updating import (
     held_out_between,
     held_out_chances,
@@ -320,8 +324,6 @@ def register(
     if result.refit_as_of:
         result.refit_years, result.refit_years_note = prep.refit_years()
         if result.refit_years == 2 and result.publishing_calibration.height:
-            from hearth.modelling.training.selection import PUBLISHING_MODEL_TWO_YEARS
-
             # its check ran over the rows it learnt from: both years, not its own year alone
             result.publishing_calibration = result.publishing_calibration.with_columns(
                 model=pl.lit(PUBLISHING_MODEL_TWO_YEARS)

@@ -17,6 +17,12 @@ import polars as pl
 from hearth.features.catalogue import load_catalogue
 from hearth.features.design import LONGEST_RECENCY, Design, recency_cap
 
+# The label of the publishing model's calibration check (selection.py's PUBLISHING_MODEL) when
+# it learnt from two years: the check runs over the rows it learnt from, both years'.
+PUBLISHING_MODEL_TWO_YEARS = (
+    "publishing model, its two years (scores it did not fit; a household in both twice)"
+)
+
 
 def stacked_years(newer, older, names: list[str]):
     """The refit's window (`newer`, a selection.py Window) with the older year's rows under

@@ -164,9 +164,6 @@ class TrainingResult:
 
 VALIDATION_MODEL = "judged model, validation year"
 PUBLISHING_MODEL = "publishing model, its own year (scores it did not fit)"
-PUBLISHING_MODEL_TWO_YEARS = (
-    "publishing model, its two years (scores it did not fit; a household in both twice)"
-)
 
 
 def fit_all(
