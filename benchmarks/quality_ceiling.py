@@ -175,19 +175,24 @@ def _recipe_trees(X, y, pids, names, params, rows=None):
 def _recipe_regression(X, target, names, params, rows=None):
     """The recipe's trees' shape (sized to the crises the same households had), fitted on the
     true probability's log-odds, as many iterations as the recipe allows."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-    from hearth.modelling.training.fit import make_estimator
 
     p = np.clip(target, 1e-6, 1 - 1e-6)
     z = np.log(p) - np.log1p(-p)
     if rows is not None:
         X, z = X[rows], z[rows]
-    # the recipe's trees' settings, a regression's loss
+    return _recipes_trees_as_regressor(params, names).fit(X, z)
+
+
+def _recipes_trees_as_regressor(params, names: list[str], loss: str = "squared_error"):
+    """The recipe's trees' settings (fit.py's make_estimator) with a regression's `loss`."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from hearth.modelling.training.fit import make_estimator
+
     trees = make_estimator("gradient_boosting", params, names).get_params()
     shared = HistGradientBoostingRegressor().get_params().keys() - {"loss", "scoring"}
-    est = HistGradientBoostingRegressor(**{k: trees[k] for k in shared if k in trees})
-    return est.fit(X, z)
+    kept = {k: trees[k] for k in shared if k in trees}
+    return HistGradientBoostingRegressor(loss=loss, **kept)
 
 
 def _history_columns(frame: pl.DataFrame, cat, history: int) -> tuple[pl.DataFrame, list[str]]:
@@ -269,9 +274,8 @@ def _poisson_fits(X, count, y, pids, names, params) -> dict:
     out-of-fold log-loss of 1 - exp(-mu) against the 0/1 label (the recipe's rule, "log_loss")
     or the lowest Poisson deviance of mu against the count ("deviance"). Returns, for each rule,
     (kept count, out-of-fold raw log-odds, the model fitted on every household cut to it)."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
 
-    from hearth.modelling.training.fit import LOGIT_MAX, monotone_constraints
+    from hearth.modelling.training.fit import LOGIT_MAX
     from hearth.modelling.training.sampling import fitting_sample, household_folds
     from hearth.modelling.training.tree_seeds import cut
     from hearth.modelling.training.whole_rates import whole_rates
@@ -279,18 +283,7 @@ def _poisson_fits(X, count, y, pids, names, params) -> dict:
     sized = params.sized(int(y.sum()), len(y))
 
     def make():
-        return HistGradientBoostingRegressor(
-            loss="poisson",
-            max_iter=sized.max_iter,
-            learning_rate=sized.learning_rate,
-            max_leaf_nodes=sized.max_leaf_nodes,
-            min_samples_leaf=sized.min_samples_leaf,
-            l2_regularization=sized.l2_regularization,
-            max_features=sized.max_features,
-            monotonic_cst=monotone_constraints(names) if sized.monotone else None,
-            early_stopping=False,
-            random_state=sized.seed,
-        )
+        return _recipes_trees_as_regressor(sized, names, "poisson")
 
     folds = household_folds(pids, sized.crossfit_folds)
     sample = fitting_sample(pids, y, sized.max_negatives, np.ones(len(y), dtype=bool))
