@@ -260,6 +260,17 @@ def finish_abandoned(warehouse: Path, models: ModelStore | None = None) -> list[
         return roll_back(home / MARKER, stale_shadows(warehouse), models, "the run was interrupted")
 
 
+def interruption_in_flight() -> bool:
+    """Whether a signal's interruption (Ctrl-C's KeyboardInterrupt, Hearth's RunInterrupted,
+    Dagster's DagsterExecutionInterruptedError) is passing through the code that called this."""
+    import sys
+
+    exc = sys.exc_info()[1]
+    return isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == (
+        "DagsterExecutionInterruptedError"
+    )
+
+
 @contextmanager
 def guarded_run(
     warehouse: Path,
@@ -310,6 +321,10 @@ def guarded_run(
         committed = False
         try:
             yield shadow
+            # Dagster resumes a resource's teardown normally even while an interruption it
+            # raised outside any step (between two steps) is on its way out: no step failed,
+            # so the run's record alone would say it went well.
+            passing = interruption_in_flight()
             unknown = False
             with deferred_signals() as noted:
                 try:
@@ -317,6 +332,8 @@ def guarded_run(
                 except Exception as e:  # how the run went is unknown: keep nothing, and say so
                     say(f"Could not read how the run ended ({type(e).__name__}); nothing is kept.")
                     end, unknown = RunEnd(), True
+                if passing and end.interrupted is None:
+                    end = RunEnd(interrupted="between two steps", stopped=True)
                 pause_point("before_commit")
                 if end.interrupted is None and not noted and not unknown:
                     committed, notes = commit(

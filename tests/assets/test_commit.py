@@ -266,6 +266,43 @@ def test_an_interrupted_step_keeps_nothing(tmp_path):
     assert wh.read_bytes() == before
 
 
+@pytest.mark.parametrize("error", [KeyboardInterrupt, "DagsterExecutionInterruptedError"])
+def test_a_run_interrupted_between_two_steps_keeps_nothing(tmp_path, error):
+    """Dagster tears a run's resources down by resuming them normally, from a `finally`, even
+    while an interruption raised outside any step (between two steps) is on its way out; no
+    step failed, so the run's record says all went well. The teardown sees the interruption
+    passing and keeps nothing, and says nothing of its own (the run's failure says it)."""
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    from hearth.operations.recovery import RunEnd, guarded_run
+
+    home = tmp_path / "home"
+    make_home(home)
+    wh, out = home / "warehouse.duckdb", home / "outputs"
+    before, before_tree = wh.read_bytes(), tree(out)
+    error = DagsterExecutionInterruptedError if isinstance(error, str) else error
+    run = guarded_run(wh, "run-between-0000", outputs=out, run_end=lambda: RunEnd(None, False))
+    with pytest.raises(error):
+        shadow = run.__enter__()
+        con = duckdb.connect(str(shadow))
+        con.execute("DELETE FROM t")
+        con.close()
+        try:
+            raise error()
+        finally:
+            run.__exit__(None, None, None)  # as Dagster's teardown resumes a resource
+    assert wh.read_bytes() == before and tree(out) == before_tree
+    assert not (home / MARKER).exists() and not (home / JOURNAL).exists()
+    # not blind: the same teardown with nothing passing commits the deletion
+    run = guarded_run(wh, "run-after-00000", outputs=out, run_end=lambda: RunEnd(None, False))
+    shadow = run.__enter__()
+    con = duckdb.connect(str(shadow))
+    con.execute("DELETE FROM t")
+    con.close()
+    run.__exit__(None, None, None)
+    assert rows(wh) == []
+
+
 # ---- @champion moves only with the commit --------------------------------------------------
 
 
