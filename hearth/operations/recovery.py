@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -263,8 +264,6 @@ def finish_abandoned(warehouse: Path, models: ModelStore | None = None) -> list[
 def interruption_in_flight() -> bool:
     """Whether a signal's interruption (Ctrl-C's KeyboardInterrupt, Hearth's RunInterrupted,
     Dagster's DagsterExecutionInterruptedError) is passing through the code that called this."""
-    import sys
-
     exc = sys.exc_info()[1]
     return isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == (
         "DagsterExecutionInterruptedError"
