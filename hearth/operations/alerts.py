@@ -85,9 +85,10 @@ def step_sentence(ev) -> str | None:
 def run_failure_sentence(ev) -> str | None:
     """The sentence for a run that was interrupted where no step was running: as it started
     or ended (Hearth holds signals back there and then records the run as interrupted, in its
-    own words), or between two steps (Dagster holds a signal back while it records a step's
-    events, and raises it once the step is over). Dagster gives a run this reason only when a
-    signal's interruption reached it (dagster/_core/execution/api.py)."""
+    own words), or outside any step's code, where Dagster's own interruption names no step
+    (Dagster notes a signal that arrives outside a step's code and raises it at its next
+    checkpoint). Dagster gives a run this reason only when a signal's interruption reached its
+    executor (dagster/_core/execution/api.py)."""
     data = ev.event_specific_data
     reason = getattr(data, "failure_reason", None)
     if reason is None or reason.value != "UNEXPECTED_TERMINATION":

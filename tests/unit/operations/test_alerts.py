@@ -17,8 +17,9 @@ def run_failure(reason: str, message: str) -> SimpleNamespace:
 
 
 def test_a_signal_between_two_steps_is_told_as_an_interruption():
-    """Dagster holds a signal back while it records a step's events and raises it once the step
-    is over: the run fails with Dagster's own interruption, which names no step."""
+    """Dagster notes a signal that arrives outside a step's code and raises it at its next
+    checkpoint; where that is outside any step, the run fails with Dagster's own interruption,
+    which names no step."""
     ev = run_failure(
         "UNEXPECTED_TERMINATION",
         "dagster._core.errors.DagsterExecutionInterruptedError\n",
